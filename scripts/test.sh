@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, against real PostgreSQL, Redis and NATS servers that each test file
+# starts on loopback (test/harness). Missing Debian packages are installed first when we are root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules ] || npm ci --no-audit --no-fund
+bash scripts/install-services.sh
+npx biome check . >/dev/null 2>&1 || { npx biome check . 2>&1 | tail -40; echo "lint failed (npm run lint)"; exit 1; }
+npx tsc --noEmit
+# Each file runs in its own process; two at a time on a 2-core machine.
+mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+if [ "$#" -gt 0 ]; then files=("$@"); fi
+exec node --import tsx --test --test-concurrency="${FENQI_TEST_CONCURRENCY:-2}" \
+  --test-timeout="${FENQI_TEST_TIMEOUT_MS:-300000}" --test-reporter=spec "${files[@]}"

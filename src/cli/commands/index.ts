@@ -1,0 +1,9 @@
+import type { Command } from 'commander';
+import { register as registerMigrate } from './migrate.ts';
+import { register as registerServe } from './serve.ts';
+
+/** Every subcommand, in the order `fenqi --help` lists them. */
+export function registerCommands(program: Command): void {
+  registerServe(program);
+  registerMigrate(program);
+}

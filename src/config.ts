@@ -1,0 +1,179 @@
+/**
+ * One typed configuration, read once from environment variables.
+ * Every variable has an embedded-mode default; a malformed value stops the process with one line
+ * naming the variable (ConfigError), never a stack trace.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`configuration error: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Mode = 'embedded' | 'real';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** embedded: PGlite + in-process cache and queue; real: DATABASE_URL, REDIS_URL, NATS_URL. */
+  mode: Mode;
+  host: string;
+  port: number;
+  /** postgres:// URL; absent in embedded mode (PGlite is started in process). */
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  /** redis:// URL, or undefined for the in-process cache. */
+  redisUrl: string | undefined;
+  /** nats:// URL (comma-separated servers allowed), or undefined for the in-process queue. */
+  natsUrl: string | undefined;
+  /** Where embedded mode keeps its data (PGlite files, generated keys). */
+  dataDir: string;
+  logLevel: LogLevel;
+  /** Orders go through the queue (202) instead of settling inline. */
+  saleMode: boolean;
+  /** Secret for signing access tokens (32+ bytes, hex or base64). */
+  tokenSecret: Buffer;
+  accessTokenTtlS: number;
+  /** Versioned data keys for field encryption: id -> 32-byte key. The highest id encrypts. */
+  dataKeys: Map<number, Buffer>;
+  /** Key for the HMAC blind index on phone and national id. */
+  blindIndexKey: Buffer;
+  /** Requests larger than this are refused with 413. */
+  bodyLimitBytes: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${raw}`);
+  return value;
+}
+
+function boolVar(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function urlVar(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  for (const part of raw.split(',')) {
+    let url: URL;
+    try {
+      url = new URL(part.trim());
+    } catch {
+      throw new ConfigError(name, `is not a valid URL (expected ${protocols.join(' or ')}//host:port)`);
+    }
+    if (!protocols.includes(url.protocol)) {
+      throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${url.protocol}"`);
+    }
+  }
+  return raw;
+}
+
+/** Accepts 64 hex characters or base64 of 32 bytes. */
+function parseKey(name: string, raw: string): Buffer {
+  const text = raw.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (key.length !== 32) throw new ConfigError(name, 'must be 32 bytes, as 64 hex characters or base64');
+  return key;
+}
+
+/** FENQI_DATA_KEYS="1:<key>,2:<key>" — versioned keys so values can be re-encrypted under a new one. */
+function parseDataKeys(name: string, raw: string): Map<number, Buffer> {
+  const keys = new Map<number, Buffer>();
+  for (const entry of raw.split(',')) {
+    const match = /^\s*(\d+):(.+)$/.exec(entry);
+    if (!match) throw new ConfigError(name, 'must look like "1:<key>,2:<key>"');
+    const id = Number(match[1]);
+    if (id < 1 || id > 32767) throw new ConfigError(name, `key id ${match[1]} must be between 1 and 32767`);
+    keys.set(id, parseKey(name, match[2] ?? ''));
+  }
+  return keys;
+}
+
+interface EmbeddedSecrets {
+  tokenSecret: string;
+  dataKeys: string;
+  blindIndexKey: string;
+}
+
+/**
+ * Embedded mode must work with nothing configured, yet keys must survive restarts (or the
+ * encrypted demo data becomes unreadable), so they are generated once under the data directory.
+ */
+function embeddedSecrets(dataDir: string): EmbeddedSecrets {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedSecrets;
+  mkdirSync(dataDir, { recursive: true });
+  const secrets: EmbeddedSecrets = {
+    tokenSecret: randomBytes(32).toString('hex'),
+    dataKeys: `1:${randomBytes(32).toString('hex')}`,
+    blindIndexKey: randomBytes(32).toString('hex'),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = urlVar(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const redisUrl = urlVar(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const natsUrl = urlVar(env, 'NATS_URL', ['nats:', 'tls:']);
+  const modeRaw = env.FENQI_MODE ?? (databaseUrl ? 'real' : 'embedded');
+  if (modeRaw !== 'embedded' && modeRaw !== 'real') {
+    throw new ConfigError('FENQI_MODE', `must be "embedded" or "real", got "${modeRaw}"`);
+  }
+  const mode: Mode = modeRaw;
+  if (mode === 'real' && !databaseUrl) throw new ConfigError('DATABASE_URL', 'is required when FENQI_MODE=real');
+
+  const logLevelRaw = env.LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevelRaw as LogLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
+  }
+  const dataDir = path.resolve(env.FENQI_DATA_DIR || '.fenqi');
+
+  const needsGenerated = !env.FENQI_TOKEN_SECRET || !env.FENQI_DATA_KEYS || !env.FENQI_BLIND_INDEX_KEY;
+  if (needsGenerated && mode === 'real' && env.NODE_ENV === 'production') {
+    const missing = !env.FENQI_TOKEN_SECRET
+      ? 'FENQI_TOKEN_SECRET'
+      : !env.FENQI_DATA_KEYS
+        ? 'FENQI_DATA_KEYS'
+        : 'FENQI_BLIND_INDEX_KEY';
+    throw new ConfigError(missing, 'is required in production');
+  }
+  const generated = needsGenerated ? embeddedSecrets(dataDir) : undefined;
+
+  const host = env.HOST || '127.0.0.1';
+  return {
+    mode,
+    host,
+    port: intVar(env, 'PORT', 3000, 0, 65535),
+    databaseUrl,
+    databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 10, 1, 500),
+    redisUrl,
+    natsUrl,
+    dataDir,
+    logLevel: logLevelRaw as LogLevel,
+    saleMode: boolVar(env, 'FENQI_SALE_MODE', false),
+    tokenSecret: parseKey('FENQI_TOKEN_SECRET', env.FENQI_TOKEN_SECRET || generated!.tokenSecret),
+    accessTokenTtlS: intVar(env, 'FENQI_ACCESS_TOKEN_TTL_S', 900, 30, 86_400),
+    dataKeys: parseDataKeys('FENQI_DATA_KEYS', env.FENQI_DATA_KEYS || generated!.dataKeys),
+    blindIndexKey: parseKey('FENQI_BLIND_INDEX_KEY', env.FENQI_BLIND_INDEX_KEY || generated!.blindIndexKey),
+    bodyLimitBytes: intVar(env, 'FENQI_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+  };
+}
