@@ -1,0 +1,87 @@
+/**
+ * One error shape for every failure: { error: { code, message, details } }.
+ * `code` is stable and machine-readable (clients switch on it); `message` is for people.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const notFound = (what: string, details: Record<string, unknown> = {}) =>
+  new ApiError(404, 'NOT_FOUND', `${what} not found`, details);
+export const forbidden = (message = 'not allowed') => new ApiError(403, 'FORBIDDEN', message);
+export const unauthorized = (message = 'authentication required') => new ApiError(401, 'UNAUTHORIZED', message);
+export const conflict = (code: string, message: string, details: Record<string, unknown> = {}) =>
+  new ApiError(409, code, message, details);
+export const unprocessable = (code: string, message: string, details: Record<string, unknown> = {}) =>
+  new ApiError(422, code, message, details);
+export const unavailable = (code: string, message: string, retryAfterS: number) =>
+  new ApiError(503, code, message, { retry_after_s: retryAfterS }, { 'retry-after': String(retryAfterS) });
+
+export interface ErrorBody {
+  error: { code: string; message: string; details: Record<string, unknown> };
+}
+
+function body(code: string, message: string, details: Record<string, unknown> = {}): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+/** Fastify's own error codes mapped to ours, so a client never sees a framework detail. */
+const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', message: 'request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'send application/json',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', message: 'body is empty but declared JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: 'BAD_CONTENT_LENGTH',
+    message: 'content-length does not match the body',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', message: 'body is not valid JSON' },
+};
+
+export function errorHandler(error: FastifyError | ApiError | Error, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof ApiError) {
+    reply.headers(error.headers);
+    return reply.status(error.statusCode).send(body(error.code, error.message, error.details));
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    return reply.status(400).send(
+      body('VALIDATION_FAILED', `invalid ${fastifyError.validationContext ?? 'request'}: ${fastifyError.message}`, {
+        problems: fastifyError.validation.map((v) => ({
+          path: v.instancePath || '/',
+          message: v.message ?? 'invalid',
+        })),
+      }),
+    );
+  }
+  const known = fastifyError.code ? FRAMEWORK_ERRORS[fastifyError.code] : undefined;
+  if (known) return reply.status(known.status).send(body(known.code, known.message));
+  if (error instanceof SyntaxError) return reply.status(400).send(body('MALFORMED_JSON', 'body is not valid JSON'));
+  const status = fastifyError.statusCode;
+  if (status && status >= 400 && status < 500) {
+    return reply.status(status).send(body('BAD_REQUEST', error.message));
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return reply.status(500).send(body('INTERNAL', 'internal error; it has been logged with this request id'));
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
+  return reply
+    .status(404)
+    .send(body('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+}

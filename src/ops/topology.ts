@@ -1,0 +1,322 @@
+/**
+ * The disaster-recovery topology on one machine, as data: three PostgreSQL members under Patroni
+ * (dc1a and dc1b in region 1, dc2a in region 2), one etcd, three NATS nodes (one per data center)
+ * and a pgBackRest stanza with a local and an "off-site" repository. Everything binds to 127.0.0.1
+ * on ports the OS hands out, so several topologies (tests running side by side) never collide.
+ *
+ * The generated Patroni, NATS and etcd configurations are written as JSON: YAML is a superset of
+ * JSON and the NATS configuration parser accepts JSON, so one serializer serves all three.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+
+export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin';
+export const STANZA = 'fenqi';
+export const LOOPBACK = '127.0.0.1';
+export const APP_DATABASE = 'fenqi';
+
+/** Patroni timings tuned for drills on a small machine; ttl >= loop_wait + 2 * retry_timeout. */
+export const PATRONI_TTL_S = 10;
+export const PATRONI_LOOP_WAIT_S = 2;
+export const PATRONI_RETRY_TIMEOUT_S = 4;
+/** A forced WAL switch at least this often keeps the off-site copy under a minute old. */
+export const ARCHIVE_TIMEOUT_S = 15;
+
+export type DcName = 'dc1a' | 'dc1b' | 'dc2a';
+export const DCS: readonly DcName[] = ['dc1a', 'dc1b', 'dc2a'];
+export const REGION_OF: Record<DcName, 'region1' | 'region2'> = {
+  dc1a: 'region1',
+  dc1b: 'region1',
+  dc2a: 'region2',
+};
+
+export interface PgMember {
+  name: DcName;
+  region: 'region1' | 'region2';
+  pgPort: number;
+  restPort: number;
+  dataDir: string;
+  /** dc2a never wins an automatic election and is never the synchronous standby. */
+  nofailover: boolean;
+  nosync: boolean;
+  patroniConfigPath: string;
+  logPath: string;
+}
+
+export interface NatsNode {
+  name: DcName;
+  clientPort: number;
+  clusterPort: number;
+  storeDir: string;
+  configPath: string;
+  logPath: string;
+}
+
+export interface TopologySpec {
+  version: 1;
+  baseDir: string;
+  /** etcd key prefix, unique per topology so a shared etcd could host several. */
+  namespace: string;
+  scope: string;
+  etcd: { clientPort: number; peerPort: number; dataDir: string; logPath: string };
+  members: PgMember[];
+  nats: NatsNode[];
+  pgbackrest: {
+    configPath: string;
+    repo1Path: string;
+    repo2Path: string;
+    logPath: string;
+    lockPath: string;
+    spoolPath: string;
+  };
+  socketDir: string;
+  passwords: { superuser: string; replication: string; rewind: string; repo1Cipher: string; repo2Cipher: string };
+}
+
+/** Which parts to start; the NATS test needs only NATS, the database drills need no NATS. */
+export interface TopologyParts {
+  postgres: boolean;
+  nats: boolean;
+}
+
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function distinctPorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+function secret(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+export async function planTopology(baseDir: string): Promise<TopologySpec> {
+  const dir = path.resolve(baseDir);
+  const ports = await distinctPorts(2 + DCS.length * 4);
+  const take = (): number => ports.shift()!;
+  const etcd = { clientPort: take(), peerPort: take(), dataDir: path.join(dir, 'etcd'), logPath: '' };
+  etcd.logPath = path.join(dir, 'log', 'etcd.log');
+  const members: PgMember[] = DCS.map((name) => ({
+    name,
+    region: REGION_OF[name],
+    pgPort: take(),
+    restPort: take(),
+    dataDir: path.join(dir, 'pg', name),
+    nofailover: name === 'dc2a',
+    nosync: name === 'dc2a',
+    patroniConfigPath: path.join(dir, 'conf', `patroni-${name}.yml`),
+    logPath: path.join(dir, 'log', `patroni-${name}.log`),
+  }));
+  const nats: NatsNode[] = DCS.map((name) => ({
+    name,
+    clientPort: take(),
+    clusterPort: take(),
+    storeDir: path.join(dir, 'nats', name),
+    configPath: path.join(dir, 'conf', `nats-${name}.conf`),
+    logPath: path.join(dir, 'log', `nats-${name}.log`),
+  }));
+  return {
+    version: 1,
+    baseDir: dir,
+    namespace: `/fenqi-${randomBytes(4).toString('hex')}/`,
+    scope: 'fenqi',
+    etcd,
+    members,
+    nats,
+    pgbackrest: {
+      configPath: path.join(dir, 'conf', 'pgbackrest.conf'),
+      repo1Path: path.join(dir, 'backup', 'repo1'),
+      // Stands in for another host or an S3 bucket; see docs/operations.md for the real settings.
+      repo2Path: path.join(dir, 'offsite', 'repo2'),
+      logPath: path.join(dir, 'log', 'pgbackrest'),
+      lockPath: path.join(dir, 'run', 'pgbackrest'),
+      spoolPath: path.join(dir, 'spool'),
+    },
+    socketDir: path.join(dir, 'run'),
+    passwords: {
+      superuser: secret(),
+      replication: secret(),
+      rewind: secret(),
+      repo1Cipher: secret() + secret(),
+      repo2Cipher: secret() + secret(),
+    },
+  };
+}
+
+export function archiveCommand(spec: TopologySpec): string {
+  return `pgbackrest --config=${spec.pgbackrest.configPath} --stanza=${STANZA} archive-push %p`;
+}
+
+export function patroniConfig(spec: TopologySpec, member: PgMember): Record<string, unknown> {
+  return {
+    scope: spec.scope,
+    namespace: spec.namespace,
+    name: member.name,
+    log: { level: 'INFO', format: '%(asctime)s %(levelname)s: %(message)s' },
+    restapi: {
+      listen: `${LOOPBACK}:${member.restPort}`,
+      connect_address: `${LOOPBACK}:${member.restPort}`,
+    },
+    etcd3: { hosts: [`${LOOPBACK}:${spec.etcd.clientPort}`], protocol: 'http' },
+    bootstrap: {
+      dcs: {
+        ttl: PATRONI_TTL_S,
+        loop_wait: PATRONI_LOOP_WAIT_S,
+        retry_timeout: PATRONI_RETRY_TIMEOUT_S,
+        maximum_lag_on_failover: 1048576,
+        // A commit is acknowledged only once the synchronous standby has flushed it (RPO 0 in
+        // region). Not strict: after a failover the survivor keeps taking writes while the old
+        // primary is rebuilt, rather than stopping the business until it is back.
+        synchronous_mode: true,
+        synchronous_mode_strict: false,
+        synchronous_node_count: 1,
+        postgresql: {
+          use_pg_rewind: true,
+          use_slots: true,
+          parameters: {
+            wal_level: 'replica',
+            hot_standby: 'on',
+            wal_log_hints: 'on',
+            max_wal_senders: 10,
+            max_replication_slots: 10,
+            max_connections: 60,
+            shared_buffers: '32MB',
+            wal_keep_size: '256MB',
+            archive_mode: 'on',
+            archive_timeout: ARCHIVE_TIMEOUT_S,
+            archive_command: archiveCommand(spec),
+            synchronous_commit: 'on',
+            track_commit_timestamp: 'on',
+            checkpoint_timeout: '5min',
+          },
+        },
+      },
+      initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums'],
+    },
+    postgresql: {
+      listen: `${LOOPBACK}:${member.pgPort}`,
+      connect_address: `${LOOPBACK}:${member.pgPort}`,
+      data_dir: member.dataDir,
+      bin_dir: PG_BIN_DIR,
+      pgpass: path.join(spec.baseDir, 'run', `pgpass-${member.name}`),
+      authentication: {
+        superuser: { username: 'postgres', password: spec.passwords.superuser },
+        replication: { username: 'replicator', password: spec.passwords.replication },
+        rewind: { username: 'rewinder', password: spec.passwords.rewind },
+      },
+      parameters: { unix_socket_directories: spec.socketDir, fsync: 'on' },
+      pg_hba: [
+        'local all all trust',
+        `host replication replicator ${LOOPBACK}/32 scram-sha-256`,
+        `host all all ${LOOPBACK}/32 scram-sha-256`,
+      ],
+      // A replica is built by pg_basebackup from the leader; pgBackRest restore is the documented
+      // alternative for large databases (create_replica_methods: [pgbackrest, basebackup]).
+      basebackup: [{ checkpoint: 'fast' }],
+    },
+    tags: {
+      nofailover: member.nofailover,
+      nosync: member.nosync,
+      noloadbalance: false,
+      clonefrom: false,
+    },
+  };
+}
+
+export function etcdArgs(spec: TopologySpec): string[] {
+  const peer = `http://${LOOPBACK}:${spec.etcd.peerPort}`;
+  const client = `http://${LOOPBACK}:${spec.etcd.clientPort}`;
+  return [
+    '--name=etcd1',
+    `--data-dir=${spec.etcd.dataDir}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=etcd1=${peer}`,
+    '--initial-cluster-state=new',
+    `--initial-cluster-token=${spec.namespace.replaceAll('/', '')}`,
+    '--enable-v2=false',
+    '--log-level=warn',
+    '--logger=zap',
+  ];
+}
+
+export function pgbackrestConf(spec: TopologySpec): string {
+  const b = spec.pgbackrest;
+  const primary = spec.members[0]!;
+  return [
+    '[global]',
+    `repo1-path=${b.repo1Path}`,
+    'repo1-cipher-type=aes-256-cbc',
+    `repo1-cipher-pass=${spec.passwords.repo1Cipher}`,
+    'repo1-retention-full=2',
+    'repo1-retention-diff=6',
+    `repo2-path=${b.repo2Path}`,
+    'repo2-cipher-type=aes-256-cbc',
+    `repo2-cipher-pass=${spec.passwords.repo2Cipher}`,
+    'repo2-retention-full-type=count',
+    'repo2-retention-full=4',
+    'repo2-retention-diff=14',
+    'compress-type=lz4',
+    'compress-level=1',
+    'start-fast=y',
+    'process-max=2',
+    `log-path=${b.logPath}`,
+    `lock-path=${b.lockPath}`,
+    `spool-path=${b.spoolPath}`,
+    'log-level-console=warn',
+    'log-level-file=info',
+    'archive-timeout=60',
+    '',
+    `[${STANZA}]`,
+    // The primary changes on failover; commands that need it pass --pg1-path/--pg1-port.
+    `pg1-path=${primary.dataDir}`,
+    `pg1-port=${primary.pgPort}`,
+    `pg1-socket-path=${spec.socketDir}`,
+    'pg1-user=postgres',
+    '',
+  ].join('\n');
+}
+
+export function natsConfig(spec: TopologySpec, node: NatsNode): Record<string, unknown> {
+  return {
+    server_name: node.name,
+    listen: `${LOOPBACK}:${node.clientPort}`,
+    jetstream: { store_dir: node.storeDir, max_memory_store: 64 * 1024 * 1024, max_file_store: 1024 ** 3 },
+    cluster: {
+      name: 'fenqi',
+      listen: `${LOOPBACK}:${node.clusterPort}`,
+      routes: spec.nats.filter((n) => n.name !== node.name).map((n) => `nats-route://${LOOPBACK}:${n.clusterPort}`),
+    },
+  };
+}
+
+export function natsUrl(spec: TopologySpec): string {
+  return spec.nats.map((n) => `nats://${LOOPBACK}:${n.clientPort}`).join(',');
+}
+
+/** The application's connection string: it follows whichever member is writable. */
+export function appDatabaseUrl(spec: TopologySpec, database = APP_DATABASE): string {
+  const hosts = spec.members.map((m) => `${LOOPBACK}:${m.pgPort}`).join(',');
+  const password = encodeURIComponent(spec.passwords.superuser);
+  return `postgres://postgres:${password}@${hosts}/${database}?target_session_attrs=read-write`;
+}
+
+export function memberDatabaseUrl(spec: TopologySpec, member: PgMember, database = APP_DATABASE): string {
+  const password = encodeURIComponent(spec.passwords.superuser);
+  return `postgres://postgres:${password}@${LOOPBACK}:${member.pgPort}/${database}`;
+}

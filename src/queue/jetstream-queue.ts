@@ -1,0 +1,183 @@
+import {
+  AckPolicy,
+  type Consumer,
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+} from '@nats-io/jetstream';
+import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import {
+  type ConsumerSpec,
+  type PublishResult,
+  type Queue,
+  QueueFullError,
+  type QueueMessage,
+  QueueUnavailableError,
+  type StreamSpec,
+} from './queue.ts';
+
+/** How long a call waits for a (re)connection before it reports the queue unavailable. */
+export const NATS_UNAVAILABLE_AFTER_MS = 1_000;
+export const NATS_PUBLISH_TIMEOUT_MS = 2_000;
+export const NATS_PING_TIMEOUT_MS = 1_000;
+export const NATS_RECONNECT_WAIT_MS = 250;
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueueUnavailableError(`${what}: no answer from NATS in ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * NATS JetStream. The connection is made in the background and retried forever, so a process can
+ * start while NATS is down and heals when it comes back; until then every call fails fast with
+ * QueueUnavailableError (the API answers 503, never 500).
+ */
+export class JetStreamQueue implements Queue {
+  readonly kind = 'nats' as const;
+  private readonly connection: Promise<NatsConnection>;
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private jsm: JetStreamManager | undefined;
+  private readonly consumers = new Map<string, Consumer>();
+  private closed = false;
+
+  constructor(url: string, name = 'fenqi') {
+    this.connection = connect({
+      servers: url.split(',').map((s) => s.trim()),
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: NATS_RECONNECT_WAIT_MS,
+      waitOnFirstConnect: true,
+      pingInterval: 2_000,
+      maxPingOut: 2,
+    }).then(async (nc) => {
+      this.nc = nc;
+      this.js = jetstream(nc);
+      this.jsm = await jetstreamManager(nc, { checkAPI: false });
+      return nc;
+    });
+    // Errors are observed through calls; an unobserved rejection must not kill the process.
+    this.connection.catch(() => {});
+  }
+
+  private async ready(): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
+    if (this.closed) throw new QueueUnavailableError('queue is closed');
+    if (!this.nc) await withTimeout(this.connection, NATS_UNAVAILABLE_AFTER_MS, 'connect');
+    const nc = this.nc!;
+    if (nc.isClosed()) throw new QueueUnavailableError('NATS connection is closed');
+    return { nc, js: this.js!, jsm: this.jsm! };
+  }
+
+  async ensure(streams: StreamSpec[], consumers: ConsumerSpec[]): Promise<void> {
+    const { jsm } = await this.ready();
+    for (const spec of streams) {
+      const config = {
+        name: spec.name,
+        subjects: spec.subjects,
+        storage: StorageType.File,
+        num_replicas: spec.replicas ?? 1,
+        duplicate_window: nanos(spec.duplicateWindowMs),
+        max_msgs: spec.maxMessages,
+        // Refuse new messages when full: an accepted order is never dropped to make room.
+        discard: DiscardPolicy.New,
+      };
+      const exists = await jsm.streams.info(spec.name).then(
+        () => true,
+        () => false,
+      );
+      if (exists) {
+        const { name: _name, storage: _storage, ...updatable } = config;
+        await jsm.streams.update(spec.name, updatable);
+      } else {
+        await jsm.streams.add(config);
+      }
+    }
+    for (const spec of consumers) {
+      const config = {
+        durable_name: spec.durable,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(spec.ackWaitMs),
+        max_deliver: spec.maxDeliver,
+        max_ack_pending: 20_000,
+      };
+      const exists = await jsm.consumers.info(spec.stream, spec.durable).then(
+        () => true,
+        () => false,
+      );
+      if (exists) {
+        const { durable_name: _durable, ...updatable } = config;
+        await jsm.consumers.update(spec.stream, spec.durable, updatable);
+      } else {
+        await jsm.consumers.add(spec.stream, config);
+      }
+    }
+  }
+
+  async publish(
+    subject: string,
+    data: Uint8Array,
+    options: { msgId?: string; timeoutMs?: number } = {},
+  ): Promise<PublishResult> {
+    const { js } = await this.ready();
+    try {
+      const ack = await js.publish(subject, data, {
+        ...(options.msgId ? { msgID: options.msgId } : {}),
+        timeout: options.timeoutMs ?? NATS_PUBLISH_TIMEOUT_MS,
+      });
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      if (/maximum messages|resource limits|maximum bytes/i.test(message)) throw new QueueFullError(message);
+      throw new QueueUnavailableError(`publish failed: ${message}`);
+    }
+  }
+
+  async fetch(stream: string, durable: string, options: { max: number; expiresMs: number }): Promise<QueueMessage[]> {
+    const { js } = await this.ready();
+    const key = `${stream}/${durable}`;
+    let consumer = this.consumers.get(key);
+    if (!consumer) {
+      consumer = await js.consumers.get(stream, durable);
+      this.consumers.set(key, consumer);
+    }
+    const batch = await consumer.fetch({ max_messages: options.max, expires: Math.max(options.expiresMs, 1_000) });
+    const messages: QueueMessage[] = [];
+    for await (const m of batch) {
+      messages.push({
+        subject: m.subject,
+        data: m.data,
+        msgId: m.headers?.get('Nats-Msg-Id') || undefined,
+        deliveryCount: m.info.deliveryCount,
+        ack: () => m.ack(),
+        nak: (delayMs?: number) => m.nak(delayMs),
+        term: () => m.term(),
+      });
+    }
+    return messages;
+  }
+
+  async pending(stream: string, durable: string): Promise<number> {
+    const { jsm } = await this.ready();
+    const info = await withTimeout(jsm.consumers.info(stream, durable), NATS_PING_TIMEOUT_MS, 'consumer info');
+    return info.num_pending + info.num_ack_pending;
+  }
+
+  async ping(): Promise<void> {
+    const { nc } = await this.ready();
+    await withTimeout(nc.rtt(), NATS_PING_TIMEOUT_MS, 'ping');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const nc = this.nc;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+    // Still connecting: close it as soon as it lands so its retry timers stop.
+    if (!nc) this.connection.then((late) => late.close()).catch(() => {});
+  }
+}

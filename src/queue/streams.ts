@@ -1,0 +1,42 @@
+import type { ConsumerSpec, StreamSpec } from './queue.ts';
+
+/**
+ * The platform's streams. Created idempotently at every start (api and worker), so a fresh NATS
+ * or a new subject needs no manual step.
+ */
+export const ORDERS_STREAM = 'FENQI_ORDERS';
+export const ORDERS_SUBJECT = 'fenqi.orders.placed';
+export const DEAD_LETTER_STREAM = 'FENQI_DEAD';
+export const DEAD_LETTER_SUBJECT_PREFIX = 'fenqi.dead';
+export const ORDER_SETTLER = 'order-settler';
+
+/** A day: a client retrying with the same idempotency key within it is deduplicated by NATS too. */
+export const ORDER_DUPLICATE_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const ORDER_STREAM_MAX_MESSAGES = 5_000_000;
+export const ORDER_ACK_WAIT_MS = 30_000;
+export const ORDER_MAX_DELIVER = 10;
+
+export function platformStreams(replicas = 1): StreamSpec[] {
+  return [
+    {
+      name: ORDERS_STREAM,
+      subjects: ['fenqi.orders.>'],
+      duplicateWindowMs: ORDER_DUPLICATE_WINDOW_MS,
+      maxMessages: ORDER_STREAM_MAX_MESSAGES,
+      replicas,
+    },
+    {
+      name: DEAD_LETTER_STREAM,
+      subjects: [`${DEAD_LETTER_SUBJECT_PREFIX}.>`],
+      duplicateWindowMs: 60_000,
+      maxMessages: 1_000_000,
+      replicas,
+    },
+  ];
+}
+
+export function platformConsumers(): ConsumerSpec[] {
+  return [
+    { stream: ORDERS_STREAM, durable: ORDER_SETTLER, ackWaitMs: ORDER_ACK_WAIT_MS, maxDeliver: ORDER_MAX_DELIVER },
+  ];
+}

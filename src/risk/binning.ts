@@ -1,0 +1,357 @@
+/**
+ * Supervised binning. Numeric values are first cut into at most MAX_PREBINS quantile groups
+ * ("atoms"); categories are atoms of their own, rare ones pooled into one "other" atom, and sorted
+ * by bad rate so that any grouping worth having is a run of neighbours. A decision tree then splits
+ * the ordered atoms best-first on Gini impurity, never leaving a bin under the minimum share of rows,
+ * until it has maxBins bins or no split helps. Missing values always get a bin of their own.
+ */
+import { DEFAULT_WOE_SMOOTHING } from './woe.ts';
+
+/** Hard ceiling on bins per feature: beyond it a scorecard is no longer readable. */
+export const MAX_BINS = 20;
+/** Quantile groups a numeric feature is reduced to before the tree looks for splits. */
+export const MAX_PREBINS = 100;
+
+export type Monotonic = 'none' | 'auto' | 'ascending' | 'descending';
+
+export interface BinningOptions {
+  /** Most bins per feature, not counting the missing-value bin. */
+  maxBins: number;
+  /** Smallest share of rows a bin may hold (the missing bin excepted). */
+  minBinShare: number;
+  /** Categories rarer than this share are pooled into one "other" group before grouping. */
+  minCategoryShare: number;
+  /** Bad rate trend forced on numeric bins by merging neighbours that break it. */
+  monotonic: Monotonic;
+}
+
+export const DEFAULT_BINNING: BinningOptions = {
+  maxBins: 6,
+  minBinShare: 0.05,
+  minCategoryShare: 0.02,
+  monotonic: 'none',
+};
+
+export interface Bin {
+  label: string;
+  /** Numeric bins hold lower <= x < upper; null is unbounded. */
+  lower: number | null;
+  upper: number | null;
+  /** Categorical bins: the categories seen in training that fall here. */
+  categories: string[] | null;
+  /** True for the bin of missing values. */
+  missing: boolean;
+  /** True for the categorical bin that holds pooled rare categories (and unseen ones). */
+  other: boolean;
+  count: number;
+  good: number;
+  bad: number;
+}
+
+export interface FeatureBinning {
+  name: string;
+  type: 'numeric' | 'categorical';
+  bins: Bin[];
+  /** Numeric: ascending cut points between the non-missing bins. */
+  cuts: number[];
+  missingBin: number;
+  /** Where a category never seen in training goes: the pooled rare group, else the largest bin. */
+  unseenBin: number;
+}
+
+interface Atom {
+  good: number;
+  bad: number;
+  min: number;
+  max: number;
+  categories: string[];
+  other: boolean;
+}
+
+function impurity(good: number, bad: number): number {
+  const n = good + bad;
+  return n === 0 ? 0 : (2 * good * bad) / n;
+}
+
+/** Best-first tree splitting of ordered atoms into contiguous segments [start, end). */
+function splitAtoms(atoms: Atom[], maxBins: number, minCount: number): [number, number][] {
+  const goodPrefix = [0];
+  const badPrefix = [0];
+  for (const a of atoms) {
+    goodPrefix.push(goodPrefix.at(-1)! + a.good);
+    badPrefix.push(badPrefix.at(-1)! + a.bad);
+  }
+  const sum = (p: number[], a: number, b: number): number => p[b]! - p[a]!;
+  const bestSplit = (start: number, end: number): { at: number; gain: number } | null => {
+    const g = sum(goodPrefix, start, end);
+    const b = sum(badPrefix, start, end);
+    const parent = impurity(g, b);
+    let best: { at: number; gain: number } | null = null;
+    for (let at = start + 1; at < end; at++) {
+      const lg = sum(goodPrefix, start, at);
+      const lb = sum(badPrefix, start, at);
+      if (lg + lb < minCount || g + b - lg - lb < minCount) continue;
+      const gain = parent - impurity(lg, lb) - impurity(g - lg, b - lb);
+      if (gain > 1e-12 && (best === null || gain > best.gain)) best = { at, gain };
+    }
+    return best;
+  };
+  const segments: { start: number; end: number; split: { at: number; gain: number } | null }[] = [
+    { start: 0, end: atoms.length, split: bestSplit(0, atoms.length) },
+  ];
+  while (segments.length < Math.min(maxBins, MAX_BINS)) {
+    let pick = -1;
+    for (let i = 0; i < segments.length; i++) {
+      const s = segments[i]!.split;
+      if (s && (pick < 0 || s.gain > segments[pick]!.split!.gain)) pick = i;
+    }
+    if (pick < 0) break;
+    const seg = segments[pick]!;
+    const at = seg.split!.at;
+    segments.splice(
+      pick,
+      1,
+      { start: seg.start, end: at, split: bestSplit(seg.start, at) },
+      { start: at, end: seg.end, split: bestSplit(at, seg.end) },
+    );
+  }
+  return segments.map((s) => [s.start, s.end]);
+}
+
+function badRate(good: number, bad: number): number {
+  return (bad + DEFAULT_WOE_SMOOTHING) / (good + bad + 2 * DEFAULT_WOE_SMOOTHING);
+}
+
+/** Merges neighbouring segments until the bad rate moves one way only (pool-adjacent-violators). */
+function enforceMonotonic(atoms: Atom[], segments: [number, number][], mode: Monotonic): [number, number][] {
+  if (mode === 'none' || segments.length < 2) return segments;
+  const stats = (s: [number, number]): { good: number; bad: number } => {
+    let good = 0;
+    let bad = 0;
+    for (let i = s[0]; i < s[1]; i++) {
+      good += atoms[i]!.good;
+      bad += atoms[i]!.bad;
+    }
+    return { good, bad };
+  };
+  let ascending = mode === 'ascending';
+  if (mode === 'auto') {
+    // Direction of the count-weighted correlation between bin position and bad rate.
+    let n = 0;
+    let sx = 0;
+    let sy = 0;
+    let sxy = 0;
+    let sxx = 0;
+    segments.forEach((s, i) => {
+      const { good, bad } = stats(s);
+      const w = good + bad;
+      const r = badRate(good, bad);
+      n += w;
+      sx += w * i;
+      sy += w * r;
+      sxy += w * i * r;
+      sxx += w * i * i;
+    });
+    ascending = n * sxy - sx * sy >= 0;
+  }
+  const out = segments.map((s) => [...s] as [number, number]);
+  for (;;) {
+    let violation = -1;
+    for (let i = 0; i + 1 < out.length; i++) {
+      const a = stats(out[i]!);
+      const b = stats(out[i + 1]!);
+      const ra = badRate(a.good, a.bad);
+      const rb = badRate(b.good, b.bad);
+      if (ascending ? rb < ra : rb > ra) {
+        violation = i;
+        break;
+      }
+    }
+    if (violation < 0) return out;
+    out.splice(violation, 2, [out[violation]![0], out[violation + 1]![1]]);
+  }
+}
+
+function formatNumber(x: number): string {
+  return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6)));
+}
+
+function makeBin(partial: Partial<Bin> & { label: string }): Bin {
+  return {
+    lower: null,
+    upper: null,
+    categories: null,
+    missing: false,
+    other: false,
+    count: 0,
+    good: 0,
+    bad: 0,
+    ...partial,
+  };
+}
+
+function missingBin(rows: number[], y: Uint8Array, isMissingRow: (r: number) => boolean): Bin {
+  const bin = makeBin({ label: 'missing', missing: true });
+  for (const r of rows) {
+    if (!isMissingRow(r)) continue;
+    bin.count++;
+    if (y[r] === 1) bin.bad++;
+    else bin.good++;
+  }
+  return bin;
+}
+
+function checkOptions(opts: BinningOptions): void {
+  if (!(opts.maxBins >= 1 && opts.maxBins <= MAX_BINS)) throw new RangeError(`maxBins must be 1..${MAX_BINS}`);
+  if (!(opts.minBinShare > 0 && opts.minBinShare < 0.5)) throw new RangeError('minBinShare must be in (0, 0.5)');
+}
+
+/**
+ * Bins a numeric feature on the given rows. `y[r]` is 1 for a bad outcome, 0 for good.
+ */
+export function binNumeric(
+  name: string,
+  values: readonly (number | null)[],
+  y: Uint8Array,
+  rows: readonly number[],
+  opts: BinningOptions = DEFAULT_BINNING,
+): FeatureBinning {
+  checkOptions(opts);
+  const present = rows.filter((r) => values[r] !== null).sort((a, b) => values[a]! - values[b]!);
+  const atoms: Atom[] = [];
+  const atomSize = Math.max(1, Math.ceil(present.length / MAX_PREBINS));
+  let i = 0;
+  while (i < present.length) {
+    const atom: Atom = { good: 0, bad: 0, min: values[present[i]!]!, max: 0, categories: [], other: false };
+    // Grow to the target size, but never split a run of equal values across two atoms.
+    while (i < present.length && (atom.good + atom.bad < atomSize || values[present[i]!] === atom.max)) {
+      const r = present[i]!;
+      atom.max = values[r]!;
+      if (y[r] === 1) atom.bad++;
+      else atom.good++;
+      i++;
+    }
+    atoms.push(atom);
+  }
+  const minCount = Math.max(1, Math.ceil(opts.minBinShare * rows.length));
+  let segments = atoms.length > 0 ? splitAtoms(atoms, opts.maxBins, minCount) : [];
+  segments = enforceMonotonic(atoms, segments, opts.monotonic);
+
+  const cuts = segments.slice(1).map(([start]) => (atoms[start - 1]!.max + atoms[start]!.min) / 2);
+  const bins: Bin[] = segments.map(([start, end], s) => {
+    const lower = s === 0 ? null : cuts[s - 1]!;
+    const upper = s === segments.length - 1 ? null : cuts[s]!;
+    const label =
+      lower === null && upper === null
+        ? 'all'
+        : lower === null
+          ? `< ${formatNumber(upper!)}`
+          : upper === null
+            ? `>= ${formatNumber(lower)}`
+            : `[${formatNumber(lower)}, ${formatNumber(upper)})`;
+    const bin = makeBin({ label, lower, upper });
+    for (let a = start; a < end; a++) {
+      bin.good += atoms[a]!.good;
+      bin.bad += atoms[a]!.bad;
+    }
+    bin.count = bin.good + bin.bad;
+    return bin;
+  });
+  bins.push(missingBin(rows, y, (r) => values[r] === null));
+  return { name, type: 'numeric', bins, cuts, missingBin: bins.length - 1, unseenBin: bins.length - 1 };
+}
+
+export function binCategorical(
+  name: string,
+  values: readonly (string | null)[],
+  y: Uint8Array,
+  rows: readonly number[],
+  opts: BinningOptions = DEFAULT_BINNING,
+): FeatureBinning {
+  checkOptions(opts);
+  const byCategory = new Map<string, Atom>();
+  for (const r of rows) {
+    const v = values[r];
+    if (v === null || v === undefined) continue;
+    let atom = byCategory.get(v);
+    if (!atom) {
+      atom = { good: 0, bad: 0, min: 0, max: 0, categories: [v], other: false };
+      byCategory.set(v, atom);
+    }
+    if (y[r] === 1) atom.bad++;
+    else atom.good++;
+  }
+  const rareLimit = opts.minCategoryShare * rows.length;
+  const atoms: Atom[] = [];
+  const pooled: Atom = { good: 0, bad: 0, min: 0, max: 0, categories: [], other: true };
+  for (const atom of [...byCategory.values()].sort((a, b) => cmp(a.categories[0]!, b.categories[0]!))) {
+    if (atom.good + atom.bad < rareLimit) {
+      pooled.good += atom.good;
+      pooled.bad += atom.bad;
+      pooled.categories.push(...atom.categories);
+    } else {
+      atoms.push(atom);
+    }
+  }
+  // The pooled group exists even when empty: it is where unseen categories land at scoring time.
+  atoms.push(pooled);
+  atoms.sort(
+    (a, b) =>
+      badRate(a.good, a.bad) - badRate(b.good, b.bad) ||
+      Number(a.other) - Number(b.other) ||
+      cmp(a.categories[0] ?? '', b.categories[0] ?? ''),
+  );
+  const minCount = Math.max(1, Math.ceil(opts.minBinShare * rows.length));
+  const segments = splitAtoms(atoms, opts.maxBins, minCount);
+  const bins: Bin[] = segments.map(([start, end]) => {
+    const members = atoms.slice(start, end);
+    const categories = members.flatMap((a) => a.categories);
+    const other = members.some((a) => a.other);
+    const good = members.reduce((s, a) => s + a.good, 0);
+    const bad = members.reduce((s, a) => s + a.bad, 0);
+    const shown = categories.length > 0 ? categories.join(' | ') : '';
+    const label = other ? (shown ? `${shown} | other` : 'other') : shown;
+    return makeBin({ label, categories, other, good, bad, count: good + bad });
+  });
+  const otherIndex = bins.findIndex((b) => b.other);
+  bins.push(missingBin(rows, y, (r) => values[r] === null || values[r] === undefined));
+  let unseenBin = otherIndex;
+  if (bins[otherIndex]!.count === 0 && bins[otherIndex]!.categories!.length === 0) {
+    // No rare categories in training: an unseen one is scored like the most common group.
+    let largest = 0;
+    for (let b = 1; b < bins.length - 1; b++) if (bins[b]!.count > bins[largest]!.count) largest = b;
+    unseenBin = largest;
+  }
+  return { name, type: 'categorical', bins, cuts: [], missingBin: bins.length - 1, unseenBin };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const categoryIndex = new WeakMap<FeatureBinning, Map<string, number>>();
+
+/** The bin a raw value falls into; numeric features take numbers, categorical ones strings. */
+export function assignBin(f: FeatureBinning, value: number | string | null): number {
+  if (value === null) return f.missingBin;
+  if (f.type === 'numeric') {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return f.missingBin;
+    let lo = 0;
+    let hi = f.cuts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (value >= f.cuts[mid]!) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  let index = categoryIndex.get(f);
+  if (!index) {
+    index = new Map();
+    f.bins.forEach((bin, b) => {
+      for (const c of bin.categories ?? []) index!.set(c, b);
+    });
+    categoryIndex.set(f, index);
+  }
+  return index.get(String(value)) ?? f.unseenBin;
+}

@@ -1,0 +1,168 @@
+/**
+ * Turns a logistic regression on WoE inputs into a points table and scores rows with it.
+ *
+ * The model says ln(odds of bad) = b0 + sum_j b_j * WoE_j. A scorecard speaks in good:bad odds
+ * instead: score = offset + factor * ln(odds of good), with factor = PDO / ln 2 (so every PDO
+ * points double the odds) and offset fixed so that basePoints corresponds to baseOdds. Hence
+ * score = (offset - factor * b0) + sum_j (-factor * b_j * WoE_j): a base line plus one line per
+ * feature, each rounded to whole points, and the score of a row is the plain sum of its lines.
+ */
+import { assignBin, type Bin, type FeatureBinning } from './binning.ts';
+import { isMissing, parseNumber } from './csv.ts';
+
+/** Reason codes returned per decision; four is what adverse-action notices customarily carry. */
+export const MAX_REASONS = 4;
+export const GRADES = ['A', 'B', 'C', 'D', 'E'] as const;
+export type Grade = (typeof GRADES)[number];
+
+export interface Scaling {
+  /** Score given to a row whose good:bad odds are baseOdds. */
+  basePoints: number;
+  baseOdds: number;
+  /** Points to double the odds. */
+  pdo: number;
+}
+
+export const DEFAULT_SCALING: Scaling = { basePoints: 600, baseOdds: 50, pdo: 20 };
+
+export interface ScoredBin extends Bin {
+  woe: number;
+  points: number;
+}
+
+export interface ScorecardFeature extends Omit<FeatureBinning, 'bins'> {
+  iv: number;
+  coefficient: number;
+  stdError: number;
+  bins: ScoredBin[];
+}
+
+export interface GradeCut {
+  grade: Grade;
+  /** Lowest score that still earns this grade; null for the last grade. */
+  minScore: number | null;
+}
+
+export interface Scorecard {
+  scaling: Scaling;
+  factor: number;
+  offset: number;
+  intercept: number;
+  interceptStdError: number;
+  /** Points every row starts from (offset and intercept). */
+  basePoints: number;
+  features: ScorecardFeature[];
+  grades: GradeCut[];
+}
+
+export interface Reason {
+  feature: string;
+  bin: string;
+  points: number;
+  /** Points lost against the feature's best bin. */
+  shortfall: number;
+}
+
+export interface ScoreResult {
+  score: number;
+  grade: Grade;
+  /** Probability of bad implied by the score. */
+  pdBad: number;
+  points: Record<string, number>;
+  bins: Record<string, string>;
+  reasons: Reason[];
+}
+
+export function scalingConstants(s: Scaling): { factor: number; offset: number } {
+  if (!(s.pdo > 0 && s.baseOdds > 0)) throw new RangeError('pdo and baseOdds must be positive');
+  const factor = s.pdo / Math.LN2;
+  return { factor, offset: s.basePoints - factor * Math.log(s.baseOdds) };
+}
+
+export function buildScorecard(
+  features: { binning: FeatureBinning; woe: number[]; iv: number; coefficient: number; stdError: number }[],
+  intercept: number,
+  interceptStdError: number,
+  scaling: Scaling = DEFAULT_SCALING,
+): Scorecard {
+  const { factor, offset } = scalingConstants(scaling);
+  return {
+    scaling,
+    factor,
+    offset,
+    intercept,
+    interceptStdError,
+    basePoints: Math.round(offset - factor * intercept),
+    features: features.map(({ binning, woe, iv, coefficient, stdError }) => ({
+      ...binning,
+      iv,
+      coefficient,
+      stdError,
+      bins: binning.bins.map((bin, b) => ({
+        ...bin,
+        woe: woe[b]!,
+        // + 0 turns -0 into 0 so the table never shows "-0"
+        points: Math.round(-factor * coefficient * woe[b]!) + 0,
+      })),
+    })),
+    grades: GRADES.map((grade) => ({ grade, minScore: null })),
+  };
+}
+
+/**
+ * Grade cut-offs at the 80th, 60th, 40th and 20th percentiles of the training scores: A is the
+ * safest fifth of the training population, E the riskiest.
+ */
+export function gradeCuts(trainingScores: readonly number[]): GradeCut[] {
+  const sorted = [...trainingScores].sort((a, b) => a - b);
+  const quantile = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return GRADES.map((grade, g) => ({
+    grade,
+    minScore: g === GRADES.length - 1 ? null : quantile(1 - (g + 1) / GRADES.length),
+  }));
+}
+
+export function gradeOf(card: Pick<Scorecard, 'grades'>, score: number): Grade {
+  for (const cut of card.grades) if (cut.minScore === null || score >= cut.minScore) return cut.grade;
+  return GRADES[GRADES.length - 1]!;
+}
+
+/** A raw cell (as read from CSV or a request) turned into what the feature's bins expect. */
+export function featureValue(feature: Pick<FeatureBinning, 'type'>, raw: unknown): number | string | null {
+  if (raw === null || raw === undefined) return null;
+  if (feature.type === 'numeric') {
+    if (typeof raw === 'number') return Number.isFinite(raw) ? raw : null;
+    return parseNumber(String(raw));
+  }
+  const text = String(raw);
+  return isMissing(text) ? null : text.trim();
+}
+
+/** Best points a feature can give, among bins that held training rows. */
+function bestPoints(feature: ScorecardFeature): number {
+  let best = Number.NEGATIVE_INFINITY;
+  for (const bin of feature.bins) if (bin.count > 0 && bin.points > best) best = bin.points;
+  return best === Number.NEGATIVE_INFINITY ? 0 : best;
+}
+
+/**
+ * Scores one row. Pure and deterministic: the same model and row give the same score, points and
+ * reasons, which is what makes a stored decision replayable.
+ */
+export function scoreRow(card: Scorecard, row: Readonly<Record<string, unknown>>, maxReasons = MAX_REASONS): ScoreResult {
+  let score = card.basePoints;
+  const points: Record<string, number> = {};
+  const bins: Record<string, string> = {};
+  const reasons: Reason[] = [];
+  for (const feature of card.features) {
+    const bin = feature.bins[assignBin(feature, featureValue(feature, row[feature.name]))]!;
+    score += bin.points;
+    points[feature.name] = bin.points;
+    bins[feature.name] = bin.label;
+    const shortfall = bestPoints(feature) - bin.points;
+    if (shortfall > 0) reasons.push({ feature: feature.name, bin: bin.label, points: bin.points, shortfall });
+  }
+  reasons.sort((a, b) => b.shortfall - a.shortfall || (a.feature < b.feature ? -1 : 1));
+  const pdBad = 1 / (1 + Math.exp((score - card.offset) / card.factor));
+  return { score, grade: gradeOf(card, score), pdBad, points, bins, reasons: reasons.slice(0, maxReasons) };
+}

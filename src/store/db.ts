@@ -1,0 +1,94 @@
+/**
+ * The system of record. Real mode: postgres.js against DATABASE_URL. Embedded mode: PGlite in this
+ * process, served over a loopback socket so the very same postgres.js code runs against it
+ * (one connection: PGlite is single-session).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import postgres from 'postgres';
+import type { Config } from '../config.ts';
+
+export type Sql = postgres.Sql<{ bigint: bigint }>;
+export type TransactionSql = postgres.TransactionSql<{ bigint: bigint }>;
+
+export interface Database {
+  sql: Sql;
+  /** Where the data lives, for logs and the status page (no password). */
+  describe: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+/** Named limits for every connection we open. */
+export const DB_CONNECT_TIMEOUT_S = 5;
+export const DB_IDLE_TIMEOUT_S = 30;
+export const DB_STATEMENT_TIMEOUT_MS = 30_000;
+
+/** bigint columns come back as JS bigint, never as a lossy number: money is bigint. */
+const BIGINT_TYPES = { bigint: postgres.BigInt };
+
+export function connectPostgres(url: string, poolMax: number, applicationName = 'fenqi'): Sql {
+  return postgres(url, {
+    max: poolMax,
+    connect_timeout: DB_CONNECT_TIMEOUT_S,
+    idle_timeout: DB_IDLE_TIMEOUT_S,
+    onnotice: () => {},
+    types: BIGINT_TYPES,
+    connection: { application_name: applicationName, statement_timeout: DB_STATEMENT_TIMEOUT_MS },
+  });
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url.split(',')[0] ?? url);
+    parsed.password = '';
+    return `${parsed.host}${parsed.pathname}`;
+  } catch {
+    return 'postgres';
+  }
+}
+
+export async function openDatabase(config: Config): Promise<Database> {
+  if (config.databaseUrl) {
+    const sql = connectPostgres(config.databaseUrl, config.databasePoolMax);
+    return { sql, describe: redactUrl(config.databaseUrl), embedded: false, close: () => sql.end({ timeout: 5 }) };
+  }
+  return openEmbedded(path.join(config.dataDir, 'pgdata'));
+}
+
+async function openEmbedded(dataDir: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const server = new PGLiteSocketServer({ db: pglite, port: 0, host: '127.0.0.1' });
+  await server.start();
+  const port = embeddedPort(server);
+  const sql = postgres({
+    host: '127.0.0.1',
+    port,
+    database: 'postgres',
+    username: 'postgres',
+    max: 1,
+    connect_timeout: DB_CONNECT_TIMEOUT_S,
+    onnotice: () => {},
+    types: BIGINT_TYPES,
+  });
+  return {
+    sql,
+    describe: `embedded PGlite at ${dataDir}`,
+    embedded: true,
+    async close() {
+      await sql.end({ timeout: 5 });
+      await server.stop();
+      await pglite.close();
+    },
+  };
+}
+
+/** The socket server binds port 0; read back the port the OS chose ("host:port"). */
+function embeddedPort(server: { getServerConn(): string }): number {
+  const port = Number(server.getServerConn().split(':').pop());
+  if (!Number.isInteger(port) || port <= 0) throw new Error('embedded PGlite socket server reported no port');
+  return port;
+}

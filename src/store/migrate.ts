@@ -1,0 +1,83 @@
+/**
+ * Plain-SQL migrations from migrations/NNNN_name.sql, applied in name order, each in its own
+ * transaction and recorded in schema_migrations with a checksum. Safe to run twice (applied ones
+ * are skipped) and from several processes at once (a session advisory lock serialises them).
+ * The same files run on PostgreSQL 15 and on PGlite.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Sql } from './db.ts';
+
+export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/** Arbitrary constant shared by every fenqi process: "fenqi" in ASCII. */
+const MIGRATION_LOCK_KEY = 0x66656e7169n;
+
+export interface Migration {
+  name: string;
+  checksum: string;
+  sql: string;
+}
+
+export interface MigrationResult {
+  applied: string[];
+  skipped: string[];
+}
+
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+    .sort()
+    .map((file) => {
+      const sql = readFileSync(path.join(dir, file), 'utf8');
+      return { name: file.replace(/\.sql$/, ''), checksum: createHash('sha256').update(sql).digest('hex'), sql };
+    });
+}
+
+export async function migrate(
+  sql: Sql,
+  options: { dir?: string; log?: (line: string) => void } = {},
+): Promise<MigrationResult> {
+  const migrations = loadMigrations(options.dir);
+  const log = options.log ?? (() => {});
+  // reserve() pins one connection so the session-level lock and the work share it.
+  const conn = await sql.reserve();
+  try {
+    await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+    await conn`
+      create table if not exists schema_migrations (
+        name text primary key,
+        checksum text not null,
+        created_at timestamptz not null default now()
+      )`;
+    const rows = await conn<{ name: string; checksum: string }[]>`select name, checksum from schema_migrations`;
+    const done = new Map(rows.map((row) => [row.name, row.checksum]));
+    const result: MigrationResult = { applied: [], skipped: [] };
+    for (const migration of migrations) {
+      const previous = done.get(migration.name);
+      if (previous !== undefined) {
+        if (previous !== migration.checksum) {
+          throw new Error(`migration ${migration.name} was changed after it was applied (checksum differs)`);
+        }
+        result.skipped.push(migration.name);
+        continue;
+      }
+      await conn.unsafe('begin');
+      try {
+        await conn.unsafe(migration.sql);
+        await conn`insert into schema_migrations (name, checksum) values (${migration.name}, ${migration.checksum})`;
+        await conn.unsafe('commit');
+      } catch (err) {
+        await conn.unsafe('rollback');
+        throw new Error(`migration ${migration.name} failed: ${(err as Error).message}`);
+      }
+      log(`applied ${migration.name}`);
+      result.applied.push(migration.name);
+    }
+    return result;
+  } finally {
+    await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`.catch(() => {});
+    conn.release();
+  }
+}

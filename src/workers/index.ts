@@ -1,0 +1,35 @@
+/**
+ * Background workers of a fenqi process. Each worker is a loop with a stop(); `fenqi start` runs
+ * them beside the API, `fenqi worker` alone. Workers register here as the features land.
+ */
+import type { Platform } from '../platform.ts';
+
+export interface Worker {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export type WorkerFactory = (platform: Platform) => Promise<Worker | undefined>;
+
+/** Factories of every worker; each decides from the platform's config whether it runs. */
+export const WORKER_FACTORIES: WorkerFactory[] = [];
+
+export interface RunningWorkers {
+  names: string[];
+  stop(): Promise<void>;
+}
+
+export async function startWorkers(platform: Platform): Promise<RunningWorkers> {
+  const workers: Worker[] = [];
+  for (const factory of WORKER_FACTORIES) {
+    const worker = await factory(platform);
+    if (worker) workers.push(worker);
+  }
+  if (workers.length > 0) platform.logger.info({ workers: workers.map((w) => w.name) }, 'workers started');
+  return {
+    names: workers.map((w) => w.name),
+    async stop() {
+      await Promise.allSettled(workers.map((w) => w.stop()));
+    },
+  };
+}
