@@ -29,7 +29,9 @@ export const DEFAULT_BINNING: BinningOptions = {
   maxBins: 6,
   minBinShare: 0.05,
   minCategoryShare: 0.02,
-  monotonic: 'none',
+  // A risk trend that reverses between neighbouring bins is usually noise, and a scorecard that
+  // rewards then punishes the same direction is hard to defend to a customer or a regulator.
+  monotonic: 'auto',
 };
 
 export interface Bin {
@@ -141,7 +143,6 @@ function enforceMonotonic(atoms: Atom[], segments: [number, number][], mode: Mon
     let sx = 0;
     let sy = 0;
     let sxy = 0;
-    let sxx = 0;
     segments.forEach((s, i) => {
       const { good, bad } = stats(s);
       const w = good + bad;
@@ -150,7 +151,6 @@ function enforceMonotonic(atoms: Atom[], segments: [number, number][], mode: Mon
       sx += w * i;
       sy += w * r;
       sxy += w * i * r;
-      sxx += w * i * i;
     });
     ascending = n * sxy - sx * sy >= 0;
   }
@@ -190,7 +190,7 @@ function makeBin(partial: Partial<Bin> & { label: string }): Bin {
   };
 }
 
-function missingBin(rows: number[], y: Uint8Array, isMissingRow: (r: number) => boolean): Bin {
+function missingBin(rows: readonly number[], y: Uint8Array, isMissingRow: (r: number) => boolean): Bin {
   const bin = makeBin({ label: 'missing', missing: true });
   for (const r of rows) {
     if (!isMissingRow(r)) continue;
@@ -202,8 +202,10 @@ function missingBin(rows: number[], y: Uint8Array, isMissingRow: (r: number) => 
 }
 
 function checkOptions(opts: BinningOptions): void {
-  if (!(opts.maxBins >= 1 && opts.maxBins <= MAX_BINS)) throw new RangeError(`maxBins must be 1..${MAX_BINS}`);
-  if (!(opts.minBinShare > 0 && opts.minBinShare < 0.5)) throw new RangeError('minBinShare must be in (0, 0.5)');
+  if (!(opts.maxBins >= 1 && opts.maxBins <= MAX_BINS))
+    throw new RangeError(`maxBins must be 1..${MAX_BINS}`);
+  if (!(opts.minBinShare > 0 && opts.minBinShare < 0.5))
+    throw new RangeError('minBinShare must be in (0, 0.5)');
 }
 
 /**

@@ -37,7 +37,8 @@ export function stratifiedFolds(labels: ArrayLike<number>, k: number, seed: numb
     byClass.set(labels[i]!, list);
   }
   for (const [label, rows] of byClass) {
-    if (rows.length < k) throw new RangeError(`class ${label} has ${rows.length} rows, fewer than ${k} folds`);
+    if (rows.length < k)
+      throw new RangeError(`class ${label} has ${rows.length} rows, fewer than ${k} folds`);
   }
   const folds = new Int32Array(labels.length);
   let next = 0;

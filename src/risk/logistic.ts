@@ -18,7 +18,11 @@ export interface LogisticOptions {
   maxIterations: number;
 }
 
-export const DEFAULT_LOGISTIC: LogisticOptions = { l2: 1, tolerance: 1e-8, maxIterations: MAX_IRLS_ITERATIONS };
+export const DEFAULT_LOGISTIC: LogisticOptions = {
+  l2: 1,
+  tolerance: 1e-8,
+  maxIterations: MAX_IRLS_ITERATIONS,
+};
 
 export interface LogisticFit {
   intercept: number;

@@ -149,7 +149,11 @@ function bestPoints(feature: ScorecardFeature): number {
  * Scores one row. Pure and deterministic: the same model and row give the same score, points and
  * reasons, which is what makes a stored decision replayable.
  */
-export function scoreRow(card: Scorecard, row: Readonly<Record<string, unknown>>, maxReasons = MAX_REASONS): ScoreResult {
+export function scoreRow(
+  card: Scorecard,
+  row: Readonly<Record<string, unknown>>,
+  maxReasons = MAX_REASONS,
+): ScoreResult {
   let score = card.basePoints;
   const points: Record<string, number> = {};
   const bins: Record<string, string> = {};
