@@ -30,7 +30,15 @@ function split(date: string): Ymd {
   const year = Number(m?.[1]);
   const month = Number(m?.[2]);
   const day = Number(m?.[3]);
-  if (!m || year < 1900 || year > 9999 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+  if (
+    !m ||
+    year < 1900 ||
+    year > 9999 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysInMonth(year, month)
+  ) {
     throw new DomainError('INVALID_DATE', `not a calendar date (YYYY-MM-DD): '${date}'`, { value: date });
   }
   return { year, month, day };

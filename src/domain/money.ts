@@ -88,7 +88,9 @@ export function parseAmount(text: string, decimals: number): bigint {
 export function formatAmount(amountMinor: bigint, decimals: number): string {
   checkDecimals(decimals);
   const negative = amountMinor < 0n;
-  const digits = absBig(amountMinor).toString().padStart(decimals + 1, '0');
+  const digits = absBig(amountMinor)
+    .toString()
+    .padStart(decimals + 1, '0');
   const whole = digits.slice(0, digits.length - decimals);
   const fraction = digits.slice(digits.length - decimals);
   return (negative ? '-' : '') + whole + (decimals > 0 ? '.' + fraction : '');

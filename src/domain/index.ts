@@ -1,0 +1,81 @@
+/**
+ * The money layer: pure functions, no I/O. Routes, workers and the CLI import from here only.
+ *
+ *   buildSchedule(terms)            a schedule and its APR from explicit terms
+ *   validateProduct(input)          a LoanProduct, or DomainError INVALID_PRODUCT / APR_CAP_EXCEEDED
+ *   quote(product, request)         a schedule for a product, refused when the cap or tenor says no
+ */
+export { type Apr, aprOf, type CashFlow, exceedsCap, percentOf, solveApr } from './apr.ts';
+export {
+  addDays,
+  addMonths,
+  addPeriods,
+  daysBetween,
+  daysInMonth,
+  FREQUENCY_UNITS,
+  type FrequencyUnit,
+  isDate,
+  isLeapYear,
+  parseDate,
+  todayUtc,
+} from './dates.ts';
+export { DomainError, type DomainErrorCode, invariant } from './errors.ts';
+export {
+  CNY,
+  type Currency,
+  divRound,
+  formatAmount,
+  isRoundingMode,
+  MAX_DECIMALS,
+  minorPerMajor,
+  parseAmount,
+  ROUNDING_MODES,
+  type RoundingMode,
+  roundToUnit,
+  sumMinor,
+} from './money.ts';
+export {
+  type AllocationTarget,
+  checkAprCap,
+  DEFAULT_ALLOCATION_ORDER,
+  DEFAULT_APR_CAP_BP,
+  type LateFeeRule,
+  type LoanProduct,
+  lateFeeFor,
+  PRODUCT_KINDS,
+  type ProductKind,
+  type QuoteRequest,
+  quote,
+  termsOf,
+  validateProduct,
+} from './product.ts';
+export {
+  annualFraction,
+  formatPercent,
+  fromBp,
+  parsePercent,
+  RATE_PERS,
+  type Rate,
+  type RatePer,
+  type Rational,
+  rational,
+} from './rate.ts';
+export {
+  BASES,
+  type Basis,
+  buildSchedule,
+  DEFAULT_FEES,
+  dueDates,
+  type Fees,
+  type Frequency,
+  type Installment,
+  METHODS,
+  type Method,
+  type Rounding,
+  resolveTerms,
+  type Schedule,
+  type ScheduleTerms,
+  type ScheduleTermsInput,
+  UPFRONT_FEE_MODES,
+  type UpfrontFeeMode,
+} from './schedule.ts';
