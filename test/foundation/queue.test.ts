@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { JetStreamQueue } from '../../src/queue/jetstream-queue.ts';
+import { MemoryQueue } from '../../src/queue/memory-queue.ts';
+import type { ConsumerSpec, Queue, StreamSpec } from '../../src/queue/queue.ts';
+import { QueueUnavailableError } from '../../src/queue/queue.ts';
+import { type NatsServer, startNats } from '../harness/nats.ts';
+
+const STREAM: StreamSpec = { name: 'T_ORDERS', subjects: ['t.orders.>'], duplicateWindowMs: 60_000, maxMessages: 1000 };
+const CONSUMER: ConsumerSpec = { stream: 'T_ORDERS', durable: 'settler', ackWaitMs: 1_000, maxDeliver: 3 };
+const text = (s: string) => new TextEncoder().encode(s);
+const read = (d: Uint8Array) => new TextDecoder().decode(d);
+
+/** Drains up to `want` messages, acking each. */
+async function drain(queue: Queue, want: number): Promise<string[]> {
+  const seen: string[] = [];
+  for (let round = 0; round < 20 && seen.length < want; round++) {
+    const batch = await queue.fetch(STREAM.name, CONSUMER.durable, { max: 100, expiresMs: 1_000 });
+    for (const m of batch) {
+      seen.push(read(m.data));
+      m.ack();
+    }
+  }
+  return seen;
+}
+
+function contract(name: string, open: () => Promise<Queue>, close: () => Promise<void>) {
+  describe(name, () => {
+    let queue: Queue;
+    before(async () => {
+      queue = await open();
+      await queue.ensure([STREAM], [CONSUMER]);
+    });
+    after(close);
+
+    test('ensure is idempotent: a second call changes nothing and does not fail', async () => {
+      await queue.ensure([STREAM], [CONSUMER]);
+    });
+
+    test('a published message is fetched once and, once acked, not again', async () => {
+      const result = await queue.publish('t.orders.placed', text('one'), { msgId: 'id-1' });
+      assert.equal(result.duplicate, false);
+      assert.deepEqual(await drain(queue, 1), ['one']);
+      assert.equal((await queue.fetch(STREAM.name, CONSUMER.durable, { max: 10, expiresMs: 1_000 })).length, 0);
+    });
+
+    test('the same message id inside the window is stored once (dedupe)', async () => {
+      const a = await queue.publish('t.orders.placed', text('two'), { msgId: 'id-2' });
+      const b = await queue.publish('t.orders.placed', text('two again'), { msgId: 'id-2' });
+      assert.equal(b.duplicate, true);
+      assert.equal(b.seq, a.seq);
+      assert.deepEqual(await drain(queue, 1), ['two']);
+    });
+
+    test('a message that is not acked is redelivered after the ack wait, with its delivery count', async () => {
+      await queue.publish('t.orders.placed', text('three'), { msgId: 'id-3' });
+      const first = await queue.fetch(STREAM.name, CONSUMER.durable, { max: 1, expiresMs: 1_000 });
+      assert.equal(first.length, 1);
+      assert.equal(first[0]!.deliveryCount, 1);
+      // no ack: wait past ackWaitMs
+      await new Promise((r) => setTimeout(r, 1_300));
+      const again = await queue.fetch(STREAM.name, CONSUMER.durable, { max: 1, expiresMs: 2_000 });
+      assert.equal(again.length, 1);
+      assert.equal(read(again[0]!.data), 'three');
+      assert.equal(again[0]!.deliveryCount, 2);
+      again[0]!.ack();
+    });
+
+    test('nak with a delay redelivers the message later', async () => {
+      await queue.publish('t.orders.placed', text('four'), { msgId: 'id-4' });
+      const [m] = await queue.fetch(STREAM.name, CONSUMER.durable, { max: 1, expiresMs: 1_000 });
+      m!.nak(100);
+      const [again] = await queue.fetch(STREAM.name, CONSUMER.durable, { max: 1, expiresMs: 2_000 });
+      assert.equal(read(again!.data), 'four');
+      again!.ack();
+    });
+
+    test('pending counts the backlog until it is acked', async () => {
+      for (let i = 0; i < 5; i++) await queue.publish('t.orders.placed', text(`p${i}`), { msgId: `p-${i}` });
+      assert.equal(await queue.pending(STREAM.name, CONSUMER.durable), 5);
+      assert.equal((await drain(queue, 5)).length, 5);
+      // JetStream updates consumer state asynchronously after acks
+      for (let i = 0; i < 20 && (await queue.pending(STREAM.name, CONSUMER.durable)) > 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(await queue.pending(STREAM.name, CONSUMER.durable), 0);
+    });
+  });
+}
+
+let nats: NatsServer;
+let jetstream: JetStreamQueue;
+contract(
+  'JetStreamQueue on a real nats-server -js',
+  async () => {
+    nats = await startNats();
+    jetstream = new JetStreamQueue(nats.url, 'queue-test');
+    return jetstream;
+  },
+  async () => {
+    await jetstream?.close();
+    await nats?.destroy();
+  },
+);
+
+describe('JetStreamQueue across a NATS restart', () => {
+  let nats: NatsServer;
+  let jetstream: JetStreamQueue;
+  before(async () => {
+    nats = await startNats();
+    jetstream = new JetStreamQueue(nats.url, 'restart-test');
+    await jetstream.ensure([STREAM], [CONSUMER]);
+  });
+  after(async () => {
+    await jetstream?.close();
+    await nats?.destroy();
+  });
+
+  test('messages stored before a restart are still delivered after it, and calls fail fast while it is down', async () => {
+    await jetstream.publish('t.orders.placed', text('durable'), { msgId: 'id-durable' });
+    await nats.stop();
+    await assert.rejects(
+      jetstream.publish('t.orders.placed', text('while down'), { msgId: 'id-down', timeoutMs: 500 }),
+      QueueUnavailableError,
+    );
+    await nats.start();
+    let got: string[] = [];
+    for (let i = 0; i < 40 && got.length === 0; i++) {
+      got = await drain(jetstream, 1).catch(() => []);
+    }
+    assert.deepEqual(got, ['durable']);
+  });
+});
+
+contract(
+  'MemoryQueue (embedded)',
+  async () => new MemoryQueue(),
+  async () => {},
+);
