@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { register as registerMigrate } from './migrate.ts';
+import { register as registerRisk } from './risk.ts';
 import { register as registerServe } from './serve.ts';
 
 /** Every subcommand, in the order `fenqi --help` lists them. */
 export function registerCommands(program: Command): void {
   registerServe(program);
   registerMigrate(program);
+  registerRisk(program);
 }

@@ -1,0 +1,264 @@
+/**
+ * `fenqi risk train` and `fenqi risk score`: the scorecard engine on CSV files, no servers needed.
+ * Human-readable results go to stdout (with --json, one JSON object as the last line), progress to
+ * stderr, and any problem with the input is a one-line usage error (exit 2).
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../usage-error.ts';
+
+/** Width of the longest IV bar in the console chart, in characters. */
+const IV_BAR_WIDTH = 40;
+
+interface TrainFlags {
+  data: string;
+  target: string;
+  badValue: string;
+  exclude?: string;
+  cv: string;
+  seed: string;
+  out?: string;
+  json?: boolean;
+  report?: string;
+  minIv?: string;
+  maxBins?: string;
+  monotonic?: string;
+}
+
+interface ScoreFlags {
+  model: string;
+  data: string;
+  out?: string;
+  keep?: string;
+}
+
+function integerFlag(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || value < min || value > max) {
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+function numberFlag(name: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+    throw new UsageError(`${name} must be a number from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** Input problems are the user's to fix: report them as usage errors, not crashes. */
+async function asUsage<T>(work: () => Promise<T> | T): Promise<T> {
+  const { CsvError } = await import('../../risk/csv.ts');
+  const { TrainInputError } = await import('../../risk/train.ts');
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof CsvError || err instanceof TrainInputError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+function progressReporter(): (message: string) => void {
+  const start = performance.now();
+  return (message) => {
+    const seconds = ((performance.now() - start) / 1000).toFixed(1);
+    process.stderr.write(`[${seconds}s] ${message}\n`);
+  };
+}
+
+function bar(value: number, max: number): string {
+  const eighths = max > 0 ? Math.round((Math.max(0, value) / max) * IV_BAR_WIDTH * 8) : 0;
+  const partial = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'][eighths % 8]!;
+  return '█'.repeat(Math.floor(eighths / 8)) + partial;
+}
+
+async function trainCommand(flags: TrainFlags): Promise<void> {
+  const folds = integerFlag('--cv', flags.cv, 0, 20);
+  if (folds === 1) throw new UsageError('--cv must be 0 (no cross-validation) or at least 2');
+  const seed = integerFlag('--seed', flags.seed, 0, 2 ** 32 - 1);
+  const { DEFAULT_BINNING } = await import('../../risk/binning.ts');
+  const { MAX_BINS } = await import('../../risk/binning.ts');
+  const binning = { ...DEFAULT_BINNING };
+  if (flags.maxBins !== undefined) binning.maxBins = integerFlag('--max-bins', flags.maxBins, 1, MAX_BINS);
+  if (flags.monotonic !== undefined) {
+    if (!['none', 'auto', 'ascending', 'descending'].includes(flags.monotonic)) {
+      throw new UsageError('--monotonic must be none, auto, ascending or descending');
+    }
+    binning.monotonic = flags.monotonic as typeof binning.monotonic;
+  }
+  const minIv = flags.minIv === undefined ? undefined : numberFlag('--min-iv', flags.minIv, 0, 10);
+
+  const { readCsvFile, toDataset } = await import('../../risk/csv.ts');
+  const { train } = await import('../../risk/train.ts');
+  const progress = progressReporter();
+  const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
+
+  const result = await asUsage(() => {
+    progress(`reading ${flags.data}`);
+    const data = toDataset(readCsvFile(flags.data));
+    if (!data.columns.some((c) => c.name === flags.target)) {
+      throw new UsageError(
+        `unknown target column "${flags.target}" (columns: ${data.columns.map((c) => c.name).join(', ')})`,
+      );
+    }
+    return train(data, {
+      target: flags.target,
+      badValue: flags.badValue,
+      exclude: list(flags.exclude),
+      folds,
+      seed,
+      binning,
+      ...(minIv === undefined ? {} : { minIv }),
+      onProgress: progress,
+    });
+  });
+  const { model } = result;
+
+  out(
+    `${flags.data}: ${model.rows} rows, ${model.bads} bad (${((100 * model.bads) / model.rows).toFixed(1)}%), ` +
+      `${model.screening.length} candidate features, ${model.features.length} in the model`,
+  );
+  out();
+  out('fold   rows   bads     AUC    Gini      KS');
+  const line = (
+    label: string,
+    rows: string,
+    bads: string,
+    m: { auc: number; gini: number; ks: number },
+  ): boolean =>
+    out(
+      `${label.padEnd(5)} ${rows.padStart(5)} ${bads.padStart(6)}  ${m.auc.toFixed(4)}  ${m.gini.toFixed(4)}  ${m.ks.toFixed(4)}`,
+    );
+  const cv = model.metrics.cv;
+  for (const f of cv?.folds ?? []) line(String(f.fold), String(f.rows), String(f.bads), f);
+  if (cv) line('mean', '', '', cv.mean);
+  line('train', String(model.rows), String(model.bads), model.metrics.training);
+  out();
+  out('information value (█ in the model, ░ screened out)');
+  const width = Math.max(...model.screening.map((s) => s.feature.length));
+  const maxIv = Math.max(...model.screening.map((s) => s.iv));
+  for (const s of model.screening) {
+    const drawn = s.selected ? bar(s.iv, maxIv) : bar(s.iv, maxIv).replace(/[█▏▎▍▌▋▊▉]/g, '░');
+    out(`${s.feature.padEnd(width)}  ${s.iv.toFixed(3)}  ${drawn}${s.selected ? '' : `  ${s.note}`}`);
+  }
+  out();
+
+  if (flags.out) {
+    const { writeFileSync } = await import('node:fs');
+    writeFile(writeFileSync, flags.out, JSON.stringify(model, null, 2) + '\n');
+    out(`model written to ${flags.out}`);
+  }
+  if (flags.report) {
+    const { writeFileSync } = await import('node:fs');
+    const { basename } = await import('node:path');
+    const { renderReport } = await import('../../risk/report.ts');
+    writeFile(writeFileSync, flags.report, renderReport(result, `Scorecard: ${basename(flags.data)}`));
+    out(`report written to ${flags.report}`);
+  }
+  if (flags.json) {
+    const headline = cv?.mean ?? model.metrics.training;
+    out(
+      JSON.stringify({
+        auc: headline.auc,
+        gini: headline.gini,
+        ks: headline.ks,
+        folds: cv?.folds ?? [],
+        iv: Object.fromEntries(model.screening.map((s) => [s.feature, s.iv])),
+        features: model.features.map((f) => f.name),
+        training: model.metrics.training,
+      }),
+    );
+  }
+}
+
+function writeFile(write: (path: string, text: string) => void, path: string, text: string): void {
+  try {
+    write(path, text);
+  } catch (err) {
+    throw new UsageError(`cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+async function scoreCommand(flags: ScoreFlags): Promise<void> {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { readCsvFile, formatCsv } = await import('../../risk/csv.ts');
+  const { parseModel } = await import('../../risk/train.ts');
+  const { scoreRow, MAX_REASONS } = await import('../../risk/scorecard.ts');
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(flags.model, 'utf8'));
+  } catch (err) {
+    const why =
+      err instanceof SyntaxError ? 'not valid JSON' : ((err as NodeJS.ErrnoException).code ?? 'unreadable');
+    throw new UsageError(`cannot read model ${flags.model} (${why})`);
+  }
+  const model = await asUsage(() => parseModel(parsed));
+  const table = await asUsage(() => readCsvFile(flags.data));
+  const keep = list(flags.keep);
+  const missing = [...model.features.map((f) => f.name), ...keep].filter((n) => !table.header.includes(n));
+  if (missing.length > 0) throw new UsageError(`${flags.data} lacks column(s): ${missing.join(', ')}`);
+  const keepAt = keep.map((k) => table.header.indexOf(k));
+
+  const progress = progressReporter();
+  const header = ['row', ...keep, 'score', 'grade', 'pd_bad'];
+  for (let i = 1; i <= MAX_REASONS; i++) header.push(`reason_${i}`);
+  const rows: (string | number)[][] = [];
+  table.rows.forEach((cells, r) => {
+    const record: Record<string, string> = {};
+    table.header.forEach((name, c) => {
+      record[name] = cells[c]!;
+    });
+    const s = scoreRow(model, record);
+    const reasons = s.reasons.map((x) => x.feature);
+    while (reasons.length < MAX_REASONS) reasons.push('');
+    rows.push([r + 1, ...keepAt.map((c) => cells[c]!), s.score, s.grade, s.pdBad.toFixed(4), ...reasons]);
+    if ((r + 1) % 100_000 === 0) progress(`scored ${r + 1} of ${table.rows.length} rows`);
+  });
+  const text = formatCsv(header, rows);
+  if (flags.out) {
+    writeFile(writeFileSync, flags.out, text);
+    process.stdout.write(`scored ${rows.length} rows into ${flags.out}\n`);
+  } else {
+    process.stdout.write(text);
+  }
+}
+
+export function register(program: Command): void {
+  const risk = program.command('risk').description('credit scorecard: train on a CSV, score a CSV');
+  risk
+    .command('train')
+    .description('train a WoE logistic scorecard with cross-validation; prints AUC, Gini, KS and IV')
+    .requiredOption('--data <file>', 'training data, CSV with a header line')
+    .requiredOption('--target <column>', 'column holding the outcome')
+    .requiredOption('--bad-value <value>', 'target value that means bad (default); all others are good')
+    .option('--exclude <columns>', 'comma-separated columns not to use as features (ids, dates, leaks)')
+    .option('--cv <folds>', 'stratified cross-validation folds, 0 to skip', '5')
+    .option('--seed <n>', 'seed of the fold assignment', '42')
+    .option('--out <file>', 'write the model JSON here')
+    .option('--json', 'print a JSON summary (auc, gini, ks, folds, iv) as the last line')
+    .option('--report <file>', 'write an HTML report for analysts here')
+    .option('--min-iv <value>', 'drop features with a lower information value (default 0.02)')
+    .option('--max-bins <n>', 'most bins per feature, missing-value bin not counted (default 6)')
+    .option(
+      '--monotonic <trend>',
+      'bad-rate trend for numeric bins: auto, ascending, descending, none (default auto)',
+    )
+    .action(trainCommand);
+  risk
+    .command('score')
+    .description('score every row of a CSV: score, grade A-E, probability of bad, top reason codes')
+    .requiredOption('--model <file>', 'model JSON written by `fenqi risk train --out`')
+    .requiredOption('--data <file>', 'rows to score, CSV with a header line')
+    .option('--out <file>', 'write the scores here instead of stdout')
+    .option('--keep <columns>', 'comma-separated input columns to copy into the output (e.g. an id)')
+    .action(scoreCommand);
+}
