@@ -57,7 +57,8 @@ function intVar(env: Env, name: string, fallback: number, min: number, max: numb
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
   const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${raw}`);
+  if (value < min || value > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${raw}`);
   return value;
 }
 
@@ -139,7 +140,8 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('FENQI_MODE', `must be "embedded" or "real", got "${modeRaw}"`);
   }
   const mode: Mode = modeRaw;
-  if (mode === 'real' && !databaseUrl) throw new ConfigError('DATABASE_URL', 'is required when FENQI_MODE=real');
+  if (mode === 'real' && !databaseUrl)
+    throw new ConfigError('DATABASE_URL', 'is required when FENQI_MODE=real');
 
   const logLevelRaw = env.LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevelRaw as LogLevel)) {

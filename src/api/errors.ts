@@ -20,7 +20,8 @@ export class ApiError extends Error {
 export const notFound = (what: string, details: Record<string, unknown> = {}) =>
   new ApiError(404, 'NOT_FOUND', `${what} not found`, details);
 export const forbidden = (message = 'not allowed') => new ApiError(403, 'FORBIDDEN', message);
-export const unauthorized = (message = 'authentication required') => new ApiError(401, 'UNAUTHORIZED', message);
+export const unauthorized = (message = 'authentication required') =>
+  new ApiError(401, 'UNAUTHORIZED', message);
 export const conflict = (code: string, message: string, details: Record<string, unknown> = {}) =>
   new ApiError(409, code, message, details);
 export const unprocessable = (code: string, message: string, details: Record<string, unknown> = {}) =>
@@ -44,7 +45,11 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message: 
     code: 'UNSUPPORTED_MEDIA_TYPE',
     message: 'send application/json',
   },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', message: 'body is empty but declared JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'MALFORMED_JSON',
+    message: 'body is empty but declared JSON',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
     status: 400,
     code: 'BAD_CONTENT_LENGTH',
@@ -53,7 +58,11 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message: 
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', message: 'body is not valid JSON' },
 };
 
-export function errorHandler(error: FastifyError | ApiError | Error, request: FastifyRequest, reply: FastifyReply) {
+export function errorHandler(
+  error: FastifyError | ApiError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
   if (error instanceof ApiError) {
     reply.headers(error.headers);
     return reply.status(error.statusCode).send(body(error.code, error.message, error.details));
@@ -61,17 +70,22 @@ export function errorHandler(error: FastifyError | ApiError | Error, request: Fa
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return reply.status(400).send(
-      body('VALIDATION_FAILED', `invalid ${fastifyError.validationContext ?? 'request'}: ${fastifyError.message}`, {
-        problems: fastifyError.validation.map((v) => ({
-          path: v.instancePath || '/',
-          message: v.message ?? 'invalid',
-        })),
-      }),
+      body(
+        'VALIDATION_FAILED',
+        `invalid ${fastifyError.validationContext ?? 'request'}: ${fastifyError.message}`,
+        {
+          problems: fastifyError.validation.map((v) => ({
+            path: v.instancePath || '/',
+            message: v.message ?? 'invalid',
+          })),
+        },
+      ),
     );
   }
   const known = fastifyError.code ? FRAMEWORK_ERRORS[fastifyError.code] : undefined;
   if (known) return reply.status(known.status).send(body(known.code, known.message));
-  if (error instanceof SyntaxError) return reply.status(400).send(body('MALFORMED_JSON', 'body is not valid JSON'));
+  if (error instanceof SyntaxError)
+    return reply.status(400).send(body('MALFORMED_JSON', 'body is not valid JSON'));
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) {
     return reply.status(status).send(body('BAD_REQUEST', error.message));

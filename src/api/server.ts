@@ -3,11 +3,16 @@
  * metrics, OpenAPI at /openapi.json and browsable docs at /docs.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type RawServerDefault,
+} from 'fastify';
 import type { Platform } from '../platform.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -20,7 +25,13 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** The API instance with TypeBox-typed routes; route plugins receive this. */
-export type Api = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type Api = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 export interface ApiOptions {
   metrics?: Metrics;
@@ -59,7 +70,10 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
       reply.elapsedTime / 1000,
     );
     const level = reply.statusCode >= 500 ? 'error' : 'debug';
-    request.log[level]({ method: request.method, route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    request.log[level](
+      { method: request.method, route, status: reply.statusCode, ms: reply.elapsedTime },
+      'request',
+    );
   });
 
   await app.register(swagger, {
@@ -68,7 +82,8 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
       info: {
         title: 'fenqi API',
         version: '1',
-        description: 'Installment credit: credit lines, goods and cash installments, repayments, risk decisions.',
+        description:
+          'Installment credit: credit lines, goods and cash installments, repayments, risk decisions.',
       },
       components: {
         securitySchemes: {

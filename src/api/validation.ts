@@ -3,9 +3,10 @@
  * field is a decimal string, unknown fields are refused), while path and query strings, which are
  * text by nature, are coerced to the declared types.
  */
-import type { FastifySchemaCompiler } from 'fastify';
+
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
 
 const common: Options = { allErrors: false, useDefaults: true, strict: false };
 

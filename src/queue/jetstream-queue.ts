@@ -28,7 +28,10 @@ export const NATS_RECONNECT_WAIT_MS = 250;
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new QueueUnavailableError(`${what}: no answer from NATS in ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new QueueUnavailableError(`${what}: no answer from NATS in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
@@ -138,7 +141,11 @@ export class JetStreamQueue implements Queue {
     }
   }
 
-  async fetch(stream: string, durable: string, options: { max: number; expiresMs: number }): Promise<QueueMessage[]> {
+  async fetch(
+    stream: string,
+    durable: string,
+    options: { max: number; expiresMs: number },
+  ): Promise<QueueMessage[]> {
     const { js } = await this.ready();
     const key = `${stream}/${durable}`;
     let consumer = this.consumers.get(key);
@@ -146,7 +153,10 @@ export class JetStreamQueue implements Queue {
       consumer = await js.consumers.get(stream, durable);
       this.consumers.set(key, consumer);
     }
-    const batch = await consumer.fetch({ max_messages: options.max, expires: Math.max(options.expiresMs, 1_000) });
+    const batch = await consumer.fetch({
+      max_messages: options.max,
+      expires: Math.max(options.expiresMs, 1_000),
+    });
     const messages: QueueMessage[] = [];
     for await (const m of batch) {
       messages.push({
@@ -164,7 +174,11 @@ export class JetStreamQueue implements Queue {
 
   async pending(stream: string, durable: string): Promise<number> {
     const { jsm } = await this.ready();
-    const info = await withTimeout(jsm.consumers.info(stream, durable), NATS_PING_TIMEOUT_MS, 'consumer info');
+    const info = await withTimeout(
+      jsm.consumers.info(stream, durable),
+      NATS_PING_TIMEOUT_MS,
+      'consumer info',
+    );
     return info.num_pending + info.num_ack_pending;
   }
 

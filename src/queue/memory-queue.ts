@@ -84,14 +84,18 @@ export class MemoryQueue implements Queue {
   }
 
   async publish(subject: string, data: Uint8Array, options: { msgId?: string } = {}): Promise<PublishResult> {
-    const stream = [...this.streams.values()].find((s) => s.spec.subjects.some((p) => subjectMatches(p, subject)));
+    const stream = [...this.streams.values()].find((s) =>
+      s.spec.subjects.some((p) => subjectMatches(p, subject)),
+    );
     if (!stream) throw new Error(`no stream for subject ${subject}`);
     const nowMs = this.now();
     if (options.msgId) {
       const seen = stream.recentIds.get(options.msgId);
-      if (seen && nowMs - seen.atMs < stream.spec.duplicateWindowMs) return { seq: seen.seq, duplicate: true };
+      if (seen && nowMs - seen.atMs < stream.spec.duplicateWindowMs)
+        return { seq: seen.seq, duplicate: true };
     }
-    if (stream.messages.size >= stream.spec.maxMessages) throw new QueueFullError(`stream ${stream.spec.name} is full`);
+    if (stream.messages.size >= stream.spec.maxMessages)
+      throw new QueueFullError(`stream ${stream.spec.name} is full`);
     const seq = ++stream.lastSeq;
     stream.messages.set(seq, { seq, subject, data, msgId: options.msgId });
     if (options.msgId) stream.recentIds.set(options.msgId, { seq, atMs: nowMs });
@@ -99,7 +103,11 @@ export class MemoryQueue implements Queue {
     return { seq, duplicate: false };
   }
 
-  async fetch(stream: string, durable: string, options: { max: number; expiresMs: number }): Promise<QueueMessage[]> {
+  async fetch(
+    stream: string,
+    durable: string,
+    options: { max: number; expiresMs: number },
+  ): Promise<QueueMessage[]> {
     const state = this.stream(stream);
     const consumer = state.consumers.get(durable);
     if (!consumer) throw new Error(`consumer ${durable} does not exist on ${stream}`);
@@ -144,7 +152,12 @@ export class MemoryQueue implements Queue {
     return batch;
   }
 
-  private message(state: StreamState, consumer: ConsumerState, stored: Stored, deliveries: number): QueueMessage {
+  private message(
+    state: StreamState,
+    consumer: ConsumerState,
+    stored: Stored,
+    deliveries: number,
+  ): QueueMessage {
     const settle = () => {
       consumer.inFlight.delete(stored.seq);
       // Work-queue semantics: once every consumer is past it and none holds it, drop it.

@@ -47,9 +47,17 @@ export interface Queue {
   /** Creates or updates streams and consumers; safe to call on every start. */
   ensure(streams: StreamSpec[], consumers: ConsumerSpec[]): Promise<void>;
   /** Resolves only once the stream has stored the message. */
-  publish(subject: string, data: Uint8Array, options?: { msgId?: string; timeoutMs?: number }): Promise<PublishResult>;
+  publish(
+    subject: string,
+    data: Uint8Array,
+    options?: { msgId?: string; timeoutMs?: number },
+  ): Promise<PublishResult>;
   /** Up to `max` messages, waiting at most `expiresMs` for the first. */
-  fetch(stream: string, durable: string, options: { max: number; expiresMs: number }): Promise<QueueMessage[]>;
+  fetch(
+    stream: string,
+    durable: string,
+    options: { max: number; expiresMs: number },
+  ): Promise<QueueMessage[]>;
   /** Messages not yet acked by the consumer (backlog). */
   pending(stream: string, durable: string): Promise<number>;
   ping(): Promise<void>;

@@ -37,6 +37,11 @@ export function platformStreams(replicas = 1): StreamSpec[] {
 
 export function platformConsumers(): ConsumerSpec[] {
   return [
-    { stream: ORDERS_STREAM, durable: ORDER_SETTLER, ackWaitMs: ORDER_ACK_WAIT_MS, maxDeliver: ORDER_MAX_DELIVER },
+    {
+      stream: ORDERS_STREAM,
+      durable: ORDER_SETTLER,
+      ackWaitMs: ORDER_ACK_WAIT_MS,
+      maxDeliver: ORDER_MAX_DELIVER,
+    },
   ];
 }

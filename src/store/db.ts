@@ -51,7 +51,12 @@ function redactUrl(url: string): string {
 export async function openDatabase(config: Config): Promise<Database> {
   if (config.databaseUrl) {
     const sql = connectPostgres(config.databaseUrl, config.databasePoolMax);
-    return { sql, describe: redactUrl(config.databaseUrl), embedded: false, close: () => sql.end({ timeout: 5 }) };
+    return {
+      sql,
+      describe: redactUrl(config.databaseUrl),
+      embedded: false,
+      close: () => sql.end({ timeout: 5 }),
+    };
   }
   return openEmbedded(path.join(config.dataDir, 'pgdata'));
 }

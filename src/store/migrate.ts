@@ -31,7 +31,11 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .sort()
     .map((file) => {
       const sql = readFileSync(path.join(dir, file), 'utf8');
-      return { name: file.replace(/\.sql$/, ''), checksum: createHash('sha256').update(sql).digest('hex'), sql };
+      return {
+        name: file.replace(/\.sql$/, ''),
+        checksum: createHash('sha256').update(sql).digest('hex'),
+        sql,
+      };
     });
 }
 
@@ -51,7 +55,9 @@ export async function migrate(
         checksum text not null,
         created_at timestamptz not null default now()
       )`;
-    const rows = await conn<{ name: string; checksum: string }[]>`select name, checksum from schema_migrations`;
+    const rows = await conn<
+      { name: string; checksum: string }[]
+    >`select name, checksum from schema_migrations`;
     const done = new Map(rows.map((row) => [row.name, row.checksum]));
     const result: MigrationResult = { applied: [], skipped: [] };
     for (const migration of migrations) {

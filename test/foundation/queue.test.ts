@@ -6,7 +6,12 @@ import type { ConsumerSpec, Queue, StreamSpec } from '../../src/queue/queue.ts';
 import { QueueUnavailableError } from '../../src/queue/queue.ts';
 import { type NatsServer, startNats } from '../harness/nats.ts';
 
-const STREAM: StreamSpec = { name: 'T_ORDERS', subjects: ['t.orders.>'], duplicateWindowMs: 60_000, maxMessages: 1000 };
+const STREAM: StreamSpec = {
+  name: 'T_ORDERS',
+  subjects: ['t.orders.>'],
+  duplicateWindowMs: 60_000,
+  maxMessages: 1000,
+};
 const CONSUMER: ConsumerSpec = { stream: 'T_ORDERS', durable: 'settler', ackWaitMs: 1_000, maxDeliver: 3 };
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (d: Uint8Array) => new TextDecoder().decode(d);
@@ -41,7 +46,10 @@ function contract(name: string, open: () => Promise<Queue>, close: () => Promise
       const result = await queue.publish('t.orders.placed', text('one'), { msgId: 'id-1' });
       assert.equal(result.duplicate, false);
       assert.deepEqual(await drain(queue, 1), ['one']);
-      assert.equal((await queue.fetch(STREAM.name, CONSUMER.durable, { max: 10, expiresMs: 1_000 })).length, 0);
+      assert.equal(
+        (await queue.fetch(STREAM.name, CONSUMER.durable, { max: 10, expiresMs: 1_000 })).length,
+        0,
+      );
     });
 
     test('the same message id inside the window is stored once (dedupe)', async () => {

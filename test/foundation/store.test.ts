@@ -5,7 +5,10 @@ import { connectPostgres, type Sql } from '../../src/store/db.ts';
 import { loadMigrations, migrate } from '../../src/store/migrate.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn('./bin/fenqi', args, { env: { ...process.env, ...env } });
     let stdout = '';
@@ -30,7 +33,10 @@ describe('store on real PostgreSQL', () => {
 
   test('migrate applies every migration once and a second run applies none', async () => {
     const first = await migrate(sql);
-    assert.deepEqual(first.applied, loadMigrations().map((m) => m.name));
+    assert.deepEqual(
+      first.applied,
+      loadMigrations().map((m) => m.name),
+    );
     const second = await migrate(sql);
     assert.deepEqual(second.applied, []);
     assert.equal(second.skipped.length, first.applied.length);
@@ -38,12 +44,17 @@ describe('store on real PostgreSQL', () => {
 
   test('two fenqi migrate processes at once on a fresh database both succeed and apply each migration once', async () => {
     const url = await pg.createDatabase('concurrent_migrate');
-    const [a, b] = await Promise.all([runCli(['migrate'], { DATABASE_URL: url }), runCli(['migrate'], { DATABASE_URL: url })]);
+    const [a, b] = await Promise.all([
+      runCli(['migrate'], { DATABASE_URL: url }),
+      runCli(['migrate'], { DATABASE_URL: url }),
+    ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     const other = connectPostgres(url, 1);
     try {
-      const rows = await other<{ name: string; n: bigint }[]>`select name, count(*) as n from schema_migrations group by name`;
+      const rows = await other<
+        { name: string; n: bigint }[]
+      >`select name, count(*) as n from schema_migrations group by name`;
       assert.equal(rows.length, loadMigrations().length);
       for (const row of rows) assert.equal(row.n, 1n);
     } finally {
@@ -52,7 +63,9 @@ describe('store on real PostgreSQL', () => {
   });
 
   test('a row written through postgres.js reads back, with bigint ids as bigint', async () => {
-    const [written] = await sql<{ id: bigint }[]>`insert into platform_probe (note) values ('hello') returning id`;
+    const [written] = await sql<
+      { id: bigint }[]
+    >`insert into platform_probe (note) values ('hello') returning id`;
     assert.equal(typeof written!.id, 'bigint');
     const [read] = await sql<{ note: string }[]>`select note from platform_probe where id = ${written!.id}`;
     assert.equal(read!.note, 'hello');

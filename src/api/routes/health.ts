@@ -25,12 +25,20 @@ async function check(kind: string, probe: () => Promise<unknown>) {
     await Promise.race([
       probe(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${READY_CHECK_TIMEOUT_MS} ms`)), READY_CHECK_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer in ${READY_CHECK_TIMEOUT_MS} ms`)),
+          READY_CHECK_TIMEOUT_MS,
+        );
       }),
     ]);
     return { up: true, kind, latency_ms: Math.round(performance.now() - startedMs) };
   } catch (err) {
-    return { up: false, kind, latency_ms: Math.round(performance.now() - startedMs), error: (err as Error).message };
+    return {
+      up: false,
+      kind,
+      latency_ms: Math.round(performance.now() - startedMs),
+      error: (err as Error).message,
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -11,7 +11,9 @@ export function register(program: Command): void {
       const db = await openDatabase(loadConfig());
       try {
         const result = await migrate(db.sql, { log: (line) => process.stdout.write(`${line}\n`) });
-        process.stdout.write(`migrations: ${result.applied.length} applied, ${result.skipped.length} already in place\n`);
+        process.stdout.write(
+          `migrations: ${result.applied.length} applied, ${result.skipped.length} already in place\n`,
+        );
       } finally {
         await db.close();
       }

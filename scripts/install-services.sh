@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages of the real servers the tests start on loopback, when missing:
+# PostgreSQL, Redis, NATS (with JetStream), Patroni + etcd (failover) and pgBackRest (backups).
+# Idempotent and quick when everything is present. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+declare -A probe=(
+  [postgresql]="/usr/lib/postgresql/*/bin/postgres"
+  [redis-server]="/usr/bin/redis-server"
+  [nats-server]="/usr/sbin/nats-server"
+  [patroni]="/usr/bin/patroni"
+  [etcd-server]="/usr/bin/etcd"
+  [etcd-client]="/usr/bin/etcdctl"
+  [pgbackrest]="/usr/bin/pgbackrest"
+)
+
+missing=()
+for pkg in "${!probe[@]}"; do
+  # shellcheck disable=SC2086
+  compgen -G ${probe[$pkg]} >/dev/null || missing+=("$pkg")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+echo "installing Debian packages: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "run as root or install: apt-get install -y ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# policy-rc.d keeps Debian from starting the packaged services: tests start their own on loopback.
+printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+$sudo chmod +x /usr/sbin/policy-rc.d
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+$sudo rm -f /usr/sbin/policy-rc.d
+echo "installed: ${missing[*]}"

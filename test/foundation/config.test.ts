@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { tempDir } from '../harness/process.ts';
+
+const dataDir = tempDir('config');
+const HEX_KEY = 'ab'.repeat(32);
+
+describe('configuration', () => {
+  test('no variables at all gives the embedded defaults with keys generated once and kept', () => {
+    const a = loadConfig({ FENQI_DATA_DIR: dataDir });
+    assert.equal(a.mode, 'embedded');
+    assert.equal(a.port, 3000);
+    assert.equal(a.databaseUrl, undefined);
+    const b = loadConfig({ FENQI_DATA_DIR: dataDir });
+    assert.deepEqual(b.dataKeys, a.dataKeys, 'embedded keys must survive a restart');
+  });
+
+  test('real mode follows DATABASE_URL and parses versioned data keys', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/fenqi',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      NATS_URL: 'nats://127.0.0.1:4222,nats://127.0.0.1:4223',
+      FENQI_DATA_KEYS: `1:${HEX_KEY},2:${Buffer.alloc(32, 7).toString('base64')}`,
+      FENQI_TOKEN_SECRET: HEX_KEY,
+      FENQI_BLIND_INDEX_KEY: HEX_KEY,
+    });
+    assert.equal(config.mode, 'real');
+    assert.deepEqual([...config.dataKeys.keys()], [1, 2]);
+  });
+
+  const malformed: [string, string][] = [
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'not a url'],
+    ['DATABASE_URL', 'mysql://127.0.0.1/x'],
+    ['REDIS_URL', 'http://127.0.0.1'],
+    ['NATS_URL', 'nats://127.0.0.1:4222,::bad'],
+    ['LOG_LEVEL', 'loud'],
+    ['FENQI_SALE_MODE', 'maybe'],
+    ['FENQI_DATA_KEYS', '1:short'],
+    ['FENQI_TOKEN_SECRET', 'tooshort'],
+    ['FENQI_MODE', 'cloud'],
+  ];
+  for (const [variable, value] of malformed) {
+    test(`${variable}=${JSON.stringify(value)} is refused with an error naming ${variable}`, () => {
+      assert.throws(
+        () => loadConfig({ FENQI_DATA_DIR: dataDir, [variable]: value }),
+        (err: unknown) =>
+          err instanceof ConfigError && err.variable === variable && err.message.includes(variable),
+      );
+    });
+  }
+
+  test('fenqi start with a malformed variable exits 2 printing one line that names it', () => {
+    const result = spawnSync('./bin/fenqi', ['start'], {
+      env: { ...process.env, PORT: 'eighty', FENQI_DATA_DIR: dataDir },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(result.status, 2);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, /PORT/);
+  });
+});
