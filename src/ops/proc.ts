@@ -28,7 +28,11 @@ export function postgresUser(): RunAs | undefined {
     .find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('no postgres user: apt-get install postgresql');
   const fields = line.split(':');
-  cachedPostgresUser = { uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5] ?? '/var/lib/postgresql' };
+  cachedPostgresUser = {
+    uid: Number(fields[2]),
+    gid: Number(fields[3]),
+    home: fields[5] ?? '/var/lib/postgresql',
+  };
   return cachedPostgresUser;
 }
 
@@ -55,7 +59,9 @@ export const PACKAGE_OF: Record<string, string> = {
 };
 
 export function missingBinaries(binaries: string[]): string[] {
-  return binaries.filter((b) => !existsSync(b)).map((b) => `${b} missing: apt-get install ${PACKAGE_OF[b] ?? b}`);
+  return binaries
+    .filter((b) => !existsSync(b))
+    .map((b) => `${b} missing: apt-get install ${PACKAGE_OF[b] ?? b}`);
 }
 
 function childEnv(user: RunAs | undefined, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -115,7 +121,9 @@ export async function runAsPostgres(
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     const detail = (e.stderr || e.stdout || e.message).trim().split('\n').slice(-8).join('\n');
-    throw new Error(`${path.basename(command)} ${args.filter((a) => !a.startsWith('--config')).join(' ')}: ${detail}`);
+    throw new Error(
+      `${path.basename(command)} ${args.filter((a) => !a.startsWith('--config')).join(' ')}: ${detail}`,
+    );
   }
 }
 

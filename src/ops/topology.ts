@@ -71,7 +71,13 @@ export interface TopologySpec {
     spoolPath: string;
   };
   socketDir: string;
-  passwords: { superuser: string; replication: string; rewind: string; repo1Cipher: string; repo2Cipher: string };
+  passwords: {
+    superuser: string;
+    replication: string;
+    rewind: string;
+    repo1Cipher: string;
+    repo2Cipher: string;
+  };
 }
 
 /** Which parts to start; the NATS test needs only NATS, the database drills need no NATS. */
@@ -156,8 +162,17 @@ export async function planTopology(baseDir: string): Promise<TopologySpec> {
   };
 }
 
-export function archiveCommand(spec: TopologySpec): string {
-  return `pgbackrest --config=${spec.pgbackrest.configPath} --stanza=${STANZA} archive-push %p`;
+/** Each member names its own data directory: pgBackRest checks it against the running server. */
+export function archiveCommand(spec: TopologySpec, member: PgMember): string {
+  return `${pgbackrestPrefix(spec, member)} archive-push %p`;
+}
+
+export function restoreCommand(spec: TopologySpec, member: PgMember): string {
+  return `${pgbackrestPrefix(spec, member)} archive-get %f "%p"`;
+}
+
+function pgbackrestPrefix(spec: TopologySpec, member: PgMember): string {
+  return `pgbackrest --config=${spec.pgbackrest.configPath} --stanza=${STANZA} --pg1-path=${member.dataDir}`;
 }
 
 export function patroniConfig(spec: TopologySpec, member: PgMember): Record<string, unknown> {
@@ -197,7 +212,6 @@ export function patroniConfig(spec: TopologySpec, member: PgMember): Record<stri
             wal_keep_size: '256MB',
             archive_mode: 'on',
             archive_timeout: ARCHIVE_TIMEOUT_S,
-            archive_command: archiveCommand(spec),
             synchronous_commit: 'on',
             track_commit_timestamp: 'on',
             checkpoint_timeout: '5min',
@@ -217,7 +231,10 @@ export function patroniConfig(spec: TopologySpec, member: PgMember): Record<stri
         replication: { username: 'replicator', password: spec.passwords.replication },
         rewind: { username: 'rewinder', password: spec.passwords.rewind },
       },
-      parameters: { unix_socket_directories: spec.socketDir, fsync: 'on' },
+      // Local parameters win over the cluster-wide ones, so each member archives with its own path.
+      parameters: { unix_socket_directories: spec.socketDir, archive_command: archiveCommand(spec, member) },
+      // A standby that fell too far behind fetches the WAL it lacks from the repositories.
+      recovery_conf: { restore_command: restoreCommand(spec, member) },
       pg_hba: [
         'local all all trust',
         `host replication replicator ${LOOPBACK}/32 scram-sha-256`,
@@ -300,7 +317,9 @@ export function natsConfig(spec: TopologySpec, node: NatsNode): Record<string, u
     cluster: {
       name: 'fenqi',
       listen: `${LOOPBACK}:${node.clusterPort}`,
-      routes: spec.nats.filter((n) => n.name !== node.name).map((n) => `nats-route://${LOOPBACK}:${n.clusterPort}`),
+      routes: spec.nats
+        .filter((n) => n.name !== node.name)
+        .map((n) => `nats-route://${LOOPBACK}:${n.clusterPort}`),
     },
   };
 }

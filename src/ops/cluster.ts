@@ -1,0 +1,368 @@
+/**
+ * Stands the one-machine topology up and down: writes the generated configurations, starts etcd,
+ * the three Patroni members (which run PostgreSQL), the pgBackRest stanza and the NATS cluster as
+ * detached processes, and waits for health through Patroni's REST API. The state (spec and pids)
+ * is kept in <baseDir>/topology.json so `fenqi ops down` and the drills can find it later.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import postgres from 'postgres';
+import {
+  chownToPostgres,
+  isAlive,
+  killTree,
+  missingBinaries,
+  mkdirOwned,
+  postmasterPid,
+  progress,
+  runAsPostgres,
+  sleep,
+  spawnDaemon,
+  waitFor,
+} from './proc.ts';
+import {
+  APP_DATABASE,
+  type DcName,
+  etcdArgs,
+  LOOPBACK,
+  memberDatabaseUrl,
+  natsConfig,
+  type PgMember,
+  patroniConfig,
+  pgbackrestConf,
+  planTopology,
+  STANZA,
+  type TopologyParts,
+  type TopologySpec,
+} from './topology.ts';
+
+export const STATE_FILE = 'topology.json';
+export const DEFAULT_TOPOLOGY_DIR = '.fenqi/topology';
+
+/** Limits on waits while the topology comes up on a slow 2-core machine. */
+const ETCD_READY_LIMIT_MS = 30_000;
+const BOOTSTRAP_LIMIT_MS = 90_000;
+const REPLICAS_READY_LIMIT_MS = 120_000;
+const NATS_READY_LIMIT_MS = 30_000;
+const GRACEFUL_STOP_LIMIT_MS = 20_000;
+const REST_TIMEOUT_MS = 1_500;
+
+export interface TopologyState {
+  spec: TopologySpec;
+  parts: TopologyParts;
+  pids: { etcd?: number; patroni: Partial<Record<DcName, number>>; nats: Partial<Record<DcName, number>> };
+  startedAt: string;
+}
+
+export const BINARIES_POSTGRES = [
+  '/usr/bin/patroni',
+  '/usr/bin/etcd',
+  '/usr/bin/pgbackrest',
+  '/usr/lib/postgresql/15/bin/postgres',
+];
+export const BINARIES_NATS = ['/usr/sbin/nats-server'];
+
+export async function loadState(baseDir: string): Promise<TopologyState | undefined> {
+  const file = path.join(path.resolve(baseDir), STATE_FILE);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(await readFile(file, 'utf8')) as TopologyState;
+}
+
+export async function saveState(state: TopologyState): Promise<void> {
+  const file = path.join(state.spec.baseDir, STATE_FILE);
+  await writeFile(file, JSON.stringify(state, null, 2), { mode: 0o600 });
+}
+
+/** A topology is "configured" when its state file exists and etcd or a member still runs. */
+export async function runningState(baseDir: string): Promise<TopologyState | undefined> {
+  const state = await loadState(baseDir);
+  if (!state) return undefined;
+  const anyAlive =
+    isAlive(state.pids.etcd) ||
+    Object.values(state.pids.patroni).some(isAlive) ||
+    Object.values(state.pids.nats).some(isAlive);
+  return anyAlive ? state : undefined;
+}
+
+// ---------------------------------------------------------------- Patroni REST
+
+export interface PatroniMemberView {
+  name: string;
+  role: string;
+  state: string;
+  host: string;
+  port: number;
+  timeline?: number;
+  lag?: number | string;
+  tags?: Record<string, unknown>;
+}
+
+export async function restGet<T>(port: number, route: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(`http://${LOOPBACK}:${port}${route}`, {
+    signal: AbortSignal.timeout(REST_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+export async function restSend(port: number, method: string, route: string, body?: unknown): Promise<number> {
+  const response = await fetch(`http://${LOOPBACK}:${port}${route}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(REST_TIMEOUT_MS * 4),
+  });
+  await response.text();
+  return response.status;
+}
+
+/** The cluster as any reachable member sees it (the first that answers). */
+export async function clusterView(
+  spec: TopologySpec,
+  preferred: DcName[] = [],
+): Promise<PatroniMemberView[] | undefined> {
+  const order = [...spec.members].sort(
+    (a, b) => Number(preferred.includes(b.name)) - Number(preferred.includes(a.name)),
+  );
+  for (const member of order) {
+    try {
+      const { body } = await restGet<{ members?: PatroniMemberView[] }>(member.restPort, '/cluster');
+      if (body.members) return body.members;
+    } catch {
+      // unreachable member: ask the next
+    }
+  }
+  return undefined;
+}
+
+export function isRunning(m: PatroniMemberView): boolean {
+  return m.state === 'running' || m.state === 'streaming';
+}
+
+export async function currentLeader(
+  spec: TopologySpec,
+  preferred: DcName[] = [],
+): Promise<PgMember | undefined> {
+  const view = await clusterView(spec, preferred);
+  const leader = view?.find((m) => m.role === 'leader' && isRunning(m));
+  return spec.members.find((m) => m.name === leader?.name);
+}
+
+// ---------------------------------------------------------------- up / down
+
+export interface UpOptions {
+  parts?: TopologyParts;
+  /** Log a line per step on stderr. */
+  quiet?: boolean;
+}
+
+export async function up(baseDir: string, options: UpOptions = {}): Promise<TopologyState> {
+  const parts = options.parts ?? { postgres: true, nats: true };
+  const missing = missingBinaries([
+    ...(parts.postgres ? BINARIES_POSTGRES : []),
+    ...(parts.nats ? BINARIES_NATS : []),
+  ]);
+  if (missing.length > 0) throw new Error(missing.join('; '));
+  const existing = await runningState(baseDir);
+  if (existing)
+    throw new Error(`a topology already runs under ${existing.spec.baseDir} (fenqi ops down first)`);
+
+  const base = path.resolve(baseDir);
+  await rm(base, { recursive: true, force: true });
+  await mkdirOwned(base);
+  const spec = await planTopology(base);
+  const state: TopologyState = {
+    spec,
+    parts,
+    pids: { patroni: {}, nats: {} },
+    startedAt: new Date().toISOString(),
+  };
+  for (const dir of ['conf', 'log', 'run', 'pg', 'nats', 'backup', 'offsite'])
+    await mkdirOwned(path.join(base, dir));
+  const b = spec.pgbackrest;
+  for (const dir of [b.repo1Path, b.repo2Path, b.logPath, b.lockPath, b.spoolPath])
+    await mkdirOwned(dir, 0o750);
+  await saveState(state);
+
+  try {
+    if (parts.postgres) await startPostgres(state);
+    if (parts.nats) await startNats(state);
+  } catch (err) {
+    progress(`topology failed to come up: ${(err as Error).message}; tearing down`);
+    await down(state, { graceful: false });
+    throw err;
+  }
+  return state;
+}
+
+async function writeOwned(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+  chownToPostgres(file);
+}
+
+async function startPostgres(state: TopologyState): Promise<void> {
+  const { spec } = state;
+  await writeOwned(spec.pgbackrest.configPath, pgbackrestConf(spec));
+  for (const m of spec.members) {
+    await writeOwned(m.patroniConfigPath, JSON.stringify(patroniConfig(spec, m), null, 2));
+  }
+
+  progress(`etcd on ${LOOPBACK}:${spec.etcd.clientPort}`);
+  await mkdirOwned(spec.etcd.dataDir);
+  state.pids.etcd = spawnDaemon('/usr/bin/etcd', etcdArgs(spec), spec.etcd.logPath);
+  await saveState(state);
+  await waitFor(
+    'etcd health',
+    async () => {
+      const r = await fetch(`http://${LOOPBACK}:${spec.etcd.clientPort}/health`, {
+        signal: AbortSignal.timeout(1000),
+      });
+      return r.ok ? true : undefined;
+    },
+    ETCD_READY_LIMIT_MS,
+  );
+
+  const [first, ...rest] = spec.members;
+  progress(`patroni ${first!.name}: bootstrapping the primary on port ${first!.pgPort}`);
+  await startMember(state, first!);
+  await waitFor(
+    `${first!.name} to lead`,
+    async () => (await currentLeader(spec))?.name === first!.name || undefined,
+    BOOTSTRAP_LIMIT_MS,
+    500,
+  );
+
+  progress(`pgbackrest: stanza-create on repo1 and repo2 (encrypted, aes-256-cbc)`);
+  await pgbackrest(spec, first!, ['stanza-create']);
+
+  for (const m of rest) {
+    progress(`patroni ${m.name}: cloning from the primary on port ${m.pgPort}`);
+    await startMember(state, m);
+  }
+  await waitHealthy(spec, REPLICAS_READY_LIMIT_MS);
+
+  const sql = postgres(memberDatabaseUrl(spec, first!, 'postgres'), { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(`create database ${APP_DATABASE}`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  progress('postgres topology healthy: dc1a primary, dc1b synchronous standby, dc2a asynchronous standby');
+}
+
+export async function startMember(state: TopologyState, member: PgMember): Promise<void> {
+  state.pids.patroni[member.name] = spawnDaemon(
+    '/usr/bin/patroni',
+    [member.patroniConfigPath],
+    member.logPath,
+    {
+      cwd: state.spec.baseDir,
+    },
+  );
+  await saveState(state);
+}
+
+/** All three members running, one leader, and a synchronous standby in region 1. */
+export async function waitHealthy(spec: TopologySpec, limitMs: number): Promise<PatroniMemberView[]> {
+  return await waitFor(
+    'all members running with a synchronous standby',
+    async () => {
+      const view = await clusterView(spec);
+      if (!view || view.length < spec.members.length) return undefined;
+      if (!view.every(isRunning)) return undefined;
+      if (!view.some((m) => m.role === 'leader')) return undefined;
+      if (!view.some((m) => m.role === 'sync_standby')) return undefined;
+      return view;
+    },
+    limitMs,
+    500,
+  );
+}
+
+async function startNats(state: TopologyState): Promise<void> {
+  const { spec } = state;
+  for (const node of spec.nats) {
+    await mkdirOwned(node.storeDir);
+    await writeOwned(node.configPath, JSON.stringify(natsConfig(spec, node), null, 2));
+  }
+  for (const node of spec.nats) startNatsNode(state, node.name);
+  await saveState(state);
+  for (const node of spec.nats) {
+    await waitFor(`nats ${node.name}`, () => tcpOpen(node.clientPort), NATS_READY_LIMIT_MS);
+  }
+  progress(`nats cluster up: ${spec.nats.map((n) => `${n.name}:${n.clientPort}`).join(' ')}`);
+}
+
+export function startNatsNode(state: TopologyState, name: DcName): void {
+  const node = state.spec.nats.find((n) => n.name === name)!;
+  state.pids.nats[name] = spawnDaemon('/usr/sbin/nats-server', ['-c', node.configPath], node.logPath);
+}
+
+export function tcpOpen(port: number): Promise<boolean | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, LOOPBACK);
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(undefined));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+  });
+}
+
+/** SIGKILL a member as a machine loss would: Patroni first so it cannot restart PostgreSQL. */
+export function killMember(state: TopologyState, name: DcName): void {
+  const member = state.spec.members.find((m) => m.name === name)!;
+  const postmaster = postmasterPid(member.dataDir);
+  killTree(state.pids.patroni[name]);
+  killTree(postmaster);
+}
+
+export function killNatsNode(state: TopologyState, name: DcName): void {
+  killTree(state.pids.nats[name]);
+}
+
+export async function down(
+  state: TopologyState,
+  options: { graceful?: boolean; keepFiles?: boolean } = {},
+): Promise<void> {
+  const { spec } = state;
+  const graceful = options.graceful ?? true;
+  if (graceful) {
+    for (const pid of [...Object.values(state.pids.patroni), ...Object.values(state.pids.nats)]) {
+      if (isAlive(pid)) process.kill(pid!, 'SIGTERM');
+    }
+    const deadline = Date.now() + GRACEFUL_STOP_LIMIT_MS;
+    while (Date.now() < deadline && Object.values(state.pids.patroni).some(isAlive)) await sleep(200);
+  }
+  for (const pid of [...Object.values(state.pids.patroni), ...Object.values(state.pids.nats)]) killTree(pid);
+  for (const m of spec.members) killTree(postmasterPid(m.dataDir));
+  killTree(state.pids.etcd);
+  await sleep(100);
+  if (!options.keepFiles) await rm(spec.baseDir, { recursive: true, force: true });
+  else await saveState({ ...state, pids: { patroni: {}, nats: {} } });
+}
+
+// ---------------------------------------------------------------- pgBackRest
+
+/** Runs pgbackrest as postgres against the given member (the primary for backups). */
+export async function pgbackrest(
+  spec: TopologySpec,
+  member: PgMember | undefined,
+  args: string[],
+  timeoutMs = 600_000,
+): Promise<string> {
+  const target = member ? [`--pg1-path=${member.dataDir}`, `--pg1-port=${member.pgPort}`] : [];
+  const { stdout } = await runAsPostgres(
+    '/usr/bin/pgbackrest',
+    [`--config=${spec.pgbackrest.configPath}`, `--stanza=${STANZA}`, ...target, ...args],
+    { timeoutMs, cwd: spec.baseDir },
+  );
+  return stdout;
+}
