@@ -1,0 +1,84 @@
+/**
+ * Who is calling. Customers and staff present a bearer access token (from /v1/auth/login);
+ * merchants their API key (x-api-key). Routes declare the roles they admit with requireRole();
+ * ownership (a customer sees only their own records) is checked by each route against
+ * request.principal.id.
+ *
+ * Tokens are short-lived and signed with HMAC-SHA256 under FENQI_TOKEN_SECRET:
+ *   base64url(JSON payload) "." base64url(HMAC(payload))
+ * They carry no personal data: role, subject id, expiry.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { forbidden, unauthorized } from './errors.ts';
+
+export const ROLES = ['customer', 'merchant', 'risk', 'ops'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Principal {
+  role: Role;
+  /** customers.id, merchants.id or staff.id, by role. */
+  id: bigint;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+}
+
+interface TokenPayload {
+  r: Role;
+  s: string;
+  /** expiry, seconds since the epoch */
+  e: number;
+}
+
+/** Token text is bounded before any parsing work is done on it. */
+export const MAX_TOKEN_LENGTH = 512;
+
+export function signAccessToken(
+  secret: Buffer,
+  principal: Principal,
+  ttlS: number,
+  nowMs = Date.now(),
+): string {
+  const payload: TokenPayload = {
+    r: principal.role,
+    s: principal.id.toString(),
+    e: Math.floor(nowMs / 1000) + ttlS,
+  };
+  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  const mac = createHmac('sha256', secret).update(body).digest('base64url');
+  return `${body}.${mac}`;
+}
+
+/** The principal a token names, or undefined when it is malformed, forged or expired. */
+export function verifyAccessToken(secret: Buffer, token: string, nowMs = Date.now()): Principal | undefined {
+  if (token.length > MAX_TOKEN_LENGTH) return undefined;
+  const [body, mac, extra] = token.split('.');
+  if (!body || !mac || extra !== undefined) return undefined;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  const given = Buffer.from(mac, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  let payload: TokenPayload;
+  try {
+    payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as TokenPayload;
+  } catch {
+    return undefined;
+  }
+  if (!ROLES.includes(payload.r) || !/^\d{1,19}$/.test(payload.s) || typeof payload.e !== 'number')
+    return undefined;
+  if (payload.e * 1000 <= nowMs) return undefined;
+  return { role: payload.r, id: BigInt(payload.s) };
+}
+
+/** preHandler admitting only the given roles: 401 without a principal, 403 with the wrong one. */
+export function requireRole(...roles: Role[]) {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    if (!request.principal) throw unauthorized();
+    if (!roles.includes(request.principal.role)) {
+      throw forbidden(`this needs one of the roles: ${roles.join(', ')}`);
+    }
+  };
+}
