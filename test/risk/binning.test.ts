@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { assignBin, binCategorical, binNumeric, DEFAULT_BINNING } from '../../src/risk/binning.ts';
+import { mulberry32 } from '../../src/risk/cv.ts';
+
+const all = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+describe('numeric binning', () => {
+  // Bad rate rises with x in three steps, plus noise.
+  const random = mulberry32(1);
+  const n = 2000;
+  const x: (number | null)[] = all(n).map((i) => (i % 20 === 0 ? null : Math.floor(random() * 100)));
+  const y = Uint8Array.from(x, (v) => {
+    const rate = v === null ? 0.5 : v < 30 ? 0.1 : v < 70 ? 0.25 : 0.45;
+    return random() < rate ? 1 : 0;
+  });
+
+  it('finds cuts near the true steps and keeps missing values in a bin of their own', () => {
+    const f = binNumeric('x', x, y, all(n), { ...DEFAULT_BINNING, maxBins: 3 });
+    assert.equal(f.cuts.length, 2);
+    assert.ok(Math.abs(f.cuts[0]! - 30) <= 4, `first cut ${f.cuts[0]}`);
+    assert.ok(Math.abs(f.cuts[1]! - 70) <= 4, `second cut ${f.cuts[1]}`);
+    const missing = f.bins[f.missingBin]!;
+    assert.ok(missing.missing);
+    assert.equal(missing.count, 100);
+    assert.equal(assignBin(f, null), f.missingBin);
+    assert.equal(assignBin(f, -1e9), 0);
+    assert.equal(assignBin(f, 1e9), f.missingBin - 1);
+  });
+
+  it('never makes a bin smaller than the minimum share of rows', () => {
+    const f = binNumeric('x', x, y, all(n), {
+      ...DEFAULT_BINNING,
+      maxBins: 20,
+      minBinShare: 0.1,
+      monotonic: 'none',
+    });
+    for (const bin of f.bins.filter((b) => !b.missing))
+      assert.ok(bin.count >= 200, `${bin.label}: ${bin.count}`);
+  });
+
+  it('merges neighbours until the bad rate moves one way when monotonic is asked for', () => {
+    // A bad rate that zigzags in x: a tree follows the zigzag, a monotonic binning may not.
+    const zig = all(3000).map((i) => i % 100);
+    const yz = Uint8Array.from(zig, (v) =>
+      random() < (Math.floor(v / 20) % 2 === 0 ? 0.1 : 0.3) + v / 500 ? 1 : 0,
+    );
+    const free = binNumeric('z', zig, yz, all(3000), { ...DEFAULT_BINNING, monotonic: 'none' });
+    const rates = (bins: typeof free.bins): number[] =>
+      bins.filter((b) => !b.missing).map((b) => b.bad / b.count);
+    const freeRates = rates(free.bins);
+    assert.ok(
+      freeRates.some((r, i) => i > 0 && r < freeRates[i - 1]!),
+      'the unconstrained tree should zigzag',
+    );
+    const mono = binNumeric('z', zig, yz, all(3000), { ...DEFAULT_BINNING, monotonic: 'auto' });
+    const monoRates = rates(mono.bins);
+    for (let i = 1; i < monoRates.length; i++) assert.ok(monoRates[i]! >= monoRates[i - 1]!);
+  });
+});
+
+describe('categorical binning', () => {
+  const values: (string | null)[] = [];
+  const y: number[] = [];
+  const add = (v: string | null, count: number, bads: number): void => {
+    for (let i = 0; i < count; i++) {
+      values.push(v);
+      y.push(i < bads ? 1 : 0);
+    }
+  };
+  add('a', 400, 40);
+  add('b', 400, 44);
+  add('c', 300, 150);
+  add('rare1', 5, 5);
+  add('rare2', 5, 0);
+  add(null, 50, 10);
+  const labels = Uint8Array.from(y);
+
+  it('pools rare categories, groups similar ones and keeps missing apart', () => {
+    const opts = { ...DEFAULT_BINNING, minSplitChiSquare: 3.84 };
+    const f = binCategorical('k', values, labels, all(values.length), opts);
+    const binOf = (v: string | null): number => assignBin(f, v);
+    assert.equal(binOf('a'), binOf('b'), 'a and b have nearly the same bad rate');
+    assert.notEqual(binOf('a'), binOf('c'));
+    assert.equal(binOf('rare1'), binOf('rare2'), 'rare categories share the pooled group');
+    assert.equal(binOf(null), f.missingBin);
+    assert.equal(f.bins[f.missingBin]!.count, 50);
+  });
+
+  it('sends a category never seen in training to the pooled rare group', () => {
+    const f = binCategorical('k', values, labels, all(values.length), DEFAULT_BINNING);
+    assert.equal(assignBin(f, 'never seen'), assignBin(f, 'rare1'));
+    assert.ok(f.bins[f.unseenBin]!.other);
+  });
+});

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { readCsvFile, toDataset } from '../../src/risk/csv.ts';
+import { buildScorecard, gradeCuts, gradeOf, scalingConstants, scoreRow } from '../../src/risk/scorecard.ts';
+import { parseModel, train } from '../../src/risk/train.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const germanCsv = path.resolve(repoRoot, '../shared/data/credit/german_credit.csv');
+
+const close = (actual: number, expected: number, eps = 1e-9): void =>
+  assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not within ${eps} of ${expected}`);
+
+describe('PDO scaling', () => {
+  it('gives base points at the base odds and adds PDO points each time the odds double', () => {
+    // factor = 20 / ln 2 = 28.8539; offset = 600 - 28.8539 * ln 50 = 487.1229
+    const { factor, offset } = scalingConstants({ basePoints: 600, baseOdds: 50, pdo: 20 });
+    close(factor, 28.85390081777927);
+    close(offset, 487.1228762045055);
+    // An intercept-only model: ln(odds of bad) = b0, so odds of good = e^-b0.
+    const atBase = buildScorecard([], -Math.log(50), 0);
+    const doubled = buildScorecard([], -Math.log(100), 0);
+    assert.equal(scoreRow(atBase, {}).score, 600);
+    assert.equal(scoreRow(doubled, {}).score, 620);
+    close(scoreRow(atBase, {}).pdBad, 1 / 51, 1e-12);
+  });
+
+  it('grades the safest fifth A and the riskiest fifth E', () => {
+    const scores = Array.from({ length: 100 }, (_, i) => 400 + i);
+    const card = { grades: gradeCuts(scores) };
+    assert.equal(gradeOf(card, 499), 'A');
+    assert.equal(gradeOf(card, 480), 'A');
+    assert.equal(gradeOf(card, 479), 'B');
+    assert.equal(gradeOf(card, 400), 'E');
+    assert.equal(gradeOf(card, -1e9), 'E');
+  });
+});
+
+describe('scoring with a trained scorecard', () => {
+  const data = toDataset(readCsvFile(germanCsv));
+  const { model } = train(data, { target: 'credit_risk', badValue: '0', folds: 0 });
+  const row: Record<string, string> = {};
+  const table = readCsvFile(germanCsv);
+  table.header.forEach((name, c) => {
+    row[name] = table.rows[1]![c]!;
+  });
+
+  it('sums base points and one line per feature into the score', () => {
+    const result = scoreRow(model, row);
+    const sum = Object.values(result.points).reduce((s, p) => s + p, model.basePoints);
+    assert.equal(result.score, sum);
+    assert.equal(Object.keys(result.points).length, model.features.length);
+  });
+
+  it('ranks reason codes by points lost against each feature’s best bin', () => {
+    const result = scoreRow(model, row);
+    assert.ok(result.reasons.length > 0 && result.reasons.length <= 4);
+    for (const reason of result.reasons) {
+      const feature = model.features.find((f) => f.name === reason.feature)!;
+      const best = Math.max(...feature.bins.filter((b) => b.count > 0).map((b) => b.points));
+      assert.equal(reason.shortfall, best - result.points[reason.feature]!);
+    }
+    for (let i = 1; i < result.reasons.length; i++) {
+      assert.ok(result.reasons[i - 1]!.shortfall >= result.reasons[i]!.shortfall);
+    }
+  });
+
+  it('gives identical score, points and reasons when the same row is scored twice', () => {
+    assert.deepEqual(scoreRow(model, row), scoreRow(model, { ...row }));
+  });
+
+  it('scores identically from the model after a JSON round trip, as a stored decision is replayed', () => {
+    const reloaded = parseModel(JSON.parse(JSON.stringify(model)));
+    for (let r = 0; r < 50; r++) {
+      const record: Record<string, string> = {};
+      table.header.forEach((name, c) => {
+        record[name] = table.rows[r]![c]!;
+      });
+      assert.deepEqual(scoreRow(reloaded, record), scoreRow(model, record));
+    }
+  });
+
+  it('scores a missing value in its missing bin and an unseen category in the pooled group', () => {
+    const result = scoreRow(model, { ...row, status: '', purpose: 'a purpose nobody had' });
+    const status = model.features.find((f) => f.name === 'status')!;
+    assert.equal(result.bins.status, status.bins[status.missingBin]!.label);
+    assert.ok(Number.isFinite(result.score));
+  });
+
+  it('keeps points in whole numbers and puts every grade in use on the training rows', () => {
+    for (const f of model.features) for (const b of f.bins) assert.ok(Number.isInteger(b.points));
+    assert.equal(model.grades.length, 5);
+    assert.deepEqual(
+      model.grades.map((g) => g.grade),
+      ['A', 'B', 'C', 'D', 'E'],
+    );
+  });
+});
