@@ -28,6 +28,7 @@ export interface Apr {
 }
 
 const SOLVER_TOLERANCE = 1e-15;
+const MAX_LOG_RATE = 700;
 
 export function aprOf(flows: readonly CashFlow[]): Apr {
   const fraction = solveApr(flows);
@@ -81,9 +82,10 @@ export function solveApr(flows: readonly CashFlow[]): number {
     lo = 0;
     hi = 1;
     while (npv(hi)[0] > 0) {
+      // e^700 is near the largest double: a tiny loan with a fixed fee can really cost that much.
+      if (hi >= MAX_LOG_RATE) throw new DomainError('APR_NOT_FOUND', 'APR is beyond any representable bound');
       lo = hi;
-      hi *= 2;
-      if (hi > 64) throw new DomainError('APR_NOT_FOUND', 'APR is beyond any meaningful bound');
+      hi = Math.min(hi * 2, MAX_LOG_RATE);
     }
   } else {
     hi = 0;

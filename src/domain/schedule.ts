@@ -225,6 +225,32 @@ export function exactAnnuity(financedMinor: bigint, rates: PeriodRates): Rationa
   return { num: financedMinor * product, den: q };
 }
 
+/**
+ * Each period's interest of the exact, unrounded amortisation, rounded on its own. Taking interest
+ * from the exact balance rather than the rounded one means rounding the installment never feeds
+ * back into later interest: a level payment rounded up half a fen would otherwise repay principal
+ * faster and could make a higher rate cost less in total. The exact balance after period k is
+ * X_k / (Q·D^k) with X_0 = B·Q and X_k = X_{k−1}·F_k − N·D^k, where N/Q is the exact payment;
+ * the balance shown on each row is still the real, rounded one, and differs by a few minor units
+ * at most.
+ */
+function exactAnnuityInterest(
+  financedMinor: bigint,
+  rates: PeriodRates,
+  payment: Rational,
+  round: (num: bigint, den: bigint) => bigint,
+): bigint[] {
+  const d = rates.denominator;
+  let x = financedMinor * payment.den;
+  let power = 1n;
+  return rates.numerators.map((a) => {
+    power *= d;
+    const interestMinor = round(x * a, payment.den * power);
+    x = x * (d + a) - payment.num * power;
+    return interestMinor;
+  });
+}
+
 /** The schedule's due dates: installment k falls k periods after the start. */
 export function dueDates(terms: Pick<ScheduleTerms, 'startDate' | 'frequency' | 'tenor'>): string[] {
   const dates: string[] = [];
@@ -286,10 +312,12 @@ export function buildSchedule(input: ScheduleTermsInput): Schedule {
   let levelPrincipalMinor = 0n;
   let levelPaymentMinor = 0n;
   let flatInterestMinor = 0n;
+  let annuityInterestMinor: bigint[] = [];
   switch (terms.method) {
     case 'annuity': {
       const exact = exactAnnuity(amountFinancedMinor, rates);
       levelPaymentMinor = round(exact.num, exact.den);
+      annuityInterestMinor = exactAnnuityInterest(amountFinancedMinor, rates, exact, round);
       break;
     }
     case 'equal-principal':
@@ -308,7 +336,12 @@ export function buildSchedule(input: ScheduleTermsInput): Schedule {
   let balanceMinor = amountFinancedMinor;
   for (let k = 0; k < n; k++) {
     const last = k === n - 1;
-    const interestMinor = terms.method === 'flat' ? flatInterestMinor : interestOn(balanceMinor, k);
+    const interestMinor =
+      terms.method === 'flat'
+        ? flatInterestMinor
+        : terms.method === 'annuity'
+          ? annuityInterestMinor[k]!
+          : interestOn(balanceMinor, k);
     let principalMinor: bigint;
     if (last) principalMinor = balanceMinor;
     else if (terms.method === 'annuity') principalMinor = levelPaymentMinor - interestMinor;
