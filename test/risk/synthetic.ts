@@ -13,7 +13,7 @@ export function syntheticCreditCsv(rows: number, seed: number): string {
     const u = 1 - random();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
   };
-  const pick = <T>(items: readonly [T, number][]): T => {
+  const pick = <T>(items: readonly (readonly [T, number])[]): T => {
     let u = random();
     for (const [item, p] of items) {
       u -= p;
