@@ -193,6 +193,11 @@ export function postmasterPid(dataDir: string): number | undefined {
   }
 }
 
+/** Thrown from a waitFor probe when waiting longer cannot help (the process died). */
+export class GiveUp extends Error {
+  override name = 'GiveUp';
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
@@ -206,6 +211,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastError = err;
     }
     await sleep(intervalMs);
