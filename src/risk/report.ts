@@ -54,6 +54,7 @@ function rocSvg(curves: { name: string; colour: string; scores: number[]; good: 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" role="img" aria-label="ROC curve">
 <rect x="${pad}" y="${pad}" width="${inner}" height="${inner}" fill="#fafafa" stroke="#999"/>
 <line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#bbb" stroke-dasharray="4 4"/>
+${[0, 0.5, 1].map((t) => `<text x="${x(t)}" y="${size - pad + 14}" text-anchor="middle">${t}</text><text x="${pad - 4}" y="${Number(y(t)) + 4}" text-anchor="end">${t}</text>`).join('')}
 ${lines.join('\n')}
 <text x="${size / 2}" y="${size - 8}" text-anchor="middle">share of bads above cut-off</text>
 <text x="12" y="${size / 2}" text-anchor="middle" transform="rotate(-90 12 ${size / 2})">share of goods above cut-off</text>

@@ -104,6 +104,7 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   const result = await asUsage(() => {
     progress(`reading ${flags.data}`);
     const data = toDataset(readCsvFile(flags.data));
+    progress(`read ${data.rowCount} rows, ${data.columns.length} columns`);
     if (!data.columns.some((c) => c.name === flags.target)) {
       throw new UsageError(
         `unknown target column "${flags.target}" (columns: ${data.columns.map((c) => c.name).join(', ')})`,
