@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerMigrate } from './migrate.ts';
-import { register as registerRisk } from './risk.ts';
 import { register as registerQuote } from './quote.ts';
+import { register as registerRisk } from './risk.ts';
 import { register as registerServe } from './serve.ts';
 
 /** Every subcommand, in the order `fenqi --help` lists them. */
