@@ -26,10 +26,9 @@ export async function openPlatform(config: Config, logger: Logger): Promise<Plat
   logger.info({ database: db.describe, applied: result.applied.length }, 'database ready');
   const cache = openCache(config);
   const queue = openQueue(config);
-  // NATS may be down at start: the process still starts, /ready says so, and queued routes 503.
-  await queue.ensure(platformStreams(), platformConsumers()).catch((err: Error) => {
-    logger.warn({ err: err.message }, 'queue not ready at start; streams are ensured again on reconnect');
-  });
+  // NATS may be down at start: the process still starts, /ready says so, queued routes answer
+  // 503, and the streams are ensured in the background as soon as NATS answers.
+  const ensureTimer = await ensureStreams(queue, logger);
   return {
     config,
     logger,
@@ -37,8 +36,29 @@ export async function openPlatform(config: Config, logger: Logger): Promise<Plat
     cache,
     queue,
     async close() {
+      if (ensureTimer) clearTimeout(ensureTimer);
       await Promise.allSettled([queue.close(), cache.close()]);
       await db.close();
     },
   };
+}
+
+export const ENSURE_STREAMS_RETRY_MS = 1_000;
+
+async function ensureStreams(queue: Queue, logger: Logger): Promise<NodeJS.Timeout | undefined> {
+  const attempt = () => queue.ensure(platformStreams(), platformConsumers());
+  try {
+    await attempt();
+    return undefined;
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'queue not ready at start; will ensure streams when it is');
+  }
+  const timer: NodeJS.Timeout = setTimeout(function retry() {
+    attempt().then(
+      () => logger.info('queue streams ensured'),
+      () => timer.refresh(),
+    );
+  }, ENSURE_STREAMS_RETRY_MS);
+  timer.unref();
+  return timer;
 }
