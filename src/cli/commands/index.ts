@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as registerMigrate } from './migrate.ts';
+import { register as registerOps } from './ops.ts';
 import { register as registerQuote } from './quote.ts';
 import { register as registerRisk } from './risk.ts';
 import { register as registerServe } from './serve.ts';
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerMigrate(program);
   registerRisk(program);
   registerQuote(program);
+  registerOps(program);
 }

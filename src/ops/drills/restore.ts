@@ -10,7 +10,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { backupInfo, backupsIn, runBackup } from '../backup.ts';
 import { currentLeader, type TopologyState, waitHealthy } from '../cluster.ts';
-import { chownToPostgres, progress, sleep, waitFor } from '../proc.ts';
+import { chownToPostgres, sleep, waitFor } from '../proc.ts';
 import { type Check, type DrillReport, verdictOf, writeReport } from '../report.ts';
 import { type RestoredServer, restoreInto, startRestored } from '../restore.ts';
 import { topologyStatus } from '../status.ts';

@@ -1,0 +1,156 @@
+/**
+ * `fenqi ops ...`: the disaster-recovery topology (up, down, status), backups, point-in-time
+ * restore and drills. Heavy modules load inside the actions so `fenqi --help` stays fast.
+ */
+import type { Command } from 'commander';
+import type { DrillReport } from '../../ops/report.ts';
+import { UsageError } from '../usage-error.ts';
+
+const DEFAULT_DIR = '.fenqi/topology';
+const DEFAULT_REPORT_DIR = '.fenqi/drills';
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got ${value})`);
+  }
+  return value as T;
+}
+
+function repoOf(value: string): 1 | 2 {
+  return Number(oneOf('--repo', value, ['1', '2'] as const)) as 1 | 2;
+}
+
+async function requireTopology(dir: string) {
+  const { runningState } = await import('../../ops/cluster.ts');
+  const state = await runningState(dir);
+  if (!state)
+    throw new UsageError(`no topology runs under ${dir} (start one with: fenqi ops up --dir ${dir})`);
+  return state;
+}
+
+export function register(program: Command): void {
+  const ops = program.command('ops').description('disaster recovery: topology, backups, restore, drills');
+
+  ops
+    .command('up')
+    .description('stand up the one-machine topology: 3 PostgreSQL members under Patroni, etcd, 3 NATS nodes')
+    .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
+    .option('--no-nats', 'PostgreSQL only')
+    .action(async (opts: { dir: string; nats: boolean }) => {
+      const { up } = await import('../../ops/cluster.ts');
+      const { appDatabaseUrl, natsUrl } = await import('../../ops/topology.ts');
+      const state = await up(opts.dir, { parts: { postgres: true, nats: opts.nats } });
+      const { spec } = state;
+      const lines = [
+        `topology up under ${spec.baseDir}`,
+        ...spec.members.map(
+          (m) =>
+            `  ${m.name} (${m.region}) postgres 127.0.0.1:${m.pgPort}  patroni REST 127.0.0.1:${m.restPort}`,
+        ),
+        `  etcd 127.0.0.1:${spec.etcd.clientPort}`,
+        ...(opts.nats ? [`  NATS_URL=${natsUrl(spec)}`] : []),
+        `  DATABASE_URL=${appDatabaseUrl(spec)}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+
+  ops
+    .command('down')
+    .description('stop the one-machine topology and remove its directory')
+    .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
+    .option('--keep', 'keep data directories and repositories')
+    .action(async (opts: { dir: string; keep?: boolean }) => {
+      const { down, loadState } = await import('../../ops/cluster.ts');
+      const state = await loadState(opts.dir);
+      if (!state) throw new UsageError(`no topology under ${opts.dir}`);
+      await down(state, { graceful: true, keepFiles: opts.keep === true });
+      process.stdout.write(`topology under ${state.spec.baseDir} stopped\n`);
+    });
+
+  ops
+    .command('status')
+    .description(
+      'primary, replication lag per standby, last archived WAL and its age, last backup per repository',
+    )
+    .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
+    .option('--json', 'print JSON')
+    .action(async (opts: { dir: string; json?: boolean }) => {
+      const state = await requireTopology(opts.dir);
+      const { formatStatus, topologyStatus } = await import('../../ops/status.ts');
+      const status = await topologyStatus(state);
+      process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : `${formatStatus(status)}\n`);
+    });
+
+  ops
+    .command('backup')
+    .description('take a pgBackRest backup from the current primary')
+    .option('--type <type>', 'full, diff or incr', 'incr')
+    .option('--repo <n>', '1 (local) or 2 (off-site)', '1')
+    .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
+    .action(async (opts: { type: string; repo: string; dir: string }) => {
+      const type = oneOf('--type', opts.type, ['full', 'diff', 'incr'] as const);
+      const repo = repoOf(opts.repo);
+      const state = await requireTopology(opts.dir);
+      const { runBackup } = await import('../../ops/backup.ts');
+      const started = Date.now();
+      const backup = await runBackup(state.spec, type, repo);
+      process.stdout.write(`${JSON.stringify({ ...backup, durationMs: Date.now() - started })}\n`);
+    });
+
+  ops
+    .command('restore')
+    .description('restore to a point in time into a directory, replay to it, and check it came up')
+    .requiredOption('--to <timestamp>', 'recovery target time, e.g. "2026-11-24 10:00:00+00"')
+    .requiredOption('--into <dir>', 'empty directory for the restored cluster')
+    .option('--repo <n>', '1 (local) or 2 (off-site)', '2')
+    .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
+    .action(async (opts: { to: string; into: string; repo: string; dir: string }) => {
+      if (Number.isNaN(Date.parse(opts.to.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')))) {
+        throw new UsageError(`--to is not a timestamp: ${opts.to}`);
+      }
+      const repo = repoOf(opts.repo);
+      const state = await requireTopology(opts.dir);
+      const { restoreInto, startRestored } = await import('../../ops/restore.ts');
+      const started = Date.now();
+      await restoreInto(state.spec, { target: opts.to, into: opts.into, repo });
+      const server = await startRestored(state.spec, (await import('node:path')).resolve(opts.into));
+      await server.stop();
+      process.stdout.write(
+        `${JSON.stringify({ restoredTo: opts.to, into: server.dataDir, repo, durationMs: Date.now() - started, start: `runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D ${server.dataDir} -o "-c port=PORT -c archive_mode=off -c synchronous_standby_names=" start` })}\n`,
+      );
+    });
+
+  ops
+    .command('drill')
+    .description('run a drill (failover, region or restore), write its report, print the JSON report last')
+    .argument('<kind>', 'failover, region or restore')
+    .option('--report-dir <dir>', 'where the Markdown and JSON reports go', DEFAULT_REPORT_DIR)
+    .option(
+      '--dir <dir>',
+      'topology directory; with nothing running there the drill stands up its own',
+      DEFAULT_DIR,
+    )
+    .option('--load-s <s>', 'restore drill: seconds of load while sampling the off-site WAL age', '35')
+    .action(async (kind: string, opts: { reportDir: string; dir: string; loadS: string }) => {
+      const drill = oneOf('drill', kind, ['failover', 'region', 'restore'] as const);
+      const loadS = Number(opts.loadS);
+      if (!Number.isFinite(loadS) || loadS < 0) throw new UsageError(`--load-s must be a number of seconds`);
+      const options = { dir: opts.dir, reportDir: opts.reportDir };
+      let report: Pick<DrillReport, 'drill' | 'verdict' | 'summary' | 'files'>;
+      try {
+        if (drill === 'failover')
+          report = await (await import('../../ops/drills/failover.ts')).runFailoverDrill(options);
+        else if (drill === 'region')
+          report = await (await import('../../ops/drills/region.ts')).runRegionDrill(options);
+        else
+          report = await (await import('../../ops/drills/restore.ts')).runRestoreDrill({ ...options, loadS });
+      } catch (err) {
+        // The drill could not even start (no binaries, topology did not come up): still a verdict.
+        report = { drill, verdict: 'fail', summary: `drill could not run: ${(err as Error).message}` };
+      }
+      process.stderr.write(`verdict: ${report.verdict.toUpperCase()}: ${report.summary}\n`);
+      if (report.files) process.stderr.write(`report: ${report.files.markdown}\n`);
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+      if (report.verdict !== 'pass') process.exitCode = 1;
+    });
+}
