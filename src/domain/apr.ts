@@ -11,7 +11,7 @@
  * discloses exactly 0, never 1e−17.
  */
 import { DomainError } from './errors.ts';
-import { formatPercent, type Rational, rational, toNumber } from './rate.ts';
+import { formatPercent, type Rational, ratioToNumber, toNumber } from './rate.ts';
 
 export interface CashFlow {
   /** From the lender's side: money lent is negative, money received positive. */
@@ -60,7 +60,7 @@ export function solveApr(flows: readonly CashFlow[]): number {
   }
   if (netMinor === 0n) return 0;
 
-  const amounts = flows.map((f) => toNumber(rational(f.amountMinor, lentMinor)));
+  const amounts = flows.map((f) => ratioToNumber(f.amountMinor, lentMinor));
   const times = flows.map((f) => f.years);
   // Solve in y = ln(1 + APR): the NPV is then a sum of exponentials, decreasing in y, smooth, and
   // the whole range APR ∈ (−100%, ∞) maps onto the real line.

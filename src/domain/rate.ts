@@ -88,8 +88,14 @@ export function annualFraction(rate: Rate): Rational {
 
 /** A fraction as a JS number: only for display and for the APR solver, never for money. */
 export function toNumber(a: Rational): number {
-  const scale = 10n ** 18n;
-  return Number((a.num * scale) / a.den) / 1e18;
+  return ratioToNumber(a.num, a.den);
+}
+
+const NUMBER_SCALE = 10n ** 18n;
+
+/** num/den as a number without reducing the fraction first (a gcd costs more than it saves here). */
+export function ratioToNumber(num: bigint, den: bigint): number {
+  return Number((num * NUMBER_SCALE) / den) / 1e18;
 }
 
 /** A fraction as a percentage string with `places` decimals, rounded half-up: 0.26824 → "26.82". */
