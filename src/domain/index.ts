@@ -4,6 +4,7 @@
  *   buildSchedule(terms)            a schedule and its APR from explicit terms
  *   validateProduct(input)          a LoanProduct, or DomainError INVALID_PRODUCT / APR_CAP_EXCEEDED
  *   quote(product, request)         a schedule for a product, refused when the cap or tenor says no
+ *   scheduleToJson(schedule)        the wire shape: amounts as decimal strings, APR as "26.82"
  */
 export { type Apr, aprOf, type CashFlow, exceedsCap, percentOf, solveApr } from './apr.ts';
 export {
@@ -79,3 +80,4 @@ export {
   UPFRONT_FEE_MODES,
   type UpfrontFeeMode,
 } from './schedule.ts';
+export { type InstallmentJson, type QuoteJson, scheduleToJson } from './view.ts';

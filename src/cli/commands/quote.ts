@@ -131,25 +131,7 @@ export function register(program: Command): void {
 
         const money = (minor: bigint): string => d.formatAmount(minor, decimals);
         if (flags.json) {
-          const out = {
-            down_payment: money(schedule.downPaymentMinor),
-            upfront_fee: money(schedule.upfrontFeeMinor),
-            amount_financed: money(schedule.amountFinancedMinor),
-            installments: schedule.installments.map((i) => ({
-              number: i.number,
-              due_date: i.dueDate,
-              principal: money(i.principalMinor),
-              interest: money(i.interestMinor),
-              fee: money(i.feeMinor),
-              total: money(i.totalMinor),
-              balance: money(i.balanceMinor),
-            })),
-            total_interest: money(schedule.totalInterestMinor),
-            total_fees: money(schedule.totalFeesMinor),
-            total_payable: money(schedule.totalPayableMinor),
-            apr: schedule.apr.percent,
-          };
-          process.stdout.write(`${JSON.stringify(out)}\n`);
+          process.stdout.write(`${JSON.stringify(d.scheduleToJson(schedule))}\n`);
           return;
         }
         process.stdout.write(renderTable(schedule, money));
