@@ -5,12 +5,43 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
-import { pgbackrest } from './cluster.ts';
+import { currentLeader, pgbackrest } from './cluster.ts';
 import { GiveUp, isAlive, killTree, mkdirOwned, progress, sleep, spawnDaemon, waitFor } from './proc.ts';
-import { freePort, LOOPBACK, PG_BIN_DIR, type TopologySpec } from './topology.ts';
+import { freePort, LOOPBACK, memberDatabaseUrl, PG_BIN_DIR, type TopologySpec } from './topology.ts';
 
 const RECOVERY_LIMIT_MS = 180_000;
 const STOP_LIMIT_MS = 30_000;
+
+const ARCHIVED_LIMIT_MS = 90_000;
+
+/**
+ * Makes everything committed so far recoverable from the repositories: a commit record after the
+ * target (PostgreSQL only stops a time-targeted recovery on a commit past the target and refuses
+ * to end short of it), then a WAL switch, then a wait until archive-push has put that segment in
+ * both repositories. Returns how long the archiving took.
+ */
+export async function sealWal(spec: TopologySpec): Promise<number> {
+  const leader = await currentLeader(spec);
+  if (!leader) throw new Error('no primary to switch WAL on');
+  const sql = postgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
+  try {
+    await sql`select txid_current()`;
+    const [sw] = await sql<{ wal: string }[]>`select pg_walfile_name(pg_switch_wal()) as wal`;
+    const started = Date.now();
+    await waitFor(
+      `WAL ${sw!.wal} in both repositories`,
+      async () => {
+        const [a] = await sql<{ w: string | null }[]>`select last_archived_wal as w from pg_stat_archiver`;
+        return a?.w && a.w.length === 24 && a.w >= sw!.wal ? true : undefined;
+      },
+      ARCHIVED_LIMIT_MS,
+      200,
+    );
+    return Date.now() - started;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
 
 export interface RestoreOptions {
   /** recovery_target_time, e.g. 2026-11-24 23:19:40.123+00 */

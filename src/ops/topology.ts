@@ -328,11 +328,21 @@ export function natsUrl(spec: TopologySpec): string {
   return spec.nats.map((n) => `nats://${LOOPBACK}:${n.clientPort}`).join(',');
 }
 
-/** The application's connection string: it follows whichever member is writable. */
-export function appDatabaseUrl(spec: TopologySpec, database = APP_DATABASE): string {
+/**
+ * The application's connection string: every member, and a session attribute that skips the
+ * standbys, so the pool follows the primary after a failover without a restart. libpq (psql,
+ * pgbench) takes `read-write`. postgres.js 3.4 must be given `primary`: its `read-write` reads only
+ * default_transaction_read_only, which a PostgreSQL 14+ hot standby reports as off, so it would
+ * settle on a standby and fail every write with "read-only transaction".
+ */
+export function appDatabaseUrl(
+  spec: TopologySpec,
+  database = APP_DATABASE,
+  attrs: 'primary' | 'read-write' = 'primary',
+): string {
   const hosts = spec.members.map((m) => `${LOOPBACK}:${m.pgPort}`).join(',');
   const password = encodeURIComponent(spec.passwords.superuser);
-  return `postgres://postgres:${password}@${hosts}/${database}?target_session_attrs=read-write`;
+  return `postgres://postgres:${password}@${hosts}/${database}?target_session_attrs=${attrs}`;
 }
 
 export function memberDatabaseUrl(spec: TopologySpec, member: PgMember, database = APP_DATABASE): string {

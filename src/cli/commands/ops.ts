@@ -49,7 +49,7 @@ export function register(program: Command): void {
         ),
         `  etcd 127.0.0.1:${spec.etcd.clientPort}`,
         ...(opts.nats ? [`  NATS_URL=${natsUrl(spec)}`] : []),
-        `  DATABASE_URL=${appDatabaseUrl(spec)}`,
+        `  DATABASE_URL=${appDatabaseUrl(spec)}  (postgres.js; libpq: target_session_attrs=read-write)`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
@@ -110,8 +110,12 @@ export function register(program: Command): void {
       }
       const repo = repoOf(opts.repo);
       const state = await requireTopology(opts.dir);
-      const { restoreInto, startRestored } = await import('../../ops/restore.ts');
+      const { restoreInto, sealWal, startRestored } = await import('../../ops/restore.ts');
       const started = Date.now();
+      if (Date.parse(opts.to.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')) > Date.now()) {
+        throw new UsageError(`--to is in the future: ${opts.to}`);
+      }
+      await sealWal(state.spec);
       await restoreInto(state.spec, { target: opts.to, into: opts.into, repo });
       const server = await startRestored(state.spec, (await import('node:path')).resolve(opts.into));
       await server.stop();

@@ -163,7 +163,7 @@ async function failover(state: TopologyState, own: boolean, startedAt: Date): Pr
       detail: `${oldLeader.name} is ${rejoined.role} after ${timings.rejoinMs} ms${rewound ? ', rewound with pg_rewind' : ''}; it holds every acknowledged write`,
     });
     notes.push(
-      'The writer is one postgres.js pool on a multi-host URL with target_session_attrs=read-write; it was never restarted.',
+      'The writer is one postgres.js pool on a multi-host URL with target_session_attrs=primary (postgres.js 3.4 mistakes a hot standby for read-write); it was never restarted.',
       'Kill = SIGKILL of Patroni and of every PostgreSQL process of the primary, as a power loss would do.',
     );
   } catch (err) {

@@ -9,19 +9,18 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { backupInfo, backupsIn, runBackup } from '../backup.ts';
-import { currentLeader, type TopologyState, waitHealthy } from '../cluster.ts';
-import { chownToPostgres, sleep, waitFor } from '../proc.ts';
+import { type TopologyState, waitHealthy } from '../cluster.ts';
+import { chownToPostgres, sleep } from '../proc.ts';
 import { type Check, type DrillReport, verdictOf, writeReport } from '../report.ts';
-import { type RestoredServer, restoreInto, startRestored } from '../restore.ts';
+import { type RestoredServer, restoreInto, sealWal, startRestored } from '../restore.ts';
 import { topologyStatus } from '../status.ts';
-import { appDatabaseUrl, memberDatabaseUrl } from '../topology.ts';
+import { appDatabaseUrl } from '../topology.ts';
 import { type DrillOptions, since, ticker, withTopology } from './common.ts';
 import { createDrillTable, DrillWriter } from './writer.ts';
 
 /** Goal from the issue: the off-site copy is never more than a minute behind. */
 export const OFFSITE_WAL_AGE_GOAL_S = 60;
 const HEALTHY_LIMIT_MS = 60_000;
-const ARCHIVED_LIMIT_MS = 90_000;
 const AGE_SAMPLE_EVERY_MS = 1_000;
 /** Commits on either side of the target are this far from it, so the cut is unambiguous. */
 const TARGET_GAP_MS = 1_000;
@@ -156,27 +155,7 @@ async function restoreDrill(
       (after['public.ops_drill_writes'] ?? 0) - (figures.drillRowsAtTarget as number);
 
     phase = 'waiting for the WAL past the target to reach the repositories';
-    const leader = await currentLeader(spec);
-    if (!leader) throw new Error('no primary to switch WAL on');
-    const primary = postgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
-    try {
-      const [sw] = await primary<{ wal: string }[]>`select pg_walfile_name(pg_switch_wal()) as wal`;
-      const t0 = Date.now();
-      await waitFor(
-        `WAL ${sw!.wal} archived`,
-        async () => {
-          const [a] = await primary<
-            { w: string | null }[]
-          >`select last_archived_wal as w from pg_stat_archiver`;
-          return a?.w && a.w.length === 24 && a.w >= sw!.wal ? true : undefined;
-        },
-        ARCHIVED_LIMIT_MS,
-        200,
-      );
-      timings.archiveAfterSwitchMs = since(t0);
-    } finally {
-      await primary.end({ timeout: 2 });
-    }
+    timings.archiveAfterSwitchMs = await sealWal(spec);
 
     phase = `restoring from repo${repo} to ${snapshot.target}`;
     const r0 = Date.now();
