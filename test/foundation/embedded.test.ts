@@ -13,7 +13,7 @@ describe('npm start on embedded defaults (no services)', () => {
   before(async () => {
     const dataDir = tempDir('embedded');
     // No DATABASE_URL, REDIS_URL or NATS_URL: the README's run command as a newcomer would run it.
-    const env = { ...process.env, PORT: '0', FENQI_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', FENQI_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
     delete env.NATS_URL;
