@@ -16,6 +16,7 @@ import Fastify, {
 import type { Platform } from '../platform.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { registerAuthentication } from './plugins/authenticate.ts';
 import { registerRoutes } from './routes/index.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -96,6 +97,7 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  registerAuthentication(app, platform);
   await registerRoutes(app, platform, metrics);
   return app;
 }

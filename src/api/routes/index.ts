@@ -1,9 +1,19 @@
 import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../server.ts';
+import { authRoutes } from './auth.ts';
+import { customerRoutes } from './customers.ts';
+import { goodsRoutes } from './goods.ts';
 import { healthRoutes } from './health.ts';
+import { merchantRoutes } from './merchants.ts';
+import { staffRoutes } from './staff.ts';
 
 /** Every route plugin of the API. Versioned business routes live under /v1. */
 export async function registerRoutes(app: Api, platform: Platform, metrics: Metrics): Promise<void> {
   await app.register(healthRoutes(platform, metrics));
+  await app.register(authRoutes(platform));
+  await app.register(customerRoutes(platform));
+  await app.register(staffRoutes(platform));
+  await app.register(merchantRoutes(platform));
+  await app.register(goodsRoutes(platform));
 }

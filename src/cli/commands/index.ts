@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerKeys } from './keys.ts';
 import { register as registerMigrate } from './migrate.ts';
 import { register as registerOps } from './ops.ts';
 import { register as registerQuote } from './quote.ts';
@@ -9,6 +10,7 @@ import { register as registerServe } from './serve.ts';
 export function registerCommands(program: Command): void {
   registerServe(program);
   registerMigrate(program);
+  registerKeys(program);
   registerRisk(program);
   registerQuote(program);
   registerOps(program);

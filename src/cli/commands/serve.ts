@@ -13,6 +13,8 @@ async function serve(role: 'start' | 'api'): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const platform = await openPlatform(config, logger);
+  const { seedDemo, formatDemoCredentials } = await import('../../store/seed.ts');
+  const demo = config.mode === 'embedded' ? await seedDemo(platform) : undefined;
   const app = await buildApi(platform);
   const workers = role === 'start' ? await startWorkers(platform) : undefined;
   const address = await app.listen({ host: config.host, port: config.port });
@@ -21,6 +23,7 @@ async function serve(role: 'start' | 'api'): Promise<void> {
   process.stdout.write(`fenqi ${role === 'start' ? 'platform' : 'api'} on ${mode}\n`);
   process.stdout.write(`  API:     ${address}\n  docs:    ${address}/docs\n  ready:   ${address}/ready\n`);
   if (config.mode === 'embedded') process.stdout.write(`  data:    ${config.dataDir}\n`);
+  if (demo) process.stdout.write(formatDemoCredentials(demo, config.dataDir));
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,0 +1,68 @@
+/**
+ * Sets request.principal for every request from the credentials it carries:
+ *   Authorization: Bearer <access token>  -> customer or staff (verifyAccessToken)
+ *   x-api-key: fq_...                     -> merchant (sha256 of the key, looked up in merchants)
+ * Missing or bad credentials leave the principal undefined; only routes that need one (requireRole)
+ * answer 401, so a stale token never breaks the public catalogue.
+ *
+ * Registered directly on the root instance (not through app.register) so the hook and the request
+ * decoration apply to every route.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Platform } from '../../platform.ts';
+import {
+  API_KEY_MAX_LENGTH,
+  API_KEY_PREFIX,
+  apiKeyHash,
+  merchantIdByKeyHash,
+} from '../../store/merchants.ts';
+import { type Principal, verifyAccessToken } from '../auth.ts';
+import { unavailable } from '../errors.ts';
+import type { Api } from '../server.ts';
+
+/** How long a key look-up (hit or miss) is trusted; a suspended merchant's key stops within this. */
+export const MERCHANT_KEY_CACHE_TTL_MS = 30_000;
+const NO_MERCHANT = '-';
+export const AUTH_RETRY_AFTER_S = 1;
+
+export function merchantKeyCacheKey(hash: Buffer): string {
+  return `merchant-key:${hash.toString('hex')}`;
+}
+
+async function merchantFor(platform: Platform, key: string): Promise<Principal | undefined> {
+  if (!key.startsWith(API_KEY_PREFIX) || key.length > API_KEY_MAX_LENGTH) return undefined;
+  const hash = apiKeyHash(key);
+  const cacheKey = merchantKeyCacheKey(hash);
+  // The cache only saves a query; when it is down we ask the database.
+  const cached = await platform.cache.get(cacheKey).catch(() => null);
+  if (cached !== null) return cached === NO_MERCHANT ? undefined : { role: 'merchant', id: BigInt(cached) };
+  let id: bigint | undefined;
+  try {
+    id = await merchantIdByKeyHash(platform.db.sql, hash);
+  } catch (err) {
+    platform.logger.warn({ err: (err as Error).message }, 'merchant key look-up failed');
+    throw unavailable('AUTH_UNAVAILABLE', 'cannot check the API key right now', AUTH_RETRY_AFTER_S);
+  }
+  await platform.cache
+    .set(cacheKey, id === undefined ? NO_MERCHANT : id.toString(), MERCHANT_KEY_CACHE_TTL_MS)
+    .catch(() => {});
+  return id === undefined ? undefined : { role: 'merchant', id };
+}
+
+async function principalOf(platform: Platform, request: FastifyRequest): Promise<Principal | undefined> {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    return match ? verifyAccessToken(platform.config.tokenSecret, match[1]!) : undefined;
+  }
+  const apiKey = request.headers['x-api-key'];
+  if (typeof apiKey === 'string') return merchantFor(platform, apiKey);
+  return undefined;
+}
+
+export function registerAuthentication(app: Api, platform: Platform): void {
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (request) => {
+    request.principal = await principalOf(platform, request);
+  });
+}

@@ -1,0 +1,78 @@
+/** The public catalogue: active goods, paged by id (keyset), optionally of one merchant. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Platform } from '../../platform.ts';
+import { GOODS_PAGE_DEFAULT, GOODS_PAGE_MAX, getGoods, listGoods } from '../../store/goods.ts';
+import { notFound } from '../errors.ts';
+import { idFromPath } from './customers.ts';
+import { GoodsBody, goodsView } from './merchants.ts';
+
+const IdString = Type.String({ pattern: '^\\d{1,19}$', description: 'a bigint id as a decimal string' });
+
+export function goodsRoutes(platform: Platform): FastifyPluginAsyncTypebox {
+  const { db } = platform;
+  return async (app) => {
+    app.get(
+      '/v1/goods',
+      {
+        schema: {
+          tags: ['goods'],
+          summary: 'The catalogue, a page at a time: pass next_cursor back as cursor',
+          querystring: Type.Object(
+            {
+              merchant_id: Type.Optional(IdString),
+              limit: Type.Optional(
+                Type.Integer({ minimum: 1, maximum: GOODS_PAGE_MAX, default: GOODS_PAGE_DEFAULT }),
+              ),
+              cursor: Type.Optional(IdString),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              items: Type.Array(GoodsBody),
+              next_cursor: Type.Union([Type.String(), Type.Null()]),
+            }),
+          },
+        },
+      },
+      async (request) => {
+        const { merchant_id, cursor } = request.query;
+        const limit = request.query.limit ?? GOODS_PAGE_DEFAULT;
+        const merchantId = merchant_id === undefined ? undefined : idFromPath(merchant_id);
+        const afterId = cursor === undefined ? undefined : idFromPath(cursor);
+        // An id beyond bigint names nothing: an empty page, not an error.
+        if (
+          (merchant_id !== undefined && merchantId === undefined) ||
+          (cursor !== undefined && afterId === undefined)
+        ) {
+          return { items: [], next_cursor: null };
+        }
+        const items = await listGoods(db.sql, { merchantId, afterId, limit });
+        const last = items.at(-1);
+        return {
+          items: items.map(goodsView),
+          next_cursor: items.length === limit && last ? last.id.toString() : null,
+        };
+      },
+    );
+
+    app.get(
+      '/v1/goods/:id',
+      {
+        schema: {
+          tags: ['goods'],
+          summary: 'One item of the catalogue',
+          params: Type.Object({ id: IdString }),
+          response: { 200: GoodsBody },
+        },
+      },
+      async (request) => {
+        const id = idFromPath(request.params.id);
+        const goods = id === undefined ? undefined : await getGoods(db.sql, id);
+        if (!goods) throw notFound('goods');
+        return goodsView(goods);
+      },
+    );
+  };
+}
