@@ -6,9 +6,10 @@
  * component order (default: penalty, fee, interest, principal). An installment gets nothing until
  * every older one is fully paid, so the oldest debt (the one that accrues late fees) goes first.
  */
-import { divRound } from './money.ts';
+
 import { daysBetween } from './dates.ts';
 import { invariant } from './errors.ts';
+import { divRound } from './money.ts';
 import { type AllocationTarget, DEFAULT_ALLOCATION_ORDER } from './product.ts';
 
 export type Components = Record<AllocationTarget, bigint>;
@@ -55,7 +56,8 @@ export function allocate(
 ): Allocation {
   invariant(amountMinor >= 0n, 'a payment is not negative');
   invariant(
-    order.length === DEFAULT_ALLOCATION_ORDER.length && DEFAULT_ALLOCATION_ORDER.every((t) => order.includes(t)),
+    order.length === DEFAULT_ALLOCATION_ORDER.length &&
+      DEFAULT_ALLOCATION_ORDER.every((t) => order.includes(t)),
     'the allocation order names each component once',
   );
   let left = amountMinor;

@@ -52,12 +52,12 @@ export interface Posting {
 function side(ref: PostingRef, account: AccountCode, amountMinor: bigint, debit: boolean): PostingLine[] {
   invariant(amountMinor >= 0n, `a ${debit ? 'debit' : 'credit'} to ${account} is not negative`);
   if (amountMinor === 0n) return [];
-  return [
-    { ...ref, account, debitMinor: debit ? amountMinor : 0n, creditMinor: debit ? 0n : amountMinor },
-  ];
+  return [{ ...ref, account, debitMinor: debit ? amountMinor : 0n, creditMinor: debit ? 0n : amountMinor }];
 }
-const dr = (ref: PostingRef, account: AccountCode, amountMinor: bigint) => side(ref, account, amountMinor, true);
-const cr = (ref: PostingRef, account: AccountCode, amountMinor: bigint) => side(ref, account, amountMinor, false);
+const dr = (ref: PostingRef, account: AccountCode, amountMinor: bigint) =>
+  side(ref, account, amountMinor, true);
+const cr = (ref: PostingRef, account: AccountCode, amountMinor: bigint) =>
+  side(ref, account, amountMinor, false);
 /** A signed amount: positive credits the account, negative debits it. */
 const signedCredit = (ref: PostingRef, account: AccountCode, amountMinor: bigint) =>
   amountMinor >= 0n ? cr(ref, account, amountMinor) : dr(ref, account, -amountMinor);
@@ -76,10 +76,15 @@ export function totals(lines: readonly PostingLine[]): { debitMinor: bigint; cre
 export function balanced(kind: string, lines: readonly PostingLine[]): Posting {
   const t = totals(lines);
   invariant(lines.length >= 2, `a ${kind} posting has at least two lines`);
-  invariant(t.debitMinor === t.creditMinor, `a ${kind} posting balances (${t.debitMinor} vs ${t.creditMinor})`);
+  invariant(
+    t.debitMinor === t.creditMinor,
+    `a ${kind} posting balances (${t.debitMinor} vs ${t.creditMinor})`,
+  );
   for (const line of lines) {
     invariant(
-      line.debitMinor >= 0n && line.creditMinor >= 0n && (line.debitMinor === 0n) !== (line.creditMinor === 0n),
+      line.debitMinor >= 0n &&
+        line.creditMinor >= 0n &&
+        (line.debitMinor === 0n) !== (line.creditMinor === 0n),
       `each line of a ${kind} posting has exactly one positive side`,
     );
   }
@@ -110,7 +115,8 @@ export function loanBookingPostings(ref: PostingRef, b: LoanBooking): Posting {
     b.amountFinancedMinor === b.disbursedMinor + b.upfrontFeeMinor,
     'the amount financed is what is paid out plus the upfront fee',
   );
-  const counterpart = b.counterpart === 'merchant' ? ACCOUNTS.payableToMerchants : ACCOUNTS.disbursementsInTransit;
+  const counterpart =
+    b.counterpart === 'merchant' ? ACCOUNTS.payableToMerchants : ACCOUNTS.disbursementsInTransit;
   return balanced(b.counterpart === 'merchant' ? 'goods_loan' : 'cash_loan', [
     ...dr(ref, ACCOUNTS.receivablePrincipal, b.amountFinancedMinor),
     ...dr(ref, ACCOUNTS.receivableInterest, b.totalInterestMinor),
@@ -219,7 +225,9 @@ export function writeOffPostings(ref: PostingRef, w: WriteOff): Posting {
   const lossMinor = receivable - w.unearnedInterestMinor;
   return balanced('write_off', [
     ...dr(ref, ACCOUNTS.unearnedInterest, w.unearnedInterestMinor),
-    ...(lossMinor >= 0n ? dr(ref, ACCOUNTS.creditLosses, lossMinor) : cr(ref, ACCOUNTS.interestIncome, -lossMinor)),
+    ...(lossMinor >= 0n
+      ? dr(ref, ACCOUNTS.creditLosses, lossMinor)
+      : cr(ref, ACCOUNTS.interestIncome, -lossMinor)),
     ...cr(ref, ACCOUNTS.receivablePrincipal, w.principalMinor),
     ...cr(ref, ACCOUNTS.receivableInterest, w.interestMinor),
     ...cr(ref, ACCOUNTS.receivableFees, w.feeMinor),

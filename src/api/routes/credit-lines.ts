@@ -1,0 +1,107 @@
+/**
+ * Credit lines: staff (risk, ops) set the limit and freeze or unfreeze; the customer and staff
+ * read it. `me` stands for the calling customer's own id.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { CNY, parseAmount } from '../../domain/index.ts';
+import type { Platform } from '../../platform.ts';
+import { type CreditLine, getCreditLine, setCreditLine } from '../../store/credit-lines.ts';
+import { requireRole } from '../auth.ts';
+import { notFound } from '../errors.ts';
+import { toApiError } from '../plugins/idempotency.ts';
+import { assertOwnerOrStaff, ErrorBody, Money, money, pathId } from './lending-schemas.ts';
+
+const CustomerParams = Type.Object({
+  id: Type.String({ pattern: '^(\\d{1,19}|me)$', description: 'a customer id, or me' }),
+});
+const LineView = Type.Object({
+  customer_id: Type.String(),
+  limit: Type.String(),
+  used: Type.String(),
+  available: Type.String(),
+  currency: Type.String(),
+  status: Type.String(),
+  updated_at: Type.String(),
+});
+const LineChange = Type.Object(
+  {
+    limit: Type.Optional(Money),
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('frozen')])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const view = (l: CreditLine) => ({
+  customer_id: l.customerId.toString(),
+  limit: money(l.limitMinor),
+  used: money(l.usedMinor),
+  available: money(l.availableMinor),
+  currency: l.currency,
+  status: l.status,
+  updated_at: l.updatedAt.toISOString(),
+});
+
+export function creditLineRoutes(platform: Platform): FastifyPluginAsyncTypebox {
+  const sql = platform.db.sql;
+  return async (app) => {
+    app.get(
+      '/v1/customers/:id/credit-line',
+      {
+        preHandler: requireRole('customer', 'risk', 'ops'),
+        schema: {
+          tags: ['credit'],
+          summary: 'A customer credit line: limit, used, available, status',
+          security: [{ bearer: [] }],
+          params: CustomerParams,
+          response: { 200: LineView, 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const principal = request.principal!;
+        const customerId =
+          request.params.id === 'me'
+            ? principal.role === 'customer'
+              ? principal.id
+              : undefined
+            : pathId(request.params.id, 'credit line');
+        if (customerId === undefined) throw notFound('credit line');
+        assertOwnerOrStaff(request, customerId, 'credit line');
+        const line = await getCreditLine(sql, customerId);
+        if (!line) throw notFound('credit line');
+        return view(line);
+      },
+    );
+
+    app.put(
+      '/v1/customers/:id/credit-line',
+      {
+        preHandler: requireRole('risk', 'ops'),
+        schema: {
+          tags: ['credit'],
+          summary: 'Set a credit line limit and/or freeze or unfreeze it (risk, ops)',
+          description:
+            'Creates the line on first use. A limit below what is already used is refused ' +
+            '(409 LIMIT_BELOW_USED): freeze the line to stop new borrowing instead.',
+          security: [{ bearer: [] }],
+          params: Type.Object({ id: Type.String({ pattern: '^\\d{1,19}$' }) }),
+          body: LineChange,
+          response: { 200: LineView, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+        },
+      },
+      async (request) => {
+        const customerId = pathId(request.params.id, 'customer');
+        try {
+          const limitMinor =
+            request.body.limit === undefined ? undefined : parseAmount(request.body.limit, CNY.decimals);
+          const line = await sql.begin((tx) =>
+            setCreditLine(tx, customerId, { limitMinor, status: request.body.status }),
+          );
+          return view(line);
+        } catch (err) {
+          throw toApiError(err) ?? err;
+        }
+      },
+    );
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Goods on installment: a customer orders goods with a goods product and a tenor, zero down. The
+ * order settles in one transaction (credit, order, loan, schedule, ledger, merchant settlement).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { todayUtc } from '../../domain/index.ts';
+import type { Platform } from '../../platform.ts';
+import { getOrder, type Order, settleOrder } from '../../store/orders.ts';
+import { REFUSAL_STATUS, type RefusalCode } from '../../store/refusal.ts';
+import { requireRole } from '../auth.ts';
+import { ApiError, notFound } from '../errors.ts';
+import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
+import { ErrorBody, IdParams, IdString, isStaff, money, pathId } from './lending-schemas.ts';
+
+export const MAX_TENOR = 600;
+
+const OrderBody = Type.Object(
+  { goods_id: IdString, product_id: IdString, tenor: Type.Integer({ minimum: 1, maximum: MAX_TENOR }) },
+  { additionalProperties: false },
+);
+const OrderView = Type.Object({
+  id: Type.String(),
+  customer_id: Type.String(),
+  merchant_id: Type.String(),
+  goods_id: Type.String(),
+  product_id: Type.String(),
+  tenor: Type.Integer(),
+  price: Type.String(),
+  status: Type.String(),
+  reject_reason: Type.Union([Type.String(), Type.Null()]),
+  loan_id: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+  settled_at: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const orderView = (o: Order) => ({
+  id: o.id.toString(),
+  customer_id: o.customerId.toString(),
+  merchant_id: o.merchantId.toString(),
+  goods_id: o.goodsId.toString(),
+  product_id: o.productId.toString(),
+  tenor: o.tenor,
+  price: money(o.priceMinor),
+  status: o.status,
+  reject_reason: o.rejectReason,
+  loan_id: o.loanId === null ? null : o.loanId.toString(),
+  created_at: o.createdAt.toISOString(),
+  settled_at: o.settledAt ? o.settledAt.toISOString() : null,
+});
+
+export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
+  const sql = platform.db.sql;
+  return async (app) => {
+    app.post(
+      '/v1/orders',
+      {
+        preHandler: requireRole('customer'),
+        schema: {
+          tags: ['orders'],
+          summary: 'Buy goods on installment, zero down (Idempotency-Key required)',
+          security: [{ bearer: [] }],
+          headers: IdempotencyHeaders,
+          body: OrderBody,
+          response: { 201: OrderView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const customerId = request.principal!.id;
+        const goodsId = pathId(request.body.goods_id, 'goods');
+        const productId = pathId(request.body.product_id, 'product');
+        return idempotent(sql, request, reply, {
+          effect: async (tx, key) => {
+            const outcome = await settleOrder(tx, {
+              customerId,
+              goodsId,
+              productId,
+              tenor: request.body.tenor,
+              idempotencyKey: key,
+              businessDate: todayUtc(),
+            });
+            if (outcome.status === 'rejected') {
+              const status = REFUSAL_STATUS[outcome.code as RefusalCode] ?? 422;
+              // Thrown so the savepoint rolls the rejected order back: a synchronous refusal changes nothing.
+              throw new ApiError(status, outcome.code, outcome.message, outcome.details);
+            }
+            return { statusCode: 201, body: orderView(outcome.order) };
+          },
+        });
+      },
+    );
+
+    app.get(
+      '/v1/orders/:id',
+      {
+        preHandler: requireRole('customer', 'merchant', 'risk', 'ops'),
+        schema: {
+          tags: ['orders'],
+          summary: 'An order: its customer, its merchant or staff',
+          security: [{ bearer: [] }, { merchantKey: [] }],
+          params: IdParams,
+          response: { 200: OrderView, 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const order = await getOrder(sql, pathId(request.params.id, 'order'));
+        const p = request.principal!;
+        const allowed =
+          order &&
+          (isStaff(request) ||
+            (p.role === 'customer' && p.id === order.customerId) ||
+            (p.role === 'merchant' && p.id === order.merchantId));
+        if (!order || !allowed) throw notFound('order');
+        return orderView(order);
+      },
+    );
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * Loans and their installments: created from a domain schedule, read back with what is still
+ * owed. The loan is booked in the ledger by the caller (orders.ts, disbursements.ts) in the same
+ * transaction.
+ */
+import type { Components, InstallmentState } from '../domain/allocation.ts';
+import type { LoanProduct, Schedule } from '../domain/index.ts';
+import { type LoanBooking, loanBookingPostings } from '../domain/postings.ts';
+import type { Sql, TransactionSql } from './db.ts';
+import { postEntry } from './ledger.ts';
+
+type Queryable = Sql | TransactionSql;
+
+export type LoanStatus = 'pending_disbursement' | 'active' | 'paid_off' | 'written_off' | 'cancelled';
+export const MAX_LOANS_LISTED = 200;
+
+export interface Loan {
+  id: bigint;
+  customerId: bigint;
+  productId: bigint;
+  kind: 'cash' | 'goods';
+  orderId: bigint | null;
+  principalMinor: bigint;
+  tenor: number;
+  startDate: string;
+  currency: string;
+  aprPercent: string;
+  status: LoanStatus;
+  daysPastDue: number;
+  bucket: string;
+  createdAt: Date;
+  closedAt: Date | null;
+}
+
+export interface StoredInstallment extends InstallmentState {
+  status: string;
+  paidAt: Date | null;
+}
+
+interface LoanRow {
+  id: bigint;
+  customer_id: bigint;
+  product_id: bigint;
+  kind: 'cash' | 'goods';
+  order_id: bigint | null;
+  principal_minor: bigint;
+  tenor: number;
+  start_date: string;
+  currency: string;
+  apr_percent: string;
+  status: LoanStatus;
+  days_past_due: number;
+  bucket: string;
+  created_at: Date;
+  closed_at: Date | null;
+}
+
+const LOAN_COLUMNS = `id, customer_id, product_id, kind, order_id, principal_minor, tenor,
+  to_char(start_date, 'YYYY-MM-DD') as start_date, currency, apr_percent, status, days_past_due, bucket,
+  created_at, closed_at`;
+
+function loanFromRow(r: LoanRow): Loan {
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    productId: r.product_id,
+    kind: r.kind,
+    orderId: r.order_id,
+    principalMinor: r.principal_minor,
+    tenor: r.tenor,
+    startDate: r.start_date,
+    currency: r.currency,
+    aprPercent: r.apr_percent,
+    status: r.status,
+    daysPastDue: r.days_past_due,
+    bucket: r.bucket,
+    createdAt: r.created_at,
+    closedAt: r.closed_at,
+  };
+}
+
+export async function getLoan(sql: Queryable, id: bigint, forUpdate = false): Promise<Loan | null> {
+  const rows = forUpdate
+    ? await sql.unsafe<LoanRow[]>(`select ${LOAN_COLUMNS} from loans where id = $1 for update`, [
+        id.toString(),
+      ])
+    : await sql.unsafe<LoanRow[]>(`select ${LOAN_COLUMNS} from loans where id = $1`, [id.toString()]);
+  return rows[0] ? loanFromRow(rows[0]) : null;
+}
+
+export async function listLoans(sql: Queryable, customerId: bigint): Promise<Loan[]> {
+  const rows = await sql.unsafe<LoanRow[]>(
+    `select ${LOAN_COLUMNS} from loans where customer_id = $1 order by id desc limit ${MAX_LOANS_LISTED}`,
+    [customerId.toString()],
+  );
+  return rows.map(loanFromRow);
+}
+
+export async function getInstallments(sql: Queryable, loanId: bigint): Promise<StoredInstallment[]> {
+  const rows = await sql<
+    {
+      number: number;
+      due_date: string;
+      principal_minor: bigint;
+      interest_minor: bigint;
+      fee_minor: bigint;
+      penalty_minor: bigint;
+      paid_principal_minor: bigint;
+      paid_interest_minor: bigint;
+      paid_fee_minor: bigint;
+      paid_penalty_minor: bigint;
+      status: string;
+      paid_at: Date | null;
+    }[]
+  >`
+    select number, to_char(due_date, 'YYYY-MM-DD') as due_date, principal_minor, interest_minor, fee_minor,
+      penalty_minor, paid_principal_minor, paid_interest_minor, paid_fee_minor, paid_penalty_minor, status, paid_at
+    from installments where loan_id = ${loanId} order by number`;
+  return rows.map((r) => ({
+    number: r.number,
+    dueDate: r.due_date,
+    scheduled: {
+      principal: r.principal_minor,
+      interest: r.interest_minor,
+      fee: r.fee_minor,
+      penalty: r.penalty_minor,
+    },
+    paid: {
+      principal: r.paid_principal_minor,
+      interest: r.paid_interest_minor,
+      fee: r.paid_fee_minor,
+      penalty: r.paid_penalty_minor,
+    },
+    status: r.status,
+    paidAt: r.paid_at,
+  }));
+}
+
+/** What is still owed on installments that are not written off, per component. */
+export function outstandingTotals(installments: readonly StoredInstallment[]): Components {
+  const out: Components = { penalty: 0n, fee: 0n, interest: 0n, principal: 0n };
+  for (const i of installments) {
+    if (i.status === 'written_off') continue;
+    out.penalty += i.scheduled.penalty - i.paid.penalty;
+    out.fee += i.scheduled.fee - i.paid.fee;
+    out.interest += i.scheduled.interest - i.paid.interest;
+    out.principal += i.scheduled.principal - i.paid.principal;
+  }
+  return out;
+}
+
+export interface NewLoan {
+  id: bigint;
+  customerId: bigint;
+  productId: bigint;
+  product: LoanProduct;
+  schedule: Schedule;
+  orderId: bigint | null;
+  status: 'pending_disbursement' | 'active';
+  businessDate: string;
+}
+
+/** Inserts the loan and its installments and books it; returns the booking for a later reversal. */
+export async function createLoan(tx: TransactionSql, l: NewLoan): Promise<LoanBooking> {
+  const s = l.schedule;
+  await tx`
+    insert into loans (id, customer_id, product_id, kind, order_id, principal_minor, tenor, start_date, currency,
+      apr_percent, status)
+    values (${l.id}, ${l.customerId}, ${l.productId}, ${l.product.kind}, ${l.orderId}, ${s.amountFinancedMinor},
+      ${s.terms.tenor}, ${s.terms.startDate}, ${l.product.currency.code}, ${s.apr.percent}, ${l.status})`;
+  const inst = s.installments;
+  await tx`
+    insert into installments (loan_id, number, customer_id, due_date, principal_minor, interest_minor, fee_minor)
+    select ${l.id}, n, ${l.customerId}, d::date, p::bigint, i::bigint, f::bigint
+    from unnest(${inst.map((i) => i.number)}::int[], ${inst.map((i) => i.dueDate)}::text[],
+      ${inst.map((i) => i.principalMinor.toString())}::text[], ${inst.map((i) => i.interestMinor.toString())}::text[],
+      ${inst.map((i) => i.feeMinor.toString())}::text[]) as x(n, d, p, i, f)`;
+  const booking: LoanBooking = {
+    amountFinancedMinor: s.amountFinancedMinor,
+    disbursedMinor: s.disbursedMinor,
+    upfrontFeeMinor: s.upfrontFeeMinor,
+    totalInterestMinor: s.totalInterestMinor,
+    totalInstallmentFeesMinor: s.totalFeesMinor - s.upfrontFeeMinor,
+    counterpart: l.product.kind === 'goods' ? 'merchant' : 'transit',
+  };
+  await postEntry(tx, {
+    eventKey: `loan:${l.id}:booking`,
+    businessDate: l.businessDate,
+    customerId: l.customerId,
+    loanId: l.id,
+    posting: loanBookingPostings({ customerId: l.customerId, loanId: l.id }, booking),
+  });
+  return booking;
+}
+
+/** Two fresh ids in one round trip (an order and its loan refer to each other). */
+export async function nextIds(tx: TransactionSql, count: number): Promise<bigint[]> {
+  const rows = await tx<{ id: bigint }[]>`select fenqi_next_id() as id from generate_series(1, ${count})`;
+  return rows.map((r) => r.id);
+}
