@@ -2,10 +2,14 @@ import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../server.ts';
 import { authRoutes } from './auth.ts';
+import { creditLineRoutes } from './credit-lines.ts';
 import { customerRoutes } from './customers.ts';
 import { goodsRoutes } from './goods.ts';
 import { healthRoutes } from './health.ts';
+import { loanRoutes } from './loans.ts';
 import { merchantRoutes } from './merchants.ts';
+import { orderRoutes } from './orders.ts';
+import { repaymentRoutes } from './repayments.ts';
 import { staffRoutes } from './staff.ts';
 
 /** Every route plugin of the API. Versioned business routes live under /v1. */
@@ -16,4 +20,8 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(staffRoutes(platform));
   await app.register(merchantRoutes(platform));
   await app.register(goodsRoutes(platform));
+  await app.register(creditLineRoutes(platform));
+  await app.register(orderRoutes(platform));
+  await app.register(loanRoutes(platform));
+  await app.register(repaymentRoutes(platform));
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as registerKeys } from './keys.ts';
+import { register as registerLedger } from './ledger.ts';
 import { register as registerMigrate } from './migrate.ts';
 import { register as registerOps } from './ops.ts';
 import { register as registerQuote } from './quote.ts';
@@ -13,5 +14,6 @@ export function registerCommands(program: Command): void {
   registerKeys(program);
   registerRisk(program);
   registerQuote(program);
+  registerLedger(program);
   registerOps(program);
 }
