@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerCob } from './cob.ts';
 import { register as registerKeys } from './keys.ts';
 import { register as registerLedger } from './ledger.ts';
 import { register as registerMigrate } from './migrate.ts';
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerKeys(program);
   registerRisk(program);
   registerQuote(program);
+  registerCob(program);
   registerLedger(program);
   registerOps(program);
 }

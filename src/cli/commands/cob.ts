@@ -1,0 +1,144 @@
+import type { Command } from 'commander';
+import { UsageError } from '../usage-error.ts';
+
+interface CobFlags {
+  date: string;
+  batchSize?: string;
+  writeOffDpd?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** Width of the longest bar in the bucket chart, in characters. */
+export const CHART_WIDTH_CHARS = 40;
+/** At most one progress line per this many milliseconds (plus the last one). */
+export const PROGRESS_INTERVAL_MS = 1000;
+
+type Summary = import('../../workers/cob.ts').CobSummary;
+type Progress = import('../../workers/cob.ts').CobProgress;
+
+function wholeNumber(flag: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= min && value <= max))
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds < 60) return `${Math.ceil(seconds)}s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}m${String(Math.ceil(seconds - minutes * 60)).padStart(2, '0')}s`;
+}
+
+export function progressLine(p: Progress): string {
+  const percent = p.loansTotal > 0 ? (100 * p.loansDone) / p.loansTotal : 100;
+  const eta = p.etaS === null ? '?' : formatSeconds(p.etaS);
+  return (
+    `cob ${p.date}: ${p.loansDone}/${p.loansTotal} loans (${percent.toFixed(1)}%)` +
+    `  ${Math.round(p.loansPerS)} loans/s  ETA ${eta}`
+  );
+}
+
+/** Loans per bucket as horizontal bars, scaled to the largest bucket. */
+export function bucketChart(buckets: Summary['buckets']): string {
+  const entries = Object.entries(buckets) as [string, number][];
+  const max = Math.max(1, ...entries.map(([, n]) => n));
+  const countWidth = Math.max(...entries.map(([, n]) => String(n).length));
+  return entries
+    .map(([bucket, n]) => {
+      const width = n === 0 ? 0 : Math.max(1, Math.round((n / max) * CHART_WIDTH_CHARS));
+      return `  ${bucket.padEnd(7)} ${String(n).padStart(countWidth)} ${'█'.repeat(width)}`;
+    })
+    .join('\n');
+}
+
+function summaryJson(s: Summary): Record<string, unknown> {
+  return {
+    cob: s.date,
+    ran: s.ran,
+    resumed: s.resumed,
+    attempts: s.attempts,
+    loans_total: s.loansTotal,
+    loans_done: s.loansDone,
+    installments_overdue: s.installmentsOverdue,
+    accrual_entries: s.accrualEntries,
+    interest_accrued_minor: s.interestAccruedMinor.toString(),
+    late_fee_entries: s.lateFeeEntries,
+    late_fees_minor: s.lateFeesMinor.toString(),
+    loans_written_off: s.loansWrittenOff,
+    written_off_minor: s.writtenOffMinor.toString(),
+    buckets: s.buckets,
+    seconds: Number(s.seconds.toFixed(3)),
+    loans_per_s: Math.round(s.loansPerS),
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('cob')
+    .description(
+      'close of business for one date: overdue, days past due, late fees, write-offs; safe to rerun',
+    )
+    .requiredOption('--date <date>', 'business date to close, YYYY-MM-DD')
+    .option('--batch-size <n>', 'loans per transaction (default 2000)')
+    .option(
+      '--write-off-dpd <n>',
+      'days past due at which loans are written off (default 180; a product may set its own)',
+    )
+    .option('--force', 'close a date before the last closed one, or while another date is unfinished')
+    .option('--json', 'print the summary as one JSON object on the last line')
+    .action(async (flags: CobFlags) => {
+      const { CobRefusedError, MAX_COB_BATCH_SIZE, runCob } = await import('../../workers/cob.ts');
+      const { MAX_WRITE_OFF_DPD } = await import('../../domain/delinquency.ts');
+      const { isDate } = await import('../../domain/index.ts');
+      if (!isDate(flags.date)) throw new UsageError(`--date must be a date YYYY-MM-DD, not '${flags.date}'`);
+      const batchSize = wholeNumber('--batch-size', flags.batchSize, 1, MAX_COB_BATCH_SIZE);
+      const writeOffDpd = wholeNumber('--write-off-dpd', flags.writeOffDpd, 1, MAX_WRITE_OFF_DPD);
+
+      const { loadConfig } = await import('../../config.ts');
+      const { openDatabase } = await import('../../store/db.ts');
+      const { migrate } = await import('../../store/migrate.ts');
+      const db = await openDatabase(loadConfig());
+      try {
+        await migrate(db.sql);
+        let lastPrintedMs = 0;
+        const summary = await runCob(db.sql, {
+          date: flags.date,
+          batchSize,
+          writeOffDpd,
+          force: flags.force === true,
+          onProgress: (p) => {
+            const now = Date.now();
+            if (now - lastPrintedMs < PROGRESS_INTERVAL_MS && p.loansDone < p.loansTotal) return;
+            lastPrintedMs = now;
+            process.stderr.write(`${progressLine(p)}\n`);
+          },
+        }).catch((err: unknown) => {
+          if (err instanceof CobRefusedError) throw new UsageError(err.message);
+          throw err;
+        });
+        const { formatAmount } = await import('../../domain/index.ts');
+        const money = (minor: bigint) => formatAmount(minor, 2);
+        const head = summary.ran
+          ? `closed ${summary.date}${summary.resumed ? ' (resumed)' : ''}: ${summary.loansDone} loans in ` +
+            `${summary.seconds.toFixed(1)}s (${Math.round(summary.loansPerS)} loans/s)`
+          : `${summary.date} was already closed; nothing changed (--force to walk it again)`;
+        process.stdout.write(
+          [
+            head,
+            `  installments newly overdue ${summary.installmentsOverdue}`,
+            `  interest earned ${summary.accrualEntries} entries, ${money(summary.interestAccruedMinor)}`,
+            `  late fees ${summary.lateFeeEntries} entries, ${money(summary.lateFeesMinor)}`,
+            `  written off ${summary.loansWrittenOff} loans, ${money(summary.writtenOffMinor)}`,
+            'active loans by bucket:',
+            bucketChart(summary.buckets),
+            '',
+          ].join('\n'),
+        );
+        if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(summary))}\n`);
+      } finally {
+        await db.close();
+      }
+    });
+}
