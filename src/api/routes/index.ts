@@ -2,6 +2,7 @@ import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../server.ts';
 import { authRoutes } from './auth.ts';
+import { creditApplicationRoutes } from './credit-applications.ts';
 import { creditLineRoutes } from './credit-lines.ts';
 import { customerRoutes } from './customers.ts';
 import { goodsRoutes } from './goods.ts';
@@ -9,6 +10,8 @@ import { healthRoutes } from './health.ts';
 import { loanRoutes } from './loans.ts';
 import { merchantRoutes } from './merchants.ts';
 import { orderRoutes } from './orders.ts';
+import { productRoutes } from './products.ts';
+import { quoteRoutes } from './quotes.ts';
 import { repaymentRoutes } from './repayments.ts';
 import { staffRoutes } from './staff.ts';
 
@@ -20,8 +23,11 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(staffRoutes(platform));
   await app.register(merchantRoutes(platform));
   await app.register(goodsRoutes(platform));
+  await app.register(productRoutes(platform));
+  await app.register(quoteRoutes(platform));
   await app.register(creditLineRoutes(platform));
   await app.register(orderRoutes(platform));
   await app.register(loanRoutes(platform));
   await app.register(repaymentRoutes(platform));
+  await app.register(creditApplicationRoutes(platform));
 }

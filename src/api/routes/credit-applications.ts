@@ -1,0 +1,413 @@
+/**
+ * Credit applications: a customer applies and gets approve / decline / refer in milliseconds
+ * (src/risk/decide.ts); risk staff work the refer queue and replay any stored decision through
+ * the model and policy version it was made with. A customer asking for another customer's
+ * decision gets 404, as for an id that does not exist.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { CNY, formatAmount, parseAmount } from '../../domain/money.ts';
+import type { Platform } from '../../platform.ts';
+import {
+  CustomerNotFoundError,
+  type Decision,
+  decide,
+  deviceKeyOf,
+  ensureChampion,
+  evaluate,
+} from '../../risk/decide.ts';
+import { type ApplicationInput, PURPOSES } from '../../risk/features.ts';
+import { REASON_CODES } from '../../risk/policy.ts';
+import { getDecision, type StoredDecision } from '../../store/decisions.ts';
+import { getModel } from '../../store/models.ts';
+import { getPolicy } from '../../store/policies.ts';
+import { listReviews, REVIEW_PAGE_MAX, resolveReview } from '../../store/reviews.ts';
+import { requireRole } from '../auth.ts';
+import { ApiError, notFound, unprocessable } from '../errors.ts';
+import type { Api } from '../server.ts';
+
+export const MAX_STATED_INCOME_MINOR = 100_000_000_00n; // 100 million a month: anything above is a typo
+export const MAX_REQUESTED_AMOUNT_MINOR = 100_000_000_00n;
+export const MAX_TENOR_MONTHS = 60;
+const MAX_BIGINT_ID = 9_223_372_036_854_775_807n;
+const AMOUNT_PATTERN = '^\\d{1,12}(\\.\\d{1,2})?$';
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^\\d{1,19}$' }) });
+const Amount = (description: string) =>
+  Type.String({ pattern: AMOUNT_PATTERN, maxLength: 16, description: `${description}, decimal string` });
+
+const Application = Type.Object(
+  {
+    stated_income: Amount('monthly income the applicant states, CNY'),
+    purpose: Type.Union(
+      PURPOSES.map((p) => Type.Literal(p)),
+      { description: 'what the credit is for' },
+    ),
+    device_id: Type.String({ pattern: '^[A-Za-z0-9._:-]{8,128}$', description: 'the app install id' }),
+    requested_amount: Type.Optional(Amount('largest amount the applicant expects to borrow')),
+    tenor_months: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TENOR_MONTHS })),
+  },
+  { additionalProperties: false },
+);
+
+const ScoreReason = Type.Object({
+  feature: Type.String(),
+  bin: Type.String(),
+  points: Type.Integer(),
+  shortfall: Type.Integer(),
+});
+const ReasonView = Type.Object({ code: Type.String(), message: Type.String() });
+
+const DecisionView = Type.Object({
+  id: Type.String(),
+  customer_id: Type.String(),
+  decision: Type.Union([Type.Literal('approve'), Type.Literal('decline'), Type.Literal('refer')]),
+  grade: Type.Union([Type.String(), Type.Null()]),
+  score: Type.Union([Type.Integer(), Type.Null()]),
+  line: Type.Union([Type.String(), Type.Null()], { description: 'credit line granted, CNY' }),
+  currency: Type.String(),
+  reasons: Type.Array(ReasonView),
+  score_reasons: Type.Array(ScoreReason),
+  degraded: Type.Array(Type.String()),
+  model_version: Type.Union([Type.Integer(), Type.Null()]),
+  policy_version: Type.Integer(),
+  review: Type.Union([
+    Type.Null(),
+    Type.Object({
+      status: Type.String(),
+      line: Type.Union([Type.String(), Type.Null()]),
+      reason: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ]),
+  latency_ms: Type.Integer(),
+  created_at: Type.String(),
+});
+
+const ReviewQuery = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Union([Type.Literal('open'), Type.Literal('approved'), Type.Literal('declined')], {
+        default: 'open',
+      }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: REVIEW_PAGE_MAX, default: 50 })),
+    after: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
+  },
+  { additionalProperties: false },
+);
+const ReviewItemView = Type.Object({
+  decision_id: Type.String(),
+  customer_id: Type.String(),
+  status: Type.String(),
+  grade: Type.Union([Type.String(), Type.Null()]),
+  score: Type.Union([Type.Integer(), Type.Null()]),
+  reasons: Type.Array(Type.String()),
+  suggested_line: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+});
+const ReviewBody = Type.Object(
+  {
+    decision: Type.Union([Type.Literal('approve'), Type.Literal('decline')]),
+    line: Type.Optional(Amount('line to grant on approve')),
+    reason: Type.Optional(
+      Type.String({ pattern: '^[A-Z][A-Z0-9_]{1,63}$', description: 'reason code on decline' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const ReplayView = Type.Object({
+  id: Type.String(),
+  matches: Type.Boolean(),
+  differences: Type.Array(Type.String()),
+  model_version: Type.Union([Type.Integer(), Type.Null()]),
+  policy_version: Type.Integer(),
+  original: Type.Object({}, { additionalProperties: true }),
+  replayed: Type.Object({}, { additionalProperties: true }),
+});
+
+const money = (minor: bigint | null): string | null =>
+  minor === null ? null : formatAmount(minor, CNY.decimals);
+const reasonView = (code: string) => ({
+  code,
+  message: (REASON_CODES as Record<string, string>)[code] ?? 'declined by policy rule',
+});
+
+function fresh(d: Decision, customerId: bigint) {
+  return {
+    id: d.id.toString(),
+    customer_id: customerId.toString(),
+    decision: d.outcome,
+    grade: d.grade,
+    score: d.score,
+    line: money(d.lineMinor),
+    currency: CNY.code,
+    reasons: d.reasons.map(reasonView),
+    score_reasons: d.scoreReasons,
+    degraded: d.degraded,
+    model_version: d.modelVersion,
+    policy_version: d.policyVersion,
+    review: d.outcome === 'refer' ? { status: 'open', line: null, reason: null } : null,
+    latency_ms: d.latencyMs,
+    created_at: d.createdAt.toISOString(),
+  };
+}
+
+function stored(d: StoredDecision) {
+  const result = d.result as { scoreReasons?: unknown[]; degraded?: string[]; modelVersion?: number };
+  return {
+    id: d.id.toString(),
+    customer_id: d.customerId.toString(),
+    decision: d.outcome,
+    grade: d.grade,
+    score: d.score,
+    line: money(d.lineMinor),
+    currency: CNY.code,
+    reasons: d.reasons.map(reasonView),
+    score_reasons: (result.scoreReasons ?? []) as never,
+    degraded: result.degraded ?? [],
+    model_version: result.modelVersion ?? null,
+    policy_version: d.policyVersion,
+    review: d.review && { status: d.review.status, line: money(d.review.lineMinor), reason: d.review.reason },
+    latency_ms: d.latencyMs,
+    created_at: d.createdAt.toISOString(),
+  };
+}
+
+function boundedAmount(text: string, max: bigint, code: string, what: string): bigint {
+  const minor = parseAmount(text, CNY.decimals);
+  if (minor > max) throw unprocessable(code, `${what} is larger than ${formatAmount(max, CNY.decimals)}`);
+  return minor;
+}
+
+/** JSON with object keys sorted: jsonb does not keep key order, and order carries no meaning here. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+function pathId(text: string): bigint | undefined {
+  const id = BigInt(text);
+  return id <= MAX_BIGINT_ID ? id : undefined;
+}
+
+export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncTypebox {
+  const { db } = platform;
+  return async (app) => {
+    // The embedded demo decides from its first request: train and register the bootstrap champion
+    // at start. Real deployments register it on the first decision (or with `fenqi risk models`).
+    if (platform.config.mode === 'embedded') {
+      (app as unknown as Api).addHook('onReady', async () => {
+        ensureChampion(platform).catch((err: Error) =>
+          platform.logger.warn({ err: err.message }, 'could not register the bootstrap champion'),
+        );
+      });
+    }
+
+    app.post(
+      '/v1/credit-applications',
+      {
+        preHandler: requireRole('customer'),
+        schema: {
+          tags: ['risk'],
+          summary: 'Apply for a credit line; decided in milliseconds',
+          security: [{ bearer: [] }],
+          body: Application,
+          response: { 200: DecisionView },
+        },
+      },
+      async (request) => {
+        const body = request.body;
+        const customerId = request.principal!.id;
+        const application: ApplicationInput = {
+          statedIncomeMinor: boundedAmount(
+            body.stated_income,
+            MAX_STATED_INCOME_MINOR,
+            'INCOME_OUT_OF_RANGE',
+            'stated income',
+          ).toString(),
+          purpose: body.purpose,
+          requestedAmountMinor:
+            body.requested_amount === undefined
+              ? null
+              : boundedAmount(
+                  body.requested_amount,
+                  MAX_REQUESTED_AMOUNT_MINOR,
+                  'AMOUNT_OUT_OF_RANGE',
+                  'requested amount',
+                ).toString(),
+          tenorMonths: body.tenor_months ?? null,
+          deviceKey: deviceKeyOf(body.device_id),
+        };
+        let decision: Decision;
+        try {
+          decision = await decide(platform, customerId, application);
+        } catch (err) {
+          if (err instanceof CustomerNotFoundError) throw notFound('customer');
+          throw err;
+        }
+        return fresh(decision, customerId);
+      },
+    );
+
+    app.get(
+      '/v1/credit-applications/:id',
+      {
+        preHandler: requireRole('customer', 'risk'),
+        schema: {
+          tags: ['risk'],
+          summary: 'A decision: its own customer or risk staff',
+          security: [{ bearer: [] }],
+          params: IdParams,
+          response: { 200: DecisionView },
+        },
+      },
+      async (request) => {
+        const id = pathId(request.params.id);
+        const d = id === undefined ? undefined : await getDecision(db.sql, id);
+        const principal = request.principal!;
+        if (!d || (principal.role === 'customer' && d.customerId !== principal.id)) {
+          throw notFound('credit application');
+        }
+        return stored(d);
+      },
+    );
+
+    app.post(
+      '/v1/credit-applications/:id/replay',
+      {
+        preHandler: requireRole('risk'),
+        schema: {
+          tags: ['risk'],
+          summary: 'Re-run the stored inputs through the stored model and policy version and compare',
+          security: [{ bearer: [] }],
+          params: IdParams,
+          response: { 200: ReplayView },
+        },
+      },
+      async (request) => {
+        const id = pathId(request.params.id);
+        const d = id === undefined ? undefined : await getDecision(db.sql, id);
+        if (!d) throw notFound('credit application');
+        const model = d.modelId === null ? undefined : await getModel(db.sql, d.modelId);
+        const policy = await getPolicy(db.sql, d.policyVersion);
+        if (!model || !policy)
+          throw unprocessable('NOT_REPLAYABLE', 'the model or policy of this decision is gone');
+        const e = evaluate(d.inputs, model.model, policy.policy);
+        const result = d.result as { points?: Record<string, number>; suggestedLineMinor?: string | null };
+        const original = {
+          outcome: d.outcome,
+          score: d.score,
+          grade: d.grade,
+          line: money(d.lineMinor),
+          reasons: d.reasons,
+          points: result.points ?? {},
+        };
+        const replayed = {
+          outcome: e.outcome,
+          score: e.score,
+          grade: e.grade,
+          line: money(e.lineMinor),
+          reasons: e.reasons,
+          points: e.points,
+        };
+        const differences = (Object.keys(original) as (keyof typeof original)[]).filter(
+          (k) => canonical(original[k]) !== canonical(replayed[k]),
+        );
+        return {
+          id: d.id.toString(),
+          matches: differences.length === 0,
+          differences,
+          model_version: model.version,
+          policy_version: policy.version,
+          original,
+          replayed,
+        };
+      },
+    );
+
+    app.get(
+      '/v1/reviews',
+      {
+        preHandler: requireRole('risk'),
+        schema: {
+          tags: ['risk'],
+          summary: 'The manual review queue, oldest first',
+          security: [{ bearer: [] }],
+          querystring: ReviewQuery,
+          response: {
+            200: Type.Object({
+              items: Type.Array(ReviewItemView),
+              next: Type.Union([Type.String(), Type.Null()]),
+            }),
+          },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const limit = q.limit ?? 50;
+        const after = q.after === undefined ? null : (pathId(q.after) ?? MAX_BIGINT_ID);
+        const items = await listReviews(db.sql, q.status ?? 'open', limit, after);
+        return {
+          items: items.map((r) => ({
+            decision_id: r.decisionId.toString(),
+            customer_id: r.customerId.toString(),
+            status: r.status,
+            grade: r.grade,
+            score: r.score,
+            reasons: r.reasons,
+            suggested_line: money(r.suggestedLineMinor),
+            created_at: r.createdAt.toISOString(),
+          })),
+          next: items.length === limit ? items.at(-1)!.decisionId.toString() : null,
+        };
+      },
+    );
+
+    app.post(
+      '/v1/reviews/:id/decision',
+      {
+        preHandler: requireRole('risk'),
+        schema: {
+          tags: ['risk'],
+          summary: 'Resolve a referred application: approve with a line, or decline with a reason',
+          security: [{ bearer: [] }],
+          params: IdParams,
+          body: ReviewBody,
+          response: { 200: DecisionView },
+        },
+      },
+      async (request) => {
+        const id = pathId(request.params.id);
+        const body = request.body;
+        let resolution: { approve: true; lineMinor: bigint } | { approve: false; reason: string };
+        if (body.decision === 'approve') {
+          if (body.line === undefined) throw unprocessable('LINE_REQUIRED', 'approving needs a line');
+          if (body.reason !== undefined)
+            throw unprocessable('REASON_NOT_ALLOWED', 'an approval carries no reason');
+          const lineMinor = parseAmount(body.line, CNY.decimals);
+          if (lineMinor <= 0n || lineMinor > MAX_STATED_INCOME_MINOR) {
+            throw unprocessable('LINE_OUT_OF_RANGE', 'the line must be positive and at most 100000000.00');
+          }
+          resolution = { approve: true, lineMinor };
+        } else {
+          if (body.reason === undefined)
+            throw unprocessable('REASON_REQUIRED', 'declining needs a reason code');
+          if (body.line !== undefined) throw unprocessable('LINE_NOT_ALLOWED', 'a decline carries no line');
+          resolution = { approve: false, reason: body.reason };
+        }
+        if (id === undefined) throw notFound('review');
+        const done = await resolveReview(db.sql, id, request.principal!.id, resolution);
+        if (!done.ok) {
+          if (done.problem === 'not_found') throw notFound('review');
+          throw new ApiError(409, 'REVIEW_ALREADY_RESOLVED', 'this application has already been reviewed');
+        }
+        const d = await getDecision(db.sql, id);
+        return stored(d!);
+      },
+    );
+  };
+}

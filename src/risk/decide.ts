@@ -1,0 +1,524 @@
+/**
+ * The decision service. For one application it
+ *   1. looks up the applicant's identity keys (cached in process: they never change),
+ *   2. gathers IN PARALLEL, each within its own time budget: platform history and deny-list hit
+ *      (PostgreSQL), the external credit score, the bureau report, and velocity counters (cache),
+ *   3. evaluates — a pure function of what was gathered, the champion model and the policy —
+ *      hard rules, then scorecard, grade, line, and degradation rules for any source that did not
+ *      answer, giving approve / decline (reason codes) / refer,
+ *   4. scores the challengers in shadow, and writes the decision log (and the line or the review).
+ * A source that fails or overruns its budget never fails the request; it degrades the decision by
+ * the rule the policy writes down for it.
+ */
+import { createHash } from 'node:crypto';
+import type { Platform } from '../platform.ts';
+import { fieldCryptoFor } from '../store/crypto.ts';
+import { type Outcome, recordDecision } from '../store/decisions.ts';
+import { activeModels, type LoadedModel, registerModel } from '../store/models.ts';
+import { activePolicy, ensurePolicy, type PolicyVersion } from '../store/policies.ts';
+import { trainBootstrap } from './bootstrap.ts';
+import {
+  type ApplicationInput,
+  ageFromNationalId,
+  type DecisionInputs,
+  featuresOf,
+  type PlatformHistory,
+  type Sourced,
+  type VelocityCounts,
+} from './features.ts';
+import { creditLine } from './line-policy.ts';
+import { evaluateRules, factsOf, type Policy, type RuleHit } from './policy.ts';
+import {
+  type BureauReport,
+  type ExternalScore,
+  type RiskProviders,
+  simulatedProviders,
+  simulatorOptionsFromEnv,
+} from './providers.ts';
+import { type Grade, type Reason, scoreRow } from './scorecard.ts';
+import type { ScorecardModel } from './train.ts';
+
+/** Time budgets per source. The whole gather takes at most the largest of them. */
+export const IDENTITY_BUDGET_MS = 50;
+export const HISTORY_BUDGET_MS = 50;
+export const SCORE_BUDGET_MS = 50;
+export const BUREAU_BUDGET_MS = 50;
+export const VELOCITY_BUDGET_MS = 50;
+/** How often a process re-reads the active models and policy (a promotion takes effect within this). */
+export const ACTIVE_REFRESH_MS = 5_000;
+export const VELOCITY_HOUR_MS = 3_600_000;
+export const VELOCITY_DAY_MS = 86_400_000;
+/** Identity keys cached per process; bounded so memory stays flat under any number of customers. */
+export const IDENTITY_CACHE_MAX = 50_000;
+export const IDENTITY_CACHE_TTL_MS = 60_000;
+
+export interface Budgets {
+  identityMs: number;
+  historyMs: number;
+  scoreMs: number;
+  bureauMs: number;
+  velocityMs: number;
+}
+
+export const DEFAULT_BUDGETS: Budgets = {
+  identityMs: IDENTITY_BUDGET_MS,
+  historyMs: HISTORY_BUDGET_MS,
+  scoreMs: SCORE_BUDGET_MS,
+  bureauMs: BUREAU_BUDGET_MS,
+  velocityMs: VELOCITY_BUDGET_MS,
+};
+
+interface Identity {
+  phoneKey: string;
+  idKey: string;
+  birthId: string;
+  createdAt: Date;
+  cachedAt: number;
+}
+
+interface Active {
+  at: number;
+  champion: LoadedModel;
+  challengers: LoadedModel[];
+  policy: PolicyVersion;
+}
+
+export interface RiskRuntime {
+  providers: RiskProviders;
+  budgets: Budgets;
+  identities: Map<bigint, Identity>;
+  active?: Active;
+  loading?: Promise<Active>;
+}
+
+const runtimes = new WeakMap<Platform, RiskRuntime>();
+
+export function riskRuntime(platform: Platform): RiskRuntime {
+  let rt = runtimes.get(platform);
+  if (!rt) {
+    const sim = simulatorOptionsFromEnv(process.env);
+    rt = { providers: simulatedProviders(sim), budgets: { ...DEFAULT_BUDGETS }, identities: new Map() };
+    runtimes.set(platform, rt);
+  }
+  return rt;
+}
+
+/** Swap providers or budgets (tests, bench); clears cached models and policy. */
+export function configureRisk(
+  platform: Platform,
+  changes: { providers?: RiskProviders; budgets?: Partial<Budgets> },
+): void {
+  const rt = riskRuntime(platform);
+  if (changes.providers) rt.providers = changes.providers;
+  if (changes.budgets) rt.budgets = { ...rt.budgets, ...changes.budgets };
+  rt.active = undefined;
+}
+
+/** Forget cached models and policy: the next decision reads the registry again. */
+export function refreshRisk(platform: Platform): void {
+  riskRuntime(platform).active = undefined;
+}
+
+/**
+ * Registers the bootstrap champion (bootstrap.ts) when the registry has no champion, and the
+ * default policy when there is none. Safe to call from several processes at once.
+ */
+export async function ensureChampion(platform: Platform): Promise<void> {
+  const sql = platform.db.sql;
+  await ensurePolicy(sql);
+  const [existing] = await sql`select 1 from risk_models where role = 'champion'`;
+  if (existing) return;
+  const { model, note } = trainBootstrap();
+  const registered = await registerModel(sql, model, { role: 'if-none', source: 'bootstrap', note });
+  if (registered)
+    platform.logger.info({ version: registered.version }, 'registered bootstrap champion model');
+}
+
+async function loadActive(platform: Platform): Promise<Active> {
+  const sql = platform.db.sql;
+  let models = await activeModels(sql);
+  let policy = await activePolicy(sql);
+  if (!models.champion || !policy) {
+    await ensureChampion(platform);
+    models = await activeModels(sql);
+    policy = await activePolicy(sql);
+  }
+  if (!models.champion || !policy) throw new Error('no champion model or active policy after bootstrap');
+  return { at: Date.now(), champion: models.champion, challengers: models.challengers, policy };
+}
+
+/** The champion, challengers and policy, re-read at most every ACTIVE_REFRESH_MS (single flight). */
+export async function active(platform: Platform): Promise<Active> {
+  const rt = riskRuntime(platform);
+  if (rt.active && Date.now() - rt.active.at < ACTIVE_REFRESH_MS) return rt.active;
+  if (!rt.loading) {
+    rt.loading = loadActive(platform).finally(() => {
+      rt.loading = undefined;
+    });
+  }
+  const fresh = await rt.loading;
+  rt.active = fresh;
+  return fresh;
+}
+
+/** Runs work with an abort signal and a deadline; never rejects. */
+export async function withBudget<T>(
+  budgetMs: number,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<Sourced<T>> {
+  const started = performance.now();
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), budgetMs);
+  });
+  try {
+    const outcome = await Promise.race([work(controller.signal).then((value) => ({ value })), deadline]);
+    const ms = Math.round(performance.now() - started);
+    if (outcome === 'timeout') {
+      controller.abort();
+      return { status: 'timeout', value: null, ms };
+    }
+    return { status: 'ok', value: outcome.value, ms };
+  } catch {
+    return { status: 'error', value: null, ms: Math.round(performance.now() - started) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class CustomerNotFoundError extends Error {
+  override name = 'CustomerNotFoundError';
+}
+
+async function identityOf(platform: Platform, customerId: bigint): Promise<Identity> {
+  const rt = riskRuntime(platform);
+  const cached = rt.identities.get(customerId);
+  if (cached && Date.now() - cached.cachedAt < IDENTITY_CACHE_TTL_MS) return cached;
+  const [row] = await platform.db.sql<
+    { phone_bidx: Buffer; national_id_bidx: Buffer; national_id_enc: Buffer; created_at: Date }[]
+  >`select phone_bidx, national_id_bidx, national_id_enc, created_at from customers
+    where id = ${customerId.toString()}::bigint`;
+  if (!row) throw new CustomerNotFoundError(`customer ${customerId} not found`);
+  const { cipher } = fieldCryptoFor(platform.config);
+  const nationalId = cipher.decrypt(row.national_id_enc, {
+    table: 'customers',
+    column: 'national_id_enc',
+    rowId: customerId,
+  });
+  const identity: Identity = {
+    phoneKey: row.phone_bidx.toString('hex'),
+    idKey: row.national_id_bidx.toString('hex'),
+    // only the birth date digits are kept in memory, not the number
+    birthId: `000000${nationalId.slice(6, 14)}`,
+    createdAt: row.created_at,
+    cachedAt: Date.now(),
+  };
+  if (rt.identities.size >= IDENTITY_CACHE_MAX) rt.identities.delete(rt.identities.keys().next().value!);
+  rt.identities.set(customerId, identity);
+  return identity;
+}
+
+async function history(
+  platform: Platform,
+  customerId: bigint,
+  identity: Identity,
+  at: Date,
+): Promise<PlatformHistory> {
+  const [row] = await platform.db.sql<
+    {
+      status: string;
+      deny_listed: boolean;
+      loans: bigint;
+      open_loans: bigint;
+      due_count: bigint;
+      on_time_count: bigint;
+      worst_dpd: number;
+      current_dpd: number;
+      product_cap: string | null;
+    }[]
+  >`
+    select c.status,
+      exists (select 1 from risk_deny_list d
+              where (d.kind = 'phone' and d.bidx = c.phone_bidx)
+                 or (d.kind = 'national_id' and d.bidx = c.national_id_bidx)) as deny_listed,
+      (select count(*) from loans l where l.customer_id = c.id and l.status <> 'cancelled') as loans,
+      (select count(*) from loans l where l.customer_id = c.id and l.status = 'active') as open_loans,
+      i.due_count, i.on_time_count, i.worst_dpd,
+      greatest(i.current_dpd, (select coalesce(max(l.days_past_due), 0) from loans l
+                               where l.customer_id = c.id and l.status = 'active')) as current_dpd,
+      (select max((p.terms->>'maxPrincipalMinor')::bigint)::text from loan_products p
+       where p.active and p.terms->>'maxPrincipalMinor' ~ '^[0-9]{1,18}$') as product_cap
+    from customers c
+    left join lateral (
+      select count(*) filter (where due_date < current_date) as due_count,
+             count(*) filter (where due_date < current_date and paid_at is not null
+                              and paid_at::date <= due_date) as on_time_count,
+             coalesce(max(greatest(0, coalesce(paid_at::date, current_date) - due_date))
+                      filter (where due_date < current_date), 0)::int as worst_dpd,
+             coalesce(max(current_date - due_date)
+                      filter (where paid_at is null and status in ('due', 'overdue') and due_date < current_date),
+                      0)::int as current_dpd
+      from installments where customer_id = c.id) i on true
+    where c.id = ${customerId.toString()}::bigint`;
+  if (!row) throw new CustomerNotFoundError(`customer ${customerId} not found`);
+  const due = Number(row.due_count);
+  return {
+    customerStatus: row.status,
+    ageYears: ageFromNationalId(identity.birthId, at),
+    tenureDays: Math.max(0, Math.floor((at.getTime() - identity.createdAt.getTime()) / 86_400_000)),
+    denyListed: row.deny_listed,
+    loans: Number(row.loans),
+    openLoans: Number(row.open_loans),
+    onTimeRatio: due > 0 ? Math.round((Number(row.on_time_count) / due) * 10_000) / 10_000 : null,
+    worstDpd: row.worst_dpd,
+    currentDpd: row.current_dpd,
+    productCapMinor: row.product_cap,
+  };
+}
+
+async function velocity(platform: Platform, identity: Identity, deviceKey: string): Promise<VelocityCounts> {
+  const cache = platform.cache;
+  const k = (kind: string, window: string, key: string) => `risk:vel:${kind}:${window}:${key.slice(0, 32)}`;
+  const [phoneHour, phoneDay, idHour, idDay, deviceHour, deviceDay] = await Promise.all([
+    cache.incr(k('phone', 'h', identity.phoneKey), VELOCITY_HOUR_MS),
+    cache.incr(k('phone', 'd', identity.phoneKey), VELOCITY_DAY_MS),
+    cache.incr(k('id', 'h', identity.idKey), VELOCITY_HOUR_MS),
+    cache.incr(k('id', 'd', identity.idKey), VELOCITY_DAY_MS),
+    cache.incr(k('device', 'h', deviceKey), VELOCITY_HOUR_MS),
+    cache.incr(k('device', 'd', deviceKey), VELOCITY_DAY_MS),
+  ]);
+  return { phoneHour, phoneDay, idHour, idDay, deviceHour, deviceDay };
+}
+
+const unavailable = <T>(): Sourced<T> => ({ status: 'error', value: null, ms: 0 });
+
+/** Everything a decision reads, gathered in parallel within budgets. Never rejects for a source. */
+export async function gather(
+  platform: Platform,
+  customerId: bigint,
+  application: ApplicationInput,
+  at = new Date(),
+): Promise<DecisionInputs> {
+  const rt = riskRuntime(platform);
+  const b = rt.budgets;
+  const id = await withBudget(b.identityMs, () => identityOf(platform, customerId)).then((s) => s);
+  if (id.status === 'error') {
+    // a customer that does not exist is the caller's error, not a degraded decision
+    const [row] = await platform.db.sql`select 1 from customers where id = ${customerId.toString()}::bigint`;
+    if (!row) throw new CustomerNotFoundError(`customer ${customerId} not found`);
+  }
+  const identity = id.value;
+  const [hist, score, bureau, vel] = await Promise.all([
+    identity
+      ? withBudget(b.historyMs, () => history(platform, customerId, identity, at))
+      : unavailable<PlatformHistory>(),
+    identity
+      ? withBudget(b.scoreMs, (signal) => rt.providers.score.fetchScore(identity.idKey, signal))
+      : unavailable<ExternalScore>(),
+    identity
+      ? withBudget(b.bureauMs, (signal) => rt.providers.bureau.fetchReport(identity.idKey, signal))
+      : unavailable<BureauReport>(),
+    identity
+      ? withBudget(b.velocityMs, () => velocity(platform, identity, application.deviceKey))
+      : unavailable<VelocityCounts>(),
+  ]);
+  return { at: at.toISOString(), application, history: hist, score, bureau, velocity: vel };
+}
+
+export function deviceKeyOf(deviceId: string): string {
+  return createHash('sha256').update(`fenqi-device:${deviceId}`).digest('hex');
+}
+
+export interface Evaluation {
+  outcome: Outcome;
+  grade: Grade;
+  score: number;
+  pdBad: number;
+  /** Set on approve. */
+  lineMinor: bigint | null;
+  /** What the line would be if approved (for reviewers); null when the grade gives none. */
+  suggestedLineMinor: bigint | null;
+  /** Reason codes: rule codes, degradation codes, SCORE_TOO_LOW, SCORE_REVIEW, LINE_TOO_SMALL. */
+  reasons: string[];
+  ruleHits: RuleHit[];
+  /** Sources that did not answer and the rule applied: "bureau:refer", "score:line 8000bp". */
+  degraded: string[];
+  points: Record<string, number>;
+  bins: Record<string, string>;
+  scoreReasons: Reason[];
+}
+
+/** The lowest score that still earns a grade the policy approves. */
+export function approvalCutoff(model: Pick<ScorecardModel, 'grades'>, policy: Policy): number {
+  let cutoff = Number.POSITIVE_INFINITY;
+  for (const g of model.grades) {
+    if (policy.approveGrades.includes(g.grade))
+      cutoff = Math.min(cutoff, g.minScore ?? Number.NEGATIVE_INFINITY);
+  }
+  return cutoff;
+}
+
+const DEGRADING_SOURCES = [
+  ['score', 'SCORE_UNAVAILABLE'],
+  ['bureau', 'BUREAU_UNAVAILABLE'],
+  ['velocity', 'VELOCITY_UNAVAILABLE'],
+] as const;
+
+/**
+ * The decision as a pure function of its inputs, a model and a policy: replaying stored inputs
+ * through the stored model and policy version gives the same answer, point for point.
+ */
+export function evaluate(inputs: DecisionInputs, model: ScorecardModel, policy: Policy): Evaluation {
+  const ruleHits = evaluateRules(policy, factsOf(inputs));
+  const scored = scoreRow(model, featuresOf(inputs));
+  const cutoff = approvalCutoff(model, policy);
+  const declines = ruleHits.filter((h) => h.action === 'decline').map((h) => h.code);
+  const refers = ruleHits.filter((h) => h.action === 'refer').map((h) => h.code);
+  const degraded: string[] = [];
+  const factorsBp: number[] = [];
+
+  if (inputs.history.status !== 'ok') {
+    degraded.push('history:refer');
+    refers.push('PLATFORM_DATA_UNAVAILABLE');
+  }
+  for (const [source, code] of DEGRADING_SOURCES) {
+    if (inputs[source].status === 'ok') continue;
+    const rule = policy.degradation[source];
+    if (scored.score < cutoff + rule.referMarginPoints) {
+      degraded.push(`${source}:refer`);
+      refers.push(code);
+    } else {
+      degraded.push(`${source}:line ${rule.lineFactorBp}bp`);
+      factorsBp.push(rule.lineFactorBp);
+    }
+  }
+
+  const approvable = policy.approveGrades.includes(scored.grade);
+  const reviewable = policy.referGrades.includes(scored.grade);
+  const line =
+    approvable || reviewable
+      ? creditLine(policy.line, {
+          grade: scored.grade,
+          statedIncomeMinor: BigInt(inputs.application.statedIncomeMinor),
+          factorsBp,
+          productCapMinor:
+            inputs.history.value?.productCapMinor != null
+              ? BigInt(inputs.history.value.productCapMinor)
+              : null,
+        })
+      : null;
+
+  let outcome: Outcome;
+  let reasons: string[];
+  if (declines.length > 0) {
+    outcome = 'decline';
+    reasons = declines;
+  } else if (!approvable && !reviewable) {
+    outcome = 'decline';
+    reasons = ['SCORE_TOO_LOW'];
+  } else if (line?.belowMinimum) {
+    outcome = 'decline';
+    reasons = ['LINE_TOO_SMALL'];
+  } else if (refers.length > 0 || reviewable) {
+    outcome = 'refer';
+    reasons = reviewable ? [...refers, 'SCORE_REVIEW'] : refers;
+  } else {
+    outcome = 'approve';
+    reasons = [];
+  }
+  return {
+    outcome,
+    grade: scored.grade,
+    score: scored.score,
+    pdBad: scored.pdBad,
+    lineMinor: outcome === 'approve' ? line!.lineMinor : null,
+    suggestedLineMinor: line && !line.belowMinimum ? line.lineMinor : null,
+    reasons,
+    ruleHits,
+    degraded,
+    points: scored.points,
+    bins: scored.bins,
+    scoreReasons: scored.reasons,
+  };
+}
+
+export interface ChallengerResult {
+  modelId: string;
+  version: number;
+  outcome: Outcome;
+  score: number;
+  grade: Grade;
+  points: Record<string, number>;
+}
+
+export interface Decision extends Evaluation {
+  id: bigint;
+  createdAt: Date;
+  modelId: bigint;
+  modelVersion: number;
+  policyVersion: number;
+  latencyMs: number;
+  challengers: ChallengerResult[];
+}
+
+/** The stored result column: everything the evaluation concluded, JSON-safe. */
+export function resultJson(e: Evaluation, challengers: ChallengerResult[], modelVersion: number) {
+  return {
+    modelVersion,
+    pdBad: e.pdBad,
+    points: e.points,
+    bins: e.bins,
+    scoreReasons: e.scoreReasons,
+    ruleHits: e.ruleHits,
+    degraded: e.degraded,
+    suggestedLineMinor: e.suggestedLineMinor === null ? null : e.suggestedLineMinor.toString(),
+    challengers,
+  };
+}
+
+/** Decides one application and records it. */
+export async function decide(
+  platform: Platform,
+  customerId: bigint,
+  application: ApplicationInput,
+): Promise<Decision> {
+  const started = performance.now();
+  const [inputs, act] = await Promise.all([gather(platform, customerId, application), active(platform)]);
+  const e = evaluate(inputs, act.champion.model, act.policy.policy);
+  const challengers: ChallengerResult[] = act.challengers.map((c) => {
+    const shadow = evaluate(inputs, c.model, act.policy.policy);
+    return {
+      modelId: c.id.toString(),
+      version: c.version,
+      outcome: shadow.outcome,
+      score: shadow.score,
+      grade: shadow.grade,
+      points: shadow.points,
+    };
+  });
+  const latencyMs = Math.round(performance.now() - started);
+  const stored = await recordDecision(platform.db.sql, {
+    customerId,
+    outcome: e.outcome,
+    grade: e.grade,
+    score: e.score,
+    lineMinor: e.lineMinor,
+    modelId: act.champion.id,
+    policyVersion: act.policy.version,
+    inputs,
+    result: resultJson(e, challengers, act.champion.version),
+    reasons: e.reasons,
+    latencyMs,
+  });
+  return {
+    ...e,
+    id: stored.id,
+    createdAt: stored.createdAt,
+    modelId: act.champion.id,
+    modelVersion: act.champion.version,
+    policyVersion: act.policy.version,
+    latencyMs,
+    challengers,
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The decision log: every credit decision with everything it read (inputs), what it concluded
+ * (result: points per feature, bins, reasons, rule hits, degradations, challenger scores) and the
+ * model and policy version it used, so that it can be replayed exactly. Writing a decision also
+ * sets the credit line (approve) or opens a review (refer) in the same statement: one round trip,
+ * and never a line without its decision.
+ */
+import type postgres from 'postgres';
+import type { DecisionInputs } from '../risk/features.ts';
+
+type Queryable = postgres.ISql<{ bigint: bigint }>;
+
+export type Outcome = 'approve' | 'decline' | 'refer';
+
+export interface NewDecision {
+  customerId: bigint;
+  outcome: Outcome;
+  grade: string | null;
+  score: number | null;
+  lineMinor: bigint | null;
+  modelId: bigint | null;
+  policyVersion: number;
+  inputs: DecisionInputs;
+  result: Record<string, unknown>;
+  reasons: string[];
+  latencyMs: number;
+}
+
+export interface StoredDecision extends NewDecision {
+  id: bigint;
+  createdAt: Date;
+  review: { status: string; lineMinor: bigint | null; reason: string | null } | null;
+}
+
+/** Records a decision; on approve upserts the customer's line (never below what is used). */
+export async function recordDecision(
+  sql: Queryable,
+  d: NewDecision,
+): Promise<{ id: bigint; createdAt: Date }> {
+  const [row] = await sql<{ id: bigint; created_at: Date }[]>`
+    with d as (
+      insert into credit_decisions (customer_id, outcome, grade, score, line_minor, model_id, policy_version,
+                                    inputs, result, reasons, latency_ms)
+      values (${d.customerId.toString()}::bigint, ${d.outcome}, ${d.grade}, ${d.score},
+              ${d.lineMinor === null ? null : d.lineMinor.toString()}::bigint,
+              ${d.modelId === null ? null : d.modelId.toString()}::bigint, ${d.policyVersion},
+              ${sql.json(d.inputs as never)}, ${sql.json(d.result as never)}, ${sql.array(d.reasons)}::text[],
+              ${d.latencyMs})
+      returning id, customer_id, outcome, line_minor, created_at
+    ), line as (
+      insert into credit_lines (customer_id, limit_minor)
+      select customer_id, line_minor from d where outcome = 'approve' and line_minor is not null
+      on conflict (customer_id) do update
+        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = now()
+      returning customer_id
+    ), review as (
+      insert into risk_reviews (decision_id, customer_id)
+      select id, customer_id from d where outcome = 'refer'
+      returning decision_id
+    )
+    select id, created_at from d`;
+  return { id: row!.id, createdAt: row!.created_at };
+}
+
+interface Row {
+  id: bigint;
+  customer_id: bigint;
+  outcome: Outcome;
+  grade: string | null;
+  score: number | null;
+  line_minor: bigint | null;
+  model_id: bigint | null;
+  policy_version: number;
+  inputs: DecisionInputs;
+  result: Record<string, unknown>;
+  reasons: string[];
+  latency_ms: number;
+  created_at: Date;
+  review_status: string | null;
+  review_line_minor: bigint | null;
+  review_reason: string | null;
+}
+
+const fromRow = (r: Row): StoredDecision => ({
+  id: r.id,
+  customerId: r.customer_id,
+  outcome: r.outcome,
+  grade: r.grade,
+  score: r.score,
+  lineMinor: r.line_minor,
+  modelId: r.model_id,
+  policyVersion: r.policy_version,
+  inputs: r.inputs,
+  result: r.result,
+  reasons: r.reasons,
+  latencyMs: r.latency_ms,
+  createdAt: r.created_at,
+  review: r.review_status
+    ? { status: r.review_status, lineMinor: r.review_line_minor, reason: r.review_reason }
+    : null,
+});
+
+export async function getDecision(sql: Queryable, id: bigint): Promise<StoredDecision | undefined> {
+  const [row] = await sql<Row[]>`
+    select d.*, r.status as review_status, r.line_minor as review_line_minor, r.reason as review_reason
+    from credit_decisions d left join risk_reviews r on r.decision_id = d.id
+    where d.id = ${id.toString()}::bigint`;
+  return row && fromRow(row);
+}
+
+/** Decisions scored by a model since a moment, newest first, for monitoring. */
+export async function decisionsScoredBy(
+  sql: Queryable,
+  modelId: bigint,
+  since: Date,
+  limit: number,
+): Promise<{ score: number; inputs: DecisionInputs; bins: Record<string, string> }[]> {
+  const rows = await sql<{ score: number; inputs: DecisionInputs; bins: Record<string, string> }[]>`
+    select score, inputs, result->'bins' as bins from credit_decisions
+    where model_id = ${modelId.toString()}::bigint and score is not null and created_at >= ${since}
+    order by created_at desc limit ${limit}`;
+  return rows;
+}

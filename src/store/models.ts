@@ -1,0 +1,162 @@
+/**
+ * The model registry: every scorecard the platform has decided with or may decide with, with its
+ * training metrics. Exactly one champion answers applications; challengers are scored in shadow
+ * and logged next to it; retired models stay so old decisions can be replayed.
+ */
+import type postgres from 'postgres';
+import { parseModel, type ScorecardModel } from '../risk/train.ts';
+
+type Queryable = postgres.ISql<{ bigint: bigint }>;
+type Sql = postgres.Sql<{ bigint: bigint }>;
+
+export type ModelRole = 'champion' | 'challenger' | 'retired';
+export type ModelSource = 'file' | 'platform' | 'bootstrap';
+/** Attempts at taking the next version number when two registrations race for it. */
+export const REGISTER_RETRIES = 5;
+
+export interface ModelSummary {
+  auc: number | null;
+  gini: number | null;
+  ks: number | null;
+  rows: number;
+  bads: number;
+  features: string[];
+}
+
+export interface RegisteredModel {
+  id: bigint;
+  version: number;
+  role: ModelRole;
+  source: ModelSource;
+  metrics: ModelSummary;
+  note: string;
+  createdAt: Date;
+  promotedAt: Date | null;
+}
+
+export interface LoadedModel extends RegisteredModel {
+  model: ScorecardModel;
+}
+
+interface Row {
+  id: bigint;
+  version: number;
+  role: ModelRole;
+  source: ModelSource;
+  metrics: ModelSummary;
+  note: string;
+  created_at: Date;
+  promoted_at: Date | null;
+  model?: unknown;
+}
+
+const summary = (r: Row): RegisteredModel => ({
+  id: r.id,
+  version: r.version,
+  role: r.role,
+  source: r.source,
+  metrics: r.metrics,
+  note: r.note,
+  createdAt: r.created_at,
+  promotedAt: r.promoted_at,
+});
+
+const loaded = (r: Row): LoadedModel => ({ ...summary(r), model: parseModel(r.model) });
+
+export function summarise(model: ScorecardModel): ModelSummary {
+  const headline = model.metrics.cv?.mean ?? model.metrics.training;
+  return {
+    auc: headline.auc,
+    gini: headline.gini,
+    ks: headline.ks,
+    rows: model.rows,
+    bads: model.bads,
+    features: model.features.map((f) => f.name),
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string })?.code === '23505';
+}
+
+/**
+ * Registers a model. As champion it replaces the current champion (which is retired) in the same
+ * transaction; `champion: 'if-none'` registers it as champion only when there is none (start-up
+ * bootstrap; concurrent starts are harmless) and returns undefined otherwise.
+ */
+export async function registerModel(
+  sql: Sql,
+  model: ScorecardModel,
+  options: { role: 'champion' | 'challenger' | 'if-none'; source: ModelSource; note?: string },
+): Promise<RegisteredModel | undefined> {
+  parseModel(model);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sql.begin(async (tx) => {
+        if (options.role === 'if-none') {
+          const [existing] = await tx`select 1 from risk_models where role = 'champion'`;
+          if (existing) return undefined;
+        } else if (options.role === 'champion') {
+          await tx`update risk_models set role = 'retired' where role = 'champion'`;
+        }
+        const role: ModelRole = options.role === 'challenger' ? 'challenger' : 'champion';
+        const [row] = await tx<Row[]>`
+          insert into risk_models (version, role, source, model, metrics, note, promoted_at)
+          select coalesce(max(version), 0) + 1, ${role}, ${options.source}, ${tx.json(model as never)},
+                 ${tx.json(summarise(model) as never)}, ${options.note ?? ''},
+                 ${role === 'champion' ? tx`now()` : null}
+          from risk_models
+          returning id, version, role, source, metrics, note, created_at, promoted_at`;
+        return summary(row!);
+      });
+    } catch (err) {
+      if (options.role === 'if-none' && isUniqueViolation(err)) return undefined;
+      if (!isUniqueViolation(err) || attempt >= REGISTER_RETRIES) throw err;
+    }
+  }
+}
+
+export async function listModels(sql: Queryable): Promise<RegisteredModel[]> {
+  const rows = await sql<Row[]>`
+    select id, version, role, source, metrics, note, created_at, promoted_at
+    from risk_models order by version desc`;
+  return rows.map(summary);
+}
+
+export async function getModel(sql: Queryable, id: bigint): Promise<LoadedModel | undefined> {
+  const [row] = await sql<Row[]>`select * from risk_models where id = ${id.toString()}::bigint`;
+  return row && loaded(row);
+}
+
+export async function getModelByVersion(sql: Queryable, version: number): Promise<LoadedModel | undefined> {
+  const [row] = await sql<Row[]>`select * from risk_models where version = ${version}`;
+  return row && loaded(row);
+}
+
+/** The champion and the challengers, models parsed. */
+export async function activeModels(
+  sql: Queryable,
+): Promise<{ champion: LoadedModel | undefined; challengers: LoadedModel[] }> {
+  const rows = await sql<Row[]>`
+    select * from risk_models where role in ('champion', 'challenger') order by version`;
+  const all = rows.map(loaded);
+  return {
+    champion: all.find((m) => m.role === 'champion'),
+    challengers: all.filter((m) => m.role === 'challenger'),
+  };
+}
+
+/** Makes a model the champion; the old champion is retired. Undefined when there is no such model. */
+export async function promoteModel(sql: Sql, version: number): Promise<RegisteredModel | undefined> {
+  return sql.begin(async (tx) => {
+    const [target] = await tx<
+      { id: bigint }[]
+    >`select id from risk_models where version = ${version} for update`;
+    if (!target) return undefined;
+    await tx`update risk_models set role = 'retired' where role = 'champion' and version <> ${version}`;
+    const [row] = await tx<Row[]>`
+      update risk_models set role = 'champion', promoted_at = now() where version = ${version}
+      returning id, version, role, source, metrics, note, created_at, promoted_at`;
+    return summary(row!);
+  });
+}
