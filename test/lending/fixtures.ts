@@ -68,7 +68,10 @@ export async function createCustomer(sql: Sql, limitMinor: bigint | null = 1_000
   return id;
 }
 
-export async function createGoods(sql: Sql, priceMinor: bigint): Promise<{ merchantId: bigint; goodsId: bigint }> {
+export async function createGoods(
+  sql: Sql,
+  priceMinor: bigint,
+): Promise<{ merchantId: bigint; goodsId: bigint }> {
   const [m] = await sql<{ id: bigint }[]>`
     insert into merchants (name, api_key_hash) values ('Shop', decode(md5(random()::text || clock_timestamp()::text), 'hex'))
     returning id`;
@@ -88,7 +91,13 @@ export async function call(
   lab: Lab,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; key?: string; raw?: string; headers?: Record<string, string> } = {},
+  options: {
+    token?: string;
+    body?: unknown;
+    key?: string;
+    raw?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -109,7 +118,9 @@ export async function call(
 }
 
 export async function counts(sql: Sql) {
-  const [row] = await sql<{ orders: bigint; loans: bigint; lines: bigint; repayments: bigint; used: bigint }[]>`
+  const [row] = await sql<
+    { orders: bigint; loans: bigint; lines: bigint; repayments: bigint; used: bigint }[]
+  >`
     select (select count(*) from orders)::bigint as orders, (select count(*) from loans)::bigint as loans,
       (select count(*) from journal_lines)::bigint as lines, (select count(*) from repayments)::bigint as repayments,
       (select coalesce(sum(used_minor), 0) from credit_lines)::bigint as used`;
