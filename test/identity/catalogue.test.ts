@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { seedDemo } from '../../src/store/seed.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
-import { bearer, hexKey, login, openTestApi, seedAndLogIn, type TestApi } from './support.ts';
+import { bearer, hexKey, login, openTestApi, runCli, seedAndLogIn, type TestApi } from './support.ts';
 
 const EXTRA_GOODS = 23;
 
@@ -110,6 +110,30 @@ describe('demo seed, merchants and the public catalogue', () => {
     assert.deepEqual(one.json(), first);
     const item = (await t.app.inject({ url: `/v1/goods?merchant_id=${shopId}&limit=1` })).json().items[0];
     assert.equal(item.price, '1.50');
+  });
+
+  test('fenqi seed staff creates the first staff user of a real deployment with a password printed once', async () => {
+    const env = { DATABASE_URL: pg.url };
+    const run = await runCli(['seed', 'staff', '--username', 'Root.Ops', '--role', 'ops'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const password = /password: (\S+)/.exec(run.stdout)?.[1];
+    assert.ok(password);
+    const token = await login(t.app, { username: 'root.ops', password });
+    const staff = await t.app.inject({
+      method: 'POST',
+      url: '/v1/staff',
+      headers: bearer(token),
+      payload: { username: 'second', password: 'second-password', role: 'risk' },
+    });
+    assert.equal(staff.statusCode, 201);
+    const again = await runCli(['seed', 'staff', '--username', 'root.ops', '--role', 'ops'], env);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /taken/);
+    const badRole = await runCli(['seed', 'staff', '--username', 'x-user', '--role', 'customer'], env);
+    assert.equal(badRole.code, 2);
+    const demo = await runCli(['seed', 'demo'], env);
+    assert.equal(demo.code, 0, demo.stderr);
+    assert.match(demo.stdout, /already seeded/);
   });
 
   test('the OpenAPI document lists every identity and catalogue route', async () => {

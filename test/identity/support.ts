@@ -92,7 +92,10 @@ export function runCli(
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('./bin/fenqi', args, { env: { ...process.env, LOG_LEVEL: 'silent', ...env } });
+    const child = spawn('./bin/fenqi', args, {
+      // a throwaway data dir, so keys the CLI may generate never land in the checkout
+      env: { ...process.env, LOG_LEVEL: 'silent', FENQI_DATA_DIR: tempDir('identity-cli'), ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -6,6 +6,7 @@ import { register as registerMigrate } from './migrate.ts';
 import { register as registerOps } from './ops.ts';
 import { register as registerQuote } from './quote.ts';
 import { register as registerRisk } from './risk.ts';
+import { register as registerSeed } from './seed.ts';
 import { register as registerServe } from './serve.ts';
 
 /** Every subcommand, in the order `fenqi --help` lists them. */
@@ -13,6 +14,7 @@ export function registerCommands(program: Command): void {
   registerServe(program);
   registerMigrate(program);
   registerKeys(program);
+  registerSeed(program);
   registerRisk(program);
   registerQuote(program);
   registerCob(program);
