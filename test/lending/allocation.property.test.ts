@@ -18,9 +18,11 @@ import type { AllocationTarget } from '../../src/domain/product.ts';
 const RUNS = Number(process.env.FENQI_PROPERTY_RUNS ?? 1000);
 const amount = fc.bigInt({ min: 0n, max: 1_000_000n });
 const components = fc.record({ penalty: amount, fee: amount, interest: amount, principal: amount });
-const dues = fc.array(components, { minLength: 1, maxLength: 24 }).map((list) =>
-  list.map((due, k): InstallmentDue => ({ number: k + 1, dueDate: addMonths('2025-01-15', k + 1), due })),
-);
+const dues = fc
+  .array(components, { minLength: 1, maxLength: 24 })
+  .map((list) =>
+    list.map((due, k): InstallmentDue => ({ number: k + 1, dueDate: addMonths('2025-01-15', k + 1), due })),
+  );
 const order = fc.shuffledSubarray([...DEFAULT_ALLOCATION_ORDER], { minLength: 4, maxLength: 4 });
 
 describe('allocation of a repayment', () => {
