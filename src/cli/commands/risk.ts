@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../usage-error.ts';
+import { registerPlatformCommands, trainFromPlatformCommand } from './risk-platform.ts';
 
 /** Width of the longest IV bar in the console chart, in characters. */
 const IV_BAR_WIDTH = 40;
@@ -13,6 +14,10 @@ interface TrainFlags {
   data: string;
   target: string;
   badValue: string;
+  fromPlatform?: boolean;
+  badDpd: string;
+  windowDays: string;
+  asOf?: string;
   exclude?: string;
   cv: string;
   seed: string;
@@ -81,6 +86,15 @@ function bar(value: number, max: number): string {
 }
 
 async function trainCommand(flags: TrainFlags): Promise<void> {
+  if (flags.fromPlatform) return trainFromPlatformCommand(flags);
+  for (const [flag, value] of [
+    ['--data <file>', flags.data],
+    ['--target <column>', flags.target],
+    ['--bad-value <value>', flags.badValue],
+  ] as const) {
+    if (value === undefined)
+      throw new UsageError(`required option '${flag}' not specified (or --from-platform)`);
+  }
   const folds = integerFlag('--cv', flags.cv, 0, 20);
   if (folds === 1) throw new UsageError('--cv must be 0 (no cross-validation) or at least 2');
   const seed = integerFlag('--seed', flags.seed, 0, 2 ** 32 - 1);
@@ -238,9 +252,13 @@ export function register(program: Command): void {
   risk
     .command('train')
     .description('train a WoE logistic scorecard with cross-validation; prints AUC, Gini, KS and IV')
-    .requiredOption('--data <file>', 'training data, CSV with a header line')
-    .requiredOption('--target <column>', 'column holding the outcome')
-    .requiredOption('--bad-value <value>', 'target value that means bad (default); all others are good')
+    .option('--data <file>', 'training data, CSV with a header line')
+    .option('--target <column>', 'column holding the outcome')
+    .option('--bad-value <value>', 'target value that means bad (default); all others are good')
+    .option('--from-platform', 'train on matured platform loans instead and register a challenger')
+    .option('--bad-dpd <n>', 'with --from-platform: days past due that make a loan bad', '30')
+    .option('--window-days <n>', 'with --from-platform: performance window of a loan', '180')
+    .option('--as-of <date>', 'with --from-platform: date loans must have matured by (default today)')
     .option('--exclude <columns>', 'comma-separated columns not to use as features (ids, dates, leaks)')
     .option('--cv <folds>', 'stratified cross-validation folds, 0 to skip', '5')
     .option('--seed <n>', 'seed of the fold assignment', '42')
@@ -262,4 +280,5 @@ export function register(program: Command): void {
     .option('--out <file>', 'write the scores here instead of stdout')
     .option('--keep <columns>', 'comma-separated input columns to copy into the output (e.g. an id)')
     .action(scoreCommand);
+  registerPlatformCommands(risk);
 }
