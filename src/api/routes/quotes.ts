@@ -202,7 +202,8 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
     const id = idFromPath(productId);
     const row = id === undefined ? undefined : await reads.row(id);
     if (!row) throw productNotFound();
-    const product = productFromRow(row);
+    // A stored product is re-validated on read; one that today's rules refuse is refused here too.
+    const product = domain(() => productFromRow(row));
     const schedule = domain(() =>
       quote(product, {
         principalMinor: parseAmount(body.principal, product.currency.decimals),
