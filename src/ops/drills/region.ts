@@ -38,6 +38,7 @@ const PROMOTE_LIMIT_MS = 60_000;
 const FIRST_WRITE_LIMIT_MS = 60_000;
 const HEALTHY_LIMIT_MS = 60_000;
 const NATS_PROBE_TIMEOUT_MS = 3_000;
+const REGION_DOWN_LIMIT_MS = 10_000;
 /** Accept any lag at promotion: losing the asynchronous window is the decision being taken. */
 const ANY_LAG_BYTES = 1024 ** 4;
 
@@ -142,9 +143,15 @@ async function regionDrill(state: TopologyState, own: boolean, startedAt: Date):
     );
 
     // The operator's check before deciding: region 1 does not answer, region 2 does.
-    for (const m of region1) {
-      if (await tcpOpen(m.restPort)) throw new Error(`${m.name} still answers after the kill`);
-    }
+    await waitFor(
+      'region 1 to stop answering',
+      async () => {
+        for (const m of region1) if (await tcpOpen(m.restPort)) return undefined;
+        return true;
+      },
+      REGION_DOWN_LIMIT_MS,
+      50,
+    );
     timings.decisionMs = since(killAtMs);
     phase = `promoting ${remote.name}`;
     await promoteRemote(spec, remote);
