@@ -153,23 +153,50 @@ export class JetStreamQueue implements Queue {
       consumer = await js.consumers.get(stream, durable);
       this.consumers.set(key, consumer);
     }
-    const batch = await consumer.fetch({
-      max_messages: options.max,
-      expires: Math.max(options.expiresMs, 1_000),
-    });
+    const expiresMs = Math.max(options.expiresMs, 1_000);
     const messages: QueueMessage[] = [];
-    for await (const m of batch) {
-      messages.push({
-        subject: m.subject,
-        data: m.data,
-        msgId: m.headers?.get('Nats-Msg-Id') || undefined,
-        deliveryCount: m.info.deliveryCount,
-        ack: () => m.ack(),
-        nak: (delayMs?: number) => m.nak(delayMs),
-        term: () => m.term(),
+    try {
+      // Heartbeats as long as the request itself: on a busy machine a 500 ms heartbeat is missed
+      // easily, and a pull request that ends early only costs another fetch.
+      const batch = await consumer.fetch({
+        max_messages: options.max,
+        expires: expiresMs,
+        idle_heartbeat: expiresMs,
       });
+      for await (const m of batch) {
+        messages.push({
+          subject: m.subject,
+          data: m.data,
+          msgId: m.headers?.get('Nats-Msg-Id') || undefined,
+          deliveryCount: m.info.deliveryCount,
+          ack: () => m.ack(),
+          nak: (delayMs?: number) => m.nak(delayMs),
+          term: () => m.term(),
+        });
+      }
+    } catch (err) {
+      // Whatever arrived before the pull broke is still ours to process (and ack); anything else
+      // stays in the stream and is redelivered.
+      if (messages.length > 0) return messages;
+      throw new QueueUnavailableError(`fetch failed: ${(err as Error).message}`);
     }
     return messages;
+  }
+
+  async getMessage(stream: string, seq: number): Promise<Uint8Array | undefined> {
+    const { jsm } = await this.ready();
+    try {
+      const stored = await withTimeout(
+        jsm.streams.getMessage(stream, { seq }),
+        NATS_PUBLISH_TIMEOUT_MS,
+        'get',
+      );
+      return stored?.data;
+    } catch (err) {
+      if (err instanceof QueueUnavailableError) throw err;
+      if (/no message found|not found/i.test((err as Error).message ?? '')) return undefined;
+      throw new QueueUnavailableError(`get failed: ${(err as Error).message}`);
+    }
   }
 
   async pending(stream: string, durable: string): Promise<number> {
