@@ -156,13 +156,7 @@ export class JetStreamQueue implements Queue {
     const expiresMs = Math.max(options.expiresMs, 1_000);
     const messages: QueueMessage[] = [];
     try {
-      // Heartbeats as long as the request itself: on a busy machine a 500 ms heartbeat is missed
-      // easily, and a pull request that ends early only costs another fetch.
-      const batch = await consumer.fetch({
-        max_messages: options.max,
-        expires: expiresMs,
-        idle_heartbeat: expiresMs,
-      });
+      const batch = await consumer.fetch({ max_messages: options.max, expires: expiresMs });
       for await (const m of batch) {
         messages.push({
           subject: m.subject,
