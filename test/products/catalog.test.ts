@@ -346,4 +346,14 @@ describe('/v1/products on real PostgreSQL and Redis', () => {
     const beyond = await t.app.inject({ method: 'GET', url: '/v1/products?cursor=9999999999999999999' });
     assert.deepEqual(beyond.json(), { items: [], next_cursor: null });
   });
+
+  test('the product and quote routes are described in /openapi.json with their schemas', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+    assert.equal(res.statusCode, 200);
+    const paths = (res.json() as { paths: Record<string, Record<string, unknown>> }).paths;
+    assert.deepEqual(Object.keys(paths['/v1/products'] ?? {}).sort(), ['get', 'post']);
+    assert.deepEqual(Object.keys(paths['/v1/products/{id}'] ?? {}).sort(), ['get', 'put']);
+    assert.ok(paths['/v1/products/{id}/deactivate']?.post);
+    assert.match(JSON.stringify(paths['/v1/quotes']?.post), /apr_cap_percent/);
+  });
 });
