@@ -12,13 +12,15 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type postgres from 'postgres';
-import { parseAmount } from '../domain/index.ts';
+import { formatAmount, parseAmount } from '../domain/index.ts';
 import type { Platform } from '../platform.ts';
+import { setCreditLine } from './credit-lines.ts';
 import { fieldCryptoFor } from './crypto.ts';
 import { createCustomer, nationalIdCheckChar } from './customers.ts';
 import { createGoods } from './goods.ts';
 import { createMerchant } from './merchants.ts';
 import { hashPassword } from './passwords.ts';
+import { ensureDefaultProducts } from './products.ts';
 import { createStaff, type StaffRole } from './staff.ts';
 
 type Queryable = postgres.ISql<{ bigint: bigint }>;
@@ -32,8 +34,13 @@ export interface DemoLogin {
   password: string;
 }
 
+/** The demo customer's line: enough for a phone and a laptop, not for the whole shop. */
+export const DEMO_CREDIT_LIMIT_MINOR = 20_000_00n;
+
 export interface DemoCredentials {
   staff: Record<StaffRole, DemoLogin>;
+  products: { code: string; id: bigint }[];
+  creditLimitMinor: bigint;
   customer: DemoLogin;
   merchant: { id: bigint; name: string; apiKey: string };
   merchantIds: bigint[];
@@ -123,12 +130,16 @@ export async function seedDemo(platform: Platform): Promise<DemoCredentials | un
     if (!risk.ok || !ops.ok || !customer.ok || !first) {
       throw new Error('demo seed found identity rows already present; seed a fresh data directory');
     }
+    const products = await ensureDefaultProducts(tx);
+    await setCreditLine(tx, customer.id, { limitMinor: DEMO_CREDIT_LIMIT_MINOR, status: 'active' });
     const result: DemoCredentials = {
       staff: {
         risk: { id: risk.id, login: 'risk', password: passwords.risk },
         ops: { id: ops.id, login: 'ops', password: passwords.ops },
       },
       customer: { id: customer.id, login: DEMO_PHONE, password: passwords.customer },
+      products: [...products].map(([code, id]) => ({ code, id })),
+      creditLimitMinor: DEMO_CREDIT_LIMIT_MINOR,
       merchant: first,
       merchantIds,
       goodsIds,
@@ -156,6 +167,10 @@ export function formatDemoCredentials(demo: DemoCredentials, dataDir?: string): 
     `  risk      username ${demo.staff.risk.login}  password ${demo.staff.risk.password}`,
     `  merchant  "${demo.merchant.name}" (id ${demo.merchant.id})  x-api-key ${demo.merchant.apiKey}`,
     `  catalogue GET /v1/goods (${demo.goodsIds.length} goods from ${demo.merchantIds.length} merchants)`,
+    `  products  ${demo.products.map((p) => `${p.code} (id ${p.id})`).join(', ')}`,
+    `  the demo customer has a credit line of ${formatAmount(demo.creditLimitMinor, 2)} CNY`,
+    '',
+    'try: log in as the customer, then POST /v1/orders {goods_id, product_id, tenor} with an Idempotency-Key',
     '',
   ].join('\n');
   if (file) writeFileSync(file, text, { mode: 0o600 });

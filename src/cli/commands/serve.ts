@@ -15,6 +15,11 @@ async function serve(role: 'start' | 'api'): Promise<void> {
   const platform = await openPlatform(config, logger);
   const { seedDemo, formatDemoCredentials } = await import('../../store/seed.ts');
   const demo = config.mode === 'embedded' ? await seedDemo(platform) : undefined;
+  if (config.mode === 'embedded') {
+    // A decision needs a champion scorecard; the demo bootstraps one until the platform has its own history.
+    const { ensureChampion } = await import('../../risk/decide.ts');
+    await ensureChampion(platform);
+  }
   const app = await buildApi(platform);
   const workers = role === 'start' ? await startWorkers(platform) : undefined;
   const address = await app.listen({ host: config.host, port: config.port });
