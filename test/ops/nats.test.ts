@@ -92,7 +92,13 @@ describe('NATS cluster, R3 stream', () => {
     progress(`published ${acked.size} orders, ${failedAttempts} failed attempts while ${killed} was down`);
     assert.ok(killed, 'a node was killed');
 
-    const consumer = await js.consumers.get('ORDERS');
+    // Creating a consumer needs the meta leader, which may be re-elected after the kill.
+    const consumer = await waitFor(
+      'an ordered consumer',
+      () => js.consumers.get('ORDERS'),
+      STREAM_READY_LIMIT_MS,
+      500,
+    );
     const seen = new Map<number, number>();
     const messages = await consumer.consume({ max_messages: 100 });
     const deadline = Date.now() + CONSUME_LIMIT_MS;
