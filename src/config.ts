@@ -46,6 +46,16 @@ export interface Config {
   blindIndexKey: Buffer;
   /** Requests larger than this are refused with 413. */
   bodyLimitBytes: number;
+  /** Sale day (docs/flash.md): orders one settler transaction takes from the stream. */
+  workerBatchSize: number;
+  /** Sale day: settler loops (each with its own transaction) per worker process. */
+  workerConcurrency: number;
+  /** Sale day: orders waiting in the stream past which the API answers 503. */
+  maxBacklog: number;
+  /** Sale day: queued orders one customer may place per second (all API processes together). */
+  rateLimitCustomerPerS: number;
+  /** Sale day: queued orders one client address may place per second. */
+  rateLimitIpPerS: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -177,5 +187,10 @@ export function loadConfig(env: Env = process.env): Config {
     dataKeys: parseDataKeys('FENQI_DATA_KEYS', env.FENQI_DATA_KEYS || generated!.dataKeys),
     blindIndexKey: parseKey('FENQI_BLIND_INDEX_KEY', env.FENQI_BLIND_INDEX_KEY || generated!.blindIndexKey),
     bodyLimitBytes: intVar(env, 'FENQI_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    workerBatchSize: intVar(env, 'WORKER_BATCH_SIZE', 500, 1, 5_000),
+    workerConcurrency: intVar(env, 'WORKER_CONCURRENCY', 2, 1, 64),
+    maxBacklog: intVar(env, 'FENQI_MAX_BACKLOG', 200_000, 1, 5_000_000),
+    rateLimitCustomerPerS: intVar(env, 'FENQI_RATE_LIMIT_CUSTOMER_PER_S', 20, 1, 1_000_000),
+    rateLimitIpPerS: intVar(env, 'FENQI_RATE_LIMIT_IP_PER_S', 2_000, 1, 10_000_000),
   };
 }

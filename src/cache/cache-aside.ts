@@ -136,6 +136,19 @@ export class CacheAside {
     return value;
   }
 
+  /**
+   * A database read that is not cached (its answer changes too often) yet still single-flight and
+   * bounded by the fallback limit, so a polling storm reaches the database a few queries at a time.
+   */
+  async direct<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const flightKey = `direct:${key}`;
+    const pending = this.inFlight.get(flightKey);
+    if (pending) return pending as Promise<T>;
+    const work = this.fallback.run(load).finally(() => this.inFlight.delete(flightKey));
+    this.inFlight.set(flightKey, work);
+    return work;
+  }
+
   /** Drops keys after a commit changed what they hold. Errors are swallowed: TTLs bound staleness. */
   async invalidate(...keys: string[]): Promise<void> {
     await this.cache.del(...keys).catch(() => {

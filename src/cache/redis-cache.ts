@@ -23,6 +23,9 @@ export class RedisCache implements Cache {
       lazyConnect: false,
       // Fail fast while disconnected instead of queueing: callers fall back to the database.
       enableOfflineQueue: false,
+      // Commands issued in the same tick share one write: a sale-day request's cache calls cost
+      // one round trip, and many concurrent requests share syscalls.
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
       commandTimeout: REDIS_COMMAND_TIMEOUT_MS,

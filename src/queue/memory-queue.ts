@@ -180,6 +180,10 @@ export class MemoryQueue implements Queue {
     };
   }
 
+  async getMessage(stream: string, seq: number): Promise<Uint8Array | undefined> {
+    return this.stream(stream).messages.get(seq)?.data;
+  }
+
   async pending(stream: string, durable: string): Promise<number> {
     const state = this.stream(stream);
     const consumer = state.consumers.get(durable);

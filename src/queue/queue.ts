@@ -58,6 +58,8 @@ export interface Queue {
     durable: string,
     options: { max: number; expiresMs: number },
   ): Promise<QueueMessage[]>;
+  /** A stored message's data by stream sequence (e.g. the original of a deduplicated publish). */
+  getMessage(stream: string, seq: number): Promise<Uint8Array | undefined>;
   /** Messages not yet acked by the consumer (backlog). */
   pending(stream: string, durable: string): Promise<number>;
   ping(): Promise<void>;

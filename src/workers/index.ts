@@ -3,6 +3,7 @@
  * them beside the API, `fenqi worker` alone. Workers register here as the features land.
  */
 import type { Platform } from '../platform.ts';
+import { startOrderSettler } from './order-settler.ts';
 
 export interface Worker {
   name: string;
@@ -12,7 +13,7 @@ export interface Worker {
 export type WorkerFactory = (platform: Platform) => Promise<Worker | undefined>;
 
 /** Factories of every worker; each decides from the platform's config whether it runs. */
-export const WORKER_FACTORIES: WorkerFactory[] = [];
+export const WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler];
 
 export interface RunningWorkers {
   names: string[];

@@ -6,12 +6,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { todayUtc } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
-import { getOrder, type Order, settleOrder } from '../../store/orders.ts';
+import { type Order, settleOrder } from '../../store/orders.ts';
 import { REFUSAL_STATUS, type RefusalCode } from '../../store/refusal.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, notFound } from '../errors.ts';
+import { ApiError } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
-import { ErrorBody, IdParams, IdString, isStaff, money, pathId } from './lending-schemas.ts';
+import { ErrorBody, IdParams, IdString, money, pathId } from './lending-schemas.ts';
+import { QueuedAnswer, registerQueuedOrders } from './orders-queued.ts';
 
 export const MAX_TENOR = 600;
 
@@ -49,9 +50,17 @@ export const orderView = (o: Order) => ({
   settled_at: o.settledAt ? o.settledAt.toISOString() : null,
 });
 
+/** `?mode=queued` or `?mode=sync` chooses the path per request; without it, FENQI_SALE_MODE decides. */
+const OrderQuery = Type.Object(
+  { mode: Type.Optional(Type.Union([Type.Literal('queued'), Type.Literal('sync')])) },
+  { additionalProperties: false },
+);
+
 export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const sql = platform.db.sql;
   return async (app) => {
+    // Sale day (docs/flash.md): the queued path, the status read and its events stream.
+    const queued = await registerQueuedOrders(app, platform);
     app.post(
       '/v1/orders',
       {
@@ -61,11 +70,22 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           summary: 'Buy goods on installment, zero down (Idempotency-Key required)',
           security: [{ bearer: [] }],
           headers: IdempotencyHeaders,
+          querystring: OrderQuery,
           body: OrderBody,
-          response: { 201: OrderView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+          response: {
+            201: OrderView,
+            202: QueuedAnswer,
+            400: ErrorBody,
+            404: ErrorBody,
+            409: ErrorBody,
+            422: ErrorBody,
+            429: ErrorBody,
+            503: ErrorBody,
+          },
         },
       },
       async (request, reply) => {
+        if (queued.applies(request)) return queued.accept(request, reply, request.body);
         const customerId = request.principal!.id;
         const goodsId = pathId(request.body.goods_id, 'goods');
         const productId = pathId(request.body.product_id, 'product');
@@ -96,23 +116,14 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         preHandler: requireRole('customer', 'merchant', 'risk', 'ops'),
         schema: {
           tags: ['orders'],
-          summary: 'An order: its customer, its merchant or staff',
+          summary: 'An order (accepted, settled or rejected): its customer, its merchant or staff',
           security: [{ bearer: [] }, { merchantKey: [] }],
           params: IdParams,
-          response: { 200: OrderView, 404: ErrorBody },
+          response: { 200: OrderView, 404: ErrorBody, 503: ErrorBody },
         },
       },
-      async (request) => {
-        const order = await getOrder(sql, pathId(request.params.id, 'order'));
-        const p = request.principal!;
-        const allowed =
-          order &&
-          (isStaff(request) ||
-            (p.role === 'customer' && p.id === order.customerId) ||
-            (p.role === 'merchant' && p.id === order.merchantId));
-        if (!order || !allowed) throw notFound('order');
-        return orderView(order);
-      },
+      // Cache first, then the database; a queued order not settled yet reads `accepted`.
+      async (request) => queued.status(request, pathId(request.params.id, 'order')),
     );
   };
 }

@@ -8,10 +8,12 @@ import { register as registerQuote } from './quote.ts';
 import { register as registerRisk } from './risk.ts';
 import { register as registerSeed } from './seed.ts';
 import { register as registerServe } from './serve.ts';
+import { register as registerWorker } from './worker.ts';
 
 /** Every subcommand, in the order `fenqi --help` lists them. */
 export function registerCommands(program: Command): void {
   registerServe(program);
+  registerWorker(program);
   registerMigrate(program);
   registerKeys(program);
   registerSeed(program);

@@ -1,0 +1,389 @@
+/**
+ * Sale-day orders (docs/flash.md). `POST /v1/orders` in queued mode (FENQI_SALE_MODE=true, or
+ * `?mode=queued` per request) checks what is cheap — body, caller, admission, rate limits, the
+ * idempotency record, the cached credit line and goods — then publishes the order to JetStream with
+ * `Nats-Msg-Id = order:{customer}:{key}` and answers 202 only after the stream has stored it. The
+ * order id is made here, so the 202 can carry it. Workers settle it later (workers/order-settler.ts).
+ * Also the order status read (cache, then database) and its server-sent-events stream.
+ */
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { CacheAside, CacheOverloadedError, decodeJson, encodeJson } from '../../cache/cache-aside.ts';
+import { hit, type RateLimitRule } from '../../cache/rate-limit.ts';
+import { CNY, formatAmount, todayUtc } from '../../domain/index.ts';
+import type { Platform } from '../../platform.ts';
+import { ORDERS_STREAM, ORDERS_SUBJECT, QueueFullError } from '../../queue/index.ts';
+import { getCreditLine } from '../../store/credit-lines.ts';
+import { claimIdGenerator, type IdGenerator } from '../../store/id-generator.ts';
+import { requestHash } from '../../store/idempotency.ts';
+import { getProduct } from '../../store/products.ts';
+import { ORDER_MESSAGE_VERSION, type OrderMessage } from '../../workers/order-settler.ts';
+import { Admission } from '../admission.ts';
+import { requireRole } from '../auth.ts';
+import { ApiError, conflict, notFound, unavailable } from '../errors.ts';
+import {
+  creditSummaryKey,
+  isFinal,
+  lookupOrderStatus,
+  type OrderStatusView,
+  putAccepted,
+} from '../order-status.ts';
+import { idempotencyKeyOf, REPLAY_HEADER } from '../plugins/idempotency.ts';
+import type { Api } from '../server.ts';
+import { ErrorBody, IdParams, isStaff, pathId } from './lending-schemas.ts';
+
+/** How long the cheap pre-check trusts a cached credit line (the worker drops it after each commit). */
+export const CREDIT_SUMMARY_TTL_MS = 10_000;
+export const GOODS_CACHE_TTL_MS = 30_000;
+/** Goods are also remembered in process this long, so intake survives the cache being down. */
+export const GOODS_LOCAL_TTL_MS = 2_000;
+/** A queued request's answer is replayed from the cache this long (NATS dedupes for a day too). */
+export const IDEMPOTENCY_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
+export const RATE_WINDOW_MS = 1_000;
+export const RATE_LIMITED_RETRY_AFTER_S = 1;
+/** The events stream polls the status this often, and ends after this long (the client reconnects). */
+export const EVENTS_POLL_MS = 250;
+export const EVENTS_MAX_LIFETIME_MS = 60_000;
+
+export const QueuedAnswer = Type.Object({
+  order_id: Type.String(),
+  status: Type.Literal('accepted'),
+  status_url: Type.String(),
+  events_url: Type.String(),
+});
+type QueuedAnswer = Static<typeof QueuedAnswer>;
+
+export interface QueuedOrderBody {
+  goods_id: string;
+  product_id: string;
+  tenor: number;
+}
+
+interface CreditSummary {
+  limitMinor: bigint;
+  usedMinor: bigint;
+  status: string;
+}
+interface SaleGoods {
+  merchantId: bigint;
+  priceMinor: bigint;
+  active: boolean;
+  merchantStatus: string;
+}
+interface SaleProduct {
+  kind: string;
+  active: boolean;
+  tenors: number[];
+}
+interface IdempotencyRecord {
+  order_id: string;
+  hash: string;
+}
+
+const answerFor = (orderId: string): QueuedAnswer => ({
+  order_id: orderId,
+  status: 'accepted',
+  status_url: `/v1/orders/${orderId}`,
+  events_url: `/v1/orders/${orderId}/events`,
+});
+
+export const orderMessageId = (customerId: bigint, key: string) => `order:${customerId}:${key}`;
+const idempotencyRecordKey = (customerId: bigint, key: string) => `idem:order:${customerId}:${key}`;
+
+export class QueuedOrders {
+  readonly admission: Admission;
+  private readonly reads: CacheAside;
+  private readonly localGoods = new Map<string, { atMs: number; goods: SaleGoods | undefined }>();
+  private readonly customerRule: RateLimitRule;
+  private readonly ipRule: RateLimitRule;
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly ids: IdGenerator,
+  ) {
+    this.admission = new Admission(platform.queue, { maxBacklog: platform.config.maxBacklog });
+    this.reads = new CacheAside(platform.cache, { ttlMs: CREDIT_SUMMARY_TTL_MS });
+    this.customerRule = {
+      name: 'orders-customer',
+      limit: platform.config.rateLimitCustomerPerS,
+      windowMs: RATE_WINDOW_MS,
+    };
+    this.ipRule = { name: 'orders-ip', limit: platform.config.rateLimitIpPerS, windowMs: RATE_WINDOW_MS };
+  }
+
+  /** Queued when asked per request (`?mode=`), else when the platform is in sale mode. */
+  applies(request: FastifyRequest): boolean {
+    const mode = (request.query as { mode?: string } | undefined)?.mode;
+    return mode ? mode === 'queued' : this.platform.config.saleMode;
+  }
+
+  private async goods(goodsId: bigint): Promise<SaleGoods | undefined> {
+    const key = goodsId.toString();
+    const local = this.localGoods.get(key);
+    const nowMs = Date.now();
+    if (local && nowMs - local.atMs < GOODS_LOCAL_TTL_MS) return local.goods;
+    const goods = await this.reads.get<SaleGoods>(
+      `sale-goods:${key}`,
+      async () => {
+        const [row] = await this.platform.db.sql<
+          { merchant_id: bigint; price_minor: bigint; active: boolean; merchant_status: string }[]
+        >`
+          select g.merchant_id, g.price_minor, g.active, m.status as merchant_status
+          from goods g join merchants m on m.id = g.merchant_id where g.id = ${goodsId}`;
+        return row
+          ? {
+              merchantId: row.merchant_id,
+              priceMinor: row.price_minor,
+              active: row.active,
+              merchantStatus: row.merchant_status,
+            }
+          : undefined;
+      },
+      GOODS_CACHE_TTL_MS,
+    );
+    if (this.localGoods.size > 10_000) this.localGoods.clear();
+    this.localGoods.set(key, { atMs: nowMs, goods });
+    return goods;
+  }
+
+  private async product(productId: bigint): Promise<SaleProduct | undefined> {
+    const key = `product:${productId}`;
+    const local = this.localGoods.get(key) as { atMs: number; product: SaleProduct | undefined } | undefined;
+    const nowMs = Date.now();
+    if (local && nowMs - local.atMs < GOODS_LOCAL_TTL_MS) return local.product;
+    const stored = await this.reads.direct(key, () => getProduct(this.platform.db.sql, productId));
+    const product = stored
+      ? { kind: stored.product.kind, active: stored.product.active, tenors: [...stored.product.tenors] }
+      : undefined;
+    this.localGoods.set(key, { atMs: nowMs, product } as never);
+    return product;
+  }
+
+  private credit(customerId: bigint): Promise<CreditSummary | undefined> {
+    return this.reads.get<CreditSummary>(creditSummaryKey(customerId), async () => {
+      const line = await getCreditLine(this.platform.db.sql, customerId);
+      return line
+        ? { limitMinor: line.limitMinor, usedMinor: line.usedMinor, status: line.status }
+        : undefined;
+    });
+  }
+
+  private async replayOf(customerId: bigint, key: string): Promise<IdempotencyRecord | undefined> {
+    const text = await this.platform.cache.get(idempotencyRecordKey(customerId, key)).catch(() => null);
+    return text === null ? undefined : decodeJson<IdempotencyRecord>(text);
+  }
+
+  async accept(request: FastifyRequest, reply: FastifyReply, body: QueuedOrderBody): Promise<FastifyReply> {
+    const principal = request.principal!;
+    const customerId = principal.id;
+    const key = idempotencyKeyOf(request);
+    const goodsId = pathId(body.goods_id, 'goods');
+    const productId = pathId(body.product_id, 'product');
+    // The path without the query: a retry in either mode is the same request.
+    const hash = requestHash('POST', '/v1/orders', body).toString('hex');
+    this.admission.check();
+
+    const cache = this.platform.cache;
+    const [byCustomer, byIp, earlier] = await Promise.all([
+      hit(cache, this.customerRule, customerId.toString()),
+      hit(cache, this.ipRule, request.ip),
+      this.replayOf(customerId, key),
+    ]);
+    if (earlier) return this.replay(reply, earlier, hash);
+    if (!byCustomer.allowed || !byIp.allowed) {
+      const retryAfterS = Math.max(byCustomer.retryAfterS, byIp.retryAfterS, RATE_LIMITED_RETRY_AFTER_S);
+      throw new ApiError(
+        429,
+        'RATE_LIMITED',
+        'too many orders; retry shortly',
+        { retry_after_s: retryAfterS, limit: byCustomer.allowed ? 'ip' : 'customer' },
+        { 'retry-after': String(retryAfterS) },
+      );
+    }
+
+    let goods: SaleGoods | undefined;
+    let line: CreditSummary | undefined;
+    let product: SaleProduct | undefined;
+    try {
+      [goods, line, product] = await Promise.all([
+        this.goods(goodsId),
+        this.credit(customerId),
+        this.product(productId),
+      ]);
+    } catch (err) {
+      if (err instanceof CacheOverloadedError)
+        throw unavailable('OVERLOADED', 'the database is shielded right now; retry shortly', 1);
+      throw unavailable('DATABASE_UNAVAILABLE', 'orders cannot be checked right now; retry shortly', 1);
+    }
+    if (!goods) throw notFound('goods');
+    if (!product) throw notFound('product');
+    if (product.kind !== 'goods')
+      throw new ApiError(422, 'PRODUCT_KIND_MISMATCH', 'orders need a goods product', { kind: product.kind });
+    if (!product.tenors.includes(body.tenor))
+      throw new ApiError(422, 'TENOR_NOT_ALLOWED', 'the product does not offer this tenor', {
+        tenors: product.tenors.join(','),
+      });
+    // A cheap pre-check on cached figures; the worker decides with the line locked.
+    if (!line) throw new ApiError(422, 'NO_CREDIT_LINE', 'the customer has no credit line');
+    if (line.status !== 'active') throw new ApiError(422, 'CREDIT_LINE_FROZEN', 'the credit line is frozen');
+    if (line.usedMinor + goods.priceMinor > line.limitMinor) {
+      throw new ApiError(422, 'INSUFFICIENT_CREDIT', 'not enough credit available', {
+        available_minor: (line.limitMinor - line.usedMinor).toString(),
+        requested_minor: goods.priceMinor.toString(),
+      });
+    }
+
+    const orderId = this.ids.next().toString();
+    const acceptedAt = new Date().toISOString();
+    const message: OrderMessage = {
+      v: ORDER_MESSAGE_VERSION,
+      order_id: orderId,
+      customer_id: customerId.toString(),
+      goods_id: body.goods_id,
+      product_id: body.product_id,
+      tenor: body.tenor,
+      key,
+      hash,
+      business_date: todayUtc(),
+      merchant_id: goods.merchantId.toString(),
+      price: formatAmount(goods.priceMinor, CNY.decimals),
+      accepted_at: acceptedAt,
+    };
+    let published: { seq: number; duplicate: boolean };
+    try {
+      published = await this.platform.queue.publish(ORDERS_SUBJECT, Buffer.from(JSON.stringify(message)), {
+        msgId: orderMessageId(customerId, key),
+      });
+    } catch (err) {
+      if (err instanceof QueueFullError) throw unavailable('OVERLOADED', 'the order stream is full', 1);
+      this.admission.markQueueDown();
+      throw unavailable('QUEUE_UNAVAILABLE', 'orders cannot be accepted right now; retry shortly', 1);
+    }
+    if (published.duplicate) {
+      // A retry of a request the stream already holds: answer with the original order.
+      const original = await this.platform.queue
+        .getMessage(ORDERS_STREAM, published.seq)
+        .catch(() => undefined);
+      if (!original)
+        throw unavailable('QUEUE_UNAVAILABLE', 'the original order cannot be read; retry shortly', 1);
+      const first = JSON.parse(Buffer.from(original).toString('utf8')) as OrderMessage;
+      return this.replay(reply, { order_id: first.order_id, hash: first.hash }, hash);
+    }
+
+    const view: OrderStatusView = {
+      id: orderId,
+      customer_id: message.customer_id,
+      merchant_id: message.merchant_id,
+      goods_id: message.goods_id,
+      product_id: message.product_id,
+      tenor: message.tenor,
+      price: message.price,
+      status: 'accepted',
+      reject_reason: null,
+      loan_id: null,
+      created_at: acceptedAt,
+      settled_at: null,
+    };
+    const record: IdempotencyRecord = { order_id: orderId, hash };
+    await Promise.all([
+      cache
+        .set(idempotencyRecordKey(customerId, key), encodeJson(record), IDEMPOTENCY_RECORD_TTL_MS)
+        .catch(() => {}),
+      putAccepted(cache, view),
+    ]);
+    return reply.status(202).send(answerFor(orderId));
+  }
+
+  private replay(reply: FastifyReply, record: IdempotencyRecord, hash: string): FastifyReply {
+    if (record.hash !== hash)
+      throw conflict('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+    reply.header(REPLAY_HEADER, 'true');
+    return reply.status(202).send(answerFor(record.order_id));
+  }
+
+  /** The order's status for its customer, merchant or staff; 404 for anyone else. */
+  async status(request: FastifyRequest, orderId: bigint): Promise<OrderStatusView> {
+    const found = await lookupOrderStatus(
+      this.platform.cache,
+      this.reads,
+      this.platform.db.sql,
+      orderId,
+    ).catch((err) => {
+      if (err instanceof CacheOverloadedError)
+        throw unavailable('OVERLOADED', 'the database is shielded right now; retry shortly', 1);
+      throw err;
+    });
+    if (found.kind === 'unknown') {
+      throw unavailable(
+        'ORDER_STATUS_UNKNOWN',
+        'the order status cannot be read right now; retry shortly',
+        1,
+      );
+    }
+    const p = request.principal!;
+    const view = found.kind === 'found' ? found.view : undefined;
+    const allowed =
+      view &&
+      (isStaff(request) ||
+        (p.role === 'customer' && p.id.toString() === view.customer_id) ||
+        (p.role === 'merchant' && p.id.toString() === view.merchant_id));
+    if (!view || !allowed) throw notFound('order');
+    return view;
+  }
+
+  close(): void {
+    this.admission.close();
+  }
+}
+
+/** Builds the queued path and registers the status events stream; the POST and GET live in orders.ts. */
+export async function registerQueuedOrders(app: Api, platform: Platform): Promise<QueuedOrders> {
+  const queued = new QueuedOrders(platform, await claimIdGenerator(platform.db.sql));
+  app.addHook('onClose', async () => queued.close());
+
+  app.get(
+    '/v1/orders/:id/events',
+    {
+      preHandler: requireRole('customer', 'merchant', 'risk', 'ops'),
+      schema: {
+        tags: ['orders'],
+        summary:
+          'Server-sent events: the order status now and when it changes (ends when final, or after 60 s)',
+        security: [{ bearer: [] }, { merchantKey: [] }],
+        params: IdParams,
+        response: { 200: Type.String({ description: 'text/event-stream' }), 404: ErrorBody, 503: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const orderId = pathId(request.params.id, 'order');
+      let view = await queued.status(request, orderId);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-request-id': request.id,
+      });
+      const send = (v: OrderStatusView) => raw.write(`event: status\ndata: ${JSON.stringify(v)}\n\n`);
+      send(view);
+      const endsAtMs = Date.now() + EVENTS_MAX_LIFETIME_MS;
+      let closed = false;
+      raw.on('close', () => {
+        closed = true;
+      });
+      while (!closed && !isFinal(view) && Date.now() < endsAtMs) {
+        await new Promise((r) => setTimeout(r, EVENTS_POLL_MS));
+        const next = await queued.status(request, orderId).catch(() => view);
+        if (next.status !== view.status) send(next);
+        view = next;
+      }
+      if (!closed) {
+        raw.write(`event: ${isFinal(view) ? 'final' : 'timeout'}\ndata: {}\n\n`);
+        raw.end();
+      }
+    },
+  );
+  return queued;
+}

@@ -1,0 +1,95 @@
+/**
+ * Sale day with two `fenqi api` processes and one `fenqi worker`: 2,000 orders across 400
+ * customers (every tenth customer can afford only two), one API SIGKILLed mid-burst. Clients retry
+ * with the same key on the other API. Every 202 ends settled or rejected exactly once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Sql } from '../../src/store/db.ts';
+import {
+  audit,
+  burst,
+  connect,
+  ledgerCheck,
+  ordersFor,
+  type Proc,
+  request,
+  type Seed,
+  type Servers,
+  seed,
+  serviceEnv,
+  startApi,
+  startServers,
+  startWorker,
+  tokenFor,
+  waitSettled,
+} from './lab.ts';
+
+let servers: Servers;
+let sql: Sql;
+let data: Seed;
+const procs: Proc[] = [];
+
+before(async () => {
+  servers = await startServers();
+  sql = connect(servers);
+  data = await seed(sql, 400, { tightEvery: 10, tightOrders: 2 });
+});
+
+after(async () => {
+  await Promise.allSettled(procs.map((p) => p.kill('SIGKILL')));
+  await sql?.end({ timeout: 2 });
+  await servers?.destroy();
+});
+
+test('a SIGKILLed API loses no accepted order: every 202 settles or is rejected exactly once', async () => {
+  const env = serviceEnv(servers);
+  const [api1, api2, worker] = await Promise.all([startApi(env), startApi(env), startWorker(env)]);
+  procs.push(api1, api2, worker);
+  const alive = new Set([api1.port, api2.port]);
+  let answered = 0;
+  const orders = ordersFor(data.customers, 5, 'kill-api');
+  const result = await burst(() => [...alive], data, orders, {
+    concurrency: 64,
+    deadlineMs: Date.now() + 90_000,
+    onAnswer: () => {
+      if (++answered === 500) {
+        alive.delete(api1.port);
+        void api1.kill('SIGKILL');
+      }
+    },
+  });
+  assert.equal(result.unanswered, 0);
+  assert.ok(result.accepted.size > 1_500, `accepted ${result.accepted.size}`);
+  const stored = await waitSettled(sql, result.accepted.values(), Date.now() + 60_000);
+  assert.equal(stored, result.accepted.size);
+
+  const a = await audit(sql, result.accepted);
+  assert.equal(a.lost, 0);
+  assert.equal(a.acceptedIds, result.accepted.size, 'one order id per key');
+  assert.equal(a.duplicateKeys, 0);
+  assert.equal(a.strangers, 0, 'no order stored that was not answered 202');
+  assert.ok(a.rejected > 0, 'customers over their limit were rejected');
+  assert.equal(a.overdrawn, 0);
+  assert.equal(a.usedMismatch, 0);
+  const check = ledgerCheck(servers.pg.url);
+  assert.ok(check.ok, JSON.stringify(check.report).slice(0, 2000));
+
+  // The status read and a replay agree with the database.
+  const [key, orderId] = [...result.accepted.entries()][0]!;
+  const customerId = BigInt(key.split('-')[2]!);
+  const headers = { authorization: `Bearer ${tokenFor(customerId)}` };
+  const status = await request(api2.port, 'GET', `/v1/orders/${orderId}`, headers);
+  assert.equal(status.status, 200);
+  assert.match(JSON.parse(status.body).status, /^(settled|rejected)$/);
+  const replay = await request(
+    api2.port,
+    'POST',
+    '/v1/orders',
+    { ...headers, 'idempotency-key': key, 'content-type': 'application/json' },
+    JSON.stringify({ goods_id: data.goodsId.toString(), product_id: data.productId.toString(), tenor: 12 }),
+  );
+  assert.equal(replay.status, 202);
+  assert.equal(JSON.parse(replay.body).order_id, orderId);
+  assert.equal(replay.headers['idempotent-replay'], 'true');
+});

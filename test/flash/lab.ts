@@ -1,0 +1,375 @@
+/**
+ * A sale-day lab for the flash tests and the rehearsal: real PostgreSQL, Redis and NATS from the
+ * harness, `fenqi api` and `fenqi worker` as child processes, customers seeded in bulk, clients
+ * that retry 503s and connection errors with the same idempotency key, and the checks every
+ * fault test ends with.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signAccessToken } from '../../src/api/auth.ts';
+import { connectPostgres, type Sql } from '../../src/store/db.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { ensureDefaultProducts } from '../../src/store/products.ts';
+import { type NatsServer, startNats } from '../harness/nats.ts';
+import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
+import { freePort, tempDir, waitFor } from '../harness/process.ts';
+import { type RedisServer, startRedis } from '../harness/redis.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const FENQI_BIN = path.join(ROOT, 'bin', 'fenqi');
+export const GOODS_PRICE_MINOR = 99_900n;
+export const TENOR = 12;
+
+export interface Servers {
+  pg: PostgresServer;
+  redis: RedisServer;
+  nats: NatsServer;
+  destroy(): Promise<void>;
+}
+
+export async function startServers(settings?: Record<string, string>): Promise<Servers> {
+  const [pg, redis, nats] = await Promise.all([startPostgres({ settings }), startRedis(), startNats()]);
+  return {
+    pg,
+    redis,
+    nats,
+    async destroy() {
+      await Promise.allSettled([pg.destroy(), redis.destroy(), nats.destroy()]);
+    },
+  };
+}
+
+export interface Seed {
+  customers: bigint[];
+  goodsId: bigint;
+  productId: bigint;
+}
+
+/**
+ * `count` customers with lines of `limitMinor` each, except every `tightEvery`-th customer, whose
+ * line takes only `tightOrders` orders (so some customers go over their limit).
+ */
+export async function seed(
+  sql: Sql,
+  count: number,
+  options: { limitMinor?: bigint; tightEvery?: number; tightOrders?: number } = {},
+): Promise<Seed> {
+  await migrate(sql);
+  const products = await ensureDefaultProducts(sql);
+  const rows = await sql<{ id: bigint }[]>`
+    insert into customers (phone_enc, phone_bidx, national_id_enc, national_id_bidx, legal_name_enc,
+      bank_card_enc, password_hash)
+    select '\\x00', decode(md5('p' || g || random()::text), 'hex'), '\\x00', decode(md5('n' || g || random()::text), 'hex'),
+      '\\x00', '\\x00', 'x'
+    from generate_series(1, ${count}) g
+    returning id`;
+  const customers = rows.map((r) => r.id).sort((a, b) => (a < b ? -1 : 1));
+  const limit = options.limitMinor ?? 1_000_000_000n;
+  const tightEvery = options.tightEvery ?? 0;
+  const tightLimit = GOODS_PRICE_MINOR * BigInt(options.tightOrders ?? 1);
+  await sql`
+    insert into credit_lines (customer_id, limit_minor)
+    select id, lim from unnest(${customers.map(String)}::bigint[],
+      ${customers.map((_, i) => String(tightEvery > 0 && i % tightEvery === 0 ? tightLimit : limit))}::bigint[])
+      as x(id, lim)`;
+  const [m] = await sql<{ id: bigint }[]>`
+    insert into merchants (name, api_key_hash) values ('Sale shop', ${randomBytes(32)}) returning id`;
+  const [g] = await sql<{ id: bigint }[]>`
+    insert into goods (merchant_id, sku, name, price_minor)
+    values (${m!.id}, ${`SKU-${randomBytes(4).toString('hex')}`}, 'Phone', ${GOODS_PRICE_MINOR}) returning id`;
+  return { customers, goodsId: g!.id, productId: products.get('GOODS-0DOWN')! };
+}
+
+export const SECRETS = {
+  FENQI_TOKEN_SECRET: randomBytes(32).toString('hex'),
+  FENQI_DATA_KEYS: `1:${randomBytes(32).toString('hex')}`,
+  FENQI_BLIND_INDEX_KEY: randomBytes(32).toString('hex'),
+};
+
+export function tokenFor(customerId: bigint): string {
+  return signAccessToken(
+    Buffer.from(SECRETS.FENQI_TOKEN_SECRET, 'hex'),
+    { role: 'customer', id: customerId },
+    3600,
+  );
+}
+
+export function serviceEnv(servers: Servers, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL: servers.pg.url,
+    REDIS_URL: servers.redis.url,
+    NATS_URL: servers.nats.url,
+    FENQI_SALE_MODE: 'true',
+    FENQI_DATA_DIR: tempDir('flash-data'),
+    LOG_LEVEL: 'warn',
+    FENQI_RATE_LIMIT_IP_PER_S: '1000000',
+    FENQI_RATE_LIMIT_CUSTOMER_PER_S: '1000',
+    ...SECRETS,
+    ...extra,
+  };
+}
+
+export interface Proc {
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function spawnFenqi(command: string, env: NodeJS.ProcessEnv, port: number, ready: RegExp): Promise<Proc> {
+  const child = spawn(FENQI_BIN, [command], {
+    env: { ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    lines.push(...chunk.toString().split('\n').filter(Boolean));
+    if (lines.length > 200) lines.splice(0, lines.length - 200);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  process.on('exit', () => child.kill('SIGKILL'));
+  const proc: Proc = {
+    child,
+    port,
+    output: () => lines.join('\n'),
+    kill: async (signal = 'SIGKILL') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill(signal);
+      await exited;
+    },
+  };
+  return waitFor(
+    `fenqi ${command}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`fenqi ${command} exited:\n${proc.output()}`);
+      return ready.test(proc.output());
+    },
+    60_000,
+  ).then(() => proc);
+}
+
+export async function startApi(env: NodeJS.ProcessEnv): Promise<Proc> {
+  return spawnFenqi('api', env, await freePort(), /API:\s+http/);
+}
+
+export async function startWorker(env: NodeJS.ProcessEnv): Promise<Proc> {
+  return spawnFenqi('worker', env, 0, /fenqi worker ready/);
+}
+
+/** `fenqi ledger check --json` against the database; the parsed report and exit code. */
+export function ledgerCheck(databaseUrl: string): { ok: boolean; report: Record<string, unknown> } {
+  try {
+    const out = execFileSync(FENQI_BIN, ['ledger', 'check', '--json'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', ...SECRETS },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return { ok: true, report: JSON.parse(out.trim().split('\n').pop()!) };
+  } catch (err) {
+    const out = String((err as { stdout?: string }).stdout ?? '');
+    let report: Record<string, unknown> = { output: out };
+    try {
+      report = JSON.parse(out.trim().split('\n').pop()!);
+    } catch {
+      // keep the text
+    }
+    return { ok: false, report };
+  }
+}
+
+export interface HttpReply {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+export function request(
+  port: number,
+  method: string,
+  urlPath: string,
+  headers: Record<string, string>,
+  body?: string,
+  timeoutMs = 10_000,
+): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: urlPath, headers, agent, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: res.headers,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+export interface OrderRequest {
+  customerId: bigint;
+  key: string;
+}
+
+export interface BurstResult {
+  /** Order ids answered 202, by idempotency key. */
+  accepted: Map<string, string>;
+  /** Final refusals (4xx) at intake, by code. */
+  refused: Map<string, number>;
+  retries: number;
+  /** Keys that never got a final answer before the deadline. */
+  unanswered: number;
+}
+
+/**
+ * Sends every order with `concurrency` clients over the given API ports (round robin, a client
+ * moves to the next port after a connection error), retrying 503 and connection errors with the
+ * same key, as a real client would.
+ */
+export async function burst(
+  ports: () => number[],
+  seedData: Seed,
+  orders: OrderRequest[],
+  options: { concurrency: number; deadlineMs: number; onAnswer?: () => void },
+): Promise<BurstResult> {
+  const result: BurstResult = { accepted: new Map(), refused: new Map(), retries: 0, unanswered: 0 };
+  const body = JSON.stringify({
+    goods_id: seedData.goodsId.toString(),
+    product_id: seedData.productId.toString(),
+    tenor: TENOR,
+  });
+  let next = 0;
+  const client = async (n: number) => {
+    let portIndex = n;
+    while (next < orders.length) {
+      const order = orders[next++]!;
+      const headers = {
+        authorization: `Bearer ${tokenFor(order.customerId)}`,
+        'idempotency-key': order.key,
+        'content-type': 'application/json',
+      };
+      for (;;) {
+        if (Date.now() > options.deadlineMs) {
+          result.unanswered++;
+          break;
+        }
+        const list = ports();
+        const port = list[portIndex % list.length]!;
+        let reply: HttpReply | undefined;
+        try {
+          reply = await request(port, 'POST', '/v1/orders', headers, body);
+        } catch {
+          portIndex++;
+        }
+        if (reply && reply.status === 202) {
+          result.accepted.set(order.key, (JSON.parse(reply.body) as { order_id: string }).order_id);
+          break;
+        }
+        if (reply && reply.status !== 503 && reply.status !== 429) {
+          const code =
+            (JSON.parse(reply.body) as { error?: { code?: string } }).error?.code ?? String(reply.status);
+          result.refused.set(code, (result.refused.get(code) ?? 0) + 1);
+          break;
+        }
+        result.retries++;
+        await new Promise((r) => setTimeout(r, reply ? 100 : 50));
+      }
+      options.onAnswer?.();
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, (_, n) => client(n)));
+  return result;
+}
+
+/** Waits until every accepted order id is stored (settled or rejected) or the deadline passes. */
+export async function waitSettled(sql: Sql, accepted: Iterable<string>, deadlineMs: number): Promise<number> {
+  const ids = [...accepted];
+  for (;;) {
+    const [row] = await sql<
+      { n: bigint }[]
+    >`select count(*)::bigint as n from orders where id = any(${ids}::bigint[])`;
+    const stored = Number(row?.n ?? 0n);
+    if (stored === ids.length || Date.now() > deadlineMs) return stored;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export interface Audit {
+  acceptedIds: number;
+  stored: number;
+  lost: number;
+  duplicateKeys: number;
+  strangers: number;
+  settled: number;
+  rejected: number;
+  overdrawn: number;
+  usedMismatch: number;
+}
+
+/**
+ * What every fault test proves: each 202 id is stored exactly once, no order exists that was not
+ * answered 202, no line is overdrawn, and used credit equals open principal.
+ */
+export async function audit(sql: Sql, accepted: Map<string, string>): Promise<Audit> {
+  const ids = [...accepted.values()];
+  const [counts] = await sql<
+    { stored: bigint; settled: bigint; rejected: bigint; total: bigint; dup_keys: bigint }[]
+  >`
+    select
+      (select count(*) from orders where id = any(${ids}::bigint[]))::bigint as stored,
+      (select count(*) from orders where id = any(${ids}::bigint[]) and status = 'settled')::bigint as settled,
+      (select count(*) from orders where id = any(${ids}::bigint[]) and status = 'rejected')::bigint as rejected,
+      (select count(*) from orders)::bigint as total,
+      (select count(*) from (select customer_id, idempotency_key from orders group by 1, 2 having count(*) > 1) d)::bigint
+        as dup_keys`;
+  const [lines] = await sql<{ overdrawn: bigint; mismatch: bigint }[]>`
+    with owed as (
+      select l.customer_id, sum(i.principal_minor - i.paid_principal_minor) as principal
+      from loans l join installments i on i.loan_id = l.id where l.status = 'active' group by l.customer_id
+    )
+    select count(*) filter (where c.used_minor > c.limit_minor)::bigint as overdrawn,
+      count(*) filter (where c.used_minor <> coalesce(o.principal, 0))::bigint as mismatch
+    from credit_lines c left join owed o on o.customer_id = c.customer_id`;
+  const stored = Number(counts!.stored);
+  return {
+    acceptedIds: new Set(ids).size,
+    stored,
+    lost: ids.length - stored,
+    duplicateKeys: Number(counts!.dup_keys),
+    strangers: Number(counts!.total) - stored,
+    settled: Number(counts!.settled),
+    rejected: Number(counts!.rejected),
+    overdrawn: Number(lines!.overdrawn),
+    usedMismatch: Number(lines!.mismatch),
+  };
+}
+
+export function connect(servers: Servers, max = 4): Sql {
+  return connectPostgres(servers.pg.url, max, 'fenqi-flash-test');
+}
+
+/** Orders for `customers`, `perCustomer` each, interleaved so one customer's orders spread out. */
+export function ordersFor(customers: bigint[], perCustomer: number, prefix: string): OrderRequest[] {
+  const out: OrderRequest[] = [];
+  for (let round = 0; round < perCustomer; round++) {
+    for (const customerId of customers) out.push({ customerId, key: `${prefix}-${customerId}-${round}` });
+  }
+  return out;
+}
