@@ -3,6 +3,7 @@
  * `code` is stable and machine-readable (clients switch on it); `message` is for people.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../domain/errors.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -66,6 +67,11 @@ export function errorHandler(
   if (error instanceof ApiError) {
     reply.headers(error.headers);
     return reply.status(error.statusCode).send(body(error.code, error.message, error.details));
+  }
+  // A money rule said no (APR over its cap, tenor not offered...): the request was well-formed
+  // but cannot be honoured, so 422 with the rule's own stable code.
+  if (error instanceof DomainError) {
+    return reply.status(422).send(body(error.code, error.message, { ...error.details }));
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {

@@ -58,6 +58,8 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  // The API speaks JSON only: a text/plain body is refused with 415 instead of reaching validation.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 

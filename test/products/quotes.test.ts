@@ -318,8 +318,8 @@ describe('POST /v1/quotes on real PostgreSQL and Redis', () => {
         headers: { 'content-type': 'text/plain' },
         payload: 'principal=1',
       },
-      400,
-      'VALIDATION_FAILED',
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
     );
   });
 
