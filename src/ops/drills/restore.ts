@@ -9,12 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { backupInfo, backupsIn, runBackup } from '../backup.ts';
-import { type TopologyState, waitHealthy } from '../cluster.ts';
-import { chownToPostgres, sleep } from '../proc.ts';
+import { currentLeader, type TopologyState, waitHealthy } from '../cluster.ts';
+import { chownToPostgres, runAsPostgres, sleep } from '../proc.ts';
 import { type Check, type DrillReport, verdictOf, writeReport } from '../report.ts';
 import { type RestoredServer, restoreInto, sealWal, startRestored } from '../restore.ts';
 import { topologyStatus } from '../status.ts';
-import { appDatabaseUrl } from '../topology.ts';
+import { appDatabaseUrl, LOOPBACK, memberDatabaseUrl, PG_BIN_DIR, type TopologySpec } from '../topology.ts';
 import { type DrillOptions, since, ticker, withTopology } from './common.ts';
 import { createDrillTable, DrillWriter } from './writer.ts';
 
@@ -31,6 +31,54 @@ export interface RestoreDrillOptions extends DrillOptions {
   repo?: 1 | 2;
   /** Keep the restored directory here instead of a scratch directory that is removed. */
   into?: string;
+  /** Also run pgbench with this many clients during the load, in its own database. */
+  pgbenchClients?: number;
+}
+
+const LOAD_DATABASE = 'ops_load';
+const PGBENCH_SCALE = 10;
+
+/**
+ * Heavy write load next to the drill writer, so the off-site WAL age is measured while segments
+ * fill by volume and not only by archive_timeout. Its own database keeps the row counts of the
+ * application database untouched.
+ */
+async function pgbenchLoad(
+  spec: TopologySpec,
+  clients: number,
+  seconds: number,
+): Promise<{ tps: number; walBytes: number }> {
+  const leader = await currentLeader(spec);
+  if (!leader) throw new Error('no primary for pgbench');
+  const admin = postgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
+  try {
+    const [exists] = await admin`select 1 from pg_database where datname = ${LOAD_DATABASE}`;
+    if (!exists) await admin.unsafe(`create database ${LOAD_DATABASE}`);
+    const env = {
+      PGPASSWORD: spec.passwords.superuser,
+      PGHOST: LOOPBACK,
+      PGPORT: String(leader.pgPort),
+      PGUSER: 'postgres',
+    };
+    await runAsPostgres(
+      path.join(PG_BIN_DIR, 'pgbench'),
+      ['-i', '-q', '-s', String(PGBENCH_SCALE), LOAD_DATABASE],
+      { env },
+    );
+    const [before] = await admin<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
+    const { stdout } = await runAsPostgres(
+      path.join(PG_BIN_DIR, 'pgbench'),
+      ['-n', '-c', String(clients), '-j', '2', '-T', String(seconds), LOAD_DATABASE],
+      { env, timeoutMs: (seconds + 60) * 1000 },
+    );
+    const [wal] = await admin<
+      { bytes: string }[]
+    >`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${before!.lsn}::pg_lsn)::text as bytes`;
+    const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1] ?? 0);
+    return { tps: Math.round(tps), walBytes: Number(wal!.bytes) };
+  } finally {
+    await admin.end({ timeout: 2 });
+  }
 }
 
 export async function runRestoreDrill(options: RestoreDrillOptions = {}): Promise<DrillReport> {
@@ -42,6 +90,17 @@ export async function runRestoreDrill(options: RestoreDrillOptions = {}): Promis
 }
 
 type Counts = Record<string, number>;
+
+const ARCHIVE_CATCH_UP_MS = 120_000;
+
+/** The segment before a WAL file name (same timeline), to tell when the archiver is caught up. */
+function prevSegment(wal: string): string {
+  const n = BigInt(`0x${wal.slice(8)}`);
+  const log = n >> 32n;
+  const seg = n & 0xffffffffn;
+  const prev = seg === 0n ? ((log - 1n) << 32n) | 0xffn : (log << 32n) | (seg - 1n);
+  return wal.slice(0, 8) + prev.toString(16).toUpperCase().padStart(16, '0');
+}
 
 async function tableCounts(sql: postgres.Sql | postgres.TransactionSql): Promise<Counts> {
   const tables = await sql<{ name: string }[]>`
@@ -126,11 +185,34 @@ async function restoreDrill(
     figures.backupStoppedAt = backup.stopAt;
 
     phase = 'steady load, sampling the age of the newest archived WAL';
+    const heavy =
+      options.pgbenchClients && loadMs > 0
+        ? pgbenchLoad(spec, options.pgbenchClients, loadMs / 1000)
+        : undefined;
     const loadEnd = Date.now() + loadMs;
     while (Date.now() < loadEnd) {
       const status = await topologyStatus(state);
       if (status.archive?.ageS != null) ages.push(status.archive.ageS);
       await sleep(AGE_SAMPLE_EVERY_MS);
+    }
+    if (heavy) {
+      const { tps, walBytes } = await heavy;
+      figures.pgbenchClients = options.pgbenchClients!;
+      figures.pgbenchTps = tps;
+      figures.walMbPerS = Math.round((walBytes / 1024 / 1024 / (loadMs / 1000)) * 10) / 10;
+      // Sample on until the archiver has caught up with what pgbench wrote.
+      const catchUpEnd = Date.now() + ARCHIVE_CATCH_UP_MS;
+      while (Date.now() < catchUpEnd) {
+        const status = await topologyStatus(state);
+        if (status.archive?.ageS != null) ages.push(status.archive.ageS);
+        if (
+          status.archive?.lastArchivedWal &&
+          status.archive.currentWal &&
+          status.archive.lastArchivedWal >= prevSegment(status.archive.currentWal)
+        )
+          break;
+        await sleep(AGE_SAMPLE_EVERY_MS);
+      }
     }
     figures.offsiteWalAgeMaxS = ages.length ? Math.max(...ages) : null;
     figures.offsiteWalAgeSamples = ages.length;
