@@ -373,3 +373,55 @@ export function ordersFor(customers: bigint[], perCustomer: number, prefix: stri
   }
   return out;
 }
+
+export interface SaleRun {
+  result: BurstResult;
+  audit: Audit;
+  ledgerOk: boolean;
+  ledgerReport: Record<string, unknown>;
+  apis: Proc[];
+  workers: Proc[];
+}
+
+/**
+ * One fault scenario: `apis` API and `workers` worker processes, a burst of orders, `fault` run once
+ * `faultAt` answers are in (it may change the live API ports), then wait for settlement and audit.
+ */
+export async function saleRun(
+  servers: Servers,
+  sql: Sql,
+  data: Seed,
+  options: {
+    apis: number;
+    workers: number;
+    perCustomer: number;
+    faultAt: number;
+    fault: (run: {
+      apis: Proc[];
+      workers: Proc[];
+      alive: Set<number>;
+      env: NodeJS.ProcessEnv;
+    }) => Promise<void>;
+    settleTimeoutMs?: number;
+  },
+): Promise<SaleRun> {
+  const env = serviceEnv(servers);
+  const apis = await Promise.all(Array.from({ length: options.apis }, () => startApi(env)));
+  const workers = await Promise.all(Array.from({ length: options.workers }, () => startWorker(env)));
+  const alive = new Set(apis.map((a) => a.port));
+  let answered = 0;
+  let faultDone: Promise<void> = Promise.resolve();
+  const result = await burst(() => [...alive], data, ordersFor(data.customers, options.perCustomer, 'sale'), {
+    concurrency: 64,
+    deadlineMs: Date.now() + 120_000,
+    onAnswer: () => {
+      if (++answered === options.faultAt) faultDone = options.fault({ apis, workers, alive, env });
+    },
+  });
+  await faultDone;
+  await waitSettled(sql, result.accepted.values(), Date.now() + (options.settleTimeoutMs ?? 90_000));
+  const a = await audit(sql, result.accepted);
+  const check = ledgerCheck(servers.pg.url);
+  await Promise.allSettled([...apis, ...workers].map((p) => p.kill('SIGTERM')));
+  return { result, audit: a, ledgerOk: check.ok, ledgerReport: check.report, apis, workers };
+}
