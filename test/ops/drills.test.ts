@@ -15,8 +15,10 @@ import { BINARIES_POSTGRES, down, type TopologyState, up } from '../../src/ops/c
 import { runFailoverDrill } from '../../src/ops/drills/failover.ts';
 import { runRegionDrill } from '../../src/ops/drills/region.ts';
 import { runRestoreDrill } from '../../src/ops/drills/restore.ts';
+import { failback } from '../../src/ops/failback.ts';
 import { chownToPostgres, missingBinaries, sleep } from '../../src/ops/proc.ts';
 import { restoreInto, sealWal, startRestored } from '../../src/ops/restore.ts';
+import { topologyStatus } from '../../src/ops/status.ts';
 import { appDatabaseUrl } from '../../src/ops/topology.ts';
 
 describe('disaster-recovery drills', () => {
@@ -106,5 +108,14 @@ describe('disaster-recovery drills', () => {
     process.stderr.write(
       `region RTO ${report.timings.rtoMs} ms, lost ${report.figures.writesLostTx} tx (${report.figures.writesLostWindowS} s)\n`,
     );
+  });
+
+  test('failback after the region drill: region 1 leads again with a synchronous standby', async () => {
+    const result = await failback(state!);
+    assert.match(result.primary, /^dc1/);
+    const status = await topologyStatus(state!);
+    assert.equal(status.primary, result.primary);
+    assert.ok(status.members.some((m) => m.role === 'sync_standby' && m.region === 'region1'));
+    assert.ok(status.members.every((m) => m.state === 'running'));
   });
 });

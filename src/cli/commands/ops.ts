@@ -125,6 +125,18 @@ export function register(program: Command): void {
     });
 
   ops
+    .command('failback')
+    .description(
+      'after a region loss: rejoin region 1, synchronous mode on, switch the primary back to region 1',
+    )
+    .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
+    .action(async (opts: { dir: string }) => {
+      const state = await requireTopology(opts.dir);
+      const { failback } = await import('../../ops/failback.ts');
+      process.stdout.write(`${JSON.stringify(await failback(state))}\n`);
+    });
+
+  ops
     .command('drill')
     .description('run a drill (failover, region or restore), write its report, print the JSON report last')
     .argument('<kind>', 'failover, region or restore')
