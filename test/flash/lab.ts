@@ -152,7 +152,13 @@ function spawnFenqi(command: string, env: NodeJS.ProcessEnv, port: number, ready
       return ready.test(proc.output());
     },
     60_000,
-  ).then(() => proc);
+  ).then(
+    () => proc,
+    (err: Error) => {
+      child.kill('SIGKILL');
+      throw new Error(`${err.message}\n${proc.output()}`);
+    },
+  );
 }
 
 export async function startApi(env: NodeJS.ProcessEnv): Promise<Proc> {

@@ -1,0 +1,283 @@
+/**
+ * Sale rehearsal (`npm run bench:flash`, `-- --orders 10000` for a quick check): real PostgreSQL,
+ * Redis and NATS; thousands of customers; `fenqi api` and `fenqi worker` processes; a bounded burst
+ * of orders from a separate load-generator process on loopback. In the same run, the ceilings: a
+ * bare Fastify route (intake, same generator and connections), pgbench TPC-B (settlement), the
+ * synchronous path (what the queue saves) and p99 intake latency paced at half the intake ceiling.
+ * Progress on stderr, a chart in bench/out/flash.html, and the last stdout line is one JSON object.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { JetStreamQueue, ORDER_SETTLER, ORDERS_STREAM } from '../src/queue/index.ts';
+import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/process.ts';
+import {
+  connect,
+  ledgerCheck,
+  type Proc,
+  ROOT,
+  SECRETS,
+  seed,
+  serviceEnv,
+  startApi,
+  startServers,
+  startWorker,
+  TENOR,
+} from '../test/flash/lab.ts';
+import { writeChart } from './lib/chart.ts';
+import type { LoadResult, LoadSpec } from './lib/load.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '100000' },
+    customers: { type: 'string', default: '5000' },
+    connections: { type: 'string', default: '64' },
+    apis: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
+    'batch-size': { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '2' },
+    'max-seconds': { type: 'string', default: '120' },
+    'sync-orders': { type: 'string', default: '5000' },
+  },
+});
+export const ORDERS = Number(args.orders);
+export const CUSTOMERS = Number(args.customers);
+export const CONNECTIONS = Number(args.connections);
+export const API_PROCESSES = Number(args.apis);
+export const WORKER_PROCESSES = Number(args.workers);
+/** Every phase is bounded in time as well as in count. */
+export const MAX_PHASE_SECONDS = Number(args['max-seconds']);
+export const SYNC_ORDERS = Math.min(ORDERS, Number(args['sync-orders']));
+export const PGBENCH_CLIENTS = 8;
+export const PGBENCH_SECONDS = 10;
+export const PACED_SECONDS = 5;
+export const SAMPLE_MS = 1_000;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const outDir = path.join(ROOT, 'bench', 'out');
+mkdirSync(outDir, { recursive: true });
+
+function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/load.ts'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => process.stderr.write(c));
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`load generator exited ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
+    });
+  });
+}
+
+const servers = await startServers({ shared_buffers: '256MB', max_wal_size: '2GB', checkpoint_timeout: '30min' });
+const procs: Proc[] = [];
+try {
+  // Settlement ceiling: pgbench TPC-B on the same server.
+  const user = unprivilegedUser();
+  const pgbench = (pgArgs: string[]) =>
+    execFileSync(
+      path.join(servers.pg.binDir, 'pgbench'),
+      ['-h', '127.0.0.1', '-p', String(servers.pg.port), '-U', 'postgres', ...pgArgs, 'postgres'],
+      { ...(user ?? {}), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  log('pgbench -i -s 1');
+  pgbench(['-i', '-s', '1', '-q']);
+  log(`pgbench TPC-B -c ${PGBENCH_CLIENTS} -j 2 -T ${PGBENCH_SECONDS}`);
+  const pgbenchTps = Number(/tps = ([\d.]+)/.exec(pgbench(['-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', String(PGBENCH_SECONDS)]))?.[1]);
+  log(`pgbench: ${pgbenchTps.toFixed(0)} tps`);
+
+  const sql = connect(servers, 4);
+  log(`seeding ${CUSTOMERS} customers`);
+  const data = await seed(sql, CUSTOMERS, { tightEvery: 50, tightOrders: 3 });
+  const customers = data.customers.map(String);
+  const baseSpec = {
+    path: '/v1/orders',
+    connections: CONNECTIONS,
+    maxSeconds: MAX_PHASE_SECONDS,
+    customers,
+    goodsId: data.goodsId.toString(),
+    productId: data.productId.toString(),
+    tenor: TENOR,
+    tokenSecretHex: SECRETS.FENQI_TOKEN_SECRET,
+  };
+
+  // Intake ceiling: a bare Fastify route, same generator, same connections, same count.
+  const barePort = await freePort();
+  const bare = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/bare-server.ts')], {
+    env: { ...process.env, PORT: String(barePort) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let bareOut = '';
+  bare.stdout.on('data', (c: Buffer) => {
+    bareOut += c.toString();
+  });
+  await waitFor('bare fastify', async () => bareOut.includes('bare fastify on'));
+  log('bare Fastify route: burst');
+  const bareRun = await runLoad({ ...baseSpec, ports: [barePort], orders: ORDERS, keyPrefix: 'bare' });
+  bare.kill('SIGKILL');
+  log(`bare Fastify: ${bareRun.rate_per_s}/s, p99 ${bareRun.p99_ms} ms`);
+
+  // The platform in sale mode.
+  const env = serviceEnv(servers, {
+    FENQI_RATE_LIMIT_CUSTOMER_PER_S: '1000',
+    FENQI_RATE_LIMIT_IP_PER_S: '10000000',
+    WORKER_BATCH_SIZE: args['batch-size']!,
+    WORKER_CONCURRENCY: args.concurrency!,
+    FENQI_DATA_DIR: tempDir('flash-bench'),
+  });
+  const apis = await Promise.all(Array.from({ length: API_PROCESSES }, () => startApi(env)));
+  procs.push(...apis);
+  const queue = new JetStreamQueue(servers.nats.url, 'flash-bench');
+  const timeline: { t: number; stored: number; backlog: number }[] = [];
+  const burstStartMs = Date.now();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const [row] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`;
+      const backlog = await queue.pending(ORDERS_STREAM, ORDER_SETTLER).catch(() => -1);
+      timeline.push({ t: Date.now() - burstStartMs, stored: Number(row?.n ?? 0n), backlog });
+      await new Promise((r) => setTimeout(r, SAMPLE_MS));
+    }
+  })();
+  const workers = await Promise.all(Array.from({ length: WORKER_PROCESSES }, () => startWorker(env)));
+  procs.push(...workers);
+  log(`sale burst: ${ORDERS} orders, ${CONNECTIONS} connections, ${API_PROCESSES} api, ${WORKER_PROCESSES} worker`);
+  const idsFile = path.join(tempDir('flash-ids'), 'ids.txt');
+  const sale = await runLoad({ ...baseSpec, ports: apis.map((a) => a.port), orders: ORDERS, keyPrefix: 'sale', idsFile });
+  const intakeEndMs = Date.now();
+  log(`intake: ${sale.accepted} accepted at ${sale.rate_per_s}/s, p50 ${sale.p50_ms} ms, p99 ${sale.p99_ms} ms`);
+  const acceptedIds = readFileSync(idsFile, 'utf8').split('\n').filter(Boolean);
+  const drainDeadline = Date.now() + MAX_PHASE_SECONDS * 1000;
+  let stored = 0;
+  for (;;) {
+    const [row] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders where id = any(${acceptedIds}::bigint[])`;
+    stored = Number(row?.n ?? 0n);
+    if (stored >= acceptedIds.length || Date.now() > drainDeadline) break;
+    log(`draining: ${stored}/${acceptedIds.length} stored`);
+    await new Promise((r) => setTimeout(r, SAMPLE_MS));
+  }
+  const drainedMs = Date.now();
+  sampling = false;
+  await sampler;
+  await queue.close();
+
+  // Settlement rate: from the first stored order to the last, per the sampled timeline.
+  const firstSample = timeline.find((s) => s.stored > 0);
+  const settleSeconds = firstSample ? (drainedMs - burstStartMs - firstSample.t) / 1000 + SAMPLE_MS / 1000 : 0;
+  const [counts] = await sql<{ settled: bigint; rejected: bigint; total: bigint; dup: bigint }[]>`
+    select count(*) filter (where status = 'settled')::bigint as settled,
+      count(*) filter (where status = 'rejected')::bigint as rejected, count(*)::bigint as total,
+      (select count(*) from (select customer_id, idempotency_key from orders group by 1, 2 having count(*) > 1) d)::bigint as dup
+    from orders`;
+  const uniqueAccepted = new Set(acceptedIds).size;
+  const lost = acceptedIds.length - stored;
+  const duplicated = acceptedIds.length - uniqueAccepted + Number(counts!.dup) + (Number(counts!.total) - stored);
+  const settlementsPerS = settleSeconds > 0 ? stored / settleSeconds : 0;
+  const peakSettle = Math.max(0, ...timeline.slice(1).map((s, i) => (s.stored - timeline[i]!.stored) / (SAMPLE_MS / 1000)));
+  log(`settled ${counts!.settled}, rejected ${counts!.rejected}, lost ${lost}, duplicated ${duplicated}`);
+  log(`settlement: ${settlementsPerS.toFixed(0)}/s over ${settleSeconds.toFixed(1)} s (peak ${peakSettle.toFixed(0)}/s)`);
+  log('fenqi ledger check');
+  const ledger = ledgerCheck(servers.pg.url);
+  log(`ledger: ${ledger.ok ? 'balanced' : 'DISCREPANCIES'}`);
+
+  // p99 at half the intake ceiling, paced; then the synchronous path at the same connections.
+  const pacedRate = Math.max(1, Math.round(bareRun.rate_per_s / 2));
+  const pacedOrders = Math.min(ORDERS, pacedRate * PACED_SECONDS);
+  log(`paced intake at ${pacedRate}/s for ${PACED_SECONDS} s`);
+  const paced = await runLoad({
+    ...baseSpec,
+    ports: apis.map((a) => a.port),
+    orders: pacedOrders,
+    rate: pacedRate,
+    keyPrefix: 'paced',
+  });
+  log(`paced: ${paced.rate_per_s}/s, p50 ${paced.p50_ms} ms, p99 ${paced.p99_ms} ms`);
+  log(`synchronous path: ${SYNC_ORDERS} orders`);
+  const sync = await runLoad({
+    ...baseSpec,
+    path: '/v1/orders?mode=sync',
+    ports: apis.map((a) => a.port),
+    orders: SYNC_ORDERS,
+    keyPrefix: 'sync',
+  });
+  log(`sync: ${sync.rate_per_s}/s, p50 ${sync.p50_ms} ms, p99 ${sync.p99_ms} ms`);
+
+  const intakeSeconds = (intakeEndMs - burstStartMs) / 1000;
+  const drainSeconds = (drainedMs - intakeEndMs) / 1000;
+  const figures = {
+    bench: 'flash',
+    orders: ORDERS,
+    customers: CUSTOMERS,
+    connections: CONNECTIONS,
+    api_processes: API_PROCESSES,
+    worker_processes: WORKER_PROCESSES,
+    worker_batch_size: Number(args['batch-size']),
+    worker_concurrency: Number(args.concurrency),
+    intake_per_s: sale.rate_per_s,
+    intake_p50_ms: sale.p50_ms,
+    intake_p99_ms: sale.p99_ms,
+    intake_retries: sale.retries,
+    intake_refused: sale.refused,
+    intake_unanswered: sale.unanswered,
+    bare_fastify_per_s: bareRun.rate_per_s,
+    bare_fastify_p99_ms: bareRun.p99_ms,
+    intake_ratio: Number((sale.rate_per_s / bareRun.rate_per_s).toFixed(3)),
+    settlements_per_s: Math.round(settlementsPerS),
+    settlement_peak_per_s: Math.round(peakSettle),
+    pgbench_tps: Math.round(pgbenchTps),
+    settlement_ratio: Number((settlementsPerS / pgbenchTps).toFixed(3)),
+    drain_after_intake_s: Number(drainSeconds.toFixed(1)),
+    burst_to_drained_s: Number(((drainedMs - burstStartMs) / 1000).toFixed(1)),
+    intake_seconds: Number(intakeSeconds.toFixed(1)),
+    accepted: acceptedIds.length,
+    settled: Number(counts!.settled),
+    rejected: Number(counts!.rejected),
+    lost,
+    duplicated,
+    ledger_balanced: ledger.ok,
+    paced_rate_per_s: pacedRate,
+    paced_achieved_per_s: paced.rate_per_s,
+    paced_p50_ms: paced.p50_ms,
+    paced_p99_ms: paced.p99_ms,
+    paced_p99_goal_ms: 25,
+    sync_orders: SYNC_ORDERS,
+    sync_per_s: sync.rate_per_s,
+    sync_p50_ms: sync.p50_ms,
+    sync_p99_ms: sync.p99_ms,
+    queued_vs_sync_intake: Number((sale.rate_per_s / Math.max(1, sync.rate_per_s)).toFixed(2)),
+    goals: {
+      intake_ge_half_bare: sale.rate_per_s >= bareRun.rate_per_s / 2,
+      settlement_ge_pgbench: settlementsPerS >= pgbenchTps,
+      paced_p99_lt_25ms: paced.p99_ms < 25,
+      nothing_lost_or_duplicated: lost === 0 && duplicated === 0,
+    },
+    chart: 'bench/out/flash.html',
+  };
+  const seconds = timeline.length;
+  const intakeSeries = Array.from({ length: seconds }, (_, i) => sale.timeline[i] ?? 0);
+  writeChart(
+    path.join(outDir, 'flash.html'),
+    `fenqi sale rehearsal: ${ORDERS} orders`,
+    [
+      { name: 'intake 202/s', color: '#1f77b4', values: intakeSeries },
+      {
+        name: 'settled/s',
+        color: '#2ca02c',
+        values: timeline.map((s, i) => (i === 0 ? s.stored : s.stored - timeline[i - 1]!.stored)),
+      },
+      { name: 'backlog', color: '#d62728', values: timeline.map((s) => Math.max(0, s.backlog)), right: true },
+    ],
+    figures,
+  );
+  await sql.end({ timeout: 2 });
+  process.stdout.write(`${JSON.stringify(figures)}\n`);
+} finally {
+  await Promise.allSettled(procs.map((p) => p.kill('SIGKILL')));
+  await servers.destroy();
+}
