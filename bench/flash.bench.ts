@@ -11,7 +11,6 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { JetStreamQueue, ORDER_SETTLER, ORDERS_STREAM } from '../src/queue/index.ts';
-import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/process.ts';
 import {
   connect,
   ledgerCheck,
@@ -25,6 +24,7 @@ import {
   startWorker,
   TENOR,
 } from '../test/flash/lab.ts';
+import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/process.ts';
 import { writeChart } from './lib/chart.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 
@@ -60,9 +60,13 @@ mkdirSync(outDir, { recursive: true });
 
 function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/lib/load.ts'), JSON.stringify(spec)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'bench/lib/load.ts'), JSON.stringify(spec)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
@@ -75,7 +79,11 @@ function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
-const servers = await startServers({ shared_buffers: '256MB', max_wal_size: '2GB', checkpoint_timeout: '30min' });
+const servers = await startServers({
+  shared_buffers: '256MB',
+  max_wal_size: '2GB',
+  checkpoint_timeout: '30min',
+});
 const procs: Proc[] = [];
 try {
   // Settlement ceiling: pgbench TPC-B on the same server.
@@ -89,7 +97,11 @@ try {
   log('pgbench -i -s 1');
   pgbench(['-i', '-s', '1', '-q']);
   log(`pgbench TPC-B -c ${PGBENCH_CLIENTS} -j 2 -T ${PGBENCH_SECONDS}`);
-  const pgbenchTps = Number(/tps = ([\d.]+)/.exec(pgbench(['-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', String(PGBENCH_SECONDS)]))?.[1]);
+  const pgbenchTps = Number(
+    /tps = ([\d.]+)/.exec(
+      pgbench(['-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', String(PGBENCH_SECONDS)]),
+    )?.[1],
+  );
   log(`pgbench: ${pgbenchTps.toFixed(0)} tps`);
 
   const sql = connect(servers, 4);
@@ -147,16 +159,28 @@ try {
   })();
   const workers = await Promise.all(Array.from({ length: WORKER_PROCESSES }, () => startWorker(env)));
   procs.push(...workers);
-  log(`sale burst: ${ORDERS} orders, ${CONNECTIONS} connections, ${API_PROCESSES} api, ${WORKER_PROCESSES} worker`);
+  log(
+    `sale burst: ${ORDERS} orders, ${CONNECTIONS} connections, ${API_PROCESSES} api, ${WORKER_PROCESSES} worker`,
+  );
   const idsFile = path.join(tempDir('flash-ids'), 'ids.txt');
-  const sale = await runLoad({ ...baseSpec, ports: apis.map((a) => a.port), orders: ORDERS, keyPrefix: 'sale', idsFile });
+  const sale = await runLoad({
+    ...baseSpec,
+    ports: apis.map((a) => a.port),
+    orders: ORDERS,
+    keyPrefix: 'sale',
+    idsFile,
+  });
   const intakeEndMs = Date.now();
-  log(`intake: ${sale.accepted} accepted at ${sale.rate_per_s}/s, p50 ${sale.p50_ms} ms, p99 ${sale.p99_ms} ms`);
+  log(
+    `intake: ${sale.accepted} accepted at ${sale.rate_per_s}/s, p50 ${sale.p50_ms} ms, p99 ${sale.p99_ms} ms`,
+  );
   const acceptedIds = readFileSync(idsFile, 'utf8').split('\n').filter(Boolean);
   const drainDeadline = Date.now() + MAX_PHASE_SECONDS * 1000;
   let stored = 0;
   for (;;) {
-    const [row] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders where id = any(${acceptedIds}::bigint[])`;
+    const [row] = await sql<
+      { n: bigint }[]
+    >`select count(*)::bigint as n from orders where id = any(${acceptedIds}::bigint[])`;
     stored = Number(row?.n ?? 0n);
     if (stored >= acceptedIds.length || Date.now() > drainDeadline) break;
     log(`draining: ${stored}/${acceptedIds.length} stored`);
@@ -169,7 +193,9 @@ try {
 
   // Settlement rate: from the first stored order to the last, per the sampled timeline.
   const firstSample = timeline.find((s) => s.stored > 0);
-  const settleSeconds = firstSample ? (drainedMs - burstStartMs - firstSample.t) / 1000 + SAMPLE_MS / 1000 : 0;
+  const settleSeconds = firstSample
+    ? (drainedMs - burstStartMs - firstSample.t) / 1000 + SAMPLE_MS / 1000
+    : 0;
   const [counts] = await sql<{ settled: bigint; rejected: bigint; total: bigint; dup: bigint }[]>`
     select count(*) filter (where status = 'settled')::bigint as settled,
       count(*) filter (where status = 'rejected')::bigint as rejected, count(*)::bigint as total,
@@ -177,11 +203,17 @@ try {
     from orders`;
   const uniqueAccepted = new Set(acceptedIds).size;
   const lost = acceptedIds.length - stored;
-  const duplicated = acceptedIds.length - uniqueAccepted + Number(counts!.dup) + (Number(counts!.total) - stored);
+  const duplicated =
+    acceptedIds.length - uniqueAccepted + Number(counts!.dup) + (Number(counts!.total) - stored);
   const settlementsPerS = settleSeconds > 0 ? stored / settleSeconds : 0;
-  const peakSettle = Math.max(0, ...timeline.slice(1).map((s, i) => (s.stored - timeline[i]!.stored) / (SAMPLE_MS / 1000)));
+  const peakSettle = Math.max(
+    0,
+    ...timeline.slice(1).map((s, i) => (s.stored - timeline[i]!.stored) / (SAMPLE_MS / 1000)),
+  );
   log(`settled ${counts!.settled}, rejected ${counts!.rejected}, lost ${lost}, duplicated ${duplicated}`);
-  log(`settlement: ${settlementsPerS.toFixed(0)}/s over ${settleSeconds.toFixed(1)} s (peak ${peakSettle.toFixed(0)}/s)`);
+  log(
+    `settlement: ${settlementsPerS.toFixed(0)}/s over ${settleSeconds.toFixed(1)} s (peak ${peakSettle.toFixed(0)}/s)`,
+  );
   log('fenqi ledger check');
   const ledger = ledgerCheck(servers.pg.url);
   log(`ledger: ${ledger.ok ? 'balanced' : 'DISCREPANCIES'}`);
@@ -198,6 +230,17 @@ try {
     keyPrefix: 'paced',
   });
   log(`paced: ${paced.rate_per_s}/s, p50 ${paced.p50_ms} ms, p99 ${paced.p99_ms} ms`);
+  // For comparison: paced at half of what this platform's intake reached (not a goal, a diagnosis).
+  const ownRate = Math.max(1, Math.round(sale.rate_per_s / 2));
+  log(`paced intake at ${ownRate}/s (half the measured intake) for ${PACED_SECONDS} s`);
+  const pacedOwn = await runLoad({
+    ...baseSpec,
+    ports: apis.map((a) => a.port),
+    orders: Math.min(ORDERS, ownRate * PACED_SECONDS),
+    rate: ownRate,
+    keyPrefix: 'paced-own',
+  });
+  log(`paced (own half): p50 ${pacedOwn.p50_ms} ms, p99 ${pacedOwn.p99_ms} ms`);
   log(`synchronous path: ${SYNC_ORDERS} orders`);
   const sync = await runLoad({
     ...baseSpec,
@@ -246,6 +289,9 @@ try {
     paced_p50_ms: paced.p50_ms,
     paced_p99_ms: paced.p99_ms,
     paced_p99_goal_ms: 25,
+    paced_own_half_rate_per_s: ownRate,
+    paced_own_half_p50_ms: pacedOwn.p50_ms,
+    paced_own_half_p99_ms: pacedOwn.p99_ms,
     sync_orders: SYNC_ORDERS,
     sync_per_s: sync.rate_per_s,
     sync_p50_ms: sync.p50_ms,
