@@ -56,6 +56,10 @@ export interface Config {
   rateLimitCustomerPerS: number;
   /** Sale day: queued orders one client address may place per second. */
   rateLimitIpPerS: number;
+  /** IANA time zone whose midnight ends a business day (the close of business closes that date). */
+  businessTimeZone: string;
+  /** Workers close each ended business day by themselves (src/workers/cob-scheduler.ts). */
+  cobAuto: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -78,6 +82,16 @@ function boolVar(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function timeZoneVar(env: Env, name: string, fallback: string): string {
+  const zone = env[name] || fallback;
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: zone });
+  } catch {
+    throw new ConfigError(name, `must be an IANA time zone such as Asia/Shanghai, got "${zone}"`);
+  }
+  return zone;
 }
 
 function urlVar(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -192,5 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBacklog: intVar(env, 'FENQI_MAX_BACKLOG', 200_000, 1, 5_000_000),
     rateLimitCustomerPerS: intVar(env, 'FENQI_RATE_LIMIT_CUSTOMER_PER_S', 20, 1, 1_000_000),
     rateLimitIpPerS: intVar(env, 'FENQI_RATE_LIMIT_IP_PER_S', 2_000, 1, 10_000_000),
+    businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
+    cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
   };
 }

@@ -3,6 +3,7 @@
  * them beside the API, `fenqi worker` alone. Workers register here as the features land.
  */
 import type { Platform } from '../platform.ts';
+import { startCobScheduler } from './cob-scheduler.ts';
 import { startOrderSettler } from './order-settler.ts';
 
 export interface Worker {
@@ -13,7 +14,7 @@ export interface Worker {
 export type WorkerFactory = (platform: Platform) => Promise<Worker | undefined>;
 
 /** Factories of every worker; each decides from the platform's config whether it runs. */
-export const WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler];
+export const WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler, startCobScheduler];
 
 export interface RunningWorkers {
   names: string[];

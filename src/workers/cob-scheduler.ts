@@ -1,0 +1,91 @@
+/**
+ * Runs the daily close of business by itself: once a business day has ended (in the business
+ * time zone), the scheduler closes every date from the day after the last closed one up to
+ * yesterday, in order. Only one process in a deployment closes a date at a time (a PostgreSQL
+ * advisory lock); the others skip. `fenqi cob --date` remains the manual way, e.g. after an outage.
+ */
+import { addDays } from '../domain/dates.ts';
+import type { Platform } from '../platform.ts';
+import { nextDateToClose, runCob } from './cob.ts';
+import type { Worker } from './index.ts';
+
+export const COB_CHECK_INTERVAL_MS = 60_000;
+/** A scheduler that finds many missed days closes at most this many per wake-up, then yields. */
+export const COB_MAX_DATES_PER_WAKE = 31;
+/** "cob!" — shared by every fenqi process. */
+const COB_LOCK_KEY = 0x636f6221n;
+
+/** The calendar date in a time zone, as YYYY-MM-DD. */
+export function dateIn(timeZone: string, at: Date = new Date()): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
+}
+
+/** Dates to close now: from the day after the last closed one through yesterday. */
+export function datesToClose(
+  lastClosedNext: string | null,
+  today: string,
+  max = COB_MAX_DATES_PER_WAKE,
+): string[] {
+  const yesterday = addDays(today, -1);
+  const dates: string[] = [];
+  // A platform that has never closed starts with yesterday, not with the beginning of time.
+  for (let d = lastClosedNext ?? yesterday; d <= yesterday && dates.length < max; d = addDays(d, 1))
+    dates.push(d);
+  return dates;
+}
+
+export async function closePendingDates(platform: Platform, today: string): Promise<string[]> {
+  const { sql } = platform.db;
+  const closed: string[] = [];
+  // Embedded mode is one process with one connection: no one to race, and a reserved connection
+  // would starve the API.
+  const lock = platform.db.embedded ? undefined : await sql.reserve();
+  try {
+    if (lock) {
+      const [row] = await lock<
+        { ok: boolean }[]
+      >`select pg_try_advisory_lock(${COB_LOCK_KEY.toString()}::bigint) as ok`;
+      if (!row?.ok) return closed;
+    }
+    for (const date of datesToClose(await nextDateToClose(sql), today)) {
+      const summary = await runCob(sql, { date });
+      platform.logger.info(
+        { date, loans: summary.loansDone, writtenOff: summary.loansWrittenOff, seconds: summary.seconds },
+        'close of business done',
+      );
+      closed.push(date);
+    }
+    return closed;
+  } finally {
+    if (lock) {
+      await lock`select pg_advisory_unlock(${COB_LOCK_KEY.toString()}::bigint)`.catch(() => {});
+      lock.release();
+    }
+  }
+}
+
+export async function startCobScheduler(platform: Platform): Promise<Worker | undefined> {
+  const timeZone = platform.config.businessTimeZone;
+  if (!platform.config.cobAuto) return undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const wake = () => {
+    running = closePendingDates(platform, dateIn(timeZone)).catch((err: Error) => {
+      platform.logger.error({ err: err.message }, 'scheduled close of business failed; will retry');
+    });
+  };
+  const timer = setInterval(wake, COB_CHECK_INTERVAL_MS);
+  timer.unref();
+  wake();
+  return {
+    name: 'cob-scheduler',
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
