@@ -171,6 +171,8 @@ try {
     idsFile,
   });
   const intakeEndMs = Date.now();
+  const [atIntakeEnd] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`;
+  const storedAtIntakeEnd = Number(atIntakeEnd?.n ?? 0n);
   log(
     `intake: ${sale.accepted} accepted at ${sale.rate_per_s}/s, p50 ${sale.p50_ms} ms, p99 ${sale.p99_ms} ms`,
   );
@@ -206,6 +208,8 @@ try {
   const duplicated =
     acceptedIds.length - uniqueAccepted + Number(counts!.dup) + (Number(counts!.total) - stored);
   const settlementsPerS = settleSeconds > 0 ? stored / settleSeconds : 0;
+  // Once intake stops, settlement has the machine to itself: the rate the database can take.
+  const drainOnlyPerS = (stored - storedAtIntakeEnd) / Math.max(0.001, (drainedMs - intakeEndMs) / 1000);
   const peakSettle = Math.max(
     0,
     ...timeline.slice(1).map((s, i) => (s.stored - timeline[i]!.stored) / (SAMPLE_MS / 1000)),
@@ -273,6 +277,8 @@ try {
     intake_ratio: Number((sale.rate_per_s / bareRun.rate_per_s).toFixed(3)),
     settlements_per_s: Math.round(settlementsPerS),
     settlement_peak_per_s: Math.round(peakSettle),
+    settlement_after_intake_per_s: Math.round(drainOnlyPerS),
+    settlement_after_intake_ratio: Number((drainOnlyPerS / pgbenchTps).toFixed(3)),
     pgbench_tps: Math.round(pgbenchTps),
     settlement_ratio: Number((settlementsPerS / pgbenchTps).toFixed(3)),
     drain_after_intake_s: Number(drainSeconds.toFixed(1)),
