@@ -85,6 +85,12 @@ const servers = await startServers({
   checkpoint_timeout: '30min',
 });
 const procs: Proc[] = [];
+// Interrupted (Ctrl-C): still stop every child and server, so nothing outlives the rehearsal.
+process.once('SIGINT', () => {
+  void Promise.allSettled(procs.map((p) => p.kill('SIGKILL')))
+    .then(() => servers.destroy())
+    .finally(() => process.exit(130));
+});
 try {
   // Settlement ceiling: pgbench TPC-B on the same server.
   const user = unprivilegedUser();
