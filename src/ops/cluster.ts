@@ -18,8 +18,10 @@ import {
   postmasterPid,
   progress,
   runAsPostgres,
+  signalAll,
   sleep,
   spawnDaemon,
+  treePids,
   waitFor,
 } from './proc.ts';
 import {
@@ -316,16 +318,27 @@ export function tcpOpen(port: number): Promise<boolean | undefined> {
   });
 }
 
-/** SIGKILL a member as a machine loss would: Patroni first so it cannot restart PostgreSQL. */
-export function killMember(state: TopologyState, name: DcName): void {
+/**
+ * Every process of a member: Patroni (first, so it cannot restart PostgreSQL) and the postmaster
+ * with its backends. Collected before the kill so that the kill itself is one burst of signals
+ * and the drills' kill time is exact.
+ */
+export function memberPids(state: TopologyState, name: DcName): number[] {
   const member = state.spec.members.find((m) => m.name === name)!;
-  const postmaster = postmasterPid(member.dataDir);
-  killTree(state.pids.patroni[name]);
-  killTree(postmaster);
+  return [...treePids(state.pids.patroni[name]), ...treePids(postmasterPid(member.dataDir))];
+}
+
+export function natsPids(state: TopologyState, name: DcName): number[] {
+  return treePids(state.pids.nats[name]);
+}
+
+/** SIGKILL a member as a machine loss would. */
+export function killMember(state: TopologyState, name: DcName): void {
+  signalAll(memberPids(state, name));
 }
 
 export function killNatsNode(state: TopologyState, name: DcName): void {
-  killTree(state.pids.nats[name]);
+  signalAll(natsPids(state, name));
 }
 
 export async function down(

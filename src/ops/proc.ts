@@ -171,17 +171,24 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
-/** SIGKILL a process and everything under it, as a machine loss would. */
-export function killTree(pid: number | undefined, signal: NodeJS.Signals = 'SIGKILL'): void {
-  if (!pid) return;
-  const all = [pid, ...descendants(pid)];
-  for (const p of all) {
+/** A process and everything under it. */
+export function treePids(pid: number | undefined): number[] {
+  return pid ? [pid, ...descendants(pid)] : [];
+}
+
+export function signalAll(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const p of pids) {
     try {
       process.kill(p, signal);
     } catch {
       // already gone
     }
   }
+}
+
+/** SIGKILL a process and everything under it, as a machine loss would. */
+export function killTree(pid: number | undefined, signal: NodeJS.Signals = 'SIGKILL'): void {
+  signalAll(treePids(pid), signal);
 }
 
 export function postmasterPid(dataDir: string): number | undefined {

@@ -148,40 +148,49 @@ export function register(program: Command): void {
     )
     .option('--load-s <s>', 'restore drill: seconds of load while sampling the off-site WAL age', '35')
     .option('--pgbench-clients <n>', 'restore drill: add a pgbench load with n clients', '0')
-    .action(
-      async (
-        kind: string,
-        opts: { reportDir: string; dir: string; loadS: string; pgbenchClients: string },
-      ) => {
-        const drill = oneOf('drill', kind, ['failover', 'region', 'restore'] as const);
-        const loadS = Number(opts.loadS);
-        if (!Number.isFinite(loadS) || loadS < 0)
-          throw new UsageError(`--load-s must be a number of seconds`);
-        const pgbenchClients = Number(opts.pgbenchClients);
-        if (!Number.isInteger(pgbenchClients) || pgbenchClients < 0) {
-          throw new UsageError('--pgbench-clients must be a whole number');
-        }
-        const options = { dir: opts.dir, reportDir: opts.reportDir };
-        let report: Pick<DrillReport, 'drill' | 'verdict' | 'summary' | 'files'>;
-        try {
-          if (drill === 'failover')
-            report = await (await import('../../ops/drills/failover.ts')).runFailoverDrill(options);
-          else if (drill === 'region')
-            report = await (await import('../../ops/drills/region.ts')).runRegionDrill(options);
-          else
-            report = await (await import('../../ops/drills/restore.ts')).runRestoreDrill({
-              ...options,
-              loadS,
-              pgbenchClients,
-            });
-        } catch (err) {
-          // The drill could not even start (no binaries, topology did not come up): still a verdict.
-          report = { drill, verdict: 'fail', summary: `drill could not run: ${(err as Error).message}` };
-        }
-        process.stderr.write(`verdict: ${report.verdict.toUpperCase()}: ${report.summary}\n`);
-        if (report.files) process.stderr.write(`report: ${report.files.markdown}\n`);
-        process.stdout.write(`${JSON.stringify(report)}\n`);
-        if (report.verdict !== 'pass') process.exitCode = 1;
-      },
-    );
+    .option('--async-delay-ms <ms>', 'region drill: hold back WAL to region 2 this long before the loss', '0')
+    .action(runDrill);
+}
+
+interface DrillFlags {
+  reportDir: string;
+  dir: string;
+  loadS: string;
+  pgbenchClients: string;
+  asyncDelayMs: string;
+}
+
+function wholeNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number (got ${value})`);
+  return n;
+}
+
+async function runDrill(kind: string, opts: DrillFlags): Promise<void> {
+  const drill = oneOf('drill', kind, ['failover', 'region', 'restore'] as const);
+  const loadS = wholeNumber('--load-s', opts.loadS);
+  const pgbenchClients = wholeNumber('--pgbench-clients', opts.pgbenchClients);
+  const asyncDelayMs = wholeNumber('--async-delay-ms', opts.asyncDelayMs);
+  const options = { dir: opts.dir, reportDir: opts.reportDir };
+  let report: Pick<DrillReport, 'drill' | 'verdict' | 'summary' | 'files'>;
+  try {
+    if (drill === 'failover') {
+      report = await (await import('../../ops/drills/failover.ts')).runFailoverDrill(options);
+    } else if (drill === 'region') {
+      report = await (await import('../../ops/drills/region.ts')).runRegionDrill({
+        ...options,
+        asyncDelayMs,
+      });
+    } else {
+      const { runRestoreDrill } = await import('../../ops/drills/restore.ts');
+      report = await runRestoreDrill({ ...options, loadS, pgbenchClients });
+    }
+  } catch (err) {
+    // The drill could not even start (no binaries, topology did not come up): still a verdict.
+    report = { drill, verdict: 'fail', summary: `drill could not run: ${(err as Error).message}` };
+  }
+  process.stderr.write(`verdict: ${report.verdict.toUpperCase()}: ${report.summary}\n`);
+  if (report.files) process.stderr.write(`report: ${report.files.markdown}\n`);
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (report.verdict !== 'pass') process.exitCode = 1;
 }

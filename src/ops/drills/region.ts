@@ -9,16 +9,17 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import postgres from 'postgres';
 import {
   currentLeader,
-  killMember,
-  killNatsNode,
+  memberPids,
+  natsPids,
   restSend,
   type TopologyState,
   tcpOpen,
   waitHealthy,
 } from '../cluster.ts';
-import { progress, sleep, waitFor } from '../proc.ts';
+import { progress, signalAll, sleep, waitFor } from '../proc.ts';
 import { type Check, type DrillReport, verdictOf, writeReport } from '../report.ts';
 import { topologyStatus } from '../status.ts';
 import {
@@ -30,6 +31,7 @@ import {
   type TopologySpec,
 } from '../topology.ts';
 import { type DrillOptions, since, ticker, withTopology } from './common.ts';
+import { STRAGGLER_MS } from './failover.ts';
 import { createDrillTable, DrillWriter, missingIds } from './writer.ts';
 
 const STEADY_LOAD_MS = 5_000;
@@ -85,15 +87,44 @@ async function queueAcceptsPublish(servers: string, create: boolean): Promise<bo
   }
 }
 
-export async function runRegionDrill(options: DrillOptions = {}): Promise<DrillReport> {
+export interface RegionDrillOptions extends DrillOptions {
+  /**
+   * Hold back WAL to region 2 for this long before the loss, as a slow inter-region link would:
+   * the primary's walsender for dc2a is stopped (SIGSTOP), so what is written meanwhile never
+   * leaves region 1. On loopback the window is otherwise too small to see.
+   */
+  asyncDelayMs?: number;
+}
+
+export async function runRegionDrill(options: RegionDrillOptions = {}): Promise<DrillReport> {
   const startedAt = new Date();
   return await withTopology(options, { postgres: true, nats: true }, async (state, own) => {
-    const report = await regionDrill(state, own, startedAt);
+    const report = await regionDrill(state, own, startedAt, options.asyncDelayMs ?? 0);
     return options.reportDir ? await writeReport(options.reportDir, report) : report;
   });
 }
 
-async function regionDrill(state: TopologyState, own: boolean, startedAt: Date): Promise<DrillReport> {
+/** The pid of the primary's walsender that streams to the given standby. */
+async function walsenderPid(spec: TopologySpec, standby: string): Promise<number | undefined> {
+  const leader = await currentLeader(spec);
+  if (!leader) return undefined;
+  const sql = postgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql<
+      { pid: number }[]
+    >`select pid from pg_stat_replication where application_name = ${standby}`;
+    return row?.pid;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+async function regionDrill(
+  state: TopologyState,
+  own: boolean,
+  startedAt: Date,
+  asyncDelayMs: number,
+): Promise<DrillReport> {
   const { spec } = state;
   const checks: Check[] = [];
   const notes: string[] = [];
@@ -134,10 +165,22 @@ async function regionDrill(state: TopologyState, own: boolean, startedAt: Date):
       figures.queueAcceptedBeforeLoss = await queueAcceptsPublish(natsUrl(spec), true);
     }
 
+    if (asyncDelayMs > 0) {
+      phase = `holding back WAL to ${remote.name} for ${asyncDelayMs} ms`;
+      const pid = await walsenderPid(spec, remote.name);
+      if (!pid) throw new Error(`no walsender streams to ${remote.name}`);
+      process.kill(pid, 'SIGSTOP');
+      figures.asyncDelayMs = asyncDelayMs;
+      await sleep(asyncDelayMs);
+    }
+
     phase = 'region 1 lost';
+    const doomed = region1.flatMap((m) => [
+      ...memberPids(state, m.name),
+      ...(state.parts.nats ? natsPids(state, m.name) : []),
+    ]);
+    signalAll(doomed);
     const killAtMs = Date.now();
-    for (const m of region1) killMember(state, m.name);
-    if (state.parts.nats) for (const m of region1) killNatsNode(state, m.name);
     progress(
       `SIGKILL region 1: ${region1.map((m) => m.name).join(', ')} (patroni, postgres${state.parts.nats ? ', nats' : ''})`,
     );
@@ -166,7 +209,7 @@ async function regionDrill(state: TopologyState, own: boolean, startedAt: Date):
     phase = 'waiting for the application to write in region 2';
     const firstWriteAtMs = await waitFor(
       'the first write in region 2',
-      () => writer.firstAckAfter(killAtMs),
+      () => writer.firstAckAfter(killAtMs + STRAGGLER_MS),
       FIRST_WRITE_LIMIT_MS,
       50,
     );
@@ -174,7 +217,9 @@ async function regionDrill(state: TopologyState, own: boolean, startedAt: Date):
     await sleep(1_000);
     await writer.quiesce();
 
-    const ackedBeforeKill = writer.ackedBefore(killAtMs);
+    // Writes acknowledged in the straggler window came from region 1: they count as before the loss.
+    const ackedBeforeKill = writer.ackedBefore(killAtMs + STRAGGLER_MS);
+    const beforeSet = new Set(ackedBeforeKill);
     const lost = await missingIds(memberDatabaseUrl(spec, remote), ackedBeforeKill);
     const lostAt = lost.map((id) => writer.acked.get(id)!).sort((a, b) => a - b);
     figures.writesAckedBeforeKill = ackedBeforeKill.length;
@@ -183,7 +228,7 @@ async function regionDrill(state: TopologyState, own: boolean, startedAt: Date):
     const afterKill = [...writer.acked.keys()].length - ackedBeforeKill.length;
     const lostAfter = await missingIds(
       memberDatabaseUrl(spec, remote),
-      [...writer.acked.keys()].filter((id) => !ackedBeforeKill.includes(id)),
+      [...writer.acked.keys()].filter((id) => !beforeSet.has(id)),
     );
     checks.push({
       name: `${remote.name} promoted`,
@@ -214,7 +259,7 @@ async function regionDrill(state: TopologyState, own: boolean, startedAt: Date):
       'Promotion is an operator decision, not automatic: it accepts losing the asynchronous window. The drill takes it the moment region 1 stops answering.',
       own
         ? 'The drill topology was torn down afterwards.'
-        : `${remote.name} is now the primary with synchronous mode off; rebuild region 1 as in docs/operations.md before the next drill.`,
+        : `${remote.name} is now the primary with synchronous mode off; run \`fenqi ops failback\` to bring region 1 back before the next drill.`,
     );
   } catch (err) {
     checks.push({
