@@ -4,7 +4,7 @@
  * detached processes, and waits for health through Patroni's REST API. The state (spec and pids)
  * is kept in <baseDir>/topology.json so `fenqi ops down` and the drills can find it later.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -172,6 +172,10 @@ export async function up(baseDir: string, options: UpOptions = {}): Promise<Topo
     throw new Error(`a topology already runs under ${existing.spec.baseDir} (fenqi ops down first)`);
 
   const base = path.resolve(baseDir);
+  // Only ever wipe what a previous topology left behind, never a directory someone pointed us at.
+  if (existsSync(base) && readdirSync(base).length > 0 && !existsSync(path.join(base, STATE_FILE))) {
+    throw new Error(`${base} is not empty and holds no topology: choose another --dir`);
+  }
   await rm(base, { recursive: true, force: true });
   await mkdirOwned(base);
   const spec = await planTopology(base);
