@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type postgres from 'postgres';
+import { connectPostgres, type Sql } from '../../src/store/db.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
+
+/** The database itself refuses books that do not balance, whatever code writes them. */
+describe('ledger invariants enforced by PostgreSQL', () => {
+  let pg: PostgresServer;
+  let sql: Sql;
+  let n = 0;
+  const key = () => `test:${++n}`;
+
+  before(async () => {
+    pg = await startPostgres();
+    sql = connectPostgres(pg.url, 2);
+    await migrate(sql);
+  });
+  after(async () => {
+    await sql?.end();
+    await pg?.destroy();
+  });
+
+  async function entry(tx: Sql | postgres.TransactionSql<{ bigint: bigint }>): Promise<bigint> {
+    const [row] = await tx<{ id: bigint }[]>`
+      insert into journal_entries (kind, business_date, event_key) values ('test', '2026-01-01', ${key()}) returning id`;
+    return row!.id;
+  }
+
+  const lines = (entryId: bigint, pairs: [string, bigint, bigint][]) =>
+    pairs.map(([account, d, c]) => ({
+      entry_id: entryId,
+      account_code: account,
+      debit_minor: d,
+      credit_minor: c,
+    }));
+
+  test('a balanced entry written in one statement commits', async () => {
+    await sql.begin(async (tx) => {
+      const id = await entry(tx);
+      await tx`insert into journal_lines ${tx(
+        lines(id, [
+          ['1000', 500n, 0n],
+          ['3000', 0n, 500n],
+        ]),
+      )}`;
+    });
+  });
+
+  test('an entry whose debits differ from its credits is refused', async () => {
+    await assert.rejects(
+      sql.begin(async (tx) => {
+        const id = await entry(tx);
+        await tx`insert into journal_lines ${tx(
+          lines(id, [
+            ['1000', 500n, 0n],
+            ['3000', 0n, 499n],
+          ]),
+        )}`;
+      }),
+      /does not balance/,
+    );
+  });
+
+  test('an entry of a single line is refused', async () => {
+    await assert.rejects(
+      sql.begin(async (tx) => {
+        const id = await entry(tx);
+        await tx`insert into journal_lines ${tx(lines(id, [['1000', 0n, 0n]]))}`;
+      }),
+      /journal_line_one_side|does not balance/,
+    );
+  });
+
+  test('an entry with no lines at all is refused at commit', async () => {
+    await assert.rejects(
+      sql.begin(async (tx) => {
+        await entry(tx);
+      }),
+      /has no lines/,
+    );
+  });
+
+  test('lines added to an existing entry by a later statement are refused, even if they balance', async () => {
+    await assert.rejects(
+      sql.begin(async (tx) => {
+        const id = await entry(tx);
+        await tx`insert into journal_lines ${tx(
+          lines(id, [
+            ['1000', 500n, 0n],
+            ['3000', 0n, 500n],
+          ]),
+        )}`;
+        await tx`insert into journal_lines ${tx(
+          lines(id, [
+            ['1000', 7n, 0n],
+            ['3000', 0n, 7n],
+          ]),
+        )}`;
+      }),
+      /not written whole/,
+    );
+  });
+
+  test('journal lines and entries cannot be updated or deleted (append-only)', async () => {
+    await assert.rejects(
+      sql`update journal_lines set debit_minor = debit_minor + 1 where debit_minor > 0`,
+      /append-only/,
+    );
+    await assert.rejects(sql`delete from journal_lines`, /append-only/);
+    await assert.rejects(sql`delete from journal_entries`, /append-only/);
+  });
+
+  test('after all of that the books still balance', async () => {
+    const [row] = await sql<{ d: bigint; c: bigint }[]>`
+      select coalesce(sum(debit_minor), 0)::bigint as d, coalesce(sum(credit_minor), 0)::bigint as c from journal_lines`;
+    assert.equal(row!.d, row!.c);
+    assert.equal(row!.d, 500n);
+  });
+});
