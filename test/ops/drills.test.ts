@@ -77,12 +77,15 @@ describe('disaster-recovery drills', () => {
     }
   });
 
-  test('restore drill: off-site backup, PITR, counts equal, ledger check reported', async () => {
+  test('restore drill: off-site backup, PITR, counts equal, ledger balanced', async () => {
     const reportDir = path.join(scratch, 'reports');
-    const report = await runRestoreDrill({ state: state!, reportDir, loadS: 3 });
+    const report = await runRestoreDrill({ state: state!, reportDir, loadS: 3, seedLedger: true });
     assert.equal(report.verdict, 'pass', JSON.stringify(report.checks));
     assert.equal(report.figures.repo, 'repo2');
-    assert.ok(report.checks.some((c) => c.name === 'ledger balances'));
+    const ledger = report.checks.find((c) => c.name === 'ledger balances');
+    assert.match(ledger?.detail ?? '', /^100 journal lines: debits \d+ = credits \d+/);
+    const counts = report.checks.find((c) => c.name.startsWith('row counts'));
+    assert.ok(counts?.ok, counts?.detail);
     assert.ok(existsSync(report.files!.markdown));
     assert.equal(JSON.parse(readFileSync(report.files!.json, 'utf8')).verdict, 'pass');
   });

@@ -33,6 +33,51 @@ export interface RestoreDrillOptions extends DrillOptions {
   into?: string;
   /** Also run pgbench with this many clients during the load, in its own database. */
   pgbenchClients?: number;
+  /**
+   * Apply fenqi's migrations and post balanced journal entries on both sides of the target, so the
+   * ledger check has real books to prove. Default: only in a topology the drill stood up itself
+   * (an existing one is the application's, and its schema is the deployment's business).
+   */
+  seedLedger?: boolean;
+}
+
+const LEDGER_ENTRIES_BEFORE_TARGET = 50;
+const LEDGER_ENTRIES_AFTER_TARGET = 20;
+
+async function migrateAppDatabase(url: string): Promise<number> {
+  const { connectPostgres } = await import('../../store/db.ts');
+  const { migrate } = await import('../../store/migrate.ts');
+  const sql = connectPostgres(url, 1, 'fenqi-ops-drill');
+  try {
+    return (await migrate(sql)).applied.length;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/** Balanced entries through the ledger's own posting code, each in its own transaction. */
+async function postLedgerEntries(url: string, count: number, tag: string): Promise<void> {
+  const { connectPostgres } = await import('../../store/db.ts');
+  const { postEntry } = await import('../../store/ledger.ts');
+  const { merchantSettlementPostings } = await import('../../domain/postings.ts');
+  const sql = connectPostgres(url, 1, 'fenqi-ops-drill');
+  const businessDate = new Date().toISOString().slice(0, 10);
+  try {
+    for (let i = 1; i <= count; i++) {
+      const posting = merchantSettlementPostings({ customerId: null, loanId: null }, BigInt(100 * i + 1));
+      await sql.begin((tx) =>
+        postEntry(tx, {
+          eventKey: `ops-drill-${tag}-${i}`,
+          businessDate,
+          customerId: null,
+          loanId: null,
+          posting,
+        }),
+      );
+    }
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
 }
 
 const LOAD_DATABASE = 'ops_load';
@@ -156,6 +201,11 @@ async function restoreDrill(
   let phase = 'waiting for a healthy topology';
   await waitHealthy(spec, HEALTHY_LIMIT_MS);
   const url = appDatabaseUrl(spec);
+  const seedLedger = options.seedLedger ?? own;
+  if (seedLedger) {
+    phase = 'applying fenqi migrations';
+    figures.migrationsApplied = await migrateAppDatabase(url);
+  }
   await createDrillTable(url);
   const writer = new DrillWriter(url, `restore-${startedAt.toISOString()}`, Date.now());
   const ages: number[] = [];
@@ -217,6 +267,12 @@ async function restoreDrill(
     figures.offsiteWalAgeMaxS = ages.length ? Math.max(...ages) : null;
     figures.offsiteWalAgeSamples = ages.length;
 
+    const tag = startedAt.getTime().toString(36);
+    if (seedLedger) {
+      phase = 'posting journal entries before the target';
+      await postLedgerEntries(url, LEDGER_ENTRIES_BEFORE_TARGET, `${tag}-before`);
+    }
+
     phase = 'choosing the recovery target';
     await writer.quiesce();
     const snapshot = await source.begin('isolation level repeatable read', async (tx) => {
@@ -230,6 +286,7 @@ async function restoreDrill(
     await sleep(TARGET_GAP_MS);
     writer.resume();
     phase = 'writing past the target';
+    if (seedLedger) await postLedgerEntries(url, LEDGER_ENTRIES_AFTER_TARGET, `${tag}-after`);
     await sleep(2_000);
     await writer.quiesce();
     const after = await tableCounts(source);
