@@ -48,7 +48,7 @@ const ANY_LAG_BYTES = 1024 ** 4;
  * The operator's promotion of the region-2 standby. Patroni only lets the synchronous standby win
  * an election in synchronous mode, and dc2a carries nofailover so it never wins one on its own.
  */
-export async function promoteRemote(spec: TopologySpec, member: PgMember): Promise<void> {
+export async function promoteRemote(member: PgMember): Promise<void> {
   const patched = await restSend(member.restPort, 'PATCH', '/config', {
     synchronous_mode: false,
     maximum_lag_on_failover: ANY_LAG_BYTES,
@@ -64,7 +64,6 @@ export async function promoteRemote(spec: TopologySpec, member: PgMember): Promi
   progress(
     `${member.name}: synchronous mode off, nofailover lifted; Patroni elects it once the old leader key expires`,
   );
-  void spec;
 }
 
 const PROBE_STREAM = 'OPS_DRILL_REGION';
@@ -197,7 +196,7 @@ async function regionDrill(
     );
     timings.decisionMs = since(killAtMs);
     phase = `promoting ${remote.name}`;
-    await promoteRemote(spec, remote);
+    await promoteRemote(remote);
     const promoted = await waitFor(
       `${remote.name} to lead`,
       async () => ((await currentLeader(spec, [remote.name]))?.name === remote.name ? true : undefined),
