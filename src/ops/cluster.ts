@@ -156,8 +156,6 @@ export async function currentLeader(
 
 export interface UpOptions {
   parts?: TopologyParts;
-  /** Log a line per step on stderr. */
-  quiet?: boolean;
 }
 
 export async function up(baseDir: string, options: UpOptions = {}): Promise<TopologyState> {
@@ -196,9 +194,12 @@ export async function up(baseDir: string, options: UpOptions = {}): Promise<Topo
     if (parts.postgres) await startPostgres(state);
     if (parts.nats) await startNats(state);
   } catch (err) {
-    progress(`topology failed to come up: ${(err as Error).message}; tearing down`);
-    await down(state, { graceful: false });
-    throw err;
+    progress(`topology failed to come up: ${(err as Error).message}; stopping it`);
+    // The files stay: the logs are how one finds out why.
+    await down(state, { graceful: false, keepFiles: true });
+    throw new Error(
+      `topology failed to come up (logs in ${path.join(base, 'log')}): ${(err as Error).message}`,
+    );
   }
   return state;
 }
