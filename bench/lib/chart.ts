@@ -24,12 +24,31 @@ function path(values: number[], max: number, xStep: number): string {
     .join(' ');
 }
 
+export interface Panel {
+  title: string;
+  series: Series[];
+}
+
+/** One page: a chart per panel (each with its own time axis), then the summary table. */
 export function writeChart(
   file: string,
   title: string,
-  series: Series[],
+  panels: Panel[],
   summary: Record<string, unknown>,
 ): void {
+  const svgs = panels.map((p) => `<h2>${p.title}</h2>${svgOf(p.series)}`).join('\n');
+  const rows = Object.entries(summary)
+    .map(
+      ([k, v]) => `<tr><td>${k}</td><td>${typeof v === 'object' ? JSON.stringify(v) : String(v)}</td></tr>`,
+    )
+    .join('\n');
+  writeFileSync(
+    file,
+    `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1>${svgs}<table>${rows}</table>\n`,
+  );
+}
+
+function svgOf(series: Series[]): string {
   const seconds = Math.max(2, ...series.map((s) => s.values.length));
   const xStep = (W - PAD.left - PAD.right) / (seconds - 1);
   const leftMax = Math.max(1, ...series.filter((s) => !s.right).flatMap((s) => s.values));
@@ -67,13 +86,5 @@ export function writeChart(
 <text x="${PAD.left - 50}" y="${PAD.top - 8}" font-size="11">per second</text>
 <text x="${W - PAD.right}" y="${PAD.top - 8}" font-size="11">orders</text>
 ${lines}</svg>`;
-  const rows = Object.entries(summary)
-    .map(
-      ([k, v]) => `<tr><td>${k}</td><td>${typeof v === 'object' ? JSON.stringify(v) : String(v)}</td></tr>`,
-    )
-    .join('\n');
-  writeFileSync(
-    file,
-    `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1>${svg}<table>${rows}</table>\n`,
-  );
+  return svg;
 }
