@@ -157,6 +157,14 @@ function embeddedSecrets(dataDir: string): EmbeddedSecrets {
 
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = urlVar(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  // postgres.js's read-write check only reads default_transaction_read_only, which a standby
+  // reports as off: the pool would settle on a standby and fail every write after a failover.
+  if (databaseUrl && /target_session_attrs=read-write/.test(databaseUrl)) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'must use target_session_attrs=primary (read-write can pick a standby)',
+    );
+  }
   const redisUrl = urlVar(env, 'REDIS_URL', ['redis:', 'rediss:']);
   const natsUrl = urlVar(env, 'NATS_URL', ['nats:', 'tls:']);
   const modeRaw = env.FENQI_MODE ?? (databaseUrl ? 'real' : 'embedded');

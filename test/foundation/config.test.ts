@@ -42,6 +42,8 @@ describe('configuration', () => {
     ['FENQI_DATA_KEYS', '1:short'],
     ['FENQI_TOKEN_SECRET', 'tooshort'],
     ['FENQI_MODE', 'cloud'],
+    ['DATABASE_URL', 'postgres://a:5432,b:5432/fenqi?target_session_attrs=read-write'],
+    ['FENQI_BUSINESS_TIMEZONE', 'Mars/Olympus'],
   ];
   for (const [variable, value] of malformed) {
     test(`${variable}=${JSON.stringify(value)} is refused with an error naming ${variable}`, () => {
