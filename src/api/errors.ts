@@ -57,6 +57,8 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message: 
     message: 'content-length does not match the body',
   },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON', message: 'body is not valid JSON' },
+  FST_ERR_BAD_URL: { status: 400, code: 'MALFORMED_URL', message: 'the URL is not validly percent-encoded' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URL_TOO_LONG', message: 'a path segment is too long' },
 };
 
 export function errorHandler(
@@ -98,6 +100,16 @@ export function errorHandler(
   }
   request.log.error({ err: error }, 'unhandled error');
   return reply.status(500).send(body('INTERNAL', 'internal error; it has been logged with this request id'));
+}
+
+/**
+ * Errors the router raises before a route is chosen (a bad percent-encoding, an over-long path
+ * segment): Fastify would answer them in its own shape and skip the onRequest hooks, so they get
+ * the request id and the one error shape here.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  reply.header('x-request-id', request.id);
+  return errorHandler(error, request, reply);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {

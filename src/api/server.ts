@@ -14,7 +14,7 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import type { Platform } from '../platform.ts';
-import { errorHandler, notFoundHandler } from './errors.ts';
+import { errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerAuthentication } from './plugins/authenticate.ts';
 import { registerRoutes } from './routes/index.ts';
@@ -55,6 +55,7 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
     // Prototype-poisoning keys are refused, not silently kept.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
