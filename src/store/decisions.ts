@@ -32,6 +32,15 @@ export interface StoredDecision extends NewDecision {
   review: { status: string; lineMinor: bigint | null; reason: string | null } | null;
 }
 
+/**
+ * The decision named a customer that does not exist. The decision path checks this first, but a
+ * slow identity read (over its budget) skips that check, and the insert is what finds out.
+ */
+export function isUnknownCustomer(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint_name?: unknown };
+  return e?.code === '23503' && e.constraint_name === 'credit_decisions_customer_id_fkey';
+}
+
 /** Records a decision; on approve upserts the customer's line (never below what is used). */
 export async function recordDecision(
   sql: Queryable,

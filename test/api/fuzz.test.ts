@@ -14,6 +14,7 @@ import { signAccessToken } from '../../src/api/auth.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
+import { configureRisk, DEFAULT_BUDGETS } from '../../src/risk/decide.ts';
 import { ensureDefaultProducts } from '../../src/store/products.ts';
 import { type DemoCredentials, seedDemo } from '../../src/store/seed.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
@@ -231,6 +232,46 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
       'POST /v1/reviews/{id}/decision',
     ]) {
       assert.ok(listed.has(route), `${route} is in /openapi.json`);
+    }
+  });
+
+  test("a URL the router cannot read gets the error shape and a request id, not the framework's answer", async () => {
+    // Found by this fuzzer: Fastify answered these in its own shape, before any hook set x-request-id.
+    for (const [url, status, code] of [
+      ['/v1/customers/%zz', 400, 'MALFORMED_URL'],
+      ['/v1/goods/%E0%A4%A', 400, 'MALFORMED_URL'],
+      [`/v1/loans/${'1'.repeat(200)}`, 414, 'URL_TOO_LONG'],
+    ] as const) {
+      const answer = await check({
+        method: 'GET',
+        url,
+        headers: {},
+        payload: undefined,
+        remoteAddress: '127.0.0.1',
+      });
+      assert.equal(answer.status, status, `${url}: ${answer.body}`);
+      assert.equal(JSON.parse(answer.body).error.code, code);
+    }
+  });
+
+  test('a credit application for a customer who does not exist is a 404 even when the identity read is over its budget', async () => {
+    // Found by this fuzzer: a slow identity read skipped the existence check, and the decision's
+    // insert then failed on its foreign key: a 500.
+    configureRisk(platform, { budgets: { identityMs: 0 } });
+    try {
+      for (const id of [987_654_321n, 9_223_372_036_854_775_807n]) {
+        const answer = await check({
+          method: 'POST',
+          url: '/v1/credit-applications',
+          headers: { authorization: `Bearer ${token('customer', id)}`, 'content-type': 'application/json' },
+          payload: JSON.stringify({ stated_income: '476', purpose: 'goods', device_id: 'constructor' }),
+          remoteAddress: '127.0.0.1',
+        });
+        assert.equal(answer.status, 404, answer.body);
+        assert.equal(JSON.parse(answer.body).error.code, 'NOT_FOUND');
+      }
+    } finally {
+      configureRisk(platform, { budgets: DEFAULT_BUDGETS });
     }
   });
 

@@ -18,7 +18,7 @@ import {
 } from '../../risk/decide.ts';
 import { type ApplicationInput, PURPOSES } from '../../risk/features.ts';
 import { REASON_CODES } from '../../risk/policy.ts';
-import { getDecision, type StoredDecision } from '../../store/decisions.ts';
+import { getDecision, isUnknownCustomer, type StoredDecision } from '../../store/decisions.ts';
 import { getModel } from '../../store/models.ts';
 import { getPolicy } from '../../store/policies.ts';
 import { listReviews, REVIEW_PAGE_MAX, resolveReview } from '../../store/reviews.ts';
@@ -246,7 +246,7 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
         try {
           decision = await decide(platform, customerId, application);
         } catch (err) {
-          if (err instanceof CustomerNotFoundError) throw notFound('customer');
+          if (err instanceof CustomerNotFoundError || isUnknownCustomer(err)) throw notFound('customer');
           throw err;
         }
         return fresh(decision, customerId);
