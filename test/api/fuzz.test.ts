@@ -29,8 +29,8 @@ import {
   requestFor,
 } from './generators.ts';
 
-/** Requests per route; ~40 routes at this count keep the file well under a minute on 2 cores. */
-export const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 60);
+/** Requests per route: ~40 routes at this count take about 15 s on 2 cores. */
+export const RUNS_PER_ROUTE = Number(process.env.FUZZ_RUNS ?? 120);
 /** Refused money-moving requests sent in the "changes nothing" burst. */
 export const REFUSED_BURST_RUNS = Number(process.env.FUZZ_BURST_RUNS ?? 150);
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -169,6 +169,15 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
     });
     assert.ok([201, 202, 422].includes(loan.statusCode), loan.body);
 
+    // A credit decision (refer, approve or decline), so the decision and review routes find one.
+    const application = await app.inject({
+      method: 'POST',
+      url: '/v1/credit-applications',
+      headers: { authorization: `Bearer ${customerToken}` },
+      payload: { stated_income: '20000.00', purpose: 'goods', device_id: 'fuzz-setup-device' },
+    });
+    assert.equal(application.statusCode, 200, application.body);
+
     const ids = async (table: string) =>
       (await platform.db.sql<{ id: bigint }[]>`select id from ${platform.db.sql(table)} order by id`).map(
         (r) => r.id.toString(),
@@ -181,7 +190,7 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
       products: [...demo.products.map((p) => p.id.toString()), ...outside],
       loans: [...(await ids('loans')), ...outside],
       orders: [...(await ids('orders')), ...outside],
-      decisions: outside,
+      decisions: [...(await ids('credit_decisions')), ...outside],
     };
 
     const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
@@ -354,7 +363,8 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
         fc.asyncProperty(requestFor(op, known, refusedCallers), async (req) => {
           const answer = await check(req);
           sent += 1;
-          if (answer.status < 400 || answer.status >= 500)
+          // A documented 503 (admission control) is a refusal too; check() has vetted its shape.
+          if (answer.status < 400 || (answer.status >= 500 && answer.status !== 503))
             throw new Error(`not refused: ${answer.status} ${req.method} ${req.url} ${answer.body}`);
         }),
         { numRuns: REFUSED_BURST_RUNS, seed: SEED, endOnFailure: true, includeErrorInReport: true },
