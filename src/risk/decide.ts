@@ -51,6 +51,11 @@ export const VELOCITY_DAY_MS = 86_400_000;
 /** Identity keys cached per process; bounded so memory stays flat under any number of customers. */
 export const IDENTITY_CACHE_MAX = 50_000;
 export const IDENTITY_CACHE_TTL_MS = 60_000;
+/** Samples kept per phase when timings are on (bench, profiling); older ones are dropped. */
+export const PHASE_SAMPLES_MAX = 200_000;
+
+/** Wall time per phase of decide(), in fractional milliseconds; only collected when asked for. */
+export type PhaseTimings = Map<string, number[]>;
 
 export interface Budgets {
   identityMs: number;
@@ -89,6 +94,36 @@ export interface RiskRuntime {
   identities: Map<bigint, Identity>;
   active?: Active;
   loading?: Promise<Active>;
+  timings?: PhaseTimings;
+}
+
+function recordPhase(rt: RiskRuntime, phase: string, ms: number): void {
+  const t = rt.timings;
+  if (!t) return;
+  const samples = t.get(phase);
+  if (!samples) t.set(phase, [ms]);
+  else if (samples.length < PHASE_SAMPLES_MAX) samples.push(ms);
+}
+
+/** Runs work and records its wall time under a phase name when timings are on. */
+async function timed<T>(rt: RiskRuntime, phase: string, work: () => Promise<T>): Promise<T> {
+  if (!rt.timings) return work();
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    recordPhase(rt, phase, performance.now() - started);
+  }
+}
+
+/**
+ * Starts collecting per-phase wall times (bench, profiling) into a fresh map and returns it;
+ * `false` stops collecting.
+ */
+export function collectPhaseTimings(platform: Platform, on = true): PhaseTimings | undefined {
+  const rt = riskRuntime(platform);
+  rt.timings = on ? new Map() : undefined;
+  return rt.timings;
 }
 
 const runtimes = new WeakMap<Platform, RiskRuntime>();
@@ -302,7 +337,9 @@ export async function gather(
 ): Promise<DecisionInputs> {
   const rt = riskRuntime(platform);
   const b = rt.budgets;
-  const id = await withBudget(b.identityMs, () => identityOf(platform, customerId)).then((s) => s);
+  const id = await withBudget(b.identityMs, () =>
+    timed(rt, 'identity', () => identityOf(platform, customerId)),
+  );
   if (id.status === 'error') {
     // a customer that does not exist is the caller's error, not a degraded decision
     const [row] = await platform.db.sql`select 1 from customers where id = ${customerId.toString()}::bigint`;
@@ -311,16 +348,22 @@ export async function gather(
   const identity = id.value;
   const [hist, score, bureau, vel] = await Promise.all([
     identity
-      ? withBudget(b.historyMs, () => history(platform, customerId, identity, at))
+      ? withBudget(b.historyMs, () => timed(rt, 'history', () => history(platform, customerId, identity, at)))
       : unavailable<PlatformHistory>(),
     identity
-      ? withBudget(b.scoreMs, (signal) => rt.providers.score.fetchScore(identity.idKey, signal))
+      ? withBudget(b.scoreMs, (signal) =>
+          timed(rt, 'score', () => rt.providers.score.fetchScore(identity.idKey, signal)),
+        )
       : unavailable<ExternalScore>(),
     identity
-      ? withBudget(b.bureauMs, (signal) => rt.providers.bureau.fetchReport(identity.idKey, signal))
+      ? withBudget(b.bureauMs, (signal) =>
+          timed(rt, 'bureau', () => rt.providers.bureau.fetchReport(identity.idKey, signal)),
+        )
       : unavailable<BureauReport>(),
     identity
-      ? withBudget(b.velocityMs, () => velocity(platform, identity, application.deviceKey))
+      ? withBudget(b.velocityMs, () =>
+          timed(rt, 'velocity', () => velocity(platform, identity, application.deviceKey)),
+        )
       : unavailable<VelocityCounts>(),
   ]);
   return { at: at.toISOString(), application, history: hist, score, bureau, velocity: vel };
@@ -483,8 +526,13 @@ export async function decide(
   customerId: bigint,
   application: ApplicationInput,
 ): Promise<Decision> {
+  const rt = riskRuntime(platform);
   const started = performance.now();
-  const [inputs, act] = await Promise.all([gather(platform, customerId, application), active(platform)]);
+  const [inputs, act] = await Promise.all([
+    timed(rt, 'gather', () => gather(platform, customerId, application)),
+    active(platform),
+  ]);
+  const evaluated = performance.now();
   const e = evaluate(inputs, act.champion.model, act.policy.policy);
   const challengers: ChallengerResult[] = act.challengers.map((c) => {
     const shadow = evaluate(inputs, c.model, act.policy.policy);
@@ -497,20 +545,25 @@ export async function decide(
       points: shadow.points,
     };
   });
-  const latencyMs = Math.round(performance.now() - started);
-  const stored = await recordDecision(platform.db.sql, {
-    customerId,
-    outcome: e.outcome,
-    grade: e.grade,
-    score: e.score,
-    lineMinor: e.lineMinor,
-    modelId: act.champion.id,
-    policyVersion: act.policy.version,
-    inputs,
-    result: resultJson(e, challengers, act.champion.version),
-    reasons: e.reasons,
-    latencyMs,
-  });
+  const persisting = performance.now();
+  recordPhase(rt, 'evaluate', persisting - evaluated);
+  const latencyMs = Math.round(persisting - started);
+  const stored = await timed(rt, 'persist', () =>
+    recordDecision(platform.db.sql, {
+      customerId,
+      outcome: e.outcome,
+      grade: e.grade,
+      score: e.score,
+      lineMinor: e.lineMinor,
+      modelId: act.champion.id,
+      policyVersion: act.policy.version,
+      inputs,
+      result: resultJson(e, challengers, act.champion.version),
+      reasons: e.reasons,
+      latencyMs,
+    }),
+  );
+  recordPhase(rt, 'decide', performance.now() - started);
   return {
     ...e,
     id: stored.id,
