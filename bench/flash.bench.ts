@@ -172,7 +172,10 @@ try {
     WORKER_CONCURRENCY: args.concurrency!,
     FENQI_DATA_DIR: tempDir('flash-bench'),
     ...(args['profile-dir']
-      ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(args['profile-dir'])}` }
+      ? {
+          NODE_OPTIONS: `--import tsx --import ${path.join(ROOT, 'bench/lib/cpu-profile.ts')}`,
+          FENQI_CPU_PROFILE_DIR: path.resolve(args['profile-dir']),
+        }
       : {}),
   });
   const apis = await Promise.all(Array.from({ length: API_PROCESSES }, () => startApi(env)));
@@ -299,9 +302,12 @@ try {
   log(
     `settlement alone: ${fillStored} orders (backlog ${backlogBefore}) in ${(drainOnlyMs / 1000).toFixed(1)} s = ${drainOnlyPerS.toFixed(0)}/s`,
   );
-  const [dupAfter] = await sql<{ dup: bigint }[]>`
-    select count(*)::bigint as dup from (
-      select customer_id, idempotency_key from orders group by 1, 2 having count(*) > 1) d`;
+  const [dupAfter] = await sql<{ dup: bigint; settled: bigint; rejected: bigint }[]>`
+    select (select count(*) from (
+        select customer_id, idempotency_key from orders group by 1, 2 having count(*) > 1) d)::bigint as dup,
+      count(*) filter (where status = 'settled')::bigint as settled,
+      count(*) filter (where status = 'rejected')::bigint as rejected
+    from orders`;
   log('fenqi ledger check');
   const ledger = ledgerCheck(servers.pg.url);
   log(`ledger: ${ledger.ok ? 'balanced' : 'DISCREPANCIES'}`);
@@ -387,8 +393,9 @@ try {
     burst_to_drained_s: Number(((drainedMs - burstStartMs) / 1000).toFixed(1)),
     intake_seconds: Number(intakeSeconds.toFixed(1)),
     accepted: acceptedIds.length + fillIds.length,
-    settled: Number(counts!.settled),
-    rejected: Number(counts!.rejected),
+    // Burst and settlement-only phase together (the paced and synchronous runs come after).
+    settled: Number(dupAfter!.settled),
+    rejected: Number(dupAfter!.rejected),
     lost: allLost,
     duplicated: allDuplicated,
     ledger_balanced: ledger.ok,

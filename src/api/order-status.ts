@@ -35,6 +35,18 @@ export interface OrderStatusView {
   settled_at: string | null;
 }
 
+/** How long the intake pre-check trusts a cached credit line (the worker rewrites it after each commit). */
+export const CREDIT_SUMMARY_TTL_MS = 10_000;
+/** Each credit summary TTL is stretched by up to this fraction at random (as CacheAside does). */
+export const CREDIT_SUMMARY_JITTER_RATIO = 0.2;
+
+/** What the intake pre-check needs of a credit line (cached as JSON under `credit:{customer}`). */
+export interface CreditSummary {
+  limitMinor: bigint;
+  usedMinor: bigint;
+  status: string;
+}
+
 export const orderStatusKey = (orderId: bigint | string) => `order:${orderId}`;
 export const creditSummaryKey = (customerId: bigint | string) => `credit:${customerId}`;
 
@@ -60,6 +72,27 @@ export const isFinal = (view: OrderStatusView) => view.status !== 'accepted';
 /** The API's write after the publish ack: only if absent, so it never hides a worker's final status. */
 export async function putAccepted(cache: Cache, view: OrderStatusView): Promise<void> {
   await cache.setIfAbsent(orderStatusKey(view.id), encodeJson(view), ACCEPTED_STATUS_TTL_MS).catch(() => {});
+}
+
+/**
+ * The worker's write after commit: the line as committed, so the next order's pre-check reads it
+ * from the cache instead of the database (a delete here sent every next order to PostgreSQL).
+ */
+export async function putCreditSummaries(
+  cache: Cache,
+  lines: readonly ({ customerId: bigint } & CreditSummary)[],
+): Promise<void> {
+  await Promise.all(
+    lines.map((l) =>
+      cache
+        .set(
+          creditSummaryKey(l.customerId),
+          encodeJson({ limitMinor: l.limitMinor, usedMinor: l.usedMinor, status: l.status }),
+          Math.round(CREDIT_SUMMARY_TTL_MS * (1 + CREDIT_SUMMARY_JITTER_RATIO * Math.random())),
+        )
+        .catch(() => {}),
+    ),
+  );
 }
 
 /** The worker's write after commit (overwrites `accepted`). */

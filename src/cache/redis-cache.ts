@@ -13,6 +13,9 @@ local value = redis.call('INCRBY', KEYS[1], ARGV[1])
 if value == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return value`;
 
+const INCR_WINDOW_COMMAND = 'fenqiIncrWindow';
+type IncrWindow = (key: string, by: number, windowMs: number) => Promise<unknown>;
+
 export class RedisCache implements Cache {
   readonly kind = 'redis' as const;
   readonly client: Redis;
@@ -31,6 +34,8 @@ export class RedisCache implements Cache {
       commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
       retryStrategy: (attempt) => Math.min(attempt * 100, REDIS_MAX_RECONNECT_DELAY_MS),
     });
+    // EVALSHA: the script is sent and hashed by Redis once, not with every rate-limit hit.
+    this.client.defineCommand(INCR_WINDOW_COMMAND, { numberOfKeys: 1, lua: INCR_WINDOW_SCRIPT });
     // Connection errors surface through ping() and failed commands; without a listener
     // ioredis would print every reconnect attempt.
     this.client.on('error', () => {});
@@ -53,7 +58,8 @@ export class RedisCache implements Cache {
   }
 
   async incr(key: string, windowMs: number, by = 1): Promise<number> {
-    return Number(await this.client.eval(INCR_WINDOW_SCRIPT, 1, key, by, windowMs));
+    const command = (this.client as unknown as Record<string, IncrWindow>)[INCR_WINDOW_COMMAND]!;
+    return Number(await command.call(this.client, key, by, windowMs));
   }
 
   async ping(): Promise<void> {

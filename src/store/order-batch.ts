@@ -36,6 +36,21 @@ export type BatchOutcome =
   /** Cannot be stored at all (its goods, product or customer do not exist). */
   | { kind: 'unrecordable'; reason: RefusalCode };
 
+/** A credit line as committed by the batch (for the cache: the worker writes it after commit). */
+export interface CommittedLine {
+  customerId: bigint;
+  limitMinor: bigint;
+  usedMinor: bigint;
+  status: string;
+}
+
+export interface BatchResult {
+  /** In input order. */
+  outcomes: BatchOutcome[];
+  /** Every locked line of the batch's customers, with the batch's orders applied. */
+  lines: CommittedLine[];
+}
+
 export class BatchConflictError extends Error {
   override name = 'BatchConflictError';
 }
@@ -122,15 +137,15 @@ export async function settleOrderBatch(
   sql: Sql,
   orders: readonly QueuedOrder[],
   ids: IdGenerator,
-): Promise<BatchOutcome[]> {
-  return sql.begin((tx) => settleInTransaction(tx, orders, ids)) as Promise<BatchOutcome[]>;
+): Promise<BatchResult> {
+  return sql.begin((tx) => settleInTransaction(tx, orders, ids)) as Promise<BatchResult>;
 }
 
 async function settleInTransaction(
   tx: TransactionSql,
   orders: readonly QueuedOrder[],
   ids: IdGenerator,
-): Promise<BatchOutcome[]> {
+): Promise<BatchResult> {
   const customers = [...new Set(orders.map((o) => o.customerId))].sort((a, b) =>
     a < b ? -1 : a > b ? 1 : 0,
   );
@@ -199,7 +214,13 @@ async function settleInTransaction(
   if (decisions.length > 0) await writeDecisions(tx, decisions, ids);
 
   const nowIso = new Date();
-  return outcomes.map((o) => {
+  const committed: CommittedLine[] = [...lineOf.values()].map((l) => ({
+    customerId: l.customer_id,
+    limitMinor: l.limit_minor,
+    usedMinor: l.used_minor,
+    status: l.status,
+  }));
+  const result = outcomes.map((o): BatchOutcome => {
     if (!('input' in o)) return o;
     const order: Order = {
       id: o.input.orderId,
@@ -217,6 +238,7 @@ async function settleInTransaction(
     };
     return { kind: 'stored', order, replay: false };
   });
+  return { outcomes: result, lines: committed };
 }
 
 function decide(

@@ -7,7 +7,7 @@
  * past their delivery limit). After commit each order's final status goes to the cache and the
  * customer's credit summary is dropped.
  */
-import { creditSummaryKey, orderStatusView, putFinal } from '../api/order-status.ts';
+import { creditSummaryKey, orderStatusView, putCreditSummaries, putFinal } from '../api/order-status.ts';
 import type { Platform } from '../platform.ts';
 import {
   DEAD_LETTER_SUBJECT_PREFIX,
@@ -20,6 +20,7 @@ import { claimIdGenerator, type IdGenerator } from '../store/id-generator.ts';
 import {
   BatchConflictError,
   type BatchOutcome,
+  type CommittedLine,
   type QueuedOrder,
   settleOrderBatch,
 } from '../store/order-batch.ts';
@@ -122,6 +123,8 @@ export class OrderSettler implements Worker {
   };
   private stopping = false;
   private readonly loops: Promise<void>[] = [];
+  /** Post-commit cache writes still on their way (a loop does not wait for them to pull again). */
+  private readonly cacheWrites = new Set<Promise<unknown>>();
 
   constructor(
     private readonly platform: Platform,
@@ -132,26 +135,36 @@ export class OrderSettler implements Worker {
     for (let i = 0; i < concurrency; i++) this.loops.push(this.loop());
   }
 
+  private async pull(): Promise<QueueMessage[]> {
+    try {
+      return await this.platform.queue.fetch(ORDERS_STREAM, ORDER_SETTLER, {
+        max: this.batchSize,
+        expiresMs: FETCH_EXPIRES_MS,
+      });
+    } catch (err) {
+      this.platform.logger.warn({ err: (err as Error).message }, 'order fetch failed; pausing');
+      await new Promise((r) => setTimeout(r, QUEUE_ERROR_PAUSE_MS));
+      return [];
+    }
+  }
+
   private async loop(): Promise<void> {
-    const { queue, logger } = this.platform;
-    while (!this.stopping) {
-      let messages: QueueMessage[];
-      try {
-        messages = await queue.fetch(ORDERS_STREAM, ORDER_SETTLER, {
-          max: this.batchSize,
-          expiresMs: FETCH_EXPIRES_MS,
-        });
-      } catch (err) {
-        logger.warn({ err: (err as Error).message }, 'order fetch failed; pausing');
-        await new Promise((r) => setTimeout(r, QUEUE_ERROR_PAUSE_MS));
-        continue;
+    // The next batch is pulled while this one settles, so the database never waits for the queue.
+    let next = this.pull();
+    for (;;) {
+      const messages = await next;
+      if (this.stopping) {
+        // Pulled but never settled: handed back at once rather than after the ack wait.
+        for (const message of messages) message.nak();
+        return;
       }
+      next = this.pull();
       if (messages.length === 0) continue;
       try {
         await this.handle(messages);
       } catch (err) {
         // Never let one batch end the loop: its messages are redelivered after the ack wait.
-        logger.error({ err: (err as Error).message }, 'order batch failed unexpectedly');
+        this.platform.logger.error({ err: (err as Error).message }, 'order batch failed unexpectedly');
       }
     }
   }
@@ -169,12 +182,13 @@ export class OrderSettler implements Worker {
 
   private async settle(batch: Parsed[]): Promise<void> {
     let outcomes: BatchOutcome[];
+    let lines: CommittedLine[];
     try {
-      outcomes = await settleOrderBatch(
+      ({ outcomes, lines } = await settleOrderBatch(
         this.platform.db.sql,
         batch.map((p) => p.order),
         this.ids,
-      );
+      ));
     } catch (err) {
       if (isTransient(err)) {
         this.stats.retried += batch.length;
@@ -221,9 +235,18 @@ export class OrderSettler implements Worker {
       cacheWrites.push(putFinal(this.platform.cache, orderStatusView(order)));
       customers.add(order.customerId.toString());
     }
-    const cache = this.platform.cache;
-    cacheWrites.push(cache.del(...[...customers].map(creditSummaryKey)).catch(() => {}));
-    await Promise.all(cacheWrites);
+    // The lines as committed go to the cache (the intake pre-check reads them); a customer of the
+    // batch without a locked line (none, or gone) has its summary dropped instead.
+    cacheWrites.push(putCreditSummaries(this.platform.cache, lines));
+    for (const line of lines) customers.delete(line.customerId.toString());
+    if (customers.size > 0)
+      cacheWrites.push(this.platform.cache.del(...[...customers].map(creditSummaryKey)).catch(() => {}));
+    // The batch is committed and acked; its cache writes finish while the next batch settles
+    // (each swallows its own error: the database stays the authority for a status).
+    const written: Promise<unknown> = Promise.all(cacheWrites).finally(() =>
+      this.cacheWrites.delete(written),
+    );
+    this.cacheWrites.add(written);
   }
 
   private async deadLetter(message: QueueMessage, reason: string): Promise<void> {
@@ -253,6 +276,12 @@ export class OrderSettler implements Worker {
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.allSettled(this.loops);
+    await Promise.allSettled([...this.cacheWrites]);
+  }
+
+  /** Resolves once every post-commit cache write issued so far has finished. */
+  async flushed(): Promise<void> {
+    await Promise.allSettled([...this.cacheWrites]);
   }
 }
 

@@ -23,6 +23,8 @@ import { Admission } from '../admission.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError, conflict, notFound, unavailable } from '../errors.ts';
 import {
+  CREDIT_SUMMARY_TTL_MS,
+  type CreditSummary,
   creditSummaryKey,
   isFinal,
   lookupOrderStatus,
@@ -33,8 +35,7 @@ import { idempotencyKeyOf, REPLAY_HEADER } from '../plugins/idempotency.ts';
 import type { Api } from '../server.ts';
 import { ErrorBody, IdParams, isStaff, pathId } from './lending-schemas.ts';
 
-/** How long the cheap pre-check trusts a cached credit line (the worker drops it after each commit). */
-export const CREDIT_SUMMARY_TTL_MS = 10_000;
+export { CREDIT_SUMMARY_TTL_MS } from '../order-status.ts';
 export const GOODS_CACHE_TTL_MS = 30_000;
 /** Goods are also remembered in process this long, so intake survives the cache being down. */
 export const GOODS_LOCAL_TTL_MS = 2_000;
@@ -60,11 +61,6 @@ export interface QueuedOrderBody {
   tenor: number;
 }
 
-interface CreditSummary {
-  limitMinor: bigint;
-  usedMinor: bigint;
-  status: string;
-}
 interface SaleGoods {
   merchantId: bigint;
   priceMinor: bigint;

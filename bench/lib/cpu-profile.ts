@@ -1,0 +1,28 @@
+/**
+ * CPU profile of a whole process, loaded with `NODE_OPTIONS="--import <this file>"` (node refuses
+ * `--cpu-prof` in NODE_OPTIONS): profiles from start to exit and writes a .cpuprofile (open it in
+ * Chrome DevTools, or summarise with bench/lib/profile-top.ts) into FENQI_CPU_PROFILE_DIR.
+ */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import path from 'node:path';
+
+const dir = process.env.FENQI_CPU_PROFILE_DIR;
+if (dir) {
+  const session = new Session();
+  session.connect();
+  session.post('Profiler.enable');
+  session.post('Profiler.start');
+  process.once('exit', () => {
+    // The in-process inspector answers synchronously, so this completes inside the exit handler.
+    session.post('Profiler.stop', (err, result) => {
+      if (err) return;
+      const name = `${process.argv
+        .slice(2)
+        .join('-')
+        .replace(/[^\w.-]+/g, '_')
+        .slice(-40)}-${process.pid}.cpuprofile`;
+      writeFileSync(path.join(dir, name), JSON.stringify(result.profile));
+    });
+  });
+}
