@@ -11,10 +11,12 @@
  * the rule the policy writes down for it.
  */
 import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { RedisCache } from '../cache/redis-cache.ts';
 import type { Platform } from '../platform.ts';
 import { fieldCryptoFor } from '../store/crypto.ts';
 import { type Outcome, recordDecision } from '../store/decisions.ts';
-import { activeModels, type LoadedModel, registerModel } from '../store/models.ts';
+import { activeModels, activeStamp, type LoadedModel, registerModel, stampOf } from '../store/models.ts';
 import { activePolicy, ensurePolicy, type PolicyVersion } from '../store/policies.ts';
 import { trainBootstrap } from './bootstrap.ts';
 import {
@@ -83,6 +85,8 @@ interface Identity {
 
 interface Active {
   at: number;
+  /** Which models and policy version these are (activeStamp): a refresh that finds it unchanged keeps them. */
+  stamp: string;
   champion: LoadedModel;
   challengers: LoadedModel[];
   policy: PolicyVersion;
@@ -95,6 +99,8 @@ export interface RiskRuntime {
   active?: Active;
   loading?: Promise<Active>;
   timings?: PhaseTimings;
+  /** Bumped by refreshRisk/configureRisk so a load started before them never installs its result. */
+  generation: number;
 }
 
 function recordPhase(rt: RiskRuntime, phase: string, ms: number): void {
@@ -132,7 +138,12 @@ export function riskRuntime(platform: Platform): RiskRuntime {
   let rt = runtimes.get(platform);
   if (!rt) {
     const sim = simulatorOptionsFromEnv(process.env);
-    rt = { providers: simulatedProviders(sim), budgets: { ...DEFAULT_BUDGETS }, identities: new Map() };
+    rt = {
+      providers: simulatedProviders(sim),
+      budgets: { ...DEFAULT_BUDGETS },
+      identities: new Map(),
+      generation: 0,
+    };
     runtimes.set(platform, rt);
   }
   return rt;
@@ -146,12 +157,15 @@ export function configureRisk(
   const rt = riskRuntime(platform);
   if (changes.providers) rt.providers = changes.providers;
   if (changes.budgets) rt.budgets = { ...rt.budgets, ...changes.budgets };
-  rt.active = undefined;
+  refreshRisk(platform);
 }
 
 /** Forget cached models and policy: the next decision reads the registry again. */
 export function refreshRisk(platform: Platform): void {
-  riskRuntime(platform).active = undefined;
+  const rt = riskRuntime(platform);
+  rt.active = undefined;
+  rt.loading = undefined;
+  rt.generation++;
 }
 
 /**
@@ -169,8 +183,11 @@ export async function ensureChampion(platform: Platform): Promise<void> {
     platform.logger.info({ version: registered.version }, 'registered bootstrap champion model');
 }
 
-async function loadActive(platform: Platform): Promise<Active> {
+async function loadActive(platform: Platform, previous: Active | undefined): Promise<Active> {
   const sql = platform.db.sql;
+  // The registry and policy change rarely: a one-row check, and the models are re-read and
+  // re-parsed only when it differs.
+  if (previous && (await activeStamp(sql)) === previous.stamp) return { ...previous, at: Date.now() };
   let models = await activeModels(sql);
   let policy = await activePolicy(sql);
   if (!models.champion || !policy) {
@@ -179,21 +196,43 @@ async function loadActive(platform: Platform): Promise<Active> {
     policy = await activePolicy(sql);
   }
   if (!models.champion || !policy) throw new Error('no champion model or active policy after bootstrap');
-  return { at: Date.now(), champion: models.champion, challengers: models.challengers, policy };
+  const all = [models.champion, ...models.challengers].sort((a, b) => a.version - b.version);
+  return {
+    at: Date.now(),
+    stamp: stampOf(all, policy.version),
+    champion: models.champion,
+    challengers: models.challengers,
+    policy,
+  };
 }
 
-/** The champion, challengers and policy, re-read at most every ACTIVE_REFRESH_MS (single flight). */
+/**
+ * The champion, challengers and policy, re-checked at most every ACTIVE_REFRESH_MS (single flight).
+ * Once a set is loaded, decisions keep using it while the check runs in the background, so a
+ * refresh never stalls the requests that happen to arrive when it is due.
+ */
 export async function active(platform: Platform): Promise<Active> {
   const rt = riskRuntime(platform);
-  if (rt.active && Date.now() - rt.active.at < ACTIVE_REFRESH_MS) return rt.active;
+  const current = rt.active;
+  if (current && Date.now() - current.at < ACTIVE_REFRESH_MS) return current;
   if (!rt.loading) {
-    rt.loading = loadActive(platform).finally(() => {
-      rt.loading = undefined;
-    });
+    const generation = rt.generation;
+    const loading: Promise<Active> = loadActive(platform, current)
+      .then((fresh) => {
+        // a refreshRisk() meanwhile wins: this load may have read what it replaced
+        if (rt.generation === generation) rt.active = fresh;
+        return fresh;
+      })
+      .finally(() => {
+        if (rt.loading === loading) rt.loading = undefined;
+      });
+    rt.loading = loading;
   }
-  const fresh = await rt.loading;
-  rt.active = fresh;
-  return fresh;
+  if (current) {
+    rt.loading.catch(() => {}); // the set in hand stays in use; the next due check retries
+    return current;
+  }
+  return rt.loading;
 }
 
 /** Runs work with an abort signal and a deadline; never rejects. */
@@ -274,17 +313,22 @@ async function history(
     }[]
   >`
     select c.status,
-      exists (select 1 from risk_deny_list d
-              where (d.kind = 'phone' and d.bidx = c.phone_bidx)
-                 or (d.kind = 'national_id' and d.bidx = c.national_id_bidx)) as deny_listed,
-      (select count(*) from loans l where l.customer_id = c.id and l.status <> 'cancelled') as loans,
-      (select count(*) from loans l where l.customer_id = c.id and l.status = 'active') as open_loans,
+      -- two probes of the primary key (bidx, kind), not one OR the planner may not split
+      exists (select 1 from risk_deny_list d where d.bidx = c.phone_bidx and d.kind = 'phone')
+        or exists (select 1 from risk_deny_list d where d.bidx = c.national_id_bidx and d.kind = 'national_id')
+        as deny_listed,
+      l.loans, l.open_loans,
       i.due_count, i.on_time_count, i.worst_dpd,
-      greatest(i.current_dpd, (select coalesce(max(l.days_past_due), 0) from loans l
-                               where l.customer_id = c.id and l.status = 'active')) as current_dpd,
+      greatest(i.current_dpd, l.active_dpd) as current_dpd,
       (select max((p.terms->>'maxPrincipalMinor')::bigint)::text from loan_products p
        where p.active and p.terms->>'maxPrincipalMinor' ~ '^[0-9]{1,18}$') as product_cap
     from customers c
+    -- one pass over the customer's loans (loans_customer_id_idx) for all three figures
+    left join lateral (
+      select count(*) filter (where status <> 'cancelled') as loans,
+             count(*) filter (where status = 'active') as open_loans,
+             coalesce(max(days_past_due) filter (where status = 'active'), 0) as active_dpd
+      from loans where customer_id = c.id) l on true
     left join lateral (
       select count(*) filter (where due_date < current_date) as due_count,
              count(*) filter (where due_date < current_date and paid_at is not null
@@ -312,17 +356,57 @@ async function history(
   };
 }
 
+// All six counters in one script: one round trip and one script run instead of six. Each key gets
+// its window on its first increment, exactly as Cache.incr does.
+const VELOCITY_SCRIPT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local value = redis.call('INCR', key)
+  if value == 1 then redis.call('PEXPIRE', key, ARGV[i]) end
+  out[i] = value
+end
+return out`;
+const VELOCITY_COMMAND = 'fenqiRiskVelocity';
+type VelocityCommand = (...keysThenWindows: (string | number)[]) => Promise<number[]>;
+const velocityCommands = new WeakMap<Redis, VelocityCommand>();
+
+/** The six-counter script on a Redis client, defined once per client (sent once, then EVALSHA). */
+function velocityCommand(client: Redis): VelocityCommand {
+  let command = velocityCommands.get(client);
+  if (!command) {
+    client.defineCommand(VELOCITY_COMMAND, { numberOfKeys: 6, lua: VELOCITY_SCRIPT });
+    const defined = (client as unknown as Record<string, VelocityCommand>)[VELOCITY_COMMAND]!;
+    command = (...args) => defined.apply(client, args);
+    velocityCommands.set(client, command);
+  }
+  return command;
+}
+
 async function velocity(platform: Platform, identity: Identity, deviceKey: string): Promise<VelocityCounts> {
   const cache = platform.cache;
   const k = (kind: string, window: string, key: string) => `risk:vel:${kind}:${window}:${key.slice(0, 32)}`;
-  const [phoneHour, phoneDay, idHour, idDay, deviceHour, deviceDay] = await Promise.all([
-    cache.incr(k('phone', 'h', identity.phoneKey), VELOCITY_HOUR_MS),
-    cache.incr(k('phone', 'd', identity.phoneKey), VELOCITY_DAY_MS),
-    cache.incr(k('id', 'h', identity.idKey), VELOCITY_HOUR_MS),
-    cache.incr(k('id', 'd', identity.idKey), VELOCITY_DAY_MS),
-    cache.incr(k('device', 'h', deviceKey), VELOCITY_HOUR_MS),
-    cache.incr(k('device', 'd', deviceKey), VELOCITY_DAY_MS),
-  ]);
+  const counters: [string, number][] = [
+    [k('phone', 'h', identity.phoneKey), VELOCITY_HOUR_MS],
+    [k('phone', 'd', identity.phoneKey), VELOCITY_DAY_MS],
+    [k('id', 'h', identity.idKey), VELOCITY_HOUR_MS],
+    [k('id', 'd', identity.idKey), VELOCITY_DAY_MS],
+    [k('device', 'h', deviceKey), VELOCITY_HOUR_MS],
+    [k('device', 'd', deviceKey), VELOCITY_DAY_MS],
+  ];
+  const counts =
+    cache instanceof RedisCache
+      ? (
+          await velocityCommand(cache.client)(...counters.map(([key]) => key), ...counters.map(([, w]) => w))
+        ).map(Number)
+      : await Promise.all(counters.map(([key, windowMs]) => cache.incr(key, windowMs)));
+  const [phoneHour, phoneDay, idHour, idDay, deviceHour, deviceDay] = counts as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return { phoneHour, phoneDay, idHour, idDay, deviceHour, deviceDay };
 }
 

@@ -146,6 +146,26 @@ export async function activeModels(
   };
 }
 
+/** Identifies the active set: champion and challenger ids with their roles, then the policy version. */
+export function stampOf(
+  models: Pick<RegisteredModel, 'id' | 'role'>[],
+  policyVersion: number | null,
+): string {
+  return `${models.map((m) => `${m.id}:${m.role}`).join(',')}|${policyVersion ?? ''}`;
+}
+
+/**
+ * The stamp of what is active now, in one small query (no model JSON): decision processes compare
+ * it with the stamp of what they hold and reload models only when it changed.
+ */
+export async function activeStamp(sql: Queryable): Promise<string> {
+  const [row] = await sql<{ models: string | null; policy: number | null }[]>`
+    select (select string_agg(id::text || ':' || role, ',' order by version) from risk_models
+            where role in ('champion', 'challenger')) as models,
+           (select version from risk_policy_versions where active) as policy`;
+  return `${row?.models ?? ''}|${row?.policy ?? ''}`;
+}
+
 /** Makes a model the champion; the old champion is retired. Undefined when there is no such model. */
 export async function promoteModel(sql: Sql, version: number): Promise<RegisteredModel | undefined> {
   return sql.begin(async (tx) => {
