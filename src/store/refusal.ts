@@ -18,7 +18,8 @@ export type RefusalCode =
   | 'BANK_CARD_REQUIRED'
   | 'LOAN_NOT_FOUND'
   | 'LOAN_NOT_ACTIVE'
-  | 'OVERPAYMENT';
+  | 'OVERPAYMENT'
+  | 'OVERPAYMENT_TOO_LARGE';
 
 /** 404 for what does not exist, 409 for a state that forbids it now, 422 for the rest. */
 export const REFUSAL_STATUS: Record<RefusalCode, number> = {
@@ -38,6 +39,7 @@ export const REFUSAL_STATUS: Record<RefusalCode, number> = {
   LOAN_NOT_FOUND: 404,
   LOAN_NOT_ACTIVE: 409,
   OVERPAYMENT: 422,
+  OVERPAYMENT_TOO_LARGE: 422,
 };
 
 export class Refusal extends Error {

@@ -77,6 +77,18 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
         payoff_minor: payoff.totalMinor.toString(),
       });
     }
+    // A credit balance is for small overpayments (a rounded-up transfer), not a deposit account:
+    // more than the loan's own principal is almost certainly a mistake in the amount.
+    if (excessMinor > loan.principalMinor) {
+      throw new Refusal(
+        'OVERPAYMENT_TOO_LARGE',
+        'the payment exceeds the payoff by more than the loan principal',
+        {
+          payoff_minor: payoff.totalMinor.toString(),
+          max_excess_minor: loan.principalMinor.toString(),
+        },
+      );
+    }
     split = { ...payoff.owed };
     for (const i of installments) {
       const interest = payoff.interestAfterWaiver.get(i.number) ?? i.scheduled.interest;

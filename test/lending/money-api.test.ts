@@ -118,7 +118,7 @@ describe('lending money routes', () => {
     assert.equal(reused.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
   });
 
-  test('early payoff closes the loan, waives future interest and restores the line; overpayment is refused or kept', async () => {
+  test('early payoff closes the loan, waives future interest and restores the line; overpayment is refused, or kept up to the principal', async () => {
     const sql = lab.platform.db.sql;
     const customer = await createCustomer(sql, 1_000_000n);
     const { goodsId } = await createGoods(sql, 300_000n);
@@ -138,6 +138,12 @@ describe('lending money routes', () => {
       body: { amount: '5000.00' },
     });
     assert.equal(over.body.error.code, 'OVERPAYMENT');
+    const huge = await call(lab, 'POST', `/v1/loans/${loanId}/repayments?overpayment=credit_balance`, {
+      token,
+      key: 'p-huge',
+      body: { amount: '99999999999.99' },
+    });
+    assert.equal(huge.body.error.code, 'OVERPAYMENT_TOO_LARGE', 'a credit balance is not a deposit account');
     const kept = await call(lab, 'POST', `/v1/loans/${loanId}/repayments?overpayment=credit_balance`, {
       token,
       key: 'p2',
