@@ -45,6 +45,16 @@ function split(date: string): Ymd {
 }
 
 function join({ year, month, day }: Ymd): string {
+  // Arithmetic may not leave the range every date is read in (a 5-digit year is no date).
+  if (year < 1900 || year > 9999) {
+    throw new DomainError(
+      'DATE_OUT_OF_RANGE',
+      `a date past the year ${year < 1900 ? 1900 : 9999} is out of range`,
+      {
+        year: String(year),
+      },
+    );
+  }
   return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 

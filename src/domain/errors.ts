@@ -6,6 +6,7 @@ export type DomainErrorCode =
   | 'INVALID_AMOUNT'
   | 'INVALID_RATE'
   | 'INVALID_DATE'
+  | 'DATE_OUT_OF_RANGE'
   | 'INVALID_TERMS'
   | 'INVALID_PRODUCT'
   | 'ROUNDING_TOO_COARSE'

@@ -50,3 +50,10 @@ describe('business dates', () => {
     assert.equal(isDate('2024-02-29'), true);
   });
 });
+
+it('date arithmetic past the year 9999 is refused as DATE_OUT_OF_RANGE, never a 5-digit year', () => {
+  assert.throws(
+    () => addMonths('9999-12-31', 1),
+    (err: unknown) => err instanceof DomainError && err.code === 'DATE_OUT_OF_RANGE',
+  );
+});
