@@ -265,10 +265,15 @@ export class CustomerNotFoundError extends Error {
   override name = 'CustomerNotFoundError';
 }
 
+function cachedIdentity(rt: RiskRuntime, customerId: bigint): Identity | undefined {
+  const cached = rt.identities.get(customerId);
+  return cached && Date.now() - cached.cachedAt < IDENTITY_CACHE_TTL_MS ? cached : undefined;
+}
+
 async function identityOf(platform: Platform, customerId: bigint): Promise<Identity> {
   const rt = riskRuntime(platform);
-  const cached = rt.identities.get(customerId);
-  if (cached && Date.now() - cached.cachedAt < IDENTITY_CACHE_TTL_MS) return cached;
+  const cached = cachedIdentity(rt, customerId);
+  if (cached) return cached;
   const [row] = await platform.db.sql<
     { phone_bidx: Buffer; national_id_bidx: Buffer; national_id_enc: Buffer; created_at: Date }[]
   >`select phone_bidx, national_id_bidx, national_id_enc, created_at from customers
@@ -421,9 +426,11 @@ export async function gather(
 ): Promise<DecisionInputs> {
   const rt = riskRuntime(platform);
   const b = rt.budgets;
-  const id = await withBudget(b.identityMs, () =>
-    timed(rt, 'identity', () => identityOf(platform, customerId)),
-  );
+  // a cached identity (the common case) needs no budget, timer or abort signal
+  const cached = cachedIdentity(rt, customerId);
+  const id: Sourced<Identity> = cached
+    ? { status: 'ok', value: cached, ms: 0 }
+    : await withBudget(b.identityMs, () => timed(rt, 'identity', () => identityOf(platform, customerId)));
   if (id.status === 'error') {
     // a customer that does not exist is the caller's error, not a degraded decision
     const [row] = await platform.db.sql`select 1 from customers where id = ${customerId.toString()}::bigint`;
