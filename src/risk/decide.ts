@@ -235,22 +235,29 @@ export async function active(platform: Platform): Promise<Active> {
   return rt.loading;
 }
 
-/** Runs work with an abort signal and a deadline; never rejects. */
+/**
+ * Runs work with a deadline; never rejects. Work that declares a signal parameter gets an abort
+ * signal that fires when the deadline passes; work that takes none gets no controller (making one
+ * per source per decision showed up in the profile).
+ */
 export async function withBudget<T>(
   budgetMs: number,
   work: (signal: AbortSignal) => Promise<T>,
 ): Promise<Sourced<T>> {
   const started = performance.now();
-  const controller = new AbortController();
+  const controller = work.length > 0 ? new AbortController() : undefined;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), budgetMs);
   });
   try {
-    const outcome = await Promise.race([work(controller.signal).then((value) => ({ value })), deadline]);
+    const outcome = await Promise.race([
+      work(controller?.signal as AbortSignal).then((value) => ({ value })),
+      deadline,
+    ]);
     const ms = Math.round(performance.now() - started);
     if (outcome === 'timeout') {
-      controller.abort();
+      controller?.abort();
       return { status: 'timeout', value: null, ms };
     }
     return { status: 'ok', value: outcome.value, ms };
