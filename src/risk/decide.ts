@@ -438,8 +438,9 @@ export async function gather(
   const id: Sourced<Identity> = cached
     ? { status: 'ok', value: cached, ms: 0 }
     : await withBudget(b.identityMs, () => timed(rt, 'identity', () => identityOf(platform, customerId)));
-  if (id.status === 'error') {
-    // a customer that does not exist is the caller's error, not a degraded decision
+  if (id.status !== 'ok') {
+    // a customer that does not exist is the caller's error, not a degraded decision (whether the
+    // identity read failed or ran over its budget)
     const [row] = await platform.db.sql`select 1 from customers where id = ${customerId.toString()}::bigint`;
     if (!row) throw new CustomerNotFoundError(`customer ${customerId} not found`);
   }
