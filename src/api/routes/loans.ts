@@ -6,6 +6,7 @@
  * Idempotency-Key, or ops calling /reconcile, asks the gateway and settles it.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { todayUtc } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
@@ -55,6 +56,14 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
     const loan = await getLoan(sql, loanId);
     if (!loan) throw notFound('loan');
     return loanView(loan, await getInstallments(sql, loanId));
+  };
+
+  /** The loan at a path id when the caller may see it (customers only their own); 404 otherwise. */
+  const visibleLoan = async (request: FastifyRequest, id: string) => {
+    const loan = await getLoan(sql, pathId(id, 'loan'));
+    if (!loan) throw notFound('loan');
+    assertOwnerOrStaff(request, loan.customerId, 'loan');
+    return loan;
   };
 
   /** The HTTP answer for a disbursement's state; pending is not final (a retry resolves it). */
@@ -171,11 +180,8 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const loanId = pathId(request.params.id, 'loan');
-        const loan = await getLoan(sql, loanId);
-        if (!loan) throw notFound('loan');
-        assertOwnerOrStaff(request, loan.customerId, 'loan');
-        return loanView(loan, await getInstallments(sql, loanId));
+        const loan = await visibleLoan(request, request.params.id);
+        return loanView(loan, await getInstallments(sql, loan.id));
       },
     );
 
@@ -219,13 +225,10 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const loanId = pathId(request.params.id, 'loan');
-        const loan = await getLoan(sql, loanId);
-        if (!loan) throw notFound('loan');
-        assertOwnerOrStaff(request, loan.customerId, 'loan');
-        const installments = await getInstallments(sql, loanId);
+        const loan = await visibleLoan(request, request.params.id);
+        const installments = await getInstallments(sql, loan.id);
         return {
-          loan_id: loanId.toString(),
+          loan_id: loan.id.toString(),
           installments: installments.map((i) => ({
             number: i.number,
             due_date: i.dueDate,
