@@ -133,28 +133,29 @@ const reasonView = (code: string) => ({
   message: (REASON_CODES as Record<string, string>)[code] ?? 'declined by policy rule',
 });
 
-function fresh(d: Decision, customerId: bigint) {
-  return {
-    id: d.id.toString(),
-    customer_id: customerId.toString(),
-    decision: d.outcome,
-    grade: d.grade,
-    score: d.score,
-    line: money(d.lineMinor),
-    currency: CNY.code,
-    reasons: d.reasons.map(reasonView),
-    score_reasons: d.scoreReasons,
-    degraded: d.degraded,
-    model_version: d.modelVersion,
-    policy_version: d.policyVersion,
-    review: d.outcome === 'refer' ? { status: 'open', line: null, reason: null } : null,
-    latency_ms: d.latencyMs,
-    created_at: d.createdAt.toISOString(),
-  };
+type DecisionFacts = Pick<
+  StoredDecision,
+  | 'id'
+  | 'customerId'
+  | 'outcome'
+  | 'grade'
+  | 'score'
+  | 'lineMinor'
+  | 'reasons'
+  | 'policyVersion'
+  | 'latencyMs'
+  | 'createdAt'
+>;
+
+/** What a just-made decision holds directly and a stored one keeps in its result column. */
+interface DecisionDetail<ScoreReasons> {
+  scoreReasons: ScoreReasons;
+  degraded: string[];
+  modelVersion: number | null;
+  review: { status: string; line: string | null; reason: string | null } | null;
 }
 
-function stored(d: StoredDecision) {
-  const result = d.result as { scoreReasons?: unknown[]; degraded?: string[]; modelVersion?: number };
+function decisionView<ScoreReasons>(d: DecisionFacts, detail: DecisionDetail<ScoreReasons>) {
   return {
     id: d.id.toString(),
     customer_id: d.customerId.toString(),
@@ -164,13 +165,50 @@ function stored(d: StoredDecision) {
     line: money(d.lineMinor),
     currency: CNY.code,
     reasons: d.reasons.map(reasonView),
-    score_reasons: (result.scoreReasons ?? []) as never,
-    degraded: result.degraded ?? [],
-    model_version: result.modelVersion ?? null,
+    score_reasons: detail.scoreReasons,
+    degraded: detail.degraded,
+    model_version: detail.modelVersion,
     policy_version: d.policyVersion,
-    review: d.review && { status: d.review.status, line: money(d.review.lineMinor), reason: d.review.reason },
+    review: detail.review,
     latency_ms: d.latencyMs,
     created_at: d.createdAt.toISOString(),
+  };
+}
+
+function fresh(d: Decision, customerId: bigint) {
+  return decisionView(
+    { ...d, customerId },
+    {
+      scoreReasons: d.scoreReasons,
+      degraded: d.degraded,
+      modelVersion: d.modelVersion,
+      review: d.outcome === 'refer' ? { status: 'open', line: null, reason: null } : null,
+    },
+  );
+}
+
+function stored(d: StoredDecision) {
+  const result = d.result as { scoreReasons?: unknown[]; degraded?: string[]; modelVersion?: number };
+  return decisionView(d, {
+    scoreReasons: (result.scoreReasons ?? []) as never,
+    degraded: result.degraded ?? [],
+    modelVersion: result.modelVersion ?? null,
+    review: d.review && { status: d.review.status, line: money(d.review.lineMinor), reason: d.review.reason },
+  });
+}
+
+/** The outcome fields a replay compares, as the API shows them. */
+function comparable(
+  e: Pick<StoredDecision, 'outcome' | 'score' | 'grade' | 'lineMinor' | 'reasons'>,
+  points: Record<string, number>,
+) {
+  return {
+    outcome: e.outcome,
+    score: e.score,
+    grade: e.grade,
+    line: money(e.lineMinor),
+    reasons: e.reasons,
+    points,
   };
 }
 
@@ -196,6 +234,10 @@ function pathId(text: string): bigint | undefined {
 
 export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { db } = platform;
+  const findDecision = async (text: string) => {
+    const id = pathId(text);
+    return id === undefined ? undefined : await getDecision(db.sql, id);
+  };
   return async (app) => {
     // The embedded demo decides from its first request: train and register the bootstrap champion
     // at start. Real deployments register it on the first decision (or with `fenqi risk models`).
@@ -266,8 +308,7 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
         },
       },
       async (request) => {
-        const id = pathId(request.params.id);
-        const d = id === undefined ? undefined : await getDecision(db.sql, id);
+        const d = await findDecision(request.params.id);
         const principal = request.principal!;
         if (!d || (principal.role === 'customer' && d.customerId !== principal.id)) {
           throw notFound('credit application');
@@ -289,8 +330,7 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
         },
       },
       async (request) => {
-        const id = pathId(request.params.id);
-        const d = id === undefined ? undefined : await getDecision(db.sql, id);
+        const d = await findDecision(request.params.id);
         if (!d) throw notFound('credit application');
         const model = d.modelId === null ? undefined : await getModel(db.sql, d.modelId);
         const policy = await getPolicy(db.sql, d.policyVersion);
@@ -298,22 +338,8 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
           throw unprocessable('NOT_REPLAYABLE', 'the model or policy of this decision is gone');
         const e = evaluate(d.inputs, model.model, policy.policy);
         const result = d.result as { points?: Record<string, number>; suggestedLineMinor?: string | null };
-        const original = {
-          outcome: d.outcome,
-          score: d.score,
-          grade: d.grade,
-          line: money(d.lineMinor),
-          reasons: d.reasons,
-          points: result.points ?? {},
-        };
-        const replayed = {
-          outcome: e.outcome,
-          score: e.score,
-          grade: e.grade,
-          line: money(e.lineMinor),
-          reasons: e.reasons,
-          points: e.points,
-        };
+        const original = comparable(d, result.points ?? {});
+        const replayed = comparable(e, e.points);
         const differences = (Object.keys(original) as (keyof typeof original)[]).filter(
           (k) => canonical(original[k]) !== canonical(replayed[k]),
         );
