@@ -17,9 +17,17 @@ import {
   waitHealthy,
 } from '../cluster.ts';
 import { fileSize, progress, signalAll, sleep, waitFor } from '../proc.ts';
-import { type Check, type DrillReport, verdictOf, writeReport } from '../report.ts';
+import type { DrillReport } from '../report.ts';
 import { appDatabaseUrl, memberDatabaseUrl } from '../topology.ts';
-import { type DrillOptions, since, ticker, withTopology } from './common.ts';
+import {
+  type DrillOptions,
+  finishReport,
+  incompleteCheck,
+  newRecord,
+  runDrill,
+  since,
+  ticker,
+} from './common.ts';
 import { createDrillTable, DrillWriter, missingIds } from './writer.ts';
 
 export const RTO_GOAL_MS = 15_000;
@@ -37,19 +45,13 @@ const HEALTHY_LIMIT_MS = 60_000;
 export const STRAGGLER_MS = 1_000;
 
 export async function runFailoverDrill(options: DrillOptions = {}): Promise<DrillReport> {
-  const startedAt = new Date();
-  return await withTopology(options, { postgres: true, nats: false }, async (state, own) => {
-    const report = await failover(state, own, startedAt);
-    return options.reportDir ? await writeReport(options.reportDir, report) : report;
-  });
+  return await runDrill(options, { postgres: true, nats: false }, failover);
 }
 
 async function failover(state: TopologyState, own: boolean, startedAt: Date): Promise<DrillReport> {
   const { spec } = state;
-  const checks: Check[] = [];
-  const notes: string[] = [];
-  const timings: Record<string, number | null> = {};
-  const figures: Record<string, number | string | boolean | null> = {};
+  const record = newRecord();
+  const { checks, notes, timings, figures } = record;
 
   await waitHealthy(spec, HEALTHY_LIMIT_MS);
   const view = (await clusterView(spec))!;
@@ -174,34 +176,14 @@ async function failover(state: TopologyState, own: boolean, startedAt: Date): Pr
       'Kill = SIGKILL of Patroni and of every PostgreSQL process of the primary, as a power loss would do.',
     );
   } catch (err) {
-    checks.push({
-      name: 'drill ran to completion',
-      ok: false,
-      detail: `${phase}: ${(err as Error).message}`,
-    });
+    checks.push(incompleteCheck(phase, err));
   } finally {
     stopTicker();
     await writer.stop();
   }
-  const finishedAt = new Date();
-  const verdict = verdictOf(checks);
-  return {
-    drill: 'failover',
-    verdict,
-    summary:
-      verdict === 'pass'
-        ? `${figures.newPrimary} took over in ${timings.newPrimaryMs} ms; writes resumed after ${timings.rtoMs} ms; 0 acknowledged writes lost`
-        : `failed: ${checks
-            .filter((c) => !c.ok)
-            .map((c) => c.name)
-            .join('; ')}`,
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationMs: finishedAt.getTime() - startedAt.getTime(),
-    ownTopology: own,
-    timings,
-    figures,
-    checks,
-    notes,
-  };
+  return finishReport('failover', startedAt, own, record, {
+    pass: () =>
+      `${figures.newPrimary} took over in ${timings.newPrimaryMs} ms; writes resumed after ${timings.rtoMs} ms; 0 acknowledged writes lost`,
+    failure: (c) => c.name,
+  });
 }

@@ -20,7 +20,7 @@ import {
   waitHealthy,
 } from '../cluster.ts';
 import { progress, signalAll, sleep, waitFor } from '../proc.ts';
-import { type Check, type DrillReport, verdictOf, writeReport } from '../report.ts';
+import type { DrillReport } from '../report.ts';
 import { topologyStatus } from '../status.ts';
 import {
   appDatabaseUrl,
@@ -30,7 +30,15 @@ import {
   type PgMember,
   type TopologySpec,
 } from '../topology.ts';
-import { type DrillOptions, since, ticker, withTopology } from './common.ts';
+import {
+  type DrillOptions,
+  finishReport,
+  incompleteCheck,
+  newRecord,
+  runDrill,
+  since,
+  ticker,
+} from './common.ts';
 import { STRAGGLER_MS } from './failover.ts';
 import { createDrillTable, DrillWriter, missingIds } from './writer.ts';
 
@@ -96,11 +104,9 @@ export interface RegionDrillOptions extends DrillOptions {
 }
 
 export async function runRegionDrill(options: RegionDrillOptions = {}): Promise<DrillReport> {
-  const startedAt = new Date();
-  return await withTopology(options, { postgres: true, nats: true }, async (state, own) => {
-    const report = await regionDrill(state, own, startedAt, options.asyncDelayMs ?? 0);
-    return options.reportDir ? await writeReport(options.reportDir, report) : report;
-  });
+  return await runDrill(options, { postgres: true, nats: true }, (state, own, startedAt) =>
+    regionDrill(state, own, startedAt, options.asyncDelayMs ?? 0),
+  );
 }
 
 /** The pid of the primary's walsender that streams to the given standby. */
@@ -125,10 +131,8 @@ async function regionDrill(
   asyncDelayMs: number,
 ): Promise<DrillReport> {
   const { spec } = state;
-  const checks: Check[] = [];
-  const notes: string[] = [];
-  const timings: Record<string, number | null> = {};
-  const figures: Record<string, number | string | boolean | null> = {};
+  const record = newRecord();
+  const { checks, notes, timings, figures } = record;
   const remote = spec.members.find((m) => m.region === 'region2')!;
   const region1 = spec.members.filter((m) => m.region === 'region1');
   let phase = 'waiting for a healthy topology';
@@ -261,34 +265,13 @@ async function regionDrill(
         : `${remote.name} is now the primary with synchronous mode off; run \`fenqi ops failback\` to bring region 1 back before the next drill.`,
     );
   } catch (err) {
-    checks.push({
-      name: 'drill ran to completion',
-      ok: false,
-      detail: `${phase}: ${(err as Error).message}`,
-    });
+    checks.push(incompleteCheck(phase, err));
   } finally {
     stopTicker();
     await writer.stop();
   }
-  const finishedAt = new Date();
-  const verdict = verdictOf(checks);
-  return {
-    drill: 'region',
-    verdict,
-    summary:
-      verdict === 'pass'
-        ? `${remote.name} took over after losing region 1: writes resumed after ${timings.rtoMs} ms; ${figures.writesLostTx} acknowledged writes lost (${figures.writesLostWindowS} s)`
-        : `failed: ${checks
-            .filter((c) => !c.ok)
-            .map((c) => `${c.name} (${c.detail})`)
-            .join('; ')}`,
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationMs: finishedAt.getTime() - startedAt.getTime(),
-    ownTopology: own,
-    timings,
-    figures,
-    checks,
-    notes,
-  };
+  return finishReport('region', startedAt, own, record, {
+    pass: () =>
+      `${remote.name} took over after losing region 1: writes resumed after ${timings.rtoMs} ms; ${figures.writesLostTx} acknowledged writes lost (${figures.writesLostWindowS} s)`,
+  });
 }

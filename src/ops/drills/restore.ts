@@ -11,11 +11,19 @@ import postgres from 'postgres';
 import { backupInfo, backupsIn, runBackup } from '../backup.ts';
 import { currentLeader, type TopologyState, waitHealthy } from '../cluster.ts';
 import { chownToPostgres, runAsPostgres, sleep } from '../proc.ts';
-import { type Check, type DrillReport, verdictOf, writeReport } from '../report.ts';
+import type { Check, DrillReport } from '../report.ts';
 import { type RestoredServer, restoreInto, sealWal, startRestored } from '../restore.ts';
 import { topologyStatus } from '../status.ts';
 import { appDatabaseUrl, LOOPBACK, memberDatabaseUrl, PG_BIN_DIR, type TopologySpec } from '../topology.ts';
-import { type DrillOptions, since, ticker, withTopology } from './common.ts';
+import {
+  type DrillOptions,
+  finishReport,
+  incompleteCheck,
+  newRecord,
+  runDrill,
+  since,
+  ticker,
+} from './common.ts';
 import { createDrillTable, DrillWriter } from './writer.ts';
 
 /** Goal from the issue: the off-site copy is never more than a minute behind. */
@@ -127,11 +135,9 @@ async function pgbenchLoad(
 }
 
 export async function runRestoreDrill(options: RestoreDrillOptions = {}): Promise<DrillReport> {
-  const startedAt = new Date();
-  return await withTopology(options, { postgres: true, nats: false }, async (state, own) => {
-    const report = await restoreDrill(state, own, startedAt, options);
-    return options.reportDir ? await writeReport(options.reportDir, report) : report;
-  });
+  return await runDrill(options, { postgres: true, nats: false }, (state, own, startedAt) =>
+    restoreDrill(state, own, startedAt, options),
+  );
 }
 
 type Counts = Record<string, number>;
@@ -194,10 +200,8 @@ async function restoreDrill(
   const { spec } = state;
   const repo = options.repo ?? 2;
   const loadMs = (options.loadS ?? 35) * 1000;
-  const checks: Check[] = [];
-  const notes: string[] = [];
-  const timings: Record<string, number | null> = {};
-  const figures: Record<string, number | string | boolean | null> = { repo: `repo${repo}` };
+  const record = newRecord({ repo: `repo${repo}` });
+  const { checks, notes, timings, figures } = record;
   let phase = 'waiting for a healthy topology';
   await waitHealthy(spec, HEALTHY_LIMIT_MS);
   const url = appDatabaseUrl(spec);
@@ -339,11 +343,7 @@ async function restoreDrill(
       'The age of the newest archived WAL is now minus pg_stat_archiver.last_archived_time on the primary; archive-push returns success only after both repositories hold the segment.',
     );
   } catch (err) {
-    checks.push({
-      name: 'drill ran to completion',
-      ok: false,
-      detail: `${phase}: ${(err as Error).message}`,
-    });
+    checks.push(incompleteCheck(phase, err));
   } finally {
     stopTicker();
     await writer.stop();
@@ -351,25 +351,8 @@ async function restoreDrill(
     await restored?.stop();
     if (!options.into) await rm(path.dirname(scratch), { recursive: true, force: true });
   }
-  const finishedAt = new Date();
-  const verdict = verdictOf(checks);
-  return {
-    drill: 'restore',
-    verdict,
-    summary:
-      verdict === 'pass'
-        ? `restored from repo${repo} to ${figures.target} in ${timings.totalRestoreMs} ms; counts match and the ledger check is ${checks.find((c) => c.name === 'ledger balances')?.detail.startsWith('skipped') ? 'skipped' : 'balanced'}`
-        : `failed: ${checks
-            .filter((c) => !c.ok)
-            .map((c) => `${c.name} (${c.detail})`)
-            .join('; ')}`,
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationMs: finishedAt.getTime() - startedAt.getTime(),
-    ownTopology: own,
-    timings,
-    figures,
-    checks,
-    notes,
-  };
+  return finishReport('restore', startedAt, own, record, {
+    pass: () =>
+      `restored from repo${repo} to ${figures.target} in ${timings.totalRestoreMs} ms; counts match and the ledger check is ${checks.find((c) => c.name === 'ledger balances')?.detail.startsWith('skipped') ? 'skipped' : 'balanced'}`,
+  });
 }
