@@ -4,15 +4,11 @@ import type { Command } from 'commander';
 export const SHUTDOWN_GRACE_MS = 10_000;
 
 async function serve(role: 'start' | 'api'): Promise<void> {
-  const { loadConfig } = await import('../../config.ts');
-  const { createLogger } = await import('../../logger.ts');
-  const { openPlatform } = await import('../../platform.ts');
+  const { openProcess, stopOnSignal } = await import('../process.ts');
   const { buildApi } = await import('../../api/server.ts');
   const { startWorkers } = await import('../../workers/index.ts');
 
-  const config = loadConfig();
-  const logger = createLogger(config.logLevel);
-  const platform = await openPlatform(config, logger);
+  const { config, logger, platform } = await openProcess();
   const { seedDemo, formatDemoCredentials } = await import('../../store/seed.ts');
   const demo = config.mode === 'embedded' ? await seedDemo(platform) : undefined;
   if (config.mode === 'embedded') {
@@ -30,20 +26,11 @@ async function serve(role: 'start' | 'api'): Promise<void> {
   if (config.mode === 'embedded') process.stdout.write(`  data:    ${config.dataDir}\n`);
   if (demo) process.stdout.write(formatDemoCredentials(demo, config.dataDir));
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS);
-    force.unref();
-    await app.close();
-    await workers?.stop();
-    await platform.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignal(logger, SHUTDOWN_GRACE_MS, [
+    () => app.close(),
+    async () => workers?.stop(),
+    () => platform.close(),
+  ]);
 }
 
 export function register(program: Command): void {
