@@ -32,6 +32,18 @@ export interface Loan {
   closedAt: Date | null;
 }
 
+/** An installment's amount columns as postgres.js reads them (bigint minor units). */
+export interface InstallmentAmountColumns {
+  principal_minor: bigint;
+  interest_minor: bigint;
+  fee_minor: bigint;
+  penalty_minor: bigint;
+  paid_principal_minor: bigint;
+  paid_interest_minor: bigint;
+  paid_fee_minor: bigint;
+  paid_penalty_minor: bigint;
+}
+
 export interface StoredInstallment extends InstallmentState {
   status: string;
   paidAt: Date | null;
@@ -98,20 +110,7 @@ export async function listLoans(sql: Queryable, customerId: bigint): Promise<Loa
 
 export async function getInstallments(sql: Queryable, loanId: bigint): Promise<StoredInstallment[]> {
   const rows = await sql<
-    {
-      number: number;
-      due_date: string;
-      principal_minor: bigint;
-      interest_minor: bigint;
-      fee_minor: bigint;
-      penalty_minor: bigint;
-      paid_principal_minor: bigint;
-      paid_interest_minor: bigint;
-      paid_fee_minor: bigint;
-      paid_penalty_minor: bigint;
-      status: string;
-      paid_at: Date | null;
-    }[]
+    (InstallmentAmountColumns & { number: number; due_date: string; status: string; paid_at: Date | null })[]
   >`
     select number, to_char(due_date, 'YYYY-MM-DD') as due_date, principal_minor, interest_minor, fee_minor,
       penalty_minor, paid_principal_minor, paid_interest_minor, paid_fee_minor, paid_penalty_minor, status, paid_at

@@ -30,14 +30,7 @@ import {
   reachesWriteOff,
   writeOffDpdOf,
 } from '../domain/delinquency.ts';
-import {
-  addDays,
-  DomainError,
-  invariant,
-  type LoanProduct,
-  parseDate,
-  validateProduct,
-} from '../domain/index.ts';
+import { addDays, DomainError, invariant, type LoanProduct, parseDate } from '../domain/index.ts';
 import {
   ACCOUNTS,
   accrualPostings,
@@ -48,6 +41,8 @@ import {
   writeOffPostings,
 } from '../domain/postings.ts';
 import type { Sql, TransactionSql } from '../store/db.ts';
+import type { InstallmentAmountColumns } from '../store/loans.ts';
+import { type ProductRow, productFromRow } from '../store/products.ts';
 
 export const DEFAULT_COB_BATCH_SIZE = 2000;
 export const MAX_COB_BATCH_SIZE = 50_000;
@@ -137,19 +132,11 @@ interface LoanRow {
   last_closed_date: string | null;
 }
 
-interface InstallmentRow {
+interface InstallmentRow extends InstallmentAmountColumns {
   loan_id: bigint;
   number: number;
   due_date: string;
   status: InstallmentStatus;
-  principal_minor: bigint;
-  interest_minor: bigint;
-  fee_minor: bigint;
-  penalty_minor: bigint;
-  paid_principal_minor: bigint;
-  paid_interest_minor: bigint;
-  paid_fee_minor: bigint;
-  paid_penalty_minor: bigint;
 }
 
 interface ProductRules {
@@ -285,28 +272,12 @@ async function startRun(
 }
 
 async function loadProducts(sql: Sql, defaultWriteOffDpd: number): Promise<Map<string, ProductRules>> {
-  const rows = await sql<
-    {
-      id: bigint;
-      code: string;
-      kind: string;
-      active: boolean;
-      apr_cap_bp: number;
-      terms: Record<string, unknown>;
-    }[]
-  >`select id, code, kind, active, apr_cap_bp, terms from loan_products`;
+  const rows = await sql<ProductRow[]>`
+    select id, code, kind, active, apr_cap_bp, terms, version from loan_products`;
   const products = new Map<string, ProductRules>();
   for (const row of rows) {
-    // as src/store/products.ts reads a product: the columns win over the document
-    const product = validateProduct({
-      ...row.terms,
-      code: row.code,
-      kind: row.kind,
-      active: row.active,
-      aprCapBp: row.apr_cap_bp,
-    });
     products.set(String(row.id), {
-      product,
+      product: productFromRow(row),
       writeOffDpd: writeOffDpdOf(row.terms, defaultWriteOffDpd),
     });
   }
