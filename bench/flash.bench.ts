@@ -50,6 +50,8 @@ const { values: args } = parseArgs({
     'fsync-off': { type: 'boolean', default: false },
     /** Write V8 CPU profiles of the API and worker processes here (node --cpu-prof). */
     'profile-dir': { type: 'string' },
+    /** Only the bare route and intake alone (no pgbench, no workers, no settlement): a quick intake check. */
+    'intake-only': { type: 'boolean', default: false },
   },
 });
 export const ORDERS = Number(args.orders);
@@ -67,6 +69,9 @@ export const PGBENCH_CLIENTS = 8;
 export const PGBENCH_SECONDS = 10;
 export const PACED_SECONDS = 5;
 export const SAMPLE_MS = 1_000;
+export const INTAKE_ONLY = args['intake-only'];
+/** With --intake-only, this many orders warm the API (JIT, connections) before the measured run. */
+export const INTAKE_WARMUP_ORDERS = 2_000;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const outDir = path.join(ROOT, 'bench', 'out');
@@ -114,7 +119,8 @@ process.once('SIGINT', () => {
     .then(() => servers.destroy())
     .finally(() => process.exit(130));
 });
-try {
+// biome-ignore lint/suspicious/noConfusingLabels: --intake-only ends early and still runs the cleanup below.
+rehearsal: try {
   // Settlement ceiling: pgbench TPC-B on the same server.
   const user = unprivilegedUser();
   const pgbench = (pgArgs: string[]) =>
@@ -123,15 +129,18 @@ try {
       ['-h', '127.0.0.1', '-p', String(servers.pg.port), '-U', 'postgres', ...pgArgs, 'postgres'],
       { ...(user ?? {}), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
-  log('pgbench -i -s 1');
-  pgbench(['-i', '-s', '1', '-q']);
-  log(`pgbench TPC-B -c ${PGBENCH_CLIENTS} -j 2 -T ${PGBENCH_SECONDS}`);
-  const pgbenchTps = Number(
-    /tps = ([\d.]+)/.exec(
-      pgbench(['-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', String(PGBENCH_SECONDS)]),
-    )?.[1],
-  );
-  log(`pgbench: ${pgbenchTps.toFixed(0)} tps`);
+  let pgbenchTps = 0;
+  if (!INTAKE_ONLY) {
+    log('pgbench -i -s 1');
+    pgbench(['-i', '-s', '1', '-q']);
+    log(`pgbench TPC-B -c ${PGBENCH_CLIENTS} -j 2 -T ${PGBENCH_SECONDS}`);
+    pgbenchTps = Number(
+      /tps = ([\d.]+)/.exec(
+        pgbench(['-c', String(PGBENCH_CLIENTS), '-j', '2', '-T', String(PGBENCH_SECONDS)]),
+      )?.[1],
+    );
+    log(`pgbench: ${pgbenchTps.toFixed(0)} tps`);
+  }
 
   const sql = connect(servers, 4);
   log(`seeding ${CUSTOMERS} customers`);
@@ -180,6 +189,29 @@ try {
   });
   const apis = await Promise.all(Array.from({ length: API_PROCESSES }, () => startApi(env)));
   procs.push(...apis);
+  if (INTAKE_ONLY) {
+    // No workers: the API, NATS and Redis have the machine, as the bare route had.
+    const load = (orders: number, keyPrefix: string) =>
+      runLoad({ ...baseSpec, ports: apis.map((a) => a.port), orders, keyPrefix });
+    await load(Math.min(INTAKE_WARMUP_ORDERS, ORDERS), 'warm');
+    const alone = await load(ORDERS, 'alone');
+    log(`intake alone: ${alone.accepted} accepted at ${alone.rate_per_s}/s, p99 ${alone.p99_ms} ms`);
+    await sql.end({ timeout: 2 });
+    const figures = {
+      bench: 'flash-intake-only',
+      orders: ORDERS,
+      connections: CONNECTIONS,
+      bare_fastify_per_s: bareRun.rate_per_s,
+      intake_alone_per_s: alone.rate_per_s,
+      intake_alone_p50_ms: alone.p50_ms,
+      intake_alone_p99_ms: alone.p99_ms,
+      intake_alone_accepted: alone.accepted,
+      intake_alone_refused: alone.refused,
+      intake_alone_ratio: Number((alone.rate_per_s / Math.max(1, bareRun.rate_per_s)).toFixed(3)),
+    };
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+    break rehearsal;
+  }
   const queue = new JetStreamQueue(servers.nats.url, 'flash-bench');
   const timeline: { t: number; stored: number; backlog: number }[] = [];
   const burstStartMs = Date.now();

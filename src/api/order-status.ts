@@ -4,7 +4,7 @@
  * database (the system of record once settled). Shared by the API routes and the order worker.
  */
 
-import type { Cache } from '../cache/cache.ts';
+import type { Cache, CacheEntry } from '../cache/cache.ts';
 import { CacheAside, decodeJson, encodeJson } from '../cache/cache-aside.ts';
 import { CNY, formatAmount } from '../domain/index.ts';
 import type { Sql } from '../store/db.ts';
@@ -69,9 +69,23 @@ export function orderStatusView(o: Order): OrderStatusView {
 
 export const isFinal = (view: OrderStatusView) => view.status !== 'accepted';
 
-/** The API's write after the publish ack: only if absent, so it never hides a worker's final status. */
+/**
+ * The API's write after the publish ack: only if absent, so it never hides a worker's final status.
+ * As an entry, so intake writes it in one round trip with the idempotency record (`Cache.setMany`).
+ * The view holds no bigint, so plain JSON is what `encodeJson` would write.
+ */
+export function acceptedEntry(view: OrderStatusView): CacheEntry {
+  return {
+    key: orderStatusKey(view.id),
+    value: JSON.stringify(view),
+    ttlMs: ACCEPTED_STATUS_TTL_MS,
+    ifAbsent: true,
+  };
+}
+
 export async function putAccepted(cache: Cache, view: OrderStatusView): Promise<void> {
-  await cache.setIfAbsent(orderStatusKey(view.id), encodeJson(view), ACCEPTED_STATUS_TTL_MS).catch(() => {});
+  const entry = acceptedEntry(view);
+  await cache.setIfAbsent(entry.key, entry.value, entry.ttlMs).catch(() => {});
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Cache } from './cache.ts';
+import type { Cache, CacheEntry, CounterHit, IncrAndGet } from './cache.ts';
 
 /** Bound on entries so a long-running embedded process cannot grow without limit. */
 export const MEMORY_CACHE_MAX_ENTRIES = 100_000;
@@ -60,6 +60,18 @@ export class MemoryCache implements Cache {
     const next = Number(entry.value) + by;
     entry.value = String(next);
     return next;
+  }
+
+  async incrAndGet(counters: readonly CounterHit[], keys: readonly string[]): Promise<IncrAndGet> {
+    const counts: number[] = [];
+    for (const c of counters) counts.push(await this.incr(c.key, c.windowMs, c.by));
+    return { counts, values: keys.map((key) => this.live(key)?.value ?? null) };
+  }
+
+  async setMany(entries: readonly CacheEntry[]): Promise<void> {
+    for (const e of entries) {
+      if (!e.ifAbsent || !this.live(e.key)) this.put(e.key, e.value, e.ttlMs);
+    }
   }
 
   async ping(): Promise<void> {}

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
-import { CACHE_PREFIX, type Cache } from './cache.ts';
+import { CACHE_PREFIX, type Cache, type CacheEntry, type CounterHit, type IncrAndGet } from './cache.ts';
+import { INCR_AND_GET_SCRIPT, INCR_WINDOW_SCRIPT, SET_MANY_SCRIPT } from './scripts.ts';
 
 /** A cache call that takes longer than this is treated as a miss by callers. */
 export const REDIS_COMMAND_TIMEOUT_MS = 1_000;
@@ -7,14 +8,10 @@ export const REDIS_CONNECT_TIMEOUT_MS = 2_000;
 /** Reconnect backoff grows to this ceiling and never gives up: Redis coming back heals us. */
 export const REDIS_MAX_RECONNECT_DELAY_MS = 1_000;
 
-// INCRBY then set the window only on the first increment, atomically.
-const INCR_WINDOW_SCRIPT = `
-local value = redis.call('INCRBY', KEYS[1], ARGV[1])
-if value == tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return value`;
-
 const INCR_WINDOW_COMMAND = 'fenqiIncrWindow';
-type IncrWindow = (key: string, by: number, windowMs: number) => Promise<unknown>;
+const INCR_AND_GET_COMMAND = 'fenqiIncrAndGet';
+const SET_MANY_COMMAND = 'fenqiSetMany';
+type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
 
 export class RedisCache implements Cache {
   readonly kind = 'redis' as const;
@@ -36,6 +33,9 @@ export class RedisCache implements Cache {
     });
     // EVALSHA: the script is sent and hashed by Redis once, not with every rate-limit hit.
     this.client.defineCommand(INCR_WINDOW_COMMAND, { numberOfKeys: 1, lua: INCR_WINDOW_SCRIPT });
+    // No fixed key count: the first argument says how many keys follow (ioredis still prefixes them).
+    this.client.defineCommand(INCR_AND_GET_COMMAND, { lua: INCR_AND_GET_SCRIPT });
+    this.client.defineCommand(SET_MANY_COMMAND, { lua: SET_MANY_SCRIPT });
     // Connection errors surface through ping() and failed commands; without a listener
     // ioredis would print every reconnect attempt.
     this.client.on('error', () => {});
@@ -57,9 +57,36 @@ export class RedisCache implements Cache {
     if (keys.length > 0) await this.client.del(...keys);
   }
 
+  private script(name: string, args: (string | number)[]): Promise<unknown> {
+    const command = (this.client as unknown as Record<string, ScriptCommand>)[name]!;
+    return command.apply(this.client, args);
+  }
+
   async incr(key: string, windowMs: number, by = 1): Promise<number> {
-    const command = (this.client as unknown as Record<string, IncrWindow>)[INCR_WINDOW_COMMAND]!;
-    return Number(await command.call(this.client, key, by, windowMs));
+    return Number(await this.script(INCR_WINDOW_COMMAND, [key, by, windowMs]));
+  }
+
+  async incrAndGet(counters: readonly CounterHit[], keys: readonly string[]): Promise<IncrAndGet> {
+    const n = counters.length;
+    const args: (string | number)[] = [n + keys.length];
+    for (const c of counters) args.push(c.key);
+    for (const key of keys) args.push(key);
+    args.push(n);
+    for (const c of counters) args.push(c.by ?? 1, c.windowMs);
+    const out = (await this.script(INCR_AND_GET_COMMAND, args)) as (number | string | null)[];
+    const counts: number[] = new Array(n);
+    for (let i = 0; i < n; i++) counts[i] = Number(out[i]);
+    const values: (string | null)[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) values[i] = (out[n + i] as string | null | undefined) ?? null;
+    return { counts, values };
+  }
+
+  async setMany(entries: readonly CacheEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const args: (string | number)[] = [entries.length];
+    for (const e of entries) args.push(e.key);
+    for (const e of entries) args.push(e.value, e.ttlMs, e.ifAbsent ? '1' : '0');
+    await this.script(SET_MANY_COMMAND, args);
   }
 
   async ping(): Promise<void> {

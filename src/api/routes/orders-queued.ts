@@ -7,29 +7,29 @@
  * Also the order status read (cache, then database) and its server-sent-events stream.
  */
 
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { CacheAside, CacheOverloadedError, decodeJson, encodeJson } from '../../cache/cache-aside.ts';
-import { hit, type RateLimitRule } from '../../cache/rate-limit.ts';
+import { CacheAside, CacheOverloadedError, decodeJson } from '../../cache/cache-aside.ts';
+import type { RateLimitRule } from '../../cache/rate-limit.ts';
 import { CNY, formatAmount, todayUtc } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { ORDERS_STREAM, ORDERS_SUBJECT, QueueFullError } from '../../queue/index.ts';
 import { getCreditLine } from '../../store/credit-lines.ts';
 import { claimIdGenerator, type IdGenerator } from '../../store/id-generator.ts';
-import { requestHash } from '../../store/idempotency.ts';
 import { getProduct } from '../../store/products.ts';
 import { ORDER_MESSAGE_VERSION, type OrderMessage } from '../../workers/order-settler.ts';
 import { Admission } from '../admission.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError, conflict, notFound, unavailable } from '../errors.ts';
 import {
+  acceptedEntry,
   CREDIT_SUMMARY_TTL_MS,
   type CreditSummary,
   creditSummaryKey,
   isFinal,
   lookupOrderStatus,
   type OrderStatusView,
-  putAccepted,
 } from '../order-status.ts';
 import { idempotencyKeyOf, REPLAY_HEADER } from '../plugins/idempotency.ts';
 import type { Api } from '../server.ts';
@@ -42,6 +42,8 @@ export const GOODS_LOCAL_TTL_MS = 2_000;
 /** A queued request's answer is replayed from the cache this long (NATS dedupes for a day too). */
 export const IDEMPOTENCY_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
 export const RATE_WINDOW_MS = 1_000;
+/** Goods and products remembered in process at most (then the maps start over). */
+export const LOCAL_ENTRIES_MAX = 10_000;
 export const RATE_LIMITED_RETRY_AFTER_S = 1;
 /** The events stream polls the status this often, and ends after this long (the client reconnects). */
 export const EVENTS_POLL_MS = 250;
@@ -84,13 +86,43 @@ const answerFor = (orderId: string): QueuedAnswer => ({
   events_url: `/v1/orders/${orderId}/events`,
 });
 
-export const orderMessageId = (customerId: bigint, key: string) => `order:${customerId}:${key}`;
-const idempotencyRecordKey = (customerId: bigint, key: string) => `idem:order:${customerId}:${key}`;
+export const orderMessageId = (customerId: bigint | string, key: string) => `order:${customerId}:${key}`;
+const idempotencyRecordKey = (customerId: bigint | string, key: string) => `idem:order:${customerId}:${key}`;
+/** What CacheAside stores for "not found" (cache-aside.ts), read here straight from the intake script. */
+const CACHED_NOT_FOUND = '{"$none":true}';
+
+/**
+ * `requestHash('POST', '/v1/orders', body)` in hex, without its generic canonicalisation: the body
+ * schema admits exactly these three fields, and this literal lists them in sorted order.
+ */
+export function queuedOrderHash(body: QueuedOrderBody): string {
+  const canonical = JSON.stringify({
+    goods_id: body.goods_id,
+    product_id: body.product_id,
+    tenor: body.tenor,
+  });
+  return createHash('sha256').update(`POST /v1/orders\n${canonical}`).digest('hex');
+}
+
+/** The rate-limit counter key and Retry-After of `rate-limit.ts` `hit()`, for the intake script. */
+function rateWindow(
+  rule: RateLimitRule,
+  subject: string,
+  nowMs: number,
+): { key: string; retryAfterS: number } {
+  const window = Math.floor(nowMs / rule.windowMs);
+  return {
+    key: `rl:${rule.name}:${subject}:${window}`,
+    retryAfterS: Math.max(1, Math.ceil(((window + 1) * rule.windowMs - nowMs) / 1000)),
+  };
+}
 
 export class QueuedOrders {
   readonly admission: Admission;
   private readonly reads: CacheAside;
+  /** In process for GOODS_LOCAL_TTL_MS, keyed by the id as the body spells it. */
   private readonly localGoods = new Map<string, { atMs: number; goods: SaleGoods | undefined }>();
+  private readonly localProducts = new Map<string, { atMs: number; product: SaleProduct | undefined }>();
   private readonly customerRule: RateLimitRule;
   private readonly ipRule: RateLimitRule;
 
@@ -114,13 +146,20 @@ export class QueuedOrders {
     return mode ? mode === 'queued' : this.platform.config.saleMode;
   }
 
-  private async goods(goodsId: bigint): Promise<SaleGoods | undefined> {
-    const key = goodsId.toString();
-    const local = this.localGoods.get(key);
-    const nowMs = Date.now();
+  /** Cached goods: in process when fresh (no promise made), else the cache, then the database. */
+  private goods(
+    goodsId: bigint,
+    spelled: string,
+    nowMs: number,
+  ): SaleGoods | undefined | Promise<SaleGoods | undefined> {
+    const local = this.localGoods.get(spelled);
     if (local && nowMs - local.atMs < GOODS_LOCAL_TTL_MS) return local.goods;
+    return this.loadGoods(goodsId, spelled, nowMs);
+  }
+
+  private async loadGoods(goodsId: bigint, spelled: string, nowMs: number): Promise<SaleGoods | undefined> {
     const goods = await this.reads.get<SaleGoods>(
-      `sale-goods:${key}`,
+      `sale-goods:${goodsId}`,
       async () => {
         const [row] = await this.platform.db.sql<
           { merchant_id: bigint; price_minor: bigint; active: boolean; merchant_status: string }[]
@@ -138,21 +177,34 @@ export class QueuedOrders {
       },
       GOODS_CACHE_TTL_MS,
     );
-    if (this.localGoods.size > 10_000) this.localGoods.clear();
-    this.localGoods.set(key, { atMs: nowMs, goods });
+    if (this.localGoods.size > LOCAL_ENTRIES_MAX) this.localGoods.clear();
+    this.localGoods.set(spelled, { atMs: nowMs, goods });
     return goods;
   }
 
-  private async product(productId: bigint): Promise<SaleProduct | undefined> {
-    const key = `product:${productId}`;
-    const local = this.localGoods.get(key) as { atMs: number; product: SaleProduct | undefined } | undefined;
-    const nowMs = Date.now();
+  private product(
+    productId: bigint,
+    spelled: string,
+    nowMs: number,
+  ): SaleProduct | undefined | Promise<SaleProduct | undefined> {
+    const local = this.localProducts.get(spelled);
     if (local && nowMs - local.atMs < GOODS_LOCAL_TTL_MS) return local.product;
-    const stored = await this.reads.direct(key, () => getProduct(this.platform.db.sql, productId));
+    return this.loadProduct(productId, spelled, nowMs);
+  }
+
+  private async loadProduct(
+    productId: bigint,
+    spelled: string,
+    nowMs: number,
+  ): Promise<SaleProduct | undefined> {
+    const stored = await this.reads.direct(`product:${productId}`, () =>
+      getProduct(this.platform.db.sql, productId),
+    );
     const product = stored
       ? { kind: stored.product.kind, active: stored.product.active, tenors: [...stored.product.tenors] }
       : undefined;
-    this.localGoods.set(key, { atMs: nowMs, product } as never);
+    if (this.localProducts.size > LOCAL_ENTRIES_MAX) this.localProducts.clear();
+    this.localProducts.set(spelled, { atMs: nowMs, product });
     return product;
   }
 
@@ -165,38 +217,57 @@ export class QueuedOrders {
     });
   }
 
-  private async replayOf(customerId: bigint, key: string): Promise<IdempotencyRecord | undefined> {
-    const text = await this.platform.cache.get(idempotencyRecordKey(customerId, key)).catch(() => null);
-    return text === null ? undefined : decodeJson<IdempotencyRecord>(text);
-  }
-
   async accept(request: FastifyRequest, reply: FastifyReply, body: QueuedOrderBody): Promise<FastifyReply> {
     const principal = request.principal!;
     const customerId = principal.id;
+    const customer = customerId.toString();
     const key = idempotencyKeyOf(request);
     const goodsId = pathId(body.goods_id, 'goods');
     const productId = pathId(body.product_id, 'product');
     // The path without the query: a retry in either mode is the same request.
-    const hash = requestHash('POST', '/v1/orders', body).toString('hex');
+    const hash = queuedOrderHash(body);
     this.admission.check();
 
     const cache = this.platform.cache;
-    // Every cache read at once: with auto-pipelining they share one round trip to Redis.
-    const checks = Promise.all([this.goods(goodsId), this.credit(customerId), this.product(productId)]);
-    checks.catch(() => {});
-    const [byCustomer, byIp, earlier] = await Promise.all([
-      hit(cache, this.customerRule, customerId.toString()),
-      hit(cache, this.ipRule, request.ip),
-      this.replayOf(customerId, key),
-    ]);
-    if (earlier) return this.replay(reply, earlier, hash);
-    if (!byCustomer.allowed || !byIp.allowed) {
+    const nowMs = Date.now();
+    // Goods and product from process memory when fresh; a miss starts its load now, in parallel.
+    const goodsRead = this.goods(goodsId, body.goods_id, nowMs);
+    const productRead = this.product(productId, body.product_id, nowMs);
+    if (goodsRead instanceof Promise) goodsRead.catch(() => {});
+    if (productRead instanceof Promise) productRead.catch(() => {});
+
+    // One round trip: both rate-limit counters, the idempotency record and the credit summary.
+    const byCustomer = rateWindow(this.customerRule, customer, nowMs);
+    const byIp = rateWindow(this.ipRule, request.ip, nowMs);
+    const idemKey = idempotencyRecordKey(customer, key);
+    let customerAllowed = true;
+    let ipAllowed = true;
+    let earlier: string | null = null;
+    // undefined: the cache could not answer, so the credit read goes the cache-aside way.
+    let creditText: string | null | undefined;
+    try {
+      const got = await cache.incrAndGet(
+        [
+          { key: byCustomer.key, windowMs: this.customerRule.windowMs },
+          { key: byIp.key, windowMs: this.ipRule.windowMs },
+        ],
+        [idemKey, creditSummaryKey(customer)],
+      );
+      customerAllowed = got.counts[0]! <= this.customerRule.limit;
+      ipAllowed = got.counts[1]! <= this.ipRule.limit;
+      earlier = got.values[0]!;
+      creditText = got.values[1]!;
+    } catch {
+      // Rate limits fail open and the replay is unknown (the stream's dedupe still holds).
+    }
+    if (earlier !== null) return this.replay(reply, JSON.parse(earlier) as IdempotencyRecord, hash);
+    if (!customerAllowed || !ipAllowed) {
       const retryAfterS = Math.max(byCustomer.retryAfterS, byIp.retryAfterS, RATE_LIMITED_RETRY_AFTER_S);
       throw new ApiError(
         429,
         'RATE_LIMITED',
         'too many orders; retry shortly',
-        { retry_after_s: retryAfterS, limit: byCustomer.allowed ? 'ip' : 'customer' },
+        { retry_after_s: retryAfterS, limit: customerAllowed ? 'ip' : 'customer' },
         { 'retry-after': String(retryAfterS) },
       );
     }
@@ -205,7 +276,11 @@ export class QueuedOrders {
     let line: CreditSummary | undefined;
     let product: SaleProduct | undefined;
     try {
-      [goods, line, product] = await checks;
+      goods = goodsRead instanceof Promise ? await goodsRead : goodsRead;
+      product = productRead instanceof Promise ? await productRead : productRead;
+      if (typeof creditText === 'string')
+        line = creditText === CACHED_NOT_FOUND ? undefined : decodeJson<CreditSummary>(creditText);
+      else line = await this.credit(customerId);
     } catch (err) {
       if (err instanceof CacheOverloadedError)
         throw unavailable('OVERLOADED', 'the database is shielded right now; retry shortly', 1);
@@ -234,7 +309,7 @@ export class QueuedOrders {
     const message: OrderMessage = {
       v: ORDER_MESSAGE_VERSION,
       order_id: orderId,
-      customer_id: customerId.toString(),
+      customer_id: customer,
       goods_id: body.goods_id,
       product_id: body.product_id,
       tenor: body.tenor,
@@ -248,7 +323,7 @@ export class QueuedOrders {
     let published: { seq: number; duplicate: boolean };
     try {
       published = await this.platform.queue.publish(ORDERS_SUBJECT, Buffer.from(JSON.stringify(message)), {
-        msgId: orderMessageId(customerId, key),
+        msgId: orderMessageId(customer, key),
       });
     } catch (err) {
       if (err instanceof QueueFullError) throw unavailable('OVERLOADED', 'the order stream is full', 1);
@@ -280,13 +355,14 @@ export class QueuedOrders {
       created_at: acceptedAt,
       settled_at: null,
     };
+    // One round trip after the ack; the record and the view hold no bigint, so plain JSON.
     const record: IdempotencyRecord = { order_id: orderId, hash };
-    await Promise.all([
-      cache
-        .set(idempotencyRecordKey(customerId, key), encodeJson(record), IDEMPOTENCY_RECORD_TTL_MS)
-        .catch(() => {}),
-      putAccepted(cache, view),
-    ]);
+    await cache
+      .setMany([
+        { key: idemKey, value: JSON.stringify(record), ttlMs: IDEMPOTENCY_RECORD_TTL_MS },
+        acceptedEntry(view),
+      ])
+      .catch(() => {});
     return reply.status(202).send(answerFor(orderId));
   }
 
