@@ -11,21 +11,16 @@ import { DomainError, invariant, type LoanProduct, quote, type Schedule } from '
 import { loanBookingPostings, merchantSettlementPostings, type Posting } from '../domain/postings.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import type { IdGenerator } from './id-generator.ts';
-import type { Order } from './orders.ts';
+import { type Order, type OrderInput, type OrderRow, orderFromRow } from './orders.ts';
 import { type ProductRow, productFromRow } from './products.ts';
 import type { RefusalCode } from './refusal.ts';
 
 /** Quotes kept per worker: in a sale thousands of orders share a few (goods, product, tenor). */
 export const QUOTE_MEMO_MAX = 2_000;
 
-export interface QueuedOrder {
+/** An order taken at intake: its id is assigned before it is queued. */
+export interface QueuedOrder extends OrderInput {
   orderId: bigint;
-  customerId: bigint;
-  goodsId: bigint;
-  productId: bigint;
-  tenor: number;
-  idempotencyKey: string;
-  businessDate: string;
 }
 
 export type BatchOutcome =
@@ -69,20 +64,9 @@ interface GoodsRow {
   active: boolean;
   merchant_status: string;
 }
-interface OrderRow {
-  id: bigint;
-  customer_id: bigint;
-  merchant_id: bigint;
-  goods_id: bigint;
-  product_id: bigint;
-  tenor: number;
-  price_minor: bigint;
-  status: Order['status'];
-  reject_reason: string | null;
-  loan_id: bigint | null;
+/** Batch look-ups match stored orders by idempotency key as well as by id. */
+interface KeyedOrderRow extends OrderRow {
   idempotency_key: string;
-  created_at: Date;
-  settled_at: Date | null;
 }
 
 const quoteMemo = new Map<string, Schedule | DomainError>();
@@ -104,23 +88,6 @@ function memoQuote(product: ProductRow, lp: LoanProduct, price: bigint, tenor: n
 }
 
 const text = (v: bigint | null) => (v === null ? null : v.toString());
-
-function orderFromRow(r: OrderRow): Order {
-  return {
-    id: r.id,
-    customerId: r.customer_id,
-    merchantId: r.merchant_id,
-    goodsId: r.goods_id,
-    productId: r.product_id,
-    tenor: r.tenor,
-    priceMinor: r.price_minor,
-    status: r.status,
-    rejectReason: r.reject_reason,
-    loanId: r.loan_id,
-    createdAt: r.created_at,
-    settledAt: r.settled_at,
-  };
-}
 
 interface Decision {
   input: QueuedOrder;
@@ -161,7 +128,7 @@ async function settleInTransaction(
       from credit_lines l join customers c on c.id = l.customer_id
       where l.customer_id = any(${customerText}::bigint[])
       order by l.customer_id for update of l`,
-    tx<OrderRow[]>`
+    tx<KeyedOrderRow[]>`
       select o.* from orders o where o.id = any(${orders.map((o) => o.orderId.toString())}::bigint[])
       union
       select o.* from orders o

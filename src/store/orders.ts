@@ -52,7 +52,8 @@ export type OrderOutcome =
       replay: boolean;
     };
 
-interface OrderRow {
+/** An orders row as `select *` reads it. */
+export interface OrderRow {
   id: bigint;
   customer_id: bigint;
   merchant_id: bigint;
@@ -67,7 +68,7 @@ interface OrderRow {
   settled_at: Date | null;
 }
 
-function orderFromRow(r: OrderRow): Order {
+export function orderFromRow(r: OrderRow): Order {
   return {
     id: r.id,
     customerId: r.customer_id,
