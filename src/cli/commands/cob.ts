@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { withDatabase } from '../database.ts';
 import { UsageError } from '../usage-error.ts';
 
 interface CobFlags {
@@ -96,12 +97,7 @@ export function register(program: Command): void {
       const batchSize = wholeNumber('--batch-size', flags.batchSize, 1, MAX_COB_BATCH_SIZE);
       const writeOffDpd = wholeNumber('--write-off-dpd', flags.writeOffDpd, 1, MAX_WRITE_OFF_DPD);
 
-      const { loadConfig } = await import('../../config.ts');
-      const { openDatabase } = await import('../../store/db.ts');
-      const { migrate } = await import('../../store/migrate.ts');
-      const db = await openDatabase(loadConfig());
-      try {
-        await migrate(db.sql);
+      await withDatabase(async (db) => {
         let lastPrintedMs = 0;
         const summary = await runCob(db.sql, {
           date: flags.date,
@@ -137,8 +133,6 @@ export function register(program: Command): void {
           ].join('\n'),
         );
         if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(summary))}\n`);
-      } finally {
-        await db.close();
-      }
+      });
     });
 }

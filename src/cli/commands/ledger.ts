@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { withDatabase } from '../database.ts';
 
 /**
  * `fenqi ledger check`: proves the books balance (overall and per entry), every loan's receivable
@@ -14,54 +15,43 @@ export function register(program: Command): void {
     )
     .option('--json', 'print the report as one JSON object')
     .action(async (flags: { json?: boolean }) => {
-      const { loadConfig } = await import('../../config.ts');
-      const { openDatabase } = await import('../../store/db.ts');
-      const { migrate } = await import('../../store/migrate.ts');
       const { checkLedger } = await import('../../store/ledger.ts');
       const { CNY, formatAmount } = await import('../../domain/index.ts');
-      const db = await openDatabase(loadConfig());
-      let ok = false;
-      try {
-        await migrate(db.sql);
-        const report = await checkLedger(db.sql);
-        ok = report.ok;
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(report)}\n`);
-        } else {
-          const amount = (minor: string) => formatAmount(BigInt(minor), CNY.decimals);
-          const out = (line: string) => process.stdout.write(`${line}\n`);
-          out(`entries ${report.entries}, lines ${report.lines}`);
-          out(`debits  ${amount(report.totalDebitsMinor)}`);
-          out(`credits ${amount(report.totalCreditsMinor)}`);
-          out(`unbalanced entries: ${report.unbalancedEntryCount}`);
-          for (const e of report.unbalancedEntries) {
-            out(
-              `  entry ${e.entryId}: debits ${amount(e.debitsMinor)} credits ${amount(e.creditsMinor)} in ${e.lines} lines`,
-            );
-          }
-          out(`receivable lines without a loan: ${report.receivableLinesWithoutLoan}`);
-          out(`loans checked ${report.loansChecked}, sub-ledger mismatches: ${report.loanMismatchCount}`);
-          for (const m of report.loanMismatches) {
-            out(
-              `  loan ${m.loanId} ${m.component}: ledger ${amount(m.ledgerMinor)} installments ${amount(m.installmentsMinor)}`,
-            );
-          }
+      const report = await withDatabase((db) => checkLedger(db.sql));
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(report)}\n`);
+      } else {
+        const amount = (minor: string) => formatAmount(BigInt(minor), CNY.decimals);
+        const out = (line: string) => process.stdout.write(`${line}\n`);
+        out(`entries ${report.entries}, lines ${report.lines}`);
+        out(`debits  ${amount(report.totalDebitsMinor)}`);
+        out(`credits ${amount(report.totalCreditsMinor)}`);
+        out(`unbalanced entries: ${report.unbalancedEntryCount}`);
+        for (const e of report.unbalancedEntries) {
           out(
-            `credit lines checked ${report.creditLinesChecked}, mismatches: ${report.creditLineMismatchCount}`,
+            `  entry ${e.entryId}: debits ${amount(e.debitsMinor)} credits ${amount(e.creditsMinor)} in ${e.lines} lines`,
           );
-          for (const m of report.creditLineMismatches) {
-            out(
-              `  customer ${m.customerId}: used ${amount(m.usedMinor)} open principal ${amount(m.outstandingPrincipalMinor)}`,
-            );
-          }
-          out('account balances:');
-          for (const b of report.accountBalances)
-            out(`  ${b.account} ${b.name.padEnd(42)} ${amount(b.balanceMinor)}`);
-          out(report.ok ? 'ledger check: OK' : 'ledger check: FAILED');
         }
-      } finally {
-        await db.close();
+        out(`receivable lines without a loan: ${report.receivableLinesWithoutLoan}`);
+        out(`loans checked ${report.loansChecked}, sub-ledger mismatches: ${report.loanMismatchCount}`);
+        for (const m of report.loanMismatches) {
+          out(
+            `  loan ${m.loanId} ${m.component}: ledger ${amount(m.ledgerMinor)} installments ${amount(m.installmentsMinor)}`,
+          );
+        }
+        out(
+          `credit lines checked ${report.creditLinesChecked}, mismatches: ${report.creditLineMismatchCount}`,
+        );
+        for (const m of report.creditLineMismatches) {
+          out(
+            `  customer ${m.customerId}: used ${amount(m.usedMinor)} open principal ${amount(m.outstandingPrincipalMinor)}`,
+          );
+        }
+        out('account balances:');
+        for (const b of report.accountBalances)
+          out(`  ${b.account} ${b.name.padEnd(42)} ${amount(b.balanceMinor)}`);
+        out(report.ok ? 'ledger check: OK' : 'ledger check: FAILED');
       }
-      if (!ok) process.exitCode = 1;
+      if (!report.ok) process.exitCode = 1;
     });
 }

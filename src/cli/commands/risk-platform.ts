@@ -5,24 +5,11 @@
  * same configuration as the server (DATABASE_URL, or the embedded data directory).
  */
 import type { Command } from 'commander';
-import type { Database } from '../../store/db.ts';
+import { withDatabase } from '../database.ts';
 import { UsageError } from '../usage-error.ts';
 
 /** Width of the longest bar in the monitor's console charts, in characters. */
 const BAR_WIDTH = 40;
-
-async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  const { loadConfig } = await import('../../config.ts');
-  const { openDatabase } = await import('../../store/db.ts');
-  const { migrate } = await import('../../store/migrate.ts');
-  const db = await openDatabase(loadConfig());
-  try {
-    await migrate(db.sql);
-    return await work(db);
-  } finally {
-    await db.close();
-  }
-}
 
 function integer(name: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(text.trim()) || Number(text) < min || Number(text) > max) {
