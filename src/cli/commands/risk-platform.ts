@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { withDatabase } from '../database.ts';
+import { readJsonFile } from '../json-file.ts';
 import { UsageError } from '../usage-error.ts';
 
 /** Width of the longest bar in the monitor's console charts, in characters. */
@@ -109,17 +110,9 @@ async function registerCommand(flags: {
   note?: string;
 }) {
   if (flags.champion && flags.challenger) throw new UsageError('give --champion or --challenger, not both');
-  const { readFileSync } = await import('node:fs');
   const { parseModel, TrainInputError } = await import('../../risk/train.ts');
   const { registerModel } = await import('../../store/models.ts');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(flags.model, 'utf8'));
-  } catch (err) {
-    const why =
-      err instanceof SyntaxError ? 'not valid JSON' : ((err as NodeJS.ErrnoException).code ?? 'unreadable');
-    throw new UsageError(`cannot read model ${flags.model} (${why})`);
-  }
+  const parsed = readJsonFile(flags.model, 'model');
   let model: ReturnType<typeof parseModel>;
   try {
     model = parseModel(parsed);

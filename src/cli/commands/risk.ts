@@ -4,6 +4,7 @@
  * stderr, and any problem with the input is a one-line usage error (exit 2).
  */
 import type { Command } from 'commander';
+import { readJsonFile } from '../json-file.ts';
 import { UsageError } from '../usage-error.ts';
 import { registerPlatformCommands, trainFromPlatformCommand } from './risk-platform.ts';
 
@@ -203,19 +204,12 @@ function writeFile(write: (path: string, text: string) => void, path: string, te
 }
 
 async function scoreCommand(flags: ScoreFlags): Promise<void> {
-  const { readFileSync, writeFileSync } = await import('node:fs');
+  const { writeFileSync } = await import('node:fs');
   const { readCsvFile, formatCsv } = await import('../../risk/csv.ts');
   const { parseModel } = await import('../../risk/train.ts');
   const { scoreRow, MAX_REASONS } = await import('../../risk/scorecard.ts');
 
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(flags.model, 'utf8'));
-  } catch (err) {
-    const why =
-      err instanceof SyntaxError ? 'not valid JSON' : ((err as NodeJS.ErrnoException).code ?? 'unreadable');
-    throw new UsageError(`cannot read model ${flags.model} (${why})`);
-  }
+  const parsed = readJsonFile(flags.model, 'model');
   const model = await asUsage(() => parseModel(parsed));
   const table = await asUsage(() => readCsvFile(flags.data));
   const keep = list(flags.keep);
