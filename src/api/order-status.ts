@@ -47,6 +47,25 @@ export interface CreditSummary {
   status: string;
 }
 
+/** encodeJson's bigint tag (cache-aside.ts). */
+const BIGINT_TAG = '$bigint:';
+const isTagged = (v: unknown): v is string => typeof v === 'string' && v.startsWith(BIGINT_TAG);
+
+/**
+ * `decodeJson<CreditSummary>` without a reviver call per value: plain JSON.parse, then the two
+ * tagged amounts. Anything else falls back to decodeJson.
+ */
+export function decodeCreditSummary(text: string): CreditSummary {
+  const raw = JSON.parse(text) as { limitMinor?: unknown; usedMinor?: unknown; status?: unknown };
+  if (!isTagged(raw.limitMinor) || !isTagged(raw.usedMinor) || typeof raw.status !== 'string')
+    return decodeJson<CreditSummary>(text);
+  return {
+    limitMinor: BigInt(raw.limitMinor.slice(BIGINT_TAG.length)),
+    usedMinor: BigInt(raw.usedMinor.slice(BIGINT_TAG.length)),
+    status: raw.status,
+  };
+}
+
 export const orderStatusKey = (orderId: bigint | string) => `order:${orderId}`;
 export const creditSummaryKey = (customerId: bigint | string) => `credit:${customerId}`;
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { decodeCreditSummary } from '../../src/api/order-status.ts';
 import { queuedOrderHash } from '../../src/api/routes/orders-queued.ts';
+import { decodeJson, encodeJson } from '../../src/cache/cache-aside.ts';
 import { requestHash } from '../../src/store/idempotency.ts';
 
 test('the intake request hash equals the synchronous path idempotency hash for the same body', () => {
@@ -10,4 +12,11 @@ test('the intake request hash equals the synchronous path idempotency hash for t
   ]) {
     assert.equal(queuedOrderHash(body), requestHash('POST', '/v1/orders', body).toString('hex'));
   }
+});
+
+test('a cached credit summary decodes to the same bigints as decodeJson, whatever wrote it', () => {
+  const summary = { limitMinor: 1_000_000n, usedMinor: 12_000n, status: 'active' };
+  assert.deepEqual(decodeCreditSummary(encodeJson(summary)), summary);
+  const untagged = '{"limitMinor":5,"usedMinor":1,"status":"frozen"}';
+  assert.deepEqual(decodeCreditSummary(untagged), decodeJson(untagged));
 });

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { CacheAside, CacheOverloadedError, decodeJson } from '../../cache/cache-aside.ts';
+import { CacheAside, CacheOverloadedError } from '../../cache/cache-aside.ts';
 import type { RateLimitRule } from '../../cache/rate-limit.ts';
 import { CNY, formatAmount, todayUtc } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
@@ -27,6 +27,7 @@ import {
   CREDIT_SUMMARY_TTL_MS,
   type CreditSummary,
   creditSummaryKey,
+  decodeCreditSummary,
   isFinal,
   lookupOrderStatus,
   type OrderStatusView,
@@ -279,7 +280,7 @@ export class QueuedOrders {
       goods = goodsRead instanceof Promise ? await goodsRead : goodsRead;
       product = productRead instanceof Promise ? await productRead : productRead;
       if (typeof creditText === 'string')
-        line = creditText === CACHED_NOT_FOUND ? undefined : decodeJson<CreditSummary>(creditText);
+        line = creditText === CACHED_NOT_FOUND ? undefined : decodeCreditSummary(creditText);
       else line = await this.credit(customerId);
     } catch (err) {
       if (err instanceof CacheOverloadedError)
