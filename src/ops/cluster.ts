@@ -121,6 +121,13 @@ export async function restSend(port: number, method: string, route: string, body
 }
 
 /** The cluster as any reachable member sees it (the first that answers). */
+/** Sets a member's nofailover tag in its Patroni config file (Patroni reads it on reload). */
+export async function setNofailover(configPath: string, value: boolean): Promise<void> {
+  const config = JSON.parse(await readFile(configPath, 'utf8')) as { tags: Record<string, unknown> };
+  config.tags.nofailover = value;
+  await writeFile(configPath, JSON.stringify(config, null, 2));
+}
+
 export async function clusterView(
   spec: TopologySpec,
   preferred: DcName[] = [],

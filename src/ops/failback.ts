@@ -4,12 +4,12 @@
  * synchronous standby, and put dc2a's nofailover tag back. Each step is what the runbook says to
  * do by hand; this is the same sequence, with waits.
  */
-import { readFile, writeFile } from 'node:fs/promises';
 import {
   clusterView,
   currentLeader,
   isRunning,
   restSend,
+  setNofailover,
   startMember,
   startNatsNode,
   type TopologyState,
@@ -29,12 +29,6 @@ export interface FailbackResult {
   primary: string;
   rejoinMs: number;
   switchoverMs: number;
-}
-
-async function setNofailover(path: string, value: boolean): Promise<void> {
-  const config = JSON.parse(await readFile(path, 'utf8')) as { tags: Record<string, unknown> };
-  config.tags.nofailover = value;
-  await writeFile(path, JSON.stringify(config, null, 2));
 }
 
 export async function failback(state: TopologyState): Promise<FailbackResult> {

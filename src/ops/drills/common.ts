@@ -6,6 +6,7 @@ import { DEFAULT_TOPOLOGY_DIR, down, runningState, type TopologyState, up } from
 import { progress } from '../proc.ts';
 import { type Check, type DrillReport, verdictOf, writeReport } from '../report.ts';
 import type { TopologyParts } from '../topology.ts';
+import type { DrillWriter } from './writer.ts';
 
 export interface DrillOptions {
   /** Topology directory; when nothing runs there the drill stands up its own and removes it. */
@@ -37,6 +38,14 @@ export async function withTopology<T>(
 export function ticker(report: () => string, intervalMs = 1000): () => void {
   const timer = setInterval(() => progress(report()), intervalMs);
   return () => clearInterval(timer);
+}
+
+/** The ticker of a drill under write load: its phase and the writer's counts. */
+export function writerTicker(drill: string, writer: DrillWriter, phase: () => string): () => void {
+  return ticker(() => {
+    const s = writer.stats();
+    return `${drill} drill: ${phase()}; writes acked ${s.acked}, failed attempts ${s.errors}`;
+  });
 }
 
 export function since(startMs: number): number {

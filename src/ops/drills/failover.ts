@@ -26,9 +26,9 @@ import {
   newRecord,
   runDrill,
   since,
-  ticker,
+  writerTicker,
 } from './common.ts';
-import { createDrillTable, DrillWriter, missingIds } from './writer.ts';
+import { createDrillTable, DrillWriter, missingIds, rtoAfterKill, STRAGGLER_MS } from './writer.ts';
 
 export const RTO_GOAL_MS = 15_000;
 const STEADY_LOAD_MS = 3_000;
@@ -37,12 +37,6 @@ const FIRST_WRITE_LIMIT_MS = 60_000;
 const AFTER_FAILOVER_LOAD_MS = 2_000;
 const REJOIN_LIMIT_MS = 120_000;
 const HEALTHY_LIMIT_MS = 60_000;
-/**
- * An answer already on its way when the kill landed can still be read just after it; writes
- * acknowledged this soon after the kill came from the old primary, not from a new one (Patroni
- * cannot elect within a second: the leader key lives for ttl seconds).
- */
-export const STRAGGLER_MS = 1_000;
 
 export async function runFailoverDrill(options: DrillOptions = {}): Promise<DrillReport> {
   return await runDrill(options, { postgres: true, nats: false }, failover);
@@ -67,10 +61,7 @@ async function failover(state: TopologyState, own: boolean, startedAt: Date): Pr
   const writer = new DrillWriter(url, `failover-${startedAt.toISOString()}`, Date.now());
   writer.start();
   let phase = 'steady load';
-  const stopTicker = ticker(() => {
-    const s = writer.stats();
-    return `failover drill: ${phase}; writes acked ${s.acked}, failed attempts ${s.errors}`;
-  });
+  const stopTicker = writerTicker('failover', writer, () => phase);
   try {
     await sleep(STEADY_LOAD_MS);
     if (writer.acked.size === 0) throw new Error(`no write succeeded under steady load: ${writer.lastError}`);
@@ -99,13 +90,12 @@ async function failover(state: TopologyState, own: boolean, startedAt: Date): Pr
     progress(`${newLeader.name} is primary after ${timings.newPrimaryMs} ms`);
 
     phase = 'waiting for the application to write again';
-    const firstWriteAtMs = await waitFor(
+    timings.rtoMs = await rtoAfterKill(
+      writer,
+      killAtMs,
       'the first write after the kill',
-      () => writer.firstAckAfter(killAtMs + STRAGGLER_MS),
       FIRST_WRITE_LIMIT_MS,
-      50,
     );
-    timings.rtoMs = firstWriteAtMs - killAtMs;
     phase = 'writing on the new primary';
     await sleep(AFTER_FAILOVER_LOAD_MS);
     await writer.quiesce();

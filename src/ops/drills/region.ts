@@ -6,7 +6,6 @@
  * asynchronous window, in transactions and seconds).
  */
 
-import { readFile, writeFile } from 'node:fs/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import postgres from 'postgres';
@@ -15,6 +14,7 @@ import {
   memberPids,
   natsPids,
   restSend,
+  setNofailover,
   type TopologyState,
   tcpOpen,
   waitHealthy,
@@ -37,10 +37,9 @@ import {
   newRecord,
   runDrill,
   since,
-  ticker,
+  writerTicker,
 } from './common.ts';
-import { STRAGGLER_MS } from './failover.ts';
-import { createDrillTable, DrillWriter, missingIds } from './writer.ts';
+import { createDrillTable, DrillWriter, missingIds, rtoAfterKill, STRAGGLER_MS } from './writer.ts';
 
 const STEADY_LOAD_MS = 5_000;
 const LAG_SAMPLE_EVERY_MS = 500;
@@ -62,11 +61,7 @@ export async function promoteRemote(member: PgMember): Promise<void> {
     maximum_lag_on_failover: ANY_LAG_BYTES,
   });
   if (patched !== 200) throw new Error(`PATCH /config on ${member.name} answered ${patched}`);
-  const config = JSON.parse(await readFile(member.patroniConfigPath, 'utf8')) as {
-    tags: Record<string, unknown>;
-  };
-  config.tags.nofailover = false;
-  await writeFile(member.patroniConfigPath, JSON.stringify(config, null, 2));
+  await setNofailover(member.patroniConfigPath, false);
   const reloaded = await restSend(member.restPort, 'POST', '/reload');
   if (reloaded >= 300) throw new Error(`POST /reload on ${member.name} answered ${reloaded}`);
   progress(
@@ -142,10 +137,7 @@ async function regionDrill(
   const writer = new DrillWriter(url, `region-${startedAt.toISOString()}`, Date.now());
   const lagBytes: number[] = [];
   const lagS: number[] = [];
-  const stopTicker = ticker(() => {
-    const s = writer.stats();
-    return `region drill: ${phase}; writes acked ${s.acked}, failed attempts ${s.errors}`;
-  });
+  const stopTicker = writerTicker('region', writer, () => phase);
   try {
     writer.start();
     phase = `steady load, sampling ${remote.name}'s replication lag`;
@@ -210,13 +202,7 @@ async function regionDrill(
     timings.promotedMs = since(killAtMs);
     progress(`${remote.name} is primary after ${timings.promotedMs} ms`);
     phase = 'waiting for the application to write in region 2';
-    const firstWriteAtMs = await waitFor(
-      'the first write in region 2',
-      () => writer.firstAckAfter(killAtMs + STRAGGLER_MS),
-      FIRST_WRITE_LIMIT_MS,
-      50,
-    );
-    timings.rtoMs = firstWriteAtMs - killAtMs;
+    timings.rtoMs = await rtoAfterKill(writer, killAtMs, 'the first write in region 2', FIRST_WRITE_LIMIT_MS);
     await sleep(1_000);
     await writer.quiesce();
 

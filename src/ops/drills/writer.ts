@@ -5,11 +5,36 @@
  * primary by itself, the way the application does, without a restart.
  */
 import postgres from 'postgres';
-import { sleep } from '../proc.ts';
+import { sleep, waitFor } from '../proc.ts';
 
 export const DRILL_TABLE = 'ops_drill_writes';
 /** Pause between a failed write and its retry; short so the RTO we measure is the server's. */
 const RETRY_PAUSE_MS = 100;
+/**
+ * An answer already on its way when the kill landed can still be read just after it; writes
+ * acknowledged this soon after the kill came from the old primary, not from a new one (Patroni
+ * cannot elect within a second: the leader key lives for ttl seconds).
+ */
+export const STRAGGLER_MS = 1_000;
+
+/**
+ * The RTO: milliseconds from the kill to the first write acknowledged after the straggler window,
+ * waiting at most limitMs for it.
+ */
+export async function rtoAfterKill(
+  writer: DrillWriter,
+  killAtMs: number,
+  what: string,
+  limitMs: number,
+): Promise<number> {
+  const firstWriteAtMs = await waitFor(
+    what,
+    () => writer.firstAckAfter(killAtMs + STRAGGLER_MS),
+    limitMs,
+    50,
+  );
+  return firstWriteAtMs - killAtMs;
+}
 
 export async function createDrillTable(url: string): Promise<void> {
   const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
