@@ -5,15 +5,13 @@
  * the window reached the bad days-past-due. Monitoring compares the applicants of recent decisions
  * with a model's training population (PSI) and measures the model's AUC on matured loans.
  */
-import type postgres from 'postgres';
+import type { Queryable } from '../store/db.ts';
 import { assignBin } from './binning.ts';
 import type { Column, Dataset } from './csv.ts';
 import { type DecisionInputs, FEATURE_NAMES, featuresOf } from './features.ts';
 import { auc, histogram, psi } from './metrics.ts';
 import { featureValue, scoreRow } from './scorecard.ts';
 import type { ScorecardModel } from './train.ts';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
 
 export const DEFAULT_BAD_DPD = 30;
 export const DEFAULT_WINDOW_DAYS = 180;

@@ -3,10 +3,8 @@
  * orders can never both take the last of a line; the table's CHECK (used <= limit) is the last
  * guard should any code path forget.
  */
-import type { Sql, TransactionSql } from './db.ts';
+import type { Queryable, TransactionSql } from './db.ts';
 import { Refusal } from './refusal.ts';
-
-type Queryable = Sql | TransactionSql;
 
 export type CreditLineStatus = 'active' | 'frozen';
 

@@ -4,7 +4,6 @@
  * way in, and decrypted here, on the way out; nothing above this module sees ciphertext and
  * nothing below it sees plaintext.
  */
-import type postgres from 'postgres';
 import {
   blindIndex,
   type FieldCrypto,
@@ -12,8 +11,7 @@ import {
   normaliseNationalId,
   normalisePhone,
 } from './crypto.ts';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
+import type { Queryable } from './db.ts';
 
 /** Encrypted columns of `customers`, each holding one personal field. */
 export const CUSTOMER_ENCRYPTED_COLUMNS = [

@@ -10,6 +10,8 @@ import type { Config } from '../config.ts';
 
 export type Sql = postgres.Sql<{ bigint: bigint }>;
 export type TransactionSql = postgres.TransactionSql<{ bigint: bigint }>;
+/** Either the pool or a transaction: what a store function that runs statements takes. */
+export type Queryable = Sql | TransactionSql;
 
 export interface Database {
   sql: Sql;

@@ -5,10 +5,8 @@
  * sets the credit line (approve) or opens a review (refer) in the same statement: one round trip,
  * and never a line without its decision.
  */
-import type postgres from 'postgres';
 import type { DecisionInputs } from '../risk/features.ts';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
+import type { Queryable } from './db.ts';
 
 export type Outcome = 'approve' | 'decline' | 'refer';
 

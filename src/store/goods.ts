@@ -1,7 +1,5 @@
 /** The goods merchants sell: a public catalogue, paged by id (keyset, never OFFSET). */
-import type postgres from 'postgres';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
+import type { Queryable } from './db.ts';
 
 export const GOODS_PAGE_DEFAULT = 20;
 export const GOODS_PAGE_MAX = 100;

@@ -5,7 +5,7 @@
  */
 import type { Posting } from '../domain/postings.ts';
 import { RECEIVABLE_ACCOUNTS } from '../domain/postings.ts';
-import type { Sql, TransactionSql } from './db.ts';
+import type { Queryable, TransactionSql } from './db.ts';
 
 export const MAX_EVENT_KEY_LENGTH = 200;
 /** Discrepancies listed in a check report; the counts are always complete. */
@@ -18,8 +18,6 @@ export interface EntryInput {
   readonly loanId: bigint | null;
   readonly posting: Posting;
 }
-
-type Queryable = Sql | TransactionSql;
 
 /** Posts one entry; false when its event key was already posted (nothing is written again). */
 export async function postEntry(tx: TransactionSql, entry: EntryInput): Promise<boolean> {

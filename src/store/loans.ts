@@ -6,10 +6,8 @@
 import type { Components, InstallmentState } from '../domain/allocation.ts';
 import type { LoanProduct, Schedule } from '../domain/index.ts';
 import { type LoanBooking, loanBookingPostings } from '../domain/postings.ts';
-import type { Sql, TransactionSql } from './db.ts';
+import type { Queryable, TransactionSql } from './db.ts';
 import { postEntry } from './ledger.ts';
-
-type Queryable = Sql | TransactionSql;
 
 export type LoanStatus = 'pending_disbursement' | 'active' | 'paid_off' | 'written_off' | 'cancelled';
 export const MAX_LOANS_LISTED = 200;

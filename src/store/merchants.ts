@@ -4,9 +4,7 @@
  * key has 256 bits of entropy, there is nothing to brute-force.)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type postgres from 'postgres';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
+import type { Queryable } from './db.ts';
 
 export const API_KEY_PREFIX = 'fq_';
 export const API_KEY_BYTES = 32;

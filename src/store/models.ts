@@ -3,11 +3,8 @@
  * training metrics. Exactly one champion answers applications; challengers are scored in shadow
  * and logged next to it; retired models stay so old decisions can be replayed.
  */
-import type postgres from 'postgres';
 import { parseModel, type ScorecardModel } from '../risk/train.ts';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
-type Sql = postgres.Sql<{ bigint: bigint }>;
+import type { Queryable, Sql } from './db.ts';
 
 export type ModelRole = 'champion' | 'challenger' | 'retired';
 export type ModelSource = 'file' | 'platform' | 'bootstrap';

@@ -7,13 +7,11 @@
 import { DomainError, quote, type Schedule } from '../domain/index.ts';
 import { merchantSettlementPostings } from '../domain/postings.ts';
 import { reserveCredit } from './credit-lines.ts';
-import type { Sql, TransactionSql } from './db.ts';
+import type { Queryable, TransactionSql } from './db.ts';
 import { postEntry } from './ledger.ts';
 import { createLoan, nextIds } from './loans.ts';
 import { getProduct } from './products.ts';
 import { Refusal, type RefusalCode } from './refusal.ts';
-
-type Queryable = Sql | TransactionSql;
 
 export interface OrderInput {
   customerId: bigint;

@@ -2,11 +2,8 @@
  * Versioned policy documents (src/risk/policy.ts). One version is active; a new version is an
  * insert, and every decision records the version it was made under.
  */
-import type postgres from 'postgres';
 import { DEFAULT_POLICY, type Policy, parsePolicy } from '../risk/policy.ts';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
-type Sql = postgres.Sql<{ bigint: bigint }>;
+import type { Queryable, Sql } from './db.ts';
 
 export interface PolicyVersion {
   version: number;

@@ -4,10 +4,8 @@
  * JSON and rebuild the domain product with productFromRow, which is memoised per row version.
  */
 import type { LoanProduct } from '../domain/index.ts';
-import type { Sql, TransactionSql } from './db.ts';
+import type { Queryable } from './db.ts';
 import { type ProductRow, productTerms } from './products.ts';
-
-type Queryable = Sql | TransactionSql;
 
 export const PRODUCT_PAGE_DEFAULT = 50;
 export const PRODUCT_PAGE_MAX = 200;

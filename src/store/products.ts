@@ -4,9 +4,7 @@
  * validated product is remembered per row version.
  */
 import { type LoanProduct, validateProduct } from '../domain/index.ts';
-import type { Sql, TransactionSql } from './db.ts';
-
-type Queryable = Sql | TransactionSql;
+import type { Queryable } from './db.ts';
 
 /** Validated products kept in memory; cleared whole when full (products are few). */
 export const PRODUCT_CACHE_MAX = 1_000;

@@ -15,13 +15,11 @@ import {
 import { invariant } from '../domain/index.ts';
 import { ACCOUNTS, loanClosingInterestPostings, repaymentPostings } from '../domain/postings.ts';
 import { releaseCredit } from './credit-lines.ts';
-import type { Sql, TransactionSql } from './db.ts';
+import type { Queryable, TransactionSql } from './db.ts';
 import { loanAccountBalance, postEntry } from './ledger.ts';
 import { getInstallments, getLoan, type Loan } from './loans.ts';
 import { getProduct } from './products.ts';
 import { Refusal } from './refusal.ts';
-
-type Queryable = Sql | TransactionSql;
 
 /** What to do with money beyond the payoff amount: refuse the payment, or keep it for the customer. */
 export type OverpaymentPolicy = 'refuse' | 'credit_balance';

@@ -3,10 +3,7 @@
  * with a line or decline it with a reason. Resolving is a compare-and-set on status = 'open', so
  * two reviewers cannot both resolve one application.
  */
-import type postgres from 'postgres';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
-type Sql = postgres.Sql<{ bigint: bigint }>;
+import type { Queryable, Sql } from './db.ts';
 
 export const REVIEW_PAGE_MAX = 200;
 

@@ -11,19 +11,17 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type postgres from 'postgres';
 import { formatAmount, parseAmount } from '../domain/index.ts';
 import type { Platform } from '../platform.ts';
 import { setCreditLine } from './credit-lines.ts';
 import { fieldCryptoFor } from './crypto.ts';
 import { createCustomer, nationalIdCheckChar } from './customers.ts';
+import type { Queryable } from './db.ts';
 import { createGoods } from './goods.ts';
 import { createMerchant } from './merchants.ts';
 import { hashPassword } from './passwords.ts';
 import { ensureDefaultProducts } from './products.ts';
 import { createStaff, type StaffRole } from './staff.ts';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
 
 export const IDENTITY_SEED_NAME = 'demo-identity-catalogue';
 export const DEMO_LOGINS_FILE = 'demo-logins.txt';

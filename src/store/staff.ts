@@ -2,9 +2,7 @@
  * Staff users (roles risk and ops). Usernames are not personal data here: they are work logins,
  * kept in clear and compared in lower case.
  */
-import type postgres from 'postgres';
-
-type Queryable = postgres.ISql<{ bigint: bigint }>;
+import type { Queryable } from './db.ts';
 
 export const STAFF_ROLES = ['risk', 'ops'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
