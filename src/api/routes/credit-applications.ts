@@ -25,11 +25,11 @@ import { listReviews, REVIEW_PAGE_MAX, resolveReview } from '../../store/reviews
 import { requireRole } from '../auth.ts';
 import { ApiError, notFound, unprocessable } from '../errors.ts';
 import type { Api } from '../server.ts';
+import { idFromPath, MAX_BIGINT_ID } from './ids.ts';
 
 export const MAX_STATED_INCOME_MINOR = 100_000_000_00n; // 100 million a month: anything above is a typo
 export const MAX_REQUESTED_AMOUNT_MINOR = 100_000_000_00n;
 export const MAX_TENOR_MONTHS = 60;
-const MAX_BIGINT_ID = 9_223_372_036_854_775_807n;
 const AMOUNT_PATTERN = '^\\d{1,12}(\\.\\d{1,2})?$';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^\\d{1,19}$' }) });
@@ -227,15 +227,10 @@ function canonical(value: unknown): string {
   );
 }
 
-function pathId(text: string): bigint | undefined {
-  const id = BigInt(text);
-  return id <= MAX_BIGINT_ID ? id : undefined;
-}
-
 export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { db } = platform;
   const findDecision = async (text: string) => {
-    const id = pathId(text);
+    const id = idFromPath(text);
     return id === undefined ? undefined : await getDecision(db.sql, id);
   };
   return async (app) => {
@@ -375,7 +370,7 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
       async (request) => {
         const q = request.query;
         const limit = q.limit ?? 50;
-        const after = q.after === undefined ? null : (pathId(q.after) ?? MAX_BIGINT_ID);
+        const after = q.after === undefined ? null : (idFromPath(q.after) ?? MAX_BIGINT_ID);
         const items = await listReviews(db.sql, q.status ?? 'open', limit, after);
         return {
           items: items.map((r) => ({
@@ -407,7 +402,7 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
         },
       },
       async (request) => {
-        const id = pathId(request.params.id);
+        const id = idFromPath(request.params.id);
         const body = request.body;
         let resolution: { approve: true; lineMinor: bigint } | { approve: false; reason: string };
         if (body.decision === 'approve') {

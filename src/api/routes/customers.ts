@@ -22,20 +22,12 @@ import {
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../store/passwords.ts';
 import { requireRole } from '../auth.ts';
 import { conflict, notFound, unprocessable } from '../errors.ts';
+import { IdString, idFromPath } from './ids.ts';
 
 /** Raw text bounds before parsing: generous for spaces and dashes, tight enough to refuse junk. */
 const PHONE_TEXT_MAX = 20;
 const ID_TEXT_MAX = 24;
 const CARD_TEXT_MAX = 32;
-const MAX_BIGINT_ID = 9_223_372_036_854_775_807n;
-
-const IdString = Type.String({ pattern: '^\\d{1,19}$', description: 'a bigint id as a decimal string' });
-
-/** A path id as bigint, or undefined when it is beyond bigint (so: no such row). */
-export function idFromPath(text: string): bigint | undefined {
-  const id = BigInt(text);
-  return id <= MAX_BIGINT_ID ? id : undefined;
-}
 
 const Registration = Type.Object(
   {

@@ -4,10 +4,8 @@ import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
 import { GOODS_PAGE_DEFAULT, GOODS_PAGE_MAX, getGoods, listGoods } from '../../store/goods.ts';
 import { notFound } from '../errors.ts';
-import { idFromPath } from './customers.ts';
+import { IdString, idFromPath } from './ids.ts';
 import { GoodsBody, goodsView } from './merchants.ts';
-
-const IdString = Type.String({ pattern: '^\\d{1,19}$', description: 'a bigint id as a decimal string' });
 
 export function goodsRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { db } = platform;

@@ -5,15 +5,11 @@ import { CNY, DomainError, formatAmount, parseAmount } from '../../domain/index.
 import type { Loan, StoredInstallment } from '../../store/loans.ts';
 import { outstandingTotals } from '../../store/loans.ts';
 import { ApiError, notFound } from '../errors.ts';
+import { IdString, idFromPath } from './ids.ts';
 
-export const MAX_BIGINT_ID = 9_223_372_036_854_775_807n;
 /** Integer digits a money string may have: far above any product maximum, far below bigint. */
 export const MONEY_MAX_INTEGER_DIGITS = 14;
 
-export const IdString = Type.String({
-  pattern: '^\\d{1,19}$',
-  description: 'a bigint id as a decimal string',
-});
 export const Money = Type.String({
   pattern: `^\\d{1,${MONEY_MAX_INTEGER_DIGITS}}(\\.\\d{1,6})?$`,
   maxLength: 24,
@@ -30,8 +26,8 @@ export const ErrorBody = Type.Object({
 
 /** A path id, or 404 when it is beyond bigint (no such row can exist). */
 export function pathId(text: string, what: string): bigint {
-  const id = BigInt(text);
-  if (id > MAX_BIGINT_ID) throw notFound(what);
+  const id = idFromPath(text);
+  if (id === undefined) throw notFound(what);
   return id;
 }
 

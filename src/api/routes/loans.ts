@@ -16,11 +16,11 @@ import { gatewayFor } from '../../store/payment-gateway.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { IdempotencyHeaders, idempotent, toApiError } from '../plugins/idempotency.ts';
+import { IdString } from './ids.ts';
 import {
   assertOwnerOrStaff,
   ErrorBody,
   IdParams,
-  IdString,
   LoanView,
   loanView,
   Money,

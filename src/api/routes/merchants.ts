@@ -21,12 +21,11 @@ import {
 } from '../../store/merchants.ts';
 import { requireRole } from '../auth.ts';
 import { conflict, forbidden, notFound, unprocessable } from '../errors.ts';
-import { idFromPath } from './customers.ts';
+import { IdString, idFromPath } from './ids.ts';
 
 /** Catalogue prices are in yuan with two decimals. */
 export const PRICE_DECIMALS = 2;
 
-const IdString = Type.String({ pattern: '^\\d{1,19}$', description: 'a bigint id as a decimal string' });
 const PriceString = Type.String({
   pattern: '^\\d{1,12}(\\.\\d{1,2})?$',
   description: 'a decimal amount in yuan, e.g. "4999.00"',

@@ -11,7 +11,8 @@ import { REFUSAL_STATUS, type RefusalCode } from '../../store/refusal.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
-import { ErrorBody, IdParams, IdString, money, pathId } from './lending-schemas.ts';
+import { IdString } from './ids.ts';
+import { ErrorBody, IdParams, money, pathId } from './lending-schemas.ts';
 import { QueuedAnswer, registerQueuedOrders } from './orders-queued.ts';
 
 export const MAX_TENOR = 600;

@@ -41,7 +41,7 @@ import { productFromRow } from '../../store/products.ts';
 import { type Principal, requireRole } from '../auth.ts';
 import { ApiError, conflict, unprocessable } from '../errors.ts';
 import type { Api } from '../server.ts';
-import { idFromPath } from './customers.ts';
+import { IdString, idFromPath } from './ids.ts';
 
 export const PRODUCT_CODE_MAX_LENGTH = 64;
 export const PRODUCT_NAME_MAX_LENGTH = 200;
@@ -65,11 +65,6 @@ const GENERATION_KEY = 'products:generation';
 const STAFF_ROLES = ['risk', 'ops'] as const;
 const isStaff = (principal: Principal | undefined): boolean =>
   principal !== undefined && (STAFF_ROLES as readonly string[]).includes(principal.role);
-
-export const IdString = Type.String({
-  pattern: '^\\d{1,19}$',
-  description: 'a bigint id as a decimal string',
-});
 
 /** A non-negative decimal amount in major units, e.g. "12000.00"; no more decimals than the currency. */
 export const AmountString = Type.String({

@@ -31,12 +31,11 @@ import {
 import type { Platform } from '../../platform.ts';
 import { productFromRow } from '../../store/products.ts';
 import { ApiError, unprocessable } from '../errors.ts';
-import { idFromPath } from './customers.ts';
+import { IdString, idFromPath } from './ids.ts';
 import {
   AmountString,
   domainRefusal,
   EVERY_MAX,
-  IdString,
   MULTIPLE_MAX_MINOR,
   productNotFound,
   productReadsFor,
