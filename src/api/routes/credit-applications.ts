@@ -18,6 +18,7 @@ import {
 } from '../../risk/decide.ts';
 import { type ApplicationInput, PURPOSES } from '../../risk/features.ts';
 import { REASON_CODES } from '../../risk/policy.ts';
+import type { Reason } from '../../risk/scorecard.ts';
 import { getDecision, isUnknownCustomer, type StoredDecision } from '../../store/decisions.ts';
 import { getModel } from '../../store/models.ts';
 import { getPolicy } from '../../store/policies.ts';
@@ -148,14 +149,14 @@ type DecisionFacts = Pick<
 >;
 
 /** What a just-made decision holds directly and a stored one keeps in its result column. */
-interface DecisionDetail<ScoreReasons> {
-  scoreReasons: ScoreReasons;
+interface DecisionDetail {
+  scoreReasons: Reason[];
   degraded: string[];
   modelVersion: number | null;
   review: { status: string; line: string | null; reason: string | null } | null;
 }
 
-function decisionView<ScoreReasons>(d: DecisionFacts, detail: DecisionDetail<ScoreReasons>) {
+function decisionView(d: DecisionFacts, detail: DecisionDetail) {
   return {
     id: d.id.toString(),
     customer_id: d.customerId.toString(),
