@@ -6,13 +6,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { todayUtc } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
-import { type Order, settleOrder } from '../../store/orders.ts';
+import { settleOrder } from '../../store/orders.ts';
 import { REFUSAL_STATUS, type RefusalCode } from '../../store/refusal.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError } from '../errors.ts';
+import { orderStatusView } from '../order-status.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { IdString } from './ids.ts';
-import { ErrorBody, IdParams, money, pathId } from './lending-schemas.ts';
+import { ErrorBody, IdParams, pathId } from './lending-schemas.ts';
 import { QueuedAnswer, registerQueuedOrders } from './orders-queued.ts';
 
 export const MAX_TENOR = 600;
@@ -34,21 +35,6 @@ const OrderView = Type.Object({
   loan_id: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
   settled_at: Type.Union([Type.String(), Type.Null()]),
-});
-
-export const orderView = (o: Order) => ({
-  id: o.id.toString(),
-  customer_id: o.customerId.toString(),
-  merchant_id: o.merchantId.toString(),
-  goods_id: o.goodsId.toString(),
-  product_id: o.productId.toString(),
-  tenor: o.tenor,
-  price: money(o.priceMinor),
-  status: o.status,
-  reject_reason: o.rejectReason,
-  loan_id: o.loanId === null ? null : o.loanId.toString(),
-  created_at: o.createdAt.toISOString(),
-  settled_at: o.settledAt ? o.settledAt.toISOString() : null,
 });
 
 /** `?mode=queued` or `?mode=sync` chooses the path per request; without it, FENQI_SALE_MODE decides. */
@@ -105,7 +91,7 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               // Thrown so the savepoint rolls the rejected order back: a synchronous refusal changes nothing.
               throw new ApiError(status, outcome.code, outcome.message, outcome.details);
             }
-            return { statusCode: 201, body: orderView(outcome.order) };
+            return { statusCode: 201, body: orderStatusView(outcome.order) };
           },
         });
       },
