@@ -6,10 +6,9 @@ import {
   portAccepts,
   removeTempDir,
   type SpawnedServer,
-  spawnServer,
+  startServer,
   stopChild,
   tempDir,
-  waitFor,
 } from './process.ts';
 
 export interface NatsServer {
@@ -30,12 +29,12 @@ export async function startNats(): Promise<NatsServer> {
   const args = ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', path.join(dir, 'jetstream')];
   let server: SpawnedServer | undefined;
   const start = async () => {
-    server = spawnServer(binary, args);
-    const current = server;
-    await waitFor('nats-server', async () => {
-      if (current.child.exitCode !== null) throw new Error(`nats-server exited:\n${current.output()}`);
-      return (await portAccepts(port)) && current.output().includes('Server is ready');
-    });
+    server = await startServer(
+      'nats-server',
+      binary,
+      args,
+      async (s) => (await portAccepts(port)) && s.output().includes('Server is ready'),
+    );
   };
   await start();
   return {

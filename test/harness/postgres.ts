@@ -12,11 +12,10 @@ import {
   freePort,
   removeTempDir,
   type SpawnedServer,
-  spawnServer,
+  startServer,
   stopChild,
   tempDir,
   unprivilegedUser,
-  waitFor,
 } from './process.ts';
 
 export interface PostgresServer {
@@ -100,14 +99,7 @@ export async function startPostgres(
   };
 
   const start = async () => {
-    server = spawnServer(path.join(binDir, 'postgres'), args, user ?? {});
-    const current = server;
-    await waitFor('postgres', async () => {
-      if (current.child.exitCode !== null) throw new Error(`postgres exited:\n${current.output()}`);
-      return ping(url);
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${current.output()}`);
-    });
+    server = await startServer('postgres', path.join(binDir, 'postgres'), args, () => ping(url), user ?? {});
   };
   await start();
 

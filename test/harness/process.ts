@@ -116,6 +116,27 @@ export function spawnServer(
   return { child, output: () => lines.join('\n') };
 }
 
+/**
+ * Spawns a server and waits until `ready` says it serves. Fails fast if it exits, and a failure
+ * carries the server's last lines either way.
+ */
+export async function startServer(
+  what: string,
+  command: string,
+  args: string[],
+  ready: (server: SpawnedServer) => Promise<boolean>,
+  options: { uid?: number; gid?: number } = {},
+): Promise<SpawnedServer> {
+  const server = spawnServer(command, args, options);
+  await waitFor(what, async () => {
+    if (server.child.exitCode !== null) throw new Error(`${what} exited`);
+    return ready(server);
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}:\n${server.output()}`);
+  });
+  return server;
+}
+
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -5,10 +5,9 @@ import {
   portAccepts,
   removeTempDir,
   type SpawnedServer,
-  spawnServer,
+  startServer,
   stopChild,
   tempDir,
-  waitFor,
 } from './process.ts';
 
 export interface RedisServer {
@@ -37,12 +36,7 @@ export async function startRedis(): Promise<RedisServer> {
   ];
   let server: SpawnedServer | undefined;
   const start = async () => {
-    server = spawnServer(binary, args);
-    const current = server;
-    await waitFor('redis-server', async () => {
-      if (current.child.exitCode !== null) throw new Error(`redis-server exited:\n${current.output()}`);
-      return portAccepts(port);
-    });
+    server = await startServer('redis-server', binary, args, () => portAccepts(port));
   };
   await start();
   return {
