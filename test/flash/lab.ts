@@ -4,6 +4,7 @@
  * that retry 503s and connection errors with the same idempotency key, and the checks every
  * fault test ends with.
  */
+import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -430,4 +431,26 @@ export async function saleRun(
   const check = ledgerCheck(servers.pg.url);
   await Promise.allSettled([...apis, ...workers].map((p) => p.kill('SIGTERM')));
   return { result, audit: a, ledgerOk: check.ok, ledgerReport: check.report, apis, workers };
+}
+
+/**
+ * What every fault test proves after its sale: each order answered 202 is stored exactly once,
+ * settled or rejected; nothing else is stored; some customers over their limit were rejected; no
+ * line is overdrawn or out of step with its loans; and the books balance.
+ */
+export function assertSaleKeptEveryOrder(
+  result: BurstResult,
+  a: Audit,
+  ledger: { ok: boolean; report: Record<string, unknown> },
+): void {
+  assert.equal(result.unanswered, 0);
+  assert.ok(result.accepted.size > 1_500, `accepted ${result.accepted.size}`);
+  assert.equal(a.lost, 0);
+  assert.equal(a.acceptedIds, result.accepted.size, 'one order id per key');
+  assert.equal(a.duplicateKeys, 0);
+  assert.equal(a.strangers, 0, 'no order stored that was not answered 202');
+  assert.ok(a.rejected > 0, 'customers over their limit were rejected');
+  assert.equal(a.overdrawn, 0);
+  assert.equal(a.usedMismatch, 0);
+  assert.ok(ledger.ok, JSON.stringify(ledger.report).slice(0, 2000));
 }
