@@ -6,7 +6,10 @@ import { MemoryCache } from '../../src/cache/memory-cache.ts';
 import { RedisCache } from '../../src/cache/redis-cache.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
 
-/** The same contract for both implementations: the embedded cache must behave like Redis. */
+/**
+ * The same contract for both implementations: the embedded cache must behave like Redis, including
+ * incrAndGet and setMany (one round trip each on sale-day intake).
+ */
 function contract(name: string, open: () => Promise<Cache>, close: () => Promise<void>, extra?: () => void) {
   describe(name, () => {
     let cache: Cache;
@@ -36,6 +39,41 @@ function contract(name: string, open: () => Promise<Cache>, close: () => Promise
       assert.equal(await cache.incr('ctr', 200, 5), 7);
       await new Promise((r) => setTimeout(r, 350));
       assert.equal(await cache.incr('ctr', 200), 1);
+    });
+
+    test('incrAndGet counts every counter in its window and reads every key, present or not', async () => {
+      await cache.set('present', 'p', 10_000);
+      const first = await cache.incrAndGet(
+        [
+          { key: 'ctr-a', windowMs: 200 },
+          { key: 'ctr-b', windowMs: 10_000, by: 3 },
+        ],
+        ['missing', 'present'],
+      );
+      assert.deepEqual(first, { counts: [1, 3], values: [null, 'p'] });
+      const second = await cache.incrAndGet([{ key: 'ctr-a', windowMs: 200 }], ['present', 'missing']);
+      assert.deepEqual(second, { counts: [2], values: ['p', null] });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(await cache.incrAndGet([{ key: 'ctr-a', windowMs: 200 }], []), {
+        counts: [1],
+        values: [],
+      });
+      assert.equal(await cache.incr('ctr-b', 10_000), 4);
+    });
+
+    test('setMany sets plain entries and sets ifAbsent entries only when absent', async () => {
+      await cache.set('final', 'settled', 10_000);
+      await cache.setMany([
+        { key: 'idem', value: 'record', ttlMs: 10_000 },
+        { key: 'final', value: 'accepted', ttlMs: 10_000, ifAbsent: true },
+        { key: 'fresh', value: 'accepted', ttlMs: 150, ifAbsent: true },
+      ]);
+      assert.equal(await cache.get('idem'), 'record');
+      assert.equal(await cache.get('final'), 'settled');
+      assert.equal(await cache.get('fresh'), 'accepted');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await cache.get('fresh'), null);
+      await cache.setMany([]);
     });
 
     test('ping answers', async () => {
@@ -70,6 +108,19 @@ contract(
       try {
         assert.equal(await raw.get('fenqi:prefixed'), 'x');
         assert.equal(await raw.get('prefixed'), null);
+      } finally {
+        raw.disconnect();
+      }
+    });
+
+    test('keys of incrAndGet and setMany are written under the fenqi: prefix', async () => {
+      await redisCache.setMany([{ key: 'batch-prefixed', value: 'x', ttlMs: 10_000 }]);
+      await redisCache.incrAndGet([{ key: 'batch-ctr', windowMs: 10_000 }], []);
+      const raw = new Redis(redis.url);
+      try {
+        assert.equal(await raw.get('fenqi:batch-prefixed'), 'x');
+        assert.equal(await raw.get('fenqi:batch-ctr'), '1');
+        assert.equal(await raw.get('batch-prefixed'), null);
       } finally {
         raw.disconnect();
       }
