@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type postgres from 'postgres';
-import { connectPostgres, type Sql } from '../../src/store/db.ts';
+import { connectPostgres, type Sql, type TransactionSql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 
@@ -22,29 +21,30 @@ describe('ledger invariants enforced by PostgreSQL', () => {
     await pg?.destroy();
   });
 
-  async function entry(tx: Sql | postgres.TransactionSql<{ bigint: bigint }>): Promise<bigint> {
+  async function entry(tx: TransactionSql): Promise<bigint> {
     const [row] = await tx<{ id: bigint }[]>`
       insert into journal_entries (kind, business_date, event_key) values ('test', '2026-01-01', ${key()}) returning id`;
     return row!.id;
   }
 
-  const lines = (entryId: bigint, pairs: [string, bigint, bigint][]) =>
-    pairs.map(([account, d, c]) => ({
+  /** One INSERT of the given [account, debit, credit] lines for an entry. */
+  async function writeLines(tx: TransactionSql, entryId: bigint, lines: [string, bigint, bigint][]) {
+    const rows = lines.map(([account, d, c]) => ({
       entry_id: entryId,
       account_code: account,
       debit_minor: d,
       credit_minor: c,
     }));
+    await tx`insert into journal_lines ${tx(rows)}`;
+  }
 
   test('a balanced entry written in one statement commits', async () => {
     await sql.begin(async (tx) => {
       const id = await entry(tx);
-      await tx`insert into journal_lines ${tx(
-        lines(id, [
-          ['1000', 500n, 0n],
-          ['3000', 0n, 500n],
-        ]),
-      )}`;
+      await writeLines(tx, id, [
+        ['1000', 500n, 0n],
+        ['3000', 0n, 500n],
+      ]);
     });
   });
 
@@ -52,12 +52,10 @@ describe('ledger invariants enforced by PostgreSQL', () => {
     await assert.rejects(
       sql.begin(async (tx) => {
         const id = await entry(tx);
-        await tx`insert into journal_lines ${tx(
-          lines(id, [
-            ['1000', 500n, 0n],
-            ['3000', 0n, 499n],
-          ]),
-        )}`;
+        await writeLines(tx, id, [
+          ['1000', 500n, 0n],
+          ['3000', 0n, 499n],
+        ]);
       }),
       /does not balance/,
     );
@@ -67,7 +65,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
     await assert.rejects(
       sql.begin(async (tx) => {
         const id = await entry(tx);
-        await tx`insert into journal_lines ${tx(lines(id, [['1000', 0n, 0n]]))}`;
+        await writeLines(tx, id, [['1000', 0n, 0n]]);
       }),
       /journal_line_one_side|does not balance/,
     );
@@ -86,18 +84,14 @@ describe('ledger invariants enforced by PostgreSQL', () => {
     await assert.rejects(
       sql.begin(async (tx) => {
         const id = await entry(tx);
-        await tx`insert into journal_lines ${tx(
-          lines(id, [
-            ['1000', 500n, 0n],
-            ['3000', 0n, 500n],
-          ]),
-        )}`;
-        await tx`insert into journal_lines ${tx(
-          lines(id, [
-            ['1000', 7n, 0n],
-            ['3000', 0n, 7n],
-          ]),
-        )}`;
+        await writeLines(tx, id, [
+          ['1000', 500n, 0n],
+          ['3000', 0n, 500n],
+        ]);
+        await writeLines(tx, id, [
+          ['1000', 7n, 0n],
+          ['3000', 0n, 7n],
+        ]);
       }),
       /not written whole/,
     );
