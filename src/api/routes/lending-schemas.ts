@@ -1,7 +1,7 @@
 /** Schemas and views shared by the lending routes (credit lines, orders, loans, repayments). */
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { CNY, DomainError, formatAmount, parseAmount } from '../../domain/index.ts';
+import { CNY, formatAmount, parseAmount } from '../../domain/index.ts';
 import type { Loan, StoredInstallment } from '../../store/loans.ts';
 import { outstandingTotals } from '../../store/loans.ts';
 import { ApiError, notFound } from '../errors.ts';
@@ -33,13 +33,8 @@ export function pathId(text: string, what: string): bigint {
 
 /** A positive amount in the currency's minor units; 422 INVALID_AMOUNT otherwise. */
 export function positiveAmount(text: string, decimals = CNY.decimals): bigint {
-  let minor: bigint;
-  try {
-    minor = parseAmount(text, decimals);
-  } catch (err) {
-    if (err instanceof DomainError) throw new ApiError(422, err.code, err.message, { ...err.details });
-    throw err;
-  }
+  // A malformed amount is the domain's DomainError, which the API answers 422 with its code.
+  const minor = parseAmount(text, decimals);
   if (minor <= 0n) throw new ApiError(422, 'INVALID_AMOUNT', 'the amount must be positive', { value: text });
   return minor;
 }

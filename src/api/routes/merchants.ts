@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { DomainError, formatAmount, parseAmount } from '../../domain/index.ts';
+import { formatAmount, parseAmount } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import {
   createGoods,
@@ -76,13 +76,8 @@ export const goodsView = (g: Goods) => ({
 });
 
 function priceMinorOf(text: string): bigint {
-  let minor: bigint;
-  try {
-    minor = parseAmount(text, PRICE_DECIMALS);
-  } catch (err) {
-    if (err instanceof DomainError) throw unprocessable(err.code, err.message, { ...err.details });
-    throw err;
-  }
+  // A malformed price is the domain's DomainError, which the API answers 422 with its code.
+  const minor = parseAmount(text, PRICE_DECIMALS);
   if (minor <= 0n || minor > GOODS_PRICE_MAX_MINOR) {
     throw unprocessable(
       'INVALID_PRICE',
