@@ -2,6 +2,8 @@ import {
   AckPolicy,
   type Consumer,
   DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   jetstream,
@@ -11,12 +13,15 @@ import {
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import {
   type ConsumerSpec,
+  checkListMax,
   type PublishResult,
   type Queue,
   QueueFullError,
   type QueueMessage,
   QueueUnavailableError,
+  type StoredMessage,
   type StreamSpec,
+  type StreamState,
 } from './queue.ts';
 
 /** How long a call waits for a (re)connection before it reports the queue unavailable. */
@@ -34,6 +39,24 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
     );
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** STREAM.MSG.DELETE of a removed sequence (2.9 answers this one)... */
+const SEQUENCE_NOT_FOUND = 10_043;
+/** ...and its generic failure, whose text says "no message found" or "stream store EOF" for one never stored. */
+const MSG_DELETE_FAILED = 10_057;
+
+const isApiError = (err: unknown, ...codes: number[]) =>
+  err instanceof JetStreamApiError && codes.includes(err.code);
+
+const isNothingToRemove = (err: unknown) =>
+  isApiError(err, SEQUENCE_NOT_FOUND, JetStreamApiCodes.StreamNotFound) ||
+  (isApiError(err, MSG_DELETE_FAILED) && /no message found|EOF|not found/i.test((err as Error).message));
+
+/** Anything but a known answer is the queue being unreachable (503 upstream), never a crash. */
+function unavailableError(what: string, err: unknown): QueueUnavailableError {
+  if (err instanceof QueueUnavailableError) return err;
+  return new QueueUnavailableError(`${what} failed: ${(err as Error).message ?? String(err)}`);
 }
 
 /**
@@ -194,6 +217,63 @@ export class JetStreamQueue implements Queue {
       if (err instanceof QueueUnavailableError) throw err;
       if (/no message found|not found/i.test((err as Error).message ?? '')) return undefined;
       throw new QueueUnavailableError(`get failed: ${(err as Error).message}`);
+    }
+  }
+
+  async list(
+    stream: string,
+    options: { afterSeq?: number; max: number; subject?: string },
+  ): Promise<StoredMessage[]> {
+    checkListMax(options.max);
+    const { jsm } = await this.ready();
+    const out: StoredMessage[] = [];
+    let seq = (options.afterSeq ?? 0) + 1;
+    try {
+      while (out.length < options.max) {
+        // STREAM.MSG.GET with next_by_subj: the first message at or after `seq` on the subject, so
+        // removed sequences cost nothing (the typed query lists only seq and last_by_subj).
+        const query = { seq, next_by_subj: options.subject ?? '>' } as unknown as { seq: number };
+        const m = await withTimeout(jsm.streams.getMessage(stream, query), NATS_PUBLISH_TIMEOUT_MS, 'get');
+        if (!m) break;
+        out.push({
+          seq: m.seq,
+          subject: m.subject,
+          data: m.data,
+          msgId: m.header?.get('Nats-Msg-Id') || undefined,
+          storedAt: m.time,
+        });
+        seq = m.seq + 1;
+      }
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return [];
+      throw unavailableError('list', err);
+    }
+    return out;
+  }
+
+  async remove(stream: string, seq: number): Promise<boolean> {
+    const { jsm } = await this.ready();
+    try {
+      // No erase: the slot is freed at once; overwriting it with random bytes buys nothing here.
+      return await withTimeout(
+        jsm.streams.deleteMessage(stream, seq, false),
+        NATS_PUBLISH_TIMEOUT_MS,
+        'remove',
+      );
+    } catch (err) {
+      if (isNothingToRemove(err)) return false;
+      throw unavailableError('remove', err);
+    }
+  }
+
+  async state(stream: string): Promise<StreamState> {
+    const { jsm } = await this.ready();
+    try {
+      const info = await withTimeout(jsm.streams.info(stream), NATS_PING_TIMEOUT_MS, 'stream info');
+      return { messages: info.state.messages, lastSeq: info.state.last_seq };
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return { messages: 0, lastSeq: 0 };
+      throw unavailableError('stream info', err);
     }
   }
 

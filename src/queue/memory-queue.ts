@@ -1,10 +1,13 @@
 import {
   type ConsumerSpec,
+  checkListMax,
   type PublishResult,
   type Queue,
   QueueFullError,
   type QueueMessage,
+  type StoredMessage,
   type StreamSpec,
+  type StreamState as StreamStateView,
 } from './queue.ts';
 
 interface Stored {
@@ -12,6 +15,7 @@ interface Stored {
   subject: string;
   data: Uint8Array;
   msgId: string | undefined;
+  atMs: number;
 }
 
 interface ConsumerState {
@@ -97,7 +101,7 @@ export class MemoryQueue implements Queue {
     if (stream.messages.size >= stream.spec.maxMessages)
       throw new QueueFullError(`stream ${stream.spec.name} is full`);
     const seq = ++stream.lastSeq;
-    stream.messages.set(seq, { seq, subject, data, msgId: options.msgId });
+    stream.messages.set(seq, { seq, subject, data, msgId: options.msgId, atMs: nowMs });
     if (options.msgId) stream.recentIds.set(options.msgId, { seq, atMs: nowMs });
     for (const wake of stream.waiters) wake();
     return { seq, duplicate: false };
@@ -182,6 +186,34 @@ export class MemoryQueue implements Queue {
 
   async getMessage(stream: string, seq: number): Promise<Uint8Array | undefined> {
     return this.stream(stream).messages.get(seq)?.data;
+  }
+
+  async list(
+    stream: string,
+    options: { afterSeq?: number; max: number; subject?: string },
+  ): Promise<StoredMessage[]> {
+    checkListMax(options.max);
+    const state = this.streams.get(stream);
+    if (!state) return [];
+    const afterSeq = options.afterSeq ?? 0;
+    const out: StoredMessage[] = [];
+    // Insertion order is sequence order: messages are only ever appended or removed.
+    for (const m of state.messages.values()) {
+      if (out.length >= options.max) break;
+      if (m.seq <= afterSeq) continue;
+      if (options.subject && !subjectMatches(options.subject, m.subject)) continue;
+      out.push({ seq: m.seq, subject: m.subject, data: m.data, msgId: m.msgId, storedAt: new Date(m.atMs) });
+    }
+    return out;
+  }
+
+  async remove(stream: string, seq: number): Promise<boolean> {
+    return this.streams.get(stream)?.messages.delete(seq) ?? false;
+  }
+
+  async state(stream: string): Promise<StreamStateView> {
+    const state = this.streams.get(stream);
+    return state ? { messages: state.messages.size, lastSeq: state.lastSeq } : { messages: 0, lastSeq: 0 };
   }
 
   async pending(stream: string, durable: string): Promise<number> {

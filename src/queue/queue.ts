@@ -42,6 +42,30 @@ export interface QueueMessage {
   term(): void;
 }
 
+/** A message as a stream stores it (for operators: list, inspect, remove). */
+export interface StoredMessage {
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+  msgId: string | undefined;
+  storedAt: Date;
+}
+
+/** What a stream holds right now; `lastSeq` is the highest sequence ever stored (removals keep it). */
+export interface StreamState {
+  messages: number;
+  lastSeq: number;
+}
+
+/** At most this many stored messages per `list` call (each is one request to NATS). */
+export const QUEUE_LIST_MAX = 1_000;
+
+/** `list`'s page size, checked the same way by every implementation. */
+export function checkListMax(max: number): void {
+  if (!Number.isInteger(max) || max < 1 || max > QUEUE_LIST_MAX)
+    throw new RangeError(`list max must be a whole number from 1 to ${QUEUE_LIST_MAX}, got ${max}`);
+}
+
 export interface Queue {
   readonly kind: 'nats' | 'memory';
   /** Creates or updates streams and consumers; safe to call on every start. */
@@ -60,6 +84,19 @@ export interface Queue {
   ): Promise<QueueMessage[]>;
   /** A stored message's data by stream sequence (e.g. the original of a deduplicated publish). */
   getMessage(stream: string, seq: number): Promise<Uint8Array | undefined>;
+  /**
+   * Stored messages after `afterSeq` (default: from the start), in sequence order, at most `max`
+   * (1..QUEUE_LIST_MAX), only those whose subject matches `subject` (NATS wildcards) when given.
+   * A stream that does not exist holds nothing.
+   */
+  list(
+    stream: string,
+    options: { afterSeq?: number; max: number; subject?: string },
+  ): Promise<StoredMessage[]>;
+  /** Removes one stored message; false when it is not there (never stored, or already removed). */
+  remove(stream: string, seq: number): Promise<boolean>;
+  /** Messages held and the last sequence; zeros for a stream that does not exist. */
+  state(stream: string): Promise<StreamState>;
   /** Messages not yet acked by the consumer (backlog). */
   pending(stream: string, durable: string): Promise<number>;
   ping(): Promise<void>;

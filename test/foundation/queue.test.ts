@@ -3,12 +3,19 @@ import { after, before, describe, test } from 'node:test';
 import { JetStreamQueue } from '../../src/queue/jetstream-queue.ts';
 import { MemoryQueue } from '../../src/queue/memory-queue.ts';
 import type { ConsumerSpec, Queue, StreamSpec } from '../../src/queue/queue.ts';
-import { QueueUnavailableError } from '../../src/queue/queue.ts';
+import { QUEUE_LIST_MAX, QueueUnavailableError } from '../../src/queue/queue.ts';
 import { type NatsServer, startNats } from '../harness/nats.ts';
 
 const STREAM: StreamSpec = {
   name: 'T_ORDERS',
   subjects: ['t.orders.>'],
+  duplicateWindowMs: 60_000,
+  maxMessages: 1000,
+};
+/** A stream nobody consumes (like the dead letters): read, counted and pruned by operators. */
+const HELD: StreamSpec = {
+  name: 'T_HELD',
+  subjects: ['t.held.>'],
   duplicateWindowMs: 60_000,
   maxMessages: 1000,
 };
@@ -34,7 +41,7 @@ function contract(name: string, open: () => Promise<Queue>, close: () => Promise
     let queue: Queue;
     before(async () => {
       queue = await open();
-      await queue.ensure([STREAM], [CONSUMER]);
+      await queue.ensure([STREAM, HELD], [CONSUMER]);
     });
     after(close);
 
@@ -92,6 +99,69 @@ function contract(name: string, open: () => Promise<Queue>, close: () => Promise
         await new Promise((r) => setTimeout(r, 50));
       }
       assert.equal(await queue.pending(STREAM.name, CONSUMER.durable), 0);
+    });
+
+    test('list returns stored messages in sequence order, paged after a sequence and filtered by subject', async () => {
+      const seqs: number[] = [];
+      for (const [subject, body] of [
+        ['t.held.a', 'h1'],
+        ['t.held.b', 'h2'],
+        ['t.held.a', 'h3'],
+      ] as const) {
+        seqs.push((await queue.publish(subject, text(body), { msgId: `held-${body}` })).seq);
+      }
+      const all = await queue.list(HELD.name, { max: 10 });
+      assert.deepEqual(
+        all.map((m) => [m.seq, m.subject, read(m.data), m.msgId]),
+        [
+          [seqs[0], 't.held.a', 'h1', 'held-h1'],
+          [seqs[1], 't.held.b', 'h2', 'held-h2'],
+          [seqs[2], 't.held.a', 'h3', 'held-h3'],
+        ],
+      );
+      assert.ok(
+        all.every((m) => m.storedAt instanceof Date && Math.abs(m.storedAt.getTime() - Date.now()) < 60_000),
+      );
+      assert.deepEqual(
+        (await queue.list(HELD.name, { afterSeq: seqs[0], max: 1 })).map((m) => m.seq),
+        [seqs[1]],
+      );
+      assert.deepEqual(
+        (await queue.list(HELD.name, { max: 10, subject: 't.held.a' })).map((m) => read(m.data)),
+        ['h1', 'h3'],
+      );
+      assert.deepEqual(await queue.list(HELD.name, { afterSeq: seqs[2], max: 10 }), []);
+      assert.deepEqual(await queue.state(HELD.name), { messages: 3, lastSeq: seqs[2] });
+    });
+
+    test('remove takes one stored message out once; the stream keeps its last sequence', async () => {
+      const before = await queue.list(HELD.name, { max: 10 });
+      const middle = before[1]!.seq;
+      assert.equal(await queue.remove(HELD.name, middle), true);
+      assert.equal(await queue.remove(HELD.name, middle), false, 'a second removal finds nothing');
+      assert.equal(await queue.remove(HELD.name, 999_999), false, 'a sequence never stored');
+      const afterRemoval = await queue.list(HELD.name, { max: 10 });
+      assert.deepEqual(
+        afterRemoval.map((m) => m.seq),
+        before.filter((m) => m.seq !== middle).map((m) => m.seq),
+      );
+      // Paging from just before the removed sequence skips it.
+      assert.deepEqual(
+        (await queue.list(HELD.name, { afterSeq: middle - 1, max: 1 })).map((m) => m.seq),
+        [before[2]!.seq],
+      );
+      assert.equal(await queue.getMessage(HELD.name, middle), undefined);
+      const state = await queue.state(HELD.name);
+      assert.deepEqual(state, { messages: before.length - 1, lastSeq: before[2]!.seq });
+    });
+
+    test('a stream that does not exist holds nothing, and list refuses a page size out of range', async () => {
+      assert.deepEqual(await queue.list('T_NOWHERE', { max: 5 }), []);
+      assert.deepEqual(await queue.state('T_NOWHERE'), { messages: 0, lastSeq: 0 });
+      assert.equal(await queue.remove('T_NOWHERE', 1), false);
+      for (const max of [0, QUEUE_LIST_MAX + 1, 1.5]) {
+        await assert.rejects(queue.list(HELD.name, { max }), RangeError);
+      }
     });
   });
 }
