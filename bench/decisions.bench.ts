@@ -4,14 +4,18 @@
  * bare Fastify route served by the same Node process in the same run:
  *   0. waits until the machine is quiet (1-minute load average below MAX_LOAD_AVG, at most
  *      LOAD_WAIT_MAX_S), then warms both routes up (JIT, pools, caches) before measuring;
- *   1. the bare route's maximum rate (N keep-alive connections, as fast as it answers);
- *   2. decisions at full load (same connections): rate, p50, p99, and where the time goes inside
- *      the service (per-phase wall times of decide(): gather and its sources, evaluate, persist);
- *   3. decisions paced at half the bare route's rate (the issue's goal: p99 under 20 ms there); when
- *      the service cannot reach that rate the achieved rate says so and the goal is not met;
- *   4. decisions paced at half their own full-load rate: p50, p99.
- * The load generator (autocannon) runs in a child process; paced latencies are corrected for
- * coordinated omission (a request counts from when it was due, not when a connection was free).
+ *   1. the bare route's maximum rate (N keep-alive connections, as fast as it answers) and the CPU
+ *      each request costs in the API process and the load generator;
+ *   2. decisions at full load (same connections): rate, p50, p99, where the time goes inside the
+ *      service (per-phase wall times of decide()), and the CPU one decision costs in the API,
+ *      PostgreSQL (postmaster and backends), Redis and the load generator; from that, how many
+ *      cores the goal's rate would need;
+ *   3. decisions paced (open loop) at half the bare route's rate (the issue's goal: p99 under
+ *      20 ms there); when the service cannot reach that rate the result says so;
+ *   4. a sweep of open-loop rates at 25, 50, 75 and 90% of the ceiling: p50, p99 at each, drawn as
+ *      a console bar chart, and the highest rate that keeps p99 under the goal.
+ * The load generator runs in a child process (bench/lib/load-worker.ts): autocannon for the closed
+ * loops, a true open loop for paced runs, whose latencies count from when each request was due.
  * Prints progress, then one JSON line. FENQI_BENCH_CPU_PROFILE=DIR also writes a CPU profile of
  * the server process during the full-load run and prints its top self-time functions.
  *
@@ -20,9 +24,11 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
+import { Redis } from 'ioredis';
 import { signAccessToken } from '../src/api/auth.ts';
 import { buildApi } from '../src/api/server.ts';
 import { loadConfig } from '../src/config.ts';
@@ -43,6 +49,7 @@ import { publishPolicy } from '../src/store/policies.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { tempDir } from '../test/harness/process.ts';
 import { startRedis } from '../test/harness/redis.ts';
+import { processTree, snapshot, usedBetween } from './lib/cpu-usage.ts';
 import type { LoadJob, LoadResult } from './lib/load-worker.ts';
 
 export const SECONDS = Number(process.env.FENQI_BENCH_DECISION_SECONDS ?? 10);
@@ -56,6 +63,40 @@ export const PROFILE_TOP = 25;
 export const CUSTOMERS = 2000;
 export const POOL_MAX = 10;
 export const GOAL_P99_MS = 20;
+/** Open-loop rates of the latency sweep, as shares of the measured full-load ceiling. */
+export const SWEEP_SHARES = [0.25, 0.5, 0.75, 0.9];
+const BAR_WIDTH = 50;
+
+interface SweepPoint {
+  share: number;
+  offered_rps: number;
+  achieved_rps: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  unsent: number;
+  non2xx: number;
+}
+
+/** Bars are drawn up to this many times the goal; longer ones end in '>' with their value. */
+const BAR_SCALE_GOALS = 4;
+
+/** p99 per offered rate as console bars, with the goal marked: operators read a picture faster. */
+function barChart(points: SweepPoint[], goalMs: number): string {
+  const maxMs = goalMs * BAR_SCALE_GOALS;
+  const col = (ms: number) => Math.min(BAR_WIDTH, Math.round((ms / maxMs) * BAR_WIDTH));
+  const goalCol = col(goalMs);
+  return points
+    .map((p) => {
+      const bar = '#'.repeat(col(p.p99_ms)).padEnd(BAR_WIDTH, ' ').split('');
+      if (p.p99_ms > maxMs) bar[BAR_WIDTH - 1] = '>';
+      if (bar[goalCol] === ' ') bar[goalCol] = '|';
+      const label = `${String(p.offered_rps).padStart(6)}/s`;
+      return `  ${label} ${bar.join('')} p99 ${p.p99_ms} ms (p50 ${p.p50_ms})`;
+    })
+    .join('\n');
+}
 
 const WORKER = fileURLToPath(new URL('./lib/load-worker.ts', import.meta.url));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -82,6 +123,7 @@ async function waitForQuietMachine(): Promise<{ waitedS: number; load: number; q
 const quantile = (sorted: number[], q: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 const round2 = (x: number) => Math.round(x * 100) / 100;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** p50 / p99 / mean per phase, in milliseconds. */
 function phaseSummary(
@@ -215,10 +257,36 @@ try {
   await bareLoad(WARMUP_SECONDS);
   await decisions(WARMUP_SECONDS, 0);
 
+  // CPU per request in each part of the system, so the cores a rate needs can be worked out
+  const postmasterPid = Number(readFileSync(path.join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const probe = new Redis(redis.url);
+  const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
+  probe.disconnect();
+  const parts = () => ({
+    api: [process.pid],
+    postgres: processTree(postmasterPid),
+    redis: Number.isInteger(redisPid) ? [redisPid] : [],
+  });
+  const measured = async (run: () => Promise<LoadResult>) => {
+    const pids = parts();
+    const before = Object.fromEntries(Object.entries(pids).map(([k, v]) => [k, snapshot(v)]));
+    const result = await run();
+    const after = Object.fromEntries(Object.entries(parts()).map(([k, v]) => [k, snapshot(v)]));
+    const cpu_ms_per_request = Object.fromEntries(
+      Object.keys(pids).map((k) => [
+        k,
+        round3((1000 * usedBetween(before[k]!, after[k]!)) / result.requests),
+      ]),
+    );
+    cpu_ms_per_request.load_generator = round3((1000 * result.cpuS) / result.requests);
+    return { result, cpu_ms_per_request };
+  };
+
   loadAt.bare = loadAvg1();
   log(`bare Fastify route: ${CONNECTIONS} connections, ${SECONDS}s`);
-  const bareRun = await bareLoad(SECONDS);
+  const { result: bareRun, cpu_ms_per_request: bare_cpu_ms } = await measured(() => bareLoad(SECONDS));
   log(`bare: ${bareRun.rps.toFixed(0)} req/s, p50 ${bareRun.p50} ms, p99 ${bareRun.p99} ms`);
+  log(`bare: CPU ms per request ${JSON.stringify(bare_cpu_ms)}`);
 
   loadAt.full = loadAvg1();
   log(`decisions at full load: ${CONNECTIONS} connections, ${SECONDS}s`);
@@ -230,7 +298,7 @@ try {
     await session.post('Profiler.start');
   }
   const fullPhases = collectPhaseTimings(platform)!;
-  const full = await decisions(SECONDS, 0);
+  const { result: full, cpu_ms_per_request: decision_cpu_ms } = await measured(() => decisions(SECONDS, 0));
   collectPhaseTimings(platform, false);
   let profile: string[] | undefined;
   if (session && profileDir) {
@@ -245,28 +313,59 @@ try {
   log(
     `full: ${full.rps.toFixed(0)} decisions/s, p50 ${full.p50} ms, p99 ${full.p99} ms, non-2xx ${full.non2xx}, errors ${full.errors}`,
   );
+  log(`full: CPU ms per decision ${JSON.stringify(decision_cpu_ms)}`);
   log(`in-service phases at full load (ms): ${JSON.stringify(full_phases_ms)}`);
 
+  // What the goal's rate would take: the service side (API, PostgreSQL, Redis) per decision at
+  // full load, times the rate, plus the load generator's share, against the cores this machine has.
   const half = Math.max(1, Math.round(bareRun.rps / 2));
-  loadAt.half_bare = loadAvg1();
-  log(`decisions paced at half the bare rate: ${half}/s, ${SECONDS}s`);
-  const paced = await decisions(SECONDS, half);
-  const reached = paced.rps >= half * 0.95;
+  const serviceCpuMs = decision_cpu_ms.api! + decision_cpu_ms.postgres! + decision_cpu_ms.redis!;
+  const coresForHalfBare = round2((half * (serviceCpuMs + decision_cpu_ms.load_generator!)) / 1000);
   log(
-    `paced: ${paced.rps.toFixed(0)} of ${half} decisions/s${reached ? '' : ' (target rate NOT reached)'}, p50 ${paced.p50} ms, p99 ${paced.p99} ms, non-2xx ${paced.non2xx}`,
+    `the goal's rate, ${half} decisions/s, needs about ${coresForHalfBare} cores at this CPU cost per decision; this machine has ${cpus().length}`,
   );
 
-  // a paced run the service can sustain: half its own full-load rate
-  const sustainable = Math.max(1, Math.round(full.rps / 2));
-  loadAt.half_own = loadAvg1();
-  log(`decisions paced at half their own full-load rate: ${sustainable}/s, ${SECONDS}s`);
-  const ownPhases = collectPhaseTimings(platform)!;
-  const own = await decisions(SECONDS, sustainable);
+  loadAt.half_bare = loadAvg1();
+  log(`decisions paced (open loop) at half the bare rate: ${half}/s, up to ${SECONDS}s`);
+  const paced = await decisions(SECONDS, half);
+  const reached = paced.rps >= half * 0.95 && paced.unsent === 0;
+  log(
+    `paced: ${paced.rps.toFixed(0)} of ${half} decisions/s${reached ? '' : ` (target rate NOT reached, ${paced.unsent} never sent)`}, p50 ${paced.p50} ms, p99 ${paced.p99} ms, non-2xx ${paced.non2xx}`,
+  );
+
+  // Latency against offered load (open loop) at fractions of the measured ceiling: where p99
+  // stays under the goal, and how it bends as the rate nears the ceiling.
+  const sweep: SweepPoint[] = [];
+  const sweepPhases = collectPhaseTimings(platform)!;
+  for (const share of SWEEP_SHARES) {
+    const rate = Math.max(1, Math.round(full.rps * share));
+    loadAt[`sweep_${share}`] = loadAvg1();
+    log(`sweep: ${rate} decisions/s (${Math.round(share * 100)}% of the ceiling), ${SECONDS}s`);
+    const r = await decisions(SECONDS, rate);
+    sweep.push({
+      share,
+      offered_rps: rate,
+      achieved_rps: Math.round(r.rps),
+      p50_ms: r.p50,
+      p90_ms: r.p90,
+      p99_ms: r.p99,
+      max_ms: r.max,
+      unsent: r.unsent,
+      non2xx: r.non2xx,
+    });
+    log(`  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms`);
+  }
   collectPhaseTimings(platform, false);
-  const half_own_phases_ms = phaseSummary(ownPhases);
-  log(`paced (own): ${own.rps.toFixed(0)} decisions/s, p50 ${own.p50} ms, p99 ${own.p99} ms`);
-  log(`in-service phases at half own rate (ms): ${JSON.stringify(half_own_phases_ms)}`);
   loadAt.end = loadAvg1();
+  const underGoal = sweep.filter((p) => p.unsent === 0 && p.p99_ms < GOAL_P99_MS);
+  const best = underGoal.length > 0 ? underGoal[underGoal.length - 1]! : undefined;
+  log(`\np99 by offered rate (open loop; | marks the ${GOAL_P99_MS} ms goal):`);
+  log(barChart(sweep, GOAL_P99_MS));
+  log(
+    best
+      ? `highest swept rate with p99 under ${GOAL_P99_MS} ms: ${best.achieved_rps}/s (p99 ${best.p99_ms} ms)`
+      : `no swept rate kept p99 under ${GOAL_P99_MS} ms`,
+  );
 
   const outcomes = await platform.db.sql<{ outcome: string; n: bigint }[]>`
     select outcome, count(*) as n from credit_decisions group by outcome order by outcome`;
@@ -281,28 +380,32 @@ try {
       connections: CONNECTIONS,
       seconds: SECONDS,
       warmup_seconds: WARMUP_SECONDS,
+      cores: cpus().length,
       load_avg: loadAt,
       load_wait_s: quiet.waitedS,
       quiet_machine: quiet.quiet,
       bare_rps: Math.round(bareRun.rps),
       bare_p50_ms: bareRun.p50,
       bare_p99_ms: bareRun.p99,
+      bare_cpu_ms_per_request: bare_cpu_ms,
       decisions_rps: Math.round(full.rps),
       full_p50_ms: full.p50,
       full_p99_ms: full.p99,
+      decision_cpu_ms_per_request: decision_cpu_ms,
+      cores_for_half_bare_rate: coresForHalfBare,
       full_phases_ms,
       half_bare_rate: half,
       half_bare_achieved_rps: Math.round(paced.rps),
       half_bare_rate_reached: reached,
+      half_bare_unsent: paced.unsent,
       half_bare_p50_ms: paced.p50,
       half_bare_p99_ms: paced.p99,
-      half_own_rate: sustainable,
-      half_own_achieved_rps: Math.round(own.rps),
-      half_own_p50_ms: own.p50,
-      half_own_p99_ms: own.p99,
-      half_own_phases_ms,
-      non2xx: full.non2xx + paced.non2xx + own.non2xx,
-      errors: full.errors + paced.errors + own.errors,
+      sweep,
+      sweep_phases_ms: phaseSummary(sweepPhases),
+      best_rate_under_goal_rps: best?.achieved_rps ?? 0,
+      best_rate_under_goal_p99_ms: best?.p99_ms ?? null,
+      non2xx: full.non2xx + paced.non2xx + sweep.reduce((a, p) => a + p.non2xx, 0),
+      errors: full.errors + paced.errors,
       outcomes: mix,
       stored_bytes_per_decision: size!.bytes,
       goal_p99_ms: GOAL_P99_MS,
