@@ -15,9 +15,11 @@ import type { Redis } from 'ioredis';
 import { RedisCache } from '../cache/redis-cache.ts';
 import type { Platform } from '../platform.ts';
 import { fieldCryptoFor } from '../store/crypto.ts';
-import { type Outcome, recordDecision } from '../store/decisions.ts';
+import { DECISION_BATCH_MAX, type NewDecision, type Outcome, recordDecisions } from '../store/decisions.ts';
+import { MicroBatcher } from '../store/micro-batch.ts';
 import { activeModels, activeStamp, type LoadedModel, registerModel, stampOf } from '../store/models.ts';
 import { activePolicy, ensurePolicy, type PolicyVersion } from '../store/policies.ts';
+import { HISTORY_BATCH_MAX, type HistoryFacts, readHistoryFacts } from '../store/risk-history.ts';
 import { trainBootstrap } from './bootstrap.ts';
 import {
   type ApplicationInput,
@@ -53,6 +55,11 @@ export const VELOCITY_DAY_MS = 86_400_000;
 /** Identity keys cached per process; bounded so memory stays flat under any number of customers. */
 export const IDENTITY_CACHE_MAX = 50_000;
 export const IDENTITY_CACHE_TTL_MS = 60_000;
+/**
+ * Statements of each kind (history reads, decision-log writes) running at once, as a share of the
+ * connection pool: decisions arriving meanwhile wait and share the next statement.
+ */
+export const BATCHES_IN_FLIGHT_POOL_SHARE = 0.25;
 /** Samples kept per phase when timings are on (bench, profiling); older ones are dropped. */
 export const PHASE_SAMPLES_MAX = 200_000;
 
@@ -99,6 +106,10 @@ export interface RiskRuntime {
   active?: Active;
   loading?: Promise<Active>;
   timings?: PhaseTimings;
+  /** History reads of decisions that arrive together, one statement per batch. */
+  histories: MicroBatcher<bigint, HistoryFacts | undefined>;
+  /** Decision-log writes of decisions that finish together, one statement (and commit) per batch. */
+  records: MicroBatcher<NewDecision, { id: bigint; createdAt: Date }>;
   /** Bumped by refreshRisk/configureRisk so a load started before them never installs its result. */
   generation: number;
 }
@@ -138,10 +149,26 @@ export function riskRuntime(platform: Platform): RiskRuntime {
   let rt = runtimes.get(platform);
   if (!rt) {
     const sim = simulatorOptionsFromEnv(process.env);
+    const sql = platform.db.sql;
+    const maxInFlight = Math.max(
+      1,
+      Math.floor(platform.config.databasePoolMax * BATCHES_IN_FLIGHT_POOL_SHARE),
+    );
     rt = {
       providers: simulatedProviders(sim),
       budgets: { ...DEFAULT_BUDGETS },
       identities: new Map(),
+      histories: new MicroBatcher(
+        async (ids) => {
+          const facts = await readHistoryFacts(sql, ids);
+          return ids.map((id) => facts.get(id));
+        },
+        { maxBatch: HISTORY_BATCH_MAX, maxInFlight },
+      ),
+      records: new MicroBatcher((ds) => recordDecisions(sql, ds), {
+        maxBatch: DECISION_BATCH_MAX,
+        maxInFlight,
+      }),
       generation: 0,
     };
     runtimes.set(platform, rt);
@@ -311,60 +338,20 @@ async function history(
   identity: Identity,
   at: Date,
 ): Promise<PlatformHistory> {
-  const [row] = await platform.db.sql<
-    {
-      status: string;
-      deny_listed: boolean;
-      loans: bigint;
-      open_loans: bigint;
-      due_count: bigint;
-      on_time_count: bigint;
-      worst_dpd: number;
-      current_dpd: number;
-      product_cap: string | null;
-    }[]
-  >`
-    select c.status,
-      -- two probes of the primary key (bidx, kind), not one OR the planner may not split
-      exists (select 1 from risk_deny_list d where d.bidx = c.phone_bidx and d.kind = 'phone')
-        or exists (select 1 from risk_deny_list d where d.bidx = c.national_id_bidx and d.kind = 'national_id')
-        as deny_listed,
-      l.loans, l.open_loans,
-      i.due_count, i.on_time_count, i.worst_dpd,
-      greatest(i.current_dpd, l.active_dpd) as current_dpd,
-      (select max((p.terms->>'maxPrincipalMinor')::bigint)::text from loan_products p
-       where p.active and p.terms->>'maxPrincipalMinor' ~ '^[0-9]{1,18}$') as product_cap
-    from customers c
-    -- one pass over the customer's loans (loans_customer_id_idx) for all three figures
-    left join lateral (
-      select count(*) filter (where status <> 'cancelled') as loans,
-             count(*) filter (where status = 'active') as open_loans,
-             coalesce(max(days_past_due) filter (where status = 'active'), 0) as active_dpd
-      from loans where customer_id = c.id) l on true
-    left join lateral (
-      select count(*) filter (where due_date < current_date) as due_count,
-             count(*) filter (where due_date < current_date and paid_at is not null
-                              and paid_at::date <= due_date) as on_time_count,
-             coalesce(max(greatest(0, coalesce(paid_at::date, current_date) - due_date))
-                      filter (where due_date < current_date), 0)::int as worst_dpd,
-             coalesce(max(current_date - due_date)
-                      filter (where paid_at is null and status in ('due', 'overdue') and due_date < current_date),
-                      0)::int as current_dpd
-      from installments where customer_id = c.id) i on true
-    where c.id = ${customerId.toString()}::bigint`;
-  if (!row) throw new CustomerNotFoundError(`customer ${customerId} not found`);
-  const due = Number(row.due_count);
+  const facts = await riskRuntime(platform).histories.submit(customerId);
+  if (!facts) throw new CustomerNotFoundError(`customer ${customerId} not found`);
+  const due = facts.dueCount;
   return {
-    customerStatus: row.status,
+    customerStatus: facts.status,
     ageYears: ageFromNationalId(identity.birthId, at),
     tenureDays: Math.max(0, Math.floor((at.getTime() - identity.createdAt.getTime()) / 86_400_000)),
-    denyListed: row.deny_listed,
-    loans: Number(row.loans),
-    openLoans: Number(row.open_loans),
-    onTimeRatio: due > 0 ? Math.round((Number(row.on_time_count) / due) * 10_000) / 10_000 : null,
-    worstDpd: row.worst_dpd,
-    currentDpd: row.current_dpd,
-    productCapMinor: row.product_cap,
+    denyListed: facts.denyListed,
+    loans: facts.loans,
+    openLoans: facts.openLoans,
+    onTimeRatio: due > 0 ? Math.round((facts.onTimeCount / due) * 10_000) / 10_000 : null,
+    worstDpd: facts.worstDpd,
+    currentDpd: facts.currentDpd,
+    productCapMinor: facts.productCapMinor,
   };
 }
 
@@ -648,7 +635,7 @@ export async function decide(
   recordPhase(rt, 'evaluate', persisting - evaluated);
   const latencyMs = Math.round(persisting - started);
   const stored = await timed(rt, 'persist', () =>
-    recordDecision(platform.db.sql, {
+    rt.records.submit({
       customerId,
       outcome: e.outcome,
       grade: e.grade,

@@ -5,6 +5,7 @@
  * sets the credit line (approve) or opens a review (refer) in the same statement: one round trip,
  * and never a line without its decision.
  */
+import { invariant } from '../domain/errors.ts';
 import type { DecisionInputs } from '../risk/features.ts';
 import type { Queryable } from './db.ts';
 
@@ -39,24 +40,60 @@ export function isUnknownCustomer(err: unknown): boolean {
   return e?.code === '23503' && e.constraint_name === 'credit_decisions_customer_id_fkey';
 }
 
+/** Decisions per statement at most (decisions arriving together share one: src/store/micro-batch.ts). */
+export const DECISION_BATCH_MAX = 64;
+
 /** Records a decision; on approve upserts the customer's line (never below what is used). */
 export async function recordDecision(
   sql: Queryable,
   d: NewDecision,
 ): Promise<{ id: bigint; createdAt: Date }> {
-  const [row] = await sql<{ id: bigint; created_at: Date }[]>`
-    with d as (
-      insert into credit_decisions (customer_id, outcome, grade, score, line_minor, model_id, policy_version,
+  const [stored] = await recordDecisions(sql, [d]);
+  return stored!;
+}
+
+/**
+ * Records decisions in one statement (one round trip and one commit for all), each with its line
+ * (approve) or review (refer), answering their ids in the same order. When a batch holds two
+ * approvals for one customer, the later one sets the line, as two statements in order would.
+ */
+export async function recordDecisions(
+  sql: Queryable,
+  ds: readonly NewDecision[],
+): Promise<{ id: bigint; createdAt: Date }[]> {
+  invariant(ds.length >= 1 && ds.length <= DECISION_BATCH_MAX, 'decision batch size out of bounds');
+  const items = ds.map((d) => ({
+    customer_id: d.customerId.toString(),
+    outcome: d.outcome,
+    grade: d.grade,
+    score: d.score,
+    line_minor: d.lineMinor === null ? null : d.lineMinor.toString(),
+    model_id: d.modelId === null ? null : d.modelId.toString(),
+    policy_version: d.policyVersion,
+    inputs: d.inputs,
+    result: d.result,
+    reasons: d.reasons,
+    latency_ms: d.latencyMs,
+  }));
+  const rows = await sql<{ ord: number; id: bigint; created_at: Date }[]>`
+    with src as (
+      select fenqi_next_id() as id, e.ord::int as ord, e.v
+      from jsonb_array_elements(${sql.json(items as never)}::jsonb) with ordinality as e(v, ord)
+    ), d as (
+      insert into credit_decisions (id, customer_id, outcome, grade, score, line_minor, model_id, policy_version,
                                     inputs, result, reasons, latency_ms)
-      values (${d.customerId.toString()}::bigint, ${d.outcome}, ${d.grade}, ${d.score},
-              ${d.lineMinor === null ? null : d.lineMinor.toString()}::bigint,
-              ${d.modelId === null ? null : d.modelId.toString()}::bigint, ${d.policyVersion},
-              ${sql.json(d.inputs as never)}, ${sql.json(d.result as never)}, ${sql.array(d.reasons)}::text[],
-              ${d.latencyMs})
+      select id, (v->>'customer_id')::bigint, v->>'outcome', v->>'grade', (v->>'score')::int,
+             (v->>'line_minor')::bigint, (v->>'model_id')::bigint, (v->>'policy_version')::int,
+             v->'inputs', v->'result', array(select jsonb_array_elements_text(v->'reasons')),
+             (v->>'latency_ms')::int
+      from src order by ord
       returning id, customer_id, outcome, line_minor, created_at
     ), line as (
       insert into credit_lines (customer_id, limit_minor)
-      select customer_id, line_minor from d where outcome = 'approve' and line_minor is not null
+      select distinct on (d.customer_id) d.customer_id, d.line_minor
+      from d join src using (id)
+      where d.outcome = 'approve' and d.line_minor is not null
+      order by d.customer_id, src.ord desc
       on conflict (customer_id) do update
         set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = now()
       returning customer_id
@@ -65,8 +102,9 @@ export async function recordDecision(
       select id, customer_id from d where outcome = 'refer'
       returning decision_id
     )
-    select id, created_at from d`;
-  return { id: row!.id, createdAt: row!.created_at };
+    select src.ord, d.id, d.created_at from d join src using (id) order by src.ord`;
+  invariant(rows.length === ds.length, 'a decision batch stored a different number of rows');
+  return rows.map((r) => ({ id: r.id, createdAt: r.created_at }));
 }
 
 interface Row {

@@ -1,0 +1,108 @@
+/**
+ * Adaptive micro-batching (group commit) for hot, per-request statements: a call made while
+ * `maxInFlight` batches are already running waits and goes out with every other call that
+ * arrived meanwhile, as ONE statement. At low load each call goes out alone after the current
+ * event-loop turn (no timer, no added wait); under load, batches grow with the backlog, so the
+ * database sees one round trip, one plan and one commit per batch instead of per request. That is
+ * what loopback syscalls and per-statement overhead cost most of a decision's CPU.
+ *
+ * A batch that fails is retried item by item, so one bad item (an unknown customer, say) fails
+ * only its own caller.
+ */
+import { invariant } from '../domain/errors.ts';
+
+export interface MicroBatchOptions {
+  /** Items per statement at most. */
+  maxBatch: number;
+  /** Batches running at once (e.g. a share of the connection pool). */
+  maxInFlight: number;
+}
+
+interface Pending<I, O> {
+  item: I;
+  resolve: (value: O) => void;
+  reject: (err: unknown) => void;
+}
+
+export class MicroBatcher<I, O> {
+  private queue: Pending<I, O>[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  /** Batches run and items carried (for tests and metrics: items / batches is the sharing). */
+  readonly stats = { batches: 0, items: 0 };
+
+  /** `run` gets 1..maxBatch items and answers one output per item, in the same order. */
+  constructor(
+    private readonly run: (items: I[]) => Promise<O[]>,
+    private readonly options: MicroBatchOptions,
+  ) {
+    invariant(options.maxBatch >= 1 && options.maxInFlight >= 1, 'micro-batch limits must be positive');
+  }
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Items waiting for a batch (for tests and metrics). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    // after this turn's I/O callbacks: everything parsed in the same turn joins the batch
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.inFlight++;
+      this.stats.batches++;
+      this.stats.items += batch.length;
+      void this.execute(batch).finally(() => {
+        this.inFlight--;
+        this.schedule();
+      });
+    }
+  }
+
+  private async execute(batch: Pending<I, O>[]): Promise<void> {
+    let outputs: O[];
+    try {
+      outputs = await this.run(batch.map((p) => p.item));
+    } catch (err) {
+      if (batch.length === 1) batch[0]!.reject(err);
+      else await this.executeAlone(batch);
+      return;
+    }
+    if (outputs.length !== batch.length) {
+      // a broken `run`: every caller hears of it rather than one getting another's answer
+      const err = new Error(`micro-batch answered ${outputs.length} outputs for ${batch.length} items`);
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(outputs[i]!);
+  }
+
+  /** After a failed batch: each item alone, so only the bad one fails. */
+  private async executeAlone(batch: Pending<I, O>[]): Promise<void> {
+    await Promise.all(
+      batch.map(async (p) => {
+        try {
+          const [output] = await this.run([p.item]);
+          p.resolve(output!);
+        } catch (err) {
+          p.reject(err);
+        }
+      }),
+    );
+  }
+}

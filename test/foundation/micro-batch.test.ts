@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MicroBatcher } from '../../src/store/micro-batch.ts';
+
+/** A batch runner that records the batches it saw and doubles each item; `bad` items fail. */
+function doubler(bad = new Set<number>()) {
+  const batches: number[][] = [];
+  const run = async (items: number[]) => {
+    batches.push([...items]);
+    await new Promise((r) => setTimeout(r, 5));
+    if (items.some((i) => bad.has(i))) throw new Error(`bad item in ${items.join(',')}`);
+    return items.map((i) => i * 2);
+  };
+  return { batches, run };
+}
+
+describe('micro-batching of per-request statements', () => {
+  test('a lone call goes out alone at once, without waiting for company', async () => {
+    const { batches, run } = doubler();
+    const batcher = new MicroBatcher(run, { maxBatch: 8, maxInFlight: 1 });
+    assert.equal(await batcher.submit(21), 42);
+    assert.deepEqual(batches, [[21]]);
+  });
+
+  test('calls that arrive while a batch runs share the next batch, each getting its own answer', async () => {
+    const { batches, run } = doubler();
+    const batcher = new MicroBatcher(run, { maxBatch: 100, maxInFlight: 1 });
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => batcher.submit(i)));
+    assert.deepEqual(
+      answers,
+      Array.from({ length: 50 }, (_, i) => i * 2),
+    );
+    assert.ok(batches.length < 50, `50 calls took ${batches.length} batches`);
+    assert.deepEqual(
+      batches.flat().sort((a, b) => a - b),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+  });
+
+  test('no batch is larger than maxBatch and no more than maxInFlight run at once', async () => {
+    let running = 0;
+    let peak = 0;
+    const sizes: number[] = [];
+    const batcher = new MicroBatcher(
+      async (items: number[]) => {
+        running++;
+        peak = Math.max(peak, running);
+        sizes.push(items.length);
+        await new Promise((r) => setTimeout(r, 3));
+        running--;
+        return items;
+      },
+      { maxBatch: 7, maxInFlight: 2 },
+    );
+    await Promise.all(Array.from({ length: 200 }, (_, i) => batcher.submit(i)));
+    assert.ok(Math.max(...sizes) <= 7, `largest batch ${Math.max(...sizes)}`);
+    assert.equal(peak, 2);
+    assert.equal(batcher.waiting, 0);
+  });
+
+  test('a failing item fails only its own caller: the rest of its batch is retried one by one', async () => {
+    const { run } = doubler(new Set([13]));
+    const batcher = new MicroBatcher(run, { maxBatch: 100, maxInFlight: 1 });
+    const settled = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => batcher.submit(i)));
+    for (const [i, s] of settled.entries()) {
+      if (i === 13) assert.equal(s.status, 'rejected');
+      else assert.deepEqual(s, { status: 'fulfilled', value: i * 2 });
+    }
+  });
+
+  test('a runner that answers the wrong number of outputs fails every caller of that batch', async () => {
+    const batcher = new MicroBatcher(async (items: number[]) => items.slice(1), {
+      maxBatch: 10,
+      maxInFlight: 1,
+    });
+    const settled = await Promise.allSettled([batcher.submit(1), batcher.submit(2)]);
+    assert.ok(settled.every((s) => s.status === 'rejected'));
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * Decisions that arrive together share their history read and their decision-log write (one
+ * statement each per batch, src/store/micro-batch.ts). These tests prove that sharing changes
+ * nothing a caller or an auditor can see.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { configureRisk, ensureChampion, riskRuntime } from '../../src/risk/decide.ts';
+import { simulatedProviders } from '../../src/risk/providers.ts';
+import { type NewDecision, recordDecisions } from '../../src/store/decisions.ts';
+import { activePolicy } from '../../src/store/policies.ts';
+import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
+import { type RedisServer, startRedis } from '../harness/redis.ts';
+import { application, bearer, customer, type DecisionTestApi, openDecisionApi } from './decision-support.ts';
+
+const CONCURRENT_APPLICATIONS = 60;
+
+describe('decisions that arrive together share statements without changing any answer', () => {
+  let pg: PostgresServer;
+  let redis: RedisServer;
+  let t: DecisionTestApi;
+
+  before(async () => {
+    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    t = await openDecisionApi({ DATABASE_URL: pg.url, REDIS_URL: redis.url, DATABASE_POOL_MAX: '4' });
+    await ensureChampion(t.platform);
+    configureRisk(t.platform, { providers: simulatedProviders({ latencyMs: 0 }) });
+  });
+  after(async () => {
+    await t?.close();
+    await Promise.allSettled([pg?.destroy(), redis?.destroy()]);
+  });
+
+  test('concurrent applications each get their own stored decision, history and line', async () => {
+    const customers = await Promise.all(
+      Array.from({ length: CONCURRENT_APPLICATIONS }, (_, i) => customer(t.platform, 25 + (i % 30))),
+    );
+    const rt = riskRuntime(t.platform);
+    const before = { histories: rt.histories.stats.batches, records: rt.records.stats.batches };
+    const answers = await Promise.all(
+      customers.map((c) =>
+        t.app.inject({
+          method: 'POST',
+          url: '/v1/credit-applications',
+          headers: bearer(c.token),
+          payload: application(),
+        }),
+      ),
+    );
+    for (const [i, res] of answers.entries()) {
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json() as { id: string; customer_id: string; decision: string; line: string | null };
+      assert.equal(body.customer_id, customers[i]!.id.toString());
+      const [row] = await t.platform.db.sql<
+        {
+          customer_id: bigint;
+          outcome: string;
+          line_minor: bigint | null;
+          inputs: { history: { status: string } };
+        }[]
+      >`select customer_id, outcome, line_minor, inputs from credit_decisions where id = ${body.id}::bigint`;
+      assert.equal(row!.customer_id, customers[i]!.id, 'the stored decision is the caller’s own');
+      assert.equal(row!.outcome, body.decision);
+      assert.equal(row!.inputs.history.status, 'ok', 'every applicant’s history was read');
+      if (body.decision === 'approve') {
+        const [line] = await t.platform.db.sql<{ limit_minor: bigint }[]>`
+          select limit_minor from credit_lines where customer_id = ${customers[i]!.id.toString()}::bigint`;
+        assert.equal(line!.limit_minor, row!.line_minor);
+      }
+    }
+    const histories = rt.histories.stats.batches - before.histories;
+    const records = rt.records.stats.batches - before.records;
+    assert.ok(histories < CONCURRENT_APPLICATIONS, `history statements: ${histories}`);
+    assert.ok(records < CONCURRENT_APPLICATIONS, `decision-log statements: ${records}`);
+    assert.equal(rt.histories.waiting, 0);
+    assert.equal(rt.records.waiting, 0);
+  });
+
+  test('two approvals for one customer in one batch leave the later line, as two statements would', async () => {
+    const c = await customer(t.platform);
+    const policy = (await activePolicy(t.platform.db.sql))!;
+    const approval = (lineMinor: bigint): NewDecision => ({
+      customerId: c.id,
+      outcome: 'approve',
+      grade: 'B',
+      score: 600,
+      lineMinor,
+      modelId: null,
+      policyVersion: policy.version,
+      inputs: {} as NewDecision['inputs'],
+      result: {},
+      reasons: [],
+      latencyMs: 1,
+    });
+    const stored = await recordDecisions(t.platform.db.sql, [approval(900_000n), approval(300_000n)]);
+    assert.equal(stored.length, 2);
+    assert.ok(stored[0]!.id < stored[1]!.id, 'ids follow the order of the batch');
+    const [line] = await t.platform.db.sql<{ limit_minor: bigint }[]>`
+      select limit_minor from credit_lines where customer_id = ${c.id.toString()}::bigint`;
+    assert.equal(line!.limit_minor, 300_000n);
+  });
+
+  test('an unknown customer in a batch fails only its own write; the others are stored', async () => {
+    const known = await customer(t.platform);
+    const policy = (await activePolicy(t.platform.db.sql))!;
+    const decline = (customerId: bigint): NewDecision => ({
+      customerId,
+      outcome: 'decline',
+      grade: 'E',
+      score: 400,
+      lineMinor: null,
+      modelId: null,
+      policyVersion: policy.version,
+      inputs: {} as NewDecision['inputs'],
+      result: {},
+      reasons: ['SCORE_TOO_LOW'],
+      latencyMs: 1,
+    });
+    const records = riskRuntime(t.platform).records;
+    const settled = await Promise.allSettled([
+      records.submit(decline(known.id)),
+      records.submit(decline(999_999_999_999n)),
+      records.submit(decline(known.id)),
+    ]);
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    const [n] = await t.platform.db.sql<{ n: bigint }[]>`
+      select count(*) as n from credit_decisions where customer_id = ${known.id.toString()}::bigint`;
+    assert.equal(n!.n, 2n);
+  });
+});
