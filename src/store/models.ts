@@ -4,12 +4,15 @@
  * and logged next to it; retired models stay so old decisions can be replayed.
  */
 import { parseModel, type ScorecardModel } from '../risk/train.ts';
-import type { Queryable, Sql } from './db.ts';
+import type { Queryable, Sql, TransactionSql } from './db.ts';
+import { recordAdminEvent } from './risk-admin-events.ts';
 
 export type ModelRole = 'champion' | 'challenger' | 'retired';
 export type ModelSource = 'file' | 'platform' | 'bootstrap';
 /** Attempts at taking the next version number when two registrations race for it. */
 export const REGISTER_RETRIES = 5;
+/** Largest page of the registry one request reads. */
+export const MODEL_PAGE_MAX = 100;
 
 export interface ModelSummary {
   auc: number | null;
@@ -164,16 +167,79 @@ export async function activeStamp(sql: Queryable): Promise<string> {
 }
 
 /** Makes a model the champion; the old champion is retired. Undefined when there is no such model. */
-export async function promoteModel(sql: Sql, version: number): Promise<RegisteredModel | undefined> {
-  return sql.begin(async (tx) => {
-    const [target] = await tx<
-      { id: bigint }[]
-    >`select id from risk_models where version = ${version} for update`;
-    if (!target) return undefined;
-    await tx`update risk_models set role = 'retired' where role = 'champion' and version <> ${version}`;
-    const [row] = await tx<Row[]>`
-      update risk_models set role = 'champion', promoted_at = now() where version = ${version}
-      returning id, version, role, source, metrics, note, created_at, promoted_at`;
-    return summary(row!);
+export async function promoteModel(
+  sql: Sql,
+  version: number,
+  promotedBy: bigint | null = null,
+): Promise<RegisteredModel | undefined> {
+  return sql.begin((tx) => promoteModelIn(tx, version, promotedBy));
+}
+
+/** promoteModel inside the caller's transaction, with its audit event; the champion stays as it is. */
+export async function promoteModelIn(
+  tx: TransactionSql,
+  version: number,
+  promotedBy: bigint | null,
+): Promise<RegisteredModel | undefined> {
+  const [target] = await tx<Row[]>`
+    select id, version, role, source, metrics, note, created_at, promoted_at
+    from risk_models where version = ${version} for update`;
+  if (!target) return undefined;
+  if (target.role === 'champion') return summary(target);
+  await tx`update risk_models set role = 'retired' where role = 'champion' and version <> ${version}`;
+  const [row] = await tx<Row[]>`
+    update risk_models set role = 'champion', promoted_at = now() where version = ${version}
+    returning id, version, role, source, metrics, note, created_at, promoted_at`;
+  await recordAdminEvent(tx, {
+    action: 'model_promoted',
+    subject: `model ${version}`,
+    staffId: promotedBy,
+    detail: { from_role: target.role },
   });
+  return summary(row!);
+}
+
+export type RoleChange =
+  | { ok: true; model: RegisteredModel }
+  | { ok: false; problem: 'not_found' | 'champion' };
+
+/**
+ * Makes a model a challenger (scored in shadow) or retires it. The champion cannot be moved this
+ * way: decisions always need one, so promote another model first.
+ */
+export async function setModelRoleIn(
+  tx: TransactionSql,
+  version: number,
+  role: 'challenger' | 'retired',
+  changedBy: bigint | null,
+): Promise<RoleChange> {
+  const [target] = await tx<Row[]>`
+    select id, version, role, source, metrics, note, created_at, promoted_at
+    from risk_models where version = ${version} for update`;
+  if (!target) return { ok: false, problem: 'not_found' };
+  if (target.role === 'champion') return { ok: false, problem: 'champion' };
+  if (target.role === role) return { ok: true, model: summary(target) };
+  const [row] = await tx<Row[]>`
+    update risk_models set role = ${role} where version = ${version}
+    returning id, version, role, source, metrics, note, created_at, promoted_at`;
+  await recordAdminEvent(tx, {
+    action: 'model_role_changed',
+    subject: `model ${version}`,
+    staffId: changedBy,
+    detail: { from_role: target.role, to_role: role },
+  });
+  return { ok: true, model: summary(row!) };
+}
+
+/** Newest first, without the model JSON; `beforeVersion` is the last version of the previous page. */
+export async function listModelsPage(
+  sql: Queryable,
+  limit: number,
+  beforeVersion: number | null,
+): Promise<RegisteredModel[]> {
+  const rows = await sql<Row[]>`
+    select id, version, role, source, metrics, note, created_at, promoted_at from risk_models
+    where ${beforeVersion === null ? sql`true` : sql`version < ${beforeVersion}`}
+    order by version desc limit ${limit}`;
+  return rows.map(summary);
 }
