@@ -5,6 +5,7 @@ import { authRoutes } from './auth.ts';
 import { creditApplicationRoutes } from './credit-applications.ts';
 import { creditLineRoutes } from './credit-lines.ts';
 import { customerRoutes } from './customers.ts';
+import { deadLetterRoutes } from './dead-letters.ts';
 import { goodsRoutes } from './goods.ts';
 import { healthRoutes } from './health.ts';
 import { loanRoutes } from './loans.ts';
@@ -13,6 +14,7 @@ import { orderRoutes } from './orders.ts';
 import { productRoutes } from './products.ts';
 import { quoteRoutes } from './quotes.ts';
 import { repaymentRoutes } from './repayments.ts';
+import { riskAdminRoutes } from './risk-admin.ts';
 import { staffRoutes } from './staff.ts';
 
 /** Every route plugin of the API. Versioned business routes live under /v1. */
@@ -27,7 +29,9 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(quoteRoutes(platform));
   await app.register(creditLineRoutes(platform));
   await app.register(orderRoutes(platform));
+  await app.register(deadLetterRoutes(platform));
   await app.register(loanRoutes(platform));
   await app.register(repaymentRoutes(platform));
   await app.register(creditApplicationRoutes(platform));
+  await app.register(riskAdminRoutes(platform));
 }

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { readJsonFile } from '../json-file.ts';
 import { UsageError } from '../usage-error.ts';
+import { registerAdminCommands } from './risk-admin.ts';
 import { registerPlatformCommands, trainFromPlatformCommand } from './risk-platform.ts';
 
 /** Width of the longest IV bar in the console chart, in characters. */
@@ -275,4 +276,5 @@ export function register(program: Command): void {
     .option('--keep <columns>', 'comma-separated input columns to copy into the output (e.g. an id)')
     .action(scoreCommand);
   registerPlatformCommands(risk);
+  registerAdminCommands(risk);
 }
