@@ -1,6 +1,6 @@
 /**
  * The decision service. For one application it
- *   1. looks up the applicant's identity keys (cached in process: they never change),
+ *   1. looks up the applicant's identity keys (cached in process, expiry jittered; misses share reads),
  *   2. gathers IN PARALLEL, each within its own time budget: platform history and deny-list hit
  *      (PostgreSQL), the external credit score, the bureau report, and velocity counters (cache),
  *   3. evaluates — a pure function of what was gathered, the champion model and the policy —
@@ -19,7 +19,13 @@ import { DECISION_BATCH_MAX, type NewDecision, type Outcome, recordDecisions } f
 import { MicroBatcher } from '../store/micro-batch.ts';
 import { activeModels, activeStamp, type LoadedModel, registerModel, stampOf } from '../store/models.ts';
 import { activePolicy, ensurePolicy, type PolicyVersion } from '../store/policies.ts';
-import { HISTORY_BATCH_MAX, type HistoryFacts, readHistoryFacts } from '../store/risk-history.ts';
+import {
+  HISTORY_BATCH_MAX,
+  type HistoryFacts,
+  type IdentityRow,
+  readHistoryFacts,
+  readIdentityRows,
+} from '../store/risk-history.ts';
 import { trainBootstrap } from './bootstrap.ts';
 import {
   type ApplicationInput,
@@ -55,6 +61,7 @@ export const VELOCITY_DAY_MS = 86_400_000;
 /** Identity keys cached per process; bounded so memory stays flat under any number of customers. */
 export const IDENTITY_CACHE_MAX = 50_000;
 export const IDENTITY_CACHE_TTL_MS = 60_000;
+export const IDENTITY_CACHE_TTL_JITTER = 0.2;
 /**
  * Statements of each kind (history reads, decision-log writes) running at once, as a share of the
  * connection pool: decisions arriving meanwhile wait and share the next statement.
@@ -87,7 +94,7 @@ interface Identity {
   idKey: string;
   birthId: string;
   createdAt: Date;
-  cachedAt: number;
+  expiresAt: number;
 }
 
 interface Active {
@@ -106,6 +113,8 @@ export interface RiskRuntime {
   active?: Active;
   loading?: Promise<Active>;
   timings?: PhaseTimings;
+  /** Identity reads of applicants not in the identity cache, one statement per batch. */
+  identityRows: MicroBatcher<bigint, IdentityRow | undefined>;
   /** History reads of decisions that arrive together, one statement per batch. */
   histories: MicroBatcher<bigint, HistoryFacts | undefined>;
   /** Decision-log writes of decisions that finish together, one statement (and commit) per batch. */
@@ -158,6 +167,13 @@ export function riskRuntime(platform: Platform): RiskRuntime {
       providers: simulatedProviders(sim),
       budgets: { ...DEFAULT_BUDGETS },
       identities: new Map(),
+      identityRows: new MicroBatcher(
+        async (ids) => {
+          const rows = await readIdentityRows(sql, ids);
+          return ids.map((id) => rows.get(id));
+        },
+        { maxBatch: HISTORY_BATCH_MAX, maxInFlight },
+      ),
       histories: new MicroBatcher(
         async (ids) => {
           const facts = await readHistoryFacts(sql, ids);
@@ -301,31 +317,31 @@ export class CustomerNotFoundError extends Error {
 
 function cachedIdentity(rt: RiskRuntime, customerId: bigint): Identity | undefined {
   const cached = rt.identities.get(customerId);
-  return cached && Date.now() - cached.cachedAt < IDENTITY_CACHE_TTL_MS ? cached : undefined;
+  return cached && Date.now() < cached.expiresAt ? cached : undefined;
 }
 
 async function identityOf(platform: Platform, customerId: bigint): Promise<Identity> {
   const rt = riskRuntime(platform);
   const cached = cachedIdentity(rt, customerId);
   if (cached) return cached;
-  const [row] = await platform.db.sql<
-    { phone_bidx: Buffer; national_id_bidx: Buffer; national_id_enc: Buffer; created_at: Date }[]
-  >`select phone_bidx, national_id_bidx, national_id_enc, created_at from customers
-    where id = ${customerId.toString()}::bigint`;
+  const row = await rt.identityRows.submit(customerId);
   if (!row) throw new CustomerNotFoundError(`customer ${customerId} not found`);
   const { cipher } = fieldCryptoFor(platform.config);
-  const nationalId = cipher.decrypt(row.national_id_enc, {
+  const nationalId = cipher.decrypt(row.nationalIdEnc, {
     table: 'customers',
     column: 'national_id_enc',
     rowId: customerId,
   });
+  // spread over ±IDENTITY_CACHE_TTL_JITTER so identities cached together do not all expire together
+  const ttlMs =
+    IDENTITY_CACHE_TTL_MS * (1 - IDENTITY_CACHE_TTL_JITTER + 2 * IDENTITY_CACHE_TTL_JITTER * Math.random());
   const identity: Identity = {
-    phoneKey: row.phone_bidx.toString('hex'),
-    idKey: row.national_id_bidx.toString('hex'),
+    phoneKey: row.phoneBidx.toString('hex'),
+    idKey: row.nationalIdBidx.toString('hex'),
     // only the birth date digits are kept in memory, not the number
     birthId: `000000${nationalId.slice(6, 14)}`,
-    createdAt: row.created_at,
-    cachedAt: Date.now(),
+    createdAt: row.createdAt,
+    expiresAt: Date.now() + ttlMs,
   };
   if (rt.identities.size >= IDENTITY_CACHE_MAX) rt.identities.delete(rt.identities.keys().next().value!);
   rt.identities.set(customerId, identity);

@@ -1,6 +1,6 @@
 /**
- * What a credit decision reads about applicants from the platform itself, for many applicants in
- * one statement (decisions arriving together share it: src/store/micro-batch.ts): account status,
+ * What a credit decision reads about applicants from the platform itself (their identity keys, then
+ * their history), for many applicants in one statement (decisions arriving together share it: src/store/micro-batch.ts): account status,
  * a deny-list hit on phone or national id, loans and their worst and current days past due, the
  * on-time ratio of installments due so far, and the largest principal an active product lends.
  */
@@ -32,6 +32,37 @@ interface Row {
   worst_dpd: number;
   current_dpd: number;
   product_cap: string | null;
+}
+
+/** What identifies an applicant to the providers and counters: blind indexes, sealed national id. */
+export interface IdentityRow {
+  phoneBidx: Buffer;
+  nationalIdBidx: Buffer;
+  nationalIdEnc: Buffer;
+  createdAt: Date;
+}
+
+/** Identity rows per customer id; an id with no customer is absent from the map. */
+export async function readIdentityRows(
+  sql: Queryable,
+  customerIds: readonly bigint[],
+): Promise<Map<bigint, IdentityRow>> {
+  const ids = [...new Set(customerIds.map(String))];
+  const rows = await sql<
+    { id: bigint; phone_bidx: Buffer; national_id_bidx: Buffer; national_id_enc: Buffer; created_at: Date }[]
+  >`select id, phone_bidx, national_id_bidx, national_id_enc, created_at from customers
+    where id = any(${ids}::bigint[])`;
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        phoneBidx: r.phone_bidx,
+        nationalIdBidx: r.national_id_bidx,
+        nationalIdEnc: r.national_id_enc,
+        createdAt: r.created_at,
+      },
+    ]),
+  );
 }
 
 /** Facts per customer id; an id with no customer is absent from the map. */
