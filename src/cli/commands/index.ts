@@ -4,6 +4,7 @@ import { register as registerKeys } from './keys.ts';
 import { register as registerLedger } from './ledger.ts';
 import { register as registerMigrate } from './migrate.ts';
 import { register as registerOps } from './ops.ts';
+import { register as registerOrders } from './orders.ts';
 import { register as registerQuote } from './quote.ts';
 import { register as registerRisk } from './risk.ts';
 import { register as registerSeed } from './seed.ts';
@@ -21,5 +22,6 @@ export function registerCommands(program: Command): void {
   registerQuote(program);
   registerCob(program);
   registerLedger(program);
+  registerOrders(program);
   registerOps(program);
 }

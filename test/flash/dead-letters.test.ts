@@ -1,0 +1,377 @@
+/**
+ * Dead-lettered orders against real NATS JetStream, PostgreSQL and Redis: a poison order lands in
+ * FENQI_DEAD with its reason and is listed for ops; once the cause is fixed, a replay settles it
+ * exactly once and empties the stream, however many callers replay it and even when the order was
+ * settled meanwhile; nothing but ops may see or replay them. The settler and the API run in this
+ * process on the real servers; `fenqi orders dead` runs as the operator would run it.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import pino from 'pino';
+import { signAccessToken } from '../../src/api/auth.ts';
+import { type Api, buildApi } from '../../src/api/server.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openPlatform, type Platform } from '../../src/platform.ts';
+import { DEAD_LETTER_STREAM, ORDER_SETTLER, ORDERS_STREAM, ORDERS_SUBJECT } from '../../src/queue/index.ts';
+import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
+import { tempDir, waitFor } from '../harness/process.ts';
+import {
+  FENQI_BIN,
+  GOODS_PRICE_MINOR,
+  ledgerCheck,
+  SECRETS,
+  type Seed,
+  type Servers,
+  seed,
+  startServers,
+  TENOR,
+} from './lab.ts';
+
+const run = promisify(execFile);
+/** The "bad migration": a constraint that refuses some orders at settlement, dropped by the fix. */
+const BLOCKING_CONSTRAINT = 'dead_letter_test_blocks_keys';
+const SETTLE_TIMEOUT_MS = 30_000;
+
+interface DeadItem {
+  seq: string;
+  order_id: string | null;
+  customer_id: string | null;
+  reason: string;
+  deliveries: number;
+  dead_lettered_at: string;
+  replayable: boolean;
+}
+
+describe('dead-lettered orders: listed with their reason, replayed exactly once', () => {
+  let servers: Servers;
+  let platform: Platform;
+  let app: Api;
+  let settler: OrderSettler;
+  let data: Seed;
+  const logLines: string[] = [];
+  /** Order ids answered 202, by idempotency key. */
+  const accepted = new Map<string, { orderId: string; customerId: bigint }>();
+
+  const token = (role: 'customer' | 'merchant' | 'risk' | 'ops', id: bigint) =>
+    signAccessToken(platform.config.tokenSecret, { role, id }, 3600);
+  const ops = () => ({ authorization: `Bearer ${token('ops', 1n)}` });
+
+  const call = async (
+    method: 'GET' | 'POST',
+    url: string,
+    headers: Record<string, string>,
+    body?: unknown,
+  ) => {
+    const res = await app.inject({ method, url, headers, payload: body as object | undefined });
+    return { status: res.statusCode, body: JSON.parse(res.body) };
+  };
+  const deadLetters = async (): Promise<{ items: DeadItem[]; total: number; next_after: string | null }> => {
+    const res = await call('GET', '/v1/ops/dead-letters', ops());
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body;
+  };
+  const replay = (body: unknown) => call('POST', '/v1/ops/dead-letters/replay', ops(), body);
+
+  const placeOrder = async (customerId: bigint, key: string) => {
+    const res = await call(
+      'POST',
+      '/v1/orders',
+      { authorization: `Bearer ${token('customer', customerId)}`, 'idempotency-key': key },
+      { goods_id: data.goodsId.toString(), product_id: data.productId.toString(), tenor: TENOR },
+    );
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    accepted.set(key, { orderId: res.body.order_id, customerId });
+    return res.body.order_id as string;
+  };
+
+  const ordersOf = async (customerId: bigint, key: string) =>
+    platform.db.sql<{ id: bigint; status: string; loan_id: bigint | null }[]>`
+      select id, status, loan_id from orders where customer_id = ${customerId} and idempotency_key = ${key}`;
+
+  const loansOf = async (customerId: bigint) =>
+    Number(
+      (
+        await platform.db.sql<
+          { n: bigint }[]
+        >`select count(*)::bigint as n from loans where customer_id = ${customerId}`
+      )[0]!.n,
+    );
+
+  const waitStored = (customerId: bigint, key: string) =>
+    waitFor(
+      `order ${key} stored`,
+      async () => (await ordersOf(customerId, key)).length > 0,
+      SETTLE_TIMEOUT_MS,
+    );
+
+  /** Every order message handed to the settler so far has been settled, dead-lettered or acked. */
+  const waitQueueDrained = () =>
+    waitFor(
+      'the orders stream drained',
+      async () => (await platform.queue.pending(ORDERS_STREAM, ORDER_SETTLER)) === 0,
+      SETTLE_TIMEOUT_MS,
+    );
+
+  const cli = async (...args: string[]) => {
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NATS_URL: servers.nats.url,
+      LOG_LEVEL: 'info',
+      FENQI_DATA_DIR: tempDir('dead-letters-cli'),
+      ...SECRETS,
+    };
+    return run(FENQI_BIN, ['orders', 'dead', ...args], { env, encoding: 'utf8' });
+  };
+
+  before(async () => {
+    servers = await startServers();
+    const config = loadConfig({
+      DATABASE_URL: servers.pg.url,
+      REDIS_URL: servers.redis.url,
+      NATS_URL: servers.nats.url,
+      FENQI_SALE_MODE: 'true',
+      FENQI_DATA_DIR: tempDir('dead-letters'),
+      LOG_LEVEL: 'info',
+      ...SECRETS,
+    });
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk, _encoding, done) {
+          logLines.push(...chunk.toString().split('\n').filter(Boolean));
+          done();
+        },
+      }),
+    );
+    platform = await openPlatform(config, logger);
+    data = await seed(platform.db.sql, 6);
+    await platform.db.sql.unsafe(
+      `alter table orders add constraint ${BLOCKING_CONSTRAINT} check (idempotency_key not like 'blocked-%') not valid`,
+    );
+    app = await buildApi(platform);
+    await app.ready();
+    settler = await startOrderSettler(platform);
+  });
+
+  after(async () => {
+    await settler?.stop();
+    await app?.close();
+    await platform?.close();
+    await servers?.destroy();
+  });
+
+  test('an order the database refuses at settlement lands in FENQI_DEAD and ops see it with its reason, no personal data', async () => {
+    const [c0, c1, c2, c3] = data.customers;
+    await placeOrder(c0!, 'ok-1');
+    await placeOrder(c1!, 'blocked-1');
+    await placeOrder(c2!, 'ok-2');
+    await placeOrder(c3!, 'blocked-2');
+    await waitStored(c0!, 'ok-1');
+    await waitStored(c2!, 'ok-2');
+    await waitFor('two dead letters', async () => (await deadLetters()).total === 2, SETTLE_TIMEOUT_MS);
+
+    const list = await deadLetters();
+    assert.equal(list.next_after, null);
+    assert.deepEqual(
+      list.items.map((d) => [d.order_id, d.customer_id, d.deliveries, d.replayable]),
+      [
+        [accepted.get('blocked-1')!.orderId, c1!.toString(), 1, true],
+        [accepted.get('blocked-2')!.orderId, c3!.toString(), 1, true],
+      ],
+    );
+    for (const item of list.items) {
+      assert.match(item.reason, new RegExp(`settlement failed: .*${BLOCKING_CONSTRAINT}`));
+      assert.ok(Math.abs(Date.parse(item.dead_lettered_at) - Date.now()) < 120_000);
+      assert.deepEqual(Object.keys(item).sort(), [
+        'customer_id',
+        'dead_lettered_at',
+        'deliveries',
+        'order_id',
+        'reason',
+        'replayable',
+        'seq',
+      ]);
+    }
+    assert.equal((await ordersOf(c1!, 'blocked-1')).length, 0, 'nothing stored for a dead-lettered order');
+
+    // Paged by stream sequence: one per page, then the last page says so.
+    const first = await call('GET', '/v1/ops/dead-letters?limit=1', ops());
+    assert.equal(first.body.items.length, 1);
+    assert.equal(first.body.next_after, first.body.items[0].seq);
+    const second = await call('GET', `/v1/ops/dead-letters?limit=1&after=${first.body.next_after}`, ops());
+    assert.deepEqual(second.body.items, [list.items[1]]);
+
+    // The customer still sees the order as accepted (neither settled nor refused) meanwhile.
+    const status = await call('GET', `/v1/orders/${accepted.get('blocked-1')!.orderId}`, {
+      authorization: `Bearer ${token('customer', c1!)}`,
+    });
+    assert.equal(status.status, 200);
+    assert.equal(status.body.status, 'accepted');
+  });
+
+  test('only ops may list or replay dead letters: 401 without a token, 403 for customers, merchants and risk', async () => {
+    for (const [headers, status, code] of [
+      [{}, 401, 'UNAUTHORIZED'],
+      [{ authorization: `Bearer ${token('customer', data.customers[1]!)}` }, 403, 'FORBIDDEN'],
+      [{ authorization: `Bearer ${token('merchant', 1n)}` }, 403, 'FORBIDDEN'],
+      [{ authorization: `Bearer ${token('risk', 1n)}` }, 403, 'FORBIDDEN'],
+    ] as const) {
+      const listed = await call('GET', '/v1/ops/dead-letters', headers);
+      assert.equal(listed.status, status);
+      assert.equal(listed.body.error.code, code);
+      const replayed = await call('POST', '/v1/ops/dead-letters/replay', headers, { all: true });
+      assert.equal(replayed.status, status);
+      assert.equal(replayed.body.error.code, code);
+    }
+    for (const [body, code] of [
+      [{}, 'REPLAY_TARGET_REQUIRED'],
+      [{ all: false }, 'REPLAY_TARGET_REQUIRED'],
+      [{ all: true, seqs: ['1'] }, 'REPLAY_TARGET_CONFLICT'],
+      [{ seqs: [] }, 'VALIDATION_FAILED'],
+      [{ seqs: ['-1'] }, 'VALIDATION_FAILED'],
+    ] as const) {
+      const res = await replay(body);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, code);
+    }
+    assert.equal((await deadLetters()).total, 2, 'refused requests replayed nothing');
+  });
+
+  test('after the cause is fixed, two callers replaying the same dead letter at once settle it exactly once', async () => {
+    await platform.db.sql.unsafe(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
+    const customer = accepted.get('blocked-1')!.customerId;
+    const dead = (await deadLetters()).items.find((d) => d.order_id === accepted.get('blocked-1')!.orderId)!;
+
+    const answers = await Promise.all([replay({ seqs: [dead.seq] }), replay({ seqs: [dead.seq, dead.seq] })]);
+    for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.equal(
+      answers[0]!.body.replayed + answers[1]!.body.replayed,
+      1,
+      'counted once between the callers',
+    );
+    assert.equal(answers[0]!.body.not_found + answers[1]!.body.not_found, 1);
+    const replaySeqs = new Set(answers.map((a) => a.body.items[0].replay_seq));
+    assert.equal(replaySeqs.size, 1, 'both publishes are one message in FENQI_ORDERS');
+
+    await waitStored(customer, 'blocked-1');
+    await waitQueueDrained();
+    const again = await replay({ seqs: [dead.seq] });
+    assert.equal(again.body.replayed, 0);
+    assert.equal(again.body.not_found, 1);
+
+    const stored = await ordersOf(customer, 'blocked-1');
+    assert.equal(stored.length, 1);
+    assert.equal(
+      stored[0]!.id.toString(),
+      accepted.get('blocked-1')!.orderId,
+      'settled under its original id',
+    );
+    assert.equal(stored[0]!.status, 'settled');
+    assert.equal(await loansOf(customer), 1);
+    const status = await call('GET', `/v1/orders/${accepted.get('blocked-1')!.orderId}`, {
+      authorization: `Bearer ${token('customer', customer)}`,
+    });
+    assert.equal(status.body.status, 'settled');
+
+    const left = await deadLetters();
+    assert.deepEqual(
+      left.items.map((d) => d.order_id),
+      [accepted.get('blocked-2')!.orderId],
+    );
+    const logged = logLines.filter((l) => l.includes('dead-lettered order replayed'));
+    assert.equal(logged.length, 2, 'each caller logged what it did');
+    for (const line of logged) {
+      const entry = JSON.parse(line);
+      assert.equal(entry.deadSeq, Number(dead.seq));
+      assert.equal(entry.orderId, accepted.get('blocked-1')!.orderId);
+      assert.ok(!line.includes('blocked-1') && !line.includes('reason'), 'ids only, no key, no reason');
+    }
+  });
+
+  test('replaying an order that was settled meanwhile (fenqi orders dead replay --all) does not settle it twice', async () => {
+    const { orderId, customerId } = accepted.get('blocked-2')!;
+    // Settled by another path meanwhile: the original order message sent again under another id.
+    const [dead] = await platform.queue.list(DEAD_LETTER_STREAM, { max: 1 });
+    const original = JSON.parse(Buffer.from(dead!.data).toString('utf8')).data as string;
+    await platform.queue.publish(ORDERS_SUBJECT, Buffer.from(original), { msgId: 'settled-meanwhile' });
+    await waitStored(customerId, 'blocked-2');
+    await waitQueueDrained();
+    const replayedBefore = settler.stats.replayed;
+    const usedBefore = (
+      await platform.db.sql<{ used_minor: bigint }[]>`
+      select used_minor from credit_lines where customer_id = ${customerId}`
+    )[0]!.used_minor;
+
+    const listed = await cli('list', '--json');
+    assert.deepEqual(
+      JSON.parse(listed.stdout).items.map((d: DeadItem) => d.order_id),
+      [orderId],
+    );
+    const replayed = await cli('replay', '--all');
+    assert.match(replayed.stdout, /replayed 1, not found 0, not replayable 0/);
+    assert.match(replayed.stderr, /replayed 1\/1 dead letters \(100%\), 0 skipped/);
+    assert.match(replayed.stderr, /dead-lettered order replayed/);
+
+    await waitFor(
+      'the replay reached the settler',
+      async () => settler.stats.replayed > replayedBefore,
+      SETTLE_TIMEOUT_MS,
+    );
+    await waitQueueDrained();
+    assert.equal((await ordersOf(customerId, 'blocked-2')).length, 1);
+    assert.equal(await loansOf(customerId), 1);
+    const usedAfter = (
+      await platform.db.sql<{ used_minor: bigint }[]>`
+      select used_minor from credit_lines where customer_id = ${customerId}`
+    )[0]!.used_minor;
+    assert.equal(usedAfter, usedBefore);
+    assert.equal(usedAfter, GOODS_PRICE_MINOR, 'one order on the line');
+    assert.equal(
+      (await platform.queue.state(DEAD_LETTER_STREAM)).messages,
+      0,
+      'the dead-letter stream is empty',
+    );
+    assert.equal((await deadLetters()).total, 0);
+    const ledger = ledgerCheck(servers.pg.url);
+    assert.ok(ledger.ok, JSON.stringify(ledger.report).slice(0, 1000));
+  });
+
+  test('a malformed message is listed without ids; replaying it before a fix sends it back to FENQI_DEAD, never loses it', async () => {
+    const ordersBefore = Number(
+      (await platform.db.sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`)[0]!.n,
+    );
+    await platform.queue.publish(ORDERS_SUBJECT, Buffer.from('{"v":1,"order_id":"not-a-number"}'), {
+      msgId: 'malformed-1',
+    });
+    await waitFor(
+      'the malformed message dead-lettered',
+      async () => (await deadLetters()).total === 1,
+      SETTLE_TIMEOUT_MS,
+    );
+    const [item] = (await deadLetters()).items;
+    assert.equal(item!.order_id, null);
+    assert.equal(item!.customer_id, null);
+    assert.equal(item!.reason, 'bad order_id');
+    assert.equal(item!.replayable, true);
+
+    const res = await replay({ all: true });
+    assert.equal(res.status, 200);
+    assert.deepEqual([res.body.replayed, res.body.done], [1, true]);
+    await waitFor(
+      'dead-lettered again under a new sequence',
+      async () => {
+        const page = await deadLetters();
+        return page.total === 1 && page.items[0]!.seq !== item!.seq;
+      },
+      SETTLE_TIMEOUT_MS,
+    );
+    const ordersAfter = Number(
+      (await platform.db.sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`)[0]!.n,
+    );
+    assert.equal(ordersAfter, ordersBefore);
+  });
+});
