@@ -32,6 +32,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** nats:// URL (comma-separated servers allowed), or undefined for the in-process queue. */
   natsUrl: string | undefined;
+  /** Replicas of the platform's JetStream streams: 3 on a three-node cluster, 1 on one server. */
+  natsStreamReplicas: number;
   /** Where embedded mode keeps its data (PGlite files, generated keys). */
   dataDir: string;
   logLevel: LogLevel;
@@ -201,6 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     redisUrl,
     natsUrl,
+    natsStreamReplicas: intVar(env, 'NATS_STREAM_REPLICAS', 1, 1, 5),
     dataDir,
     logLevel: logLevelRaw as LogLevel,
     saleMode: boolVar(env, 'FENQI_SALE_MODE', false),

@@ -28,7 +28,7 @@ export async function openPlatform(config: Config, logger: Logger): Promise<Plat
   const queue = openQueue(config);
   // NATS may be down at start: the process still starts, /ready says so, queued routes answer
   // 503, and the streams are ensured in the background as soon as NATS answers.
-  const ensureTimer = await ensureStreams(queue, logger);
+  const ensureTimer = await ensureStreams(queue, logger, config.natsStreamReplicas);
   return {
     config,
     logger,
@@ -45,8 +45,13 @@ export async function openPlatform(config: Config, logger: Logger): Promise<Plat
 
 export const ENSURE_STREAMS_RETRY_MS = 1_000;
 
-async function ensureStreams(queue: Queue, logger: Logger): Promise<NodeJS.Timeout | undefined> {
-  const attempt = () => queue.ensure(platformStreams(), platformConsumers());
+async function ensureStreams(
+  queue: Queue,
+  logger: Logger,
+  replicas: number,
+): Promise<NodeJS.Timeout | undefined> {
+  // the configured replicas every time: an update with fewer would shrink an R3 stream in place
+  const attempt = () => queue.ensure(platformStreams(replicas), platformConsumers());
   try {
     await attempt();
     return undefined;

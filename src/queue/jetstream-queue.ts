@@ -113,6 +113,7 @@ export class JetStreamQueue implements Queue {
         num_replicas: spec.replicas ?? 1,
         duplicate_window: nanos(spec.duplicateWindowMs),
         max_msgs: spec.maxMessages,
+        max_age: nanos(spec.maxAgeMs ?? 0),
         // Refuse new messages when full: an accepted order is never dropped to make room.
         discard: DiscardPolicy.New,
       };

@@ -11,6 +11,8 @@ export interface StreamSpec {
   duplicateWindowMs: number;
   /** Stream bound: past it, publishes are refused (never silently dropped). */
   maxMessages: number;
+  /** Messages older than this are dropped by the stream (absent: kept until removed). */
+  maxAgeMs?: number;
   /** Replicas in a cluster (R3 in production); 1 on a single server. */
   replicas?: number;
 }

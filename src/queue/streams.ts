@@ -12,7 +12,14 @@ export const ORDER_SETTLER = 'order-settler';
 
 /** A day: a client retrying with the same idempotency key within it is deduplicated by NATS too. */
 export const ORDER_DUPLICATE_WINDOW_MS = 24 * 60 * 60 * 1000;
-export const ORDER_STREAM_MAX_MESSAGES = 5_000_000;
+/**
+ * Settled orders live in PostgreSQL; the stream keeps a message this long (three duplicate
+ * windows, so a retry inside the window still finds its original) and then drops it. Without an
+ * age limit the stream would fill up over the weeks and refuse every new order.
+ */
+export const ORDER_STREAM_MAX_AGE_MS = 3 * ORDER_DUPLICATE_WINDOW_MS;
+/** At about 0.5 kB a message, 20 million is about 10 GB of stream on each replica. */
+export const ORDER_STREAM_MAX_MESSAGES = 20_000_000;
 export const ORDER_ACK_WAIT_MS = 30_000;
 export const ORDER_MAX_DELIVER = 10;
 
@@ -23,12 +30,14 @@ export function platformStreams(replicas = 1): StreamSpec[] {
       subjects: ['fenqi.orders.>'],
       duplicateWindowMs: ORDER_DUPLICATE_WINDOW_MS,
       maxMessages: ORDER_STREAM_MAX_MESSAGES,
+      maxAgeMs: ORDER_STREAM_MAX_AGE_MS,
       replicas,
     },
     {
       name: DEAD_LETTER_STREAM,
       subjects: [`${DEAD_LETTER_SUBJECT_PREFIX}.>`],
       duplicateWindowMs: 60_000,
+      // no age limit: a dead letter stays until an operator replays it (docs/operations.md)
       maxMessages: 1_000_000,
       replicas,
     },

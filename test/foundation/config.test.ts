@@ -44,6 +44,8 @@ describe('configuration', () => {
     ['FENQI_MODE', 'cloud'],
     ['DATABASE_URL', 'postgres://a:5432,b:5432/fenqi?target_session_attrs=read-write'],
     ['FENQI_BUSINESS_TIMEZONE', 'Mars/Olympus'],
+    ['NATS_STREAM_REPLICAS', '0'],
+    ['NATS_STREAM_REPLICAS', 'three'],
   ];
   for (const [variable, value] of malformed) {
     test(`${variable}=${JSON.stringify(value)} is refused with an error naming ${variable}`, () => {

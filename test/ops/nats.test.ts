@@ -11,9 +11,18 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { loadConfig } from '../../src/config.ts';
 import { BINARIES_NATS, down, killNatsNode, type TopologyState, up } from '../../src/ops/cluster.ts';
 import { chownToPostgres, missingBinaries, progress, sleep, waitFor } from '../../src/ops/proc.ts';
 import { type DcName, natsUrl } from '../../src/ops/topology.ts';
+import { JetStreamQueue } from '../../src/queue/jetstream-queue.ts';
+import {
+  DEAD_LETTER_STREAM,
+  ORDER_STREAM_MAX_AGE_MS,
+  ORDERS_STREAM,
+  platformConsumers,
+  platformStreams,
+} from '../../src/queue/streams.ts';
 
 const ORDERS = 400;
 const KILL_AFTER_ORDERS = 120;
@@ -39,6 +48,40 @@ describe('NATS cluster, R3 stream', () => {
     await nc?.close().catch(() => {});
     if (state) await down(state, { graceful: false });
     if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  test('the platform streams get the configured replicas and an age limit, and a second start keeps them', async () => {
+    const url = natsUrl(state!.spec);
+    const replicas = loadConfig({
+      DATABASE_URL: 'postgres://x@127.0.0.1/x',
+      NATS_STREAM_REPLICAS: '3',
+    }).natsStreamReplicas;
+    for (const start of [1, 2]) {
+      // each start is a new process opening the queue and ensuring its streams
+      const queue = new JetStreamQueue(url, `ensure-${start}`);
+      try {
+        await waitFor(
+          `streams ensured (start ${start})`,
+          () => queue.ensure(platformStreams(replicas), platformConsumers()).then(() => true),
+          STREAM_READY_LIMIT_MS,
+          500,
+        );
+      } finally {
+        await queue.close();
+      }
+    }
+    const probe = await connect({ servers: url.split(','), timeout: 5_000 });
+    try {
+      const jsm = await jetstreamManager(probe, { timeout: 5_000 });
+      const orders = await jsm.streams.info(ORDERS_STREAM);
+      assert.equal(orders.config.num_replicas, 3);
+      assert.equal(orders.config.max_age, nanos(ORDER_STREAM_MAX_AGE_MS));
+      const dead = await jsm.streams.info(DEAD_LETTER_STREAM);
+      assert.equal(dead.config.num_replicas, 3);
+      assert.equal(dead.config.max_age, 0, 'dead letters are kept until replayed');
+    } finally {
+      await probe.close();
+    }
   });
 
   test('loss of one node during order intake loses 0 acknowledged orders', async () => {

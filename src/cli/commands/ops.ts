@@ -48,7 +48,7 @@ export function register(program: Command): void {
             `  ${m.name} (${m.region}) postgres 127.0.0.1:${m.pgPort}  patroni REST 127.0.0.1:${m.restPort}`,
         ),
         `  etcd 127.0.0.1:${spec.etcd.clientPort}`,
-        ...(opts.nats ? [`  NATS_URL=${natsUrl(spec)}`] : []),
+        ...(opts.nats ? [`  NATS_URL=${natsUrl(spec)}  NATS_STREAM_REPLICAS=3`] : []),
         `  DATABASE_URL=${appDatabaseUrl(spec)}  (postgres.js; libpq: target_session_attrs=read-write)`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
