@@ -1,7 +1,8 @@
 /**
- * Credit decisions per second and their latency through the API (real PostgreSQL and Redis from
- * the test harness, the API listening on loopback, provider simulators at zero latency), against a
- * bare Fastify route served by the same Node process in the same run:
+ * Credit decisions per second and their latency through the API (real PostgreSQL with production
+ * durability — fsync, synchronous_commit and full_page_writes on — and Redis from the test
+ * harness, the API listening on loopback, provider simulators at zero latency), against a bare
+ * Fastify route served by the same Node process in the same run:
  *   0. waits until the machine is quiet (1-minute load average below MAX_LOAD_AVG, at most
  *      LOAD_WAIT_MAX_S), then warms both routes up (JIT, pools, caches) before measuring;
  *   1. the bare route's maximum rate (N keep-alive connections, as fast as it answers) and the CPU
@@ -13,7 +14,8 @@
  *   3. decisions paced (open loop) at half the bare route's rate (the issue's goal: p99 under
  *      20 ms there); when the service cannot reach that rate the result says so;
  *   4. a sweep of open-loop rates at 25, 50, 75 and 90% of the ceiling: p50, p99 at each, drawn as
- *      a console bar chart, and the highest rate that keeps p99 under the goal.
+ *      a console bar chart, with the API process's event-loop delay and GC pauses at each, and the
+ *      highest rate that keeps p99 under the goal.
  * The load generator runs in a child process (bench/lib/load-worker.ts): autocannon for the closed
  * loops, a true open loop for paced runs, whose latencies count from when each request was due.
  * Prints progress, then one JSON line. FENQI_BENCH_CPU_PROFILE=DIR also writes a CPU profile of
@@ -26,6 +28,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
@@ -63,8 +66,12 @@ export const PROFILE_TOP = 25;
 export const CUSTOMERS = 2000;
 export const POOL_MAX = 10;
 export const GOAL_P99_MS = 20;
+/** FENQI_BENCH_FSYNC_OFF=1 runs PostgreSQL with the test harness's fsync=off (not how anyone deploys). */
+export const DURABLE = process.env.FENQI_BENCH_FSYNC_OFF !== '1';
 /** Open-loop rates of the latency sweep, as shares of the measured full-load ceiling. */
 export const SWEEP_SHARES = [0.25, 0.5, 0.75, 0.9];
+/** Pause after an overloaded run so its backlog does not spill into the next measurement. */
+export const SETTLE_PAUSE_S = 3;
 const BAR_WIDTH = 50;
 
 interface SweepPoint {
@@ -77,6 +84,47 @@ interface SweepPoint {
   max_ms: number;
   unsent: number;
   non2xx: number;
+  load_generator_cpu_ms_per_request: number;
+  /** The API process's own stalls during the point: event-loop delay and garbage collection. */
+  event_loop_delay_p99_ms: number;
+  event_loop_delay_max_ms: number;
+  gc_pause_max_ms: number;
+  gc_pause_total_ms: number;
+  gc_major_pause_max_ms: number;
+  gc_pauses: number;
+}
+
+/** Event-loop delay and GC pauses of this (the API's) process while `run` runs. */
+async function withStallWatch<T>(run: () => Promise<T>) {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  const pauses: number[] = [];
+  let majorMaxMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      pauses.push(e.duration);
+      const kind = (e.detail as { kind?: number } | undefined)?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorMaxMs = Math.max(majorMaxMs, e.duration);
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  delay.enable();
+  try {
+    const result = await run();
+    return {
+      result,
+      stalls: {
+        event_loop_delay_p99_ms: round2(delay.percentile(99) / 1e6),
+        event_loop_delay_max_ms: round2(delay.max / 1e6),
+        gc_pause_max_ms: round2(Math.max(0, ...pauses)),
+        gc_pause_total_ms: round2(pauses.reduce((a, b) => a + b, 0)),
+        gc_major_pause_max_ms: round2(majorMaxMs),
+        gc_pauses: pauses.length,
+      },
+    };
+  } finally {
+    delay.disable();
+    gc.disconnect();
+  }
 }
 
 /** Bars are drawn up to this many times the goal; longer ones end in '>' with their value. */
@@ -181,7 +229,13 @@ function load(job: LoadJob): Promise<LoadResult> {
   });
 }
 
-const [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+// Production durability: a decision is answered only once its log row is on disk (group commit
+// through the decision-log batches is what makes that affordable).
+const DURABLE_SETTINGS = { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' };
+const [pg, redis] = await Promise.all([
+  startPostgres({ settings: DURABLE ? DURABLE_SETTINGS : {} }),
+  startRedis(),
+]);
 try {
   const config = loadConfig({
     DATABASE_URL: pg.url,
@@ -335,13 +389,15 @@ try {
 
   // Latency against offered load (open loop) at fractions of the measured ceiling: where p99
   // stays under the goal, and how it bends as the rate nears the ceiling.
+  // the overloaded run above leaves a backlog behind: let it drain before measuring latencies
+  await new Promise((r) => setTimeout(r, SETTLE_PAUSE_S * 1000));
   const sweep: SweepPoint[] = [];
   const sweepPhases = collectPhaseTimings(platform)!;
   for (const share of SWEEP_SHARES) {
     const rate = Math.max(1, Math.round(full.rps * share));
     loadAt[`sweep_${share}`] = loadAvg1();
     log(`sweep: ${rate} decisions/s (${Math.round(share * 100)}% of the ceiling), ${SECONDS}s`);
-    const r = await decisions(SECONDS, rate);
+    const { result: r, stalls } = await withStallWatch(() => decisions(SECONDS, rate));
     sweep.push({
       share,
       offered_rps: rate,
@@ -352,8 +408,12 @@ try {
       max_ms: r.max,
       unsent: r.unsent,
       non2xx: r.non2xx,
+      load_generator_cpu_ms_per_request: round3((1000 * r.cpuS) / Math.max(1, r.requests)),
+      ...stalls,
     });
-    log(`  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms`);
+    log(
+      `  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms; API event-loop delay p99 ${stalls.event_loop_delay_p99_ms} ms (max ${stalls.event_loop_delay_max_ms}), longest GC pause ${stalls.gc_pause_max_ms} ms (major ${stalls.gc_major_pause_max_ms}, ${stalls.gc_pauses} pauses)`,
+    );
   }
   collectPhaseTimings(platform, false);
   loadAt.end = loadAvg1();
@@ -379,6 +439,7 @@ try {
       bench: 'decisions',
       connections: CONNECTIONS,
       seconds: SECONDS,
+      postgres_durable: DURABLE,
       warmup_seconds: WARMUP_SECONDS,
       cores: cpus().length,
       load_avg: loadAt,
