@@ -102,7 +102,7 @@ async function withStallWatch<T>(run: () => Promise<T>) {
   const gc = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       pauses.push(e.duration);
-      const kind = (e.detail as { kind?: number } | undefined)?.kind;
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorMaxMs = Math.max(majorMaxMs, e.duration);
     }
   });
