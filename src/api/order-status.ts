@@ -1,11 +1,19 @@
 /**
  * Where an order's status lives on sale day: the cache first (the API writes `accepted` after the
- * publish ack, the worker overwrites it with `settled` or `rejected` after commit), then the
- * database (the system of record once settled). Shared by the API routes and the order worker.
+ * publish ack, the worker overwrites it with `settled` or `rejected` after commit, or `held` when it
+ * dead-letters the order), then the database (the system of record once settled), then the
+ * dead-letter stream (the system of record for a held order: kept there until replayed, with no
+ * TTL). Shared by the API routes and the order worker.
+ *
+ * Why the dead-letter stream and not a `held` row in PostgreSQL: an order is dead-lettered exactly
+ * when it cannot be written to the database (a refused constraint, a missing row, the database gone
+ * for ten deliveries), so a row there would fail for the same reasons; the dead letter is already
+ * stored durably before the message is dropped, and on its own subject (`fenqi.dead.orders.{id}`) it
+ * is one direct get away. The cache entry (HELD_STATUS_TTL_MS) only spares NATS the polling.
  */
 
 import type { Cache, CacheEntry } from '../cache/cache.ts';
-import { CacheAside, decodeJson, encodeJson } from '../cache/cache-aside.ts';
+import { CacheAside, CacheOverloadedError, decodeJson, encodeJson } from '../cache/cache-aside.ts';
 import { CNY, formatAmount } from '../domain/index.ts';
 import type { Sql } from '../store/db.ts';
 import { IdGenerator } from '../store/id-generator.ts';
@@ -16,10 +24,19 @@ export const ACCEPTED_RECHECK_AFTER_MS = 5_000;
 /** Accepted statuses outlive any sane backlog; final ones are kept for status polling. */
 export const ACCEPTED_STATUS_TTL_MS = 60 * 60 * 1000;
 export const FINAL_STATUS_TTL_MS = 10 * 60 * 1000;
+/** A held order waits for an operator (days at worst); past this the dead-letter stream answers. */
+export const HELD_STATUS_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+/** The customer-facing reason of a held order: stable, and never the internal error text. */
+export const HELD_REASON = 'ORDER_HELD_FOR_REVIEW';
 /** While a recent order is neither cached nor stored, its status is unknown rather than missing. */
 export const UNKNOWN_STATUS_WINDOW_MS = 60 * 60 * 1000;
 
-/** The wire shape of an order (GET /v1/orders/{id}); `accepted` has no loan and no settlement yet. */
+export type OrderStatus = 'accepted' | 'held' | 'settled' | 'rejected';
+
+/**
+ * The wire shape of an order (GET /v1/orders/{id}); `accepted` has no loan and no settlement yet;
+ * `held` is an accepted order the settler could not record, waiting for an operator's replay.
+ */
 export interface OrderStatusView {
   id: string;
   customer_id: string;
@@ -28,8 +45,10 @@ export interface OrderStatusView {
   product_id: string;
   tenor: number;
   price: string;
-  status: 'accepted' | 'settled' | 'rejected';
+  status: OrderStatus;
   reject_reason: string | null;
+  /** HELD_REASON while held, else null. */
+  hold_reason: typeof HELD_REASON | null;
   loan_id: string | null;
   created_at: string;
   settled_at: string | null;
@@ -80,13 +99,57 @@ export function orderStatusView(o: Order): OrderStatusView {
     price: formatAmount(o.priceMinor, CNY.decimals),
     status: o.status,
     reject_reason: o.rejectReason,
+    hold_reason: null,
     loan_id: o.loanId === null ? null : o.loanId.toString(),
     created_at: o.createdAt.toISOString(),
     settled_at: o.settledAt ? o.settledAt.toISOString() : null,
   };
 }
 
-export const isFinal = (view: OrderStatusView) => view.status !== 'accepted';
+/** Settled or rejected: nothing changes it any more (`held` does change, once replayed). */
+export const isFinal = (view: OrderStatusView) => view.status === 'settled' || view.status === 'rejected';
+
+const DIGITS = /^\d{1,19}$/;
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
+
+/**
+ * The `held` view of a dead-lettered order, from the original order message (the JSON the API
+ * published, `OrderMessage` in workers/order-settler.ts). Undefined when the message names no
+ * order id, or not `orderId` when given. Fields it lacks read empty rather than fail the answer.
+ */
+export function heldOrderView(orderMessage: string, orderId?: string): OrderStatusView | undefined {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(orderMessage) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (!m || typeof m !== 'object' || typeof m.order_id !== 'string' || !DIGITS.test(m.order_id))
+    return undefined;
+  if (orderId !== undefined && m.order_id !== orderId) return undefined;
+  const acceptedAt = text(m.accepted_at);
+  return {
+    id: m.order_id,
+    customer_id: text(m.customer_id),
+    merchant_id: text(m.merchant_id),
+    goods_id: text(m.goods_id),
+    product_id: text(m.product_id),
+    tenor: Number.isInteger(m.tenor) ? (m.tenor as number) : 0,
+    price: text(m.price),
+    status: 'held',
+    reject_reason: null,
+    hold_reason: HELD_REASON,
+    loan_id: null,
+    created_at: Number.isNaN(Date.parse(acceptedAt)) ? new Date(0).toISOString() : acceptedAt,
+    settled_at: null,
+  };
+}
+
+/** A cached view as the current shape (entries written before `hold_reason` existed lack it). */
+function cachedView(text: string): OrderStatusView {
+  const view = decodeJson<OrderStatusView>(text);
+  return view.hold_reason === undefined ? { ...view, hold_reason: null } : view;
+}
 
 /**
  * The API's write after the publish ack: only if absent, so it never hides a worker's final status.
@@ -133,6 +196,20 @@ export async function putFinal(cache: Cache, view: OrderStatusView): Promise<voi
   await cache.set(orderStatusKey(view.id), encodeJson(view), FINAL_STATUS_TTL_MS).catch(() => {});
 }
 
+/**
+ * The worker's write when it dead-letters an order (overwrites `accepted`; a later settlement's
+ * `putFinal` overwrites it in turn). A read that found the held order in the dead-letter stream
+ * writes it only if absent, so it never hides a final status written meanwhile.
+ */
+export async function putHeld(cache: Cache, view: OrderStatusView, options: { ifAbsent?: boolean } = {}) {
+  const key = orderStatusKey(view.id);
+  const value = encodeJson(view);
+  await (options.ifAbsent
+    ? cache.setIfAbsent(key, value, HELD_STATUS_TTL_MS)
+    : cache.set(key, value, HELD_STATUS_TTL_MS)
+  ).catch(() => {});
+}
+
 export type StatusLookup =
   | { kind: 'found'; view: OrderStatusView }
   | { kind: 'missing' }
@@ -140,25 +217,39 @@ export type StatusLookup =
   | { kind: 'unknown' };
 
 /**
- * Cache, then database. Database reads go through `reads` (single-flight and a concurrency bound),
- * so a status-polling storm never reaches PostgreSQL all at once.
+ * Finds a dead-lettered order in the dead-letter stream (workers/dead-letters.ts `findHeldOrder`).
+ * The caller bounds it (its own single-flight and concurrency limit, not the database's: a NATS
+ * outage must not make database reads wait); CacheOverloadedError when that bound is reached.
+ */
+export type HeldLookup = (orderId: bigint) => Promise<OrderStatusView | undefined>;
+
+/**
+ * Cache, then database, then the dead-letter stream (`held`). Database reads go through `reads`
+ * (single-flight and a concurrency bound), so a status-polling storm never reaches PostgreSQL all at
+ * once; `held` is bounded likewise by its caller. A cached `held` never shadows the database: after
+ * a replay the stored order is the answer (and is cached over it).
  */
 export async function lookupOrderStatus(
   cache: Cache,
   reads: CacheAside,
   sql: Sql,
   orderId: bigint,
-  nowMs = Date.now(),
+  options: { held?: HeldLookup; nowMs?: number } = {},
 ): Promise<StatusLookup> {
+  const nowMs = options.nowMs ?? Date.now();
   let cached: OrderStatusView | undefined;
   let cacheUp = true;
   try {
     const text = await cache.get(orderStatusKey(orderId));
-    if (text !== null) cached = decodeJson<OrderStatusView>(text);
+    if (text !== null) cached = cachedView(text);
   } catch {
     cacheUp = false;
   }
-  if (cached && (isFinal(cached) || nowMs - Date.parse(cached.created_at) < ACCEPTED_RECHECK_AFTER_MS)) {
+  if (
+    cached &&
+    (isFinal(cached) ||
+      (cached.status === 'accepted' && nowMs - Date.parse(cached.created_at) < ACCEPTED_RECHECK_AFTER_MS))
+  ) {
     return { kind: 'found', view: cached };
   }
   const stored = await reads.direct(`order:${orderId}`, () => getOrder(sql, orderId));
@@ -167,7 +258,25 @@ export async function lookupOrderStatus(
     if (cacheUp) await putFinal(cache, view);
     return { kind: 'found', view };
   }
+  // Held (written by the worker) or accepted and still queued.
   if (cached) return { kind: 'found', view: cached };
+  // Neither cached nor stored: a dead-lettered order whose cache entry is gone (expired, evicted,
+  // the cache down) is still in the dead-letter stream.
+  const held = options.held;
+  if (held) {
+    let view: OrderStatusView | undefined;
+    try {
+      view = await held(orderId);
+    } catch (err) {
+      if (err instanceof CacheOverloadedError) throw err;
+      // The stream cannot be read: the order may be held there, so not "missing".
+      return { kind: 'unknown' };
+    }
+    if (view) {
+      if (cacheUp) await putHeld(cache, view, { ifAbsent: true });
+      return { kind: 'found', view };
+    }
+  }
   if (!cacheUp && nowMs - IdGenerator.timeOf(orderId) < UNKNOWN_STATUS_WINDOW_MS) return { kind: 'unknown' };
   return { kind: 'missing' };
 }

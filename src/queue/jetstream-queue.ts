@@ -9,11 +9,13 @@ import {
   jetstream,
   jetstreamManager,
   StorageType,
+  type StreamInfo,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import {
   type ConsumerSpec,
   checkListMax,
+  checkLiteralSubject,
   type PublishResult,
   type Queue,
   QueueFullError,
@@ -71,6 +73,8 @@ export class JetStreamQueue implements Queue {
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
   private readonly consumers = new Map<string, Consumer>();
+  /** Per stream: whether it serves direct gets (`allow_direct`). */
+  private readonly direct = new Map<string, Promise<boolean>>();
   private closed = false;
 
   constructor(url: string, name = 'fenqi') {
@@ -114,6 +118,7 @@ export class JetStreamQueue implements Queue {
         duplicate_window: nanos(spec.duplicateWindowMs),
         max_msgs: spec.maxMessages,
         max_age: nanos(spec.maxAgeMs ?? 0),
+        allow_direct: spec.allowDirect ?? false,
         // Refuse new messages when full: an accepted order is never dropped to make room.
         discard: DiscardPolicy.New,
       };
@@ -121,12 +126,14 @@ export class JetStreamQueue implements Queue {
         () => true,
         () => false,
       );
+      let info: StreamInfo;
       if (exists) {
         const { name: _name, storage: _storage, ...updatable } = config;
-        await jsm.streams.update(spec.name, updatable);
+        info = await jsm.streams.update(spec.name, updatable);
       } else {
-        await jsm.streams.add(config);
+        info = await jsm.streams.add(config);
       }
+      this.direct.set(spec.name, Promise.resolve(info.config.allow_direct === true));
     }
     for (const spec of consumers) {
       const config = {
@@ -250,6 +257,57 @@ export class JetStreamQueue implements Queue {
       throw unavailableError('list', err);
     }
     return out;
+  }
+
+  /**
+   * Whether the stream answers direct gets, as its config says (from `ensure`, else read once).
+   * Asked of a stream without `allow_direct`, a direct get is never answered (the server's
+   * catch-all API subscription swallows it), so it must not be tried there.
+   */
+  private directReads(jsm: JetStreamManager, stream: string): Promise<boolean> {
+    let known = this.direct.get(stream);
+    if (!known) {
+      known = withTimeout(jsm.streams.info(stream), NATS_PING_TIMEOUT_MS, 'stream info').then(
+        (info) => info.config.allow_direct === true,
+      );
+      // Only a definite answer is remembered; a failure is asked again next time.
+      known.catch(() => this.direct.delete(stream));
+      this.direct.set(stream, known);
+    }
+    return known;
+  }
+
+  async lastBySubject(stream: string, subject: string): Promise<StoredMessage | undefined> {
+    checkLiteralSubject(subject);
+    const { jsm } = await this.ready();
+    try {
+      // Direct get: any replica answers, so status reads never queue behind the stream leader;
+      // without it, the leader's STREAM.MSG.GET.
+      const m = (await this.directReads(jsm, stream))
+        ? await withTimeout(
+            jsm.direct.getMessage(stream, { last_by_subj: subject }),
+            NATS_PUBLISH_TIMEOUT_MS,
+            'direct get',
+          )
+        : await withTimeout(
+            jsm.streams.getMessage(stream, { last_by_subj: subject }),
+            NATS_PUBLISH_TIMEOUT_MS,
+            'get',
+          );
+      return m
+        ? {
+            seq: m.seq,
+            subject: m.subject,
+            data: m.data,
+            msgId: m.header?.get('Nats-Msg-Id') || undefined,
+            storedAt: m.time,
+          }
+        : undefined;
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound, JetStreamApiCodes.NoMessageFound))
+        return undefined;
+      throw unavailableError('last by subject', err);
+    }
   }
 
   async remove(stream: string, seq: number): Promise<boolean> {

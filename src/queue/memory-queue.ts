@@ -1,6 +1,7 @@
 import {
   type ConsumerSpec,
   checkListMax,
+  checkLiteralSubject,
   type PublishResult,
   type Queue,
   QueueFullError,
@@ -205,6 +206,20 @@ export class MemoryQueue implements Queue {
       out.push({ seq: m.seq, subject: m.subject, data: m.data, msgId: m.msgId, storedAt: new Date(m.atMs) });
     }
     return out;
+  }
+
+  async lastBySubject(stream: string, subject: string): Promise<StoredMessage | undefined> {
+    checkLiteralSubject(subject);
+    const state = this.streams.get(stream);
+    if (!state) return undefined;
+    // Newest first: insertion order is sequence order (embedded mode only, so a scan is fine).
+    const messages = [...state.messages.values()];
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const m = messages[i]!;
+      if (m.subject === subject)
+        return { seq: m.seq, subject: m.subject, data: m.data, msgId: m.msgId, storedAt: new Date(m.atMs) };
+    }
+    return undefined;
   }
 
   async remove(stream: string, seq: number): Promise<boolean> {

@@ -15,6 +15,11 @@ export interface StreamSpec {
   maxAgeMs?: number;
   /** Replicas in a cluster (R3 in production); 1 on a single server. */
   replicas?: number;
+  /**
+   * Point reads (`lastBySubject`) answered by any replica instead of the stream leader alone
+   * (JetStream `allow_direct`): for streams read per key by the API, like the dead letters.
+   */
+  allowDirect?: boolean;
 }
 
 export interface ConsumerSpec {
@@ -68,6 +73,16 @@ export function checkListMax(max: number): void {
     throw new RangeError(`list max must be a whole number from 1 to ${QUEUE_LIST_MAX}, got ${max}`);
 }
 
+/**
+ * `lastBySubject`'s subject, checked the same way by every implementation: a literal subject, as a
+ * direct get by subject is addressed by it (a wildcard there is never answered).
+ */
+export function checkLiteralSubject(subject: string): void {
+  const tokens = subject.split('.');
+  if (tokens.some((t) => t === '' || t === '*' || t === '>' || /\s/.test(t)))
+    throw new RangeError(`a literal subject is needed (no wildcards, no empty tokens), got ${subject}`);
+}
+
 export interface Queue {
   readonly kind: 'nats' | 'memory';
   /** Creates or updates streams and consumers; safe to call on every start. */
@@ -95,6 +110,14 @@ export interface Queue {
     stream: string,
     options: { afterSeq?: number; max: number; subject?: string },
   ): Promise<StoredMessage[]>;
+  /**
+   * The last stored message on `subject` (a literal subject: RangeError for a wildcard), or
+   * undefined when there is none or the stream does not exist. One request: a point lookup, not a
+   * scan. On a stream with `allowDirect` a follower replica may answer a moment behind the leader.
+   * NATS 2.9 reads a subject whose newest message was removed as empty even if older ones remain
+   * (2.10 finds the older one); callers must not rely on either.
+   */
+  lastBySubject(stream: string, subject: string): Promise<StoredMessage | undefined>;
   /** Removes one stored message; false when it is not there (never stored, or already removed). */
   remove(stream: string, seq: number): Promise<boolean>;
   /** Messages held and the last sequence; zeros for a stream that does not exist. */

@@ -40,6 +40,8 @@ export function platformStreams(replicas = 1): StreamSpec[] {
       // no age limit: a dead letter stays until an operator replays it (docs/operations.md)
       maxMessages: 1_000_000,
       replicas,
+      // The order status read looks a held order up here by its subject (fenqi.dead.orders.{id}).
+      allowDirect: true,
     },
   ];
 }

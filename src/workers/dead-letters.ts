@@ -1,8 +1,10 @@
 /**
  * Dead-lettered orders (docs/flash.md, docs/operations.md): the orders the settler could not process
- * wait in FENQI_DEAD (`fenqi.dead.orders`) with their reason. Operators list them and, once the
- * cause is fixed, replay them: the original order message goes back to the orders subject, and the
- * dead letter is removed only after that publish is acked.
+ * wait in FENQI_DEAD with their reason, each on its own subject `fenqi.dead.orders.{order id}` (so
+ * the status read finds a held order with one direct get: `findHeldOrder`); those dead-lettered
+ * before per-order subjects are on `fenqi.dead.orders` itself, and are listed and replayed alike.
+ * Operators list them and, once the cause is fixed, replay them: the original order message goes
+ * back to the orders subject, and the dead letter is removed only after that publish is acked.
  *
  * At most one settlement per order holds because the order id and the (customer, key) inside the
  * message are the original ones: the settler finds an order already stored under either and writes
@@ -12,9 +14,10 @@
  * caller replaying the same dead letter, so concurrent or repeated replays store one message.
  */
 import { createHash } from 'node:crypto';
+import { heldOrderView, type OrderStatusView } from '../api/order-status.ts';
 import type { Logger } from '../logger.ts';
 import { DEAD_LETTER_STREAM, type Queue, type StoredMessage } from '../queue/index.ts';
-import { DEAD_ORDERS_SUBJECT } from './order-settler.ts';
+import { DEAD_ORDERS_SUBJECT, DEAD_ORDERS_WILDCARD, deadOrderSubject } from './order-settler.ts';
 
 /** Dead letters per list page by default, and at most. */
 export const DEAD_LETTER_PAGE_DEFAULT = 50;
@@ -147,6 +150,31 @@ export function replayMessageId(stored: StoredMessage): string {
   return `replay:${stored.seq}:${digest}`;
 }
 
+/**
+ * The `held` view of an order found in FENQI_DEAD under its own subject, or undefined (never
+ * dead-lettered, replayed since, or dead-lettered before per-order subjects: those are not looked
+ * up, a scan of the old subject being unbounded). One direct get; throws QueueUnavailableError
+ * when NATS cannot answer.
+ */
+export async function findHeldOrder(queue: Queue, orderId: bigint): Promise<OrderStatusView | undefined> {
+  const stored = await queue.lastBySubject(DEAD_LETTER_STREAM, deadOrderSubject(orderId));
+  const record = stored && readRecord(stored.data);
+  return record ? heldOrderView(record.data, orderId.toString()) : undefined;
+}
+
+/**
+ * Dead order letters after `afterSeq` in sequence order, at most `max`: the per-order subjects and
+ * the old shared subject merged (one filter cannot name both; the old one is soon empty, one request).
+ */
+async function listDeadOrders(queue: Queue, afterSeq: number, max: number): Promise<StoredMessage[]> {
+  const [perOrder, shared] = await Promise.all([
+    queue.list(DEAD_LETTER_STREAM, { afterSeq, max, subject: DEAD_ORDERS_WILDCARD }),
+    queue.list(DEAD_LETTER_STREAM, { afterSeq, max, subject: DEAD_ORDERS_SUBJECT }),
+  ]);
+  if (shared.length === 0) return perOrder;
+  return [...perOrder, ...shared].sort((a, b) => a.seq - b.seq).slice(0, max);
+}
+
 export class DeadLetters {
   constructor(
     private readonly queue: Queue,
@@ -157,11 +185,7 @@ export class DeadLetters {
   async list(options: { afterSeq?: number; limit?: number } = {}): Promise<DeadLetterPage> {
     const limit = Math.min(Math.max(1, options.limit ?? DEAD_LETTER_PAGE_DEFAULT), DEAD_LETTER_PAGE_MAX);
     const [stored, state] = await Promise.all([
-      this.queue.list(DEAD_LETTER_STREAM, {
-        afterSeq: options.afterSeq ?? 0,
-        max: limit,
-        subject: DEAD_ORDERS_SUBJECT,
-      }),
+      listDeadOrders(this.queue, options.afterSeq ?? 0, limit),
       this.queue.state(DEAD_LETTER_STREAM),
     ]);
     return {
@@ -191,11 +215,7 @@ export class DeadLetters {
     let replayed = 0;
     let afterSeq = 0;
     for (;;) {
-      const page = await this.queue.list(DEAD_LETTER_STREAM, {
-        afterSeq,
-        max: REPLAY_PAGE_SIZE,
-        subject: DEAD_ORDERS_SUBJECT,
-      });
+      const page = await listDeadOrders(this.queue, afterSeq, REPLAY_PAGE_SIZE);
       for (const stored of page) {
         if (stored.seq > lastSeq) return summarise(results, true);
         if (options.maxReplays !== undefined && replayed >= options.maxReplays)
@@ -212,11 +232,7 @@ export class DeadLetters {
 
   private async replaySeq(seq: number): Promise<ReplayResult> {
     // The first dead order letter at or after seq: it is this one only if seq still holds one.
-    const [stored] = await this.queue.list(DEAD_LETTER_STREAM, {
-      afterSeq: seq - 1,
-      max: 1,
-      subject: DEAD_ORDERS_SUBJECT,
-    });
+    const [stored] = await listDeadOrders(this.queue, seq - 1, 1);
     if (!stored || stored.seq !== seq) return { seq, outcome: 'not_found', orderId: null, replaySeq: null };
     return this.replayStored(stored);
   }

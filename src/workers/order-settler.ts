@@ -4,10 +4,18 @@
  * (store/order-batch.ts), and only then ack. Transient database errors nak with a growing delay;
  * a batch that fails for another reason is split in halves until the one poison order is alone,
  * which goes to the dead-letter stream with its reason (as do unparseable messages and messages
- * past their delivery limit). After commit each order's final status goes to the cache and the
- * customer's credit summary is dropped.
+ * past their delivery limit), on the order's own subject, and the order's status in the cache
+ * becomes `held`. After commit each order's final status goes to the cache and the customer's
+ * credit summary is rewritten.
  */
-import { creditSummaryKey, orderStatusView, putCreditSummaries, putFinal } from '../api/order-status.ts';
+import {
+  creditSummaryKey,
+  heldOrderView,
+  orderStatusView,
+  putCreditSummaries,
+  putFinal,
+  putHeld,
+} from '../api/order-status.ts';
 import type { Platform } from '../platform.ts';
 import {
   DEAD_LETTER_SUBJECT_PREFIX,
@@ -33,7 +41,14 @@ export const RETRY_BASE_DELAY_MS = 250;
 export const RETRY_MAX_DELAY_MS = 15_000;
 /** After a queue error the loop waits this long before it pulls again. */
 export const QUEUE_ERROR_PAUSE_MS = 500;
+/** Dead letters were all published on this one subject before per-order subjects: still listed and replayed. */
 export const DEAD_ORDERS_SUBJECT = `${DEAD_LETTER_SUBJECT_PREFIX}.orders`;
+/** Every dead-lettered order since is on a subject of its own under this one... */
+export const DEAD_ORDERS_WILDCARD = `${DEAD_ORDERS_SUBJECT}.>`;
+/** ...by its order id, so the status read finds it with one direct get (dead-letters.ts `findHeldOrder`)... */
+export const deadOrderSubject = (orderId: bigint | string) => `${DEAD_ORDERS_SUBJECT}.${orderId}`;
+/** ...or here when the message names no order id (nobody can ask for its status). */
+export const UNREADABLE_DEAD_ORDERS_SUBJECT = `${DEAD_ORDERS_SUBJECT}.unreadable`;
 export const ORDER_MESSAGE_VERSION = 1;
 const MAX_KEY_LENGTH = 128;
 
@@ -56,6 +71,16 @@ export interface OrderMessage {
 }
 
 const DIGITS = /^\d{1,19}$/;
+
+/** The order id a message names, even when the rest of it is poison; undefined when it names none. */
+export function orderIdOf(data: Uint8Array): string | undefined {
+  try {
+    const id = (JSON.parse(Buffer.from(data).toString('utf8')) as { order_id?: unknown } | null)?.order_id;
+    return typeof id === 'string' && DIGITS.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The order a message carries, or a reason it is poison. */
 export function parseOrderMessage(data: Uint8Array): QueuedOrder | string {
@@ -243,13 +268,11 @@ export class OrderSettler implements Worker {
       cacheWrites.push(this.platform.cache.del(...[...customers].map(creditSummaryKey)).catch(() => {}));
     // The batch is committed and acked; its cache writes finish while the next batch settles
     // (each swallows its own error: the database stays the authority for a status).
-    const written: Promise<unknown> = Promise.all(cacheWrites).finally(() =>
-      this.cacheWrites.delete(written),
-    );
-    this.cacheWrites.add(written);
+    this.track(Promise.all(cacheWrites));
   }
 
   private async deadLetter(message: QueueMessage, reason: string): Promise<void> {
+    const orderId = orderIdOf(message.data);
     const record = {
       reason,
       subject: message.subject,
@@ -259,9 +282,11 @@ export class OrderSettler implements Worker {
       at: new Date().toISOString(),
     };
     try {
-      await this.platform.queue.publish(DEAD_ORDERS_SUBJECT, Buffer.from(JSON.stringify(record)), {
-        msgId: message.msgId ? `dead:${message.msgId}` : undefined,
-      });
+      await this.platform.queue.publish(
+        orderId ? deadOrderSubject(orderId) : UNREADABLE_DEAD_ORDERS_SUBJECT,
+        Buffer.from(JSON.stringify(record)),
+        { msgId: message.msgId ? `dead:${message.msgId}` : undefined },
+      );
     } catch (err) {
       // Not dead-lettered yet: leave it for a later delivery rather than lose it.
       message.nak(retryDelayMs(message.deliveryCount));
@@ -271,6 +296,17 @@ export class OrderSettler implements Worker {
     message.term();
     this.stats.deadLettered++;
     this.platform.logger.warn({ reason, msgId: message.msgId }, 'order message dead-lettered');
+    // Only now (the dead letter is stored): the customer sees `held` instead of `accepted`. The
+    // dead letter stays the record; if this write is lost, `accepted` shows until that entry
+    // expires and the status read finds the dead letter.
+    const held = orderId ? heldOrderView(record.data, orderId) : undefined;
+    if (held) this.track(putHeld(this.platform.cache, held));
+  }
+
+  /** Keeps a cache write on its way without waiting for it; `stop()` and `flushed()` wait. */
+  private track(write: Promise<unknown>): void {
+    const tracked: Promise<unknown> = write.finally(() => this.cacheWrites.delete(tracked));
+    this.cacheWrites.add(tracked);
   }
 
   async stop(): Promise<void> {

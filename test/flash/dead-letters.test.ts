@@ -1,9 +1,11 @@
 /**
  * Dead-lettered orders against real NATS JetStream, PostgreSQL and Redis: a poison order lands in
- * FENQI_DEAD with its reason and is listed for ops; once the cause is fixed, a replay settles it
- * exactly once and empties the stream, however many callers replay it and even when the order was
- * settled meanwhile; nothing but ops may see or replay them. The settler and the API run in this
- * process on the real servers; `fenqi orders dead` runs as the operator would run it.
+ * FENQI_DEAD with its reason and is listed for ops; its customer sees it `held` (never 404), also
+ * once its cache entry is gone; once the cause is fixed, a replay settles it exactly once and empties
+ * the stream, however many callers replay it and even when the order was settled meanwhile, and the
+ * customer sees the outcome; nothing but ops may see or replay them. Dead letters from before
+ * per-order subjects are still listed and replayed. The settler and the API run in this process on
+ * the real servers; `fenqi orders dead` runs as the operator would run it.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,11 +14,17 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { HELD_REASON, orderStatusKey } from '../../src/api/order-status.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import { DEAD_LETTER_STREAM, ORDER_SETTLER, ORDERS_STREAM, ORDERS_SUBJECT } from '../../src/queue/index.ts';
-import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
+import {
+  DEAD_ORDERS_SUBJECT,
+  deadOrderSubject,
+  type OrderSettler,
+  startOrderSettler,
+} from '../../src/workers/order-settler.ts';
 import { tempDir, waitFor } from '../harness/process.ts';
 import {
   FENQI_BIN,
@@ -74,6 +82,27 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     return res.body;
   };
   const replay = (body: unknown) => call('POST', '/v1/ops/dead-letters/replay', ops(), body);
+  /** GET /v1/orders/{id} as the order's customer. */
+  const statusOf = (key: string) => {
+    const { orderId, customerId } = accepted.get(key)!;
+    return call('GET', `/v1/orders/${orderId}`, { authorization: `Bearer ${token('customer', customerId)}` });
+  };
+  const cachedStatus = async (key: string) => {
+    const text = await platform.cache.get(orderStatusKey(accepted.get(key)!.orderId));
+    return text === null ? null : (JSON.parse(text) as { status: string }).status;
+  };
+  /** The customer-facing held answer: the order as accepted, no loan, the stable reason, no internals. */
+  const assertHeld = (res: { status: number; body: Record<string, unknown> }, key: string) => {
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.status, 'held');
+    assert.equal(res.body.hold_reason, HELD_REASON);
+    assert.equal(res.body.id, accepted.get(key)!.orderId);
+    assert.equal(res.body.customer_id, accepted.get(key)!.customerId.toString());
+    assert.deepEqual([res.body.reject_reason, res.body.loan_id, res.body.settled_at], [null, null, null]);
+    assert.equal(res.body.goods_id, data.goodsId.toString());
+    assert.equal(res.body.tenor, TENOR);
+    assert.ok(!JSON.stringify(res.body).includes(BLOCKING_CONSTRAINT), 'no internal error text');
+  };
 
   const placeOrder = async (customerId: bigint, key: string) => {
     const res = await call(
@@ -205,12 +234,53 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     const second = await call('GET', `/v1/ops/dead-letters?limit=1&after=${first.body.next_after}`, ops());
     assert.deepEqual(second.body.items, [list.items[1]]);
 
-    // The customer still sees the order as accepted (neither settled nor refused) meanwhile.
-    const status = await call('GET', `/v1/orders/${accepted.get('blocked-1')!.orderId}`, {
-      authorization: `Bearer ${token('customer', c1!)}`,
+    // Each on its own subject, so the status read finds it by order id.
+    const dead = await platform.queue.lastBySubject(
+      DEAD_LETTER_STREAM,
+      deadOrderSubject(accepted.get('blocked-1')!.orderId),
+    );
+    assert.equal(String(dead?.seq), list.items[0]!.seq);
+  });
+
+  test('the customer of a dead-lettered order sees it held, with a stable reason and no internals, instead of accepted', async () => {
+    await settler.flushed();
+    assertHeld(await statusOf('blocked-1'), 'blocked-1');
+    assertHeld(await statusOf('blocked-2'), 'blocked-2');
+    assert.equal(
+      await cachedStatus('blocked-1'),
+      'held',
+      'the settler wrote it when it dead-lettered the order',
+    );
+    assert.equal((await statusOf('ok-1')).body.status, 'settled');
+    assert.equal((await statusOf('ok-1')).body.hold_reason, null);
+    // Staff see it too; another customer does not learn it exists.
+    const asOps = await call('GET', `/v1/orders/${accepted.get('blocked-1')!.orderId}`, ops());
+    assert.equal(asOps.body.status, 'held');
+    const other = await call('GET', `/v1/orders/${accepted.get('blocked-1')!.orderId}`, {
+      authorization: `Bearer ${token('customer', data.customers[0]!)}`,
     });
-    assert.equal(status.status, 200);
-    assert.equal(status.body.status, 'accepted');
+    assert.equal(other.status, 404);
+  });
+
+  test('a held order still reads held once its cache entry is gone: found in FENQI_DEAD by a direct lookup', async () => {
+    // The cache entry expiring (or evicted, or Redis flushed): simulated by deleting it.
+    await platform.cache.del(orderStatusKey(accepted.get('blocked-1')!.orderId));
+    assert.equal(await cachedStatus('blocked-1'), null);
+    const fromStream = await statusOf('blocked-1');
+    assertHeld(fromStream, 'blocked-1');
+    assert.equal(
+      await cachedStatus('blocked-1'),
+      'held',
+      'written back, so polling does not ask NATS each time',
+    );
+    await platform.cache.del(orderStatusKey(accepted.get('blocked-1')!.orderId));
+    const asMerchant = await call('GET', `/v1/orders/${accepted.get('blocked-1')!.orderId}`, {
+      authorization: `Bearer ${token('merchant', BigInt(fromStream.body.merchant_id))}`,
+    });
+    assert.equal(asMerchant.body.status, 'held');
+    // An id that was never an order is still 404.
+    const never = await call('GET', '/v1/orders/12345', { authorization: `Bearer ${token('ops', 1n)}` });
+    assert.equal(never.status, 404);
   });
 
   test('only ops may list or replay dead letters: 401 without a token, 403 for customers, merchants and risk', async () => {
@@ -272,10 +342,22 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     );
     assert.equal(stored[0]!.status, 'settled');
     assert.equal(await loansOf(customer), 1);
-    const status = await call('GET', `/v1/orders/${accepted.get('blocked-1')!.orderId}`, {
-      authorization: `Bearer ${token('customer', customer)}`,
-    });
+    await settler.flushed();
+    const status = await statusOf('blocked-1');
     assert.equal(status.body.status, 'settled');
+    assert.equal(status.body.hold_reason, null);
+    assert.equal(status.body.loan_id, stored[0]!.loan_id!.toString());
+    // A held entry left in the cache (the settler's final write lost) never shadows the database.
+    const heldEntry = {
+      ...status.body,
+      status: 'held',
+      hold_reason: HELD_REASON,
+      loan_id: null,
+      settled_at: null,
+    };
+    await platform.cache.set(orderStatusKey(status.body.id), JSON.stringify(heldEntry), 60_000);
+    assert.equal((await statusOf('blocked-1')).body.status, 'settled');
+    assert.equal(await cachedStatus('blocked-1'), 'settled', 'the stored answer is cached over it');
 
     const left = await deadLetters();
     assert.deepEqual(
@@ -336,6 +418,8 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
       'the dead-letter stream is empty',
     );
     assert.equal((await deadLetters()).total, 0);
+    await settler.flushed();
+    assert.equal((await statusOf('blocked-2')).body.status, 'settled', 'the customer sees the outcome');
     const ledger = ledgerCheck(servers.pg.url);
     assert.ok(ledger.ok, JSON.stringify(ledger.report).slice(0, 1000));
   });
@@ -373,5 +457,44 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
       (await platform.db.sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`)[0]!.n,
     );
     assert.equal(ordersAfter, ordersBefore);
+  });
+
+  test('a dead letter on the old shared subject (from before per-order subjects) is still listed and replayed, and settles', async () => {
+    const customer = data.customers[4]!;
+    await platform.db.sql.unsafe(
+      `alter table orders add constraint ${BLOCKING_CONSTRAINT} check (idempotency_key not like 'blocked-%') not valid`,
+    );
+    const before = (await deadLetters()).total;
+    const orderId = await placeOrder(customer, 'blocked-3');
+    await waitFor('dead-lettered', async () => (await deadLetters()).total === before + 1, SETTLE_TIMEOUT_MS);
+    // As the settler wrote it before: the same record on `fenqi.dead.orders` itself.
+    const perOrder = (await platform.queue.lastBySubject(DEAD_LETTER_STREAM, deadOrderSubject(orderId)))!;
+    const legacy = await platform.queue.publish(DEAD_ORDERS_SUBJECT, perOrder.data, { msgId: 'legacy-1' });
+    assert.equal(await platform.queue.remove(DEAD_LETTER_STREAM, perOrder.seq), true);
+
+    const listed = (await deadLetters()).items;
+    assert.deepEqual(
+      listed.map((d) => d.seq),
+      [...listed.map((d) => d.seq)].sort((a, b) => Number(a) - Number(b)),
+      'in sequence order across both subjects',
+    );
+    const item = listed.find((d) => d.seq === String(legacy.seq));
+    assert.deepEqual(
+      [item?.order_id, item?.customer_id, item?.replayable],
+      [orderId, customer.toString(), true],
+    );
+    await settler.flushed();
+    assertHeld(await statusOf('blocked-3'), 'blocked-3');
+
+    await platform.db.sql.unsafe(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
+    const res = await replay({ seqs: [String(legacy.seq)] });
+    assert.equal(res.body.replayed, 1, JSON.stringify(res.body));
+    await waitStored(customer, 'blocked-3');
+    await waitQueueDrained();
+    await settler.flushed();
+    const status = await statusOf('blocked-3');
+    assert.equal(status.body.status, 'settled');
+    assert.equal((await ordersOf(customer, 'blocked-3')).length, 1);
+    assert.equal((await deadLetters()).total, before);
   });
 });

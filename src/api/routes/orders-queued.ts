@@ -4,7 +4,8 @@
  * idempotency record, the cached credit line and goods — then publishes the order to JetStream with
  * `Nats-Msg-Id = order:{customer}:{key}` and answers 202 only after the stream has stored it. The
  * order id is made here, so the 202 can carry it. Workers settle it later (workers/order-settler.ts).
- * Also the order status read (cache, then database) and its server-sent-events stream.
+ * Also the order status read (cache, then database, then the dead letters: `held`) and its
+ * server-sent-events stream.
  */
 
 import { createHash } from 'node:crypto';
@@ -18,6 +19,7 @@ import { ORDERS_STREAM, ORDERS_SUBJECT, QueueFullError } from '../../queue/index
 import { getCreditLine } from '../../store/credit-lines.ts';
 import { claimIdGenerator, type IdGenerator } from '../../store/id-generator.ts';
 import { getProduct } from '../../store/products.ts';
+import { findHeldOrder } from '../../workers/dead-letters.ts';
 import { ORDER_MESSAGE_VERSION, type OrderMessage } from '../../workers/order-settler.ts';
 import { Admission } from '../admission.ts';
 import { requireRole } from '../auth.ts';
@@ -28,6 +30,7 @@ import {
   type CreditSummary,
   creditSummaryKey,
   decodeCreditSummary,
+  type HeldLookup,
   isFinal,
   lookupOrderStatus,
   type OrderStatusView,
@@ -49,6 +52,8 @@ export const RATE_LIMITED_RETRY_AFTER_S = 1;
 /** The events stream polls the status this often, and ends after this long (the client reconnects). */
 export const EVENTS_POLL_MS = 250;
 export const EVENTS_MAX_LIFETIME_MS = 60_000;
+/** Status reads asking NATS for a held order at once (per API process); past it, 503 OVERLOADED. */
+export const HELD_LOOKUP_CONCURRENCY = 8;
 
 export const QueuedAnswer = Type.Object({
   order_id: Type.String(),
@@ -126,6 +131,11 @@ export class QueuedOrders {
   private readonly localProducts = new Map<string, { atMs: number; product: SaleProduct | undefined }>();
   private readonly customerRule: RateLimitRule;
   private readonly ipRule: RateLimitRule;
+  /** NATS lookups of held orders: single-flight and bounded apart from the database reads. */
+  private readonly heldReads: CacheAside;
+  /** A dead-lettered order in FENQI_DEAD, for the status read once its cache entry is gone. */
+  private readonly held: HeldLookup = (orderId) =>
+    this.heldReads.direct(`held:${orderId}`, () => findHeldOrder(this.platform.queue, orderId));
 
   constructor(
     private readonly platform: Platform,
@@ -133,6 +143,7 @@ export class QueuedOrders {
   ) {
     this.admission = new Admission(platform.queue, { maxBacklog: platform.config.maxBacklog });
     this.reads = new CacheAside(platform.cache, { ttlMs: CREDIT_SUMMARY_TTL_MS });
+    this.heldReads = new CacheAside(platform.cache, { fallbackConcurrency: HELD_LOOKUP_CONCURRENCY });
     this.customerRule = {
       name: 'orders-customer',
       limit: platform.config.rateLimitCustomerPerS,
@@ -352,6 +363,7 @@ export class QueuedOrders {
       price: message.price,
       status: 'accepted',
       reject_reason: null,
+      hold_reason: null,
       loan_id: null,
       created_at: acceptedAt,
       settled_at: null,
@@ -376,14 +388,11 @@ export class QueuedOrders {
 
   /** The order's status for its customer, merchant or staff; 404 for anyone else. */
   async status(request: FastifyRequest, orderId: bigint): Promise<OrderStatusView> {
-    const found = await lookupOrderStatus(
-      this.platform.cache,
-      this.reads,
-      this.platform.db.sql,
-      orderId,
-    ).catch((err) => {
+    const found = await lookupOrderStatus(this.platform.cache, this.reads, this.platform.db.sql, orderId, {
+      held: this.held,
+    }).catch((err) => {
       if (err instanceof CacheOverloadedError)
-        throw unavailable('OVERLOADED', 'the database is shielded right now; retry shortly', 1);
+        throw unavailable('OVERLOADED', 'order statuses are shielded right now; retry shortly', 1);
       throw err;
     });
     if (found.kind === 'unknown') {

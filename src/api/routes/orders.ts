@@ -10,7 +10,7 @@ import { settleOrder } from '../../store/orders.ts';
 import { REFUSAL_STATUS, type RefusalCode } from '../../store/refusal.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { orderStatusView } from '../order-status.ts';
+import { HELD_REASON, orderStatusView } from '../order-status.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { IdString } from './ids.ts';
 import { ErrorBody, IdParams, pathId } from './lending-schemas.ts';
@@ -30,8 +30,18 @@ const OrderView = Type.Object({
   product_id: Type.String(),
   tenor: Type.Integer(),
   price: Type.String(),
-  status: Type.String(),
-  reject_reason: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union(
+    [Type.Literal('accepted'), Type.Literal('held'), Type.Literal('settled'), Type.Literal('rejected')],
+    {
+      description:
+        'accepted: queued, not settled yet; held: accepted but set aside for review (hold_reason), ' +
+        'settled or rejected once an operator has replayed it; settled / rejected: final',
+    },
+  ),
+  reject_reason: Type.Union([Type.String(), Type.Null()], { description: 'the refusal code when rejected' }),
+  hold_reason: Type.Union([Type.Literal(HELD_REASON), Type.Null()], {
+    description: `${HELD_REASON} when held, else null`,
+  }),
   loan_id: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
   settled_at: Type.Union([Type.String(), Type.Null()]),
@@ -103,13 +113,14 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         preHandler: requireRole('customer', 'merchant', 'risk', 'ops'),
         schema: {
           tags: ['orders'],
-          summary: 'An order (accepted, settled or rejected): its customer, its merchant or staff',
+          summary: 'An order (accepted, held, settled or rejected): its customer, its merchant or staff',
           security: [{ bearer: [] }, { merchantKey: [] }],
           params: IdParams,
           response: { 200: OrderView, 404: ErrorBody, 503: ErrorBody },
         },
       },
-      // Cache first, then the database; a queued order not settled yet reads `accepted`.
+      // Cache, database, dead letters: a queued order not settled yet reads `accepted`, one the
+      // settler set aside `held` (never 404 while it waits for a replay).
       async (request) => queued.status(request, pathId(request.params.id, 'order')),
     );
   };
