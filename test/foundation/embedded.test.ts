@@ -9,6 +9,7 @@ const START_TIMEOUT_MS = 90_000;
 describe('npm start on embedded defaults (no services)', () => {
   let child: ChildProcess;
   let baseUrl: string;
+  let printed = '';
 
   before(async () => {
     const dataDir = tempDir('embedded');
@@ -28,6 +29,7 @@ describe('npm start on embedded defaults (no services)', () => {
         output += chunk.toString();
         const match = /API:\s+(http:\/\/\S+)/.exec(output);
         if (match) {
+          printed = output;
           clearTimeout(timer);
           resolve(match[1]!);
         }
@@ -82,5 +84,36 @@ describe('npm start on embedded defaults (no services)', () => {
     const body = (await bad.json()) as { error: { code: string; message: string; details: object } };
     assert.equal(typeof body.error.code, 'string');
     assert.ok(bad.headers.get('x-request-id'));
+  });
+  test('the demo customer applies for credit and gets a stored decision (batched statements on PGlite)', async () => {
+    // the demo log-ins may come in a later chunk than the URL line (onData keeps `printed` current)
+    for (let i = 0; i < 50 && !/customer\s+phone/.test(printed); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const login = /customer\s+phone (\S+)\s+password (\S+)/.exec(printed);
+    assert.ok(login, `demo customer log-in printed:\n${printed}`);
+    const auth = await fetch(`${baseUrl}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ phone: login[1], password: login[2] }),
+    });
+    assert.equal(auth.status, 200);
+    const { access_token: token } = (await auth.json()) as { access_token: string };
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+    const applied = await fetch(`${baseUrl}/v1/credit-applications`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        stated_income: '12000.00',
+        purpose: 'goods',
+        device_id: 'embedded-test-device',
+      }),
+    });
+    const decision = (await applied.json()) as { id: string; decision: string };
+    assert.equal(applied.status, 200, JSON.stringify(decision));
+    assert.ok(['approve', 'decline', 'refer'].includes(decision.decision));
+    const stored = await fetch(`${baseUrl}/v1/credit-applications/${decision.id}`, { headers });
+    assert.equal(stored.status, 200);
+    assert.equal(((await stored.json()) as { decision: string }).decision, decision.decision);
   });
 });
