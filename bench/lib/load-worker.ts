@@ -160,7 +160,9 @@ async function openLoop(job: LoadJob): Promise<RunResult> {
   }
   await Promise.all(inFlight);
   await pool.close();
-  const seconds = Math.max(job.durationS, (lastAnswerMs - startedMs) / 1000);
+  // a run that gave up (unsent > 0) is timed over what it did, so its rate is what was served
+  const elapsedS = Math.max(0.001, (lastAnswerMs - startedMs) / 1000);
+  const seconds = total > sent ? elapsedS : Math.max(job.durationS, elapsedS);
   const sorted = latencies.slice(0, answered).sort();
   const ms = (p: number) => Number(percentile(sorted, p).toFixed(2));
   return {
