@@ -549,5 +549,32 @@ describe('risk administration: policy, deny list and models through the API and 
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--phone must be a mobile number/);
     });
+    test('fenqi risk deny add --as records the risk staff member, and an unknown --as changes nothing', async () => {
+      const c = await customer(t.platform, 40);
+      const staff = await riskStaff(t.platform);
+      const [row] = await t.platform.db.sql<{ username: string }[]>`
+        select username from staff where id = ${staff.id.toString()}::bigint`;
+      const unknown = await runCli(
+        ['risk', 'deny', 'add', '--phone', c.phone, '--reason', 'cli entry', '--as', 'nobody-here'],
+        env,
+      );
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /no risk staff member/);
+      const none = await call('POST', '/v1/risk/deny-list/check', { kind: 'phone', value: c.phone });
+      assert.equal(none.body.listed, false);
+
+      const added = await runCli(
+        ['risk', 'deny', 'add', '--phone', c.phone, '--reason', 'cli entry', '--as', row!.username],
+        env,
+      );
+      assert.equal(added.code, 0, added.stderr);
+      const check = await call('POST', '/v1/risk/deny-list/check', { kind: 'phone', value: c.phone });
+      assert.equal(check.body.entry.added_by, staff.id.toString());
+      const removed = await runCli(
+        ['risk', 'deny', 'remove', '--phone', c.phone, '--as', row!.username],
+        env,
+      );
+      assert.equal(removed.code, 0, removed.stderr);
+    });
   });
 });

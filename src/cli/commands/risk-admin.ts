@@ -4,9 +4,9 @@
  *   fenqi risk policy list|show|publish|activate
  *   fenqi risk deny add|remove|check|list
  * They connect like every platform command (DATABASE_URL, or the embedded data directory) and
- * need the API's FENQI_BLIND_INDEX_KEY for the deny list. Changes made here carry no staff id (the
- * operator holds database credentials, not a staff login); they are in the audit trail all the
- * same. Running APIs pick up a policy within ACTIVE_REFRESH_MS; a deny-list change applies to the
+ * need the API's FENQI_BLIND_INDEX_KEY for the deny list. A change is audited under the risk staff
+ * member named by `--as USERNAME` (checked to exist with the risk role), or with no staff id when
+ * it is left out (the operator holds database credentials, not a staff login). Running APIs pick up a policy within ACTIVE_REFRESH_MS; a deny-list change applies to the
  * next decision.
  */
 import type { Command } from 'commander';
@@ -30,6 +30,16 @@ function requiredNote(note: string | undefined, max: number): string {
   if (text.length === 0) throw new UsageError('--note is required: say why');
   if (text.length > max) throw new UsageError(`--note is at most ${max} characters`);
   return text;
+}
+
+/** The risk staff member a change is recorded under, or null without --as. */
+async function actingStaff(sql: import('../../store/db.ts').Queryable, username: string | undefined) {
+  if (username === undefined) return null;
+  const { findStaffByUsername } = await import('../../store/staff.ts');
+  const staff = await findStaffByUsername(sql, username.trim());
+  if (!staff || staff.role !== 'risk')
+    throw new UsageError(`--as ${username}: no risk staff member by that name`);
+  return staff.id;
 }
 
 /** The policy in a file: a bare policy document, or what `policy show --json` prints. */
@@ -119,7 +129,7 @@ async function showPolicy(flags: { version?: string; json?: boolean }) {
   });
 }
 
-async function publishCommand(file: string, flags: { note?: string }) {
+async function publishCommand(file: string, flags: { note?: string; as?: string }) {
   const { checkPolicy, publishPolicy, POLICY_NOTE_MAX_LENGTH } = await import('../../store/policies.ts');
   const { PolicyError } = await import('../../risk/policy.ts');
   const note = requiredNote(flags.note, POLICY_NOTE_MAX_LENGTH);
@@ -131,19 +141,20 @@ async function publishCommand(file: string, flags: { note?: string }) {
     throw err;
   }
   await withDatabase(async (db) => {
-    const version = await publishPolicy(db.sql, policy, note);
+    const version = await publishPolicy(db.sql, policy, note, await actingStaff(db.sql, flags.as));
     out(`published policy version ${version} (active; running APIs pick it up within seconds)`);
     out(JSON.stringify({ version }));
   });
 }
 
-async function activateCommand(versionText: string, flags: { note?: string }) {
+async function activateCommand(versionText: string, flags: { note?: string; as?: string }) {
   const { activatePolicyIn, POLICY_NOTE_MAX_LENGTH } = await import('../../store/policies.ts');
   const version = positive('policy version', versionText, MAX_VERSION);
   const note = requiredNote(flags.note, POLICY_NOTE_MAX_LENGTH);
   await withDatabase(async (db) => {
+    const staffId = await actingStaff(db.sql, flags.as);
     const done = await db.sql.begin((tx) =>
-      activatePolicyIn(tx, version, `rollback to version ${version}: ${note}`, null),
+      activatePolicyIn(tx, version, `rollback to version ${version}: ${note}`, staffId),
     );
     if (!done.ok) {
       throw new UsageError(
@@ -159,6 +170,7 @@ interface DenyFlags {
   phone?: string;
   nationalId?: string;
   reason?: string;
+  as?: string;
 }
 
 /** The one value named by --phone or --national-id, as its blind-index key (never printed). */
@@ -191,7 +203,8 @@ async function denyAdd(flags: DenyFlags) {
   }
   const key = await denyKeyFrom(flags);
   await withDatabase(async (db) => {
-    const added = await db.sql.begin((tx) => addDenyEntry(tx, key, reason, null));
+    const staffId = await actingStaff(db.sql, flags.as);
+    const added = await db.sql.begin((tx) => addDenyEntry(tx, key, reason, staffId));
     out(`${added.created ? 'added' : 'already listed'}: ${entryLine(added.entry)}`);
   });
 }
@@ -200,7 +213,8 @@ async function denyRemove(flags: DenyFlags) {
   const { removeDenyEntry } = await import('../../store/deny-list.ts');
   const key = await denyKeyFrom(flags);
   await withDatabase(async (db) => {
-    const removed = await db.sql.begin((tx) => removeDenyEntry(tx, key, null, flags.reason?.trim() ?? ''));
+    const staffId = await actingStaff(db.sql, flags.as);
+    const removed = await db.sql.begin((tx) => removeDenyEntry(tx, key, staffId, flags.reason?.trim() ?? ''));
     if (!removed) throw new Error(`this ${key.kind} is not on the deny list`);
     out(`removed: ${entryLine(removed)}`);
   });
@@ -261,12 +275,14 @@ export function registerAdminCommands(risk: Command): void {
     .description('check a policy JSON file and make it the new active version')
     .argument('<file>', 'policy JSON: a document, or the output of `policy show --json`')
     .option('--note <text>', 'why (required)')
+    .option('--as <username>', 'the risk staff member the change is audited under')
     .action(publishCommand);
   policy
     .command('activate')
     .description('roll back: copy an earlier version into a new active version')
     .argument('<version>')
     .option('--note <text>', 'why (required)')
+    .option('--as <username>', 'the risk staff member the change is audited under')
     .action(activateCommand);
 
   const deny = risk
@@ -278,9 +294,11 @@ export function registerAdminCommands(risk: Command): void {
       .option('--national-id <number>', 'an 18-character national id number');
   target(deny.command('add').description('decline applications from this phone or national id'))
     .option('--reason <text>', 'why, for staff; no personal data (required)')
+    .option('--as <username>', 'the risk staff member the change is audited under')
     .action(denyAdd);
   target(deny.command('remove').description('take a phone or national id off the deny list'))
     .option('--reason <text>', 'why')
+    .option('--as <username>', 'the risk staff member the change is audited under')
     .action(denyRemove);
   target(deny.command('check').description('is this phone or national id listed?')).action(denyCheck);
   deny
