@@ -17,6 +17,7 @@ import type { Platform } from '../platform.ts';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerAuthentication } from './plugins/authenticate.ts';
+import { registerQueueMetrics } from './queue-metrics.ts';
 import { registerRoutes } from './routes/index.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -40,6 +41,7 @@ export interface ApiOptions {
 
 export async function buildApi(platform: Platform, options: ApiOptions = {}): Promise<Api> {
   const metrics = options.metrics ?? createMetrics();
+  registerQueueMetrics(metrics.registry, platform);
   const app = Fastify({
     loggerInstance: platform.logger as FastifyBaseLogger,
     bodyLimit: platform.config.bodyLimitBytes,

@@ -193,7 +193,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     await servers?.destroy();
   });
 
-  test('an order the database refuses at settlement lands in FENQI_DEAD and ops see it with its reason, no personal data', async () => {
+  test('an order the database refuses at settlement lands in FENQI_DEAD, ops see it with its reason and no personal data, and /metrics counts it', async () => {
     const [c0, c1, c2, c3] = data.customers;
     await placeOrder(c0!, 'ok-1');
     await placeOrder(c1!, 'blocked-1');
@@ -240,6 +240,10 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
       deadOrderSubject(accepted.get('blocked-1')!.orderId),
     );
     assert.equal(String(dead?.seq), list.items[0]!.seq);
+
+    // what an operator alerts on: the dead-letter count in /metrics
+    const metrics = await app.inject('/metrics');
+    assert.match(metrics.body, /fenqi_queue_stream_messages\{stream="FENQI_DEAD"\} 2\n/);
   });
 
   test('the customer of a dead-lettered order sees it held, with a stable reason and no internals, instead of accepted', async () => {

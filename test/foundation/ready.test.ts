@@ -88,10 +88,16 @@ describe('/ready against real PostgreSQL, Redis and NATS', () => {
     });
   }
 
-  test('/health stays 200 (liveness) and /metrics is Prometheus text', async () => {
+  test('/health stays 200 (liveness) and /metrics is Prometheus text with the queue gauges', async () => {
     assert.equal((await app.inject('/health')).statusCode, 200);
     const metrics = await app.inject('/metrics');
     assert.match(metrics.body, /fenqi_http_request_duration_seconds_bucket/);
     assert.match(metrics.body, /fenqi_readiness_checks_total\{part="database"\}/);
+    // read from NATS at scrape time: the dead letters an operator alerts on, and the backlog
+    assert.match(metrics.body, /fenqi_queue_stream_messages\{stream="FENQI_DEAD"\} 0/);
+    assert.match(
+      metrics.body,
+      /fenqi_queue_consumer_pending\{stream="FENQI_ORDERS",consumer="order-settler"\} \d+/,
+    );
   });
 });
