@@ -7,7 +7,8 @@
  * what loopback syscalls and per-statement overhead cost most of a decision's CPU.
  *
  * A batch that fails is retried item by item, so one bad item (an unknown customer, say) fails
- * only its own caller.
+ * only its own caller. Those retries go back to the head of the queue as batches of one, so they
+ * too keep to `maxInFlight`: a failing batch never floods the pool with one statement per item.
  */
 import { invariant } from '../domain/errors.ts';
 
@@ -22,6 +23,8 @@ interface Pending<I, O> {
   item: I;
   resolve: (value: O) => void;
   reject: (err: unknown) => void;
+  /** Retried alone after its batch failed (such items are always at the head of the queue). */
+  alone?: boolean;
 }
 
 export class MicroBatcher<I, O> {
@@ -63,7 +66,7 @@ export class MicroBatcher<I, O> {
 
   private flush(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
+      const batch = this.queue.splice(0, this.queue[0]!.alone ? 1 : this.options.maxBatch);
       this.inFlight++;
       this.stats.batches++;
       this.stats.items += batch.length;
@@ -79,8 +82,13 @@ export class MicroBatcher<I, O> {
     try {
       outputs = await this.run(batch.map((p) => p.item));
     } catch (err) {
-      if (batch.length === 1) batch[0]!.reject(err);
-      else await this.executeAlone(batch);
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+      } else {
+        // each item alone, so only the bad one fails; first in line, as they have waited longest
+        for (const p of batch) p.alone = true;
+        this.queue.unshift(...batch);
+      }
       return;
     }
     if (outputs.length !== batch.length) {
@@ -90,19 +98,5 @@ export class MicroBatcher<I, O> {
       return;
     }
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(outputs[i]!);
-  }
-
-  /** After a failed batch: each item alone, so only the bad one fails. */
-  private async executeAlone(batch: Pending<I, O>[]): Promise<void> {
-    await Promise.all(
-      batch.map(async (p) => {
-        try {
-          const [output] = await this.run([p.item]);
-          p.resolve(output!);
-        } catch (err) {
-          p.reject(err);
-        }
-      }),
-    );
   }
 }

@@ -68,6 +68,26 @@ describe('micro-batching of per-request statements', () => {
     }
   });
 
+  test('the one-by-one retries of a failed batch keep to maxInFlight statements at once', async () => {
+    let running = 0;
+    let peak = 0;
+    const batcher = new MicroBatcher(
+      async (items: number[]) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 2));
+        running--;
+        if (items.includes(13)) throw new Error('bad item 13');
+        return items;
+      },
+      { maxBatch: 40, maxInFlight: 2 },
+    );
+    const settled = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => batcher.submit(i)));
+    assert.equal(settled.filter((s) => s.status === 'rejected').length, 1);
+    assert.equal(peak, 2, `statements at once: ${peak}`);
+    assert.equal(batcher.waiting, 0);
+  });
+
   test('a runner that answers the wrong number of outputs fails every caller of that batch', async () => {
     const batcher = new MicroBatcher(async (items: number[]) => items.slice(1), {
       maxBatch: 10,
