@@ -181,6 +181,9 @@ export async function promoteModelIn(
   version: number,
   promotedBy: bigint | null,
 ): Promise<RegisteredModel | undefined> {
+  // Promotions take turns (decisions only read, and are not blocked): two at once would each retire
+  // the champion they saw, and the second would hit risk_models_one_champion (a 500).
+  await tx`lock table risk_models in share row exclusive mode`;
   const [target] = await tx<Row[]>`
     select id, version, role, source, metrics, note, created_at, promoted_at
     from risk_models where version = ${version} for update`;

@@ -443,6 +443,27 @@ describe('risk administration: policy, deny list and models through the API and 
     assert.equal(restored.body.role, 'champion');
   });
 
+  test('challengers promoted at the same moment leave exactly one champion and no 500', async () => {
+    const sql = t.platform.db.sql;
+    const [champion] = await sql<
+      { version: number }[]
+    >`select version from risk_models where role = 'champion'`;
+    const model = (await getModelByVersion(sql, champion!.version))!.model;
+    const challengers = await Promise.all(
+      [1, 2, 3, 4].map(
+        async () => (await registerModel(sql, model, { role: 'challenger', source: 'file', note: 'race' }))!,
+      ),
+    );
+    const answers = await Promise.all(
+      challengers.map((c) => call('POST', `/v1/risk/models/${c.version}/promote`)),
+    );
+    for (const a of answers) assert.equal(a.status, 200, a.text);
+    const champions = await sql`select version from risk_models where role = 'champion'`;
+    assert.equal(champions.length, 1);
+    const restored = await call('POST', `/v1/risk/models/${champion!.version}/promote`);
+    assert.equal(restored.status, 200, restored.text);
+  });
+
   test('every change is in the audit trail with the staff member who made it', async () => {
     const other = await riskStaff(t.platform);
     const c = await customer(t.platform, 40);
