@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages of the real servers the tests start on loopback, when missing:
-# PostgreSQL, Redis, NATS (with JetStream), Patroni + etcd (failover) and pgBackRest (backups).
+# PostgreSQL, Redis, NATS (with JetStream), Patroni + etcd (failover), pgBackRest (backups) and
+# Chromium (the web tests drive it headless through playwright-core; no browser download).
 # Idempotent and quick when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ declare -A probe=(
   [etcd-server]="/usr/bin/etcd"
   [etcd-client]="/usr/bin/etcdctl"
   [pgbackrest]="/usr/bin/pgbackrest"
+  [chromium]="/usr/bin/chromium"
 )
 
 missing=()

@@ -10,12 +10,14 @@ import { goodsRoutes } from './goods.ts';
 import { healthRoutes } from './health.ts';
 import { loanRoutes } from './loans.ts';
 import { merchantRoutes } from './merchants.ts';
+import { opsSummaryRoutes } from './ops-summary.ts';
 import { orderRoutes } from './orders.ts';
 import { productRoutes } from './products.ts';
 import { quoteRoutes } from './quotes.ts';
 import { repaymentRoutes } from './repayments.ts';
 import { riskAdminRoutes } from './risk-admin.ts';
 import { staffRoutes } from './staff.ts';
+import { webRoutes } from './web.ts';
 
 /** Every route plugin of the API. Versioned business routes live under /v1. */
 export async function registerRoutes(app: Api, platform: Platform, metrics: Metrics): Promise<void> {
@@ -34,4 +36,6 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(repaymentRoutes(platform));
   await app.register(creditApplicationRoutes(platform));
   await app.register(riskAdminRoutes(platform));
+  await app.register(opsSummaryRoutes(platform));
+  await app.register(webRoutes());
 }

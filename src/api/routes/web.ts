@@ -1,0 +1,50 @@
+/**
+ * The web part: plain static files from web/ (no build step), the borrower app under /app/, the
+ * operations console under /console/ and what both share under /shared/. `/` sends a browser to
+ * the app. The pages call the same /v1 API as any client; a strict Content-Security-Policy keeps
+ * them to this origin's scripts, styles and API.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+
+export const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web');
+export const WEB_AREAS = ['app', 'console', 'shared'] as const;
+
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+function securityHeaders(reply: FastifyReply): void {
+  reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
+  // Files change with the code, not with a version in their name: revalidate by ETag each time.
+  reply.header('cache-control', 'no-cache');
+}
+
+export function webRoutes(): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    for (const area of WEB_AREAS) {
+      await app.register(fastifyStatic, {
+        root: path.join(WEB_ROOT, area),
+        prefix: `/${area}/`,
+        decorateReply: false,
+        redirect: true,
+        dotfiles: 'ignore',
+        cacheControl: false,
+        setHeaders: securityHeaders,
+      });
+    }
+    app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/app/', 302));
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * The borrower app in headless Chromium against the real API on PostgreSQL and Redis: log in,
+ * the credit line, applying for credit, buying on installments, repaying, errors, retries, a
+ * phone-sized screen and the keyboard.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { getCreditLine } from '../../src/store/credit-lines.ts';
+import {
+  assertCleanText,
+  customerWithLine,
+  logInToApp,
+  openPage,
+  openWebLab,
+  PHONE_VIEWPORT,
+  placeOrder,
+  usePolicy,
+  type WebLab,
+} from './support.ts';
+
+describe('borrower app', () => {
+  let lab: WebLab;
+
+  before(async () => {
+    lab = await openWebLab('web-app');
+  });
+  after(async () => {
+    await lab?.close();
+  });
+
+  const loanCount = async (customerId: bigint) =>
+    Number(
+      (
+        await lab.platform.db.sql<
+          { n: bigint }[]
+        >`select count(*) as n from loans where customer_id = ${customerId}`
+      )[0]!.n,
+    );
+
+  test('a borrower logs in, sees their line, buys goods on 6 installments and sees the new loan schedule and the reduced available line', async () => {
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToApp(page, lab.demo.customer.login, lab.demo.customer.password);
+      assert.equal(await page.getByTestId('line-limit').textContent(), '¥20,000.00');
+      assert.equal(await page.getByTestId('line-available').textContent(), '¥20,000.00');
+      assert.equal(await page.getByRole('meter').getAttribute('aria-valuenow'), '0');
+
+      await page.getByRole('link', { name: 'Shop on installments' }).click();
+      await page.getByRole('link', { name: 'Buy Smartphone 15, 256 GB on installments' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Smartphone 15, 256 GB' }).waitFor();
+      assert.equal(await page.getByTestId('goods-price').textContent(), '¥5,999.00');
+      await page.getByRole('radio', { name: '6' }).check();
+      const quoteRows = page.getByTestId('quote-schedule').locator('tbody tr');
+      await page.getByRole('button', { name: /^Place order: 6 × ¥/ }).waitFor();
+      assert.equal(await quoteRows.count(), 6);
+
+      await page.getByRole('button', { name: /^Place order: 6 × ¥/ }).click();
+      await page.getByRole('heading', { level: 1, name: 'Loan of ¥5,999.00' }).waitFor();
+      await page.getByText('Order placed. Here is your new loan.').waitFor();
+      assert.equal(await page.getByTestId('loan-schedule').locator('tbody tr').count(), 6);
+      assert.equal(await page.getByTestId('loan-status').textContent(), 'active');
+      await assertCleanText(page);
+
+      await page.getByRole('link', { name: 'Home' }).click();
+      await page.getByTestId('line-available').filter({ hasText: '¥14,001.00' }).waitFor();
+      assert.equal(await page.getByTestId('line-used').textContent(), '¥5,999.00');
+      assert.equal(await page.getByRole('meter').getAttribute('aria-valuenow'), '29.9');
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('an approved application shows its grade and line, and the line is set', async () => {
+    await usePolicy(lab, (p) => {
+      p.approveGrades = ['A', 'B', 'C', 'D', 'E'];
+      p.referGrades = [];
+    });
+    const c = await customerWithLine(lab);
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToApp(page, c.phone, c.password);
+      await page.getByText('You have no credit line yet.').waitFor();
+      await page.getByRole('link', { name: 'Apply for credit', exact: true }).first().click();
+      await page.getByLabel('Monthly income (CNY)').fill('15000.00');
+      await page.getByLabel('What is the credit for?').selectOption('goods');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      const decision = page.getByTestId('decision');
+      await decision.waitFor();
+      assert.equal(
+        await decision.getAttribute('data-outcome'),
+        'approve',
+        (await decision.textContent()) ?? '',
+      );
+      const shownLine = (await page.getByTestId('decision-line').textContent())!;
+      assert.match((await page.getByTestId('decision-grade').textContent()) ?? '', /^[A-E]$/);
+      const line = await getCreditLine(lab.platform.db.sql, c.id);
+      assert.ok(line, 'the approval set a credit line');
+      assert.equal(
+        shownLine,
+        `¥${Number(line.limitMinor / 100n).toLocaleString('en-US')}.${String(line.limitMinor % 100n).padStart(2, '0')}`,
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('a declined application shows its reason messages', async () => {
+    await usePolicy(lab, (p) => {
+      p.approveGrades = [];
+      p.referGrades = [];
+    });
+    const c = await customerWithLine(lab);
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToApp(page, c.phone, c.password);
+      await page.goto('/app/#/apply');
+      await page.getByLabel('Monthly income (CNY)').fill('8000.00');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      const decision = page.getByTestId('decision');
+      await decision.waitFor();
+      assert.equal(await decision.getAttribute('data-outcome'), 'decline');
+      const reasons = page.getByTestId('decision-reasons').locator('li');
+      assert.equal(await reasons.first().getAttribute('data-code'), 'SCORE_TOO_LOW');
+      assert.equal(await reasons.first().textContent(), 'score is in a grade that is declined');
+      await assertCleanText(page);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await usePolicy(lab, () => {});
+    }
+  });
+
+  test('an API error is shown with its code and the form keeps the input', async () => {
+    const c = await customerWithLine(lab, '10000.00');
+    const order = await placeOrder(lab, c, 2, 3); // earbuds, 899.00 on 3
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToApp(page, c.phone, c.password);
+      await page.goto(`/app/#/loans/${order.loan_id}`);
+      const amount = page.getByLabel('Amount (CNY)');
+      await amount.fill('99999.00');
+      await page.getByRole('button', { name: 'Repay', exact: true }).click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      assert.equal(await alert.getAttribute('data-code'), 'OVERPAYMENT');
+      assert.match((await alert.textContent())!, /^OVERPAYMENT .+/);
+      assert.equal(await amount.inputValue(), '99999.00');
+      assert.equal(await page.getByTestId('loan-status').textContent(), 'active');
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('repaying an installment and then paying off closes the loan and frees the line', async () => {
+    const c = await customerWithLine(lab, '10000.00');
+    const order = await placeOrder(lab, c, 5, 3); // robot vacuum, 1999.00 on 3
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToApp(page, c.phone, c.password);
+      await page.getByRole('link', { name: 'My loans' }).first().click();
+      await page.getByTestId('loans').locator('tbody tr').first().waitFor();
+      await page.goto(`/app/#/loans/${order.loan_id}`);
+      // the form offers the first installment's amount; paying it marks that installment paid
+      await page.getByRole('button', { name: 'Repay', exact: true }).click();
+      await page.getByText(/^Paid ¥/).waitFor();
+      await page.getByTestId('loan-schedule').locator('tbody tr').first().getByText('paid').waitFor();
+
+      await page.getByRole('button', { name: /^Pay off ¥/ }).click();
+      await page.getByText('The loan is paid off.').waitFor();
+      assert.equal(await page.getByTestId('loan-status').textContent(), 'paid_off');
+      assert.equal(await page.getByTestId('loan-outstanding').textContent(), '¥0.00');
+      await assertCleanText(page);
+      const line = await getCreditLine(lab.platform.db.sql, c.id);
+      assert.equal(line?.usedMinor, 0n);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('an order whose answer is lost is sent again with the same Idempotency-Key and makes one loan', async () => {
+    const c = await customerWithLine(lab, '10000.00');
+    const { page, errors, close } = await openPage(lab);
+    const keys: string[] = [];
+    try {
+      await logInToApp(page, c.phone, c.password);
+      let lost = false;
+      await page.route('**/v1/orders', async (route) => {
+        keys.push(route.request().headers()['idempotency-key'] ?? '');
+        if (lost) return route.continue();
+        lost = true;
+        await route.fetch(); // the server places the order...
+        await route.abort('connectionreset'); // ...and the answer never arrives
+      });
+      await page.goto(`/app/#/shop/${lab.demo.goodsIds[2]}`);
+      await page.getByRole('radio', { name: '3' }).check();
+      await page.getByRole('button', { name: /^Place order: 3 × ¥/ }).click();
+      await page.getByRole('heading', { level: 1, name: 'Loan of ¥899.00' }).waitFor();
+      assert.equal(keys.length, 2);
+      assert.match(keys[0]!, /^[0-9a-f-]{36}$/);
+      assert.equal(keys[1], keys[0]);
+      assert.equal(await loanCount(c.id), 1);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('on a phone-sized screen a borrower logs in with the keyboard alone and nothing overflows sideways', async () => {
+    const { page, errors, close } = await openPage(lab, { viewport: PHONE_VIEWPORT });
+    try {
+      await page.goto('/app/');
+      await page.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+      await page.getByLabel('Mobile number').focus();
+      await page.keyboard.type(lab.demo.customer.login);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(lab.demo.customer.password);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: /^Hello/ }).waitFor();
+      for (const hash of ['#/', '#/shop', '#/loans', '#/apply']) {
+        await page.goto(`/app/${hash}`);
+        await page.locator('main h1').waitFor();
+        const overflow = await page.evaluate<number>(
+          'document.documentElement.scrollWidth - window.innerWidth',
+        );
+        assert.ok(overflow <= 0, `${hash} is ${overflow}px wider than the screen`);
+        await assertCleanText(page);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('/ sends a browser to the app, and pages come with a content security policy', async () => {
+    const root = await lab.app.inject({ method: 'GET', url: '/' });
+    assert.equal(root.statusCode, 302);
+    assert.equal(root.headers.location, '/app/');
+    for (const url of ['/app/', '/console/', '/shared/api.js', '/shared/style.css']) {
+      const res = await lab.app.inject({ method: 'GET', url });
+      assert.equal(res.statusCode, 200, url);
+      assert.match(String(res.headers['content-security-policy']), /script-src 'self'/, url);
+    }
+    const missing = await lab.app.inject({ method: 'GET', url: '/app/nothing-here.js' });
+    assert.equal(missing.statusCode, 404);
+    assert.equal(missing.json().error.code, 'ROUTE_NOT_FOUND');
+  });
+});

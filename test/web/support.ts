@@ -1,0 +1,225 @@
+/**
+ * Shared set-up for the web tests: real PostgreSQL and Redis, the API listening on a loopback port
+ * (it serves the pages too), the demo data `npm start` seeds, and one headless Chromium (Debian's,
+ * driven by playwright-core) per test file. Each test opens its own browser context, so its
+ * sessionStorage (the token) starts empty.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { signAccessToken } from '../../src/api/auth.ts';
+import { type Api, buildApi } from '../../src/api/server.ts';
+import { loadConfig } from '../../src/config.ts';
+import { parseAmount } from '../../src/domain/index.ts';
+import { createLogger } from '../../src/logger.ts';
+import { openPlatform, type Platform } from '../../src/platform.ts';
+import { configureRisk, ensureChampion, refreshRisk } from '../../src/risk/decide.ts';
+import { DEFAULT_POLICY, type Policy } from '../../src/risk/policy.ts';
+import { type RiskProviders, simulatedScoreProvider } from '../../src/risk/providers.ts';
+import { setCreditLine } from '../../src/store/credit-lines.ts';
+import { fieldCryptoFor } from '../../src/store/crypto.ts';
+import { createCustomer, nationalIdCheckChar } from '../../src/store/customers.ts';
+import { hashPassword } from '../../src/store/passwords.ts';
+import { publishPolicy } from '../../src/store/policies.ts';
+import { type DemoCredentials, seedDemo } from '../../src/store/seed.ts';
+import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
+import { tempDir } from '../harness/process.ts';
+import { type RedisServer, startRedis } from '../harness/redis.ts';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** How long a page may take to show what a test waits for: generous for a loaded 2-core machine. */
+export const UI_TIMEOUT_MS = 10_000;
+export const PHONE_VIEWPORT = { width: 375, height: 740 };
+
+export interface WebLab {
+  platform: Platform;
+  app: Api;
+  baseUrl: string;
+  browser: Browser;
+  demo: DemoCredentials;
+  close(): Promise<void>;
+}
+
+const hexKey = () => randomBytes(32).toString('hex');
+
+export async function openWebLab(name: string): Promise<WebLab> {
+  let pg: PostgresServer | undefined;
+  let redis: RedisServer | undefined;
+  let browser: Browser | undefined;
+  let platform: Platform | undefined;
+  let app: Api | undefined;
+  try {
+    [pg, redis, browser] = await Promise.all([
+      startPostgres(),
+      startRedis(),
+      // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
+      chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox'] }),
+    ]);
+    const config = loadConfig({
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis.url,
+      FENQI_TOKEN_SECRET: hexKey(),
+      FENQI_DATA_KEYS: `1:${hexKey()}`,
+      FENQI_BLIND_INDEX_KEY: hexKey(),
+      FENQI_DATA_DIR: tempDir(name),
+      FENQI_COB_AUTO: 'false',
+      LOG_LEVEL: 'silent',
+    });
+    platform = await openPlatform(config, createLogger('silent'));
+    const demo = await seedDemo(platform);
+    assert.ok(demo, 'a fresh database is seeded');
+    await ensureChampion(platform);
+    // Providers that always answer, and a clean bureau report: outcomes in these tests come from
+    // the policy the test publishes, not from chance.
+    configureRisk(platform, { providers: steadyProviders() });
+    app = await buildApi(platform);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const opened = { pg, redis, browser, platform, app };
+    return {
+      platform,
+      app,
+      browser,
+      demo,
+      baseUrl: `http://127.0.0.1:${port}`,
+      async close() {
+        await opened.browser.close().catch(() => {});
+        await opened.app.close();
+        await opened.platform.close();
+        await Promise.allSettled([opened.pg.destroy(), opened.redis.destroy()]);
+      },
+    };
+  } catch (err) {
+    await browser?.close().catch(() => {});
+    await app?.close().catch(() => {});
+    await platform?.close().catch(() => {});
+    await Promise.allSettled([pg?.destroy(), redis?.destroy()]);
+    throw err;
+  }
+}
+
+export interface TestPage {
+  page: Page;
+  context: BrowserContext;
+  /** Uncaught errors in the page: a test ends by asserting there were none. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+export async function openPage(
+  lab: WebLab,
+  options: { viewport?: { width: number; height: number } } = {},
+): Promise<TestPage> {
+  const context = await lab.browser.newContext({ baseURL: lab.baseUrl, viewport: options.viewport ?? null });
+  context.setDefaultTimeout(UI_TIMEOUT_MS);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  return { page, context, errors, close: () => context.close() };
+}
+
+function steadyProviders(): RiskProviders {
+  return {
+    score: simulatedScoreProvider({ timeoutRate: 0, failureRate: 0 }),
+    bureau: {
+      name: 'clean-bureau',
+      fetchReport: async () => ({
+        inquiries6m: 0,
+        openAccounts: 1,
+        delinquencies24m: 0,
+        utilisation: 0.2,
+        provider: 'clean-bureau',
+      }),
+    },
+  };
+}
+
+let serial = 0;
+
+export interface WebCustomer {
+  id: bigint;
+  phone: string;
+  password: string;
+  token: string;
+}
+
+/** A customer who can log in with a password, with a credit line of `limit` (none when undefined). */
+export async function customerWithLine(lab: WebLab, limit?: string, ageYears = 35): Promise<WebCustomer> {
+  serial++;
+  const phone = `137${String(process.pid % 1000).padStart(3, '0')}${String(serial).padStart(5, '0')}`;
+  const born = new Date(Date.now() - 30 * 86_400_000);
+  born.setUTCFullYear(born.getUTCFullYear() - ageYears);
+  const first17 = `110101${born.toISOString().slice(0, 10).replaceAll('-', '')}${String(serial % 1000).padStart(3, '0')}`;
+  const password = `pw-${randomBytes(6).toString('hex')}`;
+  const created = await createCustomer(lab.platform.db.sql, fieldCryptoFor(lab.platform.config), {
+    phone,
+    nationalId: first17 + nationalIdCheckChar(first17),
+    legalName: `Web Tester ${serial}`,
+    bankCard: '6222020200112233445',
+    passwordHash: await hashPassword(password),
+  });
+  if (!created.ok) throw new Error(`customer conflict on ${created.conflict}`);
+  if (limit !== undefined) {
+    await lab.platform.db.sql.begin((tx) =>
+      setCreditLine(tx, created.id, { limitMinor: parseAmount(limit, 2), status: 'active' }),
+    );
+  }
+  const token = signAccessToken(lab.platform.config.tokenSecret, { role: 'customer', id: created.id }, 900);
+  return { id: created.id, phone, password, token };
+}
+
+/** Publishes a variant of the default policy and makes this process use it at once. */
+export async function usePolicy(lab: WebLab, change: (p: Policy) => void, note = 'web test'): Promise<void> {
+  const policy = structuredClone(DEFAULT_POLICY);
+  change(policy);
+  await publishPolicy(lab.platform.db.sql, policy, note);
+  refreshRisk(lab.platform);
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** An order placed through the API (not the page), for tests that start from an existing loan. */
+export async function placeOrder(
+  lab: WebLab,
+  customer: WebCustomer,
+  goodsIndex: number,
+  tenor: number,
+): Promise<{ id: string; loan_id: string }> {
+  const goodsId = lab.demo.goodsIds[goodsIndex]!.toString();
+  const productId = lab.demo.products.find((p) => p.code === 'GOODS-0DOWN')!.id.toString();
+  const res = await lab.app.inject({
+    method: 'POST',
+    url: '/v1/orders',
+    headers: { ...bearer(customer.token), 'idempotency-key': `web-test-${randomBytes(8).toString('hex')}` },
+    payload: { goods_id: goodsId, product_id: productId, tenor },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json();
+}
+
+/** Logs in through the app's form. */
+export async function logInToApp(page: Page, phone: string, password: string): Promise<void> {
+  await page.goto('/app/#/login');
+  await page.getByLabel('Mobile number').fill(phone);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { level: 1, name: /^Hello/ }).waitFor();
+}
+
+/** Logs in through the console's form. */
+export async function logInToConsole(page: Page, username: string, password: string): Promise<void> {
+  await page.goto('/console/#/login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.locator('#who').filter({ hasText: 'staff' }).waitFor();
+}
+
+/** What a page must never show: values that leaked from a bug instead of data. */
+const LEAKED = /\bnull\b|\bundefined\b|\bNaN\b|\[object /;
+
+export async function assertCleanText(page: Page): Promise<void> {
+  const text = (await page.locator('main').textContent()) ?? '';
+  assert.doesNotMatch(text, LEAKED, `the page shows a leaked value:\n${text}`);
+}

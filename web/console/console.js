@@ -1,0 +1,591 @@
+/**
+ * The operations console for staff. Risk staff work the review queue, read a decision (score,
+ * points per feature as a chart, reasons) and the policy; ops staff watch the overview charts and
+ * replay dead-lettered orders. Both see the overview. The API decides who may do what; the console
+ * only hides what a role cannot use.
+ */
+import { ApiError, createClient } from '../shared/api.js';
+import { barChart, lineChart, signedBarChart } from '../shared/chart.js';
+import { busy, errorBox, facts, field, fill, go, h, startRouter, statusArea, table } from '../shared/dom.js';
+import { display } from '../shared/money.js';
+
+const STAFF_ROLES = ['risk', 'ops'];
+const OVERVIEW_DAYS = [7, 14, 30];
+const AMOUNT_PATTERN = '^\\d{1,12}(\\.\\d{1,2})?$';
+/** Decline reasons offered in the review form; any UPPER_SNAKE code is accepted. */
+const DECLINE_REASONS = [
+  'SCORE_TOO_LOW',
+  'INCOME_NOT_VERIFIED',
+  'IDENTITY_NOT_VERIFIED',
+  'POLICY_EXCEPTION_DENIED',
+];
+const DEAD_LETTER_PAGE = 50;
+
+const api = createClient({
+  tokenKey: 'fenqi.console.token',
+  onUnauthorized: () => go(`#/login?next=${encodeURIComponent(location.hash || '#/')}`),
+});
+
+const badge = (text) => h('span', { class: `badge ${text}` }, text);
+const notice = (...children) => h('div', { class: 'notice', role: 'status' }, ...children);
+const heading = (text) => h('h1', {}, text);
+
+// ---- log in ----------------------------------------------------------------------------------
+
+function loginView(_params, query) {
+  const username = h('input', { name: 'username', autocomplete: 'username', required: true, maxlength: 64 });
+  const password = h('input', {
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+    maxlength: 128,
+  });
+  const submit = h('button', { type: 'submit' }, 'Log in');
+  const status = statusArea();
+  const form = h(
+    'form',
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        status.clear();
+        await busy(submit, async () => {
+          try {
+            const token = await api.post('/v1/auth/login', {
+              username: username.value.trim(),
+              password: password.value,
+            });
+            if (!STAFF_ROLES.includes(token.role)) {
+              throw new ApiError(
+                403,
+                'NOT_STAFF',
+                'the console is for risk and ops staff; customers use /app/',
+              );
+            }
+            api.session.save(token.access_token, token.role);
+            password.value = '';
+            go(query.get('next') || '#/');
+          } catch (err) {
+            status.error(err);
+          }
+        });
+      },
+    },
+    field('Username', username),
+    field('Password', password),
+    h('div', { class: 'actions' }, submit),
+    status.el,
+  );
+  return h('section', {}, heading('Staff log in'), form);
+}
+
+// ---- overview (risk and ops) -----------------------------------------------------------------
+
+async function overviewView(_params, query) {
+  const days = OVERVIEW_DAYS.includes(Number(query.get('days'))) ? Number(query.get('days')) : 14;
+  const s = await api.get(`/v1/ops/summary?days=${days}`);
+  const picker = h(
+    'select',
+    { id: 'days', onchange: (e) => go(`#/overview?days=${e.target.value}`) },
+    OVERVIEW_DAYS.map((d) => h('option', { value: d, selected: d === days }, `last ${d} days`)),
+  );
+  const decided = s.decisions_by_day.reduce((n, d) => n + d.approve + d.decline + d.refer, 0);
+  return h(
+    'section',
+    {},
+    heading('Overview'),
+    h('div', { class: 'field', style: 'max-width: 14rem' }, h('label', { for: 'days' }, 'Period'), picker),
+    h(
+      'div',
+      { class: 'cards', style: 'margin: 1rem 0' },
+      h(
+        'div',
+        { class: 'card', dataset: { testid: 'ledger' } },
+        h('h2', {}, 'Ledger, last ', String(s.ledger.window_hours), ' h'),
+        h('p', {}, badge(s.ledger.status)),
+        facts([
+          ['Entries checked', String(s.ledger.entries)],
+          ['Debits', display(s.ledger.debits)],
+          ['Credits', display(s.ledger.credits)],
+          ['Unbalanced', String(s.ledger.unbalanced_entries)],
+        ]),
+        s.ledger.truncated ? h('p', { class: 'hint' }, 'Only the newest entries were checked.') : null,
+      ),
+      h(
+        'div',
+        { class: 'card' },
+        h('h2', {}, 'Close of business'),
+        s.last_cob
+          ? [
+              h('p', {}, badge(s.last_cob.status)),
+              facts([
+                ['Business date', s.last_cob.business_date],
+                ['Loans closed', `${s.last_cob.loans_done} of ${s.last_cob.loans_total}`],
+              ]),
+            ]
+          : h('p', {}, 'No day closed yet.'),
+      ),
+      h(
+        'div',
+        { class: 'card' },
+        h('h2', {}, 'Decisions'),
+        facts([
+          [`Made in ${s.days} days`, String(decided), 'decisions-total'],
+          ['Waiting for review', String(s.open_reviews), 'open-reviews'],
+        ]),
+      ),
+    ),
+    lineChart(
+      `Credit decisions per day by outcome (${s.time_zone})`,
+      s.decisions_by_day.map((d) => d.date),
+      [
+        { name: 'approve', values: s.decisions_by_day.map((d) => d.approve) },
+        { name: 'decline', values: s.decisions_by_day.map((d) => d.decline) },
+        { name: 'refer', values: s.decisions_by_day.map((d) => d.refer) },
+      ],
+    ),
+    barChart(
+      'Active loans per delinquency bucket',
+      s.loans_by_bucket.map((b) => ({ label: b.bucket, value: b.loans })),
+    ),
+    h('p', { class: 'hint' }, `As of ${new Date(s.generated_at).toLocaleString()}`),
+  );
+}
+
+// ---- reviews and decisions (risk) ------------------------------------------------------------
+
+async function reviewsView(_params, query) {
+  const state = ['open', 'approved', 'declined'].includes(query.get('status')) ? query.get('status') : 'open';
+  const qs = new URLSearchParams({ status: state, limit: '50' });
+  if (query.get('after')) qs.set('after', query.get('after'));
+  const page = await api.get(`/v1/reviews?${qs}`);
+  const picker = h(
+    'select',
+    { id: 'review-status', onchange: (e) => go(`#/reviews?status=${e.target.value}`) },
+    ['open', 'approved', 'declined'].map((v) => h('option', { value: v, selected: v === state }, v)),
+  );
+  return h(
+    'section',
+    {},
+    heading('Review queue'),
+    h(
+      'div',
+      { class: 'field', style: 'max-width: 14rem' },
+      h('label', { for: 'review-status' }, 'Show'),
+      picker,
+    ),
+    page.items.length
+      ? table(
+          `${state} reviews, oldest first`,
+          ['Application', 'Customer', 'Grade', 'Score', 'Reasons', 'Suggested line', 'Received', ''],
+          page.items.map((r) => [
+            r.decision_id,
+            r.customer_id,
+            r.grade ?? '—',
+            r.score === null ? '—' : String(r.score),
+            r.reasons.join(', '),
+            r.suggested_line === null ? '—' : display(r.suggested_line),
+            new Date(r.created_at).toLocaleString(),
+            h(
+              'a',
+              {
+                href: `#/decisions/${r.decision_id}${r.suggested_line ? `?suggested=${r.suggested_line}` : ''}`,
+                'aria-label': `Open application ${r.decision_id}`,
+              },
+              'Open',
+            ),
+          ]),
+          { dataset: { testid: 'reviews' } },
+        )
+      : h('p', { dataset: { testid: 'reviews-empty' } }, `No ${state} reviews.`),
+    page.next
+      ? h(
+          'a',
+          { class: 'button secondary', href: `#/reviews?status=${state}&after=${page.next}` },
+          'Next page',
+        )
+      : null,
+  );
+}
+
+function decisionLookupView() {
+  const id = h('input', {
+    name: 'id',
+    inputmode: 'numeric',
+    pattern: '^\\d{1,19}$',
+    required: true,
+    maxlength: 19,
+  });
+  return h(
+    'section',
+    {},
+    heading('Find a decision'),
+    h(
+      'form',
+      {
+        onsubmit: (e) => {
+          e.preventDefault();
+          go(`#/decisions/${id.value.trim()}`);
+        },
+      },
+      field('Application id', id),
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Open')),
+    ),
+  );
+}
+
+function reviewForms(d, suggested, onResolved) {
+  const status = statusArea();
+  const line = h('input', {
+    name: 'line',
+    inputmode: 'decimal',
+    pattern: AMOUNT_PATTERN,
+    required: true,
+    maxlength: 16,
+    value: suggested ?? d.line ?? '',
+  });
+  const approve = h('button', { type: 'submit' }, 'Approve with this line');
+  const reason = h('input', {
+    name: 'reason',
+    list: 'decline-reasons',
+    required: true,
+    maxlength: 64,
+    pattern: '^[A-Z][A-Z0-9_]{1,63}$',
+    value: d.reasons[0]?.code ?? 'SCORE_TOO_LOW',
+  });
+  const decline = h('button', { type: 'submit', class: 'danger' }, 'Decline');
+  const resolve = (button, body) =>
+    busy(button, async () => {
+      status.clear();
+      try {
+        const resolved = await api.post(`/v1/reviews/${d.id}/decision`, body);
+        let lineNow = null;
+        if (resolved.review?.status === 'approved') {
+          lineNow = await api.get(`/v1/customers/${resolved.customer_id}/credit-line`).catch(() => null);
+        }
+        onResolved(resolved, lineNow);
+      } catch (err) {
+        status.error(err);
+      }
+    });
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'resolve-h' },
+    h('h2', { id: 'resolve-h' }, 'Resolve this review'),
+    h(
+      'form',
+      {
+        'aria-label': 'Approve',
+        onsubmit: (e) => {
+          e.preventDefault();
+          resolve(approve, { decision: 'approve', line: line.value.trim() });
+        },
+      },
+      field('Credit line (CNY)', line),
+      h('div', { class: 'actions' }, approve),
+    ),
+    h(
+      'form',
+      {
+        'aria-label': 'Decline',
+        style: 'margin-top: 1rem',
+        onsubmit: (e) => {
+          e.preventDefault();
+          resolve(decline, { decision: 'decline', reason: reason.value.trim() });
+        },
+      },
+      field('Reason code', reason, 'UPPER_SNAKE, e.g. SCORE_TOO_LOW'),
+      h(
+        'datalist',
+        { id: 'decline-reasons' },
+        DECLINE_REASONS.map((c) => h('option', { value: c })),
+      ),
+      h('div', { class: 'actions' }, decline),
+    ),
+    status.el,
+  );
+}
+
+async function decisionView({ id }, query) {
+  const outlet = h('section', {});
+  let message = null;
+  const render = async () => {
+    const d = await api.get(`/v1/credit-applications/${encodeURIComponent(id)}`);
+    const points = d.score_reasons.map((r) => ({ label: `${r.feature} (${r.bin})`, value: r.points }));
+    const replayArea = h('div', { 'aria-live': 'polite' });
+    const replay = h('button', { type: 'button', class: 'secondary' }, 'Replay under its model and policy');
+    replay.addEventListener('click', () =>
+      busy(replay, async () => {
+        try {
+          const r = await api.post(`/v1/credit-applications/${d.id}/replay`, undefined);
+          const all = Object.entries(r.replayed.points ?? {}).map(([feature, value]) => ({
+            label: feature,
+            value,
+          }));
+          fill(
+            replayArea,
+            r.matches
+              ? notice('The replay matches the stored decision.')
+              : errorBox({ code: 'REPLAY_DIFFERS', message: `differs in: ${r.differences.join(', ')}` }),
+            all.length ? signedBarChart('Points per feature (all features, replayed)', all) : null,
+          );
+        } catch (err) {
+          fill(replayArea, errorBox(err));
+        }
+      }),
+    );
+    fill(
+      outlet,
+      heading(`Application ${d.id}`),
+      message,
+      facts([
+        ['Outcome', badge(d.decision), 'outcome'],
+        ['Score', d.score === null ? '—' : String(d.score), 'score'],
+        ['Grade', d.grade ?? '—', 'grade'],
+        ['Line', d.line === null ? '—' : display(d.line, d.currency)],
+        ['Customer', d.customer_id],
+        ['Model / policy', `${d.model_version ?? '—'} / ${d.policy_version}`],
+        ['Decided', `${new Date(d.created_at).toLocaleString()} in ${d.latency_ms} ms`],
+        d.degraded.length ? ['Degraded', d.degraded.join(', ')] : null,
+        d.review
+          ? [
+              'Review',
+              [
+                badge(d.review.status),
+                d.review.line ? ` line ${display(d.review.line)}` : '',
+                d.review.reason ? ` ${d.review.reason}` : '',
+              ],
+              'review-status',
+            ]
+          : null,
+      ]),
+      h('h2', {}, 'Reasons'),
+      d.reasons.length
+        ? h(
+            'ul',
+            { dataset: { testid: 'reasons' } },
+            d.reasons.map((r) => h('li', {}, h('code', {}, r.code), ' ', r.message)),
+          )
+        : h('p', {}, 'None.'),
+      points.length
+        ? signedBarChart('Points per feature (where the score lost points)', points)
+        : h('p', {}, 'No score reasons: every feature scored its best.'),
+      h('div', { class: 'actions' }, replay),
+      replayArea,
+      d.review?.status === 'open'
+        ? reviewForms(d, query.get('suggested'), (resolved, line) => {
+            message = notice(
+              `Review ${resolved.review.status}.`,
+              line
+                ? ` The customer's credit line is now ${display(line.limit)} (available ${display(line.available)}).`
+                : '',
+            );
+            render();
+          })
+        : null,
+      h('p', {}, h('a', { href: '#/reviews' }, 'Back to the queue')),
+    );
+  };
+  await render();
+  return outlet;
+}
+
+async function policyView() {
+  const [active, versions] = await Promise.all([
+    api.get('/v1/risk/policies/active').catch((err) => {
+      if (err instanceof ApiError && err.code === 'POLICY_NOT_FOUND') return null;
+      throw err;
+    }),
+    api.get('/v1/risk/policies?limit=20'),
+  ]);
+  const p = active?.policy;
+  return h(
+    'section',
+    {},
+    heading('Credit policy'),
+    active
+      ? [
+          facts([
+            ['Active version', String(active.version), 'policy-version'],
+            ['Note', active.note],
+            [
+              'Published',
+              `${new Date(active.created_at).toLocaleString()}${active.published_by ? ` by staff ${active.published_by}` : ''}`,
+            ],
+            ['Approved grades', p.approveGrades.join(', ') || '—'],
+            ['Referred grades', p.referGrades.join(', ') || '—'],
+            [
+              'Line',
+              `${display(fromMinorText(p.line.minLineMinor))} to ${display(fromMinorText(p.line.maxLineMinor))}`,
+            ],
+          ]),
+          table(
+            'Hard rules',
+            ['Code', 'Rule', 'Action', 'When unknown', 'Description'],
+            p.rules.map((r) => [
+              h('code', {}, r.code),
+              `${r.fact} ${r.op} ${r.value}`,
+              r.action,
+              r.whenMissing,
+              r.description,
+            ]),
+          ),
+          table(
+            'Line as a multiple of monthly income, per grade',
+            ['Grade', 'Multiple'],
+            Object.entries(p.line.incomeMultipleBp).map(([g, bp]) => [g, `${bp / 10000}×`]),
+          ),
+        ]
+      : h('p', {}, 'No policy yet: the default is installed by the first decision.'),
+    table(
+      'Versions, newest first',
+      ['Version', 'Active', 'Note', 'Published'],
+      versions.items.map((v) => [
+        String(v.version),
+        v.active ? badge('active') : '',
+        v.note,
+        new Date(v.created_at).toLocaleString(),
+      ]),
+      { dataset: { testid: 'policy-versions' } },
+    ),
+  );
+}
+
+/** "2000000" minor units (a policy's fen) → "20000.00" without floats. */
+function fromMinorText(minor) {
+  const digits = String(minor).padStart(3, '0');
+  return `${digits.slice(0, -2)}.${digits.slice(-2)}`;
+}
+
+// ---- dead letters (ops) ----------------------------------------------------------------------
+
+async function deadLettersView() {
+  const outlet = h('section', {});
+  let message = null;
+  const render = async () => {
+    const page = await api.get(`/v1/ops/dead-letters?limit=${DEAD_LETTER_PAGE}`);
+    const status = statusArea();
+    const boxes = page.items.map((d) =>
+      h('input', {
+        type: 'checkbox',
+        value: d.seq,
+        disabled: !d.replayable,
+        'aria-label': `Select dead letter ${d.seq}`,
+      }),
+    );
+    const replaySelected = h('button', { type: 'button' }, 'Replay selected');
+    const replayAll = h('button', { type: 'button', class: 'secondary' }, 'Replay all');
+    const replay = (button, body) =>
+      busy(button, async () => {
+        status.clear();
+        try {
+          const r = await api.post('/v1/ops/dead-letters/replay', body);
+          message = notice(
+            h('span', { dataset: { testid: 'replay-result' } }, `Replayed ${r.replayed}`),
+            `, not found ${r.not_found}, unreplayable ${r.unreplayable}; ${r.remaining} left.`,
+            r.done ? '' : ' More are waiting: replay all again.',
+          );
+          await render();
+        } catch (err) {
+          status.error(err);
+        }
+      });
+    replaySelected.addEventListener('click', () => {
+      const seqs = boxes.filter((b) => b.checked).map((b) => b.value);
+      if (!seqs.length) {
+        status.error({ code: 'NOTHING_SELECTED', message: 'select the dead letters to replay' });
+        return;
+      }
+      replay(replaySelected, { seqs });
+    });
+    replayAll.addEventListener('click', () => replay(replayAll, { all: true }));
+    fill(
+      outlet,
+      heading('Dead-lettered orders'),
+      message,
+      h('p', { dataset: { testid: 'dead-total' } }, `${page.total} held in FENQI_DEAD.`),
+      page.items.length
+        ? table(
+            'Orders the settler could not process, oldest first',
+            ['', 'Seq', 'Order', 'Customer', 'Reason', 'Deliveries', 'Dead since'],
+            page.items.map((d, i) => [
+              boxes[i],
+              d.seq,
+              d.order_id ?? '—',
+              d.customer_id ?? '—',
+              d.reason,
+              String(d.deliveries),
+              new Date(d.dead_lettered_at).toLocaleString(),
+            ]),
+            { dataset: { testid: 'dead-letters' } },
+          )
+        : h('p', {}, 'No dead letters: every order was processed.'),
+      h('div', { class: 'actions' }, page.items.length ? replaySelected : null, replayAll),
+      status.el,
+    );
+  };
+  await render();
+  return outlet;
+}
+
+// ---- shell -----------------------------------------------------------------------------------
+
+const forRoles = (roles, render) => (params, query) => {
+  if (!api.session.token) {
+    go(`#/login?next=${encodeURIComponent(location.hash || '#/')}`);
+    return null;
+  }
+  if (!roles.includes(api.session.role)) {
+    return h(
+      'section',
+      {},
+      heading('Not for your role'),
+      errorBox({ code: 'FORBIDDEN', message: `this page is for ${roles.join(' or ')} staff` }),
+    );
+  }
+  return render(params, query);
+};
+
+function homeRedirect() {
+  if (!api.session.token) go('#/login');
+  else go(api.session.role === 'risk' ? '#/reviews' : '#/overview');
+  return null;
+}
+
+const nav = document.getElementById('nav');
+const logout = document.getElementById('logout');
+const who = document.getElementById('who');
+const syncShell = () => {
+  const role = api.session.token ? api.session.role : null;
+  nav.hidden = !role;
+  logout.hidden = !role;
+  who.textContent = role ? `${role} staff` : '';
+  for (const link of nav.querySelectorAll('[data-role]')) link.hidden = link.dataset.role !== role;
+};
+logout.addEventListener('click', () => {
+  api.session.clear();
+  syncShell();
+  go('#/login');
+});
+document.querySelector('.skip-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  document.getElementById('view').focus();
+});
+window.addEventListener('hashchange', syncShell);
+syncShell();
+
+startRouter(
+  document.getElementById('view'),
+  [
+    ['/login', loginView],
+    ['/', homeRedirect],
+    ['/overview', forRoles(STAFF_ROLES, overviewView)],
+    ['/reviews', forRoles(['risk'], reviewsView)],
+    ['/decisions', forRoles(['risk'], decisionLookupView)],
+    ['/decisions/:id', forRoles(['risk'], decisionView)],
+    ['/policy', forRoles(['risk'], policyView)],
+    ['/dead-letters', forRoles(['ops'], deadLettersView)],
+  ],
+  () =>
+    h('section', {}, heading('Not found'), errorBox({ code: 'ROUTE_NOT_FOUND', message: 'no such page' })),
+);

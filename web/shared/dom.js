@@ -1,0 +1,177 @@
+/**
+ * Small DOM helpers shared by the app and the console: elements built from data (never HTML
+ * strings, so nothing the API returns is ever parsed as markup), the error box, busy buttons and a
+ * hash router.
+ */
+
+/**
+ * h('p', { class: 'x', onclick }, 'text', child) → HTMLElement. Attributes starting with "on" are
+ * listeners; `false`, null and undefined attributes and children are left out.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith('on') && typeof value === 'function') el.addEventListener(name.slice(2), value);
+    else if (name === 'dataset') Object.assign(el.dataset, value);
+    // through the CSSOM: the Content-Security-Policy refuses style attributes in markup
+    else if (name === 'style') el.style.cssText = String(value);
+    else el.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === false || child === null || child === undefined) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** Replaces an element's children; like h(), arrays are flattened and null/false/undefined left out. */
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+/** The one way a failure is shown: its code and its message, announced to screen readers. */
+export function errorBox(err) {
+  const code = err?.code ?? 'ERROR';
+  const message = err?.message ?? String(err);
+  return h(
+    'div',
+    { class: 'error', role: 'alert', dataset: { code } },
+    h('strong', { class: 'error-code' }, code),
+    ' ',
+    h('span', { class: 'error-message' }, message),
+  );
+}
+
+/** A live region that shows either nothing, a notice or an error; returns { el, show, error, clear }. */
+export function statusArea() {
+  const el = h('div', { class: 'status-area', 'aria-live': 'polite' });
+  return {
+    el,
+    clear: () => el.replaceChildren(),
+    error: (err) => el.replaceChildren(errorBox(err)),
+    show: (...nodes) => fill(el, ...nodes),
+  };
+}
+
+/** Runs `work` with the button disabled and marked busy, so a double click sends nothing twice. */
+export async function busy(button, work) {
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  try {
+    return await work();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+  }
+}
+
+/** A labelled form field; `input` attributes go to the control. */
+export function field(label, input, hint) {
+  const id = input.id || `f-${Math.random().toString(36).slice(2, 9)}`;
+  input.id = id;
+  const hintEl = hint ? h('small', { id: `${id}-hint`, class: 'hint' }, hint) : null;
+  if (hintEl) input.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input, hintEl);
+}
+
+/** A definition list from [term, value] pairs. */
+export function facts(pairs, attrs = {}) {
+  return h(
+    'dl',
+    { class: 'facts', ...attrs },
+    pairs
+      .filter(Boolean)
+      .map(([term, value, testId]) => [
+        h('dt', {}, term),
+        h('dd', testId ? { dataset: { testid: testId } } : {}, value),
+      ]),
+  );
+}
+
+/** A table from column headings and rows of cells; `caption` names it for screen readers. */
+export function table(caption, headings, rows, attrs = {}) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      attrs,
+      h('caption', {}, caption),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headings.map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((cells) =>
+          h(
+            'tr',
+            {},
+            cells.map((c) => h('td', {}, c)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/**
+ * A hash router: routes are [pattern, render] with `:name` segments; render(params, query) returns
+ * a Node or a Promise of one. The view is replaced on every hash change and focus goes to its
+ * heading, so keyboard and screen-reader users land on the new page.
+ */
+export function startRouter(outlet, routes, fallback) {
+  const compiled = routes.map(([pattern, render]) => {
+    const names = [];
+    const rx = new RegExp(
+      `^${pattern.replace(/:([a-z]+)/g, (_m, name) => {
+        names.push(name);
+        return '([^/]+)';
+      })}$`,
+    );
+    return { rx, names, render };
+  });
+  let generation = 0;
+  async function show() {
+    const mine = ++generation;
+    const [path, search = ''] = (location.hash.slice(1) || '/').split('?');
+    const query = new URLSearchParams(search);
+    const match = compiled.map((r) => ({ r, m: r.rx.exec(path) })).find((x) => x.m);
+    const render = match ? match.r.render : fallback;
+    const params = match
+      ? Object.fromEntries(match.r.names.map((n, i) => [n, decodeURIComponent(match.m[i + 1])]))
+      : {};
+    outlet.setAttribute('aria-busy', 'true');
+    let view;
+    try {
+      view = await render(params, query);
+    } catch (err) {
+      view = h('section', {}, h('h1', {}, 'Something went wrong'), errorBox(err));
+    }
+    if (mine !== generation || !view) return; // a newer navigation won
+    outlet.replaceChildren(view);
+    outlet.removeAttribute('aria-busy');
+    const heading = outlet.querySelector('h1');
+    if (heading) {
+      heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: false });
+      document.title = `${heading.textContent} · ${document.body.dataset.site ?? 'fenqi'}`;
+    }
+  }
+  window.addEventListener('hashchange', show);
+  show();
+  return { refresh: show };
+}
+
+export const go = (hash) => {
+  if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else location.hash = hash;
+};
