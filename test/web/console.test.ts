@@ -1,0 +1,295 @@
+/**
+ * The operations console in headless Chromium against the real API on PostgreSQL and Redis: risk
+ * staff work the review queue and read decisions and the policy, ops staff replay dead letters and
+ * read the overview charts; plus GET /v1/ops/summary, the route the overview draws from.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { signAccessToken } from '../../src/api/auth.ts';
+import { getCreditLine } from '../../src/store/credit-lines.ts';
+import {
+  assertCleanText,
+  bearer,
+  customerWithLine,
+  logInToConsole,
+  openPage,
+  openWebLab,
+  PHONE_VIEWPORT,
+  placeOrder,
+  usePolicy,
+  type WebCustomer,
+  type WebLab,
+} from './support.ts';
+
+interface Summary {
+  days: number;
+  decisions_by_day: { date: string; approve: number; decline: number; refer: number }[];
+  loans_by_bucket: { bucket: string; loans: number; principal: string }[];
+  open_reviews: number;
+  ledger: { status: string; entries: number; debits: string; credits: string; unbalanced_entries: number };
+}
+
+describe('operations console', () => {
+  let lab: WebLab;
+  let borrower: WebCustomer;
+
+  const staffToken = (role: 'risk' | 'ops') =>
+    signAccessToken(lab.platform.config.tokenSecret, { role, id: lab.demo.staff[role].id }, 900);
+
+  const applyAs = async (c: WebCustomer) => {
+    const res = await lab.app.inject({
+      method: 'POST',
+      url: '/v1/credit-applications',
+      headers: bearer(c.token),
+      payload: { stated_income: '12000.00', purpose: 'goods', device_id: `web-console-${c.id}` },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json() as { id: string; decision: string };
+  };
+
+  const summary = async (token: string, query = '') => {
+    const res = await lab.app.inject({
+      method: 'GET',
+      url: `/v1/ops/summary${query}`,
+      headers: bearer(token),
+    });
+    return { status: res.statusCode, body: res.json() };
+  };
+
+  before(async () => {
+    lab = await openWebLab('web-console');
+    borrower = await customerWithLine(lab, '10000.00');
+    await placeOrder(lab, borrower, 2, 3);
+  });
+  after(async () => {
+    await lab?.close();
+  });
+
+  test('a risk reviewer approves a referred application from the console and the customer line is set', async () => {
+    await usePolicy(lab, (p) => {
+      p.approveGrades = [];
+      p.referGrades = ['A', 'B', 'C', 'D', 'E'];
+    });
+    const applicant = await customerWithLine(lab);
+    const referred = await applyAs(applicant);
+    assert.equal(referred.decision, 'refer');
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToConsole(page, 'risk', lab.demo.staff.risk.password);
+      await page.getByRole('heading', { level: 1, name: 'Review queue' }).waitFor();
+      await page.getByRole('link', { name: `Open application ${referred.id}` }).click();
+      await page.getByRole('heading', { level: 1, name: `Application ${referred.id}` }).waitFor();
+      assert.match((await page.getByTestId('score').textContent()) ?? '', /^\d+$/);
+      assert.equal(await page.getByTestId('outcome').textContent(), 'refer');
+      assert.match((await page.getByTestId('reasons').textContent()) ?? '', /SCORE_REVIEW/);
+      await assertCleanText(page);
+
+      await page.getByLabel('Credit line (CNY)').fill('8000.00');
+      await page.getByRole('button', { name: 'Approve with this line' }).click();
+      await page.getByText("The customer's credit line is now ¥8,000.00").waitFor();
+      assert.match(
+        (await page.getByTestId('review-status').textContent()) ?? '',
+        /^approved line ¥8,000\.00/,
+      );
+      const line = await getCreditLine(lab.platform.db.sql, applicant.id);
+      assert.equal(line?.limitMinor, 8_000_00n);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await usePolicy(lab, () => {});
+    }
+  });
+
+  test("a decision's detail draws the points per feature as bars, and a replay confirms it", async () => {
+    const applicant = await customerWithLine(lab, undefined, 22);
+    const made = await applyAs(applicant);
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToConsole(page, 'risk', lab.demo.staff.risk.password);
+      await page.getByRole('link', { name: 'Decisions' }).click();
+      await page.getByLabel('Application id').fill(made.id);
+      await page.getByRole('button', { name: 'Open' }).click();
+      await page.getByRole('heading', { level: 1, name: `Application ${made.id}` }).waitFor();
+      const stored = (
+        await lab.app.inject({
+          method: 'GET',
+          url: `/v1/credit-applications/${made.id}`,
+          headers: bearer(staffToken('risk')),
+        })
+      ).json() as { score_reasons: { points: number }[] };
+      const bars = page.locator('figure svg rect.bar');
+      assert.equal(await bars.count(), stored.score_reasons.length);
+      for (const [i, r] of stored.score_reasons.entries()) {
+        assert.equal(await bars.nth(i).getAttribute('data-value'), String(r.points));
+      }
+
+      await page.getByRole('button', { name: 'Replay under its model and policy' }).click();
+      await page.getByText('The replay matches the stored decision.').waitFor();
+      assert.ok((await page.locator('figure').count()) >= 2, 'the replay draws every feature');
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('declining a review needs a reason code, and the refusal is shown with its code', async () => {
+    await usePolicy(lab, (p) => {
+      p.approveGrades = [];
+      p.referGrades = ['A', 'B', 'C', 'D', 'E'];
+    });
+    const applicant = await customerWithLine(lab);
+    const referred = await applyAs(applicant);
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToConsole(page, 'risk', lab.demo.staff.risk.password);
+      await page.goto(`/console/#/decisions/${referred.id}`);
+      await page.getByLabel('Reason code').waitFor();
+      // someone else resolves it first: the console shows the API's refusal, code and message
+      const other = await lab.app.inject({
+        method: 'POST',
+        url: `/v1/reviews/${referred.id}/decision`,
+        headers: bearer(staffToken('risk')),
+        payload: { decision: 'decline', reason: 'FRAUD_SUSPECTED' },
+      });
+      assert.equal(other.statusCode, 200, other.body);
+      await page.getByLabel('Reason code').fill('INCOME_NOT_VERIFIED');
+      await page.getByRole('button', { name: 'Decline' }).click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      assert.equal(await alert.getAttribute('data-code'), 'REVIEW_ALREADY_RESOLVED');
+      assert.equal(await page.getByLabel('Reason code').inputValue(), 'INCOME_NOT_VERIFIED');
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await usePolicy(lab, () => {});
+    }
+  });
+
+  test('the policy page shows the active version, its rules and the version history', async () => {
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToConsole(page, 'risk', lab.demo.staff.risk.password);
+      await page.getByRole('link', { name: 'Policy' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Credit policy' }).waitFor();
+      const [active] = await lab.platform.db.sql<{ version: number }[]>`
+        select version from risk_policy_versions where active`;
+      assert.equal(await page.getByTestId('policy-version').textContent(), String(active!.version));
+      await page.getByRole('cell', { name: 'AGE_BELOW_MIN' }).waitFor();
+      assert.ok((await page.getByTestId('policy-versions').locator('tbody tr').count()) >= 2);
+      await assertCleanText(page);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('an ops user replays nothing when there are no dead letters and sees the overview charts', async () => {
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToConsole(page, 'ops', lab.demo.staff.ops.password);
+      await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+      // one bar per delinquency bucket, each as high as the API's count
+      const expected = (await summary(staffToken('ops'))).body as Summary;
+      const bars = page
+        .locator('figure', { hasText: 'Active loans per delinquency bucket' })
+        .locator('rect.bar');
+      assert.equal(await bars.count(), 5);
+      for (const [i, b] of expected.loans_by_bucket.entries()) {
+        assert.equal(await bars.nth(i).getAttribute('data-label'), b.bucket);
+        assert.equal(await bars.nth(i).getAttribute('data-value'), String(b.loans));
+      }
+      assert.ok(Number(await bars.first().getAttribute('data-value')) >= 1, 'the borrower loan is current');
+      // a line per outcome with a point per day of the period
+      const lines = page
+        .locator('figure', { hasText: 'Credit decisions per day' })
+        .locator('polyline.series');
+      const names = [];
+      for (let i = 0; i < (await lines.count()); i++)
+        names.push(await lines.nth(i).getAttribute('data-series'));
+      assert.deepEqual(names, ['approve', 'decline', 'refer']);
+      const points = (await lines.first().getAttribute('points'))!.trim().split(/\s+/);
+      assert.equal(points.length, 14);
+      assert.equal(await page.getByTestId('ledger').locator('.badge').textContent(), 'balanced');
+
+      await page.getByLabel('Period').selectOption('7');
+      await page.waitForFunction(`location.hash === '#/overview?days=7'`);
+      await page.waitForFunction(
+        `document.querySelector('polyline.series')?.getAttribute('points').trim().split(/\\s+/).length === 7`,
+      );
+
+      await page.getByRole('link', { name: 'Dead letters' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Dead-lettered orders' }).waitFor();
+      assert.equal(await page.getByTestId('dead-total').textContent(), '0 held in FENQI_DEAD.');
+      await page.getByRole('button', { name: 'Replay all' }).click();
+      await page.getByTestId('replay-result').waitFor();
+      assert.equal(await page.getByTestId('replay-result').textContent(), 'Replayed 0');
+      await assertCleanText(page);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('each role sees only its pages, and a customer cannot log in to the console', async () => {
+    const { page, errors, close } = await openPage(lab, { viewport: PHONE_VIEWPORT });
+    try {
+      await page.goto('/console/#/login');
+      await page.getByLabel('Username').fill('13800138000');
+      await page.getByLabel('Password').fill('not-a-staff-password');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      assert.equal(await alert.getAttribute('data-code'), 'INVALID_CREDENTIALS');
+      assert.equal(await page.getByLabel('Username').inputValue(), '13800138000');
+
+      await logInToConsole(page, 'ops', lab.demo.staff.ops.password);
+      assert.equal(await page.getByRole('link', { name: 'Reviews' }).isVisible(), false);
+      await page.goto('/console/#/reviews');
+      await page.getByRole('heading', { level: 1, name: 'Not for your role' }).waitFor();
+      const overflow = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - window.innerWidth',
+      );
+      assert.ok(overflow <= 0, `the console is ${overflow}px wider than a phone`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('GET /v1/ops/summary counts decisions by outcome today and checks the last day of the ledger', async () => {
+    const before = (await summary(staffToken('risk'))).body as Summary;
+    await usePolicy(lab, (p) => {
+      p.approveGrades = [];
+      p.referGrades = [];
+    });
+    await applyAs(await customerWithLine(lab));
+    await usePolicy(lab, () => {});
+    const { status, body } = await summary(staffToken('risk'), '?days=3');
+    assert.equal(status, 200, JSON.stringify(body));
+    const s = body as Summary;
+    assert.equal(s.decisions_by_day.length, 3);
+    const today = s.decisions_by_day.at(-1)!;
+    assert.equal(today.decline, before.decisions_by_day.at(-1)!.decline + 1);
+    assert.deepEqual(
+      s.loans_by_bucket.map((b) => b.bucket),
+      ['current', 'M1', 'M2', 'M3', 'M3+'],
+    );
+    assert.equal(s.ledger.status, 'balanced');
+    assert.ok(s.ledger.entries >= 1);
+    assert.equal(s.ledger.debits, s.ledger.credits);
+  });
+
+  test('GET /v1/ops/summary is for staff only and refuses an out-of-range period', async () => {
+    const anonymous = await lab.app.inject({ method: 'GET', url: '/v1/ops/summary' });
+    assert.equal(anonymous.statusCode, 401);
+    assert.equal(anonymous.json().error.code, 'UNAUTHORIZED');
+    const customer = await summary(borrower.token);
+    assert.equal(customer.status, 403);
+    assert.equal(customer.body.error.code, 'FORBIDDEN');
+    for (const q of ['?days=0', '?days=91', '?days=x', '?other=1']) {
+      const res = await summary(staffToken('ops'), q);
+      assert.equal(res.status, 400, q);
+      assert.equal(res.body.error.code, 'VALIDATION_FAILED', q);
+    }
+  });
+});
