@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { Locator } from 'playwright-core';
 import { getCreditLine } from '../../src/store/credit-lines.ts';
 import {
   assertCleanText,
@@ -210,19 +211,29 @@ describe('borrower app', () => {
   });
 
   test('on a phone-sized screen a borrower logs in with the keyboard alone and nothing overflows sideways', async () => {
+    const customer = await customerWithLine(lab, '10000.00');
     const { page, errors, close } = await openPage(lab, { viewport: PHONE_VIEWPORT });
     try {
       await page.goto('/app/');
       await page.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
       await page.getByLabel('Mobile number').focus();
-      await page.keyboard.type(lab.demo.customer.login);
+      await page.keyboard.type(customer.phone);
       await page.keyboard.press('Tab');
-      await page.keyboard.type(lab.demo.customer.password);
+      await page.keyboard.type(customer.password);
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { level: 1, name: /^Hello/ }).waitFor();
-      for (const hash of ['#/', '#/shop', '#/loans', '#/apply']) {
+      const order = await placeOrder(lab, customer, 0, 12);
+      const pages: [string, Locator][] = [
+        ['#/', page.getByTestId('credit-line')],
+        ['#/shop', page.getByTestId('goods').first()],
+        [`#/shop/${lab.demo.goodsIds[1]}`, page.getByTestId('quote-schedule')],
+        ['#/loans', page.getByTestId('loans')],
+        [`#/loans/${order.loan_id}`, page.getByTestId('loan-schedule')],
+        ['#/apply', page.getByLabel('Monthly income (CNY)')],
+      ];
+      for (const [hash, shown] of pages) {
         await page.goto(`/app/${hash}`);
-        await page.locator('main h1').waitFor();
+        await shown.waitFor();
         const overflow = await page.evaluate<number>(
           'document.documentElement.scrollWidth - window.innerWidth',
         );

@@ -251,7 +251,7 @@ function reviewForms(d, suggested, onResolved) {
     required: true,
     maxlength: 64,
     pattern: '^[A-Z][A-Z0-9_]{1,63}$',
-    value: d.reasons[0]?.code ?? 'SCORE_TOO_LOW',
+    placeholder: 'SCORE_TOO_LOW',
   });
   const decline = h('button', { type: 'submit', class: 'danger' }, 'Decline');
   const resolve = (button, body) =>
@@ -311,7 +311,7 @@ async function decisionView({ id }, query) {
   let message = null;
   const render = async () => {
     const d = await api.get(`/v1/credit-applications/${encodeURIComponent(id)}`);
-    const points = d.score_reasons.map((r) => ({ label: `${r.feature} (${r.bin})`, value: r.points }));
+    const points = d.score_reasons.map((r) => ({ label: `${r.feature}: ${r.bin}`, value: r.points }));
     const replayArea = h('div', { 'aria-live': 'polite' });
     const replay = h('button', { type: 'button', class: 'secondary' }, 'Replay under its model and policy');
     replay.addEventListener('click', () =>

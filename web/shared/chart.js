@@ -16,6 +16,9 @@ function s(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Longest label drawn beside a bar; the whole one is in the bar's title and the data table. */
+const LABEL_MAX = 26;
+
 let serial = 0;
 function frame(title, width, height) {
   const id = `chart-${++serial}`;
@@ -116,22 +119,27 @@ export function barChart(title, items, { width = 480, height = 220, colour = SER
  * zero, negative to the left. Each bar is a <rect class="bar">.
  */
 export function signedBarChart(title, items, { width = 560, rowHeight = 26 } = {}) {
-  const labelW = 170;
-  const pad = { top: 8, right: 48, bottom: 8 };
+  const labelW = 180;
+  const gutter = 40; // room for a value's text on either side of the bars
+  const pad = { top: 8, right: gutter, bottom: 8 };
   const height = pad.top + pad.bottom + rowHeight * Math.max(1, items.length);
   const svg = frame(title, width, height);
   const lo = Math.min(0, ...items.map((i) => i.value));
   const hi = Math.max(0, ...items.map((i) => i.value));
   const span = hi - lo || 1;
-  const plotW = width - labelW - pad.right;
-  const zeroX = labelW + ((0 - lo) / span) * plotW;
+  const plotW = width - labelW - gutter - pad.right;
+  const zeroX = labelW + gutter + ((0 - lo) / span) * plotW;
   svg.append(s('line', { x1: zeroX, x2: zeroX, y1: pad.top, y2: height - pad.bottom, class: 'axis' }));
   items.forEach((item, i) => {
     const y = pad.top + i * rowHeight;
     const w = (Math.abs(item.value) / span) * plotW;
     const x = item.value >= 0 ? zeroX : zeroX - w;
     svg.append(
-      s('text', { x: labelW - 8, y: y + rowHeight * 0.65, 'text-anchor': 'end' }, item.label),
+      s(
+        'text',
+        { x: labelW - 8, y: y + rowHeight * 0.65, 'text-anchor': 'end' },
+        item.label.length > LABEL_MAX ? `${item.label.slice(0, LABEL_MAX - 1)}…` : item.label,
+      ),
       s(
         'rect',
         {
@@ -174,7 +182,7 @@ export function signedBarChart(title, items, { width = 560, rowHeight = 26 } = {
  * series is a <polyline class="series"> with data-series, with a dot per point.
  */
 export function lineChart(title, labels, series, { width = 560, height = 240 } = {}) {
-  const pad = { top: 16, right: 12, bottom: 44, left: 40 };
+  const pad = { top: 16, right: 24, bottom: 44, left: 40 };
   const svg = frame(title, width, height);
   const max = niceMax(Math.max(0, ...series.flatMap((x) => x.values)));
   const plotW = width - pad.left - pad.right;
@@ -240,7 +248,8 @@ export function lineChart(title, labels, series, { width = 560, height = 240 } =
 function axis(pad, width, height, max) {
   const g = s('g', { class: 'axis' });
   const plotH = height - pad.top - pad.bottom;
-  for (const f of [0, 0.5, 1]) {
+  // whole-number ticks only: counts have no halves
+  for (const f of max % 2 === 0 ? [0, 0.5, 1] : [0, 1]) {
     const y = pad.top + plotH - f * plotH;
     g.append(
       s('line', { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: 'grid' }),

@@ -90,8 +90,17 @@ export function facts(pairs, attrs = {}) {
   );
 }
 
+/** Columns whose every cell is an amount ("¥1,234.00") are right-aligned; dates never wrap. */
+const AMOUNT_CELL = /^-?¥/;
+const DATE_CELL = /^\d{4}-\d{2}-\d{2}$/;
+
 /** A table from column headings and rows of cells; `caption` names it for screen readers. */
 export function table(caption, headings, rows, attrs = {}) {
+  const numeric = headings.map(
+    (_t, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'string' && AMOUNT_CELL.test(r[i])),
+  );
+  const cellClass = (c, i) =>
+    numeric[i] ? 'num' : typeof c === 'string' && DATE_CELL.test(c) ? 'nowrap' : false;
   return h(
     'div',
     { class: 'table-wrap' },
@@ -105,7 +114,7 @@ export function table(caption, headings, rows, attrs = {}) {
         h(
           'tr',
           {},
-          headings.map((t) => h('th', { scope: 'col' }, t)),
+          headings.map((t, i) => h('th', { scope: 'col', class: numeric[i] && 'num' }, t)),
         ),
       ),
       h(
@@ -115,7 +124,7 @@ export function table(caption, headings, rows, attrs = {}) {
           h(
             'tr',
             {},
-            cells.map((c) => h('td', {}, c)),
+            cells.map((c, i) => h('td', { class: cellClass(c, i) }, c)),
           ),
         ),
       ),
