@@ -167,8 +167,10 @@ export function formatDemoCredentials(demo: DemoCredentials, dataDir?: string): 
     `  catalogue GET /v1/goods (${demo.goodsIds.length} goods from ${demo.merchantIds.length} merchants)`,
     `  products  ${demo.products.map((p) => `${p.code} (id ${p.id})`).join(', ')}`,
     `  the demo customer has a credit line of ${formatAmount(demo.creditLimitMinor, 2)} CNY`,
+    '  web       borrower app at /app/ (the customer), operations console at /console/ (ops, risk)',
     '',
-    'try: log in as the customer, then POST /v1/orders {goods_id, product_id, tenor} with an Idempotency-Key',
+    'try: open /app/ and log in as the customer to buy on installments and repay, or the console at /console/',
+    '     as risk to work the review queue; the API: POST /v1/orders {goods_id, product_id, tenor} with an Idempotency-Key',
     '',
   ].join('\n');
   if (file) writeFileSync(file, text, { mode: 0o600 });
