@@ -1,12 +1,15 @@
 /**
- * The operations console in headless Chromium against the real API on PostgreSQL and Redis: risk
+ * The operations console in headless Chromium against the real API on PostgreSQL, Redis and NATS: risk
  * staff work the review queue and read decisions and the policy, ops staff replay dead letters and
  * read the overview charts; plus GET /v1/ops/summary, the route the overview draws from.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { ORDERS_SUBJECT } from '../../src/queue/index.ts';
 import { getCreditLine } from '../../src/store/credit-lines.ts';
+import { startOrderSettler } from '../../src/workers/order-settler.ts';
+import { waitFor } from '../harness/process.ts';
 import {
   assertCleanText,
   bearer,
@@ -16,6 +19,7 @@ import {
   openWebLab,
   PHONE_VIEWPORT,
   placeOrder,
+  UI_TIMEOUT_MS,
   usePolicy,
   type WebCustomer,
   type WebLab,
@@ -47,6 +51,13 @@ describe('operations console', () => {
     return res.json() as { id: string; decision: string };
   };
 
+  const deadPage = async () =>
+    (
+      await lab.app.inject({ method: 'GET', url: '/v1/ops/dead-letters', headers: bearer(staffToken('ops')) })
+    ).json() as { total: number; items: { seq: string }[] };
+  const deadTotal = async () => (await deadPage()).total;
+  const deadSeqs = async () => (await deadPage()).items.map((d) => d.seq);
+
   const summary = async (token: string, query = '') => {
     const res = await lab.app.inject({
       method: 'GET',
@@ -57,7 +68,7 @@ describe('operations console', () => {
   };
 
   before(async () => {
-    lab = await openWebLab('web-console');
+    lab = await openWebLab('web-console', { nats: true });
     borrower = await customerWithLine(lab, '10000.00');
     await placeOrder(lab, borrower, 2, 3);
   });
@@ -227,6 +238,41 @@ describe('operations console', () => {
       assert.deepEqual(errors, []);
     } finally {
       await close();
+    }
+  });
+
+  test('an ops user sees a dead-lettered order with its reason and replays the selected one', async () => {
+    const settler = await startOrderSettler(lab.platform);
+    const { page, errors, close } = await openPage(lab);
+    try {
+      // a message the settler cannot read: it goes straight to the dead letters, with its reason
+      await lab.platform.queue.publish(ORDERS_SUBJECT, Buffer.from('{"v":1,"order_id":"not-a-number"}'), {
+        msgId: 'web-console-malformed',
+      });
+      await waitFor('the message dead-lettered', async () => (await deadTotal()) === 1, UI_TIMEOUT_MS);
+      await logInToConsole(page, 'ops', lab.demo.staff.ops.password);
+      await page.getByRole('link', { name: 'Dead letters' }).click();
+      const rows = page.getByTestId('dead-letters').locator('tbody tr');
+      await rows.first().waitFor();
+      assert.equal(await rows.count(), 1);
+      assert.match((await rows.first().textContent()) ?? '', /bad order_id/);
+      const firstSeq = await rows.first().locator('td').nth(1).textContent();
+
+      await page.getByRole('button', { name: 'Replay selected' }).click();
+      assert.equal(await page.getByRole('alert').getAttribute('data-code'), 'NOTHING_SELECTED');
+      await page.getByRole('checkbox', { name: `Select dead letter ${firstSeq}` }).check();
+      await page.getByRole('button', { name: 'Replay selected' }).click();
+      await page.getByTestId('replay-result').filter({ hasText: 'Replayed 1' }).waitFor();
+      // still unreadable, so the settler dead-letters it again, under a new sequence: nothing is lost
+      await waitFor(
+        'dead-lettered again',
+        async () => (await deadTotal()) === 1 && (await deadSeqs())[0] !== firstSeq,
+        UI_TIMEOUT_MS,
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await settler.stop();
     }
   });
 

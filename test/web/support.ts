@@ -23,6 +23,7 @@ import { createCustomer, nationalIdCheckChar } from '../../src/store/customers.t
 import { hashPassword } from '../../src/store/passwords.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
 import { type DemoCredentials, seedDemo } from '../../src/store/seed.ts';
+import { type NatsServer, startNats } from '../harness/nats.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { tempDir } from '../harness/process.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
@@ -43,22 +44,29 @@ export interface WebLab {
 
 const hexKey = () => randomBytes(32).toString('hex');
 
-export async function openWebLab(name: string): Promise<WebLab> {
+/**
+ * `nats`: the console's dead letters live in NATS JetStream, so its file starts a real NATS too;
+ * the borrower app needs none (orders settle synchronously).
+ */
+export async function openWebLab(name: string, options: { nats?: boolean } = {}): Promise<WebLab> {
   let pg: PostgresServer | undefined;
+  let nats: NatsServer | undefined;
   let redis: RedisServer | undefined;
   let browser: Browser | undefined;
   let platform: Platform | undefined;
   let app: Api | undefined;
   try {
-    [pg, redis, browser] = await Promise.all([
+    [pg, redis, nats, browser] = await Promise.all([
       startPostgres(),
       startRedis(),
+      options.nats ? startNats() : undefined,
       // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
       chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox'] }),
     ]);
     const config = loadConfig({
       DATABASE_URL: pg.url,
       REDIS_URL: redis.url,
+      ...(nats ? { NATS_URL: nats.url } : {}),
       FENQI_TOKEN_SECRET: hexKey(),
       FENQI_DATA_KEYS: `1:${hexKey()}`,
       FENQI_BLIND_INDEX_KEY: hexKey(),
@@ -76,7 +84,7 @@ export async function openWebLab(name: string): Promise<WebLab> {
     app = await buildApi(platform);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
-    const opened = { pg, redis, browser, platform, app };
+    const opened = { pg, redis, nats, browser, platform, app };
     return {
       platform,
       app,
@@ -87,14 +95,14 @@ export async function openWebLab(name: string): Promise<WebLab> {
         await opened.browser.close().catch(() => {});
         await opened.app.close();
         await opened.platform.close();
-        await Promise.allSettled([opened.pg.destroy(), opened.redis.destroy()]);
+        await Promise.allSettled([opened.pg.destroy(), opened.redis.destroy(), opened.nats?.destroy()]);
       },
     };
   } catch (err) {
     await browser?.close().catch(() => {});
     await app?.close().catch(() => {});
     await platform?.close().catch(() => {});
-    await Promise.allSettled([pg?.destroy(), redis?.destroy()]);
+    await Promise.allSettled([pg?.destroy(), redis?.destroy(), nats?.destroy()]);
     throw err;
   }
 }
