@@ -246,6 +246,30 @@ describe('borrower app', () => {
     }
   });
 
+  test('an expired session sends the borrower to log in and then back to the page they were on', async () => {
+    const c = await customerWithLine(lab, '5000.00');
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToApp(page, c.phone, c.password);
+      // what an expired token looks like to the API: signed with nothing it knows
+      await page.evaluate(`sessionStorage.setItem('fenqi.app.token', 'expired.token')`);
+      await page.goto('/app/#/loans');
+      await page.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+      assert.equal(await page.evaluate<string | null>(`sessionStorage.getItem('fenqi.app.token')`), null);
+      await page.getByLabel('Mobile number').fill(c.phone);
+      await page.getByLabel('Password').fill(c.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByRole('heading', { level: 1, name: 'My loans' }).waitFor();
+      assert.equal(
+        await page.getByRole('link', { name: 'My loans' }).first().getAttribute('aria-current'),
+        'page',
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   test('/ sends a browser to the app, and pages come with a content security policy', async () => {
     const root = await lab.app.inject({ method: 'GET', url: '/' });
     assert.equal(root.statusCode, 302);

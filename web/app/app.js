@@ -4,7 +4,19 @@
  * API as it sent it; sums are made on BigInt minor units (../shared/money.js).
  */
 import { ApiError, createClient, moneyAction } from '../shared/api.js';
-import { busy, errorBox, facts, field, fill, go, h, startRouter, statusArea, table } from '../shared/dom.js';
+import {
+  busy,
+  errorBox,
+  facts,
+  field,
+  fill,
+  go,
+  h,
+  markCurrent,
+  startRouter,
+  statusArea,
+  table,
+} from '../shared/dom.js';
 import { display, fromMinor, percentOf, toMinor } from '../shared/money.js';
 
 /** What the credit application offers; the API's list (src/risk/features.ts PURPOSES). */
@@ -118,6 +130,7 @@ function lineCard(line) {
     );
   }
   const used = percentOf(line.used, line.limit);
+  const free = percentOf(line.available, line.limit);
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'line-h', dataset: { testid: 'credit-line' } },
@@ -143,12 +156,7 @@ function lineCard(line) {
         },
         h('div', { class: 'meter-fill', style: `width: ${used}%` }),
       ),
-      h(
-        'div',
-        { class: 'meter-legend' },
-        h('span', {}, `${used}% used`),
-        h('span', {}, `${(1000 - used * 10) / 10}% free`),
-      ),
+      h('div', { class: 'meter-legend' }, h('span', {}, `${used}% used`), h('span', {}, `${free}% free`)),
     ),
   );
 }
@@ -607,6 +615,7 @@ const syncShell = () => {
   const inside = Boolean(api.session.token);
   nav.hidden = !inside;
   logout.hidden = !inside;
+  markCurrent(nav);
 };
 logout.addEventListener('click', () => {
   api.session.clear();

@@ -6,7 +6,19 @@
  */
 import { ApiError, createClient } from '../shared/api.js';
 import { barChart, lineChart, signedBarChart } from '../shared/chart.js';
-import { busy, errorBox, facts, field, fill, go, h, startRouter, statusArea, table } from '../shared/dom.js';
+import {
+  busy,
+  errorBox,
+  facts,
+  field,
+  fill,
+  go,
+  h,
+  markCurrent,
+  startRouter,
+  statusArea,
+  table,
+} from '../shared/dom.js';
 import { display } from '../shared/money.js';
 
 const STAFF_ROLES = ['risk', 'ops'];
@@ -561,6 +573,7 @@ const syncShell = () => {
   logout.hidden = !role;
   who.textContent = role ? `${role} staff` : '';
   for (const link of nav.querySelectorAll('[data-role]')) link.hidden = link.dataset.role !== role;
+  markCurrent(nav);
 };
 logout.addEventListener('click', () => {
   api.session.clear();

@@ -180,6 +180,16 @@ export function startRouter(outlet, routes, fallback) {
   return { refresh: show };
 }
 
+/** Marks the navigation link of the current page (aria-current), by the first segment of the hash. */
+export function markCurrent(nav) {
+  const section = (location.hash.slice(1) || '/').split('?')[0].split('/')[1] ?? '';
+  for (const link of nav.querySelectorAll('a[href^="#/"]')) {
+    const target = link.getAttribute('href').slice(2).split('/')[0];
+    if (target === section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
 export const go = (hash) => {
   if (location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
   else location.hash = hash;
