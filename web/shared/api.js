@@ -92,13 +92,18 @@ export function createClient({ tokenKey, onUnauthorized }) {
     throw err;
   }
 
-  /** A request that is sent again (same headers) while the answer says it may not have arrived. */
+  /**
+   * One request; a read, or a write that carries an Idempotency-Key, is sent again (same headers)
+   * while the answer says it may not have arrived. Other writes (a log-in, a credit application)
+   * are sent once: sending them again could do them twice.
+   */
   async function send(method, path, body, headers = {}) {
+    const safe = method === 'GET' || 'idempotency-key' in headers;
     for (let attempt = 0; ; attempt++) {
       try {
         return await once(method, path, body, headers);
       } catch (err) {
-        if (!(err instanceof ApiError) || !err.retryable || attempt >= RETRIES_MAX) throw err;
+        if (!safe || !(err instanceof ApiError) || !err.retryable || attempt >= RETRIES_MAX) throw err;
         await sleep(Math.min(RETRY_WAIT_MAX_MS, (err.retryAfterS ?? 1) * 1000));
       }
     }
