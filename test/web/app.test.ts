@@ -274,6 +274,11 @@ describe('borrower app', () => {
     const root = await lab.app.inject({ method: 'GET', url: '/' });
     assert.equal(root.statusCode, 302);
     assert.equal(root.headers.location, '/app/');
+    for (const area of ['app', 'console']) {
+      const bare = await lab.app.inject({ method: 'GET', url: `/${area}` });
+      assert.equal(bare.statusCode, 301);
+      assert.equal(bare.headers.location, `/${area}/`);
+    }
     for (const url of ['/app/', '/console/', '/shared/api.js', '/shared/style.css']) {
       const res = await lab.app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200, url);

@@ -39,12 +39,17 @@ export function webRoutes(): FastifyPluginAsyncTypebox {
         root: path.join(WEB_ROOT, area),
         prefix: `/${area}/`,
         decorateReply: false,
-        redirect: true,
         dotfiles: 'ignore',
         cacheControl: false,
         setHeaders: securityHeaders,
       });
     }
     app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/app/', 302));
+    // `/app` and `/console` as typed in an address bar: the pages' relative links need the slash.
+    for (const area of ['app', 'console'] as const) {
+      app.get(`/${area}`, { schema: { hide: true } }, async (_request, reply) =>
+        reply.redirect(`/${area}/`, 301),
+      );
+    }
   };
 }
