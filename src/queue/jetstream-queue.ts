@@ -117,7 +117,6 @@ export class JetStreamQueue implements Queue {
         num_replicas: spec.replicas ?? 1,
         duplicate_window: nanos(spec.duplicateWindowMs),
         max_msgs: spec.maxMessages,
-        max_age: nanos(spec.maxAgeMs ?? 0),
         allow_direct: spec.allowDirect ?? false,
         // Refuse new messages when full: an accepted order is never dropped to make room.
         discard: DiscardPolicy.New,
@@ -140,7 +139,7 @@ export class JetStreamQueue implements Queue {
         durable_name: spec.durable,
         ack_policy: AckPolicy.Explicit,
         ack_wait: nanos(spec.ackWaitMs),
-        max_deliver: spec.maxDeliver,
+        max_deliver: spec.maxDeliver ?? -1,
         max_ack_pending: 20_000,
       };
       const exists = await jsm.consumers.info(spec.stream, spec.durable).then(
@@ -153,6 +152,26 @@ export class JetStreamQueue implements Queue {
       } else {
         await jsm.consumers.add(spec.stream, config);
       }
+    }
+  }
+
+  async trimAcked(stream: string, durable: string): Promise<number> {
+    const { jsm } = await this.ready();
+    try {
+      const info = await withTimeout(
+        jsm.consumers.info(stream, durable),
+        NATS_PING_TIMEOUT_MS,
+        'consumer info',
+      );
+      const floor = info.ack_floor.stream_seq;
+      if (floor <= 0) return 0;
+      // purge by sequence drops everything below it: the ack floor is the last message of an
+      // unbroken run the consumer has acked or terminated
+      const purged = await jsm.streams.purge(stream, { seq: floor + 1 });
+      return purged.purged;
+    } catch (err) {
+      if (err instanceof QueueUnavailableError) throw err;
+      throw unavailableError('trim', err);
     }
   }
 

@@ -144,7 +144,7 @@ export class MemoryQueue implements Queue {
     for (const [seq, flight] of consumer.inFlight) {
       if (batch.length >= max) break;
       if (flight.redeliverAtMs > nowMs) continue;
-      if (flight.deliveries >= consumer.spec.maxDeliver) {
+      if (consumer.spec.maxDeliver !== undefined && flight.deliveries >= consumer.spec.maxDeliver) {
         consumer.inFlight.delete(seq);
         continue;
       }
@@ -236,6 +236,11 @@ export class MemoryQueue implements Queue {
     const consumer = state.consumers.get(durable);
     if (!consumer) return 0;
     return state.lastSeq - consumer.nextSeq + 1 + consumer.inFlight.size;
+  }
+
+  /** Acked messages are dropped as they are acked (settle above): nothing is left to trim. */
+  async trimAcked(_stream: string, _durable: string): Promise<number> {
+    return 0;
   }
 
   async ping(): Promise<void> {}

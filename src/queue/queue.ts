@@ -11,8 +11,6 @@ export interface StreamSpec {
   duplicateWindowMs: number;
   /** Stream bound: past it, publishes are refused (never silently dropped). */
   maxMessages: number;
-  /** Messages older than this are dropped by the stream (absent: kept until removed). */
-  maxAgeMs?: number;
   /** Replicas in a cluster (R3 in production); 1 on a single server. */
   replicas?: number;
   /**
@@ -27,8 +25,12 @@ export interface ConsumerSpec {
   durable: string;
   /** Unacked messages are redelivered after this. */
   ackWaitMs: number;
-  /** After this many deliveries a message is left for the dead-letter handling. */
-  maxDeliver: number;
+  /**
+   * After this many deliveries the queue stops redelivering a message. Absent: it is redelivered
+   * until acked or terminated, and the consumer decides when to give up (dead-letter it), so a
+   * message is never left stranded because its last attempt could not dead-letter it.
+   */
+  maxDeliver?: number;
 }
 
 export interface PublishResult {
@@ -124,6 +126,12 @@ export interface Queue {
   state(stream: string): Promise<StreamState>;
   /** Messages not yet acked by the consumer (backlog). */
   pending(stream: string, durable: string): Promise<number>;
+  /**
+   * Drops the messages the consumer has finished with (everything up to its ack floor; never one
+   * still owed), so a stream of work does not grow without end. Answers how many were dropped.
+   * Message-id dedupe is unaffected: a retry inside the window is still reported as a duplicate.
+   */
+  trimAcked(stream: string, durable: string): Promise<number>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

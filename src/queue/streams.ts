@@ -12,12 +12,6 @@ export const ORDER_SETTLER = 'order-settler';
 
 /** A day: a client retrying with the same idempotency key within it is deduplicated by NATS too. */
 export const ORDER_DUPLICATE_WINDOW_MS = 24 * 60 * 60 * 1000;
-/**
- * Settled orders live in PostgreSQL; the stream keeps a message this long (three duplicate
- * windows, so a retry inside the window still finds its original) and then drops it. Without an
- * age limit the stream would fill up over the weeks and refuse every new order.
- */
-export const ORDER_STREAM_MAX_AGE_MS = 3 * ORDER_DUPLICATE_WINDOW_MS;
 /** At about 0.5 kB a message, 20 million is about 10 GB of stream on each replica. */
 export const ORDER_STREAM_MAX_MESSAGES = 20_000_000;
 export const ORDER_ACK_WAIT_MS = 30_000;
@@ -30,7 +24,6 @@ export function platformStreams(replicas = 1): StreamSpec[] {
       subjects: ['fenqi.orders.>'],
       duplicateWindowMs: ORDER_DUPLICATE_WINDOW_MS,
       maxMessages: ORDER_STREAM_MAX_MESSAGES,
-      maxAgeMs: ORDER_STREAM_MAX_AGE_MS,
       replicas,
     },
     {
@@ -52,7 +45,8 @@ export function platformConsumers(): ConsumerSpec[] {
       stream: ORDERS_STREAM,
       durable: ORDER_SETTLER,
       ackWaitMs: ORDER_ACK_WAIT_MS,
-      maxDeliver: ORDER_MAX_DELIVER,
+      // no queue-side limit: the settler dead-letters a message after ORDER_MAX_DELIVER deliveries,
+      // and one whose dead-lettering fails is simply delivered again
     },
   ];
 }

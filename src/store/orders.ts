@@ -88,7 +88,8 @@ export async function getOrder(sql: Queryable, id: bigint): Promise<Order | null
   return row ? orderFromRow(row) : null;
 }
 
-async function orderByKey(sql: Queryable, customerId: bigint, key: string): Promise<Order | null> {
+/** The order a customer placed under an Idempotency-Key, if it is recorded. */
+export async function orderByKey(sql: Queryable, customerId: bigint, key: string): Promise<Order | null> {
   const [row] = await sql<OrderRow[]>`
     select * from orders where customer_id = ${customerId} and idempotency_key = ${key}`;
   return row ? orderFromRow(row) : null;

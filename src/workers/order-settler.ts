@@ -39,6 +39,8 @@ export const FETCH_EXPIRES_MS = 1_000;
 /** Retry delays grow from this, doubling per delivery, up to the ceiling. */
 export const RETRY_BASE_DELAY_MS = 250;
 export const RETRY_MAX_DELAY_MS = 15_000;
+/** How often a worker drops settled orders from the stream. */
+export const ORDER_STREAM_TRIM_INTERVAL_MS = 60_000;
 /** After a queue error the loop waits this long before it pulls again. */
 export const QUEUE_ERROR_PAUSE_MS = 500;
 /** Dead letters were all published on this one subject before per-order subjects: still listed and replayed. */
@@ -134,6 +136,8 @@ export interface SettlerStats {
   replayed: number;
   deadLettered: number;
   retried: number;
+  /** Settled or dead-lettered messages dropped from the orders stream. */
+  trimmed: number;
 }
 
 export class OrderSettler implements Worker {
@@ -145,11 +149,13 @@ export class OrderSettler implements Worker {
     replayed: 0,
     deadLettered: 0,
     retried: 0,
+    trimmed: 0,
   };
   private stopping = false;
   private readonly loops: Promise<void>[] = [];
   /** Post-commit cache writes still on their way (a loop does not wait for them to pull again). */
   private readonly cacheWrites = new Set<Promise<unknown>>();
+  private readonly trimTimer: NodeJS.Timeout;
 
   constructor(
     private readonly platform: Platform,
@@ -158,6 +164,25 @@ export class OrderSettler implements Worker {
     concurrency = platform.config.workerConcurrency,
   ) {
     for (let i = 0; i < concurrency; i++) this.loops.push(this.loop());
+    this.trimTimer = setInterval(() => void this.trim(), ORDER_STREAM_TRIM_INTERVAL_MS);
+    this.trimTimer.unref();
+  }
+
+  /**
+   * Drops the orders the settler has finished with from the stream (they are in PostgreSQL or in
+   * FENQI_DEAD), so the stream holds what is still owed and never fills up with history. Every
+   * worker process does it; a trim is idempotent. A retry of a trimmed order is still recognised
+   * by its message id and answered from the database (routes/orders-queued.ts).
+   */
+  async trim(): Promise<number> {
+    try {
+      const dropped = await this.platform.queue.trimAcked(ORDERS_STREAM, ORDER_SETTLER);
+      this.stats.trimmed += dropped;
+      return dropped;
+    } catch (err) {
+      this.platform.logger.warn({ err: (err as Error).message }, 'orders stream trim failed; next time');
+      return 0;
+    }
   }
 
   private async pull(): Promise<QueueMessage[]> {
@@ -198,6 +223,12 @@ export class OrderSettler implements Worker {
   async handle(messages: QueueMessage[]): Promise<void> {
     const parsed: Parsed[] = [];
     for (const message of messages) {
+      // The queue redelivers without limit (streams.ts): giving up is decided here, also for a
+      // message that never came back from its last attempt (a worker killed while settling it)
+      if (message.deliveryCount > ORDER_MAX_DELIVER) {
+        await this.deadLetter(message, `gave up after ${message.deliveryCount - 1} deliveries`);
+        continue;
+      }
       const order = parseOrderMessage(message.data);
       if (typeof order === 'string') await this.deadLetter(message, order);
       else parsed.push({ message, order });
@@ -311,6 +342,7 @@ export class OrderSettler implements Worker {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.trimTimer);
     await Promise.allSettled(this.loops);
     await Promise.allSettled([...this.cacheWrites]);
   }

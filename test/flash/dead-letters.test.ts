@@ -18,7 +18,13 @@ import { HELD_REASON, orderStatusKey } from '../../src/api/order-status.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
-import { DEAD_LETTER_STREAM, ORDER_SETTLER, ORDERS_STREAM, ORDERS_SUBJECT } from '../../src/queue/index.ts';
+import {
+  DEAD_LETTER_STREAM,
+  ORDER_MAX_DELIVER,
+  ORDER_SETTLER,
+  ORDERS_STREAM,
+  ORDERS_SUBJECT,
+} from '../../src/queue/index.ts';
 import {
   DEAD_ORDERS_SUBJECT,
   deadOrderSubject,
@@ -500,5 +506,52 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     assert.equal(status.body.status, 'settled');
     assert.equal((await ordersOf(customer, 'blocked-3')).length, 1);
     assert.equal((await deadLetters()).total, before);
+  });
+  test('settled orders are trimmed from the stream, and a retry of one is answered from the database', async () => {
+    const c = data.customers[5]!;
+    const orderId = await placeOrder(c, 'retry-after-settle');
+    await waitStored(c, 'retry-after-settle');
+    await waitQueueDrained();
+    // the worker's periodic trim drops what it has finished with from the stream
+    await waitFor(
+      'settled orders trimmed from the stream',
+      async () => (await settler.trim(), (await platform.queue.state(ORDERS_STREAM)).messages === 0),
+      SETTLE_TIMEOUT_MS,
+    );
+    // the cached answer expired: the retry reaches the stream, which still knows the message id
+    await platform.cache.del(`idem:order:${c}:retry-after-settle`);
+    const headers = {
+      authorization: `Bearer ${token('customer', c)}`,
+      'idempotency-key': 'retry-after-settle',
+    };
+    const body = { goods_id: data.goodsId.toString(), product_id: data.productId.toString(), tenor: TENOR };
+    const again = await call('POST', '/v1/orders', headers, body);
+    assert.equal(again.status, 202, JSON.stringify(again.body));
+    assert.equal(again.body.order_id, orderId, 'the same order, not a new one');
+    const other = await call('POST', '/v1/orders', headers, { ...body, tenor: 6 });
+    assert.equal(other.status, 409, JSON.stringify(other.body));
+    assert.equal(other.body.error.code, 'IDEMPOTENCY_KEY_REUSED');
+    assert.equal((await ordersOf(c, 'retry-after-settle')).length, 1);
+  });
+
+  test('a message redelivered past the delivery limit is dead-lettered by the settler, never stranded', async () => {
+    const orderId = '777000111';
+    let terminated = false;
+    const message = {
+      subject: ORDERS_SUBJECT,
+      data: Buffer.from(JSON.stringify({ v: 1, order_id: orderId })),
+      msgId: `order:1:stranded`,
+      deliveryCount: ORDER_MAX_DELIVER + 1,
+      ack: () => assert.fail('a message past the limit is not settled'),
+      nak: () => assert.fail('a message past the limit is not retried'),
+      term: () => {
+        terminated = true;
+      },
+    };
+    await settler.handle([message]);
+    assert.ok(terminated);
+    const dead = await platform.queue.lastBySubject(DEAD_LETTER_STREAM, deadOrderSubject(orderId));
+    assert.ok(dead, 'the dead letter is stored');
+    assert.match(JSON.parse(Buffer.from(dead.data).toString('utf8')).reason, /gave up after 10 deliveries/);
   });
 });

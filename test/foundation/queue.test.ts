@@ -21,6 +21,15 @@ const HELD: StreamSpec = {
   allowDirect: true,
 };
 const CONSUMER: ConsumerSpec = { stream: 'T_ORDERS', durable: 'settler', ackWaitMs: 2_500, maxDeliver: 3 };
+/** Work owed (like the orders): held while unacked, trimmed once acked. */
+const OWED: StreamSpec = {
+  name: 'T_OWED',
+  subjects: ['t.owed.>'],
+  duplicateWindowMs: 60_000,
+  maxMessages: 1000,
+};
+/** No queue-side delivery limit: the consumer decides when to give up. */
+const OWED_CONSUMER: ConsumerSpec = { stream: 'T_OWED', durable: 'owed-settler', ackWaitMs: 1_000 };
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (d: Uint8Array) => new TextDecoder().decode(d);
 
@@ -42,12 +51,42 @@ function contract(name: string, open: () => Promise<Queue>, close: () => Promise
     let queue: Queue;
     before(async () => {
       queue = await open();
-      await queue.ensure([STREAM, HELD], [CONSUMER]);
+      await queue.ensure([STREAM, HELD, OWED], [CONSUMER, OWED_CONSUMER]);
     });
     after(close);
 
     test('ensure is idempotent: a second call changes nothing and does not fail', async () => {
       await queue.ensure([STREAM], [CONSUMER]);
+    });
+
+    test('trimAcked drops what the consumer has acked, keeps what it still owes, and dedupe still holds', async () => {
+      await queue.publish('t.owed.one', text('owed-1'), { msgId: 'owed-1' });
+      await queue.publish('t.owed.one', text('owed-2'), { msgId: 'owed-2' });
+      const [first] = await queue.fetch(OWED.name, OWED_CONSUMER.durable, { max: 1, expiresMs: 1_000 });
+      assert.equal(read(first!.data), 'owed-1');
+      first!.ack();
+      await new Promise((r) => setTimeout(r, 100)); // the ack reaches the server
+      await queue.trimAcked(OWED.name, OWED_CONSUMER.durable);
+      assert.equal((await queue.state(OWED.name)).messages, 1, 'the unacked one is kept');
+      assert.equal(await queue.getMessage(OWED.name, 1), undefined);
+      assert.equal((await queue.publish('t.owed.one', text('owed-1'), { msgId: 'owed-1' })).duplicate, true);
+      const [second] = await queue.fetch(OWED.name, OWED_CONSUMER.durable, { max: 1, expiresMs: 1_000 });
+      assert.equal(read(second!.data), 'owed-2');
+      second!.ack();
+    });
+
+    test('without a delivery limit a message the consumer never acks keeps coming back', async () => {
+      await queue.publish('t.owed.two', text('again'), { msgId: 'owed-3' });
+      let deliveries = 0;
+      for (let round = 0; round < 40 && deliveries < 5; round++) {
+        const batch = await queue.fetch(OWED.name, OWED_CONSUMER.durable, { max: 1, expiresMs: 300 });
+        for (const m of batch) {
+          deliveries = m.deliveryCount;
+          if (deliveries >= 5) m.ack();
+          else m.nak(0);
+        }
+      }
+      assert.equal(deliveries, 5, 'delivered past any default limit until acked');
     });
 
     test('a published message is fetched once and, once acked, not again', async () => {

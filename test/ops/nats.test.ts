@@ -18,7 +18,6 @@ import { type DcName, natsUrl } from '../../src/ops/topology.ts';
 import { JetStreamQueue } from '../../src/queue/jetstream-queue.ts';
 import {
   DEAD_LETTER_STREAM,
-  ORDER_STREAM_MAX_AGE_MS,
   ORDERS_STREAM,
   platformConsumers,
   platformStreams,
@@ -50,7 +49,7 @@ describe('NATS cluster, R3 stream', () => {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
-  test('the platform streams get the configured replicas and an age limit, and a second start keeps them', async () => {
+  test('the platform streams get the configured replicas and their retention, and a second start keeps them', async () => {
     const url = natsUrl(state!.spec);
     const replicas = loadConfig({
       DATABASE_URL: 'postgres://x@127.0.0.1/x',
@@ -75,10 +74,12 @@ describe('NATS cluster, R3 stream', () => {
       const jsm = await jetstreamManager(probe, { timeout: 5_000 });
       const orders = await jsm.streams.info(ORDERS_STREAM);
       assert.equal(orders.config.num_replicas, 3);
-      assert.equal(orders.config.max_age, nanos(ORDER_STREAM_MAX_AGE_MS));
+      assert.equal(orders.config.max_age, 0, 'an unsettled order is never aged out');
       const dead = await jsm.streams.info(DEAD_LETTER_STREAM);
       assert.equal(dead.config.num_replicas, 3);
       assert.equal(dead.config.max_age, 0, 'dead letters are kept until replayed');
+      const settler = await jsm.consumers.info(ORDERS_STREAM, 'order-settler');
+      assert.equal(settler.config.max_deliver, -1, 'the settler, not the queue, gives up on a message');
     } finally {
       await probe.close();
     }

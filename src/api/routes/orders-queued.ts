@@ -18,6 +18,7 @@ import type { Platform } from '../../platform.ts';
 import { ORDERS_STREAM, ORDERS_SUBJECT, QueueFullError } from '../../queue/index.ts';
 import { getCreditLine } from '../../store/credit-lines.ts';
 import { claimIdGenerator, type IdGenerator } from '../../store/id-generator.ts';
+import { orderByKey } from '../../store/orders.ts';
 import { getProduct } from '../../store/products.ts';
 import { findHeldOrder } from '../../workers/dead-letters.ts';
 import { ORDER_MESSAGE_VERSION, type OrderMessage } from '../../workers/order-settler.ts';
@@ -347,10 +348,22 @@ export class QueuedOrders {
       const original = await this.platform.queue
         .getMessage(ORDERS_STREAM, published.seq)
         .catch(() => undefined);
-      if (!original)
+      if (original) {
+        const first = JSON.parse(Buffer.from(original).toString('utf8')) as OrderMessage;
+        return this.replay(reply, { order_id: first.order_id, hash: first.hash }, hash);
+      }
+      // The stream drops a message once it is settled (interest retention): the database has it.
+      const stored = await orderByKey(this.platform.db.sql, customerId, key).catch(() => null);
+      if (!stored)
         throw unavailable('QUEUE_UNAVAILABLE', 'the original order cannot be read; retry shortly', 1);
-      const first = JSON.parse(Buffer.from(original).toString('utf8')) as OrderMessage;
-      return this.replay(reply, { order_id: first.order_id, hash: first.hash }, hash);
+      // the stored order's fields stand for the request hash the message carried
+      const same =
+        stored.goodsId.toString() === body.goods_id &&
+        stored.productId.toString() === body.product_id &&
+        stored.tenor === body.tenor;
+      if (!same)
+        throw conflict('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+      return this.replay(reply, { order_id: stored.id.toString(), hash }, hash);
     }
 
     const view: OrderStatusView = {
