@@ -47,6 +47,13 @@ describe('borrower app', () => {
       assert.equal(await page.getByRole('meter').getAttribute('aria-valuenow'), '0');
 
       await page.getByRole('link', { name: 'Shop on installments' }).click();
+      await page.getByTestId('goods').first().waitFor();
+      assert.equal(await page.getByTestId('goods').count(), 6);
+      assert.equal(
+        await page.getByRole('button', { name: 'Show more' }).isVisible(),
+        false,
+        'one page holds them all',
+      );
       await page.getByRole('link', { name: 'Buy Smartphone 15, 256 GB on installments' }).click();
       await page.getByRole('heading', { level: 1, name: 'Smartphone 15, 256 GB' }).waitFor();
       assert.equal(await page.getByTestId('goods-price').textContent(), '¥5,999.00');
@@ -216,6 +223,7 @@ describe('borrower app', () => {
     try {
       await page.goto('/app/');
       await page.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+      assert.equal(await page.getByRole('navigation').isVisible(), false, 'no menu before logging in');
       await page.getByLabel('Mobile number').focus();
       await page.keyboard.type(customer.phone);
       await page.keyboard.press('Tab');

@@ -14,6 +14,7 @@ import {
   fill,
   go,
   h,
+  localTime,
   markCurrent,
   startRouter,
   statusArea,
@@ -160,7 +161,7 @@ async function overviewView(_params, query) {
       'Active loans per delinquency bucket',
       s.loans_by_bucket.map((b) => ({ label: b.bucket, value: b.loans })),
     ),
-    h('p', { class: 'hint' }, `As of ${new Date(s.generated_at).toLocaleString()}`),
+    h('p', { class: 'hint' }, `As of ${localTime(s.generated_at)}`),
   );
 }
 
@@ -189,23 +190,22 @@ async function reviewsView(_params, query) {
     page.items.length
       ? table(
           `${state} reviews, oldest first`,
-          ['Application', 'Customer', 'Grade', 'Score', 'Reasons', 'Suggested line', 'Received', ''],
+          ['Application', 'Customer', 'Grade', 'Score', 'Reasons', 'Suggested line', 'Received'],
           page.items.map((r) => [
-            r.decision_id,
-            r.customer_id,
-            r.grade ?? '—',
-            r.score === null ? '—' : String(r.score),
-            r.reasons.join(', '),
-            r.suggested_line === null ? '—' : display(r.suggested_line),
-            new Date(r.created_at).toLocaleString(),
             h(
               'a',
               {
                 href: `#/decisions/${r.decision_id}${r.suggested_line ? `?suggested=${r.suggested_line}` : ''}`,
                 'aria-label': `Open application ${r.decision_id}`,
               },
-              'Open',
+              r.decision_id,
             ),
+            r.customer_id,
+            r.grade ?? '—',
+            r.score === null ? '—' : String(r.score),
+            r.reasons.join(', '),
+            r.suggested_line === null ? '—' : display(r.suggested_line),
+            localTime(r.created_at),
           ]),
           { dataset: { testid: 'reviews' } },
         )
@@ -357,7 +357,7 @@ async function decisionView({ id }, query) {
         ['Line', d.line === null ? '—' : display(d.line, d.currency)],
         ['Customer', d.customer_id],
         ['Model / policy', `${d.model_version ?? '—'} / ${d.policy_version}`],
-        ['Decided', `${new Date(d.created_at).toLocaleString()} in ${d.latency_ms} ms`],
+        ['Decided', `${localTime(d.created_at)} in ${d.latency_ms} ms`],
         d.degraded.length ? ['Degraded', d.degraded.join(', ')] : null,
         d.review
           ? [
@@ -422,7 +422,7 @@ async function policyView() {
             ['Note', active.note],
             [
               'Published',
-              `${new Date(active.created_at).toLocaleString()}${active.published_by ? ` by staff ${active.published_by}` : ''}`,
+              `${localTime(active.created_at)}${active.published_by ? ` by staff ${active.published_by}` : ''}`,
             ],
             ['Approved grades', p.approveGrades.join(', ') || '—'],
             ['Referred grades', p.referGrades.join(', ') || '—'],
@@ -456,7 +456,7 @@ async function policyView() {
         String(v.version),
         v.active ? badge('active') : '',
         v.note,
-        new Date(v.created_at).toLocaleString(),
+        localTime(v.created_at),
       ]),
       { dataset: { testid: 'policy-versions' } },
     ),
@@ -527,7 +527,7 @@ async function deadLettersView() {
               d.customer_id ?? '—',
               d.reason,
               String(d.deliveries),
-              new Date(d.dead_lettered_at).toLocaleString(),
+              localTime(d.dead_lettered_at),
             ]),
             { dataset: { testid: 'dead-letters' } },
           )

@@ -180,6 +180,15 @@ export function startRouter(outlet, routes, fallback) {
   return { refresh: show };
 }
 
+const pad2 = (n) => String(n).padStart(2, '0');
+
+/** An ISO time as the reader's local "YYYY-MM-DD HH:MM", the same on every browser. */
+export function localTime(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '—';
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+
 /** Marks the navigation link of the current page (aria-current), by the first segment of the hash. */
 export function markCurrent(nav) {
   const section = (location.hash.slice(1) || '/').split('?')[0].split('/')[1] ?? '';
