@@ -9,6 +9,7 @@ import type { Locator } from 'playwright-core';
 import { getCreditLine } from '../../src/store/credit-lines.ts';
 import {
   assertCleanText,
+  assertControlsNamed,
   customerWithLine,
   logInToApp,
   openPage,
@@ -247,6 +248,7 @@ describe('borrower app', () => {
         );
         assert.ok(overflow <= 0, `${hash} is ${overflow}px wider than the screen`);
         await assertCleanText(page);
+        await assertControlsNamed(page);
       }
       assert.deepEqual(errors, []);
     } finally {

@@ -12,6 +12,7 @@ import { startOrderSettler } from '../../src/workers/order-settler.ts';
 import { waitFor } from '../harness/process.ts';
 import {
   assertCleanText,
+  assertControlsNamed,
   bearer,
   customerWithLine,
   logInToConsole,
@@ -94,6 +95,7 @@ describe('operations console', () => {
       assert.equal(await page.getByTestId('outcome').textContent(), 'refer');
       assert.match((await page.getByTestId('reasons').textContent()) ?? '', /SCORE_REVIEW/);
       await assertCleanText(page);
+      await assertControlsNamed(page);
 
       await page.getByLabel('Credit line (CNY)').fill('8000.00');
       await page.getByRole('button', { name: 'Approve with this line' }).click();
@@ -235,6 +237,7 @@ describe('operations console', () => {
       await page.getByTestId('replay-result').waitFor();
       assert.equal(await page.getByTestId('replay-result').textContent(), 'Replayed 0');
       await assertCleanText(page);
+      await assertControlsNamed(page);
       assert.deepEqual(errors, []);
     } finally {
       await close();
@@ -254,6 +257,7 @@ describe('operations console', () => {
       await page.getByRole('link', { name: 'Dead letters' }).click();
       const rows = page.getByTestId('dead-letters').locator('tbody tr');
       await rows.first().waitFor();
+      await assertControlsNamed(page);
       assert.equal(await rows.count(), 1);
       assert.match((await rows.first().textContent()) ?? '', /bad order_id/);
       const firstSeq = await rows.first().locator('td').nth(1).textContent();

@@ -231,3 +231,13 @@ export async function assertCleanText(page: Page): Promise<void> {
   const text = (await page.locator('main').textContent()) ?? '';
   assert.doesNotMatch(text, LEAKED, `the page shows a leaked value:\n${text}`);
 }
+
+/** Every form control on the page has a name a screen reader reads out (a label or aria-label). */
+export async function assertControlsNamed(page: Page): Promise<void> {
+  const unnamed = await page.evaluate<string[]>(`
+    [...document.querySelectorAll('input, select, textarea, button')]
+      .filter((el) => !el.closest('[hidden]'))
+      .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
+      .map((el) => el.outerHTML.slice(0, 120))`);
+  assert.deepEqual(unnamed, [], 'controls without a label');
+}
