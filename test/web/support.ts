@@ -48,7 +48,10 @@ const hexKey = () => randomBytes(32).toString('hex');
  * `nats`: the console's dead letters live in NATS JetStream, so its file starts a real NATS too;
  * the borrower app needs none (orders settle synchronously).
  */
-export async function openWebLab(name: string, options: { nats?: boolean } = {}): Promise<WebLab> {
+export async function openWebLab(
+  name: string,
+  options: { nats?: boolean; env?: Record<string, string> } = {},
+): Promise<WebLab> {
   let pg: PostgresServer | undefined;
   let nats: NatsServer | undefined;
   let redis: RedisServer | undefined;
@@ -73,6 +76,7 @@ export async function openWebLab(name: string, options: { nats?: boolean } = {})
       FENQI_DATA_DIR: tempDir(name),
       FENQI_COB_AUTO: 'false',
       LOG_LEVEL: 'silent',
+      ...options.env,
     });
     platform = await openPlatform(config, createLogger('silent'));
     const demo = await seedDemo(platform);
