@@ -280,6 +280,33 @@ describe('borrower app', () => {
     }
   });
 
+  test('money is shown and summed from the API strings exactly, beyond what a float can hold', async () => {
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await page.goto('/app/#/login');
+      const results = await page.evaluate<Record<string, string | number>>(`(async () => {
+        const m = await import('/shared/money.js');
+        return {
+          big: m.display('99999999999999.99'),
+          sum: m.sum('0.10', '0.20'),
+          back: m.fromMinor(m.toMinor('12000.5')),
+          share: m.percentOf('5999.00', '20000.00'),
+          refused: String(m.toMinor('1.005')),
+        };
+      })()`);
+      assert.deepEqual(results, {
+        big: '¥99,999,999,999,999.99',
+        sum: '0.30',
+        back: '12000.50',
+        share: 29.9,
+        refused: 'undefined',
+      });
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   test('/ sends a browser to the app, and pages come with a content security policy', async () => {
     const root = await lab.app.inject({ method: 'GET', url: '/' });
     assert.equal(root.statusCode, 302);
