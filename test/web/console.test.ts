@@ -225,10 +225,11 @@ describe('operations console', () => {
       assert.equal(await page.getByTestId('ledger').locator('.badge').textContent(), 'balanced');
 
       await page.getByLabel('Period').selectOption('7');
-      await page.waitForFunction(`location.hash === '#/overview?days=7'`);
-      await page.waitForFunction(
-        `document.querySelector('polyline.series')?.getAttribute('points').trim().split(/\\s+/).length === 7`,
-      );
+      // polled from here: waitForFunction would evaluate a string in the page, which the CSP forbids
+      const pointsShown = async () =>
+        ((await lines.first().getAttribute('points')) ?? '').trim().split(/\s+/).length;
+      await waitFor('the 7-day chart', async () => (await pointsShown()) === 7, UI_TIMEOUT_MS);
+      assert.ok(page.url().endsWith('#/overview?days=7'), page.url());
 
       await page.getByRole('link', { name: 'Dead letters' }).click();
       await page.getByRole('heading', { level: 1, name: 'Dead-lettered orders' }).waitFor();
