@@ -11,6 +11,7 @@ import {
   assertCleanText,
   assertControlsNamed,
   customerWithLine,
+  lineForEveryGrade,
   logInToApp,
   openPage,
   openWebLab,
@@ -84,6 +85,7 @@ describe('borrower app', () => {
     await usePolicy(lab, (p) => {
       p.approveGrades = ['A', 'B', 'C', 'D', 'E'];
       p.referGrades = [];
+      lineForEveryGrade(p);
     });
     const c = await customerWithLine(lab);
     const { page, errors, close } = await openPage(lab);

@@ -181,6 +181,17 @@ export async function customerWithLine(lab: WebLab, limit?: string, ageYears = 3
   return { id: created.id, phone, password, token };
 }
 
+/**
+ * The default policy gives grade E no line (0× income), and a line below the minimum declines even
+ * an application the grade would approve or refer; the simulated score's grade depends on the
+ * applicant, so tests that want an approval or a referral give every grade a line.
+ */
+export function lineForEveryGrade(p: Policy): void {
+  for (const grade of Object.keys(p.line.incomeMultipleBp) as (keyof Policy['line']['incomeMultipleBp'])[]) {
+    p.line.incomeMultipleBp[grade] = Math.max(p.line.incomeMultipleBp[grade], 10_000);
+  }
+}
+
 /** Publishes a variant of the default policy and makes this process use it at once. */
 export async function usePolicy(lab: WebLab, change: (p: Policy) => void, note = 'web test'): Promise<void> {
   const policy = structuredClone(DEFAULT_POLICY);
