@@ -1,9 +1,10 @@
 /**
  * The numbers behind the operations console's overview: credit decisions by outcome per business
  * day, active loans per delinquency bucket, open reviews, the last close of business, and a check
- * that the most recent journal entries balance. Every query is bounded: decisions by a window of
- * days (created_at index), journal entries by an id range (ids embed their creation time) and a row
- * cap, and the whole read by a statement timeout, so a dashboard refresh never loads the database.
+ * that the most recent journal entries balance. Reads are bounded: decisions by a window of days
+ * (created_at index), journal entries by an id range (ids embed their creation time) and a row cap,
+ * and the whole read by a statement timeout, so a dashboard refresh never loads the database. The
+ * bucket counts group the active loans; past millions of them they belong in a counter kept by COB.
  */
 import { invariant } from '../domain/index.ts';
 import type { Queryable, Sql } from './db.ts';
