@@ -182,7 +182,7 @@ describe('operations console', () => {
     }
   });
 
-  test('the policy page shows the active version, its rules and the version history', async () => {
+  test('the policy page shows the active version, its rules and history, and rolls back to an earlier version', async () => {
     const { page, errors, close } = await openPage(lab);
     try {
       await logInToConsole(page, 'risk', lab.demo.staff.risk.password);
@@ -194,6 +194,21 @@ describe('operations console', () => {
       await page.getByRole('cell', { name: 'AGE_BELOW_MIN' }).waitFor();
       assert.ok((await page.getByTestId('policy-versions').locator('tbody tr').count()) >= 2);
       await assertCleanText(page);
+
+      // roll back to the first version: a new active version, copied from it, with the note
+      await page.getByLabel('Version').selectOption('1');
+      await page.getByLabel('Why').fill('back to the default after the test policies');
+      await page.getByRole('button', { name: 'Make this version active' }).click();
+      const made = String(active!.version + 1);
+      await page.getByText(`Version ${made} is now active.`).waitFor();
+      assert.equal(await page.getByTestId('policy-version').textContent(), made);
+      const [now] = await lab.platform.db.sql<{ version: number; note: string }[]>`
+        select version, note from risk_policy_versions where active`;
+      assert.deepEqual(now, {
+        version: active!.version + 1,
+        note: 'rollback to version 1: back to the default after the test policies',
+      });
+      await assertControlsNamed(page);
       assert.deepEqual(errors, []);
     } finally {
       await close();

@@ -4,7 +4,7 @@
  * replay dead-lettered orders. Both see the overview. The API decides who may do what; the console
  * only hides what a role cannot use.
  */
-import { ApiError, createClient } from '../shared/api.js';
+import { ApiError, createClient, moneyAction } from '../shared/api.js';
 import { barChart, lineChart, signedBarChart } from '../shared/chart.js';
 import {
   busy,
@@ -402,7 +402,51 @@ async function decisionView({ id }, query) {
   return outlet;
 }
 
-async function policyView() {
+/** Roll back: copy an earlier version into a new active one, with a note saying why. */
+function rollbackForm(versions, onDone) {
+  const earlier = versions.filter((v) => !v.active);
+  if (!earlier.length) return null;
+  const version = h(
+    'select',
+    { name: 'version' },
+    earlier.map((v) => h('option', { value: v.version }, `${v.version}: ${v.note}`)),
+  );
+  const note = h('input', { name: 'note', required: true, maxlength: 500, autocomplete: 'off' });
+  const submit = h('button', { type: 'submit' }, 'Make this version active');
+  const status = statusArea();
+  // a retry after no answer carries the same key, so the roll-back happens once
+  const activation = moneyAction(api);
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'rollback-h' },
+    h('h2', { id: 'rollback-h' }, 'Roll back'),
+    h(
+      'form',
+      {
+        onsubmit: (event) => {
+          event.preventDefault();
+          status.clear();
+          busy(submit, async () => {
+            try {
+              const { body } = await activation.send('POST', `/v1/risk/policies/${version.value}/activate`, {
+                note: note.value.trim(),
+              });
+              onDone(body);
+            } catch (err) {
+              status.error(err);
+            }
+          });
+        },
+      },
+      field('Version', version),
+      field('Why', note, 'Kept with the new version in the audit trail'),
+      h('div', { class: 'actions' }, submit),
+      status.el,
+    ),
+  );
+}
+
+async function policyView(_params, query) {
   const [active, versions] = await Promise.all([
     api.get('/v1/risk/policies/active').catch((err) => {
       if (err instanceof ApiError && err.code === 'POLICY_NOT_FOUND') return null;
@@ -415,6 +459,7 @@ async function policyView() {
     'section',
     {},
     heading('Credit policy'),
+    query.get('activated') ? notice(`Version ${query.get('activated')} is now active.`) : null,
     active
       ? [
           facts([
@@ -460,6 +505,7 @@ async function policyView() {
       ]),
       { dataset: { testid: 'policy-versions' } },
     ),
+    rollbackForm(versions.items, (made) => go(`#/policy?activated=${made.version}`)),
   );
 }
 
