@@ -3,7 +3,11 @@
  * `code` is stable and machine-readable (clients switch on it); `message` is for people.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { CacheOverloadedError } from '../cache/cache-aside.ts';
 import { DomainError } from '../domain/errors.ts';
+import { QueueUnavailableError } from '../queue/queue.ts';
+import { isTransientDatabaseError } from '../store/db-errors.ts';
+import { MicroBatchOverloadedError } from '../store/micro-batch.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -61,6 +65,19 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message: 
   FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URL_TOO_LONG', message: 'a path segment is too long' },
 };
 
+/** Retry-After for a 503 from a dependency outage that no route handled itself. */
+export const OUTAGE_RETRY_AFTER_S = 1;
+
+function outageOf(error: Error): { code: string; message: string } | undefined {
+  if (error instanceof QueueUnavailableError)
+    return { code: 'QUEUE_UNAVAILABLE', message: 'the queue cannot be reached right now; retry shortly' };
+  if (error instanceof CacheOverloadedError || error instanceof MicroBatchOverloadedError)
+    return { code: 'OVERLOADED', message: 'the database is shielded right now; retry shortly' };
+  if (isTransientDatabaseError(error))
+    return { code: 'DATABASE_UNAVAILABLE', message: 'the database cannot answer right now; retry shortly' };
+  return undefined;
+}
+
 export function errorHandler(
   error: FastifyError | ApiError | Error,
   request: FastifyRequest,
@@ -97,6 +114,13 @@ export function errorHandler(
   const status = fastifyError.statusCode;
   if (status && status >= 400 && status < 500) {
     return reply.status(status).send(body('BAD_REQUEST', error.message));
+  }
+  // A part that cannot answer right now is the caller's cue to retry, not an internal error.
+  const outage = outageOf(error);
+  if (outage) {
+    request.log.warn({ err: error.message, code: outage.code }, 'dependency unavailable');
+    reply.header('retry-after', String(OUTAGE_RETRY_AFTER_S));
+    return reply.status(503).send(body(outage.code, outage.message, { retry_after_s: OUTAGE_RETRY_AFTER_S }));
   }
   request.log.error({ err: error }, 'unhandled error');
   return reply.status(500).send(body('INTERNAL', 'internal error; it has been logged with this request id'));

@@ -17,6 +17,18 @@ export interface MicroBatchOptions {
   maxBatch: number;
   /** Batches running at once (e.g. a share of the connection pool). */
   maxInFlight: number;
+  /**
+   * Items waiting at most (default MICRO_BATCH_WAITING_MAX); past it a call is refused at once:
+   * the database is not keeping up, and a longer queue would only answer callers who gave up.
+   */
+  maxWaiting?: number;
+}
+
+export const MICRO_BATCH_WAITING_MAX = 10_000;
+
+/** The batcher already holds maxWaiting items: the caller should shed load, not queue. */
+export class MicroBatchOverloadedError extends Error {
+  override name = 'MicroBatchOverloadedError';
 }
 
 interface Pending<I, O> {
@@ -39,10 +51,16 @@ export class MicroBatcher<I, O> {
     private readonly run: (items: I[]) => Promise<O[]>,
     private readonly options: MicroBatchOptions,
   ) {
-    invariant(options.maxBatch >= 1 && options.maxInFlight >= 1, 'micro-batch limits must be positive');
+    invariant(
+      options.maxBatch >= 1 && options.maxInFlight >= 1 && (options.maxWaiting ?? 1) >= 1,
+      'micro-batch limits must be positive',
+    );
   }
 
   submit(item: I): Promise<O> {
+    if (this.queue.length >= (this.options.maxWaiting ?? MICRO_BATCH_WAITING_MAX)) {
+      return Promise.reject(new MicroBatchOverloadedError(`${this.queue.length} items already waiting`));
+    }
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       this.schedule();

@@ -24,6 +24,7 @@ import {
   ORDERS_STREAM,
   type QueueMessage,
 } from '../queue/index.ts';
+import { isTransientDatabaseError } from '../store/db-errors.ts';
 import { claimIdGenerator, type IdGenerator } from '../store/id-generator.ts';
 import {
   BatchConflictError,
@@ -113,12 +114,7 @@ export function parseOrderMessage(data: Uint8Array): QueuedOrder | string {
 
 /** Connection loss, failover, lock and serialization trouble: worth retrying as is. */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof BatchConflictError) return true;
-  const e = err as { code?: string; errno?: string; message?: string };
-  const code = String(e?.code ?? '');
-  if (/^(08|40|53|57P)/.test(code)) return true;
-  if (/^(ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|CONNECT_TIMEOUT|CONNECTION_|ENOTFOUND)/.test(code)) return true;
-  return /connection|terminat|timeout|ECONNRE/i.test(e?.message ?? '');
+  return err instanceof BatchConflictError || isTransientDatabaseError(err);
 }
 
 export const retryDelayMs = (deliveryCount: number) =>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MicroBatcher } from '../../src/store/micro-batch.ts';
+import { MicroBatcher, MicroBatchOverloadedError } from '../../src/store/micro-batch.ts';
 
 /** A batch runner that records the batches it saw and doubles each item; `bad` items fail. */
 function doubler(bad = new Set<number>()) {
@@ -95,5 +95,22 @@ describe('micro-batching of per-request statements', () => {
     });
     const settled = await Promise.allSettled([batcher.submit(1), batcher.submit(2)]);
     assert.ok(settled.every((s) => s.status === 'rejected'));
+  });
+
+  test('past maxWaiting a call is refused at once with MicroBatchOverloadedError, and the queued ones still answer', async () => {
+    const batcher = new MicroBatcher(
+      async (items: number[]) => {
+        await new Promise((r) => setTimeout(r, 5));
+        return items;
+      },
+      { maxBatch: 2, maxInFlight: 1, maxWaiting: 3 },
+    );
+    const calls = Array.from({ length: 5 }, (_, i) => batcher.submit(i));
+    const settled = await Promise.allSettled(calls);
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected'],
+    );
+    assert.ok((settled[3] as PromiseRejectedResult).reason instanceof MicroBatchOverloadedError);
   });
 });

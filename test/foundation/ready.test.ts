@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { signAccessToken } from '../../src/api/auth.ts';
 import type { Api } from '../../src/api/server.ts';
 import { buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -87,6 +88,24 @@ describe('/ready against real PostgreSQL, Redis and NATS', () => {
       t.diagnostic(`${part}: not-ready after ${downMs} ms, ready again ${upMs} ms after restart`);
     });
   }
+
+  test('with the database down a route that needs it answers 503 DATABASE_UNAVAILABLE with Retry-After, never 500', async () => {
+    const token = signAccessToken(platform.config.tokenSecret, { role: 'customer', id: 1n }, 60);
+    await pg.stop();
+    try {
+      const res = await app.inject({
+        method: 'GET',
+        url: '/v1/customers/me',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(res.statusCode, 503, res.body);
+      assert.equal(res.json().error.code, 'DATABASE_UNAVAILABLE');
+      assert.equal(res.headers['retry-after'], '1');
+    } finally {
+      await pg.start();
+      await until((b, code) => code === 200 && b.status === 'ready', 10_000);
+    }
+  });
 
   test('/health stays 200 (liveness) and /metrics is Prometheus text with the queue gauges', async () => {
     assert.equal((await app.inject('/health')).statusCode, 200);

@@ -1,0 +1,16 @@
+/**
+ * Which database errors say "the database cannot answer right now" (connection lost or refused,
+ * server shutting down, serialization failure, deadlock, out of resources) rather than "this
+ * request is wrong". Callers retry the first kind later (workers) or answer 503 with Retry-After
+ * (the API); anything else is a bug or a bad request.
+ */
+export function isTransientDatabaseError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = String(e?.code ?? '');
+  // SQLSTATE 08 connection exception, 40 transaction rollback, 53 insufficient resources,
+  // 57P operator intervention (admin shutdown, cannot connect now)
+  if (/^(08|40|53|57P)/.test(code)) return true;
+  // postgres.js and Node socket codes
+  if (/^(ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|CONNECT_TIMEOUT|CONNECTION_|ENOTFOUND)/.test(code)) return true;
+  return /connection|terminat|timeout|ECONNRE/i.test(String(e?.message ?? ''));
+}
