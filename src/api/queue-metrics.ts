@@ -7,16 +7,15 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Platform } from '../platform.ts';
 import { DEAD_LETTER_STREAM, ORDER_SETTLER, ORDERS_STREAM } from '../queue/index.ts';
+import { withTimeout } from '../timeout.ts';
 
 export const QUEUE_SCRAPE_TIMEOUT_MS = 500;
 
-function bounded<T>(work: Promise<T>): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), QUEUE_SCRAPE_TIMEOUT_MS);
-  });
-  return Promise.race([work.catch(() => undefined), deadline]).finally(() => clearTimeout(timer));
-}
+/** The answer, or undefined when the queue fails or is slower than QUEUE_SCRAPE_TIMEOUT_MS. */
+const bounded = <T>(work: Promise<T>): Promise<T | undefined> =>
+  withTimeout(work, QUEUE_SCRAPE_TIMEOUT_MS, () => new Error('queue scrape timed out')).catch(
+    () => undefined,
+  );
 
 export function registerQueueMetrics(registry: Registry, platform: Platform): void {
   new Gauge({

@@ -12,6 +12,7 @@ import {
   type StreamInfo,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { withTimeout } from '../timeout.ts';
 import {
   type ConsumerSpec,
   checkListMax,
@@ -32,15 +33,12 @@ export const NATS_PUBLISH_TIMEOUT_MS = 2_000;
 export const NATS_PING_TIMEOUT_MS = 1_000;
 export const NATS_RECONNECT_WAIT_MS = 250;
 
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new QueueUnavailableError(`${what}: no answer from NATS in ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+function natsWithin<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return withTimeout(
+    promise,
+    timeoutMs,
+    () => new QueueUnavailableError(`${what}: no answer from NATS in ${timeoutMs} ms`),
+  );
 }
 
 /** STREAM.MSG.DELETE of a removed sequence (2.9 answers this one)... */
@@ -101,7 +99,7 @@ export class JetStreamQueue implements Queue {
 
   private async ready(): Promise<{ nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager }> {
     if (this.closed) throw new QueueUnavailableError('queue is closed');
-    if (!this.nc) await withTimeout(this.connection, NATS_UNAVAILABLE_AFTER_MS, 'connect');
+    if (!this.nc) await natsWithin(this.connection, NATS_UNAVAILABLE_AFTER_MS, 'connect');
     const nc = this.nc!;
     if (nc.isClosed()) throw new QueueUnavailableError('NATS connection is closed');
     return { nc, js: this.js!, jsm: this.jsm! };
@@ -158,7 +156,7 @@ export class JetStreamQueue implements Queue {
   async trimAcked(stream: string, durable: string): Promise<number> {
     const { jsm } = await this.ready();
     try {
-      const info = await withTimeout(
+      const info = await natsWithin(
         jsm.consumers.info(stream, durable),
         NATS_PING_TIMEOUT_MS,
         'consumer info',
@@ -234,7 +232,7 @@ export class JetStreamQueue implements Queue {
   async getMessage(stream: string, seq: number): Promise<Uint8Array | undefined> {
     const { jsm } = await this.ready();
     try {
-      const stored = await withTimeout(
+      const stored = await natsWithin(
         jsm.streams.getMessage(stream, { seq }),
         NATS_PUBLISH_TIMEOUT_MS,
         'get',
@@ -260,7 +258,7 @@ export class JetStreamQueue implements Queue {
         // STREAM.MSG.GET with next_by_subj: the first message at or after `seq` on the subject, so
         // removed sequences cost nothing (the typed query lists only seq and last_by_subj).
         const query = { seq, next_by_subj: options.subject ?? '>' } as unknown as { seq: number };
-        const m = await withTimeout(jsm.streams.getMessage(stream, query), NATS_PUBLISH_TIMEOUT_MS, 'get');
+        const m = await natsWithin(jsm.streams.getMessage(stream, query), NATS_PUBLISH_TIMEOUT_MS, 'get');
         if (!m) break;
         out.push({
           seq: m.seq,
@@ -286,7 +284,7 @@ export class JetStreamQueue implements Queue {
   private directReads(jsm: JetStreamManager, stream: string): Promise<boolean> {
     let known = this.direct.get(stream);
     if (!known) {
-      known = withTimeout(jsm.streams.info(stream), NATS_PING_TIMEOUT_MS, 'stream info').then(
+      known = natsWithin(jsm.streams.info(stream), NATS_PING_TIMEOUT_MS, 'stream info').then(
         (info) => info.config.allow_direct === true,
       );
       // Only a definite answer is remembered; a failure is asked again next time.
@@ -303,12 +301,12 @@ export class JetStreamQueue implements Queue {
       // Direct get: any replica answers, so status reads never queue behind the stream leader;
       // without it, the leader's STREAM.MSG.GET.
       const m = (await this.directReads(jsm, stream))
-        ? await withTimeout(
+        ? await natsWithin(
             jsm.direct.getMessage(stream, { last_by_subj: subject }),
             NATS_PUBLISH_TIMEOUT_MS,
             'direct get',
           )
-        : await withTimeout(
+        : await natsWithin(
             jsm.streams.getMessage(stream, { last_by_subj: subject }),
             NATS_PUBLISH_TIMEOUT_MS,
             'get',
@@ -333,7 +331,7 @@ export class JetStreamQueue implements Queue {
     const { jsm } = await this.ready();
     try {
       // No erase: the slot is freed at once; overwriting it with random bytes buys nothing here.
-      return await withTimeout(
+      return await natsWithin(
         jsm.streams.deleteMessage(stream, seq, false),
         NATS_PUBLISH_TIMEOUT_MS,
         'remove',
@@ -347,7 +345,7 @@ export class JetStreamQueue implements Queue {
   async state(stream: string): Promise<StreamState> {
     const { jsm } = await this.ready();
     try {
-      const info = await withTimeout(jsm.streams.info(stream), NATS_PING_TIMEOUT_MS, 'stream info');
+      const info = await natsWithin(jsm.streams.info(stream), NATS_PING_TIMEOUT_MS, 'stream info');
       return { messages: info.state.messages, lastSeq: info.state.last_seq };
     } catch (err) {
       if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return { messages: 0, lastSeq: 0 };
@@ -357,17 +355,13 @@ export class JetStreamQueue implements Queue {
 
   async pending(stream: string, durable: string): Promise<number> {
     const { jsm } = await this.ready();
-    const info = await withTimeout(
-      jsm.consumers.info(stream, durable),
-      NATS_PING_TIMEOUT_MS,
-      'consumer info',
-    );
+    const info = await natsWithin(jsm.consumers.info(stream, durable), NATS_PING_TIMEOUT_MS, 'consumer info');
     return info.num_pending + info.num_ack_pending;
   }
 
   async ping(): Promise<void> {
     const { nc } = await this.ready();
-    await withTimeout(nc.rtt(), NATS_PING_TIMEOUT_MS, 'ping');
+    await natsWithin(nc.rtt(), NATS_PING_TIMEOUT_MS, 'ping');
   }
 
   async close(): Promise<void> {

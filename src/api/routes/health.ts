@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
+import { withTimeout } from '../../timeout.ts';
 import type { Metrics } from '../metrics.ts';
 
 /** A part that does not answer within this is reported down: /ready must answer in about a second. */
@@ -20,17 +21,12 @@ const ReadyBody = Type.Object({
 
 async function check(kind: string, probe: () => Promise<unknown>) {
   const startedMs = performance.now();
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    await withTimeout(
       probe(),
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer in ${READY_CHECK_TIMEOUT_MS} ms`)),
-          READY_CHECK_TIMEOUT_MS,
-        );
-      }),
-    ]);
+      READY_CHECK_TIMEOUT_MS,
+      () => new Error(`no answer in ${READY_CHECK_TIMEOUT_MS} ms`),
+    );
     return { up: true, kind, latency_ms: Math.round(performance.now() - startedMs) };
   } catch (err) {
     return {
@@ -39,8 +35,6 @@ async function check(kind: string, probe: () => Promise<unknown>) {
       latency_ms: Math.round(performance.now() - startedMs),
       error: (err as Error).message,
     };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
