@@ -5,6 +5,7 @@
  */
 import { ApiError, createClient, moneyAction } from '../shared/api.js';
 import {
+  badge,
   busy,
   errorBox,
   facts,
@@ -13,11 +14,13 @@ import {
   go,
   h,
   markCurrent,
+  notice,
   startRouter,
   statusArea,
   table,
 } from '../shared/dom.js';
-import { display, fromMinor, percentOf, toMinor } from '../shared/money.js';
+import { loginPage } from '../shared/login.js';
+import { AMOUNT_PATTERN, display, fromMinor, percentOf, toMinor } from '../shared/money.js';
 
 /** What the credit application offers; the API's list (src/risk/features.ts PURPOSES). */
 const PURPOSES = [
@@ -30,7 +33,6 @@ const PURPOSES = [
   ['travel', 'Travel'],
   ['other', 'Something else'],
 ];
-const AMOUNT_PATTERN = '^\\d{1,12}(\\.\\d{1,2})?$';
 const GOODS_PAGE = 24;
 /** A queued order (sale day) is polled this often, this many times, before the page gives up waiting. */
 const ORDER_POLL_MS = 1000;
@@ -51,8 +53,6 @@ function deviceId() {
   return id;
 }
 
-const badge = (text) => h('span', { class: `badge ${text}` }, text);
-const notice = (...children) => h('div', { class: 'notice', role: 'status' }, ...children);
 const amountInput = (attrs) =>
   h('input', { inputmode: 'decimal', pattern: AMOUNT_PATTERN, autocomplete: 'off', maxlength: 16, ...attrs });
 
@@ -67,55 +67,17 @@ async function creditLineOrNull() {
 
 // ---- log in ----------------------------------------------------------------------------------
 
-function loginView(_params, query) {
-  const phone = h('input', {
+const loginView = loginPage({
+  api,
+  title: 'Log in',
+  identity: {
+    label: 'Mobile number',
     name: 'phone',
-    type: 'tel',
-    inputmode: 'numeric',
-    autocomplete: 'username',
-    required: true,
-    maxlength: 20,
-  });
-  const password = h('input', {
-    name: 'password',
-    type: 'password',
-    autocomplete: 'current-password',
-    required: true,
-    maxlength: 128,
-  });
-  const submit = h('button', { type: 'submit' }, 'Log in');
-  const status = statusArea();
-  const form = h(
-    'form',
-    {
-      onsubmit: async (event) => {
-        event.preventDefault();
-        status.clear();
-        await busy(submit, async () => {
-          try {
-            const token = await api.post('/v1/auth/login', {
-              phone: phone.value.trim(),
-              password: password.value,
-            });
-            if (token.role !== 'customer') {
-              throw new ApiError(403, 'NOT_A_CUSTOMER', 'staff log in at the operations console (/console/)');
-            }
-            api.session.save(token.access_token, token.role);
-            password.value = '';
-            go(query.get('next') || '#/');
-          } catch (err) {
-            status.error(err);
-          }
-        });
-      },
-    },
-    field('Mobile number', phone),
-    field('Password', password),
-    h('div', { class: 'actions' }, submit),
-    status.el,
-  );
-  return h('section', {}, h('h1', {}, 'Log in'), form);
-}
+    attrs: { type: 'tel', inputmode: 'numeric', autocomplete: 'username', maxlength: 20 },
+  },
+  accepts: (role) => role === 'customer',
+  refusal: () => new ApiError(403, 'NOT_A_CUSTOMER', 'staff log in at the operations console (/console/)'),
+});
 
 // ---- home ------------------------------------------------------------------------------------
 

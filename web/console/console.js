@@ -7,6 +7,7 @@
 import { ApiError, createClient, moneyAction } from '../shared/api.js';
 import { barChart, lineChart, signedBarChart } from '../shared/chart.js';
 import {
+  badge,
   busy,
   errorBox,
   facts,
@@ -16,15 +17,16 @@ import {
   h,
   localTime,
   markCurrent,
+  notice,
   startRouter,
   statusArea,
   table,
 } from '../shared/dom.js';
-import { display } from '../shared/money.js';
+import { loginPage } from '../shared/login.js';
+import { AMOUNT_PATTERN, display } from '../shared/money.js';
 
 const STAFF_ROLES = ['risk', 'ops'];
 const OVERVIEW_DAYS = [7, 14, 30];
-const AMOUNT_PATTERN = '^\\d{1,12}(\\.\\d{1,2})?$';
 /** Decline reasons offered in the review form; any UPPER_SNAKE code is accepted. */
 const DECLINE_REASONS = [
   'SCORE_TOO_LOW',
@@ -39,58 +41,17 @@ const api = createClient({
   onUnauthorized: () => go(`#/login?next=${encodeURIComponent(location.hash || '#/')}`),
 });
 
-const badge = (text) => h('span', { class: `badge ${text}` }, text);
-const notice = (...children) => h('div', { class: 'notice', role: 'status' }, ...children);
 const heading = (text) => h('h1', {}, text);
 
 // ---- log in ----------------------------------------------------------------------------------
 
-function loginView(_params, query) {
-  const username = h('input', { name: 'username', autocomplete: 'username', required: true, maxlength: 64 });
-  const password = h('input', {
-    name: 'password',
-    type: 'password',
-    autocomplete: 'current-password',
-    required: true,
-    maxlength: 128,
-  });
-  const submit = h('button', { type: 'submit' }, 'Log in');
-  const status = statusArea();
-  const form = h(
-    'form',
-    {
-      onsubmit: async (event) => {
-        event.preventDefault();
-        status.clear();
-        await busy(submit, async () => {
-          try {
-            const token = await api.post('/v1/auth/login', {
-              username: username.value.trim(),
-              password: password.value,
-            });
-            if (!STAFF_ROLES.includes(token.role)) {
-              throw new ApiError(
-                403,
-                'NOT_STAFF',
-                'the console is for risk and ops staff; customers use /app/',
-              );
-            }
-            api.session.save(token.access_token, token.role);
-            password.value = '';
-            go(query.get('next') || '#/');
-          } catch (err) {
-            status.error(err);
-          }
-        });
-      },
-    },
-    field('Username', username),
-    field('Password', password),
-    h('div', { class: 'actions' }, submit),
-    status.el,
-  );
-  return h('section', {}, heading('Staff log in'), form);
-}
+const loginView = loginPage({
+  api,
+  title: 'Staff log in',
+  identity: { label: 'Username', name: 'username', attrs: { autocomplete: 'username', maxlength: 64 } },
+  accepts: (role) => STAFF_ROLES.includes(role),
+  refusal: () => new ApiError(403, 'NOT_STAFF', 'the console is for risk and ops staff; customers use /app/'),
+});
 
 // ---- overview (risk and ops) -----------------------------------------------------------------
 

@@ -68,6 +68,18 @@ function figure(svg, title, table) {
   return fig;
 }
 
+/** The figure of a chart of labelled values, with those values as its table. */
+const itemsFigure = (svg, title, items) =>
+  figure(
+    svg,
+    title,
+    dataTable(
+      title,
+      ['', 'value'],
+      items.map((i) => [i.label, i.value]),
+    ),
+  );
+
 /**
  * Vertical bars, one per item: [{ label, value }]. Each bar is a <rect class="bar"> with
  * data-label and data-value.
@@ -103,15 +115,7 @@ export function barChart(title, items, { width = 480, height = 220, colour = SER
       s('text', { x: x + slot * 0.35, y: height - pad.bottom + 16, 'text-anchor': 'middle' }, item.label),
     );
   });
-  return figure(
-    svg,
-    title,
-    dataTable(
-      title,
-      ['', 'value'],
-      items.map((i) => [i.label, i.value]),
-    ),
-  );
+  return itemsFigure(svg, title, items);
 }
 
 /**
@@ -166,15 +170,7 @@ export function signedBarChart(title, items, { width = 560, rowHeight = 26 } = {
       ),
     );
   });
-  return figure(
-    svg,
-    title,
-    dataTable(
-      title,
-      ['', 'value'],
-      items.map((i) => [i.label, i.value]),
-    ),
-  );
+  return itemsFigure(svg, title, items);
 }
 
 /**

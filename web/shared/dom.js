@@ -25,6 +25,12 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** A status word as a coloured badge (its class is the word: `badge active`). */
+export const badge = (text) => h('span', { class: `badge ${text}` }, text);
+
+/** A polite announcement (screen readers read it when it appears). */
+export const notice = (...children) => h('div', { class: 'notice', role: 'status' }, ...children);
+
 /** Replaces an element's children; like h(), arrays are flattened and null/false/undefined left out. */
 export function fill(el, ...children) {
   el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));

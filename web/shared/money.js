@@ -4,6 +4,8 @@
  */
 
 export const DECIMALS = 2;
+/** An amount field's pattern: what the API accepts as an amount (12 digits, 2 decimals). */
+export const AMOUNT_PATTERN = '^\\d{1,12}(\\.\\d{1,2})?$';
 const SCALE = 10n ** BigInt(DECIMALS);
 const AMOUNT = /^(\d{1,15})(?:\.(\d{1,2}))?$/;
 
