@@ -1,6 +1,5 @@
 /** Shared wiring for the identity tests: a real platform on a test database, and well-formed people. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Api } from '../../src/api/server.ts';
 import { buildApi } from '../../src/api/server.ts';
@@ -9,6 +8,7 @@ import { createLogger } from '../../src/logger.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import { nationalIdCheckChar } from '../../src/store/customers.ts';
 import { type DemoCredentials, seedDemo } from '../../src/store/seed.ts';
+import { runFenqi } from '../harness/cli.ts';
 import { tempDir } from '../harness/process.ts';
 
 export const hexKey = () => randomBytes(32).toString('hex');
@@ -87,19 +87,6 @@ export async function seedAndLogIn(
   return { demo, ops, risk };
 }
 
-export function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('./bin/fenqi', args, {
-      // a throwaway data dir, so keys the CLI may generate never land in the checkout
-      env: { ...process.env, LOG_LEVEL: 'silent', FENQI_DATA_DIR: tempDir('identity-cli'), ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+export const runCli = (args: string[], env: NodeJS.ProcessEnv) =>
+  // a throwaway data dir, so keys the CLI may generate never land in the checkout
+  runFenqi(args, { LOG_LEVEL: 'silent', FENQI_DATA_DIR: tempDir('identity-cli'), ...env });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -9,6 +8,7 @@ import { DEFAULT_POLICY, type Policy } from '../../src/risk/policy.ts';
 import { type BureauReport, simulatedScoreProvider } from '../../src/risk/providers.ts';
 import { getModelByVersion, registerModel } from '../../src/store/models.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
+import { runFenqi } from '../harness/cli.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { tempDir } from '../harness/process.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
@@ -59,19 +59,8 @@ const withMinAge = (years: number): Policy => {
   return policy;
 };
 
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('./bin/fenqi', args, { env: { ...process.env, ...env, LOG_LEVEL: 'silent' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = (args: string[], env: Record<string, string>) =>
+  runFenqi(args, { ...env, LOG_LEVEL: 'silent' });
 
 describe('risk administration: policy, deny list and models through the API and the CLI', () => {
   let pg: PostgresServer;

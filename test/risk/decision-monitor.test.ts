@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { mulberry32 } from '../../src/risk/cv.ts';
 import { decide, deviceKeyOf, ensureChampion, refreshRisk } from '../../src/risk/decide.ts';
 import { DEFAULT_POLICY } from '../../src/risk/policy.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
+import { runFenqi } from '../harness/cli.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
 import { customer, type DecisionTestApi, openDecisionApi } from './decision-support.ts';
 
 const POPULATION = 240;
 
-function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('./bin/fenqi', args, { env: { ...process.env, ...env, LOG_LEVEL: 'silent' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runCli = (args: string[], env: Record<string, string>) =>
+  runFenqi(args, { ...env, LOG_LEVEL: 'silent' });
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
