@@ -9,9 +9,7 @@ import { type BureauReport, simulatedScoreProvider } from '../../src/risk/provid
 import { getModelByVersion, registerModel } from '../../src/store/models.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
 import { runFenqi } from '../harness/cli.ts';
-import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { tempDir } from '../harness/process.ts';
-import { type RedisServer, startRedis } from '../harness/redis.ts';
 import {
   application,
   bearer,
@@ -63,8 +61,6 @@ const runCli = (args: string[], env: Record<string, string>) =>
   runFenqi(args, { ...env, LOG_LEVEL: 'silent' });
 
 describe('risk administration: policy, deny list and models through the API and the CLI', () => {
-  let pg: PostgresServer;
-  let redis: RedisServer;
   let t: DecisionTestApi;
   let risk: { id: bigint; token: string };
 
@@ -97,14 +93,12 @@ describe('risk administration: policy, deny list and models through the API and 
     Number((await t.platform.db.sql<{ n: bigint }[]>`select count(*) as n from risk_policy_versions`)[0]!.n);
 
   before(async () => {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    t = await openDecisionApi({ DATABASE_URL: pg.url, REDIS_URL: redis.url });
+    t = await openDecisionApi();
     await ensureChampion(t.platform);
     risk = await riskStaff(t.platform);
   });
   after(async () => {
     await t?.close();
-    await Promise.allSettled([pg?.destroy(), redis?.destroy()]);
   });
   beforeEach(async () => {
     configureRisk(t.platform, { providers: cleanProviders() });
@@ -500,7 +494,7 @@ describe('risk administration: policy, deny list and models through the API and 
     let env: Record<string, string>;
     before(() => {
       env = {
-        DATABASE_URL: pg.url,
+        DATABASE_URL: t.pg.url,
         FENQI_TOKEN_SECRET: t.platform.config.tokenSecret.toString('hex'),
         FENQI_DATA_KEYS: `1:${t.platform.config.dataKeys.get(1)!.toString('hex')}`,
         FENQI_BLIND_INDEX_KEY: t.platform.config.blindIndexKey.toString('hex'),

@@ -9,26 +9,20 @@ import { configureRisk, ensureChampion, riskRuntime } from '../../src/risk/decid
 import { simulatedProviders } from '../../src/risk/providers.ts';
 import { type NewDecision, recordDecisions } from '../../src/store/decisions.ts';
 import { activePolicy } from '../../src/store/policies.ts';
-import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
-import { type RedisServer, startRedis } from '../harness/redis.ts';
 import { application, bearer, customer, type DecisionTestApi, openDecisionApi } from './decision-support.ts';
 
 const CONCURRENT_APPLICATIONS = 60;
 
 describe('decisions that arrive together share statements without changing any answer', () => {
-  let pg: PostgresServer;
-  let redis: RedisServer;
   let t: DecisionTestApi;
 
   before(async () => {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    t = await openDecisionApi({ DATABASE_URL: pg.url, REDIS_URL: redis.url, DATABASE_POOL_MAX: '4' });
+    t = await openDecisionApi({ DATABASE_POOL_MAX: '4' });
     await ensureChampion(t.platform);
     configureRisk(t.platform, { providers: simulatedProviders({ latencyMs: 0 }) });
   });
   after(async () => {
     await t?.close();
-    await Promise.allSettled([pg?.destroy(), redis?.destroy()]);
   });
 
   test('concurrent applications each get their own stored decision, history and line', async () => {

@@ -5,8 +5,6 @@ import { decide, deviceKeyOf, ensureChampion, refreshRisk } from '../../src/risk
 import { DEFAULT_POLICY } from '../../src/risk/policy.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
 import { runFenqi } from '../harness/cli.ts';
-import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
-import { type RedisServer, startRedis } from '../harness/redis.ts';
 import { customer, type DecisionTestApi, openDecisionApi } from './decision-support.ts';
 
 const POPULATION = 240;
@@ -17,8 +15,6 @@ const runCli = (args: string[], env: Record<string, string>) =>
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
 
 describe('learning from the platform: train --from-platform, promote, monitor on real PostgreSQL', () => {
-  let pg: PostgresServer;
-  let redis: RedisServer;
   let t: DecisionTestApi;
   let env: Record<string, string>;
 
@@ -68,10 +64,9 @@ describe('learning from the platform: train --from-platform, promote, monitor on
   }
 
   before(async () => {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    t = await openDecisionApi({ DATABASE_URL: pg.url, REDIS_URL: redis.url });
+    t = await openDecisionApi();
     env = {
-      DATABASE_URL: pg.url,
+      DATABASE_URL: t.pg.url,
       FENQI_TOKEN_SECRET: t.platform.config.tokenSecret.toString('hex'),
       FENQI_DATA_KEYS: `1:${t.platform.config.dataKeys.get(1)!.toString('hex')}`,
       FENQI_BLIND_INDEX_KEY: t.platform.config.blindIndexKey.toString('hex'),
@@ -89,7 +84,6 @@ describe('learning from the platform: train --from-platform, promote, monitor on
   });
   after(async () => {
     await t?.close();
-    await Promise.allSettled([pg?.destroy(), redis?.destroy()]);
   });
 
   test('train --from-platform labels matured loans by days past due and registers a challenger', async () => {

@@ -3,27 +3,21 @@ import { after, before, describe, test } from 'node:test';
 import { ACTIVE_REFRESH_MS, active, ensureChampion, refreshRisk } from '../../src/risk/decide.ts';
 import { DEFAULT_POLICY } from '../../src/risk/policy.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
-import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
-import { type RedisServer, startRedis } from '../harness/redis.ts';
 import { type DecisionTestApi, openDecisionApi } from './decision-support.ts';
 
 /** Generous bound for a background refresh to land on a loaded machine; not a timing assertion. */
 const SETTLE_MS = 20_000;
 
 describe('the active model and policy a decision process holds', () => {
-  let pg: PostgresServer;
-  let redis: RedisServer;
   let t: DecisionTestApi;
 
   before(async () => {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    t = await openDecisionApi({ DATABASE_URL: pg.url, REDIS_URL: redis.url });
+    t = await openDecisionApi();
     await ensureChampion(t.platform);
     refreshRisk(t.platform);
   });
   after(async () => {
     await t?.close();
-    await Promise.allSettled([pg?.destroy(), redis?.destroy()]);
   });
 
   test('a policy published by another process is picked up after the refresh interval, without a restart', async () => {

@@ -1,5 +1,5 @@
 /**
- * Shared set-up for the decision tests: a platform on real PostgreSQL and Redis, customers with a
+ * Shared set-up for the decision tests: a platform on real PostgreSQL and Redis started for the file, customers with a
  * chosen birth date written through the identity store, risk staff, and bearer tokens.
  */
 import { randomBytes } from 'node:crypto';
@@ -10,35 +10,53 @@ import { createLogger } from '../../src/logger.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import { fieldCryptoFor } from '../../src/store/crypto.ts';
 import { createCustomer, nationalIdCheckChar } from '../../src/store/customers.ts';
+import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { tempDir } from '../harness/process.ts';
+import { type RedisServer, startRedis } from '../harness/redis.ts';
 
 export interface DecisionTestApi {
   platform: Platform;
   app: Api;
+  pg: PostgresServer;
+  redis: RedisServer;
+  /** Closes the API and the platform, then destroys the servers. */
   close(): Promise<void>;
 }
 
 export const hexKey = () => randomBytes(32).toString('hex');
 
-export async function openDecisionApi(env: Record<string, string>): Promise<DecisionTestApi> {
-  const config = loadConfig({
-    FENQI_TOKEN_SECRET: hexKey(),
-    FENQI_DATA_KEYS: `1:${hexKey()}`,
-    FENQI_BLIND_INDEX_KEY: hexKey(),
-    FENQI_DATA_DIR: tempDir('decision'),
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
-  const platform = await openPlatform(config, createLogger('silent'));
-  const app = await buildApi(platform);
-  return {
-    platform,
-    app,
-    async close() {
-      await app.close();
-      await platform.close();
-    },
-  };
+/** Real PostgreSQL and Redis for one test file, and the platform and API on them (`env` adds to the config). */
+export async function openDecisionApi(env: Record<string, string> = {}): Promise<DecisionTestApi> {
+  const [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+  const destroyServers = () => Promise.allSettled([pg.destroy(), redis.destroy()]);
+  try {
+    const config = loadConfig({
+      DATABASE_URL: pg.url,
+      REDIS_URL: redis.url,
+      FENQI_TOKEN_SECRET: hexKey(),
+      FENQI_DATA_KEYS: `1:${hexKey()}`,
+      FENQI_BLIND_INDEX_KEY: hexKey(),
+      FENQI_DATA_DIR: tempDir('decision'),
+      LOG_LEVEL: 'silent',
+      ...env,
+    });
+    const platform = await openPlatform(config, createLogger('silent'));
+    const app = await buildApi(platform);
+    return {
+      platform,
+      app,
+      pg,
+      redis,
+      async close() {
+        await app.close();
+        await platform.close();
+        await destroyServers();
+      },
+    };
+  } catch (err) {
+    await destroyServers();
+    throw err;
+  }
 }
 
 let serial = 0;

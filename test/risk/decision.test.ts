@@ -11,8 +11,6 @@ import {
 } from '../../src/risk/providers.ts';
 import { blindIndex } from '../../src/store/crypto.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
-import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
-import { type RedisServer, startRedis } from '../harness/redis.ts';
 import {
   application,
   bearer,
@@ -54,8 +52,6 @@ const clean = (): RiskProviders => ({ score: simulatedScoreProvider(), bureau: f
 const codes = (b: DecisionBody) => b.reasons.map((r) => r.code);
 
 describe('credit decisions through the API on real PostgreSQL and Redis', () => {
-  let pg: PostgresServer;
-  let redis: RedisServer;
   let t: DecisionTestApi;
   let risk: { id: bigint; token: string };
 
@@ -79,14 +75,12 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
   };
 
   before(async () => {
-    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
-    t = await openDecisionApi({ DATABASE_URL: pg.url, REDIS_URL: redis.url });
+    t = await openDecisionApi();
     await ensureChampion(t.platform);
     risk = await riskStaff(t.platform);
   });
   after(async () => {
     await t?.close();
-    await Promise.allSettled([pg?.destroy(), redis?.destroy()]);
   });
   beforeEach(async () => {
     configureRisk(t.platform, { providers: clean() });
