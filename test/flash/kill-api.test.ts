@@ -5,52 +5,43 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Sql } from '../../src/store/db.ts';
 import {
   assertSaleKeptEveryOrder,
   audit,
   burst,
-  connect,
   ledgerCheck,
+  openSaleStage,
   ordersFor,
   type Proc,
   request,
-  type Seed,
-  type Servers,
-  seed,
+  type SaleStage,
   serviceEnv,
   startApi,
-  startServers,
   startWorker,
   tokenFor,
   waitSettled,
 } from './lab.ts';
 
-let servers: Servers;
-let sql: Sql;
-let data: Seed;
+let stage: SaleStage;
 const procs: Proc[] = [];
 
 before(async () => {
-  servers = await startServers();
-  sql = connect(servers);
-  data = await seed(sql, 400, { tightEvery: 10, tightOrders: 2 });
+  stage = await openSaleStage();
 });
 
 after(async () => {
   await Promise.allSettled(procs.map((p) => p.kill('SIGKILL')));
-  await sql?.end({ timeout: 2 });
-  await servers?.destroy();
+  await stage?.close();
 });
 
 test('a SIGKILLed API loses no accepted order: every 202 settles or is rejected exactly once', async () => {
-  const env = serviceEnv(servers);
+  const env = serviceEnv(stage.servers);
   const [api1, api2, worker] = await Promise.all([startApi(env), startApi(env), startWorker(env)]);
   procs.push(api1, api2, worker);
   const alive = new Set([api1.port, api2.port]);
   let answered = 0;
-  const orders = ordersFor(data.customers, 5, 'kill-api');
-  const result = await burst(() => [...alive], data, orders, {
+  const orders = ordersFor(stage.data.customers, 5, 'kill-api');
+  const result = await burst(() => [...alive], stage.data, orders, {
     concurrency: 64,
     deadlineMs: Date.now() + 90_000,
     onAnswer: () => {
@@ -60,10 +51,14 @@ test('a SIGKILLed API loses no accepted order: every 202 settles or is rejected 
       }
     },
   });
-  const stored = await waitSettled(sql, result.accepted.values(), Date.now() + 60_000);
+  const stored = await waitSettled(stage.sql, result.accepted.values(), Date.now() + 60_000);
   assert.equal(stored, result.accepted.size);
 
-  assertSaleKeptEveryOrder(result, await audit(sql, result.accepted), ledgerCheck(servers.pg.url));
+  assertSaleKeptEveryOrder(
+    result,
+    await audit(stage.sql, result.accepted),
+    ledgerCheck(stage.servers.pg.url),
+  );
 
   // The status read and a replay agree with the database.
   const [key, orderId] = [...result.accepted.entries()][0]!;
@@ -77,7 +72,11 @@ test('a SIGKILLed API loses no accepted order: every 202 settles or is rejected 
     'POST',
     '/v1/orders',
     { ...headers, 'idempotency-key': key, 'content-type': 'application/json' },
-    JSON.stringify({ goods_id: data.goodsId.toString(), product_id: data.productId.toString(), tenor: 12 }),
+    JSON.stringify({
+      goods_id: stage.data.goodsId.toString(),
+      product_id: stage.data.productId.toString(),
+      tenor: 12,
+    }),
   );
   assert.equal(replay.status, 202);
   assert.equal(JSON.parse(replay.body).order_id, orderId);

@@ -3,35 +3,20 @@
  * wait) to the surviving and the restarted worker; redelivery of what it did commit is a no-op.
  */
 import { after, before, test } from 'node:test';
-import type { Sql } from '../../src/store/db.ts';
-import {
-  assertSaleKeptEveryOrder,
-  connect,
-  type Seed,
-  type Servers,
-  saleRun,
-  seed,
-  startServers,
-  startWorker,
-} from './lab.ts';
+import { assertSaleKeptEveryOrder, openSaleStage, type SaleStage, saleRun, startWorker } from './lab.ts';
 
-let servers: Servers;
-let sql: Sql;
-let data: Seed;
+let stage: SaleStage;
 
 before(async () => {
-  servers = await startServers();
-  sql = connect(servers);
-  data = await seed(sql, 400, { tightEvery: 10, tightOrders: 2 });
+  stage = await openSaleStage();
 });
 
 after(async () => {
-  await sql?.end({ timeout: 2 });
-  await servers?.destroy();
+  await stage?.close();
 });
 
 test('a worker SIGKILLed mid-batch loses nothing and settles nothing twice', async () => {
-  const run = await saleRun(servers, sql, data, {
+  const run = await saleRun(stage.servers, stage.sql, stage.data, {
     apis: 1,
     workers: 2,
     perCustomer: 5,

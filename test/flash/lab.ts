@@ -368,6 +368,38 @@ export async function audit(sql: Sql, accepted: Map<string, string>): Promise<Au
   };
 }
 
+/** Customers seeded for a fault test's sale; every tenth can afford only two orders. */
+export const SALE_CUSTOMERS = 400;
+
+/** What every fault test stands on: its own servers, a pool, and the seeded customers. */
+export interface SaleStage {
+  servers: Servers;
+  sql: Sql;
+  data: Seed;
+  close(): Promise<void>;
+}
+
+export async function openSaleStage(): Promise<SaleStage> {
+  const servers = await startServers();
+  const sql = connect(servers);
+  try {
+    const data = await seed(sql, SALE_CUSTOMERS, { tightEvery: 10, tightOrders: 2 });
+    return {
+      servers,
+      sql,
+      data,
+      async close() {
+        await sql.end({ timeout: 2 });
+        await servers.destroy();
+      },
+    };
+  } catch (err) {
+    await sql.end({ timeout: 2 });
+    await servers.destroy();
+    throw err;
+  }
+}
+
 export function connect(servers: Servers, max = 4): Sql {
   return connectPostgres(servers.pg.url, max, 'fenqi-flash-test');
 }

@@ -4,42 +4,28 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Sql } from '../../src/store/db.ts';
-import {
-  assertSaleKeptEveryOrder,
-  connect,
-  type Seed,
-  type Servers,
-  saleRun,
-  seed,
-  startServers,
-} from './lab.ts';
+import { assertSaleKeptEveryOrder, openSaleStage, type SaleStage, saleRun } from './lab.ts';
 
-let servers: Servers;
-let sql: Sql;
-let data: Seed;
+let stage: SaleStage;
 
 before(async () => {
-  servers = await startServers();
-  sql = connect(servers);
-  data = await seed(sql, 400, { tightEvery: 10, tightOrders: 2 });
+  stage = await openSaleStage();
 });
 
 after(async () => {
-  await sql?.end({ timeout: 2 });
-  await servers?.destroy();
+  await stage?.close();
 });
 
 test('a NATS restart mid-burst loses no accepted order and answers 503 meanwhile', async () => {
-  const run = await saleRun(servers, sql, data, {
+  const run = await saleRun(stage.servers, stage.sql, stage.data, {
     apis: 2,
     workers: 1,
     perCustomer: 5,
     faultAt: 600,
     fault: async () => {
-      await servers.nats.stop();
+      await stage.servers.nats.stop();
       await new Promise((r) => setTimeout(r, 1_500));
-      await servers.nats.start();
+      await stage.servers.nats.start();
     },
   });
   assert.ok(run.result.retries > 0, 'clients saw 503s or dropped connections and retried');

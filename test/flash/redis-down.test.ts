@@ -5,38 +5,29 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Sql } from '../../src/store/db.ts';
 import {
   assertSaleKeptEveryOrder,
-  connect,
+  openSaleStage,
   request,
-  type Seed,
-  type Servers,
+  type SaleStage,
   saleRun,
-  seed,
-  startServers,
   tokenFor,
 } from './lab.ts';
 
-let servers: Servers;
-let sql: Sql;
-let data: Seed;
+let stage: SaleStage;
 
 before(async () => {
-  servers = await startServers();
-  sql = connect(servers);
-  data = await seed(sql, 400, { tightEvery: 10, tightOrders: 2 });
-  await servers.redis.stop();
+  stage = await openSaleStage();
+  await stage.servers.redis.stop();
 });
 
 after(async () => {
-  await sql?.end({ timeout: 2 });
-  await servers?.destroy();
+  await stage?.close();
 });
 
 test('with Redis down for the whole sale every 202 still settles or is rejected exactly once', async () => {
   let statusChecked = false;
-  const run = await saleRun(servers, sql, data, {
+  const run = await saleRun(stage.servers, stage.sql, stage.data, {
     apis: 2,
     workers: 1,
     perCustomer: 5,
@@ -46,7 +37,7 @@ test('with Redis down for the whole sale every 202 still settles or is rejected 
       // Workers may not have committed a batch yet on a busy machine: wait for the first one.
       let order: { id: bigint; customer_id: bigint } | undefined;
       for (let i = 0; i < 200 && !order; i++) {
-        [order] = await sql<
+        [order] = await stage.sql<
           { id: bigint; customer_id: bigint }[]
         >`select id, customer_id from orders limit 1`;
         if (!order) await new Promise((r) => setTimeout(r, 100));
