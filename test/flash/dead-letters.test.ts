@@ -25,6 +25,7 @@ import {
   ORDERS_STREAM,
   ORDERS_SUBJECT,
 } from '../../src/queue/index.ts';
+import type { DeadLetterView } from '../../src/workers/dead-letters.ts';
 import {
   DEAD_ORDERS_SUBJECT,
   deadOrderSubject,
@@ -49,15 +50,8 @@ const run = promisify(execFile);
 const BLOCKING_CONSTRAINT = 'dead_letter_test_blocks_keys';
 const SETTLE_TIMEOUT_MS = 30_000;
 
-interface DeadItem {
-  seq: string;
-  order_id: string | null;
-  customer_id: string | null;
-  reason: string;
-  deliveries: number;
-  dead_lettered_at: string;
-  replayable: boolean;
-}
+/** What GET /v1/ops/dead-letters lists: the worker's view, as JSON. */
+type DeadItem = DeadLetterView;
 
 describe('dead-lettered orders: listed with their reason, replayed exactly once', () => {
   let servers: Servers;
