@@ -15,7 +15,7 @@ import {
   h,
   markCurrent,
   notice,
-  startRouter,
+  startShell,
   statusArea,
   table,
 } from '../shared/dom.js';
@@ -579,21 +579,10 @@ const syncShell = () => {
   logout.hidden = !inside;
   markCurrent(nav);
 };
-logout.addEventListener('click', () => {
-  api.session.clear();
-  syncShell();
-  go('#/login');
-});
-document.querySelector('.skip-link').addEventListener('click', (event) => {
-  event.preventDefault();
-  document.getElementById('view').focus();
-});
-window.addEventListener('hashchange', syncShell);
-syncShell();
-
-startRouter(
-  document.getElementById('view'),
-  [
+startShell({
+  sync: syncShell,
+  logOut: () => api.session.clear(),
+  routes: [
     ['/login', loginView],
     ['/', loggedIn(homeView)],
     ['/apply', loggedIn(applyView)],
@@ -602,5 +591,5 @@ startRouter(
     ['/loans', loggedIn(loansView)],
     ['/loans/:id', loggedIn(loanView)],
   ],
-  notFoundView,
-);
+  fallback: notFoundView,
+});

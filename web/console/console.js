@@ -18,7 +18,7 @@ import {
   localTime,
   markCurrent,
   notice,
-  startRouter,
+  startShell,
   statusArea,
   table,
 } from '../shared/dom.js';
@@ -582,21 +582,10 @@ const syncShell = () => {
   for (const link of nav.querySelectorAll('[data-role]')) link.hidden = link.dataset.role !== role;
   markCurrent(nav);
 };
-logout.addEventListener('click', () => {
-  api.session.clear();
-  syncShell();
-  go('#/login');
-});
-document.querySelector('.skip-link').addEventListener('click', (event) => {
-  event.preventDefault();
-  document.getElementById('view').focus();
-});
-window.addEventListener('hashchange', syncShell);
-syncShell();
-
-startRouter(
-  document.getElementById('view'),
-  [
+startShell({
+  sync: syncShell,
+  logOut: () => api.session.clear(),
+  routes: [
     ['/login', loginView],
     ['/', homeRedirect],
     ['/overview', forRoles(STAFF_ROLES, overviewView)],
@@ -606,6 +595,6 @@ startRouter(
     ['/policy', forRoles(['risk'], policyView)],
     ['/dead-letters', forRoles(['ops'], deadLettersView)],
   ],
-  () =>
+  fallback: () =>
     h('section', {}, heading('Not found'), errorBox({ code: 'ROUTE_NOT_FOUND', message: 'no such page' })),
-);
+});

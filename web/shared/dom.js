@@ -139,6 +139,27 @@ export function table(caption, headings, rows, attrs = {}) {
 }
 
 /**
+ * The page around the views (its #logout button, .skip-link and #view outlet): log-out clears the
+ * session and goes to log in, the skip link focuses the view, `sync` keeps the navigation in step
+ * with the session at start and on every navigation, then the router starts.
+ */
+export function startShell({ sync, logOut, routes, fallback }) {
+  const outlet = document.getElementById('view');
+  document.getElementById('logout').addEventListener('click', () => {
+    logOut();
+    sync();
+    go('#/login');
+  });
+  document.querySelector('.skip-link').addEventListener('click', (event) => {
+    event.preventDefault();
+    outlet.focus();
+  });
+  window.addEventListener('hashchange', sync);
+  sync();
+  return startRouter(outlet, routes, fallback);
+}
+
+/**
  * A hash router: routes are [pattern, render] with `:name` segments; render(params, query) returns
  * a Node or a Promise of one. The view is replaced on every hash change and focus goes to its
  * heading, so keyboard and screen-reader users land on the new page.
