@@ -43,15 +43,6 @@ export function isUnknownCustomer(err: unknown): boolean {
 /** Decisions per statement at most (decisions arriving together share one: src/store/micro-batch.ts). */
 export const DECISION_BATCH_MAX = 64;
 
-/** Records a decision; on approve upserts the customer's line (never below what is used). */
-export async function recordDecision(
-  sql: Queryable,
-  d: NewDecision,
-): Promise<{ id: bigint; createdAt: Date }> {
-  const [stored] = await recordDecisions(sql, [d]);
-  return stored!;
-}
-
 /**
  * Records decisions in one statement (one round trip and one commit for all), each with its line
  * (approve) or review (refer), answering their ids in the same order. When a batch holds two
