@@ -58,6 +58,7 @@ import { startPostgres } from '../test/harness/postgres.ts';
 import { tempDir } from '../test/harness/process.ts';
 import { startRedis } from '../test/harness/redis.ts';
 import { processTree, snapshot, usedBetween } from './lib/cpu-usage.ts';
+import { percentile } from './lib/load.ts';
 import type { LoadJob, LoadResult } from './lib/load-worker.ts';
 
 export const SECONDS = Number(process.env.FENQI_BENCH_DECISION_SECONDS ?? 10);
@@ -173,8 +174,6 @@ async function waitForQuietMachine(): Promise<{ waitedS: number; load: number; q
   }
 }
 
-const quantile = (sorted: number[], q: number) =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -188,8 +187,8 @@ function phaseSummary(
     const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
     out[phase] = {
       n: sorted.length,
-      p50: round2(quantile(sorted, 0.5)),
-      p99: round2(quantile(sorted, 0.99)),
+      p50: round2(percentile(sorted, 50)),
+      p99: round2(percentile(sorted, 99)),
       mean: round2(mean),
     };
   }
