@@ -1,11 +1,15 @@
 /**
- * Writes journal entries and proves the books. An entry is posted inside the caller's transaction
- * (so it commits or rolls back with the money movement it records) and once per event key: a
- * retried event finds its key taken and posts nothing.
+ * Writes journal entries and proves the books. Entries are posted inside the caller's transaction
+ * (so they commit or roll back with the money movement they record) and once per event key: a
+ * retried event finds its key taken and posts nothing. `postEntries` is the only writer of
+ * journal_entries and journal_lines (repayments, orders, the batch settler, close of business,
+ * disbursements).
  */
+import { invariant } from '../domain/index.ts';
 import type { Posting } from '../domain/postings.ts';
 import { RECEIVABLE_ACCOUNTS } from '../domain/postings.ts';
 import type { Queryable, TransactionSql } from './db.ts';
+import type { IdGenerator } from './id-generator.ts';
 
 export const MAX_EVENT_KEY_LENGTH = 200;
 /** Discrepancies listed in a check report; the counts are always complete. */
@@ -19,31 +23,61 @@ export interface EntryInput {
   readonly posting: Posting;
 }
 
-/** Posts one entry; false when its event key was already posted (nothing is written again). */
-export async function postEntry(tx: TransactionSql, entry: EntryInput): Promise<boolean> {
-  if (entry.eventKey.length === 0 || entry.eventKey.length > MAX_EVENT_KEY_LENGTH) {
-    throw new Error(`event key must be 1..${MAX_EVENT_KEY_LENGTH} characters`);
+const text = (v: bigint | null) => (v === null ? null : v.toString());
+
+/** Every entry is whole and balanced before it reaches the database (whose trigger checks again). */
+function assertPostable(entries: readonly EntryInput[]): void {
+  for (const entry of entries) {
+    if (entry.eventKey.length === 0 || entry.eventKey.length > MAX_EVENT_KEY_LENGTH) {
+      throw new Error(`event key must be 1..${MAX_EVENT_KEY_LENGTH} characters`);
+    }
+    let balanceMinor = 0n;
+    for (const line of entry.posting.lines) balanceMinor += line.debitMinor - line.creditMinor;
+    invariant(balanceMinor === 0n, `journal entry ${entry.eventKey} balances`);
+    invariant(entry.posting.lines.length >= 2, `journal entry ${entry.eventKey} has two lines or more`);
   }
-  const lines = entry.posting.lines;
-  const text = (v: bigint | null) => (v === null ? null : v.toString());
-  const rows = await tx`
+}
+
+/**
+ * The one journal writer: posts `entries` in one statement, each once per event key. An entry
+ * whose key is already in the ledger is skipped with its lines; the keys actually posted come back,
+ * so a caller changes balances only for those. With `ids` the entry and line ids are made in
+ * process (the batch settler's hot path) instead of by the database.
+ */
+export async function postEntries(
+  tx: TransactionSql,
+  entries: readonly EntryInput[],
+  ids?: IdGenerator,
+): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  assertPostable(entries);
+  const lines = entries.flatMap((e) => e.posting.lines.map((line) => ({ key: e.eventKey, line })));
+  const entryIds = ids ? entries.map(() => ids.next().toString()) : entries.map(() => null);
+  const lineIds = ids ? lines.map(() => ids.next().toString()) : lines.map(() => null);
+  const rows = await tx<{ event_key: string }[]>`
     with e as (
-      insert into journal_entries (kind, business_date, customer_id, loan_id, event_key)
-      values (${entry.posting.kind}, ${entry.businessDate}, ${entry.customerId}, ${entry.loanId}, ${entry.eventKey})
+      insert into journal_entries (id, kind, business_date, customer_id, loan_id, event_key)
+      select coalesce(x.id, fenqi_next_id()), x.kind, x.business_date, x.customer_id, x.loan_id, x.event_key
+      from unnest(${entryIds}::bigint[], ${entries.map((e) => e.posting.kind)}::text[],
+        ${entries.map((e) => e.businessDate)}::date[], ${entries.map((e) => text(e.customerId))}::bigint[],
+        ${entries.map((e) => text(e.loanId))}::bigint[], ${entries.map((e) => e.eventKey)}::text[])
+        as x(id, kind, business_date, customer_id, loan_id, event_key)
       on conflict (event_key) do nothing
-      returning id
+      returning id, event_key
+    ), l as (
+      insert into journal_lines (id, entry_id, account_code, customer_id, loan_id, debit_minor, credit_minor)
+      select coalesce(x.id, fenqi_next_id()), e.id, x.account_code, x.customer_id, x.loan_id, x.debit_minor,
+        x.credit_minor
+      from unnest(${lineIds}::bigint[], ${lines.map((l) => l.key)}::text[],
+        ${lines.map((l) => l.line.account)}::text[], ${lines.map((l) => text(l.line.customerId))}::bigint[],
+        ${lines.map((l) => text(l.line.loanId))}::bigint[],
+        ${lines.map((l) => l.line.debitMinor.toString())}::bigint[],
+        ${lines.map((l) => l.line.creditMinor.toString())}::bigint[])
+        as x(id, event_key, account_code, customer_id, loan_id, debit_minor, credit_minor)
+      join e on e.event_key = x.event_key
     )
-    insert into journal_lines (entry_id, account_code, customer_id, loan_id, debit_minor, credit_minor)
-    select e.id, l.account_code, l.customer_id::bigint, l.loan_id::bigint, l.debit_minor::bigint, l.credit_minor::bigint
-    from e cross join unnest(
-      ${lines.map((l) => l.account)}::text[],
-      ${lines.map((l) => text(l.customerId))}::text[],
-      ${lines.map((l) => text(l.loanId))}::text[],
-      ${lines.map((l) => l.debitMinor.toString())}::text[],
-      ${lines.map((l) => l.creditMinor.toString())}::text[]
-    ) as l(account_code, customer_id, loan_id, debit_minor, credit_minor)
-    returning entry_id`;
-  return rows.length > 0;
+    select event_key from e`;
+  return new Set(rows.map((r) => r.event_key));
 }
 
 /** Balance of one account for one loan, debit-positive. */
