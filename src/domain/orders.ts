@@ -8,11 +8,6 @@ import { DomainError, type DomainErrorCode } from './errors.ts';
 import type { ProductKind } from './product.ts';
 import type { Schedule } from './schedule.ts';
 
-/** The most installments any product may offer (schedule.ts checks terms against it too). */
-export { MAX_TENOR } from './schedule.ts';
-/** An order's Idempotency-Key, at most this many characters (also the queued message's `key`). */
-export const ORDER_KEY_MAX_LENGTH = 128;
-
 export type OrderRefusalCode =
   | 'GOODS_NOT_FOUND'
   | 'PRODUCT_NOT_FOUND'

@@ -4,19 +4,17 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { todayUtc } from '../../domain/index.ts';
+import { MAX_TENOR, todayUtc } from '../../domain/index.ts';
+import { HELD_REASON, orderStatusView } from '../../orders/status.ts';
 import type { Platform } from '../../platform.ts';
 import { settleOrder } from '../../store/orders.ts';
 import { REFUSAL_STATUS, type RefusalCode } from '../../store/refusal.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { HELD_REASON, orderStatusView } from '../order-status.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { IdString } from './ids.ts';
 import { ErrorBody, IdParams, pathId } from './lending-schemas.ts';
 import { QueuedAnswer, registerQueuedOrders } from './orders-queued.ts';
-
-export const MAX_TENOR = 600;
 
 const OrderBody = Type.Object(
   { goods_id: IdString, product_id: IdString, tenor: Type.Integer({ minimum: 1, maximum: MAX_TENOR }) },
