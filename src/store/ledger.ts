@@ -111,13 +111,10 @@ export interface LedgerCheck {
   accountBalances: { account: string; name: string; balanceMinor: string }[];
 }
 
-/**
- * Proves the books: debits equal credits overall and per entry; each loan's receivable accounts
- * equal, component by component, what its installments say is owed (cancelled loans and
- * written-off installments owe nothing); each credit line's used amount equals the principal
- * still owed on its open loans.
- */
-export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
+const asText = (n: bigint | undefined) => (n ?? 0n).toString();
+
+/** Totals, and the entries that do not balance or have fewer than two lines. */
+async function entryChecks(sql: Queryable) {
   const [totals] = await sql<{ entries: bigint; lines: bigint; debits: bigint; credits: bigint }[]>`
     select (select count(*) from journal_entries)::bigint as entries,
            count(*)::bigint as lines,
@@ -134,9 +131,12 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
   const [orphans] = await sql<{ n: bigint }[]>`
     select count(*)::bigint as n from journal_lines
     where account_code in ${sql(RECEIVABLE_ACCOUNTS as string[])} and loan_id is null`;
-  const mismatches = await sql<
-    { loan_id: bigint; component: string; ledger: bigint; installments: bigint }[]
-  >`
+  return { totals, unbalanced, orphans: Number(orphans?.n ?? 0n) };
+}
+
+/** Each loan's receivable accounts against what its installments say is owed, per component. */
+async function loanMismatches(sql: Queryable) {
+  return sql<{ loan_id: bigint; component: string; ledger: bigint; installments: bigint }[]>`
     with sub as (
       select loan_id,
         sum(case when account_code = '1100' then debit_minor - credit_minor else 0 end) as principal,
@@ -169,8 +169,11 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
     ) as c(component, ledger, installments)
     where c.ledger <> c.installments
     order by loan_id, c.component`;
-  const [loanCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from loans`;
-  const lineMismatches = await sql<{ customer_id: bigint; used: bigint; outstanding: bigint }[]>`
+}
+
+/** Each credit line's used amount against the principal still owed on its open loans. */
+async function creditLineMismatches(sql: Queryable) {
+  return sql<{ customer_id: bigint; used: bigint; outstanding: bigint }[]>`
     with owed as (
       select l.customer_id, sum(i.principal_minor - i.paid_principal_minor) as outstanding
       from loans l join installments i on i.loan_id = l.id
@@ -185,20 +188,41 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
     from owed left join credit_lines c on c.customer_id = owed.customer_id
     where c.customer_id is null
     order by 1`;
-  const [lineCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from credit_lines`;
+}
+
+/** Every account's balance in its natural sign: assets and expenses debit-positive, the rest credit-positive. */
+async function accountBalances(sql: Queryable): Promise<LedgerCheck['accountBalances']> {
   const balances = await sql<{ code: string; name: string; type: string; balance: bigint }[]>`
     select a.code, a.name, a.type, coalesce(sum(l.debit_minor - l.credit_minor), 0)::bigint as balance
     from ledger_accounts a left join journal_lines l on l.account_code = a.code
     group by a.code, a.name, a.type order by a.code`;
+  return balances.map((b) => ({
+    account: b.code,
+    name: b.name,
+    balanceMinor: (b.type === 'asset' || b.type === 'expense' ? b.balance : -b.balance).toString(),
+  }));
+}
 
+/**
+ * Proves the books: debits equal credits overall and per entry; each loan's receivable accounts
+ * equal, component by component, what its installments say is owed (cancelled loans and
+ * written-off installments owe nothing); each credit line's used amount equals the principal
+ * still owed on its open loans.
+ */
+export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
+  const { totals, unbalanced, orphans } = await entryChecks(sql);
+  const loans = await loanMismatches(sql);
+  const [loanCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from loans`;
+  const lines = await creditLineMismatches(sql);
+  const [lineCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from credit_lines`;
   const debits = totals?.debits ?? 0n;
   const credits = totals?.credits ?? 0n;
   const result: LedgerCheck = {
     ok: false,
     entries: Number(totals?.entries ?? 0n),
     lines: Number(totals?.lines ?? 0n),
-    totalDebitsMinor: debits.toString(),
-    totalCreditsMinor: credits.toString(),
+    totalDebitsMinor: asText(debits),
+    totalCreditsMinor: asText(credits),
     unbalancedEntries: unbalanced.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
       entryId: r.entry_id.toString(),
       debitsMinor: r.debits.toString(),
@@ -206,28 +230,23 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
       lines: Number(r.lines),
     })),
     unbalancedEntryCount: unbalanced.length,
-    receivableLinesWithoutLoan: Number(orphans?.n ?? 0n),
+    receivableLinesWithoutLoan: orphans,
     loansChecked: Number(loanCount?.n ?? 0n),
-    loanMismatches: mismatches.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
+    loanMismatches: loans.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
       loanId: r.loan_id.toString(),
       component: r.component,
       ledgerMinor: r.ledger.toString(),
       installmentsMinor: r.installments.toString(),
     })),
-    loanMismatchCount: mismatches.length,
+    loanMismatchCount: loans.length,
     creditLinesChecked: Number(lineCount?.n ?? 0n),
-    creditLineMismatches: lineMismatches.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
+    creditLineMismatches: lines.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
       customerId: r.customer_id.toString(),
       usedMinor: r.used.toString(),
       outstandingPrincipalMinor: r.outstanding.toString(),
     })),
-    creditLineMismatchCount: lineMismatches.length,
-    // Natural sign: assets and expenses debit-positive, the rest credit-positive.
-    accountBalances: balances.map((b) => ({
-      account: b.code,
-      name: b.name,
-      balanceMinor: (b.type === 'asset' || b.type === 'expense' ? b.balance : -b.balance).toString(),
-    })),
+    creditLineMismatchCount: lines.length,
+    accountBalances: await accountBalances(sql),
   };
   result.ok =
     debits === credits &&
