@@ -95,7 +95,7 @@ function checkParties(f: OrderFacts): OrderRefusal | undefined {
 }
 
 /** The line can carry `amountMinor` more: it exists, is active, and stays within its limit. */
-export function checkCredit(line: CreditLineFacts | null, amountMinor: bigint): OrderRefusal | undefined {
+function checkCredit(line: CreditLineFacts | null, amountMinor: bigint): OrderRefusal | undefined {
   if (!line) return refuse('NO_CREDIT_LINE', 'the customer has no credit line');
   if (line.status !== 'active') return refuse('CREDIT_LINE_FROZEN', 'the credit line is frozen');
   if (line.usedMinor + amountMinor > line.limitMinor) {

@@ -7,7 +7,7 @@ import { CNY, formatAmount, MAX_TENOR } from '../domain/index.ts';
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from '../store/idempotency.ts';
 import type { QueuedOrder } from '../store/order-batch.ts';
 
-export const ORDER_MESSAGE_VERSION = 1;
+const ORDER_MESSAGE_VERSION = 1;
 
 /** What the API publishes for a queued order (JSON). */
 export interface OrderMessage {

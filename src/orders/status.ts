@@ -187,7 +187,7 @@ async function putCreditSummaries(
 }
 
 /** The worker's write after commit (overwrites `accepted`). */
-export async function putFinal(cache: Cache, view: OrderStatusView): Promise<void> {
+async function putFinal(cache: Cache, view: OrderStatusView): Promise<void> {
   await cache.set(orderStatusKey(view.id), encodeJson(view), FINAL_STATUS_TTL_MS).catch(() => {});
 }
 
