@@ -6,7 +6,8 @@
  */
 import { addDays } from '../domain/dates.ts';
 import type { Platform } from '../platform.ts';
-import { nextDateToClose, runCob } from './cob.ts';
+import { nextDateToClose } from '../store/cob.ts';
+import { runCob } from './cob.ts';
 import type { Worker } from './index.ts';
 
 export const COB_CHECK_INTERVAL_MS = 60_000;

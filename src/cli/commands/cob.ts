@@ -90,7 +90,9 @@ export function register(program: Command): void {
     .option('--force', 'close a date before the last closed one, or while another date is unfinished')
     .option('--json', 'print the summary as one JSON object on the last line')
     .action(async (flags: CobFlags) => {
-      const { CobRefusedError, MAX_COB_BATCH_SIZE, runCob } = await import('../../workers/cob.ts');
+      const { runCob } = await import('../../workers/cob.ts');
+      const { CobRefusedError } = await import('../../store/cob.ts');
+      const { MAX_COB_BATCH_SIZE } = await import('../../domain/cob.ts');
       const { MAX_WRITE_OFF_DPD } = await import('../../domain/delinquency.ts');
       const { isDate } = await import('../../domain/index.ts');
       if (!isDate(flags.date)) throw new UsageError(`--date must be a date YYYY-MM-DD, not '${flags.date}'`);
