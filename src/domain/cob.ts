@@ -2,7 +2,7 @@
  * What close of business decides for a batch of loans on a date, as pure plans: the late fees to
  * charge, the days past due and buckets that changed, the loans that reach write-off, the interest
  * earned, and what a write-off moves. The store reads the facts and applies the plans
- * (store/cob.ts); workers/cob.ts runs the steps in order.
+ * (store/cob.ts); cob/run.ts runs the steps in order.
  */
 
 import { parseDate } from './dates.ts';

@@ -1,7 +1,7 @@
 /**
  * Close of business in the database: the run row (cob_runs) with its cursor, the batch of loans
  * and the facts the plans need (domain/cob.ts), and the statements that apply those plans. Every
- * function runs in the caller's transaction; workers/cob.ts runs them in order, one transaction
+ * function runs in the caller's transaction; cob/run.ts runs them in order, one transaction
  * per batch.
  */
 
@@ -439,4 +439,14 @@ export async function nextDateToClose(sql: Sql): Promise<string | null> {
   const [row] = await sql<{ d: string | null }[]>`
     select max(business_date)::text as d from cob_runs where status = 'completed'`;
   return row?.d ? addDays(row.d, 1) : null;
+}
+
+/** The run recorded for a date, if the date was ever started. */
+export async function findRun(
+  sql: Sql,
+  date: string,
+): Promise<(RunRow & { finished_at: Date | null }) | undefined> {
+  const [run] = await sql<(RunRow & { finished_at: Date | null })[]>`
+    select * from cob_runs where business_date = ${date}::date`;
+  return run;
 }

@@ -33,9 +33,8 @@ describe('npm start on embedded defaults (no services)', () => {
     return login;
   };
 
-  before(async () => {
-    dataDir = tempDir('embedded');
-    // No DATABASE_URL, REDIS_URL or NATS_URL: the README's run command as a newcomer would run it.
+  /** `fenqi start` on the data directory, as a newcomer runs it: no DATABASE_URL, REDIS_URL or NATS_URL. */
+  const start = async (): Promise<void> => {
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', FENQI_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
@@ -49,9 +48,9 @@ describe('npm start on embedded defaults (no services)', () => {
       );
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
+        if (/demo log-ins/.test(output)) printed = output;
         const match = /API:\s+(http:\/\/\S+)/.exec(output);
         if (match) {
-          printed = output;
           clearTimeout(timer);
           resolve(match[1]!);
         }
@@ -60,6 +59,11 @@ describe('npm start on embedded defaults (no services)', () => {
       child.stderr?.on('data', onData);
       child.once('exit', (code) => reject(new Error(`fenqi start exited with ${code}:\n${output}`)));
     });
+  };
+
+  before(async () => {
+    dataDir = tempDir('embedded');
+    await start();
   });
   after(async () => {
     if (child) await stopChild(child, 'SIGTERM');
@@ -176,5 +180,35 @@ describe('npm start on embedded defaults (no services)', () => {
     assert.equal(statSync(dataDir).mode & 0o777, 0o700);
     walk(dataDir);
     assert.deepEqual(loose.slice(0, 20), [], `${loose.length} entries readable by others`);
+  });
+
+  test('a close of business sent through the API of the running platform is done there and kept after a restart', async () => {
+    const ops = await demoLogin(/ops\s+username (\S+)\s+password (\S+)/);
+    // a business date after any the platform closed by itself: this close is the CLI's doing
+    const date = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      FENQI_DATA_DIR: dataDir,
+      FENQI_PASSWORD: ops[2],
+      LOG_LEVEL: 'warn',
+    };
+    delete env.DATABASE_URL;
+    const closed = spawnSync(
+      './bin/fenqi',
+      ['cob', '--date', date, '--api', baseUrl, '--username', ops[1]!, '--json'],
+      { env, encoding: 'utf8', timeout: 120_000 },
+    );
+    assert.equal(closed.status, 0, closed.stderr);
+    const summary = JSON.parse(closed.stdout.trim().split('\n').pop()!) as { cob: string; ran: boolean };
+    assert.deepEqual([summary.cob, summary.ran], [date, true]);
+
+    await stopChild(child, 'SIGTERM');
+    await start();
+    const res = await fetch(`${baseUrl}/v1/ops/cob/${date}`, {
+      headers: await logIn({ username: ops[1], password: ops[2] }),
+    });
+    const status = (await res.json()) as { status: string };
+    assert.equal(res.status, 200, JSON.stringify(status));
+    assert.equal(status.status, 'completed');
   });
 });
