@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { REPO_ROOT } from '../../src/paths.ts';
-import { stopChild, tempDir, waitFor } from '../harness/process.ts';
+import { tempDir, waitFor } from '../harness/process.ts';
 
 /** Folders holding code that runs: the ones a path in them could lead out of the clone from. */
 const CODE_DIRS = ['src', 'test', 'bench', 'scripts', 'web', 'bin'];
@@ -109,10 +109,25 @@ describe('an embedded start, traced', {
     await waitFor('traced fenqi start', async () => /customer\s+phone/.test(output), START_TIMEOUT_MS);
   });
 
-  after(async () => {
-    // strace passes the signal on and exits with the traced process
-    if (child) await stopChild(child, 'SIGTERM');
-  });
+  /**
+   * Stops the traced platform itself (its pid is in the data directory's holder file): a signal to
+   * strace would only detach it, leaving the platform running with this test's pipes open. strace
+   * exits with its tracee.
+   */
+  const stopTraced = async (): Promise<void> => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      const { pid } = JSON.parse(readFileSync(path.join(dataDir, 'holder.json'), 'utf8')) as { pid: number };
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // not started far enough to hold the directory: strace's own child is all there is
+      child.kill('SIGKILL');
+    }
+    await exited;
+  };
+
+  after(stopTraced);
 
   test('the platform opens no file outside the checkout, its data directory and the system', async () => {
     const url = /API:\s+(http:\/\/\S+)/.exec(output)![1]!;
@@ -129,7 +144,7 @@ describe('an embedded start, traced', {
       body: JSON.stringify({ stated_income: '12000.00', purpose: 'goods', device_id: 'traced-start-device' }),
     });
     assert.equal(applied.status, 200, await applied.clone().text());
-    await stopChild(child, 'SIGTERM');
+    await stopTraced();
 
     const allowed = [
       REPO_ROOT + path.sep,
