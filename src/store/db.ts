@@ -3,8 +3,9 @@
  * process, served over a loopback socket so the very same postgres.js code runs against it
  * (one connection: PGlite is single-session).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import postgres from 'postgres';
 import type { Config } from '../config.ts';
 
@@ -29,8 +30,61 @@ export const DB_STATEMENT_TIMEOUT_MS = 30_000;
 /** bigint columns come back as JS bigint, never as a lossy number: money is bigint. */
 const BIGINT_TYPES = { bigint: postgres.BigInt };
 
+type PostgresSslMode = 'require' | 'allow' | 'prefer' | 'verify-full';
+
+/** libpq's TLS parameters, read from the URL's query (or PGSSLROOTCERT & co.) as libpq would. */
+const TLS_PARAMS = ['sslrootcert', 'sslcert', 'sslkey'] as const;
+
+/**
+ * postgres.js understands `sslmode` but not libpq's `sslrootcert`, `sslcert` and `sslkey` (it
+ * would send them to the server as settings), so they are taken off the URL here and turned into
+ * TLS options: with a root certificate, `verify-full` checks the server's chain and host name
+ * against that CA, `verify-ca` the chain only. The URL stays the one thing to configure.
+ */
+export function postgresLink(
+  url: string,
+  env: Record<string, string | undefined> = process.env,
+): { url: string; ssl: ConnectionOptions | PostgresSslMode | false } {
+  const at = url.indexOf('?');
+  const query = new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
+  const files: Record<(typeof TLS_PARAMS)[number], string | undefined> = {
+    sslrootcert: query.get('sslrootcert') ?? env.PGSSLROOTCERT,
+    sslcert: query.get('sslcert') ?? env.PGSSLCERT,
+    sslkey: query.get('sslkey') ?? env.PGSSLKEY,
+  };
+  const mode = query.get('sslmode') ?? env.PGSSLMODE ?? 'disable';
+  for (const name of [...TLS_PARAMS, 'sslmode']) query.delete(name);
+  const rest = query.toString();
+  const bare = (at < 0 ? url : url.slice(0, at)) + (rest ? `?${rest}` : '');
+  if (mode === 'disable') return { url: bare, ssl: false };
+  if ((mode !== 'verify-full' && mode !== 'verify-ca') || !files.sslrootcert || files.sslrootcert === 'system')
+    return { url: bare, ssl: sslModeOf(mode) };
+  const ssl: ConnectionOptions = {
+    ca: readFileSync(files.sslrootcert),
+    rejectUnauthorized: true,
+    ...(files.sslcert ? { cert: readFileSync(files.sslcert) } : {}),
+    ...(files.sslkey ? { key: readFileSync(files.sslkey) } : {}),
+    ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+  };
+  return { url: bare, ssl };
+}
+
+function sslModeOf(mode: string): PostgresSslMode {
+  if (mode === 'verify-ca') return 'verify-full';
+  if (mode === 'require' || mode === 'allow' || mode === 'prefer' || mode === 'verify-full') return mode;
+  throw new Error(`sslmode ${mode} is not supported (disable, allow, prefer, require, verify-ca, verify-full)`);
+}
+
+/** postgres.js on a URL that may carry libpq TLS parameters (see postgresLink), untyped rows. */
+export function openPostgres(url: string, options: postgres.Options<Record<string, never>> = {}): postgres.Sql {
+  const link = postgresLink(url);
+  return postgres(link.url, { ...options, ssl: link.ssl });
+}
+
 export function connectPostgres(url: string, poolMax: number, applicationName = 'fenqi'): Sql {
-  return postgres(url, {
+  const link = postgresLink(url);
+  return postgres(link.url, {
+    ssl: link.ssl,
     max: poolMax,
     connect_timeout: DB_CONNECT_TIMEOUT_S,
     idle_timeout: DB_IDLE_TIMEOUT_S,
