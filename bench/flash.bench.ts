@@ -212,7 +212,7 @@ rehearsal: try {
     process.stdout.write(`${JSON.stringify(figures)}\n`);
     break rehearsal;
   }
-  const queue = new JetStreamQueue(servers.nats.url, 'flash-bench');
+  const queue = new JetStreamQueue(servers.nats.url, 'flash-bench', servers.nats.link());
   const timeline: { t: number; stored: number; backlog: number }[] = [];
   const burstStartMs = Date.now();
   let sampling = true;
@@ -300,7 +300,7 @@ rehearsal: try {
   });
   const fillIds = readFileSync(fillIdsFile, 'utf8').split('\n').filter(Boolean);
   log(`intake alone (no settlement running): ${fill.accepted} accepted at ${fill.rate_per_s}/s`);
-  const drainQueue = new JetStreamQueue(servers.nats.url, 'flash-bench-drain');
+  const drainQueue = new JetStreamQueue(servers.nats.url, 'flash-bench-drain', servers.nats.link());
   const backlogBefore = await drainQueue.pending(ORDERS_STREAM, ORDER_SETTLER);
   const [beforeRow] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`;
   const storedBefore = Number(beforeRow?.n ?? 0n);

@@ -148,7 +148,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     const env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      NATS_URL: servers.nats.url,
+      ...servers.nats.env(),
       LOG_LEVEL: 'info',
       FENQI_DATA_DIR: tempDir('dead-letters-cli'),
       ...SECRETS,
@@ -159,9 +159,9 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
   before(async () => {
     servers = await startServers();
     const config = loadConfig({
-      DATABASE_URL: servers.pg.url,
-      REDIS_URL: servers.redis.url,
-      NATS_URL: servers.nats.url,
+      ...servers.pg.env(),
+      ...servers.redis.env(),
+      ...servers.nats.env(),
       FENQI_SALE_MODE: 'true',
       FENQI_DATA_DIR: tempDir('dead-letters'),
       LOG_LEVEL: 'info',

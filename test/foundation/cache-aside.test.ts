@@ -12,7 +12,7 @@ describe('cache-aside in front of a slow loader, on real Redis', () => {
   let cache: RedisCache;
   before(async () => {
     redis = await startRedis();
-    cache = new RedisCache(redis.url);
+    cache = new RedisCache(redis.url, { tls: redis.tls });
     for (let i = 0; i < 20; i++) {
       if (
         await cache.ping().then(

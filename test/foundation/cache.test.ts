@@ -90,7 +90,7 @@ contract(
   'RedisCache on a real redis-server',
   async () => {
     redis = await startRedis();
-    redisCache = new RedisCache(redis.url);
+    redisCache = new RedisCache(redis.url, { tls: redis.tls });
     await redisCache.ping().catch(async () => {
       await new Promise((r) => setTimeout(r, 200));
       await redisCache.ping();
@@ -104,7 +104,7 @@ contract(
   () => {
     test('every key is written under the fenqi: prefix', async () => {
       await redisCache.set('prefixed', 'x', 10_000);
-      const raw = new Redis(redis.url);
+      const raw = redis.client();
       try {
         assert.equal(await raw.get('fenqi:prefixed'), 'x');
         assert.equal(await raw.get('prefixed'), null);
@@ -116,7 +116,7 @@ contract(
     test('keys of incrAndGet and setMany are written under the fenqi: prefix', async () => {
       await redisCache.setMany([{ key: 'batch-prefixed', value: 'x', ttlMs: 10_000 }]);
       await redisCache.incrAndGet([{ key: 'batch-ctr', windowMs: 10_000 }], []);
-      const raw = new Redis(redis.url);
+      const raw = redis.client();
       try {
         assert.equal(await raw.get('fenqi:batch-prefixed'), 'x');
         assert.equal(await raw.get('fenqi:batch-ctr'), '1');
