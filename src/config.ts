@@ -143,7 +143,10 @@ function tlsVars(env: Env, prefix: string): TlsFiles | undefined {
   const certFile = readableFileVar(env, `${prefix}_CERT_FILE`);
   const keyFile = readableFileVar(env, `${prefix}_KEY_FILE`);
   if (!certFile !== !keyFile)
-    throw new ConfigError(`${prefix}_${certFile ? 'KEY' : 'CERT'}_FILE`, `is required with ${prefix}_${certFile ? 'CERT' : 'KEY'}_FILE`);
+    throw new ConfigError(
+      `${prefix}_${certFile ? 'KEY' : 'CERT'}_FILE`,
+      `is required with ${prefix}_${certFile ? 'CERT' : 'KEY'}_FILE`,
+    );
   if (!caFile) {
     if (certFile) throw new ConfigError(`${prefix}_CA_FILE`, `is required with ${prefix}_CERT_FILE`);
     return undefined;

@@ -59,10 +59,25 @@ function sanOf(hosts: string[]): string {
 function signLeaf(set: CertSet, keyFile: string, certFile: string, cn: string, extensions: string[]): void {
   newKey(keyFile);
   openssl([
-    'req', '-new', '-x509', '-key', keyFile, '-out', certFile, '-days', String(DEV_CERT_DAYS),
-    '-subj', `/O=fenqi development/CN=${cn}`, '-CA', set.caFile, '-CAkey', set.caKeyFile,
-    '-addext', 'basicConstraints=critical,CA:FALSE',
-    '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment',
+    'req',
+    '-new',
+    '-x509',
+    '-key',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    String(DEV_CERT_DAYS),
+    '-subj',
+    `/O=fenqi development/CN=${cn}`,
+    '-CA',
+    set.caFile,
+    '-CAkey',
+    set.caKeyFile,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
     ...extensions.flatMap((e) => ['-addext', e]),
   ]);
   chmodSync(certFile, CERT_FILE_MODE);
@@ -84,17 +99,33 @@ export function certSetIn(dir: string): CertSet {
 /** Makes (or keeps) a CA, a server and a client certificate under `dir`. */
 export function generateDevCerts(dir: string, options: CertOptions = {}): CertSet {
   const set = certSetIn(path.resolve(dir));
-  if (!options.force && existsSync(set.caFile) && existsSync(set.serverCertFile) && existsSync(set.clientCertFile))
+  if (
+    !options.force &&
+    existsSync(set.caFile) &&
+    existsSync(set.serverCertFile) &&
+    existsSync(set.clientCertFile)
+  )
     return set;
   if (options.force) rmSync(set.dir, { recursive: true, force: true });
   mkdirSync(set.dir, { recursive: true, mode: CERT_DIR_MODE });
   chmodSync(set.dir, CERT_DIR_MODE);
   newKey(set.caKeyFile);
   openssl([
-    'req', '-new', '-x509', '-key', set.caKeyFile, '-out', set.caFile, '-days', String(DEV_CA_DAYS),
-    '-subj', '/O=fenqi development/CN=fenqi development CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-new',
+    '-x509',
+    '-key',
+    set.caKeyFile,
+    '-out',
+    set.caFile,
+    '-days',
+    String(DEV_CA_DAYS),
+    '-subj',
+    '/O=fenqi development/CN=fenqi development CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE,pathlen:0',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   chmodSync(set.caFile, CERT_FILE_MODE);
   const hosts = options.hosts ?? DEFAULT_CERT_HOSTS;

@@ -5,6 +5,7 @@ import type { Queue } from './queue.ts';
 
 export { JetStreamQueue, type NatsLink, natsLinkOf } from './jetstream-queue.ts';
 export { MemoryQueue } from './memory-queue.ts';
+export * from './permissions.ts';
 export * from './queue.ts';
 export * from './streams.ts';
 

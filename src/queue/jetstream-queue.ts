@@ -15,6 +15,7 @@ import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { Config } from '../config.ts';
 import { readTls, type TlsFiles } from '../link/tls.ts';
 import { withTimeout } from '../timeout.ts';
+import { natsInboxPrefix } from './permissions.ts';
 import {
   type ConsumerSpec,
   checkListMax,
@@ -120,7 +121,9 @@ export class JetStreamQueue implements Queue {
     this.connection = connect({
       servers: url.split(',').map((s) => s.trim()),
       name,
-      ...(link.user ? { user: link.user, pass: link.pass ?? '' } : {}),
+      ...(link.user
+        ? { user: link.user, pass: link.pass ?? '', inboxPrefix: natsInboxPrefix(link.user) }
+        : {}),
       ...natsTlsOptions(url, link),
       maxReconnectAttempts: -1,
       reconnectTimeWait: NATS_RECONNECT_WAIT_MS,

@@ -57,7 +57,11 @@ export function postgresLink(
   const rest = query.toString();
   const bare = (at < 0 ? url : url.slice(0, at)) + (rest ? `?${rest}` : '');
   if (mode === 'disable') return { url: bare, ssl: false };
-  if ((mode !== 'verify-full' && mode !== 'verify-ca') || !files.sslrootcert || files.sslrootcert === 'system')
+  if (
+    (mode !== 'verify-full' && mode !== 'verify-ca') ||
+    !files.sslrootcert ||
+    files.sslrootcert === 'system'
+  )
     return { url: bare, ssl: sslModeOf(mode) };
   const ssl: ConnectionOptions = {
     ca: readFileSync(files.sslrootcert),
@@ -72,11 +76,16 @@ export function postgresLink(
 function sslModeOf(mode: string): PostgresSslMode {
   if (mode === 'verify-ca') return 'verify-full';
   if (mode === 'require' || mode === 'allow' || mode === 'prefer' || mode === 'verify-full') return mode;
-  throw new Error(`sslmode ${mode} is not supported (disable, allow, prefer, require, verify-ca, verify-full)`);
+  throw new Error(
+    `sslmode ${mode} is not supported (disable, allow, prefer, require, verify-ca, verify-full)`,
+  );
 }
 
 /** postgres.js on a URL that may carry libpq TLS parameters (see postgresLink), untyped rows. */
-export function openPostgres(url: string, options: postgres.Options<Record<string, never>> = {}): postgres.Sql {
+export function openPostgres(
+  url: string,
+  options: postgres.Options<Record<string, never>> = {},
+): postgres.Sql {
   const link = postgresLink(url);
   return postgres(link.url, { ...options, ssl: link.ssl });
 }

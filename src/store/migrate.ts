@@ -42,7 +42,9 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 /** Whether every migration is recorded with its checksum (a changed one falls through to the error). */
 async function alreadyApplied(sql: Sql, migrations: Migration[]): Promise<boolean> {
-  const [table] = await sql<{ exists: boolean }[]>`select to_regclass('schema_migrations') is not null as exists`;
+  const [table] = await sql<
+    { exists: boolean }[]
+  >`select to_regclass('schema_migrations') is not null as exists`;
   if (!table?.exists) return false;
   const rows = await sql<{ name: string; checksum: string }[]>`select name, checksum from schema_migrations`;
   const done = new Map(rows.map((row) => [row.name, row.checksum]));

@@ -58,7 +58,11 @@ export function createRolesSql(roles: DatabaseRoles, passwords: DatabaseRoles): 
  * sequences the owner creates later (migrations) are granted to app and report by default.
  */
 export function databaseGrantsSql(database: string, roles: DatabaseRoles): string[] {
-  const { owner, app, report } = { owner: ident(roles.owner), app: ident(roles.app), report: ident(roles.report) };
+  const { owner, app, report } = {
+    owner: ident(roles.owner),
+    app: ident(roles.app),
+    report: ident(roles.report),
+  };
   const db = ident(database);
   const defaults = `alter default privileges for role ${owner} in schema public grant`;
   return [

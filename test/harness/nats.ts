@@ -8,7 +8,12 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TlsFiles } from '../../src/link/tls.ts';
 import type { NatsLink } from '../../src/queue/jetstream-queue.ts';
-import { NATS_USERS, type NatsService, natsInboxPrefix, natsPermissions } from '../../src/queue/permissions.ts';
+import {
+  NATS_USERS,
+  type NatsService,
+  natsInboxPrefix,
+  natsPermissions,
+} from '../../src/queue/permissions.ts';
 import { testCerts, testPassword } from './certs.ts';
 import {
   findBinary,
@@ -51,7 +56,12 @@ function writeConfig(dir: string, port: number, passwords: Record<NatsUser, stri
   const config = {
     listen: `127.0.0.1:${port}`,
     jetstream: { store_dir: path.join(dir, 'jetstream') },
-    tls: { cert_file: certs.serverCertFile, key_file: certs.serverKeyFile, ca_file: certs.caFile, timeout: 5 },
+    tls: {
+      cert_file: certs.serverCertFile,
+      key_file: certs.serverKeyFile,
+      ca_file: certs.caFile,
+      timeout: 5,
+    },
     authorization: {
       users: [
         {
@@ -62,7 +72,11 @@ function writeConfig(dir: string, port: number, passwords: Record<NatsUser, stri
             subscribe: { allow: [`${natsInboxPrefix(NATS_ADMIN_USER)}.>`, '>'] },
           },
         },
-        ...services.map((s) => ({ user: NATS_USERS[s], password: passwords[s], permissions: natsPermissions(s) })),
+        ...services.map((s) => ({
+          user: NATS_USERS[s],
+          password: passwords[s],
+          permissions: natsPermissions(s),
+        })),
       ],
     },
   };

@@ -104,7 +104,19 @@ function initCluster(binDir: string, root: string, dataDir: string, adminPasswor
   if (user) chownSync(pwfile, user.uid, user.gid);
   execFileSync(
     path.join(binDir, 'initdb'),
-    ['-D', dataDir, '-U', 'postgres', '-A', 'scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync', '--no-instructions'],
+    [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '-E',
+      'UTF8',
+      '--no-sync',
+      '--no-instructions',
+    ],
     { ...(user ?? {}), stdio: 'pipe' },
   );
   const hbaFile = path.join(root, 'pg_hba.conf');
@@ -119,7 +131,12 @@ export async function startPostgres(
   const binDir = postgresBinDir();
   const root = tempDir('pg');
   const dataDir = path.join(root, 'data');
-  const passwords = { admin: testPassword(), owner: testPassword(), app: testPassword(), report: testPassword() };
+  const passwords = {
+    admin: testPassword(),
+    owner: testPassword(),
+    app: testPassword(),
+    report: testPassword(),
+  };
   const { user, hbaFile, tls } = initCluster(binDir, root, dataDir, passwords.admin);
   const port = await freePort();
   const settings: Record<string, string> = {
@@ -136,7 +153,13 @@ export async function startPostgres(
     max_connections: '200',
     ...options.settings,
   };
-  const args = ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+  ];
   const caFile = testCerts().caFile;
   const roleNames = { admin: 'postgres', ...DEFAULT_DATABASE_ROLES };
   const urlFor = (role: PostgresRole, database = TEST_DATABASE) =>
