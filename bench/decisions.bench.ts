@@ -36,7 +36,6 @@ import {
 } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { Redis } from 'ioredis';
 import { signAccessToken } from '../src/api/auth.ts';
 import { buildApi } from '../src/api/server.ts';
 import { loadConfig } from '../src/config.ts';
