@@ -7,6 +7,7 @@ import type { DrillReport } from '../../ops/report.ts';
 import { UsageError } from '../usage-error.ts';
 
 const DEFAULT_DIR = '.fenqi/topology';
+const DEFAULT_CERT_DIR = '.fenqi/certs';
 const DEFAULT_REPORT_DIR = '.fenqi/drills';
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -30,6 +31,35 @@ async function requireTopology(dir: string) {
 
 export function register(program: Command): void {
   const ops = program.command('ops').description('disaster recovery: topology, backups, restore, drills');
+
+  ops
+    .command('certs')
+    .description(
+      'make a private development CA with a server and a client certificate (production brings its own CA)',
+    )
+    .option(
+      '--dir <dir>',
+      'directory for the CA, certificates and keys (mode 0700, files 0600)',
+      DEFAULT_CERT_DIR,
+    )
+    .option('--host <name...>', 'DNS names and IP addresses the server certificate is valid for')
+    .option('--force', 'replace an existing CA and certificates')
+    .action(async (opts: { dir: string; host?: string[]; force?: boolean }) => {
+      const { generateDevCerts } = await import('../../link/certs.ts');
+      const set = generateDevCerts(opts.dir, {
+        ...(opts.host ? { hosts: opts.host } : {}),
+        force: opts.force === true,
+      });
+      const lines = [
+        `development CA and certificates under ${set.dir}`,
+        `  CA            ${set.caFile}`,
+        `  server        ${set.serverCertFile}  key ${set.serverKeyFile}`,
+        `  client        ${set.clientCertFile}  key ${set.clientKeyFile}`,
+        `  clients: DATABASE_URL=...?sslmode=verify-full&sslrootcert=${set.caFile}`,
+        `           REDIS_CA_FILE=${set.caFile}  NATS_CA_FILE=${set.caFile}  (docs/security.md)`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
 
   ops
     .command('up')
