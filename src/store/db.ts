@@ -4,6 +4,7 @@
  * (one connection: PGlite is single-session).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import postgres from 'postgres';
@@ -81,19 +82,61 @@ function sslModeOf(mode: string): PostgresSslMode {
   );
 }
 
+interface SocketTarget {
+  host: string[];
+  port: number[];
+  connect_timeout?: number;
+}
+
+/**
+ * postgres.js leaves Nagle's algorithm on, and with TLS 1.3 the first message after the handshake
+ * then waits for the server's delayed ACK: about 40 ms on every new connection, nearly a risk
+ * decision's whole budget. For one host we open the socket ourselves with noDelay; a URL with
+ * several hosts keeps postgres.js's own socket, since only it knows which host to try next.
+ */
+function noDelaySocket(target: SocketTarget): Promise<net.Socket> {
+  const host = target.host[0] ?? '127.0.0.1';
+  const port = target.port[0] ?? 5432;
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true });
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`connect to ${host}:${port} timed out`)),
+      (target.connect_timeout ?? DB_CONNECT_TIMEOUT_S) * 1000,
+    );
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', reject);
+      // postgres.js reads these to name the server it verifies
+      resolve(Object.assign(socket, { host, port }));
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** The TLS options of a URL and, for a single host over TLS, a socket without Nagle's delay. */
+function linkOptions(url: string): { url: string; options: { ssl: unknown; socket?: unknown } } {
+  const link = postgresLink(url);
+  const hosts = /^[a-z]+:\/\/(?:[^@/]*@)?([^/?]*)/.exec(link.url)?.[1] ?? '';
+  const single = link.ssl !== false && hosts !== '' && !hosts.includes(',');
+  return { url: link.url, options: { ssl: link.ssl, ...(single ? { socket: noDelaySocket } : {}) } };
+}
+
 /** postgres.js on a URL that may carry libpq TLS parameters (see postgresLink), untyped rows. */
 export function openPostgres(
   url: string,
   options: postgres.Options<Record<string, never>> = {},
 ): postgres.Sql {
-  const link = postgresLink(url);
-  return postgres(link.url, { ...options, ssl: link.ssl });
+  const link = linkOptions(url);
+  return postgres(link.url, { ...options, ...link.options } as postgres.Options<Record<string, never>>);
 }
 
 export function connectPostgres(url: string, poolMax: number, applicationName = 'fenqi'): Sql {
-  const link = postgresLink(url);
+  const link = linkOptions(url);
   return postgres(link.url, {
-    ssl: link.ssl,
+    ...(link.options as object),
     max: poolMax,
     connect_timeout: DB_CONNECT_TIMEOUT_S,
     idle_timeout: DB_IDLE_TIMEOUT_S,

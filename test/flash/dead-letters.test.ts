@@ -18,6 +18,7 @@ import { HELD_REASON, orderStatusKey } from '../../src/api/order-status.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
+import { openPostgres } from '../../src/store/db.ts';
 import {
   DEAD_LETTER_STREAM,
   ORDER_MAX_DELIVER,
@@ -144,6 +145,12 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
       SETTLE_TIMEOUT_MS,
     );
 
+  /** Schema changes for a test's fault are the owner's: the platform's role may only write rows. */
+  const asOwner = async (statement: string) => {
+    const owner = openPostgres(servers.pg.url, { max: 1, onnotice: () => {} });
+    await owner.unsafe(statement).finally(() => owner.end());
+  };
+
   const cli = async (...args: string[]) => {
     const env = {
       PATH: process.env.PATH,
@@ -178,7 +185,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     );
     platform = await openPlatform(config, logger);
     data = await seed(platform.db.sql, 6);
-    await platform.db.sql.unsafe(
+    await asOwner(
       `alter table orders add constraint ${BLOCKING_CONSTRAINT} check (idempotency_key not like 'blocked-%') not valid`,
     );
     app = await buildApi(platform);
@@ -316,7 +323,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
   });
 
   test('after the cause is fixed, two callers replaying the same dead letter at once settle it exactly once', async () => {
-    await platform.db.sql.unsafe(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
+    await asOwner(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
     const customer = accepted.get('blocked-1')!.customerId;
     const dead = (await deadLetters()).items.find((d) => d.order_id === accepted.get('blocked-1')!.orderId)!;
 
@@ -465,7 +472,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
 
   test('a dead letter on the old shared subject (from before per-order subjects) is still listed and replayed, and settles', async () => {
     const customer = data.customers[4]!;
-    await platform.db.sql.unsafe(
+    await asOwner(
       `alter table orders add constraint ${BLOCKING_CONSTRAINT} check (idempotency_key not like 'blocked-%') not valid`,
     );
     const before = (await deadLetters()).total;
@@ -490,7 +497,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     await settler.flushed();
     assertHeld(await statusOf('blocked-3'), 'blocked-3');
 
-    await platform.db.sql.unsafe(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
+    await asOwner(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
     const res = await replay({ seqs: [String(legacy.seq)] });
     assert.equal(res.body.replayed, 1, JSON.stringify(res.body));
     await waitStored(customer, 'blocked-3');
