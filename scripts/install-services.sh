@@ -13,6 +13,8 @@ declare -A probe=(
   [etcd-server]="/usr/bin/etcd"
   [etcd-client]="/usr/bin/etcdctl"
   [pgbackrest]="/usr/bin/pgbackrest"
+  # Patroni's HTTPS to etcd and between members (urllib3) needs it; --no-install-recommends leaves it out
+  [python3-idna]="/usr/lib/python3/dist-packages/idna"
   [chromium]="/usr/bin/chromium"
 )
 

@@ -5,7 +5,10 @@
  * only the rights it needs.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { connect } from '@nats-io/transport-node';
@@ -21,6 +24,7 @@ import {
 } from '../../src/queue/index.ts';
 import { openPostgres } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
+import { runFenqi } from '../harness/cli.ts';
 import { type NatsServer, startNats } from '../harness/nats.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { tempDir } from '../harness/process.ts';
@@ -203,7 +207,7 @@ describe('NATS: TLS required, a user per service, the API publishes orders and o
   });
 
   const attempt = async (options: { user?: string; pass?: string }) => {
-    const ca = readTls(nats.tls).ca.toString();
+    const ca = readTls(nats.tls!).ca.toString();
     try {
       const nc = await connect({ servers: nats.url, tls: { ca }, reconnect: false, ...options });
       await nc.close();
@@ -250,7 +254,7 @@ describe('NATS: TLS required, a user per service, the API publishes orders and o
   });
 
   test("the API cannot listen on the orders subject nor on another service's reply inbox", async () => {
-    const ca = readTls(nats.tls).ca.toString();
+    const ca = readTls(nats.tls!).ca.toString();
     const { user, pass } = nats.link('api');
     const nc = await connect({
       servers: nats.url,
@@ -272,5 +276,49 @@ describe('NATS: TLS required, a user per service, the API publishes orders and o
     } finally {
       await nc.close();
     }
+  });
+});
+
+describe('fenqi ops certs: a private development CA', () => {
+  test('writes a CA, a server and a client certificate it signed, owner-only, and keeps them on a rerun', async () => {
+    const dir = path.join(tempDir('ops-certs'), 'certs');
+    const first = await runFenqi([
+      'ops',
+      'certs',
+      '--dir',
+      dir,
+      '--host',
+      'localhost',
+      '127.0.0.1',
+      'db.internal',
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    for (const file of ['ca.crt', 'ca.key', 'server.crt', 'server.key', 'client.crt', 'client.key'])
+      assert.equal(statSync(path.join(dir, file)).mode & 0o777, 0o600, file);
+    const verified = execFileSync(
+      'openssl',
+      [
+        'verify',
+        '-CAfile',
+        path.join(dir, 'ca.crt'),
+        path.join(dir, 'server.crt'),
+        path.join(dir, 'client.crt'),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.match(verified, /server\.crt: OK[\s\S]*client\.crt: OK/);
+    const names = execFileSync(
+      'openssl',
+      ['x509', '-noout', '-ext', 'subjectAltName', '-in', path.join(dir, 'server.crt')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.match(names, /DNS:localhost, IP Address:127\.0\.0\.1, DNS:db\.internal/);
+    const ca = readFileSync(path.join(dir, 'ca.crt'), 'utf8');
+    const again = await runFenqi(['ops', 'certs', '--dir', dir]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(readFileSync(path.join(dir, 'ca.crt'), 'utf8'), ca, 'a rerun keeps the CA');
   });
 });

@@ -68,18 +68,26 @@ export function register(program: Command): void {
     .option('--no-nats', 'PostgreSQL only')
     .action(async (opts: { dir: string; nats: boolean }) => {
       const { up } = await import('../../ops/cluster.ts');
-      const { appDatabaseUrl, natsUrl } = await import('../../ops/topology.ts');
+      const { APP_DATABASE, appDatabaseUrl, natsEnv } = await import('../../ops/topology.ts');
       const state = await up(opts.dir, { parts: { postgres: true, nats: opts.nats } });
       const { spec } = state;
+      const nats = natsEnv(spec, 'platform');
       const lines = [
-        `topology up under ${spec.baseDir}`,
+        `topology up under ${spec.baseDir} (every link TLS from the CA in ${spec.tls.dir}, with passwords)`,
         ...spec.members.map(
           (m) =>
-            `  ${m.name} (${m.region}) postgres 127.0.0.1:${m.pgPort}  patroni REST 127.0.0.1:${m.restPort}`,
+            `  ${m.name} (${m.region}) postgres 127.0.0.1:${m.pgPort}  patroni REST https://127.0.0.1:${m.restPort}`,
         ),
-        `  etcd 127.0.0.1:${spec.etcd.clientPort}`,
-        ...(opts.nats ? [`  NATS_URL=${natsUrl(spec)}  NATS_STREAM_REPLICAS=3`] : []),
-        `  DATABASE_URL=${appDatabaseUrl(spec)}  (postgres.js; libpq: target_session_attrs=read-write)`,
+        `  etcd https://127.0.0.1:${spec.etcd.clientPort} (client certificate ${spec.tls.clientCertFile})`,
+        ...(opts.nats
+          ? [
+              `  ${Object.entries(nats)
+                .map(([k, v]) => `${k}=${v}`)
+                .join('  ')}  NATS_STREAM_REPLICAS=3`,
+            ]
+          : []),
+        `  DATABASE_URL='${appDatabaseUrl(spec)}'  (postgres.js; libpq: target_session_attrs=read-write)`,
+        `  MIGRATION_DATABASE_URL='${appDatabaseUrl(spec, APP_DATABASE, 'primary', 'owner')}'`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
