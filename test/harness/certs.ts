@@ -17,3 +17,11 @@ export function testCerts(): CertSet {
 export function testPassword(): string {
   return randomBytes(18).toString('base64url');
 }
+
+/**
+ * FENQI_TEST_TLS=off starts the servers without TLS (credentials and permissions unchanged), for
+ * one thing only: `npm run bench:flash -- --compare-tls` measuring what TLS costs. Tests never set it.
+ */
+export function harnessTls(): boolean {
+  return process.env.FENQI_TEST_TLS !== 'off';
+}

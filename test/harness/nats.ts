@@ -14,7 +14,7 @@ import {
   natsInboxPrefix,
   natsPermissions,
 } from '../../src/queue/permissions.ts';
-import { testCerts, testPassword } from './certs.ts';
+import { harnessTls, testCerts, testPassword } from './certs.ts';
 import {
   findBinary,
   freePort,
@@ -33,7 +33,7 @@ export interface NatsServer {
   /** tls:// URL (credentials are given apart: NATS_USER, NATS_PASSWORD). */
   url: string;
   port: number;
-  tls: TlsFiles;
+  tls: TlsFiles | undefined;
   /** User, password and CA for a service (default: admin, who may do anything). */
   link(as?: NatsUser): NatsLink;
   /** NATS_URL, NATS_CA_FILE, NATS_USER and NATS_PASSWORD of a fenqi process (default: API and workers in one). */
@@ -97,8 +97,8 @@ export async function startNats(): Promise<NatsServer> {
     platform: testPassword(),
   };
   const config = writeConfig(dir, port, passwords);
-  const tls: TlsFiles = { caFile: testCerts().caFile };
-  const url = `tls://127.0.0.1:${port}`;
+  const tls: TlsFiles | undefined = harnessTls() ? { caFile: testCerts().caFile } : undefined;
+  const url = `${tls ? 'tls' : 'nats'}://127.0.0.1:${port}`;
   let server: SpawnedServer | undefined;
   const start = async () => {
     server = await startServer(
@@ -113,10 +113,10 @@ export async function startNats(): Promise<NatsServer> {
     url,
     port,
     tls,
-    link: (as = 'admin') => ({ user: userName(as), pass: passwords[as], tls }),
+    link: (as = 'admin') => ({ user: userName(as), pass: passwords[as], ...(tls ? { tls } : {}) }),
     env: (as = 'platform') => ({
       NATS_URL: url,
-      NATS_CA_FILE: tls.caFile,
+      NATS_CA_FILE: tls?.caFile ?? '',
       NATS_USER: userName(as),
       NATS_PASSWORD: passwords[as],
     }),

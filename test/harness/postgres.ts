@@ -12,7 +12,7 @@ import { chownSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openPostgres } from '../../src/store/db.ts';
 import { createRolesSql, DEFAULT_DATABASE_ROLES, databaseGrantsSql } from '../../src/store/roles.ts';
-import { testCerts, testPassword } from './certs.ts';
+import { harnessTls, testCerts, testPassword } from './certs.ts';
 import {
   findBinary,
   freePort,
@@ -81,6 +81,9 @@ export const TEST_PG_HBA = [
   '',
 ].join('\n');
 
+/** FENQI_TEST_TLS=off (the bench's comparison only): the same passwords, no TLS. */
+const PLAIN_PG_HBA = TEST_PG_HBA.replaceAll('hostssl', 'host   ');
+
 /** The server's certificate, key and CA, owned by the user PostgreSQL runs as (it checks). */
 function installTls(root: string, owner: { uid: number; gid: number } | undefined) {
   const certs = testCerts();
@@ -120,7 +123,7 @@ function initCluster(binDir: string, root: string, dataDir: string, adminPasswor
     { ...(user ?? {}), stdio: 'pipe' },
   );
   const hbaFile = path.join(root, 'pg_hba.conf');
-  writeFileSync(hbaFile, TEST_PG_HBA);
+  writeFileSync(hbaFile, harnessTls() ? TEST_PG_HBA : PLAIN_PG_HBA);
   if (user) chownSync(hbaFile, user.uid, user.gid);
   return { user, hbaFile, tls: installTls(root, user) };
 }
@@ -143,7 +146,7 @@ export async function startPostgres(
     listen_addresses: '127.0.0.1',
     unix_socket_directories: root,
     hba_file: hbaFile,
-    ssl: 'on',
+    ssl: harnessTls() ? 'on' : 'off',
     ...tls,
     password_encryption: 'scram-sha-256',
     fsync: 'off',
@@ -160,10 +163,14 @@ export async function startPostgres(
     String(port),
     ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
   ];
-  const caFile = testCerts().caFile;
+  // the copy PostgreSQL's user owns: clients running as that user (pgbench) can read it too
+  const caFile = tls.ssl_ca_file;
+  const linkQuery = harnessTls()
+    ? `sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`
+    : 'sslmode=disable';
   const roleNames = { admin: 'postgres', ...DEFAULT_DATABASE_ROLES };
   const urlFor = (role: PostgresRole, database = TEST_DATABASE) =>
-    `postgres://${roleNames[role]}:${passwords[role]}@127.0.0.1:${port}/${database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`;
+    `postgres://${roleNames[role]}:${passwords[role]}@127.0.0.1:${port}/${database}?${linkQuery}`;
 
   const asAdmin = async (database: string, statements: string[]) => {
     const sql = openPostgres(urlFor('admin', database), { max: 1, connect_timeout: 1, onnotice: () => {} });

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { redisAppAclRule } from '../../src/cache/acl.ts';
 import type { TlsFiles } from '../../src/link/tls.ts';
 import { readTls } from '../../src/link/tls.ts';
-import { testCerts, testPassword } from './certs.ts';
+import { harnessTls, testCerts, testPassword } from './certs.ts';
 import {
   findBinary,
   freePort,
@@ -42,8 +42,7 @@ export interface RedisServer {
 function writeConfig(dir: string, port: number, passwords: { app: string; admin: string }): string {
   const certs = testCerts();
   const file = path.join(dir, 'redis.conf');
-  const lines = [
-    'bind 127.0.0.1',
+  const tls = [
     'port 0',
     `tls-port ${port}`,
     `tls-cert-file ${certs.serverCertFile}`,
@@ -51,6 +50,10 @@ function writeConfig(dir: string, port: number, passwords: { app: string; admin:
     `tls-ca-cert-file ${certs.caFile}`,
     // clients prove themselves with an ACL password; a client certificate is not required
     'tls-auth-clients no',
+  ];
+  const lines = [
+    'bind 127.0.0.1',
+    ...(harnessTls() ? tls : [`port ${port}`]),
     'save ""',
     'appendonly no',
     `dir ${dir}`,
@@ -74,15 +77,17 @@ export async function startRedis(): Promise<RedisServer> {
     server = await startServer('redis-server', binary, [config], () => portAccepts(port));
   };
   await start();
-  const url = `rediss://fenqi_app:${passwords.app}@127.0.0.1:${port}`;
-  const adminUrl = `rediss://${REDIS_ADMIN_USER}:${passwords.admin}@127.0.0.1:${port}`;
+  const scheme = harnessTls() ? 'rediss' : 'redis';
+  const url = `${scheme}://fenqi_app:${passwords.app}@127.0.0.1:${port}`;
+  const adminUrl = `${scheme}://${REDIS_ADMIN_USER}:${passwords.admin}@127.0.0.1:${port}`;
   return {
     url,
     adminUrl,
     port,
     tls,
     env: () => ({ REDIS_URL: url, REDIS_CA_FILE: tls.caFile }),
-    client: (as = 'admin') => new Redis(as === 'admin' ? adminUrl : url, { tls: readTls(tls) }),
+    client: (as = 'admin') =>
+      new Redis(as === 'admin' ? adminUrl : url, harnessTls() ? { tls: readTls(tls) } : {}),
     stop: async () => server && stopChild(server.child, 'SIGTERM'),
     start,
     async destroy() {
