@@ -18,7 +18,6 @@ import { HELD_REASON, orderStatusKey } from '../../src/api/order-status.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
-import { openPostgres } from '../../src/store/db.ts';
 import {
   DEAD_LETTER_STREAM,
   ORDER_MAX_DELIVER,
@@ -26,6 +25,7 @@ import {
   ORDERS_STREAM,
   ORDERS_SUBJECT,
 } from '../../src/queue/index.ts';
+import { openPostgres } from '../../src/store/db.ts';
 import type { DeadLetterView } from '../../src/workers/dead-letters.ts';
 import {
   DEAD_ORDERS_SUBJECT,
