@@ -333,7 +333,11 @@ async function createAppDatabase(spec: TopologySpec, primary: PgMember): Promise
     ...createRolesSql(DEFAULT_DATABASE_ROLES, spec.passwords.roles),
     `create database ${APP_DATABASE}`,
   ]);
-  await run(APP_DATABASE, databaseGrantsSql(APP_DATABASE, DEFAULT_DATABASE_ROLES));
+  await run(APP_DATABASE, [
+    // pgaudit's event triggers add the object to each DDL record
+    'create extension if not exists pgaudit',
+    ...databaseGrantsSql(APP_DATABASE, DEFAULT_DATABASE_ROLES),
+  ]);
 }
 
 export async function startMember(state: TopologyState, member: PgMember): Promise<void> {

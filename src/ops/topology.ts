@@ -253,6 +253,12 @@ export function patroniConfig(spec: TopologySpec, member: PgMember): Record<stri
             ssl_key_file: spec.tls.serverKeyFile,
             ssl_ca_file: spec.tls.caFile,
             password_encryption: 'scram-sha-256',
+            // every schema and role change on record (who, what, when), in the server log
+            shared_preload_libraries: 'pgaudit',
+            'pgaudit.log': 'ddl, role',
+            'pgaudit.log_parameter': 'off',
+            // who (role@database) and when on every line, pgaudit's among them
+            log_line_prefix: '%m [%p] %u@%d ',
           },
         },
       },

@@ -149,6 +149,25 @@ describe('disaster-recovery drills', () => {
     }
   });
 
+  test('pgaudit records role changes and DDL with who did them, never a password', async () => {
+    const spec = state!.spec;
+    const log = readFileSync(spec.members[0]!.logPath, 'utf8');
+    const audit = log.split('\n').filter((line) => line.includes('AUDIT: SESSION'));
+    assert.ok(
+      audit.some((l) =>
+        /postgres@postgres .*ROLE,CREATE ROLE,,,create role fenqi_app login\s+password <REDACTED>/.test(l),
+      ),
+      'the app role was created on record',
+    );
+    // the table the point-in-time test created as the owner
+    assert.ok(
+      audit.some((l) => /fenqi_owner@fenqi .*DDL,CREATE TABLE,.*pitr_probe/i.test(l)),
+      'the owner’s CREATE TABLE is on record',
+    );
+    for (const [name, secret] of Object.entries(spec.passwords.roles))
+      assert.ok(!log.includes(secret), `the ${name} password is not in the log`);
+  });
+
   test('restore drill: off-site backup, PITR, counts equal, ledger balanced', async () => {
     const reportDir = path.join(scratch, 'reports');
     const report = await runRestoreDrill({ state: state!, reportDir, loadS: 3, seedLedger: true });
