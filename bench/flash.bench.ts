@@ -61,7 +61,6 @@ const { values: args } = parseArgs({
   },
 });
 
-if (args['compare-tls']) await compareTls();
 export const ORDERS = Number(args.orders);
 export const CUSTOMERS = Number(args.customers);
 export const CONNECTIONS = Number(args.connections);
@@ -117,6 +116,8 @@ async function compareTls(): Promise<never> {
   process.stdout.write(`${JSON.stringify({ bench: 'flash-tls-cost', plain, tls, ...ratios })}\n`);
   process.exit(0);
 }
+if (args['compare-tls']) await compareTls();
+
 const outDir = path.join(ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
 

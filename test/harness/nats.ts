@@ -56,12 +56,17 @@ function writeConfig(dir: string, port: number, passwords: Record<NatsUser, stri
   const config = {
     listen: `127.0.0.1:${port}`,
     jetstream: { store_dir: path.join(dir, 'jetstream') },
-    tls: {
-      cert_file: certs.serverCertFile,
-      key_file: certs.serverKeyFile,
-      ca_file: certs.caFile,
-      timeout: 5,
-    },
+    // FENQI_TEST_TLS=off: the bench's comparison only
+    ...(harnessTls()
+      ? {
+          tls: {
+            cert_file: certs.serverCertFile,
+            key_file: certs.serverKeyFile,
+            ca_file: certs.caFile,
+            timeout: 5,
+          },
+        }
+      : {}),
     authorization: {
       users: [
         {
