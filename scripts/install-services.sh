@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages of the real servers the tests start on loopback, when missing:
 # PostgreSQL (with pgaudit), Redis, NATS (with JetStream), Patroni + etcd (failover), pgBackRest (backups) and
-# Chromium (the web tests drive it headless through playwright-core; no browser download).
+# Chromium (the web tests drive it headless through playwright-core; no browser download) and strace
+# (a test traces an embedded start to prove it reads nothing outside the checkout).
 # Idempotent and quick when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -18,6 +19,7 @@ declare -A probe=(
   # Patroni's HTTPS to etcd and between members (urllib3) needs it; --no-install-recommends leaves it out
   [python3-idna]="/usr/lib/python3/dist-packages/idna"
   [chromium]="/usr/bin/chromium"
+  [strace]="/usr/bin/strace"
 )
 
 missing=()

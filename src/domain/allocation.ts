@@ -155,3 +155,116 @@ export function payoffQuote(
   invariant(waivedInterestMinor >= 0n, 'a waiver is not negative');
   return { date, owed, totalMinor: sumComponents(owed), waivedInterestMinor, interestAfterWaiver };
 }
+
+/** What to do with money beyond the payoff amount: refuse the payment, or keep it for the customer. */
+export type OverpaymentPolicy = 'refuse' | 'credit_balance';
+
+/** An installment's new paid amounts, and its interest (lowered by a payoff's waiver). */
+export interface InstallmentPayment {
+  readonly number: number;
+  readonly interest: bigint;
+  readonly paid: Readonly<Components>;
+}
+
+export interface RepaymentPlan {
+  readonly ok: true;
+  readonly paysOff: boolean;
+  /** Where the money goes, per component (what the ledger books). */
+  readonly split: Readonly<Components>;
+  readonly excessMinor: bigint;
+  readonly waivedInterestMinor: bigint;
+  readonly updates: readonly InstallmentPayment[];
+}
+
+export interface RepaymentRefusal {
+  readonly ok: false;
+  readonly code: 'OVERPAYMENT' | 'OVERPAYMENT_TOO_LARGE';
+  readonly message: string;
+  readonly details: Readonly<Record<string, string>>;
+}
+
+export interface RepaymentFacts {
+  readonly amountMinor: bigint;
+  readonly overpayment: OverpaymentPolicy;
+  /** The loan's principal: the most a credit balance may hold. */
+  readonly loanPrincipalMinor: bigint;
+  /** The installments not written off. */
+  readonly installments: readonly InstallmentState[];
+  readonly payoff: PayoffQuote;
+  readonly order: readonly AllocationTarget[];
+}
+
+/** A payment of at least the payoff closes the loan: everything is paid, unaccrued interest waived. */
+function payoffPlan(f: RepaymentFacts): RepaymentPlan | RepaymentRefusal {
+  const excessMinor = f.amountMinor - f.payoff.totalMinor;
+  const payoffMinor = f.payoff.totalMinor.toString();
+  if (excessMinor > 0n && f.overpayment === 'refuse') {
+    return {
+      ok: false,
+      code: 'OVERPAYMENT',
+      message: 'the payment is more than the payoff amount',
+      details: { payoff_minor: payoffMinor },
+    };
+  }
+  // A credit balance is for small overpayments (a rounded-up transfer), not a deposit account:
+  // more than the loan's own principal is almost certainly a mistake in the amount.
+  if (excessMinor > f.loanPrincipalMinor) {
+    return {
+      ok: false,
+      code: 'OVERPAYMENT_TOO_LARGE',
+      message: 'the payment exceeds the payoff by more than the loan principal',
+      details: { payoff_minor: payoffMinor, max_excess_minor: f.loanPrincipalMinor.toString() },
+    };
+  }
+  const updates = f.installments.map((i) => {
+    const interest = f.payoff.interestAfterWaiver.get(i.number) ?? i.scheduled.interest;
+    return { number: i.number, interest, paid: { ...i.scheduled, interest } };
+  });
+  return {
+    ok: true,
+    paysOff: true,
+    split: { ...f.payoff.owed },
+    excessMinor,
+    waivedInterestMinor: f.payoff.waivedInterestMinor,
+    updates,
+  };
+}
+
+/** A payment below the payoff goes installment by installment in the product's order. */
+function partialPlan(f: RepaymentFacts): RepaymentPlan {
+  const dues: InstallmentDue[] = f.installments.map((i) => ({
+    number: i.number,
+    dueDate: i.dueDate,
+    due: outstandingOf(i),
+  }));
+  const allocation = allocate(dues, f.amountMinor, f.order);
+  invariant(allocation.excessMinor === 0n, 'a payment below the payoff leaves no excess');
+  const byNumber = new Map(f.installments.map((i) => [i.number, i]));
+  const updates = allocation.installments.map((a) => {
+    const i = byNumber.get(a.number);
+    invariant(i !== undefined, 'allocation names installments of the loan');
+    return {
+      number: i.number,
+      interest: i.scheduled.interest,
+      paid: {
+        principal: i.paid.principal + a.paid.principal,
+        interest: i.paid.interest + a.paid.interest,
+        fee: i.paid.fee + a.paid.fee,
+        penalty: i.paid.penalty + a.paid.penalty,
+      },
+    };
+  });
+  return {
+    ok: true,
+    paysOff: false,
+    split: { ...allocation.totals },
+    excessMinor: 0n,
+    waivedInterestMinor: 0n,
+    updates,
+  };
+}
+
+/** Where a repayment goes and what it changes, or why it is refused; the store applies it. */
+export function planRepayment(facts: RepaymentFacts): RepaymentPlan | RepaymentRefusal {
+  return facts.amountMinor >= facts.payoff.totalMinor ? payoffPlan(facts) : partialPlan(facts);
+}

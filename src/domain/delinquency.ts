@@ -1,8 +1,8 @@
 /**
  * Delinquency: how late a loan is on a business date, which bucket that puts it in, which
  * installments are overdue, what late fee is still to be charged and when a loan is written off.
- * Pure functions over plain values; the close-of-business batch (src/workers/cob.ts) feeds them
- * rows and writes back what they decide.
+ * Pure functions over plain values; the close-of-business batch feeds them
+ * rows (store/cob.ts, through the plans of domain/cob.ts) and writes back what they decide.
  */
 import { daysBetween } from './dates.ts';
 import { invariant } from './errors.ts';

@@ -70,6 +70,7 @@ export {
   type Fees,
   type Frequency,
   type Installment,
+  MAX_TENOR,
   METHODS,
   type Method,
   type Rounding,

@@ -4,6 +4,7 @@
  * database trigger checks it again at commit.
  */
 import { invariant } from './errors.ts';
+import type { Schedule } from './schedule.ts';
 
 /** The chart of accounts (migrations 0040 and 0041). */
 export const ACCOUNTS = {
@@ -104,6 +105,18 @@ export interface LoanBooking {
   readonly totalInstallmentFeesMinor: bigint;
   /** Goods are owed to the merchant; cash is in transit until the gateway confirms. */
   readonly counterpart: 'merchant' | 'transit';
+}
+
+/** What booking a loan moves, from its schedule. */
+export function bookingOf(s: Schedule, counterpart: LoanBooking['counterpart']): LoanBooking {
+  return {
+    amountFinancedMinor: s.amountFinancedMinor,
+    disbursedMinor: s.disbursedMinor,
+    upfrontFeeMinor: s.upfrontFeeMinor,
+    totalInterestMinor: s.totalInterestMinor,
+    totalInstallmentFeesMinor: s.totalFeesMinor - s.upfrontFeeMinor,
+    counterpart,
+  };
 }
 
 /**

@@ -92,6 +92,12 @@ export const DEFAULT_BUDGETS: Budgets = {
 interface Identity {
   phoneKey: string;
   idKey: string;
+  /**
+   * Who the score and bureau providers are asked about: a digest of the national id under a fixed
+   * label, the same in every deployment. The blind index (idKey) is keyed per deployment, so a
+   * provider asked by it would answer differently for the same person in each one.
+   */
+  providerSubject: string;
   birthId: string;
   createdAt: Date;
   expiresAt: number;
@@ -338,6 +344,7 @@ async function identityOf(platform: Platform, customerId: bigint): Promise<Ident
   const identity: Identity = {
     phoneKey: row.phoneBidx.toString('hex'),
     idKey: row.nationalIdBidx.toString('hex'),
+    providerSubject: createHash('sha256').update(`fenqi-provider-subject:${nationalId}`).digest('hex'),
     // only the birth date digits are kept in memory, not the number
     birthId: `000000${nationalId.slice(6, 14)}`,
     createdAt: row.createdAt,
@@ -454,12 +461,12 @@ export async function gather(
       : unavailable<PlatformHistory>(),
     identity
       ? withBudget(b.scoreMs, (signal) =>
-          timed(rt, 'score', () => rt.providers.score.fetchScore(identity.idKey, signal)),
+          timed(rt, 'score', () => rt.providers.score.fetchScore(identity.providerSubject, signal)),
         )
       : unavailable<ExternalScore>(),
     identity
       ? withBudget(b.bureauMs, (signal) =>
-          timed(rt, 'bureau', () => rt.providers.bureau.fetchReport(identity.idKey, signal)),
+          timed(rt, 'bureau', () => rt.providers.bureau.fetchReport(identity.providerSubject, signal)),
         )
       : unavailable<BureauReport>(),
     identity

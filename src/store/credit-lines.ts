@@ -103,6 +103,44 @@ export async function reserveCredit(
   });
 }
 
+/** A line as an order decision reads it (domain/orders.ts `CreditLineFacts`), locked. */
+export interface LockedLine {
+  customerId: bigint;
+  limitMinor: bigint;
+  usedMinor: bigint;
+  status: string;
+}
+
+/**
+ * Locks the customers' lines, in customer order so concurrent batches cannot deadlock. Under the
+ * lock the order rule's running total is the authority until commit (`takeCredit` writes it).
+ */
+export async function lockCreditLines(
+  tx: TransactionSql,
+  customerIds: readonly bigint[],
+): Promise<LockedLine[]> {
+  const sorted = [...new Set(customerIds)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
+  const rows = await tx<{ customer_id: bigint; limit_minor: bigint; used_minor: bigint; status: string }[]>`
+    select customer_id, limit_minor, used_minor, status from credit_lines
+    where customer_id = any(${sorted}::bigint[]) order by customer_id for update`;
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    limitMinor: r.limit_minor,
+    usedMinor: r.used_minor,
+    status: r.status,
+  }));
+}
+
+/** Adds what each customer's new loans take to their locked lines, in one statement. */
+export async function takeCredit(tx: TransactionSql, takenMinor: ReadonlyMap<bigint, bigint>): Promise<void> {
+  if (takenMinor.size === 0) return;
+  await tx`
+    update credit_lines l set used_minor = l.used_minor + x.amount, updated_at = now()
+    from unnest(${[...takenMinor.keys()].map(String)}::bigint[], ${[...takenMinor.values()].map(String)}::bigint[])
+      as x(customer_id, amount)
+    where l.customer_id = x.customer_id`;
+}
+
 /** Gives credit back: repaid principal or a cancelled loan. */
 export async function releaseCredit(
   tx: TransactionSql,

@@ -47,8 +47,8 @@ export class DataDirInUseError extends Error {
   ) {
     const who = holder ? `fenqi pid ${holder.pid} (fenqi ${holder.command})` : 'another fenqi process';
     const via = holder?.url
-      ? `stop it first, or do this through its API at ${holder.url} (e.g. fenqi cob --api ${holder.url})`
-      : 'stop it first, or do this through its API';
+      ? `stop it first, or work through its API at ${holder.url} (a close of business: fenqi cob --date D --api ${holder.url})`
+      : 'stop it first, or work through its API (a close of business: fenqi cob --date D --api URL)';
     super(`the embedded data directory ${dataDir} is in use by ${who}: ${via}`);
     this.name = 'DataDirInUseError';
   }

@@ -8,8 +8,8 @@ import { quote } from '../domain/index.ts';
 import { balanced, disbursementSettledPostings, type Posting, type PostingLine } from '../domain/postings.ts';
 import { releaseCredit, reserveCredit } from './credit-lines.ts';
 import type { Sql, TransactionSql } from './db.ts';
-import { postEntry } from './ledger.ts';
-import { createLoan, nextIds } from './loans.ts';
+import { postEntries } from './ledger.ts';
+import { insertLoans, loanBookingEntry, type NewLoan, nextIds } from './loans.ts';
 import { type GatewayOutcome, GatewayTimeout, type PaymentGateway } from './payment-gateway.ts';
 import { getProduct } from './products.ts';
 import { Refusal } from './refusal.ts';
@@ -50,7 +50,7 @@ export async function openCashLoan(tx: TransactionSql, input: CashLoanInput): Pr
   });
   await reserveCredit(tx, input.customerId, schedule.amountFinancedMinor);
   const [loanId, disbursementId] = (await nextIds(tx, 2)) as [bigint, bigint];
-  await createLoan(tx, {
+  const loan: NewLoan = {
     id: loanId,
     customerId: input.customerId,
     productId: input.productId,
@@ -59,7 +59,9 @@ export async function openCashLoan(tx: TransactionSql, input: CashLoanInput): Pr
     orderId: null,
     status: 'pending_disbursement',
     businessDate: input.businessDate,
-  });
+  };
+  await insertLoans(tx, [loan]);
+  await postEntries(tx, [loanBookingEntry(loan)]);
   await tx`
     insert into disbursements (id, loan_id, customer_id, amount_minor, currency)
     values (${disbursementId}, ${loanId}, ${input.customerId}, ${schedule.disbursedMinor},
@@ -132,24 +134,28 @@ async function applyOutcome(
     const ref = { customerId: d.customer_id, loanId: d.loan_id };
     if (outcome.status === 'succeeded') {
       await tx`update loans set status = 'active' where id = ${d.loan_id} and status = 'pending_disbursement'`;
-      await postEntry(tx, {
-        eventKey: `disbursement:${d.id}:settled`,
-        businessDate,
-        ...ref,
-        posting: disbursementSettledPostings(ref, d.amount_minor),
-      });
+      await postEntries(tx, [
+        {
+          eventKey: `disbursement:${d.id}:settled`,
+          businessDate,
+          ...ref,
+          posting: disbursementSettledPostings(ref, d.amount_minor),
+        },
+      ]);
       return 'succeeded';
     }
     const [loan] = await tx<{ principal_minor: bigint }[]>`
       update loans set status = 'cancelled', closed_at = now()
       where id = ${d.loan_id} and status = 'pending_disbursement' returning principal_minor`;
     if (loan) await releaseCredit(tx, d.customer_id, loan.principal_minor);
-    await postEntry(tx, {
-      eventKey: `disbursement:${d.id}:failed`,
-      businessDate,
-      ...ref,
-      posting: await bookingReversal(tx, d.loan_id),
-    });
+    await postEntries(tx, [
+      {
+        eventKey: `disbursement:${d.id}:failed`,
+        businessDate,
+        ...ref,
+        posting: await bookingReversal(tx, d.loan_id),
+      },
+    ]);
     return 'failed';
   });
 }

@@ -82,3 +82,27 @@ export async function listGoods(
         order by id limit ${options.limit}`;
   return rows.map(toGoods);
 }
+
+/** What the sale-day intake checks of goods: price, and the merchant's standing. */
+export interface SaleGoods {
+  merchantId: bigint;
+  priceMinor: bigint;
+  active: boolean;
+  merchantStatus: string;
+}
+
+export async function getSaleGoods(sql: Queryable, id: bigint): Promise<SaleGoods | undefined> {
+  const [row] = await sql<
+    { merchant_id: bigint; price_minor: bigint; active: boolean; merchant_status: string }[]
+  >`
+    select g.merchant_id, g.price_minor, g.active, m.status as merchant_status
+    from goods g join merchants m on m.id = g.merchant_id where g.id = ${id}`;
+  return row
+    ? {
+        merchantId: row.merchant_id,
+        priceMinor: row.price_minor,
+        active: row.active,
+        merchantStatus: row.merchant_status,
+      }
+    : undefined;
+}

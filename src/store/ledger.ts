@@ -1,11 +1,15 @@
 /**
- * Writes journal entries and proves the books. An entry is posted inside the caller's transaction
- * (so it commits or rolls back with the money movement it records) and once per event key: a
- * retried event finds its key taken and posts nothing.
+ * Writes journal entries and proves the books. Entries are posted inside the caller's transaction
+ * (so they commit or roll back with the money movement they record) and once per event key: a
+ * retried event finds its key taken and posts nothing. `postEntries` is the only writer of
+ * journal_entries and journal_lines (repayments, orders, the batch settler, close of business,
+ * disbursements).
  */
+import { invariant } from '../domain/index.ts';
 import type { Posting } from '../domain/postings.ts';
 import { RECEIVABLE_ACCOUNTS } from '../domain/postings.ts';
 import type { Queryable, TransactionSql } from './db.ts';
+import type { IdGenerator } from './id-generator.ts';
 
 export const MAX_EVENT_KEY_LENGTH = 200;
 /** Discrepancies listed in a check report; the counts are always complete. */
@@ -19,31 +23,61 @@ export interface EntryInput {
   readonly posting: Posting;
 }
 
-/** Posts one entry; false when its event key was already posted (nothing is written again). */
-export async function postEntry(tx: TransactionSql, entry: EntryInput): Promise<boolean> {
-  if (entry.eventKey.length === 0 || entry.eventKey.length > MAX_EVENT_KEY_LENGTH) {
-    throw new Error(`event key must be 1..${MAX_EVENT_KEY_LENGTH} characters`);
+const text = (v: bigint | null) => (v === null ? null : v.toString());
+
+/** Every entry is whole and balanced before it reaches the database (whose trigger checks again). */
+function assertPostable(entries: readonly EntryInput[]): void {
+  for (const entry of entries) {
+    if (entry.eventKey.length === 0 || entry.eventKey.length > MAX_EVENT_KEY_LENGTH) {
+      throw new Error(`event key must be 1..${MAX_EVENT_KEY_LENGTH} characters`);
+    }
+    let balanceMinor = 0n;
+    for (const line of entry.posting.lines) balanceMinor += line.debitMinor - line.creditMinor;
+    invariant(balanceMinor === 0n, `journal entry ${entry.eventKey} balances`);
+    invariant(entry.posting.lines.length >= 2, `journal entry ${entry.eventKey} has two lines or more`);
   }
-  const lines = entry.posting.lines;
-  const text = (v: bigint | null) => (v === null ? null : v.toString());
-  const rows = await tx`
+}
+
+/**
+ * The one journal writer: posts `entries` in one statement, each once per event key. An entry
+ * whose key is already in the ledger is skipped with its lines; the keys actually posted come back,
+ * so a caller changes balances only for those. With `ids` the entry and line ids are made in
+ * process (the batch settler's hot path) instead of by the database.
+ */
+export async function postEntries(
+  tx: TransactionSql,
+  entries: readonly EntryInput[],
+  ids?: IdGenerator,
+): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  assertPostable(entries);
+  const lines = entries.flatMap((e) => e.posting.lines.map((line) => ({ key: e.eventKey, line })));
+  const entryIds = ids ? entries.map(() => ids.next().toString()) : entries.map(() => null);
+  const lineIds = ids ? lines.map(() => ids.next().toString()) : lines.map(() => null);
+  const rows = await tx<{ event_key: string }[]>`
     with e as (
-      insert into journal_entries (kind, business_date, customer_id, loan_id, event_key)
-      values (${entry.posting.kind}, ${entry.businessDate}, ${entry.customerId}, ${entry.loanId}, ${entry.eventKey})
+      insert into journal_entries (id, kind, business_date, customer_id, loan_id, event_key)
+      select coalesce(x.id, fenqi_next_id()), x.kind, x.business_date, x.customer_id, x.loan_id, x.event_key
+      from unnest(${entryIds}::bigint[], ${entries.map((e) => e.posting.kind)}::text[],
+        ${entries.map((e) => e.businessDate)}::date[], ${entries.map((e) => text(e.customerId))}::bigint[],
+        ${entries.map((e) => text(e.loanId))}::bigint[], ${entries.map((e) => e.eventKey)}::text[])
+        as x(id, kind, business_date, customer_id, loan_id, event_key)
       on conflict (event_key) do nothing
-      returning id
+      returning id, event_key
+    ), l as (
+      insert into journal_lines (id, entry_id, account_code, customer_id, loan_id, debit_minor, credit_minor)
+      select coalesce(x.id, fenqi_next_id()), e.id, x.account_code, x.customer_id, x.loan_id, x.debit_minor,
+        x.credit_minor
+      from unnest(${lineIds}::bigint[], ${lines.map((l) => l.key)}::text[],
+        ${lines.map((l) => l.line.account)}::text[], ${lines.map((l) => text(l.line.customerId))}::bigint[],
+        ${lines.map((l) => text(l.line.loanId))}::bigint[],
+        ${lines.map((l) => l.line.debitMinor.toString())}::bigint[],
+        ${lines.map((l) => l.line.creditMinor.toString())}::bigint[])
+        as x(id, event_key, account_code, customer_id, loan_id, debit_minor, credit_minor)
+      join e on e.event_key = x.event_key
     )
-    insert into journal_lines (entry_id, account_code, customer_id, loan_id, debit_minor, credit_minor)
-    select e.id, l.account_code, l.customer_id::bigint, l.loan_id::bigint, l.debit_minor::bigint, l.credit_minor::bigint
-    from e cross join unnest(
-      ${lines.map((l) => l.account)}::text[],
-      ${lines.map((l) => text(l.customerId))}::text[],
-      ${lines.map((l) => text(l.loanId))}::text[],
-      ${lines.map((l) => l.debitMinor.toString())}::text[],
-      ${lines.map((l) => l.creditMinor.toString())}::text[]
-    ) as l(account_code, customer_id, loan_id, debit_minor, credit_minor)
-    returning entry_id`;
-  return rows.length > 0;
+    select event_key from e`;
+  return new Set(rows.map((r) => r.event_key));
 }
 
 /** Balance of one account for one loan, debit-positive. */
@@ -77,13 +111,10 @@ export interface LedgerCheck {
   accountBalances: { account: string; name: string; balanceMinor: string }[];
 }
 
-/**
- * Proves the books: debits equal credits overall and per entry; each loan's receivable accounts
- * equal, component by component, what its installments say is owed (cancelled loans and
- * written-off installments owe nothing); each credit line's used amount equals the principal
- * still owed on its open loans.
- */
-export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
+const asText = (n: bigint | undefined) => (n ?? 0n).toString();
+
+/** Totals, and the entries that do not balance or have fewer than two lines. */
+async function entryChecks(sql: Queryable) {
   const [totals] = await sql<{ entries: bigint; lines: bigint; debits: bigint; credits: bigint }[]>`
     select (select count(*) from journal_entries)::bigint as entries,
            count(*)::bigint as lines,
@@ -100,9 +131,12 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
   const [orphans] = await sql<{ n: bigint }[]>`
     select count(*)::bigint as n from journal_lines
     where account_code in ${sql(RECEIVABLE_ACCOUNTS as string[])} and loan_id is null`;
-  const mismatches = await sql<
-    { loan_id: bigint; component: string; ledger: bigint; installments: bigint }[]
-  >`
+  return { totals, unbalanced, orphans: Number(orphans?.n ?? 0n) };
+}
+
+/** Each loan's receivable accounts against what its installments say is owed, per component. */
+async function loanMismatches(sql: Queryable) {
+  return sql<{ loan_id: bigint; component: string; ledger: bigint; installments: bigint }[]>`
     with sub as (
       select loan_id,
         sum(case when account_code = '1100' then debit_minor - credit_minor else 0 end) as principal,
@@ -135,8 +169,11 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
     ) as c(component, ledger, installments)
     where c.ledger <> c.installments
     order by loan_id, c.component`;
-  const [loanCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from loans`;
-  const lineMismatches = await sql<{ customer_id: bigint; used: bigint; outstanding: bigint }[]>`
+}
+
+/** Each credit line's used amount against the principal still owed on its open loans. */
+async function creditLineMismatches(sql: Queryable) {
+  return sql<{ customer_id: bigint; used: bigint; outstanding: bigint }[]>`
     with owed as (
       select l.customer_id, sum(i.principal_minor - i.paid_principal_minor) as outstanding
       from loans l join installments i on i.loan_id = l.id
@@ -151,20 +188,41 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
     from owed left join credit_lines c on c.customer_id = owed.customer_id
     where c.customer_id is null
     order by 1`;
-  const [lineCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from credit_lines`;
+}
+
+/** Every account's balance in its natural sign: assets and expenses debit-positive, the rest credit-positive. */
+async function accountBalances(sql: Queryable): Promise<LedgerCheck['accountBalances']> {
   const balances = await sql<{ code: string; name: string; type: string; balance: bigint }[]>`
     select a.code, a.name, a.type, coalesce(sum(l.debit_minor - l.credit_minor), 0)::bigint as balance
     from ledger_accounts a left join journal_lines l on l.account_code = a.code
     group by a.code, a.name, a.type order by a.code`;
+  return balances.map((b) => ({
+    account: b.code,
+    name: b.name,
+    balanceMinor: (b.type === 'asset' || b.type === 'expense' ? b.balance : -b.balance).toString(),
+  }));
+}
 
+/**
+ * Proves the books: debits equal credits overall and per entry; each loan's receivable accounts
+ * equal, component by component, what its installments say is owed (cancelled loans and
+ * written-off installments owe nothing); each credit line's used amount equals the principal
+ * still owed on its open loans.
+ */
+export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
+  const { totals, unbalanced, orphans } = await entryChecks(sql);
+  const loans = await loanMismatches(sql);
+  const [loanCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from loans`;
+  const lines = await creditLineMismatches(sql);
+  const [lineCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from credit_lines`;
   const debits = totals?.debits ?? 0n;
   const credits = totals?.credits ?? 0n;
   const result: LedgerCheck = {
     ok: false,
     entries: Number(totals?.entries ?? 0n),
     lines: Number(totals?.lines ?? 0n),
-    totalDebitsMinor: debits.toString(),
-    totalCreditsMinor: credits.toString(),
+    totalDebitsMinor: asText(debits),
+    totalCreditsMinor: asText(credits),
     unbalancedEntries: unbalanced.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
       entryId: r.entry_id.toString(),
       debitsMinor: r.debits.toString(),
@@ -172,28 +230,23 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
       lines: Number(r.lines),
     })),
     unbalancedEntryCount: unbalanced.length,
-    receivableLinesWithoutLoan: Number(orphans?.n ?? 0n),
+    receivableLinesWithoutLoan: orphans,
     loansChecked: Number(loanCount?.n ?? 0n),
-    loanMismatches: mismatches.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
+    loanMismatches: loans.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
       loanId: r.loan_id.toString(),
       component: r.component,
       ledgerMinor: r.ledger.toString(),
       installmentsMinor: r.installments.toString(),
     })),
-    loanMismatchCount: mismatches.length,
+    loanMismatchCount: loans.length,
     creditLinesChecked: Number(lineCount?.n ?? 0n),
-    creditLineMismatches: lineMismatches.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
+    creditLineMismatches: lines.slice(0, CHECK_REPORT_LIMIT).map((r) => ({
       customerId: r.customer_id.toString(),
       usedMinor: r.used.toString(),
       outstandingPrincipalMinor: r.outstanding.toString(),
     })),
-    creditLineMismatchCount: lineMismatches.length,
-    // Natural sign: assets and expenses debit-positive, the rest credit-positive.
-    accountBalances: balances.map((b) => ({
-      account: b.code,
-      name: b.name,
-      balanceMinor: (b.type === 'asset' || b.type === 'expense' ? b.balance : -b.balance).toString(),
-    })),
+    creditLineMismatchCount: lines.length,
+    accountBalances: await accountBalances(sql),
   };
   result.ok =
     debits === credits &&

@@ -1,13 +1,13 @@
 /**
  * Loans and their installments: created from a domain schedule, read back with what is still
- * owed. The loan is booked in the ledger by the caller (orders.ts, disbursements.ts) in the same
- * transaction.
+ * owed. `insertLoans` is the only writer of loans and installments (orders.ts, order-batch.ts,
+ * disbursements.ts); the loan is booked in the ledger by the caller in the same transaction.
  */
 import type { Components, InstallmentState } from '../domain/allocation.ts';
 import type { LoanProduct, Schedule } from '../domain/index.ts';
-import { type LoanBooking, loanBookingPostings } from '../domain/postings.ts';
+import { bookingOf, loanBookingPostings } from '../domain/postings.ts';
 import type { Queryable, TransactionSql } from './db.ts';
-import { postEntry } from './ledger.ts';
+import type { EntryInput } from './ledger.ts';
 
 export type LoanStatus = 'pending_disbursement' | 'active' | 'paid_off' | 'written_off' | 'cancelled';
 export const MAX_LOANS_LISTED = 200;
@@ -157,37 +157,45 @@ export interface NewLoan {
   businessDate: string;
 }
 
-/** Inserts the loan and its installments and books it; returns the booking for a later reversal. */
-export async function createLoan(tx: TransactionSql, l: NewLoan): Promise<LoanBooking> {
-  const s = l.schedule;
-  await tx`
-    insert into loans (id, customer_id, product_id, kind, order_id, principal_minor, tenor, start_date, currency,
-      apr_percent, status)
-    values (${l.id}, ${l.customerId}, ${l.productId}, ${l.product.kind}, ${l.orderId}, ${s.amountFinancedMinor},
-      ${s.terms.tenor}, ${s.terms.startDate}, ${l.product.currency.code}, ${s.apr.percent}, ${l.status})`;
-  const inst = s.installments;
-  await tx`
-    insert into installments (loan_id, number, customer_id, due_date, principal_minor, interest_minor, fee_minor)
-    select ${l.id}, n, ${l.customerId}, d::date, p::bigint, i::bigint, f::bigint
-    from unnest(${inst.map((i) => i.number)}::int[], ${inst.map((i) => i.dueDate)}::text[],
-      ${inst.map((i) => i.principalMinor.toString())}::text[], ${inst.map((i) => i.interestMinor.toString())}::text[],
-      ${inst.map((i) => i.feeMinor.toString())}::text[]) as x(n, d, p, i, f)`;
-  const booking: LoanBooking = {
-    amountFinancedMinor: s.amountFinancedMinor,
-    disbursedMinor: s.disbursedMinor,
-    upfrontFeeMinor: s.upfrontFeeMinor,
-    totalInterestMinor: s.totalInterestMinor,
-    totalInstallmentFeesMinor: s.totalFeesMinor - s.upfrontFeeMinor,
-    counterpart: l.product.kind === 'goods' ? 'merchant' : 'transit',
-  };
-  await postEntry(tx, {
+/**
+ * The one loan writer: inserts the loans and their installments, two statements however many
+ * loans. Booking them is the caller's, in the same transaction (`loanBookingEntry`, postEntries).
+ */
+export async function insertLoans(tx: TransactionSql, loans: readonly NewLoan[]): Promise<void> {
+  if (loans.length === 0) return;
+  const inst = loans.flatMap((l) => l.schedule.installments.map((i) => ({ l, i })));
+  await Promise.all([
+    tx`
+      insert into loans (id, customer_id, product_id, kind, order_id, principal_minor, tenor, start_date,
+        currency, apr_percent, status)
+      select * from unnest(${loans.map((l) => l.id.toString())}::bigint[],
+        ${loans.map((l) => l.customerId.toString())}::bigint[], ${loans.map((l) => l.productId.toString())}::bigint[],
+        ${loans.map((l) => l.product.kind)}::text[], ${loans.map((l) => l.orderId?.toString() ?? null)}::bigint[],
+        ${loans.map((l) => l.schedule.amountFinancedMinor.toString())}::bigint[],
+        ${loans.map((l) => l.schedule.terms.tenor)}::int[], ${loans.map((l) => l.schedule.terms.startDate)}::date[],
+        ${loans.map((l) => l.product.currency.code)}::text[], ${loans.map((l) => l.schedule.apr.percent)}::text[],
+        ${loans.map((l) => l.status)}::text[])`,
+    tx`
+      insert into installments (loan_id, number, customer_id, due_date, principal_minor, interest_minor, fee_minor)
+      select * from unnest(${inst.map((x) => x.l.id.toString())}::bigint[], ${inst.map((x) => x.i.number)}::int[],
+        ${inst.map((x) => x.l.customerId.toString())}::bigint[], ${inst.map((x) => x.i.dueDate)}::date[],
+        ${inst.map((x) => x.i.principalMinor.toString())}::bigint[],
+        ${inst.map((x) => x.i.interestMinor.toString())}::bigint[], ${inst.map((x) => x.i.feeMinor.toString())}::bigint[])`,
+  ]);
+}
+
+/** The journal entry booking a new loan (`loan:{id}:booking`). */
+export function loanBookingEntry(l: NewLoan): EntryInput {
+  const ref = { customerId: l.customerId, loanId: l.id };
+  return {
     eventKey: `loan:${l.id}:booking`,
     businessDate: l.businessDate,
-    customerId: l.customerId,
-    loanId: l.id,
-    posting: loanBookingPostings({ customerId: l.customerId, loanId: l.id }, booking),
-  });
-  return booking;
+    ...ref,
+    posting: loanBookingPostings(
+      ref,
+      bookingOf(l.schedule, l.product.kind === 'goods' ? 'merchant' : 'transit'),
+    ),
+  };
 }
 
 /** Two fresh ids in one round trip (an order and its loan refer to each other). */

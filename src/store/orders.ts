@@ -1,17 +1,19 @@
 /**
- * Goods on installment, settled in the caller's transaction: reserve credit, record the order,
- * create the loan and its schedule, book it (loan receivable against payable to the merchant) and
- * settle the merchant. The same function serves the synchronous API and the sale-day queue
- * workers; a business refusal is an outcome (`rejected` with a reason), not an exception.
+ * Goods on installment, settled in the caller's transaction (the synchronous path; the sale-day
+ * settler uses order-batch.ts): lock the credit line, decide with the one order rule
+ * (domain/orders.ts `checkOrder`), record the order, create the loan and its schedule, take the
+ * credit, book the loan (receivable against payable to the merchant) and settle the merchant. A
+ * business refusal is an outcome (`rejected` with a reason), not an exception.
  */
-import { DomainError, quote, type Schedule } from '../domain/index.ts';
+import { DomainError, type LoanProduct, type QuoteRequest, quote, type Schedule } from '../domain/index.ts';
+import { checkOrder, type OrderRefusal } from '../domain/orders.ts';
 import { merchantSettlementPostings } from '../domain/postings.ts';
-import { reserveCredit } from './credit-lines.ts';
+import { lockCreditLines, takeCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
-import { postEntry } from './ledger.ts';
-import { createLoan, nextIds } from './loans.ts';
+import { type EntryInput, postEntries } from './ledger.ts';
+import { insertLoans, loanBookingEntry, type NewLoan, nextIds } from './loans.ts';
 import { getProduct } from './products.ts';
-import { Refusal, type RefusalCode } from './refusal.ts';
+import type { RefusalCode } from './refusal.ts';
 
 export interface OrderInput {
   customerId: bigint;
@@ -103,45 +105,81 @@ function outcomeOf(order: Order, replay: boolean): OrderOutcome {
   return { status: 'settled', order, replay };
 }
 
-function rejected(err: Refusal | DomainError, order: Order | null): OrderOutcome {
+function rejected(refusal: OrderRefusal, order: Order | null): OrderOutcome {
   return {
     status: 'rejected',
-    code: err.code,
-    message: err.message,
-    details: { ...err.details },
+    code: refusal.code,
+    message: refusal.message,
+    details: { ...refusal.details },
     order,
     replay: false,
   };
 }
 
-export async function settleOrder(tx: TransactionSql, input: OrderInput): Promise<OrderOutcome> {
-  const existing = await orderByKey(tx, input.customerId, input.idempotencyKey);
-  if (existing) return outcomeOf(existing, true);
+/** A quote for checkOrder: the schedule, or the DomainError refusing it. */
+export function quoteOrRefusal(product: LoanProduct, request: QuoteRequest): Schedule | DomainError {
+  try {
+    return quote(product, request);
+  } catch (err) {
+    if (err instanceof DomainError) return err;
+    throw err;
+  }
+}
 
-  const [goods] = await tx<
-    {
-      merchant_id: bigint;
-      price_minor: bigint;
-      active: boolean;
-      merchant_status: string;
-      customer_status: string | null;
-    }[]
-  >`
-    select g.merchant_id, g.price_minor, g.active, m.status as merchant_status,
-      (select status from customers where id = ${input.customerId}) as customer_status
-    from goods g join merchants m on m.id = g.merchant_id where g.id = ${input.goodsId}`;
-  if (!goods) return rejected(new Refusal('GOODS_NOT_FOUND', 'no such goods'), null);
-  if (goods.customer_status === null)
-    return rejected(new Refusal('CUSTOMER_NOT_FOUND', 'no such customer'), null);
-  const stored = await getProduct(tx, input.productId);
-  if (!stored) return rejected(new Refusal('PRODUCT_NOT_FOUND', 'no such product'), null);
+interface OrderGoodsRow {
+  merchant_id: bigint;
+  price_minor: bigint;
+  active: boolean;
+  merchant_status: string;
+  customer_status: string | null;
+}
+
+/**
+ * Everything the order rule needs, in one round trip: the line is locked first, so the look-up of
+ * an existing order after it sees whatever a concurrent delivery of the same order committed.
+ */
+async function readOrderFacts(tx: TransactionSql, input: OrderInput) {
+  const [lines, existing, [goods], stored] = await Promise.all([
+    lockCreditLines(tx, [input.customerId]),
+    orderByKey(tx, input.customerId, input.idempotencyKey),
+    tx<OrderGoodsRow[]>`
+      select g.merchant_id, g.price_minor, g.active, m.status as merchant_status,
+        (select status from customers where id = ${input.customerId}) as customer_status
+      from goods g join merchants m on m.id = g.merchant_id where g.id = ${input.goodsId}`,
+    getProduct(tx, input.productId),
+  ]);
+  return { line: lines[0] ?? null, existing, goods, stored };
+}
+
+export async function settleOrder(tx: TransactionSql, input: OrderInput): Promise<OrderOutcome> {
+  const { line, existing, goods, stored } = await readOrderFacts(tx, input);
+  if (existing) return outcomeOf(existing, true);
+  const product = stored?.product;
+  const check = checkOrder({
+    tenor: input.tenor,
+    goods: goods
+      ? { priceMinor: goods.price_minor, active: goods.active, merchantStatus: goods.merchant_status }
+      : null,
+    customerStatus: goods?.customer_status ?? null,
+    product: product ?? null,
+    line,
+    quote: () =>
+      quoteOrRefusal(product as LoanProduct, {
+        principalMinor: (goods as OrderGoodsRow).price_minor,
+        tenor: input.tenor,
+        startDate: input.businessDate,
+      }),
+  });
+  if (!check.ok && check.unrecordable) return rejected(check, null);
 
   const [orderId, loanId] = (await nextIds(tx, 2)) as [bigint, bigint];
+  const g = goods as OrderGoodsRow;
   const [inserted] = await tx<OrderRow[]>`
     insert into orders (id, customer_id, merchant_id, goods_id, product_id, tenor, price_minor, status,
-      idempotency_key, loan_id, settled_at)
-    values (${orderId}, ${input.customerId}, ${goods.merchant_id}, ${input.goodsId}, ${input.productId},
-      ${input.tenor}, ${goods.price_minor}, 'settled', ${input.idempotencyKey}, ${loanId}, now())
+      reject_reason, idempotency_key, loan_id, settled_at)
+    values (${orderId}, ${input.customerId}, ${g.merchant_id}, ${input.goodsId}, ${input.productId},
+      ${input.tenor}, ${g.price_minor}, ${check.ok ? 'settled' : 'rejected'}, ${check.ok ? null : check.code},
+      ${input.idempotencyKey}, ${check.ok ? loanId : null}, case when ${check.ok}::boolean then now() end)
     on conflict (customer_id, idempotency_key) do nothing
     returning *`;
   if (!inserted) {
@@ -150,63 +188,34 @@ export async function settleOrder(tx: TransactionSql, input: OrderInput): Promis
     if (!winner) throw new Error('order key conflict without a committed order');
     return outcomeOf(winner, true);
   }
+  if (!check.ok) return rejected(check, orderFromRow(inserted));
 
-  let schedule: Schedule;
-  try {
-    if (goods.customer_status !== 'active')
-      throw new Refusal('CUSTOMER_NOT_ACTIVE', 'the customer is not active');
-    if (!goods.active) throw new Refusal('GOODS_INACTIVE', 'the goods are not for sale');
-    if (goods.merchant_status !== 'active')
-      throw new Refusal('MERCHANT_SUSPENDED', 'the merchant is suspended');
-    const product = stored.product;
-    if (product.kind !== 'goods') {
-      throw new Refusal('PRODUCT_KIND_MISMATCH', 'orders need a goods product', { kind: product.kind });
-    }
-    if (product.downPaymentBp !== 0)
-      throw new Refusal('PRODUCT_NOT_ZERO_DOWN', 'orders are zero down payment');
-    schedule = quote(product, {
-      principalMinor: goods.price_minor,
-      tenor: input.tenor,
-      startDate: input.businessDate,
-    });
-    await reserveCredit(tx, input.customerId, schedule.amountFinancedMinor);
-  } catch (err) {
-    if (!(err instanceof Refusal || err instanceof DomainError)) throw err;
-    const [row] = await tx<OrderRow[]>`
-      update orders set status = 'rejected', reject_reason = ${err.code}, loan_id = null, settled_at = null
-      where id = ${orderId} returning *`;
-    return rejected(err, orderFromRow(row as OrderRow));
-  }
-
-  await createLoan(tx, {
+  const schedule = check.schedule as Schedule;
+  const loan: NewLoan = {
     id: loanId,
     customerId: input.customerId,
     productId: input.productId,
-    product: stored.product,
+    product: product as LoanProduct,
     schedule,
     orderId,
     status: 'active',
     businessDate: input.businessDate,
-  });
-  await postEntry(tx, {
-    eventKey: `order:${orderId}:merchant_settlement`,
-    businessDate: input.businessDate,
-    customerId: input.customerId,
-    loanId,
-    posting: merchantSettlementPostings({ customerId: input.customerId, loanId }, schedule.disbursedMinor),
-  });
+  };
+  await Promise.all([
+    takeCredit(tx, new Map([[input.customerId, schedule.amountFinancedMinor]])),
+    insertLoans(tx, [loan]),
+    postEntries(tx, [loanBookingEntry(loan), merchantSettlementEntry(loan)]),
+  ]);
   return { status: 'settled', order: orderFromRow(inserted), replay: false };
 }
 
-/**
- * A batch in one transaction, each order in its own savepoint so one order's failure cannot undo
- * another's; outcomes come back in input order. Orders of one customer are settled in order.
- */
-export async function settleOrders(
-  tx: TransactionSql,
-  inputs: readonly OrderInput[],
-): Promise<OrderOutcome[]> {
-  const outcomes: OrderOutcome[] = [];
-  for (const input of inputs) outcomes.push(await tx.savepoint((sp) => settleOrder(sp, input)));
-  return outcomes;
+/** The journal entry paying the merchant for an order's goods (`order:{id}:merchant_settlement`). */
+export function merchantSettlementEntry(loan: NewLoan): EntryInput {
+  const ref = { customerId: loan.customerId, loanId: loan.id };
+  return {
+    eventKey: `order:${loan.orderId}:merchant_settlement`,
+    businessDate: loan.businessDate,
+    ...ref,
+    posting: merchantSettlementPostings(ref, loan.schedule.disbursedMinor),
+  };
 }

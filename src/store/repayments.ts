@@ -1,28 +1,27 @@
 /**
  * Repayments: allocated by the product's order, oldest installment first; a payment of at least
- * the payoff amount for the date closes the loan and waives interest not yet accrued. Repaid
+ * the payoff amount for the date closes the loan and waives interest not yet accrued (the plan is
+ * domain/allocation.ts `planRepayment`; this applies it). Repaid
  * principal goes back to the credit line. The loan row is locked for the whole transaction, so
  * repayments of one loan apply one after another.
  */
 import {
-  allocate,
   type Components,
-  type InstallmentDue,
-  outstandingOf,
+  type InstallmentPayment,
+  type OverpaymentPolicy,
   type PayoffQuote,
   payoffQuote,
+  planRepayment,
+  type RepaymentPlan,
 } from '../domain/allocation.ts';
 import { invariant } from '../domain/index.ts';
 import { ACCOUNTS, loanClosingInterestPostings, repaymentPostings } from '../domain/postings.ts';
 import { releaseCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
-import { loanAccountBalance, postEntry } from './ledger.ts';
+import { loanAccountBalance, postEntries } from './ledger.ts';
 import { getInstallments, getLoan, type Loan } from './loans.ts';
 import { getProduct } from './products.ts';
 import { Refusal } from './refusal.ts';
-
-/** What to do with money beyond the payoff amount: refuse the payment, or keep it for the customer. */
-export type OverpaymentPolicy = 'refuse' | 'credit_balance';
 
 export interface RepaymentInput {
   loanId: bigint;
@@ -52,6 +51,45 @@ export async function quotePayoff(sql: Queryable, loan: Loan, date: string): Pro
   );
 }
 
+/** Writes the installments' new paid amounts (and a payoff's lowered interest) in one statement. */
+async function payInstallments(
+  tx: TransactionSql,
+  loanId: bigint,
+  updates: readonly InstallmentPayment[],
+): Promise<void> {
+  if (updates.length === 0) return;
+  await tx`
+    update installments i set
+      interest_minor = u.interest::bigint,
+      paid_principal_minor = u.pp::bigint, paid_interest_minor = u.pi::bigint,
+      paid_fee_minor = u.pf::bigint, paid_penalty_minor = u.ppen::bigint,
+      status = case when u.pp::bigint = i.principal_minor and u.pi::bigint = u.interest::bigint
+                     and u.pf::bigint = i.fee_minor and u.ppen::bigint = i.penalty_minor
+                then 'paid' else i.status end,
+      paid_at = case when u.pp::bigint = i.principal_minor and u.pi::bigint = u.interest::bigint
+                      and u.pf::bigint = i.fee_minor and u.ppen::bigint = i.penalty_minor
+                 then now() else i.paid_at end
+    from unnest(${updates.map((u) => u.number)}::int[], ${updates.map((u) => u.interest.toString())}::text[],
+      ${updates.map((u) => u.paid.principal.toString())}::text[], ${updates.map((u) => u.paid.interest.toString())}::text[],
+      ${updates.map((u) => u.paid.fee.toString())}::text[], ${updates.map((u) => u.paid.penalty.toString())}::text[])
+      as u(number, interest, pp, pi, pf, ppen)
+    where i.loan_id = ${loanId} and i.number = u.number`;
+}
+
+/** Closes a paid-off loan and books the interest its payoff waived or that is still unearned. */
+async function closePaidOffLoan(tx: TransactionSql, loan: Loan, plan: RepaymentPlan, businessDate: string) {
+  await tx`update loans set status = 'paid_off', closed_at = now() where id = ${loan.id}`;
+  const ref = { customerId: loan.customerId, loanId: loan.id };
+  const unearned = -(await loanAccountBalance(tx, loan.id, ACCOUNTS.unearnedInterest));
+  const closing = loanClosingInterestPostings(ref, {
+    waivedInterestMinor: plan.waivedInterestMinor,
+    unearnedInterestMinor: unearned,
+  });
+  if (closing) {
+    await postEntries(tx, [{ eventKey: `loan:${loan.id}:closing`, businessDate, ...ref, posting: closing }]);
+  }
+}
+
 export async function applyRepayment(tx: TransactionSql, input: RepaymentInput): Promise<Repayment> {
   const loan = await getLoan(tx, input.loanId, true);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'no such loan');
@@ -61,141 +99,47 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
   const stored = await getProduct(tx, loan.productId);
   invariant(stored !== null, 'a loan has its product');
   const installments = (await getInstallments(tx, loan.id)).filter((i) => i.status !== 'written_off');
-  const payoff = payoffQuote(loan.startDate, installments, input.businessDate);
-  const paysOff = input.amountMinor >= payoff.totalMinor;
-
-  let split: Components;
-  let excessMinor = 0n;
-  /** New paid amounts (and, on payoff, interest after the waiver) per installment number. */
-  const updates: { number: number; interest: bigint; paid: Components }[] = [];
-  if (paysOff) {
-    excessMinor = input.amountMinor - payoff.totalMinor;
-    if (excessMinor > 0n && input.overpayment === 'refuse') {
-      throw new Refusal('OVERPAYMENT', 'the payment is more than the payoff amount', {
-        payoff_minor: payoff.totalMinor.toString(),
-      });
-    }
-    // A credit balance is for small overpayments (a rounded-up transfer), not a deposit account:
-    // more than the loan's own principal is almost certainly a mistake in the amount.
-    if (excessMinor > loan.principalMinor) {
-      throw new Refusal(
-        'OVERPAYMENT_TOO_LARGE',
-        'the payment exceeds the payoff by more than the loan principal',
-        {
-          payoff_minor: payoff.totalMinor.toString(),
-          max_excess_minor: loan.principalMinor.toString(),
-        },
-      );
-    }
-    split = { ...payoff.owed };
-    for (const i of installments) {
-      const interest = payoff.interestAfterWaiver.get(i.number) ?? i.scheduled.interest;
-      updates.push({
-        number: i.number,
-        interest,
-        paid: {
-          principal: i.scheduled.principal,
-          interest,
-          fee: i.scheduled.fee,
-          penalty: i.scheduled.penalty,
-        },
-      });
-    }
-  } else {
-    const dues: InstallmentDue[] = installments.map((i) => ({
-      number: i.number,
-      dueDate: i.dueDate,
-      due: outstandingOf(i),
-    }));
-    const allocation = allocate(dues, input.amountMinor, stored.product.allocationOrder);
-    invariant(allocation.excessMinor === 0n, 'a payment below the payoff leaves no excess');
-    split = { ...allocation.totals };
-    const byNumber = new Map(installments.map((i) => [i.number, i]));
-    for (const a of allocation.installments) {
-      const i = byNumber.get(a.number);
-      invariant(i !== undefined, 'allocation names installments of the loan');
-      updates.push({
-        number: i.number,
-        interest: i.scheduled.interest,
-        paid: {
-          principal: i.paid.principal + a.paid.principal,
-          interest: i.paid.interest + a.paid.interest,
-          fee: i.paid.fee + a.paid.fee,
-          penalty: i.paid.penalty + a.paid.penalty,
-        },
-      });
-    }
-  }
-
-  if (updates.length > 0) {
-    await tx`
-      update installments i set
-        interest_minor = u.interest::bigint,
-        paid_principal_minor = u.pp::bigint, paid_interest_minor = u.pi::bigint,
-        paid_fee_minor = u.pf::bigint, paid_penalty_minor = u.ppen::bigint,
-        status = case when u.pp::bigint = i.principal_minor and u.pi::bigint = u.interest::bigint
-                       and u.pf::bigint = i.fee_minor and u.ppen::bigint = i.penalty_minor
-                  then 'paid' else i.status end,
-        paid_at = case when u.pp::bigint = i.principal_minor and u.pi::bigint = u.interest::bigint
-                        and u.pf::bigint = i.fee_minor and u.ppen::bigint = i.penalty_minor
-                   then now() else i.paid_at end
-      from unnest(${updates.map((u) => u.number)}::int[], ${updates.map((u) => u.interest.toString())}::text[],
-        ${updates.map((u) => u.paid.principal.toString())}::text[], ${updates.map((u) => u.paid.interest.toString())}::text[],
-        ${updates.map((u) => u.paid.fee.toString())}::text[], ${updates.map((u) => u.paid.penalty.toString())}::text[])
-        as u(number, interest, pp, pi, pf, ppen)
-      where i.loan_id = ${loan.id} and i.number = u.number`;
-  }
+  const plan = planRepayment({
+    amountMinor: input.amountMinor,
+    overpayment: input.overpayment,
+    loanPrincipalMinor: loan.principalMinor,
+    installments,
+    payoff: payoffQuote(loan.startDate, installments, input.businessDate),
+    order: stored.product.allocationOrder,
+  });
+  if (!plan.ok) throw new Refusal(plan.code, plan.message, { ...plan.details });
+  const { split, excessMinor } = plan;
+  await payInstallments(tx, loan.id, plan.updates);
 
   const [row] = await tx<{ id: bigint }[]>`
     insert into repayments (loan_id, customer_id, amount_minor, principal_minor, interest_minor, fee_minor,
       penalty_minor, excess_minor, waived_interest_minor, business_date)
     values (${loan.id}, ${loan.customerId}, ${input.amountMinor}, ${split.principal}, ${split.interest},
-      ${split.fee}, ${split.penalty}, ${excessMinor}, ${paysOff ? payoff.waivedInterestMinor : 0n},
-      ${input.businessDate})
+      ${split.fee}, ${split.penalty}, ${excessMinor}, ${plan.waivedInterestMinor}, ${input.businessDate})
     returning id`;
   const repaymentId = (row as { id: bigint }).id;
   const ref = { customerId: loan.customerId, loanId: loan.id };
-  await postEntry(tx, {
-    eventKey: `repayment:${repaymentId}`,
-    businessDate: input.businessDate,
-    ...ref,
-    posting: repaymentPostings(ref, {
-      principalMinor: split.principal,
-      interestMinor: split.interest,
-      feeMinor: split.fee,
-      penaltyMinor: split.penalty,
-      excessMinor,
-    }),
+  const posting = repaymentPostings(ref, {
+    principalMinor: split.principal,
+    interestMinor: split.interest,
+    feeMinor: split.fee,
+    penaltyMinor: split.penalty,
+    excessMinor,
   });
+  await postEntries(tx, [
+    { eventKey: `repayment:${repaymentId}`, businessDate: input.businessDate, ...ref, posting },
+  ]);
   await releaseCredit(tx, loan.customerId, split.principal);
-
-  let loanStatus: Loan['status'] = loan.status;
-  if (paysOff) {
-    await tx`update loans set status = 'paid_off', closed_at = now() where id = ${loan.id}`;
-    loanStatus = 'paid_off';
-    const unearned = -(await loanAccountBalance(tx, loan.id, ACCOUNTS.unearnedInterest));
-    const closing = loanClosingInterestPostings(ref, {
-      waivedInterestMinor: payoff.waivedInterestMinor,
-      unearnedInterestMinor: unearned,
-    });
-    if (closing) {
-      await postEntry(tx, {
-        eventKey: `loan:${loan.id}:closing`,
-        businessDate: input.businessDate,
-        ...ref,
-        posting: closing,
-      });
-    }
-  }
+  if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate);
   return {
     id: repaymentId,
     loanId: loan.id,
     customerId: loan.customerId,
     amountMinor: input.amountMinor,
-    split,
+    split: { ...split },
     excessMinor,
-    waivedInterestMinor: paysOff ? payoff.waivedInterestMinor : 0n,
+    waivedInterestMinor: plan.waivedInterestMinor,
     businessDate: input.businessDate,
-    loanStatus,
+    loanStatus: plan.paysOff ? 'paid_off' : loan.status,
   };
 }

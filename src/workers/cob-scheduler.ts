@@ -4,9 +4,11 @@
  * yesterday, in order. Only one process in a deployment closes a date at a time (a PostgreSQL
  * advisory lock); the others skip. `fenqi cob --date` remains the manual way, e.g. after an outage.
  */
+
+import { runCob } from '../cob/run.ts';
 import { addDays } from '../domain/dates.ts';
 import type { Platform } from '../platform.ts';
-import { nextDateToClose, runCob } from './cob.ts';
+import { nextDateToClose } from '../store/cob.ts';
 import type { Worker } from './index.ts';
 
 export const COB_CHECK_INTERVAL_MS = 60_000;

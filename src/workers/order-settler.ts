@@ -8,31 +8,20 @@
  * becomes `held`. After commit each order's final status goes to the cache and the customer's
  * credit summary is rewritten.
  */
-import {
-  creditSummaryKey,
-  heldOrderView,
-  orderStatusView,
-  putCreditSummaries,
-  putFinal,
-  putHeld,
-} from '../api/order-status.ts';
+import { deadLetterOf } from '../orders/dead-letters.ts';
+import { parseOrderMessage } from '../orders/message.ts';
+import { putHeld, putSettledBatch } from '../orders/status.ts';
 import type { Platform } from '../platform.ts';
-import {
-  DEAD_LETTER_SUBJECT_PREFIX,
-  ORDER_MAX_DELIVER,
-  ORDER_SETTLER,
-  ORDERS_STREAM,
-  type QueueMessage,
-} from '../queue/index.ts';
+import { ORDER_MAX_DELIVER, ORDER_SETTLER, ORDERS_STREAM, type QueueMessage } from '../queue/index.ts';
 import { isTransientDatabaseError } from '../store/db-errors.ts';
 import { claimIdGenerator, type IdGenerator } from '../store/id-generator.ts';
 import {
   BatchConflictError,
-  type BatchOutcome,
-  type CommittedLine,
+  type BatchResult,
   type QueuedOrder,
   settleOrderBatch,
 } from '../store/order-batch.ts';
+import type { Order } from '../store/orders.ts';
 import type { Worker } from './index.ts';
 
 /** How long one pull waits for its first message. */
@@ -44,74 +33,6 @@ export const RETRY_MAX_DELAY_MS = 15_000;
 export const ORDER_STREAM_TRIM_INTERVAL_MS = 60_000;
 /** After a queue error the loop waits this long before it pulls again. */
 export const QUEUE_ERROR_PAUSE_MS = 500;
-/** Dead letters were all published on this one subject before per-order subjects: still listed and replayed. */
-export const DEAD_ORDERS_SUBJECT = `${DEAD_LETTER_SUBJECT_PREFIX}.orders`;
-/** Every dead-lettered order since is on a subject of its own under this one... */
-export const DEAD_ORDERS_WILDCARD = `${DEAD_ORDERS_SUBJECT}.>`;
-/** ...by its order id, so the status read finds it with one direct get (dead-letters.ts `findHeldOrder`)... */
-export const deadOrderSubject = (orderId: bigint | string) => `${DEAD_ORDERS_SUBJECT}.${orderId}`;
-/** ...or here when the message names no order id (nobody can ask for its status). */
-export const UNREADABLE_DEAD_ORDERS_SUBJECT = `${DEAD_ORDERS_SUBJECT}.unreadable`;
-export const ORDER_MESSAGE_VERSION = 1;
-const MAX_KEY_LENGTH = 128;
-
-/** What the API publishes for a queued order (JSON). */
-export interface OrderMessage {
-  v: number;
-  order_id: string;
-  customer_id: string;
-  goods_id: string;
-  product_id: string;
-  tenor: number;
-  key: string;
-  /** SHA-256 (hex) of the request, so a replay with another body is recognised as a reuse. */
-  hash: string;
-  business_date: string;
-  /** For status reads before settlement. */
-  merchant_id: string;
-  price: string;
-  accepted_at: string;
-}
-
-const DIGITS = /^\d{1,19}$/;
-
-/** The order id a message names, even when the rest of it is poison; undefined when it names none. */
-export function orderIdOf(data: Uint8Array): string | undefined {
-  try {
-    const id = (JSON.parse(Buffer.from(data).toString('utf8')) as { order_id?: unknown } | null)?.order_id;
-    return typeof id === 'string' && DIGITS.test(id) ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The order a message carries, or a reason it is poison. */
-export function parseOrderMessage(data: Uint8Array): QueuedOrder | string {
-  let m: OrderMessage;
-  try {
-    m = JSON.parse(Buffer.from(data).toString('utf8')) as OrderMessage;
-  } catch {
-    return 'unparseable JSON';
-  }
-  if (!m || typeof m !== 'object' || m.v !== ORDER_MESSAGE_VERSION) return 'unknown message version';
-  for (const field of ['order_id', 'customer_id', 'goods_id', 'product_id'] as const) {
-    if (typeof m[field] !== 'string' || !DIGITS.test(m[field])) return `bad ${field}`;
-  }
-  if (!Number.isInteger(m.tenor) || m.tenor < 1 || m.tenor > 600) return 'bad tenor';
-  if (typeof m.key !== 'string' || m.key.length < 1 || m.key.length > MAX_KEY_LENGTH) return 'bad key';
-  if (typeof m.business_date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(m.business_date))
-    return 'bad business_date';
-  return {
-    orderId: BigInt(m.order_id),
-    customerId: BigInt(m.customer_id),
-    goodsId: BigInt(m.goods_id),
-    productId: BigInt(m.product_id),
-    tenor: m.tenor,
-    idempotencyKey: m.key,
-    businessDate: m.business_date,
-  };
-}
-
 /** Connection loss, failover, lock and serialization trouble: worth retrying as is. */
 export function isTransient(err: unknown): boolean {
   return err instanceof BatchConflictError || isTransientDatabaseError(err);
@@ -233,47 +154,22 @@ export class OrderSettler implements Worker {
   }
 
   private async settle(batch: Parsed[]): Promise<void> {
-    let outcomes: BatchOutcome[];
-    let lines: CommittedLine[];
+    let result: BatchResult;
     try {
-      ({ outcomes, lines } = await settleOrderBatch(
+      result = await settleOrderBatch(
         this.platform.db.sql,
         batch.map((p) => p.order),
         this.ids,
-      ));
+      );
     } catch (err) {
-      if (isTransient(err)) {
-        this.stats.retried += batch.length;
-        this.platform.logger.warn(
-          { err: (err as Error).message, orders: batch.length },
-          'order batch hit a transient error; retrying later',
-        );
-        for (const { message } of batch) {
-          if (message.deliveryCount >= ORDER_MAX_DELIVER)
-            await this.deadLetter(
-              message,
-              `gave up after ${message.deliveryCount} deliveries: ${(err as Error).message}`,
-            );
-          else message.nak(retryDelayMs(message.deliveryCount));
-        }
-        return;
-      }
-      if (batch.length === 1) {
-        await this.deadLetter(batch[0]!.message, `settlement failed: ${(err as Error).message}`);
-        return;
-      }
-      // Find the poison order: each half settles (or splits again) on its own.
-      const half = Math.ceil(batch.length / 2);
-      await this.settle(batch.slice(0, half));
-      await this.settle(batch.slice(half));
+      await this.failed(batch, err as Error);
       return;
     }
     this.stats.batches++;
-    const cacheWrites: Promise<unknown>[] = [];
-    const customers = new Set<string>();
+    const stored: Order[] = [];
     for (let i = 0; i < batch.length; i++) {
       const { message } = batch[i]!;
-      const outcome = outcomes[i]!;
+      const outcome = result.outcomes[i]!;
       if (outcome.kind === 'unrecordable') {
         await this.deadLetter(message, `order cannot be recorded: ${outcome.reason}`);
         continue;
@@ -284,36 +180,42 @@ export class OrderSettler implements Worker {
       else if (outcome.kind === 'superseded') this.stats.replayed++;
       else if (order.status === 'settled') this.stats.settled++;
       else this.stats.rejected++;
-      cacheWrites.push(putFinal(this.platform.cache, orderStatusView(order)));
-      customers.add(order.customerId.toString());
+      stored.push(order);
     }
-    // The lines as committed go to the cache (the intake pre-check reads them); a customer of the
-    // batch without a locked line (none, or gone) has its summary dropped instead.
-    cacheWrites.push(putCreditSummaries(this.platform.cache, lines));
-    for (const line of lines) customers.delete(line.customerId.toString());
-    if (customers.size > 0)
-      cacheWrites.push(this.platform.cache.del(...[...customers].map(creditSummaryKey)).catch(() => {}));
     // The batch is committed and acked; its cache writes finish while the next batch settles
     // (each swallows its own error: the database stays the authority for a status).
-    this.track(Promise.all(cacheWrites));
+    this.track(putSettledBatch(this.platform.cache, stored, result.lines));
+  }
+
+  /** A batch that did not commit: retried later when transient, else split to find its poison order. */
+  private async failed(batch: Parsed[], err: Error): Promise<void> {
+    if (isTransient(err)) {
+      this.stats.retried += batch.length;
+      this.platform.logger.warn(
+        { err: err.message, orders: batch.length },
+        'order batch hit a transient error; retrying later',
+      );
+      for (const { message } of batch) {
+        if (message.deliveryCount >= ORDER_MAX_DELIVER)
+          await this.deadLetter(message, `gave up after ${message.deliveryCount} deliveries: ${err.message}`);
+        else message.nak(retryDelayMs(message.deliveryCount));
+      }
+      return;
+    }
+    if (batch.length === 1) {
+      await this.deadLetter(batch[0]!.message, `settlement failed: ${err.message}`);
+      return;
+    }
+    // Find the poison order: each half settles (or splits again) on its own.
+    const half = Math.ceil(batch.length / 2);
+    await this.settle(batch.slice(0, half));
+    await this.settle(batch.slice(half));
   }
 
   private async deadLetter(message: QueueMessage, reason: string): Promise<void> {
-    const orderId = orderIdOf(message.data);
-    const record = {
-      reason,
-      subject: message.subject,
-      msg_id: message.msgId ?? null,
-      delivery_count: message.deliveryCount,
-      data: Buffer.from(message.data).toString('utf8'),
-      at: new Date().toISOString(),
-    };
+    const dead = deadLetterOf(message, reason);
     try {
-      await this.platform.queue.publish(
-        orderId ? deadOrderSubject(orderId) : UNREADABLE_DEAD_ORDERS_SUBJECT,
-        Buffer.from(JSON.stringify(record)),
-        { msgId: message.msgId ? `dead:${message.msgId}` : undefined },
-      );
+      await this.platform.queue.publish(dead.subject, dead.data, { msgId: dead.msgId });
     } catch (err) {
       // Not dead-lettered yet: leave it for a later delivery rather than lose it.
       message.nak(retryDelayMs(message.deliveryCount));
@@ -326,8 +228,7 @@ export class OrderSettler implements Worker {
     // Only now (the dead letter is stored): the customer sees `held` instead of `accepted`. The
     // dead letter stays the record; if this write is lost, `accepted` shows until that entry
     // expires and the status read finds the dead letter.
-    const held = orderId ? heldOrderView(record.data, orderId) : undefined;
-    if (held) this.track(putHeld(this.platform.cache, held));
+    if (dead.held) this.track(putHeld(this.platform.cache, dead.held));
   }
 
   /** Keeps a cache write on its way without waiting for it; `stop()` and `flushed()` wait. */

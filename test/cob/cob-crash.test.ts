@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { runCob } from '../../src/cob/run.ts';
 import { connectPostgres, openPostgres, type Sql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
-import { runCob } from '../../src/workers/cob.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { checkBooks, insertTestProduct, seedLoans, snapshot, testProductInput } from './fixtures.ts';
 

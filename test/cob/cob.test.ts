@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { runCob } from '../../src/cob/run.ts';
 import { addDays } from '../../src/domain/index.ts';
+import { CobRefusedError } from '../../src/store/cob.ts';
 import { connectPostgres, type Sql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
-import { CobRefusedError, runCob } from '../../src/workers/cob.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import {
   checkBooks,

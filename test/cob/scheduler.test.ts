@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { runCob } from '../../src/cob/run.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Platform } from '../../src/platform.ts';
 import { connectPostgres, type Sql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
-import { runCob } from '../../src/workers/cob.ts';
 import { closePendingDates, dateIn, datesToClose } from '../../src/workers/cob-scheduler.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { tempDir } from '../harness/process.ts';

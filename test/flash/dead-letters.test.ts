@@ -14,9 +14,10 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { signAccessToken } from '../../src/api/auth.ts';
-import { HELD_REASON, orderStatusKey } from '../../src/api/order-status.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
+import { DEAD_ORDERS_SUBJECT, type DeadLetterView, deadOrderSubject } from '../../src/orders/dead-letters.ts';
+import { HELD_REASON, orderStatusKey } from '../../src/orders/status.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import {
   DEAD_LETTER_STREAM,
@@ -26,13 +27,7 @@ import {
   ORDERS_SUBJECT,
 } from '../../src/queue/index.ts';
 import { openPostgres } from '../../src/store/db.ts';
-import type { DeadLetterView } from '../../src/workers/dead-letters.ts';
-import {
-  DEAD_ORDERS_SUBJECT,
-  deadOrderSubject,
-  type OrderSettler,
-  startOrderSettler,
-} from '../../src/workers/order-settler.ts';
+import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
 import { tempDir, waitFor } from '../harness/process.ts';
 import {
   FENQI_BIN,

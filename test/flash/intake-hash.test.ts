@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeCreditSummary } from '../../src/api/order-status.ts';
 import { queuedOrderHash } from '../../src/api/routes/orders-queued.ts';
 import { decodeJson, encodeJson } from '../../src/cache/cache-aside.ts';
+import { decodeCreditSummary } from '../../src/orders/status.ts';
 import { requestHash } from '../../src/store/idempotency.ts';
 
 test('the intake request hash equals the synchronous path idempotency hash for the same body', () => {

@@ -9,6 +9,7 @@ import { configureRisk, ensureChampion, riskRuntime } from '../../src/risk/decid
 import { simulatedProviders } from '../../src/risk/providers.ts';
 import { type NewDecision, recordDecisions } from '../../src/store/decisions.ts';
 import { activePolicy } from '../../src/store/policies.ts';
+import { UNHURRIED_BUDGETS } from '../harness/risk.ts';
 import { application, bearer, customer, type DecisionTestApi, openDecisionApi } from './decision-support.ts';
 
 const CONCURRENT_APPLICATIONS = 60;
@@ -19,7 +20,10 @@ describe('decisions that arrive together share statements without changing any a
   before(async () => {
     t = await openDecisionApi({ DATABASE_POOL_MAX: '4' });
     await ensureChampion(t.platform);
-    configureRisk(t.platform, { providers: simulatedProviders({ latencyMs: 0 }) });
+    configureRisk(t.platform, {
+      providers: simulatedProviders({ latencyMs: 0 }),
+      budgets: UNHURRIED_BUDGETS,
+    });
   });
   after(async () => {
     await t?.close();

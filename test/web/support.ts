@@ -27,6 +27,7 @@ import { type NatsServer, startNats } from '../harness/nats.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { tempDir } from '../harness/process.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
+import { UNHURRIED_BUDGETS } from '../harness/risk.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** How long a page may take to show what a test waits for: generous for a loaded 2-core machine. */
@@ -84,7 +85,7 @@ export async function openWebLab(
     await ensureChampion(platform);
     // Providers that always answer, and a clean bureau report: outcomes in these tests come from
     // the policy the test publishes, not from chance.
-    configureRisk(platform, { providers: steadyProviders() });
+    configureRisk(platform, { providers: steadyProviders(), budgets: UNHURRIED_BUDGETS });
     app = await buildApi(platform);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;

@@ -1,13 +1,11 @@
 /**
  * /v1/ops/dead-letters (ops staff only): the orders the settler dead-lettered, with their reason,
- * and their replay once the cause is fixed (workers/dead-letters.ts; runbook in docs/operations.md).
+ * and their replay once the cause is fixed (orders/dead-letters.ts; runbook in docs/operations.md).
  * A replay needs no Idempotency-Key: each dead letter is replayed at most once by construction, and
  * the order inside keeps its own id and key, so it settles at most once however often this is sent.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Platform } from '../../platform.ts';
-import { DEAD_LETTER_STREAM, QueueFullError, QueueUnavailableError } from '../../queue/index.ts';
 import {
   DEAD_LETTER_PAGE_DEFAULT,
   DEAD_LETTER_PAGE_MAX,
@@ -15,7 +13,9 @@ import {
   REPLAY_SEQS_MAX,
   type ReplaySummary,
   SEQ_MAX_DIGITS,
-} from '../../workers/dead-letters.ts';
+} from '../../orders/dead-letters.ts';
+import type { Platform } from '../../platform.ts';
+import { DEAD_LETTER_STREAM, QueueFullError, QueueUnavailableError } from '../../queue/index.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError, unavailable } from '../errors.ts';
 import { ErrorBody } from './lending-schemas.ts';

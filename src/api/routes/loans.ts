@@ -8,7 +8,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { todayUtc } from '../../domain/index.ts';
+import { MAX_TENOR, todayUtc } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { type DisbursementState, openCashLoan, settleDisbursement } from '../../store/disbursements.ts';
 import { getInstallments, getLoan, listLoans } from '../../store/loans.ts';
@@ -28,7 +28,6 @@ import {
   pathId,
   positiveAmount,
 } from './lending-schemas.ts';
-import { MAX_TENOR } from './orders.ts';
 
 const CashLoanBody = Type.Object(
   { product_id: IdString, amount: Money, tenor: Type.Integer({ minimum: 1, maximum: MAX_TENOR }) },

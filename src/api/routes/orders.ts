@@ -3,20 +3,20 @@
  * order settles in one transaction (credit, order, loan, schedule, ledger, merchant settlement).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import { todayUtc } from '../../domain/index.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type Static, Type } from 'typebox';
+import { MAX_TENOR, todayUtc } from '../../domain/index.ts';
+import { HELD_REASON, orderStatusView } from '../../orders/status.ts';
 import type { Platform } from '../../platform.ts';
+import type { Sql } from '../../store/db.ts';
 import { settleOrder } from '../../store/orders.ts';
 import { REFUSAL_STATUS, type RefusalCode } from '../../store/refusal.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError } from '../errors.ts';
-import { HELD_REASON, orderStatusView } from '../order-status.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { IdString } from './ids.ts';
 import { ErrorBody, IdParams, pathId } from './lending-schemas.ts';
 import { QueuedAnswer, registerQueuedOrders } from './orders-queued.ts';
-
-export const MAX_TENOR = 600;
 
 const OrderBody = Type.Object(
   { goods_id: IdString, product_id: IdString, tenor: Type.Integer({ minimum: 1, maximum: MAX_TENOR }) },
@@ -53,6 +53,36 @@ const OrderQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** The synchronous path: the order settles in the request's transaction (201), or is refused. */
+function settleNow(
+  sql: Sql,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: Static<typeof OrderBody>,
+): Promise<FastifyReply> {
+  const customerId = request.principal!.id;
+  const goodsId = pathId(body.goods_id, 'goods');
+  const productId = pathId(body.product_id, 'product');
+  return idempotent(sql, request, reply, {
+    effect: async (tx, key) => {
+      const outcome = await settleOrder(tx, {
+        customerId,
+        goodsId,
+        productId,
+        tenor: body.tenor,
+        idempotencyKey: key,
+        businessDate: todayUtc(),
+      });
+      if (outcome.status === 'rejected') {
+        const status = REFUSAL_STATUS[outcome.code as RefusalCode] ?? 422;
+        // Thrown so the savepoint rolls the rejected order back: a synchronous refusal changes nothing.
+        throw new ApiError(status, outcome.code, outcome.message, outcome.details);
+      }
+      return { statusCode: 201, body: orderStatusView(outcome.order) };
+    },
+  });
+}
+
 export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const sql = platform.db.sql;
   return async (app) => {
@@ -83,27 +113,7 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         if (queued.applies(request)) return queued.accept(request, reply, request.body);
-        const customerId = request.principal!.id;
-        const goodsId = pathId(request.body.goods_id, 'goods');
-        const productId = pathId(request.body.product_id, 'product');
-        return idempotent(sql, request, reply, {
-          effect: async (tx, key) => {
-            const outcome = await settleOrder(tx, {
-              customerId,
-              goodsId,
-              productId,
-              tenor: request.body.tenor,
-              idempotencyKey: key,
-              businessDate: todayUtc(),
-            });
-            if (outcome.status === 'rejected') {
-              const status = REFUSAL_STATUS[outcome.code as RefusalCode] ?? 422;
-              // Thrown so the savepoint rolls the rejected order back: a synchronous refusal changes nothing.
-              throw new ApiError(status, outcome.code, outcome.message, outcome.details);
-            }
-            return { statusCode: 201, body: orderStatusView(outcome.order) };
-          },
-        });
+        return settleNow(sql, request, reply, request.body);
       },
     );
 

@@ -17,6 +17,7 @@ import {
   formatAmount,
   type LoanProduct,
   MAX_DECIMALS,
+  MAX_TENOR,
   METHODS,
   PRODUCT_KINDS,
   parseAmount,
@@ -46,8 +47,7 @@ import { IdString, idFromPath } from './ids.ts';
 export const PRODUCT_CODE_MAX_LENGTH = 64;
 export const PRODUCT_NAME_MAX_LENGTH = 200;
 export const PRODUCT_TENORS_MAX = 24;
-/** The domain's bounds (schedule.ts MAX_TENOR, MAX_EVERY), repeated so schemas can show them. */
-export const TENOR_MAX = 600;
+/** The domain's bound (schedule.ts MAX_EVERY), repeated so schemas can show it. */
 export const EVERY_MAX = 366;
 /** Longest span a schedule may cover, last due date from the start: fifty years. */
 export const TERM_MAX_DAYS = 50 * 366;
@@ -103,7 +103,7 @@ const ProductBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: PRODUCT_NAME_MAX_LENGTH }),
     kind: enumOf(PRODUCT_KINDS),
     currency: Type.Optional(Currency),
-    tenors: Type.Array(Type.Integer({ minimum: 1, maximum: TENOR_MAX }), {
+    tenors: Type.Array(Type.Integer({ minimum: 1, maximum: MAX_TENOR }), {
       minItems: 1,
       maxItems: PRODUCT_TENORS_MAX,
       description: 'installment counts offered, after any down payment',

@@ -15,6 +15,7 @@ import {
   DomainError,
   FREQUENCY_UNITS,
   MAX_DECIMALS,
+  MAX_TENOR,
   METHODS,
   minorPerMajor,
   parseAmount,
@@ -39,7 +40,6 @@ import {
   MULTIPLE_MAX_MINOR,
   productNotFound,
   productReadsFor,
-  TENOR_MAX,
   TERM_MAX_DAYS,
   termDays,
 } from './products.ts';
@@ -64,7 +64,7 @@ const QuoteBody = Type.Object(
     principal: { ...AmountString, description: 'price or cash amount before any down payment' },
     tenor: Type.Integer({
       minimum: 1,
-      maximum: TENOR_MAX,
+      maximum: MAX_TENOR,
       description: 'installments after any down payment',
     }),
     start_date: Type.Optional({

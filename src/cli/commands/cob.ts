@@ -8,6 +8,8 @@ interface CobFlags {
   writeOffDpd?: string;
   force?: boolean;
   json?: boolean;
+  api?: string;
+  username: string;
 }
 
 /** Width of the longest bar in the bucket chart, in characters. */
@@ -15,8 +17,8 @@ export const CHART_WIDTH_CHARS = 40;
 /** At most one progress line per this many milliseconds (plus the last one). */
 export const PROGRESS_INTERVAL_MS = 1000;
 
-type Summary = import('../../workers/cob.ts').CobSummary;
-type Progress = import('../../workers/cob.ts').CobProgress;
+type Summary = import('../../cob/run.ts').CobSummary;
+type Progress = import('../../cob/run.ts').CobProgress;
 
 function wholeNumber(flag: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
@@ -54,24 +56,38 @@ export function bucketChart(buckets: Summary['buckets']): string {
     .join('\n');
 }
 
-function summaryJson(s: Summary): Record<string, unknown> {
-  return {
-    cob: s.date,
-    ran: s.ran,
-    resumed: s.resumed,
-    attempts: s.attempts,
-    loans_total: s.loansTotal,
-    loans_done: s.loansDone,
-    installments_overdue: s.installmentsOverdue,
-    accrual_entries: s.accrualEntries,
-    interest_accrued_minor: s.interestAccruedMinor.toString(),
-    late_fee_entries: s.lateFeeEntries,
-    late_fees_minor: s.lateFeesMinor.toString(),
-    loans_written_off: s.loansWrittenOff,
-    written_off_minor: s.writtenOffMinor.toString(),
-    buckets: s.buckets,
-    seconds: Number(s.seconds.toFixed(3)),
-    loans_per_s: Math.round(s.loansPerS),
+/** The summary as people read it, then (with --json) as one JSON line. */
+async function printSummary(summary: Summary, json: boolean): Promise<void> {
+  const { formatAmount } = await import('../../domain/index.ts');
+  const { cobSummaryJson } = await import('../../cob/view.ts');
+  const money = (minor: bigint) => formatAmount(minor, 2);
+  const head = summary.ran
+    ? `closed ${summary.date}${summary.resumed ? ' (resumed)' : ''}: ${summary.loansDone} loans in ` +
+      `${summary.seconds.toFixed(1)}s (${Math.round(summary.loansPerS)} loans/s)`
+    : `${summary.date} was already closed; nothing changed (--force to walk it again)`;
+  process.stdout.write(
+    [
+      head,
+      `  installments newly overdue ${summary.installmentsOverdue}`,
+      `  interest earned ${summary.accrualEntries} entries, ${money(summary.interestAccruedMinor)}`,
+      `  late fees ${summary.lateFeeEntries} entries, ${money(summary.lateFeesMinor)}`,
+      `  written off ${summary.loansWrittenOff} loans, ${money(summary.writtenOffMinor)}`,
+      'active loans by bucket:',
+      bucketChart(summary.buckets),
+      '',
+    ].join('\n'),
+  );
+  if (json) process.stdout.write(`${JSON.stringify(cobSummaryJson(summary))}\n`);
+}
+
+/** Progress on stderr, at most one line per PROGRESS_INTERVAL_MS (and the last one). */
+function progressPrinter(): (p: Progress) => void {
+  let lastPrintedMs = 0;
+  return (p) => {
+    const now = Date.now();
+    if (now - lastPrintedMs < PROGRESS_INTERVAL_MS && p.loansDone < p.loansTotal) return;
+    lastPrintedMs = now;
+    process.stderr.write(`${progressLine(p)}\n`);
   };
 }
 
@@ -89,50 +105,51 @@ export function register(program: Command): void {
     )
     .option('--force', 'close a date before the last closed one, or while another date is unfinished')
     .option('--json', 'print the summary as one JSON object on the last line')
+    .option(
+      '--api <url>',
+      'close through a running fenqi API (e.g. the embedded platform, which holds its data directory)',
+    )
+    .option(
+      '--username <name>',
+      'with --api: the ops staff user (password from FENQI_PASSWORD or stdin)',
+      'ops',
+    )
     .action(async (flags: CobFlags) => {
-      const { CobRefusedError, MAX_COB_BATCH_SIZE, runCob } = await import('../../workers/cob.ts');
+      const { runCob } = await import('../../cob/run.ts');
+      const { CobRefusedError } = await import('../../store/cob.ts');
+      const { MAX_COB_BATCH_SIZE } = await import('../../domain/cob.ts');
       const { MAX_WRITE_OFF_DPD } = await import('../../domain/delinquency.ts');
       const { isDate } = await import('../../domain/index.ts');
       if (!isDate(flags.date)) throw new UsageError(`--date must be a date YYYY-MM-DD, not '${flags.date}'`);
       const batchSize = wholeNumber('--batch-size', flags.batchSize, 1, MAX_COB_BATCH_SIZE);
       const writeOffDpd = wholeNumber('--write-off-dpd', flags.writeOffDpd, 1, MAX_WRITE_OFF_DPD);
 
+      if (flags.api) {
+        if (batchSize !== undefined || writeOffDpd !== undefined)
+          throw new UsageError("--batch-size and --write-off-dpd are the server's settings; not with --api");
+        const { cobThroughApi } = await import('../cob-api.ts');
+        const summary = await cobThroughApi({
+          apiUrl: flags.api,
+          username: flags.username,
+          date: flags.date,
+          force: flags.force === true,
+          onProgress: progressPrinter(),
+        });
+        await printSummary(summary, flags.json === true);
+        return;
+      }
       await withDatabase(async (db) => {
-        let lastPrintedMs = 0;
         const summary = await runCob(db.sql, {
           date: flags.date,
           batchSize,
           writeOffDpd,
           force: flags.force === true,
-          onProgress: (p) => {
-            const now = Date.now();
-            if (now - lastPrintedMs < PROGRESS_INTERVAL_MS && p.loansDone < p.loansTotal) return;
-            lastPrintedMs = now;
-            process.stderr.write(`${progressLine(p)}\n`);
-          },
+          onProgress: progressPrinter(),
         }).catch((err: unknown) => {
           if (err instanceof CobRefusedError) throw new UsageError(err.message);
           throw err;
         });
-        const { formatAmount } = await import('../../domain/index.ts');
-        const money = (minor: bigint) => formatAmount(minor, 2);
-        const head = summary.ran
-          ? `closed ${summary.date}${summary.resumed ? ' (resumed)' : ''}: ${summary.loansDone} loans in ` +
-            `${summary.seconds.toFixed(1)}s (${Math.round(summary.loansPerS)} loans/s)`
-          : `${summary.date} was already closed; nothing changed (--force to walk it again)`;
-        process.stdout.write(
-          [
-            head,
-            `  installments newly overdue ${summary.installmentsOverdue}`,
-            `  interest earned ${summary.accrualEntries} entries, ${money(summary.interestAccruedMinor)}`,
-            `  late fees ${summary.lateFeeEntries} entries, ${money(summary.lateFeesMinor)}`,
-            `  written off ${summary.loansWrittenOff} loans, ${money(summary.writtenOffMinor)}`,
-            'active loans by bucket:',
-            bucketChart(summary.buckets),
-            '',
-          ].join('\n'),
-        );
-        if (flags.json) process.stdout.write(`${JSON.stringify(summaryJson(summary))}\n`);
+        await printSummary(summary, flags.json === true);
       });
     });
 }

@@ -1,6 +1,6 @@
 /**
  * `fenqi orders dead list|replay`: the orders the settler dead-lettered (FENQI_DEAD), and their
- * replay once the cause is fixed (workers/dead-letters.ts; runbook in docs/operations.md). Talks to
+ * replay once the cause is fixed (orders/dead-letters.ts; runbook in docs/operations.md). Talks to
  * NATS only: settlement itself is done by the running `fenqi worker`, which keeps each order to one
  * settlement. Progress and the replay log (ids only) go to stderr, results to stdout.
  */
@@ -22,8 +22,8 @@ interface ReplayFlags {
   json?: boolean;
 }
 
-type DeadLetters = import('../../workers/dead-letters.ts').DeadLetters;
-type ReplaySummary = import('../../workers/dead-letters.ts').ReplaySummary;
+type DeadLetters = import('../../orders/dead-letters.ts').DeadLetters;
+type ReplaySummary = import('../../orders/dead-letters.ts').ReplaySummary;
 
 function wholeNumber(flag: string, text: string, min: number, max: number): number {
   const value = /^\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
@@ -37,7 +37,7 @@ async function withDeadLetters<T>(work: (dead: DeadLetters) => Promise<T>): Prom
   const { loadConfig } = await import('../../config.ts');
   const { REDACT_PATHS } = await import('../../logger.ts');
   const { JetStreamQueue, natsLinkOf } = await import('../../queue/index.ts');
-  const { DeadLetters } = await import('../../workers/dead-letters.ts');
+  const { DeadLetters } = await import('../../orders/dead-letters.ts');
   const { default: pino } = await import('pino');
   const config = loadConfig();
   if (!config.natsUrl) {
@@ -60,7 +60,7 @@ async function withDeadLetters<T>(work: (dead: DeadLetters) => Promise<T>): Prom
 }
 
 async function list(flags: ListFlags): Promise<void> {
-  const { DEAD_LETTER_PAGE_DEFAULT, DEAD_LETTER_PAGE_MAX } = await import('../../workers/dead-letters.ts');
+  const { DEAD_LETTER_PAGE_DEFAULT, DEAD_LETTER_PAGE_MAX } = await import('../../orders/dead-letters.ts');
   const limit =
     flags.limit === undefined
       ? DEAD_LETTER_PAGE_DEFAULT
@@ -119,7 +119,7 @@ function printSummary(summary: ReplaySummary, json: boolean | undefined): void {
 }
 
 async function replay(flags: ReplayFlags): Promise<void> {
-  const { REPLAY_SEQS_MAX } = await import('../../workers/dead-letters.ts');
+  const { REPLAY_SEQS_MAX } = await import('../../orders/dead-letters.ts');
   const named = flags.seq ?? [];
   if (flags.all && named.length > 0) throw new UsageError('give either --all or --seq, not both');
   if (!flags.all && named.length === 0) throw new UsageError('give --all or at least one --seq N');

@@ -103,7 +103,7 @@ export function register(program: Command): void {
             fraction: percent('--rate', flags.rate),
             per: choice('--rate-per', flags.ratePer, d.RATE_PERS),
           },
-          tenor: wholeNumber('--tenor', flags.tenor, 1, 600),
+          tenor: wholeNumber('--tenor', flags.tenor, 1, d.MAX_TENOR),
           startDate,
           method: choice('--method', flags.method, d.METHODS),
           frequency: {

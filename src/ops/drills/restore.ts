@@ -74,7 +74,7 @@ async function migrateAppDatabase(url: string): Promise<number> {
 /** Balanced entries through the ledger's own posting code, each in its own transaction. */
 async function postLedgerEntries(url: string, count: number, tag: string): Promise<void> {
   const { connectPostgres } = await import('../../store/db.ts');
-  const { postEntry } = await import('../../store/ledger.ts');
+  const { postEntries } = await import('../../store/ledger.ts');
   const { merchantSettlementPostings } = await import('../../domain/postings.ts');
   const sql = connectPostgres(url, 1, 'fenqi-ops-drill');
   const businessDate = new Date().toISOString().slice(0, 10);
@@ -82,13 +82,9 @@ async function postLedgerEntries(url: string, count: number, tag: string): Promi
     for (let i = 1; i <= count; i++) {
       const posting = merchantSettlementPostings({ customerId: null, loanId: null }, BigInt(100 * i + 1));
       await sql.begin((tx) =>
-        postEntry(tx, {
-          eventKey: `ops-drill-${tag}-${i}`,
-          businessDate,
-          customerId: null,
-          loanId: null,
-          posting,
-        }),
+        postEntries(tx, [
+          { eventKey: `ops-drill-${tag}-${i}`, businessDate, customerId: null, loanId: null, posting },
+        ]),
       );
     }
   } finally {

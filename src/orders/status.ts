@@ -3,7 +3,7 @@
  * publish ack, the worker overwrites it with `settled` or `rejected` after commit, or `held` when it
  * dead-letters the order), then the database (the system of record once settled), then the
  * dead-letter stream (the system of record for a held order: kept there until replayed, with no
- * TTL). Shared by the API routes and the order worker.
+ * TTL). The order feature's status read model: the API routes read it, the order worker writes it.
  *
  * Why the dead-letter stream and not a `held` row in PostgreSQL: an order is dead-lettered exactly
  * when it cannot be written to the database (a refused constraint, a missing row, the database gone
@@ -13,7 +13,7 @@
  */
 
 import type { Cache, CacheEntry } from '../cache/cache.ts';
-import { CacheAside, CacheOverloadedError, decodeJson, encodeJson } from '../cache/cache-aside.ts';
+import { type CacheAside, CacheOverloadedError, decodeJson, encodeJson } from '../cache/cache-aside.ts';
 import { CNY, formatAmount } from '../domain/index.ts';
 import type { Sql } from '../store/db.ts';
 import { IdGenerator } from '../store/id-generator.ts';
@@ -114,7 +114,7 @@ const text = (v: unknown) => (typeof v === 'string' ? v : '');
 
 /**
  * The `held` view of a dead-lettered order, from the original order message (the JSON the API
- * published, `OrderMessage` in workers/order-settler.ts). Undefined when the message names no
+ * published, `OrderMessage` in orders/message.ts). Undefined when the message names no
  * order id, or not `orderId` when given. Fields it lacks read empty rather than fail the answer.
  */
 export function heldOrderView(orderMessage: string, orderId?: string): OrderStatusView | undefined {
@@ -165,16 +165,11 @@ export function acceptedEntry(view: OrderStatusView): CacheEntry {
   };
 }
 
-export async function putAccepted(cache: Cache, view: OrderStatusView): Promise<void> {
-  const entry = acceptedEntry(view);
-  await cache.setIfAbsent(entry.key, entry.value, entry.ttlMs).catch(() => {});
-}
-
 /**
  * The worker's write after commit: the line as committed, so the next order's pre-check reads it
  * from the cache instead of the database (a delete here sent every next order to PostgreSQL).
  */
-export async function putCreditSummaries(
+async function putCreditSummaries(
   cache: Cache,
   lines: readonly ({ customerId: bigint } & CreditSummary)[],
 ): Promise<void> {
@@ -192,8 +187,27 @@ export async function putCreditSummaries(
 }
 
 /** The worker's write after commit (overwrites `accepted`). */
-export async function putFinal(cache: Cache, view: OrderStatusView): Promise<void> {
+async function putFinal(cache: Cache, view: OrderStatusView): Promise<void> {
   await cache.set(orderStatusKey(view.id), encodeJson(view), FINAL_STATUS_TTL_MS).catch(() => {});
+}
+
+/**
+ * The settler's writes after a batch commits: each order's final status, and the lines as
+ * committed (the intake pre-check reads them); a customer of the batch without a locked line (none,
+ * or gone) has its summary dropped instead.
+ */
+export async function putSettledBatch(
+  cache: Cache,
+  orders: readonly Order[],
+  lines: readonly ({ customerId: bigint } & CreditSummary)[],
+): Promise<void> {
+  const customers = new Set(orders.map((o) => o.customerId.toString()));
+  for (const line of lines) customers.delete(line.customerId.toString());
+  await Promise.all([
+    ...orders.map((o) => putFinal(cache, orderStatusView(o))),
+    putCreditSummaries(cache, lines),
+    customers.size > 0 ? cache.del(...[...customers].map(creditSummaryKey)).catch(() => {}) : undefined,
+  ]);
 }
 
 /**
@@ -217,7 +231,7 @@ export type StatusLookup =
   | { kind: 'unknown' };
 
 /**
- * Finds a dead-lettered order in the dead-letter stream (workers/dead-letters.ts `findHeldOrder`).
+ * Finds a dead-lettered order in the dead-letter stream (orders/dead-letters.ts `findHeldOrder`).
  * The caller bounds it (its own single-flight and concurrency limit, not the database's: a NATS
  * outage must not make database reads wait); CacheOverloadedError when that bound is reached.
  */
@@ -280,5 +294,3 @@ export async function lookupOrderStatus(
   if (!cacheUp && nowMs - IdGenerator.timeOf(orderId) < UNKNOWN_STATUS_WINDOW_MS) return { kind: 'unknown' };
   return { kind: 'missing' };
 }
-
-export { CacheAside };

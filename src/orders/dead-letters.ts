@@ -1,5 +1,5 @@
 /**
- * Dead-lettered orders (docs/flash.md, docs/operations.md): the orders the settler could not process
+ * Held orders (docs/flash.md, docs/operations.md): the orders the settler could not process
  * wait in FENQI_DEAD with their reason, each on its own subject `fenqi.dead.orders.{order id}` (so
  * the status read finds a held order with one direct get: `findHeldOrder`); those dead-lettered
  * before per-order subjects are on `fenqi.dead.orders` itself, and are listed and replayed alike.
@@ -14,10 +14,25 @@
  * caller replaying the same dead letter, so concurrent or repeated replays store one message.
  */
 import { createHash } from 'node:crypto';
-import { heldOrderView, type OrderStatusView } from '../api/order-status.ts';
 import type { Logger } from '../logger.ts';
-import { DEAD_LETTER_STREAM, type Queue, type StoredMessage } from '../queue/index.ts';
-import { DEAD_ORDERS_SUBJECT, DEAD_ORDERS_WILDCARD, deadOrderSubject } from './order-settler.ts';
+import {
+  DEAD_LETTER_STREAM,
+  DEAD_LETTER_SUBJECT_PREFIX,
+  type Queue,
+  type QueueMessage,
+  type StoredMessage,
+} from '../queue/index.ts';
+import { ID_DIGITS, orderIdOf } from './message.ts';
+import { heldOrderView, type OrderStatusView } from './status.ts';
+
+/** Dead letters were all published on this one subject before per-order subjects: still listed and replayed. */
+export const DEAD_ORDERS_SUBJECT = `${DEAD_LETTER_SUBJECT_PREFIX}.orders`;
+/** Every dead-lettered order since is on a subject of its own under this one... */
+const DEAD_ORDERS_WILDCARD = `${DEAD_ORDERS_SUBJECT}.>`;
+/** ...by its order id, so the status read finds it with one direct get (`findHeldOrder`)... */
+export const deadOrderSubject = (orderId: bigint | string) => `${DEAD_ORDERS_SUBJECT}.${orderId}`;
+/** ...or here when the message names no order id (nobody can ask for its status). */
+const UNREADABLE_DEAD_ORDERS_SUBJECT = `${DEAD_ORDERS_SUBJECT}.unreadable`;
 
 /** Dead letters per list page by default, and at most. */
 export const DEAD_LETTER_PAGE_DEFAULT = 50;
@@ -32,9 +47,8 @@ export const REASON_MAX_LENGTH = 500;
 export const SEQ_MAX_DIGITS = 15;
 /** Only these subjects are replayed to: the orders stream's (`fenqi.orders.>`), nothing else. */
 const ORDER_SUBJECT = /^fenqi\.orders(\.[A-Za-z0-9_-]{1,64}){1,4}$/;
-const DIGITS = /^\d{1,19}$/;
 
-/** What `OrderSettler.deadLetter()` publishes (order-settler.ts). */
+/** What the settler publishes to FENQI_DEAD for an order it gives up on (`deadLetterOf`). */
 interface DeadLetterRecord {
   reason: string;
   subject: string;
@@ -92,6 +106,34 @@ export interface ReplayProgress {
   total: number;
 }
 
+/** A dead letter ready to publish: where, what, under which message id, and the `held` view. */
+export interface DeadLetter {
+  subject: string;
+  data: Buffer;
+  msgId: string | undefined;
+  /** The order's status once the dead letter is stored; undefined when the message names no order. */
+  held: OrderStatusView | undefined;
+}
+
+/** The dead letter of an order message the settler gives up on, with its reason. */
+export function deadLetterOf(message: QueueMessage, reason: string, at = new Date()): DeadLetter {
+  const orderId = orderIdOf(message.data);
+  const record: DeadLetterRecord = {
+    reason,
+    subject: message.subject,
+    msg_id: message.msgId ?? null,
+    delivery_count: message.deliveryCount,
+    data: Buffer.from(message.data).toString('utf8'),
+    at: at.toISOString(),
+  };
+  return {
+    subject: orderId ? deadOrderSubject(orderId) : UNREADABLE_DEAD_ORDERS_SUBJECT,
+    data: Buffer.from(JSON.stringify(record)),
+    msgId: message.msgId ? `dead:${message.msgId}` : undefined,
+    held: orderId ? heldOrderView(record.data, orderId) : undefined,
+  };
+}
+
 function readRecord(data: Uint8Array): DeadLetterRecord | undefined {
   let r: Partial<DeadLetterRecord>;
   try {
@@ -119,7 +161,7 @@ function orderIdsOf(record: DeadLetterRecord | undefined): {
   if (!record) return { orderId: null, customerId: null };
   try {
     const m = JSON.parse(record.data) as { order_id?: unknown; customer_id?: unknown };
-    const id = (v: unknown) => (typeof v === 'string' && DIGITS.test(v) ? v : null);
+    const id = (v: unknown) => (typeof v === 'string' && ID_DIGITS.test(v) ? v : null);
     return { orderId: id(m?.order_id), customerId: id(m?.customer_id) };
   } catch {
     return { orderId: null, customerId: null };
