@@ -36,7 +36,6 @@ import {
 } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { Redis } from 'ioredis';
 import { signAccessToken } from '../src/api/auth.ts';
 import { buildApi } from '../src/api/server.ts';
 import { loadConfig } from '../src/config.ts';
@@ -242,8 +241,8 @@ const [pg, redis] = await Promise.all([
 ]);
 try {
   const config = loadConfig({
-    DATABASE_URL: pg.url,
-    REDIS_URL: redis.url,
+    ...pg.env(),
+    ...redis.env(),
     DATABASE_POOL_MAX: String(POOL_MAX),
     FENQI_TOKEN_SECRET: hex(),
     FENQI_DATA_KEYS: `1:${hex()}`,
@@ -317,7 +316,7 @@ try {
 
   // CPU per request in each part of the system, so the cores a rate needs can be worked out
   const postmasterPid = Number(readFileSync(path.join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const probe = new Redis(redis.url);
+  const probe = redis.client();
   const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
   probe.disconnect();
   const parts = () => ({

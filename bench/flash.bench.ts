@@ -9,6 +9,7 @@
  * themselves — the fair comparison with pgbench, which also had the machine to itself).
  * PostgreSQL runs with production durability (fsync, synchronous_commit, full_page_writes on) for
  * pgbench and settlement alike, unless `--fsync-off` (the test harness's tuning) is given.
+ * `--compare-tls` runs it twice, on servers without TLS and with it, and reports the ratios.
  * Progress on stderr, a chart in bench/out/flash.html, and the last stdout line is one JSON object.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -52,8 +53,14 @@ const { values: args } = parseArgs({
     'profile-dir': { type: 'string' },
     /** Only the bare route and intake alone (no pgbench, no workers, no settlement): a quick intake check. */
     'intake-only': { type: 'boolean', default: false },
+    /**
+     * The cost of TLS: the same rehearsal twice in this run, on servers without TLS and then with
+     * it (credentials and permissions alike in both), and the ratios of intake and settlement.
+     */
+    'compare-tls': { type: 'boolean', default: false },
   },
 });
+
 export const ORDERS = Number(args.orders);
 export const CUSTOMERS = Number(args.customers);
 export const CONNECTIONS = Number(args.connections);
@@ -74,6 +81,43 @@ export const INTAKE_ONLY = args['intake-only'];
 export const INTAKE_WARMUP_ORDERS = 2_000;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Runs this rehearsal once without TLS and once with it, then prints both and their ratios. */
+async function compareTls(): Promise<never> {
+  const rest = process.argv.slice(2).filter((a) => a !== '--compare-tls');
+  const once = (tls: boolean) =>
+    new Promise<Record<string, number>>((resolve, reject) => {
+      log(`--- links ${tls ? 'with' : 'without'} TLS ---`);
+      const child = spawn(process.execPath, ['--import', 'tsx', process.argv[1]!, ...rest], {
+        env: { ...process.env, FENQI_TEST_TLS: tls ? 'on' : 'off' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      child.on('exit', (code) =>
+        code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`exited ${code}`)),
+      );
+    });
+  const plain = await once(false);
+  const tls = await once(true);
+  const keys = [
+    'intake_per_s',
+    'intake_p99_ms',
+    'intake_alone_per_s',
+    'settlement_during_burst_per_s',
+    'settlement_drain_only_per_s',
+    'sync_per_s',
+  ].filter((k) => typeof tls[k] === 'number' && typeof plain[k] === 'number');
+  const ratios = Object.fromEntries(
+    keys.map((k) => [`${k}_tls_over_plain`, Number((tls[k]! / Math.max(1e-9, plain[k]!)).toFixed(3))]),
+  );
+  process.stdout.write(`${JSON.stringify({ bench: 'flash-tls-cost', plain, tls, ...ratios })}\n`);
+  process.exit(0);
+}
+if (args['compare-tls']) await compareTls();
+
 const outDir = path.join(ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
 
@@ -123,11 +167,16 @@ process.once('SIGINT', () => {
 rehearsal: try {
   // Settlement ceiling: pgbench TPC-B on the same server.
   const user = unprivilegedUser();
+  // libpq reads the password and TLS settings (sslrootcert) from the superuser's URL
   const pgbench = (pgArgs: string[]) =>
     execFileSync(
       path.join(servers.pg.binDir, 'pgbench'),
-      ['-h', '127.0.0.1', '-p', String(servers.pg.port), '-U', 'postgres', ...pgArgs, 'postgres'],
-      { ...(user ?? {}), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      [...pgArgs, servers.pg.urlFor('admin', 'postgres')],
+      {
+        ...(user ?? {}),
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
   let pgbenchTps = 0;
   if (!INTAKE_ONLY) {
@@ -212,7 +261,7 @@ rehearsal: try {
     process.stdout.write(`${JSON.stringify(figures)}\n`);
     break rehearsal;
   }
-  const queue = new JetStreamQueue(servers.nats.url, 'flash-bench');
+  const queue = new JetStreamQueue(servers.nats.url, 'flash-bench', servers.nats.link());
   const timeline: { t: number; stored: number; backlog: number }[] = [];
   const burstStartMs = Date.now();
   let sampling = true;
@@ -300,7 +349,7 @@ rehearsal: try {
   });
   const fillIds = readFileSync(fillIdsFile, 'utf8').split('\n').filter(Boolean);
   log(`intake alone (no settlement running): ${fill.accepted} accepted at ${fill.rate_per_s}/s`);
-  const drainQueue = new JetStreamQueue(servers.nats.url, 'flash-bench-drain');
+  const drainQueue = new JetStreamQueue(servers.nats.url, 'flash-bench-drain', servers.nats.link());
   const backlogBefore = await drainQueue.pending(ORDERS_STREAM, ORDER_SETTLER);
   const [beforeRow] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`;
   const storedBefore = Number(beforeRow?.n ?? 0n);

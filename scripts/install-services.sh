@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages of the real servers the tests start on loopback, when missing:
-# PostgreSQL, Redis, NATS (with JetStream), Patroni + etcd (failover), pgBackRest (backups) and
+# PostgreSQL (with pgaudit), Redis, NATS (with JetStream), Patroni + etcd (failover), pgBackRest (backups) and
 # Chromium (the web tests drive it headless through playwright-core; no browser download) and strace
 # (a test traces an embedded start to prove it reads nothing outside the checkout).
 # Idempotent and quick when everything is present. Needs root (or sudo) only when something is missing.
@@ -14,6 +14,10 @@ declare -A probe=(
   [etcd-server]="/usr/bin/etcd"
   [etcd-client]="/usr/bin/etcdctl"
   [pgbackrest]="/usr/bin/pgbackrest"
+  # pgaudit: `fenqi ops up` records DDL and role changes (docs/security.md)
+  [postgresql-15-pgaudit]="/usr/lib/postgresql/*/lib/pgaudit.so"
+  # Patroni's HTTPS to etcd and between members (urllib3) needs it; --no-install-recommends leaves it out
+  [python3-idna]="/usr/lib/python3/dist-packages/idna"
   [chromium]="/usr/bin/chromium"
   [strace]="/usr/bin/strace"
 )

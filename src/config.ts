@@ -4,8 +4,9 @@
  * naming the variable (ConfigError), never a stack trace.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { TlsFiles } from './link/tls.ts';
 
 export class ConfigError extends Error {
   constructor(
@@ -25,13 +26,25 @@ export interface Config {
   mode: Mode;
   host: string;
   port: number;
-  /** postgres:// URL; absent in embedded mode (PGlite is started in process). */
+  /**
+   * postgres:// URL of the app's role (rows only); absent in embedded mode (PGlite is started in
+   * process). TLS as libpq: sslmode=verify-full&sslrootcert=<CA file> (or PGSSLROOTCERT).
+   */
   databaseUrl: string | undefined;
+  /** The schema owner's URL, used only to run migrations; without it they run on databaseUrl. */
+  migrationDatabaseUrl: string | undefined;
   databasePoolMax: number;
-  /** redis:// URL, or undefined for the in-process cache. */
+  /** redis:// or rediss:// (TLS) URL with the ACL user and password, or undefined for the in-process cache. */
   redisUrl: string | undefined;
-  /** nats:// URL (comma-separated servers allowed), or undefined for the in-process queue. */
+  /** CA (and client certificate) for rediss://; without it the system's CAs verify the server. */
+  redisTls: TlsFiles | undefined;
+  /** nats:// or tls:// URL (comma-separated servers allowed), or undefined for the in-process queue. */
   natsUrl: string | undefined;
+  /** CA (and client certificate) for NATS over TLS. */
+  natsTls: TlsFiles | undefined;
+  /** This service's NATS user and password (each service has its own permissions). */
+  natsUser: string | undefined;
+  natsPassword: string | undefined;
   /** Replicas of the platform's JetStream streams: 3 on a three-node cluster, 1 on one server. */
   natsStreamReplicas: number;
   /** Where embedded mode keeps its data (PGlite files, generated keys). */
@@ -113,6 +126,34 @@ function urlVar(env: Env, name: string, protocols: readonly string[]): string | 
   return raw;
 }
 
+function readableFileVar(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    accessSync(raw, constants.R_OK);
+  } catch {
+    throw new ConfigError(name, `names a file that cannot be read: ${raw}`);
+  }
+  return raw;
+}
+
+/** {PREFIX}_CA_FILE, {PREFIX}_CERT_FILE and {PREFIX}_KEY_FILE; the certificate and key go together. */
+function tlsVars(env: Env, prefix: string): TlsFiles | undefined {
+  const caFile = readableFileVar(env, `${prefix}_CA_FILE`);
+  const certFile = readableFileVar(env, `${prefix}_CERT_FILE`);
+  const keyFile = readableFileVar(env, `${prefix}_KEY_FILE`);
+  if (!certFile !== !keyFile)
+    throw new ConfigError(
+      `${prefix}_${certFile ? 'KEY' : 'CERT'}_FILE`,
+      `is required with ${prefix}_${certFile ? 'CERT' : 'KEY'}_FILE`,
+    );
+  if (!caFile) {
+    if (certFile) throw new ConfigError(`${prefix}_CA_FILE`, `is required with ${prefix}_CERT_FILE`);
+    return undefined;
+  }
+  return { caFile, ...(certFile && keyFile ? { certFile, keyFile } : {}) };
+}
+
 /** Accepts 64 hex characters or base64 of 32 bytes. */
 function parseKey(name: string, raw: string): Buffer {
   const text = raw.trim();
@@ -173,8 +214,11 @@ export function loadConfig(env: Env = process.env): Config {
       'must use target_session_attrs=primary (read-write can pick a standby)',
     );
   }
+  const migrationDatabaseUrl = urlVar(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']);
   const redisUrl = urlVar(env, 'REDIS_URL', ['redis:', 'rediss:']);
   const natsUrl = urlVar(env, 'NATS_URL', ['nats:', 'tls:']);
+  const natsUser = env.NATS_USER || undefined;
+  if (natsUser && !env.NATS_PASSWORD) throw new ConfigError('NATS_PASSWORD', 'is required with NATS_USER');
   const modeRaw = env.FENQI_MODE ?? (databaseUrl ? 'real' : 'embedded');
   if (modeRaw !== 'embedded' && modeRaw !== 'real') {
     throw new ConfigError('FENQI_MODE', `must be "embedded" or "real", got "${modeRaw}"`);
@@ -206,9 +250,14 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     port: intVar(env, 'PORT', 3000, 0, 65535),
     databaseUrl,
+    migrationDatabaseUrl,
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     redisUrl,
+    redisTls: tlsVars(env, 'REDIS'),
     natsUrl,
+    natsTls: tlsVars(env, 'NATS'),
+    natsUser,
+    natsPassword: natsUser ? env.NATS_PASSWORD : undefined,
     natsStreamReplicas: intVar(env, 'NATS_STREAM_REPLICAS', 1, 1, 5),
     dataDir,
     logLevel: logLevelRaw as LogLevel,

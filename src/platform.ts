@@ -9,7 +9,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { openQueue, platformConsumers, platformStreams, type Queue } from './queue/index.ts';
 import { type Database, openDatabase } from './store/db.ts';
-import { migrate } from './store/migrate.ts';
+import { migrateAsOwner } from './store/migrate.ts';
 
 export interface Platform {
   config: Config;
@@ -22,7 +22,7 @@ export interface Platform {
 
 export async function openPlatform(config: Config, logger: Logger): Promise<Platform> {
   const db = await openDatabase(config);
-  const result = await migrate(db.sql, { log: (line) => logger.info(line) });
+  const result = await migrateAsOwner(config, db.sql, { log: (line) => logger.info(line) });
   logger.info({ database: db.describe, applied: result.applied.length }, 'database ready');
   const cache = openCache(config);
   const queue = openQueue(config);

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
+import { postgresLink } from '../../src/store/db.ts';
 import { IdGenerator } from '../../src/store/id-generator.ts';
 import { type QueuedOrder, settleOrderBatch } from '../../src/store/order-batch.ts';
 import { connect, seed, startServers, TENOR } from '../../test/flash/lab.ts';
@@ -49,7 +50,10 @@ try {
   let next = 0;
   if (args.explain) {
     const notices: string[] = [];
-    const one = postgres(servers.pg.url, {
+    // auto_explain is the superuser's to load; the URL's TLS settings through postgresLink
+    const link = postgresLink(servers.pg.adminUrl);
+    const one = postgres(link.url, {
+      ssl: link.ssl,
       max: 1,
       types: { bigint: postgres.BigInt },
       onnotice: (n) => notices.push(String(n.message)),

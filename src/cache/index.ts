@@ -7,6 +7,8 @@ export type { Cache } from './cache.ts';
 export { MemoryCache } from './memory-cache.ts';
 export { RedisCache } from './redis-cache.ts';
 
-export function openCache(config: Pick<Config, 'redisUrl'>): Cache {
-  return config.redisUrl ? new RedisCache(config.redisUrl) : new MemoryCache();
+export function openCache(config: Pick<Config, 'redisUrl' | 'redisTls'>): Cache {
+  return config.redisUrl
+    ? new RedisCache(config.redisUrl, config.redisTls ? { tls: config.redisTls } : {})
+    : new MemoryCache();
 }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { readTls, type TlsFiles } from '../link/tls.ts';
 import { CACHE_PREFIX, type Cache, type CacheEntry, type CounterHit, type IncrAndGet } from './cache.ts';
 import { INCR_AND_GET_SCRIPT, INCR_WINDOW_SCRIPT, SET_MANY_SCRIPT } from './scripts.ts';
 
@@ -17,8 +18,14 @@ export class RedisCache implements Cache {
   readonly kind = 'redis' as const;
   readonly client: Redis;
 
-  constructor(url: string) {
+  /**
+   * `url` carries the ACL user and password (redis://user:password@host:port); rediss:// is TLS,
+   * verified against `tls.caFile` when given (else the system's CAs).
+   */
+  constructor(url: string, options: { tls?: TlsFiles } = {}) {
+    const tls = url.startsWith('rediss:') ? (options.tls ? readTls(options.tls) : {}) : undefined;
     this.client = new Redis(url, {
+      ...(tls ? { tls } : {}),
       keyPrefix: CACHE_PREFIX,
       lazyConnect: false,
       // Fail fast while disconnected instead of queueing: callers fall back to the database.

@@ -8,10 +8,11 @@ import type { Database } from '../store/db.ts';
 export async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
   const { loadConfig } = await import('../config.ts');
   const { openDatabase } = await import('../store/db.ts');
-  const { migrate } = await import('../store/migrate.ts');
-  const db = await openDatabase(loadConfig());
+  const { migrateAsOwner } = await import('../store/migrate.ts');
+  const config = loadConfig();
+  const db = await openDatabase(config);
   try {
-    await migrate(db.sql);
+    await migrateAsOwner(config, db.sql);
     return await work(db);
   } finally {
     await db.close();

@@ -4,11 +4,14 @@
  * detached processes, and waits for health through Patroni's REST API. The state (spec and pids)
  * is kept in <baseDir>/topology.json so `fenqi ops down` and the drills can find it later.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import postgres from 'postgres';
+import { generateDevCerts } from '../link/certs.ts';
+import { openPostgres } from '../store/db.ts';
+import { createRolesSql, DEFAULT_DATABASE_ROLES, databaseGrantsSql } from '../store/roles.ts';
 import {
   chownToPostgres,
   isAlive,
@@ -31,6 +34,7 @@ import {
   LOOPBACK,
   memberDatabaseUrl,
   natsConfig,
+  PATRONI_REST_USER,
   type PgMember,
   patroniConfig,
   pgbackrestConf,
@@ -101,23 +105,75 @@ export interface PatroniMemberView {
   tags?: Record<string, unknown>;
 }
 
-export async function restGet<T>(port: number, route: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(`http://${LOOPBACK}:${port}${route}`, {
-    signal: AbortSignal.timeout(REST_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+export interface TlsCall {
+  method?: string;
+  body?: unknown;
+  /** HTTP basic authentication (Patroni REST writes). */
+  auth?: { username: string; password: string };
+  /** Present the topology's client certificate (etcd checks it). */
+  clientCert?: boolean;
+  timeoutMs: number;
 }
 
-export async function restSend(port: number, method: string, route: string, body?: unknown): Promise<number> {
-  const response = await fetch(`http://${LOOPBACK}:${port}${route}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(REST_TIMEOUT_MS * 4),
+/** An HTTPS call to a topology service on loopback, verifying its certificate against the CA. */
+export function tlsCall(
+  spec: TopologySpec,
+  port: number,
+  route: string,
+  call: TlsCall,
+): Promise<{ status: number; text: string }> {
+  const t = spec.tls;
+  const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      {
+        host: LOOPBACK,
+        port,
+        path: route,
+        method: call.method ?? 'GET',
+        ca: readFileSync(t.caFile),
+        ...(call.clientCert
+          ? { cert: readFileSync(t.clientCertFile), key: readFileSync(t.clientKeyFile) }
+          : {}),
+        ...(call.auth ? { auth: `${call.auth.username}:${call.auth.password}` } : {}),
+        headers: payload ? { 'content-type': 'application/json' } : {},
+        timeout: call.timeoutMs,
+      },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () =>
+      request.destroy(new Error(`no answer from ${LOOPBACK}:${port} in ${call.timeoutMs} ms`)),
+    );
+    request.on('error', reject);
+    request.end(payload);
   });
-  await response.text();
-  return response.status;
+}
+
+export async function restGet<T>(
+  spec: TopologySpec,
+  port: number,
+  route: string,
+): Promise<{ status: number; body: T }> {
+  const { status, text } = await tlsCall(spec, port, route, { timeoutMs: REST_TIMEOUT_MS });
+  return { status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+/** A write to Patroni's REST API: over TLS, with the ops user's password. */
+export async function restSend(
+  spec: TopologySpec,
+  port: number,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<number> {
+  const auth = { username: PATRONI_REST_USER, password: spec.passwords.rest };
+  const { status } = await tlsCall(spec, port, route, { method, body, auth, timeoutMs: REST_TIMEOUT_MS * 4 });
+  return status;
 }
 
 /** The cluster as any reachable member sees it (the first that answers). */
@@ -137,7 +193,7 @@ export async function clusterView(
   );
   for (const member of order) {
     try {
-      const { body } = await restGet<{ members?: PatroniMemberView[] }>(member.restPort, '/cluster');
+      const { body } = await restGet<{ members?: PatroniMemberView[] }>(spec, member.restPort, '/cluster');
       if (body.members) return body.members;
     } catch {
       // unreachable member: ask the next
@@ -192,6 +248,10 @@ export async function up(baseDir: string, options: UpOptions = {}): Promise<Topo
   };
   for (const dir of ['conf', 'log', 'run', 'pg', 'nats', 'backup', 'offsite'])
     await mkdirOwned(path.join(base, dir));
+  // Every server runs as postgres and reads its key from here (PostgreSQL insists on owning it).
+  generateDevCerts(spec.tls.dir);
+  chownToPostgres(spec.tls.dir);
+  for (const file of readdirSync(spec.tls.dir)) chownToPostgres(path.join(spec.tls.dir, file));
   const b = spec.pgbackrest;
   for (const dir of [b.repo1Path, b.repo2Path, b.logPath, b.lockPath, b.spoolPath])
     await mkdirOwned(dir, 0o750);
@@ -230,10 +290,8 @@ async function startPostgres(state: TopologyState): Promise<void> {
   await waitFor(
     'etcd health',
     async () => {
-      const r = await fetch(`http://${LOOPBACK}:${spec.etcd.clientPort}/health`, {
-        signal: AbortSignal.timeout(1000),
-      });
-      return r.ok ? true : undefined;
+      const r = await tlsCall(spec, spec.etcd.clientPort, '/health', { clientCert: true, timeoutMs: 1000 });
+      return r.status === 200 ? true : undefined;
     },
     ETCD_READY_LIMIT_MS,
   );
@@ -257,13 +315,29 @@ async function startPostgres(state: TopologyState): Promise<void> {
   }
   await waitHealthy(spec, REPLICAS_READY_LIMIT_MS);
 
-  const sql = postgres(memberDatabaseUrl(spec, first!, 'postgres'), { max: 1, onnotice: () => {} });
-  try {
-    await sql.unsafe(`create database ${APP_DATABASE}`);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
+  await createAppDatabase(spec, first!);
   progress('postgres topology healthy: dc1a primary, dc1b synchronous standby, dc2a asynchronous standby');
+}
+
+/** fenqi's roles (owner, app, report) and its database, granted as docs/security.md says. */
+async function createAppDatabase(spec: TopologySpec, primary: PgMember): Promise<void> {
+  const run = async (database: string, statements: string[]) => {
+    const sql = openPostgres(memberDatabaseUrl(spec, primary, database), { max: 1, onnotice: () => {} });
+    try {
+      for (const statement of statements) await sql.unsafe(statement);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  };
+  await run('postgres', [
+    ...createRolesSql(DEFAULT_DATABASE_ROLES, spec.passwords.roles),
+    `create database ${APP_DATABASE}`,
+  ]);
+  await run(APP_DATABASE, [
+    // pgaudit's event triggers add the object to each DDL record
+    'create extension if not exists pgaudit',
+    ...databaseGrantsSql(APP_DATABASE, DEFAULT_DATABASE_ROLES),
+  ]);
 }
 
 export async function startMember(state: TopologyState, member: PgMember): Promise<void> {

@@ -63,7 +63,7 @@ export async function failback(state: TopologyState): Promise<FailbackResult> {
   const rejoinMs = Date.now() - started;
 
   progress('synchronous mode back on');
-  const patched = await restSend(leader.restPort, 'PATCH', '/config', {
+  const patched = await restSend(spec, leader.restPort, 'PATCH', '/config', {
     synchronous_mode: true,
     maximum_lag_on_failover: DEFAULT_MAX_LAG_BYTES,
   });
@@ -79,7 +79,7 @@ export async function failback(state: TopologyState): Promise<FailbackResult> {
   const switchStarted = Date.now();
   // Patroni refuses a switchover while the candidate's sync state is still settling: retry.
   for (let attempt = 1; ; attempt++) {
-    const status = await restSend(leader.restPort, 'POST', '/switchover', {
+    const status = await restSend(spec, leader.restPort, 'POST', '/switchover', {
       leader: leader.name,
       candidate: sync.name,
     });
@@ -96,7 +96,7 @@ export async function failback(state: TopologyState): Promise<FailbackResult> {
   const switchoverMs = Date.now() - switchStarted;
 
   await setNofailover(remote.patroniConfigPath, true);
-  const reloaded = await restSend(remote.restPort, 'POST', '/reload');
+  const reloaded = await restSend(spec, remote.restPort, 'POST', '/reload');
   if (reloaded >= 300) throw new Error(`POST /reload on ${remote.name} answered ${reloaded}`);
   await waitHealthy(spec, HEALTHY_LIMIT_MS);
   progress(`region 1 leads again: ${sync.name} primary; ${remote.name} back to asynchronous, nofailover`);

@@ -4,10 +4,17 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import postgres from 'postgres';
+import { openPostgres } from '../store/db.ts';
 import { currentLeader, pgbackrest } from './cluster.ts';
 import { GiveUp, isAlive, killTree, mkdirOwned, progress, sleep, spawnDaemon, waitFor } from './proc.ts';
-import { freePort, LOOPBACK, memberDatabaseUrl, PG_BIN_DIR, type TopologySpec } from './topology.ts';
+import {
+  freePort,
+  LOOPBACK,
+  memberDatabaseUrl,
+  PG_BIN_DIR,
+  type TopologySpec,
+  tlsQuery,
+} from './topology.ts';
 
 const RECOVERY_LIMIT_MS = 180_000;
 const STOP_LIMIT_MS = 30_000;
@@ -23,7 +30,7 @@ const ARCHIVED_LIMIT_MS = 90_000;
 export async function sealWal(spec: TopologySpec): Promise<number> {
   const leader = await currentLeader(spec);
   if (!leader) throw new Error('no primary to switch WAL on');
-  const sql = postgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
+  const sql = openPostgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
   try {
     await sql`select txid_current()`;
     const [sw] = await sql<{ wal: string }[]>`select pg_walfile_name(pg_switch_wal()) as wal`;
@@ -98,7 +105,8 @@ export async function startRestored(spec: TopologySpec, dataDir: string): Promis
   const args = ['-D', dataDir, ...Object.entries(overrides).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   const pid = spawnDaemon(path.join(PG_BIN_DIR, 'postgres'), args, logPath, { cwd: path.dirname(dataDir) });
   const password = encodeURIComponent(spec.passwords.superuser);
-  const url = (database: string) => `postgres://postgres:${password}@${LOOPBACK}:${port}/${database}`;
+  const url = (database: string) =>
+    `postgres://postgres:${password}@${LOOPBACK}:${port}/${database}?${tlsQuery(spec)}`;
   const server: RestoredServer = {
     pid,
     port,
@@ -116,7 +124,7 @@ export async function startRestored(spec: TopologySpec, dataDir: string): Promis
       'the restored server to finish recovery and promote',
       async () => {
         if (!isAlive(pid)) throw new GiveUp(`restored postgres exited; see ${logPath}`);
-        const sql = postgres(url('postgres'), { max: 1, connect_timeout: 2, onnotice: () => {} });
+        const sql = openPostgres(url('postgres'), { max: 1, connect_timeout: 2, onnotice: () => {} });
         try {
           const [row] = await sql<{ r: boolean }[]>`select pg_is_in_recovery() as r`;
           return row?.r === false ? true : undefined;

@@ -3,7 +3,7 @@
  * the newest archived WAL is (an archived segment is in both repositories: archive-push returns
  * success only once each repository holds it), and the last backup in each repository.
  */
-import postgres from 'postgres';
+import { openPostgres } from '../store/db.ts';
 import { type BackupSummary, backupInfo, lastBackupPerRepo } from './backup.ts';
 import { clusterView, isRunning, type TopologyState, tcpOpen } from './cluster.ts';
 import { memberDatabaseUrl } from './topology.ts';
@@ -50,7 +50,7 @@ export async function topologyStatus(state: TopologyState): Promise<TopologyStat
   const replication = new Map<string, ReplicationRow>();
   let archive: TopologyStatus['archive'] = null;
   if (leader) {
-    const sql = postgres(memberDatabaseUrl(spec, leader, 'postgres'), {
+    const sql = openPostgres(memberDatabaseUrl(spec, leader, 'postgres'), {
       max: 1,
       connect_timeout: 3,
       onnotice: () => {},

@@ -10,6 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
+import { type CertSet, certSetIn } from '../link/certs.ts';
+import type { NatsLink } from '../queue/jetstream-queue.ts';
+import { NATS_USERS, type NatsService, natsInboxPrefix, natsPermissions } from '../queue/permissions.ts';
+import { type DatabaseRoles, DEFAULT_DATABASE_ROLES } from '../store/roles.ts';
 
 export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin';
 export const STANZA = 'fenqi';
@@ -71,14 +75,25 @@ export interface TopologySpec {
     spoolPath: string;
   };
   socketDir: string;
+  /** The development CA and certificates every link of the topology uses (fenqi ops certs). */
+  tls: CertSet;
   passwords: {
     superuser: string;
     replication: string;
     rewind: string;
     repo1Cipher: string;
     repo2Cipher: string;
+    /** fenqi's database roles (src/store/roles.ts). */
+    roles: DatabaseRoles;
+    /** Patroni REST API writes (switchover, config, reload) need this user and password. */
+    rest: string;
+    nats: Record<NatsTopologyUser, string>;
   };
 }
+
+export type NatsTopologyUser = NatsService | 'admin';
+export const NATS_TOPOLOGY_ADMIN = 'fenqi-admin';
+export const PATRONI_REST_USER = 'fenqi-ops';
 
 /** Which parts to start; the NATS test needs only NATS, the database drills need no NATS. */
 export interface TopologyParts {
@@ -152,12 +167,16 @@ export async function planTopology(baseDir: string): Promise<TopologySpec> {
       spoolPath: path.join(dir, 'spool'),
     },
     socketDir: path.join(dir, 'run'),
+    tls: certSetIn(path.join(dir, 'certs')),
     passwords: {
       superuser: secret(),
       replication: secret(),
       rewind: secret(),
       repo1Cipher: secret() + secret(),
       repo2Cipher: secret() + secret(),
+      roles: { owner: secret(), app: secret(), report: secret() },
+      rest: secret(),
+      nats: { admin: secret(), api: secret(), worker: secret(), platform: secret() },
     },
   };
 }
@@ -181,11 +200,25 @@ export function patroniConfig(spec: TopologySpec, member: PgMember): Record<stri
     namespace: spec.namespace,
     name: member.name,
     log: { level: 'INFO', format: '%(asctime)s %(levelname)s: %(message)s' },
+    // TLS for every call; writes (switchover, config, reload) need the password and come from loopback
     restapi: {
       listen: `${LOOPBACK}:${member.restPort}`,
       connect_address: `${LOOPBACK}:${member.restPort}`,
+      certfile: spec.tls.serverCertFile,
+      keyfile: spec.tls.serverKeyFile,
+      cafile: spec.tls.caFile,
+      authentication: { username: PATRONI_REST_USER, password: spec.passwords.rest },
+      allowlist: [LOOPBACK],
+      allowlist_include_members: true,
     },
-    etcd3: { hosts: [`${LOOPBACK}:${spec.etcd.clientPort}`], protocol: 'http' },
+    // etcd over TLS, and only for holders of a certificate from the CA
+    etcd3: {
+      hosts: [`${LOOPBACK}:${spec.etcd.clientPort}`],
+      protocol: 'https',
+      cacert: spec.tls.caFile,
+      cert: spec.tls.clientCertFile,
+      key: spec.tls.clientKeyFile,
+    },
     bootstrap: {
       dcs: {
         ttl: PATRONI_TTL_S,
@@ -215,6 +248,17 @@ export function patroniConfig(spec: TopologySpec, member: PgMember): Record<stri
             synchronous_commit: 'on',
             track_commit_timestamp: 'on',
             checkpoint_timeout: '5min',
+            ssl: 'on',
+            ssl_cert_file: spec.tls.serverCertFile,
+            ssl_key_file: spec.tls.serverKeyFile,
+            ssl_ca_file: spec.tls.caFile,
+            password_encryption: 'scram-sha-256',
+            // every schema and role change on record (who, what, when), in the server log
+            shared_preload_libraries: 'pgaudit',
+            'pgaudit.log': 'ddl, role',
+            'pgaudit.log_parameter': 'off',
+            // who (role@database) and when on every line, pgaudit's among them
+            log_line_prefix: '%m [%p] %u@%d ',
           },
         },
       },
@@ -226,19 +270,22 @@ export function patroniConfig(spec: TopologySpec, member: PgMember): Record<stri
       data_dir: member.dataDir,
       bin_dir: PG_BIN_DIR,
       pgpass: path.join(spec.baseDir, 'run', `pgpass-${member.name}`),
+      // Patroni's own connections (replication, rewind, health) verify the server like any client
       authentication: {
-        superuser: { username: 'postgres', password: spec.passwords.superuser },
-        replication: { username: 'replicator', password: spec.passwords.replication },
-        rewind: { username: 'rewinder', password: spec.passwords.rewind },
+        superuser: { username: 'postgres', password: spec.passwords.superuser, ...verifyFull(spec) },
+        replication: { username: 'replicator', password: spec.passwords.replication, ...verifyFull(spec) },
+        rewind: { username: 'rewinder', password: spec.passwords.rewind, ...verifyFull(spec) },
       },
       // Local parameters win over the cluster-wide ones, so each member archives with its own path.
       parameters: { unix_socket_directories: spec.socketDir, archive_command: archiveCommand(spec, member) },
       // A standby that fell too far behind fetches the WAL it lacks from the repositories.
       recovery_conf: { restore_command: restoreCommand(spec, member) },
+      // TLS and a password for every network client; the socket only for the postgres OS user
+      // (pgBackRest's archive-push and backups, which run as that user)
       pg_hba: [
-        'local all all trust',
-        `host replication replicator ${LOOPBACK}/32 scram-sha-256`,
-        `host all all ${LOOPBACK}/32 scram-sha-256`,
+        'local all postgres peer',
+        `hostssl replication replicator ${LOOPBACK}/32 scram-sha-256`,
+        `hostssl all all ${LOOPBACK}/32 scram-sha-256`,
       ],
       // A replica is built by pg_basebackup from the leader; pgBackRest restore is the documented
       // alternative for large databases (create_replica_methods: [pgbackrest, basebackup]).
@@ -253,10 +300,24 @@ export function patroniConfig(spec: TopologySpec, member: PgMember): Record<stri
   };
 }
 
+function verifyFull(spec: TopologySpec): { sslmode: string; sslrootcert: string } {
+  return { sslmode: 'verify-full', sslrootcert: spec.tls.caFile };
+}
+
+/** etcd serves clients and peers over TLS and accepts only certificates from the CA. */
 export function etcdArgs(spec: TopologySpec): string[] {
-  const peer = `http://${LOOPBACK}:${spec.etcd.peerPort}`;
-  const client = `http://${LOOPBACK}:${spec.etcd.clientPort}`;
+  const peer = `https://${LOOPBACK}:${spec.etcd.peerPort}`;
+  const client = `https://${LOOPBACK}:${spec.etcd.clientPort}`;
+  const t = spec.tls;
   return [
+    `--cert-file=${t.serverCertFile}`,
+    `--key-file=${t.serverKeyFile}`,
+    `--trusted-ca-file=${t.caFile}`,
+    '--client-cert-auth=true',
+    `--peer-cert-file=${t.serverCertFile}`,
+    `--peer-key-file=${t.serverKeyFile}`,
+    `--peer-trusted-ca-file=${t.caFile}`,
+    '--peer-client-cert-auth=true',
     '--name=etcd1',
     `--data-dir=${spec.etcd.dataDir}`,
     `--listen-client-urls=${client}`,
@@ -309,14 +370,46 @@ export function pgbackrestConf(spec: TopologySpec): string {
   ].join('\n');
 }
 
+export function natsUserName(as: NatsTopologyUser): string {
+  return as === 'admin' ? NATS_TOPOLOGY_ADMIN : NATS_USERS[as];
+}
+
+/** A user per fenqi service with its permissions (src/queue/permissions.ts), and an admin for ops. */
+function natsUsers(spec: TopologySpec): Record<string, unknown>[] {
+  const services: NatsService[] = ['api', 'worker', 'platform'];
+  return [
+    {
+      user: NATS_TOPOLOGY_ADMIN,
+      password: spec.passwords.nats.admin,
+      permissions: { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } },
+    },
+    ...services.map((s) => ({
+      user: NATS_USERS[s],
+      password: spec.passwords.nats[s],
+      permissions: natsPermissions(s),
+    })),
+  ];
+}
+
 export function natsConfig(spec: TopologySpec, node: NatsNode): Record<string, unknown> {
+  const t = spec.tls;
   return {
     server_name: node.name,
     listen: `${LOOPBACK}:${node.clientPort}`,
     jetstream: { store_dir: node.storeDir, max_memory_store: 64 * 1024 * 1024, max_file_store: 1024 ** 3 },
+    tls: { cert_file: t.serverCertFile, key_file: t.serverKeyFile, ca_file: t.caFile, timeout: 5 },
+    authorization: { users: natsUsers(spec) },
     cluster: {
       name: 'fenqi',
       listen: `${LOOPBACK}:${node.clusterPort}`,
+      // routes between nodes: TLS both ways, each node proving itself with the CA's certificate
+      tls: {
+        cert_file: t.serverCertFile,
+        key_file: t.serverKeyFile,
+        ca_file: t.caFile,
+        verify: true,
+        timeout: 5,
+      },
       routes: spec.nats
         .filter((n) => n.name !== node.name)
         .map((n) => `nats-route://${LOOPBACK}:${n.clusterPort}`),
@@ -325,7 +418,33 @@ export function natsConfig(spec: TopologySpec, node: NatsNode): Record<string, u
 }
 
 export function natsUrl(spec: TopologySpec): string {
-  return spec.nats.map((n) => `nats://${LOOPBACK}:${n.clientPort}`).join(',');
+  return spec.nats.map((n) => `tls://${LOOPBACK}:${n.clientPort}`).join(',');
+}
+
+/** nats.js connection options for a topology user: password, the CA, and the user's inbox. */
+export function natsConnectOptions(spec: TopologySpec, as: NatsTopologyUser = 'admin') {
+  const user = natsUserName(as);
+  return {
+    user,
+    pass: spec.passwords.nats[as],
+    tls: { caFile: spec.tls.caFile },
+    inboxPrefix: natsInboxPrefix(user),
+  };
+}
+
+/** The same for fenqi's own queue client (JetStreamQueue). */
+export function natsTopologyLink(spec: TopologySpec, as: NatsTopologyUser = 'admin'): NatsLink {
+  return { user: natsUserName(as), pass: spec.passwords.nats[as], tls: { caFile: spec.tls.caFile } };
+}
+
+/** NATS_URL, NATS_CA_FILE, NATS_USER and NATS_PASSWORD of a fenqi process on this topology. */
+export function natsEnv(spec: TopologySpec, as: NatsService = 'platform'): Record<string, string> {
+  return {
+    NATS_URL: natsUrl(spec),
+    NATS_CA_FILE: spec.tls.caFile,
+    NATS_USER: natsUserName(as),
+    NATS_PASSWORD: spec.passwords.nats[as],
+  };
 }
 
 /**
@@ -339,13 +458,20 @@ export function appDatabaseUrl(
   spec: TopologySpec,
   database = APP_DATABASE,
   attrs: 'primary' | 'read-write' = 'primary',
+  role: keyof DatabaseRoles = 'app',
 ): string {
   const hosts = spec.members.map((m) => `${LOOPBACK}:${m.pgPort}`).join(',');
-  const password = encodeURIComponent(spec.passwords.superuser);
-  return `postgres://postgres:${password}@${hosts}/${database}?target_session_attrs=${attrs}`;
+  const login = `${DEFAULT_DATABASE_ROLES[role]}:${encodeURIComponent(spec.passwords.roles[role])}`;
+  return `postgres://${login}@${hosts}/${database}?target_session_attrs=${attrs}&${tlsQuery(spec)}`;
 }
 
+/** libpq's TLS parameters (postgres.js through src/store/db.ts): verify the server against the CA. */
+export function tlsQuery(spec: TopologySpec): string {
+  return `sslmode=verify-full&sslrootcert=${encodeURIComponent(spec.tls.caFile)}`;
+}
+
+/** The superuser on one member, over verified TLS. */
 export function memberDatabaseUrl(spec: TopologySpec, member: PgMember, database = APP_DATABASE): string {
   const password = encodeURIComponent(spec.passwords.superuser);
-  return `postgres://postgres:${password}@${LOOPBACK}:${member.pgPort}/${database}`;
+  return `postgres://postgres:${password}@${LOOPBACK}:${member.pgPort}/${database}?${tlsQuery(spec)}`;
 }

@@ -12,7 +12,10 @@ import {
   type StreamInfo,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import type { Config } from '../config.ts';
+import { readTls, type TlsFiles } from '../link/tls.ts';
 import { withTimeout } from '../timeout.ts';
+import { natsInboxPrefix } from './permissions.ts';
 import {
   type ConsumerSpec,
   checkListMax,
@@ -53,10 +56,49 @@ const isNothingToRemove = (err: unknown) =>
   isApiError(err, SEQUENCE_NOT_FOUND, JetStreamApiCodes.StreamNotFound) ||
   (isApiError(err, MSG_DELETE_FAILED) && /no message found|EOF|not found/i.test((err as Error).message));
 
+/**
+ * Whether every setting we ask for already has that value (arrays compared element by element;
+ * the server leaves out a false flag, so absent and false are the same).
+ */
+function sameSettings(current: object, wanted: object): boolean {
+  const have = current as Record<string, unknown>;
+  return Object.entries(wanted).every(
+    ([key, value]) => JSON.stringify(have[key] ?? false) === JSON.stringify(value ?? false),
+  );
+}
+
 /** Anything but a known answer is the queue being unreachable (503 upstream), never a crash. */
 function unavailableError(what: string, err: unknown): QueueUnavailableError {
   if (err instanceof QueueUnavailableError) return err;
   return new QueueUnavailableError(`${what} failed: ${(err as Error).message ?? String(err)}`);
+}
+
+/** How this process proves who it is to NATS, and which CA it trusts for TLS. */
+export interface NatsLink {
+  user?: string;
+  pass?: string;
+  tls?: TlsFiles;
+}
+
+export function natsLinkOf(config: Pick<Config, 'natsTls' | 'natsUser' | 'natsPassword'>): NatsLink {
+  return {
+    ...(config.natsUser ? { user: config.natsUser, pass: config.natsPassword ?? '' } : {}),
+    ...(config.natsTls ? { tls: config.natsTls } : {}),
+  };
+}
+
+/** tls:// servers, or a CA given: TLS, verified against that CA (else the system's CAs). */
+function natsTlsOptions(url: string, link: NatsLink) {
+  const wantsTls = url.split(',').some((s) => s.trim().startsWith('tls:')) || link.tls !== undefined;
+  if (!wantsTls) return {};
+  const material = link.tls ? readTls(link.tls) : undefined;
+  return {
+    tls: {
+      ...(material ? { ca: material.ca.toString() } : {}),
+      ...(material?.cert ? { cert: material.cert.toString() } : {}),
+      ...(material?.key ? { key: material.key.toString() } : {}),
+    },
+  };
 }
 
 /**
@@ -75,10 +117,14 @@ export class JetStreamQueue implements Queue {
   private readonly direct = new Map<string, Promise<boolean>>();
   private closed = false;
 
-  constructor(url: string, name = 'fenqi') {
+  constructor(url: string, name = 'fenqi', link: NatsLink = {}) {
     this.connection = connect({
       servers: url.split(',').map((s) => s.trim()),
       name,
+      ...(link.user
+        ? { user: link.user, pass: link.pass ?? '', inboxPrefix: natsInboxPrefix(link.user) }
+        : {}),
+      ...natsTlsOptions(url, link),
       maxReconnectAttempts: -1,
       reconnectTimeWait: NATS_RECONNECT_WAIT_MS,
       waitOnFirstConnect: true,
@@ -119,12 +165,13 @@ export class JetStreamQueue implements Queue {
         // Refuse new messages when full: an accepted order is never dropped to make room.
         discard: DiscardPolicy.New,
       };
-      const exists = await jsm.streams.info(spec.name).then(
-        () => true,
-        () => false,
-      );
+      const existing = await jsm.streams.info(spec.name).catch(() => undefined);
       let info: StreamInfo;
-      if (exists) {
+      // Only a change is written: a service whose NATS user may read stream settings but not
+      // change them (the API, docs/security.md) starts fine once the stream is in place.
+      if (existing && sameSettings(existing.config, config)) {
+        info = existing;
+      } else if (existing) {
         const { name: _name, storage: _storage, ...updatable } = config;
         info = await jsm.streams.update(spec.name, updatable);
       } else {
@@ -140,11 +187,9 @@ export class JetStreamQueue implements Queue {
         max_deliver: spec.maxDeliver ?? -1,
         max_ack_pending: 20_000,
       };
-      const exists = await jsm.consumers.info(spec.stream, spec.durable).then(
-        () => true,
-        () => false,
-      );
-      if (exists) {
+      const existing = await jsm.consumers.info(spec.stream, spec.durable).catch(() => undefined);
+      if (existing && sameSettings(existing.config, config)) continue;
+      if (existing) {
         const { durable_name: _durable, ...updatable } = config;
         await jsm.consumers.update(spec.stream, spec.durable, updatable);
       } else {

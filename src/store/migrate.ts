@@ -7,8 +7,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Config } from '../config.ts';
 import { MIGRATIONS_DIR } from '../paths.ts';
-import type { Sql } from './db.ts';
+import { connectPostgres, type Sql } from './db.ts';
 
 export { MIGRATIONS_DIR };
 
@@ -40,12 +41,27 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
     });
 }
 
+/** Whether every migration is recorded with its checksum (a changed one falls through to the error). */
+async function alreadyApplied(sql: Sql, migrations: Migration[]): Promise<boolean> {
+  const [table] = await sql<
+    { exists: boolean }[]
+  >`select to_regclass('schema_migrations') is not null as exists`;
+  if (!table?.exists) return false;
+  const rows = await sql<{ name: string; checksum: string }[]>`select name, checksum from schema_migrations`;
+  const done = new Map(rows.map((row) => [row.name, row.checksum]));
+  return migrations.every((m) => done.get(m.name) === m.checksum);
+}
+
 export async function migrate(
   sql: Sql,
   options: { dir?: string; log?: (line: string) => void } = {},
 ): Promise<MigrationResult> {
   const migrations = loadMigrations(options.dir);
   const log = options.log ?? (() => {});
+  // The app's role may only read and write rows (docs/security.md): when the owner has already
+  // brought the schema up to date, nothing here may need more than a SELECT.
+  const upToDate = await alreadyApplied(sql, migrations);
+  if (upToDate) return { applied: [], skipped: migrations.map((m) => m.name) };
   // reserve() pins one connection so the session-level lock and the work share it.
   const conn = await sql.reserve();
   try {
@@ -86,5 +102,23 @@ export async function migrate(
   } finally {
     await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`.catch(() => {});
     conn.release();
+  }
+}
+
+/**
+ * Migrations as the schema owner when MIGRATION_DATABASE_URL is set (the app's own role may only
+ * read and write rows), else on the app's pool (embedded mode, or a deployment with one role).
+ */
+export async function migrateAsOwner(
+  config: Pick<Config, 'migrationDatabaseUrl'>,
+  appSql: Sql,
+  options: { dir?: string; log?: (line: string) => void } = {},
+): Promise<MigrationResult> {
+  if (!config.migrationDatabaseUrl) return migrate(appSql, options);
+  const owner = connectPostgres(config.migrationDatabaseUrl, 1, 'fenqi-migrate');
+  try {
+    return await migrate(owner, options);
+  } finally {
+    await owner.end({ timeout: 5 });
   }
 }

@@ -127,8 +127,8 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
   before(async () => {
     [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
     const config = loadConfig({
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
+      ...pg.env(),
+      ...redis.env(),
       FENQI_DATA_DIR: tempDir('api-fuzz'),
       LOG_LEVEL: 'error',
     });

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import postgres from 'postgres';
 import { runCob } from '../../src/cob/run.ts';
-import { connectPostgres, type Sql } from '../../src/store/db.ts';
+import { connectPostgres, openPostgres, type Sql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { checkBooks, insertTestProduct, seedLoans, snapshot, testProductInput } from './fixtures.ts';
@@ -53,13 +52,13 @@ describe('close of business survives SIGKILL', () => {
     await seedLoans(seed, { loans: LOANS, asOf: DATE, productId: id, delinquentEvery: 3 });
     await seed.end();
     // two byte-identical copies (same ids): one is killed mid-run, one closes without interruption
-    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
-    await admin.unsafe('create database cob_killed template cob_seed');
-    await admin.unsafe('create database cob_untouched template cob_seed');
+    const admin = openPostgres(pg.adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe('create database cob_killed template cob_seed owner fenqi_owner');
+    await admin.unsafe('create database cob_untouched template cob_seed owner fenqi_owner');
     await admin.end();
-    killedUrl = pg.url.replace(/\/postgres$/, '/cob_killed');
+    killedUrl = pg.urlFor('owner', 'cob_killed');
     killed = connectPostgres(killedUrl, 2);
-    untouched = connectPostgres(pg.url.replace(/\/postgres$/, '/cob_untouched'), 2);
+    untouched = connectPostgres(pg.urlFor('owner', 'cob_untouched'), 2);
   });
   after(async () => {
     await killed?.end();

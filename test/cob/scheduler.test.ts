@@ -39,7 +39,7 @@ describe('the scheduler on real PostgreSQL', () => {
     sql = connectPostgres(pg.url, 6);
     await migrate(sql);
     const config = loadConfig({
-      DATABASE_URL: pg.url,
+      ...pg.env(),
       FENQI_DATA_DIR: tempDir('cob-scheduler'),
       LOG_LEVEL: 'silent',
     });

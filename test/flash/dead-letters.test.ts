@@ -26,6 +26,7 @@ import {
   ORDERS_STREAM,
   ORDERS_SUBJECT,
 } from '../../src/queue/index.ts';
+import { openPostgres } from '../../src/store/db.ts';
 import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
 import { tempDir, waitFor } from '../harness/process.ts';
 import {
@@ -139,11 +140,17 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
       SETTLE_TIMEOUT_MS,
     );
 
+  /** Schema changes for a test's fault are the owner's: the platform's role may only write rows. */
+  const asOwner = async (statement: string) => {
+    const owner = openPostgres(servers.pg.url, { max: 1, onnotice: () => {} });
+    await owner.unsafe(statement).finally(() => owner.end());
+  };
+
   const cli = async (...args: string[]) => {
     const env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      NATS_URL: servers.nats.url,
+      ...servers.nats.env(),
       LOG_LEVEL: 'info',
       FENQI_DATA_DIR: tempDir('dead-letters-cli'),
       ...SECRETS,
@@ -154,9 +161,9 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
   before(async () => {
     servers = await startServers();
     const config = loadConfig({
-      DATABASE_URL: servers.pg.url,
-      REDIS_URL: servers.redis.url,
-      NATS_URL: servers.nats.url,
+      ...servers.pg.env(),
+      ...servers.redis.env(),
+      ...servers.nats.env(),
       FENQI_SALE_MODE: 'true',
       FENQI_DATA_DIR: tempDir('dead-letters'),
       LOG_LEVEL: 'info',
@@ -173,7 +180,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     );
     platform = await openPlatform(config, logger);
     data = await seed(platform.db.sql, 6);
-    await platform.db.sql.unsafe(
+    await asOwner(
       `alter table orders add constraint ${BLOCKING_CONSTRAINT} check (idempotency_key not like 'blocked-%') not valid`,
     );
     app = await buildApi(platform);
@@ -311,7 +318,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
   });
 
   test('after the cause is fixed, two callers replaying the same dead letter at once settle it exactly once', async () => {
-    await platform.db.sql.unsafe(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
+    await asOwner(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
     const customer = accepted.get('blocked-1')!.customerId;
     const dead = (await deadLetters()).items.find((d) => d.order_id === accepted.get('blocked-1')!.orderId)!;
 
@@ -460,7 +467,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
 
   test('a dead letter on the old shared subject (from before per-order subjects) is still listed and replayed, and settles', async () => {
     const customer = data.customers[4]!;
-    await platform.db.sql.unsafe(
+    await asOwner(
       `alter table orders add constraint ${BLOCKING_CONSTRAINT} check (idempotency_key not like 'blocked-%') not valid`,
     );
     const before = (await deadLetters()).total;
@@ -485,7 +492,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     await settler.flushed();
     assertHeld(await statusOf('blocked-3'), 'blocked-3');
 
-    await platform.db.sql.unsafe(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
+    await asOwner(`alter table orders drop constraint ${BLOCKING_CONSTRAINT}`);
     const res = await replay({ seqs: [String(legacy.seq)] });
     assert.equal(res.body.replayed, 1, JSON.stringify(res.body));
     await waitStored(customer, 'blocked-3');

@@ -107,9 +107,9 @@ export function serviceEnv(servers: Servers, extra: Record<string, string> = {})
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    DATABASE_URL: servers.pg.url,
-    REDIS_URL: servers.redis.url,
-    NATS_URL: servers.nats.url,
+    ...servers.pg.env(),
+    ...servers.redis.env(),
+    ...servers.nats.env(),
     FENQI_SALE_MODE: 'true',
     FENQI_DATA_DIR: tempDir('flash-data'),
     LOG_LEVEL: 'warn',

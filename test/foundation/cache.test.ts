@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
 import type { Cache } from '../../src/cache/cache.ts';
 import { MemoryCache } from '../../src/cache/memory-cache.ts';
 import { RedisCache } from '../../src/cache/redis-cache.ts';
@@ -90,7 +89,7 @@ contract(
   'RedisCache on a real redis-server',
   async () => {
     redis = await startRedis();
-    redisCache = new RedisCache(redis.url);
+    redisCache = new RedisCache(redis.url, { tls: redis.tls });
     await redisCache.ping().catch(async () => {
       await new Promise((r) => setTimeout(r, 200));
       await redisCache.ping();
@@ -104,7 +103,7 @@ contract(
   () => {
     test('every key is written under the fenqi: prefix', async () => {
       await redisCache.set('prefixed', 'x', 10_000);
-      const raw = new Redis(redis.url);
+      const raw = redis.client();
       try {
         assert.equal(await raw.get('fenqi:prefixed'), 'x');
         assert.equal(await raw.get('prefixed'), null);
@@ -116,7 +115,7 @@ contract(
     test('keys of incrAndGet and setMany are written under the fenqi: prefix', async () => {
       await redisCache.setMany([{ key: 'batch-prefixed', value: 'x', ttlMs: 10_000 }]);
       await redisCache.incrAndGet([{ key: 'batch-ctr', windowMs: 10_000 }], []);
-      const raw = new Redis(redis.url);
+      const raw = redis.client();
       try {
         assert.equal(await raw.get('fenqi:batch-prefixed'), 'x');
         assert.equal(await raw.get('fenqi:batch-ctr'), '1');

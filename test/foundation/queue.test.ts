@@ -239,7 +239,7 @@ contract(
   'JetStreamQueue on a real nats-server -js',
   async () => {
     nats = await startNats();
-    jetstream = new JetStreamQueue(nats.url, 'queue-test');
+    jetstream = new JetStreamQueue(nats.url, 'queue-test', nats.link());
     return jetstream;
   },
   async () => {
@@ -253,7 +253,7 @@ describe('JetStreamQueue across a NATS restart', () => {
   let jetstream: JetStreamQueue;
   before(async () => {
     nats = await startNats();
-    jetstream = new JetStreamQueue(nats.url, 'restart-test');
+    jetstream = new JetStreamQueue(nats.url, 'restart-test', nats.link());
     await jetstream.ensure([STREAM], [CONSUMER]);
   });
   after(async () => {

@@ -47,9 +47,9 @@ describe('/ready against real PostgreSQL, Redis and NATS', () => {
   before(async () => {
     [pg, redis, nats] = await Promise.all([startPostgres(), startRedis(), startNats()]);
     const config = loadConfig({
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
-      NATS_URL: nats.url,
+      ...pg.env(),
+      ...redis.env(),
+      ...nats.env(),
       FENQI_DATA_DIR: tempDir('ready'),
       LOG_LEVEL: 'silent',
     });

@@ -2,11 +2,17 @@
  * A throwaway PostgreSQL server: initdb into a temp dir, postgres on a free loopback port, run as
  * the `postgres` user when we are root. Tuned for tests (fsync off): durability is not what a
  * unit of the suite checks; the DR drills run their own durable clusters.
+ *
+ * Started as production runs it (docs/security.md): TLS only (`hostssl`, no socket, no plaintext),
+ * scram-sha-256 passwords, and three roles — the schema owner (migrations), the app (rows only)
+ * and reporting (read-only) — on a database `fenqi`; clients verify the server (verify-full).
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, readdirSync } from 'node:fs';
+import { chownSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import postgres from 'postgres';
+import { openPostgres } from '../../src/store/db.ts';
+import { createRolesSql, DEFAULT_DATABASE_ROLES, databaseGrantsSql } from '../../src/store/roles.ts';
+import { harnessTls, testCerts, testPassword } from './certs.ts';
 import {
   findBinary,
   freePort,
@@ -18,12 +24,25 @@ import {
   unprivilegedUser,
 } from './process.ts';
 
+export type PostgresRole = 'admin' | 'owner' | 'app' | 'report';
+export const TEST_DATABASE = 'fenqi';
+
 export interface PostgresServer {
+  /** The schema owner on the test database `fenqi`: migrations, test set-up and checks. */
   url: string;
+  /** The superuser `postgres` (create databases, look at anything). */
+  adminUrl: string;
+  /** The app's role: reads and writes rows, no DDL. */
+  appUrl: string;
+  /** CA that signed the server's certificate (sslrootcert of every URL). */
+  caFile: string;
   port: number;
   dataDir: string;
   binDir: string;
-  /** A fresh database on this server (own name), for test isolation inside one file. */
+  urlFor(role: PostgresRole, database?: string): string;
+  /** DATABASE_URL (app role) and MIGRATION_DATABASE_URL (owner) of a process on `database`. */
+  env(database?: string): { DATABASE_URL: string; MIGRATION_DATABASE_URL: string };
+  /** A fresh database on this server (own name), set up like `fenqi`; answers the owner's URL. */
   createDatabase(name: string): Promise<string>;
   /** Fast shutdown. */
   stop(): Promise<void>;
@@ -54,23 +73,82 @@ export function postgresBinDir(): string {
   return path.dirname(findBinary(['postgres'], 'postgresql'));
 }
 
+/** Only TLS with a password from loopback; no `local` line, so the socket refuses everyone. */
+export const TEST_PG_HBA = [
+  '# TYPE  DATABASE USER ADDRESS       METHOD',
+  'hostssl all      all  127.0.0.1/32  scram-sha-256',
+  'hostssl all      all  ::1/128       scram-sha-256',
+  '',
+].join('\n');
+
+/** FENQI_TEST_TLS=off (the bench's comparison only): the same passwords, no TLS. */
+const PLAIN_PG_HBA = TEST_PG_HBA.replaceAll('hostssl', 'host   ');
+
+/** The server's certificate, key and CA, owned by the user PostgreSQL runs as (it checks). */
+function installTls(root: string, owner: { uid: number; gid: number } | undefined) {
+  const certs = testCerts();
+  const files = {
+    ssl_cert_file: path.join(root, 'server.crt'),
+    ssl_key_file: path.join(root, 'server.key'),
+    ssl_ca_file: path.join(root, 'ca.crt'),
+  };
+  copyFileSync(certs.serverCertFile, files.ssl_cert_file);
+  copyFileSync(certs.serverKeyFile, files.ssl_key_file);
+  copyFileSync(certs.caFile, files.ssl_ca_file);
+  if (owner) for (const file of Object.values(files)) chownSync(file, owner.uid, owner.gid);
+  return files;
+}
+
+function initCluster(binDir: string, root: string, dataDir: string, adminPassword: string) {
+  const user = unprivilegedUser();
+  if (user) chownSync(root, user.uid, user.gid);
+  const pwfile = path.join(root, 'pwfile');
+  writeFileSync(pwfile, `${adminPassword}\n`, { mode: 0o600 });
+  if (user) chownSync(pwfile, user.uid, user.gid);
+  execFileSync(
+    path.join(binDir, 'initdb'),
+    [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '-A',
+      'scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '-E',
+      'UTF8',
+      '--no-sync',
+      '--no-instructions',
+    ],
+    { ...(user ?? {}), stdio: 'pipe' },
+  );
+  const hbaFile = path.join(root, 'pg_hba.conf');
+  writeFileSync(hbaFile, harnessTls() ? TEST_PG_HBA : PLAIN_PG_HBA);
+  if (user) chownSync(hbaFile, user.uid, user.gid);
+  return { user, hbaFile, tls: installTls(root, user) };
+}
+
 export async function startPostgres(
   options: { settings?: Record<string, string> } = {},
 ): Promise<PostgresServer> {
   const binDir = postgresBinDir();
-  const user = unprivilegedUser();
   const root = tempDir('pg');
   const dataDir = path.join(root, 'data');
-  if (user) chownSync(root, user.uid, user.gid);
-  execFileSync(
-    path.join(binDir, 'initdb'),
-    ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync', '--no-instructions'],
-    { ...(user ?? {}), stdio: 'pipe' },
-  );
+  const passwords = {
+    admin: testPassword(),
+    owner: testPassword(),
+    app: testPassword(),
+    report: testPassword(),
+  };
+  const { user, hbaFile, tls } = initCluster(binDir, root, dataDir, passwords.admin);
   const port = await freePort();
   const settings: Record<string, string> = {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: root,
+    hba_file: hbaFile,
+    ssl: harnessTls() ? 'on' : 'off',
+    ...tls,
+    password_encryption: 'scram-sha-256',
     fsync: 'off',
     synchronous_commit: 'off',
     full_page_writes: 'off',
@@ -85,38 +163,56 @@ export async function startPostgres(
     String(port),
     ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
   ];
-  let server: SpawnedServer | undefined;
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  // the copy PostgreSQL's user owns: clients running as that user (pgbench) can read it too
+  const caFile = tls.ssl_ca_file;
+  const linkQuery = harnessTls()
+    ? `sslmode=verify-full&sslrootcert=${encodeURIComponent(caFile)}`
+    : 'sslmode=disable';
+  const roleNames = { admin: 'postgres', ...DEFAULT_DATABASE_ROLES };
+  const urlFor = (role: PostgresRole, database = TEST_DATABASE) =>
+    `postgres://${roleNames[role]}:${passwords[role]}@127.0.0.1:${port}/${database}?${linkQuery}`;
 
-  const ping = async (dbUrl: string) => {
-    const sql = postgres(dbUrl, { max: 1, connect_timeout: 1, onnotice: () => {} });
+  const asAdmin = async (database: string, statements: string[]) => {
+    const sql = openPostgres(urlFor('admin', database), { max: 1, connect_timeout: 1, onnotice: () => {} });
     try {
-      await sql`select 1`;
-      return true;
+      for (const statement of statements) await sql.unsafe(statement);
     } finally {
       await sql.end({ timeout: 1 });
     }
   };
-
+  let server: SpawnedServer | undefined;
   const start = async () => {
-    server = await startServer('postgres', path.join(binDir, 'postgres'), args, () => ping(url), user ?? {});
+    server = await startServer(
+      'postgres',
+      path.join(binDir, 'postgres'),
+      args,
+      () => asAdmin('postgres', ['select 1']).then(() => true),
+      user ?? {},
+    );
+  };
+  const createDatabase = async (name: string) => {
+    await asAdmin('postgres', [`create database ${name}`]);
+    await asAdmin(name, databaseGrantsSql(name, DEFAULT_DATABASE_ROLES));
+    return urlFor('owner', name);
   };
   await start();
+  await asAdmin('postgres', createRolesSql(DEFAULT_DATABASE_ROLES, passwords));
+  await createDatabase(TEST_DATABASE);
 
   return {
-    url,
+    url: urlFor('owner'),
+    adminUrl: urlFor('admin'),
+    appUrl: urlFor('app'),
+    caFile,
     port,
     dataDir,
     binDir,
-    async createDatabase(name) {
-      const sql = postgres(url, { max: 1, onnotice: () => {} });
-      try {
-        await sql.unsafe(`create database ${name}`);
-      } finally {
-        await sql.end();
-      }
-      return `postgres://postgres@127.0.0.1:${port}/${name}`;
-    },
+    urlFor,
+    env: (database = TEST_DATABASE) => ({
+      DATABASE_URL: urlFor('app', database),
+      MIGRATION_DATABASE_URL: urlFor('owner', database),
+    }),
+    createDatabase,
     // SIGINT is PostgreSQL's fast shutdown.
     stop: async () => server && stopChild(server.child, 'SIGINT'),
     kill: async () => server && stopChild(server.child, 'SIGKILL'),

@@ -36,8 +36,8 @@ describe('authentication and roles through the API', () => {
   before(async () => {
     [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
     t = await openTestApi({
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
+      ...pg.env(),
+      ...redis.env(),
       FENQI_TOKEN_SECRET: hexKey(),
       FENQI_DATA_KEYS: `1:${hexKey()}`,
       FENQI_BLIND_INDEX_KEY: hexKey(),

@@ -47,7 +47,7 @@ describe('bad input on every identity and catalogue route: a 4xx with a stable c
   before(async () => {
     pg = await startPostgres();
     t = await openTestApi({
-      DATABASE_URL: pg.url,
+      ...pg.env(),
       FENQI_DATA_KEYS: `1:${hexKey()}`,
       FENQI_BLIND_INDEX_KEY: hexKey(),
       FENQI_BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),

@@ -21,7 +21,7 @@ describe('demo seed, merchants and the public catalogue', () => {
   before(async () => {
     pg = await startPostgres();
     t = await openTestApi({
-      DATABASE_URL: pg.url,
+      ...pg.env(),
       FENQI_DATA_KEYS: `1:${hexKey()}`,
       FENQI_BLIND_INDEX_KEY: hexKey(),
     });
@@ -113,7 +113,7 @@ describe('demo seed, merchants and the public catalogue', () => {
   });
 
   test('fenqi seed staff creates the first staff user of a real deployment with a password printed once', async () => {
-    const env = { DATABASE_URL: pg.url };
+    const env = { ...pg.env() };
     const run = await runCli(['seed', 'staff', '--username', 'Root.Ops', '--role', 'ops'], env);
     assert.equal(run.code, 0, run.stderr);
     const password = /password: (\S+)/.exec(run.stdout)?.[1];

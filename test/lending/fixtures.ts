@@ -26,7 +26,7 @@ export interface Lab {
 export async function startLab(poolMax = 20): Promise<Lab> {
   const pg = await startPostgres();
   const config = loadConfig({
-    DATABASE_URL: pg.url,
+    ...pg.env(),
     DATABASE_POOL_MAX: String(poolMax),
     FENQI_DATA_DIR: tempDir('lending'),
     LOG_LEVEL: 'silent',

@@ -14,7 +14,7 @@ import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { loadConfig } from '../../src/config.ts';
 import { BINARIES_NATS, down, killNatsNode, type TopologyState, up } from '../../src/ops/cluster.ts';
 import { chownToPostgres, missingBinaries, progress, sleep, waitFor } from '../../src/ops/proc.ts';
-import { type DcName, natsUrl } from '../../src/ops/topology.ts';
+import { type DcName, natsConnectOptions, natsTopologyLink, natsUrl } from '../../src/ops/topology.ts';
 import { JetStreamQueue } from '../../src/queue/jetstream-queue.ts';
 import {
   DEAD_LETTER_STREAM,
@@ -49,6 +49,27 @@ describe('NATS cluster, R3 stream', () => {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
+  test('the cluster refuses a client without credentials or with a wrong password, and one that skips TLS verification of an unknown CA', async () => {
+    const spec = state!.spec;
+    const { tls } = natsConnectOptions(spec);
+    const attempt = (options: Record<string, unknown>) =>
+      connect({ servers: natsUrl(spec).split(','), reconnect: false, timeout: 5_000, ...options }).then(
+        async (c) => {
+          await c.close();
+          return 'connected';
+        },
+        (err: Error) => err.message,
+      );
+    assert.match(await attempt({ tls }), /Authorization Violation/);
+    assert.match(
+      await attempt({ tls, user: 'fenqi-api', pass: 'wrong-password' }),
+      /Authorization Violation/,
+    );
+    // without the CA, the client cannot verify the server and refuses it
+    assert.notEqual(await attempt({ user: 'fenqi-api', pass: spec.passwords.nats.api }), 'connected');
+    assert.equal(await attempt(natsConnectOptions(spec, 'api')), 'connected');
+  });
+
   test('the platform streams get the configured replicas and their retention, and a second start keeps them', async () => {
     const url = natsUrl(state!.spec);
     const replicas = loadConfig({
@@ -57,7 +78,7 @@ describe('NATS cluster, R3 stream', () => {
     }).natsStreamReplicas;
     for (const start of [1, 2]) {
       // each start is a new process opening the queue and ensuring its streams
-      const queue = new JetStreamQueue(url, `ensure-${start}`);
+      const queue = new JetStreamQueue(url, `ensure-${start}`, natsTopologyLink(state!.spec, 'worker'));
       try {
         await waitFor(
           `streams ensured (start ${start})`,
@@ -69,7 +90,11 @@ describe('NATS cluster, R3 stream', () => {
         await queue.close();
       }
     }
-    const probe = await connect({ servers: url.split(','), timeout: 5_000 });
+    const probe = await connect({
+      servers: url.split(','),
+      timeout: 5_000,
+      ...natsConnectOptions(state!.spec),
+    });
     try {
       const jsm = await jetstreamManager(probe, { timeout: 5_000 });
       const orders = await jsm.streams.info(ORDERS_STREAM);
@@ -92,6 +117,7 @@ describe('NATS cluster, R3 stream', () => {
       reconnectTimeWait: 100,
       maxReconnectAttempts: -1,
       timeout: 5_000,
+      ...natsConnectOptions(spec),
     });
     // The meta leader is elected a moment after the three nodes see each other.
     const jsm = await waitFor(

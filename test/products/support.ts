@@ -24,9 +24,10 @@ export async function openProductsApi(name: string): Promise<ProductsApi> {
   let redis: RedisServer | undefined;
   try {
     [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    await pg.createDatabase(name);
     const config = loadConfig({
-      DATABASE_URL: await pg.createDatabase(name),
-      REDIS_URL: redis.url,
+      ...pg.env(name),
+      ...redis.env(),
       FENQI_DATA_DIR: tempDir(name),
       LOG_LEVEL: 'silent',
     });

@@ -494,7 +494,7 @@ describe('risk administration: policy, deny list and models through the API and 
     let env: Record<string, string>;
     before(() => {
       env = {
-        DATABASE_URL: t.pg.url,
+        ...t.pg.env(),
         FENQI_TOKEN_SECRET: t.platform.config.tokenSecret.toString('hex'),
         FENQI_DATA_KEYS: `1:${t.platform.config.dataKeys.get(1)!.toString('hex')}`,
         FENQI_BLIND_INDEX_KEY: t.platform.config.blindIndexKey.toString('hex'),

@@ -66,7 +66,7 @@ describe('learning from the platform: train --from-platform, promote, monitor on
   before(async () => {
     t = await openDecisionApi();
     env = {
-      DATABASE_URL: t.pg.url,
+      ...t.pg.env(),
       FENQI_TOKEN_SECRET: t.platform.config.tokenSecret.toString('hex'),
       FENQI_DATA_KEYS: `1:${t.platform.config.dataKeys.get(1)!.toString('hex')}`,
       FENQI_BLIND_INDEX_KEY: t.platform.config.blindIndexKey.toString('hex'),

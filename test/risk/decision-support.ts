@@ -31,8 +31,8 @@ export async function openDecisionApi(env: Record<string, string> = {}): Promise
   const destroyServers = () => Promise.allSettled([pg.destroy(), redis.destroy()]);
   try {
     const config = loadConfig({
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
+      ...pg.env(),
+      ...redis.env(),
       FENQI_TOKEN_SECRET: hexKey(),
       FENQI_DATA_KEYS: `1:${hexKey()}`,
       FENQI_BLIND_INDEX_KEY: hexKey(),

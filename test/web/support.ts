@@ -68,9 +68,9 @@ export async function openWebLab(
       chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox'] }),
     ]);
     const config = loadConfig({
-      DATABASE_URL: pg.url,
-      REDIS_URL: redis.url,
-      ...(nats ? { NATS_URL: nats.url } : {}),
+      ...pg.env(),
+      ...redis.env(),
+      ...(nats ? nats.env() : {}),
       FENQI_TOKEN_SECRET: hexKey(),
       FENQI_DATA_KEYS: `1:${hexKey()}`,
       FENQI_BLIND_INDEX_KEY: hexKey(),

@@ -7,10 +7,12 @@ export function register(program: Command): void {
     .action(async () => {
       const { loadConfig } = await import('../../config.ts');
       const { openDatabase } = await import('../../store/db.ts');
-      const { migrate } = await import('../../store/migrate.ts');
-      const db = await openDatabase(loadConfig());
+      const { migrateAsOwner } = await import('../../store/migrate.ts');
+      const config = loadConfig();
+      const db = await openDatabase(config);
       try {
-        const result = await migrate(db.sql, { log: (line) => process.stdout.write(`${line}\n`) });
+        const log = (line: string) => process.stdout.write(`${line}\n`);
+        const result = await migrateAsOwner(config, db.sql, { log });
         process.stdout.write(
           `migrations: ${result.applied.length} applied, ${result.skipped.length} already in place\n`,
         );

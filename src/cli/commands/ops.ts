@@ -7,6 +7,7 @@ import type { DrillReport } from '../../ops/report.ts';
 import { UsageError } from '../usage-error.ts';
 
 const DEFAULT_DIR = '.fenqi/topology';
+const DEFAULT_CERT_DIR = '.fenqi/certs';
 const DEFAULT_REPORT_DIR = '.fenqi/drills';
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -32,24 +33,61 @@ export function register(program: Command): void {
   const ops = program.command('ops').description('disaster recovery: topology, backups, restore, drills');
 
   ops
+    .command('certs')
+    .description(
+      'make a private development CA with a server and a client certificate (production brings its own CA)',
+    )
+    .option(
+      '--dir <dir>',
+      'directory for the CA, certificates and keys (mode 0700, files 0600)',
+      DEFAULT_CERT_DIR,
+    )
+    .option('--host <name...>', 'DNS names and IP addresses the server certificate is valid for')
+    .option('--force', 'replace an existing CA and certificates')
+    .action(async (opts: { dir: string; host?: string[]; force?: boolean }) => {
+      const { generateDevCerts } = await import('../../link/certs.ts');
+      const set = generateDevCerts(opts.dir, {
+        ...(opts.host ? { hosts: opts.host } : {}),
+        force: opts.force === true,
+      });
+      const lines = [
+        `development CA and certificates under ${set.dir}`,
+        `  CA            ${set.caFile}`,
+        `  server        ${set.serverCertFile}  key ${set.serverKeyFile}`,
+        `  client        ${set.clientCertFile}  key ${set.clientKeyFile}`,
+        `  clients: DATABASE_URL=...?sslmode=verify-full&sslrootcert=${set.caFile}`,
+        `           REDIS_CA_FILE=${set.caFile}  NATS_CA_FILE=${set.caFile}  (docs/security.md)`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+
+  ops
     .command('up')
     .description('stand up the one-machine topology: 3 PostgreSQL members under Patroni, etcd, 3 NATS nodes')
     .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
     .option('--no-nats', 'PostgreSQL only')
     .action(async (opts: { dir: string; nats: boolean }) => {
       const { up } = await import('../../ops/cluster.ts');
-      const { appDatabaseUrl, natsUrl } = await import('../../ops/topology.ts');
+      const { APP_DATABASE, appDatabaseUrl, natsEnv } = await import('../../ops/topology.ts');
       const state = await up(opts.dir, { parts: { postgres: true, nats: opts.nats } });
       const { spec } = state;
+      const nats = natsEnv(spec, 'platform');
       const lines = [
-        `topology up under ${spec.baseDir}`,
+        `topology up under ${spec.baseDir} (every link TLS from the CA in ${spec.tls.dir}, with passwords)`,
         ...spec.members.map(
           (m) =>
-            `  ${m.name} (${m.region}) postgres 127.0.0.1:${m.pgPort}  patroni REST 127.0.0.1:${m.restPort}`,
+            `  ${m.name} (${m.region}) postgres 127.0.0.1:${m.pgPort}  patroni REST https://127.0.0.1:${m.restPort}`,
         ),
-        `  etcd 127.0.0.1:${spec.etcd.clientPort}`,
-        ...(opts.nats ? [`  NATS_URL=${natsUrl(spec)}  NATS_STREAM_REPLICAS=3`] : []),
-        `  DATABASE_URL=${appDatabaseUrl(spec)}  (postgres.js; libpq: target_session_attrs=read-write)`,
+        `  etcd https://127.0.0.1:${spec.etcd.clientPort} (client certificate ${spec.tls.clientCertFile})`,
+        ...(opts.nats
+          ? [
+              `  ${Object.entries(nats)
+                .map(([k, v]) => `${k}=${v}`)
+                .join('  ')}  NATS_STREAM_REPLICAS=3`,
+            ]
+          : []),
+        `  DATABASE_URL='${appDatabaseUrl(spec)}'  (postgres.js; libpq: target_session_attrs=read-write)`,
+        `  MIGRATION_DATABASE_URL='${appDatabaseUrl(spec, APP_DATABASE, 'primary', 'owner')}'`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

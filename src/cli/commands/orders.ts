@@ -36,7 +36,7 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
 async function withDeadLetters<T>(work: (dead: DeadLetters) => Promise<T>): Promise<T> {
   const { loadConfig } = await import('../../config.ts');
   const { REDACT_PATHS } = await import('../../logger.ts');
-  const { JetStreamQueue } = await import('../../queue/index.ts');
+  const { JetStreamQueue, natsLinkOf } = await import('../../queue/index.ts');
   const { DeadLetters } = await import('../../orders/dead-letters.ts');
   const { default: pino } = await import('pino');
   const config = loadConfig();
@@ -50,7 +50,7 @@ async function withDeadLetters<T>(work: (dead: DeadLetters) => Promise<T>): Prom
     { name: 'fenqi', level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
     pino.destination(2),
   );
-  const queue = new JetStreamQueue(config.natsUrl, 'fenqi-orders-dead');
+  const queue = new JetStreamQueue(config.natsUrl, 'fenqi-orders-dead', natsLinkOf(config));
   try {
     return await work(new DeadLetters(queue, logger));
   } finally {

@@ -18,7 +18,7 @@ import {
 } from '../cluster.ts';
 import { fileSize, progress, signalAll, sleep, waitFor } from '../proc.ts';
 import type { DrillReport } from '../report.ts';
-import { appDatabaseUrl, memberDatabaseUrl } from '../topology.ts';
+import { APP_DATABASE, appDatabaseUrl, memberDatabaseUrl } from '../topology.ts';
 import {
   type DrillOptions,
   finishReport,
@@ -57,7 +57,8 @@ async function failover(state: TopologyState, own: boolean, startedAt: Date): Pr
 
   const url = appDatabaseUrl(spec);
   figures.connectionString = url.replace(/:[^:@/]+@/, ':***@');
-  await createDrillTable(url);
+  // the table is the owner's; the writer, like the app, only writes rows
+  await createDrillTable(appDatabaseUrl(spec, APP_DATABASE, 'primary', 'owner'));
   const writer = new DrillWriter(url, `failover-${startedAt.toISOString()}`, Date.now());
   writer.start();
   let phase = 'steady load';

@@ -8,7 +8,7 @@
 
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import postgres from 'postgres';
+import { openPostgres } from '../../store/db.ts';
 import {
   currentLeader,
   memberPids,
@@ -23,9 +23,11 @@ import { progress, signalAll, sleep, waitFor } from '../proc.ts';
 import type { DrillReport } from '../report.ts';
 import { topologyStatus } from '../status.ts';
 import {
+  APP_DATABASE,
   appDatabaseUrl,
   LOOPBACK,
   memberDatabaseUrl,
+  natsConnectOptions,
   natsUrl,
   type PgMember,
   type TopologySpec,
@@ -55,14 +57,14 @@ const ANY_LAG_BYTES = 1024 ** 4;
  * The operator's promotion of the region-2 standby. Patroni only lets the synchronous standby win
  * an election in synchronous mode, and dc2a carries nofailover so it never wins one on its own.
  */
-export async function promoteRemote(member: PgMember): Promise<void> {
-  const patched = await restSend(member.restPort, 'PATCH', '/config', {
+export async function promoteRemote(spec: TopologySpec, member: PgMember): Promise<void> {
+  const patched = await restSend(spec, member.restPort, 'PATCH', '/config', {
     synchronous_mode: false,
     maximum_lag_on_failover: ANY_LAG_BYTES,
   });
   if (patched !== 200) throw new Error(`PATCH /config on ${member.name} answered ${patched}`);
   await setNofailover(member.patroniConfigPath, false);
-  const reloaded = await restSend(member.restPort, 'POST', '/reload');
+  const reloaded = await restSend(spec, member.restPort, 'POST', '/reload');
   if (reloaded >= 300) throw new Error(`POST /reload on ${member.name} answered ${reloaded}`);
   progress(
     `${member.name}: synchronous mode off, nofailover lifted; Patroni elects it once the old leader key expires`,
@@ -72,9 +74,9 @@ export async function promoteRemote(member: PgMember): Promise<void> {
 const PROBE_STREAM = 'OPS_DRILL_REGION';
 
 /** An R3 stream to publish into before and after the loss: can the queue still take an order? */
-async function queueAcceptsPublish(servers: string, create: boolean): Promise<boolean> {
+async function queueAcceptsPublish(spec: TopologySpec, servers: string, create: boolean): Promise<boolean> {
   try {
-    const nc = await connect({ servers, timeout: NATS_PROBE_TIMEOUT_MS });
+    const nc = await connect({ servers, timeout: NATS_PROBE_TIMEOUT_MS, ...natsConnectOptions(spec) });
     try {
       const jsm = await jetstreamManager(nc, { timeout: NATS_PROBE_TIMEOUT_MS });
       if (create)
@@ -108,7 +110,7 @@ export async function runRegionDrill(options: RegionDrillOptions = {}): Promise<
 async function walsenderPid(spec: TopologySpec, standby: string): Promise<number | undefined> {
   const leader = await currentLeader(spec);
   if (!leader) return undefined;
-  const sql = postgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
+  const sql = openPostgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
   try {
     const [row] = await sql<
       { pid: number }[]
@@ -133,7 +135,8 @@ async function regionDrill(
   let phase = 'waiting for a healthy topology';
   await waitHealthy(spec, HEALTHY_LIMIT_MS);
   const url = appDatabaseUrl(spec);
-  await createDrillTable(url);
+  // the table is the owner's; the writer, like the app, only writes rows
+  await createDrillTable(appDatabaseUrl(spec, APP_DATABASE, 'primary', 'owner'));
   const writer = new DrillWriter(url, `region-${startedAt.toISOString()}`, Date.now());
   const lagBytes: number[] = [];
   const lagS: number[] = [];
@@ -157,7 +160,7 @@ async function regionDrill(
       : null;
 
     if (state.parts.nats) {
-      figures.queueAcceptedBeforeLoss = await queueAcceptsPublish(natsUrl(spec), true);
+      figures.queueAcceptedBeforeLoss = await queueAcceptsPublish(spec, natsUrl(spec), true);
     }
 
     if (asyncDelayMs > 0) {
@@ -192,7 +195,7 @@ async function regionDrill(
     );
     timings.decisionMs = since(killAtMs);
     phase = `promoting ${remote.name}`;
-    await promoteRemote(remote);
+    await promoteRemote(spec, remote);
     const promoted = await waitFor(
       `${remote.name} to lead`,
       async () => ((await currentLeader(spec, [remote.name]))?.name === remote.name ? true : undefined),
@@ -236,7 +239,7 @@ async function regionDrill(
     });
     if (state.parts.nats) {
       const node = spec.nats.find((n) => n.name === remote.name)!;
-      const available = await queueAcceptsPublish(`nats://${LOOPBACK}:${node.clientPort}`, false);
+      const available = await queueAcceptsPublish(spec, `tls://${LOOPBACK}:${node.clientPort}`, false);
       figures.queueAcceptsPublishInRegion2 = available;
       notes.push(
         available

@@ -7,14 +7,22 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import postgres from 'postgres';
+import type postgres from 'postgres';
+import { openPostgres } from '../../store/db.ts';
 import { backupInfo, backupsIn, runBackup } from '../backup.ts';
 import { currentLeader, type TopologyState, waitHealthy } from '../cluster.ts';
 import { chownToPostgres, runAsPostgres, sleep } from '../proc.ts';
 import type { Check, DrillReport } from '../report.ts';
 import { type RestoredServer, restoreInto, sealWal, startRestored } from '../restore.ts';
 import { topologyStatus } from '../status.ts';
-import { appDatabaseUrl, LOOPBACK, memberDatabaseUrl, PG_BIN_DIR, type TopologySpec } from '../topology.ts';
+import {
+  APP_DATABASE,
+  appDatabaseUrl,
+  LOOPBACK,
+  memberDatabaseUrl,
+  PG_BIN_DIR,
+  type TopologySpec,
+} from '../topology.ts';
 import {
   type DrillOptions,
   finishReport,
@@ -99,7 +107,7 @@ async function pgbenchLoad(
 ): Promise<{ tps: number; walBytes: number }> {
   const leader = await currentLeader(spec);
   if (!leader) throw new Error('no primary for pgbench');
-  const admin = postgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
+  const admin = openPostgres(memberDatabaseUrl(spec, leader, 'postgres'), { max: 1, onnotice: () => {} });
   try {
     const [exists] = await admin`select 1 from pg_database where datname = ${LOAD_DATABASE}`;
     if (!exists) await admin.unsafe(`create database ${LOAD_DATABASE}`);
@@ -108,6 +116,8 @@ async function pgbenchLoad(
       PGHOST: LOOPBACK,
       PGPORT: String(leader.pgPort),
       PGUSER: 'postgres',
+      PGSSLMODE: 'verify-full',
+      PGSSLROOTCERT: spec.tls.caFile,
     };
     await runAsPostgres(
       path.join(PG_BIN_DIR, 'pgbench'),
@@ -162,7 +172,7 @@ async function tableCounts(sql: postgres.Sql | postgres.TransactionSql): Promise
 }
 
 async function ledgerCheck(url: string): Promise<Check> {
-  const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  const sql = openPostgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
   try {
     const [reg] = await sql<{ t: string | null }[]>`select to_regclass('journal_lines')::text as t`;
     if (!reg?.t) {
@@ -201,12 +211,14 @@ async function restoreDrill(
   let phase = 'waiting for a healthy topology';
   await waitHealthy(spec, HEALTHY_LIMIT_MS);
   const url = appDatabaseUrl(spec);
+  // schema changes are the owner's; the load, like the app, only writes rows
+  const ownerUrl = appDatabaseUrl(spec, APP_DATABASE, 'primary', 'owner');
   const seedLedger = options.seedLedger ?? own;
   if (seedLedger) {
     phase = 'applying fenqi migrations';
-    figures.migrationsApplied = await migrateAppDatabase(url);
+    figures.migrationsApplied = await migrateAppDatabase(ownerUrl);
   }
-  await createDrillTable(url);
+  await createDrillTable(ownerUrl);
   const writer = new DrillWriter(url, `restore-${startedAt.toISOString()}`, Date.now());
   const ages: number[] = [];
   let restored: RestoredServer | undefined;
@@ -218,7 +230,7 @@ async function restoreDrill(
     const age = ages.at(-1);
     return `restore drill: ${phase}; writes acked ${s.acked}${age === undefined ? '' : `, newest off-site WAL ${age} s old`}`;
   });
-  const source = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  const source = openPostgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
   try {
     writer.start();
     let backups = backupsIn(await backupInfo(spec), repo);
@@ -306,7 +318,7 @@ async function restoreDrill(
     timings.recoveryMs = since(p0);
     timings.totalRestoreMs = since(r0);
 
-    const restoredSql = postgres(restored.url('fenqi'), { max: 1, onnotice: () => {} });
+    const restoredSql = openPostgres(restored.url('fenqi'), { max: 1, onnotice: () => {} });
     let restoredCounts: Counts;
     try {
       restoredCounts = await tableCounts(restoredSql);

@@ -4,7 +4,8 @@
  * multi-host URL with target_session_attrs=read-write, so after a failover it finds the new
  * primary by itself, the way the application does, without a restart.
  */
-import postgres from 'postgres';
+import type postgres from 'postgres';
+import { openPostgres } from '../../store/db.ts';
 import { sleep, waitFor } from '../proc.ts';
 
 export const DRILL_TABLE = 'ops_drill_writes';
@@ -37,7 +38,7 @@ export async function rtoAfterKill(
 }
 
 export async function createDrillTable(url: string): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  const sql = openPostgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
   try {
     await sql.unsafe(`create table if not exists ${DRILL_TABLE} (
       id bigint primary key,
@@ -74,7 +75,7 @@ export class DrillWriter {
   ) {
     this.nextId = firstId;
     // One connection, short timeouts: a dead host is skipped quickly and the next one tried.
-    this.sql = postgres(url, { max: 1, connect_timeout: 2, idle_timeout: 0, onnotice: () => {} });
+    this.sql = openPostgres(url, { max: 1, connect_timeout: 2, idle_timeout: 0, onnotice: () => {} });
   }
 
   start(): void {
@@ -150,7 +151,7 @@ export class DrillWriter {
 /** Which of the given ids are missing from the drill table at url. */
 export async function missingIds(url: string, ids: number[]): Promise<number[]> {
   if (ids.length === 0) return [];
-  const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  const sql = openPostgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
   try {
     const literal = `{${ids.join(',')}}`;
     const rows = await sql<

@@ -1,0 +1,34 @@
+/**
+ * The Redis ACL of fenqi's own user: its key prefix only, no pub/sub channels, and only the
+ * commands the cache and its Lua scripts run (scripts are checked command by command too).
+ * No CONFIG, FLUSHALL, KEYS, DEBUG or MODULE: a stolen app password cannot wipe or reconfigure
+ * Redis. The harness and `fenqi ops up` write it into redis.conf; docs/security.md shows it.
+ */
+import { createHash } from 'node:crypto';
+import { CACHE_PREFIX } from './cache.ts';
+
+export const REDIS_APP_USER = 'fenqi_app';
+
+/**
+ * GET/SET/DEL and the scripts' INCR, INCRBY and PEXPIRE; EVAL/EVALSHA for the scripts; PING for
+ * /ready; INFO is ioredis's ready check on connect.
+ */
+export const REDIS_APP_COMMANDS = [
+  'get',
+  'set',
+  'del',
+  'incr',
+  'incrby',
+  'pexpire',
+  'eval',
+  'evalsha',
+  'ping',
+  'info',
+] as const;
+
+/** An ACL rule line for redis.conf (`user ...`); the password goes in as its SHA-256 only. */
+export function redisAppAclRule(password: string, user = REDIS_APP_USER): string {
+  const hash = createHash('sha256').update(password).digest('hex');
+  const commands = REDIS_APP_COMMANDS.map((c) => `+${c}`).join(' ');
+  return `user ${user} reset on #${hash} ~${CACHE_PREFIX}* resetchannels -@all ${commands}`;
+}
