@@ -6,10 +6,9 @@
  * and never a line without its decision.
  */
 import { invariant } from '../domain/errors.ts';
-import type { DecisionInputs } from '../risk/features.ts';
+import type { Outcome } from '../risk/model/evaluate.ts';
+import type { DecisionInputs } from '../risk/model/features.ts';
 import type { Queryable } from './db.ts';
-
-export type Outcome = 'approve' | 'decline' | 'refer';
 
 export interface NewDecision {
   customerId: bigint;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseCsv } from '../../src/risk/csv.ts';
+import { parseCsv } from '../../src/risk/model/csv.ts';
 import { syntheticCreditCsv } from './synthetic.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');

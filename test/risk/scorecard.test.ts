@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { readCsvFile, toDataset } from '../../src/risk/csv.ts';
-import { buildScorecard, gradeCuts, gradeOf, scalingConstants, scoreRow } from '../../src/risk/scorecard.ts';
-import { parseModel, train } from '../../src/risk/train.ts';
+import { toDataset } from '../../src/risk/model/csv.ts';
+import {
+  buildScorecard,
+  gradeCuts,
+  gradeOf,
+  scalingConstants,
+  scoreRow,
+} from '../../src/risk/model/scorecard.ts';
+import { parseModel, train } from '../../src/risk/model/train.ts';
+import { readCsvFile } from '../../src/risk/service/csv-file.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const germanCsv = path.resolve(repoRoot, '../shared/data/credit/german_credit.csv');

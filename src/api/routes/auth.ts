@@ -8,7 +8,6 @@ import { createHmac } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
-import { fieldCryptoFor } from '../../store/crypto.ts';
 import { findCustomerByPhone, parsePhone, updateCustomerPasswordHash } from '../../store/customers.ts';
 import {
   burnPasswordCheck,
@@ -60,7 +59,7 @@ interface Account {
 
 export function authRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { config, db, cache } = platform;
-  const crypto = fieldCryptoFor(config);
+  const { crypto } = platform.services;
 
   const failureKey = (login: string) =>
     `login-failures:${createHmac('sha256', config.blindIndexKey).update(login).digest('hex')}`;

@@ -8,24 +8,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { CNY, formatAmount, parseAmount } from '../../domain/money.ts';
 import type { Platform } from '../../platform.ts';
-import {
-  CustomerNotFoundError,
-  type Decision,
-  decide,
-  deviceKeyOf,
-  ensureChampion,
-  evaluate,
-} from '../../risk/decide.ts';
-import { type ApplicationInput, PURPOSES } from '../../risk/features.ts';
-import { REASON_CODES } from '../../risk/policy.ts';
-import type { Reason } from '../../risk/scorecard.ts';
+import { evaluate } from '../../risk/model/evaluate.ts';
+import { type ApplicationInput, PURPOSES } from '../../risk/model/features.ts';
+import { REASON_CODES } from '../../risk/model/policy.ts';
+import type { Reason } from '../../risk/model/scorecard.ts';
+import { CustomerNotFoundError, type Decision, deviceKeyOf } from '../../risk/service/decide.ts';
 import { getDecision, isUnknownCustomer, type StoredDecision } from '../../store/decisions.ts';
 import { getModel } from '../../store/models.ts';
 import { getPolicy } from '../../store/policies.ts';
 import { listReviews, REVIEW_PAGE_MAX, resolveReview } from '../../store/reviews.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError, notFound, unprocessable } from '../errors.ts';
-import type { Api } from '../server.ts';
+import type { Api } from '../types.ts';
 import { idFromPath, MAX_BIGINT_ID } from './ids.ts';
 
 export const MAX_STATED_INCOME_MINOR = 100_000_000_00n; // 100 million a month: anything above is a typo
@@ -239,9 +233,11 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
     // at start. Real deployments register it on the first decision (or with `fenqi risk models`).
     if (platform.config.mode === 'embedded') {
       (app as unknown as Api).addHook('onReady', async () => {
-        ensureChampion(platform).catch((err: Error) =>
-          platform.logger.warn({ err: err.message }, 'could not register the bootstrap champion'),
-        );
+        platform.services.risk
+          .ensureChampion()
+          .catch((err: Error) =>
+            platform.logger.warn({ err: err.message }, 'could not register the bootstrap champion'),
+          );
       });
     }
 
@@ -282,7 +278,7 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
         };
         let decision: Decision;
         try {
-          decision = await decide(platform, customerId, application);
+          decision = await platform.services.risk.decide(customerId, application);
         } catch (err) {
           if (err instanceof CustomerNotFoundError || isUnknownCustomer(err)) throw notFound('customer');
           throw err;

@@ -6,7 +6,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
-import { fieldCryptoFor } from '../../store/crypto.ts';
 import {
   type CustomerProfile,
   createCustomer,
@@ -76,7 +75,7 @@ function bankCardOf(raw: string): string {
 
 export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { db } = platform;
-  const crypto = fieldCryptoFor(platform.config);
+  const crypto = platform.services.crypto;
 
   return async (app) => {
     app.post(

@@ -12,7 +12,6 @@ import { todayUtc } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { type DisbursementState, openCashLoan, settleDisbursement } from '../../store/disbursements.ts';
 import { getInstallments, getLoan, listLoans } from '../../store/loans.ts';
-import { gatewayFor } from '../../store/payment-gateway.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { IdempotencyHeaders, idempotent, toApiError } from '../plugins/idempotency.ts';
@@ -115,7 +114,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const customerId = request.principal!.id;
         const productId = pathId(request.body.product_id, 'product');
         const amountMinor = positiveAmount(request.body.amount);
-        const gateway = gatewayFor(platform);
+        const gateway = platform.services.gateway;
         return idempotent<{ loan_id: string }>(sql, request, reply, {
           effect: async (tx) => {
             const pending = await openCashLoan(tx, {
@@ -159,7 +158,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loan = await getLoan(sql, loanId);
         if (!loan || loan.kind !== 'cash') throw notFound('loan');
         try {
-          await settleDisbursement(sql, gatewayFor(platform), loanId, todayUtc(), 'reconcile');
+          await settleDisbursement(sql, platform.services.gateway, loanId, todayUtc(), 'reconcile');
         } catch (err) {
           throw toApiError(err) ?? err;
         }

@@ -37,7 +37,7 @@ import {
   type OrderStatusView,
 } from '../order-status.ts';
 import { idempotencyKeyOf, REPLAY_HEADER } from '../plugins/idempotency.ts';
-import type { Api } from '../server.ts';
+import type { Api } from '../types.ts';
 import { ErrorBody, IdParams, isStaff, pathId } from './lending-schemas.ts';
 
 export { CREDIT_SUMMARY_TTL_MS } from '../order-status.ts';

@@ -7,7 +7,6 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
-import { CacheAside } from '../../cache/cache-aside.ts';
 import {
   BASES,
   DEFAULT_ALLOCATION_ORDER,
@@ -30,9 +29,7 @@ import {
   type CatalogRow,
   createCatalogProduct,
   deactivateCatalogProduct,
-  getCatalogRow,
   isProductCodeTaken,
-  listCatalogRows,
   PRODUCT_PAGE_DEFAULT,
   PRODUCT_PAGE_MAX,
   replaceCatalogProduct,
@@ -40,7 +37,7 @@ import {
 import { productFromRow } from '../../store/products.ts';
 import { type Principal, requireRole } from '../auth.ts';
 import { ApiError, conflict, unprocessable } from '../errors.ts';
-import type { Api } from '../server.ts';
+import type { Api } from '../types.ts';
 import { IdString, idFromPath } from './ids.ts';
 
 export const PRODUCT_CODE_MAX_LENGTH = 64;
@@ -56,11 +53,6 @@ export const AMOUNT_MAX_WHOLE_DIGITS = 15;
 export const MULTIPLE_MAX_MINOR = 1_000_000_000;
 /** Highest nominal rate a product may carry, in percent (the domain's own bound). */
 export const RATE_MAX_PERCENT = 10_000;
-/** Cached product rows and list pages live this long (plus jitter) unless a write drops them first. */
-export const PRODUCT_CACHE_TTL_MS = 30_000;
-/** The list generation counter outlives every cached page by far; losing it only costs a miss. */
-export const PRODUCT_GENERATION_WINDOW_MS = 7 * 24 * 3600 * 1000;
-const GENERATION_KEY = 'products:generation';
 
 const STAFF_ROLES = ['risk', 'ops'] as const;
 const isStaff = (principal: Principal | undefined): boolean =>
@@ -401,59 +393,6 @@ export function productFromBody(body: ProductBody): LoanProduct {
   }
 }
 
-/** Product reads shared by the products and quotes routes: cache-aside, dropped after writes. */
-export class ProductReads {
-  private readonly reads: CacheAside;
-
-  constructor(private readonly platform: Platform) {
-    this.reads = new CacheAside(platform.cache, { ttlMs: PRODUCT_CACHE_TTL_MS });
-  }
-
-  static key(id: bigint): string {
-    return `product:${id}`;
-  }
-
-  async row(id: bigint): Promise<CatalogRow | undefined> {
-    return this.reads.get(ProductReads.key(id), () => getCatalogRow(this.platform.db.sql, id));
-  }
-
-  async page(options: Parameters<typeof listCatalogRows>[1]): Promise<CatalogRow[]> {
-    // When the cache is down the generation is unknown; CacheAside then loads through its bounded
-    // fallback, and whatever it stores under this key is gone within one TTL.
-    const generation = await this.platform.cache.get(GENERATION_KEY).catch(() => 'unknown');
-    const key = [
-      'products:list',
-      generation ?? '0',
-      options.activeOnly ? 'active' : 'all',
-      options.kind ?? 'any',
-      options.afterId ?? 0n,
-      options.limit,
-    ].join(':');
-    const rows = await this.reads.get(key, () => listCatalogRows(this.platform.db.sql, options));
-    return rows ?? [];
-  }
-
-  /** After a committed write: the product's key is dropped and every list page is orphaned. */
-  async changed(id: bigint): Promise<void> {
-    await Promise.all([
-      this.reads.invalidate(ProductReads.key(id)),
-      this.platform.cache.incr(GENERATION_KEY, PRODUCT_GENERATION_WINDOW_MS).catch(() => 0),
-    ]);
-  }
-}
-
-const readsByPlatform = new WeakMap<Platform, ProductReads>();
-
-/** One ProductReads per platform, so single-flight spans the products and quotes routes. */
-export function productReadsFor(platform: Platform): ProductReads {
-  let reads = readsByPlatform.get(platform);
-  if (!reads) {
-    reads = new ProductReads(platform);
-    readsByPlatform.set(platform, reads);
-  }
-  return reads;
-}
-
 export const productNotFound = () => new ApiError(404, 'PRODUCT_NOT_FOUND', 'no such product');
 
 const ProductList = Type.Object({
@@ -465,7 +404,7 @@ const ProductList = Type.Object({
 
 export function productRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { db } = platform;
-  const reads = productReadsFor(platform);
+  const reads = platform.services.products;
   const staffOnly = requireRole(...STAFF_ROLES);
 
   /** The id, or 404: an id beyond bigint names nothing. */

@@ -38,7 +38,6 @@ import {
   EVERY_MAX,
   MULTIPLE_MAX_MINOR,
   productNotFound,
-  productReadsFor,
   TENOR_MAX,
   TERM_MAX_DAYS,
   termDays,
@@ -192,7 +191,7 @@ function inlineSchedule(body: QuoteBody): Schedule {
 }
 
 export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const reads = productReadsFor(platform);
+  const reads = platform.services.products;
 
   const productQuote = async (
     body: QuoteBody,

@@ -1,7 +1,7 @@
 /**
  * Risk administration for risk staff: publish and roll back policy versions, keep the deny list,
  * move models between champion, challenger and retired, and read the audit trail of all of it.
- * Changes apply at once in this process (refreshRisk) and within ACTIVE_REFRESH_MS in every other
+ * Changes apply at once in this process (the decision service's refresh()) and within ACTIVE_REFRESH_MS in every other
  * decision process; deny-list changes apply to the next decision everywhere (it is read per
  * decision). Deny-list values (phone, national id) travel only in request bodies, never in a URL,
  * and only their blind index is stored or shown (as an 8-hex-digit fingerprint).
@@ -10,9 +10,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
-import { refreshRisk } from '../../risk/decide.ts';
-import { FACT_NAMES, PolicyError } from '../../risk/policy.ts';
-import { GRADES } from '../../risk/scorecard.ts';
+import {
+  checkPolicy,
+  FACT_NAMES,
+  POLICY_INCOME_MULTIPLE_BP_MAX,
+  POLICY_MARGIN_POINTS_MAX,
+  POLICY_RULE_DESCRIPTION_MAX_LENGTH,
+  POLICY_RULE_VALUE_MAX,
+  POLICY_RULES_MAX,
+  PolicyError,
+} from '../../risk/model/policy.ts';
+import { GRADES } from '../../risk/model/scorecard.ts';
 import type { TransactionSql } from '../../store/db.ts';
 import {
   addDenyEntry,
@@ -35,16 +43,10 @@ import {
 } from '../../store/models.ts';
 import {
   activatePolicyIn,
-  checkPolicy,
   getPolicyVersion,
   listPolicyVersions,
-  POLICY_INCOME_MULTIPLE_BP_MAX,
-  POLICY_MARGIN_POINTS_MAX,
   POLICY_NOTE_MAX_LENGTH,
   POLICY_PAGE_MAX,
-  POLICY_RULE_DESCRIPTION_MAX_LENGTH,
-  POLICY_RULE_VALUE_MAX,
-  POLICY_RULES_MAX,
   type PolicyVersionInfo,
   publishPolicyIn,
   type StoredPolicy,
@@ -326,7 +328,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       const answer = await sql.begin(guarded);
       return reply.status(answer.statusCode).send(answer.body);
     } finally {
-      refreshRisk(platform);
+      platform.services.risk.refresh();
     }
   }
 

@@ -52,8 +52,9 @@ export async function trainFromPlatformCommand(flags: PlatformTrainFlags): Promi
   if (folds === 1) throw new UsageError('--cv must be 0 or at least 2');
   const seed = integer('--seed', flags.seed, 0, 2 ** 32 - 1);
   const asOf = asOfDate(flags.asOf);
-  const { maturedLoans, platformDataset } = await import('../../risk/platform-data.ts');
-  const { train, TrainInputError } = await import('../../risk/train.ts');
+  const { platformDataset } = await import('../../risk/model/monitor.ts');
+  const { maturedLoans } = await import('../../store/risk-platform.ts');
+  const { train, TrainInputError } = await import('../../risk/model/train.ts');
   const { registerModel } = await import('../../store/models.ts');
   await withDatabase(async (db) => {
     progress(`reading loans matured by ${asOf} (window ${windowDays} days, bad at ${badDpd}+ days past due)`);
@@ -110,7 +111,7 @@ async function registerCommand(flags: {
   note?: string;
 }) {
   if (flags.champion && flags.challenger) throw new UsageError('give --champion or --challenger, not both');
-  const { parseModel, TrainInputError } = await import('../../risk/train.ts');
+  const { parseModel, TrainInputError } = await import('../../risk/model/train.ts');
   const { registerModel } = await import('../../store/models.ts');
   const parsed = readJsonFile(flags.model, 'model');
   let model: ReturnType<typeof parseModel>;
@@ -184,9 +185,8 @@ async function monitorCommand(flags: MonitorFlags) {
   const windowDays = integer('--window-days', flags.windowDays, 1, 3650);
   const asOf = asOfDate(flags.asOf);
   const { activeModels, getModelByVersion } = await import('../../store/models.ts');
-  const { maturedLoans, monitor, recentInputs, WATCH_PSI, ACT_PSI } = await import(
-    '../../risk/platform-data.ts'
-  );
+  const { monitor, WATCH_PSI, ACT_PSI } = await import('../../risk/model/monitor.ts');
+  const { maturedLoans, recentInputs } = await import('../../store/risk-platform.ts');
   await withDatabase(async (db) => {
     const loaded =
       flags.model === undefined

@@ -63,8 +63,8 @@ function list(text: string | undefined): string[] {
 
 /** Input problems are the user's to fix: report them as usage errors, not crashes. */
 async function asUsage<T>(work: () => Promise<T> | T): Promise<T> {
-  const { CsvError } = await import('../../risk/csv.ts');
-  const { TrainInputError } = await import('../../risk/train.ts');
+  const { CsvError } = await import('../../risk/model/csv.ts');
+  const { TrainInputError } = await import('../../risk/model/train.ts');
   try {
     return await work();
   } catch (err) {
@@ -100,8 +100,8 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   const folds = integerFlag('--cv', flags.cv, 0, 20);
   if (folds === 1) throw new UsageError('--cv must be 0 (no cross-validation) or at least 2');
   const seed = integerFlag('--seed', flags.seed, 0, 2 ** 32 - 1);
-  const { DEFAULT_BINNING } = await import('../../risk/binning.ts');
-  const { MAX_BINS } = await import('../../risk/binning.ts');
+  const { DEFAULT_BINNING } = await import('../../risk/model/binning.ts');
+  const { MAX_BINS } = await import('../../risk/model/binning.ts');
   const binning = { ...DEFAULT_BINNING };
   if (flags.maxBins !== undefined) binning.maxBins = integerFlag('--max-bins', flags.maxBins, 1, MAX_BINS);
   if (flags.monotonic !== undefined) {
@@ -112,8 +112,9 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   }
   const minIv = flags.minIv === undefined ? undefined : numberFlag('--min-iv', flags.minIv, 0, 10);
 
-  const { readCsvFile, toDataset } = await import('../../risk/csv.ts');
-  const { train } = await import('../../risk/train.ts');
+  const { toDataset } = await import('../../risk/model/csv.ts');
+  const { readCsvFile } = await import('../../risk/service/csv-file.ts');
+  const { train } = await import('../../risk/model/train.ts');
   const progress = progressReporter();
   const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 
@@ -176,7 +177,7 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   if (flags.report) {
     const { writeFileSync } = await import('node:fs');
     const { basename } = await import('node:path');
-    const { renderReport } = await import('../../risk/report.ts');
+    const { renderReport } = await import('../../risk/model/report.ts');
     writeFile(writeFileSync, flags.report, renderReport(result, `Scorecard: ${basename(flags.data)}`));
     out(`report written to ${flags.report}`);
   }
@@ -206,9 +207,10 @@ function writeFile(write: (path: string, text: string) => void, path: string, te
 
 async function scoreCommand(flags: ScoreFlags): Promise<void> {
   const { writeFileSync } = await import('node:fs');
-  const { readCsvFile, formatCsv } = await import('../../risk/csv.ts');
-  const { parseModel } = await import('../../risk/train.ts');
-  const { scoreRow, MAX_REASONS } = await import('../../risk/scorecard.ts');
+  const { formatCsv } = await import('../../risk/model/csv.ts');
+  const { readCsvFile } = await import('../../risk/service/csv-file.ts');
+  const { parseModel } = await import('../../risk/model/train.ts');
+  const { scoreRow, MAX_REASONS } = await import('../../risk/model/scorecard.ts');
 
   const parsed = readJsonFile(flags.model, 'model');
   const model = await asUsage(() => parseModel(parsed));

@@ -9,15 +9,16 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Column, Dataset } from './csv.ts';
-import { readCsvFile, toDataset } from './csv.ts';
-import { mulberry32 } from './cv.ts';
-import type { Purpose, RepaymentHistory } from './features.ts';
-import { type ScorecardModel, train } from './train.ts';
+import type { Column, Dataset } from '../model/csv.ts';
+import { toDataset } from '../model/csv.ts';
+import { mulberry32 } from '../model/cv.ts';
+import type { Purpose, RepaymentHistory } from '../model/features.ts';
+import { type ScorecardModel, train } from '../model/train.ts';
+import { readCsvFile } from './csv-file.ts';
 
 export const GERMAN_CREDIT_PATH = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/data/credit/german_credit.csv',
+  '../../../../shared/data/credit/german_credit.csv',
 );
 export const SYNTHETIC_BOOTSTRAP_ROWS = 4000;
 export const SYNTHETIC_BOOTSTRAP_SEED = 7;
