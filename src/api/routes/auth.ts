@@ -18,7 +18,7 @@ import {
 } from '../../store/passwords.ts';
 import { findStaffByUsername, parseUsername, updateStaffPasswordHash } from '../../store/staff.ts';
 import { type Principal, signAccessToken } from '../auth.ts';
-import { ApiError } from '../errors.ts';
+import { refuse } from '../errors.ts';
 
 /** Failed log-ins allowed for one phone or username within the window before 429. */
 export const LOGIN_MAX_FAILURES = 10;
@@ -48,7 +48,7 @@ const TokenBody = Type.Object({
 });
 
 const invalidCredentials = () =>
-  new ApiError(401, 'INVALID_CREDENTIALS', 'phone or username and password do not match an account');
+  refuse('INVALID_CREDENTIALS', 'phone or username and password do not match an account');
 
 interface Account {
   principal: Principal;
@@ -111,8 +111,7 @@ export function authRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const key = failureKey(login);
         const failures = Number((await cache.get(key).catch(() => null)) ?? 0);
         if (failures >= LOGIN_MAX_FAILURES) {
-          throw new ApiError(
-            429,
+          throw refuse(
             'TOO_MANY_ATTEMPTS',
             'too many failed log-ins; try again later',
             {},

@@ -18,16 +18,18 @@ import { getModel } from '../../store/models.ts';
 import { getPolicy } from '../../store/policies.ts';
 import { listReviews, REVIEW_PAGE_MAX, resolveReview } from '../../store/reviews.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, notFound, unprocessable } from '../errors.ts';
+import type { ErrorCode } from '../error-codes.ts';
+import { notFound, refuse } from '../errors.ts';
 import type { Api } from '../types.ts';
-import { idFromPath, MAX_BIGINT_ID } from './ids.ts';
+import { IdString, idFromPath, MAX_BIGINT_ID } from './ids.ts';
+import { IdParams } from './lending-schemas.ts';
+import { nextCursor, Page } from './page.ts';
 
 export const MAX_STATED_INCOME_MINOR = 100_000_000_00n; // 100 million a month: anything above is a typo
 export const MAX_REQUESTED_AMOUNT_MINOR = 100_000_000_00n;
 export const MAX_TENOR_MONTHS = 60;
 const AMOUNT_PATTERN = '^\\d{1,12}(\\.\\d{1,2})?$';
 
-const IdParams = Type.Object({ id: Type.String({ pattern: '^\\d{1,19}$' }) });
 const Amount = (description: string) =>
   Type.String({ pattern: AMOUNT_PATTERN, maxLength: 16, description: `${description}, decimal string` });
 
@@ -86,7 +88,9 @@ const ReviewQuery = Type.Object(
       }),
     ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: REVIEW_PAGE_MAX, default: 50 })),
-    after: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
+    cursor: Type.Optional(IdString),
+    /** The cursor's earlier name, still accepted. */
+    after: Type.Optional(IdString),
   },
   { additionalProperties: false },
 );
@@ -207,9 +211,9 @@ function comparable(
   };
 }
 
-function boundedAmount(text: string, max: bigint, code: string, what: string): bigint {
+function boundedAmount(text: string, max: bigint, code: ErrorCode, what: string): bigint {
   const minor = parseAmount(text, CNY.decimals);
-  if (minor > max) throw unprocessable(code, `${what} is larger than ${formatAmount(max, CNY.decimals)}`);
+  if (minor > max) throw refuse(code, `${what} is larger than ${formatAmount(max, CNY.decimals)}`);
   return minor;
 }
 
@@ -326,8 +330,7 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
         if (!d) throw notFound('credit application');
         const model = d.modelId === null ? undefined : await getModel(db.sql, d.modelId);
         const policy = await getPolicy(db.sql, d.policyVersion);
-        if (!model || !policy)
-          throw unprocessable('NOT_REPLAYABLE', 'the model or policy of this decision is gone');
+        if (!model || !policy) throw refuse('NOT_REPLAYABLE', 'the model or policy of this decision is gone');
         const e = evaluate(d.inputs, model.model, policy.policy);
         const result = d.result as { points?: Record<string, number>; suggestedLineMinor?: string | null };
         const original = comparable(d, result.points ?? {});
@@ -358,8 +361,10 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
           querystring: ReviewQuery,
           response: {
             200: Type.Object({
-              items: Type.Array(ReviewItemView),
-              next: Type.Union([Type.String(), Type.Null()]),
+              ...Page(ReviewItemView).properties,
+              next: Type.Union([Type.String(), Type.Null()], {
+                description: 'next_cursor under its earlier name',
+              }),
             }),
           },
         },
@@ -367,8 +372,10 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
       async (request) => {
         const q = request.query;
         const limit = q.limit ?? 50;
-        const after = q.after === undefined ? null : (idFromPath(q.after) ?? MAX_BIGINT_ID);
+        const cursor = q.cursor ?? q.after;
+        const after = cursor === undefined ? null : (idFromPath(cursor) ?? MAX_BIGINT_ID);
         const items = await listReviews(db.sql, q.status ?? 'open', limit, after);
+        const next = nextCursor(items, limit, (r) => r.decisionId);
         return {
           items: items.map((r) => ({
             decision_id: r.decisionId.toString(),
@@ -380,7 +387,8 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
             suggested_line: money(r.suggestedLineMinor),
             created_at: r.createdAt.toISOString(),
           })),
-          next: items.length === limit ? items.at(-1)!.decisionId.toString() : null,
+          next_cursor: next,
+          next,
         };
       },
     );
@@ -403,25 +411,23 @@ export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncT
         const body = request.body;
         let resolution: { approve: true; lineMinor: bigint } | { approve: false; reason: string };
         if (body.decision === 'approve') {
-          if (body.line === undefined) throw unprocessable('LINE_REQUIRED', 'approving needs a line');
-          if (body.reason !== undefined)
-            throw unprocessable('REASON_NOT_ALLOWED', 'an approval carries no reason');
+          if (body.line === undefined) throw refuse('LINE_REQUIRED', 'approving needs a line');
+          if (body.reason !== undefined) throw refuse('REASON_NOT_ALLOWED', 'an approval carries no reason');
           const lineMinor = parseAmount(body.line, CNY.decimals);
           if (lineMinor <= 0n || lineMinor > MAX_STATED_INCOME_MINOR) {
-            throw unprocessable('LINE_OUT_OF_RANGE', 'the line must be positive and at most 100000000.00');
+            throw refuse('LINE_OUT_OF_RANGE', 'the line must be positive and at most 100000000.00');
           }
           resolution = { approve: true, lineMinor };
         } else {
-          if (body.reason === undefined)
-            throw unprocessable('REASON_REQUIRED', 'declining needs a reason code');
-          if (body.line !== undefined) throw unprocessable('LINE_NOT_ALLOWED', 'a decline carries no line');
+          if (body.reason === undefined) throw refuse('REASON_REQUIRED', 'declining needs a reason code');
+          if (body.line !== undefined) throw refuse('LINE_NOT_ALLOWED', 'a decline carries no line');
           resolution = { approve: false, reason: body.reason };
         }
         if (id === undefined) throw notFound('review');
         const done = await resolveReview(db.sql, id, request.principal!.id, resolution);
         if (!done.ok) {
           if (done.problem === 'not_found') throw notFound('review');
-          throw new ApiError(409, 'REVIEW_ALREADY_RESOLVED', 'this application has already been reviewed');
+          throw refuse('REVIEW_ALREADY_RESOLVED', 'this application has already been reviewed');
         }
         const d = await getDecision(db.sql, id);
         return stored(d!);

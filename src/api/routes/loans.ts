@@ -13,8 +13,8 @@ import type { Platform } from '../../platform.ts';
 import { type DisbursementState, openCashLoan, settleDisbursement } from '../../store/disbursements.ts';
 import { getInstallments, getLoan, listLoans } from '../../store/loans.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, notFound } from '../errors.ts';
-import { IdempotencyHeaders, idempotent, toApiError } from '../plugins/idempotency.ts';
+import { notFound, refuse, toApiError } from '../errors.ts';
+import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { IdString } from './ids.ts';
 import {
   assertOwnerOrStaff,
@@ -68,14 +68,9 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   /** The HTTP answer for a disbursement's state; pending is not final (a retry resolves it). */
   const answerFor = async (loanId: bigint, state: DisbursementState) => {
     if (state === 'failed') {
-      const err = new ApiError(
-        422,
-        'DISBURSEMENT_FAILED',
-        'the bank refused the transfer; the credit is released',
-        {
-          loan_id: loanId.toString(),
-        },
-      );
+      const err = refuse('DISBURSEMENT_FAILED', 'the bank refused the transfer; the credit is released', {
+        loan_id: loanId.toString(),
+      });
       return {
         statusCode: 422,
         body: { error: { code: err.code, message: err.message, details: err.details } },
@@ -200,7 +195,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const p = request.principal!;
         const given = request.query.customer_id;
         if (given === undefined && p.role !== 'customer') {
-          throw new ApiError(400, 'CUSTOMER_ID_REQUIRED', 'staff must say whose loans: customer_id');
+          throw refuse('CUSTOMER_ID_REQUIRED', 'staff must say whose loans: customer_id');
         }
         const customerId = given === undefined ? p.id : pathId(given, 'customer');
         assertOwnerOrStaff(request, customerId, 'customer');

@@ -36,9 +36,10 @@ import {
 } from '../../store/product-catalog.ts';
 import { productFromRow } from '../../store/products.ts';
 import { type Principal, requireRole } from '../auth.ts';
-import { ApiError, conflict, unprocessable } from '../errors.ts';
+import { type ApiError, refuse } from '../errors.ts';
 import type { Api } from '../types.ts';
 import { IdString, idFromPath } from './ids.ts';
+import { nextCursor, Page } from './page.ts';
 
 export const PRODUCT_CODE_MAX_LENGTH = 64;
 export const PRODUCT_NAME_MAX_LENGTH = 200;
@@ -303,12 +304,12 @@ function problemsOf(err: DomainError): string[] {
 export function domainRefusal(err: DomainError): ApiError {
   if (err.code === 'INVALID_PRODUCT') return invalidProduct(problemsOf(err));
   const details: Record<string, unknown> = { ...err.details };
-  return unprocessable(err.code, apiWording(err.message), details);
+  return refuse(err.code, apiWording(err.message), details);
 }
 
 function invalidProduct(problems: string[]): ApiError {
   const listed = problems.map(apiWording);
-  return unprocessable('INVALID_PRODUCT', `invalid product: ${listed.join('; ')}`, { problems: listed });
+  return refuse('INVALID_PRODUCT', `invalid product: ${listed.join('; ')}`, { problems: listed });
 }
 
 /**
@@ -393,14 +394,9 @@ export function productFromBody(body: ProductBody): LoanProduct {
   }
 }
 
-export const productNotFound = () => new ApiError(404, 'PRODUCT_NOT_FOUND', 'no such product');
+export const productNotFound = () => refuse('PRODUCT_NOT_FOUND', 'no such product');
 
-const ProductList = Type.Object({
-  items: Type.Array(ProductView),
-  next_cursor: Type.Union([Type.String(), Type.Null()], {
-    description: 'pass back as cursor for the next page; null on the last page',
-  }),
-});
+const ProductList = Page(ProductView);
 
 export function productRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { db } = platform;
@@ -451,10 +447,9 @@ export function productRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           afterId,
           limit,
         });
-        const last = rows.at(-1);
         return {
           items: rows.map(productView),
-          next_cursor: rows.length === limit && last ? last.id.toString() : null,
+          next_cursor: nextCursor(rows, limit, (r) => r.id),
         };
       },
     );
@@ -545,4 +540,4 @@ export function productRoutes(platform: Platform): FastifyPluginAsyncTypebox {
 }
 
 const codeTaken = (code: string) =>
-  conflict('PRODUCT_CODE_TAKEN', `a product with code ${code} already exists`, { code });
+  refuse('PRODUCT_CODE_TAKEN', `a product with code ${code} already exists`, { code });

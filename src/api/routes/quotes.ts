@@ -30,7 +30,7 @@ import {
 } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { productFromRow } from '../../store/products.ts';
-import { ApiError, unprocessable } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { IdString, idFromPath } from './ids.ts';
 import {
   AmountString,
@@ -122,9 +122,6 @@ const QuoteAnswer = Type.Object({
   apr: Type.String({ description: 'annual percentage rate by IRR, percent with two decimals' }),
 });
 
-const badForm = (code: string, message: string, details: Record<string, unknown> = {}) =>
-  new ApiError(400, code, message, details);
-
 /** Runs domain code, turning its refusals into the API's 422 with the same code. */
 function domain<T>(work: () => T): T {
   try {
@@ -137,7 +134,7 @@ function domain<T>(work: () => T): T {
 
 function inlineSchedule(body: QuoteBody): Schedule {
   if (body.rate === undefined) {
-    throw badForm('QUOTE_FORM_INCOMPLETE', 'give product_id, or rate with the other terms inline', {
+    throw refuse('QUOTE_FORM_INCOMPLETE', 'give product_id, or rate with the other terms inline', {
       missing: ['product_id', 'rate'],
     });
   }
@@ -147,7 +144,7 @@ function inlineSchedule(body: QuoteBody): Schedule {
     if (text === undefined) return 0n;
     const minor = domain(() => parseAmount(text, decimals));
     if (minor > maxMinor) {
-      throw unprocessable('AMOUNT_TOO_LARGE', `${field} must be at most ${QUOTE_AMOUNT_MAX_MAJOR}`, {
+      throw refuse('AMOUNT_TOO_LARGE', `${field} must be at most ${QUOTE_AMOUNT_MAX_MAJOR}`, {
         field,
         max: QUOTE_AMOUNT_MAX_MAJOR.toString(),
       });
@@ -158,7 +155,7 @@ function inlineSchedule(body: QuoteBody): Schedule {
   const every = body.every ?? 1;
   const unit = body.unit ?? 'month';
   if (termDays(body.tenor, every, unit) > TERM_MAX_DAYS) {
-    throw unprocessable('TERM_TOO_LONG', `the schedule must end within ${TERM_MAX_DAYS} days of the start`, {
+    throw refuse('TERM_TOO_LONG', `the schedule must end within ${TERM_MAX_DAYS} days of the start`, {
       max_days: String(TERM_MAX_DAYS),
     });
   }
@@ -230,8 +227,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       async (request): Promise<QuoteJson & { product_id?: string }> => {
         const limited = await hit(platform.cache, QUOTE_RATE_LIMIT, request.ip);
         if (!limited.allowed) {
-          throw new ApiError(
-            429,
+          throw refuse(
             'RATE_LIMITED',
             'too many quotes from this address; try again shortly',
             { retry_after_s: limited.retryAfterS },
@@ -244,7 +240,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         if (body.product_id !== undefined) {
           const inline = present(INLINE_ONLY);
           if (inline.length > 0) {
-            throw badForm(
+            throw refuse(
               'QUOTE_FORM_CONFLICT',
               `a product quote takes no inline terms: ${inline.join(', ')}`,
               {
@@ -256,7 +252,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         }
         const productOnly = present(PRODUCT_ONLY);
         if (productOnly.length > 0) {
-          throw badForm(
+          throw refuse(
             'QUOTE_FORM_CONFLICT',
             `${productOnly.join(', ')} is for product quotes; an inline quote takes start`,
             { fields: productOnly },

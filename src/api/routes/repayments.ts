@@ -11,7 +11,7 @@ import type { Platform } from '../../platform.ts';
 import { getLoan } from '../../store/loans.ts';
 import { applyRepayment, quotePayoff } from '../../store/repayments.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, notFound } from '../errors.ts';
+import { badQuery, notFound, refuse } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import {
   assertOwnerOrStaff,
@@ -133,14 +133,14 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         try {
           date = parseDate(request.query.date ?? todayUtc());
         } catch (err) {
-          if (err instanceof DomainError) throw new ApiError(400, 'INVALID_DATE', err.message);
+          if (err instanceof DomainError) throw badQuery('INVALID_DATE', err.message);
           throw err;
         }
         const loan = await getLoan(sql, loanId);
         if (!loan) throw notFound('loan');
         assertOwnerOrStaff(request, loan.customerId, 'loan');
         if (loan.status !== 'active') {
-          throw new ApiError(409, 'LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
+          throw refuse('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
         }
         const q = await quotePayoff(sql, loan, date);
         return {

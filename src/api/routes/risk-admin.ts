@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type TSchema, Type } from 'typebox';
+import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
 import {
   checkPolicy,
@@ -53,10 +53,11 @@ import {
 } from '../../store/policies.ts';
 import { ADMIN_EVENTS_PAGE_MAX, listAdminEvents } from '../../store/risk-admin-events.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, conflict, unauthorized, unprocessable } from '../errors.ts';
+import { refuse, unauthorized } from '../errors.ts';
 import { type Answer, IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { IdString, idFromPath, MAX_BIGINT_ID } from './ids.ts';
 import { ErrorBody } from './lending-schemas.ts';
+import { nextCursor, Page } from './page.ts';
 
 /** Longest deny-list value accepted before parsing (a phone with +86, spaces and dashes fits). */
 export const DENY_VALUE_MAX_LENGTH = 32;
@@ -130,9 +131,6 @@ const VersionCursorQuery = (max: number) =>
     },
     { additionalProperties: false },
   );
-const NextCursor = Type.Union([Type.String(), Type.Null()], {
-  description: 'pass back as cursor for the next page; null on the last page',
-});
 
 const PolicyInfoView = Type.Object({
   version: Type.Integer(),
@@ -232,8 +230,6 @@ const EventView = Type.Object({
   created_at: Type.String(),
 });
 
-const page = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), next_cursor: NextCursor });
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
 
 // ---------------------------------------------------------------------------------------------
@@ -278,9 +274,9 @@ const modelView = (m: RegisteredModel) => ({
 });
 
 const policyNotFound = (version: number) =>
-  new ApiError(404, 'POLICY_NOT_FOUND', `no policy version ${version}`, { version });
+  refuse('POLICY_NOT_FOUND', `no policy version ${version}`, { version });
 const modelNotFound = (version: number) =>
-  new ApiError(404, 'MODEL_NOT_FOUND', `no model version ${version}`, { version });
+  refuse('MODEL_NOT_FOUND', `no model version ${version}`, { version });
 
 /** A staff id that no staff row has (a token outliving its account) breaks the audit foreign keys. */
 function isUnknownStaff(err: unknown): boolean {
@@ -289,7 +285,7 @@ function isUnknownStaff(err: unknown): boolean {
 }
 
 function invalidPolicy(err: unknown): never {
-  if (err instanceof PolicyError) throw unprocessable('POLICY_INVALID', err.message);
+  if (err instanceof PolicyError) throw refuse('POLICY_INVALID', err.message);
   throw err;
 }
 
@@ -318,11 +314,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
     try {
       const key = request.headers['idempotency-key'];
       if (key === '') {
-        throw new ApiError(
-          400,
-          'IDEMPOTENCY_KEY_INVALID',
-          'Idempotency-Key is empty: leave it out or send one',
-        );
+        throw refuse('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key is empty: leave it out or send one');
       }
       if (key !== undefined) return await idempotent(sql, request, reply, { effect: guarded });
       const answer = await sql.begin(guarded);
@@ -336,8 +328,8 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
     const key = denyKeyOf(platform.config.blindIndexKey, kind, value);
     if (key) return key;
     throw kind === 'phone'
-      ? unprocessable('INVALID_PHONE', 'a mobile number is 11 digits starting with 1')
-      : unprocessable(
+      ? refuse('INVALID_PHONE', 'a mobile number is 11 digits starting with 1')
+      : refuse(
           'INVALID_NATIONAL_ID',
           'a national id number is 18 characters with a valid birth date and check character',
         );
@@ -358,7 +350,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           security,
           summary: 'Policy versions, newest first (without the documents)',
           querystring: VersionCursorQuery(POLICY_PAGE_MAX),
-          response: { 200: page(PolicyInfoView), ...errors },
+          response: { 200: Page(PolicyInfoView), ...errors },
         },
       },
       async (request) => {
@@ -366,7 +358,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const items = await listPolicyVersions(sql, limit, request.query.cursor ?? null);
         return {
           items: items.map(policyInfoView),
-          next_cursor: items.length === limit ? String(items.at(-1)!.version) : null,
+          next_cursor: nextCursor(items, limit, (i) => i.version),
         };
       },
     );
@@ -385,8 +377,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       async () => {
         const active = await getPolicyVersion(sql, 'active');
         if (!active) {
-          throw new ApiError(
-            404,
+          throw refuse(
             'POLICY_NOT_FOUND',
             'no policy yet: the default is installed by the first decision, or publish one',
           );
@@ -465,7 +456,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           const done = await activatePolicyIn(tx, version, note, by).catch(invalidPolicy);
           if (!done.ok) {
             if (done.problem === 'not_found') throw policyNotFound(version);
-            throw conflict('POLICY_ALREADY_ACTIVE', `policy version ${version} is the active one`, {
+            throw refuse('POLICY_ALREADY_ACTIVE', `policy version ${version} is the active one`, {
               version,
             });
           }
@@ -484,7 +475,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           security,
           summary: 'Deny-list entries, newest first: kind, fingerprint and reason, never the value',
           querystring: DenyListQuery,
-          response: { 200: page(DenyEntryView), ...errors },
+          response: { 200: Page(DenyEntryView), ...errors },
         },
       },
       async (request) => {
@@ -494,7 +485,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const items = await listDenyEntries(sql, limit, before, q.kind);
         return {
           items: items.map(denyView),
-          next_cursor: items.length === limit ? items.at(-1)!.id.toString() : null,
+          next_cursor: nextCursor(items, limit, (i) => i.id),
         };
       },
     );
@@ -541,7 +532,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         return change(request, reply, async (tx) => {
           const removed = await removeDenyEntry(tx, key, by, reason ?? '');
           if (!removed) {
-            throw new ApiError(404, 'DENY_LIST_ENTRY_NOT_FOUND', `this ${kind} is not on the deny list`);
+            throw refuse('DENY_LIST_ENTRY_NOT_FOUND', `this ${kind} is not on the deny list`);
           }
           return { statusCode: 200, body: denyView(removed) };
         });
@@ -580,7 +571,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           security,
           summary: 'The model registry, newest first: role and training metrics',
           querystring: VersionCursorQuery(MODEL_PAGE_MAX),
-          response: { 200: page(ModelView), ...errors },
+          response: { 200: Page(ModelView), ...errors },
         },
       },
       async (request) => {
@@ -588,7 +579,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const items = await listModelsPage(sql, limit, request.query.cursor ?? null);
         return {
           items: items.map(modelView),
-          next_cursor: items.length === limit ? String(items.at(-1)!.version) : null,
+          next_cursor: nextCursor(items, limit, (i) => i.version),
         };
       },
     );
@@ -636,7 +627,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           const done = await setModelRoleIn(tx, version, request.body.role, by);
           if (!done.ok) {
             if (done.problem === 'not_found') throw modelNotFound(version);
-            throw conflict(
+            throw refuse(
               'MODEL_IS_CHAMPION',
               `model version ${version} is the champion: promote another model first`,
               { version },
@@ -657,7 +648,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           security,
           summary: 'Who changed policy, deny list and models, newest first',
           querystring: EventsQuery,
-          response: { 200: page(EventView), ...errors },
+          response: { 200: Page(EventView), ...errors },
         },
       },
       async (request) => {
@@ -674,7 +665,7 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             detail: e.detail,
             created_at: e.createdAt.toISOString(),
           })),
-          next_cursor: items.length === limit ? items.at(-1)!.id.toString() : null,
+          next_cursor: nextCursor(items, limit, (i) => i.id),
         };
       },
     );
