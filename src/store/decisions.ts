@@ -142,17 +142,3 @@ export async function getDecision(sql: Queryable, id: bigint): Promise<StoredDec
     where d.id = ${id.toString()}::bigint`;
   return row && fromRow(row);
 }
-
-/** Decisions scored by a model since a moment, newest first, for monitoring. */
-export async function decisionsScoredBy(
-  sql: Queryable,
-  modelId: bigint,
-  since: Date,
-  limit: number,
-): Promise<{ score: number; inputs: DecisionInputs; bins: Record<string, string> }[]> {
-  const rows = await sql<{ score: number; inputs: DecisionInputs; bins: Record<string, string> }[]>`
-    select score, inputs, result->'bins' as bins from credit_decisions
-    where model_id = ${modelId.toString()}::bigint and score is not null and created_at >= ${since}
-    order by created_at desc limit ${limit}`;
-  return rows;
-}

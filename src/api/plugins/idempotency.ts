@@ -108,12 +108,7 @@ export async function idempotent<D>(
     if (!route.finish) throw new Error('a deferred effect needs a finish step');
     const finished = await route.finish(step.deferred, step.replay);
     if (finished.final) {
-      await sql.begin(async (tx) => {
-        await tx`
-          update idempotency_keys set status_code = ${finished.statusCode},
-            response = ${tx.json(finished.body as never)}
-          where scope = ${scope} and key = ${key} and status_code is null`;
-      });
+      await saveAnswer(sql, scope, key, finished.statusCode, finished.body, true);
     }
     answer = finished;
   } else {

@@ -8,7 +8,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { todayUtc } from '../../domain/index.ts';
+import { businessDate } from '../../config.ts';
+import { MAX_TENOR } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { type DisbursementState, openCashLoan, settleDisbursement } from '../../store/disbursements.ts';
 import { getInstallments, getLoan, listLoans } from '../../store/loans.ts';
@@ -27,7 +28,6 @@ import {
   pathId,
   positiveAmount,
 } from './lending-schemas.ts';
-import { MAX_TENOR } from './orders.ts';
 
 const CashLoanBody = Type.Object(
   { product_id: IdString, amount: Money, tenor: Type.Integer({ minimum: 1, maximum: MAX_TENOR }) },
@@ -117,7 +117,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               productId,
               amountMinor,
               tenor: request.body.tenor,
-              businessDate: todayUtc(),
+              businessDate: businessDate(platform.config),
             });
             return { deferred: { loan_id: pending.loanId.toString() } };
           },
@@ -127,7 +127,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               sql,
               gateway,
               loanId,
-              todayUtc(),
+              businessDate(platform.config),
               resumed ? 'reconcile' : 'send',
             );
             return answerFor(loanId, state);
@@ -153,7 +153,13 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loan = await getLoan(sql, loanId);
         if (!loan || loan.kind !== 'cash') throw notFound('loan');
         try {
-          await settleDisbursement(sql, platform.services.gateway, loanId, todayUtc(), 'reconcile');
+          await settleDisbursement(
+            sql,
+            platform.services.gateway,
+            loanId,
+            businessDate(platform.config),
+            'reconcile',
+          );
         } catch (err) {
           throw toApiError(err) ?? err;
         }

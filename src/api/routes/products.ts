@@ -9,6 +9,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
 import {
   BASES,
+  BP_PER_PERCENT,
+  bpFromPercent,
   DEFAULT_ALLOCATION_ORDER,
   DomainError,
   FREQUENCY_UNITS,
@@ -16,9 +18,13 @@ import {
   formatAmount,
   type LoanProduct,
   MAX_DECIMALS,
+  MAX_EVERY,
+  MAX_RATE_BP,
+  MAX_TENOR,
   METHODS,
   PRODUCT_KINDS,
   parseAmount,
+  percentFromBp,
   RATE_PERS,
   ROUNDING_MODES,
   UPFRONT_FEE_MODES,
@@ -44,16 +50,13 @@ import { nextCursor, Page } from './page.ts';
 export const PRODUCT_CODE_MAX_LENGTH = 64;
 export const PRODUCT_NAME_MAX_LENGTH = 200;
 export const PRODUCT_TENORS_MAX = 24;
-/** The domain's bounds (schedule.ts MAX_TENOR, MAX_EVERY), repeated so schemas can show them. */
-export const TENOR_MAX = 600;
-export const EVERY_MAX = 366;
 /** Longest span a schedule may cover, last due date from the start: fifty years. */
 export const TERM_MAX_DAYS = 50 * 366;
 /** Decimal amounts: at most this many whole digits, so a typed amount stays far inside bigint. */
 export const AMOUNT_MAX_WHOLE_DIGITS = 15;
 export const MULTIPLE_MAX_MINOR = 1_000_000_000;
 /** Highest nominal rate a product may carry, in percent (the domain's own bound). */
-export const RATE_MAX_PERCENT = 10_000;
+export const RATE_MAX_PERCENT = MAX_RATE_BP / BP_PER_PERCENT;
 
 const STAFF_ROLES = ['risk', 'ops'] as const;
 const isStaff = (principal: Principal | undefined): boolean =>
@@ -96,7 +99,7 @@ const ProductBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: PRODUCT_NAME_MAX_LENGTH }),
     kind: enumOf(PRODUCT_KINDS),
     currency: Type.Optional(Currency),
-    tenors: Type.Array(Type.Integer({ minimum: 1, maximum: TENOR_MAX }), {
+    tenors: Type.Array(Type.Integer({ minimum: 1, maximum: MAX_TENOR }), {
       minItems: 1,
       maxItems: PRODUCT_TENORS_MAX,
       description: 'installment counts offered, after any down payment',
@@ -104,7 +107,7 @@ const ProductBody = Type.Object(
     rate: BpPercent,
     rate_per: Type.Optional(enumOf(RATE_PERS)),
     method: Type.Optional(enumOf(METHODS)),
-    every: Type.Optional(Type.Integer({ minimum: 1, maximum: EVERY_MAX })),
+    every: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EVERY })),
     unit: Type.Optional(enumOf(FREQUENCY_UNITS)),
     basis: Type.Optional(enumOf(BASES)),
     rounding: Type.Optional(enumOf(ROUNDING_MODES)),
@@ -201,21 +204,6 @@ export const ProductView = Type.Object({
   updated_at: Type.String(),
 });
 export type ProductView = Static<typeof ProductView>;
-
-/** Basis points as the shortest percentage string: 2400 → "24", 1850 → "18.5", 5 → "0.05". */
-export function percentFromBp(bp: number): string {
-  const whole = Math.trunc(bp / 100);
-  const fraction = String(bp % 100)
-    .padStart(2, '0')
-    .replace(/0+$/, '');
-  return fraction === '' ? String(whole) : `${whole}.${fraction}`;
-}
-
-/** A BpPercent string ("18.5") as basis points (1850). The schema has already checked its shape. */
-export function bpFromPercent(text: string): number {
-  const [whole = '0', fraction = ''] = text.split('.');
-  return Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
-}
 
 export function productView(row: CatalogRow): ProductView {
   const p = productFromRow(row);

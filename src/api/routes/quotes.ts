@@ -8,6 +8,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
 import { hit, type RateLimitRule } from '../../cache/rate-limit.ts';
+import { businessDate } from '../../config.ts';
 import {
   BASES,
   buildSchedule,
@@ -15,6 +16,8 @@ import {
   DomainError,
   FREQUENCY_UNITS,
   MAX_DECIMALS,
+  MAX_EVERY,
+  MAX_TENOR,
   METHODS,
   minorPerMajor,
   parseAmount,
@@ -25,7 +28,6 @@ import {
   ROUNDING_MODES,
   type Schedule,
   scheduleToJson,
-  todayUtc,
   UPFRONT_FEE_MODES,
 } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
@@ -35,10 +37,8 @@ import { IdString, idFromPath } from './ids.ts';
 import {
   AmountString,
   domainRefusal,
-  EVERY_MAX,
   MULTIPLE_MAX_MINOR,
   productNotFound,
-  TENOR_MAX,
   TERM_MAX_DAYS,
   termDays,
 } from './products.ts';
@@ -63,7 +63,7 @@ const QuoteBody = Type.Object(
     principal: { ...AmountString, description: 'price or cash amount before any down payment' },
     tenor: Type.Integer({
       minimum: 1,
-      maximum: TENOR_MAX,
+      maximum: MAX_TENOR,
       description: 'installments after any down payment',
     }),
     start_date: Type.Optional({
@@ -73,7 +73,7 @@ const QuoteBody = Type.Object(
     rate: Type.Optional({ ...Percent, description: 'inline form (required there): nominal rate in percent' }),
     rate_per: Type.Optional(enumOf(RATE_PERS)),
     method: Type.Optional(enumOf(METHODS)),
-    every: Type.Optional(Type.Integer({ minimum: 1, maximum: EVERY_MAX })),
+    every: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EVERY })),
     unit: Type.Optional(enumOf(FREQUENCY_UNITS)),
     basis: Type.Optional(enumOf(BASES)),
     start: Type.Optional({ ...DateString, description: 'inline form: start date (default today, UTC)' }),
@@ -132,7 +132,7 @@ function domain<T>(work: () => T): T {
   }
 }
 
-function inlineSchedule(body: QuoteBody): Schedule {
+function inlineSchedule(body: QuoteBody, today: string): Schedule {
   if (body.rate === undefined) {
     throw refuse('QUOTE_FORM_INCOMPLETE', 'give product_id, or rate with the other terms inline', {
       missing: ['product_id', 'rate'],
@@ -164,7 +164,7 @@ function inlineSchedule(body: QuoteBody): Schedule {
       principalMinor: amount('principal', body.principal),
       rate: { fraction: percent(body.rate), per: body.rate_per ?? 'year' },
       tenor: body.tenor,
-      startDate: body.start ?? todayUtc(),
+      startDate: body.start ?? today,
       method: body.method ?? 'annuity',
       frequency: { every, unit },
       basis: body.basis ?? '30/360',
@@ -203,7 +203,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       quote(product, {
         principalMinor: parseAmount(body.principal, product.currency.decimals),
         tenor: body.tenor,
-        startDate: body.start_date ?? todayUtc(),
+        startDate: body.start_date ?? businessDate(platform.config),
       }),
     );
     return { product_id: row.id.toString(), ...scheduleToJson(schedule) };
@@ -258,7 +258,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             { fields: productOnly },
           );
         }
-        return scheduleToJson(inlineSchedule(body));
+        return scheduleToJson(inlineSchedule(body, businessDate(platform.config)));
       },
     );
   };

@@ -6,7 +6,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { DomainError, parseDate, todayUtc } from '../../domain/index.ts';
+import { businessDate } from '../../config.ts';
+import { DomainError, parseDate } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { getLoan } from '../../store/loans.ts';
 import { applyRepayment, quotePayoff } from '../../store/repayments.ts';
@@ -84,7 +85,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             const r = await applyRepayment(tx, {
               loanId,
               amountMinor,
-              businessDate: todayUtc(),
+              businessDate: businessDate(platform.config),
               overpayment: request.query.overpayment ?? 'refuse',
             });
             return {
@@ -131,7 +132,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loanId = pathId(request.params.id, 'loan');
         let date: string;
         try {
-          date = parseDate(request.query.date ?? todayUtc());
+          date = parseDate(request.query.date ?? businessDate(platform.config));
         } catch (err) {
           if (err instanceof DomainError) throw badQuery('INVALID_DATE', err.message);
           throw err;

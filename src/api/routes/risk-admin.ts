@@ -22,6 +22,7 @@ import {
 } from '../../risk/model/policy.ts';
 import { GRADES } from '../../risk/model/scorecard.ts';
 import type { TransactionSql } from '../../store/db.ts';
+import { isUnknownStaff } from '../../store/db-errors.ts';
 import {
   addDenyEntry,
   DENY_LIST_PAGE_MAX,
@@ -277,12 +278,6 @@ const policyNotFound = (version: number) =>
   refuse('POLICY_NOT_FOUND', `no policy version ${version}`, { version });
 const modelNotFound = (version: number) =>
   refuse('MODEL_NOT_FOUND', `no model version ${version}`, { version });
-
-/** A staff id that no staff row has (a token outliving its account) breaks the audit foreign keys. */
-function isUnknownStaff(err: unknown): boolean {
-  const e = err as { code?: string; constraint_name?: string };
-  return e?.code === '23503' && /_(published_by|added_by|staff_id)_fkey$/.test(e.constraint_name ?? '');
-}
 
 function invalidPolicy(err: unknown): never {
   if (err instanceof PolicyError) throw refuse('POLICY_INVALID', err.message);

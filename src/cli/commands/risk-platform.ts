@@ -5,6 +5,7 @@
  * same configuration as the server (DATABASE_URL, or the embedded data directory).
  */
 import type { Command } from 'commander';
+import { DEFAULT_BAD_DPD, DEFAULT_MONITOR_DAYS, DEFAULT_WINDOW_DAYS } from '../../risk/model/monitor.ts';
 import { withDatabase } from '../database.ts';
 import { readJsonFile } from '../json-file.ts';
 import { UsageError } from '../usage-error.ts';
@@ -280,9 +281,9 @@ export function registerPlatformCommands(risk: Command): void {
     .command('monitor')
     .description('PSI of score and features against training, AUC on matured loans; flags drift')
     .option('--model <version>', 'model version to monitor (default: the champion)')
-    .option('--days <n>', 'decisions of the last n days', '30')
-    .option('--bad-dpd <n>', 'days past due that make a loan bad', '30')
-    .option('--window-days <n>', 'performance window of a loan', '180')
+    .option('--days <n>', 'decisions of the last n days', String(DEFAULT_MONITOR_DAYS))
+    .option('--bad-dpd <n>', 'days past due that make a loan bad', String(DEFAULT_BAD_DPD))
+    .option('--window-days <n>', 'performance window of a loan', String(DEFAULT_WINDOW_DAYS))
     .option('--as-of <date>', 'monitoring date, YYYY-MM-DD (default today)')
     .option('--json', 'print a JSON summary as the last line')
     .action(monitorCommand);

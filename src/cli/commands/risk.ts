@@ -4,6 +4,7 @@
  * stderr, and any problem with the input is a one-line usage error (exit 2).
  */
 import type { Command } from 'commander';
+import { DEFAULT_BAD_DPD, DEFAULT_WINDOW_DAYS } from '../../risk/model/monitor.ts';
 import { readJsonFile } from '../json-file.ts';
 import { UsageError } from '../usage-error.ts';
 import { registerAdminCommands } from './risk-admin.ts';
@@ -253,8 +254,16 @@ export function register(program: Command): void {
     .option('--target <column>', 'column holding the outcome')
     .option('--bad-value <value>', 'target value that means bad (default); all others are good')
     .option('--from-platform', 'train on matured platform loans instead and register a challenger')
-    .option('--bad-dpd <n>', 'with --from-platform: days past due that make a loan bad', '30')
-    .option('--window-days <n>', 'with --from-platform: performance window of a loan', '180')
+    .option(
+      '--bad-dpd <n>',
+      'with --from-platform: days past due that make a loan bad',
+      String(DEFAULT_BAD_DPD),
+    )
+    .option(
+      '--window-days <n>',
+      'with --from-platform: performance window of a loan',
+      String(DEFAULT_WINDOW_DAYS),
+    )
     .option('--as-of <date>', 'with --from-platform: date loans must have matured by (default today)')
     .option('--exclude <columns>', 'comma-separated columns not to use as features (ids, dates, leaks)')
     .option('--cv <folds>', 'stratified cross-validation folds, 0 to skip', '5')
