@@ -320,7 +320,8 @@ export function productFromBody(body: ProductBody): LoanProduct {
   const bp = (field: string, text: string | undefined, maxPercent: number, below = false) => {
     if (text === undefined) return undefined;
     const value = bpFromPercent(text);
-    if (below ? value >= maxPercent * 100 : value > maxPercent * 100) {
+    const maxBp = maxPercent * BP_PER_PERCENT;
+    if (below ? value >= maxBp : value > maxBp) {
       problems.push(`${field} must be ${below ? 'below' : 'at most'} ${maxPercent}%`);
       return 0;
     }
@@ -368,6 +369,11 @@ export function productFromBody(body: ProductBody): LoanProduct {
     maxPrincipalMinor: minor('max_principal', body.max_principal),
     active: body.active,
   };
+  return validated(input, problems);
+}
+
+/** The domain's product, or one 422 listing the body's own problems and the domain's together. */
+function validated(input: Parameters<typeof validateProduct>[0], problems: string[]): LoanProduct {
   try {
     const product = validateProduct(input);
     if (problems.length > 0) throw invalidProduct(problems);

@@ -21,7 +21,7 @@ import {
   PolicyError,
 } from '../../risk/model/policy.ts';
 import { GRADES } from '../../risk/model/scorecard.ts';
-import type { TransactionSql } from '../../store/db.ts';
+import type { Sql, TransactionSql } from '../../store/db.ts';
 import { isUnknownStaff } from '../../store/db-errors.ts';
 import {
   addDenyEntry,
@@ -56,6 +56,7 @@ import { ADMIN_EVENTS_PAGE_MAX, listAdminEvents } from '../../store/risk-admin-e
 import { requireRole } from '../auth.ts';
 import { refuse, unauthorized } from '../errors.ts';
 import { type Answer, IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
+import type { Api } from '../types.ts';
 import { IdString, idFromPath, MAX_BIGINT_ID } from './ids.ts';
 import { ErrorBody } from './lending-schemas.ts';
 import { nextCursor, Page } from './page.ts';
@@ -284,6 +285,20 @@ function invalidPolicy(err: unknown): never {
   throw err;
 }
 
+/** What the route groups below share: the change runner, deny-key parsing and route options. */
+interface AdminContext {
+  sql: Sql;
+  change: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    effect: (tx: TransactionSql) => Promise<Answer>,
+  ) => Promise<FastifyReply>;
+  denyKey: (kind: DenyKind, value: string) => DenyKey;
+  route: { preHandler: ReturnType<typeof requireRole> };
+  tags: string[];
+  security: { bearer: never[] }[];
+}
+
 export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const sql = platform.db.sql;
   const riskOnly = requireRole('risk');
@@ -334,335 +349,353 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const tags = ['risk admin'];
   const security = [{ bearer: [] }];
 
+  const ctx: AdminContext = { sql, change, denyKey, route, tags, security };
   return async (app) => {
-    // ---- policy ------------------------------------------------------------------------------
-    app.get(
-      '/v1/risk/policies',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Policy versions, newest first (without the documents)',
-          querystring: VersionCursorQuery(POLICY_PAGE_MAX),
-          response: { 200: Page(PolicyInfoView), ...errors },
-        },
-      },
-      async (request) => {
-        const limit = request.query.limit ?? DEFAULT_PAGE;
-        const items = await listPolicyVersions(sql, limit, request.query.cursor ?? null);
-        return {
-          items: items.map(policyInfoView),
-          next_cursor: nextCursor(items, limit, (i) => i.version),
-        };
-      },
-    );
+    policyRoutes(app, ctx);
+    denyListRoutes(app, ctx);
+    modelRoutes(app, ctx);
+    auditRoutes(app, ctx);
+  };
+}
 
-    app.get(
-      '/v1/risk/policies/active',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'The policy version decisions are made under now',
-          response: { 200: PolicyView, 404: ErrorBody, ...errors },
+/** Publish, list, show and roll back policy versions. */
+function policyRoutes(app: Api, ctx: AdminContext): void {
+  const { sql, change, route, tags, security } = ctx;
+  app.get(
+    '/v1/risk/policies',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Policy versions, newest first (without the documents)',
+        querystring: VersionCursorQuery(POLICY_PAGE_MAX),
+        response: { 200: Page(PolicyInfoView), ...errors },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? DEFAULT_PAGE;
+      const items = await listPolicyVersions(sql, limit, request.query.cursor ?? null);
+      return {
+        items: items.map(policyInfoView),
+        next_cursor: nextCursor(items, limit, (i) => i.version),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/risk/policies/active',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'The policy version decisions are made under now',
+        response: { 200: PolicyView, 404: ErrorBody, ...errors },
+      },
+    },
+    async () => {
+      const active = await getPolicyVersion(sql, 'active');
+      if (!active) {
+        throw refuse(
+          'POLICY_NOT_FOUND',
+          'no policy yet: the default is installed by the first decision, or publish one',
+        );
+      }
+      return policyView(active);
+    },
+  );
+
+  app.get(
+    '/v1/risk/policies/:version',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'One policy version with its document',
+        params: VersionParams,
+        response: { 200: PolicyView, 404: ErrorBody, ...errors },
+      },
+    },
+    async (request) => {
+      const found = await getPolicyVersion(sql, request.params.version);
+      if (!found) throw policyNotFound(request.params.version);
+      return policyView(found);
+    },
+  );
+
+  app.post(
+    '/v1/risk/policies',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Publish a policy as a new active version (optional Idempotency-Key)',
+        headers: IdempotencyHeaders,
+        body: PublishBody,
+        response: { 201: PolicyView, 409: ErrorBody, 422: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      let policy: ReturnType<typeof checkPolicy>;
+      try {
+        policy = checkPolicy(request.body.policy);
+      } catch (err) {
+        invalidPolicy(err);
+      }
+      const { note } = request.body;
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => ({
+        statusCode: 201,
+        body: policyView(await publishPolicyIn(tx, policy, note, by)),
+      }));
+    },
+  );
+
+  app.post(
+    '/v1/risk/policies/:version/activate',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Roll back: copy an earlier version into a new active version (optional Idempotency-Key)',
+        headers: IdempotencyHeaders,
+        params: VersionParams,
+        body: NoteBody,
+        response: { 201: PolicyView, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { version } = request.params;
+      const by = request.principal!.id;
+      const note = `rollback to version ${version}: ${request.body.note}`;
+      return change(request, reply, async (tx) => {
+        const done = await activatePolicyIn(tx, version, note, by).catch(invalidPolicy);
+        if (!done.ok) {
+          if (done.problem === 'not_found') throw policyNotFound(version);
+          throw refuse('POLICY_ALREADY_ACTIVE', `policy version ${version} is the active one`, {
+            version,
+          });
+        }
+        return { statusCode: 201, body: policyView(done.policy) };
+      });
+    },
+  );
+}
+
+/** Add, check, list and remove deny-list entries (values only in bodies). */
+function denyListRoutes(app: Api, ctx: AdminContext): void {
+  const { sql, change, denyKey, route, tags, security } = ctx;
+  app.get(
+    '/v1/risk/deny-list',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Deny-list entries, newest first: kind, fingerprint and reason, never the value',
+        querystring: DenyListQuery,
+        response: { 200: Page(DenyEntryView), ...errors },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit ?? DEFAULT_PAGE;
+      const before = q.cursor === undefined ? null : (idFromPath(q.cursor) ?? MAX_BIGINT_ID);
+      const items = await listDenyEntries(sql, limit, before, q.kind);
+      return {
+        items: items.map(denyView),
+        next_cursor: nextCursor(items, limit, (i) => i.id),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/risk/deny-list',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Add a phone or national id: 201 when added, 200 when it was already listed',
+        body: DenyAddBody,
+        response: { 200: DenyEntryView, 201: DenyEntryView, 422: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { kind, value, reason } = request.body;
+      const key = denyKey(kind, value);
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => {
+        const added = await addDenyEntry(tx, key, reason, by);
+        return { statusCode: added.created ? 201 : 200, body: denyView(added.entry) };
+      });
+    },
+  );
+
+  app.post(
+    '/v1/risk/deny-list/remove',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Remove a phone or national id from the deny list',
+        body: DenyRemoveBody,
+        response: { 200: DenyEntryView, 404: ErrorBody, 422: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { kind, value, reason } = request.body;
+      const key = denyKey(kind, value);
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => {
+        const removed = await removeDenyEntry(tx, key, by, reason ?? '');
+        if (!removed) {
+          throw refuse('DENY_LIST_ENTRY_NOT_FOUND', `this ${kind} is not on the deny list`);
+        }
+        return { statusCode: 200, body: denyView(removed) };
+      });
+    },
+  );
+
+  app.post(
+    '/v1/risk/deny-list/check',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Is this phone or national id on the deny list? (a POST: the value stays out of URLs)',
+        body: DenyLookupBody,
+        response: {
+          200: Type.Object({ listed: Type.Boolean(), entry: Type.Union([DenyEntryView, Type.Null()]) }),
+          422: ErrorBody,
+          ...errors,
         },
       },
-      async () => {
-        const active = await getPolicyVersion(sql, 'active');
-        if (!active) {
+    },
+    async (request) => {
+      const found = await findDenyEntry(sql, denyKey(request.body.kind, request.body.value));
+      return { listed: found !== undefined, entry: found ? denyView(found) : null };
+    },
+  );
+}
+
+/** List models; promote one to champion; make one a challenger or retire it. */
+function modelRoutes(app: Api, ctx: AdminContext): void {
+  const { sql, change, route, tags, security } = ctx;
+  app.get(
+    '/v1/risk/models',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'The model registry, newest first: role and training metrics',
+        querystring: VersionCursorQuery(MODEL_PAGE_MAX),
+        response: { 200: Page(ModelView), ...errors },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? DEFAULT_PAGE;
+      const items = await listModelsPage(sql, limit, request.query.cursor ?? null);
+      return {
+        items: items.map(modelView),
+        next_cursor: nextCursor(items, limit, (i) => i.version),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/risk/models/:version/promote',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Make a model the champion; the old champion is retired',
+        params: VersionParams,
+        response: { 200: ModelView, 404: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { version } = request.params;
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => {
+        const promoted = await promoteModelIn(tx, version, by);
+        if (!promoted) throw modelNotFound(version);
+        return { statusCode: 200, body: modelView(promoted) };
+      });
+    },
+  );
+
+  app.post(
+    '/v1/risk/models/:version/role',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Score a model in shadow (challenger) or retire it; the champion cannot be moved',
+        params: VersionParams,
+        body: RoleBody,
+        response: { 200: ModelView, 404: ErrorBody, 409: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { version } = request.params;
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => {
+        const done = await setModelRoleIn(tx, version, request.body.role, by);
+        if (!done.ok) {
+          if (done.problem === 'not_found') throw modelNotFound(version);
           throw refuse(
-            'POLICY_NOT_FOUND',
-            'no policy yet: the default is installed by the first decision, or publish one',
+            'MODEL_IS_CHAMPION',
+            `model version ${version} is the champion: promote another model first`,
+            { version },
           );
         }
-        return policyView(active);
-      },
-    );
+        return { statusCode: 200, body: modelView(done.model) };
+      });
+    },
+  );
+}
 
-    app.get(
-      '/v1/risk/policies/:version',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'One policy version with its document',
-          params: VersionParams,
-          response: { 200: PolicyView, 404: ErrorBody, ...errors },
-        },
+/** The append-only trail of every change above. */
+function auditRoutes(app: Api, ctx: AdminContext): void {
+  const { sql, route, tags, security } = ctx;
+  app.get(
+    '/v1/risk/audit',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Who changed policy, deny list and models, newest first',
+        querystring: EventsQuery,
+        response: { 200: Page(EventView), ...errors },
       },
-      async (request) => {
-        const found = await getPolicyVersion(sql, request.params.version);
-        if (!found) throw policyNotFound(request.params.version);
-        return policyView(found);
-      },
-    );
-
-    app.post(
-      '/v1/risk/policies',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Publish a policy as a new active version (optional Idempotency-Key)',
-          headers: IdempotencyHeaders,
-          body: PublishBody,
-          response: { 201: PolicyView, 409: ErrorBody, 422: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        let policy: ReturnType<typeof checkPolicy>;
-        try {
-          policy = checkPolicy(request.body.policy);
-        } catch (err) {
-          invalidPolicy(err);
-        }
-        const { note } = request.body;
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => ({
-          statusCode: 201,
-          body: policyView(await publishPolicyIn(tx, policy, note, by)),
-        }));
-      },
-    );
-
-    app.post(
-      '/v1/risk/policies/:version/activate',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Roll back: copy an earlier version into a new active version (optional Idempotency-Key)',
-          headers: IdempotencyHeaders,
-          params: VersionParams,
-          body: NoteBody,
-          response: { 201: PolicyView, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { version } = request.params;
-        const by = request.principal!.id;
-        const note = `rollback to version ${version}: ${request.body.note}`;
-        return change(request, reply, async (tx) => {
-          const done = await activatePolicyIn(tx, version, note, by).catch(invalidPolicy);
-          if (!done.ok) {
-            if (done.problem === 'not_found') throw policyNotFound(version);
-            throw refuse('POLICY_ALREADY_ACTIVE', `policy version ${version} is the active one`, {
-              version,
-            });
-          }
-          return { statusCode: 201, body: policyView(done.policy) };
-        });
-      },
-    );
-
-    // ---- deny list ---------------------------------------------------------------------------
-    app.get(
-      '/v1/risk/deny-list',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Deny-list entries, newest first: kind, fingerprint and reason, never the value',
-          querystring: DenyListQuery,
-          response: { 200: Page(DenyEntryView), ...errors },
-        },
-      },
-      async (request) => {
-        const q = request.query;
-        const limit = q.limit ?? DEFAULT_PAGE;
-        const before = q.cursor === undefined ? null : (idFromPath(q.cursor) ?? MAX_BIGINT_ID);
-        const items = await listDenyEntries(sql, limit, before, q.kind);
-        return {
-          items: items.map(denyView),
-          next_cursor: nextCursor(items, limit, (i) => i.id),
-        };
-      },
-    );
-
-    app.post(
-      '/v1/risk/deny-list',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Add a phone or national id: 201 when added, 200 when it was already listed',
-          body: DenyAddBody,
-          response: { 200: DenyEntryView, 201: DenyEntryView, 422: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { kind, value, reason } = request.body;
-        const key = denyKey(kind, value);
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => {
-          const added = await addDenyEntry(tx, key, reason, by);
-          return { statusCode: added.created ? 201 : 200, body: denyView(added.entry) };
-        });
-      },
-    );
-
-    app.post(
-      '/v1/risk/deny-list/remove',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Remove a phone or national id from the deny list',
-          body: DenyRemoveBody,
-          response: { 200: DenyEntryView, 404: ErrorBody, 422: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { kind, value, reason } = request.body;
-        const key = denyKey(kind, value);
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => {
-          const removed = await removeDenyEntry(tx, key, by, reason ?? '');
-          if (!removed) {
-            throw refuse('DENY_LIST_ENTRY_NOT_FOUND', `this ${kind} is not on the deny list`);
-          }
-          return { statusCode: 200, body: denyView(removed) };
-        });
-      },
-    );
-
-    app.post(
-      '/v1/risk/deny-list/check',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Is this phone or national id on the deny list? (a POST: the value stays out of URLs)',
-          body: DenyLookupBody,
-          response: {
-            200: Type.Object({ listed: Type.Boolean(), entry: Type.Union([DenyEntryView, Type.Null()]) }),
-            422: ErrorBody,
-            ...errors,
-          },
-        },
-      },
-      async (request) => {
-        const found = await findDenyEntry(sql, denyKey(request.body.kind, request.body.value));
-        return { listed: found !== undefined, entry: found ? denyView(found) : null };
-      },
-    );
-
-    // ---- models ------------------------------------------------------------------------------
-    app.get(
-      '/v1/risk/models',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'The model registry, newest first: role and training metrics',
-          querystring: VersionCursorQuery(MODEL_PAGE_MAX),
-          response: { 200: Page(ModelView), ...errors },
-        },
-      },
-      async (request) => {
-        const limit = request.query.limit ?? DEFAULT_PAGE;
-        const items = await listModelsPage(sql, limit, request.query.cursor ?? null);
-        return {
-          items: items.map(modelView),
-          next_cursor: nextCursor(items, limit, (i) => i.version),
-        };
-      },
-    );
-
-    app.post(
-      '/v1/risk/models/:version/promote',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Make a model the champion; the old champion is retired',
-          params: VersionParams,
-          response: { 200: ModelView, 404: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { version } = request.params;
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => {
-          const promoted = await promoteModelIn(tx, version, by);
-          if (!promoted) throw modelNotFound(version);
-          return { statusCode: 200, body: modelView(promoted) };
-        });
-      },
-    );
-
-    app.post(
-      '/v1/risk/models/:version/role',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Score a model in shadow (challenger) or retire it; the champion cannot be moved',
-          params: VersionParams,
-          body: RoleBody,
-          response: { 200: ModelView, 404: ErrorBody, 409: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { version } = request.params;
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => {
-          const done = await setModelRoleIn(tx, version, request.body.role, by);
-          if (!done.ok) {
-            if (done.problem === 'not_found') throw modelNotFound(version);
-            throw refuse(
-              'MODEL_IS_CHAMPION',
-              `model version ${version} is the champion: promote another model first`,
-              { version },
-            );
-          }
-          return { statusCode: 200, body: modelView(done.model) };
-        });
-      },
-    );
-
-    // ---- audit -------------------------------------------------------------------------------
-    app.get(
-      '/v1/risk/audit',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Who changed policy, deny list and models, newest first',
-          querystring: EventsQuery,
-          response: { 200: Page(EventView), ...errors },
-        },
-      },
-      async (request) => {
-        const q = request.query;
-        const limit = q.limit ?? DEFAULT_PAGE;
-        const before = q.cursor === undefined ? null : (idFromPath(q.cursor) ?? MAX_BIGINT_ID);
-        const items = await listAdminEvents(sql, limit, before);
-        return {
-          items: items.map((e) => ({
-            id: e.id.toString(),
-            action: e.action,
-            subject: e.subject,
-            staff_id: idText(e.staffId),
-            detail: e.detail,
-            created_at: e.createdAt.toISOString(),
-          })),
-          next_cursor: nextCursor(items, limit, (i) => i.id),
-        };
-      },
-    );
-  };
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit ?? DEFAULT_PAGE;
+      const before = q.cursor === undefined ? null : (idFromPath(q.cursor) ?? MAX_BIGINT_ID);
+      const items = await listAdminEvents(sql, limit, before);
+      return {
+        items: items.map((e) => ({
+          id: e.id.toString(),
+          action: e.action,
+          subject: e.subject,
+          staff_id: idText(e.staffId),
+          detail: e.detail,
+          created_at: e.createdAt.toISOString(),
+        })),
+        next_cursor: nextCursor(items, limit, (i) => i.id),
+      };
+    },
+  );
 }

@@ -5,7 +5,14 @@
  * same configuration as the server (DATABASE_URL, or the embedded data directory).
  */
 import type { Command } from 'commander';
-import { DEFAULT_BAD_DPD, DEFAULT_MONITOR_DAYS, DEFAULT_WINDOW_DAYS } from '../../risk/model/monitor.ts';
+import {
+  ACT_PSI,
+  DEFAULT_BAD_DPD,
+  DEFAULT_MONITOR_DAYS,
+  DEFAULT_WINDOW_DAYS,
+  type MonitorReport,
+  WATCH_PSI,
+} from '../../risk/model/monitor.ts';
 import { withDatabase } from '../database.ts';
 import { readJsonFile } from '../json-file.ts';
 import { UsageError } from '../usage-error.ts';
@@ -180,13 +187,49 @@ interface MonitorFlags {
   json?: boolean;
 }
 
+/** The score histogram against training, PSI per feature, and AUC on matured loans, as text. */
+function printDrift(report: MonitorReport): void {
+  if (report.score) {
+    out();
+    out('score distribution, share per training decile (░ training, █ now)');
+    const share = (xs: number[]) => {
+      const t = xs.reduce((a, b) => a + b, 0);
+      return xs.map((x) => (t > 0 ? x / t : 0));
+    };
+    const tr = share(report.score.training);
+    const cu = share(report.score.current);
+    const max = Math.max(...tr, ...cu);
+    const width = Math.max(...report.score.labels.map((l) => l.length));
+    report.score.labels.forEach((label, i) => {
+      out(`${label.padEnd(width)}  ░ ${bar(tr[i]!, max, '░')} ${(100 * tr[i]!).toFixed(1)}%`);
+      out(`${''.padEnd(width)}  █ ${bar(cu[i]!, max)} ${(100 * cu[i]!).toFixed(1)}%`);
+    });
+    out();
+    out('population stability index');
+    const all = [report.score, ...report.features];
+    const nameWidth = Math.max(...all.map((d) => d.name.length));
+    const maxPsi = Math.max(ACT_PSI, ...all.map((d) => d.psi));
+    for (const d of all) {
+      out(`${d.name.padEnd(nameWidth)}  ${d.psi.toFixed(3)}  ${d.flag.padEnd(6)}  ${bar(d.psi, maxPsi)}`);
+    }
+  } else {
+    out('no decisions in the window: nothing to compare');
+  }
+  out();
+  out(
+    report.matured.auc === null
+      ? `matured loans: ${report.matured.loans} (${report.matured.bads} bad): AUC needs goods and bads`
+      : `matured loans: ${report.matured.loans} (${report.matured.bads} bad), AUC ${report.matured.auc.toFixed(4)}`,
+  );
+}
+
 async function monitorCommand(flags: MonitorFlags) {
   const days = integer('--days', flags.days, 1, 3650);
   const badDpd = integer('--bad-dpd', flags.badDpd, 1, 3650);
   const windowDays = integer('--window-days', flags.windowDays, 1, 3650);
   const asOf = asOfDate(flags.asOf);
   const { activeModels, getModelByVersion } = await import('../../store/models.ts');
-  const { monitor, WATCH_PSI, ACT_PSI } = await import('../../risk/model/monitor.ts');
+  const { monitor } = await import('../../risk/model/monitor.ts');
   const { maturedLoans, recentInputs } = await import('../../store/risk-platform.ts');
   await withDatabase(async (db) => {
     const loaded =
@@ -205,38 +248,7 @@ async function monitorCommand(flags: MonitorFlags) {
       `model version ${loaded.version} (${loaded.role}); ${report.decisions} decisions in the last ${days} days`,
     );
     out(`PSI: under ${WATCH_PSI} stable, ${WATCH_PSI}-${ACT_PSI} watch, ${ACT_PSI}+ act`);
-    if (report.score) {
-      out();
-      out('score distribution, share per training decile (░ training, █ now)');
-      const share = (xs: number[]) => {
-        const t = xs.reduce((a, b) => a + b, 0);
-        return xs.map((x) => (t > 0 ? x / t : 0));
-      };
-      const tr = share(report.score.training);
-      const cu = share(report.score.current);
-      const max = Math.max(...tr, ...cu);
-      const width = Math.max(...report.score.labels.map((l) => l.length));
-      report.score.labels.forEach((label, i) => {
-        out(`${label.padEnd(width)}  ░ ${bar(tr[i]!, max, '░')} ${(100 * tr[i]!).toFixed(1)}%`);
-        out(`${''.padEnd(width)}  █ ${bar(cu[i]!, max)} ${(100 * cu[i]!).toFixed(1)}%`);
-      });
-      out();
-      out('population stability index');
-      const all = [report.score, ...report.features];
-      const nameWidth = Math.max(...all.map((d) => d.name.length));
-      const maxPsi = Math.max(ACT_PSI, ...all.map((d) => d.psi));
-      for (const d of all) {
-        out(`${d.name.padEnd(nameWidth)}  ${d.psi.toFixed(3)}  ${d.flag.padEnd(6)}  ${bar(d.psi, maxPsi)}`);
-      }
-    } else {
-      out('no decisions in the window: nothing to compare');
-    }
-    out();
-    out(
-      report.matured.auc === null
-        ? `matured loans: ${report.matured.loans} (${report.matured.bads} bad): AUC needs goods and bads`
-        : `matured loans: ${report.matured.loans} (${report.matured.bads} bad), AUC ${report.matured.auc.toFixed(4)}`,
-    );
+    printDrift(report);
     if (report.act.length > 0) out(`ACT: ${report.act.join(', ')} shifted`);
     if (report.watch.length > 0) out(`WATCH: ${report.watch.join(', ')} drifting`);
     if (flags.json) {

@@ -46,6 +46,22 @@ const DEGRADING_SOURCES = [
   ['velocity', 'VELOCITY_UNAVAILABLE'],
 ] as const;
 
+/** Declines first, then the grade, then the line, then anything that asks for a person. */
+function verdict(
+  declines: string[],
+  refers: string[],
+  approvable: boolean,
+  reviewable: boolean,
+  lineBelowMinimum: boolean,
+): { outcome: Outcome; reasons: string[] } {
+  if (declines.length > 0) return { outcome: 'decline', reasons: declines };
+  if (!approvable && !reviewable) return { outcome: 'decline', reasons: ['SCORE_TOO_LOW'] };
+  if (lineBelowMinimum) return { outcome: 'decline', reasons: ['LINE_TOO_SMALL'] };
+  if (refers.length > 0 || reviewable)
+    return { outcome: 'refer', reasons: reviewable ? [...refers, 'SCORE_REVIEW'] : refers };
+  return { outcome: 'approve', reasons: [] };
+}
+
 /**
  * The decision as a pure function of its inputs, a model and a policy: replaying stored inputs
  * through the stored model and policy version gives the same answer, point for point.
@@ -90,24 +106,7 @@ export function evaluate(inputs: DecisionInputs, model: ScorecardModel, policy: 
         })
       : null;
 
-  let outcome: Outcome;
-  let reasons: string[];
-  if (declines.length > 0) {
-    outcome = 'decline';
-    reasons = declines;
-  } else if (!approvable && !reviewable) {
-    outcome = 'decline';
-    reasons = ['SCORE_TOO_LOW'];
-  } else if (line?.belowMinimum) {
-    outcome = 'decline';
-    reasons = ['LINE_TOO_SMALL'];
-  } else if (refers.length > 0 || reviewable) {
-    outcome = 'refer';
-    reasons = reviewable ? [...refers, 'SCORE_REVIEW'] : refers;
-  } else {
-    outcome = 'approve';
-    reasons = [];
-  }
+  const { outcome, reasons } = verdict(declines, refers, approvable, reviewable, line?.belowMinimum === true);
   return {
     outcome,
     grade: scored.grade,
