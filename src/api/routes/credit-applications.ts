@@ -1,6 +1,6 @@
 /**
  * Credit applications: a customer applies and gets approve / decline / refer in milliseconds
- * (src/risk/decide.ts); risk staff work the refer queue and replay any stored decision through
+ * (src/risk/service/decide.ts); risk staff work the refer queue and replay any stored decision through
  * the model and policy version it was made with. A customer asking for another customer's
  * decision gets 404, as for an id that does not exist.
  */
