@@ -393,144 +393,151 @@ export const productNotFound = () => refuse('PRODUCT_NOT_FOUND', 'no such produc
 const ProductList = Page(ProductView);
 
 export function productRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const { db } = platform;
-  const reads = platform.services.products;
-  const staffOnly = requireRole(...STAFF_ROLES);
-
-  /** The id, or 404: an id beyond bigint names nothing. */
-  const idOf = (text: string): bigint => {
-    const id = idFromPath(text);
-    if (id === undefined) throw productNotFound();
-    return id;
+  return async (app: Api) => {
+    productReadRoutes(app, platform);
+    productWriteRoutes(app, platform);
   };
+}
 
+/** The id, or 404: an id beyond bigint names nothing. */
+function productIdOf(text: string): bigint {
+  const id = idFromPath(text);
+  if (id === undefined) throw productNotFound();
+  return id;
+}
+
+/** The catalogue as anyone may read it; staff also see inactive products. */
+function productReadRoutes(app: Api, platform: Platform): void {
+  const reads = platform.services.products;
+  app.get(
+    '/v1/products',
+    {
+      schema: {
+        tags: ['products'],
+        summary: 'Products on offer (staff: every product), a page at a time by id',
+        querystring: Type.Object(
+          {
+            kind: Type.Optional(enumOf(PRODUCT_KINDS)),
+            limit: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: PRODUCT_PAGE_MAX, default: PRODUCT_PAGE_DEFAULT }),
+            ),
+            cursor: Type.Optional(IdString),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: ProductList },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? PRODUCT_PAGE_DEFAULT;
+      const cursor = request.query.cursor;
+      const afterId = cursor === undefined ? undefined : idFromPath(cursor);
+      if (cursor !== undefined && afterId === undefined) return { items: [], next_cursor: null };
+      const rows = await reads.page({
+        kind: request.query.kind,
+        activeOnly: !isStaff(request.principal),
+        afterId,
+        limit,
+      });
+      return {
+        items: rows.map(productView),
+        next_cursor: nextCursor(rows, limit, (r) => r.id),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/products/:id',
+    {
+      schema: {
+        tags: ['products'],
+        summary: 'One product (an inactive one only for staff)',
+        params: Type.Object({ id: IdString }),
+        response: { 200: ProductView },
+      },
+    },
+    async (request) => {
+      const row = await reads.row(productIdOf(request.params.id));
+      if (!row || (!row.active && !isStaff(request.principal))) throw productNotFound();
+      return productView(row);
+    },
+  );
+}
+
+/** Create, replace and deactivate (risk and ops staff); each write drops the cached reads. */
+function productWriteRoutes(app: Api, platform: Platform): void {
+  const { db } = platform;
+  const staffOnly = requireRole(...STAFF_ROLES);
   const written = async (row: CatalogRow | undefined): Promise<ProductView> => {
     if (!row) throw productNotFound();
-    await reads.changed(row.id);
+    await platform.services.products.changed(row.id);
     return productView(row);
   };
+  app.post(
+    '/v1/products',
+    {
+      preHandler: staffOnly,
+      schema: {
+        tags: ['products'],
+        summary: 'Create a product (risk or ops staff); refused with every problem when contradictory',
+        security: [{ bearer: [] }],
+        body: ProductBody,
+        response: { 201: ProductView },
+      },
+    },
+    async (request, reply) => {
+      const product = productFromBody(request.body);
+      let row: CatalogRow;
+      try {
+        row = await createCatalogProduct(db.sql, product);
+      } catch (err) {
+        if (isProductCodeTaken(err)) throw codeTaken(product.code);
+        throw err;
+      }
+      reply.status(201);
+      return written(row);
+    },
+  );
 
-  return async (app: Api) => {
-    app.get(
-      '/v1/products',
-      {
-        schema: {
-          tags: ['products'],
-          summary: 'Products on offer (staff: every product), a page at a time by id',
-          querystring: Type.Object(
-            {
-              kind: Type.Optional(enumOf(PRODUCT_KINDS)),
-              limit: Type.Optional(
-                Type.Integer({ minimum: 1, maximum: PRODUCT_PAGE_MAX, default: PRODUCT_PAGE_DEFAULT }),
-              ),
-              cursor: Type.Optional(IdString),
-            },
-            { additionalProperties: false },
-          ),
-          response: { 200: ProductList },
-        },
+  app.put(
+    '/v1/products/:id',
+    {
+      preHandler: staffOnly,
+      schema: {
+        tags: ['products'],
+        summary: 'Replace every term of a product (risk or ops staff); its version goes up by one',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: IdString }),
+        body: ProductBody,
+        response: { 200: ProductView },
       },
-      async (request) => {
-        const limit = request.query.limit ?? PRODUCT_PAGE_DEFAULT;
-        const cursor = request.query.cursor;
-        const afterId = cursor === undefined ? undefined : idFromPath(cursor);
-        if (cursor !== undefined && afterId === undefined) return { items: [], next_cursor: null };
-        const rows = await reads.page({
-          kind: request.query.kind,
-          activeOnly: !isStaff(request.principal),
-          afterId,
-          limit,
-        });
-        return {
-          items: rows.map(productView),
-          next_cursor: nextCursor(rows, limit, (r) => r.id),
-        };
-      },
-    );
+    },
+    async (request) => {
+      const id = productIdOf(request.params.id);
+      const product = productFromBody(request.body);
+      try {
+        return await written(await replaceCatalogProduct(db.sql, id, product));
+      } catch (err) {
+        if (isProductCodeTaken(err)) throw codeTaken(product.code);
+        throw err;
+      }
+    },
+  );
 
-    app.get(
-      '/v1/products/:id',
-      {
-        schema: {
-          tags: ['products'],
-          summary: 'One product (an inactive one only for staff)',
-          params: Type.Object({ id: IdString }),
-          response: { 200: ProductView },
-        },
+  app.post(
+    '/v1/products/:id/deactivate',
+    {
+      preHandler: staffOnly,
+      schema: {
+        tags: ['products'],
+        summary: 'Stop offering a product (risk or ops staff); existing loans are unaffected',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: IdString }),
+        response: { 200: ProductView },
       },
-      async (request) => {
-        const row = await reads.row(idOf(request.params.id));
-        if (!row || (!row.active && !isStaff(request.principal))) throw productNotFound();
-        return productView(row);
-      },
-    );
-
-    app.post(
-      '/v1/products',
-      {
-        preHandler: staffOnly,
-        schema: {
-          tags: ['products'],
-          summary: 'Create a product (risk or ops staff); refused with every problem when contradictory',
-          security: [{ bearer: [] }],
-          body: ProductBody,
-          response: { 201: ProductView },
-        },
-      },
-      async (request, reply) => {
-        const product = productFromBody(request.body);
-        let row: CatalogRow;
-        try {
-          row = await createCatalogProduct(db.sql, product);
-        } catch (err) {
-          if (isProductCodeTaken(err)) throw codeTaken(product.code);
-          throw err;
-        }
-        reply.status(201);
-        return written(row);
-      },
-    );
-
-    app.put(
-      '/v1/products/:id',
-      {
-        preHandler: staffOnly,
-        schema: {
-          tags: ['products'],
-          summary: 'Replace every term of a product (risk or ops staff); its version goes up by one',
-          security: [{ bearer: [] }],
-          params: Type.Object({ id: IdString }),
-          body: ProductBody,
-          response: { 200: ProductView },
-        },
-      },
-      async (request) => {
-        const id = idOf(request.params.id);
-        const product = productFromBody(request.body);
-        try {
-          return await written(await replaceCatalogProduct(db.sql, id, product));
-        } catch (err) {
-          if (isProductCodeTaken(err)) throw codeTaken(product.code);
-          throw err;
-        }
-      },
-    );
-
-    app.post(
-      '/v1/products/:id/deactivate',
-      {
-        preHandler: staffOnly,
-        schema: {
-          tags: ['products'],
-          summary: 'Stop offering a product (risk or ops staff); existing loans are unaffected',
-          security: [{ bearer: [] }],
-          params: Type.Object({ id: IdString }),
-          response: { 200: ProductView },
-        },
-      },
-      async (request) => written(await deactivateCatalogProduct(db.sql, idOf(request.params.id))),
-    );
-  };
+    },
+    async (request) => written(await deactivateCatalogProduct(db.sql, productIdOf(request.params.id))),
+  );
 }
 
 const codeTaken = (code: string) =>
