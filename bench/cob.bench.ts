@@ -11,10 +11,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { runCob } from '../src/cob/run.ts';
 import { DEFAULT_COB_BATCH_SIZE } from '../src/domain/cob.ts';
 import { connectPostgres } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
-import { runCob } from '../src/cob/run.ts';
 import { checkBooks, insertTestProduct, seedLoans, testProductInput } from '../test/cob/fixtures.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 

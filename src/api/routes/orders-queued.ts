@@ -45,7 +45,7 @@ import { Admission } from '../admission.ts';
 import { requireRole } from '../auth.ts';
 import { ApiError, conflict, notFound, unavailable } from '../errors.ts';
 import { idempotencyKeyOf, REPLAY_HEADER } from '../plugins/idempotency.ts';
-import type { Api } from '../server.ts';
+import type { Api } from '../types.ts';
 import { ErrorBody, IdParams, isStaff, pathId } from './lending-schemas.ts';
 
 /** A queued request's answer is replayed from the cache this long (NATS dedupes for a day too). */
