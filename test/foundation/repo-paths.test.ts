@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { REPO_ROOT } from '../../src/paths.ts';
+import { HOLDER_FILE } from '../../src/store/data-dir.ts';
 import { stopChild, tempDir, waitFor } from '../harness/process.ts';
 
 /** Folders holding code that runs: the ones a path in them could lead out of the clone from. */
@@ -79,6 +80,18 @@ describe('nothing outside the repository', () => {
   });
 });
 
+/** A traced fenqi's shutdown is slow (every file call is stopped and written down). */
+const TRACED_STOP_TIMEOUT_MS = 30_000;
+
+function readHolderPid(dataDir: string): number | undefined {
+  try {
+    const { pid } = JSON.parse(readFileSync(path.join(dataDir, HOLDER_FILE), 'utf8')) as { pid: unknown };
+    return Number.isInteger(pid) ? (pid as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 describe('an embedded start, traced', {
   skip: !existsSync('/usr/bin/strace') && 'strace is not installed',
 }, () => {
@@ -110,8 +123,13 @@ describe('an embedded start, traced', {
   });
 
   after(async () => {
-    // strace passes the signal on and exits with the traced process
-    if (child) await stopChild(child, 'SIGTERM');
+    if (!child) return;
+    // strace run with -o blocks fatal signals (its -I 3 default) and, killed, would leave fenqi running
+    // with the test's pipes open: the signal goes to fenqi itself (the data directory names its pid),
+    // and strace exits with it.
+    const holder = readHolderPid(dataDir);
+    if (holder !== undefined) process.kill(holder, 'SIGTERM');
+    await stopChild(child, 'SIGTERM', TRACED_STOP_TIMEOUT_MS);
   });
 
   test('the platform opens no file outside the checkout, its data directory and the system', async () => {
