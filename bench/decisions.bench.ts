@@ -41,16 +41,9 @@ import { buildApi } from '../src/api/server.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { openPlatform } from '../src/platform.ts';
-import {
-  collectPhaseTimings,
-  configureRisk,
-  ensureChampion,
-  type PhaseTimings,
-  refreshRisk,
-} from '../src/risk/decide.ts';
-import { DEFAULT_POLICY } from '../src/risk/policy.ts';
-import { simulatedProviders } from '../src/risk/providers.ts';
-import { fieldCryptoFor } from '../src/store/crypto.ts';
+import { DEFAULT_POLICY } from '../src/risk/model/policy.ts';
+import type { PhaseTimings } from '../src/risk/service/decide.ts';
+import { simulatedProviders } from '../src/risk/service/providers.ts';
 import { createCustomer, nationalIdCheckChar } from '../src/store/customers.ts';
 import { publishPolicy } from '../src/store/policies.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
@@ -252,18 +245,18 @@ try {
   });
   const platform = await openPlatform(config, createLogger('silent'));
   const app = await buildApi(platform);
-  configureRisk(platform, { providers: simulatedProviders({ latencyMs: 0 }) });
+  platform.services.risk.configure({ providers: simulatedProviders({ latencyMs: 0 }) });
   log('training and registering the bootstrap champion');
-  await ensureChampion(platform);
+  await platform.services.risk.ensureChampion();
   // The bench measures the decision path, not the velocity rules: with a few thousand customers
   // applying thousands of times, the default limits would decline nearly everyone.
   const policy = structuredClone(DEFAULT_POLICY);
   for (const r of policy.rules) if (r.code.startsWith('VELOCITY_')) r.value = 1_000_000_000;
   await publishPolicy(platform.db.sql, policy, 'bench: velocity limits out of the way');
-  refreshRisk(platform);
+  platform.services.risk.refresh();
 
   log(`creating ${CUSTOMERS} customers`);
-  const crypto = fieldCryptoFor(config);
+  const crypto = platform.services.crypto;
   const tokens: string[] = [];
   for (let i = 0; i < CUSTOMERS; i++) {
     const birth = `19${String(60 + (i % 40)).padStart(2, '0')}0${1 + (i % 9)}1${i % 10}`;
@@ -354,9 +347,9 @@ try {
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
-  const fullPhases = collectPhaseTimings(platform)!;
+  const fullPhases = platform.services.risk.collectPhaseTimings()!;
   const { result: full, cpu_ms_per_request: decision_cpu_ms } = await measured(() => decisions(SECONDS, 0));
-  collectPhaseTimings(platform, false);
+  platform.services.risk.collectPhaseTimings(false);
   let profile: string[] | undefined;
   if (session && profileDir) {
     const { profile: cpu } = await session.post('Profiler.stop');
@@ -395,7 +388,7 @@ try {
   // the overloaded run above leaves a backlog behind: let it drain before measuring latencies
   await new Promise((r) => setTimeout(r, SETTLE_PAUSE_S * 1000));
   const sweep: SweepPoint[] = [];
-  const sweepPhases = collectPhaseTimings(platform)!;
+  const sweepPhases = platform.services.risk.collectPhaseTimings()!;
   for (const share of SWEEP_SHARES) {
     const rate = Math.max(1, Math.round(full.rps * share));
     loadAt[`sweep_${share}`] = loadAvg1();
@@ -418,7 +411,7 @@ try {
       `  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms; API event-loop delay p99 ${stalls.event_loop_delay_p99_ms} ms (max ${stalls.event_loop_delay_max_ms}), longest GC pause ${stalls.gc_pause_max_ms} ms (major ${stalls.gc_major_pause_max_ms}, ${stalls.gc_pauses} pauses)`,
     );
   }
-  collectPhaseTimings(platform, false);
+  platform.services.risk.collectPhaseTimings(false);
   loadAt.end = loadAvg1();
   const underGoal = sweep.filter((p) => p.unsent === 0 && p.p99_ms < GOAL_P99_MS);
   const best = underGoal.length > 0 ? underGoal[underGoal.length - 1]! : undefined;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { dateInZone } from './domain/dates.ts';
 import type { TlsFiles } from './link/tls.ts';
 
 export class ConfigError extends Error {
@@ -202,6 +203,15 @@ function embeddedSecrets(dataDir: string): EmbeddedSecrets {
     return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedSecrets;
   }
   return secrets;
+}
+
+/**
+ * The business date at a moment: the calendar day in FENQI_BUSINESS_TIMEZONE, the same clock close
+ * of business closes by. Every business date a request stamps (a loan's start, a repayment's value
+ * date, a quote's default start) comes from here, never from the server's UTC day.
+ */
+export function businessDate(config: Pick<Config, 'businessTimeZone'>, now: Date = new Date()): string {
+  return dateInZone(config.businessTimeZone, now);
 }
 
 export function loadConfig(env: Env = process.env): Config {

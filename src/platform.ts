@@ -1,5 +1,6 @@
 /**
- * The parts of a running fenqi process — database, cache, queue — opened from one Config.
+ * The parts of a running fenqi process — database, cache, queue — opened from one Config, and the
+ * services built on them (services.ts).
  * Embedded mode gets PGlite and in-process cache and queue; real mode the servers it is given.
  * Migrations run and streams are ensured at every start: both are idempotent.
  */
@@ -8,6 +9,7 @@ import { openCache } from './cache/index.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { openQueue, platformConsumers, platformStreams, type Queue } from './queue/index.ts';
+import { buildServices, type Services } from './services.ts';
 import { type Database, openDatabase } from './store/db.ts';
 import { migrateAsOwner } from './store/migrate.ts';
 
@@ -17,6 +19,8 @@ export interface Platform {
   db: Database;
   cache: Cache;
   queue: Queue;
+  /** Built once here (services.ts), never looked up by key. */
+  services: Services;
   close(): Promise<void>;
 }
 
@@ -35,6 +39,7 @@ export async function openPlatform(config: Config, logger: Logger): Promise<Plat
     db,
     cache,
     queue,
+    services: buildServices({ config, logger, db, cache }),
     async close() {
       if (ensureTimer) clearTimeout(ensureTimer);
       await Promise.allSettled([queue.close(), cache.close()]);

@@ -1,6 +1,7 @@
 /**
  * One error shape for every failure: { error: { code, message, details } }.
- * `code` is stable and machine-readable (clients switch on it); `message` is for people.
+ * `code` is stable and machine-readable (clients switch on it); `message` is for people; the status
+ * is the code's, from the one table in error-codes.ts.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { CacheOverloadedError } from '../cache/cache-aside.ts';
@@ -8,6 +9,8 @@ import { DomainError } from '../domain/errors.ts';
 import { QueueUnavailableError } from '../queue/queue.ts';
 import { isTransientDatabaseError } from '../store/db-errors.ts';
 import { MicroBatchOverloadedError } from '../store/micro-batch.ts';
+import { Refusal } from '../store/refusal.ts';
+import { type ErrorCode, statusOf } from './error-codes.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -22,17 +25,37 @@ export class ApiError extends Error {
   }
 }
 
+/** The one way to refuse a request: its status is the code's (error-codes.ts). */
+export const refuse = (
+  code: ErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) => new ApiError(statusOf(code), code, message, details, headers);
+
+/**
+ * A value the route parses out of the URL itself (a query date, say) is part of the request's
+ * shape, like what the schema checks: 400, whatever the rule's code says for a body field.
+ */
+export const badQuery = (code: ErrorCode, message: string) => new ApiError(400, code, message);
+
 export const notFound = (what: string, details: Record<string, unknown> = {}) =>
-  new ApiError(404, 'NOT_FOUND', `${what} not found`, details);
-export const forbidden = (message = 'not allowed') => new ApiError(403, 'FORBIDDEN', message);
-export const unauthorized = (message = 'authentication required') =>
-  new ApiError(401, 'UNAUTHORIZED', message);
-export const conflict = (code: string, message: string, details: Record<string, unknown> = {}) =>
-  new ApiError(409, code, message, details);
-export const unprocessable = (code: string, message: string, details: Record<string, unknown> = {}) =>
-  new ApiError(422, code, message, details);
-export const unavailable = (code: string, message: string, retryAfterS: number) =>
-  new ApiError(503, code, message, { retry_after_s: retryAfterS }, { 'retry-after': String(retryAfterS) });
+  refuse('NOT_FOUND', `${what} not found`, details);
+export const forbidden = (message = 'not allowed') => refuse('FORBIDDEN', message);
+export const unauthorized = (message = 'authentication required') => refuse('UNAUTHORIZED', message);
+/** Kept for the order intake routes until they move to the orders module; new code uses refuse(). */
+export const conflict = (code: ErrorCode, message: string, details: Record<string, unknown> = {}) =>
+  refuse(code, message, details);
+/** With Retry-After: the caller may try again after retryAfterS. */
+export const unavailable = (code: ErrorCode, message: string, retryAfterS: number) =>
+  refuse(code, message, { retry_after_s: retryAfterS }, { 'retry-after': String(retryAfterS) });
+/** A business refusal or domain error as the API's error (its code's status); else undefined. */
+export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof Refusal || err instanceof DomainError)
+    return refuse(err.code, err.message, { ...err.details });
+  return undefined;
+}
 
 export interface ErrorBody {
   error: { code: string; message: string; details: Record<string, unknown> };
@@ -87,11 +110,11 @@ export function errorHandler(
     reply.headers(error.headers);
     return reply.status(error.statusCode).send(body(error.code, error.message, error.details));
   }
-  // A money rule said no (APR over its cap, tenor not offered...): the request was well-formed
-  // but cannot be honoured, so 422 with the rule's own stable code.
-  if (error instanceof DomainError) {
-    return reply.status(422).send(body(error.code, error.message, { ...error.details }));
-  }
+  // A money rule or a business state said no (APR over its cap, no credit line...): the rule's
+  // own stable code, with that code's status.
+  const refused = toApiError(error);
+  if (refused)
+    return reply.status(refused.statusCode).send(body(refused.code, refused.message, refused.details));
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return reply.status(400).send(

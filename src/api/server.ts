@@ -3,22 +3,17 @@
  * metrics, OpenAPI at /openapi.json and browsable docs at /docs.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  LogController,
-  type RawServerDefault,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Platform } from '../platform.ts';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerAuthentication } from './plugins/authenticate.ts';
 import { registerQueueMetrics } from './queue-metrics.ts';
 import { registerRoutes } from './routes/index.ts';
+import type { Api } from './types.ts';
 import { validatorCompiler } from './validation.ts';
 
 /** A client-supplied request id is kept only if it looks like one (no log injection). */
@@ -26,14 +21,7 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{8,64}$/;
 export const REQUEST_TIMEOUT_MS = 30_000;
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-/** The API instance with TypeBox-typed routes; route plugins receive this. */
-export type Api = FastifyInstance<
-  RawServerDefault,
-  IncomingMessage,
-  ServerResponse,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
+export type { Api } from './types.ts';
 
 export interface ApiOptions {
   metrics?: Metrics;

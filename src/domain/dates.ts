@@ -116,6 +116,19 @@ export function daysBetween(from: string, to: string): number {
   return toDayNumber(to) - toDayNumber(from);
 }
 
+/**
+ * The calendar date at a moment in a time zone, as YYYY-MM-DD. Intl is part of the language, not
+ * I/O: the answer depends only on the arguments.
+ */
+export function dateInZone(timeZone: string, at: Date): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
+}
+
 /** Today's date in UTC; callers that need a settable clock pass the date in instead. */
 export function todayUtc(now: Date = new Date()): string {
   return fromDayNumber(Math.floor(now.getTime() / MS_PER_DAY));

@@ -156,14 +156,6 @@ export function disbursementSettledPostings(ref: PostingRef, amountMinor: bigint
   ]);
 }
 
-/** The exact opposite of a posting: how a failed disbursement undoes its loan booking. */
-export function reversalPostings(kind: string, original: Posting): Posting {
-  return balanced(
-    kind,
-    original.lines.map((line) => ({ ...line, debitMinor: line.creditMinor, creditMinor: line.debitMinor })),
-  );
-}
-
 export interface RepaymentSplit {
   readonly principalMinor: bigint;
   readonly interestMinor: bigint;

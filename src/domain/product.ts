@@ -35,6 +35,8 @@ export const DEFAULT_ALLOCATION_ORDER: readonly AllocationTarget[] = [
 ];
 
 export const DEFAULT_APR_CAP_BP = 2400;
+/** Highest nominal rate or APR cap a product may carry: 10,000%. */
+export const MAX_RATE_BP = 1_000_000;
 /** Dates the product check quotes on: a month-end in a leap year exercises the roll. */
 export const PRODUCT_CHECK_START_DATE = '2024-01-31';
 
@@ -202,7 +204,7 @@ export function validateProduct(input: unknown): LoanProduct {
     kind,
     currency,
     tenors,
-    rateBp: readInt(f, 'rateBp', p, 0, 1_000_000),
+    rateBp: readInt(f, 'rateBp', p, 0, MAX_RATE_BP),
     ratePer: readEnum(f, 'ratePer', RATE_PERS, p, 'year'),
     method: readEnum(f, 'method', METHODS, p, 'annuity'),
     every,
@@ -219,7 +221,7 @@ export function validateProduct(input: unknown): LoanProduct {
     graceDays: readInt(f, 'graceDays', p, 0, 365, 0),
     lateFee,
     allocationOrder,
-    aprCapBp: readInt(f, 'aprCapBp', p, 1, 1_000_000, DEFAULT_APR_CAP_BP),
+    aprCapBp: readInt(f, 'aprCapBp', p, 1, MAX_RATE_BP, DEFAULT_APR_CAP_BP),
     minPrincipalMinor: readMinor(f, 'minPrincipalMinor', p, 100n * major),
     maxPrincipalMinor: readMinor(f, 'maxPrincipalMinor', p, 1_000_000n * major),
     active: readBool(f, 'active', p, true),

@@ -53,8 +53,22 @@ export function compare(a: Rational, b: Rational): number {
   return l < r ? -1 : l > r ? 1 : 0;
 }
 
-export function isZero(a: Rational): boolean {
-  return a.num === 0n;
+/** Basis points in one percent. */
+export const BP_PER_PERCENT = 100;
+
+/** Basis points as the shortest percentage string: 2400 → "24", 1850 → "18.5", 5 → "0.05". */
+export function percentFromBp(bp: number): string {
+  const whole = Math.trunc(bp / BP_PER_PERCENT);
+  const fraction = String(bp % BP_PER_PERCENT)
+    .padStart(2, '0')
+    .replace(/0+$/, '');
+  return fraction === '' ? String(whole) : `${whole}.${fraction}`;
+}
+
+/** A percentage with at most two decimals ("18.5") as basis points (1850); the caller checked its shape. */
+export function bpFromPercent(text: string): number {
+  const [whole = '0', fraction = ''] = text.split('.');
+  return Number(whole) * BP_PER_PERCENT + Number(fraction.padEnd(2, '0'));
 }
 
 /** Basis points as a fraction: 2400 bp → 24/100. */

@@ -418,11 +418,6 @@ export function natsPids(state: TopologyState, name: DcName): number[] {
   return treePids(state.pids.nats[name]);
 }
 
-/** SIGKILL a member as a machine loss would. */
-export function killMember(state: TopologyState, name: DcName): void {
-  signalAll(memberPids(state, name));
-}
-
 export function killNatsNode(state: TopologyState, name: DcName): void {
   signalAll(natsPids(state, name));
 }

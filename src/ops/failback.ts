@@ -16,7 +16,7 @@ import {
   waitHealthy,
 } from './cluster.ts';
 import { isAlive, progress, sleep, waitFor } from './proc.ts';
-import type { DcName } from './topology.ts';
+import type { DcName, PgMember } from './topology.ts';
 
 const REJOIN_LIMIT_MS = 180_000;
 const SYNC_LIMIT_MS = 60_000;
@@ -31,15 +31,9 @@ export interface FailbackResult {
   switchoverMs: number;
 }
 
-export async function failback(state: TopologyState): Promise<FailbackResult> {
+/** Starts region 1's members (and NATS nodes) that are down and waits until they follow the leader. */
+async function rejoinRegion1(state: TopologyState, leader: PgMember, region1: PgMember[]): Promise<void> {
   const { spec } = state;
-  const remote = spec.members.find((m) => m.region === 'region2')!;
-  const region1 = spec.members.filter((m) => m.region === 'region1');
-  const leader = await currentLeader(spec, [remote.name]);
-  if (!leader) throw new Error('no primary: nothing to fail back from');
-  if (leader.region === 'region1') throw new Error(`${leader.name} in region 1 already leads`);
-
-  const started = Date.now();
   for (const m of region1) {
     if (!isAlive(state.pids.patroni[m.name])) {
       progress(`starting ${m.name}: it rejoins as a standby of ${leader.name}`);
@@ -60,6 +54,18 @@ export async function failback(state: TopologyState): Promise<FailbackResult> {
     REJOIN_LIMIT_MS,
     500,
   );
+}
+
+export async function failback(state: TopologyState): Promise<FailbackResult> {
+  const { spec } = state;
+  const remote = spec.members.find((m) => m.region === 'region2')!;
+  const region1 = spec.members.filter((m) => m.region === 'region1');
+  const leader = await currentLeader(spec, [remote.name]);
+  if (!leader) throw new Error('no primary: nothing to fail back from');
+  if (leader.region === 'region1') throw new Error(`${leader.name} in region 1 already leads`);
+
+  const started = Date.now();
+  await rejoinRegion1(state, leader, region1);
   const rejoinMs = Date.now() - started;
 
   progress('synchronous mode back on');

@@ -119,22 +119,15 @@ export function blindIndex(key: Buffer, field: IndexedField, normalised: string)
   return createHmac('sha256', key).update(`fenqi-bidx:${field}:`).update(normalised).digest();
 }
 
-/** The keys the identity store needs, built once per configuration. */
+/** The keys the identity store needs; built once per process (services.ts). */
 export interface FieldCrypto {
   cipher: FieldCipher;
   blindIndexKey: Buffer;
 }
 
-const built = new WeakMap<object, FieldCrypto>();
-
-export function fieldCryptoFor(config: {
+export function createFieldCrypto(config: {
   dataKeys: Map<number, Buffer>;
   blindIndexKey: Buffer;
 }): FieldCrypto {
-  let crypto = built.get(config);
-  if (!crypto) {
-    crypto = { cipher: createFieldCipher(config.dataKeys), blindIndexKey: config.blindIndexKey };
-    built.set(config, crypto);
-  }
-  return crypto;
+  return { cipher: createFieldCipher(config.dataKeys), blindIndexKey: config.blindIndexKey };
 }

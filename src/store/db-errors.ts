@@ -14,3 +14,17 @@ export function isTransientDatabaseError(err: unknown): boolean {
   if (/^(ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|CONNECT_TIMEOUT|CONNECTION_|ENOTFOUND)/.test(code)) return true;
   return /connection|terminat|timeout|ECONNRE/i.test(String(e?.message ?? ''));
 }
+
+/** SQLSTATE 57014: the statement ran past its statement_timeout (or was cancelled). */
+export function isQueryCanceled(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === '57014';
+}
+
+/**
+ * A staff id that no staff row has (a token outliving its account): SQLSTATE 23503 on one of the
+ * audit columns' foreign keys.
+ */
+export function isUnknownStaff(err: unknown): boolean {
+  const e = err as { code?: string; constraint_name?: string } | null;
+  return e?.code === '23503' && /_(published_by|added_by|staff_id)_fkey$/.test(e.constraint_name ?? '');
+}

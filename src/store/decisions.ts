@@ -6,10 +6,9 @@
  * and never a line without its decision.
  */
 import { invariant } from '../domain/errors.ts';
-import type { DecisionInputs } from '../risk/features.ts';
+import type { Outcome } from '../risk/model/evaluate.ts';
+import type { DecisionInputs } from '../risk/model/features.ts';
 import type { Queryable } from './db.ts';
-
-export type Outcome = 'approve' | 'decline' | 'refer';
 
 export interface NewDecision {
   customerId: bigint;
@@ -142,18 +141,4 @@ export async function getDecision(sql: Queryable, id: bigint): Promise<StoredDec
     from credit_decisions d left join risk_reviews r on r.decision_id = d.id
     where d.id = ${id.toString()}::bigint`;
   return row && fromRow(row);
-}
-
-/** Decisions scored by a model since a moment, newest first, for monitoring. */
-export async function decisionsScoredBy(
-  sql: Queryable,
-  modelId: bigint,
-  since: Date,
-  limit: number,
-): Promise<{ score: number; inputs: DecisionInputs; bins: Record<string, string> }[]> {
-  const rows = await sql<{ score: number; inputs: DecisionInputs; bins: Record<string, string> }[]>`
-    select score, inputs, result->'bins' as bins from credit_decisions
-    where model_id = ${modelId.toString()}::bigint and score is not null and created_at >= ${since}
-    order by created_at desc limit ${limit}`;
-  return rows;
 }

@@ -12,7 +12,6 @@ import type { Queryable, TransactionSql } from './db.ts';
 import { recordAdminEvent } from './risk-admin-events.ts';
 
 export type DenyKind = IndexedField;
-export const DENY_KINDS: readonly DenyKind[] = ['phone', 'national_id'];
 export const DENY_REASON_MAX_LENGTH = 200;
 /** Largest page of the list one request reads. */
 export const DENY_LIST_PAGE_MAX = 200;

@@ -6,11 +6,11 @@
  */
 import { quote } from '../domain/index.ts';
 import { balanced, disbursementSettledPostings, type Posting, type PostingLine } from '../domain/postings.ts';
+import { type GatewayOutcome, GatewayTimeout, type PaymentGateway } from '../payments/gateway.ts';
 import { releaseCredit, reserveCredit } from './credit-lines.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { postEntries } from './ledger.ts';
 import { insertLoans, loanBookingEntry, type NewLoan, nextIds } from './loans.ts';
-import { type GatewayOutcome, GatewayTimeout, type PaymentGateway } from './payment-gateway.ts';
 import { getProduct } from './products.ts';
 import { Refusal } from './refusal.ts';
 

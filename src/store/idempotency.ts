@@ -5,7 +5,7 @@
  * sent with a different request is recognised.
  */
 import { createHash } from 'node:crypto';
-import type { TransactionSql } from './db.ts';
+import type { Queryable, TransactionSql } from './db.ts';
 
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 128;
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -50,15 +50,20 @@ export async function claimKey(tx: TransactionSql, scope: string, key: string, h
   return { kind: 'replay', statusCode: row.status_code, response: row.response };
 }
 
-/** Records the answer (statusCode null: started, not final; `response` then says what to resume). */
+/**
+ * Records the answer (statusCode null: started, not final; `response` then says what to resume).
+ * `onlyIfPending` records a final answer only over a pending one, so of two requests that finish
+ * the same deferred effect the first answer stays.
+ */
 export async function saveAnswer(
-  tx: TransactionSql,
+  sql: Queryable,
   scope: string,
   key: string,
   statusCode: number | null,
   response: unknown,
+  onlyIfPending = false,
 ): Promise<void> {
-  await tx`
-    update idempotency_keys set status_code = ${statusCode}, response = ${tx.json(response as never)}
-    where scope = ${scope} and key = ${key}`;
+  await sql`
+    update idempotency_keys set status_code = ${statusCode}, response = ${sql.json(response as never)}
+    where scope = ${scope} and key = ${key} ${onlyIfPending ? sql`and status_code is null` : sql``}`;
 }

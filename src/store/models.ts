@@ -3,7 +3,7 @@
  * training metrics. Exactly one champion answers applications; challengers are scored in shadow
  * and logged next to it; retired models stay so old decisions can be replayed.
  */
-import { parseModel, type ScorecardModel } from '../risk/train.ts';
+import { parseModel, type ScorecardModel } from '../risk/model/train.ts';
 import type { Queryable, Sql, TransactionSql } from './db.ts';
 import { recordAdminEvent } from './risk-admin-events.ts';
 
@@ -131,6 +131,11 @@ export async function getModel(sql: Queryable, id: bigint): Promise<LoadedModel 
 export async function getModelByVersion(sql: Queryable, version: number): Promise<LoadedModel | undefined> {
   const [row] = await sql<Row[]>`select * from risk_models where version = ${version}`;
   return row && loaded(row);
+}
+
+export async function hasChampion(sql: Queryable): Promise<boolean> {
+  const [existing] = await sql`select 1 from risk_models where role = 'champion'`;
+  return existing !== undefined;
 }
 
 /** The champion and the challengers, models parsed. */

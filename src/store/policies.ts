@@ -1,22 +1,13 @@
 /**
- * Versioned policy documents (src/risk/policy.ts). One version is active; a new version is an
+ * Versioned policy documents (src/risk/model/policy.ts). One version is active; a new version is an
  * insert, and every decision records the version it was made under. Rolling back is also an
  * insert (a copy of the old version), so versions only ever grow and a decision's version always
  * names the rules it was made with.
  */
-import { DEFAULT_POLICY, type Policy, PolicyError, parsePolicy } from '../risk/policy.ts';
-import { GRADES, type Grade } from '../risk/scorecard.ts';
+import { checkPolicy, DEFAULT_POLICY, type Policy, parsePolicy } from '../risk/model/policy.ts';
 import type { Queryable, Sql, TransactionSql } from './db.ts';
 import { recordAdminEvent } from './risk-admin-events.ts';
 
-/** Bounds a published policy must keep, beyond parsePolicy's shape checks (see checkPolicy). */
-export const POLICY_RULES_MAX = 100;
-export const POLICY_RULE_DESCRIPTION_MAX_LENGTH = 200;
-/** Rule thresholds are counts, ages and days: anything beyond this is a typo. */
-export const POLICY_RULE_VALUE_MAX = 1_000_000_000_000;
-export const POLICY_MARGIN_POINTS_MAX = 100_000;
-/** 100 times the monthly income. */
-export const POLICY_INCOME_MULTIPLE_BP_MAX = 1_000_000;
 export const POLICY_NOTE_MAX_LENGTH = 500;
 /** Largest page of policy versions one request reads. */
 export const POLICY_PAGE_MAX = 100;
@@ -56,84 +47,6 @@ const info = (r: Row): PolicyVersionInfo => ({
   createdAt: r.created_at,
 });
 const stored = (r: Row): StoredPolicy => ({ ...info(r), policy: parsePolicy(r.policy) });
-
-/**
- * Everything a policy must be before it may go live: parsePolicy's shape checks plus the bounds the
- * decision path relies on (whole basis points, a line range that is a range, disjoint grade lists,
- * finite thresholds). Returns a copy holding only the policy's own fields, so nothing unknown is
- * stored. Throws PolicyError with the reason.
- */
-export function checkPolicy(json: unknown): Policy {
-  const p = parsePolicy(json);
-  const fail = (why: string): never => {
-    throw new PolicyError(`invalid policy: ${why}`);
-  };
-  if (p.rules.length > POLICY_RULES_MAX) fail(`at most ${POLICY_RULES_MAX} rules`);
-  for (const r of p.rules) {
-    if (typeof r.value === 'number' && !(Math.abs(r.value) <= POLICY_RULE_VALUE_MAX)) {
-      fail(`rule ${r.code}: value must be a number within ±${POLICY_RULE_VALUE_MAX}`);
-    }
-    if (typeof r.description !== 'string' || r.description.length > POLICY_RULE_DESCRIPTION_MAX_LENGTH) {
-      fail(
-        `rule ${r.code}: description must be text of at most ${POLICY_RULE_DESCRIPTION_MAX_LENGTH} characters`,
-      );
-    }
-  }
-  for (const key of ['approveGrades', 'referGrades'] as const) {
-    if (new Set(p[key]).size !== p[key].length) fail(`${key} lists a grade twice`);
-  }
-  const both = p.approveGrades.filter((g) => p.referGrades.includes(g));
-  if (both.length > 0) fail(`grade ${both.join(', ')} is both approved and referred`);
-  for (const source of ['score', 'bureau', 'velocity'] as const) {
-    const d = p.degradation[source];
-    if (!Number.isInteger(d.referMarginPoints) || Math.abs(d.referMarginPoints) > POLICY_MARGIN_POINTS_MAX) {
-      fail(
-        `degradation.${source}.referMarginPoints must be a whole number within ±${POLICY_MARGIN_POINTS_MAX}`,
-      );
-    }
-    if (!Number.isInteger(d.lineFactorBp))
-      fail(`degradation.${source}.lineFactorBp must be whole basis points`);
-  }
-  for (const g of GRADES) {
-    const bp = p.line.incomeMultipleBp[g];
-    if (bp < 0 || bp > POLICY_INCOME_MULTIPLE_BP_MAX) {
-      fail(`line.incomeMultipleBp.${g} must be 0..${POLICY_INCOME_MULTIPLE_BP_MAX}`);
-    }
-  }
-  if (BigInt(p.line.minLineMinor) > BigInt(p.line.maxLineMinor))
-    fail('line.minLineMinor is above line.maxLineMinor');
-  const degradation = (d: Policy['degradation']['score']) => ({
-    referMarginPoints: d.referMarginPoints,
-    lineFactorBp: d.lineFactorBp,
-  });
-  return {
-    rules: p.rules.map((r) => ({
-      code: r.code,
-      fact: r.fact,
-      op: r.op,
-      value: r.value,
-      action: r.action,
-      whenMissing: r.whenMissing,
-      description: r.description,
-    })),
-    approveGrades: [...p.approveGrades],
-    referGrades: [...p.referGrades],
-    degradation: {
-      score: degradation(p.degradation.score),
-      bureau: degradation(p.degradation.bureau),
-      velocity: degradation(p.degradation.velocity),
-    },
-    line: {
-      incomeMultipleBp: Object.fromEntries(GRADES.map((g) => [g, p.line.incomeMultipleBp[g]])) as Record<
-        Grade,
-        number
-      >,
-      minLineMinor: p.line.minLineMinor,
-      maxLineMinor: p.line.maxLineMinor,
-      roundMinor: p.line.roundMinor,
-    },
-  };
-}
 
 export async function activePolicy(sql: Queryable): Promise<PolicyVersion | undefined> {
   const [row] = await sql<{ version: number; policy: unknown }[]>`

@@ -55,16 +55,6 @@ export async function getProduct(sql: Queryable, id: bigint): Promise<StoredProd
   return row ? { id: row.id, version: row.version, product: productFromRow(row) } : null;
 }
 
-export async function insertProduct(sql: Queryable, product: LoanProduct): Promise<StoredProduct> {
-  const [row] = await sql<ProductRow[]>`
-    insert into loan_products (code, kind, active, apr_cap_bp, terms)
-    values (${product.code}, ${product.kind}, ${product.active}, ${product.aprCapBp},
-            ${sql.json(productTerms(product) as never)})
-    returning id, code, kind, active, apr_cap_bp, terms, version`;
-  if (!row) throw new Error('insert into loan_products returned no row');
-  return { id: row.id, version: row.version, product: productFromRow(row) };
-}
-
 /** The products a fresh platform offers: a cash loan and zero-down goods installments. */
 export const DEFAULT_PRODUCTS: readonly LoanProduct[] = [
   validateProduct({

@@ -118,3 +118,8 @@ export async function readHistoryFacts(
   }
   return out;
 }
+
+export async function customerExists(sql: Queryable, customerId: bigint): Promise<boolean> {
+  const [row] = await sql`select 1 from customers where id = ${customerId.toString()}::bigint`;
+  return row !== undefined;
+}

@@ -12,11 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatAmount, parseAmount } from '../domain/index.ts';
-import type { Platform } from '../platform.ts';
 import { setCreditLine } from './credit-lines.ts';
-import { fieldCryptoFor } from './crypto.ts';
+import type { FieldCrypto } from './crypto.ts';
 import { createCustomer, nationalIdCheckChar } from './customers.ts';
-import type { Queryable } from './db.ts';
+import type { Queryable, Sql } from './db.ts';
 import { createGoods } from './goods.ts';
 import { createMerchant } from './merchants.ts';
 import { hashPassword } from './passwords.ts';
@@ -84,12 +83,10 @@ async function claim(tx: Queryable, name: string): Promise<boolean> {
   return rows.length === 1;
 }
 
-export async function seedDemo(platform: Platform): Promise<DemoCredentials | undefined> {
-  const { sql } = platform.db;
+export async function seedDemo(sql: Sql, crypto: FieldCrypto): Promise<DemoCredentials | undefined> {
   const [done] = await sql`select 1 from seed_runs where name = ${IDENTITY_SEED_NAME}`;
   if (done) return undefined;
 
-  const crypto = fieldCryptoFor(platform.config);
   const passwords = { risk: demoPassword(), ops: demoPassword(), customer: demoPassword() };
   // argon2 is slow on purpose: hash before the transaction so it stays short.
   const [riskHash, opsHash, customerHash] = await Promise.all([

@@ -6,26 +6,17 @@
  */
 
 import { runCob } from '../cob/run.ts';
+import { businessDate } from '../config.ts';
 import { addDays } from '../domain/dates.ts';
 import type { Platform } from '../platform.ts';
 import { nextDateToClose } from '../store/cob.ts';
-import type { Worker } from './index.ts';
+import type { Worker } from './worker.ts';
 
 export const COB_CHECK_INTERVAL_MS = 60_000;
 /** A scheduler that finds many missed days closes at most this many per wake-up, then yields. */
 export const COB_MAX_DATES_PER_WAKE = 31;
 /** "cob!" — shared by every fenqi process. */
 const COB_LOCK_KEY = 0x636f6221n;
-
-/** The calendar date in a time zone, as YYYY-MM-DD. */
-export function dateIn(timeZone: string, at: Date = new Date()): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
-}
 
 /** Dates to close now: from the day after the last closed one through yesterday. */
 export function datesToClose(
@@ -72,11 +63,10 @@ export async function closePendingDates(platform: Platform, today: string): Prom
 }
 
 export async function startCobScheduler(platform: Platform): Promise<Worker | undefined> {
-  const timeZone = platform.config.businessTimeZone;
   if (!platform.config.cobAuto) return undefined;
   let running: Promise<unknown> = Promise.resolve();
   const wake = () => {
-    running = closePendingDates(platform, dateIn(timeZone)).catch((err: Error) => {
+    running = closePendingDates(platform, businessDate(platform.config)).catch((err: Error) => {
       platform.logger.error({ err: err.message }, 'scheduled close of business failed; will retry');
     });
   };

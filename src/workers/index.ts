@@ -5,13 +5,9 @@
 import type { Platform } from '../platform.ts';
 import { startCobScheduler } from './cob-scheduler.ts';
 import { startOrderSettler } from './order-settler.ts';
+import type { Worker, WorkerFactory } from './worker.ts';
 
-export interface Worker {
-  name: string;
-  stop(): Promise<void>;
-}
-
-export type WorkerFactory = (platform: Platform) => Promise<Worker | undefined>;
+export type { Worker, WorkerFactory } from './worker.ts';
 
 /** Factories of every worker; each decides from the platform's config whether it runs. */
 export const WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler, startCobScheduler];

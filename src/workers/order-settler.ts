@@ -22,7 +22,7 @@ import {
   settleOrderBatch,
 } from '../store/order-batch.ts';
 import type { Order } from '../store/orders.ts';
-import type { Worker } from './index.ts';
+import type { Worker } from './worker.ts';
 
 /** How long one pull waits for its first message. */
 export const FETCH_EXPIRES_MS = 1_000;

@@ -14,7 +14,7 @@ import { signAccessToken } from '../../src/api/auth.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
-import { configureRisk, DEFAULT_BUDGETS } from '../../src/risk/decide.ts';
+import { DEFAULT_BUDGETS } from '../../src/risk/service/decide.ts';
 import { ensureDefaultProducts } from '../../src/store/products.ts';
 import { type DemoCredentials, seedDemo } from '../../src/store/seed.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
@@ -142,7 +142,7 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
       },
     );
     platform = await openPlatform(config, logger);
-    const seeded = await seedDemo(platform);
+    const seeded = await seedDemo(platform.db.sql, platform.services.crypto);
     assert.ok(seeded, 'a fresh database is seeded');
     demo = seeded;
     await ensureDefaultProducts(platform.db.sql);
@@ -266,7 +266,7 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
   test('a credit application for a customer who does not exist is a 404 even when the identity read is over its budget', async () => {
     // Found by this fuzzer: a slow identity read skipped the existence check, and the decision's
     // insert then failed on its foreign key: a 500.
-    configureRisk(platform, { budgets: { identityMs: 0 } });
+    platform.services.risk.configure({ budgets: { identityMs: 0 } });
     try {
       for (const id of [987_654_321n, 9_223_372_036_854_775_807n]) {
         const answer = await check({
@@ -280,7 +280,7 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
         assert.equal(JSON.parse(answer.body).error.code, 'NOT_FOUND');
       }
     } finally {
-      configureRisk(platform, { budgets: DEFAULT_BUDGETS });
+      platform.services.risk.configure({ budgets: DEFAULT_BUDGETS });
     }
   });
 

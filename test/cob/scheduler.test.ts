@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runCob } from '../../src/cob/run.ts';
-import { loadConfig } from '../../src/config.ts';
+import { businessDate, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Platform } from '../../src/platform.ts';
 import { connectPostgres, type Sql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
-import { closePendingDates, dateIn, datesToClose } from '../../src/workers/cob-scheduler.ts';
+import { closePendingDates, datesToClose } from '../../src/workers/cob-scheduler.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { tempDir } from '../harness/process.ts';
 import { createTestLoan, insertTestProduct, testProductInput } from './fixtures.ts';
@@ -24,8 +24,8 @@ describe('the close-of-business scheduler', () => {
 
   test('the business date follows the business time zone, not UTC', () => {
     const at = new Date('2026-06-30T17:30:00Z'); // 01:30 on 1 July in Shanghai
-    assert.equal(dateIn('Asia/Shanghai', at), '2026-07-01');
-    assert.equal(dateIn('UTC', at), '2026-06-30');
+    assert.equal(businessDate({ businessTimeZone: 'Asia/Shanghai' }, at), '2026-07-01');
+    assert.equal(businessDate({ businessTimeZone: 'UTC' }, at), '2026-06-30');
   });
 });
 

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { trainBootstrap } from '../../src/risk/bootstrap.ts';
+import { trainBootstrap } from '../../src/risk/service/bootstrap.ts';
 import { stopChild, tempDir } from '../harness/process.ts';
 
 /** PGlite start-up (WASM compile and initdb on first run) is the slow part. */

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { REPO_ROOT } from '../../src/paths.ts';
-import { tempDir, waitFor } from '../harness/process.ts';
+import { HOLDER_FILE } from '../../src/store/data-dir.ts';
+import { stopChild, tempDir, waitFor } from '../harness/process.ts';
 
 /** Folders holding code that runs: the ones a path in them could lead out of the clone from. */
 const CODE_DIRS = ['src', 'test', 'bench', 'scripts', 'web', 'bin'];
@@ -79,6 +80,18 @@ describe('nothing outside the repository', () => {
   });
 });
 
+/** A traced fenqi's shutdown is slow (every file call is stopped and written down). */
+const TRACED_STOP_TIMEOUT_MS = 30_000;
+
+function readHolderPid(dataDir: string): number | undefined {
+  try {
+    const { pid } = JSON.parse(readFileSync(path.join(dataDir, HOLDER_FILE), 'utf8')) as { pid: unknown };
+    return Number.isInteger(pid) ? (pid as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 describe('an embedded start, traced', {
   skip: !existsSync('/usr/bin/strace') && 'strace is not installed',
 }, () => {
@@ -109,25 +122,15 @@ describe('an embedded start, traced', {
     await waitFor('traced fenqi start', async () => /customer\s+phone/.test(output), START_TIMEOUT_MS);
   });
 
-  /**
-   * Stops the traced platform itself (its pid is in the data directory's holder file): a signal to
-   * strace would only detach it, leaving the platform running with this test's pipes open. strace
-   * exits with its tracee.
-   */
-  const stopTraced = async (): Promise<void> => {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      const { pid } = JSON.parse(readFileSync(path.join(dataDir, 'holder.json'), 'utf8')) as { pid: number };
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // not started far enough to hold the directory: strace's own child is all there is
-      child.kill('SIGKILL');
-    }
-    await exited;
-  };
-
-  after(stopTraced);
+  after(async () => {
+    if (!child) return;
+    // strace run with -o blocks fatal signals (its -I 3 default) and, killed, would leave fenqi running
+    // with the test's pipes open: the signal goes to fenqi itself (the data directory names its pid),
+    // and strace exits with it.
+    const holder = readHolderPid(dataDir);
+    if (holder !== undefined) process.kill(holder, 'SIGTERM');
+    await stopChild(child, 'SIGTERM', TRACED_STOP_TIMEOUT_MS);
+  });
 
   test('the platform opens no file outside the checkout, its data directory and the system', async () => {
     const url = /API:\s+(http:\/\/\S+)/.exec(output)![1]!;
@@ -144,7 +147,7 @@ describe('an embedded start, traced', {
       body: JSON.stringify({ stated_income: '12000.00', purpose: 'goods', device_id: 'traced-start-device' }),
     });
     assert.equal(applied.status, 200, await applied.clone().text());
-    await stopTraced();
+    await stopChild(child, 'SIGTERM');
 
     const allowed = [
       REPO_ROOT + path.sep,

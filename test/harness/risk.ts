@@ -4,7 +4,7 @@
  * asserts an approval or a decline, not the budget, gives every source this long instead. Tests of
  * the budgets themselves keep the real ones.
  */
-import type { Budgets } from '../../src/risk/decide.ts';
+import type { Budgets } from '../../src/risk/service/decide.ts';
 
 export const UNHURRIED_SOURCE_MS = 30_000;
 

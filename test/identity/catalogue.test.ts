@@ -66,7 +66,7 @@ describe('demo seed, merchants and the public catalogue', () => {
 
   test('the seed runs once: a second call creates nothing and returns undefined', async () => {
     const [before] = await t.platform.db.sql`select count(*)::int as n from merchants`;
-    assert.equal(await seedDemo(t.platform), undefined);
+    assert.equal(await seedDemo(t.platform.db.sql, t.platform.services.crypto), undefined);
     const [after] = await t.platform.db.sql`select count(*)::int as n from merchants`;
     assert.equal(after!.n, before!.n);
   });

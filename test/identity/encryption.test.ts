@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { createFieldCipher, DecryptError, fieldCryptoFor } from '../../src/store/crypto.ts';
+import { createFieldCipher, DecryptError } from '../../src/store/crypto.ts';
 import { getCustomer } from '../../src/store/customers.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import {
@@ -111,7 +111,7 @@ describe('personal fields are encrypted per field in PostgreSQL', () => {
     const sql = t.platform.db.sql;
     await sql`update customers set legal_name_enc = (select legal_name_enc from customers where id = ${a}::bigint)
               where id = ${b}::bigint`;
-    const crypto = fieldCryptoFor(t.platform.config);
+    const crypto = t.platform.services.crypto;
     await assert.rejects(getCustomer(sql, crypto, BigInt(b)), DecryptError);
     // the API does not leak it as a 2xx or as the other person's name
     const person = people[2]!;
@@ -127,7 +127,7 @@ describe('personal fields are encrypted per field in PostgreSQL', () => {
     const id = ids[4]!;
     const sql = t.platform.db.sql;
     await sql`update customers set legal_name_enc = phone_enc where id = ${id}::bigint`;
-    await assert.rejects(getCustomer(sql, fieldCryptoFor(t.platform.config), BigInt(id)), DecryptError);
+    await assert.rejects(getCustomer(sql, t.platform.services.crypto, BigInt(id)), DecryptError);
   });
 
   test('a flipped byte, a changed key id or an unknown key id fails to decrypt', () => {

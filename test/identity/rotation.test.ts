@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createFieldCipher, fieldCryptoFor, keyIdOf } from '../../src/store/crypto.ts';
+import { createFieldCipher, keyIdOf } from '../../src/store/crypto.ts';
 import { getCustomer, reencryptCustomerBatch } from '../../src/store/customers.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { hexKey, openTestApi, type Person, personFor, register, runCli, type TestApi } from './support.ts';
@@ -72,7 +72,7 @@ describe('fenqi keys rotate re-encrypts every field under the newest key', () =>
     // Only key 2 is needed now: the old key can be dropped from the configuration.
     await t!.close();
     t = await openTestApi({ DATABASE_URL: url, FENQI_DATA_KEYS: `2:${key2}`, FENQI_BLIND_INDEX_KEY: blind });
-    const crypto = fieldCryptoFor(t.platform.config);
+    const crypto = t.platform.services.crypto;
     for (const [id, person] of people) {
       const profile = await getCustomer(t.platform.db.sql, crypto, BigInt(id));
       assert.equal(profile?.phone, person.phone);

@@ -80,7 +80,7 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 export async function seedAndLogIn(
   t: TestApi,
 ): Promise<{ demo: DemoCredentials; ops: string; risk: string }> {
-  const demo = await seedDemo(t.platform);
+  const demo = await seedDemo(t.platform.db.sql, t.platform.services.crypto);
   assert.ok(demo, 'a fresh database is seeded');
   const ops = await login(t.app, { username: demo.staff.ops.login, password: demo.staff.ops.password });
   const risk = await login(t.app, { username: demo.staff.risk.login, password: demo.staff.risk.password });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SimulatedGateway, useGateway } from '../../src/store/payment-gateway.ts';
+import { SimulatedGateway } from '../../src/payments/gateway.ts';
 import { call, counts, createCustomer, createGoods, type Lab, startLab } from './fixtures.ts';
 
 describe('lending money routes', () => {
@@ -165,7 +165,7 @@ describe('lending money routes', () => {
   test('cash loans: success activates, a failure cancels and releases credit, a timeout resolves on retry or reconcile', async () => {
     const sql = lab.platform.db.sql;
     const gateway = new SimulatedGateway({ seed: 7, failureRate: 0.3, timeoutRate: 0.3 });
-    useGateway(lab.platform, gateway);
+    lab.platform.services.gateway = gateway;
     const customer = await createCustomer(sql, 100_000_000n);
     const token = lab.token('customer', customer);
     const seen = new Map<number, number>();
@@ -185,7 +185,7 @@ describe('lending money routes', () => {
     );
     // A pending loan reconciled by ops
     const gateway2 = new SimulatedGateway({ seed: 3, timeoutRate: 1 });
-    useGateway(lab.platform, gateway2);
+    lab.platform.services.gateway = gateway2;
     const pending = await call(lab, 'POST', '/v1/loans', {
       token,
       key: 'cash-timeout',
@@ -204,7 +204,7 @@ describe('lending money routes', () => {
     const [open] = await sql<{ p: bigint }[]>`
       select coalesce(sum(principal_minor), 0)::bigint as p from loans where customer_id = ${customer} and status = 'active'`;
     assert.equal(line!.used_minor, open!.p);
-    useGateway(lab.platform, new SimulatedGateway());
+    lab.platform.services.gateway = new SimulatedGateway();
   });
 
   test('bad input on every lending route answers 4xx with a stable code and changes nothing', async () => {

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { InjectOptions } from 'fastify';
-import { quote, scheduleToJson } from '../../src/domain/index.ts';
+import { dateInZone, quote, scheduleToJson } from '../../src/domain/index.ts';
 import { getProduct } from '../../src/store/products.ts';
 import {
   assertError,
@@ -193,10 +193,11 @@ describe('POST /v1/quotes on real PostgreSQL and Redis', () => {
     }
   });
 
-  test('a product quote without a start date starts today (UTC)', async () => {
+  test('a product quote without a start date starts on the business date (FENQI_BUSINESS_TIMEZONE), as close of business counts days', async () => {
     const res = await postQuote({ product_id: productId, principal: '1000.00', tenor: 3 });
     assert.equal(res.statusCode, 200, res.body);
-    assert.equal(res.json().start_date, new Date().toISOString().slice(0, 10));
+    const zone = t.platform.config.businessTimeZone;
+    assert.equal(res.json().start_date, dateInZone(zone, new Date()));
   });
 
   for (const c of INLINE_CASES) {

@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
-import { configureRisk, ensureChampion, refreshRisk } from '../../src/risk/decide.ts';
-import { DEFAULT_POLICY, type Policy } from '../../src/risk/policy.ts';
-import { type BureauReport, simulatedScoreProvider } from '../../src/risk/providers.ts';
+import type { BureauReport } from '../../src/risk/model/features.ts';
+import { DEFAULT_POLICY, type Policy } from '../../src/risk/model/policy.ts';
+import { simulatedScoreProvider } from '../../src/risk/service/providers.ts';
 import { getModelByVersion, registerModel } from '../../src/store/models.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
 import { runFenqi } from '../harness/cli.ts';
@@ -94,16 +94,16 @@ describe('risk administration: policy, deny list and models through the API and 
 
   before(async () => {
     t = await openDecisionApi();
-    await ensureChampion(t.platform);
+    await t.platform.services.risk.ensureChampion();
     risk = await riskStaff(t.platform);
   });
   after(async () => {
     await t?.close();
   });
   beforeEach(async () => {
-    configureRisk(t.platform, { providers: cleanProviders() });
+    t.platform.services.risk.configure({ providers: cleanProviders() });
     await publishPolicy(t.platform.db.sql, structuredClone(DEFAULT_POLICY), 'test: default');
-    refreshRisk(t.platform);
+    t.platform.services.risk.refresh();
   });
 
   test('publishing a policy that raises the minimum age makes the next decision decline with AGE_BELOW_MIN under the new version', async () => {
@@ -512,7 +512,7 @@ describe('risk administration: policy, deny list and models through the API and 
       assert.equal(active.version, version);
       assert.equal(active.note, 'from the cli');
       assert.equal(active.published_by, null);
-      refreshRisk(t.platform); // another process: this test does not wait for the refresh interval
+      t.platform.services.risk.refresh(); // another process: this test does not wait for the refresh interval
       assert.deepEqual(codes(await apply(await customer(t.platform, 45))), ['AGE_BELOW_MIN']);
 
       const shown = await runCli(['risk', 'policy', 'show', '--json'], env);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assignBin, binCategorical, binNumeric, DEFAULT_BINNING } from '../../src/risk/binning.ts';
-import { mulberry32 } from '../../src/risk/cv.ts';
+import { assignBin, binCategorical, binNumeric, DEFAULT_BINNING } from '../../src/risk/model/binning.ts';
+import { mulberry32 } from '../../src/risk/model/cv.ts';
 
 const all = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 

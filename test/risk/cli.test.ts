@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { GERMAN_CREDIT_CSV } from '../../src/paths.ts';
-import { parseCsv } from '../../src/risk/csv.ts';
+import { parseCsv } from '../../src/risk/model/csv.ts';
 import { syntheticCreditCsv } from './synthetic.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');

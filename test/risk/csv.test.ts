@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CsvError, formatCsv, parseCsv, toDataset } from '../../src/risk/csv.ts';
+import { CsvError, formatCsv, parseCsv, toDataset } from '../../src/risk/model/csv.ts';
 
 describe('CSV reading', () => {
   it('reads quoted fields with commas, doubled quotes and line breaks', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mulberry32, stratifiedFolds } from '../../src/risk/cv.ts';
+import { mulberry32, stratifiedFolds } from '../../src/risk/model/cv.ts';
 
 describe('stratified k-fold', () => {
   const labels = Array.from({ length: 1000 }, (_, i) => (i % 10 < 3 ? 1 : 0));

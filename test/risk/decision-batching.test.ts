@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { configureRisk, ensureChampion, riskRuntime } from '../../src/risk/decide.ts';
-import { simulatedProviders } from '../../src/risk/providers.ts';
+import { simulatedProviders } from '../../src/risk/service/providers.ts';
 import { type NewDecision, recordDecisions } from '../../src/store/decisions.ts';
 import { activePolicy } from '../../src/store/policies.ts';
 import { UNHURRIED_BUDGETS } from '../harness/risk.ts';
@@ -19,8 +18,8 @@ describe('decisions that arrive together share statements without changing any a
 
   before(async () => {
     t = await openDecisionApi({ DATABASE_POOL_MAX: '4' });
-    await ensureChampion(t.platform);
-    configureRisk(t.platform, {
+    await t.platform.services.risk.ensureChampion();
+    t.platform.services.risk.configure({
       providers: simulatedProviders({ latencyMs: 0 }),
       budgets: UNHURRIED_BUDGETS,
     });
@@ -33,7 +32,7 @@ describe('decisions that arrive together share statements without changing any a
     const customers = await Promise.all(
       Array.from({ length: CONCURRENT_APPLICATIONS }, (_, i) => customer(t.platform, 25 + (i % 30))),
     );
-    const rt = riskRuntime(t.platform);
+    const rt = t.platform.services.risk;
     const before = { histories: rt.histories.stats.batches, records: rt.records.stats.batches };
     const answers = await Promise.all(
       customers.map((c) =>
@@ -114,7 +113,7 @@ describe('decisions that arrive together share statements without changing any a
       reasons: ['SCORE_TOO_LOW'],
       latencyMs: 1,
     });
-    const records = riskRuntime(t.platform).records;
+    const records = t.platform.services.risk.records;
     const settled = await Promise.allSettled([
       records.submit(decline(known.id)),
       records.submit(decline(999_999_999_999n)),

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mulberry32 } from '../../src/risk/cv.ts';
-import { decide, deviceKeyOf, ensureChampion, refreshRisk } from '../../src/risk/decide.ts';
-import { DEFAULT_POLICY } from '../../src/risk/policy.ts';
+import { mulberry32 } from '../../src/risk/model/cv.ts';
+import { DEFAULT_POLICY } from '../../src/risk/model/policy.ts';
+import { deviceKeyOf } from '../../src/risk/service/decide.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
 import { runFenqi } from '../harness/cli.ts';
 import { customer, type DecisionTestApi, openDecisionApi } from './decision-support.ts';
@@ -37,7 +37,7 @@ describe('learning from the platform: train --from-platform, promote, monitor on
       const years = age[0] + Math.floor(random() * (age[1] - age[0] + 1));
       const monthly = income[0] + Math.floor(random() * (income[1] - income[0]));
       const c = await customer(t.platform, years);
-      await decide(t.platform, c.id, {
+      await t.platform.services.risk.decide(c.id, {
         statedIncomeMinor: String(monthly * 100),
         purpose: random() < 0.5 ? 'goods' : 'cash',
         requestedAmountMinor: String(Math.round(monthly * 100 * (1 + random() * 3))),
@@ -71,7 +71,7 @@ describe('learning from the platform: train --from-platform, promote, monitor on
       FENQI_DATA_KEYS: `1:${t.platform.config.dataKeys.get(1)!.toString('hex')}`,
       FENQI_BLIND_INDEX_KEY: t.platform.config.blindIndexKey.toString('hex'),
     };
-    await ensureChampion(t.platform);
+    await t.platform.services.risk.ensureChampion();
     // every applicant is approved, so every decision gives credit and becomes a training row
     const policy = structuredClone(DEFAULT_POLICY);
     policy.rules = [];
@@ -79,7 +79,7 @@ describe('learning from the platform: train --from-platform, promote, monitor on
     policy.referGrades = [];
     policy.line.minLineMinor = '0';
     await publishPolicy(t.platform.db.sql, policy, 'monitor test: approve everyone');
-    refreshRisk(t.platform);
+    t.platform.services.risk.refresh();
     await population(1, [3000, 30000], [22, 60], true);
   });
   after(async () => {
@@ -122,7 +122,7 @@ describe('learning from the platform: train --from-platform, promote, monitor on
     assert.match(stable.stdout, /population stability index/);
 
     // a wave of young, low-income applicants: the score and income distributions move
-    refreshRisk(t.platform);
+    t.platform.services.risk.refresh();
     await population(2, [1000, 4000], [18, 24], false);
     const shifted = await runCli(['risk', 'monitor', '--json'], env);
     assert.equal(shifted.code, 0, shifted.stderr);

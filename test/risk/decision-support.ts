@@ -8,7 +8,6 @@ import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
-import { fieldCryptoFor } from '../../src/store/crypto.ts';
 import { createCustomer, nationalIdCheckChar } from '../../src/store/customers.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { tempDir } from '../harness/process.ts';
@@ -85,7 +84,7 @@ export async function customer(platform: Platform, ageYears = 35): Promise<TestC
   serial++;
   const phone = `139${String(process.pid % 1000).padStart(3, '0')}${String(serial).padStart(5, '0')}`;
   const nationalId = nationalIdBornOn(bornYearsAgo(ageYears), serial);
-  const created = await createCustomer(platform.db.sql, fieldCryptoFor(platform.config), {
+  const created = await createCustomer(platform.db.sql, platform.services.crypto, {
     phone,
     nationalId,
     legalName: `Applicant ${serial}`,

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { active, approvalCutoff, configureRisk, ensureChampion, refreshRisk } from '../../src/risk/decide.ts';
-import { DEFAULT_POLICY, type Policy } from '../../src/risk/policy.ts';
+import { approvalCutoff } from '../../src/risk/model/evaluate.ts';
+import type { BureauReport } from '../../src/risk/model/features.ts';
+import { DEFAULT_POLICY, type Policy } from '../../src/risk/model/policy.ts';
 import {
   type BureauProvider,
-  type BureauReport,
   type RiskProviders,
   simulatedProviders,
   simulatedScoreProvider,
-} from '../../src/risk/providers.ts';
+} from '../../src/risk/service/providers.ts';
 import { blindIndex } from '../../src/store/crypto.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
 import {
@@ -71,19 +71,19 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
     const policy = structuredClone(DEFAULT_POLICY);
     change(policy);
     await publishPolicy(t.platform.db.sql, policy, 'test');
-    refreshRisk(t.platform);
+    t.platform.services.risk.refresh();
   };
 
   before(async () => {
     t = await openDecisionApi();
-    await ensureChampion(t.platform);
+    await t.platform.services.risk.ensureChampion();
     risk = await riskStaff(t.platform);
   });
   after(async () => {
     await t?.close();
   });
   beforeEach(async () => {
-    configureRisk(t.platform, { providers: clean() });
+    t.platform.services.risk.configure({ providers: clean() });
     await withPolicy(() => {});
   });
 
@@ -158,7 +158,7 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
   });
 
   test('TOO_MANY_INQUIRIES declines when the bureau reports more inquiries than the policy allows', async () => {
-    configureRisk(t.platform, {
+    t.platform.services.risk.configure({
       providers: { score: simulatedScoreProvider(), bureau: fixedBureau({ inquiries6m: 7 }) },
     });
     const { body } = await apply((await customer(t.platform)).token);
@@ -230,7 +230,7 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
     await withPolicy((p) => {
       p.degradation.bureau.referMarginPoints = 10_000;
     });
-    configureRisk(t.platform, {
+    t.platform.services.risk.configure({
       providers: { score: simulatedScoreProvider(), bureau: simulatedProviders({ latencyMs: 2_000 }).bureau },
     });
     const { status, body } = await apply((await customer(t.platform, 40)).token);
@@ -252,7 +252,7 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
       p.degradation.score.referMarginPoints = -10_000;
     });
     // the bureau hangs past its budget, the score provider fails outright
-    configureRisk(t.platform, {
+    t.platform.services.risk.configure({
       providers: {
         score: simulatedProviders({ failureRate: 1 }).score,
         bureau: simulatedProviders({ timeoutRate: 1 }).bureau,
@@ -280,7 +280,7 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
   });
 
   test('the champion decides with the cut-off of its approved grades', async () => {
-    const act = await active(t.platform);
+    const act = await t.platform.services.risk.active();
     const cutoff = approvalCutoff(act.champion.model, act.policy.policy);
     const c = act.champion.model.grades.find((g) => g.grade === 'C')!.minScore;
     assert.equal(cutoff, c);
@@ -290,7 +290,7 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
     const ids: string[] = [];
     ids.push((await apply((await customer(t.platform, 40)).token)).body.id);
     ids.push((await apply((await customer(t.platform, 17)).token)).body.id);
-    configureRisk(t.platform, { providers: simulatedProviders({ latencyMs: 2_000 }) });
+    t.platform.services.risk.configure({ providers: simulatedProviders({ latencyMs: 2_000 }) });
     ids.push((await apply((await customer(t.platform, 30)).token)).body.id);
     // a new policy version afterwards must not change how old decisions replay
     await withPolicy((p) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fitLogistic } from '../../src/risk/logistic.ts';
+import { fitLogistic } from '../../src/risk/model/logistic.ts';
 
 const close = (actual: number, expected: number, eps: number): void =>
   assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not within ${eps} of ${expected}`);

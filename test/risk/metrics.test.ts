@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auc, gini, histogram, ks, psi, rocCurve } from '../../src/risk/metrics.ts';
+import { auc, gini, histogram, ks, psi, rocCurve } from '../../src/risk/model/metrics.ts';
 
 const close = (actual: number, expected: number, eps = 1e-9): void =>
   assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not within ${eps} of ${expected}`);

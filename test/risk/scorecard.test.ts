@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GERMAN_CREDIT_CSV } from '../../src/paths.ts';
-import { readCsvFile, toDataset } from '../../src/risk/csv.ts';
-import { buildScorecard, gradeCuts, gradeOf, scalingConstants, scoreRow } from '../../src/risk/scorecard.ts';
-import { parseModel, train } from '../../src/risk/train.ts';
+import { toDataset } from '../../src/risk/model/csv.ts';
+import {
+  buildScorecard,
+  gradeCuts,
+  gradeOf,
+  scalingConstants,
+  scoreRow,
+} from '../../src/risk/model/scorecard.ts';
+import { parseModel, train } from '../../src/risk/model/train.ts';
+import { readCsvFile } from '../../src/risk/service/csv-file.ts';
 
 const close = (actual: number, expected: number, eps = 1e-9): void =>
   assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not within ${eps} of ${expected}`);

@@ -3,8 +3,8 @@
  * numbers, missing categories, rare categories, text with commas and quotes, an id column to
  * exclude and a text target. The true risk is a known logistic function of the features.
  */
-import { formatCsv } from '../../src/risk/csv.ts';
-import { mulberry32 } from '../../src/risk/cv.ts';
+import { formatCsv } from '../../src/risk/model/csv.ts';
+import { mulberry32 } from '../../src/risk/model/cv.ts';
 
 export function syntheticCreditCsv(rows: number, seed: number): string {
   const random = mulberry32(seed);

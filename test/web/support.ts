@@ -14,11 +14,9 @@ import { loadConfig } from '../../src/config.ts';
 import { parseAmount } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
-import { configureRisk, ensureChampion, refreshRisk } from '../../src/risk/decide.ts';
-import { DEFAULT_POLICY, type Policy } from '../../src/risk/policy.ts';
-import { type RiskProviders, simulatedScoreProvider } from '../../src/risk/providers.ts';
+import { DEFAULT_POLICY, type Policy } from '../../src/risk/model/policy.ts';
+import { type RiskProviders, simulatedScoreProvider } from '../../src/risk/service/providers.ts';
 import { setCreditLine } from '../../src/store/credit-lines.ts';
-import { fieldCryptoFor } from '../../src/store/crypto.ts';
 import { createCustomer, nationalIdCheckChar } from '../../src/store/customers.ts';
 import { hashPassword } from '../../src/store/passwords.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
@@ -80,12 +78,12 @@ export async function openWebLab(
       ...options.env,
     });
     platform = await openPlatform(config, createLogger('silent'));
-    const demo = await seedDemo(platform);
+    const demo = await seedDemo(platform.db.sql, platform.services.crypto);
     assert.ok(demo, 'a fresh database is seeded');
-    await ensureChampion(platform);
+    await platform.services.risk.ensureChampion();
     // Providers that always answer, and a clean bureau report: outcomes in these tests come from
     // the policy the test publishes, not from chance.
-    configureRisk(platform, { providers: steadyProviders(), budgets: UNHURRIED_BUDGETS });
+    platform.services.risk.configure({ providers: steadyProviders(), budgets: UNHURRIED_BUDGETS });
     app = await buildApi(platform);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
@@ -165,7 +163,7 @@ export async function customerWithLine(lab: WebLab, limit?: string, ageYears = 3
   born.setUTCFullYear(born.getUTCFullYear() - ageYears);
   const first17 = `110101${born.toISOString().slice(0, 10).replaceAll('-', '')}${String(serial % 1000).padStart(3, '0')}`;
   const password = `pw-${randomBytes(6).toString('hex')}`;
-  const created = await createCustomer(lab.platform.db.sql, fieldCryptoFor(lab.platform.config), {
+  const created = await createCustomer(lab.platform.db.sql, lab.platform.services.crypto, {
     phone,
     nationalId: first17 + nationalIdCheckChar(first17),
     legalName: `Web Tester ${serial}`,
@@ -198,7 +196,7 @@ export async function usePolicy(lab: WebLab, change: (p: Policy) => void, note =
   const policy = structuredClone(DEFAULT_POLICY);
   change(policy);
   await publishPolicy(lab.platform.db.sql, policy, note);
-  refreshRisk(lab.platform);
+  lab.platform.services.risk.refresh();
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

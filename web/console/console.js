@@ -131,7 +131,7 @@ async function overviewView(_params, query) {
 async function reviewsView(_params, query) {
   const state = ['open', 'approved', 'declined'].includes(query.get('status')) ? query.get('status') : 'open';
   const qs = new URLSearchParams({ status: state, limit: '50' });
-  if (query.get('after')) qs.set('after', query.get('after'));
+  if (query.get('cursor')) qs.set('cursor', query.get('cursor'));
   const page = await api.get(`/v1/reviews?${qs}`);
   const picker = h(
     'select',
@@ -171,10 +171,10 @@ async function reviewsView(_params, query) {
           { dataset: { testid: 'reviews' } },
         )
       : h('p', { dataset: { testid: 'reviews-empty' } }, `No ${state} reviews.`),
-    page.next
+    page.next_cursor
       ? h(
           'a',
-          { class: 'button secondary', href: `#/reviews?status=${state}&after=${page.next}` },
+          { class: 'button secondary', href: `#/reviews?status=${state}&cursor=${page.next_cursor}` },
           'Next page',
         )
       : null,

@@ -18,7 +18,7 @@ import {
 } from '../../store/merchants.ts';
 import { type Principal, verifyAccessToken } from '../auth.ts';
 import { unavailable } from '../errors.ts';
-import type { Api } from '../server.ts';
+import type { Api } from '../types.ts';
 
 /** How long a key look-up (hit or miss) is trusted; a suspended merchant's key stops within this. */
 export const MERCHANT_KEY_CACHE_TTL_MS = 30_000;

@@ -10,7 +10,6 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { DomainError } from '../../domain/index.ts';
 import type { Sql, TransactionSql } from '../../store/db.ts';
 import {
   claimKey,
@@ -19,8 +18,7 @@ import {
   requestHash,
   saveAnswer,
 } from '../../store/idempotency.ts';
-import { REFUSAL_STATUS, Refusal } from '../../store/refusal.ts';
-import { ApiError, conflict, unauthorized } from '../errors.ts';
+import { type ApiError, refuse, toApiError, unauthorized } from '../errors.ts';
 
 export const REPLAY_HEADER = 'idempotent-replay';
 
@@ -40,15 +38,6 @@ export interface Deferred<D> {
   deferred: D;
 }
 
-/** A business refusal or domain error as the API's error. */
-export function toApiError(err: unknown): ApiError | undefined {
-  if (err instanceof ApiError) return err;
-  if (err instanceof Refusal)
-    return new ApiError(REFUSAL_STATUS[err.code], err.code, err.message, err.details);
-  if (err instanceof DomainError) return new ApiError(422, err.code, err.message, { ...err.details });
-  return undefined;
-}
-
 function errorAnswer(err: ApiError): Answer {
   return {
     statusCode: err.statusCode,
@@ -59,15 +48,10 @@ function errorAnswer(err: ApiError): Answer {
 export function idempotencyKeyOf(request: FastifyRequest): string {
   const raw = request.headers['idempotency-key'];
   if (raw === undefined || raw === '') {
-    throw new ApiError(
-      400,
-      'IDEMPOTENCY_KEY_REQUIRED',
-      'this request moves money: send an Idempotency-Key header',
-    );
+    throw refuse('IDEMPOTENCY_KEY_REQUIRED', 'this request moves money: send an Idempotency-Key header');
   }
   if (typeof raw !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(raw)) {
-    throw new ApiError(
-      400,
+    throw refuse(
       'IDEMPOTENCY_KEY_INVALID',
       `Idempotency-Key must be 1..${IDEMPOTENCY_KEY_MAX_LENGTH} characters of A-Z a-z 0-9 _ . : -`,
     );
@@ -97,7 +81,7 @@ export async function idempotent<D>(
   const step = await sql.begin(async (tx): Promise<Step> => {
     const claim = await claimKey(tx, scope, key, hash);
     if (claim.kind === 'mismatch') {
-      throw conflict('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+      throw refuse('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
     }
     if (claim.kind === 'replay')
       return { answer: { statusCode: claim.statusCode, body: claim.response }, replay: true };
@@ -124,12 +108,7 @@ export async function idempotent<D>(
     if (!route.finish) throw new Error('a deferred effect needs a finish step');
     const finished = await route.finish(step.deferred, step.replay);
     if (finished.final) {
-      await sql.begin(async (tx) => {
-        await tx`
-          update idempotency_keys set status_code = ${finished.statusCode},
-            response = ${tx.json(finished.body as never)}
-          where scope = ${scope} and key = ${key} and status_code is null`;
-      });
+      await saveAnswer(sql, scope, key, finished.statusCode, finished.body, true);
     }
     answer = finished;
   } else {

@@ -8,7 +8,6 @@ import { createHmac } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
-import { fieldCryptoFor } from '../../store/crypto.ts';
 import { findCustomerByPhone, parsePhone, updateCustomerPasswordHash } from '../../store/customers.ts';
 import {
   burnPasswordCheck,
@@ -19,7 +18,7 @@ import {
 } from '../../store/passwords.ts';
 import { findStaffByUsername, parseUsername, updateStaffPasswordHash } from '../../store/staff.ts';
 import { type Principal, signAccessToken } from '../auth.ts';
-import { ApiError } from '../errors.ts';
+import { refuse } from '../errors.ts';
 
 /** Failed log-ins allowed for one phone or username within the window before 429. */
 export const LOGIN_MAX_FAILURES = 10;
@@ -49,7 +48,7 @@ const TokenBody = Type.Object({
 });
 
 const invalidCredentials = () =>
-  new ApiError(401, 'INVALID_CREDENTIALS', 'phone or username and password do not match an account');
+  refuse('INVALID_CREDENTIALS', 'phone or username and password do not match an account');
 
 interface Account {
   principal: Principal;
@@ -60,7 +59,7 @@ interface Account {
 
 export function authRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { config, db, cache } = platform;
-  const crypto = fieldCryptoFor(config);
+  const { crypto } = platform.services;
 
   const failureKey = (login: string) =>
     `login-failures:${createHmac('sha256', config.blindIndexKey).update(login).digest('hex')}`;
@@ -112,8 +111,7 @@ export function authRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const key = failureKey(login);
         const failures = Number((await cache.get(key).catch(() => null)) ?? 0);
         if (failures >= LOGIN_MAX_FAILURES) {
-          throw new ApiError(
-            429,
+          throw refuse(
             'TOO_MANY_ATTEMPTS',
             'too many failed log-ins; try again later',
             {},

@@ -11,7 +11,7 @@ import { cobSummaryJson } from '../../cob/view.ts';
 import { isDate } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, conflict } from '../errors.ts';
+import { badQuery, conflict } from '../errors.ts';
 import { ErrorBody } from './lending-schemas.ts';
 
 /** How long POST waits for the close before answering 202 (most closes of a small book finish). */
@@ -95,7 +95,7 @@ function view(s: CobRunState | RecordedRun | { state: 'not_started'; date: strin
 }
 
 function checkDate(date: string): void {
-  if (!isDate(date)) throw new ApiError(400, 'INVALID_DATE', `${date} is not a calendar date`);
+  if (!isDate(date)) throw badQuery('INVALID_DATE', `${date} is not a calendar date`);
 }
 
 export function cobRoutes(platform: Platform): FastifyPluginAsyncTypebox {

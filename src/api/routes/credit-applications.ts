@@ -1,6 +1,6 @@
 /**
  * Credit applications: a customer applies and gets approve / decline / refer in milliseconds
- * (src/risk/decide.ts); risk staff work the refer queue and replay any stored decision through
+ * (src/risk/service/decide.ts); risk staff work the refer queue and replay any stored decision through
  * the model and policy version it was made with. A customer asking for another customer's
  * decision gets 404, as for an id that does not exist.
  */
@@ -8,32 +8,28 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { CNY, formatAmount, parseAmount } from '../../domain/money.ts';
 import type { Platform } from '../../platform.ts';
-import {
-  CustomerNotFoundError,
-  type Decision,
-  decide,
-  deviceKeyOf,
-  ensureChampion,
-  evaluate,
-} from '../../risk/decide.ts';
-import { type ApplicationInput, PURPOSES } from '../../risk/features.ts';
-import { REASON_CODES } from '../../risk/policy.ts';
-import type { Reason } from '../../risk/scorecard.ts';
+import { evaluate } from '../../risk/model/evaluate.ts';
+import { type ApplicationInput, PURPOSES } from '../../risk/model/features.ts';
+import { REASON_CODES } from '../../risk/model/policy.ts';
+import type { Reason } from '../../risk/model/scorecard.ts';
+import { CustomerNotFoundError, type Decision, deviceKeyOf } from '../../risk/service/decide.ts';
 import { getDecision, isUnknownCustomer, type StoredDecision } from '../../store/decisions.ts';
 import { getModel } from '../../store/models.ts';
 import { getPolicy } from '../../store/policies.ts';
 import { listReviews, REVIEW_PAGE_MAX, resolveReview } from '../../store/reviews.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, notFound, unprocessable } from '../errors.ts';
-import type { Api } from '../server.ts';
-import { idFromPath, MAX_BIGINT_ID } from './ids.ts';
+import type { ErrorCode } from '../error-codes.ts';
+import { notFound, refuse } from '../errors.ts';
+import type { Api } from '../types.ts';
+import { IdString, idFromPath, MAX_BIGINT_ID } from './ids.ts';
+import { IdParams } from './lending-schemas.ts';
+import { nextCursor, Page } from './page.ts';
 
 export const MAX_STATED_INCOME_MINOR = 100_000_000_00n; // 100 million a month: anything above is a typo
 export const MAX_REQUESTED_AMOUNT_MINOR = 100_000_000_00n;
 export const MAX_TENOR_MONTHS = 60;
 const AMOUNT_PATTERN = '^\\d{1,12}(\\.\\d{1,2})?$';
 
-const IdParams = Type.Object({ id: Type.String({ pattern: '^\\d{1,19}$' }) });
 const Amount = (description: string) =>
   Type.String({ pattern: AMOUNT_PATTERN, maxLength: 16, description: `${description}, decimal string` });
 
@@ -92,7 +88,9 @@ const ReviewQuery = Type.Object(
       }),
     ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: REVIEW_PAGE_MAX, default: 50 })),
-    after: Type.Optional(Type.String({ pattern: '^\\d{1,19}$' })),
+    cursor: Type.Optional(IdString),
+    /** The cursor's earlier name, still accepted. */
+    after: Type.Optional(IdString),
   },
   { additionalProperties: false },
 );
@@ -213,9 +211,9 @@ function comparable(
   };
 }
 
-function boundedAmount(text: string, max: bigint, code: string, what: string): bigint {
+function boundedAmount(text: string, max: bigint, code: ErrorCode, what: string): bigint {
   const minor = parseAmount(text, CNY.decimals);
-  if (minor > max) throw unprocessable(code, `${what} is larger than ${formatAmount(max, CNY.decimals)}`);
+  if (minor > max) throw refuse(code, `${what} is larger than ${formatAmount(max, CNY.decimals)}`);
   return minor;
 }
 
@@ -229,207 +227,221 @@ function canonical(value: unknown): string {
 }
 
 export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const { db } = platform;
-  const findDecision = async (text: string) => {
-    const id = idFromPath(text);
-    return id === undefined ? undefined : await getDecision(db.sql, id);
-  };
   return async (app) => {
     // The embedded demo decides from its first request: train and register the bootstrap champion
     // at start. Real deployments register it on the first decision (or with `fenqi risk models`).
     if (platform.config.mode === 'embedded') {
       (app as unknown as Api).addHook('onReady', async () => {
-        ensureChampion(platform).catch((err: Error) =>
-          platform.logger.warn({ err: err.message }, 'could not register the bootstrap champion'),
-        );
+        platform.services.risk
+          .ensureChampion()
+          .catch((err: Error) =>
+            platform.logger.warn({ err: err.message }, 'could not register the bootstrap champion'),
+          );
       });
     }
 
-    app.post(
-      '/v1/credit-applications',
-      {
-        preHandler: requireRole('customer'),
-        schema: {
-          tags: ['risk'],
-          summary: 'Apply for a credit line; decided in milliseconds',
-          security: [{ bearer: [] }],
-          body: Application,
-          response: { 200: DecisionView },
-        },
-      },
-      async (request) => {
-        const body = request.body;
-        const customerId = request.principal!.id;
-        const application: ApplicationInput = {
-          statedIncomeMinor: boundedAmount(
-            body.stated_income,
-            MAX_STATED_INCOME_MINOR,
-            'INCOME_OUT_OF_RANGE',
-            'stated income',
-          ).toString(),
-          purpose: body.purpose,
-          requestedAmountMinor:
-            body.requested_amount === undefined
-              ? null
-              : boundedAmount(
-                  body.requested_amount,
-                  MAX_REQUESTED_AMOUNT_MINOR,
-                  'AMOUNT_OUT_OF_RANGE',
-                  'requested amount',
-                ).toString(),
-          tenorMonths: body.tenor_months ?? null,
-          deviceKey: deviceKeyOf(body.device_id),
-        };
-        let decision: Decision;
-        try {
-          decision = await decide(platform, customerId, application);
-        } catch (err) {
-          if (err instanceof CustomerNotFoundError || isUnknownCustomer(err)) throw notFound('customer');
-          throw err;
-        }
-        return fresh(decision, customerId);
-      },
-    );
-
-    app.get(
-      '/v1/credit-applications/:id',
-      {
-        preHandler: requireRole('customer', 'risk'),
-        schema: {
-          tags: ['risk'],
-          summary: 'A decision: its own customer or risk staff',
-          security: [{ bearer: [] }],
-          params: IdParams,
-          response: { 200: DecisionView },
-        },
-      },
-      async (request) => {
-        const d = await findDecision(request.params.id);
-        const principal = request.principal!;
-        if (!d || (principal.role === 'customer' && d.customerId !== principal.id)) {
-          throw notFound('credit application');
-        }
-        return stored(d);
-      },
-    );
-
-    app.post(
-      '/v1/credit-applications/:id/replay',
-      {
-        preHandler: requireRole('risk'),
-        schema: {
-          tags: ['risk'],
-          summary: 'Re-run the stored inputs through the stored model and policy version and compare',
-          security: [{ bearer: [] }],
-          params: IdParams,
-          response: { 200: ReplayView },
-        },
-      },
-      async (request) => {
-        const d = await findDecision(request.params.id);
-        if (!d) throw notFound('credit application');
-        const model = d.modelId === null ? undefined : await getModel(db.sql, d.modelId);
-        const policy = await getPolicy(db.sql, d.policyVersion);
-        if (!model || !policy)
-          throw unprocessable('NOT_REPLAYABLE', 'the model or policy of this decision is gone');
-        const e = evaluate(d.inputs, model.model, policy.policy);
-        const result = d.result as { points?: Record<string, number>; suggestedLineMinor?: string | null };
-        const original = comparable(d, result.points ?? {});
-        const replayed = comparable(e, e.points);
-        const differences = (Object.keys(original) as (keyof typeof original)[]).filter(
-          (k) => canonical(original[k]) !== canonical(replayed[k]),
-        );
-        return {
-          id: d.id.toString(),
-          matches: differences.length === 0,
-          differences,
-          model_version: model.version,
-          policy_version: policy.version,
-          original,
-          replayed,
-        };
-      },
-    );
-
-    app.get(
-      '/v1/reviews',
-      {
-        preHandler: requireRole('risk'),
-        schema: {
-          tags: ['risk'],
-          summary: 'The manual review queue, oldest first',
-          security: [{ bearer: [] }],
-          querystring: ReviewQuery,
-          response: {
-            200: Type.Object({
-              items: Type.Array(ReviewItemView),
-              next: Type.Union([Type.String(), Type.Null()]),
-            }),
-          },
-        },
-      },
-      async (request) => {
-        const q = request.query;
-        const limit = q.limit ?? 50;
-        const after = q.after === undefined ? null : (idFromPath(q.after) ?? MAX_BIGINT_ID);
-        const items = await listReviews(db.sql, q.status ?? 'open', limit, after);
-        return {
-          items: items.map((r) => ({
-            decision_id: r.decisionId.toString(),
-            customer_id: r.customerId.toString(),
-            status: r.status,
-            grade: r.grade,
-            score: r.score,
-            reasons: r.reasons,
-            suggested_line: money(r.suggestedLineMinor),
-            created_at: r.createdAt.toISOString(),
-          })),
-          next: items.length === limit ? items.at(-1)!.decisionId.toString() : null,
-        };
-      },
-    );
-
-    app.post(
-      '/v1/reviews/:id/decision',
-      {
-        preHandler: requireRole('risk'),
-        schema: {
-          tags: ['risk'],
-          summary: 'Resolve a referred application: approve with a line, or decline with a reason',
-          security: [{ bearer: [] }],
-          params: IdParams,
-          body: ReviewBody,
-          response: { 200: DecisionView },
-        },
-      },
-      async (request) => {
-        const id = idFromPath(request.params.id);
-        const body = request.body;
-        let resolution: { approve: true; lineMinor: bigint } | { approve: false; reason: string };
-        if (body.decision === 'approve') {
-          if (body.line === undefined) throw unprocessable('LINE_REQUIRED', 'approving needs a line');
-          if (body.reason !== undefined)
-            throw unprocessable('REASON_NOT_ALLOWED', 'an approval carries no reason');
-          const lineMinor = parseAmount(body.line, CNY.decimals);
-          if (lineMinor <= 0n || lineMinor > MAX_STATED_INCOME_MINOR) {
-            throw unprocessable('LINE_OUT_OF_RANGE', 'the line must be positive and at most 100000000.00');
-          }
-          resolution = { approve: true, lineMinor };
-        } else {
-          if (body.reason === undefined)
-            throw unprocessable('REASON_REQUIRED', 'declining needs a reason code');
-          if (body.line !== undefined) throw unprocessable('LINE_NOT_ALLOWED', 'a decline carries no line');
-          resolution = { approve: false, reason: body.reason };
-        }
-        if (id === undefined) throw notFound('review');
-        const done = await resolveReview(db.sql, id, request.principal!.id, resolution);
-        if (!done.ok) {
-          if (done.problem === 'not_found') throw notFound('review');
-          throw new ApiError(409, 'REVIEW_ALREADY_RESOLVED', 'this application has already been reviewed');
-        }
-        const d = await getDecision(db.sql, id);
-        return stored(d!);
-      },
-    );
+    applicationRoutes(app, platform);
+    reviewRoutes(app, platform);
   };
+}
+
+/** Apply (decide), read a decision, and replay one through its stored model and policy. */
+function applicationRoutes(app: Api, platform: Platform): void {
+  const { db } = platform;
+  const findDecision = async (text: string) => {
+    const id = idFromPath(text);
+    return id === undefined ? undefined : await getDecision(db.sql, id);
+  };
+  app.post(
+    '/v1/credit-applications',
+    {
+      preHandler: requireRole('customer'),
+      schema: {
+        tags: ['risk'],
+        summary: 'Apply for a credit line; decided in milliseconds',
+        security: [{ bearer: [] }],
+        body: Application,
+        response: { 200: DecisionView },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const customerId = request.principal!.id;
+      const application: ApplicationInput = {
+        statedIncomeMinor: boundedAmount(
+          body.stated_income,
+          MAX_STATED_INCOME_MINOR,
+          'INCOME_OUT_OF_RANGE',
+          'stated income',
+        ).toString(),
+        purpose: body.purpose,
+        requestedAmountMinor:
+          body.requested_amount === undefined
+            ? null
+            : boundedAmount(
+                body.requested_amount,
+                MAX_REQUESTED_AMOUNT_MINOR,
+                'AMOUNT_OUT_OF_RANGE',
+                'requested amount',
+              ).toString(),
+        tenorMonths: body.tenor_months ?? null,
+        deviceKey: deviceKeyOf(body.device_id),
+      };
+      let decision: Decision;
+      try {
+        decision = await platform.services.risk.decide(customerId, application);
+      } catch (err) {
+        if (err instanceof CustomerNotFoundError || isUnknownCustomer(err)) throw notFound('customer');
+        throw err;
+      }
+      return fresh(decision, customerId);
+    },
+  );
+
+  app.get(
+    '/v1/credit-applications/:id',
+    {
+      preHandler: requireRole('customer', 'risk'),
+      schema: {
+        tags: ['risk'],
+        summary: 'A decision: its own customer or risk staff',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: DecisionView },
+      },
+    },
+    async (request) => {
+      const d = await findDecision(request.params.id);
+      const principal = request.principal!;
+      if (!d || (principal.role === 'customer' && d.customerId !== principal.id)) {
+        throw notFound('credit application');
+      }
+      return stored(d);
+    },
+  );
+
+  app.post(
+    '/v1/credit-applications/:id/replay',
+    {
+      preHandler: requireRole('risk'),
+      schema: {
+        tags: ['risk'],
+        summary: 'Re-run the stored inputs through the stored model and policy version and compare',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        response: { 200: ReplayView },
+      },
+    },
+    async (request) => {
+      const d = await findDecision(request.params.id);
+      if (!d) throw notFound('credit application');
+      const model = d.modelId === null ? undefined : await getModel(db.sql, d.modelId);
+      const policy = await getPolicy(db.sql, d.policyVersion);
+      if (!model || !policy) throw refuse('NOT_REPLAYABLE', 'the model or policy of this decision is gone');
+      const e = evaluate(d.inputs, model.model, policy.policy);
+      const result = d.result as { points?: Record<string, number>; suggestedLineMinor?: string | null };
+      const original = comparable(d, result.points ?? {});
+      const replayed = comparable(e, e.points);
+      const differences = (Object.keys(original) as (keyof typeof original)[]).filter(
+        (k) => canonical(original[k]) !== canonical(replayed[k]),
+      );
+      return {
+        id: d.id.toString(),
+        matches: differences.length === 0,
+        differences,
+        model_version: model.version,
+        policy_version: policy.version,
+        original,
+        replayed,
+      };
+    },
+  );
+}
+
+/** The manual review queue and its resolutions. */
+function reviewRoutes(app: Api, platform: Platform): void {
+  const { db } = platform;
+  app.get(
+    '/v1/reviews',
+    {
+      preHandler: requireRole('risk'),
+      schema: {
+        tags: ['risk'],
+        summary: 'The manual review queue, oldest first',
+        security: [{ bearer: [] }],
+        querystring: ReviewQuery,
+        response: {
+          200: Type.Object({
+            ...Page(ReviewItemView).properties,
+            next: Type.Union([Type.String(), Type.Null()], {
+              description: 'next_cursor under its earlier name',
+            }),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit ?? 50;
+      const cursor = q.cursor ?? q.after;
+      const after = cursor === undefined ? null : (idFromPath(cursor) ?? MAX_BIGINT_ID);
+      const items = await listReviews(db.sql, q.status ?? 'open', limit, after);
+      const next = nextCursor(items, limit, (r) => r.decisionId);
+      return {
+        items: items.map((r) => ({
+          decision_id: r.decisionId.toString(),
+          customer_id: r.customerId.toString(),
+          status: r.status,
+          grade: r.grade,
+          score: r.score,
+          reasons: r.reasons,
+          suggested_line: money(r.suggestedLineMinor),
+          created_at: r.createdAt.toISOString(),
+        })),
+        next_cursor: next,
+        next,
+      };
+    },
+  );
+
+  app.post(
+    '/v1/reviews/:id/decision',
+    {
+      preHandler: requireRole('risk'),
+      schema: {
+        tags: ['risk'],
+        summary: 'Resolve a referred application: approve with a line, or decline with a reason',
+        security: [{ bearer: [] }],
+        params: IdParams,
+        body: ReviewBody,
+        response: { 200: DecisionView },
+      },
+    },
+    async (request) => {
+      const id = idFromPath(request.params.id);
+      const body = request.body;
+      let resolution: { approve: true; lineMinor: bigint } | { approve: false; reason: string };
+      if (body.decision === 'approve') {
+        if (body.line === undefined) throw refuse('LINE_REQUIRED', 'approving needs a line');
+        if (body.reason !== undefined) throw refuse('REASON_NOT_ALLOWED', 'an approval carries no reason');
+        const lineMinor = parseAmount(body.line, CNY.decimals);
+        if (lineMinor <= 0n || lineMinor > MAX_STATED_INCOME_MINOR) {
+          throw refuse('LINE_OUT_OF_RANGE', 'the line must be positive and at most 100000000.00');
+        }
+        resolution = { approve: true, lineMinor };
+      } else {
+        if (body.reason === undefined) throw refuse('REASON_REQUIRED', 'declining needs a reason code');
+        if (body.line !== undefined) throw refuse('LINE_NOT_ALLOWED', 'a decline carries no line');
+        resolution = { approve: false, reason: body.reason };
+      }
+      if (id === undefined) throw notFound('review');
+      const done = await resolveReview(db.sql, id, request.principal!.id, resolution);
+      if (!done.ok) {
+        if (done.problem === 'not_found') throw notFound('review');
+        throw refuse('REVIEW_ALREADY_RESOLVED', 'this application has already been reviewed');
+      }
+      const d = await getDecision(db.sql, id);
+      return stored(d!);
+    },
+  );
 }

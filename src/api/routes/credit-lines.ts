@@ -8,8 +8,8 @@ import { CNY, parseAmount } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { type CreditLine, getCreditLine, setCreditLine } from '../../store/credit-lines.ts';
 import { requireRole } from '../auth.ts';
-import { notFound } from '../errors.ts';
-import { toApiError } from '../plugins/idempotency.ts';
+import { notFound, toApiError } from '../errors.ts';
+import { IdString } from './ids.ts';
 import { assertOwnerOrStaff, ErrorBody, Money, money, pathId } from './lending-schemas.ts';
 
 const CustomerParams = Type.Object({
@@ -84,7 +84,7 @@ export function creditLineRoutes(platform: Platform): FastifyPluginAsyncTypebox 
             'Creates the line on first use. A limit below what is already used is refused ' +
             '(409 LIMIT_BELOW_USED): freeze the line to stop new borrowing instead.',
           security: [{ bearer: [] }],
-          params: Type.Object({ id: Type.String({ pattern: '^\\d{1,19}$' }) }),
+          params: Type.Object({ id: IdString }),
           body: LineChange,
           response: { 200: LineView, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
         },

@@ -6,7 +6,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
-import { fieldCryptoFor } from '../../store/crypto.ts';
 import {
   type CustomerProfile,
   createCustomer,
@@ -21,7 +20,7 @@ import {
 } from '../../store/customers.ts';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../store/passwords.ts';
 import { requireRole } from '../auth.ts';
-import { conflict, notFound, unprocessable } from '../errors.ts';
+import { notFound, refuse } from '../errors.ts';
 import { IdString, idFromPath } from './ids.ts';
 
 /** Raw text bounds before parsing: generous for spaces and dashes, tight enough to refuse junk. */
@@ -70,13 +69,13 @@ const view = (c: CustomerProfile) => ({
 
 function bankCardOf(raw: string): string {
   const card = parseBankCard(raw);
-  if (!card) throw unprocessable('INVALID_BANK_CARD', 'a bank card number is 12-19 digits');
+  if (!card) throw refuse('INVALID_BANK_CARD', 'a bank card number is 12-19 digits');
   return card;
 }
 
 export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { db } = platform;
-  const crypto = fieldCryptoFor(platform.config);
+  const crypto = platform.services.crypto;
 
   return async (app) => {
     app.post(
@@ -92,17 +91,17 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const body = request.body;
         const phone = parsePhone(body.phone);
-        if (!phone) throw unprocessable('INVALID_PHONE', 'a mobile number is 11 digits starting with 1');
+        if (!phone) throw refuse('INVALID_PHONE', 'a mobile number is 11 digits starting with 1');
         const nationalId = parseNationalId(body.national_id);
         if (!nationalId) {
-          throw unprocessable(
+          throw refuse(
             'INVALID_NATIONAL_ID',
             'a national id number is 18 characters with a valid birth date and check character',
           );
         }
         const legalName = parseLegalName(body.legal_name);
         if (!legalName) {
-          throw unprocessable(
+          throw refuse(
             'INVALID_LEGAL_NAME',
             `a legal name is 1-${LEGAL_NAME_MAX_LENGTH} printable characters`,
           );
@@ -118,8 +117,8 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         });
         if (!created.ok) {
           throw created.conflict === 'phone'
-            ? conflict('PHONE_TAKEN', 'a customer with this phone number exists')
-            : conflict('NATIONAL_ID_TAKEN', 'a customer with this national id number exists');
+            ? refuse('PHONE_TAKEN', 'a customer with this phone number exists')
+            : refuse('NATIONAL_ID_TAKEN', 'a customer with this national id number exists');
         }
         return reply.status(201).send({ id: created.id.toString() });
       },

@@ -17,7 +17,7 @@ import {
 import type { Platform } from '../../platform.ts';
 import { DEAD_LETTER_STREAM, QueueFullError, QueueUnavailableError } from '../../queue/index.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, unavailable } from '../errors.ts';
+import { refuse, unavailable } from '../errors.ts';
 import { ErrorBody } from './lending-schemas.ts';
 
 /** Dead letters one `all` request replays at most; the answer says when more are left (`done: false`). */
@@ -141,9 +141,9 @@ export function deadLetterRoutes(platform: Platform): FastifyPluginAsyncTypebox 
       async (request) => {
         const { seqs, all } = request.body;
         if (seqs !== undefined && all !== undefined)
-          throw new ApiError(400, 'REPLAY_TARGET_CONFLICT', 'send either seqs or all, not both');
+          throw refuse('REPLAY_TARGET_CONFLICT', 'send either seqs or all, not both');
         if (seqs === undefined && all !== true)
-          throw new ApiError(400, 'REPLAY_TARGET_REQUIRED', 'name the dead letters (seqs) or send all: true');
+          throw refuse('REPLAY_TARGET_REQUIRED', 'name the dead letters (seqs) or send all: true');
         let summary: ReplaySummary;
         let remaining: number;
         try {

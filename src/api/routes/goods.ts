@@ -6,6 +6,7 @@ import { GOODS_PAGE_DEFAULT, GOODS_PAGE_MAX, getGoods, listGoods } from '../../s
 import { notFound } from '../errors.ts';
 import { IdString, idFromPath } from './ids.ts';
 import { GoodsBody, goodsView } from './merchants.ts';
+import { nextCursor, Page } from './page.ts';
 
 export function goodsRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { db } = platform;
@@ -27,10 +28,7 @@ export function goodsRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             { additionalProperties: false },
           ),
           response: {
-            200: Type.Object({
-              items: Type.Array(GoodsBody),
-              next_cursor: Type.Union([Type.String(), Type.Null()]),
-            }),
+            200: Page(GoodsBody),
           },
         },
       },
@@ -47,10 +45,9 @@ export function goodsRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           return { items: [], next_cursor: null };
         }
         const items = await listGoods(db.sql, { merchantId, afterId, limit });
-        const last = items.at(-1);
         return {
           items: items.map(goodsView),
-          next_cursor: items.length === limit && last ? last.id.toString() : null,
+          next_cursor: nextCursor(items, limit, (g) => g.id),
         };
       },
     );

@@ -1,6 +1,6 @@
 import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
-import type { Api } from '../server.ts';
+import type { Api } from '../types.ts';
 import { authRoutes } from './auth.ts';
 import { cobRoutes } from './cob.ts';
 import { creditApplicationRoutes } from './credit-applications.ts';

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import { CNY, formatAmount, parseAmount } from '../../domain/index.ts';
 import type { Loan, StoredInstallment } from '../../store/loans.ts';
 import { outstandingTotals } from '../../store/loans.ts';
-import { ApiError, notFound } from '../errors.ts';
+import { notFound, refuse } from '../errors.ts';
 import { IdString, idFromPath } from './ids.ts';
 
 /** Integer digits a money string may have: far above any product maximum, far below bigint. */
@@ -35,7 +35,7 @@ export function pathId(text: string, what: string): bigint {
 export function positiveAmount(text: string, decimals = CNY.decimals): bigint {
   // A malformed amount is the domain's DomainError, which the API answers 422 with its code.
   const minor = parseAmount(text, decimals);
-  if (minor <= 0n) throw new ApiError(422, 'INVALID_AMOUNT', 'the amount must be positive', { value: text });
+  if (minor <= 0n) throw refuse('INVALID_AMOUNT', 'the amount must be positive', { value: text });
   return minor;
 }
 

@@ -8,14 +8,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { MAX_TENOR, todayUtc } from '../../domain/index.ts';
+import { businessDate } from '../../config.ts';
+import { MAX_TENOR } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { type DisbursementState, openCashLoan, settleDisbursement } from '../../store/disbursements.ts';
 import { getInstallments, getLoan, listLoans } from '../../store/loans.ts';
-import { gatewayFor } from '../../store/payment-gateway.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, notFound } from '../errors.ts';
-import { IdempotencyHeaders, idempotent, toApiError } from '../plugins/idempotency.ts';
+import { notFound, refuse, toApiError } from '../errors.ts';
+import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { IdString } from './ids.ts';
 import {
   assertOwnerOrStaff,
@@ -68,14 +68,9 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   /** The HTTP answer for a disbursement's state; pending is not final (a retry resolves it). */
   const answerFor = async (loanId: bigint, state: DisbursementState) => {
     if (state === 'failed') {
-      const err = new ApiError(
-        422,
-        'DISBURSEMENT_FAILED',
-        'the bank refused the transfer; the credit is released',
-        {
-          loan_id: loanId.toString(),
-        },
-      );
+      const err = refuse('DISBURSEMENT_FAILED', 'the bank refused the transfer; the credit is released', {
+        loan_id: loanId.toString(),
+      });
       return {
         statusCode: 422,
         body: { error: { code: err.code, message: err.message, details: err.details } },
@@ -114,7 +109,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const customerId = request.principal!.id;
         const productId = pathId(request.body.product_id, 'product');
         const amountMinor = positiveAmount(request.body.amount);
-        const gateway = gatewayFor(platform);
+        const gateway = platform.services.gateway;
         return idempotent<{ loan_id: string }>(sql, request, reply, {
           effect: async (tx) => {
             const pending = await openCashLoan(tx, {
@@ -122,7 +117,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               productId,
               amountMinor,
               tenor: request.body.tenor,
-              businessDate: todayUtc(),
+              businessDate: businessDate(platform.config),
             });
             return { deferred: { loan_id: pending.loanId.toString() } };
           },
@@ -132,7 +127,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               sql,
               gateway,
               loanId,
-              todayUtc(),
+              businessDate(platform.config),
               resumed ? 'reconcile' : 'send',
             );
             return answerFor(loanId, state);
@@ -158,7 +153,13 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loan = await getLoan(sql, loanId);
         if (!loan || loan.kind !== 'cash') throw notFound('loan');
         try {
-          await settleDisbursement(sql, gatewayFor(platform), loanId, todayUtc(), 'reconcile');
+          await settleDisbursement(
+            sql,
+            platform.services.gateway,
+            loanId,
+            businessDate(platform.config),
+            'reconcile',
+          );
         } catch (err) {
           throw toApiError(err) ?? err;
         }
@@ -200,7 +201,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const p = request.principal!;
         const given = request.query.customer_id;
         if (given === undefined && p.role !== 'customer') {
-          throw new ApiError(400, 'CUSTOMER_ID_REQUIRED', 'staff must say whose loans: customer_id');
+          throw refuse('CUSTOMER_ID_REQUIRED', 'staff must say whose loans: customer_id');
         }
         const customerId = given === undefined ? p.id : pathId(given, 'customer');
         assertOwnerOrStaff(request, customerId, 'customer');

@@ -20,7 +20,7 @@ import {
   type Merchant,
 } from '../../store/merchants.ts';
 import { requireRole } from '../auth.ts';
-import { conflict, forbidden, notFound, unprocessable } from '../errors.ts';
+import { forbidden, notFound, refuse } from '../errors.ts';
 import { IdString, idFromPath } from './ids.ts';
 
 /** Catalogue prices are in yuan with two decimals. */
@@ -79,7 +79,7 @@ function priceMinorOf(text: string): bigint {
   // A malformed price is the domain's DomainError, which the API answers 422 with its code.
   const minor = parseAmount(text, PRICE_DECIMALS);
   if (minor <= 0n || minor > GOODS_PRICE_MAX_MINOR) {
-    throw unprocessable(
+    throw refuse(
       'INVALID_PRICE',
       `a price is above 0 and at most ${formatAmount(GOODS_PRICE_MAX_MINOR, PRICE_DECIMALS)}`,
     );
@@ -104,7 +104,7 @@ export function merchantRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const name = request.body.name.trim();
-        if (!name) throw unprocessable('INVALID_NAME', 'a merchant name is not blank');
+        if (!name) throw refuse('INVALID_NAME', 'a merchant name is not blank');
         const { merchant, apiKey } = await createMerchant(db.sql, name);
         return reply.status(201).send({ ...merchantView(merchant), api_key: apiKey });
       },
@@ -156,13 +156,13 @@ export function merchantRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         if (!merchant) throw notFound('merchant');
         const sku = request.body.sku.trim();
         const name = request.body.name.trim();
-        if (!sku || !name) throw unprocessable('INVALID_GOODS', 'sku and name are not blank');
+        if (!sku || !name) throw refuse('INVALID_GOODS', 'sku and name are not blank');
         const created = await createGoods(db.sql, merchant.id, {
           sku,
           name,
           priceMinor: priceMinorOf(request.body.price),
         });
-        if (!created.ok) throw conflict('SKU_TAKEN', 'this merchant already has goods with that sku');
+        if (!created.ok) throw refuse('SKU_TAKEN', 'this merchant already has goods with that sku');
         return reply.status(201).send(goodsView(created.goods));
       },
     );

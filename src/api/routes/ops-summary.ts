@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
+import { isQueryCanceled } from '../../store/db-errors.ts';
 import {
   BUCKETS,
   LEDGER_ENTRIES_MAX,
@@ -19,7 +20,6 @@ import { unavailable } from '../errors.ts';
 import { ErrorBody, money } from './lending-schemas.ts';
 
 /** PostgreSQL's code for a statement cancelled by statement_timeout. */
-const QUERY_CANCELED = '57014';
 
 const SummaryQuery = Type.Object(
   {
@@ -102,7 +102,7 @@ export function opsSummaryRoutes(platform: Platform): FastifyPluginAsyncTypebox 
             timeZone: config.businessTimeZone,
           });
         } catch (err) {
-          if ((err as { code?: string }).code === QUERY_CANCELED) {
+          if (isQueryCanceled(err)) {
             throw unavailable('DATABASE_UNAVAILABLE', 'the summary took too long to read; retry shortly', 5);
           }
           throw err;

@@ -14,7 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { CacheAside, CacheOverloadedError } from '../../cache/cache-aside.ts';
 import type { RateLimitRule } from '../../cache/rate-limit.ts';
-import { todayUtc } from '../../domain/index.ts';
+import { businessDate } from '../../config.ts';
 import { checkOrder, type OrderRefusal } from '../../domain/orders.ts';
 import { findHeldOrder } from '../../orders/dead-letters.ts';
 import { intakeFacts, type Read, SaleFacts, type SaleProduct } from '../../orders/intake.ts';
@@ -43,9 +43,9 @@ import { claimIdGenerator, type IdGenerator } from '../../store/id-generator.ts'
 import { orderByKey } from '../../store/orders.ts';
 import { Admission } from '../admission.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, conflict, notFound, unavailable } from '../errors.ts';
+import { type ApiError, conflict, notFound, refuse, unavailable } from '../errors.ts';
 import { idempotencyKeyOf, REPLAY_HEADER } from '../plugins/idempotency.ts';
-import type { Api } from '../server.ts';
+import type { Api } from '../types.ts';
 import { ErrorBody, IdParams, isStaff, pathId } from './lending-schemas.ts';
 
 /** A queued request's answer is replayed from the cache this long (NATS dedupes for a day too). */
@@ -129,7 +129,7 @@ interface FrontDoor {
 function refusalError(refusal: OrderRefusal): ApiError {
   if (refusal.code === 'GOODS_NOT_FOUND') return notFound('goods');
   if (refusal.code === 'PRODUCT_NOT_FOUND') return notFound('product');
-  return new ApiError(422, refusal.code, refusal.message, { ...refusal.details });
+  return refuse(refusal.code, refusal.message, { ...refusal.details });
 }
 
 /** The status of an order the stream has just stored. */
@@ -256,8 +256,7 @@ export class QueuedOrders {
     const door = await this.frontDoor(customer, request.ip, idemKey, nowMs);
     if (door.earlier !== null) return this.replay(reply, JSON.parse(door.earlier) as IdempotencyRecord, hash);
     if (door.limited) {
-      throw new ApiError(
-        429,
+      throw refuse(
         'RATE_LIMITED',
         'too many orders; retry shortly',
         { retry_after_s: door.retryAfterS, limit: door.limited },
@@ -277,7 +276,7 @@ export class QueuedOrders {
       tenor: body.tenor,
       key,
       hash,
-      businessDate: todayUtc(),
+      businessDate: businessDate(this.platform.config),
       merchantId: (goods as SaleGoods).merchantId,
       priceMinor: (goods as SaleGoods).priceMinor,
       acceptedAt: new Date().toISOString(),

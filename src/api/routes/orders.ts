@@ -5,14 +5,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { MAX_TENOR, todayUtc } from '../../domain/index.ts';
+import { businessDate } from '../../config.ts';
+import { MAX_TENOR } from '../../domain/index.ts';
 import { HELD_REASON, orderStatusView } from '../../orders/status.ts';
 import type { Platform } from '../../platform.ts';
 import type { Sql } from '../../store/db.ts';
 import { settleOrder } from '../../store/orders.ts';
-import { REFUSAL_STATUS, type RefusalCode } from '../../store/refusal.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { IdString } from './ids.ts';
 import { ErrorBody, IdParams, pathId } from './lending-schemas.ts';
@@ -56,6 +56,7 @@ const OrderQuery = Type.Object(
 /** The synchronous path: the order settles in the request's transaction (201), or is refused. */
 function settleNow(
   sql: Sql,
+  today: string,
   request: FastifyRequest,
   reply: FastifyReply,
   body: Static<typeof OrderBody>,
@@ -71,12 +72,11 @@ function settleNow(
         productId,
         tenor: body.tenor,
         idempotencyKey: key,
-        businessDate: todayUtc(),
+        businessDate: today,
       });
       if (outcome.status === 'rejected') {
-        const status = REFUSAL_STATUS[outcome.code as RefusalCode] ?? 422;
         // Thrown so the savepoint rolls the rejected order back: a synchronous refusal changes nothing.
-        throw new ApiError(status, outcome.code, outcome.message, outcome.details);
+        throw refuse(outcome.code, outcome.message, outcome.details);
       }
       return { statusCode: 201, body: orderStatusView(outcome.order) };
     },
@@ -113,7 +113,7 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         if (queued.applies(request)) return queued.accept(request, reply, request.body);
-        return settleNow(sql, request, reply, request.body);
+        return settleNow(sql, businessDate(platform.config), request, reply, request.body);
       },
     );
 

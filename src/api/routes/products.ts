@@ -7,9 +7,10 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
-import { CacheAside } from '../../cache/cache-aside.ts';
 import {
   BASES,
+  BP_PER_PERCENT,
+  bpFromPercent,
   DEFAULT_ALLOCATION_ORDER,
   DomainError,
   FREQUENCY_UNITS,
@@ -17,10 +18,13 @@ import {
   formatAmount,
   type LoanProduct,
   MAX_DECIMALS,
+  MAX_EVERY,
+  MAX_RATE_BP,
   MAX_TENOR,
   METHODS,
   PRODUCT_KINDS,
   parseAmount,
+  percentFromBp,
   RATE_PERS,
   ROUNDING_MODES,
   UPFRONT_FEE_MODES,
@@ -31,36 +35,28 @@ import {
   type CatalogRow,
   createCatalogProduct,
   deactivateCatalogProduct,
-  getCatalogRow,
   isProductCodeTaken,
-  listCatalogRows,
   PRODUCT_PAGE_DEFAULT,
   PRODUCT_PAGE_MAX,
   replaceCatalogProduct,
 } from '../../store/product-catalog.ts';
 import { productFromRow } from '../../store/products.ts';
 import { type Principal, requireRole } from '../auth.ts';
-import { ApiError, conflict, unprocessable } from '../errors.ts';
-import type { Api } from '../server.ts';
+import { type ApiError, refuse } from '../errors.ts';
+import type { Api } from '../types.ts';
 import { IdString, idFromPath } from './ids.ts';
+import { nextCursor, Page } from './page.ts';
 
 export const PRODUCT_CODE_MAX_LENGTH = 64;
 export const PRODUCT_NAME_MAX_LENGTH = 200;
 export const PRODUCT_TENORS_MAX = 24;
-/** The domain's bound (schedule.ts MAX_EVERY), repeated so schemas can show it. */
-export const EVERY_MAX = 366;
 /** Longest span a schedule may cover, last due date from the start: fifty years. */
 export const TERM_MAX_DAYS = 50 * 366;
 /** Decimal amounts: at most this many whole digits, so a typed amount stays far inside bigint. */
 export const AMOUNT_MAX_WHOLE_DIGITS = 15;
 export const MULTIPLE_MAX_MINOR = 1_000_000_000;
 /** Highest nominal rate a product may carry, in percent (the domain's own bound). */
-export const RATE_MAX_PERCENT = 10_000;
-/** Cached product rows and list pages live this long (plus jitter) unless a write drops them first. */
-export const PRODUCT_CACHE_TTL_MS = 30_000;
-/** The list generation counter outlives every cached page by far; losing it only costs a miss. */
-export const PRODUCT_GENERATION_WINDOW_MS = 7 * 24 * 3600 * 1000;
-const GENERATION_KEY = 'products:generation';
+export const RATE_MAX_PERCENT = MAX_RATE_BP / BP_PER_PERCENT;
 
 const STAFF_ROLES = ['risk', 'ops'] as const;
 const isStaff = (principal: Principal | undefined): boolean =>
@@ -111,7 +107,7 @@ const ProductBody = Type.Object(
     rate: BpPercent,
     rate_per: Type.Optional(enumOf(RATE_PERS)),
     method: Type.Optional(enumOf(METHODS)),
-    every: Type.Optional(Type.Integer({ minimum: 1, maximum: EVERY_MAX })),
+    every: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EVERY })),
     unit: Type.Optional(enumOf(FREQUENCY_UNITS)),
     basis: Type.Optional(enumOf(BASES)),
     rounding: Type.Optional(enumOf(ROUNDING_MODES)),
@@ -209,21 +205,6 @@ export const ProductView = Type.Object({
 });
 export type ProductView = Static<typeof ProductView>;
 
-/** Basis points as the shortest percentage string: 2400 → "24", 1850 → "18.5", 5 → "0.05". */
-export function percentFromBp(bp: number): string {
-  const whole = Math.trunc(bp / 100);
-  const fraction = String(bp % 100)
-    .padStart(2, '0')
-    .replace(/0+$/, '');
-  return fraction === '' ? String(whole) : `${whole}.${fraction}`;
-}
-
-/** A BpPercent string ("18.5") as basis points (1850). The schema has already checked its shape. */
-export function bpFromPercent(text: string): number {
-  const [whole = '0', fraction = ''] = text.split('.');
-  return Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
-}
-
 export function productView(row: CatalogRow): ProductView {
   const p = productFromRow(row);
   const money = (minor: bigint) => formatAmount(minor, p.currency.decimals);
@@ -311,12 +292,12 @@ function problemsOf(err: DomainError): string[] {
 export function domainRefusal(err: DomainError): ApiError {
   if (err.code === 'INVALID_PRODUCT') return invalidProduct(problemsOf(err));
   const details: Record<string, unknown> = { ...err.details };
-  return unprocessable(err.code, apiWording(err.message), details);
+  return refuse(err.code, apiWording(err.message), details);
 }
 
 function invalidProduct(problems: string[]): ApiError {
   const listed = problems.map(apiWording);
-  return unprocessable('INVALID_PRODUCT', `invalid product: ${listed.join('; ')}`, { problems: listed });
+  return refuse('INVALID_PRODUCT', `invalid product: ${listed.join('; ')}`, { problems: listed });
 }
 
 /**
@@ -339,7 +320,8 @@ export function productFromBody(body: ProductBody): LoanProduct {
   const bp = (field: string, text: string | undefined, maxPercent: number, below = false) => {
     if (text === undefined) return undefined;
     const value = bpFromPercent(text);
-    if (below ? value >= maxPercent * 100 : value > maxPercent * 100) {
+    const maxBp = maxPercent * BP_PER_PERCENT;
+    if (below ? value >= maxBp : value > maxBp) {
       problems.push(`${field} must be ${below ? 'below' : 'at most'} ${maxPercent}%`);
       return 0;
     }
@@ -387,6 +369,11 @@ export function productFromBody(body: ProductBody): LoanProduct {
     maxPrincipalMinor: minor('max_principal', body.max_principal),
     active: body.active,
   };
+  return validated(input, problems);
+}
+
+/** The domain's product, or one 422 listing the body's own problems and the domain's together. */
+function validated(input: Parameters<typeof validateProduct>[0], problems: string[]): LoanProduct {
   try {
     const product = validateProduct(input);
     if (problems.length > 0) throw invalidProduct(problems);
@@ -401,209 +388,157 @@ export function productFromBody(body: ProductBody): LoanProduct {
   }
 }
 
-/** Product reads shared by the products and quotes routes: cache-aside, dropped after writes. */
-export class ProductReads {
-  private readonly reads: CacheAside;
+export const productNotFound = () => refuse('PRODUCT_NOT_FOUND', 'no such product');
 
-  constructor(private readonly platform: Platform) {
-    this.reads = new CacheAside(platform.cache, { ttlMs: PRODUCT_CACHE_TTL_MS });
-  }
-
-  static key(id: bigint): string {
-    return `product:${id}`;
-  }
-
-  async row(id: bigint): Promise<CatalogRow | undefined> {
-    return this.reads.get(ProductReads.key(id), () => getCatalogRow(this.platform.db.sql, id));
-  }
-
-  async page(options: Parameters<typeof listCatalogRows>[1]): Promise<CatalogRow[]> {
-    // When the cache is down the generation is unknown; CacheAside then loads through its bounded
-    // fallback, and whatever it stores under this key is gone within one TTL.
-    const generation = await this.platform.cache.get(GENERATION_KEY).catch(() => 'unknown');
-    const key = [
-      'products:list',
-      generation ?? '0',
-      options.activeOnly ? 'active' : 'all',
-      options.kind ?? 'any',
-      options.afterId ?? 0n,
-      options.limit,
-    ].join(':');
-    const rows = await this.reads.get(key, () => listCatalogRows(this.platform.db.sql, options));
-    return rows ?? [];
-  }
-
-  /** After a committed write: the product's key is dropped and every list page is orphaned. */
-  async changed(id: bigint): Promise<void> {
-    await Promise.all([
-      this.reads.invalidate(ProductReads.key(id)),
-      this.platform.cache.incr(GENERATION_KEY, PRODUCT_GENERATION_WINDOW_MS).catch(() => 0),
-    ]);
-  }
-}
-
-const readsByPlatform = new WeakMap<Platform, ProductReads>();
-
-/** One ProductReads per platform, so single-flight spans the products and quotes routes. */
-export function productReadsFor(platform: Platform): ProductReads {
-  let reads = readsByPlatform.get(platform);
-  if (!reads) {
-    reads = new ProductReads(platform);
-    readsByPlatform.set(platform, reads);
-  }
-  return reads;
-}
-
-export const productNotFound = () => new ApiError(404, 'PRODUCT_NOT_FOUND', 'no such product');
-
-const ProductList = Type.Object({
-  items: Type.Array(ProductView),
-  next_cursor: Type.Union([Type.String(), Type.Null()], {
-    description: 'pass back as cursor for the next page; null on the last page',
-  }),
-});
+const ProductList = Page(ProductView);
 
 export function productRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const { db } = platform;
-  const reads = productReadsFor(platform);
-  const staffOnly = requireRole(...STAFF_ROLES);
-
-  /** The id, or 404: an id beyond bigint names nothing. */
-  const idOf = (text: string): bigint => {
-    const id = idFromPath(text);
-    if (id === undefined) throw productNotFound();
-    return id;
+  return async (app: Api) => {
+    productReadRoutes(app, platform);
+    productWriteRoutes(app, platform);
   };
+}
 
+/** The id, or 404: an id beyond bigint names nothing. */
+function productIdOf(text: string): bigint {
+  const id = idFromPath(text);
+  if (id === undefined) throw productNotFound();
+  return id;
+}
+
+/** The catalogue as anyone may read it; staff also see inactive products. */
+function productReadRoutes(app: Api, platform: Platform): void {
+  const reads = platform.services.products;
+  app.get(
+    '/v1/products',
+    {
+      schema: {
+        tags: ['products'],
+        summary: 'Products on offer (staff: every product), a page at a time by id',
+        querystring: Type.Object(
+          {
+            kind: Type.Optional(enumOf(PRODUCT_KINDS)),
+            limit: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: PRODUCT_PAGE_MAX, default: PRODUCT_PAGE_DEFAULT }),
+            ),
+            cursor: Type.Optional(IdString),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: ProductList },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? PRODUCT_PAGE_DEFAULT;
+      const cursor = request.query.cursor;
+      const afterId = cursor === undefined ? undefined : idFromPath(cursor);
+      if (cursor !== undefined && afterId === undefined) return { items: [], next_cursor: null };
+      const rows = await reads.page({
+        kind: request.query.kind,
+        activeOnly: !isStaff(request.principal),
+        afterId,
+        limit,
+      });
+      return {
+        items: rows.map(productView),
+        next_cursor: nextCursor(rows, limit, (r) => r.id),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/products/:id',
+    {
+      schema: {
+        tags: ['products'],
+        summary: 'One product (an inactive one only for staff)',
+        params: Type.Object({ id: IdString }),
+        response: { 200: ProductView },
+      },
+    },
+    async (request) => {
+      const row = await reads.row(productIdOf(request.params.id));
+      if (!row || (!row.active && !isStaff(request.principal))) throw productNotFound();
+      return productView(row);
+    },
+  );
+}
+
+/** Create, replace and deactivate (risk and ops staff); each write drops the cached reads. */
+function productWriteRoutes(app: Api, platform: Platform): void {
+  const { db } = platform;
+  const staffOnly = requireRole(...STAFF_ROLES);
   const written = async (row: CatalogRow | undefined): Promise<ProductView> => {
     if (!row) throw productNotFound();
-    await reads.changed(row.id);
+    await platform.services.products.changed(row.id);
     return productView(row);
   };
+  app.post(
+    '/v1/products',
+    {
+      preHandler: staffOnly,
+      schema: {
+        tags: ['products'],
+        summary: 'Create a product (risk or ops staff); refused with every problem when contradictory',
+        security: [{ bearer: [] }],
+        body: ProductBody,
+        response: { 201: ProductView },
+      },
+    },
+    async (request, reply) => {
+      const product = productFromBody(request.body);
+      let row: CatalogRow;
+      try {
+        row = await createCatalogProduct(db.sql, product);
+      } catch (err) {
+        if (isProductCodeTaken(err)) throw codeTaken(product.code);
+        throw err;
+      }
+      reply.status(201);
+      return written(row);
+    },
+  );
 
-  return async (app: Api) => {
-    app.get(
-      '/v1/products',
-      {
-        schema: {
-          tags: ['products'],
-          summary: 'Products on offer (staff: every product), a page at a time by id',
-          querystring: Type.Object(
-            {
-              kind: Type.Optional(enumOf(PRODUCT_KINDS)),
-              limit: Type.Optional(
-                Type.Integer({ minimum: 1, maximum: PRODUCT_PAGE_MAX, default: PRODUCT_PAGE_DEFAULT }),
-              ),
-              cursor: Type.Optional(IdString),
-            },
-            { additionalProperties: false },
-          ),
-          response: { 200: ProductList },
-        },
+  app.put(
+    '/v1/products/:id',
+    {
+      preHandler: staffOnly,
+      schema: {
+        tags: ['products'],
+        summary: 'Replace every term of a product (risk or ops staff); its version goes up by one',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: IdString }),
+        body: ProductBody,
+        response: { 200: ProductView },
       },
-      async (request) => {
-        const limit = request.query.limit ?? PRODUCT_PAGE_DEFAULT;
-        const cursor = request.query.cursor;
-        const afterId = cursor === undefined ? undefined : idFromPath(cursor);
-        if (cursor !== undefined && afterId === undefined) return { items: [], next_cursor: null };
-        const rows = await reads.page({
-          kind: request.query.kind,
-          activeOnly: !isStaff(request.principal),
-          afterId,
-          limit,
-        });
-        const last = rows.at(-1);
-        return {
-          items: rows.map(productView),
-          next_cursor: rows.length === limit && last ? last.id.toString() : null,
-        };
-      },
-    );
+    },
+    async (request) => {
+      const id = productIdOf(request.params.id);
+      const product = productFromBody(request.body);
+      try {
+        return await written(await replaceCatalogProduct(db.sql, id, product));
+      } catch (err) {
+        if (isProductCodeTaken(err)) throw codeTaken(product.code);
+        throw err;
+      }
+    },
+  );
 
-    app.get(
-      '/v1/products/:id',
-      {
-        schema: {
-          tags: ['products'],
-          summary: 'One product (an inactive one only for staff)',
-          params: Type.Object({ id: IdString }),
-          response: { 200: ProductView },
-        },
+  app.post(
+    '/v1/products/:id/deactivate',
+    {
+      preHandler: staffOnly,
+      schema: {
+        tags: ['products'],
+        summary: 'Stop offering a product (risk or ops staff); existing loans are unaffected',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: IdString }),
+        response: { 200: ProductView },
       },
-      async (request) => {
-        const row = await reads.row(idOf(request.params.id));
-        if (!row || (!row.active && !isStaff(request.principal))) throw productNotFound();
-        return productView(row);
-      },
-    );
-
-    app.post(
-      '/v1/products',
-      {
-        preHandler: staffOnly,
-        schema: {
-          tags: ['products'],
-          summary: 'Create a product (risk or ops staff); refused with every problem when contradictory',
-          security: [{ bearer: [] }],
-          body: ProductBody,
-          response: { 201: ProductView },
-        },
-      },
-      async (request, reply) => {
-        const product = productFromBody(request.body);
-        let row: CatalogRow;
-        try {
-          row = await createCatalogProduct(db.sql, product);
-        } catch (err) {
-          if (isProductCodeTaken(err)) throw codeTaken(product.code);
-          throw err;
-        }
-        reply.status(201);
-        return written(row);
-      },
-    );
-
-    app.put(
-      '/v1/products/:id',
-      {
-        preHandler: staffOnly,
-        schema: {
-          tags: ['products'],
-          summary: 'Replace every term of a product (risk or ops staff); its version goes up by one',
-          security: [{ bearer: [] }],
-          params: Type.Object({ id: IdString }),
-          body: ProductBody,
-          response: { 200: ProductView },
-        },
-      },
-      async (request) => {
-        const id = idOf(request.params.id);
-        const product = productFromBody(request.body);
-        try {
-          return await written(await replaceCatalogProduct(db.sql, id, product));
-        } catch (err) {
-          if (isProductCodeTaken(err)) throw codeTaken(product.code);
-          throw err;
-        }
-      },
-    );
-
-    app.post(
-      '/v1/products/:id/deactivate',
-      {
-        preHandler: staffOnly,
-        schema: {
-          tags: ['products'],
-          summary: 'Stop offering a product (risk or ops staff); existing loans are unaffected',
-          security: [{ bearer: [] }],
-          params: Type.Object({ id: IdString }),
-          response: { 200: ProductView },
-        },
-      },
-      async (request) => written(await deactivateCatalogProduct(db.sql, idOf(request.params.id))),
-    );
-  };
+    },
+    async (request) => written(await deactivateCatalogProduct(db.sql, productIdOf(request.params.id))),
+  );
 }
 
 const codeTaken = (code: string) =>
-  conflict('PRODUCT_CODE_TAKEN', `a product with code ${code} already exists`, { code });
+  refuse('PRODUCT_CODE_TAKEN', `a product with code ${code} already exists`, { code });

@@ -8,6 +8,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
 import { hit, type RateLimitRule } from '../../cache/rate-limit.ts';
+import { businessDate } from '../../config.ts';
 import {
   BASES,
   buildSchedule,
@@ -15,6 +16,7 @@ import {
   DomainError,
   FREQUENCY_UNITS,
   MAX_DECIMALS,
+  MAX_EVERY,
   MAX_TENOR,
   METHODS,
   minorPerMajor,
@@ -26,20 +28,17 @@ import {
   ROUNDING_MODES,
   type Schedule,
   scheduleToJson,
-  todayUtc,
   UPFRONT_FEE_MODES,
 } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { productFromRow } from '../../store/products.ts';
-import { ApiError, unprocessable } from '../errors.ts';
+import { refuse } from '../errors.ts';
 import { IdString, idFromPath } from './ids.ts';
 import {
   AmountString,
   domainRefusal,
-  EVERY_MAX,
   MULTIPLE_MAX_MINOR,
   productNotFound,
-  productReadsFor,
   TERM_MAX_DAYS,
   termDays,
 } from './products.ts';
@@ -74,7 +73,7 @@ const QuoteBody = Type.Object(
     rate: Type.Optional({ ...Percent, description: 'inline form (required there): nominal rate in percent' }),
     rate_per: Type.Optional(enumOf(RATE_PERS)),
     method: Type.Optional(enumOf(METHODS)),
-    every: Type.Optional(Type.Integer({ minimum: 1, maximum: EVERY_MAX })),
+    every: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_EVERY })),
     unit: Type.Optional(enumOf(FREQUENCY_UNITS)),
     basis: Type.Optional(enumOf(BASES)),
     start: Type.Optional({ ...DateString, description: 'inline form: start date (default today, UTC)' }),
@@ -123,9 +122,6 @@ const QuoteAnswer = Type.Object({
   apr: Type.String({ description: 'annual percentage rate by IRR, percent with two decimals' }),
 });
 
-const badForm = (code: string, message: string, details: Record<string, unknown> = {}) =>
-  new ApiError(400, code, message, details);
-
 /** Runs domain code, turning its refusals into the API's 422 with the same code. */
 function domain<T>(work: () => T): T {
   try {
@@ -136,9 +132,9 @@ function domain<T>(work: () => T): T {
   }
 }
 
-function inlineSchedule(body: QuoteBody): Schedule {
+function inlineSchedule(body: QuoteBody, today: string): Schedule {
   if (body.rate === undefined) {
-    throw badForm('QUOTE_FORM_INCOMPLETE', 'give product_id, or rate with the other terms inline', {
+    throw refuse('QUOTE_FORM_INCOMPLETE', 'give product_id, or rate with the other terms inline', {
       missing: ['product_id', 'rate'],
     });
   }
@@ -148,7 +144,7 @@ function inlineSchedule(body: QuoteBody): Schedule {
     if (text === undefined) return 0n;
     const minor = domain(() => parseAmount(text, decimals));
     if (minor > maxMinor) {
-      throw unprocessable('AMOUNT_TOO_LARGE', `${field} must be at most ${QUOTE_AMOUNT_MAX_MAJOR}`, {
+      throw refuse('AMOUNT_TOO_LARGE', `${field} must be at most ${QUOTE_AMOUNT_MAX_MAJOR}`, {
         field,
         max: QUOTE_AMOUNT_MAX_MAJOR.toString(),
       });
@@ -159,7 +155,7 @@ function inlineSchedule(body: QuoteBody): Schedule {
   const every = body.every ?? 1;
   const unit = body.unit ?? 'month';
   if (termDays(body.tenor, every, unit) > TERM_MAX_DAYS) {
-    throw unprocessable('TERM_TOO_LONG', `the schedule must end within ${TERM_MAX_DAYS} days of the start`, {
+    throw refuse('TERM_TOO_LONG', `the schedule must end within ${TERM_MAX_DAYS} days of the start`, {
       max_days: String(TERM_MAX_DAYS),
     });
   }
@@ -168,7 +164,7 @@ function inlineSchedule(body: QuoteBody): Schedule {
       principalMinor: amount('principal', body.principal),
       rate: { fraction: percent(body.rate), per: body.rate_per ?? 'year' },
       tenor: body.tenor,
-      startDate: body.start ?? todayUtc(),
+      startDate: body.start ?? today,
       method: body.method ?? 'annuity',
       frequency: { every, unit },
       basis: body.basis ?? '30/360',
@@ -192,7 +188,7 @@ function inlineSchedule(body: QuoteBody): Schedule {
 }
 
 export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const reads = productReadsFor(platform);
+  const reads = platform.services.products;
 
   const productQuote = async (
     body: QuoteBody,
@@ -207,7 +203,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       quote(product, {
         principalMinor: parseAmount(body.principal, product.currency.decimals),
         tenor: body.tenor,
-        startDate: body.start_date ?? todayUtc(),
+        startDate: body.start_date ?? businessDate(platform.config),
       }),
     );
     return { product_id: row.id.toString(), ...scheduleToJson(schedule) };
@@ -231,8 +227,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       async (request): Promise<QuoteJson & { product_id?: string }> => {
         const limited = await hit(platform.cache, QUOTE_RATE_LIMIT, request.ip);
         if (!limited.allowed) {
-          throw new ApiError(
-            429,
+          throw refuse(
             'RATE_LIMITED',
             'too many quotes from this address; try again shortly',
             { retry_after_s: limited.retryAfterS },
@@ -245,7 +240,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         if (body.product_id !== undefined) {
           const inline = present(INLINE_ONLY);
           if (inline.length > 0) {
-            throw badForm(
+            throw refuse(
               'QUOTE_FORM_CONFLICT',
               `a product quote takes no inline terms: ${inline.join(', ')}`,
               {
@@ -257,13 +252,13 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         }
         const productOnly = present(PRODUCT_ONLY);
         if (productOnly.length > 0) {
-          throw badForm(
+          throw refuse(
             'QUOTE_FORM_CONFLICT',
             `${productOnly.join(', ')} is for product quotes; an inline quote takes start`,
             { fields: productOnly },
           );
         }
-        return scheduleToJson(inlineSchedule(body));
+        return scheduleToJson(inlineSchedule(body, businessDate(platform.config)));
       },
     );
   };

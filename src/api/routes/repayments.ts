@@ -6,12 +6,13 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { DomainError, parseDate, todayUtc } from '../../domain/index.ts';
+import { businessDate } from '../../config.ts';
+import { DomainError, parseDate } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { getLoan } from '../../store/loans.ts';
 import { applyRepayment, quotePayoff } from '../../store/repayments.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, notFound } from '../errors.ts';
+import { badQuery, notFound, refuse } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import {
   assertOwnerOrStaff,
@@ -84,7 +85,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             const r = await applyRepayment(tx, {
               loanId,
               amountMinor,
-              businessDate: todayUtc(),
+              businessDate: businessDate(platform.config),
               overpayment: request.query.overpayment ?? 'refuse',
             });
             return {
@@ -131,16 +132,16 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loanId = pathId(request.params.id, 'loan');
         let date: string;
         try {
-          date = parseDate(request.query.date ?? todayUtc());
+          date = parseDate(request.query.date ?? businessDate(platform.config));
         } catch (err) {
-          if (err instanceof DomainError) throw new ApiError(400, 'INVALID_DATE', err.message);
+          if (err instanceof DomainError) throw badQuery('INVALID_DATE', err.message);
           throw err;
         }
         const loan = await getLoan(sql, loanId);
         if (!loan) throw notFound('loan');
         assertOwnerOrStaff(request, loan.customerId, 'loan');
         if (loan.status !== 'active') {
-          throw new ApiError(409, 'LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
+          throw refuse('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
         }
         const q = await quotePayoff(sql, loan, date);
         return {

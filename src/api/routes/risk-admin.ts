@@ -1,19 +1,28 @@
 /**
  * Risk administration for risk staff: publish and roll back policy versions, keep the deny list,
  * move models between champion, challenger and retired, and read the audit trail of all of it.
- * Changes apply at once in this process (refreshRisk) and within ACTIVE_REFRESH_MS in every other
+ * Changes apply at once in this process (the decision service's refresh()) and within ACTIVE_REFRESH_MS in every other
  * decision process; deny-list changes apply to the next decision everywhere (it is read per
  * decision). Deny-list values (phone, national id) travel only in request bodies, never in a URL,
  * and only their blind index is stored or shown (as an 8-hex-digit fingerprint).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type TSchema, Type } from 'typebox';
+import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
-import { refreshRisk } from '../../risk/decide.ts';
-import { FACT_NAMES, PolicyError } from '../../risk/policy.ts';
-import { GRADES } from '../../risk/scorecard.ts';
-import type { TransactionSql } from '../../store/db.ts';
+import {
+  checkPolicy,
+  FACT_NAMES,
+  POLICY_INCOME_MULTIPLE_BP_MAX,
+  POLICY_MARGIN_POINTS_MAX,
+  POLICY_RULE_DESCRIPTION_MAX_LENGTH,
+  POLICY_RULE_VALUE_MAX,
+  POLICY_RULES_MAX,
+  PolicyError,
+} from '../../risk/model/policy.ts';
+import { GRADES } from '../../risk/model/scorecard.ts';
+import type { Sql, TransactionSql } from '../../store/db.ts';
+import { isUnknownStaff } from '../../store/db-errors.ts';
 import {
   addDenyEntry,
   DENY_LIST_PAGE_MAX,
@@ -35,26 +44,22 @@ import {
 } from '../../store/models.ts';
 import {
   activatePolicyIn,
-  checkPolicy,
   getPolicyVersion,
   listPolicyVersions,
-  POLICY_INCOME_MULTIPLE_BP_MAX,
-  POLICY_MARGIN_POINTS_MAX,
   POLICY_NOTE_MAX_LENGTH,
   POLICY_PAGE_MAX,
-  POLICY_RULE_DESCRIPTION_MAX_LENGTH,
-  POLICY_RULE_VALUE_MAX,
-  POLICY_RULES_MAX,
   type PolicyVersionInfo,
   publishPolicyIn,
   type StoredPolicy,
 } from '../../store/policies.ts';
 import { ADMIN_EVENTS_PAGE_MAX, listAdminEvents } from '../../store/risk-admin-events.ts';
 import { requireRole } from '../auth.ts';
-import { ApiError, conflict, unauthorized, unprocessable } from '../errors.ts';
+import { refuse, unauthorized } from '../errors.ts';
 import { type Answer, IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
+import type { Api } from '../types.ts';
 import { IdString, idFromPath, MAX_BIGINT_ID } from './ids.ts';
 import { ErrorBody } from './lending-schemas.ts';
+import { nextCursor, Page } from './page.ts';
 
 /** Longest deny-list value accepted before parsing (a phone with +86, spaces and dashes fits). */
 export const DENY_VALUE_MAX_LENGTH = 32;
@@ -128,9 +133,6 @@ const VersionCursorQuery = (max: number) =>
     },
     { additionalProperties: false },
   );
-const NextCursor = Type.Union([Type.String(), Type.Null()], {
-  description: 'pass back as cursor for the next page; null on the last page',
-});
 
 const PolicyInfoView = Type.Object({
   version: Type.Integer(),
@@ -230,8 +232,6 @@ const EventView = Type.Object({
   created_at: Type.String(),
 });
 
-const page = <T extends TSchema>(item: T) =>
-  Type.Object({ items: Type.Array(item), next_cursor: NextCursor });
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
 
 // ---------------------------------------------------------------------------------------------
@@ -276,19 +276,27 @@ const modelView = (m: RegisteredModel) => ({
 });
 
 const policyNotFound = (version: number) =>
-  new ApiError(404, 'POLICY_NOT_FOUND', `no policy version ${version}`, { version });
+  refuse('POLICY_NOT_FOUND', `no policy version ${version}`, { version });
 const modelNotFound = (version: number) =>
-  new ApiError(404, 'MODEL_NOT_FOUND', `no model version ${version}`, { version });
-
-/** A staff id that no staff row has (a token outliving its account) breaks the audit foreign keys. */
-function isUnknownStaff(err: unknown): boolean {
-  const e = err as { code?: string; constraint_name?: string };
-  return e?.code === '23503' && /_(published_by|added_by|staff_id)_fkey$/.test(e.constraint_name ?? '');
-}
+  refuse('MODEL_NOT_FOUND', `no model version ${version}`, { version });
 
 function invalidPolicy(err: unknown): never {
-  if (err instanceof PolicyError) throw unprocessable('POLICY_INVALID', err.message);
+  if (err instanceof PolicyError) throw refuse('POLICY_INVALID', err.message);
   throw err;
+}
+
+/** What the route groups below share: the change runner, deny-key parsing and route options. */
+interface AdminContext {
+  sql: Sql;
+  change: (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    effect: (tx: TransactionSql) => Promise<Answer>,
+  ) => Promise<FastifyReply>;
+  denyKey: (kind: DenyKind, value: string) => DenyKey;
+  route: { preHandler: ReturnType<typeof requireRole> };
+  tags: string[];
+  security: { bearer: never[] }[];
 }
 
 export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
@@ -316,17 +324,13 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
     try {
       const key = request.headers['idempotency-key'];
       if (key === '') {
-        throw new ApiError(
-          400,
-          'IDEMPOTENCY_KEY_INVALID',
-          'Idempotency-Key is empty: leave it out or send one',
-        );
+        throw refuse('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key is empty: leave it out or send one');
       }
       if (key !== undefined) return await idempotent(sql, request, reply, { effect: guarded });
       const answer = await sql.begin(guarded);
       return reply.status(answer.statusCode).send(answer.body);
     } finally {
-      refreshRisk(platform);
+      platform.services.risk.refresh();
     }
   }
 
@@ -334,8 +338,8 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
     const key = denyKeyOf(platform.config.blindIndexKey, kind, value);
     if (key) return key;
     throw kind === 'phone'
-      ? unprocessable('INVALID_PHONE', 'a mobile number is 11 digits starting with 1')
-      : unprocessable(
+      ? refuse('INVALID_PHONE', 'a mobile number is 11 digits starting with 1')
+      : refuse(
           'INVALID_NATIONAL_ID',
           'a national id number is 18 characters with a valid birth date and check character',
         );
@@ -345,336 +349,353 @@ export function riskAdminRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const tags = ['risk admin'];
   const security = [{ bearer: [] }];
 
+  const ctx: AdminContext = { sql, change, denyKey, route, tags, security };
   return async (app) => {
-    // ---- policy ------------------------------------------------------------------------------
-    app.get(
-      '/v1/risk/policies',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Policy versions, newest first (without the documents)',
-          querystring: VersionCursorQuery(POLICY_PAGE_MAX),
-          response: { 200: page(PolicyInfoView), ...errors },
-        },
-      },
-      async (request) => {
-        const limit = request.query.limit ?? DEFAULT_PAGE;
-        const items = await listPolicyVersions(sql, limit, request.query.cursor ?? null);
-        return {
-          items: items.map(policyInfoView),
-          next_cursor: items.length === limit ? String(items.at(-1)!.version) : null,
-        };
-      },
-    );
+    policyRoutes(app, ctx);
+    denyListRoutes(app, ctx);
+    modelRoutes(app, ctx);
+    auditRoutes(app, ctx);
+  };
+}
 
-    app.get(
-      '/v1/risk/policies/active',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'The policy version decisions are made under now',
-          response: { 200: PolicyView, 404: ErrorBody, ...errors },
+/** Publish, list, show and roll back policy versions. */
+function policyRoutes(app: Api, ctx: AdminContext): void {
+  const { sql, change, route, tags, security } = ctx;
+  app.get(
+    '/v1/risk/policies',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Policy versions, newest first (without the documents)',
+        querystring: VersionCursorQuery(POLICY_PAGE_MAX),
+        response: { 200: Page(PolicyInfoView), ...errors },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? DEFAULT_PAGE;
+      const items = await listPolicyVersions(sql, limit, request.query.cursor ?? null);
+      return {
+        items: items.map(policyInfoView),
+        next_cursor: nextCursor(items, limit, (i) => i.version),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/risk/policies/active',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'The policy version decisions are made under now',
+        response: { 200: PolicyView, 404: ErrorBody, ...errors },
+      },
+    },
+    async () => {
+      const active = await getPolicyVersion(sql, 'active');
+      if (!active) {
+        throw refuse(
+          'POLICY_NOT_FOUND',
+          'no policy yet: the default is installed by the first decision, or publish one',
+        );
+      }
+      return policyView(active);
+    },
+  );
+
+  app.get(
+    '/v1/risk/policies/:version',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'One policy version with its document',
+        params: VersionParams,
+        response: { 200: PolicyView, 404: ErrorBody, ...errors },
+      },
+    },
+    async (request) => {
+      const found = await getPolicyVersion(sql, request.params.version);
+      if (!found) throw policyNotFound(request.params.version);
+      return policyView(found);
+    },
+  );
+
+  app.post(
+    '/v1/risk/policies',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Publish a policy as a new active version (optional Idempotency-Key)',
+        headers: IdempotencyHeaders,
+        body: PublishBody,
+        response: { 201: PolicyView, 409: ErrorBody, 422: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      let policy: ReturnType<typeof checkPolicy>;
+      try {
+        policy = checkPolicy(request.body.policy);
+      } catch (err) {
+        invalidPolicy(err);
+      }
+      const { note } = request.body;
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => ({
+        statusCode: 201,
+        body: policyView(await publishPolicyIn(tx, policy, note, by)),
+      }));
+    },
+  );
+
+  app.post(
+    '/v1/risk/policies/:version/activate',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Roll back: copy an earlier version into a new active version (optional Idempotency-Key)',
+        headers: IdempotencyHeaders,
+        params: VersionParams,
+        body: NoteBody,
+        response: { 201: PolicyView, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { version } = request.params;
+      const by = request.principal!.id;
+      const note = `rollback to version ${version}: ${request.body.note}`;
+      return change(request, reply, async (tx) => {
+        const done = await activatePolicyIn(tx, version, note, by).catch(invalidPolicy);
+        if (!done.ok) {
+          if (done.problem === 'not_found') throw policyNotFound(version);
+          throw refuse('POLICY_ALREADY_ACTIVE', `policy version ${version} is the active one`, {
+            version,
+          });
+        }
+        return { statusCode: 201, body: policyView(done.policy) };
+      });
+    },
+  );
+}
+
+/** Add, check, list and remove deny-list entries (values only in bodies). */
+function denyListRoutes(app: Api, ctx: AdminContext): void {
+  const { sql, change, denyKey, route, tags, security } = ctx;
+  app.get(
+    '/v1/risk/deny-list',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Deny-list entries, newest first: kind, fingerprint and reason, never the value',
+        querystring: DenyListQuery,
+        response: { 200: Page(DenyEntryView), ...errors },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit ?? DEFAULT_PAGE;
+      const before = q.cursor === undefined ? null : (idFromPath(q.cursor) ?? MAX_BIGINT_ID);
+      const items = await listDenyEntries(sql, limit, before, q.kind);
+      return {
+        items: items.map(denyView),
+        next_cursor: nextCursor(items, limit, (i) => i.id),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/risk/deny-list',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Add a phone or national id: 201 when added, 200 when it was already listed',
+        body: DenyAddBody,
+        response: { 200: DenyEntryView, 201: DenyEntryView, 422: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { kind, value, reason } = request.body;
+      const key = denyKey(kind, value);
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => {
+        const added = await addDenyEntry(tx, key, reason, by);
+        return { statusCode: added.created ? 201 : 200, body: denyView(added.entry) };
+      });
+    },
+  );
+
+  app.post(
+    '/v1/risk/deny-list/remove',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Remove a phone or national id from the deny list',
+        body: DenyRemoveBody,
+        response: { 200: DenyEntryView, 404: ErrorBody, 422: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { kind, value, reason } = request.body;
+      const key = denyKey(kind, value);
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => {
+        const removed = await removeDenyEntry(tx, key, by, reason ?? '');
+        if (!removed) {
+          throw refuse('DENY_LIST_ENTRY_NOT_FOUND', `this ${kind} is not on the deny list`);
+        }
+        return { statusCode: 200, body: denyView(removed) };
+      });
+    },
+  );
+
+  app.post(
+    '/v1/risk/deny-list/check',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Is this phone or national id on the deny list? (a POST: the value stays out of URLs)',
+        body: DenyLookupBody,
+        response: {
+          200: Type.Object({ listed: Type.Boolean(), entry: Type.Union([DenyEntryView, Type.Null()]) }),
+          422: ErrorBody,
+          ...errors,
         },
       },
-      async () => {
-        const active = await getPolicyVersion(sql, 'active');
-        if (!active) {
-          throw new ApiError(
-            404,
-            'POLICY_NOT_FOUND',
-            'no policy yet: the default is installed by the first decision, or publish one',
+    },
+    async (request) => {
+      const found = await findDenyEntry(sql, denyKey(request.body.kind, request.body.value));
+      return { listed: found !== undefined, entry: found ? denyView(found) : null };
+    },
+  );
+}
+
+/** List models; promote one to champion; make one a challenger or retire it. */
+function modelRoutes(app: Api, ctx: AdminContext): void {
+  const { sql, change, route, tags, security } = ctx;
+  app.get(
+    '/v1/risk/models',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'The model registry, newest first: role and training metrics',
+        querystring: VersionCursorQuery(MODEL_PAGE_MAX),
+        response: { 200: Page(ModelView), ...errors },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? DEFAULT_PAGE;
+      const items = await listModelsPage(sql, limit, request.query.cursor ?? null);
+      return {
+        items: items.map(modelView),
+        next_cursor: nextCursor(items, limit, (i) => i.version),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/risk/models/:version/promote',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Make a model the champion; the old champion is retired',
+        params: VersionParams,
+        response: { 200: ModelView, 404: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { version } = request.params;
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => {
+        const promoted = await promoteModelIn(tx, version, by);
+        if (!promoted) throw modelNotFound(version);
+        return { statusCode: 200, body: modelView(promoted) };
+      });
+    },
+  );
+
+  app.post(
+    '/v1/risk/models/:version/role',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Score a model in shadow (challenger) or retire it; the champion cannot be moved',
+        params: VersionParams,
+        body: RoleBody,
+        response: { 200: ModelView, 404: ErrorBody, 409: ErrorBody, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { version } = request.params;
+      const by = request.principal!.id;
+      return change(request, reply, async (tx) => {
+        const done = await setModelRoleIn(tx, version, request.body.role, by);
+        if (!done.ok) {
+          if (done.problem === 'not_found') throw modelNotFound(version);
+          throw refuse(
+            'MODEL_IS_CHAMPION',
+            `model version ${version} is the champion: promote another model first`,
+            { version },
           );
         }
-        return policyView(active);
-      },
-    );
+        return { statusCode: 200, body: modelView(done.model) };
+      });
+    },
+  );
+}
 
-    app.get(
-      '/v1/risk/policies/:version',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'One policy version with its document',
-          params: VersionParams,
-          response: { 200: PolicyView, 404: ErrorBody, ...errors },
-        },
+/** The append-only trail of every change above. */
+function auditRoutes(app: Api, ctx: AdminContext): void {
+  const { sql, route, tags, security } = ctx;
+  app.get(
+    '/v1/risk/audit',
+    {
+      ...route,
+      schema: {
+        tags,
+        security,
+        summary: 'Who changed policy, deny list and models, newest first',
+        querystring: EventsQuery,
+        response: { 200: Page(EventView), ...errors },
       },
-      async (request) => {
-        const found = await getPolicyVersion(sql, request.params.version);
-        if (!found) throw policyNotFound(request.params.version);
-        return policyView(found);
-      },
-    );
-
-    app.post(
-      '/v1/risk/policies',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Publish a policy as a new active version (optional Idempotency-Key)',
-          headers: IdempotencyHeaders,
-          body: PublishBody,
-          response: { 201: PolicyView, 409: ErrorBody, 422: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        let policy: ReturnType<typeof checkPolicy>;
-        try {
-          policy = checkPolicy(request.body.policy);
-        } catch (err) {
-          invalidPolicy(err);
-        }
-        const { note } = request.body;
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => ({
-          statusCode: 201,
-          body: policyView(await publishPolicyIn(tx, policy, note, by)),
-        }));
-      },
-    );
-
-    app.post(
-      '/v1/risk/policies/:version/activate',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Roll back: copy an earlier version into a new active version (optional Idempotency-Key)',
-          headers: IdempotencyHeaders,
-          params: VersionParams,
-          body: NoteBody,
-          response: { 201: PolicyView, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { version } = request.params;
-        const by = request.principal!.id;
-        const note = `rollback to version ${version}: ${request.body.note}`;
-        return change(request, reply, async (tx) => {
-          const done = await activatePolicyIn(tx, version, note, by).catch(invalidPolicy);
-          if (!done.ok) {
-            if (done.problem === 'not_found') throw policyNotFound(version);
-            throw conflict('POLICY_ALREADY_ACTIVE', `policy version ${version} is the active one`, {
-              version,
-            });
-          }
-          return { statusCode: 201, body: policyView(done.policy) };
-        });
-      },
-    );
-
-    // ---- deny list ---------------------------------------------------------------------------
-    app.get(
-      '/v1/risk/deny-list',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Deny-list entries, newest first: kind, fingerprint and reason, never the value',
-          querystring: DenyListQuery,
-          response: { 200: page(DenyEntryView), ...errors },
-        },
-      },
-      async (request) => {
-        const q = request.query;
-        const limit = q.limit ?? DEFAULT_PAGE;
-        const before = q.cursor === undefined ? null : (idFromPath(q.cursor) ?? MAX_BIGINT_ID);
-        const items = await listDenyEntries(sql, limit, before, q.kind);
-        return {
-          items: items.map(denyView),
-          next_cursor: items.length === limit ? items.at(-1)!.id.toString() : null,
-        };
-      },
-    );
-
-    app.post(
-      '/v1/risk/deny-list',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Add a phone or national id: 201 when added, 200 when it was already listed',
-          body: DenyAddBody,
-          response: { 200: DenyEntryView, 201: DenyEntryView, 422: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { kind, value, reason } = request.body;
-        const key = denyKey(kind, value);
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => {
-          const added = await addDenyEntry(tx, key, reason, by);
-          return { statusCode: added.created ? 201 : 200, body: denyView(added.entry) };
-        });
-      },
-    );
-
-    app.post(
-      '/v1/risk/deny-list/remove',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Remove a phone or national id from the deny list',
-          body: DenyRemoveBody,
-          response: { 200: DenyEntryView, 404: ErrorBody, 422: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { kind, value, reason } = request.body;
-        const key = denyKey(kind, value);
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => {
-          const removed = await removeDenyEntry(tx, key, by, reason ?? '');
-          if (!removed) {
-            throw new ApiError(404, 'DENY_LIST_ENTRY_NOT_FOUND', `this ${kind} is not on the deny list`);
-          }
-          return { statusCode: 200, body: denyView(removed) };
-        });
-      },
-    );
-
-    app.post(
-      '/v1/risk/deny-list/check',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Is this phone or national id on the deny list? (a POST: the value stays out of URLs)',
-          body: DenyLookupBody,
-          response: {
-            200: Type.Object({ listed: Type.Boolean(), entry: Type.Union([DenyEntryView, Type.Null()]) }),
-            422: ErrorBody,
-            ...errors,
-          },
-        },
-      },
-      async (request) => {
-        const found = await findDenyEntry(sql, denyKey(request.body.kind, request.body.value));
-        return { listed: found !== undefined, entry: found ? denyView(found) : null };
-      },
-    );
-
-    // ---- models ------------------------------------------------------------------------------
-    app.get(
-      '/v1/risk/models',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'The model registry, newest first: role and training metrics',
-          querystring: VersionCursorQuery(MODEL_PAGE_MAX),
-          response: { 200: page(ModelView), ...errors },
-        },
-      },
-      async (request) => {
-        const limit = request.query.limit ?? DEFAULT_PAGE;
-        const items = await listModelsPage(sql, limit, request.query.cursor ?? null);
-        return {
-          items: items.map(modelView),
-          next_cursor: items.length === limit ? String(items.at(-1)!.version) : null,
-        };
-      },
-    );
-
-    app.post(
-      '/v1/risk/models/:version/promote',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Make a model the champion; the old champion is retired',
-          params: VersionParams,
-          response: { 200: ModelView, 404: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { version } = request.params;
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => {
-          const promoted = await promoteModelIn(tx, version, by);
-          if (!promoted) throw modelNotFound(version);
-          return { statusCode: 200, body: modelView(promoted) };
-        });
-      },
-    );
-
-    app.post(
-      '/v1/risk/models/:version/role',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Score a model in shadow (challenger) or retire it; the champion cannot be moved',
-          params: VersionParams,
-          body: RoleBody,
-          response: { 200: ModelView, 404: ErrorBody, 409: ErrorBody, ...errors },
-        },
-      },
-      async (request, reply) => {
-        const { version } = request.params;
-        const by = request.principal!.id;
-        return change(request, reply, async (tx) => {
-          const done = await setModelRoleIn(tx, version, request.body.role, by);
-          if (!done.ok) {
-            if (done.problem === 'not_found') throw modelNotFound(version);
-            throw conflict(
-              'MODEL_IS_CHAMPION',
-              `model version ${version} is the champion: promote another model first`,
-              { version },
-            );
-          }
-          return { statusCode: 200, body: modelView(done.model) };
-        });
-      },
-    );
-
-    // ---- audit -------------------------------------------------------------------------------
-    app.get(
-      '/v1/risk/audit',
-      {
-        ...route,
-        schema: {
-          tags,
-          security,
-          summary: 'Who changed policy, deny list and models, newest first',
-          querystring: EventsQuery,
-          response: { 200: page(EventView), ...errors },
-        },
-      },
-      async (request) => {
-        const q = request.query;
-        const limit = q.limit ?? DEFAULT_PAGE;
-        const before = q.cursor === undefined ? null : (idFromPath(q.cursor) ?? MAX_BIGINT_ID);
-        const items = await listAdminEvents(sql, limit, before);
-        return {
-          items: items.map((e) => ({
-            id: e.id.toString(),
-            action: e.action,
-            subject: e.subject,
-            staff_id: idText(e.staffId),
-            detail: e.detail,
-            created_at: e.createdAt.toISOString(),
-          })),
-          next_cursor: items.length === limit ? items.at(-1)!.id.toString() : null,
-        };
-      },
-    );
-  };
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit ?? DEFAULT_PAGE;
+      const before = q.cursor === undefined ? null : (idFromPath(q.cursor) ?? MAX_BIGINT_ID);
+      const items = await listAdminEvents(sql, limit, before);
+      return {
+        items: items.map((e) => ({
+          id: e.id.toString(),
+          action: e.action,
+          subject: e.subject,
+          staff_id: idText(e.staffId),
+          detail: e.detail,
+          created_at: e.createdAt.toISOString(),
+        })),
+        next_cursor: nextCursor(items, limit, (i) => i.id),
+      };
+    },
+  );
 }

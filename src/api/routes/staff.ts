@@ -5,7 +5,7 @@ import type { Platform } from '../../platform.ts';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../store/passwords.ts';
 import { createStaff, parseUsername } from '../../store/staff.ts';
 import { requireRole } from '../auth.ts';
-import { conflict, unprocessable } from '../errors.ts';
+import { refuse } from '../errors.ts';
 
 const StaffRole = Type.Union([Type.Literal('risk'), Type.Literal('ops')]);
 const NewStaff = Type.Object(
@@ -35,7 +35,7 @@ export function staffRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const username = parseUsername(request.body.username);
         if (!username) {
-          throw unprocessable('INVALID_USERNAME', 'a username is 3-32 of a-z, 0-9, ".", "_" and "-"');
+          throw refuse('INVALID_USERNAME', 'a username is 3-32 of a-z, 0-9, ".", "_" and "-"');
         }
         const passwordHash = await hashPassword(request.body.password);
         const created = await createStaff(platform.db.sql, {
@@ -43,7 +43,7 @@ export function staffRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           role: request.body.role,
           passwordHash,
         });
-        if (!created.ok) throw conflict('USERNAME_TAKEN', 'that username is taken');
+        if (!created.ok) throw refuse('USERNAME_TAKEN', 'that username is taken');
         return reply.status(201).send({ id: created.id.toString(), username, role: request.body.role });
       },
     );

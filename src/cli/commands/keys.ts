@@ -48,13 +48,13 @@ async function rotate(flags: RotateFlags): Promise<void> {
   const { loadConfig } = await import('../../config.ts');
   const { openDatabase } = await import('../../store/db.ts');
   const { migrate } = await import('../../store/migrate.ts');
-  const { fieldCryptoFor } = await import('../../store/crypto.ts');
+  const { createFieldCrypto } = await import('../../store/crypto.ts');
   const { countCustomersNotUnderKey, countFieldsByKey, reencryptCustomerBatch } = await import(
     '../../store/customers.ts'
   );
 
   const config = loadConfig();
-  const crypto = fieldCryptoFor(config);
+  const crypto = createFieldCrypto(config);
   const current = crypto.cipher.currentKeyId;
   const db = await openDatabase(config);
   try {

@@ -130,8 +130,8 @@ async function showPolicy(flags: { version?: string; json?: boolean }) {
 }
 
 async function publishCommand(file: string, flags: { note?: string; as?: string }) {
-  const { checkPolicy, publishPolicy, POLICY_NOTE_MAX_LENGTH } = await import('../../store/policies.ts');
-  const { PolicyError } = await import('../../risk/policy.ts');
+  const { publishPolicy, POLICY_NOTE_MAX_LENGTH } = await import('../../store/policies.ts');
+  const { checkPolicy, PolicyError } = await import('../../risk/model/policy.ts');
   const note = requiredNote(flags.note, POLICY_NOTE_MAX_LENGTH);
   let policy: ReturnType<typeof checkPolicy>;
   try {

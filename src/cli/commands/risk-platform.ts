@@ -5,6 +5,14 @@
  * same configuration as the server (DATABASE_URL, or the embedded data directory).
  */
 import type { Command } from 'commander';
+import {
+  ACT_PSI,
+  DEFAULT_BAD_DPD,
+  DEFAULT_MONITOR_DAYS,
+  DEFAULT_WINDOW_DAYS,
+  type MonitorReport,
+  WATCH_PSI,
+} from '../../risk/model/monitor.ts';
 import { withDatabase } from '../database.ts';
 import { readJsonFile } from '../json-file.ts';
 import { UsageError } from '../usage-error.ts';
@@ -52,8 +60,9 @@ export async function trainFromPlatformCommand(flags: PlatformTrainFlags): Promi
   if (folds === 1) throw new UsageError('--cv must be 0 or at least 2');
   const seed = integer('--seed', flags.seed, 0, 2 ** 32 - 1);
   const asOf = asOfDate(flags.asOf);
-  const { maturedLoans, platformDataset } = await import('../../risk/platform-data.ts');
-  const { train, TrainInputError } = await import('../../risk/train.ts');
+  const { platformDataset } = await import('../../risk/model/monitor.ts');
+  const { maturedLoans } = await import('../../store/risk-platform.ts');
+  const { train, TrainInputError } = await import('../../risk/model/train.ts');
   const { registerModel } = await import('../../store/models.ts');
   await withDatabase(async (db) => {
     progress(`reading loans matured by ${asOf} (window ${windowDays} days, bad at ${badDpd}+ days past due)`);
@@ -110,7 +119,7 @@ async function registerCommand(flags: {
   note?: string;
 }) {
   if (flags.champion && flags.challenger) throw new UsageError('give --champion or --challenger, not both');
-  const { parseModel, TrainInputError } = await import('../../risk/train.ts');
+  const { parseModel, TrainInputError } = await import('../../risk/model/train.ts');
   const { registerModel } = await import('../../store/models.ts');
   const parsed = readJsonFile(flags.model, 'model');
   let model: ReturnType<typeof parseModel>;
@@ -178,15 +187,50 @@ interface MonitorFlags {
   json?: boolean;
 }
 
+/** The score histogram against training, PSI per feature, and AUC on matured loans, as text. */
+function printDrift(report: MonitorReport): void {
+  if (report.score) {
+    out();
+    out('score distribution, share per training decile (░ training, █ now)');
+    const share = (xs: number[]) => {
+      const t = xs.reduce((a, b) => a + b, 0);
+      return xs.map((x) => (t > 0 ? x / t : 0));
+    };
+    const tr = share(report.score.training);
+    const cu = share(report.score.current);
+    const max = Math.max(...tr, ...cu);
+    const width = Math.max(...report.score.labels.map((l) => l.length));
+    report.score.labels.forEach((label, i) => {
+      out(`${label.padEnd(width)}  ░ ${bar(tr[i]!, max, '░')} ${(100 * tr[i]!).toFixed(1)}%`);
+      out(`${''.padEnd(width)}  █ ${bar(cu[i]!, max)} ${(100 * cu[i]!).toFixed(1)}%`);
+    });
+    out();
+    out('population stability index');
+    const all = [report.score, ...report.features];
+    const nameWidth = Math.max(...all.map((d) => d.name.length));
+    const maxPsi = Math.max(ACT_PSI, ...all.map((d) => d.psi));
+    for (const d of all) {
+      out(`${d.name.padEnd(nameWidth)}  ${d.psi.toFixed(3)}  ${d.flag.padEnd(6)}  ${bar(d.psi, maxPsi)}`);
+    }
+  } else {
+    out('no decisions in the window: nothing to compare');
+  }
+  out();
+  out(
+    report.matured.auc === null
+      ? `matured loans: ${report.matured.loans} (${report.matured.bads} bad): AUC needs goods and bads`
+      : `matured loans: ${report.matured.loans} (${report.matured.bads} bad), AUC ${report.matured.auc.toFixed(4)}`,
+  );
+}
+
 async function monitorCommand(flags: MonitorFlags) {
   const days = integer('--days', flags.days, 1, 3650);
   const badDpd = integer('--bad-dpd', flags.badDpd, 1, 3650);
   const windowDays = integer('--window-days', flags.windowDays, 1, 3650);
   const asOf = asOfDate(flags.asOf);
   const { activeModels, getModelByVersion } = await import('../../store/models.ts');
-  const { maturedLoans, monitor, recentInputs, WATCH_PSI, ACT_PSI } = await import(
-    '../../risk/platform-data.ts'
-  );
+  const { monitor } = await import('../../risk/model/monitor.ts');
+  const { maturedLoans, recentInputs } = await import('../../store/risk-platform.ts');
   await withDatabase(async (db) => {
     const loaded =
       flags.model === undefined
@@ -204,38 +248,7 @@ async function monitorCommand(flags: MonitorFlags) {
       `model version ${loaded.version} (${loaded.role}); ${report.decisions} decisions in the last ${days} days`,
     );
     out(`PSI: under ${WATCH_PSI} stable, ${WATCH_PSI}-${ACT_PSI} watch, ${ACT_PSI}+ act`);
-    if (report.score) {
-      out();
-      out('score distribution, share per training decile (░ training, █ now)');
-      const share = (xs: number[]) => {
-        const t = xs.reduce((a, b) => a + b, 0);
-        return xs.map((x) => (t > 0 ? x / t : 0));
-      };
-      const tr = share(report.score.training);
-      const cu = share(report.score.current);
-      const max = Math.max(...tr, ...cu);
-      const width = Math.max(...report.score.labels.map((l) => l.length));
-      report.score.labels.forEach((label, i) => {
-        out(`${label.padEnd(width)}  ░ ${bar(tr[i]!, max, '░')} ${(100 * tr[i]!).toFixed(1)}%`);
-        out(`${''.padEnd(width)}  █ ${bar(cu[i]!, max)} ${(100 * cu[i]!).toFixed(1)}%`);
-      });
-      out();
-      out('population stability index');
-      const all = [report.score, ...report.features];
-      const nameWidth = Math.max(...all.map((d) => d.name.length));
-      const maxPsi = Math.max(ACT_PSI, ...all.map((d) => d.psi));
-      for (const d of all) {
-        out(`${d.name.padEnd(nameWidth)}  ${d.psi.toFixed(3)}  ${d.flag.padEnd(6)}  ${bar(d.psi, maxPsi)}`);
-      }
-    } else {
-      out('no decisions in the window: nothing to compare');
-    }
-    out();
-    out(
-      report.matured.auc === null
-        ? `matured loans: ${report.matured.loans} (${report.matured.bads} bad): AUC needs goods and bads`
-        : `matured loans: ${report.matured.loans} (${report.matured.bads} bad), AUC ${report.matured.auc.toFixed(4)}`,
-    );
+    printDrift(report);
     if (report.act.length > 0) out(`ACT: ${report.act.join(', ')} shifted`);
     if (report.watch.length > 0) out(`WATCH: ${report.watch.join(', ')} drifting`);
     if (flags.json) {
@@ -280,9 +293,9 @@ export function registerPlatformCommands(risk: Command): void {
     .command('monitor')
     .description('PSI of score and features against training, AUC on matured loans; flags drift')
     .option('--model <version>', 'model version to monitor (default: the champion)')
-    .option('--days <n>', 'decisions of the last n days', '30')
-    .option('--bad-dpd <n>', 'days past due that make a loan bad', '30')
-    .option('--window-days <n>', 'performance window of a loan', '180')
+    .option('--days <n>', 'decisions of the last n days', String(DEFAULT_MONITOR_DAYS))
+    .option('--bad-dpd <n>', 'days past due that make a loan bad', String(DEFAULT_BAD_DPD))
+    .option('--window-days <n>', 'performance window of a loan', String(DEFAULT_WINDOW_DAYS))
     .option('--as-of <date>', 'monitoring date, YYYY-MM-DD (default today)')
     .option('--json', 'print a JSON summary as the last line')
     .action(monitorCommand);

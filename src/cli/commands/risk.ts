@@ -4,6 +4,8 @@
  * stderr, and any problem with the input is a one-line usage error (exit 2).
  */
 import type { Command } from 'commander';
+import { DEFAULT_BAD_DPD, DEFAULT_WINDOW_DAYS } from '../../risk/model/monitor.ts';
+import type { ScorecardModel } from '../../risk/model/train.ts';
 import { readJsonFile } from '../json-file.ts';
 import { UsageError } from '../usage-error.ts';
 import { registerAdminCommands } from './risk-admin.ts';
@@ -63,8 +65,8 @@ function list(text: string | undefined): string[] {
 
 /** Input problems are the user's to fix: report them as usage errors, not crashes. */
 async function asUsage<T>(work: () => Promise<T> | T): Promise<T> {
-  const { CsvError } = await import('../../risk/csv.ts');
-  const { TrainInputError } = await import('../../risk/train.ts');
+  const { CsvError } = await import('../../risk/model/csv.ts');
+  const { TrainInputError } = await import('../../risk/model/train.ts');
   try {
     return await work();
   } catch (err) {
@@ -87,6 +89,48 @@ function bar(value: number, max: number): string {
   return '█'.repeat(Math.floor(eighths / 8)) + partial;
 }
 
+/** Discrimination per fold, then information value per candidate feature, as text. */
+function printTraining(model: ScorecardModel, out: (line?: string) => boolean): void {
+  out('fold   rows   bads     AUC    Gini      KS');
+  const line = (
+    label: string,
+    rows: string,
+    bads: string,
+    m: { auc: number; gini: number; ks: number },
+  ): boolean =>
+    out(
+      `${label.padEnd(5)} ${rows.padStart(5)} ${bads.padStart(6)}  ${m.auc.toFixed(4)}  ${m.gini.toFixed(4)}  ${m.ks.toFixed(4)}`,
+    );
+  const cv = model.metrics.cv;
+  for (const f of cv?.folds ?? []) line(String(f.fold), String(f.rows), String(f.bads), f);
+  if (cv) line('mean', '', '', cv.mean);
+  line('train', String(model.rows), String(model.bads), model.metrics.training);
+  out();
+  out('information value (█ in the model, ░ screened out)');
+  const width = Math.max(...model.screening.map((s) => s.feature.length));
+  const maxIv = Math.max(...model.screening.map((s) => s.iv));
+  for (const s of model.screening) {
+    const drawn = s.selected ? bar(s.iv, maxIv) : bar(s.iv, maxIv).replace(/[█▏▎▍▌▋▊▉]/g, '░');
+    out(`${s.feature.padEnd(width)}  ${s.iv.toFixed(3)}  ${drawn}${s.selected ? '' : `  ${s.note}`}`);
+  }
+}
+
+/** --max-bins, --monotonic and --min-iv over the default binning. */
+async function binningFlags(flags: TrainFlags) {
+  const { DEFAULT_BINNING } = await import('../../risk/model/binning.ts');
+  const { MAX_BINS } = await import('../../risk/model/binning.ts');
+  const binning = { ...DEFAULT_BINNING };
+  if (flags.maxBins !== undefined) binning.maxBins = integerFlag('--max-bins', flags.maxBins, 1, MAX_BINS);
+  if (flags.monotonic !== undefined) {
+    if (!['none', 'auto', 'ascending', 'descending'].includes(flags.monotonic)) {
+      throw new UsageError('--monotonic must be none, auto, ascending or descending');
+    }
+    binning.monotonic = flags.monotonic as typeof binning.monotonic;
+  }
+  const minIv = flags.minIv === undefined ? undefined : numberFlag('--min-iv', flags.minIv, 0, 10);
+  return { binning, minIv };
+}
+
 async function trainCommand(flags: TrainFlags): Promise<void> {
   if (flags.fromPlatform) return trainFromPlatformCommand(flags);
   for (const [flag, value] of [
@@ -100,20 +144,11 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   const folds = integerFlag('--cv', flags.cv, 0, 20);
   if (folds === 1) throw new UsageError('--cv must be 0 (no cross-validation) or at least 2');
   const seed = integerFlag('--seed', flags.seed, 0, 2 ** 32 - 1);
-  const { DEFAULT_BINNING } = await import('../../risk/binning.ts');
-  const { MAX_BINS } = await import('../../risk/binning.ts');
-  const binning = { ...DEFAULT_BINNING };
-  if (flags.maxBins !== undefined) binning.maxBins = integerFlag('--max-bins', flags.maxBins, 1, MAX_BINS);
-  if (flags.monotonic !== undefined) {
-    if (!['none', 'auto', 'ascending', 'descending'].includes(flags.monotonic)) {
-      throw new UsageError('--monotonic must be none, auto, ascending or descending');
-    }
-    binning.monotonic = flags.monotonic as typeof binning.monotonic;
-  }
-  const minIv = flags.minIv === undefined ? undefined : numberFlag('--min-iv', flags.minIv, 0, 10);
+  const { binning, minIv } = await binningFlags(flags);
 
-  const { readCsvFile, toDataset } = await import('../../risk/csv.ts');
-  const { train } = await import('../../risk/train.ts');
+  const { toDataset } = await import('../../risk/model/csv.ts');
+  const { readCsvFile } = await import('../../risk/service/csv-file.ts');
+  const { train } = await import('../../risk/model/train.ts');
   const progress = progressReporter();
   const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 
@@ -144,28 +179,7 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
       `${model.screening.length} candidate features, ${model.features.length} in the model`,
   );
   out();
-  out('fold   rows   bads     AUC    Gini      KS');
-  const line = (
-    label: string,
-    rows: string,
-    bads: string,
-    m: { auc: number; gini: number; ks: number },
-  ): boolean =>
-    out(
-      `${label.padEnd(5)} ${rows.padStart(5)} ${bads.padStart(6)}  ${m.auc.toFixed(4)}  ${m.gini.toFixed(4)}  ${m.ks.toFixed(4)}`,
-    );
-  const cv = model.metrics.cv;
-  for (const f of cv?.folds ?? []) line(String(f.fold), String(f.rows), String(f.bads), f);
-  if (cv) line('mean', '', '', cv.mean);
-  line('train', String(model.rows), String(model.bads), model.metrics.training);
-  out();
-  out('information value (█ in the model, ░ screened out)');
-  const width = Math.max(...model.screening.map((s) => s.feature.length));
-  const maxIv = Math.max(...model.screening.map((s) => s.iv));
-  for (const s of model.screening) {
-    const drawn = s.selected ? bar(s.iv, maxIv) : bar(s.iv, maxIv).replace(/[█▏▎▍▌▋▊▉]/g, '░');
-    out(`${s.feature.padEnd(width)}  ${s.iv.toFixed(3)}  ${drawn}${s.selected ? '' : `  ${s.note}`}`);
-  }
+  printTraining(model, out);
   out();
 
   if (flags.out) {
@@ -176,24 +190,26 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   if (flags.report) {
     const { writeFileSync } = await import('node:fs');
     const { basename } = await import('node:path');
-    const { renderReport } = await import('../../risk/report.ts');
+    const { renderReport } = await import('../../risk/model/report.ts');
     writeFile(writeFileSync, flags.report, renderReport(result, `Scorecard: ${basename(flags.data)}`));
     out(`report written to ${flags.report}`);
   }
-  if (flags.json) {
-    const headline = cv?.mean ?? model.metrics.training;
-    out(
-      JSON.stringify({
-        auc: headline.auc,
-        gini: headline.gini,
-        ks: headline.ks,
-        folds: cv?.folds ?? [],
-        iv: Object.fromEntries(model.screening.map((s) => [s.feature, s.iv])),
-        features: model.features.map((f) => f.name),
-        training: model.metrics.training,
-      }),
-    );
-  }
+  if (flags.json) out(JSON.stringify(trainingSummary(model)));
+}
+
+/** The --json line: headline metrics (cross-validated when there are folds), IV, features. */
+function trainingSummary(model: ScorecardModel) {
+  const cv = model.metrics.cv;
+  const headline = cv?.mean ?? model.metrics.training;
+  return {
+    auc: headline.auc,
+    gini: headline.gini,
+    ks: headline.ks,
+    folds: cv?.folds ?? [],
+    iv: Object.fromEntries(model.screening.map((s) => [s.feature, s.iv])),
+    features: model.features.map((f) => f.name),
+    training: model.metrics.training,
+  };
 }
 
 function writeFile(write: (path: string, text: string) => void, path: string, text: string): void {
@@ -206,9 +222,10 @@ function writeFile(write: (path: string, text: string) => void, path: string, te
 
 async function scoreCommand(flags: ScoreFlags): Promise<void> {
   const { writeFileSync } = await import('node:fs');
-  const { readCsvFile, formatCsv } = await import('../../risk/csv.ts');
-  const { parseModel } = await import('../../risk/train.ts');
-  const { scoreRow, MAX_REASONS } = await import('../../risk/scorecard.ts');
+  const { formatCsv } = await import('../../risk/model/csv.ts');
+  const { readCsvFile } = await import('../../risk/service/csv-file.ts');
+  const { parseModel } = await import('../../risk/model/train.ts');
+  const { scoreRow, MAX_REASONS } = await import('../../risk/model/scorecard.ts');
 
   const parsed = readJsonFile(flags.model, 'model');
   const model = await asUsage(() => parseModel(parsed));
@@ -251,8 +268,16 @@ export function register(program: Command): void {
     .option('--target <column>', 'column holding the outcome')
     .option('--bad-value <value>', 'target value that means bad (default); all others are good')
     .option('--from-platform', 'train on matured platform loans instead and register a challenger')
-    .option('--bad-dpd <n>', 'with --from-platform: days past due that make a loan bad', '30')
-    .option('--window-days <n>', 'with --from-platform: performance window of a loan', '180')
+    .option(
+      '--bad-dpd <n>',
+      'with --from-platform: days past due that make a loan bad',
+      String(DEFAULT_BAD_DPD),
+    )
+    .option(
+      '--window-days <n>',
+      'with --from-platform: performance window of a loan',
+      String(DEFAULT_WINDOW_DAYS),
+    )
     .option('--as-of <date>', 'with --from-platform: date loans must have matured by (default today)')
     .option('--exclude <columns>', 'comma-separated columns not to use as features (ids, dates, leaks)')
     .option('--cv <folds>', 'stratified cross-validation folds, 0 to skip', '5')

@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .action(() =>
       withPlatform(async (platform) => {
         const { formatDemoCredentials, seedDemo } = await import('../../store/seed.ts');
-        const demo = await seedDemo(platform);
+        const demo = await seedDemo(platform.db.sql, platform.services.crypto);
         process.stdout.write(
           demo ? formatDemoCredentials(demo) : 'demo data is already seeded; nothing done\n',
         );

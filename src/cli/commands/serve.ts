@@ -10,11 +10,11 @@ async function serve(role: 'start' | 'api'): Promise<void> {
 
   const { config, logger, platform } = await openProcess();
   const { seedDemo, formatDemoCredentials } = await import('../../store/seed.ts');
-  const demo = config.mode === 'embedded' ? await seedDemo(platform) : undefined;
+  const demo =
+    config.mode === 'embedded' ? await seedDemo(platform.db.sql, platform.services.crypto) : undefined;
   if (config.mode === 'embedded') {
     // A decision needs a champion scorecard; the demo bootstraps one until the platform has its own history.
-    const { ensureChampion } = await import('../../risk/decide.ts');
-    await ensureChampion(platform);
+    await platform.services.risk.ensureChampion();
   }
   const app = await buildApi(platform);
   const workers = role === 'start' ? await startWorkers(platform) : undefined;

@@ -6,7 +6,7 @@
  * SimulatedGateway ships for development and tests: deterministic from its seed (the outcome of a
  * disbursement depends only on the seed and its id), with configurable latency, failure rate and
  * timeout rate. A timeout means the caller got no answer; the simulated bank still decided, and
- * `status` tells.
+ * `status` tells. The process's gateway is built once, in services.ts.
  */
 import { createHash } from 'node:crypto';
 
@@ -91,20 +91,4 @@ export class SimulatedGateway implements PaymentGateway {
     await this.wait();
     return this.outcomes.get(disbursementId.toString()) ?? { status: 'unknown' };
   }
-}
-
-/** Which gateway a running platform uses; tests install a simulator with the faults they need. */
-const gateways = new WeakMap<object, PaymentGateway>();
-
-export function useGateway(owner: object, gateway: PaymentGateway): void {
-  gateways.set(owner, gateway);
-}
-
-export function gatewayFor(owner: object): PaymentGateway {
-  let gateway = gateways.get(owner);
-  if (!gateway) {
-    gateway = new SimulatedGateway({ seed: 1, latencyMs: 5 });
-    gateways.set(owner, gateway);
-  }
-  return gateway;
 }

@@ -7,7 +7,7 @@
  */
 
 import type { DecisionInputs } from './features.ts';
-import type { Grade } from './scorecard.ts';
+import { GRADES, type Grade } from './scorecard.ts';
 
 export type RuleAction = 'decline' | 'refer';
 export type RuleOp = 'lt' | 'lte' | 'gt' | 'gte' | 'eq' | 'ne';
@@ -244,6 +244,102 @@ export function parsePolicy(json: unknown): Policy {
 }
 
 /** The facts rules test, from the decision inputs; an unknown fact is null. */
+/** Bounds a published policy must keep, beyond parsePolicy's shape checks (see checkPolicy). */
+export const POLICY_RULES_MAX = 100;
+export const POLICY_RULE_DESCRIPTION_MAX_LENGTH = 200;
+/** Rule thresholds are counts, ages and days: anything beyond this is a typo. */
+export const POLICY_RULE_VALUE_MAX = 1_000_000_000_000;
+export const POLICY_MARGIN_POINTS_MAX = 100_000;
+/** 100 times the monthly income. */
+export const POLICY_INCOME_MULTIPLE_BP_MAX = 1_000_000;
+
+function checkRules(p: Policy, fail: (why: string) => never): void {
+  if (p.rules.length > POLICY_RULES_MAX) fail(`at most ${POLICY_RULES_MAX} rules`);
+  for (const r of p.rules) {
+    if (typeof r.value === 'number' && !(Math.abs(r.value) <= POLICY_RULE_VALUE_MAX)) {
+      fail(`rule ${r.code}: value must be a number within ±${POLICY_RULE_VALUE_MAX}`);
+    }
+    if (typeof r.description !== 'string' || r.description.length > POLICY_RULE_DESCRIPTION_MAX_LENGTH) {
+      fail(
+        `rule ${r.code}: description must be text of at most ${POLICY_RULE_DESCRIPTION_MAX_LENGTH} characters`,
+      );
+    }
+  }
+}
+
+/**
+ * Everything a policy must be before it may go live: parsePolicy's shape checks plus the bounds the
+ * decision path relies on (whole basis points, a line range that is a range, disjoint grade lists,
+ * finite thresholds). Returns a copy holding only the policy's own fields, so nothing unknown is
+ * stored. Throws PolicyError with the reason.
+ */
+export function checkPolicy(json: unknown): Policy {
+  const p = parsePolicy(json);
+  const fail = (why: string): never => {
+    throw new PolicyError(`invalid policy: ${why}`);
+  };
+  checkRules(p, fail);
+  for (const key of ['approveGrades', 'referGrades'] as const) {
+    if (new Set(p[key]).size !== p[key].length) fail(`${key} lists a grade twice`);
+  }
+  const both = p.approveGrades.filter((g) => p.referGrades.includes(g));
+  if (both.length > 0) fail(`grade ${both.join(', ')} is both approved and referred`);
+  for (const source of ['score', 'bureau', 'velocity'] as const) {
+    const d = p.degradation[source];
+    if (!Number.isInteger(d.referMarginPoints) || Math.abs(d.referMarginPoints) > POLICY_MARGIN_POINTS_MAX) {
+      fail(
+        `degradation.${source}.referMarginPoints must be a whole number within ±${POLICY_MARGIN_POINTS_MAX}`,
+      );
+    }
+    if (!Number.isInteger(d.lineFactorBp))
+      fail(`degradation.${source}.lineFactorBp must be whole basis points`);
+  }
+  for (const g of GRADES) {
+    const bp = p.line.incomeMultipleBp[g];
+    if (bp < 0 || bp > POLICY_INCOME_MULTIPLE_BP_MAX) {
+      fail(`line.incomeMultipleBp.${g} must be 0..${POLICY_INCOME_MULTIPLE_BP_MAX}`);
+    }
+  }
+  if (BigInt(p.line.minLineMinor) > BigInt(p.line.maxLineMinor))
+    fail('line.minLineMinor is above line.maxLineMinor');
+  return ownFields(p);
+}
+
+/** A copy of a parsed policy holding only the policy's own fields. */
+function ownFields(p: Policy): Policy {
+  const degradation = (d: Policy['degradation']['score']) => ({
+    referMarginPoints: d.referMarginPoints,
+    lineFactorBp: d.lineFactorBp,
+  });
+  return {
+    rules: p.rules.map((r) => ({
+      code: r.code,
+      fact: r.fact,
+      op: r.op,
+      value: r.value,
+      action: r.action,
+      whenMissing: r.whenMissing,
+      description: r.description,
+    })),
+    approveGrades: [...p.approveGrades],
+    referGrades: [...p.referGrades],
+    degradation: {
+      score: degradation(p.degradation.score),
+      bureau: degradation(p.degradation.bureau),
+      velocity: degradation(p.degradation.velocity),
+    },
+    line: {
+      incomeMultipleBp: Object.fromEntries(GRADES.map((g) => [g, p.line.incomeMultipleBp[g]])) as Record<
+        Grade,
+        number
+      >,
+      minLineMinor: p.line.minLineMinor,
+      maxLineMinor: p.line.maxLineMinor,
+      roundMinor: p.line.roundMinor,
+    },
+  };
+}
+
 export function factsOf(inputs: DecisionInputs): Facts {
   const h = inputs.history.value;
   const b = inputs.bureau.value;

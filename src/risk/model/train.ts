@@ -249,6 +249,52 @@ function scoreDistribution(scores: number[], good: boolean[]): ScoreDistribution
   };
 }
 
+/** Scores each fold with a model fitted on the others: honest discrimination and out-of-fold scores. */
+function crossValidate(
+  features: Column[],
+  y: Uint8Array,
+  rows: number[],
+  good: boolean[],
+  opts: TrainOptions,
+): { cv: ScorecardModel['metrics']['cv']; outOfFold: TrainResult['outOfFold'] } {
+  const progress = opts.onProgress ?? (() => {});
+  let folds: Int32Array;
+  try {
+    folds = stratifiedFolds(
+      rows.map((r) => y[r]!),
+      opts.folds,
+      opts.seed,
+    );
+  } catch (err) {
+    throw new TrainInputError((err as Error).message);
+  }
+  const oofScores = new Array<number>(rows.length).fill(0);
+  const foldMetrics: FoldMetrics[] = [];
+  for (let k = 0; k < opts.folds; k++) {
+    progress(`fold ${k + 1}/${opts.folds}: binning and fitting`);
+    const fitIdx = rows.filter((_, i) => folds[i] !== k);
+    const testPos = rows.map((_, i) => i).filter((i) => folds[i] === k);
+    const { card } = fitOnce(features, y, fitIdx, opts);
+    const scores = testPos.map((i) => scoreRow(card, rowObject(features, rows[i]!), 0).score);
+    testPos.forEach((i, t) => {
+      oofScores[i] = scores[t]!;
+    });
+    const testGood = testPos.map((i) => good[i]!);
+    foldMetrics.push({
+      fold: k + 1,
+      rows: testPos.length,
+      bads: testGood.filter((g) => !g).length,
+      ...discrimination(scores, testGood),
+    });
+  }
+  const mean = (key: keyof Discrimination): number =>
+    foldMetrics.reduce((s, f) => s + f[key], 0) / foldMetrics.length;
+  return {
+    cv: { folds: foldMetrics, mean: { auc: mean('auc'), gini: mean('gini'), ks: mean('ks') } },
+    outOfFold: { scores: oofScores, good },
+  };
+}
+
 export function train(
   data: Dataset,
   options: Partial<TrainOptions> & Pick<TrainOptions, 'target' | 'badValue'>,
@@ -268,43 +314,8 @@ export function train(
   if (features.length === 0) throw new TrainInputError('no feature columns left to train on');
   const good = rows.map((r) => y[r] === 0);
 
-  let cv: ScorecardModel['metrics']['cv'] = null;
-  let outOfFold: TrainResult['outOfFold'] = null;
-  if (opts.folds >= 2) {
-    let folds: Int32Array;
-    try {
-      folds = stratifiedFolds(
-        rows.map((r) => y[r]!),
-        opts.folds,
-        opts.seed,
-      );
-    } catch (err) {
-      throw new TrainInputError((err as Error).message);
-    }
-    const oofScores = new Array<number>(rows.length).fill(0);
-    const foldMetrics: FoldMetrics[] = [];
-    for (let k = 0; k < opts.folds; k++) {
-      progress(`fold ${k + 1}/${opts.folds}: binning and fitting`);
-      const fitIdx = rows.filter((_, i) => folds[i] !== k);
-      const testPos = rows.map((_, i) => i).filter((i) => folds[i] === k);
-      const { card } = fitOnce(features, y, fitIdx, opts);
-      const scores = testPos.map((i) => scoreRow(card, rowObject(features, rows[i]!), 0).score);
-      testPos.forEach((i, t) => {
-        oofScores[i] = scores[t]!;
-      });
-      const testGood = testPos.map((i) => good[i]!);
-      foldMetrics.push({
-        fold: k + 1,
-        rows: testPos.length,
-        bads: testGood.filter((g) => !g).length,
-        ...discrimination(scores, testGood),
-      });
-    }
-    const mean = (key: keyof Discrimination): number =>
-      foldMetrics.reduce((s, f) => s + f[key], 0) / foldMetrics.length;
-    cv = { folds: foldMetrics, mean: { auc: mean('auc'), gini: mean('gini'), ks: mean('ks') } };
-    outOfFold = { scores: oofScores, good };
-  }
+  const { cv, outOfFold } =
+    opts.folds >= 2 ? crossValidate(features, y, rows, good, opts) : { cv: null, outOfFold: null };
 
   progress('final model on all rows');
   const { card, screening } = fitOnce(features, y, rows, opts);

@@ -7,7 +7,26 @@
  * from the platform and monitoring all call it on the inputs the decision log holds, so a feature
  * can never mean one thing at decision time and another at training time.
  */
-import type { BureauReport, ExternalScore } from './providers.ts';
+
+/** What a scoring agency answers (risk/service/providers.ts asks it). */
+export interface ExternalScore {
+  /** 300..850, higher is safer. */
+  score: number;
+  provider: string;
+}
+
+/** What a credit bureau answers. */
+export interface BureauReport {
+  /** Hard inquiries by lenders in the last six months. */
+  inquiries6m: number;
+  /** Credit accounts open at other lenders. */
+  openAccounts: number;
+  /** Payments 30+ days late in the last 24 months. */
+  delinquencies24m: number;
+  /** Revolving balance over revolving limit, 0..1.5. */
+  utilisation: number;
+  provider: string;
+}
 
 /** The application as the customer filled it in (amounts as minor-unit strings: JSON-safe). */
 export interface ApplicationInput {

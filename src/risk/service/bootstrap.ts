@@ -1,17 +1,17 @@
 /**
  * The bootstrap champion: a model to decide with before the platform has repayment history of its
  * own. It is trained on German credit (data/german_credit.csv, in the repository) with its columns
- * translated into the platform's feature vocabulary (features.ts). It is only a starting point: once loans mature,
+ * translated into the platform's feature vocabulary (risk/model/features.ts). It is only a starting point: once loans mature,
  * `fenqi risk train --from-platform` trains a challenger on the platform's own decisions and
  * outcomes, and a risk analyst promotes it when it beats the bootstrap.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { GERMAN_CREDIT_CSV, GERMAN_CREDIT_SHA256 } from '../paths.ts';
-import type { Column, Dataset } from './csv.ts';
-import { parseCsv, toDataset } from './csv.ts';
-import type { Purpose, RepaymentHistory } from './features.ts';
-import { type ScorecardModel, train } from './train.ts';
+import { GERMAN_CREDIT_CSV, GERMAN_CREDIT_SHA256 } from '../../paths.ts';
+import type { Column, Dataset } from '../model/csv.ts';
+import { parseCsv, toDataset } from '../model/csv.ts';
+import type { Purpose, RepaymentHistory } from '../model/features.ts';
+import { type ScorecardModel, train } from '../model/train.ts';
 
 /** German purpose -> platform purpose. */
 const GERMAN_PURPOSE: Record<string, Purpose> = {

@@ -9,25 +9,8 @@
  * the platform for a simulator, and none is logged.
  */
 import { createHash } from 'node:crypto';
-import { mulberry32 } from './cv.ts';
-
-export interface ExternalScore {
-  /** 300..850, higher is safer. */
-  score: number;
-  provider: string;
-}
-
-export interface BureauReport {
-  /** Hard inquiries by lenders in the last six months. */
-  inquiries6m: number;
-  /** Credit accounts open at other lenders. */
-  openAccounts: number;
-  /** Payments 30+ days late in the last 24 months. */
-  delinquencies24m: number;
-  /** Revolving balance over revolving limit, 0..1.5. */
-  utilisation: number;
-  provider: string;
-}
+import { mulberry32 } from '../model/cv.ts';
+import type { BureauReport, ExternalScore } from '../model/features.ts';
 
 export interface ScoreProvider {
   readonly name: string;

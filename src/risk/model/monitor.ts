@@ -4,8 +4,8 @@
  * stored them, so nothing known only later leaks in) and labelled bad when any installment due in
  * the window reached the bad days-past-due. Monitoring compares the applicants of recent decisions
  * with a model's training population (PSI) and measures the model's AUC on matured loans.
+ * Pure: the rows come from store/risk-platform.ts.
  */
-import type { Queryable } from '../store/db.ts';
 import { assignBin } from './binning.ts';
 import type { Column, Dataset } from './csv.ts';
 import { type DecisionInputs, FEATURE_NAMES, featuresOf } from './features.ts';
@@ -19,8 +19,6 @@ export const DEFAULT_MONITOR_DAYS = 30;
 /** PSI at or above which a distribution is "drifting" (watch) and "shifted" (act). */
 export const WATCH_PSI = 0.1;
 export const ACT_PSI = 0.25;
-/** Most rows read for training or monitoring in one process; beyond it, sample in SQL first. */
-export const MAX_PLATFORM_ROWS = 500_000;
 
 const CATEGORICAL = new Set(['purpose', 'repayment_history', 'other_credit']);
 
@@ -29,37 +27,6 @@ export interface MaturedLoan {
   bad: boolean;
   worstDpd: number;
   inputs: DecisionInputs;
-}
-
-/**
- * Loans started at least windowDays before asOf, each with the last decision that gave its
- * customer credit before the loan was made. Worst DPD counts installments due inside the window,
- * measured at the earlier of payment and asOf.
- */
-export async function maturedLoans(
-  sql: Queryable,
-  options: { badDpd: number; windowDays: number; asOf: string },
-): Promise<MaturedLoan[]> {
-  const rows = await sql<{ id: bigint; worst_dpd: number; inputs: DecisionInputs }[]>`
-    select l.id, d.inputs,
-      coalesce((select max(greatest(0, least(coalesce(i.paid_at::date, ${options.asOf}::date), ${options.asOf}::date)
-                                      - i.due_date))
-                from installments i
-                where i.loan_id = l.id and i.due_date <= l.start_date + ${options.windowDays}::int), 0)::int as worst_dpd
-    from loans l
-    join lateral (
-      select inputs from credit_decisions d
-      where d.customer_id = l.customer_id and d.created_at <= l.created_at and d.outcome in ('approve', 'refer')
-      order by d.created_at desc limit 1) d on true
-    where l.status <> 'cancelled' and l.start_date + ${options.windowDays}::int <= ${options.asOf}::date
-    order by l.id
-    limit ${MAX_PLATFORM_ROWS}`;
-  return rows.map((r) => ({
-    loanId: r.id,
-    worstDpd: r.worst_dpd,
-    bad: r.worst_dpd >= options.badDpd,
-    inputs: r.inputs,
-  }));
 }
 
 /** The training data set: one row per matured loan, platform features plus `bad` (1/0). */
@@ -102,14 +69,6 @@ export interface MonitorReport {
   matured: { loans: number; bads: number; auc: number | null };
   watch: string[];
   act: string[];
-}
-
-/** Inputs of the decisions made since a moment, newest first. */
-export async function recentInputs(sql: Queryable, since: Date): Promise<DecisionInputs[]> {
-  const rows = await sql<{ inputs: DecisionInputs }[]>`
-    select inputs from credit_decisions where created_at >= ${since}
-    order by created_at desc limit ${MAX_PLATFORM_ROWS}`;
-  return rows.map((r) => r.inputs);
 }
 
 function drift(name: string, labels: string[], training: number[], current: number[]): Drift {

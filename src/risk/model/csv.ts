@@ -2,9 +2,9 @@
  * CSV in and out for the risk tools. RFC 4180 style: a header line, comma separated, fields may be
  * quoted, a doubled quote inside quotes is a literal quote, and quoted fields may hold commas and
  * line breaks. An empty cell is a missing value; a column is numeric when every present cell is a
- * plain decimal number, otherwise it is categorical.
+ * plain decimal number, otherwise it is categorical. Pure: reading the file is csv-file.ts's job
+ * (risk/service), so the model stays free of I/O.
  */
-import { readFileSync } from 'node:fs';
 
 /** Training sets beyond this belong in a database query, not in one process's memory. */
 export const MAX_CSV_ROWS = 2_000_000;
@@ -121,17 +121,6 @@ export function parseCsv(text: string, maxRows = MAX_CSV_ROWS): CsvTable {
     }
   });
   return { header: names, rows: records };
-}
-
-export function readCsvFile(path: string, maxRows = MAX_CSV_ROWS): CsvTable {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new CsvError(`cannot read ${path} (${code})`);
-  }
-  return parseCsv(text, maxRows);
 }
 
 /** Types each column: numeric only if every present cell is a number (and at least one is present). */

@@ -3,7 +3,7 @@
  * degradation factor, capped by the policy's maximum and by the largest principal an active
  * product lends, and rounded down to a round figure. Pure bigint arithmetic on minor units.
  */
-import { invariant } from '../domain/errors.ts';
+import { invariant } from '../../domain/errors.ts';
 import type { Policy } from './policy.ts';
 import type { Grade } from './scorecard.ts';
 

@@ -119,13 +119,9 @@ function barsSvg(
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + barWidth + 130}" height="${height}" role="img">\n${body.join('\n')}\n</svg>`;
 }
 
-export function renderReport(result: TrainResult, title = 'Scorecard report'): string {
+/** Bad rate per grade on the training rows, as bars. */
+function gradeBarsSvg(result: TrainResult): string {
   const { model } = result;
-  const cv = model.metrics.cv;
-  const curves = [{ name: 'training', colour: '#888', ...result.training }];
-  if (result.outOfFold) curves.unshift({ name: 'cross-validated', colour: ACCENT, ...result.outOfFold });
-  const headline = cv?.mean ?? model.metrics.training;
-
   const byGrade = GRADES.map((grade) => ({ grade, rows: 0, bads: 0 }));
   result.training.scores.forEach((s, i) => {
     const g = byGrade[GRADES.indexOf(gradeOf(model, s))]!;
@@ -133,7 +129,7 @@ export function renderReport(result: TrainResult, title = 'Scorecard report'): s
     if (!result.training.good[i]) g.bads++;
   });
   const worstRate = Math.max(...byGrade.map((g) => (g.rows ? g.bads / g.rows : 0)));
-  const gradeBars = barsSvg(
+  return barsSvg(
     byGrade.map((g, i) => {
       const cut = model.grades[i]!.minScore;
       return {
@@ -145,29 +141,27 @@ export function renderReport(result: TrainResult, title = 'Scorecard report'): s
     }),
     worstRate,
   );
-  const ivBars = barsSvg(
-    model.screening.map((s) => ({
-      label: s.feature,
-      value: s.iv,
-      text: `${fixed(s.iv)}${s.selected ? '' : ` (${s.note})`}`,
-      colour: s.selected ? ACCENT : '#bbb',
-    })),
-    Math.max(...model.screening.map((s) => s.iv)),
-  );
+}
 
+/** AUC, Gini and KS per fold, their mean, and on the training rows. */
+function metricsTableHtml(model: TrainResult['model']): string {
+  const cv = model.metrics.cv;
   const foldRows = (cv?.folds ?? [])
     .map(
       (f) =>
         `<tr><td>${f.fold}</td><td>${f.rows}</td><td>${f.bads}</td><td>${fixed(f.auc)}</td><td>${fixed(f.gini)}</td><td>${fixed(f.ks)}</td></tr>`,
     )
     .join('\n');
-  const metricsTable = `<table><tr><th>fold</th><th>rows</th><th>bads</th><th>AUC</th><th>Gini</th><th>KS</th></tr>
+  return `<table><tr><th>fold</th><th>rows</th><th>bads</th><th>AUC</th><th>Gini</th><th>KS</th></tr>
 ${foldRows}
 ${cv ? `<tr class="total"><td>mean</td><td></td><td></td><td>${fixed(cv.mean.auc)}</td><td>${fixed(cv.mean.gini)}</td><td>${fixed(cv.mean.ks)}</td></tr>` : ''}
 <tr><td>training</td><td>${model.rows}</td><td>${model.bads}</td><td>${fixed(model.metrics.training.auc)}</td><td>${fixed(model.metrics.training.gini)}</td><td>${fixed(model.metrics.training.ks)}</td></tr>
 </table>`;
+}
 
-  const pointsTable = model.features
+/** One table per model feature: its bins with counts, bad rate, WoE and points. */
+function pointsTableHtml(model: TrainResult['model']): string {
+  return model.features
     .map((f) => {
       const rows = f.bins
         .map(
@@ -181,6 +175,29 @@ ${rows}
 </table>`;
     })
     .join('\n');
+}
+
+export function renderReport(result: TrainResult, title = 'Scorecard report'): string {
+  const { model } = result;
+  const cv = model.metrics.cv;
+  const curves = [{ name: 'training', colour: '#888', ...result.training }];
+  if (result.outOfFold) curves.unshift({ name: 'cross-validated', colour: ACCENT, ...result.outOfFold });
+  const headline = cv?.mean ?? model.metrics.training;
+
+  const gradeBars = gradeBarsSvg(result);
+  const ivBars = barsSvg(
+    model.screening.map((s) => ({
+      label: s.feature,
+      value: s.iv,
+      text: `${fixed(s.iv)}${s.selected ? '' : ` (${s.note})`}`,
+      colour: s.selected ? ACCENT : '#bbb',
+    })),
+    Math.max(...model.screening.map((s) => s.iv)),
+  );
+
+  const metricsTable = metricsTableHtml(model);
+
+  const pointsTable = pointsTableHtml(model);
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>

@@ -73,6 +73,71 @@ function choleskySolve(l: Float64Array, n: number, b: Float64Array): Float64Arra
   return x;
 }
 
+/** A fitting problem: rows with a leading 1 for the intercept, outcomes, width and L2 penalty. */
+interface Problem {
+  rows: Float64Array[];
+  y: ArrayLike<number>;
+  p: number;
+  l2: number;
+}
+
+/** The log-likelihood less the L2 penalty (the intercept is not penalised). */
+function penalisedLogLikelihood({ rows, y, p, l2 }: Problem, b: Float64Array): number {
+  const n = rows.length;
+  let ll = 0;
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    let eta = 0;
+    for (let j = 0; j < p; j++) eta += row[j]! * b[j]!;
+    // log(1 + e^eta) computed without overflow
+    const softplus = eta > 0 ? eta + Math.log1p(Math.exp(-eta)) : Math.log1p(Math.exp(eta));
+    ll += y[i]! * eta - softplus;
+  }
+  let penalty = 0;
+  for (let j = 1; j < p; j++) penalty += b[j]! * b[j]!;
+  return ll - (l2 / 2) * penalty;
+}
+
+/** The gradient and the negative Hessian of the penalised log-likelihood at b. */
+function gradientAndHessian(
+  { rows, y, p, l2 }: Problem,
+  b: Float64Array,
+): { h: Float64Array; g: Float64Array } {
+  const n = rows.length;
+  const h = new Float64Array(p * p);
+  const g = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    const row = rows[i]!;
+    let eta = 0;
+    for (let j = 0; j < p; j++) eta += row[j]! * b[j]!;
+    const mu = sigmoid(eta);
+    const w = mu * (1 - mu);
+    const r = y[i]! - mu;
+    for (let j = 0; j < p; j++) {
+      g[j]! += row[j]! * r;
+      const wj = w * row[j]!;
+      for (let k = 0; k <= j; k++) h[j * p + k]! += wj * row[k]!;
+    }
+  }
+  for (let j = 0; j < p; j++) for (let k = 0; k < j; k++) h[k * p + j] = h[j * p + k]!;
+  for (let j = 1; j < p; j++) {
+    h[j * p + j]! += l2;
+    g[j]! -= l2 * b[j]!;
+  }
+  return { h, g };
+}
+
+/** Standard errors: square roots of the diagonal of the inverse Hessian, from its Cholesky factor. */
+function standardErrors(l: Float64Array, p: number): Float64Array {
+  const se = new Float64Array(p);
+  for (let j = 0; j < p; j++) {
+    const unit = new Float64Array(p);
+    unit[j] = 1;
+    se[j] = Math.sqrt(choleskySolve(l, p, unit)[j]!);
+  }
+  return se;
+}
+
 /**
  * Fits P(y = 1 | x) = sigmoid(b0 + x . b). `x` holds one row per observation; `y` is 0 or 1.
  */
@@ -93,44 +158,9 @@ export function fitLogistic(
   const base = Math.min(Math.max(positives / n, 1e-6), 1 - 1e-6);
   beta[0] = Math.log(base / (1 - base));
 
-  const objective = (b: Float64Array): number => {
-    let ll = 0;
-    for (let i = 0; i < n; i++) {
-      const row = rows[i]!;
-      let eta = 0;
-      for (let j = 0; j < p; j++) eta += row[j]! * b[j]!;
-      // log(1 + e^eta) computed without overflow
-      const softplus = eta > 0 ? eta + Math.log1p(Math.exp(-eta)) : Math.log1p(Math.exp(eta));
-      ll += y[i]! * eta - softplus;
-    }
-    let penalty = 0;
-    for (let j = 1; j < p; j++) penalty += b[j]! * b[j]!;
-    return ll - (opts.l2 / 2) * penalty;
-  };
-
-  const hessianAt = (b: Float64Array): { h: Float64Array; g: Float64Array } => {
-    const h = new Float64Array(p * p);
-    const g = new Float64Array(p);
-    for (let i = 0; i < n; i++) {
-      const row = rows[i]!;
-      let eta = 0;
-      for (let j = 0; j < p; j++) eta += row[j]! * b[j]!;
-      const mu = sigmoid(eta);
-      const w = mu * (1 - mu);
-      const r = y[i]! - mu;
-      for (let j = 0; j < p; j++) {
-        g[j]! += row[j]! * r;
-        const wj = w * row[j]!;
-        for (let k = 0; k <= j; k++) h[j * p + k]! += wj * row[k]!;
-      }
-    }
-    for (let j = 0; j < p; j++) for (let k = 0; k < j; k++) h[k * p + j] = h[j * p + k]!;
-    for (let j = 1; j < p; j++) {
-      h[j * p + j]! += opts.l2;
-      g[j]! -= opts.l2 * b[j]!;
-    }
-    return { h, g };
-  };
+  const problem: Problem = { rows, y, p, l2: opts.l2 };
+  const objective = (b: Float64Array) => penalisedLogLikelihood(problem, b);
+  const hessianAt = (b: Float64Array) => gradientAndHessian(problem, b);
 
   let current = objective(beta);
   let iterations = 0;
@@ -162,12 +192,7 @@ export function fitLogistic(
   const { h } = hessianAt(beta);
   const l = cholesky(h, p);
   if (!l) throw new Error('logistic regression: Hessian is singular at the solution');
-  const se = new Float64Array(p);
-  for (let j = 0; j < p; j++) {
-    const unit = new Float64Array(p);
-    unit[j] = 1;
-    se[j] = Math.sqrt(choleskySolve(l, p, unit)[j]!);
-  }
+  const se = standardErrors(l, p);
   let penalty = 0;
   for (let j = 1; j < p; j++) penalty += beta[j]! * beta[j]!;
   return {

@@ -1,0 +1,55 @@
+/**
+ * The composition root: every long-lived service a fenqi process uses, built once from the process's
+ * parts (openPlatform calls it). Routes, workers and commands receive what they need from here
+ * instead of each keeping a registry of its own, so one process has exactly one of each and a test
+ * can swap one (a payment gateway with faults, risk providers that answer slowly) in one place.
+ */
+import type { Cache } from './cache/cache.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
+import { ProductReads } from './products/reads.ts';
+import { DecisionService } from './risk/service/decide.ts';
+import { simulatedProviders, simulatorOptionsFromEnv } from './risk/service/providers.ts';
+import { createFieldCrypto, type FieldCrypto } from './store/crypto.ts';
+import type { Database } from './store/db.ts';
+
+/** The simulated gateway a process pays out through until a real one is configured. */
+export const DEFAULT_GATEWAY_SEED = 1;
+export const DEFAULT_GATEWAY_LATENCY_MS = 5;
+
+export interface Services {
+  /** Field encryption and blind-index keys for personal data. */
+  crypto: FieldCrypto;
+  /** Credit decisions: identity cache, active models and policy, batched reads and writes. */
+  risk: DecisionService;
+  /** Cache-aside catalogue reads shared by the products and quotes routes. */
+  products: ProductReads;
+  /** Where disbursements are paid; read at each use, so a test may replace it. */
+  gateway: PaymentGateway;
+}
+
+export interface ServiceParts {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  cache: Cache;
+}
+
+export function buildServices(parts: ServiceParts): Services {
+  const { config, logger, db, cache } = parts;
+  const crypto = createFieldCrypto(config);
+  return {
+    crypto,
+    risk: new DecisionService({
+      sql: db.sql,
+      cache,
+      crypto,
+      logger,
+      poolMax: config.databasePoolMax,
+      providers: simulatedProviders(simulatorOptionsFromEnv(process.env)),
+    }),
+    products: new ProductReads(db.sql, cache),
+    gateway: new SimulatedGateway({ seed: DEFAULT_GATEWAY_SEED, latencyMs: DEFAULT_GATEWAY_LATENCY_MS }),
+  };
+}

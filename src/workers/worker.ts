@@ -1,0 +1,12 @@
+/**
+ * What every background worker is, apart from the list of them (index.ts), so a worker can name its
+ * own type without importing the module that imports it.
+ */
+import type { Platform } from '../platform.ts';
+
+export interface Worker {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export type WorkerFactory = (platform: Platform) => Promise<Worker | undefined>;
