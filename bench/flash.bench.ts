@@ -174,6 +174,8 @@ rehearsal: try {
       [...pgArgs, servers.pg.urlFor('admin', 'postgres')],
       {
         ...(user ?? {}),
+        // libpq looks for a client certificate under $HOME; root's is not the postgres user's to read
+        env: { ...process.env, HOME: servers.pg.dataDir },
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       },
