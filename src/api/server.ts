@@ -8,11 +8,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Platform } from '../platform.ts';
-import { errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts';
+import { errorHandler, frameworkErrorHandler, notFoundHandler, refuse } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerAuthentication } from './plugins/authenticate.ts';
 import { registerQueueMetrics } from './queue-metrics.ts';
 import { registerRoutes } from './routes/index.ts';
+import { isUnstorableText, parseStrictJson } from './strict-json.ts';
 import type { Api } from './types.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -25,6 +26,15 @@ export type { Api } from './types.ts';
 
 export interface ApiOptions {
   metrics?: Metrics;
+}
+
+function hasUnstorableText(part: Record<string, unknown>): boolean {
+  return Object.entries(part).some(
+    ([key, value]) =>
+      isUnstorableText(key) ||
+      (typeof value === 'string' && isUnstorableText(value)) ||
+      (Array.isArray(value) && value.some((v) => typeof v === 'string' && isUnstorableText(v))),
+  );
 }
 
 export async function buildApi(platform: Platform, options: ApiOptions = {}): Promise<Api> {
@@ -51,11 +61,29 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only: a text/plain body is refused with 415 instead of reaching validation.
   app.removeContentTypeParser('text/plain');
+  // One strict parser for every JSON body: duplicate keys and text the database cannot store are
+  // refused here with their own codes, before any route (strict-json.ts).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+    try {
+      done(null, parseStrictJson(text as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Path and query text is checked like body text: a NUL or unpaired surrogate never reaches SQL.
+  app.addHook('preValidation', async (request) => {
+    for (const part of [request.params, request.query]) {
+      if (part && typeof part === 'object' && hasUnstorableText(part as Record<string, unknown>)) {
+        throw refuse('UNSTORABLE_TEXT', 'the URL holds a NUL character or an unpaired surrogate');
+      }
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

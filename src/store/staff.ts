@@ -1,11 +1,11 @@
 /**
- * Staff users (roles risk and ops). Usernames are not personal data here: they are work logins,
+ * Staff users (roles risk, ops and admin; who may grant which: src/staff/grants.ts). Usernames are not personal data here: they are work logins,
  * kept in clear and compared in lower case.
  */
-import type { Queryable } from './db.ts';
+import { STAFF_ROLES, type StaffRole } from '../staff/grants.ts';
+import type { Queryable, TransactionSql } from './db.ts';
 
-export const STAFF_ROLES = ['risk', 'ops'] as const;
-export type StaffRole = (typeof STAFF_ROLES)[number];
+export { STAFF_ROLES, type StaffRole };
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{2,31}$/;
 
@@ -43,4 +43,32 @@ export async function findStaffByUsername(sql: Queryable, username: string): Pro
 
 export async function updateStaffPasswordHash(sql: Queryable, id: bigint, passwordHash: string) {
   await sql`update staff set password_hash = ${passwordHash} where id = ${id.toString()}::bigint`;
+}
+
+export async function getStaff(
+  sql: Queryable,
+  id: bigint,
+): Promise<{ id: bigint; username: string; role: StaffRole } | undefined> {
+  const [row] = await sql<{ id: bigint; username: string; role: StaffRole }[]>`
+    select id, username, role from staff where id = ${id.toString()}::bigint`;
+  return row;
+}
+
+/** Changes a user's role; answers the row before and after, or undefined when there is none. */
+export async function setStaffRole(
+  tx: TransactionSql,
+  id: bigint,
+  role: StaffRole,
+): Promise<
+  | {
+      before: { id: bigint; username: string; role: StaffRole };
+      after: { id: bigint; username: string; role: StaffRole };
+    }
+  | undefined
+> {
+  const [before] = await tx<{ id: bigint; username: string; role: StaffRole }[]>`
+    select id, username, role from staff where id = ${id.toString()}::bigint for update`;
+  if (!before) return undefined;
+  await tx`update staff set role = ${role} where id = ${id.toString()}::bigint`;
+  return { before, after: { ...before, role } };
 }

@@ -21,6 +21,7 @@ describe('authentication and roles through the API', () => {
   let t: TestApi;
   let ops: string;
   let risk: string;
+  let admin: string;
   let merchantKey: string;
   let merchantId: string;
   let otherMerchantId: string;
@@ -45,6 +46,7 @@ describe('authentication and roles through the API', () => {
     const seeded = await seedAndLogIn(t);
     ops = seeded.ops;
     risk = seeded.risk;
+    admin = seeded.admin;
     merchantKey = seeded.demo.merchant.apiKey;
     merchantId = seeded.demo.merchant.id.toString();
     otherMerchantId = seeded.demo.merchantIds[1]!.toString();
@@ -210,17 +212,20 @@ describe('authentication and roles through the API', () => {
     assert.equal(cached, merchantId);
   });
 
-  test('roles are enforced per route: staff and merchant creation are for ops only', async () => {
+  test('roles are enforced per route: staff creation follows the grant matrix, merchant creation is for ops', async () => {
     const newStaff = { username: 'analyst1', password: 'analyst-password', role: 'risk' };
-    for (const headers of [bearer(aliceToken), bearer(risk), { 'x-api-key': merchantKey }]) {
+    for (const headers of [bearer(aliceToken), bearer(risk), { 'x-api-key': merchantKey }, bearer(ops)]) {
       assert.equal((await inject('POST', '/v1/staff', headers, newStaff)).statusCode, 403);
+    }
+    for (const headers of [bearer(aliceToken), bearer(risk), { 'x-api-key': merchantKey }]) {
       assert.equal((await inject('POST', '/v1/merchants', headers, { name: 'Shop' })).statusCode, 403);
     }
     assert.equal((await inject('POST', '/v1/staff', {}, newStaff)).statusCode, 401);
-    const created = await inject('POST', '/v1/staff', bearer(ops), newStaff);
+    // risk powers come from an admin only (issue 14 finding 5: ops used to grant them)
+    const created = await inject('POST', '/v1/staff', bearer(admin), newStaff);
     assert.equal(created.statusCode, 201, created.body);
     assert.equal(created.json().role, 'risk');
-    const again = await inject('POST', '/v1/staff', bearer(ops), { ...newStaff, username: 'Analyst1' });
+    const again = await inject('POST', '/v1/staff', bearer(admin), { ...newStaff, username: 'Analyst1' });
     assert.equal(again.statusCode, 409);
     assert.equal(again.json().error.code, 'USERNAME_TAKEN');
     const token = await login(t.app, { username: 'analyst1', password: 'analyst-password' });

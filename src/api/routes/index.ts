@@ -1,6 +1,7 @@
 import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../types.ts';
+import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { cobRoutes } from './cob.ts';
 import { creditApplicationRoutes } from './credit-applications.ts';
@@ -26,6 +27,7 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(authRoutes(platform));
   await app.register(customerRoutes(platform));
   await app.register(staffRoutes(platform));
+  await app.register(auditRoutes(platform));
   await app.register(merchantRoutes(platform));
   await app.register(goodsRoutes(platform));
   await app.register(productRoutes(platform));

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerAudit } from './audit.ts';
 import { register as registerCob } from './cob.ts';
 import { register as registerKeys } from './keys.ts';
 import { register as registerLedger } from './ledger.ts';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerQuote(program);
   registerCob(program);
   registerLedger(program);
+  registerAudit(program);
   registerOrders(program);
   registerOps(program);
 }
