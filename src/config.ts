@@ -62,6 +62,8 @@ export interface Config {
   blindIndexKey: Buffer;
   /** Requests larger than this are refused with 413. */
   bodyLimitBytes: number;
+  /** Credit lines and approvals above this (minor units) become proposals a second staff member approves. */
+  secondApproverAboveMinor: bigint;
   /** Sale day (docs/flash.md): orders one settler transaction takes from the stream. */
   workerBatchSize: number;
   /** Sale day: settler loops (each with its own transaction) per worker process. */
@@ -284,5 +286,8 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitIpPerS: intVar(env, 'FENQI_RATE_LIMIT_IP_PER_S', 2_000, 1, 10_000_000),
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
+    // maker-checker (docs/security.md): a line or approval above this needs a second staff member
+    secondApproverAboveMinor:
+      BigInt(intVar(env, 'FENQI_SECOND_APPROVER_ABOVE_YUAN', 20_000, 0, 5_000_000)) * 100n,
   };
 }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyRequest, LogController } from 'fastify';
 import type { Platform } from '../platform.ts';
 import { errorHandler, frameworkErrorHandler, notFoundHandler, refuse } from './errors.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -26,6 +26,25 @@ export type { Api } from './types.ts';
 
 export interface ApiOptions {
   metrics?: Metrics;
+}
+
+/** Answers that may hold personal data are never kept by a browser or a shared cache. */
+export const PERSONAL_DATA_CACHE_CONTROL = 'no-store';
+
+/**
+ * Every authenticated answer (any credentials sent, valid or not), log-in and registration: the
+ * simple rule, so no route that returns personal data can forget it.
+ */
+function carriesPersonalData(request: FastifyRequest): boolean {
+  const url = request.url;
+  return (
+    request.principal !== undefined ||
+    request.headers.authorization !== undefined ||
+    request.headers['x-api-key'] !== undefined ||
+    url.startsWith('/v1/auth/') ||
+    url.startsWith('/v1/customers') ||
+    url.startsWith('/v1/staff')
+  );
 }
 
 function hasUnstorableText(part: Record<string, unknown>): boolean {
@@ -85,6 +104,10 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
       }
     }
   });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (carriesPersonalData(request)) reply.header('cache-control', PERSONAL_DATA_CACHE_CONTROL);
+    return payload;
+  });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe(
@@ -115,7 +138,17 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The docs page gets a CSP like the web pages: the plugin's own (script hashes of its inline
+  // code), minus what assumes HTTPS in front (upgrade-insecure-requests, https: sources).
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) =>
+      header
+        .replace(/\s*upgrade-insecure-requests;?/, '')
+        .replaceAll(' https:', '')
+        .concat(" connect-src 'self';"),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerAuthentication(app, platform);

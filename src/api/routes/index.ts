@@ -6,6 +6,7 @@ import { authRoutes } from './auth.ts';
 import { cobRoutes } from './cob.ts';
 import { creditApplicationRoutes } from './credit-applications.ts';
 import { creditLineRoutes } from './credit-lines.ts';
+import { creditProposalRoutes } from './credit-proposals.ts';
 import { customerRoutes } from './customers.ts';
 import { deadLetterRoutes } from './dead-letters.ts';
 import { goodsRoutes } from './goods.ts';
@@ -33,6 +34,7 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(productRoutes(platform));
   await app.register(quoteRoutes(platform));
   await app.register(creditLineRoutes(platform));
+  await app.register(creditProposalRoutes(platform));
   await app.register(orderRoutes(platform));
   await app.register(deadLetterRoutes(platform));
   await app.register(loanRoutes(platform));

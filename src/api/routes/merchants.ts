@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { formatAmount, parseAmount } from '../../domain/index.ts';
+import { formatAmount } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import {
   createGoods,
@@ -21,15 +21,12 @@ import {
 } from '../../store/merchants.ts';
 import { requireRole } from '../auth.ts';
 import { forbidden, notFound, refuse } from '../errors.ts';
+import { Money, parseMoney } from '../money-input.ts';
 import { IdString, idFromPath } from './ids.ts';
 
 /** Catalogue prices are in yuan with two decimals. */
 export const PRICE_DECIMALS = 2;
 
-const PriceString = Type.String({
-  pattern: '^\\d{1,12}(\\.\\d{1,2})?$',
-  description: 'a decimal amount in yuan, e.g. "4999.00"',
-});
 const Printable = (maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
 
@@ -55,7 +52,7 @@ export const GoodsBody = Type.Object({
   currency: Type.String(),
 });
 const NewGoods = Type.Object(
-  { sku: Printable(SKU_MAX_LENGTH), name: Printable(GOODS_NAME_MAX_LENGTH), price: PriceString },
+  { sku: Printable(SKU_MAX_LENGTH), name: Printable(GOODS_NAME_MAX_LENGTH), price: Money },
   { additionalProperties: false },
 );
 
@@ -76,15 +73,12 @@ export const goodsView = (g: Goods) => ({
 });
 
 function priceMinorOf(text: string): bigint {
-  // A malformed price is the domain's DomainError, which the API answers 422 with its code.
-  const minor = parseAmount(text, PRICE_DECIMALS);
-  if (minor <= 0n || minor > GOODS_PRICE_MAX_MINOR) {
-    throw refuse(
-      'INVALID_PRICE',
-      `a price is above 0 and at most ${formatAmount(GOODS_PRICE_MAX_MINOR, PRICE_DECIMALS)}`,
-    );
-  }
-  return minor;
+  return parseMoney(text, {
+    maxMinor: GOODS_PRICE_MAX_MINOR,
+    code: 'INVALID_PRICE',
+    what: 'a price',
+    decimals: PRICE_DECIMALS,
+  });
 }
 
 export function merchantRoutes(platform: Platform): FastifyPluginAsyncTypebox {
