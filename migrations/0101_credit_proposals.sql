@@ -28,4 +28,4 @@ create unique index credit_proposals_decision_id_key on credit_proposals (decisi
 create index credit_proposals_decision_id_idx on credit_proposals (decision_id);
 
 -- The stored bound of a credit line (domain/credit-approval.ts CREDIT_LINE_MAX_MINOR).
-alter table credit_lines add constraint credit_lines_limit_max check (limit_minor <= 500000000) not valid;
+alter table credit_lines add constraint credit_lines_limit_max check (limit_minor <= 1000000000) not valid;

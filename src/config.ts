@@ -288,6 +288,6 @@ export function loadConfig(env: Env = process.env): Config {
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
     // maker-checker (docs/security.md): a line or approval above this needs a second staff member
     secondApproverAboveMinor:
-      BigInt(intVar(env, 'FENQI_SECOND_APPROVER_ABOVE_YUAN', 20_000, 0, 5_000_000)) * 100n,
+      BigInt(intVar(env, 'FENQI_SECOND_APPROVER_ABOVE_YUAN', 20_000, 0, 10_000_000)) * 100n,
   };
 }

@@ -5,8 +5,8 @@
  */
 import { invariant } from './errors.ts';
 
-/** The largest credit line fenqi stores at all: 5,000,000.00 CNY. Anything above is a typo. */
-export const CREDIT_LINE_MAX_MINOR = 500_000_000n;
+/** The largest credit line fenqi stores at all: 10,000,000.00 CNY. Anything above is a typo. */
+export const CREDIT_LINE_MAX_MINOR = 1_000_000_000n;
 
 export type SecondApproverReason = 'above_threshold' | 'above_policy_max';
 

@@ -55,6 +55,15 @@ export async function recordStaffAction(tx: TransactionSql, a: StaffAction): Pro
   return fields.seq;
 }
 
+/**
+ * For an action that is not one database transaction (a COB run, a queue replay, a gateway
+ * reconcile): the request is recorded in its own transaction, before the action when `before` the
+ * action or with its outcome after it, so the trail shows who set it going.
+ */
+export async function recordStaffActionNow(sql: Sql, a: StaffAction): Promise<bigint> {
+  return sql.begin((tx) => recordStaffAction(tx, a));
+}
+
 interface Row {
   seq: bigint;
   created_at: Date;

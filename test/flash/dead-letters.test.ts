@@ -61,7 +61,9 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
 
   const token = (role: 'customer' | 'merchant' | 'risk' | 'ops', id: bigint) =>
     signAccessToken(platform.config.tokenSecret, { role, id }, 3600);
-  const ops = () => ({ authorization: `Bearer ${token('ops', 1n)}` });
+  /** A staff user who exists: a replay is audited under its author. */
+  let opsId = 1n;
+  const ops = () => ({ authorization: `Bearer ${token('ops', opsId)}` });
 
   const call = async (
     method: 'GET' | 'POST',
@@ -180,6 +182,9 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     );
     platform = await openPlatform(config, logger);
     data = await seed(platform.db.sql, 6);
+    const [staff] = await platform.db.sql<{ id: bigint }[]>`
+      insert into staff (username, role, password_hash) values ('ops-replayer', 'ops', 'x') returning id`;
+    opsId = staff!.id;
     await asOwner(
       `alter table orders add constraint ${BLOCKING_CONSTRAINT} check (idempotency_key not like 'blocked-%') not valid`,
     );

@@ -19,6 +19,7 @@ import {
   MERCHANT_NAME_MAX_LENGTH,
   type Merchant,
 } from '../../store/merchants.ts';
+import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { forbidden, notFound, refuse } from '../errors.ts';
 import { Money, parseMoney } from '../money-input.ts';
@@ -99,7 +100,19 @@ export function merchantRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const name = request.body.name.trim();
         if (!name) throw refuse('INVALID_NAME', 'a merchant name is not blank');
-        const { merchant, apiKey } = await createMerchant(db.sql, name);
+        const principal = request.principal!;
+        const { merchant, apiKey } = await db.sql.begin(async (tx) => {
+          const made = await createMerchant(tx, name);
+          await recordStaffAction(tx, {
+            actor: principal,
+            action: 'merchant_created',
+            recordType: 'merchant',
+            recordId: made.merchant.id.toString(),
+            before: null,
+            after: made.merchant,
+          });
+          return made;
+        });
         return reply.status(201).send({ ...merchantView(merchant), api_key: apiKey });
       },
     );
@@ -151,10 +164,21 @@ export function merchantRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const sku = request.body.sku.trim();
         const name = request.body.name.trim();
         if (!sku || !name) throw refuse('INVALID_GOODS', 'sku and name are not blank');
-        const created = await createGoods(db.sql, merchant.id, {
-          sku,
-          name,
-          priceMinor: priceMinorOf(request.body.price),
+        const priceMinor = priceMinorOf(request.body.price);
+        const created = await db.sql.begin(async (tx) => {
+          const made = await createGoods(tx, merchant.id, { sku, name, priceMinor });
+          // staff adding goods for a merchant is a staff action; the merchant's own is not
+          if (made.ok && principal.role !== 'merchant') {
+            await recordStaffAction(tx, {
+              actor: principal,
+              action: 'goods_created',
+              recordType: 'goods',
+              recordId: made.goods.id.toString(),
+              before: null,
+              after: made.goods,
+            });
+          }
+          return made;
         });
         if (!created.ok) throw refuse('SKU_TAKEN', 'this merchant already has goods with that sku');
         return reply.status(201).send(goodsView(created.goods));
