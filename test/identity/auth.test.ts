@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { mask } from '../../src/privacy/masking.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
 import {
@@ -160,11 +161,15 @@ describe('authentication and roles through the API', () => {
     assert.equal(own.json().legal_name, alice.legal_name);
   });
 
-  test('risk and ops staff read any customer; a merchant cannot read customers at all (403)', async () => {
+  test('risk and ops staff read any customer, masked by the one rule table; a merchant cannot read customers at all (403)', async () => {
     for (const token of [ops, risk]) {
       const res = await inject('GET', `/v1/customers/${bobId}`, bearer(token));
       assert.equal(res.statusCode, 200, res.body);
-      assert.equal(res.json().national_id, bob.national_id);
+      // issue 14 item 8: staff views show masked personal fields, never the whole value
+      assert.equal(res.json().national_id, mask('national_id', bob.national_id, 'staff'));
+      assert.equal(res.json().phone, `${bob.phone.slice(0, 3)}****${bob.phone.slice(-4)}`);
+      assert.equal(res.json().bank_card, `${bob.bank_card!.slice(0, 6)}*********${bob.bank_card!.slice(-4)}`);
+      assert.notEqual(res.json().legal_name, bob.legal_name);
     }
     const res = await inject('GET', `/v1/customers/${bobId}`, { 'x-api-key': merchantKey });
     assert.equal(res.statusCode, 403);

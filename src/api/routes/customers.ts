@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
+import { mask } from '../../privacy/masking.ts';
 import {
   type CustomerProfile,
   createCustomer,
@@ -56,6 +57,15 @@ const BankCardBody = Type.Object(
   { bank_card: Type.String({ minLength: 1, maxLength: CARD_TEXT_MAX }) },
   { additionalProperties: false },
 );
+
+/** What staff see of a customer: masked by the one rule table (privacy/masking.ts). */
+const staffView = (c: CustomerProfile) => ({
+  ...view(c),
+  phone: mask('phone', c.phone, 'staff'),
+  legal_name: mask('legal_name', c.legalName, 'staff'),
+  national_id: mask('national_id', c.nationalId, 'staff'),
+  bank_card: c.bankCard === null ? null : mask('bank_card', c.bankCard, 'staff'),
+});
 
 const view = (c: CustomerProfile) => ({
   id: c.id.toString(),
@@ -148,7 +158,7 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         preHandler: requireRole('customer', 'risk', 'ops'),
         schema: {
           tags: ['customers'],
-          summary: 'A customer by id (staff; a customer only their own id)',
+          summary: 'A customer by id (staff, masked; a customer only their own id)',
           security: [{ bearer: [] }],
           params: Type.Object({ id: IdString }),
           response: { 200: Profile },
@@ -161,7 +171,7 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           throw notFound('customer');
         const customer = await getCustomer(db.sql, crypto, id);
         if (!customer) throw notFound('customer');
-        return view(customer);
+        return principal.role === 'customer' ? view(customer) : staffView(customer);
       },
     );
 
