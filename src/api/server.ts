@@ -4,16 +4,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyRequest, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Platform } from '../platform.ts';
-import { errorHandler, frameworkErrorHandler, notFoundHandler, refuse } from './errors.ts';
+import { errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts';
+import { registerDocsPage, registerInputChecks, registerPersonalDataHeaders } from './hygiene.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerAuthentication } from './plugins/authenticate.ts';
 import { registerQueueMetrics } from './queue-metrics.ts';
 import { registerRoutes } from './routes/index.ts';
-import { isUnstorableText, parseStrictJson } from './strict-json.ts';
 import type { Api } from './types.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -26,34 +25,6 @@ export type { Api } from './types.ts';
 
 export interface ApiOptions {
   metrics?: Metrics;
-}
-
-/** Answers that may hold personal data are never kept by a browser or a shared cache. */
-export const PERSONAL_DATA_CACHE_CONTROL = 'no-store';
-
-/**
- * Every authenticated answer (any credentials sent, valid or not), log-in and registration: the
- * simple rule, so no route that returns personal data can forget it.
- */
-function carriesPersonalData(request: FastifyRequest): boolean {
-  const url = request.url;
-  return (
-    request.principal !== undefined ||
-    request.headers.authorization !== undefined ||
-    request.headers['x-api-key'] !== undefined ||
-    url.startsWith('/v1/auth/') ||
-    url.startsWith('/v1/customers') ||
-    url.startsWith('/v1/staff')
-  );
-}
-
-function hasUnstorableText(part: Record<string, unknown>): boolean {
-  return Object.entries(part).some(
-    ([key, value]) =>
-      isUnstorableText(key) ||
-      (typeof value === 'string' && isUnstorableText(value)) ||
-      (Array.isArray(value) && value.some((v) => typeof v === 'string' && isUnstorableText(v))),
-  );
 }
 
 export async function buildApi(platform: Platform, options: ApiOptions = {}): Promise<Api> {
@@ -80,34 +51,14 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
   app.setValidatorCompiler(validatorCompiler);
   // The API speaks JSON only: a text/plain body is refused with 415 instead of reaching validation.
   app.removeContentTypeParser('text/plain');
-  // One strict parser for every JSON body: duplicate keys and text the database cannot store are
-  // refused here with their own codes, before any route (strict-json.ts).
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
-    try {
-      done(null, parseStrictJson(text as string));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  // Path and query text is checked like body text: a NUL or unpaired surrogate never reaches SQL.
-  app.addHook('preValidation', async (request) => {
-    for (const part of [request.params, request.query]) {
-      if (part && typeof part === 'object' && hasUnstorableText(part as Record<string, unknown>)) {
-        throw refuse('UNSTORABLE_TEXT', 'the URL holds a NUL character or an unpaired surrogate');
-      }
-    }
-  });
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (carriesPersonalData(request)) reply.header('cache-control', PERSONAL_DATA_CACHE_CONTROL);
-    return payload;
-  });
+  registerInputChecks(app);
+  registerPersonalDataHeaders(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe(
@@ -138,17 +89,7 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
       },
     },
   });
-  // The docs page gets a CSP like the web pages: the plugin's own (script hashes of its inline
-  // code), minus what assumes HTTPS in front (upgrade-insecure-requests, https: sources).
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    staticCSP: true,
-    transformStaticCSP: (header) =>
-      header
-        .replace(/\s*upgrade-insecure-requests;?/, '')
-        .replaceAll(' https:', '')
-        .concat(" connect-src 'self';"),
-  });
+  await registerDocsPage(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerAuthentication(app, platform);
