@@ -15,6 +15,7 @@ describe('configuration', () => {
     assert.equal(a.databaseUrl, undefined);
     const b = loadConfig({ FENQI_DATA_DIR: dataDir });
     assert.deepEqual(b.dataKeys, a.dataKeys, 'embedded keys must survive a restart');
+    assert.deepEqual(b.queueMacKeys, a.queueMacKeys, 'the queue MAC key too');
   });
 
   test('real mode follows DATABASE_URL and parses versioned data keys', () => {
@@ -25,9 +26,11 @@ describe('configuration', () => {
       FENQI_DATA_KEYS: `1:${HEX_KEY},2:${Buffer.alloc(32, 7).toString('base64')}`,
       FENQI_TOKEN_SECRET: HEX_KEY,
       FENQI_BLIND_INDEX_KEY: HEX_KEY,
+      FENQI_QUEUE_MAC_KEYS: `1:${HEX_KEY},2:${HEX_KEY}`,
     });
     assert.equal(config.mode, 'real');
     assert.deepEqual([...config.dataKeys.keys()], [1, 2]);
+    assert.deepEqual([...config.queueMacKeys.keys()], [1, 2]);
   });
 
   const malformed: [string, string][] = [
