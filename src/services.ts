@@ -5,6 +5,7 @@
  * can swap one (a payment gateway with faults, risk providers that answer slowly) in one place.
  */
 import type { Cache } from './cache/cache.ts';
+import { type CacheIntegrity, createCacheIntegrity } from './cache/integrity.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
@@ -21,6 +22,8 @@ export const DEFAULT_GATEWAY_LATENCY_MS = 5;
 export interface Services {
   /** Field encryption and blind-index keys for personal data. */
   crypto: FieldCrypto;
+  /** Names and seals for cache entries that gate access (cache/integrity.ts). */
+  cacheIntegrity: CacheIntegrity;
   /** Credit decisions: identity cache, active models and policy, batched reads and writes. */
   risk: DecisionService;
   /** Cache-aside catalogue reads shared by the products and quotes routes. */
@@ -41,6 +44,7 @@ export function buildServices(parts: ServiceParts): Services {
   const crypto = createFieldCrypto(config);
   return {
     crypto,
+    cacheIntegrity: createCacheIntegrity(config.tokenSecret),
     risk: new DecisionService({
       sql: db.sql,
       cache,
