@@ -69,7 +69,7 @@ export const encodeOrderMessage = (keys: ReadonlyMap<number, Buffer>, m: OrderMe
   Buffer.from(JSON.stringify(signBody(keys, 'order', m)));
 
 /** The prefix of every verification failure's dead-letter reason. */
-export const UNVERIFIED_REASON = 'unverified order message';
+const UNVERIFIED_REASON = 'unverified order message';
 
 /**
  * Why the message cannot be trusted (its MAC is missing, under an unknown key, or does not match

@@ -8,16 +8,16 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** The field a signed message carries its MAC in. */
-export const MAC_FIELD = 'mac';
+const MAC_FIELD = 'mac';
 const MAC_PATTERN = /^(\d{1,5}):([0-9a-f]{64})$/;
 
 /** What kind of message a MAC is for, mixed into the input, so one kind can never pass for another. */
-export type MacPurpose = 'order';
+type MacPurpose = 'order';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** JSON with object keys sorted at every depth: the one spelling both ends compute the MAC over. */
-export function canonicalJson(value: JsonValue): string {
+function canonicalJson(value: JsonValue): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const keys = Object.keys(value).sort();

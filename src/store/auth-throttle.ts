@@ -5,7 +5,7 @@
  */
 import type { Queryable } from './db.ts';
 
-export interface WindowCount {
+interface WindowCount {
   /** Attempts in the current window, this one included. */
   attempts: number;
   windowEndsAt: Date;
@@ -34,7 +34,7 @@ export interface BackoffRule {
   maxMs: number;
 }
 
-export interface BackoffAttempt {
+interface BackoffAttempt {
   /** False while an earlier attempt's backoff runs (this one was then not counted). */
   allowed: boolean;
   /** When the next attempt may be checked (null: at once). */

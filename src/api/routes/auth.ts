@@ -61,7 +61,7 @@ interface Account {
 }
 
 /** The one spelling of who is logging in: what is counted is exactly what is looked up. */
-export function loginIdentifier(body: { phone: string } | { username: string }): LoginIdentifier {
+function loginIdentifier(body: { phone: string } | { username: string }): LoginIdentifier {
   if ('phone' in body) return `phone:${parsePhone(body.phone) ?? body.phone.normalize('NFKC').trim()}`;
   return `staff:${normaliseUsername(body.username)}`;
 }
