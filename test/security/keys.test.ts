@@ -5,6 +5,7 @@
  * blind indexes and ciphertext.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +18,8 @@ import { removeTempDir, tempDir } from '../harness/process.ts';
 import { personFor } from '../identity/support.ts';
 
 const KEY_NAMES = Object.values(KEY_VARIABLES);
+/** Generous for a process that exits at once; a process that starts is killed after it. */
+const START_REFUSAL_TIMEOUT_MS = 60_000;
 
 /** Each key in its own file with the given mode: the `*_FILE` variables naming them. */
 function keyFiles(dir: string, mode: number): Record<string, string> {
@@ -77,9 +80,14 @@ describe('real mode and its keys', () => {
     MIGRATION_DATABASE_URL: pg.env().MIGRATION_DATABASE_URL,
   });
 
-  test('fenqi api in real mode without keys refuses to start, naming the key and the development flag', async () => {
-    const run = await runFenqi(['api'], { ...withoutKeys(), ...urls(), PORT: '0', FENQI_DATA_DIR: dir() });
-    assert.equal(run.code, 2, run.stdout + run.stderr);
+  test('fenqi api in real mode without keys refuses to start, naming the key and the development flag', () => {
+    // bounded: a process that starts anyway (the bug) must fail the test, not hang it
+    const run = spawnSync('./bin/fenqi', ['api'], {
+      env: { ...withoutKeys(), ...urls(), PORT: '0', FENQI_DATA_DIR: dir() },
+      encoding: 'utf8',
+      timeout: START_REFUSAL_TIMEOUT_MS,
+    });
+    assert.equal(run.status, 2, run.stdout + run.stderr);
     const lines = run.stderr.trim().split('\n');
     assert.equal(lines.length, 1, run.stderr);
     assert.match(lines[0]!, /FENQI_TOKEN_SECRET/);
