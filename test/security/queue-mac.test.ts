@@ -12,7 +12,7 @@ import { signAccessToken } from '../../src/api/auth.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
-import { UNVERIFIED_DEAD_ORDERS_SUBJECT } from '../../src/orders/dead-letters.ts';
+import { DeadLetters, UNVERIFIED_DEAD_ORDERS_SUBJECT } from '../../src/orders/dead-letters.ts';
 import {
   encodeOrderMessage,
   type OrderMessage,
@@ -93,6 +93,7 @@ describe('forged and altered order messages are dead-lettered and book nothing (
     (await platform.queue.list(DEAD_LETTER_STREAM, { max: 100 })).map((m) => ({
       ...(JSON.parse(Buffer.from(m.data).toString('utf8')) as { reason: string; data: string }),
       deadSubject: m.subject,
+      seq: m.seq,
     }));
   const drained = () =>
     waitFor(
@@ -131,7 +132,7 @@ describe('forged and altered order messages are dead-lettered and book nothing (
       ...SECRETS,
     });
     platform = await openPlatform(config, createLogger('silent'));
-    data = await seed(platform.db.sql, 4);
+    data = await seed(platform.db.sql, 5);
     app = await buildApi(platform);
     await app.ready();
     settler = await startOrderSettler(platform);
@@ -199,5 +200,27 @@ describe('forged and altered order messages are dead-lettered and book nothing (
     );
     assert.equal(await usedOf(customer), GOODS_PRICE_MINOR);
     assert.equal((await deadLetters()).length, 3, 'nothing more dead-lettered');
+  });
+
+  test('an order signed under a key the workers do not hold yet is dead-lettered, and settles once when replayed after they get it', async () => {
+    const customer = data.customers[4]!;
+    const newKey = key();
+    const rolledOut = new Map([...platform.config.queueMacKeys, [2, newKey]]);
+    const message = messageFor(customer, 5);
+    await publish(message, encodeOrderMessage(rolledOut, message));
+    await waitFor('dead-lettered', async () => (await deadLetters()).length === 4, SETTLE_TIMEOUT_MS);
+    const dead = (await deadLetters())[3]!;
+    assert.match(dead.reason, /MAC under key id 2, which FENQI_QUEUE_MAC_KEYS does not hold/);
+    assert.deepEqual(await counts(customer), { orders: 0n, loans: 0n });
+
+    platform.config.queueMacKeys.set(2, newKey); // the workers are given the new key
+    const replayed = await new DeadLetters(platform.queue, createLogger('silent')).replay([dead.seq]);
+    assert.equal(replayed.replayed, 1);
+    await waitFor(
+      'the replayed order settled',
+      async () => (await counts(customer)).loans === 1n,
+      SETTLE_TIMEOUT_MS,
+    );
+    assert.equal(await usedOf(customer), GOODS_PRICE_MINOR);
   });
 });
