@@ -122,12 +122,13 @@ describe('log-in and registration limits', () => {
     for (let i = 0; i < 12; i++)
       await logIn({ phone: person.phone, password: `guess-${i}-wrong` }, '10.66.0.1');
     assert.equal((await logIn({ phone: person.phone, password: person.password }, '10.66.0.1')).status, 429);
+    const spread: Answer[] = [];
     for (let i = 0; i < 40; i++)
-      await logIn({ phone: person.phone, password: `guess-${i}-wrong` }, `10.67.0.${i + 1}`);
-    assert.equal(
-      (await logIn({ phone: person.phone, password: `guess-late` }, '10.68.0.1')).status,
-      429,
-      'backoff',
+      spread.push(await logIn({ phone: person.phone, password: `guess-${i}-wrong` }, `10.67.0.${i + 1}`));
+    // past the free attempts each checked guess doubles the wait before the next: some are refused
+    assert.ok(
+      spread.some((a) => a.status === 429 && a.code === 'TOO_MANY_ATTEMPTS'),
+      'guessing from many addresses meets the backoff',
     );
     assert.equal((await logIn({ phone: person.phone, password: person.password }, owner)).status, 200);
   });
