@@ -10,8 +10,16 @@ export { STAFF_ROLES, type StaffRole };
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{2,31}$/;
 
 /** Lower-cased username when it has the allowed shape (3-32 of a-z 0-9 . _ -). */
+/**
+ * The one spelling of a username for look-up, uniqueness and log-in counting alike: NFKC (full-width
+ * and compatibility forms fold), trimmed, lower-case.
+ */
+export function normaliseUsername(raw: string): string {
+  return raw.normalize('NFKC').trim().toLowerCase();
+}
+
 export function parseUsername(raw: string): string | undefined {
-  const username = raw.trim().toLowerCase();
+  const username = normaliseUsername(raw);
   return USERNAME_PATTERN.test(username) ? username : undefined;
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { merchantKeyCacheKey } from '../../src/api/plugins/authenticate.ts';
 import { mask } from '../../src/privacy/masking.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
@@ -199,7 +200,7 @@ describe('authentication and roles through the API', () => {
     assert.equal((await inject('GET', `/v1/merchants/${otherMerchantId}`, headers)).statusCode, 404);
   });
 
-  test('an unknown or malformed merchant key is no principal (401), and a key is cached only as its hash', async () => {
+  test('an unknown or malformed merchant key is no principal (401), and a key is cached only under a keyed hash of its hash, sealed', async () => {
     for (const key of ['fq_not-a-real-key', 'nope', `fq_${'a'.repeat(500)}`, merchantKey.slice(0, -1)]) {
       const res = await inject(
         'POST',
@@ -213,8 +214,13 @@ describe('authentication and roles through the API', () => {
       );
       assert.equal(res.statusCode, 401, key);
     }
-    const cached = await t.platform.cache.get(`merchant-key:${createHashHex(merchantKey)}`);
-    assert.equal(cached, merchantId);
+    assert.equal(await t.platform.cache.get(`merchant-key:${createHashHex(merchantKey)}`), null);
+    const integrity = t.platform.services.cacheIntegrity;
+    const name = merchantKeyCacheKey(integrity, createHash('sha256').update(merchantKey).digest());
+    assert.ok(!name.includes(createHashHex(merchantKey)), 'the name does not hold the key hash');
+    const cached = await t.platform.cache.get(name);
+    assert.ok(cached, 'the key is cached');
+    assert.equal(integrity.open(name, cached), merchantId);
   });
 
   test('roles are enforced per route: staff creation follows the grant matrix, merchant creation is for ops', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
 import { ORDERS_SUBJECT } from '../../src/queue/index.ts';
+import { signBody } from '../../src/queue/mac.ts';
 import { getCreditLine } from '../../src/store/credit-lines.ts';
 import { hashPassword } from '../../src/store/passwords.ts';
 import { createStaff } from '../../src/store/staff.ts';
@@ -326,9 +327,17 @@ describe('operations console', () => {
     const { page, errors, close } = await openPage(lab);
     try {
       // a message the settler cannot read: it goes straight to the dead letters, with its reason
-      await lab.platform.queue.publish(ORDERS_SUBJECT, Buffer.from('{"v":1,"order_id":"not-a-number"}'), {
-        msgId: 'web-console-malformed',
-      });
+      await lab.platform.queue.publish(
+        ORDERS_SUBJECT,
+        Buffer.from(
+          JSON.stringify(
+            signBody(lab.platform.config.queueMacKeys, 'order', { v: 1, order_id: 'not-a-number' }),
+          ),
+        ),
+        {
+          msgId: 'web-console-malformed',
+        },
+      );
       await waitFor('the message dead-lettered', async () => (await deadTotal()) === 1, UI_TIMEOUT_MS);
       await logInToConsole(page, 'ops', lab.demo.staff.ops.password);
       await page.getByRole('link', { name: 'Dead letters' }).click();

@@ -84,8 +84,24 @@ function bankCardOf(raw: string): string {
 }
 
 export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const { db } = platform;
-  const crypto = platform.services.crypto;
+  const { db, logger } = platform;
+  const { crypto, authThrottle } = platform.services;
+
+  /**
+   * Registration answers whether a phone or id number is taken (the product needs it: that person
+   * should log in instead), so the answers are limited per client address (auth/throttle.ts).
+   */
+  const admitRegistration = async (address: string) => {
+    const admission = await authThrottle.admitRegistration(address);
+    if (admission.allowed) return;
+    logger.info({ address, limit: admission.limit }, 'registration refused: too many attempts');
+    throw refuse(
+      'TOO_MANY_ATTEMPTS',
+      'too many registrations from this address; try again later',
+      {},
+      { 'retry-after': String(admission.retryAfterS) },
+    );
+  };
 
   return async (app) => {
     app.post(
@@ -117,6 +133,7 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           );
         }
         const bankCard = body.bank_card === undefined ? undefined : bankCardOf(body.bank_card);
+        await admitRegistration(request.ip);
         const passwordHash = await hashPassword(body.password);
         const created = await createCustomer(db.sql, crypto, {
           phone,
@@ -130,6 +147,7 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             ? refuse('PHONE_TAKEN', 'a customer with this phone number exists')
             : refuse('NATIONAL_ID_TAKEN', 'a customer with this national id number exists');
         }
+        await authThrottle.registrationSucceeded(request.ip);
         return reply.status(201).send({ id: created.id.toString() });
       },
     );
