@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { merchantApiKeyKey } from '../../src/cache/keys.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
 import {
@@ -206,7 +207,7 @@ describe('authentication and roles through the API', () => {
       );
       assert.equal(res.statusCode, 401, key);
     }
-    const cached = await t.platform.cache.get(`merchant-key:${createHashHex(merchantKey)}`);
+    const cached = await t.platform.cache.get(merchantApiKeyKey(createHashHex(merchantKey)));
     assert.equal(cached, merchantId);
   });
 

@@ -9,6 +9,7 @@
  * decoration apply to every route.
  */
 import type { FastifyRequest } from 'fastify';
+import { merchantApiKeyKey } from '../../cache/keys.ts';
 import type { Platform } from '../../platform.ts';
 import {
   API_KEY_MAX_LENGTH,
@@ -26,7 +27,7 @@ const NO_MERCHANT = '-';
 export const AUTH_RETRY_AFTER_S = 1;
 
 export function merchantKeyCacheKey(hash: Buffer): string {
-  return `merchant-key:${hash.toString('hex')}`;
+  return merchantApiKeyKey(hash.toString('hex'));
 }
 
 async function merchantFor(platform: Platform, key: string): Promise<Principal | undefined> {

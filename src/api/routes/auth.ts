@@ -7,6 +7,7 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { loginFailuresKey } from '../../cache/keys.ts';
 import type { Platform } from '../../platform.ts';
 import { findCustomerByPhone, parsePhone, updateCustomerPasswordHash } from '../../store/customers.ts';
 import {
@@ -62,7 +63,7 @@ export function authRoutes(platform: Platform): FastifyPluginAsyncTypebox {
   const { crypto } = platform.services;
 
   const failureKey = (login: string) =>
-    `login-failures:${createHmac('sha256', config.blindIndexKey).update(login).digest('hex')}`;
+    loginFailuresKey(createHmac('sha256', config.blindIndexKey).update(login).digest('hex'));
 
   const findAccount = async (
     body: { phone: string } | { username: string },
