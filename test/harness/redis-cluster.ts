@@ -67,6 +67,8 @@ export interface RedisClusterServer {
   restartNode(port: number): Promise<void>;
   /** Resolves when every slot is served by a live master and the cluster says ok. */
   waitHealthy(): Promise<void>;
+  /** Resolves when `slot` is served by a node other than `deadPort` and the cluster is whole again. */
+  waitFailover(slot: number, deadPort: number): Promise<number>;
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
@@ -227,6 +229,15 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
     },
     restartNode: (port) => startNode(binary, byPort(port)),
     waitHealthy,
+    waitFailover: async (slot, deadPort) => {
+      await waitFor(
+        `a replica of ${deadPort} promoted`,
+        async () => (await masterOf(slot)) !== deadPort,
+        CLUSTER_READY_DEADLINE_MS,
+      );
+      await waitHealthy();
+      return masterOf(slot);
+    },
     stop: async () => {
       await Promise.all(nodes.map((n) => n.server && stopChild(n.server.child, 'SIGTERM')));
     },
