@@ -65,7 +65,7 @@ export interface RedisClusterServer {
   /** SIGKILL of one node; it stays down until `restartNode`. */
   killNode(port: number): Promise<void>;
   restartNode(port: number): Promise<void>;
-  /** Resolves when every slot is served by a live master and the cluster says ok. */
+  /** Resolves when every slot is served by a live master, the cluster says ok and replicas are in sync. */
   waitHealthy(): Promise<void>;
   /** Resolves when `slot` is served by a node other than `deadPort` and the cluster is whole again. */
   waitFailover(slot: number, deadPort: number): Promise<number>;
@@ -83,6 +83,9 @@ function writeNodeConfig(node: ClusterNode, passwords: RedisPasswords): void {
     'cluster-announce-ip 127.0.0.1',
     // A cache: the slots of a master still failing over are down, the others keep serving.
     'cluster-require-full-coverage no',
+    // Replicas sync at once (the default waits 5 s for more replicas to share one transfer): a
+    // replica that never synced cannot take over, and the failover test kills a master early.
+    'repl-diskless-sync-delay 0',
     `masteruser ${REDIS_ADMIN_USER}`,
     `masterauth ${passwords.admin}`,
     ...(harnessTls() ? ['tls-cluster yes', 'tls-replication yes'] : []),
@@ -143,11 +146,12 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
       ...tlsOptions,
     });
 
-  const clusterInfo = async (port: number): Promise<string> => {
+  /** CLUSTER INFO and INFO replication of one node, as text. */
+  const nodeState = async (port: number): Promise<string> => {
     const client = nodeClient(port);
     client.on('error', () => {});
     try {
-      return String(await client.cluster('INFO'));
+      return `${await client.cluster('INFO')}\n${await client.info('replication')}`;
     } finally {
       client.disconnect();
     }
@@ -158,8 +162,14 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
     waitFor(
       'redis cluster ok',
       async () => {
-        const infos = await Promise.all(live().map((n) => clusterInfo(n.port).catch(() => '')));
-        return infos.every((i) => /cluster_state:ok/.test(i) && /cluster_slots_ok:16384/.test(i));
+        const states = await Promise.all(live().map((n) => nodeState(n.port).catch(() => '')));
+        // Whole: every slot served, and every live replica in sync with its master.
+        return states.every(
+          (s) =>
+            /cluster_state:ok/.test(s) &&
+            /cluster_slots_ok:16384/.test(s) &&
+            (!/role:slave/.test(s) || /master_link_status:up/.test(s)),
+        );
       },
       CLUSTER_READY_DEADLINE_MS,
     );
