@@ -146,6 +146,15 @@ function hostPortsVar(env: Env, name: string): { host: string; port: number }[] 
   });
 }
 
+/** REDIS_URL, its TLS files and REDIS_CLUSTER_NODES (which needs REDIS_URL for user and TLS). */
+function redisVars(env: Env): Pick<Config, 'redisUrl' | 'redisTls' | 'redisClusterNodes'> {
+  const redisUrl = urlVar(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const redisClusterNodes = hostPortsVar(env, 'REDIS_CLUSTER_NODES');
+  if (redisClusterNodes && !redisUrl)
+    throw new ConfigError('REDIS_URL', 'is required with REDIS_CLUSTER_NODES (it gives the user and TLS)');
+  return { redisUrl, redisTls: tlsVars(env, 'REDIS'), redisClusterNodes };
+}
+
 function readableFileVar(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -244,10 +253,6 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const migrationDatabaseUrl = urlVar(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']);
-  const redisUrl = urlVar(env, 'REDIS_URL', ['redis:', 'rediss:']);
-  const redisClusterNodes = hostPortsVar(env, 'REDIS_CLUSTER_NODES');
-  if (redisClusterNodes && !redisUrl)
-    throw new ConfigError('REDIS_URL', 'is required with REDIS_CLUSTER_NODES (it gives the user and TLS)');
   const natsUrl = urlVar(env, 'NATS_URL', ['nats:', 'tls:']);
   const natsUser = env.NATS_USER || undefined;
   if (natsUser && !env.NATS_PASSWORD) throw new ConfigError('NATS_PASSWORD', 'is required with NATS_USER');
@@ -284,9 +289,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     migrationDatabaseUrl,
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 10, 1, 500),
-    redisUrl,
-    redisTls: tlsVars(env, 'REDIS'),
-    redisClusterNodes,
+    ...redisVars(env),
     natsUrl,
     natsTls: tlsVars(env, 'NATS'),
     natsUser,
