@@ -37,6 +37,8 @@ export const CLUSTER_REPLICAS_PER_MASTER = 1;
 export const CLUSTER_NODE_TIMEOUT_MS = 2_000;
 /** Bound on the cluster forming, or re-forming after a failover. */
 export const CLUSTER_READY_DEADLINE_MS = 60_000;
+/** Bound on one probe of one node (CLUSTER INFO, INFO, CLUSTER SLOTS): a dead node fails it fast. */
+export const NODE_PROBE_TIMEOUT_MS = 2_000;
 
 interface ClusterNode {
   index: number;
@@ -112,13 +114,24 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
   const passwords = { app: testPassword(), admin: testPassword() };
   const count = CLUSTER_MASTERS * (1 + CLUSTER_REPLICAS_PER_MASTER);
   const nodes: ClusterNode[] = [];
+  // Twelve ports (client and bus per node); freePort may hand the same one out twice in a row.
+  const taken = new Set<number>();
+  const unusedPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
   for (let index = 0; index < count; index++) {
     const dir = path.join(root, `node-${index}`);
     mkdirSync(dir, { mode: 0o700 });
     const node = {
       index,
-      port: await freePort(),
-      busPort: await freePort(),
+      port: await unusedPort(),
+      busPort: await unusedPort(),
       dir,
       config: '',
       server: undefined,
@@ -144,6 +157,11 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
       username: REDIS_ADMIN_USER,
       password: passwords.admin,
       ...tlsOptions,
+      // No reconnects and bounded waits: a probe of a dead or stuck node fails instead of hanging.
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      connectTimeout: NODE_PROBE_TIMEOUT_MS,
+      commandTimeout: NODE_PROBE_TIMEOUT_MS,
     });
 
   /** CLUSTER INFO and INFO replication of one node, as text. */
@@ -180,15 +198,20 @@ export async function startRedisCluster(): Promise<RedisClusterServer> {
   };
   try {
     await Promise.all(nodes.map((n) => startNode(binary, n)));
-    await run(cli, [
-      ...cliArgs(passwords),
-      '--cluster',
-      'create',
-      ...nodes.map((n) => `127.0.0.1:${n.port}`),
-      '--cluster-replicas',
-      String(CLUSTER_REPLICAS_PER_MASTER),
-      '--cluster-yes',
-    ]);
+    // Bounded: `--cluster create` waits for the nodes to meet, forever if one never can.
+    await run(
+      cli,
+      [
+        ...cliArgs(passwords),
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        String(CLUSTER_REPLICAS_PER_MASTER),
+        '--cluster-yes',
+      ],
+      { timeout: CLUSTER_READY_DEADLINE_MS },
+    );
     await waitHealthy();
   } catch (err) {
     await cleanup();
