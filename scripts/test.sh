@@ -17,7 +17,9 @@ if [ "$#" -gt 0 ]; then
   run_tests "$@"
   exit
 fi
-run_tests "${files[@]}"
+status=0
+run_tests "${files[@]}" || status=$?
 # The cache matrix: the cache contract and the flash Redis fault test again on a Redis Cluster
 # (three masters, three replicas; test/harness/cache.ts). Only these, to keep CI time in bounds.
-FENQI_TEST_CACHE=cluster run_tests test/foundation/cache.test.ts test/flash/redis-down.test.ts
+FENQI_TEST_CACHE=cluster run_tests test/foundation/cache.test.ts test/flash/redis-down.test.ts || status=$?
+exit "$status"
