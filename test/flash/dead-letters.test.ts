@@ -15,9 +15,10 @@ import { promisify } from 'node:util';
 import pino from 'pino';
 import { signAccessToken } from '../../src/api/auth.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
+import { orderIdempotencyKey, orderStatusKey } from '../../src/cache/keys.ts';
 import { loadConfig } from '../../src/config.ts';
 import { DEAD_ORDERS_SUBJECT, type DeadLetterView, deadOrderSubject } from '../../src/orders/dead-letters.ts';
-import { HELD_REASON, orderStatusKey } from '../../src/orders/status.ts';
+import { HELD_REASON } from '../../src/orders/status.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import {
   DEAD_LETTER_STREAM,
@@ -524,7 +525,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
       SETTLE_TIMEOUT_MS,
     );
     // the cached answer expired: the retry reaches the stream, which still knows the message id
-    await platform.cache.del(`idem:order:${c}:retry-after-settle`);
+    await platform.cache.del(orderIdempotencyKey(c, 'retry-after-settle'));
     const headers = {
       authorization: `Bearer ${token('customer', c)}`,
       'idempotency-key': 'retry-after-settle',

@@ -7,6 +7,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
+import { keyTags } from '../../cache/keys.ts';
 import { hit, type RateLimitRule } from '../../cache/rate-limit.ts';
 import { businessDate } from '../../config.ts';
 import {
@@ -225,7 +226,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         },
       },
       async (request): Promise<QuoteJson & { product_id?: string }> => {
-        const limited = await hit(platform.cache, QUOTE_RATE_LIMIT, request.ip);
+        const limited = await hit(platform.cache, QUOTE_RATE_LIMIT, keyTags.address(request.ip));
         if (!limited.allowed) {
           throw refuse(
             'RATE_LIMITED',
