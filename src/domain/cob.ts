@@ -16,6 +16,7 @@ import {
   lateFeeDueMinor,
   MAX_WRITE_OFF_DPD,
   reachesWriteOff,
+  standingDateAfterClose,
 } from './delinquency.ts';
 import { DomainError, invariant } from './errors.ts';
 import {
@@ -94,23 +95,27 @@ export interface DelinquencyPlan {
   writeOffs: Set<bigint>;
 }
 
-/** Late fees owed as of the date, new days past due and buckets, and who reaches write-off. */
+/**
+ * Late fees owed after closing `date`, new days past due and buckets, and who reaches write-off;
+ * all counted as the loan stands when the next day opens (standingDateAfterClose).
+ */
 export function planDelinquency(date: string, loans: readonly CobLoan[]): DelinquencyPlan {
   const plan: DelinquencyPlan = { fees: [], standings: [], writeOffs: new Set() };
+  const asOf = standingDateAfterClose(date);
   for (const loan of loans) {
     const ref = { customerId: loan.customerId, loanId: loan.id };
     for (const installment of loan.pastDue) {
-      const feeMinor = lateFeeDueMinor(loan.rules.product, installment, date);
+      const feeMinor = lateFeeDueMinor(loan.rules.product, installment, asOf);
       if (feeMinor === 0n) continue;
       const eventKey = `cob:${date}:latefee:${loan.id}:${installment.number}`;
       const entry = { eventKey, ...ref, posting: lateFeePostings(ref, feeMinor) };
       plan.fees.push({ loanId: loan.id, number: installment.number, feeMinor, entry });
     }
     invariant(
-      loan.pastDue.every((i) => isOverdue(i, date)),
+      loan.pastDue.every((i) => isOverdue(i, asOf)),
       'every fetched installment is past due',
     );
-    const dpd = daysPastDue(loan.pastDue, date);
+    const dpd = daysPastDue(loan.pastDue, asOf);
     const bucket = bucketFor(dpd);
     if (dpd !== loan.daysPastDue || bucket !== loan.bucket) plan.standings.push({ id: loan.id, dpd, bucket });
     if (reachesWriteOff(dpd, loan.rules.writeOffDpd)) plan.writeOffs.add(loan.id);

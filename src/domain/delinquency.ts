@@ -4,7 +4,7 @@
  * Pure functions over plain values; the close-of-business batch feeds them
  * rows (store/cob.ts, through the plans of domain/cob.ts) and writes back what they decide.
  */
-import { daysBetween } from './dates.ts';
+import { addDays, daysBetween } from './dates.ts';
 import { invariant } from './errors.ts';
 import { type LoanProduct, lateFeeFor } from './product.ts';
 
@@ -47,12 +47,22 @@ export function bucketFor(daysPastDue: number): Bucket {
   return 'M3+';
 }
 
+/**
+ * The convention for days past due (Fineract's, and the one regulators report by): an installment
+ * unpaid at the end of its due date is 1 day past due once that day is closed. Every "as of" date
+ * below is the business date that is open; closing D reports the loan as it stands when D+1 opens,
+ * so late fees, bucket moves and the write-off threshold all count from this one rule.
+ */
+export function standingDateAfterClose(closedDate: string): string {
+  return addDays(closedDate, 1);
+}
+
 /** Paid or written off installments are settled; the repayment code owns that transition. */
 export function isUnpaid(installment: Pick<InstallmentState, 'status'>): boolean {
   return installment.status === 'due' || installment.status === 'overdue';
 }
 
-/** Overdue on `date`: unpaid and its due date has passed (an installment due today is not late yet). */
+/** Overdue as of the open business date: unpaid and its due date is over (due today is not late yet). */
 export function isOverdue(installment: Pick<InstallmentState, 'status' | 'dueDate'>, date: string): boolean {
   return isUnpaid(installment) && daysBetween(installment.dueDate, date) > 0;
 }
@@ -68,13 +78,25 @@ export function overdueAmountMinor(installment: InstallmentState): bigint {
   return owed;
 }
 
-/** Days from the due date of the oldest overdue installment to `date`; 0 when nothing is overdue. */
+/**
+ * Days from the due date of the oldest overdue installment to the open business date `date`; 0
+ * when nothing is overdue. After the close of an installment's due date this is 1.
+ */
 export function daysPastDue(installments: readonly InstallmentState[], date: string): number {
   let oldest: string | undefined;
   for (const i of installments) {
     if (isOverdue(i, date) && (oldest === undefined || i.dueDate < oldest)) oldest = i.dueDate;
   }
   return oldest === undefined ? 0 : daysBetween(oldest, date);
+}
+
+/** A loan's standing as of the open business date, from the due date of its oldest unpaid installment. */
+export function standingOn(
+  oldestUnpaidDueDate: string | null,
+  asOf: string,
+): { dpd: number; bucket: Bucket } {
+  const dpd = oldestUnpaidDueDate === null ? 0 : Math.max(0, daysBetween(oldestUnpaidDueDate, asOf));
+  return { dpd, bucket: bucketFor(dpd) };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type Bucket,
   type InstallmentState,
   type InstallmentStatus,
+  standingDateAfterClose,
   writeOffDpdOf,
 } from '../domain/delinquency.ts';
 import { addDays, invariant } from '../domain/index.ts';
@@ -214,7 +215,7 @@ export async function readBatch(
       penalty_minor, paid_principal_minor, paid_interest_minor, paid_fee_minor, paid_penalty_minor
     from installments
     where loan_id = any(${ids(todo.map((l) => l.id))}::bigint[]) and status in ('due', 'overdue')
-      and due_date < ${date}::date`;
+      and due_date < ${standingDateAfterClose(date)}::date`;
   const byLoan = new Map<string, InstallmentState[]>();
   for (const row of pastDue) {
     const list = byLoan.get(String(row.loan_id)) ?? [];
@@ -244,7 +245,7 @@ export async function completeRun(tx: TransactionSql, date: string): Promise<voi
   await tx`update cob_runs set status = 'completed', finished_at = now() where business_date = ${date}::date`;
 }
 
-/** Installments past their due date become overdue; how many did. */
+/** Installments unpaid at the end of their due date become overdue (standingDateAfterClose); how many did. */
 export async function markOverdue(
   tx: TransactionSql,
   date: string,
@@ -252,7 +253,8 @@ export async function markOverdue(
 ): Promise<number> {
   const overdue = await tx`
     update installments set status = 'overdue'
-    where loan_id = any(${ids(loanIds)}::bigint[]) and status = 'due' and due_date < ${date}::date`;
+    where loan_id = any(${ids(loanIds)}::bigint[]) and status = 'due'
+      and due_date < ${standingDateAfterClose(date)}::date`;
   return overdue.count;
 }
 

@@ -14,6 +14,7 @@ import {
   planRepayment,
   type RepaymentPlan,
 } from '../domain/allocation.ts';
+import { standingOn } from '../domain/delinquency.ts';
 import { invariant } from '../domain/index.ts';
 import { ACCOUNTS, loanClosingInterestPostings, repaymentPostings } from '../domain/postings.ts';
 import { releaseCredit } from './credit-lines.ts';
@@ -76,9 +77,27 @@ async function payInstallments(
     where i.loan_id = ${loanId} and i.number = u.number`;
 }
 
+/**
+ * Days past due and bucket as the loan stands on the business date after a payment: a payment that
+ * clears the oldest overdue installment (or the whole loan) clears the delinquency at once, not at
+ * the next close (which skips loans no longer active).
+ */
+export async function refreshStanding(tx: TransactionSql, loan: Loan, businessDate: string): Promise<void> {
+  const [row] = await tx<{ oldest: string | null }[]>`
+    select min(due_date)::text as oldest from installments
+    where customer_id = ${loan.customerId} and loan_id = ${loan.id} and status in ('due', 'overdue')
+      and due_date < ${businessDate}::date`;
+  const standing = standingOn(row?.oldest ?? null, businessDate);
+  await tx`
+    update loans set days_past_due = ${standing.dpd}, bucket = ${standing.bucket}
+    where customer_id = ${loan.customerId} and id = ${loan.id}`;
+}
+
 /** Closes a paid-off loan and books the interest its payoff waived or that is still unearned. */
 async function closePaidOffLoan(tx: TransactionSql, loan: Loan, plan: RepaymentPlan, businessDate: string) {
-  await tx`update loans set status = 'paid_off', closed_at = now() where id = ${loan.id}`;
+  await tx`
+    update loans set status = 'paid_off', closed_at = now(), days_past_due = 0, bucket = 'current'
+    where customer_id = ${loan.customerId} and id = ${loan.id}`;
   const ref = { customerId: loan.customerId, loanId: loan.id };
   const unearned = -(await loanAccountBalance(tx, loan.id, ACCOUNTS.unearnedInterest));
   const closing = loanClosingInterestPostings(ref, {
@@ -131,6 +150,7 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
   ]);
   await releaseCredit(tx, loan.customerId, split.principal);
   if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate);
+  else await refreshStanding(tx, loan, input.businessDate);
   return {
     id: repaymentId,
     loanId: loan.id,
