@@ -5,6 +5,7 @@
  * can swap one (a payment gateway with faults, risk providers that answer slowly) in one place.
  */
 import type { Cache } from './cache/cache.ts';
+import { type BusinessClock, createBusinessClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
@@ -27,6 +28,8 @@ export interface Services {
   products: ProductReads;
   /** Where disbursements are paid; read at each use, so a test may replace it. */
   gateway: PaymentGateway;
+  /** What "today" is for every business date the process stamps (src/clock.ts). */
+  clock: BusinessClock;
 }
 
 export interface ServiceParts {
@@ -51,5 +54,6 @@ export function buildServices(parts: ServiceParts): Services {
     }),
     products: new ProductReads(db.sql, cache),
     gateway: new SimulatedGateway({ seed: DEFAULT_GATEWAY_SEED, latencyMs: DEFAULT_GATEWAY_LATENCY_MS }),
+    clock: createBusinessClock(config, db.sql),
   };
 }

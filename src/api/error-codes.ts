@@ -124,6 +124,11 @@ const RULES = {
   DISBURSEMENT_FAILED: 422,
 } as const;
 
+/** Loan servicing (issue 15): the business clock, corrections, returns, charges, collections. */
+const SERVICING = {
+  BUSINESS_CLOCK_NOT_MANUAL: 409,
+} as const;
+
 const THROTTLED = {
   RATE_LIMITED: 429,
   TOO_MANY_ATTEMPTS: 429,
@@ -148,6 +153,7 @@ export const ERROR_STATUS = {
   ...MISSING,
   ...CONFLICTS,
   ...RULES,
+  ...SERVICING,
   ...THROTTLED,
   ...OUTAGES,
 };

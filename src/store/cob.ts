@@ -23,6 +23,7 @@ import {
 } from '../domain/delinquency.ts';
 import { addDays, invariant } from '../domain/index.ts';
 import { ACCOUNTS, RECEIVABLE_ACCOUNTS } from '../domain/postings.ts';
+import { advanceAfterClose } from './business-clock.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { postEntries } from './ledger.ts';
 import type { InstallmentAmountColumns } from './loans.ts';
@@ -241,8 +242,10 @@ export async function readBatch(
   };
 }
 
+/** The run is done; a manual business clock moves on to the next day (store/business-clock.ts). */
 export async function completeRun(tx: TransactionSql, date: string): Promise<void> {
   await tx`update cob_runs set status = 'completed', finished_at = now() where business_date = ${date}::date`;
+  await advanceAfterClose(tx, date);
 }
 
 /** Installments unpaid at the end of their due date become overdue (standingDateAfterClose); how many did. */

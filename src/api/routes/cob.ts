@@ -118,7 +118,9 @@ export function cobRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         checkDate(request.body.date);
-        const run = runner.start({ date: request.body.date, force: request.body.force === true });
+        // a manually driven clock closes dates in whatever order the driver goes (docs/cob.md)
+        const force = request.body.force === true || platform.services.clock.mode === 'manual';
+        const run = runner.start({ date: request.body.date, force });
         const waited = await Promise.race([
           run.done,
           new Promise<undefined>((resolve) =>

@@ -2,6 +2,7 @@ import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../types.ts';
 import { authRoutes } from './auth.ts';
+import { businessDateRoutes } from './business-date.ts';
 import { cobRoutes } from './cob.ts';
 import { creditApplicationRoutes } from './credit-applications.ts';
 import { creditLineRoutes } from './credit-lines.ts';
@@ -39,5 +40,6 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(riskAdminRoutes(platform));
   await app.register(opsSummaryRoutes(platform));
   await app.register(cobRoutes(platform));
+  await app.register(businessDateRoutes(platform));
   await app.register(webRoutes());
 }

@@ -6,7 +6,6 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { businessDate } from '../../config.ts';
 import { DomainError, parseDate } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { getLoan } from '../../store/loans.ts';
@@ -85,7 +84,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             const r = await applyRepayment(tx, {
               loanId,
               amountMinor,
-              businessDate: businessDate(platform.config),
+              businessDate: await platform.services.clock.today(),
               overpayment: request.query.overpayment ?? 'refuse',
             });
             return {
@@ -132,7 +131,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loanId = pathId(request.params.id, 'loan');
         let date: string;
         try {
-          date = parseDate(request.query.date ?? businessDate(platform.config));
+          date = parseDate(request.query.date ?? (await platform.services.clock.today()));
         } catch (err) {
           if (err instanceof DomainError) throw badQuery('INVALID_DATE', err.message);
           throw err;

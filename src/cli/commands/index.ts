@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerBusinessDate } from './business-date.ts';
 import { register as registerCob } from './cob.ts';
 import { register as registerKeys } from './keys.ts';
 import { register as registerLedger } from './ledger.ts';
@@ -21,6 +22,7 @@ export function registerCommands(program: Command): void {
   registerRisk(program);
   registerQuote(program);
   registerCob(program);
+  registerBusinessDate(program);
   registerLedger(program);
   registerOrders(program);
   registerOps(program);
