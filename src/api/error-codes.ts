@@ -47,6 +47,9 @@ const STORE: Record<RefusalCode, 404 | 409 | 422> = {
   LOAN_NOT_ACTIVE: 409,
   OVERPAYMENT: 422,
   OVERPAYMENT_TOO_LARGE: 422,
+  REPAYMENT_NOT_FOUND: 404,
+  REPAYMENT_ALREADY_REVERSED: 409,
+  CORRECTION_EXCEEDS_LINE: 409,
 };
 
 /** Close of business refusals: the book's state forbids this close now. */
@@ -127,6 +130,8 @@ const RULES = {
 /** Loan servicing (issue 15): the business clock, corrections, returns, charges, collections. */
 const SERVICING = {
   BUSINESS_CLOCK_NOT_MANUAL: 409,
+  TRANSACTION_DATE_IN_FUTURE: 422,
+  TRANSACTION_DATE_OUT_OF_WINDOW: 422,
 } as const;
 
 const THROTTLED = {

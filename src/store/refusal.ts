@@ -20,7 +20,11 @@ export type RefusalCode =
   | 'LOAN_NOT_FOUND'
   | 'LOAN_NOT_ACTIVE'
   | 'OVERPAYMENT'
-  | 'OVERPAYMENT_TOO_LARGE';
+  | 'OVERPAYMENT_TOO_LARGE'
+  // loan servicing (issue 15)
+  | 'REPAYMENT_NOT_FOUND'
+  | 'REPAYMENT_ALREADY_REVERSED'
+  | 'CORRECTION_EXCEEDS_LINE';
 
 export class Refusal extends Error {
   override name = 'Refusal';

@@ -61,6 +61,7 @@ async function payInstallments(
   if (updates.length === 0) return;
   await tx`
     update installments i set
+      scheduled_interest_minor = coalesce(i.scheduled_interest_minor, i.interest_minor),
       interest_minor = u.interest::bigint,
       paid_principal_minor = u.pp::bigint, paid_interest_minor = u.pi::bigint,
       paid_fee_minor = u.pf::bigint, paid_penalty_minor = u.ppen::bigint,
@@ -94,7 +95,13 @@ export async function refreshStanding(tx: TransactionSql, loan: Loan, businessDa
 }
 
 /** Closes a paid-off loan and books the interest its payoff waived or that is still unearned. */
-async function closePaidOffLoan(tx: TransactionSql, loan: Loan, plan: RepaymentPlan, businessDate: string) {
+export async function closePaidOffLoan(
+  tx: TransactionSql,
+  loan: Loan,
+  plan: Pick<RepaymentPlan, 'waivedInterestMinor'>,
+  businessDate: string,
+  eventId: bigint,
+) {
   await tx`
     update loans set status = 'paid_off', closed_at = now(), days_past_due = 0, bucket = 'current'
     where customer_id = ${loan.customerId} and id = ${loan.id}`;
@@ -105,7 +112,9 @@ async function closePaidOffLoan(tx: TransactionSql, loan: Loan, plan: RepaymentP
     unearnedInterestMinor: unearned,
   });
   if (closing) {
-    await postEntries(tx, [{ eventKey: `loan:${loan.id}:closing`, businessDate, ...ref, posting: closing }]);
+    // keyed by the event that closed it: a loan reopened by a reversal may close again
+    const eventKey = `loan:${loan.id}:closing:${eventId}`;
+    await postEntries(tx, [{ eventKey, businessDate, ...ref, posting: closing }]);
   }
 }
 
@@ -149,7 +158,7 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
     { eventKey: `repayment:${repaymentId}`, businessDate: input.businessDate, ...ref, posting },
   ]);
   await releaseCredit(tx, loan.customerId, split.principal);
-  if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate);
+  if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate, repaymentId);
   else await refreshStanding(tx, loan, input.businessDate);
   return {
     id: repaymentId,

@@ -18,6 +18,7 @@ import { productRoutes } from './products.ts';
 import { quoteRoutes } from './quotes.ts';
 import { repaymentRoutes } from './repayments.ts';
 import { riskAdminRoutes } from './risk-admin.ts';
+import { servicingRoutes } from './servicing.ts';
 import { staffRoutes } from './staff.ts';
 import { webRoutes } from './web.ts';
 
@@ -41,5 +42,6 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(opsSummaryRoutes(platform));
   await app.register(cobRoutes(platform));
   await app.register(businessDateRoutes(platform));
+  await app.register(servicingRoutes(platform));
   await app.register(webRoutes());
 }

@@ -1,0 +1,86 @@
+/**
+ * Ledger postings of loan servicing (corrections, reversals, returns, charges): pure, balanced,
+ * built from the same chart of accounts as postings.ts.
+ */
+import type { Components } from './allocation.ts';
+import { invariant } from './errors.ts';
+import {
+  ACCOUNTS,
+  type AccountCode,
+  balanced,
+  type Posting,
+  type PostingLine,
+  type PostingRef,
+} from './postings.ts';
+
+const RECEIVABLE_OF: Readonly<Record<keyof Components, AccountCode>> = {
+  principal: ACCOUNTS.receivablePrincipal,
+  interest: ACCOUNTS.receivableInterest,
+  fee: ACCOUNTS.receivableFees,
+  penalty: ACCOUNTS.receivablePenalties,
+};
+
+/** A line crediting (positive) or debiting (negative) an account; none for zero. */
+function signedCredit(ref: PostingRef, account: AccountCode, amountMinor: bigint): PostingLine[] {
+  if (amountMinor === 0n) return [];
+  return [
+    {
+      ...ref,
+      account,
+      debitMinor: amountMinor < 0n ? -amountMinor : 0n,
+      creditMinor: amountMinor > 0n ? amountMinor : 0n,
+    },
+  ];
+}
+
+/** The exact undoing of a posting: every line on the other side. */
+export function reversalOf(posting: Posting, kind = `${posting.kind}_reversal`): Posting {
+  return balanced(
+    kind,
+    posting.lines.map((l) => ({ ...l, debitMinor: l.creditMinor, creditMinor: l.debitMinor })),
+  );
+}
+
+/** Nets lines per account (debit-positive) into one balanced posting; null when nothing is left. */
+export function netted(kind: string, ref: PostingRef, lines: readonly PostingLine[]): Posting | null {
+  const byAccount = new Map<AccountCode, bigint>();
+  for (const l of lines)
+    byAccount.set(l.account, (byAccount.get(l.account) ?? 0n) + l.debitMinor - l.creditMinor);
+  const out = [...byAccount].flatMap(([account, net]) => signedCredit(ref, account, -net));
+  return out.length === 0 ? null : balanced(kind, out);
+}
+
+export interface SplitChange {
+  readonly before: Components;
+  readonly beforeExcessMinor: bigint;
+  readonly after: Components;
+  readonly afterExcessMinor: bigint;
+}
+
+/**
+ * A payment allocated again: the cash stays where it is; what it paid moves between the receivable
+ * components and the customer's credit balance. Null when nothing moved.
+ */
+export function reallocationPostings(ref: PostingRef, c: SplitChange): Posting | null {
+  const lines: PostingLine[] = [];
+  let delta = 0n;
+  for (const k of ['principal', 'interest', 'fee', 'penalty'] as const) {
+    const d = c.after[k] - c.before[k];
+    delta += d;
+    lines.push(...signedCredit(ref, RECEIVABLE_OF[k], d));
+  }
+  const dx = c.afterExcessMinor - c.beforeExcessMinor;
+  delta += dx;
+  lines.push(...signedCredit(ref, ACCOUNTS.customerCreditBalances, dx));
+  invariant(delta === 0n, 'a reallocation moves the same amount it takes');
+  return lines.length === 0 ? null : balanced('repayment_reallocation', lines);
+}
+
+/** Penalties charged again on replay: more is receivable income, less is income given back. */
+export function penaltyAdjustmentPostings(ref: PostingRef, deltaMinor: bigint): Posting | null {
+  if (deltaMinor === 0n) return null;
+  return balanced('late_fee_adjustment', [
+    ...signedCredit(ref, ACCOUNTS.receivablePenalties, -deltaMinor),
+    ...signedCredit(ref, ACCOUNTS.penaltyIncome, deltaMinor),
+  ]);
+}
