@@ -50,6 +50,10 @@ const STORE: Record<RefusalCode, 404 | 409 | 422> = {
   REPAYMENT_NOT_FOUND: 404,
   REPAYMENT_ALREADY_REVERSED: 409,
   CORRECTION_EXCEEDS_LINE: 409,
+  ORDER_NOT_RETURNABLE: 409,
+  RETURN_WINDOW_CLOSED: 422,
+  RETURN_EXCEEDS_ORDER: 422,
+  INVALID_RETURN_AMOUNT: 422,
 };
 
 /** Close of business refusals: the book's state forbids this close now. */

@@ -84,3 +84,40 @@ export function penaltyAdjustmentPostings(ref: PostingRef, deltaMinor: bigint): 
     ...signedCredit(ref, ACCOUNTS.penaltyIncome, deltaMinor),
   ]);
 }
+
+/** Where a refund goes: back to the customer's card (cash out) or kept as their credit balance. */
+export type RefundTo = 'card' | 'credit_balance';
+
+/**
+ * Goods returned (domain/returns.ts): the merchant owes back the value returned (the payable to
+ * merchants goes into debit); the receivables it cancels leave the books, with the interest, fee
+ * and penalty income they had made taken back; what the customer paid for goods given back is
+ * refunded.
+ */
+export function goodsReturnPostings(
+  ref: PostingRef,
+  p: {
+    returnedMinor: bigint;
+    cancelled: Components;
+    refund: Components;
+    interestUnearnedMinor: bigint;
+    interestEarnedMinor: bigint;
+  },
+  refundTo: RefundTo,
+): Posting {
+  const refundMinor = p.refund.principal + p.refund.interest + p.refund.fee + p.refund.penalty;
+  invariant(p.refund.penalty === 0n, 'paid penalties are never refunded by a return');
+  const lines: PostingLine[] = [
+    ...signedCredit(ref, ACCOUNTS.payableToMerchants, -p.returnedMinor),
+    ...signedCredit(ref, ACCOUNTS.unearnedInterest, -p.interestUnearnedMinor),
+    ...signedCredit(ref, ACCOUNTS.interestIncome, -p.interestEarnedMinor),
+    ...signedCredit(ref, ACCOUNTS.feeIncome, -(p.cancelled.fee + p.refund.fee)),
+    ...signedCredit(ref, ACCOUNTS.penaltyIncome, -p.cancelled.penalty),
+    ...signedCredit(ref, RECEIVABLE_OF.principal, p.cancelled.principal),
+    ...signedCredit(ref, RECEIVABLE_OF.interest, p.cancelled.interest),
+    ...signedCredit(ref, RECEIVABLE_OF.fee, p.cancelled.fee),
+    ...signedCredit(ref, RECEIVABLE_OF.penalty, p.cancelled.penalty),
+    ...signedCredit(ref, refundTo === 'card' ? ACCOUNTS.cash : ACCOUNTS.customerCreditBalances, refundMinor),
+  ];
+  return balanced('goods_return', lines);
+}

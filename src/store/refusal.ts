@@ -24,7 +24,11 @@ export type RefusalCode =
   // loan servicing (issue 15)
   | 'REPAYMENT_NOT_FOUND'
   | 'REPAYMENT_ALREADY_REVERSED'
-  | 'CORRECTION_EXCEEDS_LINE';
+  | 'CORRECTION_EXCEEDS_LINE'
+  | 'ORDER_NOT_RETURNABLE'
+  | 'RETURN_WINDOW_CLOSED'
+  | 'RETURN_EXCEEDS_ORDER'
+  | 'INVALID_RETURN_AMOUNT';
 
 export class Refusal extends Error {
   override name = 'Refusal';

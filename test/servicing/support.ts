@@ -49,6 +49,7 @@ export async function buy(
   s: Scenario,
   priceMinor: bigint,
   tenor = 6,
+  productId = s.productId,
 ): Promise<{ loanId: bigint; customerId: bigint; merchantId: bigint; orderId: string; token: string }> {
   const sql = s.lab.platform.db.sql;
   const customerId = await createCustomer(sql, 1_000_000n);
@@ -57,7 +58,7 @@ export async function buy(
   const r = await call(s.lab, 'POST', '/v1/orders', {
     token,
     key: `buy-${customerId}`,
-    body: { goods_id: goodsId.toString(), product_id: s.productId.toString(), tenor },
+    body: { goods_id: goodsId.toString(), product_id: productId.toString(), tenor },
   });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const [loan] = await sql<{ id: bigint }[]>`select id from loans where customer_id = ${customerId}`;

@@ -17,6 +17,7 @@ import { orderRoutes } from './orders.ts';
 import { productRoutes } from './products.ts';
 import { quoteRoutes } from './quotes.ts';
 import { repaymentRoutes } from './repayments.ts';
+import { returnRoutes } from './returns.ts';
 import { riskAdminRoutes } from './risk-admin.ts';
 import { servicingRoutes } from './servicing.ts';
 import { staffRoutes } from './staff.ts';
@@ -43,5 +44,6 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(cobRoutes(platform));
   await app.register(businessDateRoutes(platform));
   await app.register(servicingRoutes(platform));
+  await app.register(returnRoutes(platform));
   await app.register(webRoutes());
 }
