@@ -29,7 +29,7 @@ const DOMAIN: Record<DomainErrorCode, 422> = {
 };
 
 /** Business refusals of the lending store (and of the queue worker, as an order's reason). */
-const STORE: Record<RefusalCode, 404 | 409 | 422> = {
+const STORE: Record<RefusalCode, 403 | 404 | 409 | 422> = {
   NO_CREDIT_LINE: 422,
   CREDIT_LINE_FROZEN: 422,
   INSUFFICIENT_CREDIT: 422,
@@ -54,6 +54,10 @@ const STORE: Record<RefusalCode, 404 | 409 | 422> = {
   RETURN_WINDOW_CLOSED: 422,
   RETURN_EXCEEDS_ORDER: 422,
   INVALID_RETURN_AMOUNT: 422,
+  INSTALLMENT_NOT_FOUND: 404,
+  WAIVER_EXCEEDS_OUTSTANDING: 422,
+  NOTHING_TO_CHARGE: 409,
+  SECOND_APPROVAL_REQUIRED: 403,
 };
 
 /** Close of business refusals: the book's state forbids this close now. */

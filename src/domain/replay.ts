@@ -43,12 +43,20 @@ export interface ReplayPayment {
   readonly amountMinor: bigint;
 }
 
+/** A penalty waived by staff on a date (it is never charged again by the late fee rule). */
+export interface ReplayPenaltyWaiver {
+  readonly date: string;
+  readonly number: number;
+  readonly amountMinor: bigint;
+}
+
 export interface ReplayInput {
   readonly startDate: string;
   readonly loanPrincipalMinor: bigint;
   readonly installments: readonly ScheduledInstallment[];
   /** Live payments in the order they were received (the replay orders them by value date). */
   readonly payments: readonly ReplayPayment[];
+  readonly penaltyWaivers: readonly ReplayPenaltyWaiver[];
   /** The last closed date (late fees are charged for closed days only); null when none. */
   readonly closedThrough: string | null;
   readonly product: Pick<
@@ -63,6 +71,8 @@ export interface ReplaySplit {
 }
 
 export interface ReplayResult {
+  /** Penalty waived per installment number, as far as there was penalty to waive. */
+  readonly waived: ReadonlyMap<number, bigint>;
   /** Installments as they should stand: scheduled (interest after any waiver, penalties charged) and paid. */
   readonly installments: readonly InstallmentState[];
   readonly splits: ReadonlyMap<string, ReplaySplit>;
@@ -73,6 +83,8 @@ export interface ReplayResult {
 
 interface Book {
   installments: InstallmentState[];
+  /** Penalty waived per installment number: part of what the late fee rule has charged. */
+  waived: Map<number, bigint>;
   splits: Map<string, ReplaySplit>;
   paidOffOn: string | null;
   waivedInterestMinor: bigint;
@@ -86,6 +98,7 @@ function initialBook(input: ReplayInput): Book {
       scheduled: { principal: i.principalMinor, interest: i.interestMinor, fee: i.feeMinor, penalty: 0n },
       paid: { ...ZERO_COMPONENTS },
     })),
+    waived: new Map(),
     splits: new Map(),
     paidOffOn: null,
     waivedInterestMinor: 0n,
@@ -135,7 +148,7 @@ function closeDay(book: Book, input: ReplayInput, date: string): void {
         principalMinor: i.scheduled.principal,
         interestMinor: i.scheduled.interest,
         feeMinor: i.scheduled.fee,
-        penaltyMinor: i.scheduled.penalty,
+        penaltyMinor: i.scheduled.penalty + (book.waived.get(i.number) ?? 0n),
         paidPrincipalMinor: i.paid.principal,
         paidInterestMinor: i.paid.interest,
         paidFeeMinor: i.paid.fee,
@@ -149,6 +162,17 @@ function closeDay(book: Book, input: ReplayInput, date: string): void {
   });
 }
 
+/** A waiver lowers what is owed, never below what was paid; the rest of it has nothing left to waive. */
+function applyWaiver(book: Book, w: ReplayPenaltyWaiver): void {
+  book.installments = book.installments.map((i) => {
+    if (i.number !== w.number) return i;
+    const owed = i.scheduled.penalty - i.paid.penalty;
+    const take = owed < w.amountMinor ? owed : w.amountMinor;
+    book.waived.set(i.number, (book.waived.get(i.number) ?? 0n) + take);
+    return { ...i, scheduled: { ...i.scheduled, penalty: i.scheduled.penalty - take } };
+  });
+}
+
 export function replayLoan(input: ReplayInput): ReplayResult {
   const book = initialBook(input);
   // stable by value date: same-day payments keep the order they were received in
@@ -157,11 +181,13 @@ export function replayLoan(input: ReplayInput): ReplayResult {
   );
   const lastPayment = payments[payments.length - 1]?.valueDate ?? input.startDate;
   const closed = input.closedThrough ?? addDays(input.startDate, -1);
-  const end = lastPayment > closed ? lastPayment : closed;
+  const lastWaiver = input.penaltyWaivers.reduce((d, w) => (w.date > d ? w.date : d), input.startDate);
+  const end = [lastPayment, closed, lastWaiver].reduce((a, b) => (a > b ? a : b));
   let next = 0;
   let day = input.startDate;
   for (let n = 0; day <= end; n += 1, day = addDays(day, 1)) {
     invariant(n <= MAX_REPLAY_DAYS, 'a replay spans at most MAX_REPLAY_DAYS');
+    for (const w of input.penaltyWaivers) if (w.date === day) applyWaiver(book, w);
     while (next < payments.length && (payments[next] as ReplayPayment).valueDate === day) {
       applyPayment(book, input, payments[next] as ReplayPayment);
       next += 1;

@@ -121,3 +121,33 @@ export function goodsReturnPostings(
   ];
   return balanced('goods_return', lines);
 }
+
+/** A fee charged by staff (a returned-payment fee, say): receivable and earned at once. */
+export function chargePostings(ref: PostingRef, feeMinor: bigint): Posting {
+  return balanced('charge', [
+    ...signedCredit(ref, RECEIVABLE_OF.fee, -feeMinor),
+    ...signedCredit(ref, ACCOUNTS.feeIncome, feeMinor),
+  ]);
+}
+
+/**
+ * A waiver: the receivable leaves the books against the income it made (fees, penalties, interest
+ * already earned) or against unearned interest (interest of an installment not yet closed).
+ */
+export function waiverPostings(
+  ref: PostingRef,
+  w: { component: 'fee' | 'interest' | 'penalty'; amountMinor: bigint; interestEarned: boolean },
+): Posting {
+  const against =
+    w.component === 'fee'
+      ? ACCOUNTS.feeIncome
+      : w.component === 'penalty'
+        ? ACCOUNTS.penaltyIncome
+        : w.interestEarned
+          ? ACCOUNTS.interestIncome
+          : ACCOUNTS.unearnedInterest;
+  return balanced('waiver', [
+    ...signedCredit(ref, against, -w.amountMinor),
+    ...signedCredit(ref, RECEIVABLE_OF[w.component], w.amountMinor),
+  ]);
+}

@@ -213,7 +213,8 @@ export async function readBatch(
   const todo = loans.filter((l) => l.last_closed_date === null || l.last_closed_date < date);
   const pastDue = await tx<InstallmentRow[]>`
     select loan_id, number, due_date::text as due_date, status, principal_minor, interest_minor, fee_minor,
-      penalty_minor, paid_principal_minor, paid_interest_minor, paid_fee_minor, paid_penalty_minor
+      -- what the late fee rule has charged so far: a waived penalty is not charged again
+      penalty_minor + waived_penalty_minor as penalty_minor, paid_principal_minor, paid_interest_minor, paid_fee_minor, paid_penalty_minor
     from installments
     where loan_id = any(${ids(todo.map((l) => l.id))}::bigint[]) and status in ('due', 'overdue')
       and due_date < ${standingDateAfterClose(date)}::date`;

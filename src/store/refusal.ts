@@ -28,7 +28,11 @@ export type RefusalCode =
   | 'ORDER_NOT_RETURNABLE'
   | 'RETURN_WINDOW_CLOSED'
   | 'RETURN_EXCEEDS_ORDER'
-  | 'INVALID_RETURN_AMOUNT';
+  | 'INVALID_RETURN_AMOUNT'
+  | 'INSTALLMENT_NOT_FOUND'
+  | 'WAIVER_EXCEEDS_OUTSTANDING'
+  | 'NOTHING_TO_CHARGE'
+  | 'SECOND_APPROVAL_REQUIRED';
 
 export class Refusal extends Error {
   override name = 'Refusal';

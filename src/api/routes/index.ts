@@ -1,6 +1,7 @@
 import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../types.ts';
+import { adjustmentRoutes } from './adjustments.ts';
 import { authRoutes } from './auth.ts';
 import { businessDateRoutes } from './business-date.ts';
 import { cobRoutes } from './cob.ts';
@@ -45,5 +46,6 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(businessDateRoutes(platform));
   await app.register(servicingRoutes(platform));
   await app.register(returnRoutes(platform));
+  await app.register(adjustmentRoutes(platform));
   await app.register(webRoutes());
 }

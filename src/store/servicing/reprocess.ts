@@ -52,6 +52,7 @@ interface RepaymentRow {
 interface Facts {
   installments: InstallmentRow[];
   repayments: RepaymentRow[];
+  penaltyWaivers: { date: string; number: number; amountMinor: bigint }[];
   closedThrough: string | null;
 }
 
@@ -69,7 +70,12 @@ async function readFacts(tx: TransactionSql, loan: Loan): Promise<Facts> {
   const [mark] = await tx<{ d: string }[]>`
     select last_closed_date::text as d from loan_cob_marks
     where customer_id = ${loan.customerId} and loan_id = ${loan.id}`;
-  return { installments, repayments, closedThrough: mark?.d ?? null };
+  const waivers = await tx<{ d: string; number: number; amount_minor: bigint }[]>`
+    select business_date::text as d, installment_number as number, amount_minor from loan_adjustments
+    where customer_id = ${loan.customerId} and loan_id = ${loan.id} and kind = 'waiver' and component = 'penalty'
+    order by created_at, id`;
+  const penaltyWaivers = waivers.map((w) => ({ date: w.d, number: w.number, amountMinor: w.amount_minor }));
+  return { installments, repayments, penaltyWaivers, closedThrough: mark?.d ?? null };
 }
 
 /** Replays the loan as it should stand from its schedule and its live payments. */
@@ -93,6 +99,7 @@ export async function replayStoredLoan(tx: TransactionSql, loan: Loan, facts: Fa
     loanPrincipalMinor: loan.principalMinor,
     installments,
     payments,
+    penaltyWaivers: facts.penaltyWaivers,
     closedThrough: facts.closedThrough,
     product: stored.product,
   });
@@ -183,7 +190,7 @@ async function writeInstallments(
   const overdueBefore = closedThrough === null ? loan.startDate : addDays(closedThrough, 1);
   await tx`
     update installments i set
-      interest_minor = u.interest, penalty_minor = u.penalty,
+      interest_minor = u.interest, penalty_minor = u.penalty, waived_penalty_minor = u.waived,
       paid_principal_minor = u.pp, paid_interest_minor = u.pi, paid_fee_minor = u.pf, paid_penalty_minor = u.ppen,
       status = case when u.pp = i.principal_minor and u.pi = u.interest and u.pf = i.fee_minor and u.ppen = u.penalty
                     then 'paid' when i.due_date < ${overdueBefore}::date then 'overdue' else 'due' end,
@@ -192,7 +199,9 @@ async function writeInstallments(
     from unnest(${list.map((i) => i.number)}::int[], ${list.map((i) => i.scheduled.interest.toString())}::bigint[],
       ${list.map((i) => i.scheduled.penalty.toString())}::bigint[], ${list.map((i) => i.paid.principal.toString())}::bigint[],
       ${list.map((i) => i.paid.interest.toString())}::bigint[], ${list.map((i) => i.paid.fee.toString())}::bigint[],
-      ${list.map((i) => i.paid.penalty.toString())}::bigint[]) as u(number, interest, penalty, pp, pi, pf, ppen)
+      ${list.map((i) => i.paid.penalty.toString())}::bigint[],
+      ${list.map((i) => (result.waived.get(i.number) ?? 0n).toString())}::bigint[])
+      as u(number, interest, penalty, pp, pi, pf, ppen, waived)
     where i.customer_id = ${loan.customerId} and i.loan_id = ${loan.id} and i.number = u.number`;
 }
 
