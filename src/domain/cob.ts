@@ -116,7 +116,7 @@ export function planDelinquency(date: string, loans: readonly CobLoan[]): Delinq
       'every fetched installment is past due',
     );
     const dpd = daysPastDue(loan.pastDue, asOf);
-    const bucket = bucketFor(dpd);
+    const bucket = bucketFor(dpd, loan.rules.product.bucketMaxDpd);
     if (dpd !== loan.daysPastDue || bucket !== loan.bucket) plan.standings.push({ id: loan.id, dpd, bucket });
     if (reachesWriteOff(dpd, loan.rules.writeOffDpd)) plan.writeOffs.add(loan.id);
   }

@@ -5,21 +5,16 @@
  * rows (store/cob.ts, through the plans of domain/cob.ts) and writes back what they decide.
  */
 import { addDays, daysBetween } from './dates.ts';
+import { DEFAULT_BUCKET_MAX_DPD, DEFAULT_WRITE_OFF_DPD, MAX_WRITE_OFF_DPD } from './delinquency-policy.ts';
 import { invariant } from './errors.ts';
 import { type LoanProduct, lateFeeFor } from './product.ts';
 
 export type Bucket = 'current' | 'M1' | 'M2' | 'M3' | 'M3+';
 export const BUCKETS: readonly Bucket[] = ['current', 'M1', 'M2', 'M3', 'M3+'];
 
-/** Upper bound (inclusive) of days past due of each bucket but the last: M1 1-30, M2 31-60, M3 61-90. */
-export const M1_MAX_DPD = 30;
-export const M2_MAX_DPD = 60;
-export const M3_MAX_DPD = 90;
-
-/** Days past due at which a loan is written off unless the product says otherwise. */
-export const DEFAULT_WRITE_OFF_DPD = 180;
-/** A threshold beyond ten years is a typing error, not a policy. */
-export const MAX_WRITE_OFF_DPD = 3650;
+/** Default upper bound (inclusive) of days past due of each bucket but the last: M1 1-30, M2 31-60, M3 61-90. */
+export const [M1_MAX_DPD, M2_MAX_DPD, M3_MAX_DPD] = DEFAULT_BUCKET_MAX_DPD;
+export { DEFAULT_BUCKET_MAX_DPD, DEFAULT_WRITE_OFF_DPD, MAX_WRITE_OFF_DPD };
 
 export type InstallmentStatus = 'due' | 'overdue' | 'paid' | 'written_off';
 
@@ -38,12 +33,14 @@ export interface InstallmentState {
   readonly paidPenaltyMinor: bigint;
 }
 
-export function bucketFor(daysPastDue: number): Bucket {
+/** The bucket of a number of days past due, with the product's bounds (the last day of M1, M2, M3). */
+export function bucketFor(daysPastDue: number, bounds: readonly number[] = DEFAULT_BUCKET_MAX_DPD): Bucket {
   invariant(Number.isInteger(daysPastDue) && daysPastDue >= 0, 'days past due is a whole number >= 0');
+  const [m1, m2, m3] = bounds as [number, number, number];
   if (daysPastDue === 0) return 'current';
-  if (daysPastDue <= M1_MAX_DPD) return 'M1';
-  if (daysPastDue <= M2_MAX_DPD) return 'M2';
-  if (daysPastDue <= M3_MAX_DPD) return 'M3';
+  if (daysPastDue <= m1) return 'M1';
+  if (daysPastDue <= m2) return 'M2';
+  if (daysPastDue <= m3) return 'M3';
   return 'M3+';
 }
 
@@ -94,9 +91,10 @@ export function daysPastDue(installments: readonly InstallmentState[], date: str
 export function standingOn(
   oldestUnpaidDueDate: string | null,
   asOf: string,
+  bounds: readonly number[] = DEFAULT_BUCKET_MAX_DPD,
 ): { dpd: number; bucket: Bucket } {
   const dpd = oldestUnpaidDueDate === null ? 0 : Math.max(0, daysBetween(oldestUnpaidDueDate, asOf));
-  return { dpd, bucket: bucketFor(dpd) };
+  return { dpd, bucket: bucketFor(dpd, bounds) };
 }
 
 /**

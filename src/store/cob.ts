@@ -155,9 +155,10 @@ export async function loadProductRules(
     select id, code, kind, active, apr_cap_bp, terms, version from loan_products`;
   const products = new Map<string, ProductRules>();
   for (const row of rows) {
+    const product = productFromRow(row);
     products.set(String(row.id), {
-      product: productFromRow(row),
-      writeOffDpd: writeOffDpdOf(row.terms, defaultWriteOffDpd),
+      product,
+      writeOffDpd: product.writeOffDpd ?? writeOffDpdOf(row.terms, defaultWriteOffDpd),
     });
   }
   return products;

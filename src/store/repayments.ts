@@ -88,7 +88,8 @@ export async function refreshStanding(tx: TransactionSql, loan: Loan, businessDa
     select min(due_date)::text as oldest from installments
     where customer_id = ${loan.customerId} and loan_id = ${loan.id} and status in ('due', 'overdue')
       and due_date < ${businessDate}::date`;
-  const standing = standingOn(row?.oldest ?? null, businessDate);
+  const stored = await getProduct(tx, loan.productId);
+  const standing = standingOn(row?.oldest ?? null, businessDate, stored?.product.bucketMaxDpd);
   await tx`
     update loans set days_past_due = ${standing.dpd}, bucket = ${standing.bucket}
     where customer_id = ${loan.customerId} and id = ${loan.id}`;

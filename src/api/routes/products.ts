@@ -7,6 +7,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
+import { MAX_WRITE_OFF_DPD } from '../../domain/delinquency-policy.ts';
 import {
   BASES,
   BP_PER_PERCENT,
@@ -159,6 +160,12 @@ const ProductBody = Type.Object(
         maxItems: DEFAULT_ALLOCATION_ORDER.length,
       }),
     ),
+    write_off_dpd: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: MAX_WRITE_OFF_DPD }), Type.Null()]),
+    ),
+    bucket_max_dpd: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: MAX_WRITE_OFF_DPD }), { minItems: 3, maxItems: 3 }),
+    ),
     apr_cap_percent: Type.Optional(BpPercent),
     min_principal: Type.Optional(AmountString),
     max_principal: Type.Optional(AmountString),
@@ -195,6 +202,8 @@ export const ProductView = Type.Object({
     cap: Type.Union([Type.String(), Type.Null()]),
   }),
   allocation_order: Type.Array(Type.String()),
+  write_off_dpd: Type.Union([Type.Integer(), Type.Null()]),
+  bucket_max_dpd: Type.Array(Type.Integer()),
   apr_cap_percent: Type.String(),
   min_principal: Type.String(),
   max_principal: Type.String(),
@@ -239,6 +248,8 @@ export function productView(row: CatalogRow): ProductView {
       cap: p.lateFee.capMinor === null ? null : money(p.lateFee.capMinor),
     },
     allocation_order: [...p.allocationOrder],
+    write_off_dpd: p.writeOffDpd,
+    bucket_max_dpd: [...p.bucketMaxDpd],
     apr_cap_percent: percentFromBp(p.aprCapBp),
     min_principal: money(p.minPrincipalMinor),
     max_principal: money(p.maxPrincipalMinor),
@@ -272,6 +283,8 @@ const API_FIELD_NAMES: readonly [RegExp, string][] = (
     ['multipleMinor', 'multiple'],
     ['roundingMode', 'rounding'],
     ['graceDays', 'grace_days'],
+    ['writeOffDpd', 'write_off_dpd'],
+    ['bucketMaxDpd', 'bucket_max_dpd'],
     ['aprCapBp', 'apr_cap_percent'],
     ['ratePer', 'rate_per'],
     ['rateBp', 'rate'],
@@ -364,6 +377,8 @@ export function productFromBody(body: ProductBody): LoanProduct {
       capMinor: body.late_fee?.cap === null ? null : minor('late_fee.cap', body.late_fee?.cap),
     },
     allocationOrder: body.allocation_order,
+    writeOffDpd: body.write_off_dpd,
+    bucketMaxDpd: body.bucket_max_dpd,
     aprCapBp: aprCapBp === 0 ? undefined : aprCapBp,
     minPrincipalMinor: minor('min_principal', body.min_principal),
     maxPrincipalMinor: minor('max_principal', body.max_principal),

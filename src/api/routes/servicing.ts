@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { isDate } from '../../domain/index.ts';
 import { transactionDateRefusal } from '../../domain/servicing.ts';
 import type { Platform } from '../../platform.ts';
 import type { Loan } from '../../store/loans.ts';
@@ -15,6 +16,7 @@ import {
   type CorrectedRepayment,
   reverseRepayment,
 } from '../../store/servicing/corrections.ts';
+import { writeOffLoan } from '../../store/servicing/write-off.ts';
 import { requireRole } from '../auth.ts';
 import { forbidden, notFound, refuse } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
@@ -137,6 +139,66 @@ export function servicingRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               businessDate: today,
             });
             return { statusCode: 200, body: correctedJson(r) };
+          },
+        });
+      },
+    );
+
+    app.post(
+      '/v1/loans/:id/write-off',
+      {
+        preHandler: requireRole('ops'),
+        schema: {
+          tags: ['servicing'],
+          summary: 'Write one loan off on a chosen date (default today; Idempotency-Key)',
+          security: [{ bearer: [] }],
+          headers: IdempotencyHeaders,
+          params: IdParams,
+          body: Type.Object(
+            {
+              date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+              reason: Type.String({ minLength: 1, maxLength: 200 }),
+            },
+            { additionalProperties: false },
+          ),
+          response: {
+            200: Type.Object({
+              loan_id: Type.String(),
+              date: Type.String(),
+              loss: Type.String(),
+              loan_status: Type.String(),
+            }),
+            400: ErrorBody,
+            404: ErrorBody,
+            409: ErrorBody,
+            422: ErrorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        const loanId = pathId(request.params.id, 'loan');
+        const loan = await getLoan(sql, loanId);
+        if (!loan) throw notFound('loan');
+        const today = await platform.services.clock.today();
+        const date = request.body.date ?? today;
+        if (!isDate(date) || date > today || date < loan.startDate) {
+          throw refuse(
+            'WRITE_OFF_DATE_NOT_ALLOWED',
+            `a write-off date is from the loan's start ${loan.startDate} to today ${today}`,
+          );
+        }
+        return idempotent(sql, request, reply, {
+          effect: async (tx) => {
+            const w = await writeOffLoan(tx, loanId, date);
+            return {
+              statusCode: 200,
+              body: {
+                loan_id: loanId.toString(),
+                date,
+                loss: money(w.lossMinor),
+                loan_status: 'written_off',
+              },
+            };
           },
         });
       },
