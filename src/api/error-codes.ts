@@ -58,6 +58,7 @@ const STORE: Record<RefusalCode, 403 | 404 | 409 | 422> = {
   WAIVER_EXCEEDS_OUTSTANDING: 422,
   NOTHING_TO_CHARGE: 409,
   SECOND_APPROVAL_REQUIRED: 403,
+  CREDIT_BALANCE_TOO_LOW: 422,
 };
 
 /** Close of business refusals: the book's state forbids this close now. */

@@ -151,3 +151,11 @@ export function waiverPostings(
     ...signedCredit(ref, RECEIVABLE_OF[w.component], w.amountMinor),
   ]);
 }
+
+/** The customer's credit balance paid out to their card. */
+export function creditBalanceRefundPostings(ref: PostingRef, amountMinor: bigint): Posting {
+  return balanced('credit_balance_refund', [
+    ...signedCredit(ref, ACCOUNTS.customerCreditBalances, -amountMinor),
+    ...signedCredit(ref, ACCOUNTS.cash, amountMinor),
+  ]);
+}

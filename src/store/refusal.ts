@@ -32,7 +32,8 @@ export type RefusalCode =
   | 'INSTALLMENT_NOT_FOUND'
   | 'WAIVER_EXCEEDS_OUTSTANDING'
   | 'NOTHING_TO_CHARGE'
-  | 'SECOND_APPROVAL_REQUIRED';
+  | 'SECOND_APPROVAL_REQUIRED'
+  | 'CREDIT_BALANCE_TOO_LOW';
 
 export class Refusal extends Error {
   override name = 'Refusal';

@@ -6,6 +6,7 @@ import { authRoutes } from './auth.ts';
 import { businessDateRoutes } from './business-date.ts';
 import { cobRoutes } from './cob.ts';
 import { creditApplicationRoutes } from './credit-applications.ts';
+import { creditBalanceRoutes } from './credit-balance.ts';
 import { creditLineRoutes } from './credit-lines.ts';
 import { customerRoutes } from './customers.ts';
 import { deadLetterRoutes } from './dead-letters.ts';
@@ -47,5 +48,6 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(servicingRoutes(platform));
   await app.register(returnRoutes(platform));
   await app.register(adjustmentRoutes(platform));
+  await app.register(creditBalanceRoutes(platform));
   await app.register(webRoutes());
 }
