@@ -159,3 +159,14 @@ export function creditBalanceRefundPostings(ref: PostingRef, amountMinor: bigint
     ...signedCredit(ref, ACCOUNTS.cash, amountMinor),
   ]);
 }
+
+/**
+ * A goods order's down payment, taken from the customer at checkout: it is owed on to the
+ * merchant, who is then paid the whole price (the financed part and this).
+ */
+export function downPaymentPostings(ref: PostingRef, amountMinor: bigint): Posting {
+  return balanced('down_payment', [
+    ...signedCredit(ref, ACCOUNTS.cash, -amountMinor),
+    ...signedCredit(ref, ACCOUNTS.payableToMerchants, amountMinor),
+  ]);
+}
