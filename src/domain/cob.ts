@@ -5,6 +5,7 @@
  * (store/cob.ts); cob/run.ts runs the steps in order.
  */
 
+import { isPaused } from './collections.ts';
 import { parseDate } from './dates.ts';
 import {
   type Bucket,
@@ -72,6 +73,8 @@ export interface ProductRules {
 
 /** A loan as the close sees it: its standing before today, and its installments already past due. */
 export interface CobLoan {
+  /** Hardship pause: through this date the close charges no late fee and keeps the standing. */
+  pausedThrough?: string | null;
   id: bigint;
   customerId: bigint;
   daysPastDue: number;
@@ -103,6 +106,7 @@ export function planDelinquency(date: string, loans: readonly CobLoan[]): Delinq
   const plan: DelinquencyPlan = { fees: [], standings: [], writeOffs: new Set() };
   const asOf = standingDateAfterClose(date);
   for (const loan of loans) {
+    if (isPaused(loan.pausedThrough ?? null, date)) continue;
     const ref = { customerId: loan.customerId, loanId: loan.id };
     for (const installment of loan.pastDue) {
       const feeMinor = lateFeeDueMinor(loan.rules.product, installment, asOf);

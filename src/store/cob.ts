@@ -69,6 +69,7 @@ interface LoanRow {
   days_past_due: number;
   bucket: Bucket;
   last_closed_date: string | null;
+  paused_until: string | null;
 }
 
 interface InstallmentRow extends InstallmentAmountColumns {
@@ -207,8 +208,9 @@ export async function readBatch(
   if (run.status === 'completed') return { run, cursorLoans: [], todo: [] };
   const loans = await tx<LoanRow[]>`
     select l.id, l.customer_id, l.product_id, l.days_past_due, l.bucket,
-      m.last_closed_date::text as last_closed_date
+      m.last_closed_date::text as last_closed_date, c.paused_until::text as paused_until
     from loans l left join loan_cob_marks m on m.loan_id = l.id
+      left join collection_cases c on c.customer_id = l.customer_id and c.loan_id = l.id
     where l.status = 'active' and l.id > ${run.cursor_loan_id.toString()}::bigint
     order by l.id limit ${batchSize}`;
   const todo = loans.filter((l) => l.last_closed_date === null || l.last_closed_date < date);
@@ -239,6 +241,7 @@ export async function readBatch(
         rules,
         pastDue: byLoan.get(String(l.id)) ?? [],
         lastClosedDate: l.last_closed_date,
+        pausedThrough: l.paused_until,
       };
     }),
   };

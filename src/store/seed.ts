@@ -35,7 +35,7 @@ export interface DemoLogin {
 export const DEMO_CREDIT_LIMIT_MINOR = 20_000_00n;
 
 export interface DemoCredentials {
-  staff: Record<StaffRole, DemoLogin>;
+  staff: Record<'risk' | 'ops', DemoLogin>;
   products: { code: string; id: bigint }[];
   creditLimitMinor: bigint;
   customer: DemoLogin;

@@ -1,10 +1,10 @@
 /**
- * Staff users (roles risk and ops). Usernames are not personal data here: they are work logins,
+ * Staff users (roles risk, ops and collector). Usernames are not personal data here: they are work logins,
  * kept in clear and compared in lower case.
  */
 import type { Queryable } from './db.ts';
 
-export const STAFF_ROLES = ['risk', 'ops'] as const;
+export const STAFF_ROLES = ['risk', 'ops', 'collector'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{2,31}$/;

@@ -44,6 +44,7 @@ const TokenBody = Type.Object({
     Type.Literal('merchant'),
     Type.Literal('risk'),
     Type.Literal('ops'),
+    Type.Literal('collector'),
   ]),
 });
 

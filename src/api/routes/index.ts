@@ -5,6 +5,7 @@ import { adjustmentRoutes } from './adjustments.ts';
 import { authRoutes } from './auth.ts';
 import { businessDateRoutes } from './business-date.ts';
 import { cobRoutes } from './cob.ts';
+import { collectionRoutes } from './collections.ts';
 import { creditApplicationRoutes } from './credit-applications.ts';
 import { creditBalanceRoutes } from './credit-balance.ts';
 import { creditLineRoutes } from './credit-lines.ts';
@@ -49,5 +50,6 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(returnRoutes(platform));
   await app.register(adjustmentRoutes(platform));
   await app.register(creditBalanceRoutes(platform));
+  await app.register(collectionRoutes(platform));
   await app.register(webRoutes());
 }

@@ -7,7 +7,7 @@ import { createStaff, parseUsername } from '../../store/staff.ts';
 import { requireRole } from '../auth.ts';
 import { refuse } from '../errors.ts';
 
-const StaffRole = Type.Union([Type.Literal('risk'), Type.Literal('ops')]);
+const StaffRole = Type.Union([Type.Literal('risk'), Type.Literal('ops'), Type.Literal('collector')]);
 const NewStaff = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: 64 }),
