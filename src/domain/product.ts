@@ -48,6 +48,11 @@ export const PRODUCT_CHECK_START_DATE = '2024-01-31';
 export interface LateFeeRule {
   readonly fixedMinor: bigint;
   readonly bpPerDay: number;
+  /**
+   * A one-time percentage of the overdue amount, charged once the grace days are over (Fineract's
+   * "percentage of overdue installment" penalty); 0 for none. Adds to the fixed part and the daily rate.
+   */
+  readonly onceBp?: number;
   /** Most a single installment can be charged in late fees; null for no cap. */
   readonly capMinor: bigint | null;
 }
@@ -190,6 +195,7 @@ export function validateProduct(input: unknown): LoanProduct {
   const lateFee: LateFeeRule = {
     fixedMinor: readMinor(lateInput, 'fixedMinor', p, 0n),
     bpPerDay: readInt(lateInput, 'bpPerDay', p, 0, 10000, 0),
+    onceBp: readInt(lateInput, 'onceBp', p, 0, 10000, 0),
     capMinor:
       lateInput.capMinor === null || lateInput.capMinor === undefined
         ? null
@@ -376,6 +382,13 @@ export function lateFeeFor(
     product.multipleMinor,
     product.roundingMode,
   );
-  const feeMinor = rule.fixedMinor + dailyMinor;
+  // the one-time part is on the amount overdue now: a part payment never makes it grow
+  const onceMinor = roundToUnit(
+    overdueMinor * BigInt(rule.onceBp ?? 0),
+    10000n,
+    product.multipleMinor,
+    product.roundingMode,
+  );
+  const feeMinor = rule.fixedMinor + dailyMinor + onceMinor;
   return rule.capMinor !== null && feeMinor > rule.capMinor ? rule.capMinor : feeMinor;
 }

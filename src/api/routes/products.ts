@@ -149,6 +149,7 @@ const ProductBody = Type.Object(
         {
           amount: Type.Optional(AmountString),
           percent_per_day: Type.Optional(BpPercent),
+          percent_once: Type.Optional(BpPercent),
           cap: Type.Optional(Type.Union([AmountString, Type.Null()])),
         },
         { additionalProperties: false },
@@ -199,6 +200,7 @@ export const ProductView = Type.Object({
   late_fee: Type.Object({
     amount: Type.String(),
     percent_per_day: Type.String(),
+    percent_once: Type.String(),
     cap: Type.Union([Type.String(), Type.Null()]),
   }),
   allocation_order: Type.Array(Type.String()),
@@ -245,6 +247,7 @@ export function productView(row: CatalogRow): ProductView {
     late_fee: {
       amount: money(p.lateFee.fixedMinor),
       percent_per_day: percentFromBp(p.lateFee.bpPerDay),
+      percent_once: percentFromBp(p.lateFee.onceBp ?? 0),
       cap: p.lateFee.capMinor === null ? null : money(p.lateFee.capMinor),
     },
     allocation_order: [...p.allocationOrder],
@@ -271,6 +274,7 @@ const API_FIELD_NAMES: readonly [RegExp, string][] = (
     ['lateFee.capMinor', 'late_fee.cap'],
     ['lateFee.fixedMinor', 'late_fee.amount'],
     ['lateFee.bpPerDay', 'late_fee.percent_per_day'],
+    ['lateFee.onceBp', 'late_fee.percent_once'],
     ['minPrincipalMinor', 'min_principal'],
     ['maxPrincipalMinor', 'max_principal'],
     ['upfrontFeeMinor', 'fees.upfront.amount'],
@@ -374,6 +378,7 @@ export function productFromBody(body: ProductBody): LoanProduct {
     lateFee: {
       fixedMinor: minor('late_fee.amount', body.late_fee?.amount),
       bpPerDay: bp('late_fee.percent_per_day', body.late_fee?.percent_per_day, 100),
+      onceBp: bp('late_fee.percent_once', body.late_fee?.percent_once, 100),
       capMinor: body.late_fee?.cap === null ? null : minor('late_fee.cap', body.late_fee?.cap),
     },
     allocationOrder: body.allocation_order,
