@@ -3,7 +3,7 @@
 -- free text, so no personal detail lands in a note. Customer-owned tables lead their keys with
 -- customer_id.
 alter table staff drop constraint staff_role_check;
-alter table staff add constraint staff_role_check check (role in ('risk', 'ops', 'collector'));
+alter table staff add constraint staff_role_check check (role in ('risk', 'ops', 'admin', 'collector'));
 
 create table collection_cases (
   customer_id bigint not null references customers (id),

@@ -74,10 +74,8 @@ export function parseBankCard(raw: string): string | undefined {
   return pattern.test(card) ? card : undefined;
 }
 
-/** Only the last four digits are ever shown again. */
-export function maskBankCard(card: string): string {
-  return `**** **** **** ${card.slice(-4)}`;
-}
+/** Only the last four digits are ever shown to the customer again (privacy/masking.ts). */
+export { ownBankCard as maskBankCard } from '../privacy/masking.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Rows

@@ -147,7 +147,7 @@ describe('random workload keeps the books', () => {
       ['ledger', 'check', '--json'],
       {
         cwd: root,
-        env: { ...process.env, DATABASE_URL: lab.pg.url, LOG_LEVEL: 'silent' },
+        env: { ...process.env, ...lab.pg.keys, DATABASE_URL: lab.pg.url, LOG_LEVEL: 'silent' },
       },
     );
     const report = JSON.parse(stdout);
@@ -165,7 +165,7 @@ describe('random workload keeps the books', () => {
         where l.status = 'active' and i.status = 'due' and i.principal_minor > i.paid_principal_minor limit 1)`;
     const failed = await promisify(execFile)(path.join(root, 'bin/fenqi'), ['ledger', 'check'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: lab.pg.url, LOG_LEVEL: 'silent' },
+      env: { ...process.env, ...lab.pg.keys, DATABASE_URL: lab.pg.url, LOG_LEVEL: 'silent' },
     }).then(
       () => ({ code: 0, stdout: '' }),
       (err: { code: number; stdout: string }) => err,

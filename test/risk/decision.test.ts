@@ -369,8 +369,9 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
         '/v1/credit-applications',
         bearer(c.token),
         application({ stated_income: '1.234' }),
-        400,
-        'VALIDATION_FAILED',
+        // the one money rule of every amount (api/money-input.ts): too many decimals is a 422
+        422,
+        'INVALID_AMOUNT',
       ],
       [
         'POST',
