@@ -3,7 +3,7 @@
  * (creating a user, changing a user's role) and checked against the rank order below by a test,
  * so nobody can grant a role above their own:
  *   admin -> admin, risk, ops, collector   (manages staff; reads and verifies the audit log)
- *   ops   -> ops, collector                (operations staff onboard their own colleagues)
+ *   ops   -> ops                           (operations staff onboard their own colleagues)
  *   risk  -> nothing                       (credit powers are granted by an admin only)
  *   collector -> nothing                   (collections work, issue 15)
  * Pure: no I/O.
@@ -16,7 +16,7 @@ export const ROLE_RANK: Readonly<Record<StaffRole, number>> = { ops: 1, risk: 1,
 
 export const GRANT_MATRIX: Readonly<Record<StaffRole, readonly StaffRole[]>> = {
   admin: ['admin', 'risk', 'ops', 'collector'],
-  ops: ['ops', 'collector'],
+  ops: ['ops'],
   risk: [],
   collector: [],
 };

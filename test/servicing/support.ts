@@ -31,7 +31,10 @@ export const ROUND_GOODS = {
 export async function startScenarios(product: Record<string, unknown> = ROUND_GOODS): Promise<Scenario> {
   const lab = await startLab(10, { FENQI_BUSINESS_CLOCK: 'manual' });
   const { id } = await insertTestProduct(lab.platform.db.sql, testProductInput(product));
-  return { lab, productId: id, ops: lab.token('ops', 1n) };
+  // staff tokens must name a staff account that exists
+  const [staff] = await lab.platform.db.sql<{ id: bigint }[]>`
+    insert into staff (username, role, password_hash) values ('servicing-ops', 'ops', 'x') returning id`;
+  return { lab, productId: id, ops: lab.token('ops', staff!.id) };
 }
 
 export async function setBusinessDate(s: Scenario, date: string): Promise<void> {
