@@ -97,6 +97,11 @@ export interface Config {
   businessTimeZone: string;
   /** Workers close each ended business day by themselves (src/workers/cob-scheduler.ts). */
   cobAuto: boolean;
+  /**
+   * Where "today" comes from (src/clock.ts): `zone`, the calendar day in businessTimeZone; or
+   * `manual`, a stored date set by ops and advanced by close of business (test deployments, drills).
+   */
+  businessClock: 'zone' | 'manual';
 }
 
 type Env = Record<string, string | undefined>;
@@ -129,6 +134,12 @@ function timeZoneVar(env: Env, name: string, fallback: string): string {
     throw new ConfigError(name, `must be an IANA time zone such as Asia/Shanghai, got "${zone}"`);
   }
   return zone;
+}
+
+function businessClockVar(env: Env, name: string): 'zone' | 'manual' {
+  const raw = env[name] || 'zone';
+  if (raw !== 'zone' && raw !== 'manual') throw new ConfigError(name, `must be zone or manual, got "${raw}"`);
+  return raw;
 }
 
 function urlVar(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -398,6 +409,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitIpPerS: intVar(env, 'FENQI_RATE_LIMIT_IP_PER_S', 2_000, 1, 10_000_000),
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
+    businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),
     // maker-checker (docs/security.md): a line or approval above this needs a second staff member
     secondApproverAboveMinor:
       BigInt(intVar(env, 'FENQI_SECOND_APPROVER_ABOVE_YUAN', 20_000, 0, 10_000_000)) * 100n,

@@ -15,7 +15,6 @@ import { type Static, Type } from 'typebox';
 import { CacheAside, CacheOverloadedError } from '../../cache/cache-aside.ts';
 import { creditSummaryKey, keyTags, orderIdempotencyKey } from '../../cache/keys.ts';
 import { type RateLimitRule, rateWindow } from '../../cache/rate-limit.ts';
-import { businessDate } from '../../config.ts';
 import { checkOrder, type OrderRefusal } from '../../domain/orders.ts';
 import { findHeldOrder } from '../../orders/dead-letters.ts';
 import { intakeFacts, type Read, SaleFacts, type SaleProduct } from '../../orders/intake.ts';
@@ -262,7 +261,7 @@ export class QueuedOrders {
       tenor: body.tenor,
       key,
       hash,
-      businessDate: businessDate(this.platform.config),
+      businessDate: await this.platform.services.clock.today(),
       merchantId: (goods as SaleGoods).merchantId,
       priceMinor: (goods as SaleGoods).priceMinor,
       acceptedAt: new Date().toISOString(),
