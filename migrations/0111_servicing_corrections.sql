@@ -7,8 +7,9 @@ alter table repayments add column status text not null default 'posted'
 alter table repayments add column reversed_on date;
 alter table repayments add column reversal_reason text
   check (reversal_reason in ('bounced', 'misapplied'));
+-- NOT VALID: checked for new rows at once; 0116 validates the existing ones in its own transaction.
 alter table repayments add constraint repayment_reversal_complete
-  check ((status = 'reversed') = (reversed_on is not null and reversal_reason is not null));
+  check ((status = 'reversed') = (reversed_on is not null and reversal_reason is not null)) not valid;
 
 -- null: the same as interest_minor (never lowered by a payoff waiver)
 alter table installments add column scheduled_interest_minor bigint check (scheduled_interest_minor >= 0);

@@ -3,7 +3,7 @@
 -- lead with customer_id (Citus distribution column).
 create table merchant_return_policies (
   merchant_id bigint primary key references merchants (id),
-  return_window_days integer not null check (return_window_days between 0 and 365),
+  return_window_days bigint not null check (return_window_days between 0 and 365),
   updated_at timestamptz not null default now(),
   created_at timestamptz not null default now()
 );

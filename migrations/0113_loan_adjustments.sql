@@ -7,7 +7,7 @@ create table loan_adjustments (
   customer_id bigint not null references customers (id),
   id bigint not null default fenqi_next_id(),
   loan_id bigint not null,
-  installment_number integer not null check (installment_number > 0),
+  installment_number bigint not null check (installment_number > 0),
   kind text not null check (kind in ('charge', 'waiver')),
   component text not null check (component in ('fee', 'interest', 'penalty')),
   amount_minor bigint not null check (amount_minor > 0),

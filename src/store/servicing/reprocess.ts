@@ -71,7 +71,7 @@ async function readFacts(tx: TransactionSql, loan: Loan): Promise<Facts> {
     select last_closed_date::text as d from loan_cob_marks
     where customer_id = ${loan.customerId} and loan_id = ${loan.id}`;
   const waivers = await tx<{ d: string; number: number; amount_minor: bigint }[]>`
-    select business_date::text as d, installment_number as number, amount_minor from loan_adjustments
+    select business_date::text as d, installment_number::integer as number, amount_minor from loan_adjustments
     where customer_id = ${loan.customerId} and loan_id = ${loan.id} and kind = 'waiver' and component = 'penalty'
     order by created_at, id`;
   const penaltyWaivers = waivers.map((w) => ({ date: w.d, number: w.number, amountMinor: w.amount_minor }));

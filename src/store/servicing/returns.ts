@@ -22,7 +22,7 @@ import { closePaidOffLoan } from '../repayments.ts';
 
 export async function returnWindowDays(sql: Queryable, merchantId: bigint): Promise<number> {
   const [row] = await sql<{ days: number }[]>`
-    select return_window_days as days from merchant_return_policies where merchant_id = ${merchantId}`;
+    select return_window_days::integer as days from merchant_return_policies where merchant_id = ${merchantId}`;
   return row?.days ?? DEFAULT_RETURN_WINDOW_DAYS;
 }
 
