@@ -11,6 +11,7 @@ import type { Platform } from '../../platform.ts';
 import { authorizeStaffAdjustment } from '../../servicing/approval.ts';
 import { getLoan } from '../../store/loans.ts';
 import { type AppliedAdjustment, applyCharge, applyWaiver } from '../../store/servicing/adjustments.ts';
+import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { notFound, refuse } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
@@ -29,6 +30,30 @@ const AdjustmentView = Type.Object({
   loan_status: Type.String(),
   days_past_due: Type.Integer(),
 });
+
+/** The audit row of an applied adjustment: the loan's standing before, the adjustment after. */
+function audited(
+  kind: 'charge' | 'waiver',
+  component: string,
+  before: { status: string; daysPastDue: number },
+  a: AppliedAdjustment,
+  reason: string,
+) {
+  return {
+    action: kind === 'charge' ? 'loan_charge_applied' : 'loan_waiver_applied',
+    recordType: 'loan',
+    recordId: a.loan.id.toString(),
+    before: { status: before.status, daysPastDue: before.daysPastDue },
+    after: {
+      adjustmentIds: a.ids,
+      component,
+      parts: a.parts,
+      reason,
+      status: a.loan.status,
+      daysPastDue: a.loan.daysPastDue,
+    },
+  };
+}
 
 function view(kind: string, component: string, amountMinor: bigint, a: AppliedAdjustment) {
   return {
@@ -110,6 +135,10 @@ export function adjustmentRoutes(platform: Platform): FastifyPluginAsyncTypebox 
               requestedBy: actor,
               businessDate,
             });
+            await recordStaffAction(tx, {
+              actor: request.principal!,
+              ...audited('charge', 'fee', loan, a, body.reason),
+            });
             return { statusCode: 201, body: view('charge', 'fee', amountMinor, a) };
           },
         });
@@ -151,6 +180,10 @@ export function adjustmentRoutes(platform: Platform): FastifyPluginAsyncTypebox 
               reason: body.reason,
               requestedBy: actor,
               businessDate,
+            });
+            await recordStaffAction(tx, {
+              actor: request.principal!,
+              ...audited('waiver', body.component, loan, a, body.reason),
             });
             return { statusCode: 201, body: view('waiver', body.component, amountMinor, a) };
           },
