@@ -1,9 +1,10 @@
 /**
  * The seam where a staff adjustment (an ad-hoc charge or a waiver) is authorised, in the
- * adjustment's own transaction, before it moves money. One function, so the audit log writer and
- * maker-checker (security-staff work, DESIGN.md "Trust nothing inside") plug in here and nowhere
- * else: they receive the same `StaffAdjustment` and the transaction, and may record it or park it
- * for a second person.
+ * adjustment's own transaction, before it moves money. One function, so maker-checker
+ * (security-staff work, DESIGN.md "Trust nothing inside") plugs in here and nowhere else: it
+ * receives the same `StaffAdjustment` and the transaction, and may park it for a second person.
+ * The audit row is written by the route after the adjustment is applied, as the transaction's last
+ * statement (src/store/staff-audit.ts: the chain head's lock is taken last).
  *
  * Until maker-checker exists, an adjustment above STAFF_ADJUSTMENT_LIMIT_MINOR is refused
  * (`403 SECOND_APPROVAL_REQUIRED`) rather than let through on one person's word.
