@@ -11,7 +11,14 @@ import { verifyStaffAudit } from '../../src/store/staff-audit.ts';
 import { runFenqi } from '../harness/cli.ts';
 import { tempDir } from '../harness/process.ts';
 import { call, createCustomer, createGoods } from '../lending/fixtures.ts';
-import { buy, closeDate, type Scenario, setBusinessDate, startScenarios } from './support.ts';
+import {
+  assertLedgerChecks,
+  buy,
+  closeDate,
+  type Scenario,
+  setBusinessDate,
+  startScenarios,
+} from './support.ts';
 
 interface AuditRow {
   action: string;
@@ -182,12 +189,6 @@ describe('servicing staff actions in the staff audit log', () => {
 
     // a refused action leaves no audit row (its transaction rolled back), nor does a customer's repayment
     mark = (await rows()).length;
-    const big = await call(s.lab, 'POST', `/v1/loans/${a.loanId}/charges`, {
-      token: s.ops,
-      key: 'big',
-      body: { amount: '600.00', reason: 'too much for one person' },
-    });
-    assert.equal(big.body.error?.code, 'SECOND_APPROVAL_REQUIRED', JSON.stringify(big.body));
     const tooMuch = await call(s.lab, 'POST', `/v1/loans/${a.loanId}/waivers`, {
       token: s.ops,
       key: 'wv-too-much',
@@ -269,5 +270,87 @@ describe('servicing staff actions in the staff audit log', () => {
     });
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, /audit verify: OK/);
+  });
+
+  test('a charge or waiver above the staff limit is a proposal a second ops member approves or rejects, never its proposer', async () => {
+    const sql = s.lab.platform.db.sql;
+    const { loanId } = await buy(s, 60_000n);
+    const [checker] = await sql<{ id: bigint }[]>`
+      insert into staff (username, role, password_hash) values ('checker-ops', 'ops', 'x') returning id`;
+    const checkerToken = s.lab.token('ops', checker!.id);
+    const fees = async () =>
+      (
+        await sql<
+          { f: bigint }[]
+        >`select sum(fee_minor)::bigint as f from installments where loan_id = ${loanId}`
+      )[0]!.f;
+    const feesBefore = await fees();
+
+    let mark = (await rows()).length;
+    const proposed = await call(s.lab, 'POST', `/v1/loans/${loanId}/charges`, {
+      token: s.ops,
+      key: 'big-charge',
+      body: { amount: '600.00', reason: 'a large fee' },
+    });
+    ok(proposed, 202);
+    assert.equal(proposed.body.status, 'open');
+    assert.equal(await fees(), feesBefore, 'nothing charged on one person’s word');
+    await expectAudited(mark, [['adjustment_proposed', 'adjustment_proposal', proposed.body.proposal_id]]);
+
+    const path = `/v1/adjustment-proposals/${proposed.body.proposal_id}`;
+    const own = await call(s.lab, 'POST', `${path}/approve`, { token: s.ops, key: 'own' });
+    assert.equal(own.status, 403, JSON.stringify(own.body));
+    assert.equal(own.body.error.code, 'OWN_PROPOSAL');
+    const ownReject = await call(s.lab, 'POST', `${path}/reject`, { token: s.ops, key: 'own-rej' });
+    assert.equal(ownReject.body.error.code, 'OWN_PROPOSAL');
+
+    mark = (await rows()).length;
+    const approved = await call(s.lab, 'POST', `${path}/approve`, { token: checkerToken, key: 'ok' });
+    ok(approved, 201);
+    assert.equal(approved.body.proposal.status, 'approved');
+    assert.equal(approved.body.proposal.decided_by, checker!.id.toString());
+    assert.equal(approved.body.adjustment.amount, '600.00');
+    assert.equal(await fees(), feesBefore + 60_000n, 'charged once approved');
+    await expectAudited(
+      mark,
+      [
+        ['loan_charge_applied', 'loan', loanId.toString()],
+        ['adjustment_proposal_approved', 'adjustment_proposal', proposed.body.proposal_id],
+      ],
+      checker!.id,
+    );
+    const again = await call(s.lab, 'POST', `${path}/approve`, { token: checkerToken, key: 'again' });
+    assert.equal(again.body.error.code, 'PROPOSAL_ALREADY_DECIDED');
+    const [adjustment] = await sql<{ requested_by: string }[]>`
+      select requested_by from loan_adjustments where loan_id = ${loanId} and amount_minor = 60000`;
+    assert.equal(adjustment!.requested_by, `ops:${opsId}`, 'the charge stays the proposer’s request');
+
+    const waiver = await call(s.lab, 'POST', `/v1/loans/${loanId}/waivers`, {
+      token: s.ops,
+      key: 'big-waiver',
+      body: { component: 'fee', amount: '550.00', reason: 'a large waiver' },
+    });
+    ok(waiver, 202);
+    mark = (await rows()).length;
+    const rejected = await call(s.lab, 'POST', `/v1/adjustment-proposals/${waiver.body.proposal_id}/reject`, {
+      token: checkerToken,
+      key: 'no',
+    });
+    ok(rejected, 200);
+    assert.equal(rejected.body.status, 'rejected');
+    assert.equal(await fees(), feesBefore + 60_000n, 'a rejected waiver waives nothing');
+    await expectAudited(
+      mark,
+      [['adjustment_proposal_rejected', 'adjustment_proposal', waiver.body.proposal_id]],
+      checker!.id,
+    );
+    const missing = await call(s.lab, 'POST', '/v1/adjustment-proposals/999999999/approve', {
+      token: checkerToken,
+      key: 'missing',
+    });
+    assert.equal(missing.status, 404, JSON.stringify(missing.body));
+    await assertLedgerChecks(s);
+    const checked = await verifyStaffAudit(sql);
+    assert.ok(checked.ok);
   });
 });
