@@ -25,6 +25,7 @@ import { getLoan, type Loan } from '../../store/loans.ts';
 import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { forbidden, notFound, refuse } from '../errors.ts';
+import { IdString } from './ids.ts';
 import { ErrorBody, IdParams, Money, money, pathId, positiveAmount } from './lending-schemas.ts';
 
 const DateString = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
@@ -90,10 +91,7 @@ export function collectionRoutes(platform: Platform): FastifyPluginAsyncTypebox 
           tags,
           security,
           params: IdParams,
-          body: Type.Object(
-            { collector_id: Type.String({ pattern: '^\\d{1,19}$' }) },
-            { additionalProperties: false },
-          ),
+          body: Type.Object({ collector_id: IdString }, { additionalProperties: false }),
           response: {
             200: Type.Object({ loan_id: Type.String(), assigned_to: Type.String() }),
             404: ErrorBody,
@@ -103,7 +101,7 @@ export function collectionRoutes(platform: Platform): FastifyPluginAsyncTypebox 
       },
       async (request) => {
         const loan = await activeLoan(request.params.id);
-        const collectorId = BigInt(request.body.collector_id);
+        const collectorId = pathId(request.body.collector_id, 'collector');
         const [staff] = await sql`select 1 from staff where id = ${collectorId} and role = 'collector'`;
         if (!staff) throw notFound('collector');
         await sql.begin(async (tx) => {
