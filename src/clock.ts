@@ -19,8 +19,11 @@ export interface BusinessClock {
   readonly mode: BusinessClockMode;
   /** Today's business date, YYYY-MM-DD. */
   today(): Promise<string>;
-  /** Sets the business date (manual mode only; the caller checks the mode and the role). */
-  set(date: string): Promise<void>;
+  /**
+   * Sets the business date (manual mode only; the caller checks the mode and the role), in `tx`
+   * when given so that the change and its audit row commit together.
+   */
+  set(date: string, tx?: Queryable): Promise<void>;
 }
 
 export function createBusinessClock(
@@ -42,6 +45,6 @@ export function createBusinessClock(
     mode: 'manual',
     // a manual clock never set yet starts at the time zone's day, as the first close would see it
     today: async () => (await storedBusinessDate(sql)) ?? zoneToday(),
-    set: (date) => setStoredBusinessDate(sql, date),
+    set: (date, tx) => setStoredBusinessDate(tx ?? sql, date),
   };
 }

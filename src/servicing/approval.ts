@@ -1,36 +1,50 @@
 /**
  * The seam where a staff adjustment (an ad-hoc charge or a waiver) is authorised, in the
- * adjustment's own transaction, before it moves money. One function, so the audit log writer and
- * maker-checker (security-staff work, DESIGN.md "Trust nothing inside") plug in here and nowhere
- * else: they receive the same `StaffAdjustment` and the transaction, and may record it or park it
- * for a second person.
- *
- * Until maker-checker exists, an adjustment above STAFF_ADJUSTMENT_LIMIT_MINOR is refused
- * (`403 SECOND_APPROVAL_REQUIRED`) rather than let through on one person's word.
+ * adjustment's own transaction, before it moves money. One function, so maker-checker plugs in
+ * here and nowhere else: an adjustment within STAFF_ADJUSTMENT_LIMIT_MINOR is applied at once; one
+ * above it is parked as a proposal (store/servicing/adjustment-proposals.ts) that a second staff
+ * member approves or rejects (POST /v1/adjustment-proposals/{id}/approve|reject), in the manner of
+ * the credit-line proposals (docs/security.md "Maker-checker"). The audit row is written by the
+ * caller after the adjustment or the proposal, as the transaction's last statement
+ * (src/store/staff-audit.ts: the chain head's lock is taken last).
  */
-import { needsSecondApproval } from '../domain/adjustments.ts';
+import { needsSecondApproval, type WaivableComponent } from '../domain/adjustments.ts';
 import type { TransactionSql } from '../store/db.ts';
-import { Refusal } from '../store/refusal.ts';
+import {
+  type AdjustmentProposal,
+  insertAdjustmentProposal,
+} from '../store/servicing/adjustment-proposals.ts';
 
 export interface StaffAdjustment {
   kind: 'charge' | 'waiver';
-  component: 'fee' | 'interest' | 'penalty';
+  component: WaivableComponent;
   loanId: bigint;
   customerId: bigint;
   amountMinor: bigint;
+  /** null: the store's default installment (oldest open). */
+  installment: number | null;
   reason: string;
-  /** 'ops:<staff id>' */
-  actor: string;
+  /** The staff member asking. */
+  staffId: bigint;
 }
 
-export async function authorizeStaffAdjustment(_tx: TransactionSql, a: StaffAdjustment): Promise<void> {
-  if (needsSecondApproval(a.amountMinor)) {
-    throw new Refusal(
-      'SECOND_APPROVAL_REQUIRED',
-      `a ${a.kind} of this size needs a second person's approval`,
-      {
-        amount_minor: a.amountMinor.toString(),
-      },
-    );
-  }
+/** Apply now, or wait for the second person on the proposal. */
+export type Authorization = { apply: true } | { apply: false; proposal: AdjustmentProposal };
+
+export async function authorizeStaffAdjustment(
+  tx: TransactionSql,
+  a: StaffAdjustment,
+): Promise<Authorization> {
+  if (!needsSecondApproval(a.amountMinor)) return { apply: true };
+  const proposal = await insertAdjustmentProposal(tx, {
+    customerId: a.customerId,
+    loanId: a.loanId,
+    kind: a.kind,
+    component: a.component,
+    amountMinor: a.amountMinor,
+    installment: a.installment,
+    reason: a.reason,
+    proposedBy: a.staffId,
+  });
+  return { apply: false, proposal };
 }

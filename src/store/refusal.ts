@@ -37,7 +37,6 @@ export type RefusalCode =
   | 'INSTALLMENT_NOT_FOUND'
   | 'WAIVER_EXCEEDS_OUTSTANDING'
   | 'NOTHING_TO_CHARGE'
-  | 'SECOND_APPROVAL_REQUIRED'
   | 'CREDIT_BALANCE_TOO_LOW';
 
 export class Refusal extends Error {

@@ -10,9 +10,14 @@ import { call, createCustomer, createGoods, type Lab, startLab } from '../lendin
 
 describe('the business clock', () => {
   let lab: Lab;
+  let ops: string;
   const cliEnv = () => ({ ...lab.pg.env(), FENQI_BUSINESS_CLOCK: 'manual', LOG_LEVEL: 'silent' });
   before(async () => {
     lab = await startLab(10, { FENQI_BUSINESS_CLOCK: 'manual' });
+    // setting the date is audited under the token's staff account, which must exist
+    const [staff] = await lab.platform.db.sql<{ id: bigint }[]>`
+      insert into staff (username, role, password_hash) values ('clock-ops', 'ops', 'x') returning id`;
+    ops = lab.token('ops', staff!.id);
   });
   after(async () => {
     await lab?.close();
@@ -31,7 +36,6 @@ describe('the business clock', () => {
   });
 
   test('ops set the date; orders, loans and repayments are stamped with it; a customer may not set it', async () => {
-    const ops = lab.token('ops', 1n);
     const set = await call(lab, 'PUT', '/v1/ops/business-date', { token: ops, body: { date: '2025-03-05' } });
     assert.equal(set.status, 200);
     assert.deepEqual(set.body, { business_date: '2025-03-05', clock: 'manual', time_zone: 'Asia/Shanghai' });
@@ -70,7 +74,6 @@ describe('the business clock', () => {
   });
 
   test('fenqi cob --date D moves the manual clock to D + 1; fenqi business-date --set sets it back', async () => {
-    const ops = lab.token('ops', 1n);
     await call(lab, 'PUT', '/v1/ops/business-date', { token: ops, body: { date: '2025-04-10' } });
     const cob = await runFenqi(['cob', '--date', '2025-04-10'], cliEnv());
     assert.equal(cob.code, 0, cob.stderr);

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { isDate } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
+import { recordStaffAction } from '../../store/staff-audit.ts';
 import { ROLES, requireRole } from '../auth.ts';
 import { badQuery, refuse } from '../errors.ts';
 import { ErrorBody } from './lending-schemas.ts';
@@ -63,7 +64,18 @@ export function businessDateRoutes(platform: Platform): FastifyPluginAsyncTypebo
             'the business date follows FENQI_BUSINESS_TIMEZONE; start the platform with FENQI_BUSINESS_CLOCK=manual to set it',
           );
         }
-        await clock.set(request.body.date);
+        const before = await clock.today();
+        await platform.db.sql.begin(async (tx) => {
+          await clock.set(request.body.date, tx);
+          await recordStaffAction(tx, {
+            actor: request.principal!,
+            action: 'business_date_set',
+            recordType: 'business_clock',
+            recordId: 'business_date',
+            before: { businessDate: before },
+            after: { businessDate: request.body.date },
+          });
+        });
         platform.logger.info({ businessDate: request.body.date }, 'business date set');
         return view();
       },

@@ -22,6 +22,7 @@ import {
   pauseDelinquency,
 } from '../../store/collections.ts';
 import { getLoan, type Loan } from '../../store/loans.ts';
+import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { forbidden, notFound, refuse } from '../errors.ts';
 import { IdString } from './ids.ts';
@@ -103,7 +104,18 @@ export function collectionRoutes(platform: Platform): FastifyPluginAsyncTypebox 
         const collectorId = pathId(request.body.collector_id, 'collector');
         const [staff] = await sql`select 1 from staff where id = ${collectorId} and role = 'collector'`;
         if (!staff) throw notFound('collector');
-        await sql.begin((tx) => assignCase(tx, loan, collectorId));
+        await sql.begin(async (tx) => {
+          const before = await caseAssignee(tx, loan);
+          await assignCase(tx, loan, collectorId);
+          await recordStaffAction(tx, {
+            actor: request.principal!,
+            action: 'collection_case_assigned',
+            recordType: 'loan',
+            recordId: loan.id.toString(),
+            before: { assignedTo: before },
+            after: { assignedTo: collectorId },
+          });
+        });
         return { loan_id: loan.id.toString(), assigned_to: collectorId.toString() };
       },
     );
@@ -155,16 +167,26 @@ export function collectionRoutes(platform: Platform): FastifyPluginAsyncTypebox 
         }
         if (b.promise_date !== undefined) await aheadOrRefuse(b.promise_date, MAX_PROMISE_DAYS);
         const businessDate = await platform.services.clock.today();
-        const id = await sql.begin((tx) =>
-          logContact(tx, loan, {
-            collectorId: p.id,
-            channel: b.channel,
-            outcome: b.outcome,
-            promiseDate: b.promise_date ?? null,
-            promiseAmountMinor: b.promise_amount === undefined ? null : positiveAmount(b.promise_amount),
-            businessDate,
-          }),
-        );
+        const contact = {
+          collectorId: p.id,
+          channel: b.channel,
+          outcome: b.outcome,
+          promiseDate: b.promise_date ?? null,
+          promiseAmountMinor: b.promise_amount === undefined ? null : positiveAmount(b.promise_amount),
+          businessDate,
+        };
+        const id = await sql.begin(async (tx) => {
+          const made = await logContact(tx, loan, contact);
+          await recordStaffAction(tx, {
+            actor: p,
+            action: promised ? 'promise_to_pay_recorded' : 'collection_contact_logged',
+            recordType: 'collection_contact',
+            recordId: made.toString(),
+            before: null,
+            after: { loanId: loan.id, ...contact },
+          });
+          return made;
+        });
         return reply.code(201).send({
           id: id.toString(),
           loan_id: loan.id.toString(),
@@ -200,7 +222,17 @@ export function collectionRoutes(platform: Platform): FastifyPluginAsyncTypebox 
       async (request) => {
         const loan = await activeLoan(request.params.id);
         await aheadOrRefuse(request.body.until, MAX_PAUSE_DAYS);
-        await sql.begin((tx) => pauseDelinquency(tx, loan, request.body.until, request.body.consent_ref));
+        await sql.begin(async (tx) => {
+          await pauseDelinquency(tx, loan, request.body.until, request.body.consent_ref);
+          await recordStaffAction(tx, {
+            actor: request.principal!,
+            action: 'hardship_pause_set',
+            recordType: 'loan',
+            recordId: loan.id.toString(),
+            before: { status: loan.status, daysPastDue: loan.daysPastDue },
+            after: { pausedUntil: request.body.until, consentRef: request.body.consent_ref },
+          });
+        });
         return { loan_id: loan.id.toString(), paused_until: request.body.until };
       },
     );

@@ -11,6 +11,7 @@ import {
   refundCreditBalance,
   transferCreditBalance,
 } from '../../store/servicing/credit-balance.ts';
+import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import {
@@ -86,6 +87,14 @@ export function creditBalanceRoutes(platform: Platform): FastifyPluginAsyncTypeb
               businessDate,
             });
             const left = await creditBalanceMinor(tx, customerId);
+            await recordStaffAction(tx, {
+              actor: request.principal!,
+              action: 'credit_balance_refunded',
+              recordType: 'customer',
+              recordId: customerId.toString(),
+              before: { creditBalanceMinor: left + amountMinor },
+              after: { creditBalanceMinor: left, refundId: id },
+            });
             return {
               statusCode: 201,
               body: {
@@ -125,6 +134,14 @@ export function creditBalanceRoutes(platform: Platform): FastifyPluginAsyncTypeb
               businessDate,
             });
             const left = await creditBalanceMinor(tx, customerId);
+            await recordStaffAction(tx, {
+              actor: request.principal!,
+              action: 'credit_balance_transferred',
+              recordType: 'customer',
+              recordId: customerId.toString(),
+              before: { creditBalanceMinor: left + amountMinor },
+              after: { creditBalanceMinor: left, loanId, repaymentId: r.id },
+            });
             return {
               statusCode: 201,
               body: {

@@ -14,6 +14,7 @@ import {
   returnWindowDays,
   setReturnWindowDays,
 } from '../../store/servicing/returns.ts';
+import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { notFound } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
@@ -107,6 +108,17 @@ export function returnRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               requestedBy: `${p.role}:${p.id}`,
               businessDate,
             });
+            // a merchant's own returns are its business; a return made by staff is audited
+            if (p.role !== 'merchant') {
+              await recordStaffAction(tx, {
+                actor: p,
+                action: 'goods_returned',
+                recordType: 'order',
+                recordId: orderId.toString(),
+                before: { orderId, loanId: order.loanId },
+                after: returnJson(orderId, r),
+              });
+            }
             return { statusCode: 201, body: returnJson(orderId, r) };
           },
         });
@@ -136,7 +148,18 @@ export function returnRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const merchantId = pathId(request.params.id, 'merchant');
         const [m] = await sql`select 1 from merchants where id = ${merchantId}`;
         if (!m) throw notFound('merchant');
-        await setReturnWindowDays(sql, merchantId, request.body.return_window_days);
+        await sql.begin(async (tx) => {
+          const before = await returnWindowDays(tx, merchantId);
+          await setReturnWindowDays(tx, merchantId, request.body.return_window_days);
+          await recordStaffAction(tx, {
+            actor: request.principal!,
+            action: 'return_window_changed',
+            recordType: 'merchant',
+            recordId: merchantId.toString(),
+            before: { returnWindowDays: before },
+            after: { returnWindowDays: request.body.return_window_days },
+          });
+        });
         return {
           merchant_id: merchantId.toString(),
           return_window_days: await returnWindowDays(sql, merchantId),

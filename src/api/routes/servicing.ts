@@ -17,6 +17,7 @@ import {
   reverseRepayment,
 } from '../../store/servicing/corrections.ts';
 import { writeOffLoan } from '../../store/servicing/write-off.ts';
+import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { forbidden, notFound, refuse } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
@@ -86,6 +87,14 @@ export async function datedRepayment(
         valueDate: p.valueDate,
         businessDate: p.today,
       });
+      await recordStaffAction(tx, {
+        actor: request.principal!,
+        action: 'dated_repayment_applied',
+        recordType: 'repayment',
+        recordId: r.id.toString(),
+        before: { loanId: p.loan.id, loanStatus: p.loan.status },
+        after: correctedJson(r),
+      });
       return { statusCode: 201, body: correctedJson(r) };
     },
   });
@@ -137,6 +146,14 @@ export function servicingRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               repaymentId,
               reason: request.body.reason,
               businessDate: today,
+            });
+            await recordStaffAction(tx, {
+              actor: request.principal!,
+              action: 'repayment_reversed',
+              recordType: 'repayment',
+              recordId: repaymentId.toString(),
+              before: { loanId, status: 'applied' },
+              after: correctedJson(r),
             });
             return { statusCode: 200, body: correctedJson(r) };
           },
@@ -190,6 +207,14 @@ export function servicingRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         return idempotent(sql, request, reply, {
           effect: async (tx) => {
             const w = await writeOffLoan(tx, loanId, date);
+            await recordStaffAction(tx, {
+              actor: request.principal!,
+              action: 'loan_written_off',
+              recordType: 'loan',
+              recordId: loanId.toString(),
+              before: { status: loan.status, daysPastDue: loan.daysPastDue },
+              after: { status: 'written_off', date, lossMinor: w.lossMinor, reason: request.body.reason },
+            });
             return {
               statusCode: 200,
               body: {
