@@ -16,6 +16,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { encodeOrderMessage, orderMessage } from '../src/orders/message.ts';
 import { JetStreamQueue, ORDER_SETTLER, ORDERS_STREAM } from '../src/queue/index.ts';
 import {
   connect,
@@ -32,7 +33,9 @@ import {
 } from '../test/flash/lab.ts';
 import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/process.ts';
 import { writeChart } from './lib/chart.ts';
+import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
+import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -142,6 +145,65 @@ function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
+/** One physical-limit baseline (bench/lib/raw-baselines.ts) in its own process. */
+function runRaw(spec: RawSpec): Promise<RawResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'bench/lib/raw-baselines.ts'), JSON.stringify(spec)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`raw baseline ${spec.mode} exited ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()!) as RawResult);
+    });
+  });
+}
+
+/** The size of one order message as the intake publishes it (MAC included). */
+function orderMessageBytes(customer: string, goodsId: string, productId: string): number {
+  const keys = new Map([[1, Buffer.from(SECRETS.FENQI_QUEUE_MAC_KEYS.split(':')[1]!, 'hex')]]);
+  const message = orderMessage({
+    orderId: '7390000000000000001',
+    customerId: customer,
+    goodsId,
+    productId,
+    tenor: TENOR,
+    key: 'sale-100000',
+    hash: 'f'.repeat(64),
+    businessDate: '2026-12-04',
+    merchantId: 1n,
+    priceMinor: 99_900n,
+    acceptedAt: new Date().toISOString(),
+  });
+  return encodeOrderMessage(keys, message).length;
+}
+
+type RawRuns = Record<RawMode, { result: RawResult; cpu_ms_per_order: Record<string, number> }>;
+
+/** The physical-limit baselines and intake alone against each. */
+function rawFigures(raw: RawRuns, intakeAlonePerS: number) {
+  const r = (a: number, b: number) => Number((a / Math.max(1, b)).toFixed(3));
+  return {
+    raw_jetstream_publish_per_s: raw.jetstream.result.orders_per_s,
+    raw_jetstream_p99_ms: raw.jetstream.result.p99_ms,
+    raw_redis_orders_per_s: raw.redis.result.orders_per_s,
+    raw_redis_evalsha_per_s: raw.redis.result.orders_per_s * raw.redis.result.round_trips_per_order,
+    raw_pipeline_per_s: raw.pipeline.result.orders_per_s,
+    raw_pipeline_p99_ms: raw.pipeline.result.p99_ms,
+    intake_alone_over_raw_jetstream: r(intakeAlonePerS, raw.jetstream.result.orders_per_s),
+    intake_alone_over_raw_redis: r(intakeAlonePerS, raw.redis.result.orders_per_s),
+    intake_alone_over_raw_pipeline: r(intakeAlonePerS, raw.pipeline.result.orders_per_s),
+  };
+}
+
+const rawCpu = (raw: RawRuns) =>
+  Object.fromEntries(Object.entries(raw).map(([mode, run]) => [`raw_${mode}`, run.cpu_ms_per_order]));
+
 /** SIGTERM, then SIGKILL if the process has not exited within a few seconds. */
 async function stopGracefully(p: Proc): Promise<void> {
   const timer = setTimeout(() => void p.kill('SIGKILL'), 5_000);
@@ -224,6 +286,53 @@ rehearsal: try {
   bare.kill('SIGKILL');
   log(`bare Fastify: ${bareRun.rate_per_s}/s, p99 ${bareRun.p99_ms} ms`);
 
+  // What every part costs per order, read from /proc around each measured run.
+  const postmasterPid = Number(
+    readFileSync(path.join(servers.pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+  );
+  let redisPid: number | undefined;
+  if (servers.redis.kind === 'single') {
+    const probe = servers.redis.client('admin');
+    redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]) || undefined;
+    probe.disconnect();
+  }
+  const apiPids: number[] = [];
+  const workerPids: number[] = [];
+  const parts: Parts = {
+    api: () => treesOf(apiPids),
+    worker: () => treesOf(workerPids),
+    postgres: () => treesOf([postmasterPid]),
+    nats: () => treesOf([servers.nats.pid()]),
+    redis: () => treesOf([redisPid]),
+  };
+
+  // The physical limits of accepting an order durably, same run, same in-flight count.
+  const rawSpec = (mode: RawMode): RawSpec => ({
+    mode,
+    orders: ORDERS,
+    inFlight: CONNECTIONS,
+    maxSeconds: MAX_PHASE_SECONDS,
+    customers,
+    payloadBytes: orderMessageBytes(customers[0]!, data.goodsId.toString(), data.productId.toString()),
+    natsUrl: servers.nats.url,
+    // admin: the API's user may publish only on the orders subjects
+    natsLink: servers.nats.link(),
+    redisUrl: servers.redis.url,
+    redisOptions: servers.redis.cacheOptions(),
+    runId: mode,
+  });
+  const raw = {} as RawRuns;
+  for (const mode of ['jetstream', 'redis', 'pipeline'] as const) {
+    log(`raw baseline: ${mode}`);
+    raw[mode] = await measureCpu(
+      parts,
+      (r) => r.orders,
+      () => runRaw(rawSpec(mode)),
+      'raw_client',
+    );
+    log(`raw ${mode}: ${raw[mode].result.orders_per_s} orders/s, p99 ${raw[mode].result.p99_ms} ms`);
+  }
+
   // The platform in sale mode.
   const env = serviceEnv(servers, {
     FENQI_RATE_LIMIT_CUSTOMER_PER_S: '1000',
@@ -233,19 +342,24 @@ rehearsal: try {
     FENQI_DATA_DIR: tempDir('flash-bench'),
     ...(args['profile-dir']
       ? {
-          NODE_OPTIONS: `--import tsx --import ${path.join(ROOT, 'bench/lib/cpu-profile.ts')}`,
+          NODE_OPTIONS: `--import tsx --import ${path.join(ROOT, 'bench/lib/cpu-profile.mjs')}`,
           FENQI_CPU_PROFILE_DIR: path.resolve(args['profile-dir']),
         }
       : {}),
   });
   const apis = await Promise.all(Array.from({ length: API_PROCESSES }, () => startApi(env)));
   procs.push(...apis);
+  apiPids.push(...apis.map((a) => a.child.pid!));
   if (INTAKE_ONLY) {
     // No workers: the API, NATS and Redis have the machine, as the bare route had.
     const load = (orders: number, keyPrefix: string) =>
       runLoad({ ...baseSpec, ports: apis.map((a) => a.port), orders, keyPrefix });
     await load(Math.min(INTAKE_WARMUP_ORDERS, ORDERS), 'warm');
-    const alone = await load(ORDERS, 'alone');
+    const { result: alone, cpu_ms_per_order: aloneCpu } = await measureCpu(
+      parts,
+      (r) => r.accepted,
+      () => load(ORDERS, 'alone'),
+    );
     log(`intake alone: ${alone.accepted} accepted at ${alone.rate_per_s}/s, p99 ${alone.p99_ms} ms`);
     await sql.end({ timeout: 2 });
     const figures = {
@@ -259,6 +373,8 @@ rehearsal: try {
       intake_alone_accepted: alone.accepted,
       intake_alone_refused: alone.refused,
       intake_alone_ratio: Number((alone.rate_per_s / Math.max(1, bareRun.rate_per_s)).toFixed(3)),
+      ...rawFigures(raw, alone.rate_per_s),
+      cpu_ms_per_order: { intake_alone: aloneCpu, ...rawCpu(raw) },
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
     break rehearsal;
@@ -277,17 +393,17 @@ rehearsal: try {
   })();
   let workers = await Promise.all(Array.from({ length: WORKER_PROCESSES }, () => startWorker(env)));
   procs.push(...workers);
+  workerPids.push(...workers.map((w) => w.child.pid!));
   log(
     `sale burst: ${ORDERS} orders, ${CONNECTIONS} connections, ${API_PROCESSES} api, ${WORKER_PROCESSES} worker`,
   );
   const idsFile = path.join(tempDir('flash-ids'), 'ids.txt');
-  const sale = await runLoad({
-    ...baseSpec,
-    ports: apis.map((a) => a.port),
-    orders: ORDERS,
-    keyPrefix: 'sale',
-    idsFile,
-  });
+  const { result: sale, cpu_ms_per_order: saleCpu } = await measureCpu(
+    parts,
+    (r) => r.accepted,
+    () =>
+      runLoad({ ...baseSpec, ports: apis.map((a) => a.port), orders: ORDERS, keyPrefix: 'sale', idsFile }),
+  );
   const intakeEndMs = Date.now();
   const [atIntakeEnd] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`;
   const storedAtIntakeEnd = Number(atIntakeEnd?.n ?? 0n);
@@ -342,13 +458,18 @@ rehearsal: try {
   log(`settlement-only phase: stopping workers, accepting ${DRAIN_ORDERS} orders`);
   await Promise.all(workers.map((w) => stopGracefully(w)));
   const fillIdsFile = path.join(tempDir('flash-fill'), 'ids.txt');
-  const fill = await runLoad({
-    ...baseSpec,
-    ports: apis.map((a) => a.port),
-    orders: DRAIN_ORDERS,
-    keyPrefix: 'fill',
-    idsFile: fillIdsFile,
-  });
+  const { result: fill, cpu_ms_per_order: fillCpu } = await measureCpu(
+    parts,
+    (r) => r.accepted,
+    () =>
+      runLoad({
+        ...baseSpec,
+        ports: apis.map((a) => a.port),
+        orders: DRAIN_ORDERS,
+        keyPrefix: 'fill',
+        idsFile: fillIdsFile,
+      }),
+  );
   const fillIds = readFileSync(fillIdsFile, 'utf8').split('\n').filter(Boolean);
   log(`intake alone (no settlement running): ${fill.accepted} accepted at ${fill.rate_per_s}/s`);
   const drainQueue = new JetStreamQueue(servers.nats.url, 'flash-bench-drain', servers.nats.link());
@@ -357,6 +478,7 @@ rehearsal: try {
   const storedBefore = Number(beforeRow?.n ?? 0n);
   workers = await Promise.all(Array.from({ length: WORKER_PROCESSES }, () => startWorker(env)));
   procs.push(...workers);
+  workerPids.splice(0, workerPids.length, ...workers.map((w) => w.child.pid!));
   const drainStartMs = Date.now();
   const drainTimeline: { t: number; stored: number; backlog: number }[] = [];
   const drainOnlyDeadline = drainStartMs + MAX_PHASE_SECONDS * 1000;
@@ -461,6 +583,9 @@ rehearsal: try {
     intake_alone_per_s: fill.rate_per_s,
     intake_alone_p99_ms: fill.p99_ms,
     intake_alone_ratio: ratio(fill.rate_per_s, bareRun.rate_per_s),
+    ...rawFigures(raw, fill.rate_per_s),
+    intake_over_raw_jetstream: ratio(sale.rate_per_s, raw.jetstream.result.orders_per_s),
+    cpu_ms_per_order: { intake_burst: saleCpu, intake_alone: fillCpu, ...rawCpu(raw) },
     pgbench_tps: Math.round(pgbenchTps),
     // Settlement during the burst: first stored order to drained, sharing the cores with intake.
     settlement_during_burst_per_s: Math.round(settlementsPerS),
@@ -497,6 +622,10 @@ rehearsal: try {
     sync_p99_ms: sync.p99_ms,
     queued_vs_sync_intake: Number((sale.rate_per_s / Math.max(1, sync.rate_per_s)).toFixed(2)),
     goals: {
+      // issue 19: against the physical limit of accepting durably, measured above
+      intake_ge_half_raw_jetstream: sale.rate_per_s >= 0.5 * raw.jetstream.result.orders_per_s,
+      intake_alone_ge_0_7_raw_jetstream: fill.rate_per_s >= 0.7 * raw.jetstream.result.orders_per_s,
+      settlement_drain_only_ge_1_5_pgbench: drainOnlyPerS >= 1.5 * pgbenchTps,
       intake_ge_half_bare: sale.rate_per_s >= bareRun.rate_per_s / 2,
       intake_alone_ge_half_bare: fill.rate_per_s >= bareRun.rate_per_s / 2,
       settlement_drain_only_ge_pgbench: drainOnlyPerS >= pgbenchTps,
