@@ -32,6 +32,7 @@ import {
   TENOR,
 } from '../test/flash/lab.ts';
 import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/process.ts';
+import { phaseLoopAndGc, scrapeLoopAndGc } from './lib/api-metrics.ts';
 import { writeChart } from './lib/chart.ts';
 import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
@@ -361,6 +362,39 @@ rehearsal: try {
       () => load(ORDERS, 'alone'),
     );
     log(`intake alone: ${alone.accepted} accepted at ${alone.rate_per_s}/s, p99 ${alone.p99_ms} ms`);
+    // Where the knee is: the same burst on fewer of the API processes (the others idle).
+    const byApis: Record<string, { per_s: number; p99_ms: number; api_cpu_ms_per_order: number }> = {};
+    for (let k = 1; k < apis.length; k++) {
+      const ports = apis.slice(0, k).map((a) => a.port);
+      const { result, cpu_ms_per_order } = await measureCpu(
+        parts,
+        (r) => r.accepted,
+        () => runLoad({ ...baseSpec, ports, orders: ORDERS, keyPrefix: `apis${k}` }),
+      );
+      byApis[k] = {
+        per_s: result.rate_per_s,
+        p99_ms: result.p99_ms,
+        api_cpu_ms_per_order: cpu_ms_per_order.api!,
+      };
+      log(`intake on ${k} of ${apis.length} API processes: ${result.rate_per_s}/s, p99 ${result.p99_ms} ms`);
+    }
+    byApis[apis.length] = {
+      per_s: alone.rate_per_s,
+      p99_ms: alone.p99_ms,
+      api_cpu_ms_per_order: aloneCpu.api!,
+    };
+    const halfRate = Math.max(1, Math.round(alone.rate_per_s / 2));
+    log(`intake paced at ${halfRate}/s (half of intake alone) for ${PACED_SECONDS} s`);
+    const loopBefore = await scrapeLoopAndGc(apis[0]!.port);
+    const paced = await runLoad({
+      ...baseSpec,
+      ports: apis.map((a) => a.port),
+      orders: halfRate * PACED_SECONDS,
+      rate: halfRate,
+      keyPrefix: 'paced-alone',
+    });
+    const pacedApi = phaseLoopAndGc(loopBefore, await scrapeLoopAndGc(apis[0]!.port), paced.seconds);
+    log(`paced: p50 ${paced.p50_ms} ms, p99 ${paced.p99_ms} ms; API ${JSON.stringify(pacedApi)}`);
     await sql.end({ timeout: 2 });
     const figures = {
       bench: 'flash-intake-only',
@@ -373,6 +407,13 @@ rehearsal: try {
       intake_alone_accepted: alone.accepted,
       intake_alone_refused: alone.refused,
       intake_alone_ratio: Number((alone.rate_per_s / Math.max(1, bareRun.rate_per_s)).toFixed(3)),
+      api_processes: apis.length,
+      intake_by_api_processes: byApis,
+      paced_half_alone_rate_per_s: halfRate,
+      paced_half_alone_p50_ms: paced.p50_ms,
+      paced_half_alone_p99_ms: paced.p99_ms,
+      paced_half_alone_max_ms: paced.max_ms,
+      paced_half_alone_api: pacedApi,
       ...rawFigures(raw, alone.rate_per_s),
       cpu_ms_per_order: { intake_alone: aloneCpu, ...rawCpu(raw) },
     };
@@ -532,6 +573,7 @@ rehearsal: try {
   // For comparison: paced at half of what this platform's intake reached (not a goal, a diagnosis).
   const ownRate = Math.max(1, Math.round(sale.rate_per_s / 2));
   log(`paced intake at ${ownRate}/s (half the measured intake) for ${PACED_SECONDS} s`);
+  const loopBefore = await scrapeLoopAndGc(apis[0]!.port);
   const pacedOwn = await runLoad({
     ...baseSpec,
     ports: apis.map((a) => a.port),
@@ -539,6 +581,9 @@ rehearsal: try {
     rate: ownRate,
     keyPrefix: 'paced-own',
   });
+  // Where the tail comes from: the first API's event-loop delay and GC over the paced phase.
+  const pacedOwnApi = phaseLoopAndGc(loopBefore, await scrapeLoopAndGc(apis[0]!.port), pacedOwn.seconds);
+  log(`paced (own half), API event loop and GC: ${JSON.stringify(pacedOwnApi)}`);
   log(`paced (own half): p50 ${pacedOwn.p50_ms} ms, p99 ${pacedOwn.p99_ms} ms`);
   log(`synchronous path: ${SYNC_ORDERS} orders`);
   const sync = await runLoad({
@@ -616,6 +661,9 @@ rehearsal: try {
     paced_half_own_intake_rate_per_s: ownRate,
     paced_half_own_intake_p50_ms: pacedOwn.p50_ms,
     paced_half_own_intake_p99_ms: pacedOwn.p99_ms,
+    paced_half_own_intake_p90_ms: pacedOwn.p90_ms,
+    paced_half_own_intake_max_ms: pacedOwn.max_ms,
+    paced_half_own_intake_api: pacedOwnApi,
     sync_orders: SYNC_ORDERS,
     sync_per_s: sync.rate_per_s,
     sync_p50_ms: sync.p50_ms,
