@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
-import { type ClientCert, generateDevCerts, issueClientCert } from '../../src/link/certs.ts';
+import { type CertSet, type ClientCert, generateDevCerts, issueClientCert } from '../../src/link/certs.ts';
 import { runBackup } from '../../src/ops/backup.ts';
 import { BINARIES_POSTGRES, down, type TopologyState, tlsCall, up } from '../../src/ops/cluster.ts';
 import { runFailoverDrill } from '../../src/ops/drills/failover.ts';
@@ -43,6 +44,30 @@ function plainHttpGet(port: number, route: string): Promise<number> {
           : resolve(response.statusCode ?? 0),
       );
     });
+    request.on('timeout', () => request.destroy(new Error('no answer')));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** An HTTPS GET of etcd's /health presenting `certs`' client certificate (the server's CA trusted). */
+function httpsGetWithCert(spec: TopologySpec, certs: CertSet): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      {
+        host: '127.0.0.1',
+        port: spec.etcd.clientPort,
+        path: '/health',
+        ca: readFileSync(spec.tls.caFile),
+        cert: readFileSync(certs.clientCertFile),
+        key: readFileSync(certs.clientKeyFile),
+        timeout: 5_000,
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
     request.on('timeout', () => request.destroy(new Error('no answer')));
     request.on('error', reject);
     request.end();
@@ -126,6 +151,9 @@ describe('disaster-recovery drills', () => {
       tlsCall(spec, spec.etcd.clientPort, '/health', { timeoutMs: 5_000 }),
     );
     assert.match(String((noCert as { code?: string }).code ?? noCert.message), /CERT|certificate/i);
+    // a client certificate from another CA: the handshake fails
+    const foreign = generateDevCerts(path.join(scratch, 'foreign-etcd-ca'));
+    await refused('etcd with a certificate from another CA', httpsGetWithCert(spec, foreign));
     const health = await tlsCall(spec, spec.etcd.clientPort, '/health', {
       clientCert: true,
       timeoutMs: 5_000,
