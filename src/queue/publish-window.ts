@@ -15,6 +15,7 @@ import {
   headers,
   type Msg,
   type NatsConnection,
+  PermissionViolationError,
   type Subscription,
 } from '@nats-io/transport-node';
 import { type PublishResult, QueueFullError, QueueUnavailableError } from './queue.ts';
@@ -25,6 +26,7 @@ export const PUBLISH_IN_FLIGHT_MAX = 8_192;
 export const PUBLISH_SWEEP_MS = 50;
 
 interface Waiting {
+  subject: string;
   deadlineMs: number;
   resolve(result: PublishResult): void;
   reject(err: Error): void;
@@ -78,6 +80,25 @@ export class PublishWindow {
     this.subscription = nc.subscribe(`${this.replyBase}*`, { callback: (err, msg) => this.answer(err, msg) });
     this.sweeper = setInterval(() => this.sweep(Date.now()), PUBLISH_SWEEP_MS);
     this.sweeper.unref();
+    void this.watchRefusals();
+  }
+
+  /**
+   * A publish the server refuses for want of permission gets no ack, only an -ERR naming the
+   * subject: it fails the oldest publish waiting on that subject (one connection keeps order).
+   */
+  private async watchRefusals(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'error') continue;
+      const err = status.error;
+      if (!(err instanceof PermissionViolationError) || err.operation !== 'publish') continue;
+      for (const [token, waiting] of this.waiting) {
+        if (waiting.subject !== err.subject) continue;
+        this.waiting.delete(token);
+        waiting.reject(new QueueUnavailableError(`publish failed: ${err.message}`));
+        break;
+      }
+    }
   }
 
   get inFlight(): number {
@@ -98,7 +119,7 @@ export class PublishWindow {
     const h = msgId === undefined ? undefined : headers();
     if (h && msgId !== undefined) h.set('Nats-Msg-Id', msgId);
     return new Promise<PublishResult>((resolve, reject) => {
-      this.waiting.set(token, { deadlineMs: Date.now() + timeoutMs, resolve, reject });
+      this.waiting.set(token, { subject, deadlineMs: Date.now() + timeoutMs, resolve, reject });
       try {
         this.nc.publish(subject, data, { reply: this.replyBase + token, ...(h ? { headers: h } : {}) });
       } catch (err) {
