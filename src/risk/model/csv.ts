@@ -1,8 +1,9 @@
 /**
  * CSV in and out for the risk tools. RFC 4180 style: a header line, comma separated, fields may be
  * quoted, a doubled quote inside quotes is a literal quote, and quoted fields may hold commas and
- * line breaks. An empty cell is a missing value; a column is numeric when every present cell is a
- * plain decimal number, otherwise it is categorical. Pure: reading the file is csv-file.ts's job
+ * line breaks. An empty cell, or one holding an NA token ("nan", "NA", "null", "?", ...), is a
+ * missing value; a column is numeric when every present cell is a plain decimal number, otherwise
+ * it is categorical, so one stray token no longer turns a numeric column into categories. Pure: reading the file is csv-file.ts's job
  * (risk/service), so the model stays free of I/O.
  */
 
@@ -41,8 +42,35 @@ export interface Dataset {
 // Deliberately narrower than Number(): '0x10', 'Infinity' and ' ' must not pass as numbers.
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-export function isMissing(cell: string | undefined | null): boolean {
-  return cell === undefined || cell === null || cell.trim() === '';
+/** Cells that mean "no value" in the files risk teams export (pandas, R, SAS, spreadsheets). */
+export const DEFAULT_NA_TOKENS: readonly string[] = ['', 'nan', 'NA', 'N/A', 'null', 'NULL', '?'];
+/** Most NA tokens a caller may configure. */
+export const MAX_NA_TOKENS = 50;
+
+export interface TypingOptions {
+  /** Cells (compared after trimming, case-sensitive) read as missing values. */
+  naTokens: readonly string[];
+}
+
+export const DEFAULT_TYPING: TypingOptions = { naTokens: DEFAULT_NA_TOKENS };
+
+const naSets = new WeakMap<readonly string[], Set<string>>();
+
+function naSet(tokens: readonly string[]): Set<string> {
+  let set = naSets.get(tokens);
+  if (!set) {
+    set = new Set(['', ...tokens.map((t) => t.trim())]);
+    naSets.set(tokens, set);
+  }
+  return set;
+}
+
+/** Empty, or one of the NA tokens: an empty cell is always missing, whatever the tokens. */
+export function isMissing(
+  cell: string | undefined | null,
+  naTokens: readonly string[] = DEFAULT_NA_TOKENS,
+): boolean {
+  return cell === undefined || cell === null || naSet(naTokens).has(cell.trim());
 }
 
 /** A plain decimal number, or null when the cell is missing or not a number. */
@@ -123,14 +151,19 @@ export function parseCsv(text: string, maxRows = MAX_CSV_ROWS): CsvTable {
   return { header: names, rows: records };
 }
 
-/** Types each column: numeric only if every present cell is a number (and at least one is present). */
-export function toDataset(table: CsvTable): Dataset {
+/**
+ * Types each column: numeric only if every present cell is a number (and at least one is present).
+ * NA tokens are missing before the test, so "nan" in an income column leaves it numeric.
+ */
+export function toDataset(table: CsvTable, typing: TypingOptions = DEFAULT_TYPING): Dataset {
+  if (typing.naTokens.length > MAX_NA_TOKENS) throw new CsvError(`more than ${MAX_NA_TOKENS} NA tokens`);
+  const missing = (cell: string): boolean => isMissing(cell, typing.naTokens);
   const columns: Column[] = table.header.map((name, c) => {
     const cells = table.rows.map((row) => row[c]!);
     let present = 0;
     let numeric = true;
     for (const cell of cells) {
-      if (isMissing(cell)) continue;
+      if (missing(cell)) continue;
       present++;
       if (parseNumber(cell) === null) {
         numeric = false;
@@ -140,7 +173,7 @@ export function toDataset(table: CsvTable): Dataset {
     if (numeric && present > 0) {
       return { name, kind: 'numeric', values: cells.map((cell) => parseNumber(cell)) };
     }
-    return { name, kind: 'categorical', values: cells.map((cell) => (isMissing(cell) ? null : cell.trim())) };
+    return { name, kind: 'categorical', values: cells.map((cell) => (missing(cell) ? null : cell.trim())) };
   });
   return { columns, rowCount: table.rows.length };
 }
