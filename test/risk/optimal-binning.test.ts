@@ -104,7 +104,10 @@ describe('special values', () => {
     assert.ok(f.bins[assignBin(f, 0)]!.special === undefined);
     // A declared special value that never occurred in training is scored as missing.
     assert.equal(assignBin(f, -888), f.missingBin);
-    assert.ok(f.cuts.every((c) => c > 0), 'the code -999 must not shape the numeric cuts');
+    assert.ok(
+      f.cuts.every((c) => c > 0),
+      'the code -999 must not shape the numeric cuts',
+    );
   });
 
   it('counts a special value as missing under the missing policy', () => {
