@@ -188,15 +188,14 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   const { binning, minIv } = await binningFlags(flags);
   const modelOptions = await modelFlags(flags);
 
-  const { toDataset } = await import('../../risk/model/csv.ts');
-  const { readCsvFile } = await import('../../risk/service/csv-file.ts');
+  const { readCsvDataset } = await import('../../risk/service/csv-file.ts');
   const { train } = await import('../../risk/model/train.ts');
   const progress = progressReporter();
   const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 
   const result = await asUsage(() => {
     progress(`reading ${flags.data}`);
-    const data = toDataset(readCsvFile(flags.data), { naTokens: modelOptions.naTokens });
+    const data = readCsvDataset(flags.data, { naTokens: modelOptions.naTokens });
     progress(`read ${data.rowCount} rows, ${data.columns.length} columns`);
     if (!data.columns.some((c) => c.name === flags.target)) {
       throw new UsageError(

@@ -117,7 +117,7 @@ function restrict(sorted: Int32Array, mask: Uint8Array): Int32Array {
  * other, both ways round. In-sample IV always favours the more flexible binning; this does not.
  */
 function heldOutIv(
-  binOn: (rows: number[]) => FeatureBinning,
+  binOn: (rows: number[], half: Uint8Array) => FeatureBinning,
   valueAt: (r: number) => number | string | null,
   y: Uint8Array,
   rows: readonly number[],
@@ -129,7 +129,9 @@ function heldOutIv(
     [halves[0]!, halves[1]!],
     [halves[1]!, halves[0]!],
   ] as const) {
-    const f = binOn(learn);
+    const mask = new Uint8Array(y.length);
+    for (const r of learn) mask[r] = 1;
+    const f = binOn(learn, mask);
     const { woe } = woeTable(f.bins, smoothing);
     const counts = f.bins.map(() => ({ good: 0, bad: 0 }));
     for (const r of test) {
@@ -156,19 +158,13 @@ function binCandidate(
 ): FeatureBinning {
   const c = p.column;
   if (c.kind === 'categorical') return binCategorical(c.name, c.values, y, rows, opts.binning);
-  const numeric = (r: number[], sorted?: Int32Array) =>
-    binNumeric(c.name, c.values, y, r, opts.binning, sorted);
-  const asNumeric = numeric(rows, p.sorted ? restrict(p.sorted, mask) : undefined);
+  const numeric = (r: number[], m: Uint8Array) =>
+    binNumeric(c.name, c.values, y, r, opts.binning, p.sorted ? restrict(p.sorted, m) : undefined);
+  const asNumeric = numeric(rows, mask);
   const codes = p.codes;
   if (!codes) return asNumeric;
   const coded = (r: number[]) => ({ ...binCategorical(c.name, codes, y, r, opts.binning), coded: true });
-  const numericIv = heldOutIv(
-    (r) => numeric(r),
-    (r) => c.values[r] ?? null,
-    y,
-    rows,
-    opts.smoothing,
-  );
+  const numericIv = heldOutIv(numeric, (r) => c.values[r] ?? null, y, rows, opts.smoothing);
   const codedIv = heldOutIv(coded, (r) => codes[r] ?? null, y, rows, opts.smoothing);
   return codedIv > numericIv * (1 + CODED_MIN_IV_GAIN) ? coded(rows) : asNumeric;
 }
@@ -190,9 +186,14 @@ export function candidatesOf(
   });
 }
 
-function design(chosen: readonly Candidate[], n: number): number[][] {
-  const x: number[][] = new Array(n);
-  for (let i = 0; i < n; i++) x[i] = chosen.map((c) => c.woe[c.binOfRow[i]!]!);
+function design(chosen: readonly Candidate[], n: number): Float64Array[] {
+  const x: Float64Array[] = new Array(n);
+  const p = chosen.length;
+  for (let i = 0; i < n; i++) {
+    const row = new Float64Array(p);
+    for (let j = 0; j < p; j++) row[j] = chosen[j]!.woe[chosen[j]!.binOfRow[i]!]!;
+    x[i] = row;
+  }
   return x;
 }
 

@@ -142,7 +142,7 @@ function standardErrors(l: Float64Array, p: number): Float64Array {
  * Fits P(y = 1 | x) = sigmoid(b0 + x . b). `x` holds one row per observation; `y` is 0 or 1.
  */
 export function fitLogistic(
-  x: readonly (readonly number[])[],
+  x: readonly ArrayLike<number>[],
   y: ArrayLike<number>,
   options: Partial<LogisticOptions> = {},
 ): LogisticFit {
@@ -150,7 +150,12 @@ export function fitLogistic(
   const n = x.length;
   if (n === 0 || y.length !== n) throw new RangeError('x and y must be non-empty and of equal length');
   const p = x[0]!.length + 1;
-  const rows = x.map((row) => Float64Array.from([1, ...row]));
+  const rows = x.map((row) => {
+    const withIntercept = new Float64Array(p);
+    withIntercept[0] = 1;
+    for (let j = 1; j < p; j++) withIntercept[j] = row[j - 1]!;
+    return withIntercept;
+  });
   const beta = new Float64Array(p);
   // Start the intercept at the base rate so the first step is already in the right region.
   let positives = 0;
