@@ -37,6 +37,7 @@ interface TrainFlags {
   missingPolicy?: string;
   selection?: string;
   complexity?: string;
+  workers?: string;
 }
 
 interface ScoreFlags {
@@ -189,11 +190,17 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   const modelOptions = await modelFlags(flags);
 
   const { readCsvDataset } = await import('../../risk/service/csv-file.ts');
-  const { train } = await import('../../risk/model/train.ts');
+  const { trainParallel, DEFAULT_TRAIN_WORKERS, MAX_TRAIN_WORKERS } = await import(
+    '../../risk/train/parallel.ts'
+  );
+  const workers =
+    flags.workers === undefined
+      ? DEFAULT_TRAIN_WORKERS
+      : integerFlag('--workers', flags.workers, 0, MAX_TRAIN_WORKERS);
   const progress = progressReporter();
   const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
 
-  const result = await asUsage(() => {
+  const result = await asUsage(async () => {
     progress(`reading ${flags.data}`);
     const data = readCsvDataset(flags.data, { naTokens: modelOptions.naTokens });
     progress(`read ${data.rowCount} rows, ${data.columns.length} columns`);
@@ -202,17 +209,21 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
         `unknown target column "${flags.target}" (columns: ${data.columns.map((c) => c.name).join(', ')})`,
       );
     }
-    return train(data, {
-      target: flags.target,
-      badValue: flags.badValue,
-      exclude: list(flags.exclude),
-      folds,
-      seed,
-      binning,
-      ...modelOptions,
-      ...(minIv === undefined ? {} : { minIv }),
-      onProgress: progress,
-    });
+    return trainParallel(
+      data,
+      {
+        target: flags.target,
+        badValue: flags.badValue,
+        exclude: list(flags.exclude),
+        folds,
+        seed,
+        binning,
+        ...modelOptions,
+        ...(minIv === undefined ? {} : { minIv }),
+        onProgress: progress,
+      },
+      workers,
+    );
   });
   const { model } = result;
 
@@ -344,6 +355,7 @@ export function register(program: Command): void {
       'a blank at scoring: trained-else-worst (default), worst, neutral (WoE 0, before v2)',
     )
     .option('--selection <rule>', 'feature selection: l2 (default), stepwise (AIC), iv (IV screen + signs)')
+    .option('--workers <n>', 'worker threads for the cross-validation folds, 0 for none (default 1)')
     .option('--complexity <how>', 'bins and L2 penalty: inner-cv (default, up to 20,000 rows) or fixed')
     .action(trainCommand);
   risk

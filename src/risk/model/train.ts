@@ -209,65 +209,29 @@ function scoreDistribution(scores: number[], good: boolean[]): ScoreDistribution
   };
 }
 
-/** Scores each fold with a model fitted on the others: honest discrimination and out-of-fold scores. */
-function crossValidate(
-  features: PreparedColumn[],
-  y: Uint8Array,
-  rows: number[],
-  good: boolean[],
-  opts: TrainOptions,
-): { cv: ScorecardModel['metrics']['cv']; outOfFold: TrainResult['outOfFold'] } {
-  const progress = opts.onProgress ?? (() => {});
-  let folds: Int32Array;
-  try {
-    folds = stratifiedFolds(
-      rows.map((r) => y[r]!),
-      opts.folds,
-      opts.seed,
-    );
-  } catch (err) {
-    throw new TrainInputError((err as Error).message);
-  }
-  const oofScores = new Array<number>(rows.length).fill(0);
-  const foldMetrics: FoldMetrics[] = [];
-  for (let k = 0; k < opts.folds; k++) {
-    progress(`fold ${k + 1}/${opts.folds}: binning and fitting`);
-    const fitIdx = rows.filter((_, i) => folds[i] !== k);
-    const testPos = rows.map((_, i) => i).filter((i) => folds[i] === k);
-    const { card, complexity } = fitOnce(features, y, fitIdx, opts, opts.seed + k + 1);
-    const scores = Array.from(
-      scoreRows(
-        card,
-        features,
-        testPos.map((i) => rows[i]!),
-      ),
-    );
-    testPos.forEach((i, t) => {
-      oofScores[i] = scores[t]!;
-    });
-    const testGood = testPos.map((i) => good[i]!);
-    foldMetrics.push({
-      fold: k + 1,
-      rows: testPos.length,
-      bads: testGood.filter((g) => !g).length,
-      ...discrimination(scores, testGood),
-      ...(complexity ? { maxBins: complexity.maxBins, l2: complexity.l2 } : {}),
-    });
-  }
-  const mean = (key: keyof Discrimination): number =>
-    foldMetrics.reduce((s, f) => s + f[key], 0) / foldMetrics.length;
-  return {
-    cv: { folds: foldMetrics, mean: { auc: mean('auc'), gini: mean('gini'), ks: mean('ks') } },
-    outOfFold: { scores: oofScores, good },
-  };
+/** What every fold and the final fit share: prepared columns, outcomes, rows and fold numbers. */
+export interface Prepared {
+  opts: TrainOptions;
+  features: PreparedColumn[];
+  y: Uint8Array;
+  rows: number[];
+  good: boolean[];
+  /** Fold of each training row (position in `rows`); null without cross-validation. */
+  folds: Int32Array | null;
 }
 
-export function train(
+/** One fold's held-out scores, by position in Prepared.rows. */
+export interface FoldOutcome {
+  metrics: FoldMetrics;
+  testPos: number[];
+  scores: number[];
+}
+
+export function prepareTraining(
   data: Dataset,
   options: Partial<TrainOptions> & Pick<TrainOptions, 'target' | 'badValue'>,
-): TrainResult {
+): Prepared {
   const opts: TrainOptions = { ...DEFAULT_TRAIN, ...options };
-  const progress = opts.onProgress ?? (() => {});
   const names = new Set(data.columns.map((c) => c.name));
   for (const name of opts.exclude) {
     if (!names.has(name)) throw new TrainInputError(`--exclude names unknown column "${name}"`);
@@ -279,15 +243,83 @@ export function train(
   const excluded = new Set([opts.target, ...opts.exclude]);
   const columns = data.columns.filter((c) => !excluded.has(c.name));
   if (columns.length === 0) throw new TrainInputError('no feature columns left to train on');
+  let folds: Int32Array | null = null;
+  if (opts.folds >= 2) {
+    try {
+      folds = stratifiedFolds(
+        rows.map((r) => y[r]!),
+        opts.folds,
+        opts.seed,
+      );
+    } catch (err) {
+      throw new TrainInputError((err as Error).message);
+    }
+  }
   const features = prepareColumns(columns, opts.binning, rows);
-  const good = rows.map((r) => y[r] === 0);
+  return { opts, features, y, rows, good: rows.map((r) => y[r] === 0), folds };
+}
 
-  const { cv, outOfFold } =
-    opts.folds >= 2 ? crossValidate(features, y, rows, good, opts) : { cv: null, outOfFold: null };
+/** Fits on every fold but k and scores fold k: the unit of work a worker thread takes. */
+export function runFold(prep: Prepared, k: number): FoldOutcome {
+  const { features, y, rows, good, opts } = prep;
+  const folds = prep.folds!;
+  const fitIdx = rows.filter((_, i) => folds[i] !== k);
+  const testPos = rows.map((_, i) => i).filter((i) => folds[i] === k);
+  const { card, complexity } = fitOnce(features, y, fitIdx, opts, opts.seed + k + 1);
+  const scores = Array.from(
+    scoreRows(
+      card,
+      features,
+      testPos.map((i) => rows[i]!),
+    ),
+  );
+  const testGood = testPos.map((i) => good[i]!);
+  const metrics: FoldMetrics = {
+    fold: k + 1,
+    rows: testPos.length,
+    bads: testGood.filter((g) => !g).length,
+    ...discrimination(scores, testGood),
+    ...(complexity ? { maxBins: complexity.maxBins, l2: complexity.l2 } : {}),
+  };
+  return { metrics, testPos, scores };
+}
 
-  progress('final model on all rows');
-  const { card, screening, complexity } = fitOnce(features, y, rows, opts, opts.seed);
-  card.naTokens = [...opts.naTokens];
+/** Fold outcomes (in any order) into per-fold metrics, their mean and out-of-fold scores. */
+function collectFolds(
+  prep: Prepared,
+  outcomes: FoldOutcome[],
+): { cv: ScorecardModel['metrics']['cv']; outOfFold: TrainResult['outOfFold'] } {
+  const oofScores = new Array<number>(prep.rows.length).fill(0);
+  for (const o of outcomes) {
+    o.testPos.forEach((i, t) => {
+      oofScores[i] = o.scores[t]!;
+    });
+  }
+  const foldMetrics = outcomes.map((o) => o.metrics).sort((a, b) => a.fold - b.fold);
+  const mean = (key: keyof Discrimination): number =>
+    foldMetrics.reduce((s, f) => s + f[key], 0) / foldMetrics.length;
+  return {
+    cv: { folds: foldMetrics, mean: { auc: mean('auc'), gini: mean('gini'), ks: mean('ks') } },
+    outOfFold: { scores: oofScores, good: prep.good },
+  };
+}
+
+/** The final fit on all rows: independent of the folds, so it can run while they do. */
+export function fitFinal(prep: Prepared): Fitted & { complexity: Complexity | null } {
+  const fitted = fitOnce(prep.features, prep.y, prep.rows, prep.opts, prep.opts.seed);
+  fitted.card.naTokens = [...prep.opts.naTokens];
+  return fitted;
+}
+
+/** The model file and result from the final fit and the fold outcomes (all folds, any order). */
+export function finishTraining(
+  prep: Prepared,
+  outcomes: FoldOutcome[],
+  final: Fitted & { complexity: Complexity | null } = fitFinal(prep),
+): TrainResult {
+  const { opts, features, rows, good } = prep;
+  const { cv, outOfFold } = prep.folds ? collectFolds(prep, outcomes) : { cv: null, outOfFold: null };
+  const { card, screening, complexity } = final;
   const trainingScores = Array.from(scoreRows(card, features, rows));
   const model: ScorecardModel = {
     format: MODEL_FORMAT,
@@ -314,6 +346,22 @@ export function train(
     scoreDistribution: scoreDistribution(trainingScores, good),
   };
   return { model, outOfFold, training: { scores: trainingScores, good } };
+}
+
+/** Trains on one thread: every fold, then the final model (src/risk/train runs folds in parallel). */
+export function train(
+  data: Dataset,
+  options: Partial<TrainOptions> & Pick<TrainOptions, 'target' | 'badValue'>,
+): TrainResult {
+  const prep = prepareTraining(data, options);
+  const progress = prep.opts.onProgress ?? (() => {});
+  const outcomes: FoldOutcome[] = [];
+  for (let k = 0; k < (prep.folds ? prep.opts.folds : 0); k++) {
+    progress(`fold ${k + 1}/${prep.opts.folds}: binning and fitting`);
+    outcomes.push(runFold(prep, k));
+  }
+  progress('final model on all rows');
+  return finishTraining(prep, outcomes);
 }
 
 /** Checks that parsed JSON looks like a model this code can score with. */
