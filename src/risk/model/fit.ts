@@ -19,7 +19,7 @@ import {
   type FeatureBinning,
 } from './binning.ts';
 import type { Column } from './csv.ts';
-import { fitLogistic, type LogisticFit } from './logistic.ts';
+import { fitLogisticFlat, type LogisticFit } from './logistic.ts';
 import { buildScorecard, gradeCuts, type MissingPolicy, type Scaling, type Scorecard } from './scorecard.ts';
 import { woeTable } from './woe.ts';
 
@@ -99,7 +99,9 @@ export function codesOf(column: Column): (string | null)[] | null {
     if (levels.size > MAX_CODE_LEVELS) return null;
   }
   if (levels.size < 3) return null;
-  return column.values.map((v) => (v === null ? null : String(v)));
+  // One string per level, shared by every row holding it.
+  const text = new Map([...levels].map((v) => [v, String(v)]));
+  return column.values.map((v) => (v === null ? null : text.get(v)!));
 }
 
 /** The rows of `sorted` that are in `rows` (marked in a mask), order kept: no second sort. */
@@ -186,15 +188,16 @@ export function candidatesOf(
   });
 }
 
-function design(chosen: readonly Candidate[], n: number): Float64Array[] {
-  const x: Float64Array[] = new Array(n);
-  const p = chosen.length;
-  for (let i = 0; i < n; i++) {
-    const row = new Float64Array(p);
-    for (let j = 0; j < p; j++) row[j] = chosen[j]!.woe[chosen[j]!.binOfRow[i]!]!;
-    x[i] = row;
-  }
-  return x;
+/** Fits the logistic regression on the chosen features' WoE, the design built flat. */
+function fitWoe(chosen: readonly Candidate[], yRows: Uint8Array, l2: number): LogisticFit {
+  const n = yRows.length;
+  const p = chosen.length + 1;
+  const x = new Float64Array(n * p);
+  for (let i = 0; i < n; i++) x[i * p] = 1;
+  chosen.forEach((c, j) => {
+    for (let i = 0; i < n; i++) x[i * p + j + 1] = c.woe[c.binOfRow[i]!]!;
+  });
+  return fitLogisticFlat(x, p, yRows, { l2 });
 }
 
 /** Akaike's information criterion of a fit with this many slopes. */
@@ -208,16 +211,15 @@ function backward(
   yRows: Uint8Array,
   l2: number,
 ): { chosen: Candidate[]; fit: LogisticFit; dropped: Candidate[] } {
-  const n = yRows.length;
   let chosen = start;
-  let fit = fitLogistic(design(chosen, n), yRows, { l2 });
+  let fit = fitWoe(chosen, yRows, l2);
   const dropped: Candidate[] = [];
   while (chosen.length > 1) {
     let weakest = 0;
     const z = (j: number): number => Math.abs(fit.coefficients[j]! / fit.stdErrors[j]!);
     for (let j = 1; j < chosen.length; j++) if (z(j) < z(weakest)) weakest = j;
     const trial = chosen.filter((_, j) => j !== weakest);
-    const trialFit = fitLogistic(design(trial, n), yRows, { l2 });
+    const trialFit = fitWoe(trial, yRows, l2);
     if (aic(trialFit, trial.length) >= aic(fit, chosen.length)) break;
     dropped.push(chosen[weakest]!);
     chosen = trial;
@@ -231,7 +233,7 @@ function keepAll(
   yRows: Uint8Array,
   l2: number,
 ): { chosen: Candidate[]; fit: LogisticFit; dropped: Candidate[] } {
-  return { chosen: start, fit: fitLogistic(design(start, yRows.length), yRows, { l2 }), dropped: [] };
+  return { chosen: start, fit: fitWoe(start, yRows, l2), dropped: [] };
 }
 
 /** The IV screen then wrong-sign drops: the selection before v2, kept as selection 'iv'. */
@@ -244,7 +246,7 @@ function screenBySign(
   const dropped: Candidate[] = [];
   for (;;) {
     if (chosen.length === 0) throw new RangeError('no feature left after the sign checks');
-    const fit = fitLogistic(design(chosen, yRows.length), yRows, { l2 });
+    const fit = fitWoe(chosen, yRows, l2);
     // WoE grows with safety, so a weight on P(bad) should be negative; here a positive one is
     // taken for collinearity and the most significant offender is dropped.
     let worst = -1;
