@@ -68,10 +68,14 @@ describe('fenqi risk train', () => {
       'Bad rate by grade',
       'Points table',
       'Information value',
+      'Gains by score band (out of fold)',
+      'Calibration (out of fold)',
+      'Expected calibration error',
+      'Missing-value policy: <b>trained-else-worst</b>',
     ]) {
       assert.ok(html.includes(part), part);
     }
-    assert.ok((html.match(/<svg /g) ?? []).length >= 4);
+    assert.ok((html.match(/<svg /g) ?? []).length >= 5);
     assert.doesNotMatch(html, /<(script|link|img)\b|src=|href=/, 'no external assets');
   });
 
