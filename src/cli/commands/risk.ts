@@ -173,6 +173,42 @@ async function modelFlags(flags: TrainFlags) {
   };
 }
 
+/** Reads the file and trains on it with the flags' options, folds on worker threads. */
+async function trainFromFile(flags: TrainFlags, folds: number, seed: number, progress: (m: string) => void) {
+  const { binning, minIv } = await binningFlags(flags);
+  const modelOptions = await modelFlags(flags);
+  const { readCsvDataset } = await import('../../risk/service/csv-file.ts');
+  const { trainParallel, DEFAULT_TRAIN_WORKERS, MAX_TRAIN_WORKERS } = await import(
+    '../../risk/train/parallel.ts'
+  );
+  const workers =
+    flags.workers === undefined
+      ? DEFAULT_TRAIN_WORKERS
+      : integerFlag('--workers', flags.workers, 0, MAX_TRAIN_WORKERS);
+  return asUsage(async () => {
+    progress(`reading ${flags.data}`);
+    const data = readCsvDataset(flags.data, { naTokens: modelOptions.naTokens });
+    progress(`read ${data.rowCount} rows, ${data.columns.length} columns`);
+    if (!data.columns.some((c) => c.name === flags.target)) {
+      throw new UsageError(
+        `unknown target column "${flags.target}" (columns: ${data.columns.map((c) => c.name).join(', ')})`,
+      );
+    }
+    const options = {
+      target: flags.target,
+      badValue: flags.badValue,
+      exclude: list(flags.exclude),
+      folds,
+      seed,
+      binning,
+      ...modelOptions,
+      ...(minIv === undefined ? {} : { minIv }),
+      onProgress: progress,
+    };
+    return trainParallel(data, options, workers);
+  });
+}
+
 async function trainCommand(flags: TrainFlags): Promise<void> {
   if (flags.fromPlatform) return trainFromPlatformCommand(flags);
   for (const [flag, value] of [
@@ -186,45 +222,9 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   const folds = integerFlag('--cv', flags.cv, 0, 20);
   if (folds === 1) throw new UsageError('--cv must be 0 (no cross-validation) or at least 2');
   const seed = integerFlag('--seed', flags.seed, 0, 2 ** 32 - 1);
-  const { binning, minIv } = await binningFlags(flags);
-  const modelOptions = await modelFlags(flags);
-
-  const { readCsvDataset } = await import('../../risk/service/csv-file.ts');
-  const { trainParallel, DEFAULT_TRAIN_WORKERS, MAX_TRAIN_WORKERS } = await import(
-    '../../risk/train/parallel.ts'
-  );
-  const workers =
-    flags.workers === undefined
-      ? DEFAULT_TRAIN_WORKERS
-      : integerFlag('--workers', flags.workers, 0, MAX_TRAIN_WORKERS);
   const progress = progressReporter();
   const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
-
-  const result = await asUsage(async () => {
-    progress(`reading ${flags.data}`);
-    const data = readCsvDataset(flags.data, { naTokens: modelOptions.naTokens });
-    progress(`read ${data.rowCount} rows, ${data.columns.length} columns`);
-    if (!data.columns.some((c) => c.name === flags.target)) {
-      throw new UsageError(
-        `unknown target column "${flags.target}" (columns: ${data.columns.map((c) => c.name).join(', ')})`,
-      );
-    }
-    return trainParallel(
-      data,
-      {
-        target: flags.target,
-        badValue: flags.badValue,
-        exclude: list(flags.exclude),
-        folds,
-        seed,
-        binning,
-        ...modelOptions,
-        ...(minIv === undefined ? {} : { minIv }),
-        onProgress: progress,
-      },
-      workers,
-    );
-  });
+  const result = await trainFromFile(flags, folds, seed, progress);
   const { model } = result;
 
   out(
