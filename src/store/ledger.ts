@@ -19,29 +19,38 @@ export interface EntryInput {
   readonly posting: Posting;
 }
 
-/** Posts one entry; false when its event key was already posted (nothing is written again). */
+/**
+ * Entries not about one customer (drills) belong to the platform, customer 0: every entry and its
+ * lines live with one customer, on one shard (migration 0080).
+ */
+export const PLATFORM_CUSTOMER_ID = 0n;
+
+/**
+ * Posts one entry; false when its event key was already posted (nothing is written again). Every
+ * line carries the entry's customer, platform legs too, so the entry is written on one shard.
+ */
 export async function postEntry(tx: TransactionSql, entry: EntryInput): Promise<boolean> {
   if (entry.eventKey.length === 0 || entry.eventKey.length > MAX_EVENT_KEY_LENGTH) {
     throw new Error(`event key must be 1..${MAX_EVENT_KEY_LENGTH} characters`);
   }
   const lines = entry.posting.lines;
   const text = (v: bigint | null) => (v === null ? null : v.toString());
+  const customerId = (entry.customerId ?? PLATFORM_CUSTOMER_ID).toString();
   const rows = await tx`
     with e as (
       insert into journal_entries (kind, business_date, customer_id, loan_id, event_key)
-      values (${entry.posting.kind}, ${entry.businessDate}, ${entry.customerId}, ${entry.loanId}, ${entry.eventKey})
-      on conflict (event_key) do nothing
+      values (${entry.posting.kind}, ${entry.businessDate}, ${customerId}::bigint, ${entry.loanId}, ${entry.eventKey})
+      on conflict (customer_id, event_key) do nothing
       returning id
     )
     insert into journal_lines (entry_id, account_code, customer_id, loan_id, debit_minor, credit_minor)
-    select e.id, l.account_code, l.customer_id::bigint, l.loan_id::bigint, l.debit_minor::bigint, l.credit_minor::bigint
+    select e.id, l.account_code, ${customerId}::bigint, l.loan_id::bigint, l.debit_minor::bigint, l.credit_minor::bigint
     from e cross join unnest(
       ${lines.map((l) => l.account)}::text[],
-      ${lines.map((l) => text(l.customerId))}::text[],
       ${lines.map((l) => text(l.loanId))}::text[],
       ${lines.map((l) => l.debitMinor.toString())}::text[],
       ${lines.map((l) => l.creditMinor.toString())}::text[]
-    ) as l(account_code, customer_id, loan_id, debit_minor, credit_minor)
+    ) as l(account_code, loan_id, debit_minor, credit_minor)
     returning entry_id`;
   return rows.length > 0;
 }

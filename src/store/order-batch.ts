@@ -292,7 +292,8 @@ function addEntry(
     l.id.push(ids.next().toString());
     l.entry.push(entryId);
     l.account.push(line.account);
-    l.customer.push(text(line.customerId));
+    // every line with its entry's customer: the entry is written on one shard (migration 0080)
+    l.customer.push(d.input.customerId.toString());
     l.loan.push(text(line.loanId));
     l.debit.push(line.debitMinor.toString());
     l.credit.push(line.creditMinor.toString());

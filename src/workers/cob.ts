@@ -404,7 +404,7 @@ async function closeBatch(
       insert into loan_cob_marks (loan_id, customer_id, last_closed_date)
       select m.loan_id, m.customer_id, ${date}::date
       from unnest(${todoIds}::bigint[], ${ids(todo.map((l) => l.customer_id))}::bigint[]) as m(loan_id, customer_id)
-      on conflict (loan_id) do update set last_closed_date = excluded.last_closed_date, updated_at = now()
+      on conflict (customer_id, loan_id) do update set last_closed_date = excluded.last_closed_date, updated_at = now()
       where loan_cob_marks.last_closed_date < excluded.last_closed_date`;
   }
   const cursor = loans[loans.length - 1]!.id;
@@ -485,7 +485,7 @@ async function postEntries(tx: TransactionSql, date: string, entries: Entry[]): 
     from unnest(${entries.map((e) => e.posting.kind)}::text[], ${ids(entries.map((e) => e.customerId))}::bigint[],
       ${ids(entries.map((e) => e.loanId))}::bigint[], ${entries.map((e) => e.eventKey)}::text[])
       as e(kind, customer_id, loan_id, event_key)
-    on conflict (event_key) do nothing
+    on conflict (customer_id, event_key) do nothing
     returning id, event_key`;
   const idByKey = new Map(inserted.map((r) => [r.event_key, r.id]));
   const entryIds: string[] = [];

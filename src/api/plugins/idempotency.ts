@@ -18,6 +18,7 @@ import {
   IDEMPOTENCY_KEY_PATTERN,
   requestHash,
   saveAnswer,
+  scopeCustomerId,
 } from '../../store/idempotency.ts';
 import { REFUSAL_STATUS, Refusal } from '../../store/refusal.ts';
 import { ApiError, conflict, unauthorized } from '../errors.ts';
@@ -128,7 +129,8 @@ export async function idempotent<D>(
         await tx`
           update idempotency_keys set status_code = ${finished.statusCode},
             response = ${tx.json(finished.body as never)}
-          where scope = ${scope} and key = ${key} and status_code is null`;
+          where customer_id = ${scopeCustomerId(scope).toString()}::bigint and scope = ${scope} and key = ${key}
+            and status_code is null`;
       });
     }
     answer = finished;
