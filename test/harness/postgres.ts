@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
+import { startCitusCluster, testDatabase } from './citus.ts';
 import {
   findBinary,
   freePort,
@@ -54,7 +55,18 @@ export function postgresBinDir(): string {
   return path.dirname(findBinary(['postgres'], 'postgresql'));
 }
 
+/**
+ * The database a test file runs against: one PostgreSQL, or with FENQI_TEST_DB=citus a Citus
+ * coordinator and two workers (test/harness/citus.ts) behind the same interface.
+ */
 export async function startPostgres(
+  options: { settings?: Record<string, string> } = {},
+): Promise<PostgresServer> {
+  if (testDatabase() === 'citus') return startCitusCluster(options);
+  return startSinglePostgres(options);
+}
+
+export async function startSinglePostgres(
   options: { settings?: Record<string, string> } = {},
 ): Promise<PostgresServer> {
   const binDir = postgresBinDir();
