@@ -87,8 +87,10 @@ export async function distributeTables(
         and (c.conrelid::regclass::text in ${conn(pending.map((p) => p.table))}
           or c.confrelid::regclass::text in ${conn(pending.map((p) => p.table))})`;
     for (const key of keys) await conn.unsafe(`alter table ${key.table_name} drop constraint ${key.name}`);
-    for (const { statement } of pending) {
+    for (const { table, statement } of pending) {
       await conn.unsafe(statement);
+      // the shards have the rows now; the coordinator's own copy would only take disk space
+      await conn.unsafe(`select truncate_local_data_after_distributing_table('${table}')`);
       log(`citus: ${statement}`);
     }
     for (const key of keys) {

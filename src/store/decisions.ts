@@ -139,7 +139,7 @@ const fromRow = (r: Row): StoredDecision => ({
 export async function getDecision(sql: Queryable, id: bigint): Promise<StoredDecision | undefined> {
   const [row] = await sql<Row[]>`
     select d.*, r.status as review_status, r.line_minor as review_line_minor, r.reason as review_reason
-    from credit_decisions d left join risk_reviews r on r.decision_id = d.id
+    from credit_decisions d left join risk_reviews r on r.customer_id = d.customer_id and r.decision_id = d.id
     where d.id = ${id.toString()}::bigint`;
   return row && fromRow(row);
 }

@@ -55,11 +55,16 @@ export async function postEntry(tx: TransactionSql, entry: EntryInput): Promise<
   return rows.length > 0;
 }
 
-/** Balance of one account for one loan, debit-positive. */
-export async function loanAccountBalance(tx: Queryable, loanId: bigint, account: string): Promise<bigint> {
+/** Balance of one account for one loan, debit-positive (the loan's customer's shard). */
+export async function loanAccountBalance(
+  tx: Queryable,
+  customerId: bigint,
+  loanId: bigint,
+  account: string,
+): Promise<bigint> {
   const [row] = await tx<{ balance: bigint }[]>`
     select coalesce(sum(debit_minor - credit_minor), 0)::bigint as balance
-    from journal_lines where loan_id = ${loanId} and account_code = ${account}`;
+    from journal_lines where customer_id = ${customerId} and loan_id = ${loanId} and account_code = ${account}`;
   return row?.balance ?? 0n;
 }
 
@@ -102,7 +107,7 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
   const unbalanced = await sql<{ entry_id: bigint; debits: bigint; credits: bigint; lines: bigint }[]>`
     select e.id as entry_id, coalesce(sum(l.debit_minor), 0)::bigint as debits,
            coalesce(sum(l.credit_minor), 0)::bigint as credits, count(l.id)::bigint as lines
-    from journal_entries e left join journal_lines l on l.entry_id = e.id
+    from journal_entries e left join journal_lines l on l.customer_id = e.customer_id and l.entry_id = e.id
     group by e.id
     having coalesce(sum(l.debit_minor), 0) <> coalesce(sum(l.credit_minor), 0) or count(l.id) < 2
     order by e.id`;
@@ -127,7 +132,7 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
         sum(i.interest_minor - i.paid_interest_minor) as interest,
         sum(i.fee_minor - i.paid_fee_minor) as fee,
         sum(i.penalty_minor - i.paid_penalty_minor) as penalty
-      from installments i join loans l on l.id = i.loan_id
+      from installments i join loans l on l.customer_id = i.customer_id and l.id = i.loan_id
       where l.status <> 'cancelled' and i.status <> 'written_off'
       group by i.loan_id
     ), joined as (
@@ -148,7 +153,7 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
   const lineMismatches = await sql<{ customer_id: bigint; used: bigint; outstanding: bigint }[]>`
     with owed as (
       select l.customer_id, sum(i.principal_minor - i.paid_principal_minor) as outstanding
-      from loans l join installments i on i.loan_id = l.id
+      from loans l join installments i on i.customer_id = l.customer_id and i.loan_id = l.id
       where l.status in ('pending_disbursement', 'active') and i.status <> 'written_off'
       group by l.customer_id
     )

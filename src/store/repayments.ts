@@ -26,6 +26,8 @@ export type OverpaymentPolicy = 'refuse' | 'credit_balance';
 
 export interface RepaymentInput {
   loanId: bigint;
+  /** The loan's customer, when the caller knows it: every statement then stays on one shard. */
+  customerId?: bigint;
   amountMinor: bigint;
   businessDate: string;
   overpayment: OverpaymentPolicy;
@@ -44,7 +46,7 @@ export interface Repayment {
 }
 
 export async function quotePayoff(sql: Queryable, loan: Loan, date: string): Promise<PayoffQuote> {
-  const installments = await getInstallments(sql, loan.id);
+  const installments = await getInstallments(sql, loan.id, loan.customerId);
   return payoffQuote(
     loan.startDate,
     installments.filter((i) => i.status !== 'written_off'),
@@ -53,14 +55,15 @@ export async function quotePayoff(sql: Queryable, loan: Loan, date: string): Pro
 }
 
 export async function applyRepayment(tx: TransactionSql, input: RepaymentInput): Promise<Repayment> {
-  const loan = await getLoan(tx, input.loanId, true);
+  const customerId = input.customerId ?? (await getLoan(tx, input.loanId))?.customerId;
+  const loan = customerId === undefined ? null : await getLoan(tx, input.loanId, true, customerId);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'no such loan');
   if (loan.status !== 'active') {
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
   }
   const stored = await getProduct(tx, loan.productId);
   invariant(stored !== null, 'a loan has its product');
-  const installments = (await getInstallments(tx, loan.id)).filter((i) => i.status !== 'written_off');
+  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter((i) => i.status !== 'written_off');
   const payoff = payoffQuote(loan.startDate, installments, input.businessDate);
   const paysOff = input.amountMinor >= payoff.totalMinor;
 
@@ -128,6 +131,9 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
   }
 
   if (updates.length > 0) {
+    // the transaction's now(), read first: Citus evaluates no volatile function inside a CASE of
+    // an UPDATE it routes to a shard
+    const [clock] = await tx<{ now: Date }[]>`select now() as now`;
     await tx`
       update installments i set
         interest_minor = u.interest::bigint,
@@ -138,12 +144,12 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
                   then 'paid' else i.status end,
         paid_at = case when u.pp::bigint = i.principal_minor and u.pi::bigint = u.interest::bigint
                         and u.pf::bigint = i.fee_minor and u.ppen::bigint = i.penalty_minor
-                   then now() else i.paid_at end
+                   then ${clock!.now}::timestamptz else i.paid_at end
       from unnest(${updates.map((u) => u.number)}::int[], ${updates.map((u) => u.interest.toString())}::text[],
         ${updates.map((u) => u.paid.principal.toString())}::text[], ${updates.map((u) => u.paid.interest.toString())}::text[],
         ${updates.map((u) => u.paid.fee.toString())}::text[], ${updates.map((u) => u.paid.penalty.toString())}::text[])
         as u(number, interest, pp, pi, pf, ppen)
-      where i.loan_id = ${loan.id} and i.number = u.number`;
+      where i.customer_id = ${loan.customerId} and i.loan_id = ${loan.id} and i.number = u.number`;
   }
 
   const [row] = await tx<{ id: bigint }[]>`
@@ -171,9 +177,10 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
 
   let loanStatus: Loan['status'] = loan.status;
   if (paysOff) {
-    await tx`update loans set status = 'paid_off', closed_at = now() where id = ${loan.id}`;
+    await tx`update loans set status = 'paid_off', closed_at = now()
+      where customer_id = ${loan.customerId} and id = ${loan.id}`;
     loanStatus = 'paid_off';
-    const unearned = -(await loanAccountBalance(tx, loan.id, ACCOUNTS.unearnedInterest));
+    const unearned = -(await loanAccountBalance(tx, loan.customerId, loan.id, ACCOUNTS.unearnedInterest));
     const closing = loanClosingInterestPostings(ref, {
       waivedInterestMinor: payoff.waivedInterestMinor,
       unearnedInterestMinor: unearned,

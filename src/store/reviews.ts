@@ -38,7 +38,7 @@ export async function listReviews(
   >`
     select r.decision_id, r.customer_id, r.status, d.grade, d.score, d.reasons,
            d.result->>'suggestedLineMinor' as suggested, r.created_at
-    from risk_reviews r join credit_decisions d on d.id = r.decision_id
+    from risk_reviews r join credit_decisions d on d.customer_id = r.customer_id and d.id = r.decision_id
     where r.status = ${status} and r.decision_id > ${(afterId ?? 0n).toString()}::bigint
     order by r.decision_id limit ${Math.min(limit, REVIEW_PAGE_MAX)}`;
   return rows.map((r) => ({

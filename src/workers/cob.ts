@@ -316,7 +316,7 @@ async function closeBatch(
   const loans = await tx<LoanRow[]>`
     select l.id, l.customer_id, l.product_id, l.days_past_due, l.bucket,
       m.last_closed_date::text as last_closed_date
-    from loans l left join loan_cob_marks m on m.loan_id = l.id
+    from loans l left join loan_cob_marks m on m.customer_id = l.customer_id and m.loan_id = l.id
     where l.status = 'active' and l.id > ${run.cursor_loan_id.toString()}::bigint
     order by l.id limit ${batchSize}`;
   if (loans.length === 0) {
@@ -563,7 +563,7 @@ async function writeOff(
   await tx`
     with held as (
       select l.customer_id, sum(i.principal_minor - i.paid_principal_minor)::bigint as principal_minor
-      from installments i join loans l on l.id = i.loan_id
+      from installments i join loans l on l.customer_id = i.customer_id and l.id = i.loan_id
       where i.loan_id = any(${loanIds}::bigint[]) and i.status in ('due', 'overdue')
       group by l.customer_id)
     update credit_lines c set used_minor = greatest(0, c.used_minor - held.principal_minor),

@@ -83,6 +83,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           effect: async (tx) => {
             const r = await applyRepayment(tx, {
               loanId,
+              customerId: loan.customerId,
               amountMinor,
               businessDate: todayUtc(),
               overpayment: request.query.overpayment ?? 'refuse',
