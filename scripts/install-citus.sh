@@ -91,11 +91,11 @@ main() {
   exec 9>"$LOCK_FILE"
   flock 9 # another worktree may be building right now
   installed && exit 0
-  install_build_deps
   # global, not local: the EXIT trap runs after main has returned
   work_dir="$(mktemp -d)"
   trap 'rm -rf "$work_dir"' EXIT
-  fetch_source "$work_dir"
+  fetch_source "$work_dir" # first: without a source there is nothing to install deps for
+  install_build_deps
   build_and_install "$work_dir/citus-${CITUS_VERSION}"
   installed || { echo "citus: build finished but ${pg_lib}/citus.so is not Citus ${CITUS_VERSION}" >&2; exit 1; }
   echo "citus: installed ${CITUS_VERSION} into ${pg_lib}"

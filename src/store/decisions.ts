@@ -86,7 +86,7 @@ export async function recordDecisions(
       where d.outcome = 'approve' and d.line_minor is not null
       order by d.customer_id, src.ord desc
       on conflict (customer_id) do update
-        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = now()
+        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = excluded.updated_at
       returning customer_id
     ), review as (
       insert into risk_reviews (decision_id, customer_id)

@@ -98,9 +98,9 @@ export interface LedgerCheck {
  * still owed on its open loans.
  */
 export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
-  const [totals] = await sql<{ entries: bigint; lines: bigint; debits: bigint; credits: bigint }[]>`
-    select (select count(*) from journal_entries)::bigint as entries,
-           count(*)::bigint as lines,
+  const [entryCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from journal_entries`;
+  const [lineTotals] = await sql<{ lines: bigint; debits: bigint; credits: bigint }[]>`
+    select count(*)::bigint as lines,
            coalesce(sum(debit_minor), 0)::bigint as debits,
            coalesce(sum(credit_minor), 0)::bigint as credits
     from journal_lines`;
@@ -171,6 +171,7 @@ export async function checkLedger(sql: Queryable): Promise<LedgerCheck> {
     from ledger_accounts a left join journal_lines l on l.account_code = a.code
     group by a.code, a.name, a.type order by a.code`;
 
+  const totals = lineTotals && { ...lineTotals, entries: entryCount?.n ?? 0n };
   const debits = totals?.debits ?? 0n;
   const credits = totals?.credits ?? 0n;
   const result: LedgerCheck = {

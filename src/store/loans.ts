@@ -4,9 +4,9 @@
  * transaction.
  */
 import type { Components, InstallmentState } from '../domain/allocation.ts';
+import { invariant } from '../domain/errors.ts';
 import type { LoanProduct, Schedule } from '../domain/index.ts';
 import { type LoanBooking, loanBookingPostings } from '../domain/postings.ts';
-import { invariant } from '../domain/errors.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { postEntry } from './ledger.ts';
 

@@ -120,14 +120,20 @@ async function settleInTransaction(
   const productIds = [...new Set(orders.map((o) => o.productId.toString()))];
   const customerText = customers.map(String);
 
-  // One round trip: the lock comes first, so the look-up of existing orders after it sees whatever
-  // a concurrent delivery of the same order committed.
-  const [lines, existing, goodsRows, productRows, customerRows] = await Promise.all([
-    tx<LineRow[]>`
-      select l.customer_id, l.limit_minor, l.used_minor, l.status, c.status as customer_status
-      from credit_lines l join customers c on c.id = l.customer_id
-      where l.customer_id = any(${customerText}::bigint[])
-      order by l.customer_id for update of l`,
+  // One round trip: the locks come first, so the look-up of existing orders after them sees whatever
+  // a concurrent delivery of the same order committed. One pipelined statement per customer, in
+  // customer order: each locks rows of one shard on a sharded database (Citus locks no rows across
+  // shards in one statement), and concurrent batches still take the locks in the same order.
+  const [lineSets, existing, goodsRows, productRows, customerRows] = await Promise.all([
+    Promise.all(
+      customerText.map(
+        (customerId) => tx<LineRow[]>`
+          select l.customer_id, l.limit_minor, l.used_minor, l.status, c.status as customer_status
+          from credit_lines l join customers c on c.id = l.customer_id
+          where l.customer_id = ${customerId}::bigint
+          for update of l`,
+      ),
+    ),
     tx<KeyedOrderRow[]>`
       select o.* from orders o where o.id = any(${orders.map((o) => o.orderId.toString())}::bigint[])
       union
@@ -144,7 +150,7 @@ async function settleInTransaction(
       select id, status from customers where id = any(${customerText}::bigint[])`,
   ]);
 
-  const lineOf = new Map(lines.map((l) => [l.customer_id, { ...l }]));
+  const lineOf = new Map(lineSets.flat().map((l) => [l.customer_id, { ...l }]));
   const customerStatus = new Map(customerRows.map((c) => [c.id, c.status]));
   const goodsOf = new Map(goodsRows.map((g) => [g.id, g]));
   const productOf = new Map(productRows.map((p) => [p.id, p]));

@@ -63,7 +63,9 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
   }
   const stored = await getProduct(tx, loan.productId);
   invariant(stored !== null, 'a loan has its product');
-  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter((i) => i.status !== 'written_off');
+  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter(
+    (i) => i.status !== 'written_off',
+  );
   const payoff = payoffQuote(loan.startDate, installments, input.businessDate);
   const paysOff = input.amountMinor >= payoff.totalMinor;
 

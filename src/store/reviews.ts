@@ -83,7 +83,7 @@ export async function resolveReview(
         insert into credit_lines (customer_id, limit_minor)
         values (${row.customer_id.toString()}::bigint, ${resolution.lineMinor.toString()}::bigint)
         on conflict (customer_id) do update
-          set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = now()`;
+          set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = excluded.updated_at`;
     }
     return { ok: true, customerId: row.customer_id };
   });

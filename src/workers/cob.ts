@@ -404,7 +404,8 @@ async function closeBatch(
       insert into loan_cob_marks (loan_id, customer_id, last_closed_date)
       select m.loan_id, m.customer_id, ${date}::date
       from unnest(${todoIds}::bigint[], ${ids(todo.map((l) => l.customer_id))}::bigint[]) as m(loan_id, customer_id)
-      on conflict (customer_id, loan_id) do update set last_closed_date = excluded.last_closed_date, updated_at = now()
+      on conflict (customer_id, loan_id) do update set last_closed_date = excluded.last_closed_date,
+        updated_at = excluded.updated_at
       where loan_cob_marks.last_closed_date < excluded.last_closed_date`;
   }
   const cursor = loans[loans.length - 1]!.id;
@@ -435,24 +436,35 @@ async function accrueInterest(
   loans: LoanRow[],
 ): Promise<{ entries: number; minor: bigint }> {
   if (loans.length === 0) return { entries: 0, minor: 0n };
-  // lateral joins keep every look-up on an index by loan id: the batch drives, not the tables
+  // Every look-up goes by loan id (an index) for the batch's loans only: the batch drives, not the
+  // tables. Grouped joins, not lateral ones, so a sharded database (Citus) runs them on every shard
+  // in parallel; a loan with nothing due by the date has no row in x and nothing to accrue.
+  const loanIds = ids(loans.map((l) => l.id));
   const rows = await tx<
     { loan_id: bigint; earned_minor: bigint; income_minor: bigint; unearned_minor: bigint }[]
   >`
-    select b.loan_id, x.earned_minor, y.income_minor, y.unearned_minor
-    from unnest(${ids(loans.map((l) => l.id))}::bigint[],
-      ${loans.map((l) => l.last_closed_date ?? NEVER_CLOSED_DATE)}::date[]) as b(loan_id, last_closed_date)
-    cross join lateral (
-      select coalesce(sum(i.interest_minor) filter (where i.status <> 'written_off'), 0)::bigint as earned_minor,
+    with x as (
+      select i.loan_id,
+        coalesce(sum(i.interest_minor) filter (where i.status <> 'written_off'), 0)::bigint as earned_minor,
         coalesce(bool_or(i.due_date > b.last_closed_date), false) as fell_due
-      from installments i where i.loan_id = b.loan_id and i.due_date <= ${date}::date) x
-    cross join lateral (
-      select
+      from installments i
+      join unnest(${loanIds}::bigint[],
+        ${loans.map((l) => l.last_closed_date ?? NEVER_CLOSED_DATE)}::date[]) as b(loan_id, last_closed_date)
+        on b.loan_id = i.loan_id
+      where i.loan_id = any(${loanIds}::bigint[]) and i.due_date <= ${date}::date
+      group by i.loan_id
+    ), y as (
+      select jl.loan_id,
         coalesce(sum(jl.credit_minor - jl.debit_minor)
           filter (where jl.account_code = ${ACCOUNTS.interestIncome}), 0)::bigint as income_minor,
         coalesce(sum(jl.credit_minor - jl.debit_minor)
           filter (where jl.account_code = ${ACCOUNTS.unearnedInterest}), 0)::bigint as unearned_minor
-      from journal_lines jl where jl.loan_id = b.loan_id) y
+      from journal_lines jl where jl.loan_id = any(${loanIds}::bigint[])
+      group by jl.loan_id
+    )
+    select x.loan_id, x.earned_minor, coalesce(y.income_minor, 0)::bigint as income_minor,
+      coalesce(y.unearned_minor, 0)::bigint as unearned_minor
+    from x left join y on y.loan_id = x.loan_id
     where x.fell_due`;
   const customerOf = new Map(loans.map((l) => [String(l.id), l.customer_id]));
   const entries: Entry[] = [];
@@ -530,11 +542,10 @@ async function writeOff(
 ): Promise<{ loans: number; minor: bigint }> {
   const loanIds = ids(loans.map((l) => l.id));
   const balances = await tx<{ loan_id: bigint; account_code: string; balance_minor: bigint }[]>`
-    select b.loan_id, jl.account_code, sum(jl.debit_minor - jl.credit_minor)::bigint as balance_minor
-    from unnest(${loanIds}::bigint[]) as b(loan_id)
-    cross join lateral (select * from journal_lines j where j.loan_id = b.loan_id) jl
-    where jl.account_code = any(${WRITE_OFF_ACCOUNTS}::text[])
-    group by b.loan_id, jl.account_code`;
+    select jl.loan_id, jl.account_code, sum(jl.debit_minor - jl.credit_minor)::bigint as balance_minor
+    from journal_lines jl
+    where jl.loan_id = any(${loanIds}::bigint[]) and jl.account_code = any(${WRITE_OFF_ACCOUNTS}::text[])
+    group by jl.loan_id, jl.account_code`;
   const balanceOf = new Map<string, bigint>();
   for (const b of balances) balanceOf.set(`${b.loan_id}:${b.account_code}`, b.balance_minor);
   const entries: Entry[] = [];
