@@ -147,13 +147,19 @@ interface EmbeddedSecrets {
 function embeddedSecrets(dataDir: string): EmbeddedSecrets {
   const file = path.join(dataDir, 'secrets.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedSecrets;
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secrets: EmbeddedSecrets = {
     tokenSecret: randomBytes(32).toString('hex'),
     dataKeys: `1:${randomBytes(32).toString('hex')}`,
     blindIndexKey: randomBytes(32).toString('hex'),
   };
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  try {
+    // 'wx': of two processes starting on a new directory at once, both must use the same keys
+    writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedSecrets;
+  }
   return secrets;
 }
 

@@ -4,10 +4,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.ts';
+import { DataDirInUseError } from '../store/data-dir.ts';
 import { registerCommands } from './commands/index.ts';
 import { UsageError } from './usage-error.ts';
 
-/** Exit codes: 1 runtime failure, 2 usage error (bad flag or value). */
+/** Exit codes: 1 runtime failure, 2 usage error (bad flag or value, or a data directory in use). */
 export const EXIT_USAGE = 2;
 
 const program = new Command('fenqi')
@@ -27,6 +28,10 @@ try {
   }
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
+    process.exit(EXIT_USAGE);
+  }
+  if (err instanceof DataDirInUseError) {
+    process.stderr.write(`error: ${err.message}\n`);
     process.exit(EXIT_USAGE);
   }
   if (err instanceof UsageError) {

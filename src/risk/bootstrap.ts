@@ -1,26 +1,17 @@
 /**
  * The bootstrap champion: a model to decide with before the platform has repayment history of its
- * own. It is trained on German credit (if the file is there) with its columns translated into the
- * platform's feature vocabulary (features.ts), or else on a seeded synthetic data set that already
- * speaks that vocabulary. Either way it is only a starting point: once loans mature,
+ * own. It is trained on German credit (data/german_credit.csv, in the repository) with its columns
+ * translated into the platform's feature vocabulary (features.ts). It is only a starting point: once loans mature,
  * `fenqi risk train --from-platform` trains a challenger on the platform's own decisions and
  * outcomes, and a risk analyst promotes it when it beats the bootstrap.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { GERMAN_CREDIT_CSV, GERMAN_CREDIT_SHA256 } from '../paths.ts';
 import type { Column, Dataset } from './csv.ts';
-import { readCsvFile, toDataset } from './csv.ts';
-import { mulberry32 } from './cv.ts';
+import { parseCsv, toDataset } from './csv.ts';
 import type { Purpose, RepaymentHistory } from './features.ts';
 import { type ScorecardModel, train } from './train.ts';
-
-export const GERMAN_CREDIT_PATH = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/data/credit/german_credit.csv',
-);
-export const SYNTHETIC_BOOTSTRAP_ROWS = 4000;
-export const SYNTHETIC_BOOTSTRAP_SEED = 7;
 
 /** German purpose -> platform purpose. */
 const GERMAN_PURPOSE: Record<string, Purpose> = {
@@ -88,76 +79,33 @@ export function germanToPlatform(data: Dataset): Dataset {
   };
 }
 
-/** A platform-shaped data set with a known logistic risk, for when German credit is absent. */
-export function syntheticPlatformDataset(rows: number, seed: number): Dataset {
-  const random = mulberry32(seed);
-  const normal = (): number => {
-    const u = 1 - random();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-  };
-  const cols: Record<string, (number | string | null)[]> = {
-    age_years: [],
-    monthly_income: [],
-    purpose: [],
-    external_score: [],
-    bureau_inquiries_6m: [],
-    bureau_utilisation: [],
-    repayment_history: [],
-    bad: [],
-  };
-  const purposes: Purpose[] = ['goods', 'cash', 'car', 'education', 'home', 'travel', 'other'];
-  for (let i = 0; i < rows; i++) {
-    const age = Math.max(18, Math.min(70, Math.round(36 + 11 * normal())));
-    const income = Math.round(8000 * Math.exp(0.5 * normal()));
-    const score = Math.round(Math.max(300, Math.min(850, 650 + 80 * normal())));
-    const inquiries = Math.floor(random() * random() * 9);
-    const utilisation = Math.max(0, Math.min(1.2, 0.4 + 0.25 * normal()));
-    const purpose = purposes[Math.floor(random() * purposes.length)]!;
-    const history: RepaymentHistory = (
-      ['none', 'paid_duly', 'paid_duly', 'delayed', 'other_credits'] as const
-    )[Math.floor(random() * 5)]!;
-    const logit =
-      -1.6 -
-      0.012 * (score - 650) -
-      0.6 * Math.log(income / 8000) +
-      0.15 * inquiries +
-      1.2 * (utilisation - 0.4) +
-      (age < 23 ? 0.5 : 0) +
-      (history === 'delayed' ? 0.8 : history === 'paid_duly' ? -0.4 : 0) +
-      (purpose === 'cash' || purpose === 'travel' ? 0.3 : 0);
-    cols.age_years!.push(age);
-    cols.monthly_income!.push(income);
-    cols.purpose!.push(purpose);
-    cols.external_score!.push(score);
-    cols.bureau_inquiries_6m!.push(inquiries);
-    cols.bureau_utilisation!.push(Math.round(utilisation * 1000) / 1000);
-    cols.repayment_history!.push(history);
-    cols.bad!.push(random() < 1 / (1 + Math.exp(-logit)) ? 1 : 0);
-  }
-  return {
-    rowCount: rows,
-    columns: Object.entries(cols).map(([name, values]) =>
-      typeof values[0] === 'number'
-        ? ({ name, kind: 'numeric', values } as Column)
-        : ({ name, kind: 'categorical', values } as Column),
-    ),
-  };
-}
-
 export interface BootstrapModel {
   model: ScorecardModel;
   note: string;
 }
 
-/** Trains the bootstrap champion; German credit when available, else synthetic. */
-export function trainBootstrap(germanPath = GERMAN_CREDIT_PATH): BootstrapModel {
-  if (existsSync(germanPath)) {
-    const data = germanToPlatform(toDataset(readCsvFile(germanPath)));
-    // credit_risk 0 is bad in German credit
-    const { model } = train(data, { target: 'bad', badValue: '0', folds: 5, seed: 42 });
-    return { model, note: 'bootstrap: German credit mapped onto platform features' };
+/**
+ * Trains the bootstrap champion on German credit, which ships in the repository (data/). There is
+ * no fallback: a deployment that silently trained on something else would decide differently from
+ * the one that was tested, so a missing or changed file stops the start with the reason.
+ */
+export function trainBootstrap(csvPath = GERMAN_CREDIT_CSV): BootstrapModel {
+  const data = germanToPlatform(toDataset(parseCsv(readGermanCredit(csvPath))));
+  // credit_risk 0 is bad in German credit
+  const { model } = train(data, { target: 'bad', badValue: '0', folds: 5, seed: 42 });
+  return { model, note: 'bootstrap: German credit mapped onto platform features' };
+}
+
+function readGermanCredit(csvPath: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(csvPath);
+  } catch (err) {
+    throw new Error(`bootstrap model: cannot read ${csvPath} (${(err as NodeJS.ErrnoException).code})`);
   }
-  const data = syntheticPlatformDataset(SYNTHETIC_BOOTSTRAP_ROWS, SYNTHETIC_BOOTSTRAP_SEED);
-  const { model } = train(data, { target: 'bad', badValue: '1', folds: 5, seed: 42 });
-  return { model, note: 'bootstrap: synthetic platform-shaped data' };
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (csvPath === GERMAN_CREDIT_CSV && digest !== GERMAN_CREDIT_SHA256) {
+    throw new Error(`bootstrap model: ${csvPath} has sha256 ${digest}, expected ${GERMAN_CREDIT_SHA256}`);
+  }
+  return bytes.toString('utf8');
 }

@@ -3,10 +3,10 @@
  * process, served over a loopback socket so the very same postgres.js code runs against it
  * (one connection: PGlite is single-session).
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { Config } from '../config.ts';
+import { type DataDirHold, holdDataDir, makePrivateTree, PRIVATE_UMASK } from './data-dir.ts';
 
 export type Sql = postgres.Sql<{ bigint: bigint }>;
 export type TransactionSql = postgres.TransactionSql<{ bigint: bigint }>;
@@ -18,6 +18,8 @@ export interface Database {
   /** Where the data lives, for logs and the status page (no password). */
   describe: string;
   embedded: boolean;
+  /** Embedded mode: this process's hold on the data directory (one process per directory). */
+  hold?: DataDirHold;
   close(): Promise<void>;
 }
 
@@ -60,14 +62,33 @@ export async function openDatabase(config: Config): Promise<Database> {
       close: () => sql.end({ timeout: 5 }),
     };
   }
-  return openEmbedded(path.join(config.dataDir, 'pgdata'));
+  return openEmbedded(config.dataDir);
 }
 
-async function openEmbedded(dataDir: string): Promise<Database> {
+/** What the holder of an embedded data directory is doing, for whoever is refused it. */
+function commandName(): string {
+  return process.argv[2] ?? path.basename(process.argv[1] ?? 'node');
+}
+
+async function openEmbedded(fenqiDir: string): Promise<Database> {
+  // Everything this process creates from here on is its owner's only (the embedded database,
+  // keys, demo log-ins); nothing else in embedded mode needs other users to read its files.
+  process.umask(PRIVATE_UMASK);
+  const hold = await holdDataDir(fenqiDir, commandName());
+  try {
+    return await openPglite(fenqiDir, hold);
+  } catch (err) {
+    await hold.release();
+    throw err;
+  }
+}
+
+async function openPglite(fenqiDir: string, hold: DataDirHold): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  mkdirSync(dataDir, { recursive: true });
+  const dataDir = path.join(fenqiDir, 'pgdata');
   const pglite = await PGlite.create(dataDir);
+  makePrivateTree(fenqiDir);
   const server = new PGLiteSocketServer({ db: pglite, port: 0, host: '127.0.0.1' });
   await server.start();
   const port = embeddedPort(server);
@@ -85,10 +106,12 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     sql,
     describe: `embedded PGlite at ${dataDir}`,
     embedded: true,
+    hold,
     async close() {
       await sql.end({ timeout: 5 });
       await server.stop();
       await pglite.close();
+      await hold.release();
     },
   };
 }

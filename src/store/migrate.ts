@@ -8,11 +8,12 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { MIGRATIONS_DIR } from '../paths.ts';
 import { distributeTables } from './citus.ts';
 import type { Sql } from './db.ts';
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+export { MIGRATIONS_DIR };
+
 /** Arbitrary constant shared by every fenqi process: "fenqi" in ASCII. */
 const MIGRATION_LOCK_KEY = 0x66656e7169n;
 

@@ -14,6 +14,8 @@ import {
   ordersFor,
   type Proc,
   request,
+  SALE_BURST_DEADLINE_MS,
+  SALE_SETTLE_DEADLINE_MS,
   type SaleStage,
   serviceEnv,
   startApi,
@@ -43,7 +45,7 @@ test('a SIGKILLed API loses no accepted order: every 202 settles or is rejected 
   const orders = ordersFor(stage.data.customers, 5, 'kill-api');
   const result = await burst(() => [...alive], stage.data, orders, {
     concurrency: 64,
-    deadlineMs: Date.now() + 90_000,
+    deadlineMs: Date.now() + SALE_BURST_DEADLINE_MS,
     onAnswer: () => {
       if (++answered === 500) {
         alive.delete(api1.port);
@@ -51,12 +53,12 @@ test('a SIGKILLed API loses no accepted order: every 202 settles or is rejected 
       }
     },
   });
-  const stored = await waitSettled(stage.sql, result.accepted.values(), Date.now() + 60_000);
+  const stored = await waitSettled(stage.sql, result.accepted.values(), Date.now() + SALE_SETTLE_DEADLINE_MS);
   assert.equal(stored, result.accepted.size);
 
   assertSaleKeptEveryOrder(
     result,
-    await audit(stage.sql, result.accepted),
+    await audit(stage.sql, result, stage.data, orders),
     ledgerCheck(stage.servers.pg.url),
   );
 

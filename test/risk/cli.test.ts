@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { GERMAN_CREDIT_CSV } from '../../src/paths.ts';
 import { parseCsv } from '../../src/risk/csv.ts';
 import { syntheticCreditCsv } from './synthetic.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const fenqi = path.join(repoRoot, 'bin/fenqi');
-const germanCsv = path.resolve(repoRoot, '../shared/data/credit/german_credit.csv');
 const work = mkdtempSync(path.join(tmpdir(), 'fenqi-risk-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
@@ -43,7 +43,7 @@ describe('fenqi risk train', () => {
 
   it('reaches a mean AUC of at least 0.78 over 5 folds (seed 42) on german_credit', () => {
     const r = run(
-      ...['risk', 'train', '--data', germanCsv, '--target', 'credit_risk', '--bad-value', '0'],
+      ...['risk', 'train', '--data', GERMAN_CREDIT_CSV, '--target', 'credit_risk', '--bad-value', '0'],
       ...['--cv', '5', '--seed', '42', '--json', '--out', model, '--report', report],
     );
     assert.equal(r.status, 0, r.stderr);
@@ -99,25 +99,25 @@ describe('fenqi risk train', () => {
     ],
     [
       'an unknown target column',
-      ['--data', germanCsv, '--target', 'nope', '--bad-value', '0'],
+      ['--data', GERMAN_CREDIT_CSV, '--target', 'nope', '--bad-value', '0'],
       /unknown target/,
     ],
     [
       'a bad-value that never occurs',
-      ['--data', germanCsv, '--target', 'credit_risk', '--bad-value', '9'],
+      ['--data', GERMAN_CREDIT_CSV, '--target', 'credit_risk', '--bad-value', '9'],
       /no row/,
     ],
     [
       'a non-numeric --cv',
-      ['--data', germanCsv, '--target', 'credit_risk', '--bad-value', '0', '--cv', 'x'],
+      ['--data', GERMAN_CREDIT_CSV, '--target', 'credit_risk', '--bad-value', '0', '--cv', 'x'],
       /--cv/,
     ],
     [
       'an unknown --exclude column',
-      ['--data', germanCsv, '--target', 'credit_risk', '--bad-value', '0', '--exclude', 'zzz'],
+      ['--data', GERMAN_CREDIT_CSV, '--target', 'credit_risk', '--bad-value', '0', '--exclude', 'zzz'],
       /zzz/,
     ],
-    ['a missing required flag', ['--data', germanCsv, '--target', 'credit_risk'], /bad-value/],
+    ['a missing required flag', ['--data', GERMAN_CREDIT_CSV, '--target', 'credit_risk'], /bad-value/],
   ] as const) {
     it(`exits 2 with a one-line error for ${why}`, () => {
       const r = run('risk', 'train', ...args);
@@ -141,7 +141,7 @@ describe('fenqi risk score', () => {
         '--model',
         model,
         '--data',
-        germanCsv,
+        GERMAN_CREDIT_CSV,
         '--keep',
         'credit_risk',
         '--out',
@@ -162,7 +162,7 @@ describe('fenqi risk score', () => {
   it('exits 2 when the model file is not a model', () => {
     const bogus = path.join(work, 'bogus.json');
     writeFileSync(bogus, '{"hello": 1}');
-    const r = run('risk', 'score', '--model', bogus, '--data', germanCsv);
+    const r = run('risk', 'score', '--model', bogus, '--data', GERMAN_CREDIT_CSV);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /not a fenqi scorecard model/);
   });

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { describe, it } from 'node:test';
+import { GERMAN_CREDIT_CSV } from '../../src/paths.ts';
 import { readCsvFile, toDataset } from '../../src/risk/csv.ts';
 import { buildScorecard, gradeCuts, gradeOf, scalingConstants, scoreRow } from '../../src/risk/scorecard.ts';
 import { parseModel, train } from '../../src/risk/train.ts';
-
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const germanCsv = path.resolve(repoRoot, '../shared/data/credit/german_credit.csv');
 
 const close = (actual: number, expected: number, eps = 1e-9): void =>
   assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not within ${eps} of ${expected}`);
@@ -37,10 +34,10 @@ describe('PDO scaling', () => {
 });
 
 describe('scoring with a trained scorecard', () => {
-  const data = toDataset(readCsvFile(germanCsv));
+  const data = toDataset(readCsvFile(GERMAN_CREDIT_CSV));
   const { model } = train(data, { target: 'credit_risk', badValue: '0', folds: 0 });
   const row: Record<string, string> = {};
-  const table = readCsvFile(germanCsv);
+  const table = readCsvFile(GERMAN_CREDIT_CSV);
   table.header.forEach((name, c) => {
     row[name] = table.rows[1]![c]!;
   });

@@ -5,12 +5,13 @@
  * them to this origin's scripts, styles and API.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 
-export const WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web');
+import { WEB_ROOT } from '../../paths.ts';
+
+export { WEB_ROOT };
 export const WEB_AREAS = ['app', 'console', 'shared'] as const;
 
 const CONTENT_SECURITY_POLICY = [

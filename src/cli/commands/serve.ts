@@ -19,6 +19,7 @@ async function serve(role: 'start' | 'api'): Promise<void> {
   const app = await buildApi(platform);
   const workers = role === 'start' ? await startWorkers(platform) : undefined;
   const address = await app.listen({ host: config.host, port: config.port });
+  platform.db.hold?.describe({ url: address });
 
   const mode = config.mode === 'embedded' ? 'embedded (PGlite, in-process cache and queue)' : 'real servers';
   process.stdout.write(`fenqi ${role === 'start' ? 'platform' : 'api'} on ${mode}\n`);

@@ -1,0 +1,18 @@
+/**
+ * Every file the platform reads from its own checkout, resolved in one place. Nothing here points
+ * outside the repository: a user who clones fenqi has exactly these files and no others
+ * (test/foundation/repo-paths.test.ts holds the code to that).
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout's root: this file lives in `<root>/src`. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export const MIGRATIONS_DIR = path.join(REPO_ROOT, 'migrations');
+export const WEB_ROOT = path.join(REPO_ROOT, 'web');
+
+/** Statlog German Credit (CC BY 4.0), the bootstrap champion's training data; see data/README.md. */
+export const GERMAN_CREDIT_CSV = path.join(REPO_ROOT, 'data', 'german_credit.csv');
+/** The file's sha256 as published (data/README.md): a changed file would change every decision. */
+export const GERMAN_CREDIT_SHA256 = 'ac003d1158e44018e3a1416381cebde213f96df542b2191910baec3b2afa7616';
