@@ -11,7 +11,7 @@ import {
   normaliseNationalId,
   normalisePhone,
 } from './crypto.ts';
-import type { Queryable, TransactionSql } from './db.ts';
+import type { Queryable } from './db.ts';
 
 /** Encrypted columns of `customers`, each holding one personal field. */
 export const CUSTOMER_ENCRYPTED_COLUMNS = [
@@ -100,19 +100,17 @@ const place = (column: CustomerEncryptedColumn, rowId: bigint): FieldPlace => ({
   rowId,
 });
 
-/** Thrown inside the registration transaction to undo it when an identity is taken. */
-class IdentityTaken extends Error {
-  constructor(readonly conflict: 'phone' | 'national_id') {
-    super(`${conflict} already registered`);
-  }
+function isUniqueViolation(err: unknown, constraint: string): boolean {
+  const e = err as { code?: string; constraint_name?: string };
+  return e?.code === '23505' && e.constraint_name === constraint;
 }
 
 /**
  * Inserts a customer. The id is taken first because it is part of every field's associated data.
- * The phone and national id are claimed in customer_identities (keyed by blind index, so two
- * concurrent registrations of one phone cannot both succeed: the second waits for the first and
- * finds it taken) in the same transaction as the customer row. Inputs must already be parsed
- * (parsePhone, parseNationalId...).
+ * fenqi_register_customer() (migration 0082) claims the phone and national id in
+ * customer_identities (keyed by blind index, so two concurrent registrations of one phone cannot
+ * both succeed: the second waits for the first and finds it taken) and inserts the customer, in
+ * one statement. Inputs must already be parsed (parsePhone, parseNationalId...).
  */
 export async function createCustomer(
   sql: Queryable,
@@ -122,34 +120,20 @@ export async function createCustomer(
   const [row] = await sql<{ id: bigint }[]>`select fenqi_next_id() as id`;
   const id = row!.id;
   const { cipher, blindIndexKey } = crypto;
-  const phoneBidx = blindIndex(blindIndexKey, 'phone', customer.phone);
-  const nationalIdBidx = blindIndex(blindIndexKey, 'national_id', customer.nationalId);
-  const write = async (tx: TransactionSql) => {
-    const claimed = await tx<{ kind: 'phone' | 'national_id' }[]>`
-      insert into customer_identities (bidx, kind, customer_id)
-      values (${phoneBidx}, 'phone', ${id.toString()}::bigint),
-             (${nationalIdBidx}, 'national_id', ${id.toString()}::bigint)
-      on conflict (bidx, kind) do nothing returning kind`;
-    if (!claimed.some((c) => c.kind === 'phone')) throw new IdentityTaken('phone');
-    if (!claimed.some((c) => c.kind === 'national_id')) throw new IdentityTaken('national_id');
-    await tx`
-      insert into customers (id, phone_enc, phone_bidx, national_id_enc, national_id_bidx,
-                             legal_name_enc, bank_card_enc, password_hash)
-      values (${id.toString()}::bigint,
-              ${cipher.encrypt(customer.phone, place('phone_enc', id))},
-              ${phoneBidx},
-              ${cipher.encrypt(customer.nationalId, place('national_id_enc', id))},
-              ${nationalIdBidx},
-              ${cipher.encrypt(customer.legalName, place('legal_name_enc', id))},
-              ${customer.bankCard ? cipher.encrypt(customer.bankCard, place('bank_card_enc', id)) : null},
-              ${customer.passwordHash})`;
-  };
   try {
-    // inside the caller's transaction a savepoint, else a transaction of its own
-    if ('savepoint' in sql) await sql.savepoint(write);
-    else await sql.begin(write);
+    await sql`
+      select fenqi_register_customer(${id.toString()}::bigint,
+        ${blindIndex(blindIndexKey, 'phone', customer.phone)},
+        ${blindIndex(blindIndexKey, 'national_id', customer.nationalId)},
+        ${cipher.encrypt(customer.phone, place('phone_enc', id))},
+        ${cipher.encrypt(customer.nationalId, place('national_id_enc', id))},
+        ${cipher.encrypt(customer.legalName, place('legal_name_enc', id))},
+        ${customer.bankCard ? cipher.encrypt(customer.bankCard, place('bank_card_enc', id)) : null}::bytea,
+        ${customer.passwordHash})`;
   } catch (err) {
-    if (err instanceof IdentityTaken) return { ok: false, conflict: err.conflict };
+    if (isUniqueViolation(err, 'customer_identities_phone')) return { ok: false, conflict: 'phone' };
+    if (isUniqueViolation(err, 'customer_identities_national_id'))
+      return { ok: false, conflict: 'national_id' };
     throw err;
   }
   return { ok: true, id };
