@@ -84,6 +84,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           effect: async (tx) => {
             const r = await applyRepayment(tx, {
               loanId,
+              customerId: loan.customerId,
               amountMinor,
               businessDate: businessDate(platform.config),
               overpayment: request.query.overpayment ?? 'refuse',
