@@ -69,7 +69,8 @@ export interface CobOptions {
   onProgress?: (progress: CobProgress) => void;
 }
 
-export interface CobSummary {
+/** What the close did: the batches' tallies summed (BatchTally), with the run's own facts. */
+export interface CobSummary extends BatchTally {
   date: string;
   /** false when the date was already closed and nothing was done. */
   ran: boolean;
@@ -78,13 +79,6 @@ export interface CobSummary {
   attempts: number;
   loansTotal: number;
   loansDone: number;
-  installmentsOverdue: number;
-  accrualEntries: number;
-  interestAccruedMinor: bigint;
-  lateFeeEntries: number;
-  lateFeesMinor: bigint;
-  loansWrittenOff: number;
-  writtenOffMinor: bigint;
   /** Active loans per bucket after the close (written-off loans are no longer active). */
   buckets: Record<Bucket, number>;
   seconds: number;

@@ -105,14 +105,8 @@ export interface ScorecardModel extends Scorecard {
   target: { column: string; badValue: string };
   rows: number;
   bads: number;
-  options: {
-    folds: number;
-    seed: number;
-    binning: BinningOptions;
-    minIv: number;
-    l2: number;
-    smoothing: number;
-  };
+  /** The training options that shape the model (not the target, exclusions or scaling). */
+  options: Pick<TrainOptions, 'folds' | 'seed' | 'binning' | 'minIv' | 'l2' | 'smoothing'>;
   screening: FeatureScreen[];
   metrics: { training: Discrimination; cv: { folds: FoldMetrics[]; mean: Discrimination } | null };
   scoreDistribution: ScoreDistribution;
