@@ -12,7 +12,7 @@
  * FENQI_TEST_DB=citus makes startPostgres() return one of these, so existing test files run
  * unchanged against Citus (the test matrix, see scripts/test.sh and test/citus/).
  */
-import { existsSync } from 'node:fs';
+import { chownSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openPostgres } from '../../src/store/db.ts';
 import { DEFAULT_DATABASE_ROLES } from '../../src/store/roles.ts';
@@ -25,6 +25,7 @@ import {
   startSinglePostgres,
   TEST_DATABASE,
 } from './postgres.ts';
+import { unprivilegedUser } from './process.ts';
 
 export type TestDatabase = 'postgres' | 'citus';
 
@@ -72,15 +73,34 @@ function nodeConninfo(caFile: string): string {
   return harnessTls() ? `sslmode=verify-full sslrootcert=${caFile}` : 'sslmode=disable';
 }
 
-/** Each login role's password for node-to-node connections (nodeid 0: to every node). */
-function authinfoSql(passwords: RolePasswords): string[] {
-  const roles = {
+/** Every login role with its password: the same on every node. */
+function loginRoles(passwords: RolePasswords): Record<string, string> {
+  return {
     postgres: passwords.admin,
     ...Object.fromEntries(
       (['owner', 'app', 'report'] as const).map((r) => [DEFAULT_DATABASE_ROLES[r], passwords[r]]),
     ),
   };
-  return Object.entries(roles).map(
+}
+
+/**
+ * The passwords again in the server's own ~/.pgpass (its HOME is its directory, postgres.ts):
+ * the subscriptions of an online shard move log in to the source worker through libpq, which
+ * reads no pg_dist_authinfo.
+ */
+function writePgpass(node: PostgresServer, passwords: RolePasswords): void {
+  const file = path.join(path.dirname(node.dataDir), '.pgpass');
+  const lines = Object.entries(loginRoles(passwords)).flatMap(([role, password]) =>
+    [LOOPBACK, 'localhost'].map((host) => `${host}:*:*:${role}:${password}`),
+  );
+  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  const user = unprivilegedUser();
+  if (user) chownSync(file, user.uid, user.gid);
+}
+
+/** Each login role's password for node-to-node connections (nodeid 0: to every node). */
+function authinfoSql(passwords: RolePasswords): string[] {
+  return Object.entries(loginRoles(passwords)).map(
     ([role, password]) =>
       `insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, '${role}', 'password=${password}')
        on conflict (nodeid, rolename) do update set authinfo = excluded.authinfo`,
@@ -103,6 +123,7 @@ export async function startCitusCluster(
   const passwords = newRolePasswords();
   const startNode = async (databases: readonly string[]) => {
     const node = await startSinglePostgres({ settings, passwords });
+    writePgpass(node, passwords);
     await run(node.adminUrl, [
       `alter system set citus.node_conninfo = '${nodeConninfo(node.caFile)}'`,
       'select pg_reload_conf()',

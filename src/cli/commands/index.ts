@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as registerCob } from './cob.ts';
+import { register as registerDb } from './db.ts';
 import { register as registerKeys } from './keys.ts';
 import { register as registerLedger } from './ledger.ts';
 import { register as registerMigrate } from './migrate.ts';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerQuote(program);
   registerCob(program);
   registerLedger(program);
+  registerDb(program);
   registerOrders(program);
   registerOps(program);
 }
