@@ -3,12 +3,15 @@
  * `fenqi db add-node` and shards are moved onto it with `fenqi db rebalance` (online moves by
  * logical replication) while orders are still arriving and settling. Afterwards every accepted
  * order is stored once, every line is in step with its loans, the ledger check passes across the
- * shards, and /ready and /metrics show the new node holding shards.
+ * shards, and /ready and /metrics show the new node holding shards. Then `fenqi db drain-node`
+ * moves them off it again, orders still settling. Then `fenqi db drain-node`
+ * moves them off it again, orders still settling.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
+import { REFERENCE_TABLES } from '../../src/store/citus.ts';
 import {
   assertSaleKeptEveryOrder,
   FENQI_BIN,
@@ -34,7 +37,7 @@ after(async () => {
   await stage?.close();
 });
 
-test('a worker added and rebalanced onto mid-sale: nothing lost or duplicated, lines in step, ledger balanced', {
+test('a worker added, rebalanced onto and drained mid-sale: nothing lost or duplicated, lines in step, ledger balanced', {
   skip,
 }, async () => {
   stage = await openSaleStage();
@@ -43,6 +46,7 @@ test('a worker added and rebalanced onto mid-sale: nothing lost or duplicated, l
   let newPort = 0;
   let ready: ReadyCluster = {};
   let metrics = '';
+  let drained: { port: number; shards: number }[] = [];
   const sale = await saleRun(stage.servers, stage.sql, stage.data, {
     apis: 1,
     workers: 2,
@@ -65,6 +69,9 @@ test('a worker added and rebalanced onto mid-sale: nothing lost or duplicated, l
       const api = apis[0]!.port;
       ready = JSON.parse((await request(api, 'GET', '/ready', {})).body) as ReadyCluster;
       metrics = (await request(api, 'GET', '/metrics', {})).body;
+      // and back: every distributed shard off the new worker again, orders still settling
+      await fenqi('db', 'drain-node', '127.0.0.1', String(worker.port));
+      drained = JSON.parse(await fenqi('db', 'nodes', '--json')) as { port: number; shards: number }[];
     },
   });
   const log = outputs.join('\n');
@@ -76,5 +83,11 @@ test('a worker added and rebalanced onto mid-sale: nothing lost or duplicated, l
   const added = nodes.find((n) => n.port === newPort);
   assert.ok(added && added.shards > 0, `the new worker holds shards: ${JSON.stringify(nodes)}`);
   assert.match(metrics, new RegExp(`fenqi_citus_node_shards\\{node="127\\.0\\.0\\.1:${newPort}"`));
+  assert.match(log, new RegExp(`drained 127\\.0\\.0\\.1:${newPort}`));
+  assert.equal(
+    drained.find((n) => n.port === newPort)?.shards,
+    REFERENCE_TABLES.length,
+    `the drained worker keeps only its copies of the reference tables: ${JSON.stringify(drained)}`,
+  );
   assertSaleKeptEveryOrder(sale.result, sale.audit, { ok: sale.ledgerOk, report: sale.ledgerReport });
 });
