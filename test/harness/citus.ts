@@ -31,10 +31,11 @@ export type TestDatabase = 'postgres' | 'citus';
 
 export const CITUS_WORKER_COUNT = 2;
 /**
- * Shards per distributed table in tests: fewer than Citus's default 32 so each database a test
- * creates is distributed quickly, still several shards per worker so co-location is exercised.
+ * Shards per distributed table in tests: far fewer than Citus's default 32 so each database a test
+ * creates is distributed quickly (close of business creates one per test), still two shards per
+ * worker so co-location is exercised and a rebalance onto a third worker has a shard group to move.
  */
-export const TEST_SHARD_COUNT = 8;
+export const TEST_SHARD_COUNT = 4;
 /** Two-phase commit needs prepared transactions on every node. */
 const MAX_PREPARED_TRANSACTIONS = 200;
 const LOOPBACK = '127.0.0.1';
