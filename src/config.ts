@@ -4,7 +4,16 @@
  * naming the variable (ConfigError), never a stack trace.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { dateInZone } from './domain/dates.ts';
 import type { TlsFiles } from './link/tls.ts';
@@ -65,8 +74,15 @@ export interface Config {
   dataKeys: Map<number, Buffer>;
   /** Key for the HMAC blind index on phone and national id. */
   blindIndexKey: Buffer;
+  /**
+   * Versioned keys for the MAC on queued messages (API and workers hold the same): id -> 32 bytes.
+   * The highest id signs; every configured id verifies, so a key can rotate without a drain.
+   */
+  queueMacKeys: Map<number, Buffer>;
   /** Requests larger than this are refused with 413. */
   bodyLimitBytes: number;
+  /** Credit lines and approvals above this (minor units) become proposals a second staff member approves. */
+  secondApproverAboveMinor: bigint;
   /** Sale day (docs/flash.md): orders one settler transaction takes from the stream. */
   workerBatchSize: number;
   /** Sale day: settler loops (each with its own transaction) per worker process. */
@@ -168,7 +184,10 @@ function parseKey(name: string, raw: string): Buffer {
   return key;
 }
 
-/** FENQI_DATA_KEYS="1:<key>,2:<key>" — versioned keys so values can be re-encrypted under a new one. */
+/**
+ * FENQI_DATA_KEYS="1:<key>,2:<key>" — versioned keys so values can be re-encrypted under a new one
+ * (FENQI_QUEUE_MAC_KEYS has the same form: messages signed under an older id still verify).
+ */
 function parseDataKeys(name: string, raw: string): Map<number, Buffer> {
   const keys = new Map<number, Buffer>();
   for (const entry of raw.split(',')) {
@@ -181,33 +200,110 @@ function parseDataKeys(name: string, raw: string): Map<number, Buffer> {
   return keys;
 }
 
-interface EmbeddedSecrets {
-  tokenSecret: string;
-  dataKeys: string;
-  blindIndexKey: string;
+/**
+ * The platform's keys, each from `NAME` or from the file `NAME_FILE` (which must be private to its
+ * owner). Real mode refuses to start without them: keys generated per process would make two API
+ * processes on one database disagree on every token, blind index and ciphertext.
+ */
+export const KEY_VARIABLES = {
+  tokenSecret: 'FENQI_TOKEN_SECRET',
+  dataKeys: 'FENQI_DATA_KEYS',
+  blindIndexKey: 'FENQI_BLIND_INDEX_KEY',
+  queueMacKeys: 'FENQI_QUEUE_MAC_KEYS',
+} as const;
+type KeyName = keyof typeof KEY_VARIABLES;
+type KeyTexts = Record<KeyName, string>;
+
+/** Real mode generates missing keys into its data directory only when told so in these words. */
+export const DEV_GENERATE_KEYS_VARIABLE = 'FENQI_DEV_GENERATE_KEYS';
+export const DEV_GENERATE_KEYS_CONSENT = 'yes-i-understand-keys-are-generated-into-this-data-dir-only';
+
+/** Group or other may read it: refused for a key file (and for embedded mode's generated keys). */
+function refuseSharedFile(variable: string, file: string): void {
+  const mode = statSync(file).mode;
+  if ((mode & 0o077) !== 0)
+    throw new ConfigError(
+      variable,
+      `names ${file}, readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`,
+    );
 }
+
+/** NAME or the contents of NAME_FILE (not both), or undefined when neither is given. */
+function keyText(env: Env, name: string): string | undefined {
+  const direct = env[name] || undefined;
+  const fileVar = `${name}_FILE`;
+  const file = env[fileVar] || undefined;
+  if (direct && file) throw new ConfigError(fileVar, `cannot be given together with ${name}`);
+  if (!file) return direct;
+  let text: string;
+  try {
+    refuseSharedFile(fileVar, file);
+    text = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(fileVar, `names a file that cannot be read: ${file}`);
+  }
+  if (!text) throw new ConfigError(fileVar, `names an empty file: ${file}`);
+  return text;
+}
+
+const generatedKeys = (): KeyTexts => ({
+  tokenSecret: randomBytes(32).toString('hex'),
+  dataKeys: `1:${randomBytes(32).toString('hex')}`,
+  blindIndexKey: randomBytes(32).toString('hex'),
+  queueMacKeys: `1:${randomBytes(32).toString('hex')}`,
+});
 
 /**
  * Embedded mode must work with nothing configured, yet keys must survive restarts (or the
- * encrypted demo data becomes unreadable), so they are generated once under the data directory.
+ * encrypted demo data becomes unreadable), so they are generated once under the data directory
+ * (a key added in a later version is generated into the same file).
  */
-function embeddedSecrets(dataDir: string): EmbeddedSecrets {
+function dataDirKeys(dataDir: string): KeyTexts {
   const file = path.join(dataDir, 'secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedSecrets;
+  if (existsSync(file)) {
+    refuseSharedFile('FENQI_DATA_DIR', file);
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<KeyTexts>;
+    if (Object.keys(KEY_VARIABLES).every((k) => typeof stored[k as KeyName] === 'string'))
+      return stored as KeyTexts;
+    const completed = { ...generatedKeys(), ...stored };
+    const next = `${file}.${process.pid}.tmp`;
+    writeFileSync(next, JSON.stringify(completed, null, 2), { mode: 0o600 });
+    renameSync(next, file);
+    return completed;
+  }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const secrets: EmbeddedSecrets = {
-    tokenSecret: randomBytes(32).toString('hex'),
-    dataKeys: `1:${randomBytes(32).toString('hex')}`,
-    blindIndexKey: randomBytes(32).toString('hex'),
-  };
+  const secrets = generatedKeys();
   try {
     // 'wx': of two processes starting on a new directory at once, both must use the same keys
     writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return JSON.parse(readFileSync(file, 'utf8')) as EmbeddedSecrets;
+    return JSON.parse(readFileSync(file, 'utf8')) as KeyTexts;
   }
   return secrets;
+}
+
+/** Every key from the environment or files; missing ones generated only where that is safe or consented to. */
+function loadKeys(env: Env, mode: Mode, dataDir: string): KeyTexts {
+  const given: Partial<KeyTexts> = {};
+  const missing: string[] = [];
+  for (const [name, variable] of Object.entries(KEY_VARIABLES) as [KeyName, string][]) {
+    const text = keyText(env, variable);
+    if (text) given[name] = text;
+    else missing.push(variable);
+  }
+  if (missing.length === 0) return given as KeyTexts;
+  if (mode === 'real') {
+    const consent = env[DEV_GENERATE_KEYS_VARIABLE];
+    if (consent !== DEV_GENERATE_KEYS_CONSENT)
+      throw new ConfigError(
+        missing[0]!,
+        `is required in real mode (missing: ${missing.join(', ')}); give each key or ${missing[0]}_FILE ` +
+          `(docs/security.md), or for development only ${DEV_GENERATE_KEYS_VARIABLE}=${DEV_GENERATE_KEYS_CONSENT}`,
+      );
+  }
+  return { ...dataDirKeys(dataDir), ...given };
 }
 
 /**
@@ -249,16 +345,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const dataDir = path.resolve(env.FENQI_DATA_DIR || '.fenqi');
 
-  const needsGenerated = !env.FENQI_TOKEN_SECRET || !env.FENQI_DATA_KEYS || !env.FENQI_BLIND_INDEX_KEY;
-  if (needsGenerated && mode === 'real' && env.NODE_ENV === 'production') {
-    const missing = !env.FENQI_TOKEN_SECRET
-      ? 'FENQI_TOKEN_SECRET'
-      : !env.FENQI_DATA_KEYS
-        ? 'FENQI_DATA_KEYS'
-        : 'FENQI_BLIND_INDEX_KEY';
-    throw new ConfigError(missing, 'is required in production');
-  }
-  const generated = needsGenerated ? embeddedSecrets(dataDir) : undefined;
+  const keys = loadKeys(env, mode, dataDir);
 
   const host = env.HOST || '127.0.0.1';
   return {
@@ -279,10 +366,11 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     logLevel: logLevelRaw as LogLevel,
     saleMode: boolVar(env, 'FENQI_SALE_MODE', false),
-    tokenSecret: parseKey('FENQI_TOKEN_SECRET', env.FENQI_TOKEN_SECRET || generated!.tokenSecret),
+    tokenSecret: parseKey(KEY_VARIABLES.tokenSecret, keys.tokenSecret),
     accessTokenTtlS: intVar(env, 'FENQI_ACCESS_TOKEN_TTL_S', 900, 30, 86_400),
-    dataKeys: parseDataKeys('FENQI_DATA_KEYS', env.FENQI_DATA_KEYS || generated!.dataKeys),
-    blindIndexKey: parseKey('FENQI_BLIND_INDEX_KEY', env.FENQI_BLIND_INDEX_KEY || generated!.blindIndexKey),
+    dataKeys: parseDataKeys(KEY_VARIABLES.dataKeys, keys.dataKeys),
+    blindIndexKey: parseKey(KEY_VARIABLES.blindIndexKey, keys.blindIndexKey),
+    queueMacKeys: parseDataKeys(KEY_VARIABLES.queueMacKeys, keys.queueMacKeys),
     bodyLimitBytes: intVar(env, 'FENQI_BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     workerBatchSize: intVar(env, 'WORKER_BATCH_SIZE', 500, 1, 5_000),
     workerConcurrency: intVar(env, 'WORKER_CONCURRENCY', 2, 1, 64),
@@ -291,5 +379,8 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitIpPerS: intVar(env, 'FENQI_RATE_LIMIT_IP_PER_S', 2_000, 1, 10_000_000),
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
+    // maker-checker (docs/security.md): a line or approval above this needs a second staff member
+    secondApproverAboveMinor:
+      BigInt(intVar(env, 'FENQI_SECOND_APPROVER_ABOVE_YUAN', 20_000, 0, 10_000_000)) * 100n,
   };
 }

@@ -4,6 +4,7 @@
  */
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from './config.ts';
+import { mask, type PersonalField } from './privacy/masking.ts';
 
 const SECRET_FIELDS = [
   'password',
@@ -30,8 +31,26 @@ export const REDACT_PATHS = [
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `body.${f}`]),
 ];
 
+/** Personal fields in a log line follow the masking table's `log` rule; secrets are redacted. */
+export function logCensor(value: unknown, path: string[]): string {
+  const field = path[path.length - 1] ?? '';
+  const personal = PERSONAL_FIELD_OF[field];
+  return personal && typeof value === 'string' ? mask(personal, value, 'log') : '[redacted]';
+}
+
+const PERSONAL_FIELD_OF: Record<string, PersonalField> = {
+  phone: 'phone',
+  national_id: 'national_id',
+  nationalId: 'national_id',
+  legal_name: 'legal_name',
+  legalName: 'legal_name',
+  bank_card: 'bank_card',
+  bankCard: 'bank_card',
+  card_number: 'bank_card',
+};
+
 export function createLogger(level: LogLevel, name = 'fenqi'): Logger {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: logCensor } });
 }
 
 export type { Logger } from 'pino';

@@ -4,7 +4,9 @@
  * instead of each keeping a registry of its own, so one process has exactly one of each and a test
  * can swap one (a payment gateway with faults, risk providers that answer slowly) in one place.
  */
+import { AuthThrottle } from './auth/throttle.ts';
 import type { Cache } from './cache/cache.ts';
+import { type CacheIntegrity, createCacheIntegrity } from './cache/integrity.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
@@ -21,6 +23,10 @@ export const DEFAULT_GATEWAY_LATENCY_MS = 5;
 export interface Services {
   /** Field encryption and blind-index keys for personal data. */
   crypto: FieldCrypto;
+  /** Names and seals for cache entries that gate access (cache/integrity.ts). */
+  cacheIntegrity: CacheIntegrity;
+  /** Log-in and registration limits, counted in PostgreSQL (auth/throttle.ts). */
+  authThrottle: AuthThrottle;
   /** Credit decisions: identity cache, active models and policy, batched reads and writes. */
   risk: DecisionService;
   /** Cache-aside catalogue reads shared by the products and quotes routes. */
@@ -41,6 +47,8 @@ export function buildServices(parts: ServiceParts): Services {
   const crypto = createFieldCrypto(config);
   return {
     crypto,
+    cacheIntegrity: createCacheIntegrity(config.tokenSecret),
+    authThrottle: new AuthThrottle(db.sql, config.blindIndexKey),
     risk: new DecisionService({
       sql: db.sql,
       cache,

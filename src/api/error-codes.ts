@@ -29,7 +29,7 @@ const DOMAIN: Record<DomainErrorCode, 422> = {
 };
 
 /** Business refusals of the lending store (and of the queue worker, as an order's reason). */
-const STORE: Record<RefusalCode, 404 | 409 | 422> = {
+const STORE: Record<RefusalCode, 403 | 404 | 409 | 422> = {
   NO_CREDIT_LINE: 422,
   CREDIT_LINE_FROZEN: 422,
   INSUFFICIENT_CREDIT: 422,
@@ -47,6 +47,11 @@ const STORE: Record<RefusalCode, 404 | 409 | 422> = {
   LOAN_NOT_ACTIVE: 409,
   OVERPAYMENT: 422,
   OVERPAYMENT_TOO_LARGE: 422,
+  LIMIT_OUT_OF_RANGE: 422,
+  PROPOSAL_NOT_FOUND: 404,
+  PROPOSAL_ALREADY_DECIDED: 409,
+  PROPOSAL_PENDING: 409,
+  OWN_PROPOSAL: 403,
 };
 
 /** Close of business refusals: the book's state forbids this close now. */
@@ -60,6 +65,8 @@ const COB: Record<CobRefusalCode, 409> = {
 const REQUEST = {
   VALIDATION_FAILED: 400,
   MALFORMED_JSON: 400,
+  UNSTORABLE_TEXT: 400,
+  DUPLICATE_JSON_KEY: 400,
   BAD_CONTENT_LENGTH: 400,
   MALFORMED_URL: 400,
   BODY_TOO_LARGE: 413,
@@ -79,6 +86,7 @@ const IDENTITY = {
   UNAUTHORIZED: 401,
   INVALID_CREDENTIALS: 401,
   FORBIDDEN: 403,
+  ROLE_NOT_GRANTABLE: 403,
 } as const;
 
 const MISSING = {

@@ -7,7 +7,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { CacheOverloadedError } from '../cache/cache-aside.ts';
 import { DomainError } from '../domain/errors.ts';
 import { QueueUnavailableError } from '../queue/queue.ts';
-import { isTransientDatabaseError } from '../store/db-errors.ts';
+import { isTransientDatabaseError, isUnknownStaff } from '../store/db-errors.ts';
 import { MicroBatchOverloadedError } from '../store/micro-batch.ts';
 import { Refusal } from '../store/refusal.ts';
 import { type ErrorCode, statusOf } from './error-codes.ts';
@@ -115,6 +115,9 @@ export function errorHandler(
   const refused = toApiError(error);
   if (refused)
     return reply.status(refused.statusCode).send(body(refused.code, refused.message, refused.details));
+  // A signed staff token whose account is gone: its action's audit row names no one.
+  if (isUnknownStaff(error))
+    return reply.status(401).send(body('UNAUTHORIZED', 'the staff account of this token does not exist'));
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     return reply.status(400).send(

@@ -4,11 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Platform } from '../platform.ts';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts';
+import { registerDocsPage, registerInputChecks, registerPersonalDataHeaders } from './hygiene.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerAuthentication } from './plugins/authenticate.ts';
 import { registerQueueMetrics } from './queue-metrics.ts';
@@ -57,6 +57,8 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  registerInputChecks(app);
+  registerPersonalDataHeaders(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe(
@@ -87,7 +89,7 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await registerDocsPage(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerAuthentication(app, platform);

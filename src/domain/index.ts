@@ -7,6 +7,7 @@
  *   scheduleToJson(schedule)        the wire shape: amounts as decimal strings, APR as "26.82"
  */
 export { type Apr, aprOf, type CashFlow, exceedsCap, percentOf, solveApr } from './apr.ts';
+export { CREDIT_LINE_MAX_MINOR, type SecondApproverReason, secondApproverReason } from './credit-approval.ts';
 export {
   addDays,
   addMonths,

@@ -31,8 +31,13 @@ export const DEAD_ORDERS_SUBJECT = `${DEAD_LETTER_SUBJECT_PREFIX}.orders`;
 const DEAD_ORDERS_WILDCARD = `${DEAD_ORDERS_SUBJECT}.>`;
 /** ...by its order id, so the status read finds it with one direct get (`findHeldOrder`)... */
 export const deadOrderSubject = (orderId: bigint | string) => `${DEAD_ORDERS_SUBJECT}.${orderId}`;
-/** ...or here when the message names no order id (nobody can ask for its status). */
+/** ...or here when the message names no order id (nobody can ask for its status)... */
 const UNREADABLE_DEAD_ORDERS_SUBJECT = `${DEAD_ORDERS_SUBJECT}.unreadable`;
+/**
+ * ...or here when its MAC fails: the order id it names may be anyone's, so it must neither take
+ * that order's subject (the status read would show a real order `held`) nor write its status.
+ */
+export const UNVERIFIED_DEAD_ORDERS_SUBJECT = `${DEAD_ORDERS_SUBJECT}.unverified`;
 
 /** Dead letters per list page by default, and at most. */
 export const DEAD_LETTER_PAGE_DEFAULT = 50;
@@ -115,9 +120,17 @@ export interface DeadLetter {
   held: OrderStatusView | undefined;
 }
 
-/** The dead letter of an order message the settler gives up on, with its reason. */
-export function deadLetterOf(message: QueueMessage, reason: string, at = new Date()): DeadLetter {
-  const orderId = orderIdOf(message.data);
+/**
+ * The dead letter of an order message the settler gives up on, with its reason. An `unverified`
+ * message (its MAC failed) is kept apart and touches no order's status.
+ */
+export function deadLetterOf(
+  message: QueueMessage,
+  reason: string,
+  options: { unverified?: boolean; at?: Date } = {},
+): DeadLetter {
+  const at = options.at ?? new Date();
+  const orderId = options.unverified ? undefined : orderIdOf(message.data);
   const record: DeadLetterRecord = {
     reason,
     subject: message.subject,
@@ -127,7 +140,11 @@ export function deadLetterOf(message: QueueMessage, reason: string, at = new Dat
     at: at.toISOString(),
   };
   return {
-    subject: orderId ? deadOrderSubject(orderId) : UNREADABLE_DEAD_ORDERS_SUBJECT,
+    subject: options.unverified
+      ? UNVERIFIED_DEAD_ORDERS_SUBJECT
+      : orderId
+        ? deadOrderSubject(orderId)
+        : UNREADABLE_DEAD_ORDERS_SUBJECT,
     data: Buffer.from(JSON.stringify(record)),
     msgId: message.msgId ? `dead:${message.msgId}` : undefined,
     held: orderId ? heldOrderView(record.data, orderId) : undefined,

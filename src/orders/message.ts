@@ -1,16 +1,17 @@
 /**
- * The queued order message: what the intake publishes to FENQI_ORDERS (JSON, with its version)
- * and the settler parses back. Its message id `order:{customer}:{key}` makes a retried request one
- * message for the stream's dedupe window.
+ * The queued order message: what the intake publishes to FENQI_ORDERS (JSON, with its version and
+ * a MAC under the queue key, queue/mac.ts) and the settler verifies, then parses back. Its message
+ * id `order:{customer}:{key}` makes a retried request one message for the stream's dedupe window.
  */
 import { CNY, formatAmount, MAX_TENOR } from '../domain/index.ts';
+import { macProblem, signBody } from '../queue/mac.ts';
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from '../store/idempotency.ts';
 import type { QueuedOrder } from '../store/order-batch.ts';
 
 const ORDER_MESSAGE_VERSION = 1;
 
-/** What the API publishes for a queued order (JSON). */
-export interface OrderMessage {
+/** What the API publishes for a queued order (JSON; a type, so it is a plain JSON object to the MAC). */
+export type OrderMessage = {
   v: number;
   order_id: string;
   customer_id: string;
@@ -25,7 +26,7 @@ export interface OrderMessage {
   merchant_id: string;
   price: string;
   accepted_at: string;
-}
+};
 
 /** Ids on the wire: decimal strings that fit a bigint. */
 export const ID_DIGITS = /^\d{1,19}$/;
@@ -63,7 +64,27 @@ export function orderMessage(order: {
   };
 }
 
-export const encodeOrderMessage = (m: OrderMessage): Buffer => Buffer.from(JSON.stringify(m));
+/** The message as published: JSON with its MAC under the newest queue key. */
+export const encodeOrderMessage = (keys: ReadonlyMap<number, Buffer>, m: OrderMessage): Buffer =>
+  Buffer.from(JSON.stringify(signBody(keys, 'order', m)));
+
+/** The prefix of every verification failure's dead-letter reason. */
+const UNVERIFIED_REASON = 'unverified order message';
+
+/**
+ * Why the message cannot be trusted (its MAC is missing, under an unknown key, or does not match
+ * what it says), or undefined when a fenqi process holding the queue key made it exactly so.
+ */
+export function orderMessageProblem(keys: ReadonlyMap<number, Buffer>, data: Uint8Array): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(data).toString('utf8'));
+  } catch {
+    return `${UNVERIFIED_REASON}: unparseable JSON`;
+  }
+  const problem = macProblem(keys, 'order', body);
+  return problem && `${UNVERIFIED_REASON}: ${problem}`;
+}
 
 /** The order id a message names, even when the rest of it is poison; undefined when it names none. */
 export function orderIdOf(data: Uint8Array): string | undefined {

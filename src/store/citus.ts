@@ -42,23 +42,34 @@ export const CUSTOMER_TABLES = [
   'journal_lines',
   'credit_decisions',
   'risk_reviews',
+  'credit_proposals',
 ] as const;
 export const CUSTOMER_COLUMN = 'customer_id';
 
 /**
  * Rows not about one customer (merchants' and staff's idempotency keys, journal entries of drills)
- * belong to the platform, customer 0, and live on its shard (migration 0080).
+ * belong to the platform, customer 0, and live on its shard (migration 0102).
  */
 export const PLATFORM_CUSTOMER_ID = 0n;
 
 /**
  * Sharded by their own key, not by customer: a unique key across customers can only be enforced
- * where it is the distribution column (migration 0080).
+ * where it is the distribution column (migration 0102).
  */
 export const SELF_SHARDED_TABLES = [{ table: 'customer_identities', column: 'bidx' }] as const;
 
-/** Tables that stay on the coordinator alone: the migration bookkeeping. */
-export const COORDINATOR_TABLES = ['schema_migrations'] as const;
+/**
+ * Tables that stay on the coordinator alone: the migration bookkeeping, the log-in throttle (written
+ * on every log-in attempt; a reference table would replicate each write to every node) and the
+ * staff audit chain (one hash chain, appended in order).
+ */
+export const COORDINATOR_TABLES = [
+  'schema_migrations',
+  'auth_throttle',
+  'auth_known_source',
+  'staff_audit_log',
+  'staff_audit_head',
+] as const;
 
 export async function citusPresent(conn: ReservedSql<{ bigint: bigint }>): Promise<boolean> {
   const rows = await conn`select 1 from pg_extension where extname = 'citus'`;

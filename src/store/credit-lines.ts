@@ -3,6 +3,7 @@
  * orders can never both take the last of a line; the table's CHECK (used <= limit) is the last
  * guard should any code path forget.
  */
+import { CREDIT_LINE_MAX_MINOR } from '../domain/credit-approval.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { Refusal } from './refusal.ts';
 
@@ -66,6 +67,11 @@ export async function setCreditLine(
     from credit_lines where customer_id = ${customerId} for update`;
   if (!current) throw new Error('credit line vanished inside its transaction');
   const limitMinor = change.limitMinor ?? current.limit_minor;
+  if (limitMinor < 0n || limitMinor > CREDIT_LINE_MAX_MINOR) {
+    throw new Refusal('LIMIT_OUT_OF_RANGE', 'a credit limit is from 0 to the stored maximum', {
+      max_minor: CREDIT_LINE_MAX_MINOR.toString(),
+    });
+  }
   if (limitMinor < current.used_minor) {
     throw new Refusal(
       'LIMIT_BELOW_USED',

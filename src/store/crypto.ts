@@ -103,9 +103,12 @@ export function createFieldCipher(dataKeys: ReadonlyMap<number, Buffer>): FieldC
 /** Fields with a blind index; the name is mixed into the HMAC input. */
 export type IndexedField = 'phone' | 'national_id';
 
-/** Digits only: "+86 138-0013-8000" and "13800138000" must find the same customer. */
+/**
+ * Digits only: "+86 138-0013-8000", "13800138000" and the full-width "１３８…" a phone keyboard may
+ * type must find (and count, and register) the same customer, so NFKC comes first.
+ */
 export function normalisePhone(raw: string): string {
-  const digits = raw.replace(/\D/g, '');
+  const digits = raw.normalize('NFKC').replace(/\D/g, '');
   return digits.length === 13 && digits.startsWith('86') ? digits.slice(2) : digits;
 }
 

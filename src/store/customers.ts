@@ -74,10 +74,8 @@ export function parseBankCard(raw: string): string | undefined {
   return pattern.test(card) ? card : undefined;
 }
 
-/** Only the last four digits are ever shown again. */
-export function maskBankCard(card: string): string {
-  return `**** **** **** ${card.slice(-4)}`;
-}
+/** Only the last four digits are ever shown to the customer again (privacy/masking.ts). */
+export { ownBankCard as maskBankCard } from '../privacy/masking.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Rows
@@ -107,7 +105,7 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
 
 /**
  * Inserts a customer. The id is taken first because it is part of every field's associated data.
- * fenqi_register_customer() (migration 0082) claims the phone and national id in
+ * fenqi_register_customer() (migration 0104) claims the phone and national id in
  * customer_identities (keyed by blind index, so two concurrent registrations of one phone cannot
  * both succeed: the second waits for the first and finds it taken) and inserts the customer, in
  * one statement. Inputs must already be parsed (parsePhone, parseNationalId...).

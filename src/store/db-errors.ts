@@ -26,5 +26,8 @@ export function isQueryCanceled(err: unknown): boolean {
  */
 export function isUnknownStaff(err: unknown): boolean {
   const e = err as { code?: string; constraint_name?: string } | null;
-  return e?.code === '23503' && /_(published_by|added_by|staff_id)_fkey$/.test(e.constraint_name ?? '');
+  return (
+    e?.code === '23503' &&
+    /_(published_by|added_by|staff_id|actor_id|proposed_by|decided_by)_fkey$/.test(e.constraint_name ?? '')
+  );
 }

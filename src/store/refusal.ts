@@ -20,7 +20,12 @@ export type RefusalCode =
   | 'LOAN_NOT_FOUND'
   | 'LOAN_NOT_ACTIVE'
   | 'OVERPAYMENT'
-  | 'OVERPAYMENT_TOO_LARGE';
+  | 'OVERPAYMENT_TOO_LARGE'
+  | 'LIMIT_OUT_OF_RANGE'
+  | 'PROPOSAL_NOT_FOUND'
+  | 'PROPOSAL_ALREADY_DECIDED'
+  | 'PROPOSAL_PENDING'
+  | 'OWN_PROPOSAL';
 
 export class Refusal extends Error {
   override name = 'Refusal';

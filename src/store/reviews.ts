@@ -3,7 +3,7 @@
  * with a line or decline it with a reason. Resolving is a compare-and-set on status = 'open', so
  * two reviewers cannot both resolve one application.
  */
-import type { Queryable, Sql } from './db.ts';
+import type { Queryable, Sql, TransactionSql } from './db.ts';
 
 export const REVIEW_PAGE_MAX = 200;
 
@@ -64,27 +64,34 @@ export async function resolveReview(
   reviewerId: bigint,
   resolution: { approve: true; lineMinor: bigint } | { approve: false; reason: string },
 ): Promise<ResolveResult> {
-  return sql.begin(async (tx) => {
-    const [row] = await tx<{ customer_id: bigint }[]>`
-      update risk_reviews
-      set status = ${resolution.approve ? 'approved' : 'declined'},
-          line_minor = ${resolution.approve ? resolution.lineMinor.toString() : null}::bigint,
-          reason = ${resolution.approve ? null : resolution.reason},
-          reviewer_id = ${reviewerId.toString()}::bigint, resolved_at = now()
-      where decision_id = ${decisionId.toString()}::bigint and status = 'open'
-      returning customer_id`;
-    if (!row) {
-      const [exists] =
-        await tx`select 1 from risk_reviews where decision_id = ${decisionId.toString()}::bigint`;
-      return { ok: false, problem: exists ? 'already_resolved' : 'not_found' };
-    }
-    if (resolution.approve) {
-      await tx`
-        insert into credit_lines (customer_id, limit_minor)
-        values (${row.customer_id.toString()}::bigint, ${resolution.lineMinor.toString()}::bigint)
-        on conflict (customer_id) do update
-          set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = excluded.updated_at`;
-    }
-    return { ok: true, customerId: row.customer_id };
-  });
+  return sql.begin((tx) => resolveReviewIn(tx, decisionId, reviewerId, resolution));
+}
+
+export async function resolveReviewIn(
+  tx: TransactionSql,
+  decisionId: bigint,
+  reviewerId: bigint,
+  resolution: { approve: true; lineMinor: bigint } | { approve: false; reason: string },
+): Promise<ResolveResult> {
+  const [row] = await tx<{ customer_id: bigint }[]>`
+    update risk_reviews
+    set status = ${resolution.approve ? 'approved' : 'declined'},
+        line_minor = ${resolution.approve ? resolution.lineMinor.toString() : null}::bigint,
+        reason = ${resolution.approve ? null : resolution.reason},
+        reviewer_id = ${reviewerId.toString()}::bigint, resolved_at = now()
+    where decision_id = ${decisionId.toString()}::bigint and status = 'open'
+    returning customer_id`;
+  if (!row) {
+    const [exists] =
+      await tx`select 1 from risk_reviews where decision_id = ${decisionId.toString()}::bigint`;
+    return { ok: false, problem: exists ? 'already_resolved' : 'not_found' };
+  }
+  if (resolution.approve) {
+    await tx`
+      insert into credit_lines (customer_id, limit_minor)
+      values (${row.customer_id.toString()}::bigint, ${resolution.lineMinor.toString()}::bigint)
+      on conflict (customer_id) do update
+        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = excluded.updated_at`;
+  }
+  return { ok: true, customerId: row.customer_id };
 }

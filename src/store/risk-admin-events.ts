@@ -5,7 +5,8 @@
  * refuses updates and deletes). Subjects and details never hold personal data: a deny-list entry
  * is named by its fingerprint, never by the number.
  */
-import type { Queryable } from './db.ts';
+import type { Queryable, TransactionSql } from './db.ts';
+import { recordStaffAction } from './staff-audit.ts';
 
 export const ADMIN_EVENT_ACTIONS = [
   'policy_published',
@@ -29,8 +30,12 @@ export interface AdminEvent {
   createdAt: Date;
 }
 
+/**
+ * Also appends the change to the hash-chained staff audit log (store/staff-audit.ts), so risk
+ * administration from the API and the CLI is in the one verifiable trail; `detail` is its "after".
+ */
 export async function recordAdminEvent(
-  sql: Queryable,
+  sql: TransactionSql,
   event: {
     action: AdminEventAction;
     subject: string;
@@ -42,6 +47,15 @@ export async function recordAdminEvent(
     insert into risk_admin_events (action, subject, staff_id, detail)
     values (${event.action}, ${event.subject}, ${event.staffId === null ? null : event.staffId.toString()}::bigint,
             ${sql.json((event.detail ?? {}) as never)})`;
+  await recordStaffAction(sql, {
+    // risk administration is for the risk role (routes and the CLI's --as check it)
+    actor: event.staffId === null ? null : { id: event.staffId, role: 'risk' },
+    action: event.action,
+    recordType: event.subject.split(' ')[0] ?? 'risk',
+    recordId: event.subject,
+    before: null,
+    after: { subject: event.subject, detail: event.detail ?? {} },
+  });
 }
 
 /** Newest first; `beforeId` is the last id of the previous page. */

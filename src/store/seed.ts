@@ -87,11 +87,17 @@ export async function seedDemo(sql: Sql, crypto: FieldCrypto): Promise<DemoCrede
   const [done] = await sql`select 1 from seed_runs where name = ${IDENTITY_SEED_NAME}`;
   if (done) return undefined;
 
-  const passwords = { risk: demoPassword(), ops: demoPassword(), customer: demoPassword() };
+  const passwords = {
+    risk: demoPassword(),
+    ops: demoPassword(),
+    admin: demoPassword(),
+    customer: demoPassword(),
+  };
   // argon2 is slow on purpose: hash before the transaction so it stays short.
-  const [riskHash, opsHash, customerHash] = await Promise.all([
+  const [riskHash, opsHash, adminHash, customerHash] = await Promise.all([
     hashPassword(passwords.risk),
     hashPassword(passwords.ops),
+    hashPassword(passwords.admin),
     hashPassword(passwords.customer),
   ]);
 
@@ -115,6 +121,7 @@ export async function seedDemo(sql: Sql, crypto: FieldCrypto): Promise<DemoCrede
     }
     const risk = await createStaff(tx, { username: 'risk', role: 'risk', passwordHash: riskHash });
     const ops = await createStaff(tx, { username: 'ops', role: 'ops', passwordHash: opsHash });
+    const admin = await createStaff(tx, { username: 'admin', role: 'admin', passwordHash: adminHash });
     const customer = await createCustomer(tx, crypto, {
       phone: DEMO_PHONE,
       nationalId: DEMO_NATIONAL_ID_17 + nationalIdCheckChar(DEMO_NATIONAL_ID_17),
@@ -122,7 +129,7 @@ export async function seedDemo(sql: Sql, crypto: FieldCrypto): Promise<DemoCrede
       bankCard: '6222020200112233445',
       passwordHash: customerHash,
     });
-    if (!risk.ok || !ops.ok || !customer.ok || !first) {
+    if (!risk.ok || !ops.ok || !admin.ok || !customer.ok || !first) {
       throw new Error('demo seed found identity rows already present; seed a fresh data directory');
     }
     const products = await ensureDefaultProducts(tx);
@@ -131,6 +138,7 @@ export async function seedDemo(sql: Sql, crypto: FieldCrypto): Promise<DemoCrede
       staff: {
         risk: { id: risk.id, login: 'risk', password: passwords.risk },
         ops: { id: ops.id, login: 'ops', password: passwords.ops },
+        admin: { id: admin.id, login: 'admin', password: passwords.admin },
       },
       customer: { id: customer.id, login: DEMO_PHONE, password: passwords.customer },
       products: [...products].map(([code, id]) => ({ code, id })),
@@ -160,6 +168,7 @@ export function formatDemoCredentials(demo: DemoCredentials, dataDir?: string): 
     `  customer  phone ${demo.customer.login}  password ${demo.customer.password}`,
     `  ops       username ${demo.staff.ops.login}  password ${demo.staff.ops.password}`,
     `  risk      username ${demo.staff.risk.login}  password ${demo.staff.risk.password}`,
+    `  admin     username ${demo.staff.admin.login}  password ${demo.staff.admin.password}`,
     `  merchant  "${demo.merchant.name}" (id ${demo.merchant.id})  x-api-key ${demo.merchant.apiKey}`,
     `  catalogue GET /v1/goods (${demo.goodsIds.length} goods from ${demo.merchantIds.length} merchants)`,
     `  products  ${demo.products.map((p) => `${p.code} (id ${p.id})`).join(', ')}`,

@@ -9,7 +9,7 @@
  * credit summary is rewritten.
  */
 import { deadLetterOf } from '../orders/dead-letters.ts';
-import { parseOrderMessage } from '../orders/message.ts';
+import { orderMessageProblem, parseOrderMessage } from '../orders/message.ts';
 import { putHeld, putSettledBatch } from '../orders/status.ts';
 import type { Platform } from '../platform.ts';
 import { ORDER_MAX_DELIVER, ORDER_SETTLER, ORDERS_STREAM, type QueueMessage } from '../queue/index.ts';
@@ -140,6 +140,13 @@ export class OrderSettler implements Worker {
   async handle(messages: QueueMessage[]): Promise<void> {
     const parsed: Parsed[] = [];
     for (const message of messages) {
+      // Nothing read from the queue is believed before its MAC is checked: a forged or altered
+      // message books nothing, whatever customer it names (docs/security.md).
+      const problem = orderMessageProblem(this.platform.config.queueMacKeys, message.data);
+      if (problem) {
+        await this.deadLetter(message, problem, true);
+        continue;
+      }
       // The queue redelivers without limit (streams.ts): giving up is decided here, also for a
       // message that never came back from its last attempt (a worker killed while settling it)
       if (message.deliveryCount > ORDER_MAX_DELIVER) {
@@ -212,8 +219,8 @@ export class OrderSettler implements Worker {
     await this.settle(batch.slice(half));
   }
 
-  private async deadLetter(message: QueueMessage, reason: string): Promise<void> {
-    const dead = deadLetterOf(message, reason);
+  private async deadLetter(message: QueueMessage, reason: string, unverified = false): Promise<void> {
+    const dead = deadLetterOf(message, reason, { unverified });
     try {
       await this.platform.queue.publish(dead.subject, dead.data, { msgId: dead.msgId });
     } catch (err) {

@@ -106,7 +106,7 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
     return { status: res.statusCode, headers: res.headers, body: res.body };
   };
 
-  const token = (role: 'customer' | 'merchant' | 'risk' | 'ops', id: bigint, ttlS = TOKEN_TTL_S) =>
+  const token = (role: 'customer' | 'merchant' | 'risk' | 'ops' | 'admin', id: bigint, ttlS = TOKEN_TTL_S) =>
     signAccessToken(platform.config.tokenSecret, { role, id }, ttlS);
 
   /** Sends one request; throws with everything needed to understand it when the answer is wrong. */
@@ -200,6 +200,7 @@ describe('every route of the API, fuzzed: no 500, one error shape, a request id'
       { name: 'customer', headers: bearer(customerToken) },
       { name: 'ops', headers: bearer(token('ops', demo.staff.ops.id)) },
       { name: 'risk', headers: bearer(token('risk', demo.staff.risk.id)) },
+      { name: 'admin', headers: bearer(token('admin', demo.staff.admin.id)) },
       { name: 'merchant key', headers: { 'x-api-key': demo.merchant.apiKey } },
       { name: 'merchant token', headers: bearer(token('merchant', demo.merchant.id)) },
       { name: 'customer who does not exist', headers: bearer(token('customer', 987_654_321n)) },

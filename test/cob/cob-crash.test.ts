@@ -9,6 +9,8 @@ import { checkBooks, insertTestProduct, seedLoans, snapshot, testProductInput } 
 
 const DATE = '2025-09-15';
 const LOANS = 4000;
+/** The test server's keys (real mode refuses to start without them), set once it is up. */
+let pgKeys: Record<string, string> = {};
 
 interface Run {
   code: number | null;
@@ -24,7 +26,7 @@ function cli(
 ): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn('./bin/fenqi', args, {
-      env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'silent' },
+      env: { ...process.env, ...pgKeys, DATABASE_URL: url, LOG_LEVEL: 'silent' },
     });
     let stdout = '';
     let stderr = '';
@@ -45,6 +47,7 @@ describe('close of business survives SIGKILL', () => {
 
   before(async () => {
     pg = await startPostgres();
+    pgKeys = pg.keys;
     const seedUrl = await pg.createDatabase('cob_seed');
     const seed = connectPostgres(seedUrl, 2);
     await migrate(seed);

@@ -26,6 +26,7 @@ import {
   ORDERS_STREAM,
   ORDERS_SUBJECT,
 } from '../../src/queue/index.ts';
+import { type JsonValue, signBody } from '../../src/queue/mac.ts';
 import { openPostgres } from '../../src/store/db.ts';
 import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
 import { tempDir, waitFor } from '../harness/process.ts';
@@ -61,7 +62,9 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
 
   const token = (role: 'customer' | 'merchant' | 'risk' | 'ops', id: bigint) =>
     signAccessToken(platform.config.tokenSecret, { role, id }, 3600);
-  const ops = () => ({ authorization: `Bearer ${token('ops', 1n)}` });
+  /** A staff user who exists: a replay is audited under its author. */
+  let opsId = 1n;
+  const ops = () => ({ authorization: `Bearer ${token('ops', opsId)}` });
 
   const call = async (
     method: 'GET' | 'POST',
@@ -77,6 +80,9 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     assert.equal(res.status, 200, JSON.stringify(res.body));
     return res.body;
   };
+  /** A message as a fenqi process makes it (with its MAC), whatever else is wrong with it. */
+  const signed = (body: { [key: string]: JsonValue }) =>
+    Buffer.from(JSON.stringify(signBody(platform.config.queueMacKeys, 'order', body)));
   const replay = (body: unknown) => call('POST', '/v1/ops/dead-letters/replay', ops(), body);
   /** GET /v1/orders/{id} as the order's customer. */
   const statusOf = (key: string) => {
@@ -180,6 +186,9 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     );
     platform = await openPlatform(config, logger);
     data = await seed(platform.db.sql, 6);
+    const [staff] = await platform.db.sql<{ id: bigint }[]>`
+      insert into staff (username, role, password_hash) values ('ops-replayer', 'ops', 'x') returning id`;
+    opsId = staff!.id;
     await asOwner(
       `alter table orders add constraint ${BLOCKING_CONSTRAINT} check (idempotency_key not like 'blocked-%') not valid`,
     );
@@ -434,7 +443,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     const ordersBefore = Number(
       (await platform.db.sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`)[0]!.n,
     );
-    await platform.queue.publish(ORDERS_SUBJECT, Buffer.from('{"v":1,"order_id":"not-a-number"}'), {
+    await platform.queue.publish(ORDERS_SUBJECT, signed({ v: 1, order_id: 'not-a-number' }), {
       msgId: 'malformed-1',
     });
     await waitFor(
@@ -535,7 +544,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     let terminated = false;
     const message = {
       subject: ORDERS_SUBJECT,
-      data: Buffer.from(JSON.stringify({ v: 1, order_id: orderId })),
+      data: signed({ v: 1, order_id: orderId }),
       msgId: `order:1:stranded`,
       deliveryCount: ORDER_MAX_DELIVER + 1,
       ack: () => assert.fail('a message past the limit is not settled'),

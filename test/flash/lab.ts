@@ -93,6 +93,7 @@ export const SECRETS = {
   FENQI_TOKEN_SECRET: randomBytes(32).toString('hex'),
   FENQI_DATA_KEYS: `1:${randomBytes(32).toString('hex')}`,
   FENQI_BLIND_INDEX_KEY: randomBytes(32).toString('hex'),
+  FENQI_QUEUE_MAC_KEYS: `1:${randomBytes(32).toString('hex')}`,
 };
 
 export function tokenFor(customerId: bigint): string {

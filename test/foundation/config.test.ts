@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { tempDir } from '../harness/process.ts';
@@ -15,6 +17,18 @@ describe('configuration', () => {
     assert.equal(a.databaseUrl, undefined);
     const b = loadConfig({ FENQI_DATA_DIR: dataDir });
     assert.deepEqual(b.dataKeys, a.dataKeys, 'embedded keys must survive a restart');
+    assert.deepEqual(b.queueMacKeys, a.queueMacKeys, 'the queue MAC key too');
+  });
+
+  test('embedded keys that group or others may read are refused, naming the data directory', () => {
+    const dir = tempDir('config-shared');
+    loadConfig({ FENQI_DATA_DIR: dir });
+    chmodSync(path.join(dir, 'secrets.json'), 0o644);
+    assert.throws(
+      () => loadConfig({ FENQI_DATA_DIR: dir }),
+      (err: unknown) =>
+        err instanceof ConfigError && err.variable === 'FENQI_DATA_DIR' && /chmod 600/.test(err.message),
+    );
   });
 
   test('real mode follows DATABASE_URL and parses versioned data keys', () => {
@@ -25,9 +39,11 @@ describe('configuration', () => {
       FENQI_DATA_KEYS: `1:${HEX_KEY},2:${Buffer.alloc(32, 7).toString('base64')}`,
       FENQI_TOKEN_SECRET: HEX_KEY,
       FENQI_BLIND_INDEX_KEY: HEX_KEY,
+      FENQI_QUEUE_MAC_KEYS: `1:${HEX_KEY},2:${HEX_KEY}`,
     });
     assert.equal(config.mode, 'real');
     assert.deepEqual([...config.dataKeys.keys()], [1, 2]);
+    assert.deepEqual([...config.queueMacKeys.keys()], [1, 2]);
   });
 
   const malformed: [string, string][] = [

@@ -31,8 +31,8 @@ describe('store on real PostgreSQL', () => {
   test('two fenqi migrate processes at once on a fresh database both succeed and apply each migration once', async () => {
     const url = await pg.createDatabase('concurrent_migrate');
     const [a, b] = await Promise.all([
-      runCli(['migrate'], { DATABASE_URL: url }),
-      runCli(['migrate'], { DATABASE_URL: url }),
+      runCli(['migrate'], { ...pg.keys, DATABASE_URL: url }),
+      runCli(['migrate'], { ...pg.keys, DATABASE_URL: url }),
     ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);

@@ -14,6 +14,7 @@ import { openPostgres } from '../../src/store/db.ts';
 import { createRolesSql, DEFAULT_DATABASE_ROLES, databaseGrantsSql } from '../../src/store/roles.ts';
 import { harnessTls, testCerts, testPassword } from './certs.ts';
 import { startCitusCluster, testDatabase } from './citus.ts';
+import { type PlatformKeysEnv, platformKeysEnv } from './keys.ts';
 import {
   findBinary,
   freePort,
@@ -41,8 +42,13 @@ export interface PostgresServer {
   dataDir: string;
   binDir: string;
   urlFor(role: PostgresRole, database?: string): string;
-  /** DATABASE_URL (app role) and MIGRATION_DATABASE_URL (owner) of a process on `database`. */
-  env(database?: string): { DATABASE_URL: string; MIGRATION_DATABASE_URL: string };
+  /**
+   * DATABASE_URL (app role), MIGRATION_DATABASE_URL (owner) and the platform's keys (one set per
+   * server, so every process a test starts on it agrees) of a process on `database`.
+   */
+  env(database?: string): { DATABASE_URL: string; MIGRATION_DATABASE_URL: string } & PlatformKeysEnv;
+  /** The keys alone (as `env` gives them), for a process started with DATABASE_URL spelled out. */
+  keys: PlatformKeysEnv;
   /** A fresh database on this server (own name), set up like `fenqi`; answers the owner's URL. */
   createDatabase(name: string): Promise<string>;
   /** Fast shutdown. */
@@ -211,6 +217,7 @@ export async function startSinglePostgres(
     await asAdmin(name, databaseGrantsSql(name, DEFAULT_DATABASE_ROLES));
     return urlFor('owner', name);
   };
+  const keys = platformKeysEnv();
   await start();
   await asAdmin('postgres', createRolesSql(DEFAULT_DATABASE_ROLES, passwords));
   await createDatabase(TEST_DATABASE);
@@ -227,7 +234,9 @@ export async function startSinglePostgres(
     env: (database = TEST_DATABASE) => ({
       DATABASE_URL: urlFor('app', database),
       MIGRATION_DATABASE_URL: urlFor('owner', database),
+      ...keys,
     }),
+    keys,
     createDatabase,
     // SIGINT is PostgreSQL's fast shutdown.
     stop: async () => server && stopChild(server.child, 'SIGINT'),

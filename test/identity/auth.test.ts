@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { merchantKeyCacheKey } from '../../src/api/plugins/authenticate.ts';
+import { mask } from '../../src/privacy/masking.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
 import {
@@ -21,6 +23,7 @@ describe('authentication and roles through the API', () => {
   let t: TestApi;
   let ops: string;
   let risk: string;
+  let admin: string;
   let merchantKey: string;
   let merchantId: string;
   let otherMerchantId: string;
@@ -45,6 +48,7 @@ describe('authentication and roles through the API', () => {
     const seeded = await seedAndLogIn(t);
     ops = seeded.ops;
     risk = seeded.risk;
+    admin = seeded.admin;
     merchantKey = seeded.demo.merchant.apiKey;
     merchantId = seeded.demo.merchant.id.toString();
     otherMerchantId = seeded.demo.merchantIds[1]!.toString();
@@ -158,11 +162,15 @@ describe('authentication and roles through the API', () => {
     assert.equal(own.json().legal_name, alice.legal_name);
   });
 
-  test('risk and ops staff read any customer; a merchant cannot read customers at all (403)', async () => {
+  test('risk and ops staff read any customer, masked by the one rule table; a merchant cannot read customers at all (403)', async () => {
     for (const token of [ops, risk]) {
       const res = await inject('GET', `/v1/customers/${bobId}`, bearer(token));
       assert.equal(res.statusCode, 200, res.body);
-      assert.equal(res.json().national_id, bob.national_id);
+      // issue 14 item 8: staff views show masked personal fields, never the whole value
+      assert.equal(res.json().national_id, mask('national_id', bob.national_id, 'staff'));
+      assert.equal(res.json().phone, `${bob.phone.slice(0, 3)}****${bob.phone.slice(-4)}`);
+      assert.equal(res.json().bank_card, `${bob.bank_card!.slice(0, 6)}*********${bob.bank_card!.slice(-4)}`);
+      assert.notEqual(res.json().legal_name, bob.legal_name);
     }
     const res = await inject('GET', `/v1/customers/${bobId}`, { 'x-api-key': merchantKey });
     assert.equal(res.statusCode, 403);
@@ -192,7 +200,7 @@ describe('authentication and roles through the API', () => {
     assert.equal((await inject('GET', `/v1/merchants/${otherMerchantId}`, headers)).statusCode, 404);
   });
 
-  test('an unknown or malformed merchant key is no principal (401), and a key is cached only as its hash', async () => {
+  test('an unknown or malformed merchant key is no principal (401), and a key is cached only under a keyed hash of its hash, sealed', async () => {
     for (const key of ['fq_not-a-real-key', 'nope', `fq_${'a'.repeat(500)}`, merchantKey.slice(0, -1)]) {
       const res = await inject(
         'POST',
@@ -206,21 +214,29 @@ describe('authentication and roles through the API', () => {
       );
       assert.equal(res.statusCode, 401, key);
     }
-    const cached = await t.platform.cache.get(`merchant-key:${createHashHex(merchantKey)}`);
-    assert.equal(cached, merchantId);
+    assert.equal(await t.platform.cache.get(`merchant-key:${createHashHex(merchantKey)}`), null);
+    const integrity = t.platform.services.cacheIntegrity;
+    const name = merchantKeyCacheKey(integrity, createHash('sha256').update(merchantKey).digest());
+    assert.ok(!name.includes(createHashHex(merchantKey)), 'the name does not hold the key hash');
+    const cached = await t.platform.cache.get(name);
+    assert.ok(cached, 'the key is cached');
+    assert.equal(integrity.open(name, cached), merchantId);
   });
 
-  test('roles are enforced per route: staff and merchant creation are for ops only', async () => {
+  test('roles are enforced per route: staff creation follows the grant matrix, merchant creation is for ops', async () => {
     const newStaff = { username: 'analyst1', password: 'analyst-password', role: 'risk' };
-    for (const headers of [bearer(aliceToken), bearer(risk), { 'x-api-key': merchantKey }]) {
+    for (const headers of [bearer(aliceToken), bearer(risk), { 'x-api-key': merchantKey }, bearer(ops)]) {
       assert.equal((await inject('POST', '/v1/staff', headers, newStaff)).statusCode, 403);
+    }
+    for (const headers of [bearer(aliceToken), bearer(risk), { 'x-api-key': merchantKey }]) {
       assert.equal((await inject('POST', '/v1/merchants', headers, { name: 'Shop' })).statusCode, 403);
     }
     assert.equal((await inject('POST', '/v1/staff', {}, newStaff)).statusCode, 401);
-    const created = await inject('POST', '/v1/staff', bearer(ops), newStaff);
+    // risk powers come from an admin only (issue 14 finding 5: ops used to grant them)
+    const created = await inject('POST', '/v1/staff', bearer(admin), newStaff);
     assert.equal(created.statusCode, 201, created.body);
     assert.equal(created.json().role, 'risk');
-    const again = await inject('POST', '/v1/staff', bearer(ops), { ...newStaff, username: 'Analyst1' });
+    const again = await inject('POST', '/v1/staff', bearer(admin), { ...newStaff, username: 'Analyst1' });
     assert.equal(again.statusCode, 409);
     assert.equal(again.json().error.code, 'USERNAME_TAKEN');
     const token = await login(t.app, { username: 'analyst1', password: 'analyst-password' });

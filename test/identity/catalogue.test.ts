@@ -51,7 +51,7 @@ describe('demo seed, merchants and the public catalogue', () => {
 
   test('the seed creates one staff user per role, merchants with goods, a merchant key and a customer', async () => {
     const { demo } = seeded;
-    assert.deepEqual(Object.keys(demo.staff).sort(), ['ops', 'risk']);
+    assert.deepEqual(Object.keys(demo.staff).sort(), ['admin', 'ops', 'risk']);
     assert.ok(demo.merchantIds.length >= 2);
     assert.ok(demo.goodsIds.length >= 4);
     const token = await login(t.app, { phone: demo.customer.login, password: demo.customer.password });
@@ -114,7 +114,7 @@ describe('demo seed, merchants and the public catalogue', () => {
 
   test('fenqi seed staff creates the first staff user of a real deployment with a password printed once', async () => {
     const env = { ...pg.env() };
-    const run = await runCli(['seed', 'staff', '--username', 'Root.Ops', '--role', 'ops'], env);
+    const run = await runCli(['seed', 'staff', '--username', 'Root.Ops', '--role', 'admin'], env);
     assert.equal(run.code, 0, run.stderr);
     const password = /password: (\S+)/.exec(run.stdout)?.[1];
     assert.ok(password);
@@ -126,7 +126,7 @@ describe('demo seed, merchants and the public catalogue', () => {
       payload: { username: 'second', password: 'second-password', role: 'risk' },
     });
     assert.equal(staff.statusCode, 201);
-    const again = await runCli(['seed', 'staff', '--username', 'root.ops', '--role', 'ops'], env);
+    const again = await runCli(['seed', 'staff', '--username', 'root.ops', '--role', 'admin'], env);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /taken/);
     const badRole = await runCli(['seed', 'staff', '--username', 'x-user', '--role', 'customer'], env);

@@ -33,6 +33,7 @@ describe('personal fields are encrypted per field in PostgreSQL', () => {
     pg = await startPostgres();
     url = await pg.createDatabase('identity_enc');
     t = await openTestApi({
+      ...pg.keys,
       DATABASE_URL: url,
       FENQI_DATA_KEYS: `1:${hexKey()}`,
       FENQI_BLIND_INDEX_KEY: hexKey(),

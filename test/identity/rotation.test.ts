@@ -30,6 +30,7 @@ describe('fenqi keys rotate re-encrypts every field under the newest key', () =>
     pg = await startPostgres();
     url = await pg.createDatabase('identity_rotate');
     const first = await openTestApi({
+      ...pg.keys,
       DATABASE_URL: url,
       FENQI_DATA_KEYS: `1:${key1}`,
       FENQI_BLIND_INDEX_KEY: blind,
@@ -50,7 +51,12 @@ describe('fenqi keys rotate re-encrypts every field under the newest key', () =>
   });
 
   test('--dry-run counts the customers to re-encrypt and changes nothing', async () => {
-    const env = { DATABASE_URL: url, FENQI_DATA_KEYS: `1:${key1},2:${key2}`, FENQI_BLIND_INDEX_KEY: blind };
+    const env = {
+      ...pg.keys,
+      DATABASE_URL: url,
+      FENQI_DATA_KEYS: `1:${key1},2:${key2}`,
+      FENQI_BLIND_INDEX_KEY: blind,
+    };
     const run = await runCli(['keys', 'rotate', '--dry-run'], env);
     assert.equal(run.code, 0, run.stderr);
     assert.match(
@@ -62,7 +68,12 @@ describe('fenqi keys rotate re-encrypts every field under the newest key', () =>
   });
 
   test('a run moves every value to key 2 in batches with progress, and every value still reads back', async () => {
-    const env = { DATABASE_URL: url, FENQI_DATA_KEYS: `1:${key1},2:${key2}`, FENQI_BLIND_INDEX_KEY: blind };
+    const env = {
+      ...pg.keys,
+      DATABASE_URL: url,
+      FENQI_DATA_KEYS: `1:${key1},2:${key2}`,
+      FENQI_BLIND_INDEX_KEY: blind,
+    };
     const run = await runCli(['keys', 'rotate', '--batch-size', BATCH], env);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, new RegExp(`rotated ${CUSTOMERS}/${CUSTOMERS} customers`));
@@ -71,7 +82,12 @@ describe('fenqi keys rotate re-encrypts every field under the newest key', () =>
 
     // Only key 2 is needed now: the old key can be dropped from the configuration.
     await t!.close();
-    t = await openTestApi({ DATABASE_URL: url, FENQI_DATA_KEYS: `2:${key2}`, FENQI_BLIND_INDEX_KEY: blind });
+    t = await openTestApi({
+      ...pg.keys,
+      DATABASE_URL: url,
+      FENQI_DATA_KEYS: `2:${key2}`,
+      FENQI_BLIND_INDEX_KEY: blind,
+    });
     const crypto = t.platform.services.crypto;
     for (const [id, person] of people) {
       const profile = await getCustomer(t.platform.db.sql, crypto, BigInt(id));
@@ -91,7 +107,12 @@ describe('fenqi keys rotate re-encrypts every field under the newest key', () =>
   });
 
   test('a second run finds nothing to do', async () => {
-    const env = { DATABASE_URL: url, FENQI_DATA_KEYS: `1:${key1},2:${key2}`, FENQI_BLIND_INDEX_KEY: blind };
+    const env = {
+      ...pg.keys,
+      DATABASE_URL: url,
+      FENQI_DATA_KEYS: `1:${key1},2:${key2}`,
+      FENQI_BLIND_INDEX_KEY: blind,
+    };
     const run = await runCli(['keys', 'rotate'], env);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /re-encrypted 0 fields of 0 customers under key 2/);
@@ -99,7 +120,12 @@ describe('fenqi keys rotate re-encrypts every field under the newest key', () =>
 
   test('an interrupted rotation continues where it stopped: rotated rows are not redone', async () => {
     const key3 = hexKey();
-    const env = { DATABASE_URL: url, FENQI_DATA_KEYS: `2:${key2},3:${key3}`, FENQI_BLIND_INDEX_KEY: blind };
+    const env = {
+      ...pg.keys,
+      DATABASE_URL: url,
+      FENQI_DATA_KEYS: `2:${key2},3:${key3}`,
+      FENQI_BLIND_INDEX_KEY: blind,
+    };
     // One committed batch, as a run killed after its first transaction leaves the table.
     const crypto = createFieldCipher(
       new Map([
@@ -125,6 +151,7 @@ describe('fenqi keys rotate re-encrypts every field under the newest key', () =>
 
   test('a value under a key id missing from FENQI_DATA_KEYS stops the run with a usage error naming it', async () => {
     const run = await runCli(['keys', 'rotate'], {
+      ...pg.keys,
       DATABASE_URL: url,
       FENQI_DATA_KEYS: `5:${hexKey()}`,
       FENQI_BLIND_INDEX_KEY: blind,

@@ -79,12 +79,13 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 /** Seeds the demo identities (staff, merchants, a customer) and logs the staff in. */
 export async function seedAndLogIn(
   t: TestApi,
-): Promise<{ demo: DemoCredentials; ops: string; risk: string }> {
+): Promise<{ demo: DemoCredentials; ops: string; risk: string; admin: string }> {
   const demo = await seedDemo(t.platform.db.sql, t.platform.services.crypto);
   assert.ok(demo, 'a fresh database is seeded');
   const ops = await login(t.app, { username: demo.staff.ops.login, password: demo.staff.ops.password });
   const risk = await login(t.app, { username: demo.staff.risk.login, password: demo.staff.risk.password });
-  return { demo, ops, risk };
+  const admin = await login(t.app, { username: demo.staff.admin.login, password: demo.staff.admin.password });
+  return { demo, ops, risk, admin };
 }
 
 export const runCli = (args: string[], env: NodeJS.ProcessEnv) =>

@@ -51,7 +51,10 @@ describe('lending money routes', () => {
     const sql = lab.platform.db.sql;
     const customer = await createCustomer(sql, 1_000_000n);
     const { goodsId } = await createGoods(sql, 20_000n);
-    const ops = lab.token('ops', 1n);
+    // a staff member who exists: every staff change is audited under its author
+    const [staff] = await sql<{ id: bigint }[]>`
+      insert into staff (username, role, password_hash) values ('ops-freezer', 'ops', 'x') returning id`;
+    const ops = lab.token('ops', staff!.id);
     const freeze = await call(lab, 'PUT', `/v1/customers/${customer}/credit-line`, {
       token: ops,
       body: { status: 'frozen' },
@@ -193,8 +196,10 @@ describe('lending money routes', () => {
     });
     assert.equal(pending.status, 202);
     assert.equal(pending.body.status, 'pending_disbursement');
+    const [staff] = await lab.platform.db.sql<{ id: bigint }[]>`
+      insert into staff (username, role, password_hash) values ('ops-reconciler', 'ops', 'x') returning id`;
     const reconciled = await call(lab, 'POST', `/v1/loans/${pending.body.id}/reconcile`, {
-      token: lab.token('ops', 1n),
+      token: lab.token('ops', staff!.id),
     });
     assert.equal(reconciled.body.status, 'active');
     assert.equal(gateway2.paidOutMinor.size, 1, 'the money was sent once');

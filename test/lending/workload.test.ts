@@ -147,7 +147,7 @@ describe('random workload keeps the books', () => {
       ['ledger', 'check', '--json'],
       {
         cwd: root,
-        env: { ...process.env, DATABASE_URL: lab.pg.url, LOG_LEVEL: 'silent' },
+        env: { ...process.env, ...lab.pg.keys, DATABASE_URL: lab.pg.url, LOG_LEVEL: 'silent' },
       },
     );
     const report = JSON.parse(stdout);
@@ -171,7 +171,7 @@ describe('random workload keeps the books', () => {
       where customer_id = ${nudged.customer_id} and loan_id = ${nudged.loan_id} and number = ${nudged.number}`;
     const failed = await promisify(execFile)(path.join(root, 'bin/fenqi'), ['ledger', 'check'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: lab.pg.url, LOG_LEVEL: 'silent' },
+      env: { ...process.env, ...lab.pg.keys, DATABASE_URL: lab.pg.url, LOG_LEVEL: 'silent' },
     }).then(
       () => ({ code: 0, stdout: '' }),
       (err: { code: number; stdout: string }) => err,

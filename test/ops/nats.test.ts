@@ -22,6 +22,7 @@ import {
   platformConsumers,
   platformStreams,
 } from '../../src/queue/streams.ts';
+import { platformKeysEnv } from '../harness/keys.ts';
 
 const ORDERS = 400;
 const KILL_AFTER_ORDERS = 120;
@@ -74,6 +75,7 @@ describe('NATS cluster, R3 stream', () => {
     const url = natsUrl(state!.spec);
     const replicas = loadConfig({
       DATABASE_URL: 'postgres://x@127.0.0.1/x',
+      ...platformKeysEnv(),
       NATS_STREAM_REPLICAS: '3',
     }).natsStreamReplicas;
     for (const start of [1, 2]) {

@@ -33,11 +33,18 @@ export async function openProductsApi(name: string): Promise<ProductsApi> {
     });
     const platform = await openPlatform(config, createLogger('silent'));
     const app = await buildApi(platform);
+    // Staff changes are audited under their author, who must exist: one staff user per role.
+    const staffIds = new Map<Role, bigint>();
+    for (const role of ['risk', 'ops'] as const) {
+      const [row] = await platform.db.sql<{ id: bigint }[]>`
+        insert into staff (username, role, password_hash) values (${`products-${role}`}, ${role}, 'x') returning id`;
+      staffIds.set(role, row!.id);
+    }
     return {
       platform,
       app,
       as: (role) => ({
-        authorization: `Bearer ${signAccessToken(config.tokenSecret, { role, id: 1n }, 600)}`,
+        authorization: `Bearer ${signAccessToken(config.tokenSecret, { role, id: staffIds.get(role) ?? 1n }, 600)}`,
       }),
       async close() {
         await app.close();

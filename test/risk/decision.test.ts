@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { approvalCutoff } from '../../src/risk/model/evaluate.ts';
 import type { BureauReport } from '../../src/risk/model/features.ts';
 import { DEFAULT_POLICY, type Policy } from '../../src/risk/model/policy.ts';
+import { DEFAULT_BUDGETS } from '../../src/risk/service/decide.ts';
 import {
   type BureauProvider,
   type RiskProviders,
@@ -11,6 +12,7 @@ import {
 } from '../../src/risk/service/providers.ts';
 import { blindIndex } from '../../src/store/crypto.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
+import { UNHURRIED_BUDGETS } from '../harness/risk.ts';
 import {
   application,
   bearer,
@@ -83,7 +85,8 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
     await t?.close();
   });
   beforeEach(async () => {
-    t.platform.services.risk.configure({ providers: clean() });
+    // Outcomes must not depend on how busy the machine is; the tests of the budgets restore them.
+    t.platform.services.risk.configure({ providers: clean(), budgets: UNHURRIED_BUDGETS });
     await withPolicy(() => {});
   });
 
@@ -232,6 +235,7 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
     });
     t.platform.services.risk.configure({
       providers: { score: simulatedScoreProvider(), bureau: simulatedProviders({ latencyMs: 2_000 }).bureau },
+      budgets: DEFAULT_BUDGETS,
     });
     const { status, body } = await apply((await customer(t.platform, 40)).token);
     assert.equal(status, 200);
@@ -257,6 +261,7 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
         score: simulatedProviders({ failureRate: 1 }).score,
         bureau: simulatedProviders({ timeoutRate: 1 }).bureau,
       },
+      budgets: DEFAULT_BUDGETS,
     });
     const c2 = await customer(t.platform, 40);
     const { status, body } = await apply(c2.token);
@@ -290,7 +295,10 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
     const ids: string[] = [];
     ids.push((await apply((await customer(t.platform, 40)).token)).body.id);
     ids.push((await apply((await customer(t.platform, 17)).token)).body.id);
-    t.platform.services.risk.configure({ providers: simulatedProviders({ latencyMs: 2_000 }) });
+    t.platform.services.risk.configure({
+      providers: simulatedProviders({ latencyMs: 2_000 }),
+      budgets: DEFAULT_BUDGETS,
+    });
     ids.push((await apply((await customer(t.platform, 30)).token)).body.id);
     // a new policy version afterwards must not change how old decisions replay
     await withPolicy((p) => {
@@ -369,8 +377,9 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
         '/v1/credit-applications',
         bearer(c.token),
         application({ stated_income: '1.234' }),
-        400,
-        'VALIDATION_FAILED',
+        // the one money rule of every amount (api/money-input.ts): too many decimals is a 422
+        422,
+        'INVALID_AMOUNT',
       ],
       [
         'POST',

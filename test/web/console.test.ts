@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
 import { ORDERS_SUBJECT } from '../../src/queue/index.ts';
+import { signBody } from '../../src/queue/mac.ts';
 import { getCreditLine } from '../../src/store/credit-lines.ts';
+import { hashPassword } from '../../src/store/passwords.ts';
+import { createStaff } from '../../src/store/staff.ts';
 import { startOrderSettler } from '../../src/workers/order-settler.ts';
 import { waitFor } from '../harness/process.ts';
 import {
@@ -111,6 +114,61 @@ describe('operations console', () => {
       assert.deepEqual(errors, []);
     } finally {
       await close();
+      await usePolicy(lab, () => {});
+    }
+  });
+
+  test('an approval above the limit goes to a second officer, who sees the customer credit first and approves it', async () => {
+    await usePolicy(lab, (p) => {
+      p.approveGrades = [];
+      p.referGrades = ['A', 'B', 'C', 'D', 'E'];
+      lineForEveryGrade(p);
+    });
+    const applicant = await customerWithLine(lab, '1000.00');
+    const referred = await applyAs(applicant);
+    const password = 'second-officer-password';
+    await createStaff(lab.platform.db.sql, {
+      username: 'second.officer',
+      role: 'risk',
+      passwordHash: await hashPassword(password),
+    });
+    const first = await openPage(lab);
+    let proposalId: string;
+    try {
+      await logInToConsole(first.page, 'risk', lab.demo.staff.risk.password);
+      await first.page.goto(`/console/#/decisions/${referred.id}`);
+      await first.page.getByTestId('customer-credit').waitFor();
+      assert.match((await first.page.getByTestId('context-line').textContent()) ?? '', /¥1,000\.00/);
+      await first.page.getByLabel('Credit line (CNY)').fill('30000.00');
+      await first.page.getByRole('button', { name: 'Approve with this line' }).click();
+      await first.page.getByText('Sent for a second approval.').waitFor();
+      proposalId = /#\/proposals\/(\d+)/.exec(first.page.url())![1]!;
+      assert.equal(await first.page.getByTestId('proposal-status').textContent(), 'open');
+      await first.page.getByRole('button', { name: 'Approve this line' }).click();
+      await first.page.getByText('OWN_PROPOSAL').waitFor();
+      assert.equal((await getCreditLine(lab.platform.db.sql, applicant.id))?.limitMinor, 1_000_00n);
+      assert.deepEqual(
+        first.errors.filter((e) => !/403/.test(e)),
+        [],
+      );
+    } finally {
+      await first.close();
+    }
+    const second = await openPage(lab);
+    try {
+      await logInToConsole(second.page, 'second.officer', password);
+      await second.page.goto('/console/#/proposals');
+      await second.page.getByRole('link', { name: `Open proposal ${proposalId}` }).click();
+      await second.page.getByTestId('customer-credit').waitFor();
+      assert.match((await second.page.getByTestId('context-dpd').textContent()) ?? '', /^0/);
+      await assertControlsNamed(second.page);
+      await second.page.getByRole('button', { name: 'Approve this line' }).click();
+      await second.page.getByText('Approved: the line of customer').waitFor();
+      assert.equal(await second.page.getByTestId('proposal-status').textContent(), 'approved');
+      assert.equal((await getCreditLine(lab.platform.db.sql, applicant.id))?.limitMinor, 30_000_00n);
+      assert.deepEqual(second.errors, []);
+    } finally {
+      await second.close();
       await usePolicy(lab, () => {});
     }
   });
@@ -269,9 +327,17 @@ describe('operations console', () => {
     const { page, errors, close } = await openPage(lab);
     try {
       // a message the settler cannot read: it goes straight to the dead letters, with its reason
-      await lab.platform.queue.publish(ORDERS_SUBJECT, Buffer.from('{"v":1,"order_id":"not-a-number"}'), {
-        msgId: 'web-console-malformed',
-      });
+      await lab.platform.queue.publish(
+        ORDERS_SUBJECT,
+        Buffer.from(
+          JSON.stringify(
+            signBody(lab.platform.config.queueMacKeys, 'order', { v: 1, order_id: 'not-a-number' }),
+          ),
+        ),
+        {
+          msgId: 'web-console-malformed',
+        },
+      );
       await waitFor('the message dead-lettered', async () => (await deadTotal()) === 1, UI_TIMEOUT_MS);
       await logInToConsole(page, 'ops', lab.demo.staff.ops.password);
       await page.getByRole('link', { name: 'Dead letters' }).click();

@@ -1,7 +1,8 @@
 /**
  * The operations console for staff. Risk staff work the review queue, read a decision (score,
  * points per feature as a chart, reasons) and the policy; ops staff watch the overview charts and
- * replay dead-lettered orders. Both see the overview. The API decides who may do what; the console
+ * replay dead-lettered orders. Both see the overview and the credit proposals that wait for a
+ * second approver (with the customer's line, loans and days past due shown first). The API decides who may do what; the console
  * only hides what a role cannot use.
  */
 import { ApiError, createClient, moneyAction } from '../shared/api.js';
@@ -232,6 +233,11 @@ function reviewForms(d, suggested, onResolved) {
       status.clear();
       try {
         const resolved = await api.post(`/v1/reviews/${d.id}/decision`, body);
+        // Above the approval limit the API answers a proposal: a second officer must approve it.
+        if (resolved.kind === 'review_approval') {
+          go(`#/proposals/${resolved.id}?sent=1`);
+          return;
+        }
         let lineNow = null;
         if (resolved.review?.status === 'approved') {
           lineNow = await api.get(`/v1/customers/${resolved.customer_id}/credit-line`).catch(() => null);
@@ -345,6 +351,7 @@ async function decisionView({ id }, query) {
         : h('p', {}, 'No score reasons: every feature scored its best.'),
       h('div', { class: 'actions' }, replay),
       replayArea,
+      d.review?.status === 'open' ? await customerCreditCard(d.customer_id) : null,
       d.review?.status === 'open'
         ? reviewForms(d, query.get('suggested'), (resolved, line) => {
             message = notice(
@@ -357,6 +364,168 @@ async function decisionView({ id }, query) {
           })
         : null,
       h('p', {}, h('a', { href: '#/reviews' }, 'Back to the queue')),
+    );
+  };
+  await render();
+  return outlet;
+}
+
+// ---- credit proposals: a second person approves large lines (risk and ops) -------------------
+
+const PROPOSAL_REASONS = {
+  above_policy_max: 'the line is above the maximum the credit policy allows',
+  above_threshold: 'the line is above the amount one person may approve alone',
+};
+const PROPOSAL_KINDS = {
+  line_change: 'Credit line change',
+  review_approval: 'Approval of a referred application',
+};
+
+/** The customer's current credit: what anyone must see before approving more. */
+function creditContext(c) {
+  const worst = c.max_days_past_due;
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'context-h', dataset: { testid: 'customer-credit' } },
+    h('h2', { id: 'context-h' }, "The customer's credit today"),
+    facts([
+      [
+        'Credit line',
+        c.line ? `${display(c.line.limit)} (used ${display(c.line.used)}, ${c.line.status})` : 'none yet',
+        'context-line',
+      ],
+      ['Open loans', String(c.open_loans), 'context-open-loans'],
+      ['Most days past due', worst === 0 ? '0 (nothing overdue)' : `${worst} days`, 'context-dpd'],
+    ]),
+    c.loans.length
+      ? table(
+          'Loans, newest first',
+          ['Loan', 'Principal', 'Status', 'Days past due', 'Bucket'],
+          c.loans.map((l) => [l.id, display(l.principal), l.status, String(l.days_past_due), l.bucket]),
+          { dataset: { testid: 'context-loans' } },
+        )
+      : h('p', {}, 'No loans.'),
+  );
+}
+
+/** The same picture for a review, read from the customer's line and loans. */
+async function customerCreditCard(customerId) {
+  const [line, loans] = await Promise.all([
+    api.get(`/v1/customers/${customerId}/credit-line`).catch(() => null),
+    api.get(`/v1/loans?customer_id=${customerId}`).catch(() => ({ items: [] })),
+  ]);
+  const items = loans.items ?? [];
+  const open = items.filter((l) => l.status === 'active');
+  return creditContext({
+    line: line && { limit: line.limit, used: line.used, status: line.status },
+    loans: items,
+    open_loans: open.length,
+    max_days_past_due: open.reduce((m, l) => Math.max(m, l.days_past_due), 0),
+  });
+}
+
+async function proposalsView(_params, query) {
+  const state = ['open', 'approved', 'rejected'].includes(query.get('status')) ? query.get('status') : 'open';
+  const page = await api.get(`/v1/credit-proposals?status=${state}&limit=50`);
+  return h(
+    'section',
+    {},
+    heading('Waiting for a second approval'),
+    h(
+      'p',
+      {},
+      'Credit lines above the approval limit or the policy maximum are not applied by the person who asks. ',
+      'Another staff member checks the customer and approves or rejects them here.',
+    ),
+    page.items.length
+      ? table(
+          `${state} proposals, newest first`,
+          ['Proposal', 'What', 'Customer', 'Line asked for', 'Why', 'Asked by', 'When'],
+          page.items.map((p) => [
+            h('a', { href: `#/proposals/${p.id}`, 'aria-label': `Open proposal ${p.id}` }, p.id),
+            PROPOSAL_KINDS[p.kind] ?? p.kind,
+            p.customer_id,
+            display(p.limit),
+            PROPOSAL_REASONS[p.reason] ?? p.reason,
+            `staff ${p.proposed_by}`,
+            localTime(p.created_at),
+          ]),
+          { dataset: { testid: 'proposals' } },
+        )
+      : h('p', { dataset: { testid: 'proposals-empty' } }, `No ${state} proposals.`),
+  );
+}
+
+async function proposalView({ id }, query) {
+  const outlet = h('section', {});
+  let message = query.get('sent')
+    ? notice('Sent for a second approval.', ' Another staff member must approve this line before it applies.')
+    : null;
+  const render = async () => {
+    const { proposal: p, customer } = await api.get(`/v1/credit-proposals/${encodeURIComponent(id)}`);
+    const status = statusArea();
+    const approve = h('button', { type: 'button' }, 'Approve this line');
+    const note = h('input', { name: 'note', required: true, maxlength: 500, placeholder: 'why not' });
+    const reject = h('button', { type: 'submit', class: 'danger' }, 'Reject');
+    const decide = (button, path, body, done) =>
+      busy(button, async () => {
+        status.clear();
+        try {
+          await api.post(`/v1/credit-proposals/${p.id}/${path}`, body);
+          message = notice(done);
+          await render();
+        } catch (err) {
+          status.error(err);
+        }
+      });
+    approve.addEventListener('click', () =>
+      decide(
+        approve,
+        'approve',
+        undefined,
+        `Approved: the line of customer ${p.customer_id} is now ${display(p.limit)}.`,
+      ),
+    );
+    fill(
+      outlet,
+      heading(`Proposal ${p.id}`),
+      message,
+      facts([
+        ['What', PROPOSAL_KINDS[p.kind] ?? p.kind],
+        ['Customer', p.customer_id],
+        ['Line asked for', display(p.limit), 'proposal-limit'],
+        ['Why a second person', PROPOSAL_REASONS[p.reason] ?? p.reason],
+        ['Asked by', `staff ${p.proposed_by} on ${localTime(p.created_at)}`],
+        ['Status', badge(p.status), 'proposal-status'],
+        p.decided_by
+          ? ['Decided by', `staff ${p.decided_by}${p.reject_note ? `: ${p.reject_note}` : ''}`]
+          : null,
+      ]),
+      creditContext(customer),
+      p.status === 'open'
+        ? h(
+            'section',
+            { class: 'card', 'aria-labelledby': 'decide-h' },
+            h('h2', { id: 'decide-h' }, 'Approve or reject'),
+            h('p', {}, 'You cannot decide a proposal you made yourself.'),
+            h('div', { class: 'actions' }, approve),
+            h(
+              'form',
+              {
+                'aria-label': 'Reject',
+                style: 'margin-top: 1rem',
+                onsubmit: (e) => {
+                  e.preventDefault();
+                  decide(reject, 'reject', { note: note.value.trim() }, 'Rejected: nothing was changed.');
+                },
+              },
+              field('Reason for rejecting', note),
+              h('div', { class: 'actions' }, reject),
+            ),
+            status.el,
+          )
+        : null,
+      h('p', {}, h('a', { href: '#/proposals' }, 'Back to the proposals')),
     );
   };
   await render();
@@ -594,6 +763,8 @@ startShell({
     ['/decisions/:id', forRoles(['risk'], decisionView)],
     ['/policy', forRoles(['risk'], policyView)],
     ['/dead-letters', forRoles(['ops'], deadLettersView)],
+    ['/proposals', forRoles(STAFF_ROLES, proposalsView)],
+    ['/proposals/:id', forRoles(STAFF_ROLES, proposalView)],
   ],
   fallback: () =>
     h('section', {}, heading('Not found'), errorBox({ code: 'ROUTE_NOT_FOUND', message: 'no such page' })),

@@ -9,6 +9,7 @@
  * decoration apply to every route.
  */
 import type { FastifyRequest } from 'fastify';
+import type { CacheIntegrity } from '../../cache/integrity.ts';
 import type { Platform } from '../../platform.ts';
 import {
   API_KEY_MAX_LENGTH,
@@ -25,17 +26,35 @@ export const MERCHANT_KEY_CACHE_TTL_MS = 30_000;
 const NO_MERCHANT = '-';
 export const AUTH_RETRY_AFTER_S = 1;
 
-export function merchantKeyCacheKey(hash: Buffer): string {
-  return `merchant-key:${hash.toString('hex')}`;
+/**
+ * `merchant-key:<HMAC of the key's hash>`: a Redis writer cannot name the entry of a key it chose
+ * (nor find which entry is whose), and the value is sealed to the name (cache/integrity.ts).
+ */
+export function merchantKeyCacheKey(integrity: CacheIntegrity, hash: Buffer): string {
+  return integrity.keyName('merchant-key', hash.toString('hex'));
+}
+
+/** The cached answer, or undefined for a miss, an unreadable cache, or an entry we did not seal. */
+async function cachedMerchant(platform: Platform, cacheKey: string): Promise<string | undefined> {
+  const sealed = await platform.cache.get(cacheKey).catch(() => null);
+  if (sealed === null) return undefined;
+  const value = platform.services.cacheIntegrity.open(cacheKey, sealed);
+  if (value === undefined || (value !== NO_MERCHANT && !/^\d{1,19}$/.test(value))) {
+    platform.logger.warn('merchant key cache entry failed its integrity check; asking the database');
+    return undefined;
+  }
+  return value;
 }
 
 async function merchantFor(platform: Platform, key: string): Promise<Principal | undefined> {
   if (!key.startsWith(API_KEY_PREFIX) || key.length > API_KEY_MAX_LENGTH) return undefined;
   const hash = apiKeyHash(key);
-  const cacheKey = merchantKeyCacheKey(hash);
-  // The cache only saves a query; when it is down we ask the database.
-  const cached = await platform.cache.get(cacheKey).catch(() => null);
-  if (cached !== null) return cached === NO_MERCHANT ? undefined : { role: 'merchant', id: BigInt(cached) };
+  const integrity = platform.services.cacheIntegrity;
+  const cacheKey = merchantKeyCacheKey(integrity, hash);
+  // The cache only saves a query; when it is down (or its entry is not ours) we ask the database.
+  const cached = await cachedMerchant(platform, cacheKey);
+  if (cached !== undefined)
+    return cached === NO_MERCHANT ? undefined : { role: 'merchant', id: BigInt(cached) };
   let id: bigint | undefined;
   try {
     id = await merchantIdByKeyHash(platform.db.sql, hash);
@@ -43,8 +62,9 @@ async function merchantFor(platform: Platform, key: string): Promise<Principal |
     platform.logger.warn({ err: (err as Error).message }, 'merchant key look-up failed');
     throw unavailable('AUTH_UNAVAILABLE', 'cannot check the API key right now', AUTH_RETRY_AFTER_S);
   }
+  const value = id === undefined ? NO_MERCHANT : id.toString();
   await platform.cache
-    .set(cacheKey, id === undefined ? NO_MERCHANT : id.toString(), MERCHANT_KEY_CACHE_TTL_MS)
+    .set(cacheKey, integrity.seal(cacheKey, value), MERCHANT_KEY_CACHE_TTL_MS)
     .catch(() => {});
   return id === undefined ? undefined : { role: 'merchant', id };
 }

@@ -1,12 +1,14 @@
 /**
  * POST /v1/auth/login: customers by phone, staff by username, a short-lived bearer token back.
  * Unknown user and wrong password are one answer (401 INVALID_CREDENTIALS) and cost the same
- * argon2 work, so neither the body nor the timing says whether an account exists. Repeated
- * failures for one login are throttled through the cache.
+ * argon2 work, so neither the body nor the timing says whether an account exists. The identifier
+ * is normalised once and that one spelling is both counted and looked up; every attempt is counted
+ * in PostgreSQL before the password is checked (auth/throttle.ts). Failures and refusals are
+ * logged at info with a keyed digest of the identifier and the client address, never the identifier.
  */
-import { createHmac } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { Admission, LoginIdentifier } from '../../auth/throttle.ts';
 import type { Platform } from '../../platform.ts';
 import { findCustomerByPhone, parsePhone, updateCustomerPasswordHash } from '../../store/customers.ts';
 import {
@@ -16,13 +18,14 @@ import {
   passwordNeedsRehash,
   verifyPassword,
 } from '../../store/passwords.ts';
-import { findStaffByUsername, parseUsername, updateStaffPasswordHash } from '../../store/staff.ts';
+import {
+  findStaffByUsername,
+  normaliseUsername,
+  parseUsername,
+  updateStaffPasswordHash,
+} from '../../store/staff.ts';
 import { type Principal, signAccessToken } from '../auth.ts';
 import { refuse } from '../errors.ts';
-
-/** Failed log-ins allowed for one phone or username within the window before 429. */
-export const LOGIN_MAX_FAILURES = 10;
-export const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000;
 
 const Password = Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH });
 const LoginBody = Type.Union([
@@ -44,6 +47,7 @@ const TokenBody = Type.Object({
     Type.Literal('merchant'),
     Type.Literal('risk'),
     Type.Literal('ops'),
+    Type.Literal('admin'),
   ]),
 });
 
@@ -57,12 +61,23 @@ interface Account {
   rehash(hash: string): Promise<void>;
 }
 
-export function authRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const { config, db, cache } = platform;
-  const { crypto } = platform.services;
+/** The one spelling of who is logging in: what is counted is exactly what is looked up. */
+function loginIdentifier(body: { phone: string } | { username: string }): LoginIdentifier {
+  if ('phone' in body) return `phone:${parsePhone(body.phone) ?? body.phone.normalize('NFKC').trim()}`;
+  return `staff:${normaliseUsername(body.username)}`;
+}
 
-  const failureKey = (login: string) =>
-    `login-failures:${createHmac('sha256', config.blindIndexKey).update(login).digest('hex')}`;
+const tooManyAttempts = (refused: Admission & { allowed: false }) =>
+  refuse(
+    'TOO_MANY_ATTEMPTS',
+    'too many log-in attempts; try again later',
+    {},
+    { 'retry-after': String(refused.retryAfterS) },
+  );
+
+export function authRoutes(platform: Platform): FastifyPluginAsyncTypebox {
+  const { config, db, logger } = platform;
+  const { crypto, authThrottle } = platform.services;
 
   const findAccount = async (
     body: { phone: string } | { username: string },
@@ -104,30 +119,25 @@ export function authRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const body = request.body;
-        const login =
-          'phone' in body
-            ? `phone:${parsePhone(body.phone) ?? body.phone}`
-            : `staff:${body.username.toLowerCase()}`;
-        const key = failureKey(login);
-        const failures = Number((await cache.get(key).catch(() => null)) ?? 0);
-        if (failures >= LOGIN_MAX_FAILURES) {
-          throw refuse(
-            'TOO_MANY_ATTEMPTS',
-            'too many failed log-ins; try again later',
-            {},
-            {
-              'retry-after': String(LOGIN_FAILURE_WINDOW_MS / 1000),
-            },
+        const identifier = loginIdentifier(body);
+        const seen = { login: authThrottle.logDigest(identifier), address: request.ip };
+        const admission = await authThrottle.admitLogin(identifier, request.ip);
+        if (!admission.allowed) {
+          logger.info(
+            { ...seen, limit: admission.limit, retryAfterS: admission.retryAfterS },
+            'log-in locked out',
           );
+          throw tooManyAttempts(admission);
         }
         const account = await findAccount(body);
         const ok = account
           ? await verifyPassword(account.passwordHash, body.password)
           : await burnPasswordCheck(body.password).then(() => false);
         if (!account || !ok || !account.active) {
-          await cache.incr(key, LOGIN_FAILURE_WINDOW_MS).catch(() => 0);
+          logger.info(seen, 'log-in failed');
           throw invalidCredentials();
         }
+        await authThrottle.loginSucceeded(identifier, request.ip);
         if (passwordNeedsRehash(account.passwordHash))
           await account.rehash(await hashPassword(body.password));
         return {

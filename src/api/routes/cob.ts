@@ -10,6 +10,7 @@ import { CobRunner, type CobRunState, type RecordedRun } from '../../cob/runner.
 import { cobSummaryJson } from '../../cob/view.ts';
 import { isDate } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
+import { recordStaffActionNow } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { badQuery, conflict } from '../errors.ts';
 import { ErrorBody } from './lending-schemas.ts';
@@ -118,6 +119,14 @@ export function cobRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         checkDate(request.body.date);
+        // A close runs in many transactions of its own: the request is audited before it starts.
+        await recordStaffActionNow(platform.db.sql, {
+          actor: request.principal!,
+          action: 'cob_run_requested',
+          recordType: 'business_date',
+          recordId: request.body.date,
+          after: { date: request.body.date, force: request.body.force === true },
+        });
         const run = runner.start({ date: request.body.date, force: request.body.force === true });
         const waited = await Promise.race([
           run.done,

@@ -6,6 +6,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { resolveReviewAs } from '../../credit/changes.ts';
+import { CREDIT_LINE_MAX_MINOR } from '../../domain/credit-approval.ts';
 import { CNY, formatAmount, parseAmount } from '../../domain/money.ts';
 import type { Platform } from '../../platform.ts';
 import { evaluate } from '../../risk/model/evaluate.ts';
@@ -16,22 +18,22 @@ import { CustomerNotFoundError, type Decision, deviceKeyOf } from '../../risk/se
 import { getDecision, isUnknownCustomer, type StoredDecision } from '../../store/decisions.ts';
 import { getModel } from '../../store/models.ts';
 import { getPolicy } from '../../store/policies.ts';
-import { listReviews, REVIEW_PAGE_MAX, resolveReview } from '../../store/reviews.ts';
+import { listReviews, REVIEW_PAGE_MAX } from '../../store/reviews.ts';
 import { requireRole } from '../auth.ts';
 import type { ErrorCode } from '../error-codes.ts';
 import { notFound, refuse } from '../errors.ts';
+import { Money, parseMoney } from '../money-input.ts';
 import type { Api } from '../types.ts';
 import { IdString, idFromPath, MAX_BIGINT_ID } from './ids.ts';
 import { IdParams } from './lending-schemas.ts';
 import { nextCursor, Page } from './page.ts';
+import { ProposalView, proposalView } from './proposal-views.ts';
 
 export const MAX_STATED_INCOME_MINOR = 100_000_000_00n; // 100 million a month: anything above is a typo
 export const MAX_REQUESTED_AMOUNT_MINOR = 100_000_000_00n;
 export const MAX_TENOR_MONTHS = 60;
-const AMOUNT_PATTERN = '^\\d{1,12}(\\.\\d{1,2})?$';
-
 const Amount = (description: string) =>
-  Type.String({ pattern: AMOUNT_PATTERN, maxLength: 16, description: `${description}, decimal string` });
+  Type.String({ ...Money, description: `${description}, decimal string` });
 
 const Application = Type.Object(
   {
@@ -212,9 +214,7 @@ function comparable(
 }
 
 function boundedAmount(text: string, max: bigint, code: ErrorCode, what: string): bigint {
-  const minor = parseAmount(text, CNY.decimals);
-  if (minor > max) throw refuse(code, `${what} is larger than ${formatAmount(max, CNY.decimals)}`);
-  return minor;
+  return parseMoney(text, { maxMinor: max, code, what, allowZero: true });
 }
 
 /** JSON with object keys sorted: jsonb does not keep key order, and order carries no meaning here. */
@@ -414,20 +414,21 @@ function reviewRoutes(app: Api, platform: Platform): void {
         security: [{ bearer: [] }],
         params: IdParams,
         body: ReviewBody,
-        response: { 200: DecisionView },
+        response: { 200: DecisionView, 202: ProposalView },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const id = idFromPath(request.params.id);
       const body = request.body;
       let resolution: { approve: true; lineMinor: bigint } | { approve: false; reason: string };
       if (body.decision === 'approve') {
         if (body.line === undefined) throw refuse('LINE_REQUIRED', 'approving needs a line');
         if (body.reason !== undefined) throw refuse('REASON_NOT_ALLOWED', 'an approval carries no reason');
-        const lineMinor = parseAmount(body.line, CNY.decimals);
-        if (lineMinor <= 0n || lineMinor > MAX_STATED_INCOME_MINOR) {
-          throw refuse('LINE_OUT_OF_RANGE', 'the line must be positive and at most 100000000.00');
-        }
+        const lineMinor = parseMoney(body.line, {
+          maxMinor: CREDIT_LINE_MAX_MINOR,
+          code: 'LINE_OUT_OF_RANGE',
+          what: 'the line',
+        });
         resolution = { approve: true, lineMinor };
       } else {
         if (body.reason === undefined) throw refuse('REASON_REQUIRED', 'declining needs a reason code');
@@ -435,11 +436,23 @@ function reviewRoutes(app: Api, platform: Platform): void {
         resolution = { approve: false, reason: body.reason };
       }
       if (id === undefined) throw notFound('review');
-      const done = await resolveReview(db.sql, id, request.principal!.id, resolution);
+      const decision = await getDecision(db.sql, id);
+      if (!decision) throw notFound('review');
+      const done = await db.sql.begin((tx) =>
+        resolveReviewAs(
+          tx,
+          request.principal!,
+          { decisionId: id, grade: decision.grade },
+          resolution,
+          platform.config.secondApproverAboveMinor,
+        ),
+      );
       if (!done.ok) {
         if (done.problem === 'not_found') throw notFound('review');
         throw refuse('REVIEW_ALREADY_RESOLVED', 'this application has already been reviewed');
       }
+      // Above the threshold or the policy's maximum: a second risk officer approves it.
+      if ('proposed' in done) return reply.status(202).send(proposalView(done.proposed));
       const d = await getDecision(db.sql, id);
       return stored(d!);
     },

@@ -1,16 +1,22 @@
 /**
- * Credit lines: staff (risk, ops) set the limit and freeze or unfreeze; the customer and staff
- * read it. `me` stands for the calling customer's own id.
+ * Credit lines: staff (risk, ops) set the limit and freeze or unfreeze, under maker-checker above
+ * a configured amount (src/credit/changes.ts); the customer and staff read it. `me` stands for the
+ * calling customer's own id.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { CNY, parseAmount } from '../../domain/index.ts';
+import { changeCreditLine } from '../../credit/changes.ts';
+import { CREDIT_LINE_MAX_MINOR } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
-import { type CreditLine, getCreditLine, setCreditLine } from '../../store/credit-lines.ts';
+import { type CreditLine, getCreditLine } from '../../store/credit-lines.ts';
+import type { TransactionSql } from '../../store/db.ts';
 import { requireRole } from '../auth.ts';
 import { notFound, toApiError } from '../errors.ts';
+import { parseMoney } from '../money-input.ts';
+import { type Answer, IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { IdString } from './ids.ts';
 import { assertOwnerOrStaff, ErrorBody, Money, money, pathId } from './lending-schemas.ts';
+import { ProposalView, proposalView } from './proposal-views.ts';
 
 const CustomerParams = Type.Object({
   id: Type.String({ pattern: '^(\\d{1,19}|me)$', description: 'a customer id, or me' }),
@@ -82,22 +88,45 @@ export function creditLineRoutes(platform: Platform): FastifyPluginAsyncTypebox 
           summary: 'Set a credit line limit and/or freeze or unfreeze it (risk, ops)',
           description:
             'Creates the line on first use. A limit below what is already used is refused ' +
-            '(409 LIMIT_BELOW_USED): freeze the line to stop new borrowing instead.',
+            '(409 LIMIT_BELOW_USED): freeze the line to stop new borrowing instead. A limit above ' +
+            'FENQI_SECOND_APPROVER_ABOVE_YUAN or the policy maximum is not applied: it becomes a ' +
+            'proposal (202) that a second staff member approves. With an Idempotency-Key a retry ' +
+            'replays the first answer and never undoes a later change.',
           security: [{ bearer: [] }],
+          headers: IdempotencyHeaders,
           params: Type.Object({ id: IdString }),
           body: LineChange,
-          response: { 200: LineView, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+          response: { 200: LineView, 202: ProposalView, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const customerId = pathId(request.params.id, 'customer');
-        try {
-          const limitMinor =
-            request.body.limit === undefined ? undefined : parseAmount(request.body.limit, CNY.decimals);
-          const line = await sql.begin((tx) =>
-            setCreditLine(tx, customerId, { limitMinor, status: request.body.status }),
+        const limitMinor =
+          request.body.limit === undefined
+            ? undefined
+            : parseMoney(request.body.limit, {
+                maxMinor: CREDIT_LINE_MAX_MINOR,
+                code: 'LIMIT_OUT_OF_RANGE',
+                what: 'a credit limit',
+                allowZero: true,
+              });
+        const effect = async (tx: TransactionSql): Promise<Answer> => {
+          const outcome = await changeCreditLine(
+            tx,
+            request.principal!,
+            customerId,
+            { limitMinor, status: request.body.status },
+            platform.config.secondApproverAboveMinor,
           );
-          return view(line);
+          return 'applied' in outcome
+            ? { statusCode: 200, body: view(outcome.applied) }
+            : { statusCode: 202, body: proposalView(outcome.proposed) };
+        };
+        try {
+          const key = request.headers['idempotency-key'];
+          if (key !== undefined) return await idempotent(sql, request, reply, { effect });
+          const answer = await sql.begin(effect);
+          return reply.status(answer.statusCode as 200).send(answer.body as never);
         } catch (err) {
           throw toApiError(err) ?? err;
         }

@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Platform } from '../../platform.ts';
+import { mask } from '../../privacy/masking.ts';
 import {
   type CustomerProfile,
   createCustomer,
@@ -57,6 +58,15 @@ const BankCardBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** What staff see of a customer: masked by the one rule table (privacy/masking.ts). */
+const staffView = (c: CustomerProfile) => ({
+  ...view(c),
+  phone: mask('phone', c.phone, 'staff'),
+  legal_name: mask('legal_name', c.legalName, 'staff'),
+  national_id: mask('national_id', c.nationalId, 'staff'),
+  bank_card: c.bankCard === null ? null : mask('bank_card', c.bankCard, 'staff'),
+});
+
 const view = (c: CustomerProfile) => ({
   id: c.id.toString(),
   phone: c.phone,
@@ -74,8 +84,24 @@ function bankCardOf(raw: string): string {
 }
 
 export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const { db } = platform;
-  const crypto = platform.services.crypto;
+  const { db, logger } = platform;
+  const { crypto, authThrottle } = platform.services;
+
+  /**
+   * Registration answers whether a phone or id number is taken (the product needs it: that person
+   * should log in instead), so the answers are limited per client address (auth/throttle.ts).
+   */
+  const admitRegistration = async (address: string) => {
+    const admission = await authThrottle.admitRegistration(address);
+    if (admission.allowed) return;
+    logger.info({ address, limit: admission.limit }, 'registration refused: too many attempts');
+    throw refuse(
+      'TOO_MANY_ATTEMPTS',
+      'too many registrations from this address; try again later',
+      {},
+      { 'retry-after': String(admission.retryAfterS) },
+    );
+  };
 
   return async (app) => {
     app.post(
@@ -107,6 +133,7 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           );
         }
         const bankCard = body.bank_card === undefined ? undefined : bankCardOf(body.bank_card);
+        await admitRegistration(request.ip);
         const passwordHash = await hashPassword(body.password);
         const created = await createCustomer(db.sql, crypto, {
           phone,
@@ -120,6 +147,7 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             ? refuse('PHONE_TAKEN', 'a customer with this phone number exists')
             : refuse('NATIONAL_ID_TAKEN', 'a customer with this national id number exists');
         }
+        await authThrottle.registrationSucceeded(request.ip);
         return reply.status(201).send({ id: created.id.toString() });
       },
     );
@@ -148,7 +176,7 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         preHandler: requireRole('customer', 'risk', 'ops'),
         schema: {
           tags: ['customers'],
-          summary: 'A customer by id (staff; a customer only their own id)',
+          summary: 'A customer by id (staff, masked; a customer only their own id)',
           security: [{ bearer: [] }],
           params: Type.Object({ id: IdString }),
           response: { 200: Profile },
@@ -161,7 +189,7 @@ export function customerRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           throw notFound('customer');
         const customer = await getCustomer(db.sql, crypto, id);
         if (!customer) throw notFound('customer');
-        return view(customer);
+        return principal.role === 'customer' ? view(customer) : staffView(customer);
       },
     );
 

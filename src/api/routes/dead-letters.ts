@@ -16,6 +16,7 @@ import {
 } from '../../orders/dead-letters.ts';
 import type { Platform } from '../../platform.ts';
 import { DEAD_LETTER_STREAM, QueueFullError, QueueUnavailableError } from '../../queue/index.ts';
+import { recordStaffActionNow } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { refuse, unavailable } from '../errors.ts';
 import { ErrorBody } from './lending-schemas.ts';
@@ -158,6 +159,16 @@ export function deadLetterRoutes(platform: Platform): FastifyPluginAsyncTypebox 
           { replayed: summary.replayed, notFound: summary.notFound, unreplayable: summary.unreplayable },
           'dead-letter replay',
         );
+        // The replay goes through the queue, not one transaction (each order settles at most once
+        // whatever happens): it is audited with what it did.
+        await recordStaffActionNow(platform.db.sql, {
+          actor: request.principal!,
+          action: 'dead_letters_replayed',
+          recordType: 'dead_letters',
+          recordId: seqs ? seqs.join(',').slice(0, 200) : 'all',
+          before: { seqs: seqs ?? null, all: all ?? false },
+          after: summary.results.map((r) => ({ seq: r.seq, outcome: r.outcome, replaySeq: r.replaySeq })),
+        });
         return {
           replayed: summary.replayed,
           not_found: summary.notFound,

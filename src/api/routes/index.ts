@@ -1,10 +1,12 @@
 import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../types.ts';
+import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { cobRoutes } from './cob.ts';
 import { creditApplicationRoutes } from './credit-applications.ts';
 import { creditLineRoutes } from './credit-lines.ts';
+import { creditProposalRoutes } from './credit-proposals.ts';
 import { customerRoutes } from './customers.ts';
 import { deadLetterRoutes } from './dead-letters.ts';
 import { goodsRoutes } from './goods.ts';
@@ -26,11 +28,13 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(authRoutes(platform));
   await app.register(customerRoutes(platform));
   await app.register(staffRoutes(platform));
+  await app.register(auditRoutes(platform));
   await app.register(merchantRoutes(platform));
   await app.register(goodsRoutes(platform));
   await app.register(productRoutes(platform));
   await app.register(quoteRoutes(platform));
   await app.register(creditLineRoutes(platform));
+  await app.register(creditProposalRoutes(platform));
   await app.register(orderRoutes(platform));
   await app.register(deadLetterRoutes(platform));
   await app.register(loanRoutes(platform));

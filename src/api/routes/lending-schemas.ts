@@ -1,20 +1,15 @@
 /** Schemas and views shared by the lending routes (credit lines, orders, loans, repayments). */
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { CNY, formatAmount, parseAmount } from '../../domain/index.ts';
+import { CNY, formatAmount } from '../../domain/index.ts';
 import type { Loan, StoredInstallment } from '../../store/loans.ts';
 import { outstandingTotals } from '../../store/loans.ts';
-import { notFound, refuse } from '../errors.ts';
+import { notFound } from '../errors.ts';
+import { MONEY_MAX_INTEGER_DIGITS, Money, parseMoney } from '../money-input.ts';
 import { IdString, idFromPath } from './ids.ts';
 
-/** Integer digits a money string may have: far above any product maximum, far below bigint. */
-export const MONEY_MAX_INTEGER_DIGITS = 14;
-
-export const Money = Type.String({
-  pattern: `^\\d{1,${MONEY_MAX_INTEGER_DIGITS}}(\\.\\d{1,6})?$`,
-  maxLength: 24,
-  description: 'a positive decimal amount, e.g. "1200.00"',
-});
+/** Every amount field uses the one Money schema and parser (api/money-input.ts). */
+export { Money };
 export const IdParams = Type.Object({ id: IdString });
 export const ErrorBody = Type.Object({
   error: Type.Object({
@@ -31,12 +26,17 @@ export function pathId(text: string, what: string): bigint {
   return id;
 }
 
+/** Largest amount the Money schema lets through: routes with a tighter bound name their own. */
+export const MONEY_SCHEMA_MAX_MINOR = 10n ** BigInt(MONEY_MAX_INTEGER_DIGITS + CNY.decimals) - 1n;
+
 /** A positive amount in the currency's minor units; 422 INVALID_AMOUNT otherwise. */
 export function positiveAmount(text: string, decimals = CNY.decimals): bigint {
-  // A malformed amount is the domain's DomainError, which the API answers 422 with its code.
-  const minor = parseAmount(text, decimals);
-  if (minor <= 0n) throw refuse('INVALID_AMOUNT', 'the amount must be positive', { value: text });
-  return minor;
+  return parseMoney(text, {
+    maxMinor: MONEY_SCHEMA_MAX_MINOR,
+    code: 'INVALID_AMOUNT',
+    what: 'the amount',
+    decimals,
+  });
 }
 
 export const money = (minor: bigint) => formatAmount(minor, CNY.decimals);

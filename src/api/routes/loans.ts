@@ -13,6 +13,7 @@ import { MAX_TENOR } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { type DisbursementState, openCashLoan, settleDisbursement } from '../../store/disbursements.ts';
 import { getInstallments, getLoan, listLoans } from '../../store/loans.ts';
+import { recordStaffActionNow } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { notFound, refuse, toApiError } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
@@ -152,6 +153,14 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loanId = pathId(request.params.id, 'loan');
         const loan = await getLoan(sql, loanId);
         if (!loan || loan.kind !== 'cash') throw notFound('loan');
+        // The gateway call is outside any transaction: the request is audited before it.
+        await recordStaffActionNow(sql, {
+          actor: request.principal!,
+          action: 'disbursement_reconcile_requested',
+          recordType: 'loan',
+          recordId: loanId.toString(),
+          before: { status: loan.status },
+        });
         try {
           await settleDisbursement(
             sql,

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { formatAmount, parseAmount } from '../../domain/index.ts';
+import { formatAmount } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import {
   createGoods,
@@ -19,17 +19,15 @@ import {
   MERCHANT_NAME_MAX_LENGTH,
   type Merchant,
 } from '../../store/merchants.ts';
+import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { forbidden, notFound, refuse } from '../errors.ts';
+import { Money, parseMoney } from '../money-input.ts';
 import { IdString, idFromPath } from './ids.ts';
 
 /** Catalogue prices are in yuan with two decimals. */
 export const PRICE_DECIMALS = 2;
 
-const PriceString = Type.String({
-  pattern: '^\\d{1,12}(\\.\\d{1,2})?$',
-  description: 'a decimal amount in yuan, e.g. "4999.00"',
-});
 const Printable = (maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
 
@@ -55,7 +53,7 @@ export const GoodsBody = Type.Object({
   currency: Type.String(),
 });
 const NewGoods = Type.Object(
-  { sku: Printable(SKU_MAX_LENGTH), name: Printable(GOODS_NAME_MAX_LENGTH), price: PriceString },
+  { sku: Printable(SKU_MAX_LENGTH), name: Printable(GOODS_NAME_MAX_LENGTH), price: Money },
   { additionalProperties: false },
 );
 
@@ -76,15 +74,12 @@ export const goodsView = (g: Goods) => ({
 });
 
 function priceMinorOf(text: string): bigint {
-  // A malformed price is the domain's DomainError, which the API answers 422 with its code.
-  const minor = parseAmount(text, PRICE_DECIMALS);
-  if (minor <= 0n || minor > GOODS_PRICE_MAX_MINOR) {
-    throw refuse(
-      'INVALID_PRICE',
-      `a price is above 0 and at most ${formatAmount(GOODS_PRICE_MAX_MINOR, PRICE_DECIMALS)}`,
-    );
-  }
-  return minor;
+  return parseMoney(text, {
+    maxMinor: GOODS_PRICE_MAX_MINOR,
+    code: 'INVALID_PRICE',
+    what: 'a price',
+    decimals: PRICE_DECIMALS,
+  });
 }
 
 export function merchantRoutes(platform: Platform): FastifyPluginAsyncTypebox {
@@ -105,7 +100,19 @@ export function merchantRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const name = request.body.name.trim();
         if (!name) throw refuse('INVALID_NAME', 'a merchant name is not blank');
-        const { merchant, apiKey } = await createMerchant(db.sql, name);
+        const principal = request.principal!;
+        const { merchant, apiKey } = await db.sql.begin(async (tx) => {
+          const made = await createMerchant(tx, name);
+          await recordStaffAction(tx, {
+            actor: principal,
+            action: 'merchant_created',
+            recordType: 'merchant',
+            recordId: made.merchant.id.toString(),
+            before: null,
+            after: made.merchant,
+          });
+          return made;
+        });
         return reply.status(201).send({ ...merchantView(merchant), api_key: apiKey });
       },
     );
@@ -157,10 +164,21 @@ export function merchantRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const sku = request.body.sku.trim();
         const name = request.body.name.trim();
         if (!sku || !name) throw refuse('INVALID_GOODS', 'sku and name are not blank');
-        const created = await createGoods(db.sql, merchant.id, {
-          sku,
-          name,
-          priceMinor: priceMinorOf(request.body.price),
+        const priceMinor = priceMinorOf(request.body.price);
+        const created = await db.sql.begin(async (tx) => {
+          const made = await createGoods(tx, merchant.id, { sku, name, priceMinor });
+          // staff adding goods for a merchant is a staff action; the merchant's own is not
+          if (made.ok && principal.role !== 'merchant') {
+            await recordStaffAction(tx, {
+              actor: principal,
+              action: 'goods_created',
+              recordType: 'goods',
+              recordId: made.goods.id.toString(),
+              before: null,
+              after: made.goods,
+            });
+          }
+          return made;
         });
         if (!created.ok) throw refuse('SKU_TAKEN', 'this merchant already has goods with that sku');
         return reply.status(201).send(goodsView(created.goods));

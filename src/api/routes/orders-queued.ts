@@ -297,9 +297,13 @@ export class QueuedOrders {
   /** Stored by the stream (answered only then), or a 503 saying why not. */
   private async publish(message: OrderMessage): Promise<{ seq: number; duplicate: boolean }> {
     try {
-      return await this.platform.queue.publish(ORDERS_SUBJECT, encodeOrderMessage(message), {
-        msgId: orderMessageId(message.customer_id, message.key),
-      });
+      return await this.platform.queue.publish(
+        ORDERS_SUBJECT,
+        encodeOrderMessage(this.platform.config.queueMacKeys, message),
+        {
+          msgId: orderMessageId(message.customer_id, message.key),
+        },
+      );
     } catch (err) {
       if (err instanceof QueueFullError) throw unavailable('OVERLOADED', 'the order stream is full', 1);
       this.admission.markQueueDown();

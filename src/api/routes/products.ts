@@ -31,16 +31,19 @@ import {
   validateProduct,
 } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
+import type { TransactionSql } from '../../store/db.ts';
 import {
   type CatalogRow,
   createCatalogProduct,
   deactivateCatalogProduct,
+  getCatalogRow,
   isProductCodeTaken,
   PRODUCT_PAGE_DEFAULT,
   PRODUCT_PAGE_MAX,
   replaceCatalogProduct,
 } from '../../store/product-catalog.ts';
 import { productFromRow } from '../../store/products.ts';
+import { recordStaffAction } from '../../store/staff-audit.ts';
 import { type Principal, requireRole } from '../auth.ts';
 import { type ApiError, refuse } from '../errors.ts';
 import type { Api } from '../types.ts';
@@ -489,7 +492,11 @@ function productWriteRoutes(app: Api, platform: Platform): void {
       const product = productFromBody(request.body);
       let row: CatalogRow;
       try {
-        row = await createCatalogProduct(db.sql, product);
+        row = await db.sql.begin(async (tx) => {
+          const made = await createCatalogProduct(tx, product);
+          await auditProduct(tx, request.principal!, 'product_created', undefined, made);
+          return made;
+        });
       } catch (err) {
         if (isProductCodeTaken(err)) throw codeTaken(product.code);
         throw err;
@@ -516,7 +523,14 @@ function productWriteRoutes(app: Api, platform: Platform): void {
       const id = productIdOf(request.params.id);
       const product = productFromBody(request.body);
       try {
-        return await written(await replaceCatalogProduct(db.sql, id, product));
+        return await written(
+          await db.sql.begin(async (tx) => {
+            const before = await getCatalogRow(tx, id);
+            const after = await replaceCatalogProduct(tx, id, product);
+            if (after) await auditProduct(tx, request.principal!, 'product_replaced', before, after);
+            return after;
+          }),
+        );
       } catch (err) {
         if (isProductCodeTaken(err)) throw codeTaken(product.code);
         throw err;
@@ -536,8 +550,36 @@ function productWriteRoutes(app: Api, platform: Platform): void {
         response: { 200: ProductView },
       },
     },
-    async (request) => written(await deactivateCatalogProduct(db.sql, productIdOf(request.params.id))),
+    async (request) => {
+      const id = productIdOf(request.params.id);
+      return written(
+        await db.sql.begin(async (tx) => {
+          const before = await getCatalogRow(tx, id);
+          const after = await deactivateCatalogProduct(tx, id);
+          if (after) await auditProduct(tx, request.principal!, 'product_deactivated', before, after);
+          return after;
+        }),
+      );
+    },
   );
+}
+
+/** Product changes are staff actions: one audit row each, in the change's transaction. */
+async function auditProduct(
+  tx: TransactionSql,
+  actor: Principal,
+  action: string,
+  before: CatalogRow | undefined,
+  after: CatalogRow,
+): Promise<void> {
+  await recordStaffAction(tx, {
+    actor,
+    action,
+    recordType: 'product',
+    recordId: after.id.toString(),
+    before: before ?? null,
+    after,
+  });
 }
 
 const codeTaken = (code: string) =>

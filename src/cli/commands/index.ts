@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerAudit } from './audit.ts';
 import { register as registerCob } from './cob.ts';
 import { register as registerDb } from './db.ts';
 import { register as registerKeys } from './keys.ts';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerCob(program);
   registerLedger(program);
   registerDb(program);
+  registerAudit(program);
   registerOrders(program);
   registerOps(program);
 }

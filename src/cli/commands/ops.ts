@@ -88,6 +88,7 @@ export function register(program: Command): void {
           : []),
         `  DATABASE_URL='${appDatabaseUrl(spec)}'  (postgres.js; libpq: target_session_attrs=read-write)`,
         `  MIGRATION_DATABASE_URL='${appDatabaseUrl(spec, APP_DATABASE, 'primary', 'owner')}'`,
+        '  keys: FENQI_TOKEN_SECRET, FENQI_DATA_KEYS, FENQI_BLIND_INDEX_KEY, FENQI_QUEUE_MAC_KEYS (or *_FILE, mode 0600); real mode refuses to start without them (docs/security.md#keys)',
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

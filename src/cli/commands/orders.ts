@@ -35,7 +35,7 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
 /** Opens the queue of NATS_URL, runs `work`, always closes. */
 async function withDeadLetters<T>(work: (dead: DeadLetters) => Promise<T>): Promise<T> {
   const { loadConfig } = await import('../../config.ts');
-  const { REDACT_PATHS } = await import('../../logger.ts');
+  const { REDACT_PATHS, logCensor } = await import('../../logger.ts');
   const { JetStreamQueue, natsLinkOf } = await import('../../queue/index.ts');
   const { DeadLetters } = await import('../../orders/dead-letters.ts');
   const { default: pino } = await import('pino');
@@ -47,7 +47,7 @@ async function withDeadLetters<T>(work: (dead: DeadLetters) => Promise<T>): Prom
   }
   // The replay log goes to stderr so stdout stays the command's answer.
   const logger = pino(
-    { name: 'fenqi', level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    { name: 'fenqi', level: config.logLevel, redact: { paths: REDACT_PATHS, censor: logCensor } },
     pino.destination(2),
   );
   const queue = new JetStreamQueue(config.natsUrl, 'fenqi-orders-dead', natsLinkOf(config));

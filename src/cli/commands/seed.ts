@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .command('staff')
     .description('create a staff user with a random password, printed once')
     .requiredOption('--username <name>', '3-32 of a-z 0-9 . _ -')
-    .requiredOption('--role <role>', 'ops or risk')
+    .requiredOption('--role <role>', 'ops, risk or admin')
     .action(async (flags: { username: string; role: string }) => {
       const { UsageError } = await import('../usage-error.ts');
       const { createStaff, parseUsername, STAFF_ROLES } = await import('../../store/staff.ts');
@@ -56,7 +56,21 @@ export function register(program: Command): void {
       const password = randomBytes(STAFF_PASSWORD_BYTES).toString('base64url');
       const passwordHash = await hashPassword(password);
       await withPlatform(async (platform) => {
-        const created = await createStaff(platform.db.sql, { username, role, passwordHash });
+        const { recordStaffAction } = await import('../../store/staff-audit.ts');
+        const created = await platform.db.sql.begin(async (tx) => {
+          const made = await createStaff(tx, { username, role, passwordHash });
+          if (made.ok) {
+            await recordStaffAction(tx, {
+              actor: null,
+              action: 'staff_created',
+              recordType: 'staff',
+              recordId: made.id.toString(),
+              before: null,
+              after: { id: made.id, username, role },
+            });
+          }
+          return made;
+        });
         if (!created.ok) throw new UsageError(`username "${username}" is taken`);
         process.stdout.write(`created ${role} user ${username} (id ${created.id}); password: ${password}\n`);
       });

@@ -104,3 +104,15 @@ insert into customer_identities (bidx, kind, customer_id)
   select national_id_bidx, 'national_id', id from customers;
 alter table customers drop constraint customers_phone_bidx_key, drop constraint customers_national_id_bidx_key;
 create index customers_phone_bidx_idx on customers (phone_bidx);
+
+-- 8. Proposals for a credit change (maker-checker, migration 0101) are the customer's: keyed and
+-- linked to their decision through the customer; one open proposal per decision stays unique
+-- (decision ids are unique across customers, so adding the customer admits nothing new).
+alter table credit_proposals drop constraint credit_proposals_decision_id_fkey;
+alter table credit_proposals drop constraint credit_proposals_pkey, add primary key (customer_id, id);
+alter table credit_proposals add constraint credit_proposals_decision_id_fkey
+  foreign key (customer_id, decision_id) references credit_decisions (customer_id, id);
+drop index credit_proposals_decision_id_key;
+create unique index credit_proposals_decision_id_key on credit_proposals (customer_id, decision_id)
+  where status = 'open';
+create index credit_proposals_id_idx on credit_proposals (id);

@@ -1,0 +1,132 @@
+/**
+ * Who may try a password, and how often (docs/security.md, "Log-in throttling"). Every attempt is
+ * counted in PostgreSQL before its password is checked (so 41 concurrent attempts check at most
+ * the cap), against three subjects:
+ *
+ *   - identifier + client address: LOGIN_PAIR_MAX_ATTEMPTS per window, then 429 until the window
+ *     ends — a short lock that caps guessing from one place;
+ *   - identifier alone, from anywhere: LOGIN_IDENTIFIER_BACKOFF — free attempts, then an exponential
+ *     wait capped at a few minutes, never a hard lock; an address the identifier has logged in from
+ *     before is spared it, so a stranger cannot keep the owner out;
+ *   - client address alone: LOGIN_ADDRESS_MAX_ATTEMPTS per window across identifiers (spraying).
+ *
+ * A success gives its attempts back. Registration is limited per address the same way
+ * (REGISTRATION_ADDRESS_MAX_ATTEMPTS), so the `PHONE_TAKEN` answers cannot be harvested in bulk.
+ * Subjects and the logged identifier are HMACs under a key derived from the blind-index key.
+ */
+import { createHmac, hkdfSync } from 'node:crypto';
+import {
+  type BackoffRule,
+  countInWindow,
+  forget,
+  giveBack,
+  isKnownSource,
+  rememberSource,
+  reserveWithBackoff,
+} from '../store/auth-throttle.ts';
+import type { Queryable } from '../store/db.ts';
+
+export const LOGIN_PAIR_MAX_ATTEMPTS = 10;
+export const LOGIN_PAIR_WINDOW_MS = 15 * 60_000;
+export const LOGIN_ADDRESS_MAX_ATTEMPTS = 200;
+export const LOGIN_ADDRESS_WINDOW_MS = 15 * 60_000;
+export const LOGIN_IDENTIFIER_BACKOFF: BackoffRule = {
+  windowMs: 24 * 60 * 60_000,
+  freeAttempts: 20,
+  baseMs: 1_000,
+  maxMs: 5 * 60_000,
+};
+/** How long a successful log-in's address is spared the per-identifier backoff. */
+export const KNOWN_SOURCE_REMEMBER_MS = 30 * 24 * 60 * 60_000;
+export const REGISTRATION_ADDRESS_MAX_ATTEMPTS = 10;
+export const REGISTRATION_ADDRESS_WINDOW_MS = 60 * 60_000;
+/** Hex characters of the keyed digest that stands for an identifier in log lines. */
+export const LOG_DIGEST_HEX_CHARS = 16;
+
+const KEY_INFO = 'fenqi-auth-throttle-v1';
+
+/** A normalised log-in identifier: `phone:<digits>` or `staff:<username>`. */
+export type LoginIdentifier = `${'phone' | 'staff'}:${string}`;
+
+export type Admission =
+  | { allowed: true }
+  | { allowed: false; limit: 'identifier+address' | 'address' | 'identifier'; retryAfterS: number };
+
+const secondsUntil = (at: Date | null, nowMs = Date.now()) =>
+  Math.max(1, Math.ceil(((at?.getTime() ?? nowMs) - nowMs) / 1000));
+
+export class AuthThrottle {
+  private readonly key: Buffer;
+
+  constructor(
+    private readonly sql: Queryable,
+    blindIndexKey: Buffer,
+  ) {
+    this.key = Buffer.from(hkdfSync('sha256', blindIndexKey, Buffer.alloc(0), KEY_INFO, 32));
+  }
+
+  private subject(kind: string, ...parts: string[]): Buffer {
+    const mac = createHmac('sha256', this.key).update(kind);
+    for (const part of parts) mac.update('\n').update(part);
+    return mac.digest();
+  }
+
+  /** What log lines carry instead of the identifier: stable, and useless without the key. */
+  logDigest(identifier: LoginIdentifier): string {
+    return this.subject('log', identifier).toString('hex').slice(0, LOG_DIGEST_HEX_CHARS);
+  }
+
+  /** Counts this attempt against each subject in turn, stopping at the first that refuses it. */
+  async admitLogin(identifier: LoginIdentifier, address: string): Promise<Admission> {
+    const pair = await countInWindow(
+      this.sql,
+      this.subject('pair', identifier, address),
+      LOGIN_PAIR_WINDOW_MS,
+    );
+    if (pair.attempts > LOGIN_PAIR_MAX_ATTEMPTS)
+      return { allowed: false, limit: 'identifier+address', retryAfterS: secondsUntil(pair.windowEndsAt) };
+    const byAddress = await countInWindow(
+      this.sql,
+      this.subject('address', address),
+      LOGIN_ADDRESS_WINDOW_MS,
+    );
+    if (byAddress.attempts > LOGIN_ADDRESS_MAX_ATTEMPTS)
+      return { allowed: false, limit: 'address', retryAfterS: secondsUntil(byAddress.windowEndsAt) };
+    if (await isKnownSource(this.sql, this.subject('known', identifier, address))) return { allowed: true };
+    const global = await reserveWithBackoff(
+      this.sql,
+      this.subject('identifier', identifier),
+      LOGIN_IDENTIFIER_BACKOFF,
+    );
+    if (!global.allowed)
+      return { allowed: false, limit: 'identifier', retryAfterS: secondsUntil(global.blockedUntil) };
+    return { allowed: true };
+  }
+
+  /** The right password: this identifier's counts start over, and its address becomes known. */
+  async loginSucceeded(identifier: LoginIdentifier, address: string): Promise<void> {
+    await forget(this.sql, [
+      this.subject('pair', identifier, address),
+      this.subject('identifier', identifier),
+    ]);
+    await giveBack(this.sql, this.subject('address', address));
+    await rememberSource(this.sql, this.subject('known', identifier, address), KNOWN_SOURCE_REMEMBER_MS);
+  }
+
+  /** Counts a registration from this address before it is tried; refused past the cap. */
+  async admitRegistration(address: string): Promise<Admission> {
+    const count = await countInWindow(
+      this.sql,
+      this.subject('register', address),
+      REGISTRATION_ADDRESS_WINDOW_MS,
+    );
+    if (count.attempts > REGISTRATION_ADDRESS_MAX_ATTEMPTS)
+      return { allowed: false, limit: 'address', retryAfterS: secondsUntil(count.windowEndsAt) };
+    return { allowed: true };
+  }
+
+  /** A registration that created an account gives its attempt back: only refusals stay counted. */
+  async registrationSucceeded(address: string): Promise<void> {
+    await giveBack(this.sql, this.subject('register', address));
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Issue 14 findings 3, 4, 10 and the log-in part of 11, and item 3, against real PostgreSQL and
+ * Redis: the identifier is normalised before it is counted; attempts are counted before the
+ * password is checked, so concurrency does not buy extra guesses; a stranger guessing from
+ * elsewhere does not lock the owner out; deleting every cache key lifts no lockout; registration
+ * answers are limited per address; failures and lock-outs are logged at info with a keyed digest
+ * and the client address, never the phone or username.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import pino from 'pino';
+import { type Api, buildApi } from '../../src/api/server.ts';
+import { LOGIN_PAIR_MAX_ATTEMPTS, REGISTRATION_ADDRESS_MAX_ATTEMPTS } from '../../src/auth/throttle.ts';
+import { CACHE_PREFIX } from '../../src/cache/cache.ts';
+import { loadConfig } from '../../src/config.ts';
+import { REDACT_PATHS } from '../../src/logger.ts';
+import { openPlatform, type Platform } from '../../src/platform.ts';
+import { type DemoCredentials, seedDemo } from '../../src/store/seed.ts';
+import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
+import { tempDir } from '../harness/process.ts';
+import { type RedisServer, startRedis } from '../harness/redis.ts';
+import { type Person, personFor } from '../identity/support.ts';
+
+interface Answer {
+  status: number;
+  code: string | undefined;
+}
+
+describe('log-in and registration limits', () => {
+  let pg: PostgresServer;
+  let redis: RedisServer;
+  let platform: Platform;
+  let app: Api;
+  let demo: DemoCredentials;
+  let intruder: Redis;
+  const logLines: Record<string, unknown>[] = [];
+  let nextPerson = 7000;
+
+  const post = async (url: string, payload: object, address = '127.0.0.1'): Promise<Answer> => {
+    const res = await app.inject({ method: 'POST', url, payload, remoteAddress: address });
+    return { status: res.statusCode, code: res.statusCode >= 400 ? res.json().error.code : undefined };
+  };
+  const logIn = (payload: object, address?: string) => post('/v1/auth/login', payload, address);
+  const registered = async (): Promise<Person> => {
+    const person = personFor(nextPerson++);
+    const res = await post('/v1/customers', person, '10.9.9.9');
+    assert.equal(res.status, 201);
+    return person;
+  };
+  const tally = (answers: Answer[]) => ({
+    checked: answers.filter((a) => a.status === 401).length,
+    refused: answers.filter((a) => a.status === 429).length,
+    other: answers.filter((a) => a.status !== 401 && a.status !== 429).length,
+  });
+
+  before(async () => {
+    [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
+    const config = loadConfig({
+      ...pg.env(),
+      ...redis.env(),
+      FENQI_DATA_DIR: tempDir('login-limits'),
+      LOG_LEVEL: 'info',
+    });
+    const logger = pino(
+      { level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+      new Writable({
+        write(chunk, _encoding, done) {
+          for (const line of chunk.toString().split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+          done();
+        },
+      }),
+    );
+    platform = await openPlatform(config, logger);
+    app = await buildApi(platform);
+    await app.ready();
+    demo = (await seedDemo(platform.db.sql, platform.services.crypto))!;
+    intruder = redis.client('admin');
+  });
+  after(async () => {
+    intruder?.disconnect();
+    await app?.close();
+    await platform?.close();
+    await Promise.allSettled([pg?.destroy(), redis?.destroy()]);
+  });
+
+  test('a staff name spelled with spaces, tabs or full-width letters is one name to the counter: no guesses beyond the cap, and the right password is refused while locked', async () => {
+    const { login, password } = demo.staff.risk;
+    const spellings = [`  ${login}`, `${login}  `, `\t${login}`, login.toUpperCase(), `${login}\n`];
+    const answers: Answer[] = [];
+    for (let i = 0; i < 60; i++)
+      answers.push(await logIn({ username: spellings[i % spellings.length]!, password: `wrong-${i}-guess` }));
+    assert.deepEqual(tally(answers), {
+      checked: LOGIN_PAIR_MAX_ATTEMPTS,
+      refused: 60 - LOGIN_PAIR_MAX_ATTEMPTS,
+      other: 0,
+    });
+    const fullWidth = [...login].map((c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0)).join('');
+    for (const spelling of [`\t${login}`, login, fullWidth])
+      assert.equal((await logIn({ username: spelling, password })).status, 429, JSON.stringify(spelling));
+  });
+
+  test('41 concurrent log-ins for one phone check at most the cap of passwords', async () => {
+    const person = await registered();
+    const answers = await Promise.all(
+      Array.from({ length: 41 }, (_, i) => logIn({ phone: person.phone, password: `wrong-${i}-password` })),
+    );
+    const { checked, refused, other } = tally(answers);
+    assert.equal(other, 0);
+    assert.ok(
+      checked <= LOGIN_PAIR_MAX_ATTEMPTS,
+      `${checked} passwords checked against a cap of ${LOGIN_PAIR_MAX_ATTEMPTS}`,
+    );
+    assert.equal(checked + refused, 41);
+  });
+
+  test('a stranger guessing from elsewhere cannot lock the owner out, however many addresses it uses', async () => {
+    const person = await registered();
+    const owner = '10.1.1.1';
+    assert.equal((await logIn({ phone: person.phone, password: person.password }, owner)).status, 200);
+    for (let i = 0; i < 12; i++)
+      await logIn({ phone: person.phone, password: `guess-${i}-wrong` }, '10.66.0.1');
+    assert.equal((await logIn({ phone: person.phone, password: person.password }, '10.66.0.1')).status, 429);
+    const spread: Answer[] = [];
+    for (let i = 0; i < 40; i++)
+      spread.push(await logIn({ phone: person.phone, password: `guess-${i}-wrong` }, `10.67.0.${i + 1}`));
+    // past the free attempts each checked guess doubles the wait before the next: some are refused
+    assert.ok(
+      spread.some((a) => a.status === 429 && a.code === 'TOO_MANY_ATTEMPTS'),
+      'guessing from many addresses meets the backoff',
+    );
+    assert.equal((await logIn({ phone: person.phone, password: person.password }, owner)).status, 200);
+  });
+
+  test('deleting every cache key in Redis lifts no lockout', async () => {
+    const person = await registered();
+    for (let i = 0; i < LOGIN_PAIR_MAX_ATTEMPTS; i++)
+      assert.equal((await logIn({ phone: person.phone, password: `wrong-${i}-password` })).status, 401);
+    assert.equal((await logIn({ phone: person.phone, password: person.password })).status, 429);
+    const keys = await intruder.keys(`${CACHE_PREFIX}*`);
+    if (keys.length > 0) await intruder.del(...keys);
+    await intruder.flushall();
+    assert.equal((await logIn({ phone: person.phone, password: person.password })).status, 429);
+  });
+
+  test('registration answers PHONE_TAKEN to at most the cap of tries from one address, then 429', async () => {
+    const taken = await registered();
+    const answers: Answer[] = [];
+    for (let i = 0; i < 30; i++)
+      answers.push(await post('/v1/customers', { ...personFor(8000 + i), phone: taken.phone }, '10.5.5.5'));
+    const revealed = answers.filter((a) => a.code === 'PHONE_TAKEN').length;
+    assert.equal(revealed, REGISTRATION_ADDRESS_MAX_ATTEMPTS);
+    assert.ok(answers.slice(revealed).every((a) => a.status === 429 && a.code === 'TOO_MANY_ATTEMPTS'));
+    assert.equal(
+      (await post('/v1/customers', personFor(8100), '10.5.5.6')).status,
+      201,
+      'other addresses register',
+    );
+  });
+
+  test('failed log-ins and lock-outs are logged at info with a keyed digest and the address, never the phone', async () => {
+    const person = await registered();
+    logLines.length = 0;
+    for (let i = 0; i <= LOGIN_PAIR_MAX_ATTEMPTS; i++)
+      await logIn({ phone: person.phone, password: `wrong-${i}-password` }, '10.44.0.7');
+    const failed = logLines.filter((l) => l.msg === 'log-in failed');
+    const locked = logLines.filter((l) => l.msg === 'log-in locked out');
+    assert.equal(failed.length, LOGIN_PAIR_MAX_ATTEMPTS);
+    assert.equal(locked.length, 1);
+    for (const line of [...failed, ...locked]) {
+      assert.equal(line.level, 30, 'info');
+      assert.equal(line.address, '10.44.0.7');
+      assert.match(String(line.login), /^[0-9a-f]{16}$/);
+      assert.equal(line.login, failed[0]!.login, 'one identifier, one digest');
+    }
+    const text = JSON.stringify(logLines);
+    assert.ok(!text.includes(person.phone), 'the phone is in no log line');
+    assert.ok(!text.includes(person.phone.slice(3)), 'nor a part of it');
+  });
+});
