@@ -26,6 +26,7 @@ alter table repayments drop constraint repayments_loan_id_fkey;
 alter table loan_cob_marks drop constraint loan_cob_marks_loan_id_fkey;
 alter table journal_lines drop constraint journal_lines_entry_id_fkey;
 alter table risk_reviews drop constraint risk_reviews_decision_id_fkey;
+alter table credit_proposals drop constraint credit_proposals_decision_id_fkey;
 
 -- 3. Primary and unique keys with the customer first.
 alter table orders drop constraint orders_pkey, add primary key (customer_id, id);
@@ -108,7 +109,6 @@ create index customers_phone_bidx_idx on customers (phone_bidx);
 -- 8. Proposals for a credit change (maker-checker, migration 0101) are the customer's: keyed and
 -- linked to their decision through the customer; one open proposal per decision stays unique
 -- (decision ids are unique across customers, so adding the customer admits nothing new).
-alter table credit_proposals drop constraint credit_proposals_decision_id_fkey;
 alter table credit_proposals drop constraint credit_proposals_pkey, add primary key (customer_id, id);
 alter table credit_proposals add constraint credit_proposals_decision_id_fkey
   foreign key (customer_id, decision_id) references credit_decisions (customer_id, id);
