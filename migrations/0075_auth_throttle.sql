@@ -7,7 +7,7 @@ create table auth_throttle (
   subject bytea primary key,
   -- attempts counted in the window that started at window_started_at (reserved before the
   -- password is checked, given back on success)
-  attempts integer not null default 0 check (attempts >= 0),
+  attempts bigint not null default 0 check (attempts >= 0),
   window_started_at timestamptz not null default now(),
   -- per-identifier backoff: no attempt is checked before this
   blocked_until timestamptz,

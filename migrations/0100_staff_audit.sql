@@ -25,7 +25,7 @@ create index staff_audit_log_actor_id_idx on staff_audit_log (actor_id);
 create index staff_audit_log_record_idx on staff_audit_log (record_type, record_id);
 
 create table staff_audit_head (
-  id smallint primary key check (id = 1),
+  id bigint primary key check (id = 1),
   seq bigint not null,
   row_hash bytea not null,
   created_at timestamptz not null default now(),
@@ -61,4 +61,5 @@ $$;
 
 -- Staff roles: admin manages staff (src/staff/grants.ts holds who may grant what).
 alter table staff drop constraint staff_role_check;
-alter table staff add constraint staff_role_check check (role in ('risk', 'ops', 'admin'));
+-- NOT VALID: checked for new rows at once; 0116 validates the existing ones in its own transaction.
+alter table staff add constraint staff_role_check check (role in ('risk', 'ops', 'admin')) not valid;

@@ -53,6 +53,11 @@ export interface Config {
   redisUrl: string | undefined;
   /** CA (and client certificate) for rediss://; without it the system's CAs verify the server. */
   redisTls: TlsFiles | undefined;
+  /**
+   * REDIS_CLUSTER_NODES (`host:port,host:port`): seed nodes of a Redis Cluster. When set the cache
+   * is a cluster client; REDIS_URL still gives the scheme (TLS), ACL user, password and one seed.
+   */
+  redisClusterNodes: { host: string; port: number }[] | undefined;
   /** nats:// or tls:// URL (comma-separated servers allowed), or undefined for the in-process queue. */
   natsUrl: string | undefined;
   /** CA (and client certificate) for NATS over TLS. */
@@ -97,6 +102,11 @@ export interface Config {
   businessTimeZone: string;
   /** Workers close each ended business day by themselves (src/workers/cob-scheduler.ts). */
   cobAuto: boolean;
+  /**
+   * Where "today" comes from (src/clock.ts): `zone`, the calendar day in businessTimeZone; or
+   * `manual`, a stored date set by ops and advanced by close of business (test deployments, drills).
+   */
+  businessClock: 'zone' | 'manual';
 }
 
 type Env = Record<string, string | undefined>;
@@ -131,6 +141,12 @@ function timeZoneVar(env: Env, name: string, fallback: string): string {
   return zone;
 }
 
+function businessClockVar(env: Env, name: string): 'zone' | 'manual' {
+  const raw = env[name] || 'zone';
+  if (raw !== 'zone' && raw !== 'manual') throw new ConfigError(name, `must be zone or manual, got "${raw}"`);
+  return raw;
+}
+
 function urlVar(env: Env, name: string, protocols: readonly string[]): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -146,6 +162,29 @@ function urlVar(env: Env, name: string, protocols: readonly string[]): string | 
     }
   }
   return raw;
+}
+
+/** `host:port` pairs, comma-separated (IPv6 hosts in brackets: `[::1]:7000`). */
+function hostPortsVar(env: Env, name: string): { host: string; port: number }[] | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((part) => {
+    const match = /^\s*(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\s*$/.exec(part);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) {
+      throw new ConfigError(name, `must be host:port pairs separated by commas, got "${part.trim()}"`);
+    }
+    return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+  });
+}
+
+/** REDIS_URL, its TLS files and REDIS_CLUSTER_NODES (which needs REDIS_URL for user and TLS). */
+function redisVars(env: Env): Pick<Config, 'redisUrl' | 'redisTls' | 'redisClusterNodes'> {
+  const redisUrl = urlVar(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const redisClusterNodes = hostPortsVar(env, 'REDIS_CLUSTER_NODES');
+  if (redisClusterNodes && !redisUrl)
+    throw new ConfigError('REDIS_URL', 'is required with REDIS_CLUSTER_NODES (it gives the user and TLS)');
+  return { redisUrl, redisTls: tlsVars(env, 'REDIS'), redisClusterNodes };
 }
 
 function readableFileVar(env: Env, name: string): string | undefined {
@@ -327,7 +366,6 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const migrationDatabaseUrl = urlVar(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']);
   const adminDatabaseUrl = urlVar(env, 'DATABASE_ADMIN_URL', ['postgres:', 'postgresql:']);
-  const redisUrl = urlVar(env, 'REDIS_URL', ['redis:', 'rediss:']);
   const natsUrl = urlVar(env, 'NATS_URL', ['nats:', 'tls:']);
   const natsUser = env.NATS_USER || undefined;
   if (natsUser && !env.NATS_PASSWORD) throw new ConfigError('NATS_PASSWORD', 'is required with NATS_USER');
@@ -356,8 +394,7 @@ export function loadConfig(env: Env = process.env): Config {
     migrationDatabaseUrl,
     adminDatabaseUrl,
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 10, 1, 500),
-    redisUrl,
-    redisTls: tlsVars(env, 'REDIS'),
+    ...redisVars(env),
     natsUrl,
     natsTls: tlsVars(env, 'NATS'),
     natsUser,
@@ -379,6 +416,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitIpPerS: intVar(env, 'FENQI_RATE_LIMIT_IP_PER_S', 2_000, 1, 10_000_000),
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
+    businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),
     // maker-checker (docs/security.md): a line or approval above this needs a second staff member
     secondApproverAboveMinor:
       BigInt(intVar(env, 'FENQI_SECOND_APPROVER_ABOVE_YUAN', 20_000, 0, 10_000_000)) * 100n,

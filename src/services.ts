@@ -7,6 +7,7 @@
 import { AuthThrottle } from './auth/throttle.ts';
 import type { Cache } from './cache/cache.ts';
 import { type CacheIntegrity, createCacheIntegrity } from './cache/integrity.ts';
+import { type BusinessClock, createBusinessClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
@@ -33,6 +34,8 @@ export interface Services {
   products: ProductReads;
   /** Where disbursements are paid; read at each use, so a test may replace it. */
   gateway: PaymentGateway;
+  /** What "today" is for every business date the process stamps (src/clock.ts). */
+  clock: BusinessClock;
 }
 
 export interface ServiceParts {
@@ -59,5 +62,6 @@ export function buildServices(parts: ServiceParts): Services {
     }),
     products: new ProductReads(db.sql, cache),
     gateway: new SimulatedGateway({ seed: DEFAULT_GATEWAY_SEED, latencyMs: DEFAULT_GATEWAY_LATENCY_MS }),
+    clock: createBusinessClock(config, db.sql),
   };
 }

@@ -12,7 +12,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { forbidden, unauthorized } from './errors.ts';
 
-export const ROLES = ['customer', 'merchant', 'risk', 'ops', 'admin'] as const;
+export const ROLES = ['customer', 'merchant', 'risk', 'ops', 'admin', 'collector'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {

@@ -11,7 +11,8 @@ export const REDIS_APP_USER = 'fenqi_app';
 
 /**
  * GET/SET/DEL and the scripts' INCR, INCRBY and PEXPIRE; EVAL/EVALSHA for the scripts; PING for
- * /ready; INFO is ioredis's ready check on connect.
+ * /ready; INFO is ioredis's ready check on connect. On a Redis Cluster the client reads the slot
+ * map (CLUSTER SLOTS) and checks the cluster is whole (CLUSTER INFO); both only read topology.
  */
 export const REDIS_APP_COMMANDS = [
   'get',
@@ -24,6 +25,8 @@ export const REDIS_APP_COMMANDS = [
   'evalsha',
   'ping',
   'info',
+  'cluster|slots',
+  'cluster|info',
 ] as const;
 
 /** An ACL rule line for redis.conf (`user ...`); the password goes in as its SHA-256 only. */

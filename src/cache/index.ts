@@ -7,8 +7,10 @@ export type { Cache } from './cache.ts';
 export { MemoryCache } from './memory-cache.ts';
 export { RedisCache } from './redis-cache.ts';
 
-export function openCache(config: Pick<Config, 'redisUrl' | 'redisTls'>): Cache {
-  return config.redisUrl
-    ? new RedisCache(config.redisUrl, config.redisTls ? { tls: config.redisTls } : {})
-    : new MemoryCache();
+export function openCache(config: Pick<Config, 'redisUrl' | 'redisTls' | 'redisClusterNodes'>): Cache {
+  if (!config.redisUrl) return new MemoryCache();
+  return new RedisCache(config.redisUrl, {
+    ...(config.redisTls ? { tls: config.redisTls } : {}),
+    ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : {}),
+  });
 }

@@ -13,8 +13,11 @@ const SECRET_BYTES = 32;
 const SEAL_SEPARATOR = '.';
 
 export interface CacheIntegrity {
-  /** `namespace:<hex HMAC of namespace and identifier>`: the same in every process holding the secret. */
-  keyName(namespace: string, identifier: string): string;
+  /**
+   * The hex HMAC of namespace and identifier, for a key name (cache/keys.ts builds the name): the
+   * same in every process holding the secret, and unguessable for a chosen identifier without it.
+   */
+  keyDigest(namespace: string, identifier: string): string;
   /** The value with its MAC, bound to the key name it is stored under. */
   seal(keyName: string, value: string): string;
   /** The value, or undefined when it was not sealed under this name with our secret. */
@@ -28,8 +31,8 @@ const mac = (secret: Buffer, keyName: string, value: string) =>
 export function createCacheIntegrity(tokenSecret: Buffer): CacheIntegrity {
   const secret = Buffer.from(hkdfSync('sha256', tokenSecret, Buffer.alloc(0), SECRET_INFO, SECRET_BYTES));
   return {
-    keyName: (namespace, identifier) =>
-      `${namespace}:${createHmac('sha256', secret).update(`${namespace}\n`).update(identifier).digest('hex')}`,
+    keyDigest: (namespace, identifier) =>
+      createHmac('sha256', secret).update(`${namespace}\n`).update(identifier).digest('hex'),
     seal: (keyName, value) => `${value}${SEAL_SEPARATOR}${mac(secret, keyName, value).toString('base64url')}`,
     open(keyName, sealed) {
       const at = sealed.lastIndexOf(SEAL_SEPARATOR);

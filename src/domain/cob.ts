@@ -5,6 +5,7 @@
  * (store/cob.ts); cob/run.ts runs the steps in order.
  */
 
+import { isPaused } from './collections.ts';
 import { parseDate } from './dates.ts';
 import {
   type Bucket,
@@ -16,6 +17,7 @@ import {
   lateFeeDueMinor,
   MAX_WRITE_OFF_DPD,
   reachesWriteOff,
+  standingDateAfterClose,
 } from './delinquency.ts';
 import { DomainError, invariant } from './errors.ts';
 import {
@@ -71,6 +73,8 @@ export interface ProductRules {
 
 /** A loan as the close sees it: its standing before today, and its installments already past due. */
 export interface CobLoan {
+  /** Hardship pause: through this date the close charges no late fee and keeps the standing. */
+  pausedThrough?: string | null;
   id: bigint;
   customerId: bigint;
   daysPastDue: number;
@@ -94,24 +98,29 @@ export interface DelinquencyPlan {
   writeOffs: Set<bigint>;
 }
 
-/** Late fees owed as of the date, new days past due and buckets, and who reaches write-off. */
+/**
+ * Late fees owed after closing `date`, new days past due and buckets, and who reaches write-off;
+ * all counted as the loan stands when the next day opens (standingDateAfterClose).
+ */
 export function planDelinquency(date: string, loans: readonly CobLoan[]): DelinquencyPlan {
   const plan: DelinquencyPlan = { fees: [], standings: [], writeOffs: new Set() };
+  const asOf = standingDateAfterClose(date);
   for (const loan of loans) {
+    if (isPaused(loan.pausedThrough ?? null, date)) continue;
     const ref = { customerId: loan.customerId, loanId: loan.id };
     for (const installment of loan.pastDue) {
-      const feeMinor = lateFeeDueMinor(loan.rules.product, installment, date);
+      const feeMinor = lateFeeDueMinor(loan.rules.product, installment, asOf);
       if (feeMinor === 0n) continue;
       const eventKey = `cob:${date}:latefee:${loan.id}:${installment.number}`;
       const entry = { eventKey, ...ref, posting: lateFeePostings(ref, feeMinor) };
       plan.fees.push({ loanId: loan.id, number: installment.number, feeMinor, entry });
     }
     invariant(
-      loan.pastDue.every((i) => isOverdue(i, date)),
+      loan.pastDue.every((i) => isOverdue(i, asOf)),
       'every fetched installment is past due',
     );
-    const dpd = daysPastDue(loan.pastDue, date);
-    const bucket = bucketFor(dpd);
+    const dpd = daysPastDue(loan.pastDue, asOf);
+    const bucket = bucketFor(dpd, loan.rules.product.bucketMaxDpd);
     if (dpd !== loan.daysPastDue || bucket !== loan.bucket) plan.standings.push({ id: loan.id, dpd, bucket });
     if (reachesWriteOff(dpd, loan.rules.writeOffDpd)) plan.writeOffs.add(loan.id);
   }

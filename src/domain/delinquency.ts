@@ -4,22 +4,17 @@
  * Pure functions over plain values; the close-of-business batch feeds them
  * rows (store/cob.ts, through the plans of domain/cob.ts) and writes back what they decide.
  */
-import { daysBetween } from './dates.ts';
+import { addDays, daysBetween } from './dates.ts';
+import { DEFAULT_BUCKET_MAX_DPD, DEFAULT_WRITE_OFF_DPD, MAX_WRITE_OFF_DPD } from './delinquency-policy.ts';
 import { invariant } from './errors.ts';
 import { type LoanProduct, lateFeeFor } from './product.ts';
 
 export type Bucket = 'current' | 'M1' | 'M2' | 'M3' | 'M3+';
 export const BUCKETS: readonly Bucket[] = ['current', 'M1', 'M2', 'M3', 'M3+'];
 
-/** Upper bound (inclusive) of days past due of each bucket but the last: M1 1-30, M2 31-60, M3 61-90. */
-export const M1_MAX_DPD = 30;
-export const M2_MAX_DPD = 60;
-export const M3_MAX_DPD = 90;
-
-/** Days past due at which a loan is written off unless the product says otherwise. */
-export const DEFAULT_WRITE_OFF_DPD = 180;
-/** A threshold beyond ten years is a typing error, not a policy. */
-export const MAX_WRITE_OFF_DPD = 3650;
+/** Default upper bound (inclusive) of days past due of each bucket but the last: M1 1-30, M2 31-60, M3 61-90. */
+export const [M1_MAX_DPD, M2_MAX_DPD, M3_MAX_DPD] = DEFAULT_BUCKET_MAX_DPD;
+export { DEFAULT_BUCKET_MAX_DPD, DEFAULT_WRITE_OFF_DPD, MAX_WRITE_OFF_DPD };
 
 export type InstallmentStatus = 'due' | 'overdue' | 'paid' | 'written_off';
 
@@ -38,13 +33,25 @@ export interface InstallmentState {
   readonly paidPenaltyMinor: bigint;
 }
 
-export function bucketFor(daysPastDue: number): Bucket {
+/** The bucket of a number of days past due, with the product's bounds (the last day of M1, M2, M3). */
+export function bucketFor(daysPastDue: number, bounds: readonly number[] = DEFAULT_BUCKET_MAX_DPD): Bucket {
   invariant(Number.isInteger(daysPastDue) && daysPastDue >= 0, 'days past due is a whole number >= 0');
+  const [m1, m2, m3] = bounds as [number, number, number];
   if (daysPastDue === 0) return 'current';
-  if (daysPastDue <= M1_MAX_DPD) return 'M1';
-  if (daysPastDue <= M2_MAX_DPD) return 'M2';
-  if (daysPastDue <= M3_MAX_DPD) return 'M3';
+  if (daysPastDue <= m1) return 'M1';
+  if (daysPastDue <= m2) return 'M2';
+  if (daysPastDue <= m3) return 'M3';
   return 'M3+';
+}
+
+/**
+ * The convention for days past due (Fineract's, and the one regulators report by): an installment
+ * unpaid at the end of its due date is 1 day past due once that day is closed. Every "as of" date
+ * below is the business date that is open; closing D reports the loan as it stands when D+1 opens,
+ * so late fees, bucket moves and the write-off threshold all count from this one rule.
+ */
+export function standingDateAfterClose(closedDate: string): string {
+  return addDays(closedDate, 1);
 }
 
 /** Paid or written off installments are settled; the repayment code owns that transition. */
@@ -52,7 +59,7 @@ export function isUnpaid(installment: Pick<InstallmentState, 'status'>): boolean
   return installment.status === 'due' || installment.status === 'overdue';
 }
 
-/** Overdue on `date`: unpaid and its due date has passed (an installment due today is not late yet). */
+/** Overdue as of the open business date: unpaid and its due date is over (due today is not late yet). */
 export function isOverdue(installment: Pick<InstallmentState, 'status' | 'dueDate'>, date: string): boolean {
   return isUnpaid(installment) && daysBetween(installment.dueDate, date) > 0;
 }
@@ -68,13 +75,26 @@ export function overdueAmountMinor(installment: InstallmentState): bigint {
   return owed;
 }
 
-/** Days from the due date of the oldest overdue installment to `date`; 0 when nothing is overdue. */
+/**
+ * Days from the due date of the oldest overdue installment to the open business date `date`; 0
+ * when nothing is overdue. After the close of an installment's due date this is 1.
+ */
 export function daysPastDue(installments: readonly InstallmentState[], date: string): number {
   let oldest: string | undefined;
   for (const i of installments) {
     if (isOverdue(i, date) && (oldest === undefined || i.dueDate < oldest)) oldest = i.dueDate;
   }
   return oldest === undefined ? 0 : daysBetween(oldest, date);
+}
+
+/** A loan's standing as of the open business date, from the due date of its oldest unpaid installment. */
+export function standingOn(
+  oldestUnpaidDueDate: string | null,
+  asOf: string,
+  bounds: readonly number[] = DEFAULT_BUCKET_MAX_DPD,
+): { dpd: number; bucket: Bucket } {
+  const dpd = oldestUnpaidDueDate === null ? 0 : Math.max(0, daysBetween(oldestUnpaidDueDate, asOf));
+  return { dpd, bucket: bucketFor(dpd, bounds) };
 }
 
 /**

@@ -89,8 +89,6 @@ function checkParties(f: OrderFacts): OrderRefusal | undefined {
     return refuse('MERCHANT_SUSPENDED', 'the merchant is suspended');
   if (f.product.kind !== 'goods')
     return refuse('PRODUCT_KIND_MISMATCH', 'orders need a goods product', { kind: f.product.kind });
-  if (f.product.downPaymentBp !== undefined && f.product.downPaymentBp !== 0)
-    return refuse('PRODUCT_NOT_ZERO_DOWN', 'orders are zero down payment');
   return undefined;
 }
 
@@ -114,7 +112,9 @@ export function checkOrder(facts: OrderFacts): OrderCheck {
   const goods = facts.goods as OrderGoodsFacts;
   const product = facts.product as OrderProductFacts;
   let schedule: Schedule | null = null;
-  let amountMinor = goods.priceMinor;
+  // without a quote (intake's pre-check) the financed amount is the price less the down payment,
+  // rounded down: never below what the schedule will finance
+  let amountMinor = goods.priceMinor - (goods.priceMinor * BigInt(product.downPaymentBp ?? 0)) / 10_000n;
   if (facts.quote) {
     const priced = facts.quote();
     if (priced instanceof DomainError) return refuse(priced.code, priced.message, { ...priced.details });

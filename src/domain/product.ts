@@ -6,6 +6,7 @@
 import { exceedsCap, formatCap } from './apr.ts';
 import type { FrequencyUnit } from './dates.ts';
 import { FREQUENCY_UNITS } from './dates.ts';
+import { bucketBoundProblems, DEFAULT_BUCKET_MAX_DPD, MAX_WRITE_OFF_DPD } from './delinquency-policy.ts';
 import { DomainError } from './errors.ts';
 import { type Currency, MAX_DECIMALS, ROUNDING_MODES, type RoundingMode, roundToUnit } from './money.ts';
 import { fromBp, RATE_PERS, type RatePer, type Rational } from './rate.ts';
@@ -47,6 +48,11 @@ export const PRODUCT_CHECK_START_DATE = '2024-01-31';
 export interface LateFeeRule {
   readonly fixedMinor: bigint;
   readonly bpPerDay: number;
+  /**
+   * A one-time percentage of the overdue amount, charged once the grace days are over (Fineract's
+   * "percentage of overdue installment" penalty); 0 for none. Adds to the fixed part and the daily rate.
+   */
+  readonly onceBp?: number;
   /** Most a single installment can be charged in late fees; null for no cap. */
   readonly capMinor: bigint | null;
 }
@@ -74,6 +80,10 @@ export interface LoanProduct {
   readonly graceDays: number;
   readonly lateFee: LateFeeRule;
   readonly allocationOrder: readonly AllocationTarget[];
+  /** Days past due at which close of business writes a loan off; null: the run's default. */
+  readonly writeOffDpd: number | null;
+  /** The last day past due of the M1, M2 and M3 buckets (M3+ after). */
+  readonly bucketMaxDpd: readonly number[];
   readonly aprCapBp: number;
   readonly minPrincipalMinor: bigint;
   readonly maxPrincipalMinor: bigint;
@@ -106,6 +116,13 @@ function readInt(f: Fields, key: string, p: Problems, min: number, max: number, 
   if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
   p.add(`${key} must be a whole number from ${min} to ${max}`);
   return min;
+}
+
+function readBucketBounds(f: Fields, p: Problems): readonly number[] {
+  const v = f.bucketMaxDpd ?? DEFAULT_BUCKET_MAX_DPD;
+  const problems = bucketBoundProblems(v);
+  for (const problem of problems) p.add(problem);
+  return problems.length === 0 ? [...(v as number[])] : [...DEFAULT_BUCKET_MAX_DPD];
 }
 
 /** Minor units: a bigint, a safe integer, or a string of digits ("1200" = 12.00 CNY). */
@@ -178,6 +195,7 @@ export function validateProduct(input: unknown): LoanProduct {
   const lateFee: LateFeeRule = {
     fixedMinor: readMinor(lateInput, 'fixedMinor', p, 0n),
     bpPerDay: readInt(lateInput, 'bpPerDay', p, 0, 10000, 0),
+    onceBp: readInt(lateInput, 'onceBp', p, 0, 10000, 0),
     capMinor:
       lateInput.capMinor === null || lateInput.capMinor === undefined
         ? null
@@ -221,6 +239,11 @@ export function validateProduct(input: unknown): LoanProduct {
     graceDays: readInt(f, 'graceDays', p, 0, 365, 0),
     lateFee,
     allocationOrder,
+    writeOffDpd:
+      f.writeOffDpd === undefined || f.writeOffDpd === null
+        ? null
+        : readInt(f, 'writeOffDpd', p, 1, MAX_WRITE_OFF_DPD),
+    bucketMaxDpd: readBucketBounds(f, p),
     aprCapBp: readInt(f, 'aprCapBp', p, 1, MAX_RATE_BP, DEFAULT_APR_CAP_BP),
     minPrincipalMinor: readMinor(f, 'minPrincipalMinor', p, 100n * major),
     maxPrincipalMinor: readMinor(f, 'maxPrincipalMinor', p, 1_000_000n * major),
@@ -359,6 +382,13 @@ export function lateFeeFor(
     product.multipleMinor,
     product.roundingMode,
   );
-  const feeMinor = rule.fixedMinor + dailyMinor;
+  // the one-time part is on the amount overdue now: a part payment never makes it grow
+  const onceMinor = roundToUnit(
+    overdueMinor * BigInt(rule.onceBp ?? 0),
+    10000n,
+    product.multipleMinor,
+    product.roundingMode,
+  );
+  const feeMinor = rule.fixedMinor + dailyMinor + onceMinor;
   return rule.capMinor !== null && feeMinor > rule.capMinor ? rule.capMinor : feeMinor;
 }

@@ -6,12 +6,13 @@
  * locked.
  */
 import type { CacheAside } from '../cache/cache-aside.ts';
+import { creditSummaryKey, saleGoodsKey } from '../cache/keys.ts';
 import type { OrderFacts } from '../domain/orders.ts';
 import { getCreditLine } from '../store/credit-lines.ts';
 import type { Sql } from '../store/db.ts';
 import { getSaleGoods, type SaleGoods } from '../store/goods.ts';
 import { getProduct } from '../store/products.ts';
-import { type CreditSummary, creditSummaryKey } from './status.ts';
+import type { CreditSummary } from './status.ts';
 
 export const GOODS_CACHE_TTL_MS = 30_000;
 /** Goods are also remembered in process this long, so intake survives the cache being down. */
@@ -47,7 +48,7 @@ export class SaleFacts {
 
   private async loadGoods(goodsId: bigint, spelled: string, nowMs: number): Promise<SaleGoods | undefined> {
     const goods = await this.reads.get<SaleGoods>(
-      `sale-goods:${goodsId}`,
+      saleGoodsKey(goodsId),
       () => getSaleGoods(this.sql, goodsId),
       GOODS_CACHE_TTL_MS,
     );

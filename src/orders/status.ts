@@ -14,6 +14,7 @@
 
 import type { Cache, CacheEntry } from '../cache/cache.ts';
 import { type CacheAside, CacheOverloadedError, decodeJson, encodeJson } from '../cache/cache-aside.ts';
+import { creditSummaryKey, orderStatusKey } from '../cache/keys.ts';
 import { CNY, formatAmount } from '../domain/index.ts';
 import type { Sql } from '../store/db.ts';
 import { IdGenerator } from '../store/id-generator.ts';
@@ -59,7 +60,7 @@ export const CREDIT_SUMMARY_TTL_MS = 10_000;
 /** Each credit summary TTL is stretched by up to this fraction at random (as CacheAside does). */
 export const CREDIT_SUMMARY_JITTER_RATIO = 0.2;
 
-/** What the intake pre-check needs of a credit line (cached as JSON under `credit:{customer}`). */
+/** What the intake pre-check needs of a credit line (cached as JSON under `creditSummaryKey`). */
 export interface CreditSummary {
   limitMinor: bigint;
   usedMinor: bigint;
@@ -84,9 +85,6 @@ export function decodeCreditSummary(text: string): CreditSummary {
     status: raw.status,
   };
 }
-
-export const orderStatusKey = (orderId: bigint | string) => `order:${orderId}`;
-export const creditSummaryKey = (customerId: bigint | string) => `credit:${customerId}`;
 
 export function orderStatusView(o: Order): OrderStatusView {
   return {

@@ -7,6 +7,7 @@
 
 import type { Cache } from '../cache/cache.ts';
 import { CacheAside } from '../cache/cache-aside.ts';
+import { productGenerationKey, productKey, productListKey } from '../cache/keys.ts';
 import type { Queryable } from '../store/db.ts';
 import { type CatalogRow, getCatalogRow, listCatalogRows } from '../store/product-catalog.ts';
 
@@ -14,7 +15,6 @@ import { type CatalogRow, getCatalogRow, listCatalogRows } from '../store/produc
 export const PRODUCT_CACHE_TTL_MS = 30_000;
 /** The list generation counter outlives every cached page by far; losing it only costs a miss. */
 export const PRODUCT_GENERATION_WINDOW_MS = 7 * 24 * 3600 * 1000;
-const GENERATION_KEY = 'products:generation';
 
 export class ProductReads {
   private readonly reads: CacheAside;
@@ -27,7 +27,7 @@ export class ProductReads {
   }
 
   static key(id: bigint): string {
-    return `product:${id}`;
+    return productKey(id);
   }
 
   async row(id: bigint): Promise<CatalogRow | undefined> {
@@ -37,15 +37,14 @@ export class ProductReads {
   async page(options: Parameters<typeof listCatalogRows>[1]): Promise<CatalogRow[]> {
     // When the cache is down the generation is unknown; CacheAside then loads through its bounded
     // fallback, and whatever it stores under this key is gone within one TTL.
-    const generation = await this.cache.get(GENERATION_KEY).catch(() => 'unknown');
-    const key = [
-      'products:list',
+    const generation = await this.cache.get(productGenerationKey()).catch(() => 'unknown');
+    const key = productListKey([
       generation ?? '0',
       options.activeOnly ? 'active' : 'all',
       options.kind ?? 'any',
       options.afterId ?? 0n,
       options.limit,
-    ].join(':');
+    ]);
     const rows = await this.reads.get(key, () => listCatalogRows(this.sql, options));
     return rows ?? [];
   }
@@ -54,7 +53,7 @@ export class ProductReads {
   async changed(id: bigint): Promise<void> {
     await Promise.all([
       this.reads.invalidate(ProductReads.key(id)),
-      this.cache.incr(GENERATION_KEY, PRODUCT_GENERATION_WINDOW_MS).catch(() => 0),
+      this.cache.incr(productGenerationKey(), PRODUCT_GENERATION_WINDOW_MS).catch(() => 0),
     ]);
   }
 }

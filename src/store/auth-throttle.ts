@@ -21,7 +21,7 @@ export async function countInWindow(sql: Queryable, subject: Buffer, windowMs: n
                       then 1 else t.attempts + 1 end,
       window_started_at = case when t.window_started_at <= now() - make_interval(secs => ${windowMs / 1000})
                                then now() else t.window_started_at end
-    returning attempts, window_started_at + make_interval(secs => ${windowMs / 1000}) as window_ends_at`;
+    returning attempts::integer as attempts, window_started_at + make_interval(secs => ${windowMs / 1000}) as window_ends_at`;
   return { attempts: row!.attempts, windowEndsAt: row!.window_ends_at };
 }
 

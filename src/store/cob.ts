@@ -18,10 +18,12 @@ import {
   type Bucket,
   type InstallmentState,
   type InstallmentStatus,
+  standingDateAfterClose,
   writeOffDpdOf,
 } from '../domain/delinquency.ts';
 import { addDays, invariant } from '../domain/index.ts';
 import { ACCOUNTS, RECEIVABLE_ACCOUNTS } from '../domain/postings.ts';
+import { advanceAfterClose } from './business-clock.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { postEntries } from './ledger.ts';
 import type { InstallmentAmountColumns } from './loans.ts';
@@ -67,6 +69,7 @@ interface LoanRow {
   days_past_due: number;
   bucket: Bucket;
   last_closed_date: string | null;
+  paused_until: string | null;
 }
 
 interface InstallmentRow extends InstallmentAmountColumns {
@@ -153,9 +156,10 @@ export async function loadProductRules(
     select id, code, kind, active, apr_cap_bp, terms, version from loan_products`;
   const products = new Map<string, ProductRules>();
   for (const row of rows) {
+    const product = productFromRow(row);
     products.set(String(row.id), {
-      product: productFromRow(row),
-      writeOffDpd: writeOffDpdOf(row.terms, defaultWriteOffDpd),
+      product,
+      writeOffDpd: product.writeOffDpd ?? writeOffDpdOf(row.terms, defaultWriteOffDpd),
     });
   }
   return products;
@@ -204,17 +208,19 @@ export async function readBatch(
   if (run.status === 'completed') return { run, cursorLoans: [], todo: [] };
   const loans = await tx<LoanRow[]>`
     select l.id, l.customer_id, l.product_id, l.days_past_due, l.bucket,
-      m.last_closed_date::text as last_closed_date
+      m.last_closed_date::text as last_closed_date, c.paused_until::text as paused_until
     from loans l left join loan_cob_marks m on m.customer_id = l.customer_id and m.loan_id = l.id
+      left join collection_cases c on c.customer_id = l.customer_id and c.loan_id = l.id
     where l.status = 'active' and l.id > ${run.cursor_loan_id.toString()}::bigint
     order by l.id limit ${batchSize}`;
   const todo = loans.filter((l) => l.last_closed_date === null || l.last_closed_date < date);
   const pastDue = await tx<InstallmentRow[]>`
     select loan_id, number, due_date::text as due_date, status, principal_minor, interest_minor, fee_minor,
-      penalty_minor, paid_principal_minor, paid_interest_minor, paid_fee_minor, paid_penalty_minor
+      -- what the late fee rule has charged so far: a waived penalty is not charged again
+      penalty_minor + waived_penalty_minor as penalty_minor, paid_principal_minor, paid_interest_minor, paid_fee_minor, paid_penalty_minor
     from installments
     where loan_id = any(${ids(todo.map((l) => l.id))}::bigint[]) and status in ('due', 'overdue')
-      and due_date < ${date}::date`;
+      and due_date < ${standingDateAfterClose(date)}::date`;
   const byLoan = new Map<string, InstallmentState[]>();
   for (const row of pastDue) {
     const list = byLoan.get(String(row.loan_id)) ?? [];
@@ -235,16 +241,19 @@ export async function readBatch(
         rules,
         pastDue: byLoan.get(String(l.id)) ?? [],
         lastClosedDate: l.last_closed_date,
+        pausedThrough: l.paused_until,
       };
     }),
   };
 }
 
+/** The run is done; a manual business clock moves on to the next day (store/business-clock.ts). */
 export async function completeRun(tx: TransactionSql, date: string): Promise<void> {
   await tx`update cob_runs set status = 'completed', finished_at = now() where business_date = ${date}::date`;
+  await advanceAfterClose(tx, date);
 }
 
-/** Installments past their due date become overdue; how many did. */
+/** Installments unpaid at the end of their due date become overdue (standingDateAfterClose); how many did. */
 export async function markOverdue(
   tx: TransactionSql,
   date: string,
@@ -252,7 +261,8 @@ export async function markOverdue(
 ): Promise<number> {
   const overdue = await tx`
     update installments set status = 'overdue'
-    where loan_id = any(${ids(loanIds)}::bigint[]) and status = 'due' and due_date < ${date}::date`;
+    where loan_id = any(${ids(loanIds)}::bigint[]) and status = 'due'
+      and due_date < ${standingDateAfterClose(date)}::date`;
   return overdue.count;
 }
 

@@ -28,6 +28,8 @@ export function isUnknownStaff(err: unknown): boolean {
   const e = err as { code?: string; constraint_name?: string } | null;
   return (
     e?.code === '23503' &&
-    /_(published_by|added_by|staff_id|actor_id|proposed_by|decided_by)_fkey$/.test(e.constraint_name ?? '')
+    /_(reviewer_id|published_by|added_by|staff_id|actor_id|proposed_by|decided_by|assigned_to|collector_id)_fkey$/.test(
+      e.constraint_name ?? '',
+    )
   );
 }

@@ -17,6 +17,13 @@ export { MIGRATIONS_DIR };
 
 /** Arbitrary constant shared by every fenqi process: "fenqi" in ASCII. */
 const MIGRATION_LOCK_KEY = 0x66656e7169n;
+/**
+ * A migration that waits longer than this for a table lock fails (and rolls back) instead of
+ * queueing every later query on that table behind it; retry when the table is quieter.
+ */
+export const MIGRATION_LOCK_TIMEOUT_MS = 5_000;
+/** Bound on any one statement of a migration; a file that backfills more sets its own (SET LOCAL). */
+export const MIGRATION_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 
 export interface Migration {
   name: string;
@@ -90,6 +97,9 @@ export async function migrate(
       }
       await conn.unsafe('begin');
       try {
+        await conn.unsafe(
+          `set local lock_timeout = ${MIGRATION_LOCK_TIMEOUT_MS}; set local statement_timeout = ${MIGRATION_STATEMENT_TIMEOUT_MS}`,
+        );
         await conn.unsafe(migration.sql);
         await conn`insert into schema_migrations (name, checksum) values (${migration.name}, ${migration.checksum})`;
         await conn.unsafe('commit');

@@ -13,12 +13,12 @@ import { type LockedLine, lockCreditLines, takeCredit } from './credit-lines.ts'
 import type { Sql, TransactionSql } from './db.ts';
 import type { IdGenerator } from './id-generator.ts';
 import { postEntries } from './ledger.ts';
-import { insertLoans, loanBookingEntry, type NewLoan } from './loans.ts';
+import { insertLoans, type NewLoan } from './loans.ts';
 import {
-  merchantSettlementEntry,
   type Order,
   type OrderInput,
   type OrderRow,
+  orderEntries,
   orderFromRow,
   quoteOrRefusal,
 } from './orders.ts';
@@ -303,11 +303,7 @@ async function writeDecisions(tx: TransactionSql, decisions: Decision[], ids: Id
     insertOrderRows(tx, decisions),
     takeCredit(tx, taken),
     insertLoans(tx, loans),
-    postEntries(
-      tx,
-      loans.flatMap((l) => [loanBookingEntry(l), merchantSettlementEntry(l)]),
-      ids,
-    ),
+    postEntries(tx, loans.flatMap(orderEntries), ids),
   ]);
   if (inserted.length !== decisions.length) {
     // Another delivery stored one of these between our look-up and our insert (possible only for

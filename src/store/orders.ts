@@ -8,6 +8,7 @@
 import { DomainError, type LoanProduct, type QuoteRequest, quote, type Schedule } from '../domain/index.ts';
 import { checkOrder, type OrderRefusal } from '../domain/orders.ts';
 import { merchantSettlementPostings } from '../domain/postings.ts';
+import { downPaymentPostings } from '../domain/servicing-postings.ts';
 import { lockCreditLines, takeCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { type EntryInput, postEntries } from './ledger.ts';
@@ -204,9 +205,30 @@ export async function settleOrder(tx: TransactionSql, input: OrderInput): Promis
   await Promise.all([
     takeCredit(tx, new Map([[input.customerId, schedule.amountFinancedMinor]])),
     insertLoans(tx, [loan]),
-    postEntries(tx, [loanBookingEntry(loan), merchantSettlementEntry(loan)]),
+    postEntries(tx, orderEntries(loan)),
   ]);
   return { status: 'settled', order: orderFromRow(inserted), replay: false };
+}
+
+/**
+ * Everything an order books: the loan, the down payment taken at checkout (when the product has
+ * one), and the merchant paid the whole price.
+ */
+export function orderEntries(loan: NewLoan): EntryInput[] {
+  const down = loan.schedule.downPaymentMinor;
+  const ref = { customerId: loan.customerId, loanId: loan.id };
+  const downPayment: EntryInput[] =
+    down > 0n
+      ? [
+          {
+            eventKey: `order:${loan.orderId}:down_payment`,
+            businessDate: loan.businessDate,
+            ...ref,
+            posting: downPaymentPostings(ref, down),
+          },
+        ]
+      : [];
+  return [loanBookingEntry(loan), ...downPayment, merchantSettlementEntry(loan)];
 }
 
 /** The journal entry paying the merchant for an order's goods (`order:{id}:merchant_settlement`). */
@@ -216,6 +238,6 @@ export function merchantSettlementEntry(loan: NewLoan): EntryInput {
     eventKey: `order:${loan.orderId}:merchant_settlement`,
     businessDate: loan.businessDate,
     ...ref,
-    posting: merchantSettlementPostings(ref, loan.schedule.disbursedMinor),
+    posting: merchantSettlementPostings(ref, loan.schedule.disbursedMinor + loan.schedule.downPaymentMinor),
   };
 }

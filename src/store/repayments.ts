@@ -14,6 +14,7 @@ import {
   planRepayment,
   type RepaymentPlan,
 } from '../domain/allocation.ts';
+import { standingOn } from '../domain/delinquency.ts';
 import { invariant } from '../domain/index.ts';
 import { ACCOUNTS, loanClosingInterestPostings, repaymentPostings } from '../domain/postings.ts';
 import { releaseCredit } from './credit-lines.ts';
@@ -65,6 +66,7 @@ async function payInstallments(
   const [clock] = await tx<{ now: Date }[]>`select now() as now`;
   await tx`
     update installments i set
+      scheduled_interest_minor = coalesce(i.scheduled_interest_minor, i.interest_minor),
       interest_minor = u.interest::bigint,
       paid_principal_minor = u.pp::bigint, paid_interest_minor = u.pi::bigint,
       paid_fee_minor = u.pf::bigint, paid_penalty_minor = u.ppen::bigint,
@@ -81,9 +83,33 @@ async function payInstallments(
     where i.customer_id = ${loan.customerId} and i.loan_id = ${loan.id} and i.number = u.number`;
 }
 
+/**
+ * Days past due and bucket as the loan stands on the business date after a payment: a payment that
+ * clears the oldest overdue installment (or the whole loan) clears the delinquency at once, not at
+ * the next close (which skips loans no longer active).
+ */
+export async function refreshStanding(tx: TransactionSql, loan: Loan, businessDate: string): Promise<void> {
+  const [row] = await tx<{ oldest: string | null }[]>`
+    select min(due_date)::text as oldest from installments
+    where customer_id = ${loan.customerId} and loan_id = ${loan.id} and status in ('due', 'overdue')
+      and due_date < ${businessDate}::date`;
+  const stored = await getProduct(tx, loan.productId);
+  const standing = standingOn(row?.oldest ?? null, businessDate, stored?.product.bucketMaxDpd);
+  await tx`
+    update loans set days_past_due = ${standing.dpd}, bucket = ${standing.bucket}
+    where customer_id = ${loan.customerId} and id = ${loan.id}`;
+}
+
 /** Closes a paid-off loan and books the interest its payoff waived or that is still unearned. */
-async function closePaidOffLoan(tx: TransactionSql, loan: Loan, plan: RepaymentPlan, businessDate: string) {
-  await tx`update loans set status = 'paid_off', closed_at = now()
+export async function closePaidOffLoan(
+  tx: TransactionSql,
+  loan: Loan,
+  plan: Pick<RepaymentPlan, 'waivedInterestMinor'>,
+  businessDate: string,
+  eventId: bigint,
+) {
+  await tx`
+    update loans set status = 'paid_off', closed_at = now(), days_past_due = 0, bucket = 'current'
     where customer_id = ${loan.customerId} and id = ${loan.id}`;
   const ref = { customerId: loan.customerId, loanId: loan.id };
   const unearned = -(await loanAccountBalance(tx, loan.customerId, loan.id, ACCOUNTS.unearnedInterest));
@@ -92,7 +118,9 @@ async function closePaidOffLoan(tx: TransactionSql, loan: Loan, plan: RepaymentP
     unearnedInterestMinor: unearned,
   });
   if (closing) {
-    await postEntries(tx, [{ eventKey: `loan:${loan.id}:closing`, businessDate, ...ref, posting: closing }]);
+    // keyed by the event that closed it: a loan reopened by a reversal may close again
+    const eventKey = `loan:${loan.id}:closing:${eventId}`;
+    await postEntries(tx, [{ eventKey, businessDate, ...ref, posting: closing }]);
   }
 }
 
@@ -139,7 +167,8 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
     { eventKey: `repayment:${repaymentId}`, businessDate: input.businessDate, ...ref, posting },
   ]);
   await releaseCredit(tx, loan.customerId, split.principal);
-  if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate);
+  if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate, repaymentId);
+  else await refreshStanding(tx, loan, input.businessDate);
   return {
     id: repaymentId,
     loanId: loan.id,

@@ -20,7 +20,7 @@ import { createGoods } from './goods.ts';
 import { createMerchant } from './merchants.ts';
 import { hashPassword } from './passwords.ts';
 import { ensureDefaultProducts } from './products.ts';
-import { createStaff, type StaffRole } from './staff.ts';
+import { createStaff } from './staff.ts';
 
 export const IDENTITY_SEED_NAME = 'demo-identity-catalogue';
 export const DEMO_LOGINS_FILE = 'demo-logins.txt';
@@ -35,7 +35,7 @@ export interface DemoLogin {
 export const DEMO_CREDIT_LIMIT_MINOR = 20_000_00n;
 
 export interface DemoCredentials {
-  staff: Record<StaffRole, DemoLogin>;
+  staff: Record<'risk' | 'ops' | 'admin', DemoLogin>;
   products: { code: string; id: bigint }[];
   creditLimitMinor: bigint;
   customer: DemoLogin;

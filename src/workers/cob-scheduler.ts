@@ -6,7 +6,6 @@
  */
 
 import { runCob } from '../cob/run.ts';
-import { businessDate } from '../config.ts';
 import { addDays } from '../domain/dates.ts';
 import type { Platform } from '../platform.ts';
 import { nextDateToClose } from '../store/cob.ts';
@@ -63,12 +62,17 @@ export async function closePendingDates(platform: Platform, today: string): Prom
 }
 
 export async function startCobScheduler(platform: Platform): Promise<Worker | undefined> {
-  if (!platform.config.cobAuto) return undefined;
+  // A manual business clock is driven by whoever sets it (`fenqi cob --date`), never by the wall clock.
+  if (!platform.config.cobAuto || platform.services.clock.mode === 'manual') return undefined;
+  const { clock } = platform.services;
   let running: Promise<unknown> = Promise.resolve();
   const wake = () => {
-    running = closePendingDates(platform, businessDate(platform.config)).catch((err: Error) => {
-      platform.logger.error({ err: err.message }, 'scheduled close of business failed; will retry');
-    });
+    running = clock
+      .today()
+      .then((today) => closePendingDates(platform, today))
+      .catch((err: Error) => {
+        platform.logger.error({ err: err.message }, 'scheduled close of business failed; will retry');
+      });
   };
   const timer = setInterval(wake, COB_CHECK_INTERVAL_MS);
   timer.unref();

@@ -57,13 +57,14 @@ describe('close of business on real PostgreSQL', () => {
     ];
     const loans = new Map<string, [number, string]>();
     for (const c of cases) {
-      // due every 30 days: the first installment falls due c[0] days before the date
+      // due every 30 days: the first installment falls due c[0] - 1 days before the date, so after
+      // the close it is c[0] days past due (unpaid at the end of its due date = 1 day past due)
       const loan = await createTestLoan(sql, {
         productId,
         product,
         principalMinor: 600_000n,
         tenor: 6,
-        startDate: addDays(date, -c[0] - 30),
+        startDate: addDays(date, -c[0] - 29),
       });
       loans.set(String(loan.loanId), c);
     }
@@ -76,7 +77,11 @@ describe('close of business on real PostgreSQL', () => {
       const [dpd, bucket] = loans.get(String(row.id))!;
       assert.equal(row.days_past_due, dpd);
       assert.equal(row.bucket, bucket, `${dpd} days past due`);
-      assert.equal(row.first_status, dpd > 0 ? 'overdue' : 'due', 'an installment due today is not overdue');
+      assert.equal(
+        row.first_status,
+        dpd > 0 ? 'overdue' : 'due',
+        'an installment due tomorrow is not overdue',
+      );
     }
     assert.equal(summary.loansDone, cases.length);
   });
@@ -108,7 +113,8 @@ describe('close of business on real PostgreSQL', () => {
       const charged = await fees();
       await runCob(daily.sql, { date, force: true, ...quiet });
       assert.equal(await fees(), charged, 'closing the date again charges nothing more');
-      if (day <= 3) {
+      // the close of firstDue + day leaves the loan day + 1 days past due; 3 grace days
+      if (day <= 2) {
         const n = charged;
         assert.equal(n, 0, 'nothing is charged within the grace days');
       }
@@ -192,7 +198,7 @@ describe('close of business on real PostgreSQL', () => {
     const loans = await sql<
       { bucket: string; days_past_due: number }[]
     >`select bucket, days_past_due from loans`;
-    assert.equal(loans[0]!.days_past_due, 38, 'the later close still stands (first due 2025-01-31)');
+    assert.equal(loans[0]!.days_past_due, 39, 'the later close still stands (first due 2025-01-31)');
 
     await sql`update cob_runs set status = 'running' where business_date = '2025-03-10'`;
     await assert.rejects(
@@ -216,9 +222,10 @@ describe('close of business on real PostgreSQL', () => {
       startDate: start,
     });
     const firstDue = addDays(start, 30);
-    const dayBefore = await runCob(sql, { date: addDays(firstDue, 179), ...quiet });
+    // the close of firstDue + k leaves the loan k + 1 days past due
+    const dayBefore = await runCob(sql, { date: addDays(firstDue, 178), ...quiet });
     assert.equal(dayBefore.loansWrittenOff, 0, '179 days past due is not yet written off');
-    const atThreshold = await runCob(sql, { date: addDays(firstDue, 180), ...quiet });
+    const atThreshold = await runCob(sql, { date: addDays(firstDue, 179), ...quiet });
     assert.equal(atThreshold.loansWrittenOff, 1);
     assert.ok(atThreshold.writtenOffMinor > 0n);
 
@@ -250,7 +257,7 @@ describe('close of business on real PostgreSQL', () => {
     assert.equal(books.unbalancedEntries, 0);
     assert.equal(books.loanMismatches, 0);
 
-    const later = await runCob(sql, { date: addDays(firstDue, 181), ...quiet });
+    const later = await runCob(sql, { date: addDays(firstDue, 180), ...quiet });
     assert.equal(later.loansDone, 0, 'a written-off loan is no longer closed');
   });
 
@@ -264,7 +271,7 @@ describe('close of business on real PostgreSQL', () => {
       tenor: 6,
       startDate: start,
     });
-    const s1 = await runCob(early.sql, { date: addDays(start, 30 + 90), ...quiet });
+    const s1 = await runCob(early.sql, { date: addDays(start, 30 + 89), ...quiet });
     assert.equal(s1.loansWrittenOff, 1);
 
     const configured = await freshDb();
@@ -275,7 +282,7 @@ describe('close of business on real PostgreSQL', () => {
       tenor: 6,
       startDate: start,
     });
-    const s2 = await runCob(configured.sql, { date: addDays(start, 30 + 120), writeOffDpd: 120, ...quiet });
+    const s2 = await runCob(configured.sql, { date: addDays(start, 30 + 119), writeOffDpd: 120, ...quiet });
     assert.equal(s2.loansWrittenOff, 1);
     assert.equal((await checkBooks(configured.sql)).loanMismatches, 0);
   });

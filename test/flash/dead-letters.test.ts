@@ -11,13 +11,15 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { signAccessToken } from '../../src/api/auth.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
+import { orderIdempotencyKey, orderStatusKey } from '../../src/cache/keys.ts';
 import { loadConfig } from '../../src/config.ts';
 import { DEAD_ORDERS_SUBJECT, type DeadLetterView, deadOrderSubject } from '../../src/orders/dead-letters.ts';
-import { HELD_REASON, orderStatusKey } from '../../src/orders/status.ts';
+import { HELD_REASON } from '../../src/orders/status.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import {
   DEAD_LETTER_STREAM,
@@ -46,6 +48,8 @@ const run = promisify(execFile);
 /** The "bad migration": a constraint that refuses some orders at settlement, dropped by the fix. */
 const BLOCKING_CONSTRAINT = 'dead_letter_test_blocks_keys';
 const SETTLE_TIMEOUT_MS = 30_000;
+/** A client's attempts at one order while the API answers 503 (each after its Retry-After). */
+const PLACE_ATTEMPTS_MAX = 10;
 
 /** What GET /v1/ops/dead-letters lists: the worker's view, as JSON. */
 type DeadItem = DeadLetterView;
@@ -106,13 +110,21 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
     assert.ok(!JSON.stringify(res.body).includes(BLOCKING_CONSTRAINT), 'no internal error text');
   };
 
+  // As a client does: a 503 (the queue not reached yet on a busy machine, or overload) is retried
+  // after its Retry-After with the same idempotency key, a bounded number of times.
   const placeOrder = async (customerId: bigint, key: string) => {
-    const res = await call(
-      'POST',
-      '/v1/orders',
-      { authorization: `Bearer ${token('customer', customerId)}`, 'idempotency-key': key },
-      { goods_id: data.goodsId.toString(), product_id: data.productId.toString(), tenor: TENOR },
-    );
+    const place = () =>
+      call(
+        'POST',
+        '/v1/orders',
+        { authorization: `Bearer ${token('customer', customerId)}`, 'idempotency-key': key },
+        { goods_id: data.goodsId.toString(), product_id: data.productId.toString(), tenor: TENOR },
+      );
+    let res = await place();
+    for (let attempt = 1; res.status === 503 && attempt < PLACE_ATTEMPTS_MAX; attempt++) {
+      await sleep(Number(res.body.error?.details?.retry_after_s ?? 1) * 1000);
+      res = await place();
+    }
     assert.equal(res.status, 202, JSON.stringify(res.body));
     accepted.set(key, { orderId: res.body.order_id, customerId });
     return res.body.order_id as string;
@@ -524,7 +536,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
       SETTLE_TIMEOUT_MS,
     );
     // the cached answer expired: the retry reaches the stream, which still knows the message id
-    await platform.cache.del(`idem:order:${c}:retry-after-settle`);
+    await platform.cache.del(orderIdempotencyKey(c, 'retry-after-settle'));
     const headers = {
       authorization: `Bearer ${token('customer', c)}`,
       'idempotency-key': 'retry-after-settle',

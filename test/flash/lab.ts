@@ -14,10 +14,10 @@ import { signAccessToken } from '../../src/api/auth.ts';
 import { connectPostgres, type Sql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { ensureDefaultProducts } from '../../src/store/products.ts';
+import { type CacheKind, type CacheServer, startCache } from '../harness/cache.ts';
 import { type NatsServer, startNats } from '../harness/nats.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { freePort, tempDir, waitFor } from '../harness/process.ts';
-import { type RedisServer, startRedis } from '../harness/redis.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FENQI_BIN = path.join(ROOT, 'bin', 'fenqi');
@@ -26,13 +26,14 @@ export const TENOR = 12;
 
 export interface Servers {
   pg: PostgresServer;
-  redis: RedisServer;
+  /** A single Redis or a Redis Cluster (harness/cache.ts: FENQI_TEST_CACHE). */
+  redis: CacheServer;
   nats: NatsServer;
   destroy(): Promise<void>;
 }
 
-export async function startServers(settings?: Record<string, string>): Promise<Servers> {
-  const [pg, redis, nats] = await Promise.all([startPostgres({ settings }), startRedis(), startNats()]);
+export async function startServers(settings?: Record<string, string>, cache?: CacheKind): Promise<Servers> {
+  const [pg, redis, nats] = await Promise.all([startPostgres({ settings }), startCache(cache), startNats()]);
   return {
     pg,
     redis,
@@ -475,8 +476,8 @@ export interface SaleStage {
   close(): Promise<void>;
 }
 
-export async function openSaleStage(): Promise<SaleStage> {
-  const servers = await startServers();
+export async function openSaleStage(options: { cache?: CacheKind } = {}): Promise<SaleStage> {
+  const servers = await startServers(undefined, options.cache);
   const sql = connect(servers);
   try {
     const data = await seed(sql, SALE_CUSTOMERS, { tightEvery: 10, tightOrders: 2 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cache } from '../../src/cache/cache.ts';
+import { keyTags, taggedKey } from '../../src/cache/keys.ts';
 import { MemoryCache } from '../../src/cache/memory-cache.ts';
-import { RedisCache } from '../../src/cache/redis-cache.ts';
-import { type RedisServer, startRedis } from '../harness/redis.ts';
+import type { RedisCache } from '../../src/cache/redis-cache.ts';
+import { type CacheServer, openTestCache, startCache, testCacheKind } from '../harness/cache.ts';
 
 /**
  * The same contract for both implementations: the embedded cache must behave like Redis, including
@@ -75,6 +76,29 @@ function contract(name: string, open: () => Promise<Cache>, close: () => Promise
       await cache.setMany([]);
     });
 
+    test('calls whose keys belong to many owners answer in the order asked and delete every key', async () => {
+      const owners = Array.from({ length: 12 }, (_, i) => taggedKey(keyTags.customer(9_000 + i)));
+      await cache.setMany(owners.map((tag, i) => ({ key: `${tag}:v`, value: `v${i}`, ttlMs: 10_000 })));
+      const got = await cache.incrAndGet(
+        owners.map((tag, i) => ({ key: `${tag}:n`, windowMs: 10_000, by: i + 1 })),
+        [...owners.map((tag) => `${tag}:v`), taggedKey(keyTags.order(1), 'absent')],
+      );
+      assert.deepEqual(
+        got.counts,
+        owners.map((_, i) => i + 1),
+      );
+      assert.deepEqual(got.values, [...owners.map((_, i) => `v${i}`), null]);
+      await cache.del(...owners.map((tag) => `${tag}:v`));
+      const after = await cache.incrAndGet(
+        [],
+        owners.map((tag) => `${tag}:v`),
+      );
+      assert.deepEqual(
+        after.values,
+        owners.map(() => null),
+      );
+    });
+
     test('ping answers', async () => {
       await cache.ping();
     });
@@ -83,17 +107,13 @@ function contract(name: string, open: () => Promise<Cache>, close: () => Promise
   });
 }
 
-let redis: RedisServer;
+let redis: CacheServer;
 let redisCache: RedisCache;
 contract(
-  'RedisCache on a real redis-server',
+  `RedisCache on a real redis-server (${testCacheKind() === 'cluster' ? 'a Redis Cluster of 3 masters + 3 replicas' : 'one node'})`,
   async () => {
-    redis = await startRedis();
-    redisCache = new RedisCache(redis.url, { tls: redis.tls });
-    await redisCache.ping().catch(async () => {
-      await new Promise((r) => setTimeout(r, 200));
-      await redisCache.ping();
-    });
+    redis = await startCache();
+    redisCache = await openTestCache(redis);
     return redisCache;
   },
   async () => {

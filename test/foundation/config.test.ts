@@ -46,6 +46,24 @@ describe('configuration', () => {
     assert.deepEqual([...config.queueMacKeys.keys()], [1, 2]);
   });
 
+  test('REDIS_CLUSTER_NODES gives the seeds of a Redis Cluster and needs REDIS_URL for user and TLS', () => {
+    const config = loadConfig({
+      FENQI_DATA_DIR: dataDir,
+      REDIS_URL: 'rediss://fenqi_app:pw@cache-1:6380',
+      REDIS_CLUSTER_NODES: 'cache-2:6380, 10.0.0.3:6381,[::1]:7000',
+    });
+    assert.deepEqual(config.redisClusterNodes, [
+      { host: 'cache-2', port: 6380 },
+      { host: '10.0.0.3', port: 6381 },
+      { host: '::1', port: 7000 },
+    ]);
+    assert.equal(loadConfig({ FENQI_DATA_DIR: dataDir }).redisClusterNodes, undefined);
+    assert.throws(
+      () => loadConfig({ FENQI_DATA_DIR: dataDir, REDIS_CLUSTER_NODES: 'cache-2:6380' }),
+      (err: unknown) => err instanceof ConfigError && err.variable === 'REDIS_URL',
+    );
+  });
+
   const malformed: [string, string][] = [
     ['PORT', 'abc'],
     ['PORT', '70000'],
@@ -62,6 +80,9 @@ describe('configuration', () => {
     ['FENQI_BUSINESS_TIMEZONE', 'Mars/Olympus'],
     ['NATS_STREAM_REPLICAS', '0'],
     ['NATS_STREAM_REPLICAS', 'three'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1'],
+    ['REDIS_CLUSTER_NODES', 'cache-1:6380,cache-2:99999'],
+    ['REDIS_CLUSTER_NODES', 'redis://cache-1:6380'],
   ];
   for (const [variable, value] of malformed) {
     test(`${variable}=${JSON.stringify(value)} is refused with an error naming ${variable}`, () => {

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { redisAppAclRule } from '../../src/cache/acl.ts';
+import type { RedisCacheOptions } from '../../src/cache/redis-cache.ts';
 import type { TlsFiles } from '../../src/link/tls.ts';
 import { readTls } from '../../src/link/tls.ts';
 import { harnessTls, testCerts, testPassword } from './certs.ts';
@@ -24,6 +25,7 @@ import {
 export const REDIS_ADMIN_USER = 'fenqi_admin';
 
 export interface RedisServer {
+  kind: 'single';
   /** rediss:// as fenqi's app user. */
   url: string;
   /** rediss:// as an admin user (every key and command), for set-up and checks. */
@@ -32,6 +34,8 @@ export interface RedisServer {
   tls: TlsFiles;
   /** REDIS_URL and REDIS_CA_FILE of a fenqi process. */
   env(): { REDIS_URL: string; REDIS_CA_FILE: string };
+  /** What `new RedisCache(url, ...)` takes to reach this server as fenqi does. */
+  cacheOptions(): RedisCacheOptions;
   /** A raw client on `url` (or `adminUrl`), verifying the server against the test CA. */
   client(as?: 'app' | 'admin'): Redis;
   stop(): Promise<void>;
@@ -39,9 +43,14 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
-function writeConfig(dir: string, port: number, passwords: { app: string; admin: string }): string {
+export interface RedisPasswords {
+  app: string;
+  admin: string;
+}
+
+/** The lines every fenqi test Redis shares, single node or cluster node: TLS, ACL, no persistence. */
+export function redisConfLines(dir: string, port: number, passwords: RedisPasswords): string[] {
   const certs = testCerts();
-  const file = path.join(dir, 'redis.conf');
   const tls = [
     'port 0',
     `tls-port ${port}`,
@@ -51,7 +60,7 @@ function writeConfig(dir: string, port: number, passwords: { app: string; admin:
     // clients prove themselves with an ACL password; a client certificate is not required
     'tls-auth-clients no',
   ];
-  const lines = [
+  return [
     'bind 127.0.0.1',
     ...(harnessTls() ? tls : [`port ${port}`]),
     'save ""',
@@ -61,6 +70,11 @@ function writeConfig(dir: string, port: number, passwords: { app: string; admin:
     redisAppAclRule(passwords.app),
     `user ${REDIS_ADMIN_USER} on >${passwords.admin} ~* &* +@all`,
   ];
+}
+
+function writeConfig(dir: string, port: number, passwords: RedisPasswords): string {
+  const file = path.join(dir, 'redis.conf');
+  const lines = redisConfLines(dir, port, passwords);
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
   return file;
 }
@@ -81,11 +95,13 @@ export async function startRedis(): Promise<RedisServer> {
   const url = `${scheme}://fenqi_app:${passwords.app}@127.0.0.1:${port}`;
   const adminUrl = `${scheme}://${REDIS_ADMIN_USER}:${passwords.admin}@127.0.0.1:${port}`;
   return {
+    kind: 'single',
     url,
     adminUrl,
     port,
     tls,
     env: () => ({ REDIS_URL: url, REDIS_CA_FILE: tls.caFile }),
+    cacheOptions: () => ({ tls }),
     client: (as = 'admin') =>
       new Redis(as === 'admin' ? adminUrl : url, harnessTls() ? { tls: readTls(tls) } : {}),
     stop: async () => server && stopChild(server.child, 'SIGTERM'),

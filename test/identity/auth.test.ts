@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
 import { merchantKeyCacheKey } from '../../src/api/plugins/authenticate.ts';
+import { merchantApiKeyKey } from '../../src/cache/keys.ts';
 import { mask } from '../../src/privacy/masking.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
@@ -214,7 +215,7 @@ describe('authentication and roles through the API', () => {
       );
       assert.equal(res.statusCode, 401, key);
     }
-    assert.equal(await t.platform.cache.get(`merchant-key:${createHashHex(merchantKey)}`), null);
+    assert.equal(await t.platform.cache.get(merchantApiKeyKey(createHashHex(merchantKey))), null);
     const integrity = t.platform.services.cacheIntegrity;
     const name = merchantKeyCacheKey(integrity, createHash('sha256').update(merchantKey).digest());
     assert.ok(!name.includes(createHashHex(merchantKey)), 'the name does not hold the key hash');

@@ -23,9 +23,10 @@ export interface Lab {
   close(): Promise<void>;
 }
 
-export async function startLab(poolMax = 20): Promise<Lab> {
+export async function startLab(poolMax = 20, env: Record<string, string> = {}): Promise<Lab> {
   const pg = await startPostgres();
   const config = loadConfig({
+    ...env,
     ...pg.env(),
     DATABASE_POOL_MAX: String(poolMax),
     FENQI_DATA_DIR: tempDir('lending'),

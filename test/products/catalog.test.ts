@@ -56,7 +56,12 @@ describe('/v1/products on real PostgreSQL and Redis', () => {
     assert.equal(read.apr_cap_percent, '24');
     assert.equal(read.min_principal, '100.00');
     assert.equal(read.max_principal, '50000.00');
-    assert.deepEqual(read.late_fee, { amount: '10.00', percent_per_day: '0.05', cap: '200.00' });
+    assert.deepEqual(read.late_fee, {
+      amount: '10.00',
+      percent_per_day: '0.05',
+      percent_once: '0',
+      cap: '200.00',
+    });
     assert.deepEqual(read.fees, {
       upfront: { amount: '0.00', percent: '0', mode: 'deducted' },
       installment: { amount: '0.00', percent: '0' },

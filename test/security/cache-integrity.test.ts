@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { merchantKeyCacheKey } from '../../src/api/plugins/authenticate.ts';
 import { CACHE_PREFIX } from '../../src/cache/cache.ts';
+import { merchantApiKeyKey } from '../../src/cache/keys.ts';
 import { apiKeyHash } from '../../src/store/merchants.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
@@ -53,7 +54,10 @@ describe('a Redis write grants no merchant access', () => {
   test('SET fenqi:merchant-key:<sha256 of any string> <merchant id> does not make that string a key', async () => {
     const chosen = 'fq_chosen-by-the-intruder';
     const sha = createHash('sha256').update(chosen).digest('hex');
-    await intruder.set(`${CACHE_PREFIX}merchant-key:${sha}`, victim.id.toString(), 'PX', 60_000);
+    // the old name, and today's name with the bare hash where the keyed digest goes
+    for (const name of [`merchant-key:${sha}`, merchantApiKeyKey(sha)]) {
+      await intruder.set(`${CACHE_PREFIX}${name}`, victim.id.toString(), 'PX', 60_000);
+    }
     const read = await asMerchant(chosen, victim.id);
     assert.equal(read.statusCode, 401, read.body);
     const goods = await t.app.inject({

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
+import { orderStatusKey } from '../../src/cache/keys.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { DeadLetters, UNVERIFIED_DEAD_ORDERS_SUBJECT } from '../../src/orders/dead-letters.ts';
@@ -19,7 +20,6 @@ import {
   orderMessage,
   orderMessageId,
 } from '../../src/orders/message.ts';
-import { orderStatusKey } from '../../src/orders/status.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import { DEAD_LETTER_STREAM, ORDER_SETTLER, ORDERS_STREAM, ORDERS_SUBJECT } from '../../src/queue/index.ts';
 import { macProblem, signBody } from '../../src/queue/mac.ts';

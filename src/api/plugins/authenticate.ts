@@ -10,6 +10,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { CacheIntegrity } from '../../cache/integrity.ts';
+import { merchantApiKeyKey } from '../../cache/keys.ts';
 import type { Platform } from '../../platform.ts';
 import {
   API_KEY_MAX_LENGTH,
@@ -27,11 +28,11 @@ const NO_MERCHANT = '-';
 export const AUTH_RETRY_AFTER_S = 1;
 
 /**
- * `merchant-key:<HMAC of the key's hash>`: a Redis writer cannot name the entry of a key it chose
- * (nor find which entry is whose), and the value is sealed to the name (cache/integrity.ts).
+ * Named by an HMAC of the key's hash: a Redis writer cannot name the entry of a key it chose (nor
+ * find which entry is whose), and the value is sealed to the name (cache/integrity.ts).
  */
 export function merchantKeyCacheKey(integrity: CacheIntegrity, hash: Buffer): string {
-  return integrity.keyName('merchant-key', hash.toString('hex'));
+  return merchantApiKeyKey(integrity.keyDigest('merchant-key', hash.toString('hex')));
 }
 
 /** The cached answer, or undefined for a miss, an unreadable cache, or an entry we did not seal. */

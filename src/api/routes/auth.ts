@@ -48,6 +48,7 @@ const TokenBody = Type.Object({
     Type.Literal('risk'),
     Type.Literal('ops'),
     Type.Literal('admin'),
+    Type.Literal('collector'),
   ]),
 });
 

@@ -127,7 +127,9 @@ export function cobRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           recordId: request.body.date,
           after: { date: request.body.date, force: request.body.force === true },
         });
-        const run = runner.start({ date: request.body.date, force: request.body.force === true });
+        // a manually driven clock closes dates in whatever order the driver goes (docs/cob.md)
+        const force = request.body.force === true || platform.services.clock.mode === 'manual';
+        const run = runner.start({ date: request.body.date, force });
         const waited = await Promise.race([
           run.done,
           new Promise<undefined>((resolve) =>

@@ -1,10 +1,15 @@
 import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../types.ts';
+import { adjustmentProposalRoutes } from './adjustment-proposals.ts';
+import { adjustmentRoutes } from './adjustments.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
+import { businessDateRoutes } from './business-date.ts';
 import { cobRoutes } from './cob.ts';
+import { collectionRoutes } from './collections.ts';
 import { creditApplicationRoutes } from './credit-applications.ts';
+import { creditBalanceRoutes } from './credit-balance.ts';
 import { creditLineRoutes } from './credit-lines.ts';
 import { creditProposalRoutes } from './credit-proposals.ts';
 import { customerRoutes } from './customers.ts';
@@ -18,7 +23,9 @@ import { orderRoutes } from './orders.ts';
 import { productRoutes } from './products.ts';
 import { quoteRoutes } from './quotes.ts';
 import { repaymentRoutes } from './repayments.ts';
+import { returnRoutes } from './returns.ts';
 import { riskAdminRoutes } from './risk-admin.ts';
+import { servicingRoutes } from './servicing.ts';
 import { staffRoutes } from './staff.ts';
 import { webRoutes } from './web.ts';
 
@@ -43,5 +50,12 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(riskAdminRoutes(platform));
   await app.register(opsSummaryRoutes(platform));
   await app.register(cobRoutes(platform));
+  await app.register(businessDateRoutes(platform));
+  await app.register(servicingRoutes(platform));
+  await app.register(returnRoutes(platform));
+  await app.register(adjustmentRoutes(platform));
+  await app.register(adjustmentProposalRoutes(platform));
+  await app.register(creditBalanceRoutes(platform));
+  await app.register(collectionRoutes(platform));
   await app.register(webRoutes());
 }

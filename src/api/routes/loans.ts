@@ -8,7 +8,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { businessDate } from '../../config.ts';
 import { MAX_TENOR } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { type DisbursementState, openCashLoan, settleDisbursement } from '../../store/disbursements.ts';
@@ -118,7 +117,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               productId,
               amountMinor,
               tenor: request.body.tenor,
-              businessDate: businessDate(platform.config),
+              businessDate: await platform.services.clock.today(),
             });
             return { deferred: { loan_id: pending.loanId.toString() } };
           },
@@ -128,7 +127,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               sql,
               gateway,
               loanId,
-              businessDate(platform.config),
+              await platform.services.clock.today(),
               resumed ? 'reconcile' : 'send',
             );
             return answerFor(loanId, state);
@@ -166,7 +165,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             sql,
             platform.services.gateway,
             loanId,
-            businessDate(platform.config),
+            await platform.services.clock.today(),
             'reconcile',
           );
         } catch (err) {

@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { CacheAside, CacheOverloadedError } from '../../cache/cache-aside.ts';
-import type { RateLimitRule } from '../../cache/rate-limit.ts';
-import { businessDate } from '../../config.ts';
+import { creditSummaryKey, keyTags, orderIdempotencyKey } from '../../cache/keys.ts';
+import { type RateLimitRule, rateWindow } from '../../cache/rate-limit.ts';
 import { checkOrder, type OrderRefusal } from '../../domain/orders.ts';
 import { findHeldOrder } from '../../orders/dead-letters.ts';
 import { intakeFacts, type Read, SaleFacts, type SaleProduct } from '../../orders/intake.ts';
@@ -29,7 +29,6 @@ import {
   acceptedEntry,
   CREDIT_SUMMARY_TTL_MS,
   type CreditSummary,
-  creditSummaryKey,
   decodeCreditSummary,
   type HeldLookup,
   isFinal,
@@ -84,7 +83,6 @@ const answerFor = (orderId: string): QueuedAnswer => ({
   events_url: `/v1/orders/${orderId}/events`,
 });
 
-const idempotencyRecordKey = (customerId: bigint | string, key: string) => `idem:order:${customerId}:${key}`;
 /** What CacheAside stores for "not found" (cache-aside.ts), read here straight from the intake script. */
 const CACHED_NOT_FOUND = '{"$none":true}';
 
@@ -99,19 +97,6 @@ export function queuedOrderHash(body: QueuedOrderBody): string {
     tenor: body.tenor,
   });
   return createHash('sha256').update(`POST /v1/orders\n${canonical}`).digest('hex');
-}
-
-/** The rate-limit counter key and Retry-After of `rate-limit.ts` `hit()`, for the intake script. */
-function rateWindow(
-  rule: RateLimitRule,
-  subject: string,
-  nowMs: number,
-): { key: string; retryAfterS: number } {
-  const window = Math.floor(nowMs / rule.windowMs);
-  return {
-    key: `rl:${rule.name}:${subject}:${window}`,
-    retryAfterS: Math.max(1, Math.ceil(((window + 1) * rule.windowMs - nowMs) / 1000)),
-  };
 }
 
 /** What one cache round trip says before the order is checked. */
@@ -187,8 +172,8 @@ export class QueuedOrders {
 
   /** One round trip: both rate-limit counters, the idempotency record and the credit summary. */
   private async frontDoor(customer: string, ip: string, idemKey: string, nowMs: number): Promise<FrontDoor> {
-    const byCustomer = rateWindow(this.customerRule, customer, nowMs);
-    const byIp = rateWindow(this.ipRule, ip, nowMs);
+    const byCustomer = rateWindow(this.customerRule, keyTags.customer(customer), nowMs);
+    const byIp = rateWindow(this.ipRule, keyTags.address(ip), nowMs);
     const door: FrontDoor = {
       earlier: null,
       limited: null,
@@ -252,7 +237,7 @@ export class QueuedOrders {
     if (goodsRead instanceof Promise) goodsRead.catch(() => {});
     if (productRead instanceof Promise) productRead.catch(() => {});
 
-    const idemKey = idempotencyRecordKey(customer, key);
+    const idemKey = orderIdempotencyKey(customer, key);
     const door = await this.frontDoor(customer, request.ip, idemKey, nowMs);
     if (door.earlier !== null) return this.replay(reply, JSON.parse(door.earlier) as IdempotencyRecord, hash);
     if (door.limited) {
@@ -276,7 +261,7 @@ export class QueuedOrders {
       tenor: body.tenor,
       key,
       hash,
-      businessDate: businessDate(this.platform.config),
+      businessDate: await this.platform.services.clock.today(),
       merchantId: (goods as SaleGoods).merchantId,
       priceMinor: (goods as SaleGoods).priceMinor,
       acceptedAt: new Date().toISOString(),

@@ -5,7 +5,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
-import { businessDate } from '../../config.ts';
 import { MAX_TENOR } from '../../domain/index.ts';
 import { HELD_REASON, orderStatusView } from '../../orders/status.ts';
 import type { Platform } from '../../platform.ts';
@@ -113,7 +112,7 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         if (queued.applies(request)) return queued.accept(request, reply, request.body);
-        return settleNow(sql, businessDate(platform.config), request, reply, request.body);
+        return settleNow(sql, await platform.services.clock.today(), request, reply, request.body);
       },
     );
 

@@ -7,6 +7,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
+import { MAX_WRITE_OFF_DPD } from '../../domain/delinquency-policy.ts';
 import {
   BASES,
   BP_PER_PERCENT,
@@ -151,6 +152,7 @@ const ProductBody = Type.Object(
         {
           amount: Type.Optional(AmountString),
           percent_per_day: Type.Optional(BpPercent),
+          percent_once: Type.Optional(BpPercent),
           cap: Type.Optional(Type.Union([AmountString, Type.Null()])),
         },
         { additionalProperties: false },
@@ -161,6 +163,12 @@ const ProductBody = Type.Object(
         minItems: 1,
         maxItems: DEFAULT_ALLOCATION_ORDER.length,
       }),
+    ),
+    write_off_dpd: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: MAX_WRITE_OFF_DPD }), Type.Null()]),
+    ),
+    bucket_max_dpd: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 1, maximum: MAX_WRITE_OFF_DPD }), { minItems: 3, maxItems: 3 }),
     ),
     apr_cap_percent: Type.Optional(BpPercent),
     min_principal: Type.Optional(AmountString),
@@ -195,9 +203,12 @@ export const ProductView = Type.Object({
   late_fee: Type.Object({
     amount: Type.String(),
     percent_per_day: Type.String(),
+    percent_once: Type.String(),
     cap: Type.Union([Type.String(), Type.Null()]),
   }),
   allocation_order: Type.Array(Type.String()),
+  write_off_dpd: Type.Union([Type.Integer(), Type.Null()]),
+  bucket_max_dpd: Type.Array(Type.Integer()),
   apr_cap_percent: Type.String(),
   min_principal: Type.String(),
   max_principal: Type.String(),
@@ -239,9 +250,12 @@ export function productView(row: CatalogRow): ProductView {
     late_fee: {
       amount: money(p.lateFee.fixedMinor),
       percent_per_day: percentFromBp(p.lateFee.bpPerDay),
+      percent_once: percentFromBp(p.lateFee.onceBp ?? 0),
       cap: p.lateFee.capMinor === null ? null : money(p.lateFee.capMinor),
     },
     allocation_order: [...p.allocationOrder],
+    write_off_dpd: p.writeOffDpd,
+    bucket_max_dpd: [...p.bucketMaxDpd],
     apr_cap_percent: percentFromBp(p.aprCapBp),
     min_principal: money(p.minPrincipalMinor),
     max_principal: money(p.maxPrincipalMinor),
@@ -263,6 +277,7 @@ const API_FIELD_NAMES: readonly [RegExp, string][] = (
     ['lateFee.capMinor', 'late_fee.cap'],
     ['lateFee.fixedMinor', 'late_fee.amount'],
     ['lateFee.bpPerDay', 'late_fee.percent_per_day'],
+    ['lateFee.onceBp', 'late_fee.percent_once'],
     ['minPrincipalMinor', 'min_principal'],
     ['maxPrincipalMinor', 'max_principal'],
     ['upfrontFeeMinor', 'fees.upfront.amount'],
@@ -275,6 +290,8 @@ const API_FIELD_NAMES: readonly [RegExp, string][] = (
     ['multipleMinor', 'multiple'],
     ['roundingMode', 'rounding'],
     ['graceDays', 'grace_days'],
+    ['writeOffDpd', 'write_off_dpd'],
+    ['bucketMaxDpd', 'bucket_max_dpd'],
     ['aprCapBp', 'apr_cap_percent'],
     ['ratePer', 'rate_per'],
     ['rateBp', 'rate'],
@@ -364,9 +381,12 @@ export function productFromBody(body: ProductBody): LoanProduct {
     lateFee: {
       fixedMinor: minor('late_fee.amount', body.late_fee?.amount),
       bpPerDay: bp('late_fee.percent_per_day', body.late_fee?.percent_per_day, 100),
+      onceBp: bp('late_fee.percent_once', body.late_fee?.percent_once, 100),
       capMinor: body.late_fee?.cap === null ? null : minor('late_fee.cap', body.late_fee?.cap),
     },
     allocationOrder: body.allocation_order,
+    writeOffDpd: body.write_off_dpd,
+    bucketMaxDpd: body.bucket_max_dpd,
     aprCapBp: aprCapBp === 0 ? undefined : aprCapBp,
     minPrincipalMinor: minor('min_principal', body.min_principal),
     maxPrincipalMinor: minor('max_principal', body.max_principal),

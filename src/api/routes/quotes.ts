@@ -7,8 +7,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
+import { keyTags } from '../../cache/keys.ts';
 import { hit, type RateLimitRule } from '../../cache/rate-limit.ts';
-import { businessDate } from '../../config.ts';
 import {
   BASES,
   buildSchedule,
@@ -199,11 +199,12 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
     if (!row) throw productNotFound();
     // A stored product is re-validated on read; one that today's rules refuse is refused here too.
     const product = domain(() => productFromRow(row));
+    const startDate = body.start_date ?? (await platform.services.clock.today());
     const schedule = domain(() =>
       quote(product, {
         principalMinor: parseAmount(body.principal, product.currency.decimals),
         tenor: body.tenor,
-        startDate: body.start_date ?? businessDate(platform.config),
+        startDate,
       }),
     );
     return { product_id: row.id.toString(), ...scheduleToJson(schedule) };
@@ -225,7 +226,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         },
       },
       async (request): Promise<QuoteJson & { product_id?: string }> => {
-        const limited = await hit(platform.cache, QUOTE_RATE_LIMIT, request.ip);
+        const limited = await hit(platform.cache, QUOTE_RATE_LIMIT, keyTags.address(request.ip));
         if (!limited.allowed) {
           throw refuse(
             'RATE_LIMITED',
@@ -258,7 +259,7 @@ export function quoteRoutes(platform: Platform): FastifyPluginAsyncTypebox {
             { fields: productOnly },
           );
         }
-        return scheduleToJson(inlineSchedule(body, businessDate(platform.config)));
+        return scheduleToJson(inlineSchedule(body, await platform.services.clock.today()));
       },
     );
   };

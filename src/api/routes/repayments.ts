@@ -6,8 +6,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { businessDate } from '../../config.ts';
 import { DomainError, parseDate } from '../../domain/index.ts';
+import { MAX_BACKDATE_DAYS } from '../../domain/servicing.ts';
 import type { Platform } from '../../platform.ts';
 import { getLoan } from '../../store/loans.ts';
 import { applyRepayment, quotePayoff } from '../../store/repayments.ts';
@@ -23,8 +23,20 @@ import {
   pathId,
   positiveAmount,
 } from './lending-schemas.ts';
+import { datedRepayment } from './servicing.ts';
 
-const RepaymentBody = Type.Object({ amount: Money }, { additionalProperties: false });
+const RepaymentBody = Type.Object(
+  {
+    amount: Money,
+    transaction_date: Type.Optional(
+      Type.String({
+        pattern: '^\\d{4}-\\d{2}-\\d{2}$',
+        description: `staff only: the day the money was received, up to ${MAX_BACKDATE_DAYS} days back (reprocesses the loan)`,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 const RepaymentQuery = Type.Object(
   { overpayment: Type.Optional(Type.Union([Type.Literal('refuse'), Type.Literal('credit_balance')])) },
   { additionalProperties: false },
@@ -43,6 +55,8 @@ const RepaymentView = Type.Object({
   credit_balance_added: Type.String(),
   interest_waived: Type.String(),
   business_date: Type.String(),
+  transaction_date: Type.String(),
+  status: Type.Optional(Type.String()),
   loan_status: Type.String(),
 });
 const PayoffView = Type.Object({
@@ -80,13 +94,18 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loan = await getLoan(sql, loanId);
         if (!loan) throw notFound('loan');
         if (request.principal!.role === 'customer') assertOwnerOrStaff(request, loan.customerId, 'loan');
+        const today = await platform.services.clock.today();
+        const valueDate = request.body.transaction_date;
+        if (valueDate !== undefined && valueDate !== today) {
+          return datedRepayment(platform, request, reply, { loan, amountMinor, valueDate, today });
+        }
         return idempotent(sql, request, reply, {
           effect: async (tx) => {
             const r = await applyRepayment(tx, {
               loanId,
               customerId: loan.customerId,
               amountMinor,
-              businessDate: businessDate(platform.config),
+              businessDate: today,
               overpayment: request.query.overpayment ?? 'refuse',
             });
             return {
@@ -104,6 +123,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
                 credit_balance_added: money(r.excessMinor),
                 interest_waived: money(r.waivedInterestMinor),
                 business_date: r.businessDate,
+                transaction_date: r.businessDate,
                 loan_status: r.loanStatus,
               },
             };
@@ -133,7 +153,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loanId = pathId(request.params.id, 'loan');
         let date: string;
         try {
-          date = parseDate(request.query.date ?? businessDate(platform.config));
+          date = parseDate(request.query.date ?? (await platform.services.clock.today()));
         } catch (err) {
           if (err instanceof DomainError) throw badQuery('INVALID_DATE', err.message);
           throw err;

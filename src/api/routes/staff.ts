@@ -15,7 +15,12 @@ import { requireRole } from '../auth.ts';
 import { forbidden, notFound, refuse } from '../errors.ts';
 import { IdString, idFromPath } from './ids.ts';
 
-const StaffRoleSchema = Type.Union([Type.Literal('risk'), Type.Literal('ops'), Type.Literal('admin')]);
+const StaffRoleSchema = Type.Union([
+  Type.Literal('risk'),
+  Type.Literal('ops'),
+  Type.Literal('admin'),
+  Type.Literal('collector'),
+]);
 const NewStaff = Type.Object(
   {
     username: Type.String({ minLength: 1, maxLength: 64 }),

@@ -138,12 +138,15 @@ export function register(program: Command): void {
         await printSummary(summary, flags.json === true);
         return;
       }
+      const { loadConfig } = await import('../../config.ts');
+      // a manually driven clock closes dates in whatever order the driver goes (docs/cob.md)
+      const manualClock = loadConfig().businessClock === 'manual';
       await withDatabase(async (db) => {
         const summary = await runCob(db.sql, {
           date: flags.date,
           batchSize,
           writeOffDpd,
-          force: flags.force === true,
+          force: flags.force === true || manualClock,
           onProgress: progressPrinter(),
         }).catch((err: unknown) => {
           if (err instanceof CobRefusedError) throw new UsageError(err.message);

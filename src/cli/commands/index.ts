@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as registerAudit } from './audit.ts';
+import { register as registerBusinessDate } from './business-date.ts';
 import { register as registerCob } from './cob.ts';
 import { register as registerDb } from './db.ts';
 import { register as registerKeys } from './keys.ts';
@@ -23,6 +24,7 @@ export function registerCommands(program: Command): void {
   registerRisk(program);
   registerQuote(program);
   registerCob(program);
+  registerBusinessDate(program);
   registerLedger(program);
   registerDb(program);
   registerAudit(program);

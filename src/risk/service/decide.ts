@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Cache } from '../../cache/cache.ts';
+import { velocityKey } from '../../cache/keys.ts';
 import type { Logger } from '../../logger.ts';
 import type { FieldCrypto } from '../../store/crypto.ts';
 import type { Sql } from '../../store/db.ts';
@@ -348,7 +349,7 @@ export class DecisionService {
     const subjects = { phone: identity.phoneKey, id: identity.idKey, device: deviceKey };
     const counters = (['phone', 'id', 'device'] as const).flatMap((kind) =>
       (['h', 'd'] as const).map((window) => ({
-        key: `risk:vel:${kind}:${window}:${subjects[kind].slice(0, 32)}`,
+        key: velocityKey(kind, subjects[kind].slice(0, 32), window),
         windowMs: VELOCITY_WINDOWS_MS[window],
       })),
     );

@@ -1,0 +1,35 @@
+-- Validates 0090's bounds on the rows written before it (SHARE UPDATE EXCLUSIVE: reads and writes
+-- go on meanwhile). Its own file: in 0090's transaction the validation would hold 0090's lock.
+alter table customers
+  validate constraint customers_phone_enc_bound,
+  validate constraint customers_legal_name_enc_bound,
+  validate constraint customers_national_id_enc_bound,
+  validate constraint customers_bank_card_enc_bound,
+  validate constraint customers_phone_bidx_bound,
+  validate constraint customers_national_id_bidx_bound,
+  validate constraint customers_password_hash_bound;
+alter table credit_lines
+  validate constraint credit_lines_currency_bound;
+alter table orders
+  validate constraint orders_idempotency_key_bound,
+  validate constraint orders_reject_reason_bound;
+alter table loans
+  validate constraint loans_currency_bound,
+  validate constraint loans_apr_percent_bound;
+alter table disbursements
+  validate constraint disbursements_currency_bound,
+  validate constraint disbursements_failure_reason_bound,
+  validate constraint disbursements_gateway_reference_bound;
+alter table journal_entries
+  validate constraint journal_entries_event_key_bound,
+  validate constraint journal_entries_kind_bound;
+alter table journal_lines
+  validate constraint journal_lines_account_code_bound;
+alter table idempotency_keys
+  validate constraint idempotency_keys_scope_bound,
+  validate constraint idempotency_keys_key_bound,
+  validate constraint idempotency_keys_request_hash_bound,
+  validate constraint idempotency_keys_response_bound;
+alter table credit_decisions
+  validate constraint credit_decisions_inputs_bound,
+  validate constraint credit_decisions_result_bound;

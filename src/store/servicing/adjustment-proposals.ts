@@ -1,0 +1,91 @@
+/**
+ * Charges and waivers above the staff limit, parked for a second staff member
+ * (migrations/0117_adjustment_proposals.sql; the seam is src/servicing/approval.ts).
+ */
+import type { WaivableComponent } from '../../domain/adjustments.ts';
+import type { TransactionSql } from '../db.ts';
+import { Refusal } from '../refusal.ts';
+
+export interface AdjustmentProposal {
+  id: bigint;
+  customerId: bigint;
+  loanId: bigint;
+  kind: 'charge' | 'waiver';
+  component: WaivableComponent;
+  amountMinor: bigint;
+  installment: number | null;
+  reason: string;
+  status: 'open' | 'approved' | 'rejected';
+  proposedBy: bigint;
+  decidedBy: bigint | null;
+}
+
+interface Row {
+  id: bigint;
+  customer_id: bigint;
+  loan_id: bigint;
+  kind: 'charge' | 'waiver';
+  component: WaivableComponent;
+  amount_minor: bigint;
+  installment_number: bigint | null;
+  reason: string;
+  status: 'open' | 'approved' | 'rejected';
+  proposed_by: bigint;
+  decided_by: bigint | null;
+}
+
+const fromRow = (r: Row): AdjustmentProposal => ({
+  id: BigInt(r.id),
+  customerId: BigInt(r.customer_id),
+  loanId: BigInt(r.loan_id),
+  kind: r.kind,
+  component: r.component,
+  amountMinor: BigInt(r.amount_minor),
+  installment: r.installment_number === null ? null : Number(r.installment_number),
+  reason: r.reason,
+  status: r.status,
+  proposedBy: BigInt(r.proposed_by),
+  decidedBy: r.decided_by === null ? null : BigInt(r.decided_by),
+});
+
+export async function insertAdjustmentProposal(
+  tx: TransactionSql,
+  p: Omit<AdjustmentProposal, 'id' | 'status' | 'decidedBy'>,
+): Promise<AdjustmentProposal> {
+  const [row] = await tx<Row[]>`
+    insert into adjustment_proposals (customer_id, loan_id, kind, component, amount_minor, installment_number,
+      reason, proposed_by)
+    values (${p.customerId}, ${p.loanId}, ${p.kind}, ${p.component}, ${p.amountMinor}, ${p.installment},
+      ${p.reason}, ${p.proposedBy})
+    returning *`;
+  return fromRow(row!);
+}
+
+/**
+ * The open proposal, locked for its decision by `checker`: refused when there is none, when it is
+ * decided already, or when the checker proposed it (a table CHECK refuses that too).
+ */
+export async function lockOpenProposal(
+  tx: TransactionSql,
+  id: bigint,
+  checker: bigint,
+): Promise<AdjustmentProposal> {
+  const [row] = await tx<Row[]>`select * from adjustment_proposals where id = ${id} for update`;
+  if (!row) throw new Refusal('PROPOSAL_NOT_FOUND', 'no such adjustment proposal');
+  const p = fromRow(row);
+  if (p.status !== 'open')
+    throw new Refusal('PROPOSAL_ALREADY_DECIDED', `the proposal is ${p.status}`, { status: p.status });
+  if (p.proposedBy === checker) throw new Refusal('OWN_PROPOSAL', 'nobody approves their own proposal');
+  return p;
+}
+
+export async function decideProposal(
+  tx: TransactionSql,
+  id: bigint,
+  status: 'approved' | 'rejected',
+  checker: bigint,
+): Promise<void> {
+  await tx`
+    update adjustment_proposals set status = ${status}, decided_by = ${checker}, decided_at = now()
+    where id = ${id} and status = 'open'`;
+}
