@@ -23,6 +23,9 @@ export const REFERENCE_TABLES = [
   'cob_runs',
   'seed_runs',
   'platform_probe',
+  // servicing (issue 15): the deployment's business date and each merchant's return window
+  'business_clock',
+  'merchant_return_policies',
 ] as const;
 
 /** The co-location group every customer-owned table joins: customers, sharded by their id. */
@@ -43,6 +46,13 @@ export const CUSTOMER_TABLES = [
   'credit_decisions',
   'risk_reviews',
   'credit_proposals',
+  // servicing (issue 15): returns, charges and waivers, credit balance, collections, maker-checker
+  'order_returns',
+  'loan_adjustments',
+  'credit_balance_movements',
+  'collection_cases',
+  'collection_contacts',
+  'adjustment_proposals',
 ] as const;
 export const CUSTOMER_COLUMN = 'customer_id';
 

@@ -110,6 +110,16 @@ export async function getLoan(
   return rows[0] ? loanFromRow(rows[0]) : null;
 }
 
+/**
+ * A loan locked for update through its customer. Staff routes name a loan by id alone: its customer
+ * is read first (on a sharded database a look-up across shards, off the hot path), then the row is
+ * locked on its customer's shard.
+ */
+export async function lockLoan(sql: Queryable, id: bigint, customerId?: bigint): Promise<Loan | null> {
+  const owner = customerId ?? (await getLoan(sql, id))?.customerId;
+  return owner === undefined ? null : getLoan(sql, id, true, owner);
+}
+
 export async function listLoans(sql: Queryable, customerId: bigint): Promise<Loan[]> {
   const rows = await sql.unsafe<LoanRow[]>(
     `select ${LOAN_COLUMNS} from loans where customer_id = $1 order by id desc limit ${MAX_LOANS_LISTED}`,
