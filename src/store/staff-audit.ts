@@ -4,7 +4,15 @@
  * head's row lock, so appends are serialised; taking it last keeps that lock short and out of any
  * lock-order cycle with the action's own rows). verifyStaffAudit() recomputes the chain.
  */
-import { type ChainCheck, chainChecker, rowHash, type StoredRow, stateDigest } from '../audit/chain.ts';
+import {
+  type ChainCheck,
+  type ChainFields,
+  chainChecker,
+  GENESIS_HASH,
+  rowHash,
+  type StoredRow,
+  stateDigest,
+} from '../audit/chain.ts';
 import type { Queryable, Sql, TransactionSql } from './db.ts';
 
 /** Who acted: a staff member under the role of their token, or the CLI (database credentials). */
@@ -80,7 +88,8 @@ interface Row {
 
 const buf = (b: Buffer | Uint8Array | null) => (b === null ? null : Buffer.from(b));
 
-function fromRow(r: Row): StoredRow {
+/** What a listing shows of a row: who did what to which record, when. */
+function entryOf(r: Row): AuditEntry {
   return {
     seq: BigInt(r.seq),
     createdAt: r.created_at,
@@ -89,6 +98,12 @@ function fromRow(r: Row): StoredRow {
     action: r.action,
     recordType: r.record_type,
     recordId: r.record_id,
+  };
+}
+
+function fromRow(r: Row): StoredRow {
+  return {
+    ...entryOf(r),
     beforeSha256: buf(r.before_sha256),
     afterSha256: buf(r.after_sha256),
     prevHash: Buffer.from(r.prev_hash),
@@ -125,20 +140,12 @@ export async function verifyStaffAudit(sql: Sql): Promise<ChainCheck> {
     >`select seq, row_hash from staff_audit_head where id = 1`;
     return checker.end({
       seq: BigInt(head?.seq ?? 0n),
-      rowHash: Buffer.from(head?.row_hash ?? Buffer.alloc(32)),
+      rowHash: Buffer.from(head?.row_hash ?? GENESIS_HASH),
     });
   });
 }
 
-export interface AuditEntry {
-  seq: bigint;
-  createdAt: Date;
-  actorId: bigint | null;
-  actorRole: string;
-  action: string;
-  recordType: string;
-  recordId: string;
-}
+export type AuditEntry = Omit<ChainFields, 'beforeSha256' | 'afterSha256'>;
 
 /** Newest first; `beforeSeq` is the last seq of the previous page. */
 export async function listStaffAudit(
@@ -151,13 +158,5 @@ export async function listStaffAudit(
     from staff_audit_log
     where ${beforeSeq === null ? sql`true` : sql`seq < ${beforeSeq.toString()}::bigint`}
     order by seq desc limit ${Math.min(limit, AUDIT_LIST_MAX)}`;
-  return rows.map((r) => ({
-    seq: BigInt(r.seq),
-    createdAt: r.created_at,
-    actorId: r.actor_id === null ? null : BigInt(r.actor_id),
-    actorRole: r.actor_role,
-    action: r.action,
-    recordType: r.record_type,
-    recordId: r.record_id,
-  }));
+  return rows.map(entryOf);
 }

@@ -14,6 +14,7 @@ import {
 import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
+import { IdString } from './ids.ts';
 import {
   assertOwnerOrStaff,
   ErrorBody,
@@ -113,10 +114,7 @@ export function creditBalanceRoutes(platform: Platform): FastifyPluginAsyncTypeb
       '/v1/customers/:id/credit-balance/transfer',
       moneyRoute(
         "Move the credit balance (or part) onto another of the customer's loans as a repayment (Idempotency-Key)",
-        Type.Object(
-          { amount: Money, loan_id: Type.String({ pattern: '^\\d{1,19}$' }) },
-          { additionalProperties: false },
-        ),
+        Type.Object({ amount: Money, loan_id: IdString }, { additionalProperties: false }),
       ),
       async (request, reply) => {
         const customerId = pathId((request.params as { id: string }).id, 'customer');

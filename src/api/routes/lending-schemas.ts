@@ -41,6 +41,19 @@ export function positiveAmount(text: string, decimals = CNY.decimals): bigint {
 
 export const money = (minor: bigint) => formatAmount(minor, CNY.decimals);
 
+/** How a payment was allocated, as every repayment answer and history row shows it. */
+export const allocatedJson = (split: {
+  principal: bigint;
+  interest: bigint;
+  fee: bigint;
+  penalty: bigint;
+}) => ({
+  principal: money(split.principal),
+  interest: money(split.interest),
+  fee: money(split.fee),
+  penalty: money(split.penalty),
+});
+
 export function isStaff(request: FastifyRequest): boolean {
   return request.principal?.role === 'risk' || request.principal?.role === 'ops';
 }

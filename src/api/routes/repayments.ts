@@ -15,6 +15,7 @@ import { requireRole } from '../auth.ts';
 import { badQuery, notFound, refuse } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import {
+  allocatedJson,
   assertOwnerOrStaff,
   ErrorBody,
   IdParams,
@@ -114,12 +115,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
                 id: r.id.toString(),
                 loan_id: r.loanId.toString(),
                 amount: money(r.amountMinor),
-                allocated: {
-                  principal: money(r.split.principal),
-                  interest: money(r.split.interest),
-                  fee: money(r.split.fee),
-                  penalty: money(r.split.penalty),
-                },
+                allocated: allocatedJson(r.split),
                 credit_balance_added: money(r.excessMinor),
                 interest_waived: money(r.waivedInterestMinor),
                 business_date: r.businessDate,

@@ -14,6 +14,7 @@ import { getLoan } from '../../store/loans.ts';
 import {
   applyDatedRepayment,
   type CorrectedRepayment,
+  repaymentHistory,
   reverseRepayment,
 } from '../../store/servicing/corrections.ts';
 import { writeOffLoan } from '../../store/servicing/write-off.ts';
@@ -21,7 +22,15 @@ import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { forbidden, notFound, refuse } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
-import { assertOwnerOrStaff, ErrorBody, IdParams, isStaff, money, pathId } from './lending-schemas.ts';
+import {
+  allocatedJson,
+  assertOwnerOrStaff,
+  ErrorBody,
+  IdParams,
+  isStaff,
+  money,
+  pathId,
+} from './lending-schemas.ts';
 
 /** The most repayments one history page lists. */
 export const MAX_REPAYMENTS_LISTED = 500;
@@ -49,12 +58,7 @@ function correctedJson(r: CorrectedRepayment) {
     id: r.id.toString(),
     loan_id: r.loanId.toString(),
     amount: money(r.amountMinor),
-    allocated: {
-      principal: money(r.split.principal),
-      interest: money(r.split.interest),
-      fee: money(r.split.fee),
-      penalty: money(r.split.penalty),
-    },
+    allocated: allocatedJson(r.split),
     credit_balance_added: money(r.excessMinor),
     interest_waived: money(r.waivedInterestMinor),
     business_date: r.businessDate,
@@ -98,20 +102,6 @@ export async function datedRepayment(
       return { statusCode: 201, body: correctedJson(r) };
     },
   });
-}
-
-interface HistoryRow {
-  id: bigint;
-  amount_minor: bigint;
-  principal_minor: bigint;
-  interest_minor: bigint;
-  fee_minor: bigint;
-  penalty_minor: bigint;
-  excess_minor: bigint;
-  business_date: string;
-  value_date: string;
-  status: string;
-  reversal_reason: string | null;
 }
 
 export function servicingRoutes(platform: Platform): FastifyPluginAsyncTypebox {
@@ -261,22 +251,17 @@ export function servicingRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const loan = await getLoan(sql, pathId(request.params.id, 'loan'));
         if (!loan) throw notFound('loan');
         assertOwnerOrStaff(request, loan.customerId, 'loan');
-        const rows = await sql<HistoryRow[]>`
-          select id, amount_minor, principal_minor, interest_minor, fee_minor, penalty_minor, excess_minor,
-            business_date::text as business_date, coalesce(value_date, business_date)::text as value_date,
-            status, reversal_reason
-          from repayments where customer_id = ${loan.customerId} and loan_id = ${loan.id}
-          order by created_at, id limit ${MAX_REPAYMENTS_LISTED}`;
+        const rows = await repaymentHistory(sql, loan, MAX_REPAYMENTS_LISTED);
         return {
           items: rows.map((r) => ({
             id: r.id.toString(),
             amount: money(r.amount_minor),
-            allocated: {
-              principal: money(r.principal_minor),
-              interest: money(r.interest_minor),
-              fee: money(r.fee_minor),
-              penalty: money(r.penalty_minor),
-            },
+            allocated: allocatedJson({
+              principal: r.principal_minor,
+              interest: r.interest_minor,
+              fee: r.fee_minor,
+              penalty: r.penalty_minor,
+            }),
             credit_balance_added: money(r.excess_minor),
             business_date: r.business_date,
             transaction_date: r.value_date,

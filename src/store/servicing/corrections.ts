@@ -8,7 +8,7 @@
  */
 import { repaymentPostings } from '../../domain/postings.ts';
 import { reversalOf } from '../../domain/servicing-postings.ts';
-import type { TransactionSql } from '../db.ts';
+import type { Queryable, TransactionSql } from '../db.ts';
 import { postEntries } from '../ledger.ts';
 import { type Loan, lockLoan, nextIds } from '../loans.ts';
 import { Refusal } from '../refusal.ts';
@@ -136,4 +136,34 @@ export async function reverseRepayment(
   const [eventId] = (await nextIds(tx, 1)) as [bigint];
   const after = await reprocessLoan(tx, loan.id, eventId, input.businessDate);
   return view((await readRepayment(tx, loan.customerId, row.id)) as Row, after);
+}
+
+/** One row of a loan's repayment history, as stored: posted and reversed alike. */
+export interface RepaymentHistoryRow {
+  id: bigint;
+  amount_minor: bigint;
+  principal_minor: bigint;
+  interest_minor: bigint;
+  fee_minor: bigint;
+  penalty_minor: bigint;
+  excess_minor: bigint;
+  business_date: string;
+  /** The transaction date: the value date when staff dated it back, else the business date. */
+  value_date: string;
+  status: string;
+  reversal_reason: string | null;
+}
+
+/** A loan's repayments in the order they were received, at most `limit`. */
+export async function repaymentHistory(
+  sql: Queryable,
+  loan: Pick<Loan, 'id' | 'customerId'>,
+  limit: number,
+): Promise<RepaymentHistoryRow[]> {
+  return sql<RepaymentHistoryRow[]>`
+    select id, amount_minor, principal_minor, interest_minor, fee_minor, penalty_minor, excess_minor,
+      business_date::text as business_date, coalesce(value_date, business_date)::text as value_date,
+      status, reversal_reason
+    from repayments where customer_id = ${loan.customerId} and loan_id = ${loan.id}
+    order by created_at, id limit ${limit}`;
 }
