@@ -29,7 +29,8 @@ export async function returnWindowDays(sql: Queryable, merchantId: bigint): Prom
 export async function setReturnWindowDays(sql: Queryable, merchantId: bigint, days: number): Promise<void> {
   await sql`
     insert into merchant_return_policies (merchant_id, return_window_days) values (${merchantId}, ${days})
-    on conflict (merchant_id) do update set return_window_days = excluded.return_window_days, updated_at = now()`;
+    on conflict (merchant_id) do update set return_window_days = excluded.return_window_days,
+      updated_at = excluded.updated_at`;
 }
 
 export interface ReturnInput {
