@@ -44,6 +44,11 @@ export interface Config {
   databaseUrl: string | undefined;
   /** The schema owner's URL, used only to run migrations; without it they run on databaseUrl. */
   migrationDatabaseUrl: string | undefined;
+  /**
+   * A superuser's URL on the Citus coordinator, used only by `fenqi db add-node | rebalance |
+   * drain-node` (Citus lets only a superuser add nodes); never by the API or workers.
+   */
+  adminDatabaseUrl: string | undefined;
   databasePoolMax: number;
   /** redis:// or rediss:// (TLS) URL with the ACL user and password, or undefined for the in-process cache. */
   redisUrl: string | undefined;
@@ -392,6 +397,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const migrationDatabaseUrl = urlVar(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']);
+  const adminDatabaseUrl = urlVar(env, 'DATABASE_ADMIN_URL', ['postgres:', 'postgresql:']);
   const natsUrl = urlVar(env, 'NATS_URL', ['nats:', 'tls:']);
   const natsUser = env.NATS_USER || undefined;
   if (natsUser && !env.NATS_PASSWORD) throw new ConfigError('NATS_PASSWORD', 'is required with NATS_USER');
@@ -418,6 +424,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: intVar(env, 'PORT', 3000, 0, 65535),
     databaseUrl,
     migrationDatabaseUrl,
+    adminDatabaseUrl,
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     ...redisVars(env),
     natsUrl,

@@ -211,7 +211,7 @@ export async function approveProposal(tx: TransactionSql, actor: Checker, id: bi
     });
     if (!done.ok) throw new Refusal('PROPOSAL_ALREADY_DECIDED', 'the application was resolved meanwhile');
   }
-  const closed = await closeProposal(tx, id, { status: 'approved', decidedBy: actor.id, note: null });
+  const closed = await closeProposal(tx, p, { status: 'approved', decidedBy: actor.id, note: null });
   await audited(tx, actor, 'proposal_approved', closed, p);
   return closed;
 }
@@ -223,7 +223,7 @@ export async function rejectProposal(
   note: string,
 ): Promise<Proposal> {
   const p = await lockOpen(tx, actor, id);
-  const closed = await closeProposal(tx, id, { status: 'rejected', decidedBy: actor.id, note });
+  const closed = await closeProposal(tx, p, { status: 'rejected', decidedBy: actor.id, note });
   await audited(tx, actor, 'proposal_rejected', closed, p);
   return closed;
 }

@@ -26,6 +26,8 @@ import { Refusal } from './refusal.ts';
 
 export interface RepaymentInput {
   loanId: bigint;
+  /** The loan's customer, when the caller knows it: every statement then stays on one shard. */
+  customerId?: bigint;
   amountMinor: bigint;
   businessDate: string;
   overpayment: OverpaymentPolicy;
@@ -44,7 +46,7 @@ export interface Repayment {
 }
 
 export async function quotePayoff(sql: Queryable, loan: Loan, date: string): Promise<PayoffQuote> {
-  const installments = await getInstallments(sql, loan.id);
+  const installments = await getInstallments(sql, loan.id, loan.customerId);
   return payoffQuote(
     loan.startDate,
     installments.filter((i) => i.status !== 'written_off'),
@@ -55,10 +57,13 @@ export async function quotePayoff(sql: Queryable, loan: Loan, date: string): Pro
 /** Writes the installments' new paid amounts (and a payoff's lowered interest) in one statement. */
 async function payInstallments(
   tx: TransactionSql,
-  loanId: bigint,
+  loan: Loan,
   updates: readonly InstallmentPayment[],
 ): Promise<void> {
   if (updates.length === 0) return;
+  // the transaction's now(), read first: Citus evaluates no volatile function inside a CASE of an
+  // UPDATE it routes to a shard
+  const [clock] = await tx<{ now: Date }[]>`select now() as now`;
   await tx`
     update installments i set
       scheduled_interest_minor = coalesce(i.scheduled_interest_minor, i.interest_minor),
@@ -70,12 +75,12 @@ async function payInstallments(
                 then 'paid' else i.status end,
       paid_at = case when u.pp::bigint = i.principal_minor and u.pi::bigint = u.interest::bigint
                       and u.pf::bigint = i.fee_minor and u.ppen::bigint = i.penalty_minor
-                 then now() else i.paid_at end
+                 then ${(clock as { now: Date }).now}::timestamptz else i.paid_at end
     from unnest(${updates.map((u) => u.number)}::int[], ${updates.map((u) => u.interest.toString())}::text[],
       ${updates.map((u) => u.paid.principal.toString())}::text[], ${updates.map((u) => u.paid.interest.toString())}::text[],
       ${updates.map((u) => u.paid.fee.toString())}::text[], ${updates.map((u) => u.paid.penalty.toString())}::text[])
       as u(number, interest, pp, pi, pf, ppen)
-    where i.loan_id = ${loanId} and i.number = u.number`;
+    where i.customer_id = ${loan.customerId} and i.loan_id = ${loan.id} and i.number = u.number`;
 }
 
 /**
@@ -107,7 +112,7 @@ export async function closePaidOffLoan(
     update loans set status = 'paid_off', closed_at = now(), days_past_due = 0, bucket = 'current'
     where customer_id = ${loan.customerId} and id = ${loan.id}`;
   const ref = { customerId: loan.customerId, loanId: loan.id };
-  const unearned = -(await loanAccountBalance(tx, loan.id, ACCOUNTS.unearnedInterest));
+  const unearned = -(await loanAccountBalance(tx, loan.customerId, loan.id, ACCOUNTS.unearnedInterest));
   const closing = loanClosingInterestPostings(ref, {
     waivedInterestMinor: plan.waivedInterestMinor,
     unearnedInterestMinor: unearned,
@@ -120,14 +125,17 @@ export async function closePaidOffLoan(
 }
 
 export async function applyRepayment(tx: TransactionSql, input: RepaymentInput): Promise<Repayment> {
-  const loan = await getLoan(tx, input.loanId, true);
+  const customerId = input.customerId ?? (await getLoan(tx, input.loanId))?.customerId;
+  const loan = customerId === undefined ? null : await getLoan(tx, input.loanId, true, customerId);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'no such loan');
   if (loan.status !== 'active') {
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
   }
   const stored = await getProduct(tx, loan.productId);
   invariant(stored !== null, 'a loan has its product');
-  const installments = (await getInstallments(tx, loan.id)).filter((i) => i.status !== 'written_off');
+  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter(
+    (i) => i.status !== 'written_off',
+  );
   const plan = planRepayment({
     amountMinor: input.amountMinor,
     overpayment: input.overpayment,
@@ -138,7 +146,7 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
   });
   if (!plan.ok) throw new Refusal(plan.code, plan.message, { ...plan.details });
   const { split, excessMinor } = plan;
-  await payInstallments(tx, loan.id, plan.updates);
+  await payInstallments(tx, loan, plan.updates);
 
   const [row] = await tx<{ id: bigint }[]>`
     insert into repayments (loan_id, customer_id, amount_minor, principal_minor, interest_minor, fee_minor,

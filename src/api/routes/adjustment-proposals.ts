@@ -143,7 +143,7 @@ export function adjustmentProposalRoutes(platform: Platform): FastifyPluginAsync
         return idempotent(sql, request, reply, {
           effect: async (tx) => {
             const p = await lockOpenProposal(tx, id, checker.id);
-            await decideProposal(tx, id, 'approved', checker.id);
+            await decideProposal(tx, p, 'approved', checker.id);
             const decided = { ...p, status: 'approved' as const, decidedBy: checker.id };
             const adjustment = await applyStaffAdjustment(tx, checker, adjustmentOf(p), businessDate, id);
             await recordStaffAction(tx, {
@@ -171,7 +171,7 @@ export function adjustmentProposalRoutes(platform: Platform): FastifyPluginAsync
         return idempotent(sql, request, reply, {
           effect: async (tx) => {
             const p = await lockOpenProposal(tx, id, checker.id);
-            await decideProposal(tx, id, 'rejected', checker.id);
+            await decideProposal(tx, p, 'rejected', checker.id);
             const decided = { ...p, status: 'rejected' as const, decidedBy: checker.id };
             await recordStaffAction(tx, {
               actor: checker,

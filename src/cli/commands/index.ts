@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as registerAudit } from './audit.ts';
 import { register as registerBusinessDate } from './business-date.ts';
 import { register as registerCob } from './cob.ts';
+import { register as registerDb } from './db.ts';
 import { register as registerKeys } from './keys.ts';
 import { register as registerLedger } from './ledger.ts';
 import { register as registerMigrate } from './migrate.ts';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command): void {
   registerCob(program);
   registerBusinessDate(program);
   registerLedger(program);
+  registerDb(program);
   registerAudit(program);
   registerOrders(program);
   registerOps(program);

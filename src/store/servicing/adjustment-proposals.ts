@@ -70,7 +70,14 @@ export async function lockOpenProposal(
   id: bigint,
   checker: bigint,
 ): Promise<AdjustmentProposal> {
-  const [row] = await tx<Row[]>`select * from adjustment_proposals where id = ${id} for update`;
+  const [found] = await tx<
+    { customer_id: bigint }[]
+  >`select customer_id from adjustment_proposals where id = ${id}`;
+  // a row is locked through its customer: on a sharded database a lock is taken on one shard only
+  const [row] = found
+    ? await tx<Row[]>`
+        select * from adjustment_proposals where customer_id = ${found.customer_id} and id = ${id} for update`
+    : [];
   if (!row) throw new Refusal('PROPOSAL_NOT_FOUND', 'no such adjustment proposal');
   const p = fromRow(row);
   if (p.status !== 'open')
@@ -81,13 +88,13 @@ export async function lockOpenProposal(
 
 export async function decideProposal(
   tx: TransactionSql,
-  id: bigint,
+  open: Pick<AdjustmentProposal, 'customerId' | 'id'>,
   status: 'approved' | 'rejected',
   checker: bigint,
 ): Promise<void> {
   await tx`
     update adjustment_proposals set status = ${status}, decided_by = ${checker}, decided_at = now()
-    where id = ${id} and status = 'open'`;
+    where customer_id = ${open.customerId} and id = ${open.id} and status = 'open'`;
 }
 
 /** Largest page of GET /v1/adjustment-proposals. */

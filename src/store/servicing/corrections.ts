@@ -10,7 +10,7 @@ import { repaymentPostings } from '../../domain/postings.ts';
 import { reversalOf } from '../../domain/servicing-postings.ts';
 import type { Queryable, TransactionSql } from '../db.ts';
 import { postEntries } from '../ledger.ts';
-import { getLoan, type Loan, nextIds } from '../loans.ts';
+import { type Loan, lockLoan, nextIds } from '../loans.ts';
 import { Refusal } from '../refusal.ts';
 import { reprocessLoan } from './reprocess.ts';
 
@@ -71,7 +71,7 @@ function view(row: Row, after: { loan: Loan; waivedInterestMinor: bigint }): Cor
 }
 
 async function lockActive(tx: TransactionSql, loanId: bigint, allowPaidOff: boolean): Promise<Loan> {
-  const loan = await getLoan(tx, loanId, true);
+  const loan = await lockLoan(tx, loanId);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'no such loan');
   if (loan.status !== 'active' && !(allowPaidOff && loan.status === 'paid_off')) {
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });

@@ -22,7 +22,7 @@ import {
 import { netted, penaltyAdjustmentPostings, reallocationPostings } from '../../domain/servicing-postings.ts';
 import type { TransactionSql } from '../db.ts';
 import { type EntryInput, postEntries } from '../ledger.ts';
-import { getLoan, type Loan } from '../loans.ts';
+import { type Loan, lockLoan } from '../loans.ts';
 import { getProduct } from '../products.ts';
 import { Refusal } from '../refusal.ts';
 import { closePaidOffLoan, refreshStanding } from '../repayments.ts';
@@ -235,7 +235,7 @@ export async function reprocessLoan(
   eventId: bigint,
   date: string,
 ): Promise<{ loan: Loan; waivedInterestMinor: bigint }> {
-  let loan = await getLoan(tx, loanId, true);
+  let loan = await lockLoan(tx, loanId);
   invariant(loan !== null, 'the loan to reprocess exists');
   if (loan.status !== 'active' && loan.status !== 'paid_off') {
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
