@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { runCob } from '../../src/cob/run.ts';
 import { closeOfBusinessSteps } from '../../src/cob/steps.ts';
 import type { PayoutRail } from '../../src/payments/payouts.ts';
-import { call, createCustomer } from '../lending/fixtures.ts';
+import { insertTestProduct, testProductInput } from '../cob/fixtures.ts';
+import { call, createCustomer, startLab } from '../lending/fixtures.ts';
 import type { Scenario } from '../servicing/support.ts';
 
 export interface TestMerchant {
@@ -67,3 +68,30 @@ export async function accountBalance(s: Scenario, account: string): Promise<bigi
     select coalesce(sum(debit_minor - credit_minor), 0)::bigint as b from journal_lines where account_code = ${account}`;
   return row!.b;
 }
+
+/** servicing's scenario lab with more settings (e.g. FENQI_STATEMENT_CYCLE_DAY). */
+export async function startWith(
+  product: Record<string, unknown>,
+  env: Record<string, string>,
+): Promise<Scenario> {
+  const lab = await startLab(10, { FENQI_BUSINESS_CLOCK: 'manual', ...env });
+  const { id } = await insertTestProduct(lab.platform.db.sql, testProductInput(product));
+  const [staff] = await lab.platform.db.sql<{ id: bigint }[]>`
+    insert into staff (username, role, password_hash) values ('settlement-ops', 'ops', 'x') returning id`;
+  return { lab, productId: id, ops: lab.token('ops', staff!.id) };
+}
+
+/** A goods product with round numbers: 0% interest, 6 monthly installments, a 10.00 late fee, no grace. */
+export const ROUND_PRODUCT = {
+  code: 'SETTLE-GOODS',
+  kind: 'goods',
+  tenors: [6],
+  rateBp: 0,
+  method: 'equal-principal',
+  every: 1,
+  unit: 'month',
+  graceDays: 0,
+  minPrincipalMinor: '1000',
+  maxPrincipalMinor: '100000000',
+  lateFee: { fixedMinor: '1000', bpPerDay: 0, capMinor: null },
+};
