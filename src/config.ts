@@ -146,6 +146,21 @@ function timeZoneVar(env: Env, name: string, fallback: string): string {
   return zone;
 }
 
+/** Merchant settlement and statements (docs/settlement.md). */
+function settlementVars(env: Env, dataDir: string) {
+  return {
+    statementCycleDay: intVar(
+      env,
+      'FENQI_STATEMENT_CYCLE_DAY',
+      DEFAULT_STATEMENT_CYCLE_DAY,
+      1,
+      MAX_STATEMENT_CYCLE_DAY,
+    ),
+    payoutUrl: env.FENQI_PAYOUT_URL || undefined,
+    settlementDir: path.resolve(env.FENQI_SETTLEMENT_DIR || path.join(dataDir, 'settlements')),
+  };
+}
+
 function businessClockVar(env: Env, name: string): 'zone' | 'manual' {
   const raw = env[name] || 'zone';
   if (raw !== 'zone' && raw !== 'manual') throw new ConfigError(name, `must be zone or manual, got "${raw}"`);
@@ -420,15 +435,7 @@ export function loadConfig(env: Env = process.env): Config {
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
     businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),
-    statementCycleDay: intVar(
-      env,
-      'FENQI_STATEMENT_CYCLE_DAY',
-      DEFAULT_STATEMENT_CYCLE_DAY,
-      1,
-      MAX_STATEMENT_CYCLE_DAY,
-    ),
-    payoutUrl: env.FENQI_PAYOUT_URL || undefined,
-    settlementDir: path.resolve(env.FENQI_SETTLEMENT_DIR || path.join(dataDir, 'settlements')),
+    ...settlementVars(env, dataDir),
     // maker-checker (docs/security.md): a line or approval above this needs a second staff member
     secondApproverAboveMinor:
       BigInt(intVar(env, 'FENQI_SECOND_APPROVER_ABOVE_YUAN', 20_000, 0, 10_000_000)) * 100n,

@@ -106,6 +106,42 @@ const owedOf = (i: OwedInstallment) => i.principalMinor + i.interestMinor + i.fe
 export function buildStatement(cycle: Cycle, facts: StatementFacts): Statement | null {
   const owed = facts.owed.filter((i) => i.dueDate <= cycle.end && owedOf(i) > 0n);
   if (owed.length === 0 && facts.payments.length === 0 && facts.charges.length === 0) return null;
+  const sum = (f: (i: OwedInstallment) => bigint, of: readonly OwedInstallment[] = owed) =>
+    of.reduce((s, i) => s + f(i), 0n);
+  const inCycle = owed.filter((i) => i.dueDate >= cycle.start);
+  const statement: Statement = {
+    cycle,
+    dueDate: inCycle.reduce((last, i) => (i.dueDate > last ? i.dueDate : last), cycle.start),
+    principalDueMinor: sum((i) => i.principalMinor),
+    interestDueMinor: sum((i) => i.interestMinor),
+    feeDueMinor: sum((i) => i.feeMinor),
+    penaltyDueMinor: sum((i) => i.penaltyMinor),
+    pastDueMinor: sum(
+      owedOf,
+      owed.filter((i) => i.dueDate < cycle.start),
+    ),
+    totalDueMinor: sum(owedOf),
+    paymentsReceivedMinor: facts.payments.reduce((s, p) => s + p.amountMinor, 0n),
+    chargesMinor: facts.charges.reduce((s, c) => s + c.amountMinor, 0n),
+    lines: statementLines(cycle, owed, facts),
+  };
+  invariant(
+    statement.totalDueMinor ===
+      statement.principalDueMinor +
+        statement.interestDueMinor +
+        statement.feeDueMinor +
+        statement.penaltyDueMinor,
+    'a statement total is its components',
+  );
+  return statement;
+}
+
+/** Installments by due date (arrears first), then the previous cycle's payments and charges. */
+function statementLines(
+  cycle: Cycle,
+  owed: readonly OwedInstallment[],
+  facts: StatementFacts,
+): StatementLine[] {
   const installmentLines: StatementLine[] = [...owed]
     .sort((a, b) =>
       a.dueDate === b.dueDate
@@ -141,38 +177,11 @@ export function buildStatement(cycle: Cycle, facts: StatementFacts): Statement |
         amountMinor: m.amountMinor,
       };
     };
-  const sum = (f: (i: OwedInstallment) => bigint, of: readonly OwedInstallment[] = owed) =>
-    of.reduce((s, i) => s + f(i), 0n);
-  const inCycle = owed.filter((i) => i.dueDate >= cycle.start);
-  const statement: Statement = {
-    cycle,
-    dueDate: inCycle.reduce((last, i) => (i.dueDate > last ? i.dueDate : last), cycle.start),
-    principalDueMinor: sum((i) => i.principalMinor),
-    interestDueMinor: sum((i) => i.interestMinor),
-    feeDueMinor: sum((i) => i.feeMinor),
-    penaltyDueMinor: sum((i) => i.penaltyMinor),
-    pastDueMinor: sum(
-      owedOf,
-      owed.filter((i) => i.dueDate < cycle.start),
-    ),
-    totalDueMinor: sum(owedOf),
-    paymentsReceivedMinor: facts.payments.reduce((s, p) => s + p.amountMinor, 0n),
-    chargesMinor: facts.charges.reduce((s, c) => s + c.amountMinor, 0n),
-    lines: [
-      ...installmentLines,
-      ...facts.payments.map(movement('payment')),
-      ...facts.charges.map(movement('charge')),
-    ],
-  };
-  invariant(
-    statement.totalDueMinor ===
-      statement.principalDueMinor +
-        statement.interestDueMinor +
-        statement.feeDueMinor +
-        statement.penaltyDueMinor,
-    'a statement total is its components',
-  );
-  return statement;
+  return [
+    ...installmentLines,
+    ...facts.payments.map(movement('payment')),
+    ...facts.charges.map(movement('charge')),
+  ];
 }
 
 export interface NextPayment {

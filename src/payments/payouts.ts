@@ -65,6 +65,9 @@ export class SimulatedPayouts implements PayoutRail {
   readonly #decided = new Map<string, Decided>();
   /** Every request received, paid or not (resends included). */
   sends = 0;
+  /** Attempts refused, and attempts decided but left unanswered (the caller timed out). */
+  refusals = 0;
+  unanswered = 0;
   /** Money actually paid, by settlement id: the proof that nothing is paid twice. */
   readonly paidMinor = new Map<string, bigint>();
   /** Called on each send before it is decided (tests use it to kill a caller mid-batch). */
@@ -102,7 +105,9 @@ export class SimulatedPayouts implements PayoutRail {
         : { status: 'paid', reference: `SIMPAY-${id}` };
     this.#decided.set(id, { outcome, amountMinor: request.amountMinor, attempts });
     if (outcome.status === 'paid') this.paidMinor.set(id, request.amountMinor);
+    else this.refusals++;
     if (this.draw(id, `timeout:${attempts}`) < this.timeoutRate) {
+      this.unanswered++;
       throw new PayoutTimeout(`the payout rail did not answer for settlement ${id}`);
     }
     return outcome;
