@@ -17,6 +17,7 @@ import {
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { dateInZone } from './domain/dates.ts';
+import { DEFAULT_STATEMENT_CYCLE_DAY, MAX_STATEMENT_CYCLE_DAY } from './domain/statements.ts';
 import type { TlsFiles } from './link/tls.ts';
 
 export class ConfigError extends Error {
@@ -114,6 +115,15 @@ export interface Config {
    * `manual`, a stored date set by ops and advanced by close of business (test deployments, drills).
    */
   businessClock: 'zone' | 'manual';
+  /** Day of the month statement cycles start (1..28; FENQI_STATEMENT_CYCLE_DAY). */
+  statementCycleDay: number;
+  /**
+   * The payout rail merchants are paid through (FENQI_PAYOUT_URL, an HTTP rail such as the
+   * simulator `fenqi payout-sim` serves); undefined: the in-process simulated bank.
+   */
+  payoutUrl: string | undefined;
+  /** Where the daily settlement reconciliation files (CSV) are written (FENQI_SETTLEMENT_DIR). */
+  settlementDir: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -146,6 +156,21 @@ function timeZoneVar(env: Env, name: string, fallback: string): string {
     throw new ConfigError(name, `must be an IANA time zone such as Asia/Shanghai, got "${zone}"`);
   }
   return zone;
+}
+
+/** Merchant settlement and statements (docs/settlement.md). */
+function settlementVars(env: Env, dataDir: string) {
+  return {
+    statementCycleDay: intVar(
+      env,
+      'FENQI_STATEMENT_CYCLE_DAY',
+      DEFAULT_STATEMENT_CYCLE_DAY,
+      1,
+      MAX_STATEMENT_CYCLE_DAY,
+    ),
+    payoutUrl: env.FENQI_PAYOUT_URL || undefined,
+    settlementDir: path.resolve(env.FENQI_SETTLEMENT_DIR || path.join(dataDir, 'settlements')),
+  };
 }
 
 function businessClockVar(env: Env, name: string): 'zone' | 'manual' {
@@ -450,6 +475,7 @@ export function loadConfig(env: Env = process.env): Config {
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
     businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),
+    ...settlementVars(env, dataDir),
     // maker-checker (docs/security.md): a line or approval above this needs a second staff member
     secondApproverAboveMinor:
       BigInt(intVar(env, 'FENQI_SECOND_APPROVER_ABOVE_YUAN', 20_000, 0, 10_000_000)) * 100n,

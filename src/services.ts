@@ -11,6 +11,7 @@ import { type BusinessClock, createBusinessClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
+import { HttpPayoutRail, type PayoutRail, SimulatedPayouts } from './payments/payouts.ts';
 import { ProductReads } from './products/reads.ts';
 import { DecisionService } from './risk/service/decide.ts';
 import { simulatedProviders, simulatorOptionsFromEnv } from './risk/service/providers.ts';
@@ -36,6 +37,18 @@ export interface Services {
   gateway: PaymentGateway;
   /** What "today" is for every business date the process stamps (src/clock.ts). */
   clock: BusinessClock;
+  /** Where merchants' settlements are paid (src/payments/payouts.ts); a test may replace it. */
+  payouts: PayoutRail;
+}
+
+/** The simulated bank merchants are paid through until a payout rail is configured. */
+export const DEFAULT_PAYOUT_SEED = 1;
+
+/** The configured payout rail (FENQI_PAYOUT_URL), else the in-process simulated bank. */
+export function createPayoutRail(config: Pick<Config, 'payoutUrl'>): PayoutRail {
+  return config.payoutUrl
+    ? new HttpPayoutRail(config.payoutUrl)
+    : new SimulatedPayouts({ seed: DEFAULT_PAYOUT_SEED });
 }
 
 export interface ServiceParts {
@@ -63,5 +76,6 @@ export function buildServices(parts: ServiceParts): Services {
     products: new ProductReads(db.sql, cache),
     gateway: new SimulatedGateway({ seed: DEFAULT_GATEWAY_SEED, latencyMs: DEFAULT_GATEWAY_LATENCY_MS }),
     clock: createBusinessClock(config, db.sql),
+    payouts: createPayoutRail(config),
   };
 }

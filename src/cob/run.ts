@@ -52,6 +52,7 @@ import {
   updateStandings,
 } from '../store/cob.ts';
 import type { Sql, TransactionSql } from '../store/db.ts';
+import type { CobStep, CobStepResult } from './steps.ts';
 
 export interface CobProgress {
   date: string;
@@ -72,6 +73,11 @@ export interface CobOptions {
   /** Close a date earlier than the last closed one, or while another date's run is unfinished. */
   force?: boolean;
   onProgress?: (progress: CobProgress) => void;
+  /**
+   * Steps after the loans (src/cob/steps.ts: merchant settlement, statements), run in order, also
+   * when the date was already closed (each is idempotent and resumable on its own).
+   */
+  steps?: readonly CobStep[];
 }
 
 /** What the close did: the batches' tallies summed (BatchTally), with the run's own facts. */
@@ -88,6 +94,8 @@ export interface CobSummary extends BatchTally {
   buckets: Record<Bucket, number>;
   seconds: number;
   loansPerS: number;
+  /** What each step after the loans did, in order. */
+  steps: { name: string; result: CobStepResult }[];
 }
 
 interface BatchResult {
@@ -109,7 +117,7 @@ export async function runCob(sql: Sql, options: CobOptions): Promise<CobSummary>
   const { date, batchSize, writeOffDpd } = checkOptions(options);
   const startedMs = Date.now();
   const start = await sql.begin((tx) => startRun(tx, date, batchSize, writeOffDpd, options.force === true));
-  if (start.alreadyClosed) return summarise(sql, date, false, false, startedMs, 0);
+  if (start.alreadyClosed) return withSteps(await summarise(sql, date, false, false, startedMs, 0), options);
 
   const products = await loadProductRules(sql, writeOffDpd);
   let loansTotal = start.loansTotal;
@@ -132,7 +140,14 @@ export async function runCob(sql: Sql, options: CobOptions): Promise<CobSummary>
     if (result.finished) break;
   }
   await purgeExpiredThrottles(sql);
-  return summarise(sql, date, true, start.resumed, startedMs, doneThisCall);
+  return withSteps(await summarise(sql, date, true, start.resumed, startedMs, doneThisCall), options);
+}
+
+async function withSteps(summary: CobSummary, options: CobOptions): Promise<CobSummary> {
+  for (const step of options.steps ?? []) {
+    summary.steps.push({ name: step.name, result: await step.run(summary.date) });
+  }
+  return summary;
 }
 
 /** One batch of loans, steps 1 to 6 of the module comment, in one transaction. */
@@ -232,5 +247,6 @@ async function summarise(
     buckets,
     seconds,
     loansPerS: seconds > 0 ? doneThisCall / seconds : 0,
+    steps: [],
   };
 }

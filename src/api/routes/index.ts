@@ -26,7 +26,9 @@ import { repaymentRoutes } from './repayments.ts';
 import { returnRoutes } from './returns.ts';
 import { riskAdminRoutes } from './risk-admin.ts';
 import { servicingRoutes } from './servicing.ts';
+import { settlementRoutes } from './settlements.ts';
 import { staffRoutes } from './staff.ts';
+import { statementRoutes } from './statements.ts';
 import { webRoutes } from './web.ts';
 
 /** Every route plugin of the API. Versioned business routes live under /v1. */
@@ -58,5 +60,7 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(adjustmentProposalListRoute(platform));
   await app.register(creditBalanceRoutes(platform));
   await app.register(collectionRoutes(platform));
+  await app.register(settlementRoutes(platform));
+  await app.register(statementRoutes(platform));
   await app.register(webRoutes());
 }

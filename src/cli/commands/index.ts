@@ -12,6 +12,7 @@ import { register as registerQuote } from './quote.ts';
 import { register as registerRisk } from './risk.ts';
 import { register as registerSeed } from './seed.ts';
 import { register as registerServe } from './serve.ts';
+import { register as registerSettle } from './settle.ts';
 import { register as registerWorker } from './worker.ts';
 
 /** Every subcommand, in the order `fenqi --help` lists them. */
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerRisk(program);
   registerQuote(program);
   registerCob(program);
+  registerSettle(program);
   registerBusinessDate(program);
   registerLedger(program);
   registerDb(program);
