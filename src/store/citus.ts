@@ -26,6 +26,9 @@ export const REFERENCE_TABLES = [
   // servicing (issue 15): the deployment's business date and each merchant's return window
   'business_clock',
   'merchant_return_policies',
+  // merchant settlement and statements (issue 16): each merchant's discount, each cycle's run
+  'merchant_settlement_terms',
+  'statement_runs',
 ] as const;
 
 /** The co-location group every customer-owned table joins: customers, sharded by their id. */
@@ -53,6 +56,11 @@ export const CUSTOMER_TABLES = [
   'collection_cases',
   'collection_contacts',
   'adjustment_proposals',
+  // statements (issue 16); settlements are the platform's (customer_id 0, on the platform's shard)
+  'statements',
+  'statement_lines',
+  'merchant_settlements',
+  'merchant_settlement_lines',
 ] as const;
 export const CUSTOMER_COLUMN = 'customer_id';
 

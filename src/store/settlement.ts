@@ -33,7 +33,7 @@ export async function merchantDiscountBp(sql: Queryable, merchantId: bigint): Pr
 export async function setMerchantDiscountBp(sql: Queryable, merchantId: bigint, bp: number): Promise<void> {
   await sql`
     insert into merchant_settlement_terms (merchant_id, discount_bp) values (${merchantId}, ${bp})
-    on conflict (merchant_id) do update set discount_bp = excluded.discount_bp, updated_at = now()`;
+    on conflict (merchant_id) do update set discount_bp = excluded.discount_bp, updated_at = excluded.updated_at`;
 }
 
 interface Candidate {

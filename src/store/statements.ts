@@ -118,7 +118,8 @@ export async function advanceStatementRun(
   completed: boolean,
 ): Promise<void> {
   await tx`update statement_runs set cursor_customer_id = ${cursor}, statements = statements + ${written},
-      status = ${completed ? 'completed' : 'running'}, finished_at = case when ${completed} then now() end
+      status = ${completed ? 'completed' : 'running'},
+      finished_at = ${completed ? new Date() : null}::timestamptz
     where cycle_start = ${cycle.start}::date`;
 }
 
