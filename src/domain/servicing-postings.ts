@@ -85,6 +85,23 @@ export function penaltyAdjustmentPostings(ref: PostingRef, deltaMinor: bigint): 
   ]);
 }
 
+/**
+ * Interest a recalculation took off a loan's installments (positive) or put back (negative, a
+ * reversed early payment): the receivable leaves against unearned interest for installments not
+ * yet earned and against interest income for those close of business already earned.
+ */
+export function interestRecalculationPostings(
+  ref: PostingRef,
+  p: { unearnedMinor: bigint; earnedMinor: bigint },
+): Posting | null {
+  if (p.unearnedMinor === 0n && p.earnedMinor === 0n) return null;
+  return balanced('interest_recalculation', [
+    ...signedCredit(ref, ACCOUNTS.receivableInterest, p.unearnedMinor + p.earnedMinor),
+    ...signedCredit(ref, ACCOUNTS.unearnedInterest, -p.unearnedMinor),
+    ...signedCredit(ref, ACCOUNTS.interestIncome, -p.earnedMinor),
+  ]);
+}
+
 /** Where a refund goes: back to the customer's card (cash out) or kept as their credit balance. */
 export type RefundTo = 'card' | 'credit_balance';
 
