@@ -102,6 +102,18 @@ export function interestRecalculationPostings(
   ]);
 }
 
+/**
+ * A reschedule replaced interest not yet earned by the new schedule's: more interest is receivable
+ * and unearned (delta positive), or less (negative).
+ */
+export function rescheduleInterestPostings(ref: PostingRef, deltaMinor: bigint): Posting | null {
+  if (deltaMinor === 0n) return null;
+  return balanced('interest_reschedule', [
+    ...signedCredit(ref, ACCOUNTS.receivableInterest, -deltaMinor),
+    ...signedCredit(ref, ACCOUNTS.unearnedInterest, deltaMinor),
+  ]);
+}
+
 /** Where a refund goes: back to the customer's card (cash out) or kept as their credit balance. */
 export type RefundTo = 'card' | 'credit_balance';
 
