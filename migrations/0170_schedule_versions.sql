@@ -5,7 +5,7 @@
 create table schedule_versions (
   customer_id bigint not null references customers (id),
   loan_id bigint not null,
-  version integer not null check (version > 0),
+  version bigint not null check (version > 0),
   kind text not null check (kind in ('re_age', 'reschedule')),
   consent_ref text not null check (length(consent_ref) between 1 and 64),
   changed_by bigint not null references staff (id),
@@ -24,7 +24,7 @@ create table schedule_change_proposals (
   loan_id bigint not null,
   kind text not null check (kind in ('reschedule')),
   consent_ref text not null check (length(consent_ref) between 1 and 64),
-  tenor integer not null check (tenor > 0),
+  tenor bigint not null check (tenor > 0),
   start_date date not null,
   interest_delta_minor bigint not null,
   status text not null default 'open' check (status in ('open', 'approved', 'rejected')),

@@ -292,7 +292,7 @@ export function hardshipRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         return {
           loan_id: loan.id.toString(),
           versions: versions.map((v) => ({
-            version: v.version,
+            version: Number(v.version),
             kind: v.kind,
             consent_ref: v.consent_ref,
             business_date: v.business_date,

@@ -4,6 +4,7 @@ import { register as registerBusinessDate } from './business-date.ts';
 import { register as registerCob } from './cob.ts';
 import { register as registerKeys } from './keys.ts';
 import { register as registerLedger } from './ledger.ts';
+import { register as registerLoan } from './loan.ts';
 import { register as registerMigrate } from './migrate.ts';
 import { register as registerOps } from './ops.ts';
 import { register as registerOrders } from './orders.ts';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command): void {
   registerCob(program);
   registerBusinessDate(program);
   registerLedger(program);
+  registerLoan(program);
   registerAudit(program);
   registerOrders(program);
   registerOps(program);

@@ -85,7 +85,7 @@ async function applyChange(
   change: ScheduleChange,
   input: ScheduleChangeInput,
 ): Promise<number> {
-  const [row] = await tx<{ version: number }[]>`
+  const [row] = await tx<{ version: bigint }[]>`
     insert into schedule_versions (customer_id, loan_id, version, kind, consent_ref, changed_by, business_date,
       installments, interest_delta_minor)
     select ${loan.customerId}, ${loan.id}, coalesce(max(version), 0) + 1, ${kind}, ${input.consentRef},
@@ -108,7 +108,7 @@ async function applyChange(
     from unnest(${added.map((a) => a.number)}::int[], ${added.map((a) => a.dueDate)}::date[],
       ${added.map((a) => a.principalMinor.toString())}::bigint[], ${added.map((a) => a.interestMinor.toString())}::bigint[],
       ${added.map((a) => a.feeMinor.toString())}::bigint[]) as a(number, due_date, p, i, f)`;
-  return (row as { version: number }).version;
+  return Number((row as { version: bigint }).version);
 }
 
 /** Re-age: the past-due amounts move after the last installment; the loan is current again. */
@@ -187,7 +187,7 @@ interface ProposalRow {
   id: bigint;
   loan_id: bigint;
   consent_ref: string;
-  tenor: number;
+  tenor: bigint;
   start_date: string;
   status: string;
   proposed_by: bigint;
@@ -220,7 +220,7 @@ export async function decideScheduleProposal(
         businessDate: decision.businessDate,
         consentRef: p.consent_ref,
         staffId: p.proposed_by,
-        tenor: p.tenor,
+        tenor: Number(p.tenor),
         startDate: p.start_date < decision.businessDate ? decision.businessDate : p.start_date,
       },
       true,
@@ -236,7 +236,7 @@ export async function decideScheduleProposal(
 }
 
 export interface ScheduleVersionRow {
-  version: number;
+  version: bigint;
   kind: ScheduleChangeKind;
   consent_ref: string;
   changed_by: bigint;
