@@ -19,9 +19,9 @@ const STAR = '*';
 function keep(value: string, head: number, tail: number): string {
   const chars = [...value];
   if (chars.length <= head + tail) return STAR.repeat(chars.length);
-  return (
-    chars.slice(0, head).join('') + STAR.repeat(chars.length - head - tail) + chars.slice(-tail).join('')
-  );
+  // slice(-0) is the whole array: a tail of 0 keeps nothing
+  const kept = tail > 0 ? chars.slice(-tail).join('') : '';
+  return chars.slice(0, head).join('') + STAR.repeat(chars.length - head - tail) + kept;
 }
 
 /** 13912345678 -> 139****5678 */
