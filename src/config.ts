@@ -14,6 +14,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { dateInZone } from './domain/dates.ts';
 import type { TlsFiles } from './link/tls.ts';
@@ -93,6 +94,12 @@ export interface Config {
   rateLimitCustomerPerS: number;
   /** Sale day: queued orders one client address may place per second. */
   rateLimitIpPerS: number;
+  /**
+   * Addresses and CIDR ranges of the load balancers in front of the API (FENQI_TRUSTED_PROXIES).
+   * Only a hop from one of them may name the client in X-Forwarded-For; empty trusts no one, so
+   * the client address (throttles, logs) is the socket's peer.
+   */
+  trustedProxies: string[];
   /** IANA time zone whose midnight ends a business day (the close of business closes that date). */
   businessTimeZone: string;
   /** Workers close each ended business day by themselves (src/workers/cob-scheduler.ts). */
@@ -157,6 +164,31 @@ function urlVar(env: Env, name: string, protocols: readonly string[]): string | 
     }
   }
   return raw;
+}
+
+/** More would be a misconfiguration (a whole network trusted piecemeal), not a load balancer list. */
+export const TRUSTED_PROXIES_MAX = 64;
+
+function cidrOrAddress(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** Comma-separated IP addresses or CIDR ranges (10.0.0.0/8, fd00::/8); names are refused. */
+function trustedProxiesVar(env: Env, name: string): string[] {
+  const entries = (env[name] ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length > TRUSTED_PROXIES_MAX)
+    throw new ConfigError(name, `lists ${entries.length} entries, more than ${TRUSTED_PROXIES_MAX}`);
+  const bad = entries.find((e) => !cidrOrAddress(e));
+  if (bad !== undefined)
+    throw new ConfigError(name, `must be IP addresses or CIDR ranges separated by commas, got "${bad}"`);
+  return entries;
 }
 
 /** `host:port` pairs, comma-separated (IPv6 hosts in brackets: `[::1]:7000`). */
@@ -407,6 +439,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBacklog: intVar(env, 'FENQI_MAX_BACKLOG', 200_000, 1, 5_000_000),
     rateLimitCustomerPerS: intVar(env, 'FENQI_RATE_LIMIT_CUSTOMER_PER_S', 20, 1, 1_000_000),
     rateLimitIpPerS: intVar(env, 'FENQI_RATE_LIMIT_IP_PER_S', 2_000, 1, 10_000_000),
+    trustedProxies: trustedProxiesVar(env, 'FENQI_TRUSTED_PROXIES'),
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
     businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),

@@ -27,6 +27,13 @@ export interface ApiOptions {
   metrics?: Metrics;
 }
 
+/**
+ * request.ip (log-in and registration throttles, rate limits, logs) is the socket's peer unless that
+ * peer is a configured load balancer (FENQI_TRUSTED_PROXIES): a client cannot name itself in
+ * X-Forwarded-For.
+ */
+const trustProxyOf = (proxies: string[]): string[] | false => (proxies.length > 0 ? proxies : false);
+
 export async function buildApi(platform: Platform, options: ApiOptions = {}): Promise<Api> {
   const metrics = options.metrics ?? createMetrics();
   registerQueueMetrics(metrics.registry, platform);
@@ -36,6 +43,7 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestIdHeader: 'x-request-id',
+    trustProxy: trustProxyOf(platform.config.trustedProxies),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();

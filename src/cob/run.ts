@@ -10,6 +10,10 @@
  *   4. recompute days past due and the bucket,
  *   5. write off loans at the threshold (the loan's receivables go to credit losses),
  *   6. stamp each loan's last closed date and advance the run's cursor.
+ * Once the date is closed, housekeeping: the log-in throttle's rows past their longest window are
+ * purged (auth/throttle.ts). Close of business is the one job every deployment runs daily, in both
+ * clock modes (the scheduler, or an operator through the CLI or the API), so the table stays
+ * bounded everywhere; a day between purges is well inside what the rows cost.
  *
  * Safe to rerun: a loan stamped for the date is skipped, every journal entry has a unique event key
  * (`cob:<date>:accrual:<loan>`, `cob:<date>:latefee:<loan>:<n>`, `cob:<date>:writeoff:<loan>`), the
@@ -17,6 +21,7 @@
  * same transaction as the batch, so a run killed at any point continues from its last commit.
  */
 
+import { purgeExpiredThrottles } from '../auth/throttle.ts';
 import {
   cobSettings,
   type ProductRules,
@@ -126,6 +131,7 @@ export async function runCob(sql: Sql, options: CobOptions): Promise<CobSummary>
     });
     if (result.finished) break;
   }
+  await purgeExpiredThrottles(sql);
   return summarise(sql, date, true, start.resumed, startedMs, doneThisCall);
 }
 

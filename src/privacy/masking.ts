@@ -19,9 +19,12 @@ const STAR = '*';
 function keep(value: string, head: number, tail: number): string {
   const chars = [...value];
   if (chars.length <= head + tail) return STAR.repeat(chars.length);
-  // slice(-0) is the whole array: a tail of 0 keeps nothing
-  const kept = tail > 0 ? chars.slice(-tail).join('') : '';
-  return chars.slice(0, head).join('') + STAR.repeat(chars.length - head - tail) + kept;
+  // slice(length - tail), not slice(-tail): with tail 0, slice(-0) is the whole value
+  return (
+    chars.slice(0, head).join('') +
+    STAR.repeat(chars.length - head - tail) +
+    chars.slice(chars.length - tail).join('')
+  );
 }
 
 /** 13912345678 -> 139****5678 */

@@ -289,3 +289,20 @@ export async function reencryptCustomerBatch(
   }
   return { rows: rows.length, fields, lastId: rows.at(-1)?.id };
 }
+
+/** Customers' legal names, decrypted, for a page of staff listings (one query for the page). */
+export async function legalNamesOf(
+  sql: Queryable,
+  crypto: FieldCrypto,
+  ids: readonly bigint[],
+): Promise<Map<bigint, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await sql<{ id: bigint; legal_name_enc: Buffer }[]>`
+    select id, legal_name_enc from customers where id = any(${ids.map(String)}::bigint[])`;
+  return new Map(
+    rows.map((r) => [
+      BigInt(r.id),
+      crypto.cipher.decrypt(r.legal_name_enc, place('legal_name_enc', BigInt(r.id))),
+    ]),
+  );
+}

@@ -142,3 +142,12 @@ export async function getDecision(sql: Queryable, id: bigint): Promise<StoredDec
     where d.id = ${id.toString()}::bigint`;
   return row && fromRow(row);
 }
+
+/** The grade of the customer's latest graded decision (null: never graded): the policy maximum's grade. */
+export async function latestGrade(sql: Queryable, customerId: bigint): Promise<string | null> {
+  const [row] = await sql<{ grade: string }[]>`
+    select grade from credit_decisions
+    where customer_id = ${customerId.toString()}::bigint and grade is not null
+    order by created_at desc, id desc limit 1`;
+  return row?.grade ?? null;
+}

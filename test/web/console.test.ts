@@ -1,7 +1,8 @@
 /**
  * The operations console in headless Chromium against the real API on PostgreSQL, Redis and NATS: risk
  * staff work the review queue and read decisions and the policy, ops staff replay dead letters and
- * read the overview charts; plus GET /v1/ops/summary, the route the overview draws from.
+ * read the overview charts and decide the charges and waivers another ops member proposed; plus
+ * GET /v1/ops/summary, the route the overview draws from.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -367,6 +368,96 @@ describe('operations console', () => {
     } finally {
       await close();
       await settler.stop();
+    }
+  });
+
+  test('an ops member sees the charges another proposed (customer masked, loan, amount, who, how long) and approves one and rejects another; the proposer gets no buttons', async () => {
+    const order = await placeOrder(lab, borrower, 1, 3);
+    const propose = async (amount: string, reason: string) => {
+      const res = await lab.app.inject({
+        method: 'POST',
+        url: `/v1/loans/${order.loan_id}/charges`,
+        headers: { ...bearer(staffToken('ops')), 'idempotency-key': `console-${reason}` },
+        payload: { amount, reason },
+      });
+      assert.equal(res.statusCode, 202, res.body);
+      return res.json().proposal_id as string;
+    };
+    const approveId = await propose('600.00', 'courier-fee');
+    const rejectId = await propose('700.00', 'paperwork-fee');
+    // the list is for ops, who decide them: risk staff and customers are refused
+    for (const token of [staffToken('risk'), borrower.token]) {
+      const refused = await lab.app.inject({
+        method: 'GET',
+        url: '/v1/adjustment-proposals',
+        headers: bearer(token),
+      });
+      assert.equal(refused.statusCode, 403, refused.body);
+    }
+    const statusOf = async (id: string) =>
+      (
+        await lab.platform.db.sql<{ status: string; decided_by: string | null }[]>`
+          select status, decided_by::text as decided_by from adjustment_proposals where id = ${id}::bigint`
+      )[0]!;
+    const legalName = (await getCustomer(lab.platform.db.sql, lab.platform.services.crypto, borrower.id))!
+      .legalName;
+
+    const maker = await openPage(lab);
+    try {
+      await logInToConsole(maker.page, 'ops', lab.demo.staff.ops.password);
+      await maker.page.getByRole('link', { name: 'Charges & waivers' }).click();
+      const mine = maker.page.getByTestId('adjustment-proposals').locator('tbody tr', { hasText: approveId });
+      await mine.waitFor();
+      assert.match((await mine.textContent()) ?? '', /Yours: another ops member decides it/);
+      assert.equal(
+        await maker.page.getByRole('button', { name: `Approve proposal ${approveId}` }).count(),
+        0,
+      );
+      assert.deepEqual(maker.errors, []);
+    } finally {
+      await maker.close();
+    }
+
+    const password = 'ops-checker-password';
+    const created = await createStaff(lab.platform.db.sql, {
+      username: 'ops.checker',
+      role: 'ops',
+      passwordHash: await hashPassword(password),
+    });
+    assert.ok(created.ok);
+    const checker = { id: BigInt(created.id) };
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToConsole(page, 'ops.checker', password);
+      await page.getByRole('link', { name: 'Charges & waivers' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Charges and waivers to approve' }).waitFor();
+      const row = page.getByTestId('adjustment-proposals').locator('tbody tr', { hasText: approveId });
+      await row.waitFor();
+      const cells = await row.locator('td').allTextContents();
+      assert.equal(cells[0], approveId);
+      assert.equal(cells[1], `${mask('legal_name', legalName, 'staff')} (${borrower.id})`);
+      assert.equal(cells[2], order.loan_id);
+      assert.equal(cells[3], 'Charge (fee)');
+      assert.equal(cells[4], '¥600.00');
+      assert.equal(cells[5], 'ops');
+      assert.match(cells[6]!, /^(just now|\d+ min)$/);
+      assert.equal(cells[7], 'courier-fee');
+      assert.doesNotMatch((await page.locator('main').textContent()) ?? '', new RegExp(legalName));
+      await assertCleanText(page);
+      await assertControlsNamed(page);
+
+      await page.getByRole('button', { name: `Approve proposal ${approveId}` }).click();
+      await page.getByText(`Approved: the charge of ¥600.00 on loan ${order.loan_id} is applied.`).waitFor();
+      assert.deepEqual(await statusOf(approveId), { status: 'approved', decided_by: checker.id.toString() });
+      await page.getByRole('button', { name: `Reject proposal ${rejectId}` }).click();
+      await page
+        .getByText(`Rejected: the charge of ¥700.00 on loan ${order.loan_id} is not applied.`)
+        .waitFor();
+      assert.deepEqual(await statusOf(rejectId), { status: 'rejected', decided_by: checker.id.toString() });
+      await page.getByTestId('adjustment-proposals-empty').waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
     }
   });
 

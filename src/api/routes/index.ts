@@ -1,7 +1,7 @@
 import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../types.ts';
-import { adjustmentProposalRoutes } from './adjustment-proposals.ts';
+import { adjustmentProposalListRoute, adjustmentProposalRoutes } from './adjustment-proposals.ts';
 import { adjustmentRoutes } from './adjustments.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
@@ -56,6 +56,7 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(returnRoutes(platform));
   await app.register(adjustmentRoutes(platform));
   await app.register(adjustmentProposalRoutes(platform));
+  await app.register(adjustmentProposalListRoute(platform));
   await app.register(creditBalanceRoutes(platform));
   await app.register(collectionRoutes(platform));
   await app.register(hardshipRoutes(platform));

@@ -3,7 +3,7 @@
  * (migrations/0117_adjustment_proposals.sql; the seam is src/servicing/approval.ts).
  */
 import type { WaivableComponent } from '../../domain/adjustments.ts';
-import type { TransactionSql } from '../db.ts';
+import type { Queryable, TransactionSql } from '../db.ts';
 import { Refusal } from '../refusal.ts';
 
 export interface AdjustmentProposal {
@@ -88,4 +88,34 @@ export async function decideProposal(
   await tx`
     update adjustment_proposals set status = ${status}, decided_by = ${checker}, decided_at = now()
     where id = ${id} and status = 'open'`;
+}
+
+/** Largest page of GET /v1/adjustment-proposals. */
+export const ADJUSTMENT_PROPOSAL_PAGE_MAX = 100;
+
+export interface ListedAdjustmentProposal extends AdjustmentProposal {
+  createdAt: Date;
+  /** Seconds since it was proposed, by the database's clock. */
+  ageS: number;
+  proposerName: string;
+}
+
+/** Proposals in a status, newest first, a page of at most ADJUSTMENT_PROPOSAL_PAGE_MAX before a cursor. */
+export async function listAdjustmentProposals(
+  sql: Queryable,
+  status: AdjustmentProposal['status'],
+  limit: number,
+  beforeId: bigint | null,
+): Promise<ListedAdjustmentProposal[]> {
+  const rows = await sql<(Row & { created_at: Date; age_s: number; proposer_name: string })[]>`
+    select p.*, floor(extract(epoch from now() - p.created_at))::int as age_s, s.username as proposer_name
+    from adjustment_proposals p join staff s on s.id = p.proposed_by
+    where p.status = ${status} and ${beforeId === null ? sql`true` : sql`p.id < ${beforeId.toString()}::bigint`}
+    order by p.id desc limit ${Math.min(limit, ADJUSTMENT_PROPOSAL_PAGE_MAX)}`;
+  return rows.map((r) => ({
+    ...fromRow(r),
+    createdAt: r.created_at,
+    ageS: Math.max(0, r.age_s),
+    proposerName: r.proposer_name,
+  }));
 }
