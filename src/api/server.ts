@@ -12,6 +12,7 @@ import { registerDocsPage, registerInputChecks, registerPersonalDataHeaders } fr
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerAuthentication } from './plugins/authenticate.ts';
 import { registerQueueMetrics } from './queue-metrics.ts';
+import { lazyRequestLogger } from './request-logger.ts';
 import { registerRoutes } from './routes/index.ts';
 import type { Api } from './types.ts';
 import { validatorCompiler } from './validation.ts';
@@ -50,6 +51,7 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
     },
     // One line per request is written by our onResponse hook instead, with the route and timing.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings, options) => lazyRequestLogger(logger, bindings, options),
     // Prototype-poisoning keys are refused, not silently kept.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
