@@ -61,6 +61,7 @@ export interface ServiceParts {
 export function buildServices(parts: ServiceParts): Services {
   const { config, logger, db, cache } = parts;
   const crypto = createFieldCrypto(config);
+  const clock = createBusinessClock(config, db.sql);
   return {
     crypto,
     cacheIntegrity: createCacheIntegrity(config.tokenSecret),
@@ -72,10 +73,11 @@ export function buildServices(parts: ServiceParts): Services {
       logger,
       poolMax: config.databasePoolMax,
       providers: simulatedProviders(simulatorOptionsFromEnv(process.env)),
+      today: () => clock.today(),
     }),
     products: new ProductReads(db.sql, cache),
     gateway: new SimulatedGateway({ seed: DEFAULT_GATEWAY_SEED, latencyMs: DEFAULT_GATEWAY_LATENCY_MS }),
-    clock: createBusinessClock(config, db.sql),
+    clock,
     payouts: createPayoutRail(config),
   };
 }

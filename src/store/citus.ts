@@ -61,6 +61,9 @@ export const CUSTOMER_TABLES = [
   'statement_lines',
   'merchant_settlements',
   'merchant_settlement_lines',
+  // hardship (issue 15): each loan's schedule versions and the re-age/reschedule proposals
+  'schedule_versions',
+  'schedule_change_proposals',
 ] as const;
 export const CUSTOMER_COLUMN = 'customer_id';
 

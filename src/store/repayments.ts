@@ -17,12 +17,15 @@ import {
 import { standingOn } from '../domain/delinquency.ts';
 import { invariant } from '../domain/index.ts';
 import { ACCOUNTS, loanClosingInterestPostings, repaymentPostings } from '../domain/postings.ts';
+import { planProgressiveRepayment, progressivePayoffQuote } from '../domain/recalculation.ts';
+import { interestRecalculationPostings } from '../domain/servicing-postings.ts';
 import { releaseCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { loanAccountBalance, postEntries } from './ledger.ts';
 import { getInstallments, getLoan, type Loan } from './loans.ts';
 import { getProduct } from './products.ts';
 import { Refusal } from './refusal.ts';
+import { readRecalculationBasis } from './servicing/recalculation.ts';
 
 export interface RepaymentInput {
   loanId: bigint;
@@ -46,12 +49,16 @@ export interface Repayment {
 }
 
 export async function quotePayoff(sql: Queryable, loan: Loan, date: string): Promise<PayoffQuote> {
-  const installments = await getInstallments(sql, loan.id, loan.customerId);
-  return payoffQuote(
-    loan.startDate,
-    installments.filter((i) => i.status !== 'written_off'),
-    date,
-  );
+  const installments = (await getInstallments(sql, loan.id, loan.customerId)).filter((i) => i.status !== 'written_off');
+  const stored = await getProduct(sql, loan.productId);
+  if (stored?.product.interestRecalculation === 'progressive') {
+    return progressivePayoffQuote(
+      await readRecalculationBasis(sql, loan, stored.product),
+      installments,
+      date,
+    );
+  }
+  return payoffQuote(loan.startDate, installments, date);
 }
 
 /** Writes the installments' new paid amounts (and a payoff's lowered interest) in one statement. */
@@ -133,17 +140,22 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
   }
   const stored = await getProduct(tx, loan.productId);
   invariant(stored !== null, 'a loan has its product');
-  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter(
-    (i) => i.status !== 'written_off',
-  );
-  const plan = planRepayment({
+  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter((i) => i.status !== 'written_off');
+  const facts = {
     amountMinor: input.amountMinor,
     overpayment: input.overpayment,
     loanPrincipalMinor: loan.principalMinor,
     installments,
-    payoff: payoffQuote(loan.startDate, installments, input.businessDate),
     order: stored.product.allocationOrder,
-  });
+  };
+  const plan =
+    stored.product.interestRecalculation === 'progressive'
+      ? planProgressiveRepayment(
+          await readRecalculationBasis(tx, loan, stored.product),
+          facts,
+          input.businessDate,
+        )
+      : planRepayment({ ...facts, payoff: payoffQuote(loan.startDate, installments, input.businessDate) });
   if (!plan.ok) throw new Refusal(plan.code, plan.message, { ...plan.details });
   const { split, excessMinor } = plan;
   await payInstallments(tx, loan, plan.updates);
@@ -163,8 +175,25 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
     penaltyMinor: split.penalty,
     excessMinor,
   });
+  // interest taken off installments not yet due, so never earned yet (see domain/recalculation.ts)
+  const recalculatedMinor =
+    'recalculatedInterestMinor' in plan ? (plan.recalculatedInterestMinor as bigint) : 0n;
+  const recalculation = interestRecalculationPostings(ref, {
+    unearnedMinor: recalculatedMinor,
+    earnedMinor: 0n,
+  });
   await postEntries(tx, [
     { eventKey: `repayment:${repaymentId}`, businessDate: input.businessDate, ...ref, posting },
+    ...(recalculation
+      ? [
+          {
+            eventKey: `repayment:${repaymentId}:recalculation`,
+            businessDate: input.businessDate,
+            ...ref,
+            posting: recalculation,
+          },
+        ]
+      : []),
   ]);
   await releaseCredit(tx, loan.customerId, split.principal);
   if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate, repaymentId);

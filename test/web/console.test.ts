@@ -7,11 +7,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { addDays } from '../../src/domain/dates.ts';
 import { mask } from '../../src/privacy/masking.ts';
 import { ORDERS_SUBJECT } from '../../src/queue/index.ts';
 import { signBody } from '../../src/queue/mac.ts';
 import { getCreditLine } from '../../src/store/credit-lines.ts';
 import { getCustomer } from '../../src/store/customers.ts';
+import { checkLedger } from '../../src/store/ledger.ts';
 import { hashPassword } from '../../src/store/passwords.ts';
 import { createStaff } from '../../src/store/staff.ts';
 import { startOrderSettler } from '../../src/workers/order-settler.ts';
@@ -520,5 +522,122 @@ describe('operations console', () => {
       assert.equal(res.status, 400, q);
       assert.equal(res.body.error.code, 'VALIDATION_FAILED', q);
     }
+  });
+  // ---- servicing (issue 15): collections, returns, charges and waivers --------------------------
+
+  test('collections, returns and waivers: staff see masked names and plain words, never ids and codes', async () => {
+    // | who       | page                 | action                                         | sees                               |
+    // | ops       | Collections          | open the overdue customer's case, assign        | masked name, "Assigned to"         |
+    // | collector | Collections > case   | log a call: promised to pay 50.00 in 3 days    | "Promised to pay", the promise     |
+    // | ops       | Returns & waivers    | charge a 15.00 fee, waive 5.00 of it           | "Charged ¥15.00 of fee", "Waived"  |
+    // | ops       | Returns & waivers    | record a full goods return of another order    | "Returned ¥..." ; ledger check ok  |
+    const sql = lab.platform.db.sql;
+    const customer = await customerWithLine(lab, '10000.00');
+    const order = await placeOrder(lab, customer, 1, 3);
+    await sql`update loans set days_past_due = 12, bucket = 'M1' where id = ${order.loan_id}::bigint`;
+    await sql`update installments set status = 'overdue' where loan_id = ${order.loan_id}::bigint and number = 1`;
+    const [named] = await sql<
+      { n: string }[]
+    >`select count(*)::text as n from customers where id = ${customer.id}`;
+    assert.equal(named!.n, '1');
+    const profile = await getCustomer(sql, lab.platform.services.crypto, customer.id);
+    const masked = mask('legal_name', profile!.legalName, 'staff');
+    assert.notEqual(masked, profile!.legalName);
+    const collectorPassword = 'collector-web-pw-1';
+    const created = await createStaff(sql, {
+      username: 'collector-web',
+      role: 'collector',
+      passwordHash: await hashPassword(collectorPassword),
+    });
+    assert.ok(created.ok);
+
+    const ops = await openPage(lab);
+    try {
+      await logInToConsole(ops.page, 'ops', lab.demo.staff.ops.password);
+      await ops.page.getByRole('link', { name: 'Collections' }).click();
+      await ops.page.getByRole('heading', { level: 1, name: 'Collections' }).waitFor();
+      const queueText = (await ops.page.getByTestId('collections').textContent()) ?? '';
+      assert.ok(queueText.includes(masked), queueText);
+      assert.ok(!queueText.includes(profile!.legalName), 'the full name is never shown');
+      assert.ok(!queueText.includes(customer.id.toString()), 'customers are named, not numbered');
+      await ops.page
+        .getByRole('link', { name: `Open the case of ${masked}` })
+        .first()
+        .click();
+      await ops.page.getByRole('heading', { level: 1, name: `Case of ${masked}` }).waitFor();
+      await ops.page.getByLabel('Collector').selectOption({ label: 'collector-web' });
+      await ops.page.getByRole('button', { name: 'Assign' }).click();
+      await ops.page.getByText('Assigned to collector-web.').waitFor();
+      assert.equal(await ops.page.getByTestId('case-assignee').textContent(), 'collector-web');
+      await assertCleanText(ops.page);
+      await assertControlsNamed(ops.page);
+    } finally {
+      await ops.close();
+    }
+
+    const promised = addDays(await lab.platform.services.clock.today(), 3);
+    const collector = await openPage(lab);
+    try {
+      await logInToConsole(collector.page, 'collector-web', collectorPassword);
+      await collector.page.getByRole('heading', { level: 1, name: 'Collections' }).waitFor();
+      await collector.page
+        .getByRole('link', { name: `Open the case of ${masked}` })
+        .first()
+        .click();
+      await collector.page.getByLabel('How').selectOption({ label: 'Phone call' });
+      await collector.page.getByLabel('Outcome').selectOption({ label: 'Promised to pay' });
+      await collector.page.getByLabel('Promised date').fill(promised);
+      await collector.page.getByLabel('Promised amount (CNY)').fill('50.00');
+      await collector.page.getByRole('button', { name: 'Log the contact' }).click();
+      await collector.page.getByText('Logged: Promised to pay.').waitFor();
+      assert.equal(await collector.page.getByTestId('case-promise').textContent(), `¥50.00 by ${promised}`);
+      const log = (await collector.page.getByTestId('contacts').textContent()) ?? '';
+      assert.match(log, /Phone call/);
+      assert.match(log, /Promised to pay/);
+      assert.doesNotMatch(log, /promise_to_pay|call\b/);
+      assert.equal(await collector.page.getByRole('link', { name: 'Returns & waivers' }).isHidden(), true);
+      assert.deepEqual(collector.errors, []);
+    } finally {
+      await collector.close();
+    }
+
+    const other = await placeOrder(lab, customer, 2, 3);
+    const desk = await openPage(lab);
+    try {
+      await logInToConsole(desk.page, 'ops', lab.demo.staff.ops.password);
+      await desk.page.goto('/console/#/servicing');
+      await desk.page.getByRole('heading', { level: 1, name: 'Returns, charges and waivers' }).waitFor();
+      const adjust = desk.page.getByRole('form', { name: 'Charge or waiver' });
+      await adjust.getByLabel('Loan number').fill(order.loan_id);
+      await adjust.getByLabel('What').selectOption({ label: 'Charge a fee' });
+      await adjust.getByLabel('Amount (CNY)').fill('15.00');
+      await adjust.getByLabel('Why').fill('returned payment');
+      await adjust.getByRole('button', { name: 'Send' }).click();
+      await desk.page.getByText('Charged ¥15.00 of fee').waitFor();
+      await adjust.getByLabel('What').selectOption({ label: 'Waive a fee' });
+      await adjust.getByLabel('Amount (CNY)').fill('5.00');
+      await adjust.getByLabel('Why').fill('goodwill');
+      await adjust.getByRole('button', { name: 'Send' }).click();
+      await desk.page.getByText('Waived ¥5.00 of fee').waitFor();
+
+      const ret = desk.page.getByRole('form', { name: 'Goods return' });
+      await ret.getByLabel('Order number').fill(other.id);
+      await ret.getByRole('button', { name: 'Record the return' }).click();
+      await desk.page.getByTestId('return-result').waitFor();
+      assert.match(
+        (await desk.page.getByTestId('return-result').textContent()) ?? '',
+        /^Returned ¥[\d,]+\.\d\d$/,
+      );
+      await assertCleanText(desk.page);
+      assert.deepEqual(desk.errors, []);
+    } finally {
+      await desk.close();
+    }
+    const [returned] = await sql<
+      { status: string }[]
+    >`select status from loans where id = ${other.loan_id}::bigint`;
+    assert.equal(returned!.status, 'cancelled');
+    const check = await checkLedger(sql);
+    assert.ok(check.ok, JSON.stringify({ ...check, accountBalances: undefined }));
   });
 });

@@ -26,8 +26,11 @@ import {
 } from '../shared/dom.js';
 import { loginPage } from '../shared/login.js';
 import { AMOUNT_PATTERN, display } from '../shared/money.js';
+import { servicingViews } from './servicing.js';
 
 const STAFF_ROLES = ['risk', 'ops'];
+/** Who may log in: collectors too, for the collections pages (./servicing.js). */
+const CONSOLE_ROLES = [...STAFF_ROLES, 'collector'];
 const OVERVIEW_DAYS = [7, 14, 30];
 /** Decline reasons offered in the review form; any UPPER_SNAKE code is accepted. */
 const DECLINE_REASONS = [
@@ -51,8 +54,8 @@ const loginView = loginPage({
   api,
   title: 'Staff log in',
   identity: { label: 'Username', name: 'username', attrs: { autocomplete: 'username', maxlength: 64 } },
-  accepts: (role) => STAFF_ROLES.includes(role),
-  refusal: () => new ApiError(403, 'NOT_STAFF', 'the console is for risk and ops staff; customers use /app/'),
+  accepts: (role) => CONSOLE_ROLES.includes(role),
+  refusal: () => new ApiError(403, 'NOT_STAFF', 'the console is for staff; customers use /app/'),
 });
 
 // ---- overview (risk and ops) -----------------------------------------------------------------
@@ -833,8 +836,13 @@ const forRoles = (roles, render) => (params, query) => {
   return render(params, query);
 };
 
+// ---- servicing (issue 15): collections, returns, charges and waivers, in ./servicing.js -------
+
+const servicing = servicingViews(api);
+
 function homeRedirect() {
   if (!api.session.token) go('#/login');
+  else if (api.session.role === 'collector') servicing.home();
   else go(api.session.role === 'risk' ? '#/reviews' : '#/overview');
   return null;
 }
@@ -847,7 +855,8 @@ const syncShell = () => {
   nav.hidden = !role;
   logout.hidden = !role;
   who.textContent = role ? `${role} staff` : '';
-  for (const link of nav.querySelectorAll('[data-role]')) link.hidden = link.dataset.role !== role;
+  for (const link of nav.querySelectorAll('[data-role]'))
+    link.hidden = !link.dataset.role.split(' ').includes(role);
   markCurrent(nav);
 };
 startShell({
@@ -865,6 +874,9 @@ startShell({
     ['/adjustments', forRoles(['ops'], adjustmentsView)],
     ['/proposals', forRoles(STAFF_ROLES, proposalsView)],
     ['/proposals/:id', forRoles(STAFF_ROLES, proposalView)],
+    ['/collections', forRoles(['ops', 'collector'], servicing.collectionsView)],
+    ['/collections/:id', forRoles(['ops', 'collector'], servicing.caseView)],
+    ['/servicing', forRoles(['ops'], servicing.servicingView)],
   ],
   fallback: () =>
     h('section', {}, heading('Not found'), errorBox({ code: 'ROUTE_NOT_FOUND', message: 'no such page' })),

@@ -15,6 +15,7 @@ import { creditProposalRoutes } from './credit-proposals.ts';
 import { customerRoutes } from './customers.ts';
 import { deadLetterRoutes } from './dead-letters.ts';
 import { goodsRoutes } from './goods.ts';
+import { hardshipRoutes } from './hardship.ts';
 import { healthRoutes } from './health.ts';
 import { loanRoutes } from './loans.ts';
 import { merchantRoutes } from './merchants.ts';
@@ -62,5 +63,6 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(collectionRoutes(platform));
   await app.register(settlementRoutes(platform));
   await app.register(statementRoutes(platform));
+  await app.register(hardshipRoutes(platform));
   await app.register(webRoutes());
 }

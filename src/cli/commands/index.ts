@@ -5,6 +5,7 @@ import { register as registerCob } from './cob.ts';
 import { register as registerDb } from './db.ts';
 import { register as registerKeys } from './keys.ts';
 import { register as registerLedger } from './ledger.ts';
+import { register as registerLoan } from './loan.ts';
 import { register as registerMigrate } from './migrate.ts';
 import { register as registerOps } from './ops.ts';
 import { register as registerOrders } from './orders.ts';
@@ -29,6 +30,7 @@ export function registerCommands(program: Command): void {
   registerBusinessDate(program);
   registerLedger(program);
   registerDb(program);
+  registerLoan(program);
   registerAudit(program);
   registerOrders(program);
   registerOps(program);
