@@ -49,7 +49,9 @@ export interface Repayment {
 }
 
 export async function quotePayoff(sql: Queryable, loan: Loan, date: string): Promise<PayoffQuote> {
-  const installments = (await getInstallments(sql, loan.id, loan.customerId)).filter((i) => i.status !== 'written_off');
+  const installments = (await getInstallments(sql, loan.id, loan.customerId)).filter(
+    (i) => i.status !== 'written_off',
+  );
   const stored = await getProduct(sql, loan.productId);
   if (stored?.product.interestRecalculation === 'progressive') {
     return progressivePayoffQuote(
@@ -140,7 +142,9 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
   }
   const stored = await getProduct(tx, loan.productId);
   invariant(stored !== null, 'a loan has its product');
-  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter((i) => i.status !== 'written_off');
+  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter(
+    (i) => i.status !== 'written_off',
+  );
   const facts = {
     amountMinor: input.amountMinor,
     overpayment: input.overpayment,
