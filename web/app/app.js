@@ -129,6 +129,7 @@ function decisionPanel(d) {
     { class: 'card', 'aria-labelledby': 'decision-h', dataset: { testid: 'decision', outcome: d.decision } },
     h('h2', { id: 'decision-h' }, t(`decision.${d.decision}`)),
     facts([
+      d.grade ? [t('decision.grade'), d.grade, 'decision-grade'] : null,
       d.line !== null ? [t('decision.line'), display(d.line, d.currency), 'decision-line'] : null,
       [t('decision.application'), d.id],
     ]),

@@ -98,6 +98,7 @@ const MESSAGES = {
   'decision.approve': ['申请通过', 'Approved'],
   'decision.decline': ['暂未通过', 'Not approved this time'],
   'decision.refer': ['审核中', 'Under review'],
+  'decision.grade': ['评级', 'Grade'],
   'decision.line': ['您的额度', 'Your credit line'],
   'decision.application': ['申请编号', 'Application number'],
   'decision.refer_why': [

@@ -90,7 +90,8 @@ export function agreementBlock(productOf) {
   const box = h('input', {
     type: 'checkbox',
     name: 'agreement',
-    required: true,
+    // not `required`: the browser's own bubble would speak English on a Chinese page; the app says why
+    'aria-required': 'true',
     dataset: { version: AGREEMENT_VERSION },
   });
   const text = h('div', { class: 'agreement-text', tabindex: 0, role: 'region' });
