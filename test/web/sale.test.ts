@@ -32,7 +32,7 @@ describe('borrower app on sale day', () => {
       );
       await orderOnPage(page, 3);
       assert.equal((await placed).status(), 202);
-      await page.getByRole('heading', { level: 1, name: 'Wireless earbuds' }).waitFor();
+      await page.getByTestId('loan-schedule').waitFor(); // the loan's page (its heading is the goods' name)
       assert.equal(await page.getByTestId('loan-schedule').locator('tbody tr').count(), 3);
       const [row] = await lab.platform.db.sql<{ n: bigint }[]>`
         select count(*)::bigint as n from loans where customer_id = ${c.id}`;
