@@ -15,6 +15,7 @@ import { type ApplicationInput, PURPOSES } from '../../risk/model/features.ts';
 import { REASON_CODES } from '../../risk/model/policy.ts';
 import type { Reason } from '../../risk/model/scorecard.ts';
 import { CustomerNotFoundError, type Decision, deviceKeyOf } from '../../risk/service/decide.ts';
+import { explainRules, type RuleExplanation } from '../../risk/service/explain.ts';
 import { getDecision, isUnknownCustomer, type StoredDecision } from '../../store/decisions.ts';
 import { getModel } from '../../store/models.ts';
 import { getPolicy } from '../../store/policies.ts';
@@ -68,6 +69,22 @@ const DecisionView = Type.Object({
   reasons: Type.Array(ReasonView),
   score_reasons: Type.Array(ScoreReason),
   degraded: Type.Array(Type.String()),
+  rules: Type.Object(
+    {
+      fired: Type.Array(
+        Type.Object({
+          code: Type.String(),
+          action: Type.String(),
+          fact: Type.Union([Type.String(), Type.Null()]),
+          observed: Type.Union([Type.Number(), Type.Boolean()]),
+        }),
+      ),
+      unknown: Type.Array(
+        Type.Object({ code: Type.String(), fact: Type.Union([Type.String(), Type.Null()]) }),
+      ),
+    },
+    { description: 'hard rules that fired, apart from the rules that could not be checked (fact unknown)' },
+  ),
   model_version: Type.Union([Type.Integer(), Type.Null()]),
   policy_version: Type.Integer(),
   review: Type.Union([
@@ -152,6 +169,7 @@ type DecisionFacts = Pick<
 interface DecisionDetail {
   scoreReasons: Reason[];
   degraded: string[];
+  rules: RuleExplanation;
   modelVersion: number | null;
   review: { status: string; line: string | null; reason: string | null } | null;
 }
@@ -168,6 +186,7 @@ function decisionView(d: DecisionFacts, detail: DecisionDetail) {
     reasons: d.reasons.map(reasonView),
     score_reasons: detail.scoreReasons,
     degraded: detail.degraded,
+    rules: detail.rules,
     model_version: detail.modelVersion,
     policy_version: d.policyVersion,
     review: detail.review,
@@ -182,6 +201,7 @@ function fresh(d: Decision, customerId: bigint) {
     {
       scoreReasons: d.scoreReasons,
       degraded: d.degraded,
+      rules: explainRules(d.ruleHits),
       modelVersion: d.modelVersion,
       review: d.outcome === 'refer' ? { status: 'open', line: null, reason: null } : null,
     },
@@ -189,10 +209,16 @@ function fresh(d: Decision, customerId: bigint) {
 }
 
 function stored(d: StoredDecision) {
-  const result = d.result as { scoreReasons?: unknown[]; degraded?: string[]; modelVersion?: number };
+  const result = d.result as {
+    scoreReasons?: unknown[];
+    degraded?: string[];
+    modelVersion?: number;
+    ruleHits?: unknown;
+  };
   return decisionView(d, {
     scoreReasons: (result.scoreReasons ?? []) as never,
     degraded: result.degraded ?? [],
+    rules: explainRules(result.ruleHits),
     modelVersion: result.modelVersion ?? null,
     review: d.review && { status: d.review.status, line: money(d.review.lineMinor), reason: d.review.reason },
   });
