@@ -16,6 +16,10 @@ export interface ReviewItem {
   reasons: string[];
   suggestedLineMinor: bigint | null;
   createdAt: Date;
+  /** Seconds since the application was referred (the database's clock). */
+  waitingS: number;
+  assigneeId: bigint | null;
+  reviewerId: bigint | null;
 }
 
 export async function listReviews(
@@ -34,10 +38,15 @@ export async function listReviews(
       reasons: string[];
       suggested: string | null;
       created_at: Date;
+      waiting_s: number;
+      assignee_id: bigint | null;
+      reviewer_id: bigint | null;
     }[]
   >`
     select r.decision_id, r.customer_id, r.status, d.grade, d.score, d.reasons,
-           d.result->>'suggestedLineMinor' as suggested, r.created_at
+           d.result->>'suggestedLineMinor' as suggested, r.created_at,
+           floor(extract(epoch from (coalesce(r.resolved_at, now()) - r.created_at)))::int as waiting_s,
+           r.assignee_id, r.reviewer_id
     from risk_reviews r join credit_decisions d on d.customer_id = r.customer_id and d.id = r.decision_id
     where r.status = ${status} and r.decision_id > ${(afterId ?? 0n).toString()}::bigint
     order by r.decision_id limit ${Math.min(limit, REVIEW_PAGE_MAX)}`;
@@ -50,7 +59,19 @@ export async function listReviews(
     reasons: r.reasons,
     suggestedLineMinor: r.suggested && /^\d+$/.test(r.suggested) ? BigInt(r.suggested) : null,
     createdAt: r.created_at,
+    waitingS: Math.max(0, r.waiting_s),
+    assigneeId: r.assignee_id,
+    reviewerId: r.reviewer_id,
   }));
+}
+
+/** Gives an open review to a staff member; false when there is no open review with that id. */
+export async function assignReview(sql: Queryable, decisionId: bigint, staffId: bigint): Promise<boolean> {
+  const rows = await sql`
+    update risk_reviews set assignee_id = ${staffId.toString()}::bigint
+    where decision_id = ${decisionId.toString()}::bigint and status = 'open'
+    returning decision_id`;
+  return rows.length > 0;
 }
 
 export type ResolveResult =
