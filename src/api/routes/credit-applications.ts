@@ -72,6 +72,9 @@ const DecisionView = Type.Object({
   reasons: Type.Array(ReasonView),
   score_reasons: Type.Array(ScoreReason),
   degraded: Type.Array(Type.String()),
+  customer_name: Type.Optional(
+    Type.Union([Type.String(), Type.Null()], { description: 'masked; on staff reads only' }),
+  ),
   rules: Type.Object(
     {
       fired: Type.Array(
@@ -367,7 +370,10 @@ function applicationRoutes(app: Api, platform: Platform): void {
       if (!d || (principal.role === 'customer' && d.customerId !== principal.id)) {
         throw notFound('credit application');
       }
-      return stored(d);
+      if (principal.role === 'customer') return stored(d);
+      // staff read the customer by masked name (privacy/masking.ts), never by id alone
+      const c = await getCustomer(db.sql, platform.services.crypto, d.customerId);
+      return { ...stored(d), customer_name: c ? mask('legal_name', c.legalName, 'staff') : null };
     },
   );
 

@@ -6,6 +6,7 @@
  * decision). Deny-list values (phone, national id) travel only in request bodies, never in a URL,
  * and only their blind index is stored or shown (as an 8-hex-digit fingerprint).
  */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -21,6 +22,7 @@ import {
   PolicyError,
 } from '../../risk/model/policy.ts';
 import { GRADES } from '../../risk/model/scorecard.ts';
+import { staffNames } from '../../store/back-office.ts';
 import type { Sql, TransactionSql } from '../../store/db.ts';
 import { isUnknownStaff } from '../../store/db-errors.ts';
 import {
@@ -158,6 +160,7 @@ const PolicyView = Type.Object({
   active: Type.Boolean(),
   note: Type.String(),
   published_by: Type.Union([Type.String(), Type.Null()]),
+  published_by_name: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'username' })),
   created_at: Type.String(),
   policy: PolicySchema,
 });
@@ -414,7 +417,8 @@ function policyRoutes(app: Api, ctx: AdminContext): void {
           'no policy yet: the default is installed by the first decision, or publish one',
         );
       }
-      return policyView(active);
+      const names = await staffNames(sql, active.publishedBy === null ? [] : [active.publishedBy]);
+      return { ...policyView(active), published_by_name: names.get(String(active.publishedBy)) ?? null };
     },
   );
 
