@@ -309,6 +309,13 @@ export function riskViews(api) {
   return { reviewsView, decisionsView, decisionView: decisionViewOf(api, reviewForms) };
 }
 
+/** "Repayment history: paid duly / none / other": a feature and its bin for people. */
+function featureLabel(feature, bin) {
+  const value =
+    bin === 'missing' ? t('feature.missing') : String(bin).replaceAll('_', ' ').replaceAll(' | ', ' / ');
+  return `${word('feature', feature)}: ${value}`;
+}
+
 /** The rules that fired and the ones that could not be checked, as two lists. */
 function rulesSection(rules) {
   const fact = (name) => word('fact', name ?? 'unknown');
@@ -386,7 +393,7 @@ function decisionViewOf(api, reviewForms) {
     const render = async () => {
       const d = await api.get(`/v1/credit-applications/${encodeURIComponent(id)}`);
       const points = d.score_reasons.map((r) => ({
-        label: `${r.feature}: ${r.bin}`,
+        label: featureLabel(r.feature, r.bin),
         value: r.points,
         best: r.points + r.shortfall,
       }));
@@ -397,7 +404,7 @@ function decisionViewOf(api, reviewForms) {
           try {
             const r = await api.post(`/v1/credit-applications/${d.id}/replay`, undefined);
             const all = Object.entries(r.replayed.points ?? {}).map(([feature, value]) => ({
-              label: feature,
+              label: word('feature', feature),
               value,
             }));
             fill(

@@ -297,15 +297,18 @@ export function lineChart(
   svg.append(axis(pad, width, height, max));
   const widest = Math.max(1, ...labels.map((l) => textWidth(formatLabel(l))));
   const every = Math.max(1, Math.ceil((widest + 12) / Math.max(step, 1)));
-  labels.forEach((label, i) => {
-    // the last label only when it does not crowd the one before it
-    const last = i === labels.length - 1 && (labels.length - 1) % every >= every / 2;
-    if (i % every === 0 || last) {
-      svg.append(
-        s('text', { x: xAt(i), y: height - pad.bottom + 16, 'text-anchor': 'middle' }, formatLabel(label)),
-      );
-    }
-  });
+  // every `every`-th day, and always the last one: it replaces the one before it when they would touch
+  const shown = labels.map((_l, i) => i).filter((i) => i % every === 0);
+  const lastIndex = labels.length - 1;
+  if (lastIndex > 0 && shown.at(-1) !== lastIndex) {
+    if (lastIndex - shown.at(-1) < every) shown.pop();
+    shown.push(lastIndex);
+  }
+  for (const i of shown) {
+    svg.append(
+      s('text', { x: xAt(i), y: height - pad.bottom + 16, 'text-anchor': 'middle' }, formatLabel(labels[i])),
+    );
+  }
   series.forEach((line, k) => {
     const colour = SERIES_COLOURS[k % SERIES_COLOURS.length];
     const points = line.values.map((v, i) => `${xAt(i)},${yAt(v)}`).join(' ');
