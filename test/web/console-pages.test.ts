@@ -34,6 +34,8 @@ const TARGET_MIN_PX = 44;
 /** Tab presses a keyboard journey may take to reach one control before the test gives up. */
 const TAB_LIMIT = 80;
 const SHOTS = join(process.cwd(), 'artifacts', 'screenshots', 'console');
+/** An UPPER_SNAKE code (SCORE_REVIEW, FENQI_DEAD): what staff must never have to read. */
+const RAW_CODE = /\b[A-Z][A-Z0-9]+_[A-Z0-9_]+\b/;
 type Locale = 'zh-CN' | 'en';
 type Role = 'risk' | 'ops';
 
@@ -99,6 +101,17 @@ describe('operations console pages', () => {
   });
   after(async () => {
     await lab?.close();
+  });
+
+  test('both languages hold the same console messages, and none is empty', async () => {
+    // plain browser modules, loaded by URL (they have no type declarations)
+    const web = (path: string) => new URL(`../../web/${path}`, import.meta.url).href;
+    await import(web('console/messages.js'));
+    await import(web('shared/chart.js'));
+    const i18n = (await import(web('shared/i18n.js'))) as { keysOf(locale: string): string[] };
+    const zh = i18n.keysOf('zh-CN').sort();
+    assert.deepEqual(i18n.keysOf('en').sort(), zh);
+    assert.ok(zh.length > 300, `${zh.length} messages`);
   });
 
   test('the console is Chinese by default, and the English switch sticks across a reload', async () => {
@@ -442,6 +455,11 @@ describe('operations console pages', () => {
           for (const p of PAGES.filter((x) => x.role === role)) {
             await show(phone.page, p.hash());
             assert.deepEqual(await badTargets(phone.page), [], `${p.name} (${locale}) on a phone`);
+            if (p.name !== 'policy') {
+              // the policy page lists its rules by code on purpose; every other page speaks in words
+              const text = (await phone.page.locator('main').textContent()) ?? '';
+              assert.doesNotMatch(text, RAW_CODE, `${p.name} (${locale}) shows a raw code`);
+            }
             await phone.page.screenshot({
               path: join(SHOTS, `${p.name}.${locale}.phone.png`),
               fullPage: true,

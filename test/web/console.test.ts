@@ -596,7 +596,14 @@ describe('operations console', () => {
       await collector.page.getByLabel('Promised amount (CNY)').fill('50.00');
       await collector.page.getByRole('button', { name: 'Log the contact' }).click();
       await collector.page.getByText('Logged: Promised to pay.').waitFor();
-      assert.equal(await collector.page.getByTestId('case-promise').textContent(), `¥50.00 by ${promised}`);
+      // the date as the page's language writes it (English here: "4 Jan 2027")
+      const promisedText = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeZone: 'UTC' }).format(
+        new Date(`${promised}T00:00:00Z`),
+      );
+      assert.equal(
+        await collector.page.getByTestId('case-promise').textContent(),
+        `¥50.00 by ${promisedText}`,
+      );
       const log = (await collector.page.getByTestId('contacts').textContent()) ?? '';
       assert.match(log, /Phone call/);
       assert.match(log, /Promised to pay/);
