@@ -4,10 +4,10 @@
  * are shown by name, customers by masked name.
  */
 import { moneyAction } from '../shared/api.js';
-import { busy, facts, field, fill, go, h, notice } from '../shared/dom.js';
+import { busy, facts, field, fill, h, notice } from '../shared/dom.js';
 import { t } from '../shared/i18n.js';
 import { display } from '../shared/money.js';
-import { badge, customerLink, errorText, heading, statusArea, table, waited, when, word } from './ui.js';
+import { badge, customerLink, heading, statusArea, table, waited, when, word } from './ui.js';
 
 const PROPOSAL_PAGE = 50;
 const ADJUSTMENT_PAGE = 50;
@@ -259,7 +259,5 @@ export function approvalViews(api) {
     return outlet;
   }
 
-  return { proposalsView, proposalView, adjustmentsView, errorText };
+  return { proposalsView, proposalView, adjustmentsView };
 }
-
-export { go };

@@ -551,6 +551,8 @@ const M = {
   'policy.action.refer': ['转人工', 'refer'],
   'policy.missing.skip': ['跳过', 'skip'],
   'policy.missing.refer': ['转人工', 'refer'],
+  'policy.yes': ['是', 'yes'],
+  'policy.no': ['否', 'no'],
   'policy.removed': ['（删除）', '(removed)'],
   'policy.added': ['（新增）', '(added)'],
   // dead letters

@@ -7,7 +7,7 @@ import { ApiError, moneyAction } from '../shared/api.js';
 import { busy, facts, field, fill, go, h, notice } from '../shared/dom.js';
 import { t } from '../shared/i18n.js';
 import { display } from '../shared/money.js';
-import { badge, heading, reasonText, statusArea, table, when, word } from './ui.js';
+import { heading, reasonText, statusArea, table, when, word } from './ui.js';
 
 const POLICY_VERSIONS_PAGE = 20;
 
@@ -17,8 +17,13 @@ function fromMinorText(minor) {
   return `${digits.slice(0, -2)}.${digits.slice(-2)}`;
 }
 
+/** Comparison signs people read, not the policy's op names. */
+const OPS = { lt: '<', lte: '≤', gt: '>', gte: '≥', eq: '=', ne: '≠' };
+const valueText = (v) => (typeof v === 'boolean' ? t(v ? 'policy.yes' : 'policy.no') : String(v));
+const condition = (r) => `${word('fact', r.fact)} ${OPS[r.op] ?? r.op} ${valueText(r.value)}`;
+
 const ruleText = (r) =>
-  `${word('fact', r.fact)} ${r.op} ${r.value} → ${word('policy.action', r.action)}` +
+  `${condition(r)} → ${word('policy.action', r.action)}` +
   `; ${t('policy.whenMissing')}: ${word('policy.missing', r.whenMissing)}`;
 
 /** The settings of a policy flattened to label → text, for comparing two versions. */
@@ -155,7 +160,7 @@ export function policyViews(api) {
         ['code', 'rule', 'action', 'whenMissing', 'description'].map((k) => t(`policy.${k}`)),
         p.rules.map((r) => [
           h('code', {}, r.code),
-          `${word('fact', r.fact)} ${r.op} ${r.value}`,
+          condition(r),
           word('policy.action', r.action),
           word('policy.missing', r.whenMissing),
           reasonText(r.code, r.description),
@@ -188,7 +193,7 @@ export function policyViews(api) {
         [t('policy.version'), t('policy.isActive'), t('policy.note'), t('policy.published')],
         versions.items.map((v) => [
           String(v.version),
-          v.active ? badge('active') : '',
+          v.active ? h('span', { class: 'badge active' }, t('policy.isActive')) : '',
           v.note,
           when(v.created_at),
         ]),
