@@ -94,141 +94,145 @@ function notesTable(notes) {
   );
 }
 
-export function backOfficeViews(api) {
-  async function customerView({ id }) {
-    const o = await api.get(`/v1/customers/${encodeURIComponent(id)}/overview`);
-    const c = o.customer;
-    const worst = o.max_days_past_due;
-    return h(
-      'section',
-      {},
-      heading(t('customer.title', { name: c.name })),
-      h(
-        'section',
-        { class: 'card', 'aria-labelledby': 'identity-h' },
-        h('h2', { id: 'identity-h' }, t('customer.identity')),
-        facts([
-          [t('customer.name'), c.name, 'customer-name'],
-          [t('customer.phone'), c.phone],
-          [t('customer.nationalId'), c.national_id],
-          [t('customer.status'), badge(c.status)],
-          [t('customer.since'), day(c.since)],
-          [
-            t('customer.line'),
-            o.credit_line
-              ? t('customer.lineText', {
-                  limit: display(o.credit_line.limit),
-                  used: display(o.credit_line.used),
-                  status: word('status', o.credit_line.status),
-                })
-              : t('customer.noLine'),
-            'customer-line',
-          ],
-          [
-            t('customer.dpd'),
-            worst === 0 ? t('customer.dpdNone') : t('common.days', { n: worst }),
-            'customer-dpd',
-          ],
-        ]),
-      ),
-      h('h2', {}, t('customer.loans')),
-      o.loans.length
-        ? loansTable(t('customer.loansCaption'), o.loans, { withCustomer: false })
-        : h('p', {}, t('customer.noLoans')),
-      h('h2', {}, t('customer.decisions')),
-      o.decisions.length
-        ? table(t('decisions.caption'), decisionHeadings(), decisionRows(o.decisions), {
-            dataset: { testid: 'customer-decisions' },
-          })
-        : h('p', {}, t('customer.noDecisions')),
-      h('h2', {}, t('customer.notes')),
-      o.collection_notes.length ? notesTable(o.collection_notes) : h('p', {}, t('customer.noNotes')),
-    );
-  }
+/** The API client the views use: one per console page, set by the factory below. */
+let api;
 
-  async function bucketView({ bucket }) {
-    const outlet = h('section', {});
-    const render = async () => {
-      const page = await api.get(`/v1/ops/buckets/${encodeURIComponent(bucket)}/loans?limit=${BUCKET_PAGE}`);
-      const owed = sum(...page.items.map((l) => l.owed));
-      fill(
-        outlet,
-        heading(t('bucketLoans.title', { bucket: word('bucket', bucket) })),
-        facts([
-          [t('overview.loans'), String(page.items.length)],
-          [t('overview.owed'), display(owed), 'bucket-owed'],
-        ]),
-        page.items.length
-          ? loansTable(t('bucketLoans.caption'), page.items, { withCustomer: true })
-          : h('p', {}, t('bucketLoans.empty')),
-        h('p', { class: 'hint' }, t('common.autoRefresh', { seconds: REFRESH_INTERVAL_MS / 1000 })),
-        h('p', {}, h('a', { href: '#/overview' }, t('bucketLoans.back'))),
-      );
-    };
-    await render();
-    autoRefresh(outlet, render);
-    return outlet;
-  }
-
-  async function loanView({ id }) {
-    const [loan, schedule] = await Promise.all([
-      api.get(`/v1/loans/${encodeURIComponent(id)}`),
-      api.get(`/v1/loans/${encodeURIComponent(id)}/schedule`),
-    ]);
-    const owes = (i) => sum(i.principal, i.interest, i.fee, i.penalty);
-    const paid = (i) => sum(i.paid_principal, i.paid_interest, i.paid_fee, i.paid_penalty);
-    return h(
+async function customerView({ id }) {
+  const o = await api.get(`/v1/customers/${encodeURIComponent(id)}/overview`);
+  const c = o.customer;
+  const worst = o.max_days_past_due;
+  return h(
+    'section',
+    {},
+    heading(t('customer.title', { name: c.name })),
+    h(
       'section',
-      {},
-      heading(t('loan.title', { id: loan.id })),
+      { class: 'card', 'aria-labelledby': 'identity-h' },
+      h('h2', { id: 'identity-h' }, t('customer.identity')),
       facts([
-        [t('loan.customer'), h('a', { href: `#/customers/${loan.customer_id}` }, t('loan.customerPage'))],
-        [t('loan.kind'), word('kind', loan.kind)],
-        [t('loan.status'), badge(loan.status), 'loan-status'],
-        [t('loan.principal'), display(loan.principal)],
-        [t('loan.owed'), display(loan.outstanding.total), 'loan-owed'],
-        [t('loan.dpd'), String(loan.days_past_due), 'loan-dpd'],
-        [t('loan.bucket'), word('bucket', loan.bucket)],
-        [t('loan.started'), day(loan.start_date)],
+        [t('customer.name'), c.name, 'customer-name'],
+        [t('customer.phone'), c.phone],
+        [t('customer.nationalId'), c.national_id],
+        [t('customer.status'), badge(c.status)],
+        [t('customer.since'), day(c.since)],
+        [
+          t('customer.line'),
+          o.credit_line
+            ? t('customer.lineText', {
+                limit: display(o.credit_line.limit),
+                used: display(o.credit_line.used),
+                status: word('status', o.credit_line.status),
+              })
+            : t('customer.noLine'),
+          'customer-line',
+        ],
+        [
+          t('customer.dpd'),
+          worst === 0 ? t('customer.dpdNone') : t('common.days', { n: worst }),
+          'customer-dpd',
+        ],
       ]),
-      table(
-        t('loan.schedule'),
-        [t('loan.number'), t('loan.due'), t('loan.amount'), t('loan.paid'), t('loan.status')],
-        schedule.installments.map((i) => [
-          String(i.number),
-          day(i.due_date),
-          display(owes(i)),
-          display(paid(i)),
-          badge(i.status, 'inst'),
-        ]),
-        { dataset: { testid: 'schedule' } },
-      ),
-    );
-  }
+    ),
+    h('h2', {}, t('customer.loans')),
+    o.loans.length
+      ? loansTable(t('customer.loansCaption'), o.loans, { withCustomer: false })
+      : h('p', {}, t('customer.noLoans')),
+    h('h2', {}, t('customer.decisions')),
+    o.decisions.length
+      ? table(t('decisions.caption'), decisionHeadings(), decisionRows(o.decisions), {
+          dataset: { testid: 'customer-decisions' },
+        })
+      : h('p', {}, t('customer.noDecisions')),
+    h('h2', {}, t('customer.notes')),
+    o.collection_notes.length ? notesTable(o.collection_notes) : h('p', {}, t('customer.noNotes')),
+  );
+}
 
-  /** Find a customer by id (from a phone call or a ticket). */
-  function customerLookupView() {
-    const input = h('input', {
-      name: 'customer',
-      inputmode: 'numeric',
-      pattern: '^\\d{1,19}$',
-      required: true,
-      maxlength: 19,
-    });
-    const form = h(
-      'form',
-      {
-        onsubmit: (e) => {
-          e.preventDefault();
-          go(`#/customers/${input.value.trim()}`);
-        },
+async function bucketView({ bucket }) {
+  const outlet = h('section', {});
+  const render = async () => {
+    const page = await api.get(`/v1/ops/buckets/${encodeURIComponent(bucket)}/loans?limit=${BUCKET_PAGE}`);
+    const owed = sum(...page.items.map((l) => l.owed));
+    fill(
+      outlet,
+      heading(t('bucketLoans.title', { bucket: word('bucket', bucket) })),
+      facts([
+        [t('overview.loans'), String(page.items.length)],
+        [t('overview.owed'), display(owed), 'bucket-owed'],
+      ]),
+      page.items.length
+        ? loansTable(t('bucketLoans.caption'), page.items, { withCustomer: true })
+        : h('p', {}, t('bucketLoans.empty')),
+      h('p', { class: 'hint' }, t('common.autoRefresh', { seconds: REFRESH_INTERVAL_MS / 1000 })),
+      h('p', {}, h('a', { href: '#/overview' }, t('bucketLoans.back'))),
+    );
+  };
+  await render();
+  autoRefresh(outlet, render);
+  return outlet;
+}
+
+async function loanView({ id }) {
+  const [loan, schedule] = await Promise.all([
+    api.get(`/v1/loans/${encodeURIComponent(id)}`),
+    api.get(`/v1/loans/${encodeURIComponent(id)}/schedule`),
+  ]);
+  const owes = (i) => sum(i.principal, i.interest, i.fee, i.penalty);
+  const paid = (i) => sum(i.paid_principal, i.paid_interest, i.paid_fee, i.paid_penalty);
+  return h(
+    'section',
+    {},
+    heading(t('loan.title', { id: loan.id })),
+    facts([
+      [t('loan.customer'), h('a', { href: `#/customers/${loan.customer_id}` }, t('loan.customerPage'))],
+      [t('loan.kind'), word('kind', loan.kind)],
+      [t('loan.status'), badge(loan.status), 'loan-status'],
+      [t('loan.principal'), display(loan.principal)],
+      [t('loan.owed'), display(loan.outstanding.total), 'loan-owed'],
+      [t('loan.dpd'), String(loan.days_past_due), 'loan-dpd'],
+      [t('loan.bucket'), word('bucket', loan.bucket)],
+      [t('loan.started'), day(loan.start_date)],
+    ]),
+    table(
+      t('loan.schedule'),
+      [t('loan.number'), t('loan.due'), t('loan.amount'), t('loan.paid'), t('loan.status')],
+      schedule.installments.map((i) => [
+        String(i.number),
+        day(i.due_date),
+        display(owes(i)),
+        display(paid(i)),
+        badge(i.status, 'inst'),
+      ]),
+      { dataset: { testid: 'schedule' } },
+    ),
+  );
+}
+
+/** Find a customer by id (from a phone call or a ticket). */
+function customerLookupView() {
+  const input = h('input', {
+    name: 'customer',
+    inputmode: 'numeric',
+    pattern: '^\\d{1,19}$',
+    required: true,
+    maxlength: 19,
+  });
+  const form = h(
+    'form',
+    {
+      onsubmit: (e) => {
+        e.preventDefault();
+        go(`#/customers/${input.value.trim()}`);
       },
-      h('div', { class: 'field' }, h('label', { for: 'customer-id' }, t('customer.id')), input),
-      h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('decision.open'))),
-    );
-    input.id = 'customer-id';
-    return h('section', {}, heading(t('customer.find')), form);
-  }
+    },
+    h('div', { class: 'field' }, h('label', { for: 'customer-id' }, t('customer.id')), input),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, t('decision.open'))),
+  );
+  input.id = 'customer-id';
+  return h('section', {}, heading(t('customer.find')), form);
+}
 
+export function backOfficeViews(client) {
+  api = client;
   return { customerView, bucketView, loanView, customerLookupView };
 }

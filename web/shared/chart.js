@@ -68,6 +68,18 @@ export function wrapLabel(text, width) {
   return lines;
 }
 
+/** The narrowest a chart is drawn (viewBox units): below it text would have to shrink. */
+const CHART_MIN_WIDTH = 300;
+/** Room around a chart inside the page (padding of main and of the figure), in CSS px. */
+const CHART_GUTTER_PX = 56;
+
+/**
+ * The chart's width in viewBox units: as asked, but no wider than the window allows, so on a phone
+ * the chart is drawn for the phone (text at its real size) instead of a desktop chart scaled down.
+ */
+const fitWidth = (asked) =>
+  Math.round(Math.min(asked, Math.max(CHART_MIN_WIDTH, (globalThis.innerWidth ?? asked) - CHART_GUTTER_PX)));
+
 let serial = 0;
 function frame(title, width, height) {
   const id = `chart-${++serial}`;
@@ -132,8 +144,9 @@ const lines = (x, y, texts, attrs = {}) =>
 export function barChart(
   title,
   items,
-  { width = 480, height = 220, colour = SERIES_COLOURS[3], headings } = {},
+  { width: asked = 480, height = 220, colour = SERIES_COLOURS[3], headings } = {},
 ) {
+  const width = fitWidth(asked);
   const slot = (width - 52) / Math.max(1, items.length);
   const wrapped = items.map((i) => wrapLabel(i.label, slot - 6).slice(0, LABEL_LINES_MAX));
   const labelLines = Math.max(1, ...wrapped.map((w) => w.length));
@@ -177,13 +190,62 @@ export function barChart(
   );
 }
 
+/** One feature of a points chart: its label on a line of its own, its bar, its best outline, its value. */
+function featureRow(item, y, { xOf, zeroX, plotW, left }) {
+  const barY = y + 18;
+  const x = Math.min(xOf(item.value), zeroX);
+  const w = Math.abs(xOf(item.value) - zeroX);
+  // a label wider than the chart is drawn narrower, never cut (textLength squeezes the glyphs)
+  const squeeze =
+    textWidth(item.label) > plotW ? { textLength: plotW, lengthAdjust: 'spacingAndGlyphs' } : {};
+  const best =
+    item.best !== undefined && item.best !== item.value
+      ? s(
+          'rect',
+          {
+            class: 'best',
+            x: Math.min(xOf(item.best), zeroX),
+            y: barY,
+            width: Math.abs(xOf(item.best) - zeroX),
+            height: 14,
+            fill: 'none',
+            stroke: '#9aa5ae',
+            'stroke-dasharray': '3 2',
+          },
+          s('title', {}, `${t('chart.best')}: ${item.best}`),
+        )
+      : null;
+  const bar = s(
+    'rect',
+    {
+      class: 'bar',
+      x,
+      y: barY,
+      width: Math.max(w, 1),
+      height: 14,
+      fill: item.value >= 0 ? SERIES_COLOURS[0] : SERIES_COLOURS[1],
+      'data-label': item.label,
+      'data-value': item.value,
+    },
+    s('title', {}, `${item.label}: ${item.value}`),
+  );
+  const valueX = Math.max(xOf(item.value), xOf(item.best ?? item.value), zeroX) + 4;
+  return [
+    s('text', { x: left, y: y + 13, class: 'label', ...squeeze }, item.label),
+    best,
+    bar,
+    s('text', { x: valueX, y: barY + 11, class: 'value' }, item.value > 0 ? `+${item.value}` : item.value),
+  ].filter(Boolean);
+}
+
 /**
  * Points per feature: one row per item [{ label, value, best? }], the label on its own line (never
  * cut) and under it a bar of the points the feature added (green) or took away (red), with a grey
  * outline up to the best the feature could have scored. `total` (the score) is drawn last, so each
  * feature reads against it. Each bar is a <rect class="bar"> with data-label and data-value.
  */
-export function signedBarChart(title, items, { width = 560, total = null, headings } = {}) {
+export function signedBarChart(title, items, { width: asked = 560, total = null, headings } = {}) {
+  const width = fitWidth(asked);
   const rowH = 40;
   const pad = { top: 6, right: 48, bottom: total === null ? 6 : 24, left: 8 };
   const height = pad.top + pad.bottom + rowH * Math.max(1, items.length);
@@ -196,65 +258,9 @@ export function signedBarChart(title, items, { width = 560, total = null, headin
   const xOf = (v) => pad.left + ((v - lo) / span) * plotW;
   const zeroX = xOf(0);
   svg.append(s('line', { x1: zeroX, x2: zeroX, y1: pad.top + 14, y2: height - pad.bottom, class: 'axis' }));
-  items.forEach((item, i) => {
-    const y = pad.top + i * rowH;
-    const barY = y + 18;
-    const x = Math.min(xOf(item.value), zeroX);
-    const w = Math.abs(xOf(item.value) - zeroX);
-    const label = item.label;
-    svg.append(
-      s(
-        'text',
-        {
-          x: pad.left,
-          y: y + 13,
-          class: 'label',
-          textLength: textWidth(label) > plotW ? plotW : undefined,
-          lengthAdjust: 'spacingAndGlyphs',
-        },
-        label,
-      ),
-      item.best !== undefined && item.best !== item.value
-        ? s(
-            'rect',
-            {
-              class: 'best',
-              x: Math.min(xOf(item.best), zeroX),
-              y: barY,
-              width: Math.abs(xOf(item.best) - zeroX),
-              height: 14,
-              fill: 'none',
-              stroke: '#9aa5ae',
-              'stroke-dasharray': '3 2',
-            },
-            s('title', {}, `${t('chart.best')}: ${item.best}`),
-          )
-        : null,
-      s(
-        'rect',
-        {
-          class: 'bar',
-          x,
-          y: barY,
-          width: Math.max(w, 1),
-          height: 14,
-          fill: item.value >= 0 ? SERIES_COLOURS[0] : SERIES_COLOURS[1],
-          'data-label': item.label,
-          'data-value': item.value,
-        },
-        s('title', {}, `${item.label}: ${item.value}`),
-      ),
-      s(
-        'text',
-        {
-          x: Math.max(xOf(item.value), xOf(item.best ?? item.value), zeroX) + 4,
-          y: barY + 11,
-          class: 'value',
-        },
-        item.value > 0 ? `+${item.value}` : item.value,
-      ),
-    );
-  });
+  for (const [i, item] of items.entries()) {
+    svg.append(...featureRow(item, pad.top + i * rowH, { xOf, zeroX, plotW, left: pad.left }));
+  }
   if (total !== null) {
     svg.append(
       s(
@@ -284,8 +290,9 @@ export function lineChart(
   title,
   labels,
   series,
-  { width = 560, height = 250, formatLabel = (l) => l.slice(5) } = {},
+  { width: asked = 560, height = 250, formatLabel = (l) => l.slice(5) } = {},
 ) {
+  const width = fitWidth(asked);
   const pad = { top: 16, right: 24, bottom: 52, left: 40 };
   const svg = frame(title, width, height);
   const max = niceMax(Math.max(0, ...series.flatMap((x) => x.values)));
@@ -330,9 +337,24 @@ export function lineChart(
       ),
     );
   });
-  let x = pad.left;
+  svg.append(...legend(series, pad.left, height));
+  return figure(
+    svg,
+    title,
+    dataTable(
+      title,
+      [t('chart.date'), ...series.map((x) => x.name)],
+      labels.map((l, i) => [l, ...series.map((x) => x.values[i])]),
+    ),
+  );
+}
+
+/** The series' colours and names in one row along the bottom, each as wide as its name. */
+function legend(series, left, height) {
+  const marks = [];
+  let x = left;
   for (const [k, line] of series.entries()) {
-    svg.append(
+    marks.push(
       s('rect', {
         x,
         y: height - 16,
@@ -344,15 +366,7 @@ export function lineChart(
     );
     x += 14 + textWidth(line.name) + 18;
   }
-  return figure(
-    svg,
-    title,
-    dataTable(
-      title,
-      [t('chart.date'), ...series.map((x) => x.name)],
-      labels.map((l, i) => [l, ...series.map((x) => x.values[i])]),
-    ),
-  );
+  return marks;
 }
 
 function axis(pad, width, height, max) {
