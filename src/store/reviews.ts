@@ -46,8 +46,9 @@ export async function listReviews(
     select r.decision_id, r.customer_id, r.status, d.grade, d.score, d.reasons,
            d.result->>'suggestedLineMinor' as suggested, r.created_at,
            floor(extract(epoch from (coalesce(r.resolved_at, now()) - r.created_at)))::int as waiting_s,
-           r.assignee_id, r.reviewer_id
+           a.assignee_id, r.reviewer_id
     from risk_reviews r join credit_decisions d on d.customer_id = r.customer_id and d.id = r.decision_id
+    left join review_assignments a on a.customer_id = r.customer_id and a.decision_id = r.decision_id
     where r.status = ${status} and r.decision_id > ${(afterId ?? 0n).toString()}::bigint
     order by r.decision_id limit ${Math.min(limit, REVIEW_PAGE_MAX)}`;
   return rows.map((r) => ({
@@ -65,11 +66,18 @@ export async function listReviews(
   }));
 }
 
-/** Gives an open review to a staff member; false when there is no open review with that id. */
+/**
+ * Gives an open review to a staff member (taking it from whoever had it); false when there is no
+ * open review with that id.
+ */
 export async function assignReview(sql: Queryable, decisionId: bigint, staffId: bigint): Promise<boolean> {
   const rows = await sql`
-    update risk_reviews set assignee_id = ${staffId.toString()}::bigint
-    where decision_id = ${decisionId.toString()}::bigint and status = 'open'
+    insert into review_assignments (customer_id, decision_id, assignee_id, assigned_at)
+    select r.customer_id, r.decision_id, ${staffId.toString()}::bigint, now()
+    from risk_reviews r
+    where r.decision_id = ${decisionId.toString()}::bigint and r.status = 'open'
+    on conflict (customer_id, decision_id)
+      do update set assignee_id = excluded.assignee_id, assigned_at = excluded.assigned_at
     returning decision_id`;
   return rows.length > 0;
 }

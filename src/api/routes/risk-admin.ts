@@ -23,7 +23,7 @@ import {
 } from '../../risk/model/policy.ts';
 import { GRADES } from '../../risk/model/scorecard.ts';
 import { staffNames } from '../../store/back-office.ts';
-import type { Sql, TransactionSql } from '../../store/db.ts';
+import type { Queryable, Sql, TransactionSql } from '../../store/db.ts';
 import { isUnknownStaff } from '../../store/db-errors.ts';
 import {
   addDenyEntry,
@@ -262,6 +262,11 @@ const policyInfoView = (p: PolicyVersionInfo) => ({
   created_at: p.createdAt.toISOString(),
 });
 const policyView = (p: StoredPolicy) => ({ ...policyInfoView(p), policy: p.policy });
+/** A policy version with who published it by username (the console names staff, not ids). */
+async function namedPolicyView(sql: Queryable, p: StoredPolicy) {
+  const names = await staffNames(sql, p.publishedBy === null ? [] : [p.publishedBy]);
+  return { ...policyView(p), published_by_name: names.get(String(p.publishedBy)) ?? null };
+}
 
 const denyView = (e: DenyEntry) => ({
   id: e.id.toString(),
@@ -417,8 +422,7 @@ function policyRoutes(app: Api, ctx: AdminContext): void {
           'no policy yet: the default is installed by the first decision, or publish one',
         );
       }
-      const names = await staffNames(sql, active.publishedBy === null ? [] : [active.publishedBy]);
-      return { ...policyView(active), published_by_name: names.get(String(active.publishedBy)) ?? null };
+      return namedPolicyView(sql, active);
     },
   );
 
@@ -437,7 +441,7 @@ function policyRoutes(app: Api, ctx: AdminContext): void {
     async (request) => {
       const found = await getPolicyVersion(sql, request.params.version);
       if (!found) throw policyNotFound(request.params.version);
-      return policyView(found);
+      return namedPolicyView(sql, found);
     },
   );
 
