@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages of the real servers the tests start on loopback, when missing:
 # PostgreSQL (with pgaudit), Redis, NATS (with JetStream), Patroni + etcd (failover), pgBackRest (backups) and
-# Chromium (the web tests drive it headless through playwright-core; no browser download) and strace
+# Chromium (the web tests drive it headless through playwright-core; no browser download) with a CJK font, and strace
 # (a test traces an embedded start to prove it reads nothing outside the checkout).
 # Idempotent and quick when everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -19,6 +19,9 @@ declare -A probe=(
   # Patroni's HTTPS to etcd and between members (urllib3) needs it; --no-install-recommends leaves it out
   [python3-idna]="/usr/lib/python3/dist-packages/idna"
   [chromium]="/usr/bin/chromium"
+  # a CJK font: the headless Chromium of the web tests has no system font for Chinese, and the
+  # screenshots people look at (artifacts/screenshots/) would show boxes instead of characters
+  [fonts-wqy-microhei]="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
   [strace]="/usr/bin/strace"
 )
 

@@ -96,6 +96,8 @@ const REQUEST = {
   QUOTE_FORM_CONFLICT: 400,
   REPLAY_TARGET_CONFLICT: 400,
   REPLAY_TARGET_REQUIRED: 400,
+  /** A date range whose start is after its end, or longer than the lists allow. */
+  DATE_RANGE_INVALID: 400,
   ROUTE_NOT_FOUND: 404,
 } as const;
 

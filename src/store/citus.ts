@@ -64,6 +64,8 @@ export const CUSTOMER_TABLES = [
   // hardship (issue 15): each loan's schedule versions and the re-age/reschedule proposals
   'schedule_versions',
   'schedule_change_proposals',
+  // the console's review queue (issue 17): who works each open review
+  'review_assignments',
 ] as const;
 export const CUSTOMER_COLUMN = 'customer_id';
 

@@ -7,6 +7,7 @@
  * bucket counts group the active loans; past millions of them they belong in a counter kept by COB.
  */
 import { invariant } from '../domain/index.ts';
+import { owedByBucket } from './back-office.ts';
 import type { Queryable, Sql } from './db.ts';
 import { ID_EPOCH_MS } from './id-generator.ts';
 
@@ -33,6 +34,8 @@ export interface BucketCount {
   bucket: Bucket;
   loans: number;
   principalMinor: bigint;
+  /** What those loans' unpaid installments still owe, every component. */
+  owedMinor: bigint;
 }
 
 export interface LedgerWindow {
@@ -129,10 +132,12 @@ async function loansByBucket(tx: Queryable): Promise<BucketCount[]> {
            coalesce(sum(l.principal_minor), 0)::bigint as principal
     from loans l where l.status = 'active' group by l.bucket`;
   const found = new Map(rows.map((r) => [r.bucket, r]));
+  const owed = await owedByBucket(tx);
   return BUCKETS.map((bucket) => ({
     bucket,
     loans: Number(found.get(bucket)?.n ?? 0n),
     principalMinor: found.get(bucket)?.principal ?? 0n,
+    owedMinor: owed.get(bucket) ?? 0n,
   }));
 }
 

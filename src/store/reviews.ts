@@ -16,6 +16,10 @@ export interface ReviewItem {
   reasons: string[];
   suggestedLineMinor: bigint | null;
   createdAt: Date;
+  /** Seconds since the application was referred (the database's clock). */
+  waitingS: number;
+  assigneeId: bigint | null;
+  reviewerId: bigint | null;
 }
 
 export async function listReviews(
@@ -34,11 +38,17 @@ export async function listReviews(
       reasons: string[];
       suggested: string | null;
       created_at: Date;
+      waiting_s: number;
+      assignee_id: bigint | null;
+      reviewer_id: bigint | null;
     }[]
   >`
     select r.decision_id, r.customer_id, r.status, d.grade, d.score, d.reasons,
-           d.result->>'suggestedLineMinor' as suggested, r.created_at
+           d.result->>'suggestedLineMinor' as suggested, r.created_at,
+           floor(extract(epoch from (coalesce(r.resolved_at, now()) - r.created_at)))::int as waiting_s,
+           a.assignee_id, r.reviewer_id
     from risk_reviews r join credit_decisions d on d.customer_id = r.customer_id and d.id = r.decision_id
+    left join review_assignments a on a.customer_id = r.customer_id and a.decision_id = r.decision_id
     where r.status = ${status} and r.decision_id > ${(afterId ?? 0n).toString()}::bigint
     order by r.decision_id limit ${Math.min(limit, REVIEW_PAGE_MAX)}`;
   return rows.map((r) => ({
@@ -50,7 +60,26 @@ export async function listReviews(
     reasons: r.reasons,
     suggestedLineMinor: r.suggested && /^\d+$/.test(r.suggested) ? BigInt(r.suggested) : null,
     createdAt: r.created_at,
+    waitingS: Math.max(0, r.waiting_s),
+    assigneeId: r.assignee_id,
+    reviewerId: r.reviewer_id,
   }));
+}
+
+/**
+ * Gives an open review to a staff member (taking it from whoever had it); false when there is no
+ * open review with that id.
+ */
+export async function assignReview(sql: Queryable, decisionId: bigint, staffId: bigint): Promise<boolean> {
+  const rows = await sql`
+    insert into review_assignments (customer_id, decision_id, assignee_id, assigned_at)
+    select r.customer_id, r.decision_id, ${staffId.toString()}::bigint, now()
+    from risk_reviews r
+    where r.decision_id = ${decisionId.toString()}::bigint and r.status = 'open'
+    on conflict (customer_id, decision_id)
+      do update set assignee_id = excluded.assignee_id, assigned_at = excluded.assigned_at
+    returning decision_id`;
+  return rows.length > 0;
 }
 
 export type ResolveResult =

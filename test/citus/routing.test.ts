@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
+import { customerCollectionNotes, customerDecisions, customerLoans } from '../../src/store/back-office.ts';
+import { getCreditLine } from '../../src/store/credit-lines.ts';
 import { openPostgres, type Sql } from '../../src/store/db.ts';
 import { getInstallments, getLoan, listLoans } from '../../src/store/loans.ts';
 import { migrate } from '../../src/store/migrate.ts';
@@ -132,6 +134,16 @@ describe('customer-scoped hot paths are single-shard on Citus', { skip }, () => 
       assert.equal(loans.length, 1);
       await getLoan(sql, loans[0]!.id, false, customerId);
       await getInstallments(sql, loans[0]!.id, customerId);
+    });
+    assert.deepEqual(bad, []);
+  });
+
+  test("a customer's back-office page (line, loans with what they owe, decisions, notes) is single-shard", async () => {
+    const bad = await fanOuts(async () => {
+      await getCreditLine(sql, customerId);
+      assert.equal((await customerLoans(sql, customerId)).length, 1);
+      await customerDecisions(sql, customerId);
+      await customerCollectionNotes(sql, customerId);
     });
     assert.deepEqual(bad, []);
   });

@@ -1,12 +1,43 @@
 /**
- * Small SVG charts for the console: bars (vertical, one per category), horizontal bars for signed
- * values (points per feature) and lines (one series per key over days). Each chart is an <svg
- * role="img"> with a title, a <title> per mark for pointer users, and a data table beside it for
- * screen readers and anyone who wants the numbers. Values are plain counts or points, never money.
+ * Small SVG charts for the console: bars (vertical, one per category), horizontal bars of points
+ * per feature (each against the score and its best) and lines (one series per key over days).
+ * Each chart is an <svg role="img"> with a title, a <title> per mark for pointer users, and a data
+ * table beside it for screen readers and anyone who wants the numbers. Values are counts or
+ * points, never money.
+ *
+ * Labels are never cut: a category label wraps onto as many lines as its slot needs, and a
+ * feature's label sits on its own line above its bar, the full width of the chart.
  */
+import { register, t } from './i18n.js';
+
+register({
+  'zh-CN': {
+    'chart.numbers': '{title}：数据',
+    'chart.item': '项目',
+    'chart.count': '数量',
+    'chart.date': '日期',
+    'chart.points': '得分',
+    'chart.best': '最高可得',
+    'chart.score': '总分 {score}',
+  },
+  en: {
+    'chart.numbers': '{title}: the numbers',
+    'chart.item': 'Item',
+    'chart.count': 'Count',
+    'chart.date': 'Date',
+    'chart.points': 'Points',
+    'chart.best': 'Best possible',
+    'chart.score': 'Score {score}',
+  },
+});
 
 const SVG = 'http://www.w3.org/2000/svg';
 export const SERIES_COLOURS = ['#1b6e3c', '#b3261e', '#8a5a00', '#1f4e99', '#6b3fa0'];
+/** Width of one character of chart text, in viewBox units (CJK glyphs are about twice a Latin one). */
+const CHAR_W = 6.5;
+const LINE_H = 13;
+/** The most lines a category label may take under a bar. */
+const LABEL_LINES_MAX = 3;
 
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG, tag);
@@ -16,18 +47,47 @@ function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Longest label drawn beside a bar; the whole one is in the bar's title and the data table. */
-const LABEL_MAX = 26;
+/** How wide `text` is drawn, in viewBox units. */
+export const textWidth = (text) =>
+  [...String(text)].reduce((w, ch) => w + (ch.charCodeAt(0) > 0x2e80 ? 2 : 1) * CHAR_W, 0);
+
+/** Splits a label into lines of at most `width`: at spaces when it has them, else between characters. */
+export function wrapLabel(text, width) {
+  const words = String(text).includes(' ') ? String(text).split(' ') : [...String(text)];
+  const joiner = String(text).includes(' ') ? ' ' : '';
+  const lines = [];
+  let line = '';
+  for (const w of words) {
+    const next = line ? `${line}${joiner}${w}` : w;
+    if (line && textWidth(next) > width) {
+      lines.push(line);
+      line = w;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** The narrowest a chart is drawn (viewBox units): below it text would have to shrink. */
+const CHART_MIN_WIDTH = 300;
+/** Room around a chart inside the page (padding of main and of the figure), in CSS px. */
+const CHART_GUTTER_PX = 56;
+
+/**
+ * The chart's width in viewBox units: as asked, but no wider than the window allows, so on a phone
+ * the chart is drawn for the phone (text at its real size) instead of a desktop chart scaled down.
+ */
+const fitWidth = (asked) =>
+  Math.round(Math.min(asked, Math.max(CHART_MIN_WIDTH, (globalThis.innerWidth ?? asked) - CHART_GUTTER_PX)));
 
 let serial = 0;
 function frame(title, width, height) {
   const id = `chart-${++serial}`;
-  const svg = s(
+  return s(
     'svg',
     { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-labelledby': `${id}-t`, class: 'chart' },
     s('title', { id: `${id}-t` }, title),
   );
-  return svg;
 }
 
 /** A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten, at least `max`. */
@@ -41,13 +101,13 @@ function dataTable(title, headings, rows) {
   const details = document.createElement('details');
   details.className = 'chart-data';
   const summary = document.createElement('summary');
-  summary.textContent = `${title}: the numbers`;
+  summary.textContent = t('chart.numbers', { title });
   const table = document.createElement('table');
   const head = table.createTHead().insertRow();
-  for (const t of headings) {
+  for (const text of headings) {
     const th = document.createElement('th');
     th.scope = 'col';
-    th.textContent = t;
+    th.textContent = text;
     head.append(th);
   }
   const body = table.createTBody();
@@ -68,30 +128,34 @@ function figure(svg, title, table) {
   return fig;
 }
 
-/** The figure of a chart of labelled values, with those values as its table. */
-const itemsFigure = (svg, title, items) =>
-  figure(
-    svg,
-    title,
-    dataTable(
-      title,
-      ['', 'value'],
-      items.map((i) => [i.label, i.value]),
-    ),
+/** Multi-line centred text at x, first baseline y. */
+const lines = (x, y, texts, attrs = {}) =>
+  s(
+    'text',
+    { x, y, 'text-anchor': 'middle', ...attrs },
+    texts.map((line, i) => s('tspan', { x, dy: i === 0 ? 0 : LINE_H }, line)),
   );
 
 /**
- * Vertical bars, one per item: [{ label, value }]. Each bar is a <rect class="bar"> with
- * data-label and data-value.
+ * Vertical bars, one per item: [{ label, value, key? }]. Each bar is a <rect class="bar"> with
+ * data-label (the item's key, else its label) and data-value. `headings` name the data table's
+ * columns (default: item, count).
  */
-export function barChart(title, items, { width = 480, height = 220, colour = SERIES_COLOURS[3] } = {}) {
-  const pad = { top: 16, right: 12, bottom: 36, left: 40 };
-  const svg = frame(title, width, height);
+export function barChart(
+  title,
+  items,
+  { width: asked = 480, height = 220, colour = SERIES_COLOURS[3], headings } = {},
+) {
+  const width = fitWidth(asked);
+  const slot = (width - 52) / Math.max(1, items.length);
+  const wrapped = items.map((i) => wrapLabel(i.label, slot - 6).slice(0, LABEL_LINES_MAX));
+  const labelLines = Math.max(1, ...wrapped.map((w) => w.length));
+  const pad = { top: 18, right: 12, bottom: 14 + labelLines * LINE_H, left: 40 };
+  const svg = frame(title, width, height + (labelLines - 1) * LINE_H);
+  const fullH = height + (labelLines - 1) * LINE_H;
   const max = niceMax(Math.max(0, ...items.map((i) => i.value)));
-  const plotW = width - pad.left - pad.right;
-  const plotH = height - pad.top - pad.bottom;
-  const slot = plotW / Math.max(1, items.length);
-  svg.append(axis(pad, width, height, max));
+  const plotH = fullH - pad.top - pad.bottom;
+  svg.append(axis(pad, width, fullH, max));
   items.forEach((item, i) => {
     const h = (item.value / max) * plotH;
     const x = pad.left + i * slot + slot * 0.15;
@@ -106,79 +170,130 @@ export function barChart(title, items, { width = 480, height = 220, colour = SER
           width: slot * 0.7,
           height: Math.max(h, 0),
           fill: item.colour ?? colour,
-          'data-label': item.label,
+          'data-label': item.key ?? item.label,
           'data-value': item.value,
         },
         s('title', {}, `${item.label}: ${item.value}`),
       ),
       s('text', { x: x + slot * 0.35, y: y - 4, 'text-anchor': 'middle', class: 'value' }, item.value),
-      s('text', { x: x + slot * 0.35, y: height - pad.bottom + 16, 'text-anchor': 'middle' }, item.label),
+      lines(x + slot * 0.35, fullH - pad.bottom + 14, wrapped[i]),
     );
   });
-  return itemsFigure(svg, title, items);
+  return figure(
+    svg,
+    title,
+    dataTable(
+      title,
+      headings ?? [t('chart.item'), t('chart.count')],
+      items.map((i) => [i.label, i.value]),
+    ),
+  );
+}
+
+/** One feature of a points chart: its label on a line of its own, its bar, its best outline, its value. */
+function featureRow(item, y, { xOf, zeroX, plotW, left }) {
+  const barY = y + 18;
+  const x = Math.min(xOf(item.value), zeroX);
+  const w = Math.abs(xOf(item.value) - zeroX);
+  // a label wider than the chart is drawn narrower, never cut (textLength squeezes the glyphs)
+  const squeeze =
+    textWidth(item.label) > plotW ? { textLength: plotW, lengthAdjust: 'spacingAndGlyphs' } : {};
+  const best =
+    item.best !== undefined && item.best !== item.value
+      ? s(
+          'rect',
+          {
+            class: 'best',
+            x: Math.min(xOf(item.best), zeroX),
+            y: barY,
+            width: Math.abs(xOf(item.best) - zeroX),
+            height: 14,
+            fill: 'none',
+            stroke: '#9aa5ae',
+            'stroke-dasharray': '3 2',
+          },
+          s('title', {}, `${t('chart.best')}: ${item.best}`),
+        )
+      : null;
+  const bar = s(
+    'rect',
+    {
+      class: 'bar',
+      x,
+      y: barY,
+      width: Math.max(w, 1),
+      height: 14,
+      fill: item.value >= 0 ? SERIES_COLOURS[0] : SERIES_COLOURS[1],
+      'data-label': item.label,
+      'data-value': item.value,
+    },
+    s('title', {}, `${item.label}: ${item.value}`),
+  );
+  const valueX = Math.max(xOf(item.value), xOf(item.best ?? item.value), zeroX) + 4;
+  return [
+    s('text', { x: left, y: y + 13, class: 'label', ...squeeze }, item.label),
+    best,
+    bar,
+    s('text', { x: valueX, y: barY + 11, class: 'value' }, item.value > 0 ? `+${item.value}` : item.value),
+  ].filter(Boolean);
 }
 
 /**
- * Horizontal bars for signed values (e.g. scorecard points per feature): positive to the right of
- * zero, negative to the left. Each bar is a <rect class="bar">.
+ * Points per feature: one row per item [{ label, value, best? }], the label on its own line (never
+ * cut) and under it a bar of the points the feature added (green) or took away (red), with a grey
+ * outline up to the best the feature could have scored. `total` (the score) is drawn last, so each
+ * feature reads against it. Each bar is a <rect class="bar"> with data-label and data-value.
  */
-export function signedBarChart(title, items, { width = 560, rowHeight = 26 } = {}) {
-  const labelW = 180;
-  const gutter = 40; // room for a value's text on either side of the bars
-  const pad = { top: 8, right: gutter, bottom: 8 };
-  const height = pad.top + pad.bottom + rowHeight * Math.max(1, items.length);
+export function signedBarChart(title, items, { width: asked = 560, total = null, headings } = {}) {
+  const width = fitWidth(asked);
+  const rowH = 40;
+  const pad = { top: 6, right: 48, bottom: total === null ? 6 : 24, left: 8 };
+  const height = pad.top + pad.bottom + rowH * Math.max(1, items.length);
   const svg = frame(title, width, height);
-  const lo = Math.min(0, ...items.map((i) => i.value));
-  const hi = Math.max(0, ...items.map((i) => i.value));
+  const ends = items.flatMap((i) => [i.value, i.best ?? i.value]);
+  const lo = Math.min(0, ...ends);
+  const hi = Math.max(0, ...ends);
   const span = hi - lo || 1;
-  const plotW = width - labelW - gutter - pad.right;
-  const zeroX = labelW + gutter + ((0 - lo) / span) * plotW;
-  svg.append(s('line', { x1: zeroX, x2: zeroX, y1: pad.top, y2: height - pad.bottom, class: 'axis' }));
-  items.forEach((item, i) => {
-    const y = pad.top + i * rowHeight;
-    const w = (Math.abs(item.value) / span) * plotW;
-    const x = item.value >= 0 ? zeroX : zeroX - w;
+  const plotW = width - pad.left - pad.right;
+  const xOf = (v) => pad.left + ((v - lo) / span) * plotW;
+  const zeroX = xOf(0);
+  svg.append(s('line', { x1: zeroX, x2: zeroX, y1: pad.top + 14, y2: height - pad.bottom, class: 'axis' }));
+  for (const [i, item] of items.entries()) {
+    svg.append(...featureRow(item, pad.top + i * rowH, { xOf, zeroX, plotW, left: pad.left }));
+  }
+  if (total !== null) {
     svg.append(
       s(
         'text',
-        { x: labelW - 8, y: y + rowHeight * 0.65, 'text-anchor': 'end' },
-        item.label.length > LABEL_MAX ? `${item.label.slice(0, LABEL_MAX - 1)}…` : item.label,
-      ),
-      s(
-        'rect',
-        {
-          class: 'bar',
-          x,
-          y: y + 4,
-          width: Math.max(w, 1),
-          height: rowHeight - 8,
-          fill: item.value >= 0 ? SERIES_COLOURS[0] : SERIES_COLOURS[1],
-          'data-label': item.label,
-          'data-value': item.value,
-        },
-        s('title', {}, `${item.label}: ${item.value}`),
-      ),
-      s(
-        'text',
-        {
-          x: item.value >= 0 ? x + w + 4 : x - 4,
-          y: y + rowHeight * 0.65,
-          'text-anchor': item.value >= 0 ? 'start' : 'end',
-          class: 'value',
-        },
-        item.value,
+        { x: width - pad.right + 40, y: height - 6, 'text-anchor': 'end', class: 'total' },
+        t('chart.score', { score: total }),
       ),
     );
-  });
-  return itemsFigure(svg, title, items);
+  }
+  return figure(
+    svg,
+    title,
+    dataTable(
+      title,
+      headings ?? [t('chart.item'), t('chart.points')],
+      items.map((i) => [i.label, i.value]),
+    ),
+  );
 }
 
 /**
- * Lines over categories (days): labels ['2026-11-01', ...], series [{ name, values }]. Each
- * series is a <polyline class="series"> with data-series, with a dot per point.
+ * Lines over categories (days): labels ['2026-11-01', ...], series [{ name, values, key? }]. Each
+ * series is a <polyline class="series"> with data-series (its key, else its name), with a dot per
+ * point. Axis labels are spaced so they never overlap; the legend sits on its own row.
  */
-export function lineChart(title, labels, series, { width = 560, height = 240 } = {}) {
-  const pad = { top: 16, right: 24, bottom: 44, left: 40 };
+export function lineChart(
+  title,
+  labels,
+  series,
+  { width: asked = 560, height = 250, formatLabel = (l) => l.slice(5) } = {},
+) {
+  const width = fitWidth(asked);
+  const pad = { top: 16, right: 24, bottom: 52, left: 40 };
   const svg = frame(title, width, height);
   const max = niceMax(Math.max(0, ...series.flatMap((x) => x.values)));
   const plotW = width - pad.left - pad.right;
@@ -187,14 +302,20 @@ export function lineChart(title, labels, series, { width = 560, height = 240 } =
   const xAt = (i) => pad.left + (labels.length > 1 ? i * step : plotW / 2);
   const yAt = (v) => pad.top + plotH - (v / max) * plotH;
   svg.append(axis(pad, width, height, max));
-  const every = Math.max(1, Math.ceil(labels.length / 7));
-  labels.forEach((label, i) => {
-    if (i % every === 0 || i === labels.length - 1) {
-      svg.append(
-        s('text', { x: xAt(i), y: height - pad.bottom + 16, 'text-anchor': 'middle' }, label.slice(5)),
-      );
-    }
-  });
+  const widest = Math.max(1, ...labels.map((l) => textWidth(formatLabel(l))));
+  const every = Math.max(1, Math.ceil((widest + 12) / Math.max(step, 1)));
+  // every `every`-th day, and always the last one: it replaces the one before it when they would touch
+  const shown = labels.map((_l, i) => i).filter((i) => i % every === 0);
+  const lastIndex = labels.length - 1;
+  if (lastIndex > 0 && shown.at(-1) !== lastIndex) {
+    if (lastIndex - shown.at(-1) < every) shown.pop();
+    shown.push(lastIndex);
+  }
+  for (const i of shown) {
+    svg.append(
+      s('text', { x: xAt(i), y: height - pad.bottom + 16, 'text-anchor': 'middle' }, formatLabel(labels[i])),
+    );
+  }
   series.forEach((line, k) => {
     const colour = SERIES_COLOURS[k % SERIES_COLOURS.length];
     const points = line.values.map((v, i) => `${xAt(i)},${yAt(v)}`).join(' ');
@@ -205,7 +326,7 @@ export function lineChart(title, labels, series, { width = 560, height = 240 } =
         fill: 'none',
         stroke: colour,
         'stroke-width': 2,
-        'data-series': line.name,
+        'data-series': line.key ?? line.name,
       }),
       line.values.map((v, i) =>
         s(
@@ -216,29 +337,36 @@ export function lineChart(title, labels, series, { width = 560, height = 240 } =
       ),
     );
   });
-  // legend under the axis labels
-  series.forEach((line, k) => {
-    const x = pad.left + k * 110;
-    svg.append(
-      s('rect', {
-        x,
-        y: height - 14,
-        width: 10,
-        height: 10,
-        fill: SERIES_COLOURS[k % SERIES_COLOURS.length],
-      }),
-      s('text', { x: x + 14, y: height - 5 }, line.name),
-    );
-  });
+  svg.append(...legend(series, pad.left, height));
   return figure(
     svg,
     title,
     dataTable(
       title,
-      ['date', ...series.map((x) => x.name)],
+      [t('chart.date'), ...series.map((x) => x.name)],
       labels.map((l, i) => [l, ...series.map((x) => x.values[i])]),
     ),
   );
+}
+
+/** The series' colours and names in one row along the bottom, each as wide as its name. */
+function legend(series, left, height) {
+  const marks = [];
+  let x = left;
+  for (const [k, line] of series.entries()) {
+    marks.push(
+      s('rect', {
+        x,
+        y: height - 16,
+        width: 10,
+        height: 10,
+        fill: SERIES_COLOURS[k % SERIES_COLOURS.length],
+      }),
+      s('text', { x: x + 14, y: height - 7 }, line.name),
+    );
+    x += 14 + textWidth(line.name) + 18;
+  }
+  return marks;
 }
 
 function axis(pad, width, height, max) {

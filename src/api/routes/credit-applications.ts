@@ -10,15 +10,19 @@ import { resolveReviewAs } from '../../credit/changes.ts';
 import { CREDIT_LINE_MAX_MINOR } from '../../domain/credit-approval.ts';
 import { CNY, formatAmount, parseAmount } from '../../domain/money.ts';
 import type { Platform } from '../../platform.ts';
+import { mask } from '../../privacy/masking.ts';
 import { evaluate } from '../../risk/model/evaluate.ts';
 import { type ApplicationInput, PURPOSES } from '../../risk/model/features.ts';
 import { REASON_CODES } from '../../risk/model/policy.ts';
 import type { Reason } from '../../risk/model/scorecard.ts';
 import { CustomerNotFoundError, type Decision, deviceKeyOf } from '../../risk/service/decide.ts';
+import { explainRules, type RuleExplanation } from '../../risk/service/explain.ts';
+import { staffNames } from '../../store/back-office.ts';
+import { getCustomer } from '../../store/customers.ts';
 import { getDecision, isUnknownCustomer, type StoredDecision } from '../../store/decisions.ts';
 import { getModel } from '../../store/models.ts';
 import { getPolicy } from '../../store/policies.ts';
-import { listReviews, REVIEW_PAGE_MAX } from '../../store/reviews.ts';
+import { listReviews, REVIEW_PAGE_MAX, type ReviewItem } from '../../store/reviews.ts';
 import { requireRole } from '../auth.ts';
 import type { ErrorCode } from '../error-codes.ts';
 import { notFound, refuse } from '../errors.ts';
@@ -68,6 +72,25 @@ const DecisionView = Type.Object({
   reasons: Type.Array(ReasonView),
   score_reasons: Type.Array(ScoreReason),
   degraded: Type.Array(Type.String()),
+  customer_name: Type.Optional(
+    Type.Union([Type.String(), Type.Null()], { description: 'masked; on staff reads only' }),
+  ),
+  rules: Type.Object(
+    {
+      fired: Type.Array(
+        Type.Object({
+          code: Type.String(),
+          action: Type.String(),
+          fact: Type.Union([Type.String(), Type.Null()]),
+          observed: Type.Union([Type.Number(), Type.Boolean()]),
+        }),
+      ),
+      unknown: Type.Array(
+        Type.Object({ code: Type.String(), fact: Type.Union([Type.String(), Type.Null()]) }),
+      ),
+    },
+    { description: 'hard rules that fired, apart from the rules that could not be checked (fact unknown)' },
+  ),
   model_version: Type.Union([Type.Integer(), Type.Null()]),
   policy_version: Type.Integer(),
   review: Type.Union([
@@ -105,6 +128,10 @@ const ReviewItemView = Type.Object({
   reasons: Type.Array(Type.String()),
   suggested_line: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
+  customer_name: Type.Union([Type.String(), Type.Null()], { description: 'masked (privacy/masking.ts)' }),
+  waiting_s: Type.Integer({ description: 'seconds since referral (until resolved)' }),
+  assignee: Type.Union([Type.String(), Type.Null()], { description: 'username of who works it' }),
+  reviewer: Type.Union([Type.String(), Type.Null()], { description: 'username of who resolved it' }),
 });
 const ReviewBody = Type.Object(
   {
@@ -152,6 +179,7 @@ type DecisionFacts = Pick<
 interface DecisionDetail {
   scoreReasons: Reason[];
   degraded: string[];
+  rules: RuleExplanation;
   modelVersion: number | null;
   review: { status: string; line: string | null; reason: string | null } | null;
 }
@@ -168,6 +196,7 @@ function decisionView(d: DecisionFacts, detail: DecisionDetail) {
     reasons: d.reasons.map(reasonView),
     score_reasons: detail.scoreReasons,
     degraded: detail.degraded,
+    rules: detail.rules,
     model_version: detail.modelVersion,
     policy_version: d.policyVersion,
     review: detail.review,
@@ -182,6 +211,7 @@ function fresh(d: Decision, customerId: bigint) {
     {
       scoreReasons: d.scoreReasons,
       degraded: d.degraded,
+      rules: explainRules(d.ruleHits),
       modelVersion: d.modelVersion,
       review: d.outcome === 'refer' ? { status: 'open', line: null, reason: null } : null,
     },
@@ -189,10 +219,16 @@ function fresh(d: Decision, customerId: bigint) {
 }
 
 function stored(d: StoredDecision) {
-  const result = d.result as { scoreReasons?: unknown[]; degraded?: string[]; modelVersion?: number };
+  const result = d.result as {
+    scoreReasons?: unknown[];
+    degraded?: string[];
+    modelVersion?: number;
+    ruleHits?: unknown;
+  };
   return decisionView(d, {
     scoreReasons: (result.scoreReasons ?? []) as never,
     degraded: result.degraded ?? [],
+    rules: explainRules(result.ruleHits),
     modelVersion: result.modelVersion ?? null,
     review: d.review && { status: d.review.status, line: money(d.review.lineMinor), reason: d.review.reason },
   });
@@ -224,6 +260,24 @@ function canonical(value: unknown): string {
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
       : v,
   );
+}
+
+/** Who a review is about (masked) and who works it, by name: one read per distinct person. */
+async function reviewPeople(platform: Platform, items: readonly ReviewItem[]) {
+  const names = new Map<string, string | null>();
+  for (const id of new Set(items.map((r) => r.customerId.toString()))) {
+    const c = await getCustomer(platform.db.sql, platform.services.crypto, BigInt(id));
+    names.set(id, c ? mask('legal_name', c.legalName, 'staff') : null);
+  }
+  const staffIds = items.flatMap((r) => [r.assigneeId, r.reviewerId]).filter((id) => id !== null);
+  const staff = await staffNames(platform.db.sql, staffIds);
+  const nameOf = (id: bigint | null) => (id === null ? null : (staff.get(id.toString()) ?? null));
+  return (r: ReviewItem) => ({
+    customer_name: names.get(r.customerId.toString()) ?? null,
+    waiting_s: r.waitingS,
+    assignee: nameOf(r.assigneeId),
+    reviewer: nameOf(r.reviewerId),
+  });
 }
 
 export function creditApplicationRoutes(platform: Platform): FastifyPluginAsyncTypebox {
@@ -316,7 +370,10 @@ function applicationRoutes(app: Api, platform: Platform): void {
       if (!d || (principal.role === 'customer' && d.customerId !== principal.id)) {
         throw notFound('credit application');
       }
-      return stored(d);
+      if (principal.role === 'customer') return stored(d);
+      // staff read the customer by masked name (privacy/masking.ts), never by id alone
+      const c = await getCustomer(db.sql, platform.services.crypto, d.customerId);
+      return { ...stored(d), customer_name: c ? mask('legal_name', c.legalName, 'staff') : null };
     },
   );
 
@@ -387,8 +444,10 @@ function reviewRoutes(app: Api, platform: Platform): void {
       const after = cursor === undefined ? null : (idFromPath(cursor) ?? MAX_BIGINT_ID);
       const items = await listReviews(db.sql, q.status ?? 'open', limit, after);
       const next = nextCursor(items, limit, (r) => r.decisionId);
+      const people = await reviewPeople(platform, items);
       return {
         items: items.map((r) => ({
+          ...people(r),
           decision_id: r.decisionId.toString(),
           customer_id: r.customerId.toString(),
           status: r.status,

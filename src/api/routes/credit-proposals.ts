@@ -7,13 +7,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { approveProposal, rejectProposal } from '../../credit/changes.ts';
 import type { Platform } from '../../platform.ts';
+import { mask } from '../../privacy/masking.ts';
+import { staffNames } from '../../store/back-office.ts';
 import {
   customerCreditContext,
   getProposal,
   listProposals,
   PROPOSAL_PAGE_MAX,
+  type Proposal,
   REJECT_NOTE_MAX_LENGTH,
 } from '../../store/credit-proposals.ts';
+import { getCustomer } from '../../store/customers.ts';
 import { requireRole } from '../auth.ts';
 import { notFound, toApiError } from '../errors.ts';
 import { IdParams, pathId } from './lending-schemas.ts';
@@ -26,6 +30,23 @@ export function creditProposalRoutes(platform: Platform): FastifyPluginAsyncType
   const route = { preHandler: requireRole('risk', 'ops') };
   const tags = ['credit'];
   const security = [{ bearer: [] }];
+  /** Staff by username and customers by masked name, one read per distinct person. */
+  const namer = async (items: readonly Proposal[]) => {
+    const staff = await staffNames(
+      sql,
+      items.flatMap((p) => [p.proposedBy, ...(p.decidedBy === null ? [] : [p.decidedBy])]),
+    );
+    const customers = new Map<string, string | null>();
+    for (const id of new Set(items.map((p) => p.customerId.toString()))) {
+      const c = await getCustomer(sql, platform.services.crypto, BigInt(id));
+      customers.set(id, c ? mask('legal_name', c.legalName, 'staff') : null);
+    }
+    return (p: Proposal) => ({
+      proposed_by_name: staff.get(p.proposedBy.toString()) ?? null,
+      decided_by_name: p.decidedBy === null ? null : (staff.get(p.decidedBy.toString()) ?? null),
+      customer_name: customers.get(p.customerId.toString()) ?? null,
+    });
+  };
   return async (app) => {
     app.get(
       '/v1/credit-proposals',
@@ -58,8 +79,9 @@ export function creditProposalRoutes(platform: Platform): FastifyPluginAsyncType
         const before = request.query.cursor === undefined ? null : pathId(request.query.cursor, 'cursor');
         const items = await listProposals(sql, request.query.status ?? 'open', limit, before);
         const last = items[items.length - 1];
+        const named = await namer(items);
         return {
-          items: items.map(proposalView),
+          items: items.map((p) => ({ ...proposalView(p), ...named(p) })),
           next_cursor: items.length === limit && last ? last.id.toString() : null,
         };
       },
@@ -80,8 +102,9 @@ export function creditProposalRoutes(platform: Platform): FastifyPluginAsyncType
       async (request) => {
         const p = await getProposal(sql, pathId(request.params.id, 'proposal'));
         if (!p) throw notFound('proposal');
+        const named = await namer([p]);
         return {
-          proposal: proposalView(p),
+          proposal: { ...proposalView(p), ...named(p) },
           customer: contextView(await customerCreditContext(sql, p.customerId)),
         };
       },

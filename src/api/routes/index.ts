@@ -5,6 +5,7 @@ import { adjustmentProposalListRoute, adjustmentProposalRoutes } from './adjustm
 import { adjustmentRoutes } from './adjustments.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
+import { backOfficeRoutes } from './back-office.ts';
 import { businessDateRoutes } from './business-date.ts';
 import { cobRoutes } from './cob.ts';
 import { collectionRoutes } from './collections.ts';
@@ -52,6 +53,7 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(creditApplicationRoutes(platform));
   await app.register(riskAdminRoutes(platform));
   await app.register(opsSummaryRoutes(platform));
+  await app.register(backOfficeRoutes(platform));
   await app.register(cobRoutes(platform));
   await app.register(businessDateRoutes(platform));
   await app.register(servicingRoutes(platform));

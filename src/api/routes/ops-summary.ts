@@ -53,6 +53,9 @@ const Summary = Type.Object({
       bucket: Type.Enum(BUCKETS),
       loans: Type.Integer(),
       principal: Type.String({ description: 'original principal of those loans, CNY' }),
+      owed: Type.String({
+        description: 'what those loans still owe (unpaid installments, every component), CNY',
+      }),
     }),
     { description: 'active loans, every bucket in order current, M1, M2, M3, M3+' },
   ),
@@ -116,6 +119,7 @@ export function opsSummaryRoutes(platform: Platform): FastifyPluginAsyncTypebox 
             bucket: b.bucket,
             loans: b.loans,
             principal: money(b.principalMinor),
+            owed: money(b.owedMinor),
           })),
           open_reviews: s.openReviews,
           last_cob: s.lastCob && {

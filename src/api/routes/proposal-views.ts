@@ -19,6 +19,10 @@ export const ProposalView = Type.Object({
   reject_note: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String(),
   decided_at: Type.Union([Type.String(), Type.Null()]),
+  /** Filled on the staff reads (list, one): the console shows people by name, customers masked. */
+  proposed_by_name: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  decided_by_name: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  customer_name: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
 export const proposalView = (p: Proposal) => ({

@@ -6,6 +6,7 @@
  * decision). Deny-list values (phone, national id) travel only in request bodies, never in a URL,
  * and only their blind index is stored or shown (as an 8-hex-digit fingerprint).
  */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -21,7 +22,8 @@ import {
   PolicyError,
 } from '../../risk/model/policy.ts';
 import { GRADES } from '../../risk/model/scorecard.ts';
-import type { Sql, TransactionSql } from '../../store/db.ts';
+import { staffNames } from '../../store/back-office.ts';
+import type { Queryable, Sql, TransactionSql } from '../../store/db.ts';
 import { isUnknownStaff } from '../../store/db-errors.ts';
 import {
   addDenyEntry,
@@ -158,6 +160,7 @@ const PolicyView = Type.Object({
   active: Type.Boolean(),
   note: Type.String(),
   published_by: Type.Union([Type.String(), Type.Null()]),
+  published_by_name: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'username' })),
   created_at: Type.String(),
   policy: PolicySchema,
 });
@@ -259,6 +262,11 @@ const policyInfoView = (p: PolicyVersionInfo) => ({
   created_at: p.createdAt.toISOString(),
 });
 const policyView = (p: StoredPolicy) => ({ ...policyInfoView(p), policy: p.policy });
+/** A policy version with who published it by username (the console names staff, not ids). */
+async function namedPolicyView(sql: Queryable, p: StoredPolicy) {
+  const names = await staffNames(sql, p.publishedBy === null ? [] : [p.publishedBy]);
+  return { ...policyView(p), published_by_name: names.get(String(p.publishedBy)) ?? null };
+}
 
 const denyView = (e: DenyEntry) => ({
   id: e.id.toString(),
@@ -414,7 +422,7 @@ function policyRoutes(app: Api, ctx: AdminContext): void {
           'no policy yet: the default is installed by the first decision, or publish one',
         );
       }
-      return policyView(active);
+      return namedPolicyView(sql, active);
     },
   );
 
@@ -433,7 +441,7 @@ function policyRoutes(app: Api, ctx: AdminContext): void {
     async (request) => {
       const found = await getPolicyVersion(sql, request.params.version);
       if (!found) throw policyNotFound(request.params.version);
-      return policyView(found);
+      return namedPolicyView(sql, found);
     },
   );
 

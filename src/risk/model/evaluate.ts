@@ -5,7 +5,7 @@
  */
 import { type DecisionInputs, featuresOf } from './features.ts';
 import { creditLine } from './line-policy.ts';
-import { evaluateRules, factsOf, type Policy, type RuleHit } from './policy.ts';
+import { evaluateRules, factsOf, fired, type Policy, type RuleHit } from './policy.ts';
 import { type Grade, type Reason, scoreRow } from './scorecard.ts';
 import type { ScorecardModel } from './train.ts';
 
@@ -70,8 +70,8 @@ export function evaluate(inputs: DecisionInputs, model: ScorecardModel, policy: 
   const ruleHits = evaluateRules(policy, factsOf(inputs));
   const scored = scoreRow(model, featuresOf(inputs));
   const cutoff = approvalCutoff(model, policy);
-  const declines = ruleHits.filter((h) => h.action === 'decline').map((h) => h.code);
-  const refers = ruleHits.filter((h) => h.action === 'refer').map((h) => h.code);
+  const declines = ruleHits.filter((h) => fired(h) && h.action === 'decline').map((h) => h.code);
+  const refers = ruleHits.filter((h) => fired(h) && h.action === 'refer').map((h) => h.code);
   const degraded: string[] = [];
   const factorsBp: number[] = [];
 
@@ -79,6 +79,9 @@ export function evaluate(inputs: DecisionInputs, model: ScorecardModel, policy: 
     degraded.push('history:refer');
     refers.push('PLATFORM_DATA_UNAVAILABLE');
   }
+  // A rule that could not be checked is not a reason of its own (its code would claim the rule
+  // held): one FACT_UNAVAILABLE says a person must look, and ruleHits keep which rules were unknown.
+  if (ruleHits.some((h) => !fired(h))) refers.push('FACT_UNAVAILABLE');
   for (const [source, code] of DEGRADING_SOURCES) {
     if (inputs[source].status === 'ok') continue;
     const rule = policy.degradation[source];

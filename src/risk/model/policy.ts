@@ -408,20 +408,33 @@ function holds(op: RuleOp, fact: number | boolean, value: number | boolean): boo
 export interface RuleHit {
   code: string;
   action: RuleAction;
-  /** The fact's value, or null when the rule fired because the fact was unknown. */
+  /**
+   * The fact's value, or null when the rule could not be checked because the fact was unknown
+   * (its source failed): such a rule did not fire, it only asks for a person (whenMissing 'refer').
+   */
   fact: number | boolean | null;
+  /** Which fact the rule tests (absent on decisions stored before it was recorded). */
+  factName?: FactName;
 }
 
-/** Every rule that fires, in policy order. Pure. */
+/** A rule that held on a known fact, as opposed to one that could not be checked. */
+export const fired = (hit: RuleHit): boolean => hit.fact !== null;
+
+/**
+ * Every rule that fires, and every rule that could not be checked and refers, in policy order.
+ * Pure. The two kinds are told apart by `fired` and must never be reported alike: with the age
+ * unknown, "younger than 18" and "older than 65" both refer, yet neither is true.
+ */
 export function evaluateRules(policy: Policy, facts: Facts): RuleHit[] {
   const hits: RuleHit[] = [];
   for (const r of policy.rules) {
     const fact = facts[r.fact];
     if (fact === null || fact === undefined) {
-      if (r.whenMissing === 'refer') hits.push({ code: r.code, action: 'refer', fact: null });
+      if (r.whenMissing === 'refer')
+        hits.push({ code: r.code, action: 'refer', fact: null, factName: r.fact });
       continue;
     }
-    if (holds(r.op, fact, r.value)) hits.push({ code: r.code, action: r.action, fact });
+    if (holds(r.op, fact, r.value)) hits.push({ code: r.code, action: r.action, fact, factName: r.fact });
   }
   return hits;
 }
