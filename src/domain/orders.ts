@@ -13,6 +13,7 @@ export type OrderRefusalCode =
   | 'PRODUCT_NOT_FOUND'
   | 'CUSTOMER_NOT_FOUND'
   | 'CUSTOMER_NOT_ACTIVE'
+  | 'CUSTOMER_PAST_DUE'
   | 'GOODS_INACTIVE'
   | 'MERCHANT_SUSPENDED'
   | 'PRODUCT_KIND_MISMATCH'
@@ -62,6 +63,8 @@ export interface OrderFacts {
   readonly product: OrderProductFacts | null;
   /** The customer's status; undefined when not known (intake). */
   readonly customerStatus?: string | null;
+  /** The most days any of the customer's active loans is past due; undefined when not known (intake). */
+  readonly daysPastDue?: number;
   readonly line: CreditLineFacts | null;
   /**
    * Prices the order (the schedule, or the DomainError refusing it). Without it the tenor is checked
@@ -84,6 +87,11 @@ function checkParties(f: OrderFacts): OrderRefusal | undefined {
   if (f.customerStatus === null) return refuse('CUSTOMER_NOT_FOUND', 'no such customer', {}, true);
   if (f.customerStatus !== undefined && f.customerStatus !== 'active')
     return refuse('CUSTOMER_NOT_ACTIVE', 'the customer is not active');
+  // new credit is not extended while a payment is late: the borrower pays what is due first
+  if (f.daysPastDue !== undefined && f.daysPastDue > 0)
+    return refuse('CUSTOMER_PAST_DUE', 'the customer has a payment past due', {
+      days_past_due: String(f.daysPastDue),
+    });
   if (f.goods.active === false) return refuse('GOODS_INACTIVE', 'the goods are not for sale');
   if (f.goods.merchantStatus !== undefined && f.goods.merchantStatus !== 'active')
     return refuse('MERCHANT_SUSPENDED', 'the merchant is suspended');

@@ -114,6 +114,7 @@ interface Decision {
 interface BatchFacts {
   lineOf: Map<bigint, LockedLine>;
   customerStatus: Map<bigint, string>;
+  daysPastDue: Map<bigint, number>;
   goodsOf: Map<bigint, GoodsRow>;
   productOf: Map<bigint, BatchProduct>;
   byId: Map<bigint, KeyedOrderRow>;
@@ -137,7 +138,7 @@ async function readBatchFacts(tx: TransactionSql, orders: readonly QueuedOrder[]
   const goodsIds = [...new Set(orders.map((o) => o.goodsId.toString()))];
   const productIds = [...new Set(orders.map((o) => o.productId.toString()))];
   const customerText = [...new Set(orders.map((o) => o.customerId.toString()))];
-  const [lines, existing, goodsRows, productRows, customerRows] = await Promise.all([
+  const [lines, existing, goodsRows, productRows, customerRows, lateRows] = await Promise.all([
     lockCreditLines(
       tx,
       orders.map((o) => o.customerId),
@@ -156,10 +157,14 @@ async function readBatchFacts(tx: TransactionSql, orders: readonly QueuedOrder[]
       where id = any(${productIds}::bigint[])`,
     tx<{ id: bigint; status: string }[]>`
       select id, status from customers where id = any(${customerText}::bigint[])`,
+    tx<{ customer_id: bigint; days: number }[]>`
+      select customer_id, max(days_past_due)::int as days from loans
+      where customer_id = any(${customerText}::bigint[]) and status = 'active' group by customer_id`,
   ]);
   return {
     lineOf: new Map(lines.map((l) => [l.customerId, { ...l }])),
     customerStatus: new Map(customerRows.map((c) => [c.id, c.status])),
+    daysPastDue: new Map(lateRows.map((r) => [r.customer_id, r.days])),
     goodsOf: new Map(goodsRows.map((g) => [g.id, g])),
     productOf: new Map(productRows.map((p) => [p.id, parseProduct(p)])),
     byId: new Map(existing.map((o) => [o.id, o])),
@@ -242,6 +247,7 @@ function decide(input: QueuedOrder, facts: BatchFacts, ids: IdGenerator): Decisi
       : null,
     product: productFacts(product),
     customerStatus: facts.customerStatus.get(input.customerId) ?? null,
+    daysPastDue: facts.daysPastDue.get(input.customerId) ?? 0,
     line,
     quote: () =>
       memoQuote(product as BatchProduct, (goods as GoodsRow).price_minor, input.tenor, input.businessDate),

@@ -132,6 +132,7 @@ interface OrderGoodsRow {
   active: boolean;
   merchant_status: string;
   customer_status: string | null;
+  days_past_due: number;
 }
 
 /**
@@ -144,7 +145,9 @@ async function readOrderFacts(tx: TransactionSql, input: OrderInput) {
     orderByKey(tx, input.customerId, input.idempotencyKey),
     tx<OrderGoodsRow[]>`
       select g.merchant_id, g.price_minor, g.active, m.status as merchant_status,
-        (select status from customers where id = ${input.customerId}) as customer_status
+        (select status from customers where id = ${input.customerId}) as customer_status,
+        (select coalesce(max(days_past_due), 0)::int from loans
+          where customer_id = ${input.customerId} and status = 'active') as days_past_due
       from goods g join merchants m on m.id = g.merchant_id where g.id = ${input.goodsId}`,
     getProduct(tx, input.productId),
   ]);
@@ -161,6 +164,7 @@ export async function settleOrder(tx: TransactionSql, input: OrderInput): Promis
       ? { priceMinor: goods.price_minor, active: goods.active, merchantStatus: goods.merchant_status }
       : null,
     customerStatus: goods?.customer_status ?? null,
+    daysPastDue: goods?.days_past_due,
     product: product ?? null,
     line,
     quote: () =>

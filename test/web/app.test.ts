@@ -15,6 +15,7 @@ import {
   logInToApp,
   openPage,
   openWebLab,
+  orderOnPage,
   PHONE_VIEWPORT,
   placeOrder,
   usePolicy,
@@ -59,16 +60,17 @@ describe('borrower app', () => {
       await page.getByRole('link', { name: 'Buy Smartphone 15, 256 GB on installments' }).click();
       await page.getByRole('heading', { level: 1, name: 'Smartphone 15, 256 GB' }).waitFor();
       assert.equal(await page.getByTestId('goods-price').textContent(), '¥5,999.00');
-      await page.getByRole('radio', { name: '6' }).check();
+      await page.getByRole('radio', { name: '6 months' }).check();
       const quoteRows = page.getByTestId('quote-schedule').locator('tbody tr');
       await page.getByRole('button', { name: /^Place order: 6 × ¥/ }).waitFor();
       assert.equal(await quoteRows.count(), 6);
 
+      await page.getByLabel('I have read and accept the loan agreement').check();
       await page.getByRole('button', { name: /^Place order: 6 × ¥/ }).click();
-      await page.getByRole('heading', { level: 1, name: 'Loan of ¥5,999.00' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Smartphone 15, 256 GB' }).waitFor();
       await page.getByText('Order placed. Here is your new loan.').waitFor();
       assert.equal(await page.getByTestId('loan-schedule').locator('tbody tr').count(), 6);
-      assert.equal(await page.getByTestId('loan-status').textContent(), 'active');
+      assert.equal(await page.getByTestId('loan-status').textContent(), 'Repaying');
       await assertCleanText(page);
 
       await page.getByRole('link', { name: 'Home' }).click();
@@ -117,7 +119,7 @@ describe('borrower app', () => {
     }
   });
 
-  test('a declined application shows its reason messages', async () => {
+  test('a declined application shows one plain reason and what the borrower can do, its codes kept as data', async () => {
     await usePolicy(lab, (p) => {
       p.approveGrades = [];
       p.referGrades = [];
@@ -132,9 +134,15 @@ describe('borrower app', () => {
       const decision = page.getByTestId('decision');
       await decision.waitFor();
       assert.equal(await decision.getAttribute('data-outcome'), 'decline');
-      const reasons = page.getByTestId('decision-reasons').locator('li');
-      assert.equal(await reasons.first().getAttribute('data-code'), 'SCORE_TOO_LOW');
-      assert.equal(await reasons.first().textContent(), 'score is in a grade that is declined');
+      // one plain reason and what to do; the policy's codes stay as data for support
+      const reason = page.getByTestId('decision-reason');
+      assert.equal(await reason.count(), 1);
+      assert.match((await reason.getAttribute('data-codes')) ?? '', /\bSCORE_TOO_LOW\b/);
+      assert.equal(
+        await reason.textContent(),
+        'From what we know today, we cannot offer you a credit line yet.',
+      );
+      await page.getByTestId('decision-next').waitFor();
       await assertCleanText(page);
       assert.deepEqual(errors, []);
     } finally {
@@ -143,7 +151,7 @@ describe('borrower app', () => {
     }
   });
 
-  test('an API error is shown with its code and the form keeps the input', async () => {
+  test('an API error is shown as a plain sentence (its code kept as data) and the form keeps the input', async () => {
     const c = await customerWithLine(lab, '10000.00');
     const order = await placeOrder(lab, c, 2, 3); // earbuds, 899.00 on 3
     const { page, errors, close } = await openPage(lab);
@@ -153,12 +161,13 @@ describe('borrower app', () => {
       const amount = page.getByLabel('Amount (CNY)');
       await amount.fill('99999.00');
       await page.getByRole('button', { name: 'Repay', exact: true }).click();
+      await page.getByRole('button', { name: 'Confirm' }).click();
       const alert = page.getByRole('alert');
       await alert.waitFor();
       assert.equal(await alert.getAttribute('data-code'), 'OVERPAYMENT');
-      assert.match((await alert.textContent())!, /^OVERPAYMENT .+/);
+      assert.equal(await alert.textContent(), 'That is more than you owe; please pay the amount shown.');
       assert.equal(await amount.inputValue(), '99999.00');
-      assert.equal(await page.getByTestId('loan-status').textContent(), 'active');
+      assert.equal(await page.getByTestId('loan-status').textContent(), 'Repaying');
       assert.deepEqual(errors, []);
     } finally {
       await close();
@@ -172,16 +181,18 @@ describe('borrower app', () => {
     try {
       await logInToApp(page, c.phone, c.password);
       await page.getByRole('link', { name: 'My loans' }).first().click();
-      await page.getByTestId('loans').locator('tbody tr').first().waitFor();
+      await page.getByTestId('loan-card').first().waitFor();
       await page.goto(`/app/#/loans/${order.loan_id}`);
       // the form offers the first installment's amount; paying it marks that installment paid
       await page.getByRole('button', { name: 'Repay', exact: true }).click();
+      await page.getByRole('button', { name: 'Confirm' }).click();
       await page.getByText(/^Paid ¥/).waitFor();
-      await page.getByTestId('loan-schedule').locator('tbody tr').first().getByText('paid').waitFor();
+      await page.getByTestId('loan-schedule').locator('tbody tr').first().getByText('Paid').waitFor();
 
       await page.getByRole('button', { name: /^Pay off ¥/ }).click();
-      await page.getByText('The loan is paid off.').waitFor();
-      assert.equal(await page.getByTestId('loan-status').textContent(), 'paid_off');
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      await page.getByText(/The loan is paid off\./).waitFor();
+      assert.equal(await page.getByTestId('loan-status').textContent(), 'Paid off');
       assert.equal(await page.getByTestId('loan-outstanding').textContent(), '¥0.00');
       await assertCleanText(page);
       const line = await getCreditLine(lab.platform.db.sql, c.id);
@@ -207,9 +218,8 @@ describe('borrower app', () => {
         await route.abort('connectionreset'); // ...and the answer never arrives
       });
       await page.goto(`/app/#/shop/${lab.demo.goodsIds[2]}`);
-      await page.getByRole('radio', { name: '3' }).check();
-      await page.getByRole('button', { name: /^Place order: 3 × ¥/ }).click();
-      await page.getByRole('heading', { level: 1, name: 'Loan of ¥899.00' }).waitFor();
+      await orderOnPage(page, 3);
+      await page.getByTestId('loan-schedule').waitFor(); // the loan's page (its heading is the goods' name)
       assert.equal(keys.length, 2);
       assert.match(keys[0]!, /^[0-9a-f-]{36}$/);
       assert.equal(keys[1], keys[0]);

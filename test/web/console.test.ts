@@ -540,6 +540,8 @@ describe('operations console', () => {
     const sql = lab.platform.db.sql;
     const customer = await customerWithLine(lab, '10000.00');
     const order = await placeOrder(lab, customer, 1, 3);
+    // placed before the first loan is late: a customer past due cannot order (CUSTOMER_PAST_DUE)
+    const other = await placeOrder(lab, customer, 2, 3);
     await sql`update loans set days_past_due = 12, bucket = 'M1' where id = ${order.loan_id}::bigint`;
     await sql`update installments set status = 'overdue' where loan_id = ${order.loan_id}::bigint and number = 1`;
     const [named] = await sql<
@@ -614,7 +616,6 @@ describe('operations console', () => {
       await collector.close();
     }
 
-    const other = await placeOrder(lab, customer, 2, 3);
     const desk = await openPage(lab);
     try {
       await logInToConsole(desk.page, 'ops', lab.demo.staff.ops.password);

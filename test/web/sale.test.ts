@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
-import { customerWithLine, logInToApp, openPage, openWebLab, type WebLab } from './support.ts';
+import { customerWithLine, logInToApp, openPage, openWebLab, orderOnPage, type WebLab } from './support.ts';
 
 describe('borrower app on sale day', () => {
   let lab: WebLab;
@@ -27,13 +27,12 @@ describe('borrower app on sale day', () => {
     try {
       await logInToApp(page, c.phone, c.password);
       await page.goto(`/app/#/shop/${lab.demo.goodsIds[2]}`);
-      await page.getByRole('radio', { name: '3' }).check();
       const placed = page.waitForResponse(
         (r) => r.url().endsWith('/v1/orders') && r.request().method() === 'POST',
       );
-      await page.getByRole('button', { name: /^Place order: 3 × ¥/ }).click();
+      await orderOnPage(page, 3);
       assert.equal((await placed).status(), 202);
-      await page.getByRole('heading', { level: 1, name: 'Loan of ¥899.00' }).waitFor();
+      await page.getByTestId('loan-schedule').waitFor(); // the loan's page (its heading is the goods' name)
       assert.equal(await page.getByTestId('loan-schedule').locator('tbody tr').count(), 3);
       const [row] = await lab.platform.db.sql<{ n: bigint }[]>`
         select count(*)::bigint as n from loans where customer_id = ${c.id}`;
@@ -50,8 +49,7 @@ describe('borrower app on sale day', () => {
     try {
       await logInToApp(page, c.phone, c.password);
       await page.goto(`/app/#/shop/${lab.demo.goodsIds[2]}`);
-      await page.getByRole('radio', { name: '3' }).check();
-      await page.getByRole('button', { name: /^Place order: 3 × ¥/ }).click();
+      await orderOnPage(page, 3);
       const alert = page.getByRole('alert');
       await alert.waitFor();
       assert.equal(await alert.getAttribute('data-code'), 'INSUFFICIENT_CREDIT');

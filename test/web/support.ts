@@ -31,6 +31,8 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** How long a page may take to show what a test waits for: generous for a loaded 2-core machine. */
 export const UI_TIMEOUT_MS = 10_000;
 export const PHONE_VIEWPORT = { width: 375, height: 740 };
+/** The borrower app's phone (issue 17): every page must fit it with 44x44 px targets. */
+export const APP_PHONE_VIEWPORT = { width: 390, height: 844 };
 
 export interface WebLab {
   platform: Platform;
@@ -120,9 +122,13 @@ export interface TestPage {
 
 export async function openPage(
   lab: WebLab,
-  options: { viewport?: { width: number; height: number } } = {},
+  options: { viewport?: { width: number; height: number }; locale?: string } = {},
 ): Promise<TestPage> {
-  const context = await lab.browser.newContext({ baseURL: lab.baseUrl, viewport: options.viewport ?? null });
+  const context = await lab.browser.newContext({
+    baseURL: lab.baseUrl,
+    viewport: options.viewport ?? null,
+    locale: options.locale ?? 'en-US',
+  });
   context.setDefaultTimeout(UI_TIMEOUT_MS);
   const page = await context.newPage();
   const errors: string[] = [];
@@ -254,4 +260,20 @@ export async function assertControlsNamed(page: Page): Promise<void> {
       .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
       .map((el) => el.outerHTML.slice(0, 120))`);
   assert.deepEqual(unnamed, [], 'controls without a label');
+}
+
+/** A calendar date as the app shows it in English ("4 Jan 2027"), from the API's "2027-01-04". */
+export function shownDate(iso: string, locale = 'en'): string {
+  const [y, m, d] = iso.split('-').map(Number) as [number, number, number];
+  const style = locale === 'zh-CN' ? 'long' : 'medium';
+  return new Intl.DateTimeFormat(locale, { dateStyle: style, timeZone: 'UTC' }).format(
+    new Date(Date.UTC(y, m - 1, d)),
+  );
+}
+
+/** Picks a tenor on a goods page, accepts the agreement and places the order (the English page). */
+export async function orderOnPage(page: Page, tenor: number): Promise<void> {
+  await page.getByRole('radio', { name: `${tenor} months` }).check();
+  await page.getByLabel('I have read and accept the loan agreement').check();
+  await page.getByRole('button', { name: new RegExp(`^Place order: ${tenor} × ¥`) }).click();
 }

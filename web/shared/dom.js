@@ -3,6 +3,7 @@
  * strings, so nothing the API returns is ever parsed as markup), the error box, busy buttons and a
  * hash router.
  */
+import { errorMessage } from './messages.js';
 
 /**
  * h('p', { class: 'x', onclick }, 'text', child) → HTMLElement. Attributes starting with "on" are
@@ -37,9 +38,21 @@ export function fill(el, ...children) {
   return el;
 }
 
-/** The one way a failure is shown: its code and its message, announced to screen readers. */
-export function errorBox(err) {
+/**
+ * The one way a failure is shown, announced to screen readers. A page whose body says
+ * data-errors="plain" (the borrower app) shows only the plain sentence for the code
+ * (./messages.js), never the code or the API's technical message; elsewhere (the console) the code
+ * and the message are shown. The code is always kept as data-code, for support and tests.
+ */
+export function errorBox(err, { plain = globalThis.document?.body?.dataset.errors === 'plain' } = {}) {
   const code = err?.code ?? 'ERROR';
+  if (plain) {
+    return h(
+      'div',
+      { class: 'error', role: 'alert', dataset: { code } },
+      h('span', { class: 'error-message' }, errorMessage(code)),
+    );
+  }
   const message = err?.message ?? String(err);
   return h(
     'div',

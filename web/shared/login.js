@@ -8,9 +8,17 @@ import { busy, field, go, h, statusArea } from './dom.js';
 /**
  * A router view. `identity` names the field: `{ label, name, attrs }` (attrs for its input);
  * `accepts(role)` says whether this page's audience holds the role; `refusal()` is the ApiError
- * shown otherwise.
+ * shown otherwise; `submitLabel` and `passwordLabel` are the page's own words (its language).
  */
-export function loginPage({ api, title, identity, accepts, refusal }) {
+export function loginPage({
+  api,
+  title,
+  identity,
+  accepts,
+  refusal,
+  submitLabel = 'Log in',
+  passwordLabel = 'Password',
+}) {
   return (_params, query) => {
     const id = h('input', { name: identity.name, required: true, ...identity.attrs });
     const password = h('input', {
@@ -20,7 +28,7 @@ export function loginPage({ api, title, identity, accepts, refusal }) {
       required: true,
       maxlength: 128,
     });
-    const submit = h('button', { type: 'submit' }, 'Log in');
+    const submit = h('button', { type: 'submit' }, submitLabel);
     const status = statusArea();
     const form = h(
       'form',
@@ -45,7 +53,7 @@ export function loginPage({ api, title, identity, accepts, refusal }) {
         },
       },
       field(identity.label, id),
-      field('Password', password),
+      field(passwordLabel, password),
       h('div', { class: 'actions' }, submit),
       status.el,
     );

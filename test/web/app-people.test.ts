@@ -1,0 +1,390 @@
+/**
+ * The borrower app as its people use it (issue 17): Chinese first and English, on a 390x844 phone
+ * and a desktop, with the keyboard alone; late loans; every error path it can drive shown as a plain
+ * sentence, never a code or an internal name. Screenshots of every page are written to
+ * artifacts/screenshots/app/ (page.locale.size.png) to be looked at.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { cycleBilledAfterClose } from '../../src/domain/statements.ts';
+import { generateStatements } from '../../src/statements/run.ts';
+import { nationalIdCheckChar } from '../../src/store/customers.ts';
+import {
+  APP_PHONE_VIEWPORT,
+  bearer,
+  customerWithLine,
+  lineForEveryGrade,
+  openPage,
+  openWebLab,
+  placeOrder,
+  usePolicy,
+  type WebCustomer,
+  type WebLab,
+} from './support.ts';
+
+const SHOTS_DIR = 'artifacts/screenshots/app';
+const DESKTOP = { width: 1280, height: 900 };
+/** Smallest target a finger can hit (WCAG 2.5.5). */
+const TARGET_MIN_PX = 44;
+/** What must never reach a borrower: an UPPER_SNAKE code or a snake_case internal name. */
+const RAW_CODE = /[A-Z]{3,}_[A-Z_]+/;
+const INTERNAL_NAME = /\b[a-z]+_[a-z_]+\b/;
+/** Presses of Tab before a keyboard journey gives up finding a control. */
+const TABS_MAX = 80;
+
+/** Logs in through the form in whichever language the page is in (by the fields' types). */
+async function logIn(page: Page, c: { phone: string; password: string }): Promise<void> {
+  await page.goto('/app/#/login');
+  await page.locator('input[name=phone]').fill(c.phone);
+  await page.locator('input[name=password]').fill(c.password);
+  await page.locator('form button[type=submit]').click();
+  await page.getByTestId('next-payment').waitFor();
+}
+
+async function assertNoRawText(page: Page, where: string): Promise<void> {
+  const text = (await page.locator('body').innerText()) ?? '';
+  assert.doesNotMatch(text, RAW_CODE, `${where} shows a raw code:\n${text}`);
+  assert.doesNotMatch(text, INTERNAL_NAME, `${where} shows an internal name:\n${text}`);
+}
+
+/**
+ * Every visible control (links, buttons, fields; a radio or checkbox by its label) lies within the
+ * screen's width and is at least 44x44 px.
+ */
+async function assertTargets(page: Page, where: string): Promise<void> {
+  const bad = await page.evaluate<string[]>(`(() => {
+    const out = [];
+    const all = document.querySelectorAll('a[href], button, input, select, textarea, [tabindex="0"]');
+    for (const el of all) {
+      if (el.closest('.skip-link') || el.classList.contains('skip-link')) continue;
+      const target = (el.type === 'radio' || el.type === 'checkbox') && el.closest('label') ? el.closest('label') : el;
+      const r = target.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue; // not displayed
+      const name = (el.textContent || el.name || el.outerHTML).trim().slice(0, 40);
+      if (r.left < 0 || r.right > window.innerWidth + 0.5) out.push(name + ' off-screen at x=' + Math.round(r.left) + '..' + Math.round(r.right));
+      if (r.width < ${TARGET_MIN_PX} - 0.5 || r.height < ${TARGET_MIN_PX} - 0.5) out.push(name + ' is ' + Math.round(r.width) + 'x' + Math.round(r.height));
+    }
+    return out;
+  })()`);
+  assert.deepEqual(bad, [], `${where}: controls too small or off-screen`);
+}
+
+/** Presses Tab until `selector` has focus (the keyboard's only way around the page). */
+async function tabTo(page: Page, selector: string): Promise<void> {
+  for (let i = 0; i < TABS_MAX; i++) {
+    if (await page.evaluate<boolean>(`document.activeElement?.matches(${JSON.stringify(selector)}) ?? false`))
+      return;
+    await page.keyboard.press('Tab');
+  }
+  assert.fail(`Tab never reached ${selector}`);
+}
+
+/** Makes a loan late as close of business would: days past due, the first installment overdue with a late fee. */
+async function makeLate(lab: WebLab, loanId: string, days: number, feeMinor: bigint): Promise<void> {
+  const sql = lab.platform.db.sql;
+  await sql`update loans set days_past_due = ${days} where id = ${BigInt(loanId)}`;
+  await sql`update installments set status = 'overdue', penalty_minor = ${feeMinor}
+    where loan_id = ${BigInt(loanId)} and number = 1`;
+}
+
+describe('borrower app for people: languages, phone, keyboard, late loans, plain errors', () => {
+  let lab: WebLab;
+  let walker: WebCustomer;
+  let loanId: string;
+  let statementId: string;
+
+  before(async () => {
+    lab = await openWebLab('web-app-people', { env: { FENQI_BUSINESS_CLOCK: 'manual' } });
+    const { clock } = lab.platform.services;
+    await clock.set('2026-12-10');
+    walker = await customerWithLine(lab, '20000.00');
+    loanId = (await placeOrder(lab, walker, 0, 12)).loan_id;
+    await generateStatements(lab.platform.db.sql, cycleBilledAfterClose('2026-12-31', 1));
+    await clock.set('2027-01-04');
+    const [st] = await lab.platform.db.sql<{ id: bigint }[]>`
+      select id from statements where customer_id = ${walker.id} order by id desc limit 1`;
+    statementId = String(st?.id ?? '');
+    mkdirSync(SHOTS_DIR, { recursive: true });
+  });
+  after(async () => {
+    await lab?.close();
+  });
+
+  test('at 390x844 and on a desktop every page in zh-CN and English fits, has 44 px targets and no raw codes; screenshots are written', async () => {
+    assert.ok(statementId, 'the walker has a bill');
+    const pages: [string, string][] = [
+      ['login', '#/login'],
+      ['signup', '#/signup'],
+      ['home', '#/'],
+      ['shop', '#/shop'],
+      ['goods', `#/shop/${lab.demo.goodsIds[1]}`],
+      ['cash', '#/cash'],
+      ['loans', '#/loans'],
+      ['loan', `#/loans/${loanId}`],
+      ['bill', `#/statements/${statementId}`],
+      ['apply', '#/apply'],
+      ['not-found', '#/nowhere'],
+    ];
+    for (const locale of ['zh-CN', 'en']) {
+      for (const [size, viewport] of [
+        ['phone', APP_PHONE_VIEWPORT],
+        ['desktop', DESKTOP],
+      ] as const) {
+        const { page, errors, close } = await openPage(lab, { viewport, locale });
+        try {
+          await page.goto('/app/#/login');
+          assert.equal(await page.evaluate<string>('document.documentElement.lang'), locale);
+          await logIn(page, walker);
+          for (const [name, hash] of pages) {
+            if (name === 'login' || name === 'signup') await page.evaluate(`sessionStorage.clear()`);
+            await page.goto(`/app/${hash}`);
+            await page.locator('main h1').waitFor();
+            await page.locator('#view:not([aria-busy])').waitFor();
+            if (name === 'goods') await page.getByTestId('quote-schedule').waitFor();
+            const where = `${name} (${locale}, ${size})`;
+            await assertNoRawText(page, where);
+            if (size === 'phone') await assertTargets(page, where);
+            await page.screenshot({ path: `${SHOTS_DIR}/${name}.${locale}.${size}.png`, fullPage: true });
+            if (name === 'signup') await logIn(page, walker);
+          }
+          assert.deepEqual(errors, []);
+        } finally {
+          await close();
+        }
+      }
+    }
+  });
+
+  test('home, a loan and the bill in zh-CN show Chinese dates and exact yuan amounts, and installments in words', async () => {
+    const { page, errors, close } = await openPage(lab, { viewport: APP_PHONE_VIEWPORT, locale: 'zh-CN' });
+    try {
+      await logIn(page, walker);
+      assert.match(
+        (await page.getByTestId('next-payment-date').textContent()) ?? '',
+        /^\d{4}年\d{1,2}月\d{1,2}日$/,
+      );
+      assert.match(
+        (await page.getByTestId('next-payment-amount').textContent()) ?? '',
+        /^¥\d{1,3}(,\d{3})*\.\d{2}$/,
+      );
+      assert.match(
+        (await page.getByTestId('next-payment').textContent()) ?? '',
+        /Smartphone 15, 256 GB 第1期/,
+      );
+      await page.goto(`/app/#/loans/${loanId}`);
+      await page.getByTestId('loan-schedule').waitFor();
+      const states = await page
+        .getByTestId('loan-schedule')
+        .locator('tbody tr td:last-child')
+        .allTextContents();
+      assert.equal(states.length, 12);
+      assert.deepEqual(
+        new Set(states),
+        new Set(['未到期']),
+        'nothing is due yet on 4 Jan: every installment is upcoming',
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('the language switch sticks across reloads and sets lang', async () => {
+    const { page, errors, close } = await openPage(lab, { viewport: APP_PHONE_VIEWPORT, locale: 'zh-CN' });
+    try {
+      await page.goto('/app/#/login');
+      await page.getByRole('heading', { level: 1, name: '登录' }).waitFor();
+      await page.getByRole('button', { name: 'English' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+      assert.equal(await page.evaluate<string>('document.documentElement.lang'), 'en');
+      assert.equal(await page.getByRole('button', { name: 'English' }).getAttribute('aria-pressed'), 'true');
+      await page.getByRole('button', { name: '中文' }).click();
+      await page.getByRole('heading', { level: 1, name: '登录' }).waitFor();
+      assert.equal(await page.evaluate<string>('document.documentElement.lang'), 'zh-CN');
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('a late loan is unmistakable: banner on home, late state, late fee apart, and a new order is refused in words (CUSTOMER_PAST_DUE)', async () => {
+    const c = await customerWithLine(lab, '20000.00');
+    const late = await placeOrder(lab, c, 2, 3);
+    await makeLate(lab, late.loan_id, 16, 1_234n);
+    const { page, errors, close } = await openPage(lab, { viewport: APP_PHONE_VIEWPORT, locale: 'en' });
+    try {
+      await logIn(page, c);
+      const banner = page.getByTestId('late-banner');
+      assert.match((await banner.textContent()) ?? '', /16 days late.*credit bureau/s);
+      await page.goto(`/app/#/loans/${late.loan_id}`);
+      assert.equal(await page.getByTestId('loan-status').textContent(), 'Late');
+      assert.equal(await page.getByTestId('loan-late-fees').textContent(), '¥12.34');
+      const first = page.getByTestId('loan-schedule').locator('tbody tr').first();
+      assert.deepEqual(
+        await first
+          .locator('td')
+          .allTextContents()
+          .then((c) => c.slice(3)),
+        ['¥12.34', 'Overdue'],
+      );
+      await page.goto(`/app/#/shop/${lab.demo.goodsIds[2]}`);
+      await page.getByTestId('past-due-block').waitFor();
+      await assertNoRawText(page, 'goods page of a late customer');
+      const res = await lab.app.inject({
+        method: 'POST',
+        url: '/v1/orders',
+        headers: { ...bearer(c.token), 'idempotency-key': `late-${randomBytes(6).toString('hex')}` },
+        payload: {
+          goods_id: lab.demo.goodsIds[2]!.toString(),
+          product_id: lab.demo.products.find((p) => p.code === 'GOODS-0DOWN')!.id.toString(),
+          tenor: 3,
+        },
+      });
+      assert.equal(res.statusCode, 422, res.body);
+      assert.equal(res.json().error.code, 'CUSTOMER_PAST_DUE');
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
+  test('every error path the app can drive shows a plain sentence in both languages, never a code or internal name', async () => {
+    const poor = await customerWithLine(lab, '100.00');
+    const owing = await customerWithLine(lab, '10000.00');
+    const loan = await placeOrder(lab, owing, 2, 3);
+    for (const locale of ['zh-CN', 'en']) {
+      const { page, errors, close } = await openPage(lab, { viewport: APP_PHONE_VIEWPORT, locale });
+      const seen: string[] = [];
+      /** Waits for the alert of one of `codes` (an earlier alert may still be on the page). */
+      const expectAlert = async (where: string, ...codes: string[]) => {
+        const alert = page.locator(codes.map((c) => `[role=alert][data-code="${c}"]`).join(', ')).first();
+        await alert.waitFor();
+        seen.push((await alert.getAttribute('data-code')) ?? '');
+        await assertNoRawText(page, `${where} (${locale})`);
+      };
+      try {
+        await page.goto('/app/#/login');
+        await page.locator('input[name=phone]').fill(poor.phone);
+        await page.locator('input[name=password]').fill('wrong-password');
+        await page.locator('form button[type=submit]').click();
+        await expectAlert('wrong password', 'INVALID_CREDENTIALS');
+        await page.goto('/app/#/signup');
+        await page.locator('input[name=phone]').fill(poor.phone);
+        await page.locator('input[name=password]').fill('long-enough-pw');
+        await page.locator('input[name=legal_name]').fill('张三');
+        await page.locator('input[name=national_id]').fill('11010119900307001X');
+        await page.locator('form button[type=submit]').click();
+        await expectAlert(
+          'sign-up with a taken or invalid identity',
+          'PHONE_TAKEN',
+          'INVALID_NATIONAL_ID',
+          'NATIONAL_ID_TAKEN',
+        );
+        await logIn(page, poor);
+        await page.goto(`/app/#/shop/${lab.demo.goodsIds[2]}`);
+        await page.getByTestId('quote-schedule').waitFor();
+        await page.locator('form button[type=submit]').click();
+        await expectAlert('order without the agreement', 'AGREEMENT_REQUIRED');
+        await page.locator('input[name=agreement]').check();
+        await page.locator('form button[type=submit]').click();
+        await expectAlert('order above the line', 'INSUFFICIENT_CREDIT');
+        await page.goto('/app/#/nowhere');
+        await expectAlert('unknown page', 'ROUTE_NOT_FOUND');
+        await page.evaluate(`sessionStorage.clear()`);
+        await logIn(page, owing);
+        await page.goto(`/app/#/loans/${loan.loan_id}`);
+        await page.locator('input[name=amount]').fill('99999.00');
+        await page
+          .locator('#repay-h + div + form button[type=submit], form button[type=submit]')
+          .first()
+          .click();
+        await page.getByTestId('confirm').click();
+        await expectAlert('overpayment', 'OVERPAYMENT');
+        await page.locator('input[name=amount]').fill('0');
+        await page.locator('form button[type=submit]').first().click();
+        await expectAlert('a zero amount', 'INVALID_AMOUNT');
+        assert.deepEqual(seen, [
+          'INVALID_CREDENTIALS',
+          seen[1],
+          'AGREEMENT_REQUIRED',
+          'INSUFFICIENT_CREDIT',
+          'ROUTE_NOT_FOUND',
+          'OVERPAYMENT',
+          'INVALID_AMOUNT',
+        ]);
+        assert.ok(['PHONE_TAKEN', 'INVALID_NATIONAL_ID', 'NATIONAL_ID_TAKEN'].includes(seen[1]!), seen[1]);
+        assert.deepEqual(errors, []);
+      } finally {
+        await close();
+      }
+    }
+  });
+
+  test('with the keyboard alone, in Chinese, a new borrower signs up, is approved, orders on installments and repays', async () => {
+    await usePolicy(lab, (p) => {
+      p.approveGrades = ['A', 'B', 'C', 'D', 'E'];
+      p.referGrades = [];
+      lineForEveryGrade(p);
+    });
+    const phone = `139${String(process.pid % 1000).padStart(3, '0')}${randomBytes(3).readUIntBE(0, 3).toString().padStart(5, '0').slice(0, 5)}`;
+    const first17 = `11010119900307${String(process.pid % 1000).padStart(3, '0')}`;
+    const { page, errors, close } = await openPage(lab, { viewport: APP_PHONE_VIEWPORT, locale: 'zh-CN' });
+    try {
+      await page.goto('/app/#/signup');
+      await page.getByRole('heading', { level: 1, name: '注册' }).waitFor();
+      await tabTo(page, 'input[name=phone]');
+      await page.keyboard.type(phone);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('keyboard-only-1');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('李四');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(first17 + nationalIdCheckChar(first17));
+      await page.keyboard.press('Enter');
+      await page.getByTestId('next-payment').waitFor();
+
+      await page.goto('/app/#/apply');
+      await tabTo(page, 'input[name=stated_income]');
+      await page.keyboard.type('15000.00');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('decision').waitFor();
+      assert.equal(await page.getByTestId('decision').getAttribute('data-outcome'), 'approve');
+
+      await page.goto(`/app/#/shop/${lab.demo.goodsIds[2]}`);
+      await page.getByTestId('quote-schedule').waitFor();
+      await tabTo(page, 'input[name=agreement]');
+      await page.keyboard.press('Space');
+      await tabTo(page, 'form button[type=submit]');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('loan-schedule').waitFor();
+
+      await tabTo(page, 'form button[type=submit]');
+      await page.keyboard.press('Enter');
+      await page.getByTestId('confirm').waitFor();
+      assert.equal(
+        await page.evaluate<string>(`document.activeElement?.dataset.testid ?? ''`),
+        'confirm',
+        'focus moves to the confirmation',
+      );
+      await page.keyboard.press('Enter');
+      const result = page.getByTestId('repay-result');
+      await result.getByText(/^已还款 ¥/).waitFor();
+      assert.equal(
+        await page.evaluate<boolean>(
+          `document.querySelector('[data-testid=repay-result]').contains(document.activeElement)`,
+        ),
+        true,
+        'the result has focus where the person is looking',
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+      await usePolicy(lab, () => {});
+    }
+  });
+});
