@@ -11,6 +11,7 @@ import {
 } from '../shared/dom.js';
 import { formatDate, has, t } from '../shared/i18n.js';
 import './messages.js';
+import { errorMessage } from '../shared/messages.js';
 
 /** How often the ops pages (overview, a bucket's loans, held orders) read again by themselves. */
 export const REFRESH_INTERVAL_MS = 60_000;
@@ -52,10 +53,11 @@ export function waited(seconds) {
 }
 
 /**
- * THE one place an API error becomes a sentence for staff. Until web/shared/messages.js (the error
- * catalogue, `errorMessage(code)`) is on main, the API's own message is shown; switch here.
+ * THE one place an API error becomes a sentence for staff: the shared catalogue's sentence in the
+ * staff member's language when it knows the code, else the API's own message.
  */
 export function errorText(err) {
+  if (err?.code && has(`error.${err.code}`)) return errorMessage(err.code);
   return err?.message ?? String(err);
 }
 
