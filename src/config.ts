@@ -97,6 +97,8 @@ export interface Config {
   businessTimeZone: string;
   /** Workers close each ended business day by themselves (src/workers/cob-scheduler.ts). */
   cobAuto: boolean;
+  /** Workers relay the outbox and run the event consumers (docs/events.md). */
+  eventsEnabled: boolean;
   /**
    * Where "today" comes from (src/clock.ts): `zone`, the calendar day in businessTimeZone; or
    * `manual`, a stored date set by ops and advanced by close of business (test deployments, drills).
@@ -409,6 +411,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitIpPerS: intVar(env, 'FENQI_RATE_LIMIT_IP_PER_S', 2_000, 1, 10_000_000),
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
+    eventsEnabled: boolVar(env, 'FENQI_EVENTS', true),
     businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),
     // maker-checker (docs/security.md): a line or approval above this needs a second staff member
     secondApproverAboveMinor:

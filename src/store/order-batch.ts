@@ -8,12 +8,14 @@
  * (`postEntries`) as `settleOrder` (orders.ts), which the synchronous path uses.
  */
 import { DomainError, type LoanProduct, type Schedule } from '../domain/index.ts';
+import { orderDecidedEvent } from '../domain/events.ts';
 import { type CreditLineFacts, checkOrder, type OrderProductFacts } from '../domain/orders.ts';
 import { type LockedLine, lockCreditLines, takeCredit } from './credit-lines.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import type { IdGenerator } from './id-generator.ts';
 import { postEntries } from './ledger.ts';
 import { insertLoans, type NewLoan } from './loans.ts';
+import { emitEvents } from './outbox.ts';
 import {
   type Order,
   type OrderInput,
@@ -265,6 +267,17 @@ function decide(input: QueuedOrder, facts: BatchFacts, ids: IdGenerator): Decisi
   return { input, goods: g, status: 'settled', reason: null, loan };
 }
 
+function decisionEvent(d: Decision) {
+  return orderDecidedEvent({
+    id: d.input.orderId,
+    customerId: d.input.customerId,
+    merchantId: d.goods.merchant_id,
+    priceMinor: d.goods.price_minor,
+    loanId: d.loan?.id ?? null,
+    rejectReason: d.reason,
+  });
+}
+
 async function insertOrderRows(
   tx: TransactionSql,
   decisions: readonly Decision[],
@@ -304,6 +317,7 @@ async function writeDecisions(tx: TransactionSql, decisions: Decision[], ids: Id
     takeCredit(tx, taken),
     insertLoans(tx, loans),
     postEntries(tx, loans.flatMap(orderEntries), ids),
+    emitEvents(tx, decisions.map(decisionEvent)),
   ]);
   if (inserted.length !== decisions.length) {
     // Another delivery stored one of these between our look-up and our insert (possible only for

@@ -6,6 +6,7 @@
  * business refusal is an outcome (`rejected` with a reason), not an exception.
  */
 import { DomainError, type LoanProduct, type QuoteRequest, quote, type Schedule } from '../domain/index.ts';
+import { orderDecidedEvent } from '../domain/events.ts';
 import { checkOrder, type OrderRefusal } from '../domain/orders.ts';
 import { merchantSettlementPostings } from '../domain/postings.ts';
 import { downPaymentPostings } from '../domain/servicing-postings.ts';
@@ -13,6 +14,7 @@ import { lockCreditLines, takeCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { type EntryInput, postEntries } from './ledger.ts';
 import { insertLoans, loanBookingEntry, type NewLoan, nextIds } from './loans.ts';
+import { emitEvents } from './outbox.ts';
 import { getProduct } from './products.ts';
 import type { RefusalCode } from './refusal.ts';
 
@@ -189,7 +191,11 @@ export async function settleOrder(tx: TransactionSql, input: OrderInput): Promis
     if (!winner) throw new Error('order key conflict without a committed order');
     return outcomeOf(winner, true);
   }
-  if (!check.ok) return rejected(check, orderFromRow(inserted));
+  if (!check.ok) {
+    const order = orderFromRow(inserted);
+    await emitEvents(tx, [orderDecidedEvent(order)]);
+    return rejected(check, order);
+  }
 
   const schedule = check.schedule as Schedule;
   const loan: NewLoan = {
@@ -206,6 +212,7 @@ export async function settleOrder(tx: TransactionSql, input: OrderInput): Promis
     takeCredit(tx, new Map([[input.customerId, schedule.amountFinancedMinor]])),
     insertLoans(tx, [loan]),
     postEntries(tx, orderEntries(loan)),
+    emitEvents(tx, [orderDecidedEvent(orderFromRow(inserted))]),
   ]);
   return { status: 'settled', order: orderFromRow(inserted), replay: false };
 }

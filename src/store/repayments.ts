@@ -15,12 +15,14 @@ import {
   type RepaymentPlan,
 } from '../domain/allocation.ts';
 import { standingOn } from '../domain/delinquency.ts';
+import { repaymentEvents } from '../domain/events.ts';
 import { invariant } from '../domain/index.ts';
 import { ACCOUNTS, loanClosingInterestPostings, repaymentPostings } from '../domain/postings.ts';
 import { releaseCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { loanAccountBalance, postEntries } from './ledger.ts';
 import { getInstallments, getLoan, type Loan } from './loans.ts';
+import { emitEvents } from './outbox.ts';
 import { getProduct } from './products.ts';
 import { Refusal } from './refusal.ts';
 
@@ -161,6 +163,17 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
   await releaseCredit(tx, loan.customerId, split.principal);
   if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate, repaymentId);
   else await refreshStanding(tx, loan, input.businessDate);
+  await emitEvents(
+    tx,
+    repaymentEvents({
+      id: repaymentId,
+      customerId: loan.customerId,
+      loanId: loan.id,
+      amountMinor: input.amountMinor,
+      businessDate: input.businessDate,
+      paysOff: plan.paysOff,
+    }),
+  );
   return {
     id: repaymentId,
     loanId: loan.id,

@@ -4,13 +4,14 @@
  */
 import type { Platform } from '../platform.ts';
 import { startCobScheduler } from './cob-scheduler.ts';
+import { startEventRelay } from './event-relay.ts';
 import { startOrderSettler } from './order-settler.ts';
 import type { Worker, WorkerFactory } from './worker.ts';
 
 export type { Worker, WorkerFactory } from './worker.ts';
 
 /** Factories of every worker; each decides from the platform's config whether it runs. */
-export const WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler, startCobScheduler];
+export const WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler, startCobScheduler, startEventRelay];
 
 export interface RunningWorkers {
   names: string[];

@@ -11,12 +11,14 @@ import {
   type ReturnPlan,
   returnWindowOpen,
 } from '../../domain/returns.ts';
+import { domainEvent } from '../../domain/events.ts';
 import { goodsReturnPostings, type RefundTo } from '../../domain/servicing-postings.ts';
 import { releaseCredit } from '../credit-lines.ts';
 import type { Queryable, TransactionSql } from '../db.ts';
 import { postEntries } from '../ledger.ts';
 import { getInstallments, getLoan, type Loan, nextIds } from '../loans.ts';
 import type { Order } from '../orders.ts';
+import { emitEvents } from '../outbox.ts';
 import { Refusal } from '../refusal.ts';
 import { closePaidOffLoan } from '../repayments.ts';
 
@@ -138,5 +140,13 @@ export async function applyReturn(tx: TransactionSql, input: ReturnInput): Promi
     loanStatus = plan.kind === 'full' ? 'cancelled' : 'paid_off';
     await tx`update loans set status = ${loanStatus} where customer_id = ${loan.customerId} and id = ${loan.id}`;
   }
+  await emitEvents(tx, [
+    domainEvent('goods.returned', loan.customerId, `return:${id}`, {
+      return_id: id.toString(),
+      order_id: input.order.id.toString(),
+      loan_id: loan.id.toString(),
+      returned_minor: plan.returnedMinor.toString(),
+    }),
+  ]);
   return { id, plan, refundTo: input.refundTo, loanStatus, businessDate: input.businessDate };
 }
