@@ -3,6 +3,7 @@
  * Every variable has an embedded-mode default; a malformed value stops the process with one line
  * naming the variable (ConfigError), never a stack trace.
  */
+
 import { randomBytes } from 'node:crypto';
 import {
   accessSync,
@@ -15,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { DEBIT_SAME_DAY_RETRY_MS } from './domain/auto-debit.ts';
 import { dateInZone } from './domain/dates.ts';
 import type { TlsFiles } from './link/tls.ts';
 
@@ -99,6 +101,10 @@ export interface Config {
   cobAuto: boolean;
   /** Workers relay the outbox and run the event consumers (docs/events.md). */
   eventsEnabled: boolean;
+  /** Workers debit cards on file on due dates (workers/auto-debit.ts). */
+  autoDebitEnabled: boolean;
+  /** Delay before a failed debit's same-day retry (domain/auto-debit.ts DEBIT_SAME_DAY_RETRY_MS). */
+  debitSameDayRetryMs: number;
   /**
    * Where "today" comes from (src/clock.ts): `zone`, the calendar day in businessTimeZone; or
    * `manual`, a stored date set by ops and advanced by close of business (test deployments, drills).
@@ -412,6 +418,8 @@ export function loadConfig(env: Env = process.env): Config {
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
     eventsEnabled: boolVar(env, 'FENQI_EVENTS', true),
+    autoDebitEnabled: boolVar(env, 'FENQI_AUTO_DEBIT', true),
+    debitSameDayRetryMs: intVar(env, 'FENQI_DEBIT_SAME_DAY_RETRY_MS', DEBIT_SAME_DAY_RETRY_MS, 0, 86_400_000),
     businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),
     // maker-checker (docs/security.md): a line or approval above this needs a second staff member
     secondApproverAboveMinor:

@@ -10,6 +10,7 @@ import { type CacheIntegrity, createCacheIntegrity } from './cache/integrity.ts'
 import { type BusinessClock, createBusinessClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import { type CollectionGateway, collectionSimulatorFromEnv } from './payments/collection.ts';
 import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
 import { ProductReads } from './products/reads.ts';
 import { DecisionService } from './risk/service/decide.ts';
@@ -34,6 +35,8 @@ export interface Services {
   products: ProductReads;
   /** Where disbursements are paid; read at each use, so a test may replace it. */
   gateway: PaymentGateway;
+  /** Where automatic debits are charged (payments/collection.ts); a test may replace it. */
+  collection: CollectionGateway;
   /** What "today" is for every business date the process stamps (src/clock.ts). */
   clock: BusinessClock;
 }
@@ -62,6 +65,7 @@ export function buildServices(parts: ServiceParts): Services {
     }),
     products: new ProductReads(db.sql, cache),
     gateway: new SimulatedGateway({ seed: DEFAULT_GATEWAY_SEED, latencyMs: DEFAULT_GATEWAY_LATENCY_MS }),
+    collection: collectionSimulatorFromEnv(process.env),
     clock: createBusinessClock(config, db.sql),
   };
 }

@@ -28,14 +28,25 @@ export interface EventPayloads {
   'order.settled': { order_id: Decimal; loan_id: Decimal; merchant_id: Decimal; price_minor: Decimal };
   'order.refused': { order_id: Decimal; merchant_id: Decimal; reason: string };
   'loan.disbursed': { loan_id: Decimal; disbursement_id: Decimal; amount_minor: Decimal };
-  'repayment.received': { repayment_id: Decimal; loan_id: Decimal; amount_minor: Decimal; business_date: string };
+  'repayment.received': {
+    repayment_id: Decimal;
+    loan_id: Decimal;
+    amount_minor: Decimal;
+    business_date: string;
+  };
   'goods.returned': { return_id: Decimal; order_id: Decimal; loan_id: Decimal; returned_minor: Decimal };
   'loan.paid_off': { loan_id: Decimal; business_date: string };
   'loan.written_off': { loan_id: Decimal; business_date: string };
   'installment.due_soon': InstallmentFacts & { days_until_due: number };
   'installment.due_today': InstallmentFacts;
   'installment.overdue': InstallmentFacts & { days_overdue: number };
-  'debit.failed': { attempt_id: Decimal; loan_id: Decimal; amount_minor: Decimal; reason: string; final: boolean };
+  'debit.failed': {
+    attempt_id: Decimal;
+    loan_id: Decimal;
+    amount_minor: Decimal;
+    reason: string;
+    final: boolean;
+  };
 }
 
 export interface InstallmentFacts {
@@ -150,7 +161,10 @@ export function repaymentEvents(r: {
       business_date: r.businessDate,
     }),
   ];
-  if (r.paysOff) events.push(loanClosedEvent('loan.paid_off', r.customerId, r.loanId, r.businessDate, `repayment:${r.id}`));
+  if (r.paysOff)
+    events.push(
+      loanClosedEvent('loan.paid_off', r.customerId, r.loanId, r.businessDate, `repayment:${r.id}`),
+    );
   return events;
 }
 

@@ -17,7 +17,10 @@ export interface EventMessage {
   payload: Record<string, JsonValue>;
 }
 
-export function encodeEvent(keys: ReadonlyMap<number, Buffer>, row: OutboxRow): {
+export function encodeEvent(
+  keys: ReadonlyMap<number, Buffer>,
+  row: OutboxRow,
+): {
   subject: string;
   data: Uint8Array;
   msgId: string;
@@ -31,7 +34,11 @@ export function encodeEvent(keys: ReadonlyMap<number, Buffer>, row: OutboxRow): 
     occurred_at: row.occurredAt.toISOString(),
     payload: row.payload as { [key: string]: JsonValue },
   });
-  return { subject: eventSubject(row.type), data: new TextEncoder().encode(JSON.stringify(body)), msgId: row.eventId };
+  return {
+    subject: eventSubject(row.type),
+    data: new TextEncoder().encode(JSON.stringify(body)),
+    msgId: row.eventId,
+  };
 }
 
 /** The event, or why the message is not one (unparseable, unsigned, forged, unknown version). */
@@ -48,9 +55,14 @@ export function decodeEvent(
   const problem = macProblem(keys, 'event', body);
   if (problem) return { ok: false, problem };
   const b = body as Record<string, unknown>;
-  if (b.v !== EVENT_MESSAGE_VERSION) return { ok: false, problem: `unknown event message version ${String(b.v)}` };
+  if (b.v !== EVENT_MESSAGE_VERSION)
+    return { ok: false, problem: `unknown event message version ${String(b.v)}` };
   if (typeof b.type !== 'string' || !isEventType(b.type)) return { ok: false, problem: 'unknown event type' };
-  if (typeof b.event_id !== 'string' || typeof b.customer_id !== 'string' || !/^\d{1,19}$/.test(b.customer_id))
+  if (
+    typeof b.event_id !== 'string' ||
+    typeof b.customer_id !== 'string' ||
+    !/^\d{1,19}$/.test(b.customer_id)
+  )
     return { ok: false, problem: 'event id or customer missing' };
   if (!b.payload || typeof b.payload !== 'object') return { ok: false, problem: 'payload missing' };
   return {

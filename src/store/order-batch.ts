@@ -7,15 +7,15 @@
  * The same rule (domain/orders.ts `checkOrder`), loan writer (`insertLoans`) and journal writer
  * (`postEntries`) as `settleOrder` (orders.ts), which the synchronous path uses.
  */
-import { DomainError, type LoanProduct, type Schedule } from '../domain/index.ts';
+
 import { orderDecidedEvent } from '../domain/events.ts';
+import { DomainError, type LoanProduct, type Schedule } from '../domain/index.ts';
 import { type CreditLineFacts, checkOrder, type OrderProductFacts } from '../domain/orders.ts';
 import { type LockedLine, lockCreditLines, takeCredit } from './credit-lines.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import type { IdGenerator } from './id-generator.ts';
 import { postEntries } from './ledger.ts';
 import { insertLoans, type NewLoan } from './loans.ts';
-import { emitEvents } from './outbox.ts';
 import {
   type Order,
   type OrderInput,
@@ -24,6 +24,7 @@ import {
   orderFromRow,
   quoteOrRefusal,
 } from './orders.ts';
+import { emitEvents } from './outbox.ts';
 import { type ProductRow, productFromRow } from './products.ts';
 import type { RefusalCode } from './refusal.ts';
 

@@ -5,8 +5,9 @@
  * credit, book the loan (receivable against payable to the merchant) and settle the merchant. A
  * business refusal is an outcome (`rejected` with a reason), not an exception.
  */
-import { DomainError, type LoanProduct, type QuoteRequest, quote, type Schedule } from '../domain/index.ts';
+
 import { orderDecidedEvent } from '../domain/events.ts';
+import { DomainError, type LoanProduct, type QuoteRequest, quote, type Schedule } from '../domain/index.ts';
 import { checkOrder, type OrderRefusal } from '../domain/orders.ts';
 import { merchantSettlementPostings } from '../domain/postings.ts';
 import { downPaymentPostings } from '../domain/servicing-postings.ts';

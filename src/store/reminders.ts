@@ -5,7 +5,12 @@
  * Each is an outbox event keyed by the installment and the kind of day, so a rerun close adds none.
  */
 import { standingDateAfterClose } from '../domain/delinquency.ts';
-import { DUE_SOON_DAYS, installmentReminderEvent, OVERDUE_NOTICE_DAYS, reminderOn } from '../domain/events.ts';
+import {
+  DUE_SOON_DAYS,
+  installmentReminderEvent,
+  OVERDUE_NOTICE_DAYS,
+  reminderOn,
+} from '../domain/events.ts';
 import type { TransactionSql } from './db.ts';
 import { emitEvents } from './outbox.ts';
 
@@ -19,7 +24,14 @@ export async function emitReminders(
   // days from the due date to the day that opens: -3 (due soon), 0 (today), 1/3/7 (overdue)
   const offsets = [-DUE_SOON_DAYS, 0, ...OVERDUE_NOTICE_DAYS];
   const rows = await tx<
-    { customer_id: bigint; loan_id: bigint; number: number; due_date: string; offset_days: number; due_minor: bigint }[]
+    {
+      customer_id: bigint;
+      loan_id: bigint;
+      number: number;
+      due_date: string;
+      offset_days: number;
+      due_minor: bigint;
+    }[]
   >`
     select customer_id, loan_id, number, due_date::text as due_date,
       (${day}::date - due_date)::int as offset_days,

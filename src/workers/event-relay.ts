@@ -36,7 +36,8 @@ export class EventRelay implements Worker {
     private readonly platform: Platform,
     private readonly batchSize = RELAY_BATCH_SIZE,
   ) {
-    if (batchSize < 1 || batchSize > RELAY_BATCH_MAX) throw new RangeError(`relay batch 1..${RELAY_BATCH_MAX}`);
+    if (batchSize < 1 || batchSize > RELAY_BATCH_MAX)
+      throw new RangeError(`relay batch 1..${RELAY_BATCH_MAX}`);
     this.running = this.loop();
   }
 

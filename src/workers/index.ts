@@ -3,6 +3,7 @@
  * them beside the API, `fenqi worker` alone. Workers register here as the features land.
  */
 import type { Platform } from '../platform.ts';
+import { startAutoDebit } from './auto-debit.ts';
 import { startCobScheduler } from './cob-scheduler.ts';
 import { startEventRelay } from './event-relay.ts';
 import { startOrderSettler } from './order-settler.ts';
@@ -11,7 +12,12 @@ import type { Worker, WorkerFactory } from './worker.ts';
 export type { Worker, WorkerFactory } from './worker.ts';
 
 /** Factories of every worker; each decides from the platform's config whether it runs. */
-export const WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler, startCobScheduler, startEventRelay];
+export const WORKER_FACTORIES: WorkerFactory[] = [
+  startOrderSettler,
+  startCobScheduler,
+  startEventRelay,
+  startAutoDebit,
+];
 
 export interface RunningWorkers {
   names: string[];

@@ -14,8 +14,8 @@ import { openPlatform, type Platform } from '../../src/platform.ts';
 import { EVENTS_STREAM, type Queue } from '../../src/queue/index.ts';
 import { claimUnrelayed, emitEvents, eventIdOf, unrelayedCount } from '../../src/store/outbox.ts';
 import { EventRelay } from '../../src/workers/event-relay.ts';
-import { tempDir } from '../harness/process.ts';
 import { SECRETS, type Servers, seed, serviceEnv, startServers, startWorker, until } from '../flash/lab.ts';
+import { tempDir } from '../harness/process.ts';
 
 /** Events the SIGKILL test writes: many relay batches, so the kill lands mid-way. */
 const KILL_TEST_EVENTS = 20_000;
@@ -84,7 +84,8 @@ test('an event exists exactly when its fact commits, and one fact written twice 
     }),
   );
   assert.equal((await outboxIds()).length, 0, 'a rolled-back fact leaves no event');
-  for (let i = 0; i < 2; i++) await platform.db.sql.begin((tx) => emitEvents(tx, [repaymentEvent(customer, 1)]));
+  for (let i = 0; i < 2; i++)
+    await platform.db.sql.begin((tx) => emitEvents(tx, [repaymentEvent(customer, 1)]));
   assert.deepEqual(await outboxIds(), [eventIdOf('repayment.received', 'test-repayment:1')]);
 });
 
@@ -134,7 +135,10 @@ test('a fenqi worker SIGKILLed mid-relay loses no event and publishes none twice
   }
   const env = serviceEnv(servers, { FENQI_SALE_MODE: 'false' });
   const first = await startWorker(env);
-  const started = await until(async () => (await unrelayedCount(platform.db.sql)) < KILL_TEST_EVENTS, RELAY_DEADLINE_MS);
+  const started = await until(
+    async () => (await unrelayedCount(platform.db.sql)) < KILL_TEST_EVENTS,
+    RELAY_DEADLINE_MS,
+  );
   assert.ok(started, 'the relay started');
   await first.kill('SIGKILL');
   const left = await unrelayedCount(platform.db.sql);
@@ -145,7 +149,11 @@ test('a fenqi worker SIGKILLed mid-relay loses no event and publishes none twice
     await second.kill('SIGTERM');
   }
   const ids = await streamEventIds(platform.queue);
-  assert.equal(ids.length, already + KILL_TEST_EVENTS, `every event relayed once (${left} were left at the kill)`);
+  assert.equal(
+    ids.length,
+    already + KILL_TEST_EVENTS,
+    `every event relayed once (${left} were left at the kill)`,
+  );
   assert.equal(new Set(ids).size, ids.length, 'no event is in the stream twice');
   assert.deepEqual([...ids].sort(), (await outboxIds()).sort());
 });

@@ -5,13 +5,14 @@
  * cancelled, the customer refunded, the credit line released and the merchant payable reversed,
  * in one balanced entry; a return that leaves nothing owed closes the loan.
  */
+
+import { domainEvent } from '../../domain/events.ts';
 import {
   DEFAULT_RETURN_WINDOW_DAYS,
   planReturn,
   type ReturnPlan,
   returnWindowOpen,
 } from '../../domain/returns.ts';
-import { domainEvent } from '../../domain/events.ts';
 import { goodsReturnPostings, type RefundTo } from '../../domain/servicing-postings.ts';
 import { releaseCredit } from '../credit-lines.ts';
 import type { Queryable, TransactionSql } from '../db.ts';
