@@ -16,6 +16,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { encodeOrderMessage, orderMessage } from '../src/orders/message.ts';
 import { JetStreamQueue, ORDER_SETTLER, ORDERS_STREAM } from '../src/queue/index.ts';
 import {
   connect,
@@ -31,8 +32,11 @@ import {
   TENOR,
 } from '../test/flash/lab.ts';
 import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/process.ts';
+import { phaseLoopAndGc, scrapeLoopAndGc } from './lib/api-metrics.ts';
 import { writeChart } from './lib/chart.ts';
+import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
+import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -142,6 +146,65 @@ function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
+/** One physical-limit baseline (bench/lib/raw-baselines.ts) in its own process. */
+function runRaw(spec: RawSpec): Promise<RawResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'bench/lib/raw-baselines.ts'), JSON.stringify(spec)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`raw baseline ${spec.mode} exited ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()!) as RawResult);
+    });
+  });
+}
+
+/** The size of one order message as the intake publishes it (MAC included). */
+function orderMessageBytes(customer: string, goodsId: string, productId: string): number {
+  const keys = new Map([[1, Buffer.from(SECRETS.FENQI_QUEUE_MAC_KEYS.split(':')[1]!, 'hex')]]);
+  const message = orderMessage({
+    orderId: '7390000000000000001',
+    customerId: customer,
+    goodsId,
+    productId,
+    tenor: TENOR,
+    key: 'sale-100000',
+    hash: 'f'.repeat(64),
+    businessDate: '2026-12-04',
+    merchantId: 1n,
+    priceMinor: 99_900n,
+    acceptedAt: new Date().toISOString(),
+  });
+  return encodeOrderMessage(keys, message).length;
+}
+
+type RawRuns = Record<RawMode, { result: RawResult; cpu_ms_per_order: Record<string, number> }>;
+
+/** The physical-limit baselines and intake alone against each. */
+function rawFigures(raw: RawRuns, intakeAlonePerS: number) {
+  const r = (a: number, b: number) => Number((a / Math.max(1, b)).toFixed(3));
+  return {
+    raw_jetstream_publish_per_s: raw.jetstream.result.orders_per_s,
+    raw_jetstream_p99_ms: raw.jetstream.result.p99_ms,
+    raw_redis_orders_per_s: raw.redis.result.orders_per_s,
+    raw_redis_evalsha_per_s: raw.redis.result.orders_per_s * raw.redis.result.round_trips_per_order,
+    raw_pipeline_per_s: raw.pipeline.result.orders_per_s,
+    raw_pipeline_p99_ms: raw.pipeline.result.p99_ms,
+    intake_alone_over_raw_jetstream: r(intakeAlonePerS, raw.jetstream.result.orders_per_s),
+    intake_alone_over_raw_redis: r(intakeAlonePerS, raw.redis.result.orders_per_s),
+    intake_alone_over_raw_pipeline: r(intakeAlonePerS, raw.pipeline.result.orders_per_s),
+  };
+}
+
+const rawCpu = (raw: RawRuns) =>
+  Object.fromEntries(Object.entries(raw).map(([mode, run]) => [`raw_${mode}`, run.cpu_ms_per_order]));
+
 /** SIGTERM, then SIGKILL if the process has not exited within a few seconds. */
 async function stopGracefully(p: Proc): Promise<void> {
   const timer = setTimeout(() => void p.kill('SIGKILL'), 5_000);
@@ -224,6 +287,53 @@ rehearsal: try {
   bare.kill('SIGKILL');
   log(`bare Fastify: ${bareRun.rate_per_s}/s, p99 ${bareRun.p99_ms} ms`);
 
+  // What every part costs per order, read from /proc around each measured run.
+  const postmasterPid = Number(
+    readFileSync(path.join(servers.pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+  );
+  let redisPid: number | undefined;
+  if (servers.redis.kind === 'single') {
+    const probe = servers.redis.client('admin');
+    redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]) || undefined;
+    probe.disconnect();
+  }
+  const apiPids: number[] = [];
+  const workerPids: number[] = [];
+  const parts: Parts = {
+    api: () => treesOf(apiPids),
+    worker: () => treesOf(workerPids),
+    postgres: () => treesOf([postmasterPid]),
+    nats: () => treesOf([servers.nats.pid()]),
+    redis: () => treesOf([redisPid]),
+  };
+
+  // The physical limits of accepting an order durably, same run, same in-flight count.
+  const rawSpec = (mode: RawMode): RawSpec => ({
+    mode,
+    orders: ORDERS,
+    inFlight: CONNECTIONS,
+    maxSeconds: MAX_PHASE_SECONDS,
+    customers,
+    payloadBytes: orderMessageBytes(customers[0]!, data.goodsId.toString(), data.productId.toString()),
+    natsUrl: servers.nats.url,
+    // admin: the API's user may publish only on the orders subjects
+    natsLink: servers.nats.link(),
+    redisUrl: servers.redis.url,
+    redisOptions: servers.redis.cacheOptions(),
+    runId: mode,
+  });
+  const raw = {} as RawRuns;
+  for (const mode of ['jetstream', 'redis', 'pipeline'] as const) {
+    log(`raw baseline: ${mode}`);
+    raw[mode] = await measureCpu(
+      parts,
+      (r) => r.orders,
+      () => runRaw(rawSpec(mode)),
+      'raw_client',
+    );
+    log(`raw ${mode}: ${raw[mode].result.orders_per_s} orders/s, p99 ${raw[mode].result.p99_ms} ms`);
+  }
+
   // The platform in sale mode.
   const env = serviceEnv(servers, {
     FENQI_RATE_LIMIT_CUSTOMER_PER_S: '1000',
@@ -233,20 +343,58 @@ rehearsal: try {
     FENQI_DATA_DIR: tempDir('flash-bench'),
     ...(args['profile-dir']
       ? {
-          NODE_OPTIONS: `--import tsx --import ${path.join(ROOT, 'bench/lib/cpu-profile.ts')}`,
+          NODE_OPTIONS: `--import tsx --import ${path.join(ROOT, 'bench/lib/cpu-profile.mjs')}`,
           FENQI_CPU_PROFILE_DIR: path.resolve(args['profile-dir']),
         }
       : {}),
   });
   const apis = await Promise.all(Array.from({ length: API_PROCESSES }, () => startApi(env)));
   procs.push(...apis);
+  apiPids.push(...apis.map((a) => a.child.pid!));
   if (INTAKE_ONLY) {
     // No workers: the API, NATS and Redis have the machine, as the bare route had.
     const load = (orders: number, keyPrefix: string) =>
       runLoad({ ...baseSpec, ports: apis.map((a) => a.port), orders, keyPrefix });
     await load(Math.min(INTAKE_WARMUP_ORDERS, ORDERS), 'warm');
-    const alone = await load(ORDERS, 'alone');
+    const { result: alone, cpu_ms_per_order: aloneCpu } = await measureCpu(
+      parts,
+      (r) => r.accepted,
+      () => load(ORDERS, 'alone'),
+    );
     log(`intake alone: ${alone.accepted} accepted at ${alone.rate_per_s}/s, p99 ${alone.p99_ms} ms`);
+    // Where the knee is: the same burst on fewer of the API processes (the others idle).
+    const byApis: Record<string, { per_s: number; p99_ms: number; api_cpu_ms_per_order: number }> = {};
+    for (let k = 1; k < apis.length; k++) {
+      const ports = apis.slice(0, k).map((a) => a.port);
+      const { result, cpu_ms_per_order } = await measureCpu(
+        parts,
+        (r) => r.accepted,
+        () => runLoad({ ...baseSpec, ports, orders: ORDERS, keyPrefix: `apis${k}` }),
+      );
+      byApis[k] = {
+        per_s: result.rate_per_s,
+        p99_ms: result.p99_ms,
+        api_cpu_ms_per_order: cpu_ms_per_order.api!,
+      };
+      log(`intake on ${k} of ${apis.length} API processes: ${result.rate_per_s}/s, p99 ${result.p99_ms} ms`);
+    }
+    byApis[apis.length] = {
+      per_s: alone.rate_per_s,
+      p99_ms: alone.p99_ms,
+      api_cpu_ms_per_order: aloneCpu.api!,
+    };
+    const halfRate = Math.max(1, Math.round(alone.rate_per_s / 2));
+    log(`intake paced at ${halfRate}/s (half of intake alone) for ${PACED_SECONDS} s`);
+    const loopBefore = await scrapeLoopAndGc(apis[0]!.port);
+    const paced = await runLoad({
+      ...baseSpec,
+      ports: apis.map((a) => a.port),
+      orders: halfRate * PACED_SECONDS,
+      rate: halfRate,
+      keyPrefix: 'paced-alone',
+    });
+    const pacedApi = phaseLoopAndGc(loopBefore, await scrapeLoopAndGc(apis[0]!.port), paced.seconds);
+    log(`paced: p50 ${paced.p50_ms} ms, p99 ${paced.p99_ms} ms; API ${JSON.stringify(pacedApi)}`);
     await sql.end({ timeout: 2 });
     const figures = {
       bench: 'flash-intake-only',
@@ -259,6 +407,15 @@ rehearsal: try {
       intake_alone_accepted: alone.accepted,
       intake_alone_refused: alone.refused,
       intake_alone_ratio: Number((alone.rate_per_s / Math.max(1, bareRun.rate_per_s)).toFixed(3)),
+      api_processes: apis.length,
+      intake_by_api_processes: byApis,
+      paced_half_alone_rate_per_s: halfRate,
+      paced_half_alone_p50_ms: paced.p50_ms,
+      paced_half_alone_p99_ms: paced.p99_ms,
+      paced_half_alone_max_ms: paced.max_ms,
+      paced_half_alone_api: pacedApi,
+      ...rawFigures(raw, alone.rate_per_s),
+      cpu_ms_per_order: { intake_alone: aloneCpu, ...rawCpu(raw) },
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
     break rehearsal;
@@ -277,17 +434,17 @@ rehearsal: try {
   })();
   let workers = await Promise.all(Array.from({ length: WORKER_PROCESSES }, () => startWorker(env)));
   procs.push(...workers);
+  workerPids.push(...workers.map((w) => w.child.pid!));
   log(
     `sale burst: ${ORDERS} orders, ${CONNECTIONS} connections, ${API_PROCESSES} api, ${WORKER_PROCESSES} worker`,
   );
   const idsFile = path.join(tempDir('flash-ids'), 'ids.txt');
-  const sale = await runLoad({
-    ...baseSpec,
-    ports: apis.map((a) => a.port),
-    orders: ORDERS,
-    keyPrefix: 'sale',
-    idsFile,
-  });
+  const { result: sale, cpu_ms_per_order: saleCpu } = await measureCpu(
+    parts,
+    (r) => r.accepted,
+    () =>
+      runLoad({ ...baseSpec, ports: apis.map((a) => a.port), orders: ORDERS, keyPrefix: 'sale', idsFile }),
+  );
   const intakeEndMs = Date.now();
   const [atIntakeEnd] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`;
   const storedAtIntakeEnd = Number(atIntakeEnd?.n ?? 0n);
@@ -342,13 +499,18 @@ rehearsal: try {
   log(`settlement-only phase: stopping workers, accepting ${DRAIN_ORDERS} orders`);
   await Promise.all(workers.map((w) => stopGracefully(w)));
   const fillIdsFile = path.join(tempDir('flash-fill'), 'ids.txt');
-  const fill = await runLoad({
-    ...baseSpec,
-    ports: apis.map((a) => a.port),
-    orders: DRAIN_ORDERS,
-    keyPrefix: 'fill',
-    idsFile: fillIdsFile,
-  });
+  const { result: fill, cpu_ms_per_order: fillCpu } = await measureCpu(
+    parts,
+    (r) => r.accepted,
+    () =>
+      runLoad({
+        ...baseSpec,
+        ports: apis.map((a) => a.port),
+        orders: DRAIN_ORDERS,
+        keyPrefix: 'fill',
+        idsFile: fillIdsFile,
+      }),
+  );
   const fillIds = readFileSync(fillIdsFile, 'utf8').split('\n').filter(Boolean);
   log(`intake alone (no settlement running): ${fill.accepted} accepted at ${fill.rate_per_s}/s`);
   const drainQueue = new JetStreamQueue(servers.nats.url, 'flash-bench-drain', servers.nats.link());
@@ -357,6 +519,7 @@ rehearsal: try {
   const storedBefore = Number(beforeRow?.n ?? 0n);
   workers = await Promise.all(Array.from({ length: WORKER_PROCESSES }, () => startWorker(env)));
   procs.push(...workers);
+  workerPids.splice(0, workerPids.length, ...workers.map((w) => w.child.pid!));
   const drainStartMs = Date.now();
   const drainTimeline: { t: number; stored: number; backlog: number }[] = [];
   const drainOnlyDeadline = drainStartMs + MAX_PHASE_SECONDS * 1000;
@@ -410,6 +573,7 @@ rehearsal: try {
   // For comparison: paced at half of what this platform's intake reached (not a goal, a diagnosis).
   const ownRate = Math.max(1, Math.round(sale.rate_per_s / 2));
   log(`paced intake at ${ownRate}/s (half the measured intake) for ${PACED_SECONDS} s`);
+  const loopBefore = await scrapeLoopAndGc(apis[0]!.port);
   const pacedOwn = await runLoad({
     ...baseSpec,
     ports: apis.map((a) => a.port),
@@ -417,6 +581,9 @@ rehearsal: try {
     rate: ownRate,
     keyPrefix: 'paced-own',
   });
+  // Where the tail comes from: the first API's event-loop delay and GC over the paced phase.
+  const pacedOwnApi = phaseLoopAndGc(loopBefore, await scrapeLoopAndGc(apis[0]!.port), pacedOwn.seconds);
+  log(`paced (own half), API event loop and GC: ${JSON.stringify(pacedOwnApi)}`);
   log(`paced (own half): p50 ${pacedOwn.p50_ms} ms, p99 ${pacedOwn.p99_ms} ms`);
   log(`synchronous path: ${SYNC_ORDERS} orders`);
   const sync = await runLoad({
@@ -461,6 +628,9 @@ rehearsal: try {
     intake_alone_per_s: fill.rate_per_s,
     intake_alone_p99_ms: fill.p99_ms,
     intake_alone_ratio: ratio(fill.rate_per_s, bareRun.rate_per_s),
+    ...rawFigures(raw, fill.rate_per_s),
+    intake_over_raw_jetstream: ratio(sale.rate_per_s, raw.jetstream.result.orders_per_s),
+    cpu_ms_per_order: { intake_burst: saleCpu, intake_alone: fillCpu, ...rawCpu(raw) },
     pgbench_tps: Math.round(pgbenchTps),
     // Settlement during the burst: first stored order to drained, sharing the cores with intake.
     settlement_during_burst_per_s: Math.round(settlementsPerS),
@@ -491,12 +661,19 @@ rehearsal: try {
     paced_half_own_intake_rate_per_s: ownRate,
     paced_half_own_intake_p50_ms: pacedOwn.p50_ms,
     paced_half_own_intake_p99_ms: pacedOwn.p99_ms,
+    paced_half_own_intake_p90_ms: pacedOwn.p90_ms,
+    paced_half_own_intake_max_ms: pacedOwn.max_ms,
+    paced_half_own_intake_api: pacedOwnApi,
     sync_orders: SYNC_ORDERS,
     sync_per_s: sync.rate_per_s,
     sync_p50_ms: sync.p50_ms,
     sync_p99_ms: sync.p99_ms,
     queued_vs_sync_intake: Number((sale.rate_per_s / Math.max(1, sync.rate_per_s)).toFixed(2)),
     goals: {
+      // issue 19: against the physical limit of accepting durably, measured above
+      intake_ge_half_raw_jetstream: sale.rate_per_s >= 0.5 * raw.jetstream.result.orders_per_s,
+      intake_alone_ge_0_7_raw_jetstream: fill.rate_per_s >= 0.7 * raw.jetstream.result.orders_per_s,
+      settlement_drain_only_ge_1_5_pgbench: drainOnlyPerS >= 1.5 * pgbenchTps,
       intake_ge_half_bare: sale.rate_per_s >= bareRun.rate_per_s / 2,
       intake_alone_ge_half_bare: fill.rate_per_s >= bareRun.rate_per_s / 2,
       settlement_drain_only_ge_pgbench: drainOnlyPerS >= pgbenchTps,

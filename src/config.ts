@@ -15,9 +15,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { DEBIT_SAME_DAY_RETRY_MS } from './domain/auto-debit.ts';
 import { dateInZone } from './domain/dates.ts';
+import { DEFAULT_STATEMENT_CYCLE_DAY, MAX_STATEMENT_CYCLE_DAY } from './domain/statements.ts';
 import type { TlsFiles } from './link/tls.ts';
 
 export class ConfigError extends Error {
@@ -45,6 +47,11 @@ export interface Config {
   databaseUrl: string | undefined;
   /** The schema owner's URL, used only to run migrations; without it they run on databaseUrl. */
   migrationDatabaseUrl: string | undefined;
+  /**
+   * A superuser's URL on the Citus coordinator, used only by `fenqi db add-node | rebalance |
+   * drain-node` (Citus lets only a superuser add nodes); never by the API or workers.
+   */
+  adminDatabaseUrl: string | undefined;
   databasePoolMax: number;
   /** redis:// or rediss:// (TLS) URL with the ACL user and password, or undefined for the in-process cache. */
   redisUrl: string | undefined;
@@ -95,6 +102,12 @@ export interface Config {
   rateLimitCustomerPerS: number;
   /** Sale day: queued orders one client address may place per second. */
   rateLimitIpPerS: number;
+  /**
+   * Addresses and CIDR ranges of the load balancers in front of the API (FENQI_TRUSTED_PROXIES).
+   * Only a hop from one of them may name the client in X-Forwarded-For; empty trusts no one, so
+   * the client address (throttles, logs) is the socket's peer.
+   */
+  trustedProxies: string[];
   /** IANA time zone whose midnight ends a business day (the close of business closes that date). */
   businessTimeZone: string;
   /** Workers close each ended business day by themselves (src/workers/cob-scheduler.ts). */
@@ -110,6 +123,15 @@ export interface Config {
    * `manual`, a stored date set by ops and advanced by close of business (test deployments, drills).
    */
   businessClock: 'zone' | 'manual';
+  /** Day of the month statement cycles start (1..28; FENQI_STATEMENT_CYCLE_DAY). */
+  statementCycleDay: number;
+  /**
+   * The payout rail merchants are paid through (FENQI_PAYOUT_URL, an HTTP rail such as the
+   * simulator `fenqi payout-sim` serves); undefined: the in-process simulated bank.
+   */
+  payoutUrl: string | undefined;
+  /** Where the daily settlement reconciliation files (CSV) are written (FENQI_SETTLEMENT_DIR). */
+  settlementDir: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -144,6 +166,21 @@ function timeZoneVar(env: Env, name: string, fallback: string): string {
   return zone;
 }
 
+/** Merchant settlement and statements (docs/settlement.md). */
+function settlementVars(env: Env, dataDir: string) {
+  return {
+    statementCycleDay: intVar(
+      env,
+      'FENQI_STATEMENT_CYCLE_DAY',
+      DEFAULT_STATEMENT_CYCLE_DAY,
+      1,
+      MAX_STATEMENT_CYCLE_DAY,
+    ),
+    payoutUrl: env.FENQI_PAYOUT_URL || undefined,
+    settlementDir: path.resolve(env.FENQI_SETTLEMENT_DIR || path.join(dataDir, 'settlements')),
+  };
+}
+
 function businessClockVar(env: Env, name: string): 'zone' | 'manual' {
   const raw = env[name] || 'zone';
   if (raw !== 'zone' && raw !== 'manual') throw new ConfigError(name, `must be zone or manual, got "${raw}"`);
@@ -165,6 +202,31 @@ function urlVar(env: Env, name: string, protocols: readonly string[]): string | 
     }
   }
   return raw;
+}
+
+/** More would be a misconfiguration (a whole network trusted piecemeal), not a load balancer list. */
+export const TRUSTED_PROXIES_MAX = 64;
+
+function cidrOrAddress(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** Comma-separated IP addresses or CIDR ranges (10.0.0.0/8, fd00::/8); names are refused. */
+function trustedProxiesVar(env: Env, name: string): string[] {
+  const entries = (env[name] ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length > TRUSTED_PROXIES_MAX)
+    throw new ConfigError(name, `lists ${entries.length} entries, more than ${TRUSTED_PROXIES_MAX}`);
+  const bad = entries.find((e) => !cidrOrAddress(e));
+  if (bad !== undefined)
+    throw new ConfigError(name, `must be IP addresses or CIDR ranges separated by commas, got "${bad}"`);
+  return entries;
 }
 
 /** `host:port` pairs, comma-separated (IPv6 hosts in brackets: `[::1]:7000`). */
@@ -368,6 +430,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const migrationDatabaseUrl = urlVar(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']);
+  const adminDatabaseUrl = urlVar(env, 'DATABASE_ADMIN_URL', ['postgres:', 'postgresql:']);
   const natsUrl = urlVar(env, 'NATS_URL', ['nats:', 'tls:']);
   const natsUser = env.NATS_USER || undefined;
   if (natsUser && !env.NATS_PASSWORD) throw new ConfigError('NATS_PASSWORD', 'is required with NATS_USER');
@@ -394,6 +457,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: intVar(env, 'PORT', 3000, 0, 65535),
     databaseUrl,
     migrationDatabaseUrl,
+    adminDatabaseUrl,
     databasePoolMax: intVar(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     ...redisVars(env),
     natsUrl,
@@ -415,12 +479,14 @@ export function loadConfig(env: Env = process.env): Config {
     maxBacklog: intVar(env, 'FENQI_MAX_BACKLOG', 200_000, 1, 5_000_000),
     rateLimitCustomerPerS: intVar(env, 'FENQI_RATE_LIMIT_CUSTOMER_PER_S', 20, 1, 1_000_000),
     rateLimitIpPerS: intVar(env, 'FENQI_RATE_LIMIT_IP_PER_S', 2_000, 1, 10_000_000),
+    trustedProxies: trustedProxiesVar(env, 'FENQI_TRUSTED_PROXIES'),
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
     eventsEnabled: boolVar(env, 'FENQI_EVENTS', true),
     autoDebitEnabled: boolVar(env, 'FENQI_AUTO_DEBIT', true),
     debitSameDayRetryMs: intVar(env, 'FENQI_DEBIT_SAME_DAY_RETRY_MS', DEBIT_SAME_DAY_RETRY_MS, 0, 86_400_000),
     businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),
+    ...settlementVars(env, dataDir),
     // maker-checker (docs/security.md): a line or approval above this needs a second staff member
     secondApproverAboveMinor:
       BigInt(intVar(env, 'FENQI_SECOND_APPROVER_ABOVE_YUAN', 20_000, 0, 10_000_000)) * 100n,

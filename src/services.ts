@@ -12,6 +12,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { type CollectionGateway, collectionSimulatorFromEnv } from './payments/collection.ts';
 import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
+import { HttpPayoutRail, type PayoutRail, SimulatedPayouts } from './payments/payouts.ts';
 import { ProductReads } from './products/reads.ts';
 import { DecisionService } from './risk/service/decide.ts';
 import { simulatedProviders, simulatorOptionsFromEnv } from './risk/service/providers.ts';
@@ -39,6 +40,18 @@ export interface Services {
   collection: CollectionGateway;
   /** What "today" is for every business date the process stamps (src/clock.ts). */
   clock: BusinessClock;
+  /** Where merchants' settlements are paid (src/payments/payouts.ts); a test may replace it. */
+  payouts: PayoutRail;
+}
+
+/** The simulated bank merchants are paid through until a payout rail is configured. */
+export const DEFAULT_PAYOUT_SEED = 1;
+
+/** The configured payout rail (FENQI_PAYOUT_URL), else the in-process simulated bank. */
+export function createPayoutRail(config: Pick<Config, 'payoutUrl'>): PayoutRail {
+  return config.payoutUrl
+    ? new HttpPayoutRail(config.payoutUrl)
+    : new SimulatedPayouts({ seed: DEFAULT_PAYOUT_SEED });
 }
 
 export interface ServiceParts {
@@ -51,6 +64,7 @@ export interface ServiceParts {
 export function buildServices(parts: ServiceParts): Services {
   const { config, logger, db, cache } = parts;
   const crypto = createFieldCrypto(config);
+  const clock = createBusinessClock(config, db.sql);
   return {
     crypto,
     cacheIntegrity: createCacheIntegrity(config.tokenSecret),
@@ -62,10 +76,12 @@ export function buildServices(parts: ServiceParts): Services {
       logger,
       poolMax: config.databasePoolMax,
       providers: simulatedProviders(simulatorOptionsFromEnv(process.env)),
+      today: () => clock.today(),
     }),
     products: new ProductReads(db.sql, cache),
     gateway: new SimulatedGateway({ seed: DEFAULT_GATEWAY_SEED, latencyMs: DEFAULT_GATEWAY_LATENCY_MS }),
     collection: collectionSimulatorFromEnv(process.env),
-    clock: createBusinessClock(config, db.sql),
+    clock,
+    payouts: createPayoutRail(config),
   };
 }

@@ -43,6 +43,8 @@ export interface LoadResult {
   max_ms: number;
   timeline: number[];
   ids_file: string | null;
+  /** CPU seconds the generator itself used (so its cost per order can be reported). */
+  cpuS: number;
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {
@@ -71,6 +73,7 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
   let unanswered = 0;
   let answeredThisSecond = 0;
   const timeline: number[] = [];
+  const cpuBefore = process.cpuUsage();
   const startedMs = performance.now();
   const deadlineMs = startedMs + spec.maxSeconds * 1000;
   const tick = setInterval(() => {
@@ -166,6 +169,7 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
   }
   clearInterval(tick);
   const seconds = (performance.now() - startedMs) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   agent.destroy();
   const sorted = latencies.slice(0, latencyCount).sort();
   if (spec.idsFile) writeFileSync(spec.idsFile, ids.join('\n'));
@@ -183,6 +187,7 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
     max_ms: Number(percentile(sorted, 100).toFixed(2)),
     timeline,
     ids_file: spec.idsFile ?? null,
+    cpuS: (cpu.user + cpu.system) / 1e6,
   };
 }
 

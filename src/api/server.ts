@@ -12,6 +12,7 @@ import { registerDocsPage, registerInputChecks, registerPersonalDataHeaders } fr
 import { createMetrics, type Metrics } from './metrics.ts';
 import { registerAuthentication } from './plugins/authenticate.ts';
 import { registerQueueMetrics } from './queue-metrics.ts';
+import { lazyRequestLogger } from './request-logger.ts';
 import { registerRoutes } from './routes/index.ts';
 import type { Api } from './types.ts';
 import { validatorCompiler } from './validation.ts';
@@ -27,6 +28,13 @@ export interface ApiOptions {
   metrics?: Metrics;
 }
 
+/**
+ * request.ip (log-in and registration throttles, rate limits, logs) is the socket's peer unless that
+ * peer is a configured load balancer (FENQI_TRUSTED_PROXIES): a client cannot name itself in
+ * X-Forwarded-For.
+ */
+const trustProxyOf = (proxies: string[]): string[] | false => (proxies.length > 0 ? proxies : false);
+
 export async function buildApi(platform: Platform, options: ApiOptions = {}): Promise<Api> {
   const metrics = options.metrics ?? createMetrics();
   registerQueueMetrics(metrics.registry, platform);
@@ -36,12 +44,14 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestIdHeader: 'x-request-id',
+    trustProxy: trustProxyOf(platform.config.trustedProxies),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
     },
     // One line per request is written by our onResponse hook instead, with the route and timing.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings, options) => lazyRequestLogger(logger, bindings, options),
     // Prototype-poisoning keys are refused, not silently kept.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

@@ -21,6 +21,8 @@ import {
   forget,
   giveBack,
   isKnownSource,
+  purgeKnownSourceBatch,
+  purgeThrottleBatch,
   rememberSource,
   reserveWithBackoff,
 } from '../store/auth-throttle.ts';
@@ -40,6 +42,51 @@ export const LOGIN_IDENTIFIER_BACKOFF: BackoffRule = {
 export const KNOWN_SOURCE_REMEMBER_MS = 30 * 24 * 60 * 60_000;
 export const REGISTRATION_ADDRESS_MAX_ATTEMPTS = 10;
 export const REGISTRATION_ADDRESS_WINDOW_MS = 60 * 60_000;
+/** Past the longest window no counter means anything: its next attempt starts a fresh window. */
+export const THROTTLE_LONGEST_WINDOW_MS = Math.max(
+  LOGIN_PAIR_WINDOW_MS,
+  LOGIN_ADDRESS_WINDOW_MS,
+  LOGIN_IDENTIFIER_BACKOFF.windowMs,
+  REGISTRATION_ADDRESS_WINDOW_MS,
+);
+/** Rows one purge statement deletes (short locks, short statements). */
+export const THROTTLE_PURGE_BATCH_ROWS = 1_000;
+/** Statements per table per purge: a backlog larger than this waits for the next close. */
+export const THROTTLE_PURGE_MAX_BATCHES = 100;
+
+export interface PurgeLimits {
+  batchRows: number;
+  maxBatches: number;
+}
+
+export interface ThrottlePurge {
+  throttleRows: number;
+  knownSources: number;
+}
+
+/**
+ * Deletes the throttle rows past their longest window and the known sources no longer remembered,
+ * in bounded batches (each its own statement). Run by close of business (src/cob/run.ts).
+ */
+export async function purgeExpiredThrottles(
+  sql: Queryable,
+  limits: PurgeLimits = { batchRows: THROTTLE_PURGE_BATCH_ROWS, maxBatches: THROTTLE_PURGE_MAX_BATCHES },
+): Promise<ThrottlePurge> {
+  const drain = async (batch: () => Promise<number>) => {
+    let total = 0;
+    for (let i = 0; i < limits.maxBatches; i++) {
+      const deleted = await batch();
+      total += deleted;
+      if (deleted < limits.batchRows) break;
+    }
+    return total;
+  };
+  return {
+    throttleRows: await drain(() => purgeThrottleBatch(sql, THROTTLE_LONGEST_WINDOW_MS, limits.batchRows)),
+    knownSources: await drain(() => purgeKnownSourceBatch(sql, limits.batchRows)),
+  };
+}
+
 /** Hex characters of the keyed digest that stands for an identifier in log lines. */
 export const LOG_DIGEST_HEX_CHARS = 16;
 

@@ -10,6 +10,10 @@
  *   4. recompute days past due and the bucket,
  *   5. write off loans at the threshold (the loan's receivables go to credit losses),
  *   6. stamp each loan's last closed date and advance the run's cursor.
+ * Once the date is closed, housekeeping: the log-in throttle's rows past their longest window are
+ * purged (auth/throttle.ts). Close of business is the one job every deployment runs daily, in both
+ * clock modes (the scheduler, or an operator through the CLI or the API), so the table stays
+ * bounded everywhere; a day between purges is well inside what the rows cost.
  *
  * Safe to rerun: a loan stamped for the date is skipped, every journal entry has a unique event key
  * (`cob:<date>:accrual:<loan>`, `cob:<date>:latefee:<loan>:<n>`, `cob:<date>:writeoff:<loan>`), the
@@ -17,6 +21,7 @@
  * same transaction as the batch, so a run killed at any point continues from its last commit.
  */
 
+import { purgeExpiredThrottles } from '../auth/throttle.ts';
 import {
   cobSettings,
   type ProductRules,
@@ -48,6 +53,7 @@ import {
 } from '../store/cob.ts';
 import type { Sql, TransactionSql } from '../store/db.ts';
 import { emitReminders } from '../store/reminders.ts';
+import type { CobStep, CobStepResult } from './steps.ts';
 
 export interface CobProgress {
   date: string;
@@ -68,6 +74,11 @@ export interface CobOptions {
   /** Close a date earlier than the last closed one, or while another date's run is unfinished. */
   force?: boolean;
   onProgress?: (progress: CobProgress) => void;
+  /**
+   * Steps after the loans (src/cob/steps.ts: merchant settlement, statements), run in order, also
+   * when the date was already closed (each is idempotent and resumable on its own).
+   */
+  steps?: readonly CobStep[];
 }
 
 /** What the close did: the batches' tallies summed (BatchTally), with the run's own facts. */
@@ -84,6 +95,8 @@ export interface CobSummary extends BatchTally {
   buckets: Record<Bucket, number>;
   seconds: number;
   loansPerS: number;
+  /** What each step after the loans did, in order. */
+  steps: { name: string; result: CobStepResult }[];
 }
 
 interface BatchResult {
@@ -105,7 +118,7 @@ export async function runCob(sql: Sql, options: CobOptions): Promise<CobSummary>
   const { date, batchSize, writeOffDpd } = checkOptions(options);
   const startedMs = Date.now();
   const start = await sql.begin((tx) => startRun(tx, date, batchSize, writeOffDpd, options.force === true));
-  if (start.alreadyClosed) return summarise(sql, date, false, false, startedMs, 0);
+  if (start.alreadyClosed) return withSteps(await summarise(sql, date, false, false, startedMs, 0), options);
 
   const products = await loadProductRules(sql, writeOffDpd);
   let loansTotal = start.loansTotal;
@@ -127,7 +140,15 @@ export async function runCob(sql: Sql, options: CobOptions): Promise<CobSummary>
     });
     if (result.finished) break;
   }
-  return summarise(sql, date, true, start.resumed, startedMs, doneThisCall);
+  await purgeExpiredThrottles(sql);
+  return withSteps(await summarise(sql, date, true, start.resumed, startedMs, doneThisCall), options);
+}
+
+async function withSteps(summary: CobSummary, options: CobOptions): Promise<CobSummary> {
+  for (const step of options.steps ?? []) {
+    summary.steps.push({ name: step.name, result: await step.run(summary.date) });
+  }
+  return summary;
 }
 
 /** One batch of loans, steps 1 to 6 of the module comment, in one transaction. */
@@ -234,5 +255,6 @@ async function summarise(
     buckets,
     seconds,
     loansPerS: seconds > 0 ? doneThisCall / seconds : 0,
+    steps: [],
   };
 }

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.ts';
 import { CobRefusedError, findRun } from '../store/cob.ts';
 import type { Sql } from '../store/db.ts';
 import { type CobProgress, type CobSummary, runCob } from './run.ts';
+import type { CobStep } from './steps.ts';
 
 /** Runs remembered per process (finished ones are dropped oldest first). */
 export const COB_RUNS_REMEMBERED_MAX = 64;
@@ -32,6 +33,7 @@ export class CobRunner {
   constructor(
     private readonly sql: Sql,
     private readonly logger: Logger,
+    private readonly steps: readonly CobStep[] = [],
   ) {}
 
   /** Starts the date's close unless this process is already running it; the run's entry either way. */
@@ -61,6 +63,7 @@ export class CobRunner {
       const summary = await runCob(this.sql, {
         date: request.date,
         force: request.force,
+        steps: this.steps,
         onProgress: (progress) => {
           entry.state = { state: 'running', date: request.date, progress };
         },

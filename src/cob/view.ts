@@ -4,6 +4,7 @@
  */
 import type { Bucket } from '../domain/delinquency.ts';
 import type { CobSummary } from './run.ts';
+import type { CobStepResult } from './steps.ts';
 
 export interface CobSummaryJson {
   cob: string;
@@ -22,6 +23,7 @@ export interface CobSummaryJson {
   buckets: Record<Bucket, number>;
   seconds: number;
   loans_per_s: number;
+  steps: { name: string; result: CobStepResult }[];
 }
 
 export function cobSummaryJson(s: CobSummary): CobSummaryJson {
@@ -42,6 +44,7 @@ export function cobSummaryJson(s: CobSummary): CobSummaryJson {
     buckets: s.buckets,
     seconds: Number(s.seconds.toFixed(3)),
     loans_per_s: Math.round(s.loansPerS),
+    steps: s.steps,
   };
 }
 
@@ -63,5 +66,6 @@ export function cobSummaryFromJson(j: CobSummaryJson): CobSummary {
     buckets: j.buckets,
     seconds: j.seconds,
     loansPerS: j.loans_per_s,
+    steps: j.steps ?? [],
   };
 }

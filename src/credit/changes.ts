@@ -6,7 +6,9 @@
  * Called by the credit-line, review and proposal routes; the one place these rules live.
  */
 import { type SecondApproverReason, secondApproverReason } from '../domain/credit-approval.ts';
+import { maxLineFor } from '../risk/model/line-policy.ts';
 import { DEFAULT_POLICY, type Policy } from '../risk/model/policy.ts';
+import { GRADES, type Grade } from '../risk/model/scorecard.ts';
 import {
   type CreditLine,
   type CreditLineStatus,
@@ -15,22 +17,27 @@ import {
 } from '../store/credit-lines.ts';
 import { closeProposal, getProposal, insertProposal, type Proposal } from '../store/credit-proposals.ts';
 import type { Queryable, TransactionSql } from '../store/db.ts';
+import { latestGrade } from '../store/decisions.ts';
 import { activePolicy } from '../store/policies.ts';
 import { Refusal } from '../store/refusal.ts';
 import { type ResolveResult, resolveReviewIn } from '../store/reviews.ts';
 import { recordStaffAction } from '../store/staff-audit.ts';
+
+const isGrade = (g: string): g is Grade => (GRADES as readonly string[]).includes(g);
 
 export interface Checker {
   id: bigint;
   role: string;
 }
 
-/** The policy's maximum line for a grade: none for a grade it does not lend to. */
+/**
+ * The policy's maximum line for a grade: its per-grade maximum where the policy has one, none for
+ * a grade it does not lend to, and the overall maximum when the grade is unknown (no decision yet).
+ */
 export function policyMaxFor(policy: Policy, grade: string | null): bigint {
-  const max = BigInt(policy.line.maxLineMinor);
-  const multiples = policy.line.incomeMultipleBp as Record<string, number>;
-  if (grade !== null && multiples[grade] === 0) return 0n;
-  return max;
+  if (grade === null || !isGrade(grade)) return BigInt(policy.line.maxLineMinor);
+  if (policy.line.incomeMultipleBp[grade] === 0) return 0n;
+  return maxLineFor(policy.line, grade);
 }
 
 async function reasonFor(
@@ -78,7 +85,7 @@ export async function changeCreditLine(
   const reason =
     change.limitMinor === undefined
       ? undefined
-      : await reasonFor(tx, change.limitMinor, thresholdMinor, null);
+      : await reasonFor(tx, change.limitMinor, thresholdMinor, await latestGrade(tx, customerId));
   if (reason === undefined || change.limitMinor === undefined) {
     return { applied: await applyLine(tx, actor, customerId, change) };
   }
@@ -204,7 +211,7 @@ export async function approveProposal(tx: TransactionSql, actor: Checker, id: bi
     });
     if (!done.ok) throw new Refusal('PROPOSAL_ALREADY_DECIDED', 'the application was resolved meanwhile');
   }
-  const closed = await closeProposal(tx, id, { status: 'approved', decidedBy: actor.id, note: null });
+  const closed = await closeProposal(tx, p, { status: 'approved', decidedBy: actor.id, note: null });
   await audited(tx, actor, 'proposal_approved', closed, p);
   return closed;
 }
@@ -216,7 +223,7 @@ export async function rejectProposal(
   note: string,
 ): Promise<Proposal> {
   const p = await lockOpen(tx, actor, id);
-  const closed = await closeProposal(tx, id, { status: 'rejected', decidedBy: actor.id, note });
+  const closed = await closeProposal(tx, p, { status: 'rejected', decidedBy: actor.id, note });
   await audited(tx, actor, 'proposal_rejected', closed, p);
   return closed;
 }

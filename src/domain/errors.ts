@@ -14,7 +14,10 @@ export type DomainErrorCode =
   | 'APR_NOT_FOUND'
   | 'TENOR_NOT_ALLOWED'
   | 'PRINCIPAL_OUT_OF_RANGE'
-  | 'PRODUCT_INACTIVE';
+  | 'PRODUCT_INACTIVE'
+  | 'PENALTY_OUTSTANDING'
+  | 'NOTHING_PAST_DUE'
+  | 'NOTHING_TO_RESCHEDULE';
 
 export class DomainError extends Error {
   override name = 'DomainError';

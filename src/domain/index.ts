@@ -42,6 +42,8 @@ export {
   checkAprCap,
   DEFAULT_ALLOCATION_ORDER,
   DEFAULT_APR_CAP_BP,
+  INTEREST_RECALCULATIONS,
+  type InterestRecalculation,
   type LateFeeRule,
   type LoanProduct,
   lateFeeFor,

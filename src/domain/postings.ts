@@ -6,7 +6,7 @@
 import { invariant } from './errors.ts';
 import type { Schedule } from './schedule.ts';
 
-/** The chart of accounts (migrations 0040 and 0041). */
+/** The chart of accounts (migrations 0040, 0041 and 0150). */
 export const ACCOUNTS = {
   cash: '1000',
   receivablePrincipal: '1100',
@@ -14,6 +14,7 @@ export const ACCOUNTS = {
   receivableFees: '1120',
   receivablePenalties: '1130',
   disbursementsInTransit: '1200',
+  merchantPayoutsInTransit: '1210',
   payableToMerchants: '2100',
   customerCreditBalances: '2200',
   unearnedInterest: '2300',
@@ -21,6 +22,7 @@ export const ACCOUNTS = {
   interestIncome: '4100',
   feeIncome: '4200',
   penaltyIncome: '4300',
+  merchantDiscountIncome: '4400',
   creditLosses: '5100',
 } as const;
 export type AccountCode = (typeof ACCOUNTS)[keyof typeof ACCOUNTS];

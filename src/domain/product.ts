@@ -35,6 +35,15 @@ export const DEFAULT_ALLOCATION_ORDER: readonly AllocationTarget[] = [
   'principal',
 ];
 
+/**
+ * Interest on early payment: `none` keeps the schedule's interest (a payoff still owes interest only
+ * as accrued straight-line to its date); `progressive` recalculates it on the principal actually
+ * outstanding day by day (domain/recalculation.ts), Fineract's interest recalculation with
+ * "interest till pre-close".
+ */
+export type InterestRecalculation = 'none' | 'progressive';
+export const INTEREST_RECALCULATIONS: readonly InterestRecalculation[] = ['none', 'progressive'];
+
 export const DEFAULT_APR_CAP_BP = 2400;
 /** Highest nominal rate or APR cap a product may carry: 10,000%. */
 export const MAX_RATE_BP = 1_000_000;
@@ -84,6 +93,8 @@ export interface LoanProduct {
   readonly writeOffDpd: number | null;
   /** The last day past due of the M1, M2 and M3 buckets (M3+ after). */
   readonly bucketMaxDpd: readonly number[];
+  /** How an early or extra principal payment changes interest; `none` by default. */
+  readonly interestRecalculation: InterestRecalculation;
   readonly aprCapBp: number;
   readonly minPrincipalMinor: bigint;
   readonly maxPrincipalMinor: bigint;
@@ -244,6 +255,7 @@ export function validateProduct(input: unknown): LoanProduct {
         ? null
         : readInt(f, 'writeOffDpd', p, 1, MAX_WRITE_OFF_DPD),
     bucketMaxDpd: readBucketBounds(f, p),
+    interestRecalculation: readEnum(f, 'interestRecalculation', INTEREST_RECALCULATIONS, p, 'none'),
     aprCapBp: readInt(f, 'aprCapBp', p, 1, MAX_RATE_BP, DEFAULT_APR_CAP_BP),
     minPrincipalMinor: readMinor(f, 'minPrincipalMinor', p, 100n * major),
     maxPrincipalMinor: readMinor(f, 'maxPrincipalMinor', p, 1_000_000n * major),
@@ -251,6 +263,11 @@ export function validateProduct(input: unknown): LoanProduct {
   };
 
   if (product.multipleMinor < 1n) p.add('multipleMinor must be at least 1');
+  if (product.interestRecalculation === 'progressive' && product.method === 'flat') {
+    p.add(
+      'interestRecalculation progressive needs interest on the balance: method flat charges it on the original amount',
+    );
+  }
   if (product.kind === 'cash' && product.downPaymentBp > 0) {
     p.add('a cash loan cannot have a down payment: there is no price to pay part of');
   }

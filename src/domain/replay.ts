@@ -23,6 +23,7 @@ import { addDays } from './dates.ts';
 import { lateFeeDueMinor, standingDateAfterClose } from './delinquency.ts';
 import { invariant } from './errors.ts';
 import type { LoanProduct } from './product.ts';
+import { type PrincipalPaid, planProgressiveRepayment, type RecalculationBasis } from './recalculation.ts';
 
 /** A loan's life is bounded; a replay longer than this is a wrong date, not a loan. */
 export const MAX_REPLAY_DAYS = 20 * 366;
@@ -61,7 +62,7 @@ export interface ReplayInput {
   readonly closedThrough: string | null;
   readonly product: Pick<
     LoanProduct,
-    'lateFee' | 'graceDays' | 'roundingMode' | 'multipleMinor' | 'allocationOrder'
+    'lateFee' | 'graceDays' | 'roundingMode' | 'multipleMinor' | 'allocationOrder' | 'interestRecalculation'
   >;
 }
 
@@ -88,6 +89,8 @@ interface Book {
   splits: Map<string, ReplaySplit>;
   paidOffOn: string | null;
   waivedInterestMinor: bigint;
+  /** Principal repaid by value date, for interest recalculation. */
+  principalPaid: PrincipalPaid[];
 }
 
 function initialBook(input: ReplayInput): Book {
@@ -102,6 +105,21 @@ function initialBook(input: ReplayInput): Book {
     splits: new Map(),
     paidOffOn: null,
     waivedInterestMinor: 0n,
+    principalPaid: [],
+  };
+}
+
+function recalculationBasis(book: Book, input: ReplayInput): RecalculationBasis {
+  return {
+    startDate: input.startDate,
+    schedule: input.installments.map((i) => ({
+      number: i.number,
+      dueDate: i.dueDate,
+      principalMinor: i.principalMinor,
+      scheduledInterestMinor: i.interestMinor,
+    })),
+    principalPaid: book.principalPaid,
+    rounding: input.product,
   };
 }
 
@@ -111,15 +129,18 @@ function applyPayment(book: Book, input: ReplayInput, p: ReplayPayment): void {
     book.splits.set(p.id, { split: { ...ZERO_COMPONENTS }, excessMinor: p.amountMinor });
     return;
   }
-  const plan = planRepayment({
+  const facts = {
     amountMinor: p.amountMinor,
-    overpayment: 'credit_balance',
+    overpayment: 'credit_balance' as const,
     // a payment already taken is never refused on replay: any excess is the customer's
     loanPrincipalMinor: p.amountMinor,
     installments: book.installments,
-    payoff: payoffQuote(input.startDate, book.installments, p.valueDate),
     order: input.product.allocationOrder,
-  });
+  };
+  const plan =
+    input.product.interestRecalculation === 'progressive'
+      ? planProgressiveRepayment(recalculationBasis(book, input), facts, p.valueDate)
+      : planRepayment({ ...facts, payoff: payoffQuote(input.startDate, book.installments, p.valueDate) });
   invariant(plan.ok, 'a replayed payment is never refused');
   const byNumber = new Map(plan.updates.map((u) => [u.number, u]));
   book.installments = book.installments.map((i) => {
@@ -127,6 +148,8 @@ function applyPayment(book: Book, input: ReplayInput, p: ReplayPayment): void {
     return u ? { ...i, scheduled: { ...i.scheduled, interest: u.interest }, paid: { ...u.paid } } : i;
   });
   book.splits.set(p.id, { split: { ...plan.split }, excessMinor: plan.excessMinor });
+  if (plan.split.principal > 0n)
+    book.principalPaid.push({ date: p.valueDate, amountMinor: plan.split.principal });
   if (plan.paysOff) {
     book.paidOffOn = p.valueDate;
     book.waivedInterestMinor = plan.waivedInterestMinor;

@@ -85,6 +85,35 @@ export function penaltyAdjustmentPostings(ref: PostingRef, deltaMinor: bigint): 
   ]);
 }
 
+/**
+ * Interest a recalculation took off a loan's installments (positive) or put back (negative, a
+ * reversed early payment): the receivable leaves against unearned interest for installments not
+ * yet earned and against interest income for those close of business already earned.
+ */
+export function interestRecalculationPostings(
+  ref: PostingRef,
+  p: { unearnedMinor: bigint; earnedMinor: bigint },
+): Posting | null {
+  if (p.unearnedMinor === 0n && p.earnedMinor === 0n) return null;
+  return balanced('interest_recalculation', [
+    ...signedCredit(ref, ACCOUNTS.receivableInterest, p.unearnedMinor + p.earnedMinor),
+    ...signedCredit(ref, ACCOUNTS.unearnedInterest, -p.unearnedMinor),
+    ...signedCredit(ref, ACCOUNTS.interestIncome, -p.earnedMinor),
+  ]);
+}
+
+/**
+ * A reschedule replaced interest not yet earned by the new schedule's: more interest is receivable
+ * and unearned (delta positive), or less (negative).
+ */
+export function rescheduleInterestPostings(ref: PostingRef, deltaMinor: bigint): Posting | null {
+  if (deltaMinor === 0n) return null;
+  return balanced('interest_reschedule', [
+    ...signedCredit(ref, ACCOUNTS.receivableInterest, -deltaMinor),
+    ...signedCredit(ref, ACCOUNTS.unearnedInterest, deltaMinor),
+  ]);
+}
+
 /** Where a refund goes: back to the customer's card (cash out) or kept as their credit balance. */
 export type RefundTo = 'card' | 'credit_balance';
 

@@ -96,6 +96,24 @@ export function certSetIn(dir: string): CertSet {
   };
 }
 
+export interface ClientCert {
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * A client certificate for one named client (its CN is what the server maps to rights, e.g.
+ * pgBackRest's tls-server-auth), signed by the set's CA, as <baseName>.crt/.key in the set's dir.
+ */
+export function issueClientCert(set: CertSet, cn: string, baseName: string): ClientCert {
+  const cert = {
+    certFile: path.join(set.dir, `${baseName}.crt`),
+    keyFile: path.join(set.dir, `${baseName}.key`),
+  };
+  signLeaf(set, cert.keyFile, cert.certFile, cn, ['extendedKeyUsage=clientAuth']);
+  return cert;
+}
+
 /** Makes (or keeps) a CA, a server and a client certificate under `dir`. */
 export function generateDevCerts(dir: string, options: CertOptions = {}): CertSet {
   const set = certSetIn(path.resolve(dir));

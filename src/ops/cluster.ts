@@ -1,6 +1,6 @@
 /**
  * Stands the one-machine topology up and down: writes the generated configurations, starts etcd,
- * the three Patroni members (which run PostgreSQL), the pgBackRest stanza and the NATS cluster as
+ * the three Patroni members (which run PostgreSQL), pgBackRest's TLS servers and stanza and the NATS cluster as
  * detached processes, and waits for health through Patroni's REST API. The state (spec and pids)
  * is kept in <baseDir>/topology.json so `fenqi ops down` and the drills can find it later.
  */
@@ -9,7 +9,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import { generateDevCerts } from '../link/certs.ts';
+import { generateDevCerts, issueClientCert } from '../link/certs.ts';
 import { openPostgres } from '../store/db.ts';
 import { createRolesSql, DEFAULT_DATABASE_ROLES, databaseGrantsSql } from '../store/roles.ts';
 import {
@@ -35,9 +35,13 @@ import {
   memberDatabaseUrl,
   natsConfig,
   PATRONI_REST_USER,
+  PGBACKREST_DB_CLIENT_CN,
+  PGBACKREST_REPO_CLIENT_CN,
   type PgMember,
   patroniConfig,
+  pgbackrestClientCerts,
   pgbackrestConf,
+  pgbackrestRepoConf,
   planTopology,
   STANZA,
   type TopologyParts,
@@ -52,13 +56,20 @@ const ETCD_READY_LIMIT_MS = 30_000;
 const BOOTSTRAP_LIMIT_MS = 90_000;
 const REPLICAS_READY_LIMIT_MS = 120_000;
 const NATS_READY_LIMIT_MS = 30_000;
+const PGBACKREST_SERVER_READY_LIMIT_MS = 30_000;
 const GRACEFUL_STOP_LIMIT_MS = 20_000;
 const REST_TIMEOUT_MS = 1_500;
 
 export interface TopologyState {
   spec: TopologySpec;
   parts: TopologyParts;
-  pids: { etcd?: number; patroni: Partial<Record<DcName, number>>; nats: Partial<Record<DcName, number>> };
+  pids: {
+    etcd?: number;
+    patroni: Partial<Record<DcName, number>>;
+    nats: Partial<Record<DcName, number>>;
+    /** pgBackRest's TLS servers: the repository host's and the database hosts'. */
+    pgbackrest?: { repo?: number; db?: number };
+  };
   startedAt: string;
 }
 
@@ -87,6 +98,7 @@ export async function runningState(baseDir: string): Promise<TopologyState | und
   if (!state) return undefined;
   const anyAlive =
     isAlive(state.pids.etcd) ||
+    Object.values(state.pids.pgbackrest ?? {}).some(isAlive) ||
     Object.values(state.pids.patroni).some(isAlive) ||
     Object.values(state.pids.nats).some(isAlive);
   return anyAlive ? state : undefined;
@@ -250,10 +262,21 @@ export async function up(baseDir: string, options: UpOptions = {}): Promise<Topo
     await mkdirOwned(path.join(base, dir));
   // Every server runs as postgres and reads its key from here (PostgreSQL insists on owning it).
   generateDevCerts(spec.tls.dir);
+  const pgbackrestCerts = pgbackrestClientCerts(spec);
+  issueClientCert(spec.tls, PGBACKREST_DB_CLIENT_CN, path.basename(pgbackrestCerts.db.certFile, '.crt'));
+  issueClientCert(spec.tls, PGBACKREST_REPO_CLIENT_CN, path.basename(pgbackrestCerts.repo.certFile, '.crt'));
   chownToPostgres(spec.tls.dir);
   for (const file of readdirSync(spec.tls.dir)) chownToPostgres(path.join(spec.tls.dir, file));
   const b = spec.pgbackrest;
-  for (const dir of [b.repo1Path, b.repo2Path, b.logPath, b.lockPath, b.spoolPath])
+  for (const dir of [
+    b.repo1Path,
+    b.repo2Path,
+    b.logPath,
+    b.lockPath,
+    b.spoolPath,
+    b.repoLogPath,
+    b.repoLockPath,
+  ])
     await mkdirOwned(dir, 0o750);
   await saveState(state);
 
@@ -279,6 +302,7 @@ async function writeOwned(file: string, text: string): Promise<void> {
 async function startPostgres(state: TopologyState): Promise<void> {
   const { spec } = state;
   await writeOwned(spec.pgbackrest.configPath, pgbackrestConf(spec));
+  await writeOwned(spec.pgbackrest.repoHostConfigPath, pgbackrestRepoConf(spec));
   for (const m of spec.members) {
     await writeOwned(m.patroniConfigPath, JSON.stringify(patroniConfig(spec, m), null, 2));
   }
@@ -306,7 +330,8 @@ async function startPostgres(state: TopologyState): Promise<void> {
     500,
   );
 
-  progress(`pgbackrest: stanza-create on repo1 and repo2 (encrypted, aes-256-cbc)`);
+  await startPgbackrestServers(state);
+  progress(`pgbackrest: stanza-create on repo1 and repo2 (encrypted, aes-256-cbc, over TLS)`);
   await pgbackrest(spec, first!, ['stanza-create']);
 
   for (const m of rest) {
@@ -317,6 +342,22 @@ async function startPostgres(state: TopologyState): Promise<void> {
 
   await createAppDatabase(spec, first!);
   progress('postgres topology healthy: dc1a primary, dc1b synchronous standby, dc2a asynchronous standby');
+}
+
+/** The repository host's TLS server (archive-push from every member) and the database hosts' (backups). */
+async function startPgbackrestServers(state: TopologyState): Promise<void> {
+  const b = state.spec.pgbackrest;
+  const serve = (config: string, log: string) =>
+    spawnDaemon('/usr/bin/pgbackrest', [`--config=${config}`, 'server'], log, { cwd: state.spec.baseDir });
+  state.pids.pgbackrest = {
+    repo: serve(b.repoHostConfigPath, path.join(b.repoLogPath, 'server-console.log')),
+    db: serve(b.configPath, path.join(b.logPath, 'server-console.log')),
+  };
+  await saveState(state);
+  for (const port of [b.repoServerPort, b.dbServerPort]) {
+    await waitFor(`pgbackrest server on ${port}`, () => tcpOpen(port), PGBACKREST_SERVER_READY_LIMIT_MS);
+  }
+  progress(`pgbackrest TLS servers: repository host ${b.repoServerPort}, database hosts ${b.dbServerPort}`);
 }
 
 /** fenqi's roles (owner, app, report) and its database, granted as docs/security.md says. */
@@ -437,6 +478,7 @@ export async function down(
   }
   for (const pid of [...Object.values(state.pids.patroni), ...Object.values(state.pids.nats)]) killTree(pid);
   for (const m of spec.members) killTree(postmasterPid(m.dataDir));
+  for (const pid of Object.values(state.pids.pgbackrest ?? {})) killTree(pid);
   killTree(state.pids.etcd);
   await sleep(100);
   if (!options.keepFiles) await rm(spec.baseDir, { recursive: true, force: true });
@@ -444,6 +486,23 @@ export async function down(
 }
 
 // ---------------------------------------------------------------- pgBackRest
+
+/** pgBackRest refuses these anywhere but on the repository host; the rest run on a database host. */
+export const REPO_HOST_COMMANDS: ReadonlySet<string> = new Set([
+  'backup',
+  'expire',
+  'stanza-create',
+  'stanza-upgrade',
+  'stanza-delete',
+]);
+
+/** The configuration a pgBackRest command runs with: the repository host's or the database hosts'. */
+export function pgbackrestConfigFor(spec: TopologySpec, args: string[]): string {
+  const command = args.find((a) => !a.startsWith('-'));
+  return command && REPO_HOST_COMMANDS.has(command)
+    ? spec.pgbackrest.repoHostConfigPath
+    : spec.pgbackrest.configPath;
+}
 
 /** Runs pgbackrest as postgres against the given member (the primary for backups). */
 export async function pgbackrest(
@@ -455,7 +514,7 @@ export async function pgbackrest(
   const target = member ? [`--pg1-path=${member.dataDir}`, `--pg1-port=${member.pgPort}`] : [];
   const { stdout } = await runAsPostgres(
     '/usr/bin/pgbackrest',
-    [`--config=${spec.pgbackrest.configPath}`, `--stanza=${STANZA}`, ...target, ...args],
+    [`--config=${pgbackrestConfigFor(spec, args)}`, `--stanza=${STANZA}`, ...target, ...args],
     { timeoutMs, cwd: spec.baseDir },
   );
   return stdout;

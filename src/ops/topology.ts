@@ -1,7 +1,9 @@
 /**
  * The disaster-recovery topology on one machine, as data: three PostgreSQL members under Patroni
  * (dc1a and dc1b in region 1, dc2a in region 2), one etcd, three NATS nodes (one per data center)
- * and a pgBackRest stanza with a local and an "off-site" repository. Everything binds to 127.0.0.1
+ * and a pgBackRest stanza whose two repositories (local and "off-site") sit on a repository host
+ * reached over pgBackRest's TLS protocol (a server on each side, client certificates both ways).
+ * Everything binds to 127.0.0.1
  * on ports the OS hands out, so several topologies (tests running side by side) never collide.
  *
  * The generated Patroni, NATS and etcd configurations are written as JSON: YAML is a superset of
@@ -10,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import path from 'node:path';
-import { type CertSet, certSetIn } from '../link/certs.ts';
+import { type CertSet, type ClientCert, certSetIn } from '../link/certs.ts';
 import type { NatsLink } from '../queue/jetstream-queue.ts';
 import { NATS_USERS, type NatsService, natsInboxPrefix, natsPermissions } from '../queue/permissions.ts';
 import { type DatabaseRoles, DEFAULT_DATABASE_ROLES } from '../store/roles.ts';
@@ -67,7 +69,15 @@ export interface TopologySpec {
   members: PgMember[];
   nats: NatsNode[];
   pgbackrest: {
+    /** The database hosts' configuration: archive-push/get, restore, info, check. */
     configPath: string;
+    /** The repository host's: its TLS server, and backup, stanza-create and expire. */
+    repoHostConfigPath: string;
+    /** pgBackRest TLS servers: the repository host's, and the database hosts' (for backups). */
+    repoServerPort: number;
+    dbServerPort: number;
+    repoLogPath: string;
+    repoLockPath: string;
     repo1Path: string;
     repo2Path: string;
     logPath: string;
@@ -126,7 +136,7 @@ function secret(): string {
 
 export async function planTopology(baseDir: string): Promise<TopologySpec> {
   const dir = path.resolve(baseDir);
-  const ports = await distinctPorts(2 + DCS.length * 4);
+  const ports = await distinctPorts(4 + DCS.length * 4);
   const take = (): number => ports.shift()!;
   const etcd = { clientPort: take(), peerPort: take(), dataDir: path.join(dir, 'etcd'), logPath: '' };
   etcd.logPath = path.join(dir, 'log', 'etcd.log');
@@ -159,6 +169,11 @@ export async function planTopology(baseDir: string): Promise<TopologySpec> {
     nats,
     pgbackrest: {
       configPath: path.join(dir, 'conf', 'pgbackrest.conf'),
+      repoHostConfigPath: path.join(dir, 'conf', 'pgbackrest-repo.conf'),
+      repoServerPort: take(),
+      dbServerPort: take(),
+      repoLogPath: path.join(dir, 'log', 'pgbackrest-repo'),
+      repoLockPath: path.join(dir, 'run', 'pgbackrest-repo'),
       repo1Path: path.join(dir, 'backup', 'repo1'),
       // Stands in for another host or an S3 bucket; see docs/operations.md for the real settings.
       repo2Path: path.join(dir, 'offsite', 'repo2'),
@@ -333,34 +348,115 @@ export function etcdArgs(spec: TopologySpec): string[] {
   ];
 }
 
-export function pgbackrestConf(spec: TopologySpec): string {
+/**
+ * pgBackRest's TLS links. Every client presents a certificate from the CA and the server maps its
+ * CN to the stanzas it may touch (tls-server-auth): the database hosts' CN reaches the repositories,
+ * the repository host's CN reaches the database hosts (a backup runs on the repository host and
+ * reads PostgreSQL through the database host's server). The host is `localhost`: pgBackRest 2.45
+ * matches the host name against the certificate's DNS names only, not its IP addresses.
+ */
+export const PGBACKREST_HOST = 'localhost';
+export const PGBACKREST_DB_CLIENT_CN = 'fenqi-pgbackrest-db';
+export const PGBACKREST_REPO_CLIENT_CN = 'fenqi-pgbackrest-repo';
+
+export function pgbackrestClientCerts(spec: TopologySpec): { db: ClientCert; repo: ClientCert } {
+  const at = (name: string) => ({
+    certFile: path.join(spec.tls.dir, `${name}.crt`),
+    keyFile: path.join(spec.tls.dir, `${name}.key`),
+  });
+  return { db: at('pgbackrest-db'), repo: at('pgbackrest-repo') };
+}
+
+/** Settings shared by both configurations: how the stanza's repositories are encrypted. */
+function repoLines(spec: TopologySpec): string[] {
   const b = spec.pgbackrest;
-  const primary = spec.members[0]!;
   return [
-    '[global]',
     `repo1-path=${b.repo1Path}`,
     'repo1-cipher-type=aes-256-cbc',
     `repo1-cipher-pass=${spec.passwords.repo1Cipher}`,
-    'repo1-retention-full=2',
-    'repo1-retention-diff=6',
     `repo2-path=${b.repo2Path}`,
     'repo2-cipher-type=aes-256-cbc',
     `repo2-cipher-pass=${spec.passwords.repo2Cipher}`,
-    'repo2-retention-full-type=count',
-    'repo2-retention-full=4',
-    'repo2-retention-diff=14',
     'compress-type=lz4',
     'compress-level=1',
-    'start-fast=y',
     'process-max=2',
+    'log-level-console=warn',
+    'log-level-file=info',
+  ];
+}
+
+function tlsServerLines(spec: TopologySpec, port: number, clientCn: string): string[] {
+  const t = spec.tls;
+  return [
+    `tls-server-address=${LOOPBACK}`,
+    `tls-server-port=${port}`,
+    `tls-server-cert-file=${t.serverCertFile}`,
+    `tls-server-key-file=${t.serverKeyFile}`,
+    `tls-server-ca-file=${t.caFile}`,
+    `tls-server-auth=${clientCn}=${STANZA}`,
+  ];
+}
+
+/** The database hosts' configuration: the repositories are on the repository host, over TLS. */
+export function pgbackrestConf(spec: TopologySpec): string {
+  const b = spec.pgbackrest;
+  const primary = spec.members[0]!;
+  const cert = pgbackrestClientCerts(spec).db;
+  const remoteRepo = (n: 1 | 2) => [
+    `repo${n}-host=${PGBACKREST_HOST}`,
+    `repo${n}-host-type=tls`,
+    `repo${n}-host-port=${b.repoServerPort}`,
+    `repo${n}-host-cert-file=${cert.certFile}`,
+    `repo${n}-host-key-file=${cert.keyFile}`,
+    `repo${n}-host-ca-file=${spec.tls.caFile}`,
+  ];
+  return [
+    '[global]',
+    ...repoLines(spec),
+    ...remoteRepo(1),
+    ...remoteRepo(2),
+    ...tlsServerLines(spec, b.dbServerPort, PGBACKREST_REPO_CLIENT_CN),
     `log-path=${b.logPath}`,
     `lock-path=${b.lockPath}`,
     `spool-path=${b.spoolPath}`,
-    'log-level-console=warn',
-    'log-level-file=info',
     'archive-timeout=60',
     '',
     `[${STANZA}]`,
+    // The primary changes on failover; commands that need it pass --pg1-path/--pg1-port.
+    `pg1-path=${primary.dataDir}`,
+    `pg1-port=${primary.pgPort}`,
+    `pg1-socket-path=${spec.socketDir}`,
+    'pg1-user=postgres',
+    '',
+  ].join('\n');
+}
+
+/** The repository host's configuration: it holds the repositories and reaches PostgreSQL over TLS. */
+export function pgbackrestRepoConf(spec: TopologySpec): string {
+  const b = spec.pgbackrest;
+  const primary = spec.members[0]!;
+  const cert = pgbackrestClientCerts(spec).repo;
+  return [
+    '[global]',
+    ...repoLines(spec),
+    'repo1-retention-full=2',
+    'repo1-retention-diff=6',
+    'repo2-retention-full-type=count',
+    'repo2-retention-full=4',
+    'repo2-retention-diff=14',
+    'start-fast=y',
+    ...tlsServerLines(spec, b.repoServerPort, PGBACKREST_DB_CLIENT_CN),
+    `log-path=${b.repoLogPath}`,
+    `lock-path=${b.repoLockPath}`,
+    'archive-timeout=60',
+    '',
+    `[${STANZA}]`,
+    `pg1-host=${PGBACKREST_HOST}`,
+    'pg1-host-type=tls',
+    `pg1-host-port=${b.dbServerPort}`,
+    `pg1-host-cert-file=${cert.certFile}`,
+    `pg1-host-key-file=${cert.keyFile}`,
+    `pg1-host-ca-file=${spec.tls.caFile}`,
     // The primary changes on failover; commands that need it pass --pg1-path/--pg1-port.
     `pg1-path=${primary.dataDir}`,
     `pg1-port=${primary.pgPort}`,

@@ -19,8 +19,11 @@ const STAR = '*';
 function keep(value: string, head: number, tail: number): string {
   const chars = [...value];
   if (chars.length <= head + tail) return STAR.repeat(chars.length);
+  // slice(length - tail), not slice(-tail): with tail 0, slice(-0) is the whole value
   return (
-    chars.slice(0, head).join('') + STAR.repeat(chars.length - head - tail) + chars.slice(-tail).join('')
+    chars.slice(0, head).join('') +
+    STAR.repeat(chars.length - head - tail) +
+    chars.slice(chars.length - tail).join('')
   );
 }
 

@@ -16,13 +16,13 @@ import type { Config } from '../config.ts';
 import { readTls, type TlsFiles } from '../link/tls.ts';
 import { withTimeout } from '../timeout.ts';
 import { natsInboxPrefix } from './permissions.ts';
+import { PublishWindow } from './publish-window.ts';
 import {
   type ConsumerSpec,
   checkListMax,
   checkLiteralSubject,
   type PublishResult,
   type Queue,
-  QueueFullError,
   type QueueMessage,
   QueueUnavailableError,
   type StoredMessage,
@@ -112,6 +112,7 @@ export class JetStreamQueue implements Queue {
   private nc: NatsConnection | undefined;
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
+  private window: PublishWindow | undefined;
   private readonly consumers = new Map<string, Consumer>();
   /** Per stream: whether it serves direct gets (`allow_direct`). */
   private readonly direct = new Map<string, Promise<boolean>>();
@@ -135,6 +136,7 @@ export class JetStreamQueue implements Queue {
       noAsyncTraces: true,
     }).then(async (nc) => {
       this.nc = nc;
+      this.window = new PublishWindow(nc, link.user ? natsInboxPrefix(link.user) : undefined);
       this.js = jetstream(nc);
       this.jsm = await jetstreamManager(nc, { checkAPI: false });
       return nc;
@@ -223,18 +225,8 @@ export class JetStreamQueue implements Queue {
     data: Uint8Array,
     options: { msgId?: string; timeoutMs?: number } = {},
   ): Promise<PublishResult> {
-    const { js } = await this.ready();
-    try {
-      const ack = await js.publish(subject, data, {
-        ...(options.msgId ? { msgID: options.msgId } : {}),
-        timeout: options.timeoutMs ?? NATS_PUBLISH_TIMEOUT_MS,
-      });
-      return { seq: ack.seq, duplicate: ack.duplicate };
-    } catch (err) {
-      const message = (err as Error).message ?? String(err);
-      if (/maximum messages|resource limits|maximum bytes/i.test(message)) throw new QueueFullError(message);
-      throw new QueueUnavailableError(`publish failed: ${message}`);
-    }
+    if (!this.nc || this.closed) await this.ready();
+    return this.window!.publish(subject, data, options.msgId, options.timeoutMs ?? NATS_PUBLISH_TIMEOUT_MS);
   }
 
   async fetch(
@@ -411,6 +403,7 @@ export class JetStreamQueue implements Queue {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.window?.close();
     const nc = this.nc;
     if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
     // Still connecting: close it as soon as it lands so its retry timers stop.

@@ -96,3 +96,33 @@ export async function isKnownSource(sql: Queryable, subject: Buffer): Promise<bo
     select exists (select 1 from auth_known_source where subject = ${subject} and remembered_until > now()) as known`;
   return row!.known;
 }
+
+/**
+ * Deletes up to `batchRows` counters whose window started more than `longestWindowMs` ago and that
+ * block nothing: the next attempt on such a subject would start a fresh window anyway (the upserts
+ * above), so deleting the row changes no answer. Returns how many went.
+ */
+export async function purgeThrottleBatch(
+  sql: Queryable,
+  longestWindowMs: number,
+  batchRows: number,
+): Promise<number> {
+  const rows = await sql`
+    delete from auth_throttle where subject in (
+      select subject from auth_throttle
+      where window_started_at < now() - make_interval(secs => ${longestWindowMs / 1000})
+        and (blocked_until is null or blocked_until < now())
+      limit ${batchRows}
+      for update skip locked)`;
+  return rows.count;
+}
+
+/** Deletes up to `batchRows` known sources no longer remembered; how many. */
+export async function purgeKnownSourceBatch(sql: Queryable, batchRows: number): Promise<number> {
+  const rows = await sql`
+    delete from auth_known_source where subject in (
+      select subject from auth_known_source where remembered_until < now()
+      limit ${batchRows}
+      for update skip locked)`;
+  return rows.count;
+}

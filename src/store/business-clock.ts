@@ -11,10 +11,12 @@ export async function storedBusinessDate(sql: Queryable): Promise<string | null>
   return row?.d ?? null;
 }
 
+// updated_at from the inserted row's default: Citus refuses now() in ON CONFLICT DO UPDATE on a
+// distributed or reference table (docs/scaling.md, "The rule").
 export async function setStoredBusinessDate(sql: Queryable, date: string): Promise<void> {
   await sql`
     insert into business_clock (id, business_date) values (true, ${date}::date)
-    on conflict (id) do update set business_date = excluded.business_date, updated_at = now()`;
+    on conflict (id) do update set business_date = excluded.business_date, updated_at = excluded.updated_at`;
 }
 
 /** After the close of `closedDate` the business date is at least the next day. */
@@ -23,5 +25,5 @@ export async function advanceAfterClose(sql: Queryable, closedDate: string): Pro
   await sql`
     insert into business_clock (id, business_date) values (true, ${next}::date)
     on conflict (id) do update set business_date = greatest(business_clock.business_date, excluded.business_date),
-      updated_at = now()`;
+      updated_at = excluded.updated_at`;
 }

@@ -211,7 +211,7 @@ export async function readBatch(
   const loans = await tx<LoanRow[]>`
     select l.id, l.customer_id, l.product_id, l.days_past_due, l.bucket,
       m.last_closed_date::text as last_closed_date, c.paused_until::text as paused_until
-    from loans l left join loan_cob_marks m on m.loan_id = l.id
+    from loans l left join loan_cob_marks m on m.customer_id = l.customer_id and m.loan_id = l.id
       left join collection_cases c on c.customer_id = l.customer_id and c.loan_id = l.id
     where l.status = 'active' and l.id > ${run.cursor_loan_id.toString()}::bigint
     order by l.id limit ${batchSize}`;
@@ -270,7 +270,10 @@ export async function markOverdue(
 
 /**
  * The accrual's facts of the loans with an installment that fell due since their last close (only
- * those can have anything new). Lateral joins keep every look-up on an index by loan id.
+ * those can have anything new). Every look-up goes by loan id (an index) for the batch's loans
+ * only: the batch drives, not the tables. Grouped joins, not lateral ones, so a sharded database
+ * (Citus) runs them on every shard in parallel; a loan with nothing due by the date has no row in
+ * x and nothing to accrue.
  */
 export async function readInterestFacts(
   tx: TransactionSql,
@@ -278,23 +281,32 @@ export async function readInterestFacts(
   loans: readonly { id: bigint; customerId: bigint; lastClosedDate: string | null }[],
 ): Promise<InterestFacts[]> {
   if (loans.length === 0) return [];
+  const loanIds = ids(loans.map((l) => l.id));
   const rows = await tx<
     { loan_id: bigint; earned_minor: bigint; income_minor: bigint; unearned_minor: bigint }[]
   >`
-    select b.loan_id, x.earned_minor, y.income_minor, y.unearned_minor
-    from unnest(${ids(loans.map((l) => l.id))}::bigint[],
-      ${loans.map((l) => l.lastClosedDate ?? NEVER_CLOSED_DATE)}::date[]) as b(loan_id, last_closed_date)
-    cross join lateral (
-      select coalesce(sum(i.interest_minor) filter (where i.status <> 'written_off'), 0)::bigint as earned_minor,
+    with x as (
+      select i.loan_id,
+        coalesce(sum(i.interest_minor) filter (where i.status <> 'written_off'), 0)::bigint as earned_minor,
         coalesce(bool_or(i.due_date > b.last_closed_date), false) as fell_due
-      from installments i where i.loan_id = b.loan_id and i.due_date <= ${date}::date) x
-    cross join lateral (
-      select
+      from installments i
+      join unnest(${loanIds}::bigint[],
+        ${loans.map((l) => l.lastClosedDate ?? NEVER_CLOSED_DATE)}::date[]) as b(loan_id, last_closed_date)
+        on b.loan_id = i.loan_id
+      where i.loan_id = any(${loanIds}::bigint[]) and i.due_date <= ${date}::date
+      group by i.loan_id
+    ), y as (
+      select jl.loan_id,
         coalesce(sum(jl.credit_minor - jl.debit_minor)
           filter (where jl.account_code = ${ACCOUNTS.interestIncome}), 0)::bigint as income_minor,
         coalesce(sum(jl.credit_minor - jl.debit_minor)
           filter (where jl.account_code = ${ACCOUNTS.unearnedInterest}), 0)::bigint as unearned_minor
-      from journal_lines jl where jl.loan_id = b.loan_id) y
+      from journal_lines jl where jl.loan_id = any(${loanIds}::bigint[])
+      group by jl.loan_id
+    )
+    select x.loan_id, x.earned_minor, coalesce(y.income_minor, 0)::bigint as income_minor,
+      coalesce(y.unearned_minor, 0)::bigint as unearned_minor
+    from x left join y on y.loan_id = x.loan_id
     where x.fell_due`;
   const customerOf = new Map(loans.map((l) => [String(l.id), l.customerId]));
   return rows.map((r) => ({
@@ -347,11 +359,11 @@ export async function readWriteOffFacts(
   loans: readonly { id: bigint; customerId: bigint }[],
 ): Promise<WriteOffFacts[]> {
   const balances = await tx<{ loan_id: bigint; account_code: string; balance_minor: bigint }[]>`
-    select b.loan_id, jl.account_code, sum(jl.debit_minor - jl.credit_minor)::bigint as balance_minor
-    from unnest(${ids(loans.map((l) => l.id))}::bigint[]) as b(loan_id)
-    cross join lateral (select * from journal_lines j where j.loan_id = b.loan_id) jl
-    where jl.account_code = any(${WRITE_OFF_ACCOUNTS}::text[])
-    group by b.loan_id, jl.account_code`;
+    select jl.loan_id, jl.account_code, sum(jl.debit_minor - jl.credit_minor)::bigint as balance_minor
+    from journal_lines jl
+    where jl.loan_id = any(${ids(loans.map((l) => l.id))}::bigint[])
+      and jl.account_code = any(${WRITE_OFF_ACCOUNTS}::text[])
+    group by jl.loan_id, jl.account_code`;
   const balanceOf = new Map<string, bigint>();
   for (const b of balances) balanceOf.set(`${b.loan_id}:${b.account_code}`, b.balance_minor);
   return loans.map((l) => ({
@@ -374,7 +386,7 @@ export async function closeWrittenOff(
   await tx`
     with held as (
       select l.customer_id, sum(i.principal_minor - i.paid_principal_minor)::bigint as principal_minor
-      from installments i join loans l on l.id = i.loan_id
+      from installments i join loans l on l.customer_id = i.customer_id and l.id = i.loan_id
       where i.loan_id = any(${loanText}::bigint[]) and i.status in ('due', 'overdue')
       group by l.customer_id)
     update credit_lines c set used_minor = greatest(0, c.used_minor - held.principal_minor),
@@ -405,7 +417,8 @@ export async function stampClosed(
     select m.loan_id, m.customer_id, ${date}::date
     from unnest(${ids(loans.map((l) => l.id))}::bigint[], ${ids(loans.map((l) => l.customerId))}::bigint[])
       as m(loan_id, customer_id)
-    on conflict (loan_id) do update set last_closed_date = excluded.last_closed_date, updated_at = now()
+    on conflict (customer_id, loan_id) do update set last_closed_date = excluded.last_closed_date,
+      updated_at = excluded.updated_at
     where loan_cob_marks.last_closed_date < excluded.last_closed_date`;
 }
 

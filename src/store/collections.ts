@@ -15,6 +15,8 @@ export interface QueueItem {
   bucket: string;
   overdue_minor: bigint;
   assigned_to: bigint | null;
+  /** The assignee's staff username (staff are named, not numbered, on a work list). */
+  assignee_username: string | null;
   promise_date: string | null;
   promise_amount_minor: bigint | null;
   next_follow_up: string | null;
@@ -36,9 +38,10 @@ export async function collectionsQueue(
         - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0)
        from installments i where i.customer_id = l.customer_id and i.loan_id = l.id and i.status = 'overdue')::bigint
         as overdue_minor,
-      c.assigned_to, c.promise_date::text as promise_date, c.promise_amount_minor,
+      c.assigned_to, s.username as assignee_username, c.promise_date::text as promise_date, c.promise_amount_minor,
       c.next_follow_up::text as next_follow_up, c.paused_until::text as paused_until
     from loans l left join collection_cases c on c.customer_id = l.customer_id and c.loan_id = l.id
+      left join staff s on s.id = c.assigned_to
     where l.status = 'active' and l.days_past_due > 0
       and (${assignedTo === null ? null : assignedTo.toString()}::bigint is null or c.assigned_to = ${assignedTo === null ? null : assignedTo.toString()}::bigint)
     order by l.days_past_due desc, l.id limit ${Math.min(limit, MAX_QUEUE_ITEMS)}`;
@@ -101,4 +104,51 @@ export async function pauseDelinquency(
   await tx`
     update collection_cases set paused_until = ${until}, pause_consent_ref = ${consentRef}, updated_at = now()
     where customer_id = ${loan.customerId} and loan_id = ${loan.id}`;
+}
+
+/** Collectors by username, for assigning cases. */
+export async function collectors(sql: Queryable): Promise<{ id: bigint; username: string }[]> {
+  return sql<{ id: bigint; username: string }[]>`
+    select id, username from staff where role = 'collector' order by username limit ${MAX_QUEUE_ITEMS}`;
+}
+
+export interface CaseContact {
+  id: bigint;
+  channel: string;
+  outcome: string;
+  promise_date: string | null;
+  promise_amount_minor: bigint | null;
+  business_date: string;
+  collector_username: string;
+}
+
+/** A loan's contact log, newest first, at most `limit`. */
+export async function caseContacts(
+  sql: Queryable,
+  loan: Loan,
+  limit = MAX_QUEUE_ITEMS,
+): Promise<CaseContact[]> {
+  return sql<CaseContact[]>`
+    select k.id, k.channel, k.outcome, k.promise_date::text as promise_date, k.promise_amount_minor,
+      k.business_date::text as business_date, s.username as collector_username
+    from collection_contacts k join staff s on s.id = k.collector_id
+    where k.customer_id = ${loan.customerId} and k.loan_id = ${loan.id}
+    order by k.created_at desc, k.id desc limit ${limit}`;
+}
+
+export interface CaseRow {
+  assignee_username: string | null;
+  promise_date: string | null;
+  promise_amount_minor: bigint | null;
+  next_follow_up: string | null;
+  paused_until: string | null;
+}
+
+export async function caseOf(sql: Queryable, loan: Loan): Promise<CaseRow | null> {
+  const [row] = await sql<CaseRow[]>`
+    select s.username as assignee_username, c.promise_date::text as promise_date, c.promise_amount_minor,
+      c.next_follow_up::text as next_follow_up, c.paused_until::text as paused_until
+    from collection_cases c left join staff s on s.id = c.assigned_to
+    where c.customer_id = ${loan.customerId} and c.loan_id = ${loan.id}`;
+  return row ?? null;
 }

@@ -119,17 +119,23 @@ export interface LockedLine {
 
 /**
  * Locks the customers' lines, in customer order so concurrent batches cannot deadlock. Under the
- * lock the order rule's running total is the authority until commit (`takeCredit` writes it).
+ * lock the order rule's running total is the authority until commit (`takeCredit` writes it). One
+ * pipelined statement per customer: each locks rows of one shard on a sharded database (Citus locks
+ * no rows across shards in one statement), and the locks are still taken in customer order.
  */
 export async function lockCreditLines(
   tx: TransactionSql,
   customerIds: readonly bigint[],
 ): Promise<LockedLine[]> {
   const sorted = [...new Set(customerIds)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
-  const rows = await tx<{ customer_id: bigint; limit_minor: bigint; used_minor: bigint; status: string }[]>`
-    select customer_id, limit_minor, used_minor, status from credit_lines
-    where customer_id = any(${sorted}::bigint[]) order by customer_id for update`;
-  return rows.map((r) => ({
+  const sets = await Promise.all(
+    sorted.map(
+      (customerId) => tx<{ customer_id: bigint; limit_minor: bigint; used_minor: bigint; status: string }[]>`
+        select customer_id, limit_minor, used_minor, status from credit_lines
+        where customer_id = ${customerId}::bigint for update`,
+    ),
+  );
+  return sets.flat().map((r) => ({
     customerId: r.customer_id,
     limitMinor: r.limit_minor,
     usedMinor: r.used_minor,
@@ -137,14 +143,18 @@ export async function lockCreditLines(
   }));
 }
 
-/** Adds what each customer's new loans take to their locked lines, in one statement. */
+/**
+ * Adds what each customer's new loans take to their locked lines: one pipelined statement per
+ * customer, so each is a single-shard write on a sharded database.
+ */
 export async function takeCredit(tx: TransactionSql, takenMinor: ReadonlyMap<bigint, bigint>): Promise<void> {
-  if (takenMinor.size === 0) return;
-  await tx`
-    update credit_lines l set used_minor = l.used_minor + x.amount, updated_at = now()
-    from unnest(${[...takenMinor.keys()].map(String)}::bigint[], ${[...takenMinor.values()].map(String)}::bigint[])
-      as x(customer_id, amount)
-    where l.customer_id = x.customer_id`;
+  await Promise.all(
+    [...takenMinor].map(
+      ([customerId, amountMinor]) => tx`
+        update credit_lines set used_minor = used_minor + ${amountMinor}, updated_at = now()
+        where customer_id = ${customerId}`,
+    ),
+  );
 }
 
 /** Gives credit back: repaid principal or a cancelled loan. */

@@ -85,9 +85,12 @@ export async function getProposal(
   id: bigint,
   forUpdate = false,
 ): Promise<Proposal | undefined> {
-  const [row] = forUpdate
-    ? await sql<Row[]>`select * from credit_proposals where id = ${id.toString()}::bigint for update`
-    : await sql<Row[]>`select * from credit_proposals where id = ${id.toString()}::bigint`;
+  const [found] = await sql<Row[]>`select * from credit_proposals where id = ${id.toString()}::bigint`;
+  if (!found || !forUpdate) return found && fromRow(found);
+  // a row is locked through its customer: on a sharded database a lock is taken on one shard only
+  const [row] = await sql<Row[]>`
+    select * from credit_proposals
+    where customer_id = ${found.customer_id.toString()}::bigint and id = ${id.toString()}::bigint for update`;
   return row && fromRow(row);
 }
 
@@ -117,13 +120,14 @@ export async function listProposals(
 /** Marks an open proposal decided; the caller holds its row lock. */
 export async function closeProposal(
   tx: TransactionSql,
-  id: bigint,
+  open: Pick<Proposal, 'customerId' | 'id'>,
   decision: { status: 'approved' | 'rejected'; decidedBy: bigint; note: string | null },
 ): Promise<Proposal> {
   const [row] = await tx<Row[]>`
     update credit_proposals set status = ${decision.status}, decided_by = ${decision.decidedBy.toString()}::bigint,
       reject_note = ${decision.note}, decided_at = now()
-    where id = ${id.toString()}::bigint and status = 'open'
+    where customer_id = ${open.customerId.toString()}::bigint and id = ${open.id.toString()}::bigint
+      and status = 'open'
     returning *`;
   if (!row) throw new Error('proposal was not open under its row lock');
   return fromRow(row);

@@ -105,8 +105,10 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
 
 /**
  * Inserts a customer. The id is taken first because it is part of every field's associated data.
- * Duplicates are caught by the blind-index unique constraints, so two concurrent registrations of
- * one phone cannot both succeed. Inputs must already be parsed (parsePhone, parseNationalId...).
+ * fenqi_register_customer() (migration 0104) claims the phone and national id in
+ * customer_identities (keyed by blind index, so two concurrent registrations of one phone cannot
+ * both succeed: the second waits for the first and finds it taken) and inserts the customer, in
+ * one statement. Inputs must already be parsed (parsePhone, parseNationalId...).
  */
 export async function createCustomer(
   sql: Queryable,
@@ -118,19 +120,17 @@ export async function createCustomer(
   const { cipher, blindIndexKey } = crypto;
   try {
     await sql`
-      insert into customers (id, phone_enc, phone_bidx, national_id_enc, national_id_bidx,
-                             legal_name_enc, bank_card_enc, password_hash)
-      values (${id.toString()}::bigint,
-              ${cipher.encrypt(customer.phone, place('phone_enc', id))},
-              ${blindIndex(blindIndexKey, 'phone', customer.phone)},
-              ${cipher.encrypt(customer.nationalId, place('national_id_enc', id))},
-              ${blindIndex(blindIndexKey, 'national_id', customer.nationalId)},
-              ${cipher.encrypt(customer.legalName, place('legal_name_enc', id))},
-              ${customer.bankCard ? cipher.encrypt(customer.bankCard, place('bank_card_enc', id)) : null},
-              ${customer.passwordHash})`;
+      select fenqi_register_customer(${id.toString()}::bigint,
+        ${blindIndex(blindIndexKey, 'phone', customer.phone)},
+        ${blindIndex(blindIndexKey, 'national_id', customer.nationalId)},
+        ${cipher.encrypt(customer.phone, place('phone_enc', id))},
+        ${cipher.encrypt(customer.nationalId, place('national_id_enc', id))},
+        ${cipher.encrypt(customer.legalName, place('legal_name_enc', id))},
+        ${customer.bankCard ? cipher.encrypt(customer.bankCard, place('bank_card_enc', id)) : null}::bytea,
+        ${customer.passwordHash})`;
   } catch (err) {
-    if (isUniqueViolation(err, 'customers_phone_bidx_key')) return { ok: false, conflict: 'phone' };
-    if (isUniqueViolation(err, 'customers_national_id_bidx_key'))
+    if (isUniqueViolation(err, 'customer_identities_phone')) return { ok: false, conflict: 'phone' };
+    if (isUniqueViolation(err, 'customer_identities_national_id'))
       return { ok: false, conflict: 'national_id' };
     throw err;
   }
@@ -143,15 +143,23 @@ export interface CustomerLogin {
   status: string;
 }
 
-/** The customer a (parsed) phone number belongs to, found through its blind index. */
+/**
+ * The customer a (parsed) phone number belongs to, found through its blind index: first its claim
+ * in customer_identities (sharded by blind index), then the customer by id, so on Citus log-in is
+ * two single-shard reads instead of one that asks every shard.
+ */
 export async function findCustomerByPhone(
   sql: Queryable,
   crypto: FieldCrypto,
   phone: string,
 ): Promise<CustomerLogin | undefined> {
+  const bidx = blindIndex(crypto.blindIndexKey, 'phone', phone);
+  const [claim] = await sql<{ customer_id: bigint }[]>`
+    select customer_id from customer_identities where bidx = ${bidx} and kind = 'phone'`;
+  if (!claim) return undefined;
   const rows = await sql<{ id: bigint; password_hash: string; status: string }[]>`
     select id, password_hash, status from customers
-    where phone_bidx = ${blindIndex(crypto.blindIndexKey, 'phone', phone)}`;
+    where id = ${claim.customer_id.toString()}::bigint and phone_bidx = ${bidx}`;
   const row = rows[0];
   return row && { id: row.id, passwordHash: row.password_hash, status: row.status };
 }
@@ -288,4 +296,21 @@ export async function reencryptCustomerBatch(
     await tx`update customers set ${tx(update, ...columns)} where id = ${row.id.toString()}::bigint`;
   }
   return { rows: rows.length, fields, lastId: rows.at(-1)?.id };
+}
+
+/** Customers' legal names, decrypted, for a page of staff listings (one query for the page). */
+export async function legalNamesOf(
+  sql: Queryable,
+  crypto: FieldCrypto,
+  ids: readonly bigint[],
+): Promise<Map<bigint, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await sql<{ id: bigint; legal_name_enc: Buffer }[]>`
+    select id, legal_name_enc from customers where id = any(${ids.map(String)}::bigint[])`;
+  return new Map(
+    rows.map((r) => [
+      BigInt(r.id),
+      crypto.cipher.decrypt(r.legal_name_enc, place('legal_name_enc', BigInt(r.id))),
+    ]),
+  );
 }

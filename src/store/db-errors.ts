@@ -28,7 +28,7 @@ export function isUnknownStaff(err: unknown): boolean {
   const e = err as { code?: string; constraint_name?: string } | null;
   return (
     e?.code === '23503' &&
-    /_(reviewer_id|published_by|added_by|staff_id|actor_id|proposed_by|decided_by|assigned_to|collector_id)_fkey$/.test(
+    /_(reviewer_id|published_by|added_by|staff_id|actor_id|proposed_by|decided_by|assigned_to|collector_id|changed_by)_fkey$/.test(
       e.constraint_name ?? '',
     )
   );

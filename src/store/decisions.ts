@@ -85,7 +85,7 @@ export async function recordDecisions(
       where d.outcome = 'approve' and d.line_minor is not null
       order by d.customer_id, src.ord desc
       on conflict (customer_id) do update
-        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = now()
+        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = excluded.updated_at
       returning customer_id
     ), review as (
       insert into risk_reviews (decision_id, customer_id)
@@ -138,7 +138,16 @@ const fromRow = (r: Row): StoredDecision => ({
 export async function getDecision(sql: Queryable, id: bigint): Promise<StoredDecision | undefined> {
   const [row] = await sql<Row[]>`
     select d.*, r.status as review_status, r.line_minor as review_line_minor, r.reason as review_reason
-    from credit_decisions d left join risk_reviews r on r.decision_id = d.id
+    from credit_decisions d left join risk_reviews r on r.customer_id = d.customer_id and r.decision_id = d.id
     where d.id = ${id.toString()}::bigint`;
   return row && fromRow(row);
+}
+
+/** The grade of the customer's latest graded decision (null: never graded): the policy maximum's grade. */
+export async function latestGrade(sql: Queryable, customerId: bigint): Promise<string | null> {
+  const [row] = await sql<{ grade: string }[]>`
+    select grade from credit_decisions
+    where customer_id = ${customerId.toString()}::bigint and grade is not null
+    order by created_at desc, id desc limit 1`;
+  return row?.grade ?? null;
 }

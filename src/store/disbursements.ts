@@ -87,7 +87,7 @@ async function disbursementOfLoan(sql: Sql, loanId: bigint): Promise<Disbursemen
 }
 
 /** The loan's booking entry turned around: what a failed disbursement posts. */
-async function bookingReversal(tx: TransactionSql, loanId: bigint): Promise<Posting> {
+async function bookingReversal(tx: TransactionSql, customerId: bigint, loanId: bigint): Promise<Posting> {
   const rows = await tx<
     {
       account_code: string;
@@ -98,8 +98,8 @@ async function bookingReversal(tx: TransactionSql, loanId: bigint): Promise<Post
     }[]
   >`
     select l.account_code, l.customer_id, l.loan_id, l.debit_minor, l.credit_minor
-    from journal_lines l join journal_entries e on e.id = l.entry_id
-    where e.event_key = ${`loan:${loanId}:booking`} order by l.id`;
+    from journal_lines l join journal_entries e on e.customer_id = l.customer_id and e.id = l.entry_id
+    where e.customer_id = ${customerId} and e.event_key = ${`loan:${loanId}:booking`} order by l.id`;
   return balanced(
     'cash_loan_reversal',
     rows.map(
@@ -126,16 +126,17 @@ async function applyOutcome(
       update disbursements set status = ${outcome.status},
         gateway_reference = ${outcome.status === 'succeeded' ? outcome.reference : null},
         failure_reason = ${outcome.status === 'failed' ? outcome.reason : null}, updated_at = now()
-      where id = ${d.id} and status = 'pending' returning id`;
+      where customer_id = ${d.customer_id} and id = ${d.id} and status = 'pending' returning id`;
     if (!claimed) {
       const [now] = await tx<
         { status: DisbursementState }[]
-      >`select status from disbursements where id = ${d.id}`;
+      >`select status from disbursements where customer_id = ${d.customer_id} and id = ${d.id}`;
       return now?.status ?? 'pending';
     }
     const ref = { customerId: d.customer_id, loanId: d.loan_id };
     if (outcome.status === 'succeeded') {
-      await tx`update loans set status = 'active' where id = ${d.loan_id} and status = 'pending_disbursement'`;
+      await tx`update loans set status = 'active'
+        where customer_id = ${d.customer_id} and id = ${d.loan_id} and status = 'pending_disbursement'`;
       await postEntries(tx, [
         {
           eventKey: `disbursement:${d.id}:settled`,
@@ -155,14 +156,15 @@ async function applyOutcome(
     }
     const [loan] = await tx<{ principal_minor: bigint }[]>`
       update loans set status = 'cancelled', closed_at = now()
-      where id = ${d.loan_id} and status = 'pending_disbursement' returning principal_minor`;
+      where customer_id = ${d.customer_id} and id = ${d.loan_id} and status = 'pending_disbursement'
+      returning principal_minor`;
     if (loan) await releaseCredit(tx, d.customer_id, loan.principal_minor);
     await postEntries(tx, [
       {
         eventKey: `disbursement:${d.id}:failed`,
         businessDate,
         ...ref,
-        posting: await bookingReversal(tx, d.loan_id),
+        posting: await bookingReversal(tx, d.customer_id, d.loan_id),
       },
     ]);
     return 'failed';
@@ -183,7 +185,8 @@ export async function settleDisbursement(
   const d = await disbursementOfLoan(sql, loanId);
   if (!d) throw new Refusal('LOAN_NOT_FOUND', 'the loan has no disbursement');
   if (d.status !== 'pending') return d.status;
-  await sql`update disbursements set attempts = attempts + 1, updated_at = now() where id = ${d.id}`;
+  await sql`update disbursements set attempts = attempts + 1, updated_at = now()
+    where customer_id = ${d.customer_id} and id = ${d.id}`;
   const request = {
     disbursementId: d.id,
     customerId: d.customer_id,

@@ -5,6 +5,7 @@
  * sent with a different request is recognised.
  */
 import { createHash } from 'node:crypto';
+import { PLATFORM_CUSTOMER_ID } from './citus.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 128;
@@ -35,15 +36,28 @@ export function requestHash(method: string, url: string, body: unknown): Buffer 
     .digest();
 }
 
+/** Scopes are `${role}:${id}`; a customer's keys are stored with the customer (one shard). */
+const CUSTOMER_SCOPE_PREFIX = 'customer:';
+
+/** The customer whose rows (and shard) a key of this scope lives with; merchants' and staff's keys live with the platform. */
+export function scopeCustomerId(scope: string): bigint {
+  if (!scope.startsWith(CUSTOMER_SCOPE_PREFIX)) return PLATFORM_CUSTOMER_ID;
+  const id = scope.slice(CUSTOMER_SCOPE_PREFIX.length);
+  if (!/^[1-9][0-9]{0,18}$/.test(id)) throw new Error(`malformed customer idempotency scope ${scope}`);
+  return BigInt(id);
+}
+
 export async function claimKey(tx: TransactionSql, scope: string, key: string, hash: Buffer): Promise<Claim> {
+  const customerId = scopeCustomerId(scope).toString();
   const inserted = await tx`
-    insert into idempotency_keys (scope, key, request_hash) values (${scope}, ${key}, ${hash})
-    on conflict (scope, key) do nothing returning 1`;
+    insert into idempotency_keys (customer_id, scope, key, request_hash)
+    values (${customerId}::bigint, ${scope}, ${key}, ${hash})
+    on conflict (customer_id, scope, key) do nothing returning 1`;
   if (inserted.length === 1) return { kind: 'new' };
   // Read committed: the insert above waited for any concurrent holder, so this sees its result.
   const [row] = await tx<{ request_hash: Buffer; status_code: number | null; response: unknown }[]>`
     select request_hash, status_code, response from idempotency_keys
-    where scope = ${scope} and key = ${key} for update`;
+    where customer_id = ${customerId}::bigint and scope = ${scope} and key = ${key} for update`;
   if (!row) return claimKey(tx, scope, key, hash);
   if (!Buffer.from(row.request_hash).equals(hash)) return { kind: 'mismatch' };
   if (row.status_code === null) return { kind: 'pending', response: row.response };
@@ -65,5 +79,6 @@ export async function saveAnswer(
 ): Promise<void> {
   await sql`
     update idempotency_keys set status_code = ${statusCode}, response = ${sql.json(response as never)}
-    where scope = ${scope} and key = ${key} ${onlyIfPending ? sql`and status_code is null` : sql``}`;
+    where customer_id = ${scopeCustomerId(scope).toString()}::bigint and scope = ${scope} and key = ${key}
+      ${onlyIfPending ? sql`and status_code is null` : sql``}`;
 }

@@ -8,6 +8,7 @@
 import { invariant } from '../domain/index.ts';
 import type { Posting } from '../domain/postings.ts';
 import { RECEIVABLE_ACCOUNTS } from '../domain/postings.ts';
+import { PLATFORM_CUSTOMER_ID } from './citus.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import type { IdGenerator } from './id-generator.ts';
 
@@ -39,10 +40,13 @@ function assertPostable(entries: readonly EntryInput[]): void {
 }
 
 /**
- * The one journal writer: posts `entries` in one statement, each once per event key. An entry
+ * The one journal writer: posts `entries` in one statement, each once per event key (per customer:
+ * event keys name their customer's event, so a key is never posted for two customers). An entry
  * whose key is already in the ledger is skipped with its lines; the keys actually posted come back,
  * so a caller changes balances only for those. With `ids` the entry and line ids are made in
- * process (the batch settler's hot path) instead of by the database.
+ * process (the batch settler's hot path) instead of by the database. Every line carries its
+ * entry's customer, platform legs too (per-shard platform sub-accounts), and an entry about no one
+ * customer belongs to the platform (PLATFORM_CUSTOMER_ID): an entry and its lines live on one shard.
  */
 export async function postEntries(
   tx: TransactionSql,
@@ -51,7 +55,10 @@ export async function postEntries(
 ): Promise<Set<string>> {
   if (entries.length === 0) return new Set();
   assertPostable(entries);
-  const lines = entries.flatMap((e) => e.posting.lines.map((line) => ({ key: e.eventKey, line })));
+  const owner = (e: EntryInput) => (e.customerId ?? PLATFORM_CUSTOMER_ID).toString();
+  const lines = entries.flatMap((e) =>
+    e.posting.lines.map((line) => ({ key: e.eventKey, customerId: owner(e), line })),
+  );
   const entryIds = ids ? entries.map(() => ids.next().toString()) : entries.map(() => null);
   const lineIds = ids ? lines.map(() => ids.next().toString()) : lines.map(() => null);
   const rows = await tx<{ event_key: string }[]>`
@@ -59,32 +66,37 @@ export async function postEntries(
       insert into journal_entries (id, kind, business_date, customer_id, loan_id, event_key)
       select coalesce(x.id, fenqi_next_id()), x.kind, x.business_date, x.customer_id, x.loan_id, x.event_key
       from unnest(${entryIds}::bigint[], ${entries.map((e) => e.posting.kind)}::text[],
-        ${entries.map((e) => e.businessDate)}::date[], ${entries.map((e) => text(e.customerId))}::bigint[],
+        ${entries.map((e) => e.businessDate)}::date[], ${entries.map(owner)}::bigint[],
         ${entries.map((e) => text(e.loanId))}::bigint[], ${entries.map((e) => e.eventKey)}::text[])
         as x(id, kind, business_date, customer_id, loan_id, event_key)
-      on conflict (event_key) do nothing
-      returning id, event_key
+      on conflict (customer_id, event_key) do nothing
+      returning id, customer_id, event_key
     ), l as (
       insert into journal_lines (id, entry_id, account_code, customer_id, loan_id, debit_minor, credit_minor)
       select coalesce(x.id, fenqi_next_id()), e.id, x.account_code, x.customer_id, x.loan_id, x.debit_minor,
         x.credit_minor
       from unnest(${lineIds}::bigint[], ${lines.map((l) => l.key)}::text[],
-        ${lines.map((l) => l.line.account)}::text[], ${lines.map((l) => text(l.line.customerId))}::bigint[],
+        ${lines.map((l) => l.line.account)}::text[], ${lines.map((l) => l.customerId)}::bigint[],
         ${lines.map((l) => text(l.line.loanId))}::bigint[],
         ${lines.map((l) => l.line.debitMinor.toString())}::bigint[],
         ${lines.map((l) => l.line.creditMinor.toString())}::bigint[])
         as x(id, event_key, account_code, customer_id, loan_id, debit_minor, credit_minor)
-      join e on e.event_key = x.event_key
+      join e on e.event_key = x.event_key and e.customer_id = x.customer_id
     )
     select event_key from e`;
   return new Set(rows.map((r) => r.event_key));
 }
 
-/** Balance of one account for one loan, debit-positive. */
-export async function loanAccountBalance(tx: Queryable, loanId: bigint, account: string): Promise<bigint> {
+/** Balance of one account for one loan, debit-positive (the loan's customer's shard). */
+export async function loanAccountBalance(
+  tx: Queryable,
+  customerId: bigint,
+  loanId: bigint,
+  account: string,
+): Promise<bigint> {
   const [row] = await tx<{ balance: bigint }[]>`
     select coalesce(sum(debit_minor - credit_minor), 0)::bigint as balance
-    from journal_lines where loan_id = ${loanId} and account_code = ${account}`;
+    from journal_lines where customer_id = ${customerId} and loan_id = ${loanId} and account_code = ${account}`;
   return row?.balance ?? 0n;
 }
 
@@ -113,24 +125,28 @@ export interface LedgerCheck {
 
 const asText = (n: bigint | undefined) => (n ?? 0n).toString();
 
-/** Totals, and the entries that do not balance or have fewer than two lines. */
+/**
+ * Totals, and the entries that do not balance or have fewer than two lines. The entry count is a
+ * statement of its own: a distributed database (Citus) runs no subquery in a select list.
+ */
 async function entryChecks(sql: Queryable) {
-  const [totals] = await sql<{ entries: bigint; lines: bigint; debits: bigint; credits: bigint }[]>`
-    select (select count(*) from journal_entries)::bigint as entries,
-           count(*)::bigint as lines,
+  const [entryCount] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from journal_entries`;
+  const [lineTotals] = await sql<{ lines: bigint; debits: bigint; credits: bigint }[]>`
+    select count(*)::bigint as lines,
            coalesce(sum(debit_minor), 0)::bigint as debits,
            coalesce(sum(credit_minor), 0)::bigint as credits
     from journal_lines`;
   const unbalanced = await sql<{ entry_id: bigint; debits: bigint; credits: bigint; lines: bigint }[]>`
     select e.id as entry_id, coalesce(sum(l.debit_minor), 0)::bigint as debits,
            coalesce(sum(l.credit_minor), 0)::bigint as credits, count(l.id)::bigint as lines
-    from journal_entries e left join journal_lines l on l.entry_id = e.id
+    from journal_entries e left join journal_lines l on l.customer_id = e.customer_id and l.entry_id = e.id
     group by e.id
     having coalesce(sum(l.debit_minor), 0) <> coalesce(sum(l.credit_minor), 0) or count(l.id) < 2
     order by e.id`;
   const [orphans] = await sql<{ n: bigint }[]>`
     select count(*)::bigint as n from journal_lines
     where account_code in ${sql(RECEIVABLE_ACCOUNTS as string[])} and loan_id is null`;
+  const totals = lineTotals && { ...lineTotals, entries: entryCount?.n ?? 0n };
   return { totals, unbalanced, orphans: Number(orphans?.n ?? 0n) };
 }
 
@@ -152,7 +168,7 @@ async function loanMismatches(sql: Queryable) {
         sum(i.interest_minor - i.paid_interest_minor) as interest,
         sum(i.fee_minor - i.paid_fee_minor) as fee,
         sum(i.penalty_minor - i.paid_penalty_minor) as penalty
-      from installments i join loans l on l.id = i.loan_id
+      from installments i join loans l on l.customer_id = i.customer_id and l.id = i.loan_id
       where l.status <> 'cancelled' and i.status <> 'written_off'
       group by i.loan_id
     ), joined as (
@@ -176,7 +192,7 @@ async function creditLineMismatches(sql: Queryable) {
   return sql<{ customer_id: bigint; used: bigint; outstanding: bigint }[]>`
     with owed as (
       select l.customer_id, sum(i.principal_minor - i.paid_principal_minor) as outstanding
-      from loans l join installments i on i.loan_id = l.id
+      from loans l join installments i on i.customer_id = l.customer_id and i.loan_id = l.id
       where l.status in ('pending_disbursement', 'active') and i.status <> 'written_off'
       group by l.customer_id
     )

@@ -4,6 +4,7 @@
  * disbursements.ts); the loan is booked in the ledger by the caller in the same transaction.
  */
 import type { Components, InstallmentState } from '../domain/allocation.ts';
+import { invariant } from '../domain/errors.ts';
 import type { LoanProduct, Schedule } from '../domain/index.ts';
 import { bookingOf, loanBookingPostings } from '../domain/postings.ts';
 import type { Queryable, TransactionSql } from './db.ts';
@@ -89,13 +90,34 @@ function loanFromRow(r: LoanRow): Loan {
   };
 }
 
-export async function getLoan(sql: Queryable, id: bigint, forUpdate = false): Promise<Loan | null> {
-  const rows = forUpdate
-    ? await sql.unsafe<LoanRow[]>(`select ${LOAN_COLUMNS} from loans where id = $1 for update`, [
-        id.toString(),
-      ])
-    : await sql.unsafe<LoanRow[]>(`select ${LOAN_COLUMNS} from loans where id = $1`, [id.toString()]);
+/**
+ * A loan by id. Given its customer too, the look-up reads one shard on a sharded database (and
+ * only then can it lock the row there: `forUpdate` needs `customerId`).
+ */
+export async function getLoan(
+  sql: Queryable,
+  id: bigint,
+  forUpdate = false,
+  customerId?: bigint,
+): Promise<Loan | null> {
+  invariant(!forUpdate || customerId !== undefined, 'a loan is locked through its customer');
+  const ofCustomer = customerId === undefined ? '' : ' and customer_id = $2';
+  const params = customerId === undefined ? [id.toString()] : [id.toString(), customerId.toString()];
+  const rows = await sql.unsafe<LoanRow[]>(
+    `select ${LOAN_COLUMNS} from loans where id = $1${ofCustomer}${forUpdate ? ' for update' : ''}`,
+    params,
+  );
   return rows[0] ? loanFromRow(rows[0]) : null;
+}
+
+/**
+ * A loan locked for update through its customer. Staff routes name a loan by id alone: its customer
+ * is read first (on a sharded database a look-up across shards, off the hot path), then the row is
+ * locked on its customer's shard.
+ */
+export async function lockLoan(sql: Queryable, id: bigint, customerId?: bigint): Promise<Loan | null> {
+  const owner = customerId ?? (await getLoan(sql, id))?.customerId;
+  return owner === undefined ? null : getLoan(sql, id, true, owner);
 }
 
 export async function listLoans(sql: Queryable, customerId: bigint): Promise<Loan[]> {
@@ -106,13 +128,19 @@ export async function listLoans(sql: Queryable, customerId: bigint): Promise<Loa
   return rows.map(loanFromRow);
 }
 
-export async function getInstallments(sql: Queryable, loanId: bigint): Promise<StoredInstallment[]> {
+/** A loan's installments; given the loan's customer, from one shard. */
+export async function getInstallments(
+  sql: Queryable,
+  loanId: bigint,
+  customerId?: bigint,
+): Promise<StoredInstallment[]> {
+  const ofCustomer = customerId === undefined ? sql`` : sql`and customer_id = ${customerId}`;
   const rows = await sql<
     (InstallmentAmountColumns & { number: number; due_date: string; status: string; paid_at: Date | null })[]
   >`
     select number, to_char(due_date, 'YYYY-MM-DD') as due_date, principal_minor, interest_minor, fee_minor,
       penalty_minor, paid_principal_minor, paid_interest_minor, paid_fee_minor, paid_penalty_minor, status, paid_at
-    from installments where loan_id = ${loanId} order by number`;
+    from installments where loan_id = ${loanId} ${ofCustomer} order by number`;
   return rows.map((r) => ({
     number: r.number,
     dueDate: r.due_date,

@@ -2,13 +2,15 @@
  * Plain-SQL migrations from migrations/NNNN_name.sql, applied in name order, each in its own
  * transaction and recorded in schema_migrations with a checksum. Safe to run twice (applied ones
  * are skipped) and from several processes at once (a session advisory lock serialises them).
- * The same files run on PostgreSQL 15 and on PGlite.
+ * The same files run on PostgreSQL 15, on PGlite and on Citus (then src/store/citus.ts distributes
+ * the tables after the last migration).
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import { MIGRATIONS_DIR } from '../paths.ts';
+import { distributeTables } from './citus.ts';
 import { connectPostgres, type Sql } from './db.ts';
 
 export { MIGRATIONS_DIR };
@@ -108,6 +110,8 @@ export async function migrate(
       log(`applied ${migration.name}`);
       result.applied.push(migration.name);
     }
+    // On a Citus coordinator: shard what the migrations created (a no-op elsewhere).
+    await distributeTables(conn, log);
     return result;
   } finally {
     await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`.catch(() => {});

@@ -9,7 +9,6 @@
 import { orderDecidedEvent } from '../domain/events.ts';
 import { DomainError, type LoanProduct, type QuoteRequest, quote, type Schedule } from '../domain/index.ts';
 import { checkOrder, type OrderRefusal } from '../domain/orders.ts';
-import { merchantSettlementPostings } from '../domain/postings.ts';
 import { downPaymentPostings } from '../domain/servicing-postings.ts';
 import { lockCreditLines, takeCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
@@ -219,8 +218,10 @@ export async function settleOrder(tx: TransactionSql, input: OrderInput): Promis
 }
 
 /**
- * Everything an order books: the loan, the down payment taken at checkout (when the product has
- * one), and the merchant paid the whole price.
+ * Everything an order books: the loan (its price less any down payment owed to the merchant, 2100)
+ * and the down payment taken at checkout (when the product has one; also owed to the merchant). The
+ * merchant is paid the whole price, less its discount, by the next day's settlement
+ * (src/settlement/run.ts), which clears 2100.
  */
 export function orderEntries(loan: NewLoan): EntryInput[] {
   const down = loan.schedule.downPaymentMinor;
@@ -236,16 +237,5 @@ export function orderEntries(loan: NewLoan): EntryInput[] {
           },
         ]
       : [];
-  return [loanBookingEntry(loan), ...downPayment, merchantSettlementEntry(loan)];
-}
-
-/** The journal entry paying the merchant for an order's goods (`order:{id}:merchant_settlement`). */
-export function merchantSettlementEntry(loan: NewLoan): EntryInput {
-  const ref = { customerId: loan.customerId, loanId: loan.id };
-  return {
-    eventKey: `order:${loan.orderId}:merchant_settlement`,
-    businessDate: loan.businessDate,
-    ...ref,
-    posting: merchantSettlementPostings(ref, loan.schedule.disbursedMinor + loan.schedule.downPaymentMinor),
-  };
+  return [loanBookingEntry(loan), ...downPayment];
 }

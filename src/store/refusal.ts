@@ -40,7 +40,9 @@ export type RefusalCode =
   | 'INSTALLMENT_NOT_FOUND'
   | 'WAIVER_EXCEEDS_OUTSTANDING'
   | 'NOTHING_TO_CHARGE'
-  | 'CREDIT_BALANCE_TOO_LOW';
+  | 'CREDIT_BALANCE_TOO_LOW'
+  | 'SCHEDULE_CHANGED'
+  | 'SCHEDULE_CHANGE_NOT_SUPPORTED';
 
 export class Refusal extends Error {
   override name = 'Refusal';

@@ -18,6 +18,8 @@ import { standingOn } from '../domain/delinquency.ts';
 import { repaymentEvents } from '../domain/events.ts';
 import { invariant } from '../domain/index.ts';
 import { ACCOUNTS, loanClosingInterestPostings, repaymentPostings } from '../domain/postings.ts';
+import { planProgressiveRepayment, progressivePayoffQuote } from '../domain/recalculation.ts';
+import { interestRecalculationPostings } from '../domain/servicing-postings.ts';
 import { releaseCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { loanAccountBalance, postEntries } from './ledger.ts';
@@ -25,9 +27,12 @@ import { getInstallments, getLoan, type Loan } from './loans.ts';
 import { emitEvents } from './outbox.ts';
 import { getProduct } from './products.ts';
 import { Refusal } from './refusal.ts';
+import { readRecalculationBasis } from './servicing/recalculation.ts';
 
 export interface RepaymentInput {
   loanId: bigint;
+  /** The loan's customer, when the caller knows it: every statement then stays on one shard. */
+  customerId?: bigint;
   amountMinor: bigint;
   businessDate: string;
   overpayment: OverpaymentPolicy;
@@ -46,21 +51,30 @@ export interface Repayment {
 }
 
 export async function quotePayoff(sql: Queryable, loan: Loan, date: string): Promise<PayoffQuote> {
-  const installments = await getInstallments(sql, loan.id);
-  return payoffQuote(
-    loan.startDate,
-    installments.filter((i) => i.status !== 'written_off'),
-    date,
+  const installments = (await getInstallments(sql, loan.id, loan.customerId)).filter(
+    (i) => i.status !== 'written_off',
   );
+  const stored = await getProduct(sql, loan.productId);
+  if (stored?.product.interestRecalculation === 'progressive') {
+    return progressivePayoffQuote(
+      await readRecalculationBasis(sql, loan, stored.product),
+      installments,
+      date,
+    );
+  }
+  return payoffQuote(loan.startDate, installments, date);
 }
 
 /** Writes the installments' new paid amounts (and a payoff's lowered interest) in one statement. */
 async function payInstallments(
   tx: TransactionSql,
-  loanId: bigint,
+  loan: Loan,
   updates: readonly InstallmentPayment[],
 ): Promise<void> {
   if (updates.length === 0) return;
+  // the transaction's now(), read first: Citus evaluates no volatile function inside a CASE of an
+  // UPDATE it routes to a shard
+  const [clock] = await tx<{ now: Date }[]>`select now() as now`;
   await tx`
     update installments i set
       scheduled_interest_minor = coalesce(i.scheduled_interest_minor, i.interest_minor),
@@ -72,12 +86,12 @@ async function payInstallments(
                 then 'paid' else i.status end,
       paid_at = case when u.pp::bigint = i.principal_minor and u.pi::bigint = u.interest::bigint
                       and u.pf::bigint = i.fee_minor and u.ppen::bigint = i.penalty_minor
-                 then now() else i.paid_at end
+                 then ${(clock as { now: Date }).now}::timestamptz else i.paid_at end
     from unnest(${updates.map((u) => u.number)}::int[], ${updates.map((u) => u.interest.toString())}::text[],
       ${updates.map((u) => u.paid.principal.toString())}::text[], ${updates.map((u) => u.paid.interest.toString())}::text[],
       ${updates.map((u) => u.paid.fee.toString())}::text[], ${updates.map((u) => u.paid.penalty.toString())}::text[])
       as u(number, interest, pp, pi, pf, ppen)
-    where i.loan_id = ${loanId} and i.number = u.number`;
+    where i.customer_id = ${loan.customerId} and i.loan_id = ${loan.id} and i.number = u.number`;
 }
 
 /**
@@ -109,7 +123,7 @@ export async function closePaidOffLoan(
     update loans set status = 'paid_off', closed_at = now(), days_past_due = 0, bucket = 'current'
     where customer_id = ${loan.customerId} and id = ${loan.id}`;
   const ref = { customerId: loan.customerId, loanId: loan.id };
-  const unearned = -(await loanAccountBalance(tx, loan.id, ACCOUNTS.unearnedInterest));
+  const unearned = -(await loanAccountBalance(tx, loan.customerId, loan.id, ACCOUNTS.unearnedInterest));
   const closing = loanClosingInterestPostings(ref, {
     waivedInterestMinor: plan.waivedInterestMinor,
     unearnedInterestMinor: unearned,
@@ -122,25 +136,35 @@ export async function closePaidOffLoan(
 }
 
 export async function applyRepayment(tx: TransactionSql, input: RepaymentInput): Promise<Repayment> {
-  const loan = await getLoan(tx, input.loanId, true);
+  const customerId = input.customerId ?? (await getLoan(tx, input.loanId))?.customerId;
+  const loan = customerId === undefined ? null : await getLoan(tx, input.loanId, true, customerId);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'no such loan');
   if (loan.status !== 'active') {
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
   }
   const stored = await getProduct(tx, loan.productId);
   invariant(stored !== null, 'a loan has its product');
-  const installments = (await getInstallments(tx, loan.id)).filter((i) => i.status !== 'written_off');
-  const plan = planRepayment({
+  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter(
+    (i) => i.status !== 'written_off',
+  );
+  const facts = {
     amountMinor: input.amountMinor,
     overpayment: input.overpayment,
     loanPrincipalMinor: loan.principalMinor,
     installments,
-    payoff: payoffQuote(loan.startDate, installments, input.businessDate),
     order: stored.product.allocationOrder,
-  });
+  };
+  const plan =
+    stored.product.interestRecalculation === 'progressive'
+      ? planProgressiveRepayment(
+          await readRecalculationBasis(tx, loan, stored.product),
+          facts,
+          input.businessDate,
+        )
+      : planRepayment({ ...facts, payoff: payoffQuote(loan.startDate, installments, input.businessDate) });
   if (!plan.ok) throw new Refusal(plan.code, plan.message, { ...plan.details });
   const { split, excessMinor } = plan;
-  await payInstallments(tx, loan.id, plan.updates);
+  await payInstallments(tx, loan, plan.updates);
 
   const [row] = await tx<{ id: bigint }[]>`
     insert into repayments (loan_id, customer_id, amount_minor, principal_minor, interest_minor, fee_minor,
@@ -157,8 +181,25 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
     penaltyMinor: split.penalty,
     excessMinor,
   });
+  // interest taken off installments not yet due, so never earned yet (see domain/recalculation.ts)
+  const recalculatedMinor =
+    'recalculatedInterestMinor' in plan ? (plan.recalculatedInterestMinor as bigint) : 0n;
+  const recalculation = interestRecalculationPostings(ref, {
+    unearnedMinor: recalculatedMinor,
+    earnedMinor: 0n,
+  });
   await postEntries(tx, [
     { eventKey: `repayment:${repaymentId}`, businessDate: input.businessDate, ...ref, posting },
+    ...(recalculation
+      ? [
+          {
+            eventKey: `repayment:${repaymentId}:recalculation`,
+            businessDate: input.businessDate,
+            ...ref,
+            posting: recalculation,
+          },
+        ]
+      : []),
   ]);
   await releaseCredit(tx, loan.customerId, split.principal);
   if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate, repaymentId);

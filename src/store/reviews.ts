@@ -38,7 +38,7 @@ export async function listReviews(
   >`
     select r.decision_id, r.customer_id, r.status, d.grade, d.score, d.reasons,
            d.result->>'suggestedLineMinor' as suggested, r.created_at
-    from risk_reviews r join credit_decisions d on d.id = r.decision_id
+    from risk_reviews r join credit_decisions d on d.customer_id = r.customer_id and d.id = r.decision_id
     where r.status = ${status} and r.decision_id > ${(afterId ?? 0n).toString()}::bigint
     order by r.decision_id limit ${Math.min(limit, REVIEW_PAGE_MAX)}`;
   return rows.map((r) => ({
@@ -91,7 +91,7 @@ export async function resolveReviewIn(
       insert into credit_lines (customer_id, limit_minor)
       values (${row.customer_id.toString()}::bigint, ${resolution.lineMinor.toString()}::bigint)
       on conflict (customer_id) do update
-        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = now()`;
+        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = excluded.updated_at`;
   }
   return { ok: true, customerId: row.customer_id };
 }

@@ -3,6 +3,7 @@
  * their history), for many applicants in one statement (decisions arriving together share it: src/store/micro-batch.ts): account status,
  * a deny-list hit on phone or national id, loans and their worst and current days past due, the
  * on-time ratio of installments due so far, and the largest principal an active product lends.
+ * "So far" is the business date, so a decision and close of business agree on what is past due.
  */
 import type { Queryable } from './db.ts';
 
@@ -69,6 +70,8 @@ export async function readIdentityRows(
 export async function readHistoryFacts(
   sql: Queryable,
   customerIds: readonly bigint[],
+  /** The business date (src/clock.ts): days past due count to it, not to the database's own date. */
+  today: string,
 ): Promise<Map<bigint, HistoryFacts>> {
   if (customerIds.length === 0) return new Map();
   const ids = [...new Set(customerIds.map(String))];
@@ -92,13 +95,13 @@ export async function readHistoryFacts(
              coalesce(max(days_past_due) filter (where status = 'active'), 0) as active_dpd
       from loans where customer_id = c.id) l on true
     left join lateral (
-      select count(*) filter (where due_date < current_date) as due_count,
-             count(*) filter (where due_date < current_date and paid_at is not null
+      select count(*) filter (where due_date < ${today}::date) as due_count,
+             count(*) filter (where due_date < ${today}::date and paid_at is not null
                               and paid_at::date <= due_date) as on_time_count,
-             coalesce(max(greatest(0, coalesce(paid_at::date, current_date) - due_date))
-                      filter (where due_date < current_date), 0)::int as worst_dpd,
-             coalesce(max(current_date - due_date)
-                      filter (where paid_at is null and status in ('due', 'overdue') and due_date < current_date),
+             coalesce(max(greatest(0, coalesce(paid_at::date, ${today}::date) - due_date))
+                      filter (where due_date < ${today}::date), 0)::int as worst_dpd,
+             coalesce(max(${today}::date - due_date)
+                      filter (where paid_at is null and status in ('due', 'overdue') and due_date < ${today}::date),
                       0)::int as current_dpd
       from installments where customer_id = c.id) i on true
     where c.id = any(${ids}::bigint[])`;

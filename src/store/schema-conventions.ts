@@ -6,6 +6,14 @@
  * keys. docs/schema-conventions.md explains each; squawk (.squawk.toml) covers locking and unsafe
  * changes. A justified exception is written in SCHEMA_EXCEPTIONS below and nowhere else.
  */
+import {
+  COORDINATOR_TABLES,
+  CUSTOMER_ANCHOR,
+  CUSTOMER_COLUMN,
+  CUSTOMER_TABLES,
+  REFERENCE_TABLES,
+  SELF_SHARDED_TABLES,
+} from './citus.ts';
 import type { Queryable } from './db.ts';
 
 /** A table past this many columns is a design review, not a migration. */
@@ -35,7 +43,8 @@ export type SchemaRule =
   | 'money-bigint-minor'
   | 'foreign-key-index'
   | 'primary-key'
-  | 'distribution-column-in-keys';
+  | 'distribution-column-in-keys'
+  | 'distribution-listed';
 
 export interface SchemaException {
   rule: SchemaRule;
@@ -291,12 +300,44 @@ export function distributionKeyViolations(
   return out;
 }
 
+/** Every table the Citus distribution step places somewhere (src/store/citus.ts). */
+const PLACED_TABLES: ReadonlySet<string> = new Set([
+  CUSTOMER_ANCHOR.table,
+  ...CUSTOMER_TABLES,
+  ...REFERENCE_TABLES,
+  ...SELF_SHARDED_TABLES.map((t) => t.table),
+  ...COORDINATOR_TABLES,
+]);
+
+/**
+ * A table that names a customer but that the distribution step does not place would stay on the
+ * coordinator alone on Citus, and every join of it with the customer's rows would cross nodes: a
+ * customer-owned table goes into CUSTOMER_TABLES (keys including customer_id), anything else into
+ * the list that says where it lives.
+ */
+export function distributionListViolations(
+  catalog: Catalog,
+  placed: ReadonlySet<string> = PLACED_TABLES,
+  column: string = CUSTOMER_COLUMN,
+): Violation[] {
+  const named = new Set(catalog.columns.filter((c) => c.column === column).map((c) => c.table));
+  return [...named]
+    .filter((table) => !placed.has(table))
+    .map((table) => ({
+      rule: 'distribution-listed' as const,
+      table,
+      message:
+        `${table} has a ${column} column but src/store/citus.ts does not place it: a customer-owned ` +
+        `table goes into CUSTOMER_TABLES with ${column} in its primary and unique keys`,
+    }));
+}
+
 const excepted = (v: Violation) =>
   SCHEMA_EXCEPTIONS.some(
     (e) => e.rule === v.rule && e.table === v.table && (e.column === undefined || e.column === v.column),
   );
 
-/** Every house rule except the distribution rule (which needs the sharded table list). */
+/** Every house rule, the distribution rules checked against src/store/citus.ts's lists. */
 export function schemaViolations(catalog: Catalog): Violation[] {
   return [
     ...columnCountViolations(catalog),
@@ -304,5 +345,7 @@ export function schemaViolations(catalog: Catalog): Violation[] {
     ...moneyViolations(catalog),
     ...foreignKeyIndexViolations(catalog),
     ...primaryKeyViolations(catalog),
+    ...distributionKeyViolations(catalog, CUSTOMER_TABLES, CUSTOMER_COLUMN),
+    ...distributionListViolations(catalog),
   ].filter((v) => !excepted(v));
 }

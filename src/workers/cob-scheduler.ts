@@ -6,6 +6,7 @@
  */
 
 import { runCob } from '../cob/run.ts';
+import { platformCobSteps } from '../cob/steps.ts';
 import { addDays } from '../domain/dates.ts';
 import type { Platform } from '../platform.ts';
 import { nextDateToClose } from '../store/cob.ts';
@@ -45,7 +46,7 @@ export async function closePendingDates(platform: Platform, today: string): Prom
       if (!row?.ok) return closed;
     }
     for (const date of datesToClose(await nextDateToClose(sql), today)) {
-      const summary = await runCob(sql, { date });
+      const summary = await runCob(sql, { date, steps: platformCobSteps(platform) });
       platform.logger.info(
         { date, loans: summary.loansDone, writtenOff: summary.loansWrittenOff, seconds: summary.seconds },
         'close of business done',

@@ -72,7 +72,7 @@ describe('close of business on real PostgreSQL', () => {
     assert.deepEqual(summary.buckets, { current: 1, M1: 2, M2: 2, M3: 2, 'M3+': 1 });
     const rows = await sql<{ id: bigint; days_past_due: number; bucket: string; first_status: string }[]>`
       select l.id, l.days_past_due, l.bucket, i.status as first_status
-      from loans l join installments i on i.loan_id = l.id and i.number = 1`;
+      from loans l join installments i on i.customer_id = l.customer_id and i.loan_id = l.id and i.number = 1`;
     for (const row of rows) {
       const [dpd, bucket] = loans.get(String(row.id))!;
       assert.equal(row.days_past_due, dpd);
@@ -246,7 +246,7 @@ describe('close of business on real PostgreSQL', () => {
     assert.equal(balanceOf('5100'), atThreshold.writtenOffMinor, 'the loss is what the summary says');
     const [entry] = await sql<{ d: bigint; c: bigint }[]>`
       select sum(l.debit_minor)::bigint as d, sum(l.credit_minor)::bigint as c
-      from journal_entries e join journal_lines l on l.entry_id = e.id where e.kind = 'write_off'`;
+      from journal_entries e join journal_lines l on l.customer_id = e.customer_id and l.entry_id = e.id where e.kind = 'write_off'`;
     assert.equal(entry!.d, entry!.c, 'the write-off entry balances');
     const [line] = await sql<{ used_minor: bigint; status: string }[]>`
       select used_minor, status from credit_lines where customer_id = ${loan.customerId}`;

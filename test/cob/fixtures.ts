@@ -276,7 +276,8 @@ export async function checkBooks(sql: Sql): Promise<BooksCheck> {
     from journal_lines`;
   const [unbalanced] = await sql<{ n: number }[]>`
     select count(*)::int as n from (
-      select e.id from journal_entries e left join journal_lines l on l.entry_id = e.id group by e.id
+      select e.id from journal_entries e left join journal_lines l on l.customer_id = e.customer_id and l.entry_id = e.id
+      group by e.customer_id, e.id
       having coalesce(sum(l.debit_minor), 0) <> coalesce(sum(l.credit_minor), 0) or count(l.id) < 2) x`;
   const [mismatches] = await sql<{ n: number }[]>`
     with sub as (
@@ -320,7 +321,7 @@ export async function snapshot(sql: Sql): Promise<Record<string, unknown[]>> {
     ),
     lines: await q(`
       select e.event_key, l.account_code, l.customer_id, l.loan_id, l.debit_minor, l.credit_minor
-      from journal_lines l join journal_entries e on e.id = l.entry_id
+      from journal_lines l join journal_entries e on e.customer_id = l.customer_id and e.id = l.entry_id
       order by e.event_key, l.account_code, l.debit_minor, l.credit_minor`),
     creditLines: await q(
       `select customer_id, limit_minor, used_minor, status from credit_lines order by customer_id`,

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { runCob } from '../../src/cob/run.ts';
 import { businessDate, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
+import { SimulatedPayouts } from '../../src/payments/payouts.ts';
 import type { Platform } from '../../src/platform.ts';
 import { connectPostgres, type Sql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
@@ -47,6 +48,8 @@ describe('the scheduler on real PostgreSQL', () => {
       config,
       logger: createLogger('silent'),
       db: { sql, describe: 'test', embedded: false, close: async () => {} },
+      // close of business pays merchants after the loans (src/cob/steps.ts)
+      services: { payouts: new SimulatedPayouts() },
     } as unknown as Platform;
     const { id, product } = await insertTestProduct(sql, testProductInput());
     await createTestLoan(sql, {

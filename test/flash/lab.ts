@@ -410,7 +410,8 @@ export async function audit(
   const [lines] = await sql<{ overdrawn: bigint; mismatch: bigint }[]>`
     with owed as (
       select l.customer_id, sum(i.principal_minor - i.paid_principal_minor) as principal
-      from loans l join installments i on i.loan_id = l.id where l.status = 'active' group by l.customer_id
+      from loans l join installments i on i.customer_id = l.customer_id and i.loan_id = l.id
+      where l.status = 'active' group by l.customer_id
     )
     select count(*) filter (where c.used_minor > c.limit_minor)::bigint as overdrawn,
       count(*) filter (where c.used_minor <> coalesce(o.principal, 0))::bigint as mismatch

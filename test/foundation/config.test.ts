@@ -64,6 +64,15 @@ describe('configuration', () => {
     );
   });
 
+  test('FENQI_TRUSTED_PROXIES takes addresses and CIDR ranges; unset trusts no proxy', () => {
+    assert.deepEqual(loadConfig({ FENQI_DATA_DIR: dataDir }).trustedProxies, []);
+    const config = loadConfig({
+      FENQI_DATA_DIR: dataDir,
+      FENQI_TRUSTED_PROXIES: ' 10.0.0.0/8, 192.0.2.7 ,fd00::/8',
+    });
+    assert.deepEqual(config.trustedProxies, ['10.0.0.0/8', '192.0.2.7', 'fd00::/8']);
+  });
+
   const malformed: [string, string][] = [
     ['PORT', 'abc'],
     ['PORT', '70000'],
@@ -83,6 +92,10 @@ describe('configuration', () => {
     ['REDIS_CLUSTER_NODES', '127.0.0.1'],
     ['REDIS_CLUSTER_NODES', 'cache-1:6380,cache-2:99999'],
     ['REDIS_CLUSTER_NODES', 'redis://cache-1:6380'],
+    ['FENQI_TRUSTED_PROXIES', 'lb.internal'],
+    ['FENQI_TRUSTED_PROXIES', '10.0.0.0/33'],
+    ['FENQI_TRUSTED_PROXIES', '10.0.0.1,loopback'],
+    ['FENQI_TRUSTED_PROXIES', '10.0.0.0/8/1'],
   ];
   for (const [variable, value] of malformed) {
     test(`${variable}=${JSON.stringify(value)} is refused with an error naming ${variable}`, () => {

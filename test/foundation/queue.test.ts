@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { JetStreamQueue } from '../../src/queue/jetstream-queue.ts';
 import { MemoryQueue } from '../../src/queue/memory-queue.ts';
 import type { ConsumerSpec, Queue, StreamSpec } from '../../src/queue/queue.ts';
-import { QUEUE_LIST_MAX, QueueUnavailableError } from '../../src/queue/queue.ts';
+import { QUEUE_LIST_MAX, QueueFullError, QueueUnavailableError } from '../../src/queue/queue.ts';
 import { type NatsServer, startNats } from '../harness/nats.ts';
 
 const STREAM: StreamSpec = {
@@ -28,6 +28,20 @@ const OWED: StreamSpec = {
   duplicateWindowMs: 60_000,
   maxMessages: 1000,
 };
+/** Bursts of publishes land here, apart from the streams whose contents other tests count. */
+const BURST: StreamSpec = {
+  name: 'T_BURST',
+  subjects: ['t.burst.>'],
+  duplicateWindowMs: 60_000,
+  maxMessages: 1000,
+};
+/** Room for three messages: the fourth is refused until one is removed. */
+const SMALL: StreamSpec = {
+  name: 'T_SMALL',
+  subjects: ['t.small.>'],
+  duplicateWindowMs: 60_000,
+  maxMessages: 3,
+};
 /** No queue-side delivery limit: the consumer decides when to give up. */
 const OWED_CONSUMER: ConsumerSpec = { stream: 'T_OWED', durable: 'owed-settler', ackWaitMs: 1_000 };
 const text = (s: string) => new TextEncoder().encode(s);
@@ -51,9 +65,32 @@ function contract(name: string, open: () => Promise<Queue>, close: () => Promise
     let queue: Queue;
     before(async () => {
       queue = await open();
-      await queue.ensure([STREAM, HELD, OWED], [CONSUMER, OWED_CONSUMER]);
+      await queue.ensure([STREAM, HELD, OWED, SMALL, BURST], [CONSUMER, OWED_CONSUMER]);
     });
     after(close);
+
+    test('many publishes in flight at once each resolve with their own stored sequence', async () => {
+      const acks = await Promise.all(
+        Array.from({ length: 300 }, (_, i) =>
+          queue.publish(`t.burst.${i}`, text(`burst ${i}`), { msgId: `burst-${i}` }),
+        ),
+      );
+      assert.deepEqual(
+        acks.map((a) => a.seq).sort((a, b) => a - b),
+        Array.from({ length: 300 }, (_, i) => i + 1),
+      );
+      assert.ok(acks.every((a) => !a.duplicate));
+      assert.equal((await queue.state(BURST.name)).messages, 300);
+    });
+
+    test('a full stream refuses the next publish as full (not as unavailable), and takes it once there is room', async () => {
+      const seqs = [];
+      for (let i = 0; i < 3; i++) seqs.push((await queue.publish('t.small.x', text(`s${i}`))).seq);
+      await assert.rejects(queue.publish('t.small.x', text('one too many')), QueueFullError);
+      assert.ok(await queue.remove(SMALL.name, seqs[0]!));
+      const ack = await queue.publish('t.small.x', text('fits again'));
+      assert.ok(ack.seq > seqs[2]!);
+    });
 
     test('ensure is idempotent: a second call changes nothing and does not fail', async () => {
       await queue.ensure([STREAM], [CONSUMER]);
@@ -262,6 +299,11 @@ describe('JetStreamQueue across a NATS restart', () => {
   });
 
   test('messages stored before a restart are still delivered after it, and calls fail fast while it is down', async () => {
+    // a subject no stream listens on is refused at once, not left to time out
+    await assert.rejects(
+      jetstream.publish('t.nobody.listens', text('lost?'), { timeoutMs: 5_000 }),
+      /no stream listens/,
+    );
     await jetstream.publish('t.orders.placed', text('durable'), { msgId: 'id-durable' });
     await nats.stop();
     await assert.rejects(

@@ -38,6 +38,8 @@ export interface NatsServer {
   link(as?: NatsUser): NatsLink;
   /** NATS_URL, NATS_CA_FILE, NATS_USER and NATS_PASSWORD of a fenqi process (default: API and workers in one). */
   env(as?: NatsService): { NATS_URL: string; NATS_CA_FILE: string; NATS_USER: string; NATS_PASSWORD: string };
+  /** The server's process id while it runs (benchmarks read its CPU time). */
+  pid(): number | undefined;
   /** Graceful stop (SIGTERM). */
   stop(): Promise<void>;
   kill(): Promise<void>;
@@ -125,6 +127,7 @@ export async function startNats(): Promise<NatsServer> {
       NATS_USER: userName(as),
       NATS_PASSWORD: passwords[as],
     }),
+    pid: () => server?.child.pid,
     stop: async () => server && stopChild(server.child, 'SIGTERM'),
     kill: async () => server && stopChild(server.child, 'SIGKILL'),
     start,

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { openPostgres } from '../../src/store/db.ts';
 import { createRolesSql, DEFAULT_DATABASE_ROLES, databaseGrantsSql } from '../../src/store/roles.ts';
 import { harnessTls, testCerts, testPassword } from './certs.ts';
+import { startCitusCluster, testDatabase } from './citus.ts';
 import { type PlatformKeysEnv, platformKeysEnv } from './keys.ts';
 import {
   findBinary,
@@ -134,18 +135,31 @@ function initCluster(binDir: string, root: string, dataDir: string, adminPasswor
   return { user, hbaFile, tls: installTls(root, user) };
 }
 
+/**
+ * The database a test file runs against: one PostgreSQL, or with FENQI_TEST_DB=citus a Citus
+ * coordinator and two workers (test/harness/citus.ts) behind the same interface.
+ */
 export async function startPostgres(
   options: { settings?: Record<string, string> } = {},
+): Promise<PostgresServer> {
+  if (testDatabase() === 'citus') return startCitusCluster(options);
+  return startSinglePostgres(options);
+}
+
+export type RolePasswords = Record<PostgresRole, string>;
+
+export function newRolePasswords(): RolePasswords {
+  return { admin: testPassword(), owner: testPassword(), app: testPassword(), report: testPassword() };
+}
+
+/** One PostgreSQL server; the nodes of a Citus cluster share `passwords` (their links log in with them). */
+export async function startSinglePostgres(
+  options: { settings?: Record<string, string>; passwords?: RolePasswords } = {},
 ): Promise<PostgresServer> {
   const binDir = postgresBinDir();
   const root = tempDir('pg');
   const dataDir = path.join(root, 'data');
-  const passwords = {
-    admin: testPassword(),
-    owner: testPassword(),
-    app: testPassword(),
-    report: testPassword(),
-  };
+  const passwords = options.passwords ?? newRolePasswords();
   const { user, hbaFile, tls } = initCluster(binDir, root, dataDir, passwords.admin);
   const port = await freePort();
   const settings: Record<string, string> = {
@@ -193,7 +207,9 @@ export async function startPostgres(
       path.join(binDir, 'postgres'),
       args,
       () => asAdmin('postgres', ['select 1']).then(() => true),
-      user ?? {},
+      // libpq inside the server (Citus's links between nodes) looks for a client certificate under
+      // $HOME; root's home is not the postgres user's to read
+      { ...(user ?? {}), env: { ...process.env, HOME: root } },
     );
   };
   const createDatabase = async (name: string) => {

@@ -125,7 +125,7 @@ export async function startServer(
   command: string,
   args: string[],
   ready: (server: SpawnedServer) => Promise<boolean>,
-  options: { uid?: number; gid?: number } = {},
+  options: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<SpawnedServer> {
   const server = spawnServer(command, args, options);
   await waitFor(what, async () => {

@@ -172,6 +172,10 @@ describe('authentication and roles through the API', () => {
       assert.equal(res.json().phone, `${bob.phone.slice(0, 3)}****${bob.phone.slice(-4)}`);
       assert.equal(res.json().bank_card, `${bob.bank_card!.slice(0, 6)}*********${bob.bank_card!.slice(-4)}`);
       assert.notEqual(res.json().legal_name, bob.legal_name);
+      // the first character, then one star per other character: no part of the name after it
+      const name = [...bob.legal_name];
+      assert.equal(res.json().legal_name, `${name[0]}${'*'.repeat(name.length - 1)}`);
+      assert.ok(!res.body.includes(bob.legal_name.slice(1)), 'the rest of the name is in no field');
     }
     const res = await inject('GET', `/v1/customers/${bobId}`, { 'x-api-key': merchantKey });
     assert.equal(res.statusCode, 403);

@@ -5,21 +5,31 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import tls from 'node:tls';
+import { type CertSet, type ClientCert, generateDevCerts, issueClientCert } from '../../src/link/certs.ts';
 import { runBackup } from '../../src/ops/backup.ts';
 import { BINARIES_POSTGRES, down, type TopologyState, tlsCall, up } from '../../src/ops/cluster.ts';
 import { runFailoverDrill } from '../../src/ops/drills/failover.ts';
 import { runRegionDrill } from '../../src/ops/drills/region.ts';
 import { runRestoreDrill } from '../../src/ops/drills/restore.ts';
 import { failback } from '../../src/ops/failback.ts';
-import { chownToPostgres, missingBinaries, sleep } from '../../src/ops/proc.ts';
+import { chownToPostgres, missingBinaries, runAsPostgres, sleep } from '../../src/ops/proc.ts';
 import { restoreInto, sealWal, startRestored } from '../../src/ops/restore.ts';
 import { topologyStatus } from '../../src/ops/status.ts';
-import { appDatabaseUrl, PATRONI_REST_USER } from '../../src/ops/topology.ts';
+import {
+  appDatabaseUrl,
+  PATRONI_REST_USER,
+  pgbackrestClientCerts,
+  STANZA,
+  type TopologySpec,
+} from '../../src/ops/topology.ts';
 import { openPostgres } from '../../src/store/db.ts';
 
 /** A plain-HTTP GET: resolves with the status if the server answers in plaintext at all. */
@@ -38,6 +48,76 @@ function plainHttpGet(port: number, route: string): Promise<number> {
     request.on('error', reject);
     request.end();
   });
+}
+
+/** An HTTPS GET of etcd's /health presenting `certs`' client certificate (the server's CA trusted). */
+function httpsGetWithCert(spec: TopologySpec, certs: CertSet): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      {
+        host: '127.0.0.1',
+        port: spec.etcd.clientPort,
+        path: '/health',
+        ca: readFileSync(spec.tls.caFile),
+        cert: readFileSync(certs.clientCertFile),
+        key: readFileSync(certs.clientKeyFile),
+        timeout: 5_000,
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error('no answer')));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/** How long a refusing server may take to hang up (a bound on waiting, not a timing claim). */
+const HANG_UP_WITHIN_MS = 5_000;
+
+/** What a server sends before it hangs up on `socket`; rejects if it keeps the connection open. */
+function untilHangUp(socket: net.Socket, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the server kept the connection open; received: ${received}`));
+    }, HANG_UP_WITHIN_MS);
+    socket.on('data', (d) => (received += d.toString()));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.once(socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => socket.write(request));
+  });
+}
+
+/**
+ * `pgbackrest repo-ls` from the database hosts' configuration with another client certificate:
+ * what an intruder on the network who copied the configuration (but not the key) would run.
+ */
+async function repoListWith(spec: TopologySpec, dir: string, cert: ClientCert): Promise<string> {
+  const own = pgbackrestClientCerts(spec).db;
+  const conf = readFileSync(spec.pgbackrest.configPath, 'utf8')
+    .replaceAll(own.certFile, cert.certFile)
+    .replaceAll(own.keyFile, cert.keyFile);
+  const file = path.join(dir, `pgbackrest-${path.basename(cert.certFile, '.crt')}.conf`);
+  await writeFile(file, conf, { mode: 0o600 });
+  for (const f of [file, cert.certFile, cert.keyFile]) chownToPostgres(f);
+  try {
+    const { stdout } = await runAsPostgres('/usr/bin/pgbackrest', [
+      `--config=${file}`,
+      `--stanza=${STANZA}`,
+      '--repo=1',
+      'repo-ls',
+    ]);
+    return stdout;
+  } catch (err) {
+    return `refused: ${(err as Error).message}`;
+  }
 }
 
 describe('disaster-recovery drills', () => {
@@ -71,6 +151,9 @@ describe('disaster-recovery drills', () => {
       tlsCall(spec, spec.etcd.clientPort, '/health', { timeoutMs: 5_000 }),
     );
     assert.match(String((noCert as { code?: string }).code ?? noCert.message), /CERT|certificate/i);
+    // a client certificate from another CA: the handshake fails
+    const foreign = generateDevCerts(path.join(scratch, 'foreign-etcd-ca'));
+    await refused('etcd with a certificate from another CA', httpsGetWithCert(spec, foreign));
     const health = await tlsCall(spec, spec.etcd.clientPort, '/health', {
       clientCert: true,
       timeoutMs: 5_000,
@@ -104,6 +187,46 @@ describe('disaster-recovery drills', () => {
     assert.equal(await state28(url.replace('sslmode=verify-full', 'sslmode=disable')), '28000');
     assert.equal(await state28(url.replace(/:[^:@/]+@/, ':wrong-password@')), '28P01');
     assert.equal(await state28(url.replace(/:[^:@/]+@/, '@')), '28P01');
+  });
+
+  test('pgBackRest: the repositories are reached over TLS only, with a client certificate the repository host authorises', async () => {
+    const spec = state!.spec;
+    const port = spec.pgbackrest.repoServerPort;
+    const db = readFileSync(spec.pgbackrest.configPath, 'utf8');
+    assert.match(db, /^repo1-host-type=tls$/m);
+    assert.match(db, /^repo2-host-type=tls$/m);
+    // the database hosts' own certificate lists the repository
+    const listing = await repoListWith(spec, scratch, pgbackrestClientCerts(spec).db);
+    assert.match(listing, /^archive$/m);
+    assert.match(listing, /^backup$/m);
+    // a certificate from the same CA under a name tls-server-auth does not map: access denied
+    const intruder = issueClientCert(spec.tls, 'intruder', 'intruder');
+    assert.match(await repoListWith(spec, scratch, intruder), /^refused: .*access denied/s);
+    // the repository host's own certificate reaches the database hosts, not the repositories
+    assert.match(
+      await repoListWith(spec, scratch, pgbackrestClientCerts(spec).repo),
+      /^refused: .*access denied/s,
+    );
+    // a certificate from another CA fails the handshake
+    const foreign = generateDevCerts(path.join(scratch, 'foreign-ca'));
+    chownToPostgres(foreign.dir);
+    const foreignAnswer = await repoListWith(spec, scratch, {
+      certFile: foreign.clientCertFile,
+      keyFile: foreign.clientKeyFile,
+    });
+    assert.match(foreignAnswer, /^refused: /);
+    assert.doesNotMatch(foreignAnswer, /^archive$/m);
+    // no client certificate: the server greets, then hangs up before serving anything
+    const noCert = tls.connect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: readFileSync(spec.tls.caFile),
+    });
+    const noCertAnswer = await untilHangUp(noCert, '');
+    assert.doesNotMatch(noCertAnswer, /archive|backup\.info/);
+    // plaintext: the server hangs up without a word
+    assert.equal(await untilHangUp(net.connect(port, '127.0.0.1'), 'GET / HTTP/1.0\r\n\r\n'), '');
   });
 
   test('restore to a point in time contains exactly the transactions committed before it', async () => {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -30,6 +31,33 @@ const PUBLISH_TIMEOUT_MS = 2_000;
 const RETRY_PAUSE_MS = 100;
 const STREAM_READY_LIMIT_MS = 30_000;
 const CONSUME_LIMIT_MS = 30_000;
+/** How long a refusing node may take to hang up (a bound on waiting, not a timing claim). */
+const HANG_UP_WITHIN_MS = 5_000;
+
+/** A plaintext CONNECT + PING after the node's INFO; what it answered before it hung up. */
+function plaintextConnect(port: number, user: string, pass: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let received = '';
+    let sent = false;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`node kept a plaintext connection open; received: ${received}`));
+    }, HANG_UP_WITHIN_MS);
+    socket.on('data', (d) => {
+      received += d.toString();
+      if (sent) return;
+      sent = true;
+      const connectLine = JSON.stringify({ user, pass, verbose: true, pedantic: false, tls_required: false });
+      socket.write(`CONNECT ${connectLine}\r\nPING\r\n`);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+  });
+}
 
 describe('NATS cluster, R3 stream', () => {
   let state: TopologyState | undefined;
@@ -69,6 +97,15 @@ describe('NATS cluster, R3 stream', () => {
     // without the CA, the client cannot verify the server and refuses it
     assert.notEqual(await attempt({ user: 'fenqi-api', pass: spec.passwords.nats.api }), 'connected');
     assert.equal(await attempt(natsConnectOptions(spec, 'api')), 'connected');
+  });
+
+  test('every node refuses plaintext even with the right password: it requires TLS and hangs up', async () => {
+    const spec = state!.spec;
+    for (const node of spec.nats) {
+      const reply = await plaintextConnect(node.clientPort, 'fenqi-api', spec.passwords.nats.api);
+      assert.match(reply, /"tls_required":true/, node.name);
+      assert.doesNotMatch(reply, /\+OK|PONG/, node.name);
+    }
   });
 
   test('the platform streams get the configured replicas and their retention, and a second start keeps them', async () => {

@@ -41,3 +41,21 @@ describe('CSV reading', () => {
     assert.deepEqual(parseCsv(text).rows, rows);
   });
 });
+
+describe('reading straight into columns', () => {
+  it('gives the same columns as parsing a table and typing it, on german_credit and the synthetic set', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { GERMAN_CREDIT_CSV } = await import('../../src/paths.ts');
+    const { creditDefaultCsv } = await import('./credit-default-synthetic.ts');
+    const { parseCsvDataset } = await import('../../src/risk/model/csv.ts');
+    for (const text of [
+      readFileSync(GERMAN_CREDIT_CSV, 'utf8'),
+      creditDefaultCsv(2000, 3),
+      'a,b\n" x ",1\n"multi\nline"z,NA\n',
+    ]) {
+      assert.deepEqual(parseCsvDataset(text), toDataset(parseCsv(text)));
+    }
+    assert.throws(() => parseCsvDataset('a,b\n1\n'), CsvError);
+    assert.throws(() => parseCsvDataset('a\n1\n2\n3\n', undefined, 2), CsvError);
+  });
+});

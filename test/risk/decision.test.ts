@@ -172,19 +172,21 @@ describe('credit decisions through the API on real PostgreSQL and Redis', () => 
   test('SERIOUS_DELINQUENCY declines a customer with an installment 30+ days past due on the platform', async () => {
     const c = await customer(t.platform);
     const sql = t.platform.db.sql;
+    // days past due count to the business date (the clock's zone), not the database's UTC date
+    const today = await t.platform.services.clock.today();
     const [product] = await sql<{ id: bigint }[]>`
       insert into loan_products (code, kind, apr_cap_bp, terms) values ('risk-test-cash', 'cash', 2400, '{}')
       on conflict (code) do update set code = excluded.code returning id`;
     const [loan] = await sql<{ id: bigint }[]>`
       insert into loans (customer_id, product_id, kind, principal_minor, tenor, start_date, apr_percent, status)
       values (${c.id.toString()}::bigint, ${product!.id.toString()}::bigint, 'cash', 300000, 3,
-              current_date - 100, '18', 'active') returning id`;
+              ${today}::date - 100, '18', 'active') returning id`;
     await sql`
       insert into installments (loan_id, number, customer_id, due_date, principal_minor, interest_minor, fee_minor,
                                 status, paid_at)
-      values (${loan!.id.toString()}::bigint, 1, ${c.id.toString()}::bigint, current_date - 70, 100000, 0, 0, 'paid',
+      values (${loan!.id.toString()}::bigint, 1, ${c.id.toString()}::bigint, ${today}::date - 70, 100000, 0, 0, 'paid',
               now() - interval '70 days'),
-             (${loan!.id.toString()}::bigint, 2, ${c.id.toString()}::bigint, current_date - 40, 100000, 0, 0, 'overdue', null)`;
+             (${loan!.id.toString()}::bigint, 2, ${c.id.toString()}::bigint, ${today}::date - 40, 100000, 0, 0, 'overdue', null)`;
     const { body } = await apply(c.token);
     assert.equal(body.decision, 'decline');
     assert.deepEqual(codes(body), ['SERIOUS_DELINQUENCY']);

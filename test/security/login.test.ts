@@ -4,7 +4,8 @@
  * password is checked, so concurrency does not buy extra guesses; a stranger guessing from
  * elsewhere does not lock the owner out; deleting every cache key lifts no lockout; registration
  * answers are limited per address; failures and lock-outs are logged at info with a keyed digest
- * and the client address, never the phone or username.
+ * and the client address, never the phone or username. The client address is the socket's peer
+ * unless that peer is a configured load balancer (FENQI_TRUSTED_PROXIES).
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -23,6 +24,9 @@ import { tempDir } from '../harness/process.ts';
 import { type RedisServer, startRedis } from '../harness/redis.ts';
 import { type Person, personFor } from '../identity/support.ts';
 
+/** The load balancer this file's API trusts (any other peer is a client). */
+const LOAD_BALANCER = '10.250.0.1';
+
 interface Answer {
   status: number;
   code: string | undefined;
@@ -38,8 +42,14 @@ describe('log-in and registration limits', () => {
   const logLines: Record<string, unknown>[] = [];
   let nextPerson = 7000;
 
-  const post = async (url: string, payload: object, address = '127.0.0.1'): Promise<Answer> => {
-    const res = await app.inject({ method: 'POST', url, payload, remoteAddress: address });
+  const post = async (
+    url: string,
+    payload: object,
+    address = '127.0.0.1',
+    forwardedFor?: string,
+  ): Promise<Answer> => {
+    const headers = forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor };
+    const res = await app.inject({ method: 'POST', url, payload, remoteAddress: address, headers });
     return { status: res.statusCode, code: res.statusCode >= 400 ? res.json().error.code : undefined };
   };
   const logIn = (payload: object, address?: string) => post('/v1/auth/login', payload, address);
@@ -62,6 +72,7 @@ describe('log-in and registration limits', () => {
       ...redis.env(),
       FENQI_DATA_DIR: tempDir('login-limits'),
       LOG_LEVEL: 'info',
+      FENQI_TRUSTED_PROXIES: `${LOAD_BALANCER},10.251.0.0/16`,
     });
     const logger = pino(
       { level: 'info', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
@@ -177,5 +188,80 @@ describe('log-in and registration limits', () => {
     const text = JSON.stringify(logLines);
     assert.ok(!text.includes(person.phone), 'the phone is in no log line');
     assert.ok(!text.includes(person.phone.slice(3)), 'nor a part of it');
+  });
+
+  test('X-Forwarded-For from an untrusted peer changes neither the counted address nor the logged one', async () => {
+    const taken = await registered();
+    const answers: Answer[] = [];
+    for (let i = 0; i < REGISTRATION_ADDRESS_MAX_ATTEMPTS + 5; i++) {
+      const spoofed = `10.90.${i}.1`;
+      answers.push(
+        await post('/v1/customers', { ...personFor(8200 + i), phone: taken.phone }, '10.5.7.7', spoofed),
+      );
+    }
+    const revealed = answers.filter((a) => a.code === 'PHONE_TAKEN').length;
+    assert.equal(revealed, REGISTRATION_ADDRESS_MAX_ATTEMPTS, 'one peer, one count, whatever it claims');
+    assert.ok(answers.slice(revealed).every((a) => a.status === 429 && a.code === 'TOO_MANY_ATTEMPTS'));
+    const person = await registered();
+    logLines.length = 0;
+    await post(
+      '/v1/auth/login',
+      { phone: person.phone, password: 'wrong-password-1' },
+      '10.5.7.8',
+      '10.90.0.9',
+    );
+    const failed = logLines.filter((l) => l.msg === 'log-in failed');
+    assert.deepEqual(
+      failed.map((l) => l.address),
+      ['10.5.7.8'],
+    );
+  });
+
+  test('through a trusted load balancer, X-Forwarded-For names the client: each is counted and logged on its own', async () => {
+    const taken = await registered();
+    const answers: Answer[] = [];
+    for (let i = 0; i < REGISTRATION_ADDRESS_MAX_ATTEMPTS + 5; i++) {
+      const client = `10.91.${i}.1`;
+      answers.push(
+        await post('/v1/customers', { ...personFor(8300 + i), phone: taken.phone }, LOAD_BALANCER, client),
+      );
+    }
+    assert.ok(
+      answers.every((a) => a.code === 'PHONE_TAKEN'),
+      'distinct clients behind one balancer are not one address',
+    );
+    // one client behind the balancer is still capped, as if it came directly
+    const one: Answer[] = [];
+    for (let i = 0; i < REGISTRATION_ADDRESS_MAX_ATTEMPTS + 2; i++)
+      one.push(
+        await post(
+          '/v1/customers',
+          { ...personFor(8400 + i), phone: taken.phone },
+          LOAD_BALANCER,
+          '10.92.0.1',
+        ),
+      );
+    assert.equal(one.filter((a) => a.code === 'PHONE_TAKEN').length, REGISTRATION_ADDRESS_MAX_ATTEMPTS);
+    const person = await registered();
+    logLines.length = 0;
+    // the client's own claim in front of the balancer's entry is not believed: the rightmost
+    // untrusted hop is the client; a chain of trusted hops (10.251.0.0/16) is walked through
+    await post(
+      '/v1/auth/login',
+      { phone: person.phone, password: 'wrong-password-1' },
+      LOAD_BALANCER,
+      '10.93.0.1',
+    );
+    await post(
+      '/v1/auth/login',
+      { phone: person.phone, password: 'wrong-password-2' },
+      LOAD_BALANCER,
+      '203.0.113.66, 10.93.0.2, 10.251.3.4',
+    );
+    const failed = logLines.filter((l) => l.msg === 'log-in failed');
+    assert.deepEqual(
+      failed.map((l) => l.address),
+      ['10.93.0.1', '10.93.0.2'],
+    );
   });
 });

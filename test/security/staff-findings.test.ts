@@ -205,6 +205,36 @@ describe('staff-side findings of issue 14', () => {
     assert.equal(await limitOf(), 500_000n);
   });
 
+  test("finding 6: the policy maximum is the customer's grade's where the policy sets one (its latest graded decision)", async () => {
+    const policy = structuredClone(DEFAULT_POLICY);
+    policy.line.maxLineMinorByGrade = { C: '1500000' };
+    const published = await lab.call('POST', '/v1/risk/policies', risk, {
+      policy,
+      note: 'grade C lines at most 15,000.00',
+    });
+    assert.equal(published.status, 201, published.body);
+    const graded = (grade: string) => lab.platform.db.sql`
+      insert into credit_decisions (customer_id, outcome, grade, score, line_minor, policy_version, inputs, result, latency_ms)
+      select ${customerId.toString()}::bigint, 'approve', ${grade}, 600, 1500000, max(version), '{}'::jsonb, '{}'::jsonb, 1
+      from risk_policy_versions`;
+    await graded('C');
+    const before = await limitOf();
+    // 18,000.00: under the configured amount (20,000.00) and the policy maximum (50,000.00), above grade C's
+    const aboveGrade = await lab.call('PUT', `/v1/customers/${customerId}/credit-line`, risk, {
+      limit: '18000.00',
+    });
+    assert.equal(aboveGrade.status, 202, aboveGrade.body);
+    assert.equal(aboveGrade.json().reason, 'above_policy_max');
+    assert.equal(await limitOf(), before, 'nothing is applied by one person');
+    // graded A since: A has no maximum of its own, so the same line applies at once
+    await graded('A');
+    const withinA = await lab.call('PUT', `/v1/customers/${customerId}/credit-line`, risk, {
+      limit: '18000.00',
+    });
+    assert.equal(withinA.status, 200, withinA.body);
+    assert.equal(await limitOf(), 1_800_000n);
+  });
+
   test('finding 11: answers with personal data carry Cache-Control: no-store; /docs has a CSP', async () => {
     const me = await lab.call('GET', `/v1/customers/${customerId}`, ops);
     assert.equal(me.status, 200, me.body);

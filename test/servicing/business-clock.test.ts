@@ -73,6 +73,28 @@ describe('the business clock', () => {
     );
   });
 
+  test('the risk history counts days past due to the business date, not the database date', async () => {
+    // | business date | action                         | history read by a decision           |
+    // | 2025-05-01    | order 600.00 in 6, due 06-01.. | 0 due, 0 days past due               |
+    // | 2025-06-11    | (nothing paid)                 | 1 due, 10 days past due (worst, now) |
+    const sql = lab.platform.db.sql;
+    await call(lab, 'PUT', '/v1/ops/business-date', { token: ops, body: { date: '2025-05-01' } });
+    const customer = await createCustomer(sql);
+    const { goodsId } = await createGoods(sql, 60_000n);
+    const order = await call(lab, 'POST', '/v1/orders', {
+      token: lab.token('customer', customer),
+      key: 'history-order',
+      body: { goods_id: goodsId.toString(), product_id: lab.goodsProductId.toString(), tenor: 6 },
+    });
+    assert.equal(order.status, 201, JSON.stringify(order.body));
+    const risk = lab.platform.services.risk;
+    const before = await risk.histories.submit(customer);
+    assert.deepEqual([before?.dueCount, before?.currentDpd], [0, 0]);
+    await call(lab, 'PUT', '/v1/ops/business-date', { token: ops, body: { date: '2025-06-11' } });
+    const later = await risk.histories.submit(customer);
+    assert.deepEqual([later?.dueCount, later?.worstDpd, later?.currentDpd], [1, 10, 10]);
+  });
+
   test('fenqi cob --date D moves the manual clock to D + 1; fenqi business-date --set sets it back', async () => {
     await call(lab, 'PUT', '/v1/ops/business-date', { token: ops, body: { date: '2025-04-10' } });
     const cob = await runFenqi(['cob', '--date', '2025-04-10'], cliEnv());

@@ -28,7 +28,7 @@ describe('down payment on goods loans', () => {
   });
 
   test('20% down on 600.00: 120.00 at checkout, 480.00 financed in 6 x 80.00; a full return refunds the down payment too', async () => {
-    // | 2025-01-01 | order 600.00, 20% down | down 120.00, loan 480.00 = 6 x 80.00, used 480.00, merchant paid 600.00 |
+    // | 2025-01-01 | order 600.00, 20% down | down 120.00, loan 480.00 = 6 x 80.00, used 480.00, merchant owed 600.00 |
     // | 2025-02-01 | repay 80.00            | used 400.00                                                          |
     // | 2025-03-01 | repay 80.00            | used 320.00                                                          |
     // | 2025-03-10 | full return (90 d)     | cancelled 320.00, refund 280.00 (160.00 paid + 120.00 down), used 0  |
@@ -43,12 +43,9 @@ describe('down payment on goods loans', () => {
     const [down] = await s.lab.platform.db.sql<{ n: number }[]>`
       select count(*)::int as n from journal_entries where loan_id = ${loanId} and kind = 'down_payment'`;
     assert.equal(down!.n, 1);
-    assert.equal(await accountOfLoan(s, loanId, '2100'), 0n, 'the merchant was paid the whole price');
-    assert.equal(
-      await accountOfLoan(s, loanId, '1000'),
-      -48_000n,
-      '120.00 in at checkout, 600.00 out to the merchant',
-    );
+    // the merchant is owed the whole price, paid by the next day's settlement (docs/settlement.md)
+    assert.equal(await accountOfLoan(s, loanId, '2100'), -60_000n, 'the merchant is owed the whole price');
+    assert.equal(await accountOfLoan(s, loanId, '1000'), 12_000n, '120.00 in at checkout');
     await assertLedgerChecks(s);
 
     for (const [date, key] of [

@@ -35,7 +35,7 @@ describe('goods returns', () => {
     // | 2025-03-01 | repay 100.00                             | #2 paid, used 400.00                            |
     // | 2025-03-10 | merchant returns the goods (window 30 d) | RETURN_WINDOW_CLOSED                            |
     // | 2025-03-10 | ops sets the window to 90 d; return all  | cancelled 400.00, refund 200.00 to card,        |
-    // |            |                                          | released 400.00 (used 0), merchant owes 600.00, |
+    // |            |                                          | released 400.00 (used 0), merchant owed 0.00,   |
     // |            |                                          | loan cancelled, ledger check passes             |
     await setBusinessDate(s, '2025-01-01');
     const { loanId, customerId, merchantId, orderId, token } = await buy(s, 60_000n);
@@ -113,14 +113,16 @@ describe('goods returns', () => {
 
     const state = await loanState(s, loanId);
     assert.deepEqual(state, { status: 'cancelled', days_past_due: 0, bucket: 'current', used_minor: 0n });
-    // the loan's sub-ledger: receivables gone, the merchant owes back what it was paid, the refund left
+    // the loan's sub-ledger: receivables gone, nothing payable to the merchant, the refund left
     for (const code of ['1100', '1110', '1120', '1130', '2300']) {
       assert.equal(await accountOfLoan(s, loanId, code), 0n, `${code} is cleared`);
     }
+    // the order was not settled yet: what it made payable to the merchant is cancelled (a return
+    // after settlement is clawed back from the merchant's next one: test/settlement)
     assert.equal(
       await accountOfLoan(s, loanId, '2100'),
-      60_000n,
-      'payable to merchant reversed: merchant owes 600.00',
+      0n,
+      'payable to merchant reversed: 600.00 no longer owed',
     );
     assert.equal(
       (await accountOfLoan(s, loanId, '1000')) - cashBefore,
@@ -178,7 +180,7 @@ describe('goods returns', () => {
     assert.equal(rest.status, 201, JSON.stringify(rest.body));
     assert.equal(rest.body.loan_status, 'paid_off');
     assert.equal((await loanState(s, loanId)).used_minor, 0n);
-    assert.equal(await accountOfLoan(s, loanId, '2100'), 60_000n);
+    assert.equal(await accountOfLoan(s, loanId, '2100'), 0n, 'nothing left payable to the merchant');
     await assertLedgerChecks(s);
   });
 

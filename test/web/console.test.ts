@@ -1,14 +1,19 @@
 /**
  * The operations console in headless Chromium against the real API on PostgreSQL, Redis and NATS: risk
  * staff work the review queue and read decisions and the policy, ops staff replay dead letters and
- * read the overview charts; plus GET /v1/ops/summary, the route the overview draws from.
+ * read the overview charts and decide the charges and waivers another ops member proposed; plus
+ * GET /v1/ops/summary, the route the overview draws from.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { addDays } from '../../src/domain/dates.ts';
+import { mask } from '../../src/privacy/masking.ts';
 import { ORDERS_SUBJECT } from '../../src/queue/index.ts';
 import { signBody } from '../../src/queue/mac.ts';
 import { getCreditLine } from '../../src/store/credit-lines.ts';
+import { getCustomer } from '../../src/store/customers.ts';
+import { checkLedger } from '../../src/store/ledger.ts';
 import { hashPassword } from '../../src/store/passwords.ts';
 import { createStaff } from '../../src/store/staff.ts';
 import { startOrderSettler } from '../../src/workers/order-settler.ts';
@@ -366,6 +371,96 @@ describe('operations console', () => {
     }
   });
 
+  test('an ops member sees the charges another proposed (customer masked, loan, amount, who, how long) and approves one and rejects another; the proposer gets no buttons', async () => {
+    const order = await placeOrder(lab, borrower, 1, 3);
+    const propose = async (amount: string, reason: string) => {
+      const res = await lab.app.inject({
+        method: 'POST',
+        url: `/v1/loans/${order.loan_id}/charges`,
+        headers: { ...bearer(staffToken('ops')), 'idempotency-key': `console-${reason}` },
+        payload: { amount, reason },
+      });
+      assert.equal(res.statusCode, 202, res.body);
+      return res.json().proposal_id as string;
+    };
+    const approveId = await propose('600.00', 'courier-fee');
+    const rejectId = await propose('700.00', 'paperwork-fee');
+    // the list is for ops, who decide them: risk staff and customers are refused
+    for (const token of [staffToken('risk'), borrower.token]) {
+      const refused = await lab.app.inject({
+        method: 'GET',
+        url: '/v1/adjustment-proposals',
+        headers: bearer(token),
+      });
+      assert.equal(refused.statusCode, 403, refused.body);
+    }
+    const statusOf = async (id: string) =>
+      (
+        await lab.platform.db.sql<{ status: string; decided_by: string | null }[]>`
+          select status, decided_by::text as decided_by from adjustment_proposals where id = ${id}::bigint`
+      )[0]!;
+    const legalName = (await getCustomer(lab.platform.db.sql, lab.platform.services.crypto, borrower.id))!
+      .legalName;
+
+    const maker = await openPage(lab);
+    try {
+      await logInToConsole(maker.page, 'ops', lab.demo.staff.ops.password);
+      await maker.page.getByRole('link', { name: 'Charges & waivers' }).click();
+      const mine = maker.page.getByTestId('adjustment-proposals').locator('tbody tr', { hasText: approveId });
+      await mine.waitFor();
+      assert.match((await mine.textContent()) ?? '', /Yours: another ops member decides it/);
+      assert.equal(
+        await maker.page.getByRole('button', { name: `Approve proposal ${approveId}` }).count(),
+        0,
+      );
+      assert.deepEqual(maker.errors, []);
+    } finally {
+      await maker.close();
+    }
+
+    const password = 'ops-checker-password';
+    const created = await createStaff(lab.platform.db.sql, {
+      username: 'ops.checker',
+      role: 'ops',
+      passwordHash: await hashPassword(password),
+    });
+    assert.ok(created.ok);
+    const checker = { id: BigInt(created.id) };
+    const { page, errors, close } = await openPage(lab);
+    try {
+      await logInToConsole(page, 'ops.checker', password);
+      await page.getByRole('link', { name: 'Charges & waivers' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Charges and waivers to approve' }).waitFor();
+      const row = page.getByTestId('adjustment-proposals').locator('tbody tr', { hasText: approveId });
+      await row.waitFor();
+      const cells = await row.locator('td').allTextContents();
+      assert.equal(cells[0], approveId);
+      assert.equal(cells[1], `${mask('legal_name', legalName, 'staff')} (${borrower.id})`);
+      assert.equal(cells[2], order.loan_id);
+      assert.equal(cells[3], 'Charge (fee)');
+      assert.equal(cells[4], '¥600.00');
+      assert.equal(cells[5], 'ops');
+      assert.match(cells[6]!, /^(just now|\d+ min)$/);
+      assert.equal(cells[7], 'courier-fee');
+      assert.doesNotMatch((await page.locator('main').textContent()) ?? '', new RegExp(legalName));
+      await assertCleanText(page);
+      await assertControlsNamed(page);
+
+      await page.getByRole('button', { name: `Approve proposal ${approveId}` }).click();
+      await page.getByText(`Approved: the charge of ¥600.00 on loan ${order.loan_id} is applied.`).waitFor();
+      assert.deepEqual(await statusOf(approveId), { status: 'approved', decided_by: checker.id.toString() });
+      await page.getByRole('button', { name: `Reject proposal ${rejectId}` }).click();
+      await page
+        .getByText(`Rejected: the charge of ¥700.00 on loan ${order.loan_id} is not applied.`)
+        .waitFor();
+      assert.deepEqual(await statusOf(rejectId), { status: 'rejected', decided_by: checker.id.toString() });
+      await page.getByTestId('adjustment-proposals-empty').waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  });
+
   test('each role sees only its pages, and a customer cannot log in to the console', async () => {
     const { page, errors, close } = await openPage(lab, { viewport: PHONE_VIEWPORT });
     try {
@@ -427,5 +522,122 @@ describe('operations console', () => {
       assert.equal(res.status, 400, q);
       assert.equal(res.body.error.code, 'VALIDATION_FAILED', q);
     }
+  });
+  // ---- servicing (issue 15): collections, returns, charges and waivers --------------------------
+
+  test('collections, returns and waivers: staff see masked names and plain words, never ids and codes', async () => {
+    // | who       | page                 | action                                         | sees                               |
+    // | ops       | Collections          | open the overdue customer's case, assign        | masked name, "Assigned to"         |
+    // | collector | Collections > case   | log a call: promised to pay 50.00 in 3 days    | "Promised to pay", the promise     |
+    // | ops       | Returns & waivers    | charge a 15.00 fee, waive 5.00 of it           | "Charged ¥15.00 of fee", "Waived"  |
+    // | ops       | Returns & waivers    | record a full goods return of another order    | "Returned ¥..." ; ledger check ok  |
+    const sql = lab.platform.db.sql;
+    const customer = await customerWithLine(lab, '10000.00');
+    const order = await placeOrder(lab, customer, 1, 3);
+    await sql`update loans set days_past_due = 12, bucket = 'M1' where id = ${order.loan_id}::bigint`;
+    await sql`update installments set status = 'overdue' where loan_id = ${order.loan_id}::bigint and number = 1`;
+    const [named] = await sql<
+      { n: string }[]
+    >`select count(*)::text as n from customers where id = ${customer.id}`;
+    assert.equal(named!.n, '1');
+    const profile = await getCustomer(sql, lab.platform.services.crypto, customer.id);
+    const masked = mask('legal_name', profile!.legalName, 'staff');
+    assert.notEqual(masked, profile!.legalName);
+    const collectorPassword = 'collector-web-pw-1';
+    const created = await createStaff(sql, {
+      username: 'collector-web',
+      role: 'collector',
+      passwordHash: await hashPassword(collectorPassword),
+    });
+    assert.ok(created.ok);
+
+    const ops = await openPage(lab);
+    try {
+      await logInToConsole(ops.page, 'ops', lab.demo.staff.ops.password);
+      await ops.page.getByRole('link', { name: 'Collections' }).click();
+      await ops.page.getByRole('heading', { level: 1, name: 'Collections' }).waitFor();
+      const queueText = (await ops.page.getByTestId('collections').textContent()) ?? '';
+      assert.ok(queueText.includes(masked), queueText);
+      assert.ok(!queueText.includes(profile!.legalName), 'the full name is never shown');
+      assert.ok(!queueText.includes(customer.id.toString()), 'customers are named, not numbered');
+      await ops.page
+        .getByRole('link', { name: `Open the case of ${masked}` })
+        .first()
+        .click();
+      await ops.page.getByRole('heading', { level: 1, name: `Case of ${masked}` }).waitFor();
+      await ops.page.getByLabel('Collector').selectOption({ label: 'collector-web' });
+      await ops.page.getByRole('button', { name: 'Assign' }).click();
+      await ops.page.getByText('Assigned to collector-web.').waitFor();
+      assert.equal(await ops.page.getByTestId('case-assignee').textContent(), 'collector-web');
+      await assertCleanText(ops.page);
+      await assertControlsNamed(ops.page);
+    } finally {
+      await ops.close();
+    }
+
+    const promised = addDays(await lab.platform.services.clock.today(), 3);
+    const collector = await openPage(lab);
+    try {
+      await logInToConsole(collector.page, 'collector-web', collectorPassword);
+      await collector.page.getByRole('heading', { level: 1, name: 'Collections' }).waitFor();
+      await collector.page
+        .getByRole('link', { name: `Open the case of ${masked}` })
+        .first()
+        .click();
+      await collector.page.getByLabel('How').selectOption({ label: 'Phone call' });
+      await collector.page.getByLabel('Outcome').selectOption({ label: 'Promised to pay' });
+      await collector.page.getByLabel('Promised date').fill(promised);
+      await collector.page.getByLabel('Promised amount (CNY)').fill('50.00');
+      await collector.page.getByRole('button', { name: 'Log the contact' }).click();
+      await collector.page.getByText('Logged: Promised to pay.').waitFor();
+      assert.equal(await collector.page.getByTestId('case-promise').textContent(), `¥50.00 by ${promised}`);
+      const log = (await collector.page.getByTestId('contacts').textContent()) ?? '';
+      assert.match(log, /Phone call/);
+      assert.match(log, /Promised to pay/);
+      assert.doesNotMatch(log, /promise_to_pay|call\b/);
+      assert.equal(await collector.page.getByRole('link', { name: 'Returns & waivers' }).isHidden(), true);
+      assert.deepEqual(collector.errors, []);
+    } finally {
+      await collector.close();
+    }
+
+    const other = await placeOrder(lab, customer, 2, 3);
+    const desk = await openPage(lab);
+    try {
+      await logInToConsole(desk.page, 'ops', lab.demo.staff.ops.password);
+      await desk.page.goto('/console/#/servicing');
+      await desk.page.getByRole('heading', { level: 1, name: 'Returns, charges and waivers' }).waitFor();
+      const adjust = desk.page.getByRole('form', { name: 'Charge or waiver' });
+      await adjust.getByLabel('Loan number').fill(order.loan_id);
+      await adjust.getByLabel('What').selectOption({ label: 'Charge a fee' });
+      await adjust.getByLabel('Amount (CNY)').fill('15.00');
+      await adjust.getByLabel('Why').fill('returned payment');
+      await adjust.getByRole('button', { name: 'Send' }).click();
+      await desk.page.getByText('Charged ¥15.00 of fee').waitFor();
+      await adjust.getByLabel('What').selectOption({ label: 'Waive a fee' });
+      await adjust.getByLabel('Amount (CNY)').fill('5.00');
+      await adjust.getByLabel('Why').fill('goodwill');
+      await adjust.getByRole('button', { name: 'Send' }).click();
+      await desk.page.getByText('Waived ¥5.00 of fee').waitFor();
+
+      const ret = desk.page.getByRole('form', { name: 'Goods return' });
+      await ret.getByLabel('Order number').fill(other.id);
+      await ret.getByRole('button', { name: 'Record the return' }).click();
+      await desk.page.getByTestId('return-result').waitFor();
+      assert.match(
+        (await desk.page.getByTestId('return-result').textContent()) ?? '',
+        /^Returned ¥[\d,]+\.\d\d$/,
+      );
+      await assertCleanText(desk.page);
+      assert.deepEqual(desk.errors, []);
+    } finally {
+      await desk.close();
+    }
+    const [returned] = await sql<
+      { status: string }[]
+    >`select status from loans where id = ${other.loan_id}::bigint`;
+    assert.equal(returned!.status, 'cancelled');
+    const check = await checkLedger(sql);
+    assert.ok(check.ok, JSON.stringify({ ...check, accountBalances: undefined }));
   });
 });

@@ -123,12 +123,66 @@ function lineCard(line) {
   );
 }
 
+/** The next payment: the earliest due date with anything unpaid (GET /v1/me/next-payment). */
+function nextPaymentCard({ next_payment: next }) {
+  const body = next
+    ? [
+        facts([
+          ['Due', next.date, 'next-payment-date'],
+          ['Amount', display(next.amount), 'next-payment-amount'],
+        ]),
+        next.overdue ? h('p', {}, badge('overdue'), ' Please pay as soon as you can.') : null,
+        h(
+          'p',
+          {},
+          next.items.map((i, n) => [
+            n > 0 ? ' · ' : null,
+            h('a', { href: `#/loans/${i.loan_id}` }, `Installment ${i.installment}: ${display(i.amount)}`),
+          ]),
+        ),
+      ]
+    : [h('p', {}, 'Nothing to pay.')];
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'next-h', dataset: { testid: 'next-payment' } },
+    h('h2', { id: 'next-h' }, 'Next payment'),
+    ...body,
+  );
+}
+
+/** This month's bill: the newest statement (GET /v1/me/statements?limit=1). */
+function billCard(bill) {
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'bill-h', dataset: { testid: 'bill' } },
+    h('h2', { id: 'bill-h' }, "This month's bill"),
+    bill
+      ? [
+          facts([
+            ['Cycle', `${bill.cycle_start} – ${bill.cycle_end}`],
+            ['Total due', display(bill.total_due), 'bill-total'],
+            ['Pay by', bill.due_date, 'bill-due-date'],
+            bill.past_due !== '0.00' ? ['Of which past due', display(bill.past_due)] : null,
+          ]),
+          h('a', { class: 'button secondary', href: `#/statements/${bill.id}` }, 'View the bill'),
+        ]
+      : h('p', {}, 'No bill yet: your first one comes at the start of your next cycle.'),
+  );
+}
+
 async function homeView() {
-  const [me, line] = await Promise.all([api.get('/v1/customers/me'), creditLineOrNull()]);
+  const [me, line, next, bills] = await Promise.all([
+    api.get('/v1/customers/me'),
+    creditLineOrNull(),
+    api.get('/v1/me/next-payment'),
+    api.get('/v1/me/statements?limit=1'),
+  ]);
   return h(
     'section',
     {},
     h('h1', {}, `Hello, ${me.legal_name}`),
+    nextPaymentCard(next),
+    billCard(bills.items[0]),
     lineCard(line),
     h(
       'div',
@@ -561,6 +615,56 @@ const loggedIn = (render) => (params, query) => {
   return render(params, query);
 };
 
+// ---- statements ------------------------------------------------------------------------------
+
+const LINE_KINDS = {
+  installment: 'Due this cycle',
+  past_due: 'Past due',
+  payment: 'Payment received',
+  charge: 'Charge',
+};
+
+/** The printable page needs the session's token, so it is fetched and opened as a blob. */
+async function openPrintable(id) {
+  const res = await fetch(`/v1/me/statements/${id}.html`, {
+    headers: { authorization: `Bearer ${api.session.token}` },
+  });
+  if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, 'the statement could not be opened');
+  const url = URL.createObjectURL(await res.blob());
+  window.open(url, '_blank', 'noopener');
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+async function statementView({ id }) {
+  const { statement: st, lines } = await api.get(`/v1/me/statements/${encodeURIComponent(id)}`);
+  const status = statusArea();
+  const print = h('button', { type: 'button', class: 'secondary' }, 'Printable bill (中文 / English)');
+  print.addEventListener('click', () => openPrintable(st.id).catch((err) => status.error(err)));
+  return h(
+    'section',
+    {},
+    h('h1', {}, `Bill ${st.cycle_start} – ${st.cycle_end}`),
+    facts([
+      ['Total due', display(st.total_due), 'statement-total'],
+      ['Pay by', st.due_date],
+      ['Past due', display(st.past_due)],
+      ['Payments received last cycle', display(st.payments_received)],
+    ]),
+    table(
+      'What the bill is made of',
+      ['Date', 'Item', 'Amount'],
+      lines.map((l) => [
+        l.date,
+        `${LINE_KINDS[l.kind] ?? l.kind}${l.installment ? ` · installment ${l.installment}` : ''}`,
+        display(l.amount),
+      ]),
+      { dataset: { testid: 'statement-lines' } },
+    ),
+    h('div', { class: 'actions' }, print, h('a', { class: 'button secondary', href: '#/' }, 'Home')),
+    status.el,
+  );
+}
+
 function notFoundView() {
   return h(
     'section',
@@ -590,6 +694,7 @@ startShell({
     ['/shop/:id', loggedIn(goodsView)],
     ['/loans', loggedIn(loansView)],
     ['/loans/:id', loggedIn(loanView)],
+    ['/statements/:id', loggedIn(statementView)],
   ],
   fallback: notFoundView,
 });

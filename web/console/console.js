@@ -1,9 +1,10 @@
 /**
  * The operations console for staff. Risk staff work the review queue, read a decision (score,
  * points per feature as a chart, reasons) and the policy; ops staff watch the overview charts and
- * replay dead-lettered orders. Both see the overview and the credit proposals that wait for a
- * second approver (with the customer's line, loans and days past due shown first). The API decides who may do what; the console
- * only hides what a role cannot use.
+ * replay dead-lettered orders and decide the charges and waivers another ops member proposed.
+ * Both see the overview and the credit proposals that wait for a second approver (with the
+ * customer's line, loans and days past due shown first). The API decides who may do what; the
+ * console only hides what a role cannot use.
  */
 import { ApiError, createClient, moneyAction } from '../shared/api.js';
 import { barChart, lineChart, signedBarChart } from '../shared/chart.js';
@@ -25,8 +26,11 @@ import {
 } from '../shared/dom.js';
 import { loginPage } from '../shared/login.js';
 import { AMOUNT_PATTERN, display } from '../shared/money.js';
+import { servicingViews } from './servicing.js';
 
 const STAFF_ROLES = ['risk', 'ops'];
+/** Who may log in: collectors too, for the collections pages (./servicing.js). */
+const CONSOLE_ROLES = [...STAFF_ROLES, 'collector'];
 const OVERVIEW_DAYS = [7, 14, 30];
 /** Decline reasons offered in the review form; any UPPER_SNAKE code is accepted. */
 const DECLINE_REASONS = [
@@ -50,8 +54,8 @@ const loginView = loginPage({
   api,
   title: 'Staff log in',
   identity: { label: 'Username', name: 'username', attrs: { autocomplete: 'username', maxlength: 64 } },
-  accepts: (role) => STAFF_ROLES.includes(role),
-  refusal: () => new ApiError(403, 'NOT_STAFF', 'the console is for risk and ops staff; customers use /app/'),
+  accepts: (role) => CONSOLE_ROLES.includes(role),
+  refusal: () => new ApiError(403, 'NOT_STAFF', 'the console is for staff; customers use /app/'),
 });
 
 // ---- overview (risk and ops) -----------------------------------------------------------------
@@ -532,6 +536,104 @@ async function proposalView({ id }, query) {
   return outlet;
 }
 
+// ---- charges and waivers above the staff limit: another ops member decides them -------------
+
+const ADJUSTMENT_PAGE = 50;
+
+/** "just now", "12 min", "3 h", "2 days": how long a proposal has waited. */
+function ageText(seconds) {
+  if (seconds < 60) return 'just now';
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h`;
+  const days = Math.floor(seconds / 86_400);
+  return days === 1 ? '1 day' : `${days} days`;
+}
+
+async function adjustmentsView() {
+  const outlet = h('section', {});
+  let message = null;
+  const status = statusArea();
+  // one action per proposal and verb: a retry after no answer carries the same Idempotency-Key
+  const actions = new Map();
+  const actionFor = (id, verb) => {
+    if (!actions.has(`${id}/${verb}`)) actions.set(`${id}/${verb}`, moneyAction(api));
+    return actions.get(`${id}/${verb}`);
+  };
+  const render = async () => {
+    const page = await api.get(`/v1/adjustment-proposals?status=open&limit=${ADJUSTMENT_PAGE}`);
+    const decide = (p, verb, button) =>
+      busy(button, async () => {
+        status.clear();
+        try {
+          await actionFor(p.proposal_id, verb).send(
+            'POST',
+            `/v1/adjustment-proposals/${p.proposal_id}/${verb}`,
+          );
+          message = notice(
+            verb === 'approve'
+              ? `Approved: the ${p.kind} of ${display(p.amount)} on loan ${p.loan_id} is applied.`
+              : `Rejected: the ${p.kind} of ${display(p.amount)} on loan ${p.loan_id} is not applied.`,
+          );
+          await render();
+        } catch (err) {
+          status.error(err);
+        }
+      });
+    const decision = (p) => {
+      if (p.yours) return h('span', {}, 'Yours: another ops member decides it');
+      const approve = h(
+        'button',
+        { type: 'button', 'aria-label': `Approve proposal ${p.proposal_id}` },
+        'Approve',
+      );
+      const reject = h(
+        'button',
+        { type: 'button', class: 'danger', 'aria-label': `Reject proposal ${p.proposal_id}` },
+        'Reject',
+      );
+      approve.addEventListener('click', () => decide(p, 'approve', approve));
+      reject.addEventListener('click', () => decide(p, 'reject', reject));
+      return h('div', { class: 'actions' }, approve, reject);
+    };
+    fill(
+      outlet,
+      heading('Charges and waivers to approve'),
+      message,
+      h(
+        'p',
+        {},
+        'A charge or waiver above the staff limit is not applied by the person who asks. ',
+        'Another ops member checks it and approves or rejects it here.',
+      ),
+      page.items.length
+        ? table(
+            'Open proposals, newest first',
+            ['Proposal', 'Customer', 'Loan', 'What', 'Amount', 'Asked by', 'Waiting', 'Reason', 'Decide'],
+            page.items.map((p) => [
+              p.proposal_id,
+              `${p.customer_name} (${p.customer_id})`,
+              p.loan_id,
+              p.kind === 'charge' ? 'Charge (fee)' : `Waiver (${p.component})`,
+              display(p.amount),
+              p.proposed_by_name,
+              ageText(p.age_s),
+              p.reason,
+              decision(p),
+            ]),
+            { dataset: { testid: 'adjustment-proposals' } },
+          )
+        : h(
+            'p',
+            { dataset: { testid: 'adjustment-proposals-empty' } },
+            'No charges or waivers wait for approval.',
+          ),
+      status.el,
+    );
+  };
+  await render();
+  return outlet;
+}
+
 /** Roll back: copy an earlier version into a new active one, with a note saying why. */
 function rollbackForm(versions, onDone) {
   const earlier = versions.filter((v) => !v.active);
@@ -734,8 +836,13 @@ const forRoles = (roles, render) => (params, query) => {
   return render(params, query);
 };
 
+// ---- servicing (issue 15): collections, returns, charges and waivers, in ./servicing.js -------
+
+const servicing = servicingViews(api);
+
 function homeRedirect() {
   if (!api.session.token) go('#/login');
+  else if (api.session.role === 'collector') servicing.home();
   else go(api.session.role === 'risk' ? '#/reviews' : '#/overview');
   return null;
 }
@@ -748,7 +855,8 @@ const syncShell = () => {
   nav.hidden = !role;
   logout.hidden = !role;
   who.textContent = role ? `${role} staff` : '';
-  for (const link of nav.querySelectorAll('[data-role]')) link.hidden = link.dataset.role !== role;
+  for (const link of nav.querySelectorAll('[data-role]'))
+    link.hidden = !link.dataset.role.split(' ').includes(role);
   markCurrent(nav);
 };
 startShell({
@@ -763,8 +871,12 @@ startShell({
     ['/decisions/:id', forRoles(['risk'], decisionView)],
     ['/policy', forRoles(['risk'], policyView)],
     ['/dead-letters', forRoles(['ops'], deadLettersView)],
+    ['/adjustments', forRoles(['ops'], adjustmentsView)],
     ['/proposals', forRoles(STAFF_ROLES, proposalsView)],
     ['/proposals/:id', forRoles(STAFF_ROLES, proposalView)],
+    ['/collections', forRoles(['ops', 'collector'], servicing.collectionsView)],
+    ['/collections/:id', forRoles(['ops', 'collector'], servicing.caseView)],
+    ['/servicing', forRoles(['ops'], servicing.servicingView)],
   ],
   fallback: () =>
     h('section', {}, heading('Not found'), errorBox({ code: 'ROUTE_NOT_FOUND', message: 'no such page' })),

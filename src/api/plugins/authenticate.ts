@@ -18,7 +18,7 @@ import {
   apiKeyHash,
   merchantIdByKeyHash,
 } from '../../store/merchants.ts';
-import { type Principal, verifyAccessToken } from '../auth.ts';
+import { type Principal, TokenVerifier } from '../auth.ts';
 import { unavailable } from '../errors.ts';
 import type { Api } from '../types.ts';
 
@@ -70,11 +70,15 @@ async function merchantFor(platform: Platform, key: string): Promise<Principal |
   return id === undefined ? undefined : { role: 'merchant', id };
 }
 
-async function principalOf(platform: Platform, request: FastifyRequest): Promise<Principal | undefined> {
+async function principalOf(
+  platform: Platform,
+  tokens: TokenVerifier,
+  request: FastifyRequest,
+): Promise<Principal | undefined> {
   const authorization = request.headers.authorization;
   if (typeof authorization === 'string') {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-    return match ? verifyAccessToken(platform.config.tokenSecret, match[1]!) : undefined;
+    return match ? tokens.verify(match[1]!) : undefined;
   }
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey === 'string') return merchantFor(platform, apiKey);
@@ -83,7 +87,8 @@ async function principalOf(platform: Platform, request: FastifyRequest): Promise
 
 export function registerAuthentication(app: Api, platform: Platform): void {
   app.decorateRequest('principal', undefined);
+  const tokens = new TokenVerifier(platform.config.tokenSecret);
   app.addHook('onRequest', async (request) => {
-    request.principal = await principalOf(platform, request);
+    request.principal = await principalOf(platform, tokens, request);
   });
 }

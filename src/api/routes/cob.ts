@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { CobRunner, type CobRunState, type RecordedRun } from '../../cob/runner.ts';
+import { platformCobSteps } from '../../cob/steps.ts';
 import { cobSummaryJson } from '../../cob/view.ts';
 import { isDate } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
@@ -100,7 +101,7 @@ function checkDate(date: string): void {
 }
 
 export function cobRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const runner = new CobRunner(platform.db.sql, platform.logger);
+  const runner = new CobRunner(platform.db.sql, platform.logger, platformCobSteps(platform));
   const route = { preHandler: requireRole('ops') };
   const tags = ['ops'];
   const security = [{ bearer: [] }];

@@ -14,13 +14,18 @@ import {
 } from '../../domain/collections.ts';
 import { isDate } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
+import { mask } from '../../privacy/masking.ts';
 import {
   assignCase,
   caseAssignee,
+  caseContacts,
+  caseOf,
   collectionsQueue,
+  collectors,
   logContact,
   pauseDelinquency,
 } from '../../store/collections.ts';
+import { getCustomer } from '../../store/customers.ts';
 import { getLoan, type Loan } from '../../store/loans.ts';
 import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
@@ -48,7 +53,15 @@ export function collectionRoutes(platform: Platform): FastifyPluginAsyncTypebox 
       throw refuse('DATE_NOT_AHEAD', `the date must be from today ${today} to ${maxDays} days ahead`);
     }
   }
+  /** What a collector may see of a customer: the masked name and phone (privacy/masking.ts). */
+  async function maskedCustomer(customerId: bigint): Promise<{ name: string; phone: string } | null> {
+    const c = await getCustomer(sql, platform.services.crypto, customerId);
+    return c
+      ? { name: mask('legal_name', c.legalName, 'staff'), phone: mask('phone', c.phone, 'staff') }
+      : null;
+  }
   return async (app) => {
+    collectionCaseRoutes(app, platform, { activeLoan, maskedCustomer });
     app.get(
       '/v1/collections/queue',
       {
@@ -58,7 +71,11 @@ export function collectionRoutes(platform: Platform): FastifyPluginAsyncTypebox 
           security,
           summary: 'Delinquent loans, most days past due first (a collector sees the loans assigned to them)',
           querystring: Type.Object(
-            { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) },
+            {
+              limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+              // the console's list: each customer's masked name (one decryption per customer)
+              names: Type.Optional(Type.Boolean()),
+            },
             { additionalProperties: false },
           ),
         },
@@ -66,8 +83,16 @@ export function collectionRoutes(platform: Platform): FastifyPluginAsyncTypebox 
       async (request) => {
         const p = request.principal!;
         const rows = await collectionsQueue(sql, p.role === 'collector' ? p.id : null, request.query.limit);
+        const names = new Map<string, string | null>();
+        if (request.query.names === true) {
+          for (const id of new Set(rows.map((r) => r.customer_id.toString()))) {
+            names.set(id, (await maskedCustomer(BigInt(id)))?.name ?? null);
+          }
+        }
         return {
           items: rows.map((r) => ({
+            customer_name: names.get(r.customer_id.toString()) ?? null,
+            assignee: r.assignee_username,
             loan_id: r.loan_id.toString(),
             customer_id: r.customer_id.toString(),
             days_past_due: r.days_past_due,
@@ -237,4 +262,71 @@ export function collectionRoutes(platform: Platform): FastifyPluginAsyncTypebox 
       },
     );
   };
+}
+
+interface CaseDeps {
+  activeLoan: (id: string) => Promise<Loan>;
+  maskedCustomer: (customerId: bigint) => Promise<{ name: string; phone: string } | null>;
+}
+
+/** What the console's case page reads: the collectors to assign to, and one case with its contact log. */
+function collectionCaseRoutes(
+  app: Parameters<FastifyPluginAsyncTypebox>[0],
+  platform: Platform,
+  deps: CaseDeps,
+) {
+  const sql = platform.db.sql;
+  const security = [{ bearer: [] }];
+  const tags = ['collections'];
+  app.get(
+    '/v1/collections/collectors',
+    { preHandler: requireRole('ops'), schema: { tags, security, summary: 'Collectors to assign cases to' } },
+    async () => ({
+      items: (await collectors(sql)).map((c) => ({ id: c.id.toString(), username: c.username })),
+    }),
+  );
+  app.get(
+    '/v1/collections/loans/:id',
+    {
+      preHandler: requireRole('collector', 'ops'),
+      schema: {
+        tags,
+        security,
+        summary: 'One case: the customer (masked), standing, assignee, promise, pause and contact log',
+        params: IdParams,
+      },
+    },
+    async (request) => {
+      const loan = await deps.activeLoan(request.params.id);
+      const p = request.principal!;
+      if (p.role === 'collector' && (await caseAssignee(sql, loan)) !== p.id)
+        throw forbidden('the loan is not assigned to you');
+      const [customer, c, contacts] = await Promise.all([
+        deps.maskedCustomer(loan.customerId),
+        caseOf(sql, loan),
+        caseContacts(sql, loan),
+      ]);
+      return {
+        loan_id: loan.id.toString(),
+        customer_name: customer?.name ?? null,
+        customer_phone: customer?.phone ?? null,
+        days_past_due: loan.daysPastDue,
+        bucket: loan.bucket,
+        assignee: c?.assignee_username ?? null,
+        promise_date: c?.promise_date ?? null,
+        promise_amount: c?.promise_amount_minor == null ? null : money(c.promise_amount_minor),
+        next_follow_up: c?.next_follow_up ?? null,
+        paused_until: c?.paused_until ?? null,
+        contacts: contacts.map((k) => ({
+          id: k.id.toString(),
+          channel: k.channel,
+          outcome: k.outcome,
+          promise_date: k.promise_date,
+          promise_amount: k.promise_amount_minor === null ? null : money(k.promise_amount_minor),
+          business_date: k.business_date,
+          by: k.collector_username,
+        })),
+      };
+    },
+  );
 }

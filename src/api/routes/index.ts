@@ -1,7 +1,7 @@
 import type { Platform } from '../../platform.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Api } from '../types.ts';
-import { adjustmentProposalRoutes } from './adjustment-proposals.ts';
+import { adjustmentProposalListRoute, adjustmentProposalRoutes } from './adjustment-proposals.ts';
 import { adjustmentRoutes } from './adjustments.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
@@ -15,6 +15,7 @@ import { creditProposalRoutes } from './credit-proposals.ts';
 import { customerRoutes } from './customers.ts';
 import { deadLetterRoutes } from './dead-letters.ts';
 import { goodsRoutes } from './goods.ts';
+import { hardshipRoutes } from './hardship.ts';
 import { healthRoutes } from './health.ts';
 import { loanRoutes } from './loans.ts';
 import { merchantRoutes } from './merchants.ts';
@@ -26,7 +27,9 @@ import { repaymentRoutes } from './repayments.ts';
 import { returnRoutes } from './returns.ts';
 import { riskAdminRoutes } from './risk-admin.ts';
 import { servicingRoutes } from './servicing.ts';
+import { settlementRoutes } from './settlements.ts';
 import { staffRoutes } from './staff.ts';
+import { statementRoutes } from './statements.ts';
 import { webRoutes } from './web.ts';
 
 /** Every route plugin of the API. Versioned business routes live under /v1. */
@@ -55,7 +58,11 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(returnRoutes(platform));
   await app.register(adjustmentRoutes(platform));
   await app.register(adjustmentProposalRoutes(platform));
+  await app.register(adjustmentProposalListRoute(platform));
   await app.register(creditBalanceRoutes(platform));
   await app.register(collectionRoutes(platform));
+  await app.register(settlementRoutes(platform));
+  await app.register(statementRoutes(platform));
+  await app.register(hardshipRoutes(platform));
   await app.register(webRoutes());
 }

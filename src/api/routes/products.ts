@@ -17,6 +17,7 @@ import {
   FREQUENCY_UNITS,
   type FrequencyUnit,
   formatAmount,
+  INTEREST_RECALCULATIONS,
   type LoanProduct,
   MAX_DECIMALS,
   MAX_EVERY,
@@ -170,6 +171,7 @@ const ProductBody = Type.Object(
     bucket_max_dpd: Type.Optional(
       Type.Array(Type.Integer({ minimum: 1, maximum: MAX_WRITE_OFF_DPD }), { minItems: 3, maxItems: 3 }),
     ),
+    interest_recalculation: Type.Optional(enumOf(INTEREST_RECALCULATIONS)),
     apr_cap_percent: Type.Optional(BpPercent),
     min_principal: Type.Optional(AmountString),
     max_principal: Type.Optional(AmountString),
@@ -209,6 +211,7 @@ export const ProductView = Type.Object({
   allocation_order: Type.Array(Type.String()),
   write_off_dpd: Type.Union([Type.Integer(), Type.Null()]),
   bucket_max_dpd: Type.Array(Type.Integer()),
+  interest_recalculation: Type.String(),
   apr_cap_percent: Type.String(),
   min_principal: Type.String(),
   max_principal: Type.String(),
@@ -256,6 +259,7 @@ export function productView(row: CatalogRow): ProductView {
     allocation_order: [...p.allocationOrder],
     write_off_dpd: p.writeOffDpd,
     bucket_max_dpd: [...p.bucketMaxDpd],
+    interest_recalculation: p.interestRecalculation,
     apr_cap_percent: percentFromBp(p.aprCapBp),
     min_principal: money(p.minPrincipalMinor),
     max_principal: money(p.maxPrincipalMinor),
@@ -292,6 +296,7 @@ const API_FIELD_NAMES: readonly [RegExp, string][] = (
     ['graceDays', 'grace_days'],
     ['writeOffDpd', 'write_off_dpd'],
     ['bucketMaxDpd', 'bucket_max_dpd'],
+    ['interestRecalculation', 'interest_recalculation'],
     ['aprCapBp', 'apr_cap_percent'],
     ['ratePer', 'rate_per'],
     ['rateBp', 'rate'],
@@ -387,6 +392,7 @@ export function productFromBody(body: ProductBody): LoanProduct {
     allocationOrder: body.allocation_order,
     writeOffDpd: body.write_off_dpd,
     bucketMaxDpd: body.bucket_max_dpd,
+    interestRecalculation: body.interest_recalculation,
     aprCapBp: aprCapBp === 0 ? undefined : aprCapBp,
     minPrincipalMinor: minor('min_principal', body.min_principal),
     maxPrincipalMinor: minor('max_principal', body.max_principal),
@@ -546,6 +552,7 @@ function productWriteRoutes(app: Api, platform: Platform): void {
         return await written(
           await db.sql.begin(async (tx) => {
             const before = await getCatalogRow(tx, id);
+            assertRecalculationKept(before, product);
             const after = await replaceCatalogProduct(tx, id, product);
             if (after) await auditProduct(tx, request.principal!, 'product_replaced', before, after);
             return after;
@@ -582,6 +589,24 @@ function productWriteRoutes(app: Api, platform: Platform): void {
       );
     },
   );
+}
+
+/**
+ * A product's loans are booked and reprocessed under its interest recalculation option; switching
+ * it under them would replay a loan by rules it was not booked by, so the option is fixed at creation.
+ */
+function assertRecalculationKept(before: CatalogRow | undefined, product: LoanProduct): void {
+  if (!before) return;
+  const was = before.terms.interestRecalculation ?? 'none';
+  if (was !== product.interestRecalculation) {
+    throw refuse(
+      'INTEREST_RECALCULATION_FIXED',
+      'interest_recalculation is fixed when the product is created',
+      {
+        interest_recalculation: String(was),
+      },
+    );
+  }
 }
 
 /** Product changes are staff actions: one audit row each, in the change's transaction. */

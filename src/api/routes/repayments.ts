@@ -104,6 +104,7 @@ export function repaymentRoutes(platform: Platform): FastifyPluginAsyncTypebox {
           effect: async (tx) => {
             const r = await applyRepayment(tx, {
               loanId,
+              customerId: loan.customerId,
               amountMinor,
               businessDate: today,
               overpayment: request.query.overpayment ?? 'refuse',

@@ -114,6 +114,18 @@ const PolicySchema = Type.Object(
         ),
         minLineMinor: MinorUnits,
         maxLineMinor: MinorUnits,
+        maxLineMinorByGrade: Type.Optional(
+          Type.Object(
+            {
+              A: Type.Optional(MinorUnits),
+              B: Type.Optional(MinorUnits),
+              C: Type.Optional(MinorUnits),
+              D: Type.Optional(MinorUnits),
+              E: Type.Optional(MinorUnits),
+            },
+            { additionalProperties: false, description: 'a lower maximum line for some grades' },
+          ),
+        ),
         roundMinor: MinorUnits,
       },
       { additionalProperties: false },

@@ -74,6 +74,12 @@ async function printSummary(summary: Summary, json: boolean): Promise<void> {
       `  written off ${summary.loansWrittenOff} loans, ${money(summary.writtenOffMinor)}`,
       'active loans by bucket:',
       bucketChart(summary.buckets),
+      ...summary.steps.map(
+        (step) =>
+          `${step.name}: ${Object.entries(step.result)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`,
+      ),
       '',
     ].join('\n'),
   );
@@ -140,9 +146,14 @@ export function register(program: Command): void {
       }
       const { loadConfig } = await import('../../config.ts');
       // a manually driven clock closes dates in whatever order the driver goes (docs/cob.md)
-      const manualClock = loadConfig().businessClock === 'manual';
+      const config = loadConfig();
+      const manualClock = config.businessClock === 'manual';
+      const { closeOfBusinessSteps } = await import('../../cob/steps.ts');
+      const { createPayoutRail } = await import('../../services.ts');
+      const payouts = createPayoutRail(config);
       await withDatabase(async (db) => {
         const summary = await runCob(db.sql, {
+          steps: closeOfBusinessSteps({ sql: db.sql, payouts: () => payouts, config }),
           date: flags.date,
           batchSize,
           writeOffDpd,

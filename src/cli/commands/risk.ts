@@ -31,6 +31,13 @@ interface TrainFlags {
   minIv?: string;
   maxBins?: string;
   monotonic?: string;
+  naTokens?: string;
+  specialValues?: string;
+  specialPolicy?: string;
+  missingPolicy?: string;
+  selection?: string;
+  complexity?: string;
+  workers?: string;
 }
 
 interface ScoreFlags {
@@ -111,24 +118,95 @@ function printTraining(model: ScorecardModel, out: (line?: string) => boolean): 
   const maxIv = Math.max(...model.screening.map((s) => s.iv));
   for (const s of model.screening) {
     const drawn = s.selected ? bar(s.iv, maxIv) : bar(s.iv, maxIv).replace(/[█▏▎▍▌▋▊▉]/g, '░');
-    out(`${s.feature.padEnd(width)}  ${s.iv.toFixed(3)}  ${drawn}${s.selected ? '' : `  ${s.note}`}`);
+    const notes = [s.coded ? 'codes' : '', s.note].filter((n) => n !== '').join('; ');
+    out(`${s.feature.padEnd(width)}  ${s.iv.toFixed(3)}  ${drawn}${notes ? `  ${notes}` : ''}`);
   }
 }
 
-/** --max-bins, --monotonic and --min-iv over the default binning. */
+function choice<T extends string>(
+  flag: string,
+  text: string | undefined,
+  choices: readonly T[],
+): T | undefined {
+  if (text === undefined) return undefined;
+  if (!choices.includes(text as T)) throw new UsageError(`${flag} must be one of ${choices.join(', ')}`);
+  return text as T;
+}
+
+/** --max-bins, --monotonic, --special-values, --special-policy and --min-iv over the defaults. */
 async function binningFlags(flags: TrainFlags) {
-  const { DEFAULT_BINNING } = await import('../../risk/model/binning.ts');
-  const { MAX_BINS } = await import('../../risk/model/binning.ts');
+  const { DEFAULT_BINNING, MAX_BINS, MAX_SPECIAL_VALUES, MONOTONIC_CHOICES } = await import(
+    '../../risk/model/binning.ts'
+  );
   const binning = { ...DEFAULT_BINNING };
   if (flags.maxBins !== undefined) binning.maxBins = integerFlag('--max-bins', flags.maxBins, 1, MAX_BINS);
-  if (flags.monotonic !== undefined) {
-    if (!['none', 'auto', 'ascending', 'descending'].includes(flags.monotonic)) {
-      throw new UsageError('--monotonic must be none, auto, ascending or descending');
-    }
-    binning.monotonic = flags.monotonic as typeof binning.monotonic;
-  }
+  binning.monotonic = choice('--monotonic', flags.monotonic, MONOTONIC_CHOICES) ?? binning.monotonic;
+  binning.specialPolicy =
+    choice('--special-policy', flags.specialPolicy, ['bin', 'missing'] as const) ?? binning.specialPolicy;
+  const specials = list(flags.specialValues);
+  if (specials.length > MAX_SPECIAL_VALUES)
+    throw new UsageError(`at most ${MAX_SPECIAL_VALUES} --special-values`);
+  binning.specialValues = specials.map((v) =>
+    numberFlag('--special-values', v, -Number.MAX_VALUE, Number.MAX_VALUE),
+  );
   const minIv = flags.minIv === undefined ? undefined : numberFlag('--min-iv', flags.minIv, 0, 10);
   return { binning, minIv };
+}
+
+/** --na-tokens, --missing-policy, --selection and --complexity. */
+async function modelFlags(flags: TrainFlags) {
+  const { DEFAULT_NA_TOKENS, MAX_NA_TOKENS } = await import('../../risk/model/csv.ts');
+  const { MISSING_POLICIES } = await import('../../risk/model/scorecard.ts');
+  const { SELECTIONS } = await import('../../risk/model/fit.ts');
+  // "--na-tokens ''" means empty cells only; a list replaces the defaults.
+  const naTokens =
+    flags.naTokens === undefined ? DEFAULT_NA_TOKENS : flags.naTokens.split(',').map((t) => t.trim());
+  if (naTokens.length > MAX_NA_TOKENS) throw new UsageError(`at most ${MAX_NA_TOKENS} --na-tokens`);
+  const missingPolicy = choice('--missing-policy', flags.missingPolicy, MISSING_POLICIES);
+  const selection = choice('--selection', flags.selection, SELECTIONS);
+  const complexity = choice('--complexity', flags.complexity, ['inner-cv', 'fixed'] as const);
+  return {
+    naTokens,
+    ...(missingPolicy ? { missingPolicy } : {}),
+    ...(selection ? { selection } : {}),
+    ...(complexity ? { complexity } : {}),
+  };
+}
+
+/** Reads the file and trains on it with the flags' options, folds on worker threads. */
+async function trainFromFile(flags: TrainFlags, folds: number, seed: number, progress: (m: string) => void) {
+  const { binning, minIv } = await binningFlags(flags);
+  const modelOptions = await modelFlags(flags);
+  const { readCsvDataset } = await import('../../risk/service/csv-file.ts');
+  const { trainParallel, DEFAULT_TRAIN_WORKERS, MAX_TRAIN_WORKERS } = await import(
+    '../../risk/train/parallel.ts'
+  );
+  const workers =
+    flags.workers === undefined
+      ? DEFAULT_TRAIN_WORKERS
+      : integerFlag('--workers', flags.workers, 0, MAX_TRAIN_WORKERS);
+  return asUsage(async () => {
+    progress(`reading ${flags.data}`);
+    const data = readCsvDataset(flags.data, { naTokens: modelOptions.naTokens });
+    progress(`read ${data.rowCount} rows, ${data.columns.length} columns`);
+    if (!data.columns.some((c) => c.name === flags.target)) {
+      throw new UsageError(
+        `unknown target column "${flags.target}" (columns: ${data.columns.map((c) => c.name).join(', ')})`,
+      );
+    }
+    const options = {
+      target: flags.target,
+      badValue: flags.badValue,
+      exclude: list(flags.exclude),
+      folds,
+      seed,
+      binning,
+      ...modelOptions,
+      ...(minIv === undefined ? {} : { minIv }),
+      onProgress: progress,
+    };
+    return trainParallel(data, options, workers);
+  });
 }
 
 async function trainCommand(flags: TrainFlags): Promise<void> {
@@ -144,34 +222,9 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   const folds = integerFlag('--cv', flags.cv, 0, 20);
   if (folds === 1) throw new UsageError('--cv must be 0 (no cross-validation) or at least 2');
   const seed = integerFlag('--seed', flags.seed, 0, 2 ** 32 - 1);
-  const { binning, minIv } = await binningFlags(flags);
-
-  const { toDataset } = await import('../../risk/model/csv.ts');
-  const { readCsvFile } = await import('../../risk/service/csv-file.ts');
-  const { train } = await import('../../risk/model/train.ts');
   const progress = progressReporter();
   const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
-
-  const result = await asUsage(() => {
-    progress(`reading ${flags.data}`);
-    const data = toDataset(readCsvFile(flags.data));
-    progress(`read ${data.rowCount} rows, ${data.columns.length} columns`);
-    if (!data.columns.some((c) => c.name === flags.target)) {
-      throw new UsageError(
-        `unknown target column "${flags.target}" (columns: ${data.columns.map((c) => c.name).join(', ')})`,
-      );
-    }
-    return train(data, {
-      target: flags.target,
-      badValue: flags.badValue,
-      exclude: list(flags.exclude),
-      folds,
-      seed,
-      binning,
-      ...(minIv === undefined ? {} : { minIv }),
-      onProgress: progress,
-    });
-  });
+  const result = await trainFromFile(flags, folds, seed, progress);
   const { model } = result;
 
   out(
@@ -289,8 +342,21 @@ export function register(program: Command): void {
     .option('--max-bins <n>', 'most bins per feature, missing-value bin not counted (default 6)')
     .option(
       '--monotonic <trend>',
-      'bad-rate trend for numeric bins: auto, ascending, descending, none (default auto)',
+      'bad-rate shape of numeric bins: auto, ascending, descending, peak, valley, none (default auto)',
     )
+    .option(
+      '--na-tokens <list>',
+      'comma-separated cells read as missing (default: "",nan,NA,N/A,null,NULL,?)',
+    )
+    .option('--special-values <list>', 'comma-separated numeric codes that are not measurements (e.g. -999)')
+    .option('--special-policy <policy>', 'special values: bin (a bin each, default) or missing')
+    .option(
+      '--missing-policy <policy>',
+      'a blank at scoring: trained-else-worst (default), worst, neutral (WoE 0, before v2)',
+    )
+    .option('--selection <rule>', 'feature selection: l2 (default), stepwise (AIC), iv (IV screen + signs)')
+    .option('--workers <n>', 'worker threads for the cross-validation folds, 0 for none (default 1)')
+    .option('--complexity <how>', 'bins and L2 penalty: inner-cv (default, up to 20,000 rows) or fixed')
     .action(trainCommand);
   risk
     .command('score')

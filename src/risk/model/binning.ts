@@ -1,18 +1,40 @@
 /**
- * Supervised binning. Numeric values are first cut into at most MAX_PREBINS quantile groups
- * ("atoms"); categories are atoms of their own, rare ones pooled into one "other" atom, and sorted
- * by bad rate so that any grouping worth having is a run of neighbours. A decision tree then splits
- * the ordered atoms best-first on Gini impurity, never leaving a bin under the minimum share of rows,
- * until it has maxBins bins or no split helps. Missing values always get a bin of their own.
+ * Supervised binning. Numeric values are first cut into quantile groups ("atoms"); categories are
+ * atoms of their own, rare ones pooled into one "other" atom, and sorted by bad rate so that any
+ * grouping worth having is a run of neighbours. The default method ('optimal') then takes, from
+ * FINE_PREBINS atoms, the grouping with the largest information value under a bad-rate shape and
+ * the minimum bin share, solved exactly (optimal-binning.ts). The older method ('tree') splits
+ * MAX_PREBINS atoms best-first on Gini impurity and merges neighbours that break the trend.
+ * Missing values always get a bin of their own, and so does each special value (a code such as
+ * -999 "not reported" that must not be read as a measurement), unless it is treated as missing.
  */
+import { optimalSegments, type Shape } from './optimal-binning.ts';
 import { DEFAULT_WOE_SMOOTHING } from './woe.ts';
 
 /** Hard ceiling on bins per feature: beyond it a scorecard is no longer readable. */
 export const MAX_BINS = 20;
 /** Quantile groups a numeric feature is reduced to before the tree looks for splits. */
 export const MAX_PREBINS = 100;
+/** Quantile groups the exact optimiser starts from (optbinning's default too). */
+export const FINE_PREBINS = 20;
+/** Most special values per feature. */
+export const MAX_SPECIAL_VALUES = 20;
+/**
+ * 'auto' takes one peak or valley over the best monotone trend only when its IV is larger by this
+ * share: a turn costs a bin and is harder to defend, so it must pay for itself.
+ */
+export const PEAK_VALLEY_MIN_IV_GAIN = 0.2;
 
-export type Monotonic = 'none' | 'auto' | 'ascending' | 'descending';
+/** Bad-rate shape of numeric bins; 'auto' picks ascending or descending (or a peak/valley that pays). */
+export type Monotonic = 'none' | 'auto' | 'ascending' | 'descending' | 'peak' | 'valley';
+export const MONOTONIC_CHOICES: readonly Monotonic[] = [
+  'none',
+  'auto',
+  'ascending',
+  'descending',
+  'peak',
+  'valley',
+];
 
 export interface BinningOptions {
   /** Most bins per feature, not counting the missing-value bin. */
@@ -29,6 +51,11 @@ export interface BinningOptions {
    * AUC, as the minimum bin share, the IV screen and the L2 penalty already keep noise in check.
    */
   minSplitChiSquare: number;
+  /** 'optimal': exact IV-maximising grouping of fine groups; 'tree': greedy splits (before v2). */
+  method: 'optimal' | 'tree';
+  /** Numeric codes that are not measurements (e.g. -999): each gets its own bin, or counts as missing. */
+  specialValues: number[];
+  specialPolicy: 'bin' | 'missing';
 }
 
 export const DEFAULT_BINNING: BinningOptions = {
@@ -39,6 +66,9 @@ export const DEFAULT_BINNING: BinningOptions = {
   // rewards then punishes the same direction is hard to defend to a customer or a regulator.
   monotonic: 'auto',
   minSplitChiSquare: 0,
+  method: 'optimal',
+  specialValues: [],
+  specialPolicy: 'bin',
 };
 
 export interface Bin {
@@ -50,6 +80,8 @@ export interface Bin {
   categories: string[] | null;
   /** True for the bin of missing values. */
   missing: boolean;
+  /** The special value this bin holds, if it is a special-value bin. */
+  special?: number;
   /** True for the categorical bin that holds pooled rare categories (and unseen ones). */
   other: boolean;
   count: number;
@@ -66,6 +98,14 @@ export interface FeatureBinning {
   missingBin: number;
   /** Where a category never seen in training goes: the pooled rare group, else the largest bin. */
   unseenBin: number;
+  /** Numeric: special values with a bin of their own (bin index by value); absent before v2. */
+  specials?: { value: number; bin: number }[];
+  /** Special values read as missing. */
+  specialsMissing?: number[];
+  /** A numeric column of integer codes binned as categories (its values are matched as text). */
+  coded?: boolean;
+  /** The bad-rate shape the bins follow ('none' for categories, which are sorted by bad rate). */
+  shape?: Shape;
 }
 
 interface Atom {
@@ -230,26 +270,34 @@ function checkOptions(opts: BinningOptions): void {
     throw new RangeError(`maxBins must be 1..${MAX_BINS}`);
   if (!(opts.minBinShare > 0 && opts.minBinShare < 0.5))
     throw new RangeError('minBinShare must be in (0, 0.5)');
+  if (opts.specialValues.length > MAX_SPECIAL_VALUES)
+    throw new RangeError(`at most ${MAX_SPECIAL_VALUES} special values`);
 }
 
-/**
- * Bins a numeric feature on the given rows. `y[r]` is 1 for a bad outcome, 0 for good.
- */
-export function binNumeric(
-  name: string,
+/** Rows (of `rows`) with a present, non-special value, sorted by value: the one sort per feature. */
+export function sortedPresentRows(
+  values: readonly (number | null)[],
+  rows: readonly number[],
+  specialValues: readonly number[] = [],
+): Int32Array {
+  const specials = new Set(specialValues);
+  const present = rows.filter((r) => values[r] !== null && !specials.has(values[r]!));
+  const sorted = Int32Array.from(present);
+  return sorted.sort((a, b) => values[a]! - values[b]! || a - b);
+}
+
+/** Quantile atoms over sorted rows, never splitting a run of equal values. */
+function numericAtoms(
   values: readonly (number | null)[],
   y: Uint8Array,
-  rows: readonly number[],
-  opts: BinningOptions = DEFAULT_BINNING,
-): FeatureBinning {
-  checkOptions(opts);
-  const present = rows.filter((r) => values[r] !== null).sort((a, b) => values[a]! - values[b]!);
+  present: ArrayLike<number>,
+  atomCount: number,
+): Atom[] {
   const atoms: Atom[] = [];
-  const atomSize = Math.max(1, Math.ceil(present.length / MAX_PREBINS));
+  const atomSize = Math.max(1, Math.ceil(present.length / atomCount));
   let i = 0;
   while (i < present.length) {
     const atom: Atom = { good: 0, bad: 0, min: values[present[i]!]!, max: 0, categories: [], other: false };
-    // Grow to the target size, but never split a run of equal values across two atoms.
     while (i < present.length && (atom.good + atom.bad < atomSize || values[present[i]!] === atom.max)) {
       const r = present[i]!;
       atom.max = values[r]!;
@@ -259,10 +307,28 @@ export function binNumeric(
     }
     atoms.push(atom);
   }
-  const minCount = Math.max(1, Math.ceil(opts.minBinShare * rows.length));
-  let segments = atoms.length > 0 ? splitAtoms(atoms, opts.maxBins, minCount, opts.minSplitChiSquare) : [];
-  segments = enforceMonotonic(atoms, segments, opts.monotonic);
+  return atoms;
+}
 
+/** The exact optimum under the asked shape; 'auto' lets the data choose (see PEAK_VALLEY_MIN_IV_GAIN). */
+function optimalShape(
+  atoms: Atom[],
+  maxBins: number,
+  minCount: number,
+  mode: Monotonic,
+): { segments: [number, number][]; shape: Shape } {
+  const solve = (shape: Shape) => ({ ...optimalSegments(atoms, maxBins, minCount, shape), shape });
+  if (mode !== 'auto') return solve(mode);
+  const ascending = solve('ascending');
+  const descending = solve('descending');
+  const monotone = descending.iv > ascending.iv ? descending : ascending;
+  const peak = solve('peak');
+  const valley = solve('valley');
+  const turn = valley.iv > peak.iv ? valley : peak;
+  return turn.iv > monotone.iv * (1 + PEAK_VALLEY_MIN_IV_GAIN) ? turn : monotone;
+}
+
+function numericBins(atoms: Atom[], segments: [number, number][]): { bins: Bin[]; cuts: number[] } {
   const cuts = segments.slice(1).map(([start]) => (atoms[start - 1]!.max + atoms[start]!.min) / 2);
   const bins: Bin[] = segments.map(([start, end], s) => {
     const lower = s === 0 ? null : cuts[s - 1]!;
@@ -283,8 +349,89 @@ export function binNumeric(
     bin.count = bin.good + bin.bad;
     return bin;
   });
-  bins.push(missingBin(rows, y, (r) => values[r] === null));
-  return { name, type: 'numeric', bins, cuts, missingBin: bins.length - 1, unseenBin: bins.length - 1 };
+  return { bins, cuts };
+}
+
+/** One bin per special value that occurs in training (policy 'bin'). */
+function specialBins(
+  values: readonly (number | null)[],
+  y: Uint8Array,
+  rows: readonly number[],
+  opts: BinningOptions,
+): Bin[] {
+  if (opts.specialPolicy !== 'bin' || opts.specialValues.length === 0) return [];
+  const byValue = new Map<number, Bin>();
+  for (const v of opts.specialValues)
+    byValue.set(v, makeBin({ label: `special ${formatNumber(v)}`, special: v }));
+  for (const r of rows) {
+    const bin = values[r] === null ? undefined : byValue.get(values[r]!);
+    if (!bin) continue;
+    bin.count++;
+    if (y[r] === 1) bin.bad++;
+    else bin.good++;
+  }
+  return [...byValue.values()].filter((b) => b.count > 0);
+}
+
+/**
+ * Bins a numeric feature on the given rows. `y[r]` is 1 for a bad outcome, 0 for good. `sorted`,
+ * when given, is sortedPresentRows(values, rows, specials): callers that bin the same column on
+ * many row subsets (cross-validation) sort once and filter.
+ */
+export function binNumeric(
+  name: string,
+  values: readonly (number | null)[],
+  y: Uint8Array,
+  rows: readonly number[],
+  opts: BinningOptions = DEFAULT_BINNING,
+  sorted?: ArrayLike<number>,
+): FeatureBinning {
+  checkOptions(opts);
+  const present = sorted ?? sortedPresentRows(values, rows, opts.specialValues);
+  const minCount = Math.max(1, Math.ceil(opts.minBinShare * rows.length));
+  let segments: [number, number][] = [];
+  let shape: Shape = 'none';
+  let atoms: Atom[];
+  if (opts.method === 'tree') {
+    atoms = numericAtoms(values, y, present, MAX_PREBINS);
+    segments = atoms.length > 0 ? splitAtoms(atoms, opts.maxBins, minCount, opts.minSplitChiSquare) : [];
+    segments = enforceMonotonic(atoms, segments, opts.monotonic);
+  } else {
+    atoms = numericAtoms(values, y, present, FINE_PREBINS);
+    if (atoms.length > 0) ({ segments, shape } = optimalShape(atoms, opts.maxBins, minCount, opts.monotonic));
+  }
+  const { bins, cuts } = numericBins(atoms, segments);
+  const specials = specialBins(values, y, rows, opts).map((bin) => {
+    bins.push(bin);
+    return { value: bin.special!, bin: bins.length - 1 };
+  });
+  const asMissing = new Set(opts.specialPolicy === 'missing' ? opts.specialValues : []);
+  const seenSpecial = new Set(specials.map((s) => s.value));
+  bins.push(
+    missingBin(
+      rows,
+      y,
+      (r) =>
+        values[r] === null || asMissing.has(values[r]!) || isUnbinnedSpecial(values[r]!, opts, seenSpecial),
+    ),
+  );
+  const missingIndex = bins.length - 1;
+  return {
+    name,
+    type: 'numeric',
+    bins,
+    cuts,
+    missingBin: missingIndex,
+    unseenBin: missingIndex,
+    specials,
+    specialsMissing: opts.specialValues.filter((v) => !seenSpecial.has(v)),
+    shape,
+  };
+}
+
+/** A special value that never got a bin (it did not occur) is scored as missing. */
+function isUnbinnedSpecial(value: number, opts: BinningOptions, seen: Set<number>): boolean {
+  return opts.specialPolicy === 'bin' && opts.specialValues.includes(value) && !seen.has(value);
 }
 
 export function binCategorical(
@@ -328,7 +475,11 @@ export function binCategorical(
       cmp(a.categories[0] ?? '', b.categories[0] ?? ''),
   );
   const minCount = Math.max(1, Math.ceil(opts.minBinShare * rows.length));
-  const segments = splitAtoms(atoms, opts.maxBins, minCount, opts.minSplitChiSquare);
+  // Atoms sorted by bad rate: the best grouping is a run of neighbours, found exactly (ascending).
+  const segments =
+    opts.method === 'tree'
+      ? splitAtoms(atoms, opts.maxBins, minCount, opts.minSplitChiSquare)
+      : optimalSegments(atoms, opts.maxBins, minCount, 'ascending').segments;
   const bins: Bin[] = segments.map(([start, end]) => {
     const members = atoms.slice(start, end);
     const categories = members.flatMap((a) => a.categories);
@@ -362,6 +513,11 @@ export function assignBin(f: FeatureBinning, value: number | string | null): num
   if (value === null) return f.missingBin;
   if (f.type === 'numeric') {
     if (typeof value !== 'number' || !Number.isFinite(value)) return f.missingBin;
+    if (f.specials && f.specials.length > 0) {
+      const special = f.specials.find((s) => s.value === value);
+      if (special) return special.bin;
+    }
+    if (f.specialsMissing?.includes(value)) return f.missingBin;
     let lo = 0;
     let hi = f.cuts.length;
     while (lo < hi) {
@@ -371,6 +527,7 @@ export function assignBin(f: FeatureBinning, value: number | string | null): num
     }
     return lo;
   }
+  if (f.coded && typeof value === 'number') value = String(value);
   let index = categoryIndex.get(f);
   if (!index) {
     index = new Map();

@@ -1,6 +1,6 @@
 /**
  * The credit line: a multiple of stated monthly income set by the grade, multiplied down by any
- * degradation factor, capped by the policy's maximum and by the largest principal an active
+ * degradation factor, capped by the policy's maximum for the grade and by the largest principal an active
  * product lends, and rounded down to a round figure. Pure bigint arithmetic on minor units.
  */
 import { invariant } from '../../domain/errors.ts';
@@ -25,6 +25,12 @@ export interface LineResult {
   cappedBy: 'income' | 'policy' | 'product';
 }
 
+/** The largest line the policy grants a grade: its own maximum where it has one, else the policy's. */
+export function maxLineFor(policy: Policy['line'], grade: Grade): bigint {
+  const own = policy.maxLineMinorByGrade?.[grade];
+  return own === undefined ? BigInt(policy.maxLineMinor) : BigInt(own);
+}
+
 export function creditLine(policy: Policy['line'], input: LineInput): LineResult {
   invariant(input.statedIncomeMinor >= 0n, 'stated income is not negative');
   let line = (input.statedIncomeMinor * BigInt(policy.incomeMultipleBp[input.grade])) / BASIS_POINTS;
@@ -33,7 +39,7 @@ export function creditLine(policy: Policy['line'], input: LineInput): LineResult
     line = (line * BigInt(f)) / BASIS_POINTS;
   }
   let cappedBy: LineResult['cappedBy'] = 'income';
-  const max = BigInt(policy.maxLineMinor);
+  const max = maxLineFor(policy, input.grade);
   if (line > max) {
     line = max;
     cappedBy = 'policy';

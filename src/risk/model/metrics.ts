@@ -126,3 +126,98 @@ export function histogram(values: ArrayLike<number>, cuts: readonly number[]): n
   }
   return counts;
 }
+
+export interface GainsRow {
+  /** Lowest score of the band (the cut-off that approves it and everything above). */
+  minScore: number;
+  rows: number;
+  goods: number;
+  bads: number;
+  cumGoods: number;
+  cumBads: number;
+  /** Share of all rows approved at this cut-off. */
+  approvalRate: number;
+  /** Bad rate among the rows approved at this cut-off. */
+  cumBadRate: number;
+  /** Good:bad odds within the band. */
+  odds: number;
+}
+
+/**
+ * The gains table: score bands from the highest down, cut at `cuts` (a band holds scores >= its
+ * cut and below the previous one), with what approving down to each cut-off means.
+ */
+export function gainsTable(
+  scores: readonly number[],
+  good: readonly boolean[],
+  cuts: readonly number[],
+): GainsRow[] {
+  const bands = [...cuts].sort((a, b) => b - a);
+  const rows: GainsRow[] = bands.map((minScore) => ({
+    minScore,
+    rows: 0,
+    goods: 0,
+    bads: 0,
+    cumGoods: 0,
+    cumBads: 0,
+    approvalRate: 0,
+    cumBadRate: 0,
+    odds: 0,
+  }));
+  scores.forEach((s, i) => {
+    const band = bands.findIndex((cut) => s >= cut);
+    const row = rows[band < 0 ? rows.length - 1 : band]!;
+    row.rows++;
+    if (good[i]) row.goods++;
+    else row.bads++;
+  });
+  let cumGoods = 0;
+  let cumBads = 0;
+  for (const row of rows) {
+    cumGoods += row.goods;
+    cumBads += row.bads;
+    row.cumGoods = cumGoods;
+    row.cumBads = cumBads;
+    row.approvalRate = (cumGoods + cumBads) / scores.length;
+    row.cumBadRate = cumGoods + cumBads > 0 ? cumBads / (cumGoods + cumBads) : 0;
+    row.odds = row.bads > 0 ? row.goods / row.bads : Number.POSITIVE_INFINITY;
+  }
+  return rows;
+}
+
+export interface CalibrationBucket {
+  rows: number;
+  /** Mean predicted probability of bad in the bucket. */
+  predicted: number;
+  /** Observed bad rate in the bucket. */
+  observed: number;
+}
+
+/**
+ * Calibration over equal-count buckets of predicted PD (ascending), and the expected calibration
+ * error: the row-weighted mean of |predicted - observed| over the buckets.
+ */
+export function calibration(
+  pdBad: readonly number[],
+  good: readonly boolean[],
+  bucketCount: number,
+): { buckets: CalibrationBucket[]; error: number } {
+  const order = pdBad.map((_, i) => i).sort((a, b) => pdBad[a]! - pdBad[b]! || a - b);
+  const buckets: CalibrationBucket[] = [];
+  let error = 0;
+  for (let b = 0; b < bucketCount; b++) {
+    const from = Math.floor((b * order.length) / bucketCount);
+    const to = Math.floor(((b + 1) * order.length) / bucketCount);
+    if (to <= from) continue;
+    let predicted = 0;
+    let bads = 0;
+    for (let k = from; k < to; k++) {
+      predicted += pdBad[order[k]!]!;
+      if (!good[order[k]!]) bads++;
+    }
+    const bucket = { rows: to - from, predicted: predicted / (to - from), observed: bads / (to - from) };
+    buckets.push(bucket);
+    error += (bucket.rows / order.length) * Math.abs(bucket.predicted - bucket.observed);
+  }
+  return { buckets, error };
+}

@@ -61,6 +61,11 @@ export interface Policy {
     incomeMultipleBp: Record<Grade, number>;
     minLineMinor: string;
     maxLineMinor: string;
+    /**
+     * A lower maximum for some grades (minor units); a grade not listed has maxLineMinor. Caps the
+     * line a decision grants and is the "policy maximum for the grade" of maker-checker.
+     */
+    maxLineMinorByGrade?: Partial<Record<Grade, string>>;
     /** Lines are rounded down to a multiple of this. */
     roundMinor: string;
   };
@@ -240,6 +245,14 @@ export function parsePolicy(json: unknown): Policy {
     if (typeof line![k] !== 'string' || !/^\d{1,18}$/.test(line![k])) fail(`line.${k}`);
   }
   if (BigInt(line!.roundMinor) <= 0n) fail('line.roundMinor must be positive');
+  const byGrade = line!.maxLineMinorByGrade;
+  if (byGrade !== undefined) {
+    if (!byGrade || typeof byGrade !== 'object' || Array.isArray(byGrade)) fail('line.maxLineMinorByGrade');
+    for (const [g, v] of Object.entries(byGrade!)) {
+      if (!GRADE_SET.includes(g) || typeof v !== 'string' || !/^\d{1,18}$/.test(v))
+        fail(`line.maxLineMinorByGrade.${g}`);
+    }
+  }
   return p as Policy;
 }
 
@@ -302,6 +315,11 @@ export function checkPolicy(json: unknown): Policy {
   }
   if (BigInt(p.line.minLineMinor) > BigInt(p.line.maxLineMinor))
     fail('line.minLineMinor is above line.maxLineMinor');
+  for (const [g, v] of Object.entries(p.line.maxLineMinorByGrade ?? {})) {
+    const max = BigInt(v);
+    if (max < BigInt(p.line.minLineMinor) || max > BigInt(p.line.maxLineMinor))
+      fail(`line.maxLineMinorByGrade.${g} must be within line.minLineMinor..line.maxLineMinor`);
+  }
   return ownFields(p);
 }
 
@@ -335,6 +353,16 @@ function ownFields(p: Policy): Policy {
       >,
       minLineMinor: p.line.minLineMinor,
       maxLineMinor: p.line.maxLineMinor,
+      ...(p.line.maxLineMinorByGrade
+        ? {
+            maxLineMinorByGrade: Object.fromEntries(
+              GRADES.filter((g) => p.line.maxLineMinorByGrade?.[g] !== undefined).map((g) => [
+                g,
+                p.line.maxLineMinorByGrade![g]!,
+              ]),
+            ),
+          }
+        : {}),
       roundMinor: p.line.roundMinor,
     },
   };

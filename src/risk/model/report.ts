@@ -4,7 +4,7 @@
  * feature) and exactly how it scores (the points table). Charts are inline SVG and styles inline,
  * so the file opens anywhere, offline, and can be archived next to the model it describes.
  */
-import { rocCurve } from './metrics.ts';
+import { calibration, gainsTable, rocCurve } from './metrics.ts';
 import { GRADES, gradeOf } from './scorecard.ts';
 import type { TrainResult } from './train.ts';
 
@@ -177,6 +177,82 @@ ${rows}
     .join('\n');
 }
 
+/** Buckets of the calibration table and score bands of the gains table. */
+const CALIBRATION_BUCKETS = 10;
+const GAINS_BANDS = 10;
+
+/** Out-of-fold gains by score band (training scores without cross-validation). */
+function gainsHtml(result: TrainResult): string {
+  const { scores, good } = result.outOfFold ?? result.training;
+  const sorted = [...scores].sort((a, b) => a - b);
+  const cuts = [
+    ...new Set(
+      Array.from({ length: GAINS_BANDS }, (_, b) => sorted[Math.floor((b * sorted.length) / GAINS_BANDS)]!),
+    ),
+  ];
+  const rows = gainsTable(scores, good, cuts)
+    .map(
+      (g) =>
+        `<tr><td>&ge; ${g.minScore}</td><td>${g.rows}</td><td>${g.goods}</td><td>${g.bads}</td><td>${fixed(g.odds, 1)}</td><td>${g.cumGoods}</td><td>${g.cumBads}</td><td>${pct(g.approvalRate)}</td><td>${pct(g.cumBadRate)}</td></tr>`,
+    )
+    .join('\n');
+  return `<table><tr><th>score band</th><th>rows</th><th>goods</th><th>bads</th><th>odds</th><th>cum. goods</th><th>cum. bads</th><th>approval rate</th><th>bad rate approved</th></tr>
+${rows}</table>`;
+}
+
+/** Predicted against observed bad rate over PD buckets, out of fold, and the calibration error. */
+function calibrationHtml(result: TrainResult): string {
+  const { model } = result;
+  const { scores, good } = result.outOfFold ?? result.training;
+  const pd = scores.map((s) => 1 / (1 + Math.exp((s - model.offset) / model.factor)));
+  const { buckets, error } = calibration(pd, good, CALIBRATION_BUCKETS);
+  const size = 260;
+  const pad = 30;
+  const top = Math.max(0.05, ...buckets.map((b) => Math.max(b.predicted, b.observed)));
+  const at = (v: number): number => pad + (v / top) * (size - 2 * pad);
+  const dots = buckets
+    .map(
+      (b) =>
+        `<circle cx="${at(b.predicted).toFixed(1)}" cy="${(size - at(b.observed)).toFixed(1)}" r="4" fill="${ACCENT}"/>`,
+    )
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" role="img" aria-label="calibration">
+<rect x="${pad}" y="${pad}" width="${size - 2 * pad}" height="${size - 2 * pad}" fill="#fafafa" stroke="#999"/>
+<line x1="${pad}" y1="${size - pad}" x2="${size - pad}" y2="${pad}" stroke="#bbb" stroke-dasharray="4 4"/>${dots}
+<text x="${size / 2}" y="${size - 8}" text-anchor="middle">predicted PD (0–${pct(top)})</text>
+<text x="10" y="${size / 2}" text-anchor="middle" transform="rotate(-90 10 ${size / 2})">observed bad rate</text></svg>`;
+  const rows = buckets
+    .map((b) => `<tr><td>${b.rows}</td><td>${pct(b.predicted)}</td><td>${pct(b.observed)}</td></tr>`)
+    .join('\n');
+  return `<p>Expected calibration error: <b>${fixed(error, 4)}</b> (row-weighted mean gap over ${buckets.length} equal-count buckets).</p>
+${svg}
+<table><tr><th>rows</th><th>predicted PD</th><th>observed bad rate</th></tr>${rows}</table>`;
+}
+
+/** How a blank scores per feature, and which features are read as codes or as suppressors. */
+function policyHtml(model: TrainResult['model']): string {
+  const rows = model.features
+    .map((f) => {
+      const bin = f.bins[f.missingBin]!;
+      const screen = model.screening.find((s) => s.feature === f.name);
+      const notes = [
+        f.coded ? 'integer codes read as categories' : '',
+        f.shape ? `shape ${f.shape}` : '',
+        screen?.note ?? '',
+      ]
+        .filter((n) => n !== '')
+        .join('; ');
+      return `<tr><td>${esc(f.name)}</td><td>${bin.count}</td><td>${pct(bin.count / model.rows)}</td><td>${esc(f.missingScoredAs ?? 'neutral')}</td><td class="pts">${bin.points}</td><td>${esc(notes)}</td></tr>`;
+    })
+    .join('\n');
+  const complexity = model.complexity
+    ? `Complexity: ${model.complexity.maxBins} bins at most, L2 ${model.complexity.l2}${model.complexity.innerAuc === null ? ' (given; inner search skipped above 20,000 rows)' : ` (inner cross-validated AUC ${fixed(model.complexity.innerAuc)})`}.`
+    : '';
+  return `<p>Missing-value policy: <b>${esc(model.missingPolicy ?? 'neutral')}</b>; cells read as missing: ${(model.naTokens ?? ['']).map((t) => `<code>${esc(t || '(empty)')}</code>`).join(' ')}. Selection: ${esc(model.options.selection ?? 'iv')}. ${esc(complexity)}</p>
+<table><tr><th>feature</th><th>missing rows</th><th>share</th><th>blank scored as</th><th>points</th><th>notes</th></tr>
+${rows}</table>`;
+}
+
 export function renderReport(result: TrainResult, title = 'Scorecard report'): string {
   const { model } = result;
   const cv = model.metrics.cv;
@@ -222,6 +298,14 @@ ${histogramSvg(result.training.scores, result.training.good)}
 <h2>Bad rate by grade</h2>
 <p>Grades cut the training population into fifths by score, A the safest. A useful scorecard shows the bad rate rising steadily from A to E.</p>
 ${gradeBars}
+<h2>Gains by score band${result.outOfFold ? ' (out of fold)' : ''}</h2>
+<p>Approving everyone down to a band's lowest score approves the cumulative goods and bads shown; the last column is the bad rate of that approved population.</p>
+${gainsHtml(result)}
+<h2>Calibration${result.outOfFold ? ' (out of fold)' : ''}</h2>
+${calibrationHtml(result)}
+<h2>Missing values, codes and suppressors</h2>
+<p>A suppressor's weight is reversed given another feature (its partner): it is kept because the model needs it, and is a candidate for a ratio with that partner.</p>
+${policyHtml(model)}
 <h2>Information value per feature</h2>
 <p>IV below 0.02 is treated as no signal; 0.1–0.3 is medium, above 0.3 strong (and above 0.5 worth a check for leakage). Grey features are not in the model.</p>
 ${ivBars}

@@ -25,6 +25,16 @@ export interface Scaling {
 
 export const DEFAULT_SCALING: Scaling = { basePoints: 600, baseOdds: 50, pdo: 20 };
 
+/**
+ * What a missing value scores. 'trained-else-worst': the missing bin's own points when training
+ * had missing values, else the worst bin's, so leaving a field blank can never raise a score unless
+ * the data said blanks are safer; 'worst': always the worst bin (blanks never help); 'neutral':
+ * WoE 0 when training had no missing values (the behaviour before v2, kept for old models).
+ */
+export type MissingPolicy = 'trained-else-worst' | 'worst' | 'neutral';
+export const MISSING_POLICIES: readonly MissingPolicy[] = ['trained-else-worst', 'worst', 'neutral'];
+export const DEFAULT_MISSING_POLICY: MissingPolicy = 'trained-else-worst';
+
 export interface ScoredBin extends Bin {
   woe: number;
   points: number;
@@ -35,6 +45,8 @@ export interface ScorecardFeature extends Omit<FeatureBinning, 'bins'> {
   coefficient: number;
   stdError: number;
   bins: ScoredBin[];
+  /** How the missing bin got its points (absent in models before v2: 'neutral'). */
+  missingScoredAs?: 'trained' | 'worst' | 'neutral';
 }
 
 export interface GradeCut {
@@ -51,6 +63,9 @@ export interface Scorecard {
   interceptStdError: number;
   /** Points every row starts from (offset and intercept). */
   basePoints: number;
+  /** Cells read as missing at scoring time (absent before v2: empty cells only). */
+  naTokens?: string[];
+  missingPolicy?: MissingPolicy;
   features: ScorecardFeature[];
   grades: GradeCut[];
 }
@@ -79,11 +94,43 @@ export function scalingConstants(s: Scaling): { factor: number; offset: number }
   return { factor, offset: s.basePoints - factor * Math.log(s.baseOdds) };
 }
 
+export interface ScorecardInput {
+  binning: FeatureBinning;
+  woe: number[];
+  iv: number;
+  coefficient: number;
+  stdError: number;
+}
+
+/** One feature's scored bins, the missing bin set by the policy. */
+function scoredFeature(input: ScorecardInput, factor: number, policy: MissingPolicy): ScorecardFeature {
+  const { binning, woe, iv, coefficient, stdError } = input;
+  const bins: ScoredBin[] = binning.bins.map((bin, b) => ({
+    ...bin,
+    woe: woe[b]!,
+    // + 0 turns -0 into 0 so the table never shows "-0"
+    points: Math.round(-factor * coefficient * woe[b]!) + 0,
+  }));
+  const missing = bins[binning.missingBin]!;
+  const trained = missing.count > 0;
+  let missingScoredAs: ScorecardFeature['missingScoredAs'] = trained ? 'trained' : 'neutral';
+  const useWorst = policy === 'worst' || (policy === 'trained-else-worst' && !trained);
+  let worst: ScoredBin | null = null;
+  for (const bin of bins) if (bin.count > 0 && (worst === null || bin.points < worst.points)) worst = bin;
+  if (useWorst && worst && (!trained || worst.points < missing.points)) {
+    missing.points = worst.points;
+    missing.woe = worst.woe;
+    missingScoredAs = 'worst';
+  }
+  return { ...binning, iv, coefficient, stdError, bins, missingScoredAs };
+}
+
 export function buildScorecard(
-  features: { binning: FeatureBinning; woe: number[]; iv: number; coefficient: number; stdError: number }[],
+  features: ScorecardInput[],
   intercept: number,
   interceptStdError: number,
   scaling: Scaling = DEFAULT_SCALING,
+  missingPolicy: MissingPolicy = DEFAULT_MISSING_POLICY,
 ): Scorecard {
   const { factor, offset } = scalingConstants(scaling);
   return {
@@ -93,18 +140,8 @@ export function buildScorecard(
     intercept,
     interceptStdError,
     basePoints: Math.round(offset - factor * intercept),
-    features: features.map(({ binning, woe, iv, coefficient, stdError }) => ({
-      ...binning,
-      iv,
-      coefficient,
-      stdError,
-      bins: binning.bins.map((bin, b) => ({
-        ...bin,
-        woe: woe[b]!,
-        // + 0 turns -0 into 0 so the table never shows "-0"
-        points: Math.round(-factor * coefficient * woe[b]!) + 0,
-      })),
-    })),
+    missingPolicy,
+    features: features.map((f) => scoredFeature(f, factor, missingPolicy)),
     grades: GRADES.map((grade) => ({ grade, minScore: null })),
   };
 }
@@ -128,14 +165,19 @@ export function gradeOf(card: Pick<Scorecard, 'grades'>, score: number): Grade {
 }
 
 /** A raw cell (as read from CSV or a request) turned into what the feature's bins expect. */
-export function featureValue(feature: Pick<FeatureBinning, 'type'>, raw: unknown): number | string | null {
+export function featureValue(
+  feature: Pick<FeatureBinning, 'type' | 'coded'>,
+  raw: unknown,
+  naTokens: readonly string[] = [],
+): number | string | null {
   if (raw === null || raw === undefined) return null;
-  if (feature.type === 'numeric') {
-    if (typeof raw === 'number') return Number.isFinite(raw) ? raw : null;
-    return parseNumber(String(raw));
+  if (feature.type === 'numeric' || feature.coded) {
+    const value = typeof raw === 'number' ? (Number.isFinite(raw) ? raw : null) : parseNumber(String(raw));
+    // A coded column's categories are its integers as text, whatever the cell spelled ("02", "2.0").
+    return feature.coded && value !== null ? String(value) : value;
   }
   const text = String(raw);
-  return isMissing(text) ? null : text.trim();
+  return isMissing(text, naTokens) ? null : text.trim();
 }
 
 /** Best points a feature can give, among bins that held training rows. */
@@ -159,7 +201,7 @@ export function scoreRow(
   const bins: Record<string, string> = {};
   const reasons: Reason[] = [];
   for (const feature of card.features) {
-    const bin = feature.bins[assignBin(feature, featureValue(feature, row[feature.name]))]!;
+    const bin = feature.bins[assignBin(feature, featureValue(feature, row[feature.name], card.naTokens))]!;
     score += bin.points;
     points[feature.name] = bin.points;
     bins[feature.name] = bin.label;

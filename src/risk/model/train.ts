@@ -1,31 +1,30 @@
 /**
- * The training pipeline: bin every feature, compute WoE and IV, keep features whose IV clears the
- * threshold, fit a penalized logistic regression on their WoE, drop any feature whose weight comes
- * out with the wrong sign, and scale to points. Cross-validation repeats the whole pipeline, binning
- * included, inside each fold, because bins cut with the held-out rows in view would flatter the score.
+ * The training pipeline: prepare the columns once (one sort per numeric feature, a codes view of
+ * low-cardinality integer columns), then per fit (fit.ts): bin, WoE, select on the multivariate
+ * model, fit a penalized logistic regression and scale to points, its complexity chosen by inner
+ * cross-validation (complexity.ts). Cross-validation repeats the whole pipeline, binning included,
+ * inside each fold, because bins cut with the held-out rows in view would flatter the score.
  */
-import {
-  assignBin,
-  type BinningOptions,
-  binCategorical,
-  binNumeric,
-  DEFAULT_BINNING,
-  type FeatureBinning,
-} from './binning.ts';
+import { type BinningOptions, DEFAULT_BINNING, sortedPresentRows } from './binning.ts';
+import { type Complexity, tuneComplexity } from './complexity.ts';
 import type { Column, Dataset } from './csv.ts';
-import { parseNumber } from './csv.ts';
+import { DEFAULT_NA_TOKENS, parseNumber } from './csv.ts';
 import { stratifiedFolds } from './cv.ts';
-import { DEFAULT_LOGISTIC, fitLogistic } from './logistic.ts';
+import type { FeatureScreen } from './fit.ts';
+import { codesOf, type Fitted, fitScorecard, type PreparedColumn, type Selection, scoreRows } from './fit.ts';
+import { DEFAULT_LOGISTIC } from './logistic.ts';
 import { auc, gini, histogram, ks } from './metrics.ts';
 import {
-  buildScorecard,
+  DEFAULT_MISSING_POLICY,
   DEFAULT_SCALING,
-  gradeCuts,
+  type MissingPolicy,
   type Scaling,
   type Scorecard,
-  scoreRow,
 } from './scorecard.ts';
-import { DEFAULT_WOE_SMOOTHING, woeTable } from './woe.ts';
+import { DEFAULT_WOE_SMOOTHING } from './woe.ts';
+
+export type { FeatureScreen } from './fit.ts';
+export { scoreRows } from './fit.ts';
 
 export const MODEL_FORMAT = 'fenqi-scorecard';
 export const MODEL_FORMAT_VERSION = 1;
@@ -55,6 +54,13 @@ export interface TrainOptions {
   l2: number;
   smoothing: number;
   scaling: Scaling;
+  /** How features are chosen on the multivariate fit (see fit.ts). */
+  selection: Selection;
+  /** 'inner-cv': bins and L2 penalty chosen by cross-validation inside each fit; 'fixed': as given. */
+  complexity: 'inner-cv' | 'fixed';
+  missingPolicy: MissingPolicy;
+  /** The cells the data was read with as missing; stored so scoring reads cells the same way. */
+  naTokens: readonly string[];
   onProgress?: (message: string) => void;
 }
 
@@ -67,6 +73,10 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, 'target' | 'badValue'> = {
   l2: DEFAULT_LOGISTIC.l2,
   smoothing: DEFAULT_WOE_SMOOTHING,
   scaling: DEFAULT_SCALING,
+  selection: 'l2',
+  complexity: 'inner-cv',
+  missingPolicy: DEFAULT_MISSING_POLICY,
+  naTokens: DEFAULT_NA_TOKENS,
 };
 
 export interface Discrimination {
@@ -79,15 +89,9 @@ export interface FoldMetrics extends Discrimination {
   fold: number;
   rows: number;
   bads: number;
-}
-
-export interface FeatureScreen {
-  feature: string;
-  type: 'numeric' | 'categorical';
-  iv: number;
-  selected: boolean;
-  /** Why a feature is out: "iv below 0.02", "wrong sign", or "" when selected. */
-  note: string;
+  /** The complexity inner cross-validation chose for this fold. */
+  maxBins?: number;
+  l2?: number;
 }
 
 export interface ScoreDistribution {
@@ -106,7 +110,10 @@ export interface ScorecardModel extends Scorecard {
   rows: number;
   bads: number;
   /** The training options that shape the model (not the target, exclusions or scaling). */
-  options: Pick<TrainOptions, 'folds' | 'seed' | 'binning' | 'minIv' | 'l2' | 'smoothing'>;
+  options: Pick<TrainOptions, 'folds' | 'seed' | 'binning' | 'minIv' | 'l2' | 'smoothing'> &
+    Partial<Pick<TrainOptions, 'selection' | 'missingPolicy' | 'complexity'>>;
+  /** What inner cross-validation chose for the final model (null when complexity is fixed). */
+  complexity?: Complexity | null;
   screening: FeatureScreen[];
   metrics: { training: Discrimination; cv: { folds: FoldMetrics[]; mean: Discrimination } | null };
   scoreDistribution: ScoreDistribution;
@@ -117,11 +124,6 @@ export interface TrainResult {
   /** Held-out scores from cross-validation, one per training row (null without CV). */
   outOfFold: { scores: number[]; good: boolean[] } | null;
   training: { scores: number[]; good: boolean[] };
-}
-
-interface Fitted {
-  card: Scorecard;
-  screening: FeatureScreen[];
 }
 
 /** 1 for bad, 0 for good, per dataset row; and the rows whose target is present. */
@@ -148,72 +150,36 @@ export function targetOf(data: Dataset, column: string, badValue: string): { y: 
   return { y, rows };
 }
 
-function binFeature(column: Column, y: Uint8Array, rows: number[], opts: BinningOptions): FeatureBinning {
-  return column.kind === 'numeric'
-    ? binNumeric(column.name, column.values, y, rows, opts)
-    : binCategorical(column.name, column.values, y, rows, opts);
-}
-
-function rowObject(features: readonly Column[], r: number): Record<string, number | string | null> {
-  const row: Record<string, number | string | null> = {};
-  for (const c of features) row[c.name] = c.values[r] ?? null;
-  return row;
-}
-
-function fitOnce(features: Column[], y: Uint8Array, rows: number[], opts: TrainOptions): Fitted {
-  const candidates = features.map((column) => {
-    const binning = binFeature(column, y, rows, opts.binning);
-    const { woe, iv } = woeTable(binning.bins, opts.smoothing);
-    const binOfRow = rows.map((r) => assignBin(binning, column.values[r] ?? null));
-    return { column, binning, woe, iv, binOfRow };
-  });
-  const screening: FeatureScreen[] = candidates.map((c) => ({
-    feature: c.column.name,
-    type: c.column.kind,
-    iv: c.iv,
-    selected: c.iv >= opts.minIv,
-    note: c.iv >= opts.minIv ? '' : `iv below ${opts.minIv}`,
+/** Sort orders and codes views, computed once for every fit on the data. */
+export function prepareColumns(
+  features: Column[],
+  binning: BinningOptions,
+  rows: readonly number[],
+): PreparedColumn[] {
+  return features.map((column) => ({
+    column,
+    sorted: column.kind === 'numeric' ? sortedPresentRows(column.values, rows, binning.specialValues) : null,
+    codes: codesOf(column),
   }));
-  let chosen = candidates.filter((_, i) => screening[i]!.selected);
-  const yRows = rows.map((r) => y[r]!);
-  for (;;) {
-    if (chosen.length === 0) throw new TrainInputError(`no feature reaches the IV threshold ${opts.minIv}`);
-    const x = rows.map((_, i) => chosen.map((c) => c.woe[c.binOfRow[i]!]!));
-    const fit = fitLogistic(x, yRows, { l2: opts.l2 });
-    // WoE grows with safety, so a weight on P(bad) must be negative; a positive one is collinearity
-    // talking, and a scorecard that rewards risk in one line cannot be explained to anyone.
-    let worst = -1;
-    let worstZ = 0;
-    fit.coefficients.forEach((b, j) => {
-      const z = b / fit.stdErrors[j]!;
-      if (b > 0 && z > worstZ) {
-        worst = j;
-        worstZ = z;
-      }
-    });
-    if (worst >= 0) {
-      const name = chosen[worst]!.column.name;
-      const entry = screening.find((s) => s.feature === name)!;
-      entry.selected = false;
-      entry.note = 'wrong sign';
-      chosen = chosen.filter((_, j) => j !== worst);
-      continue;
-    }
-    const card = buildScorecard(
-      chosen.map((c, j) => ({
-        binning: c.binning,
-        woe: c.woe,
-        iv: c.iv,
-        coefficient: fit.coefficients[j]!,
-        stdError: fit.stdErrors[j]!,
-      })),
-      fit.intercept,
-      fit.interceptStdError,
-      opts.scaling,
-    );
-    const scores = rows.map((r) => scoreRow(card, rowObject(features, r), 0).score);
-    card.grades = gradeCuts(scores);
-    return { card, screening };
+}
+
+/** One fit, its complexity (bins, penalty) first chosen by inner cross-validation when asked. */
+function fitOnce(
+  prepared: PreparedColumn[],
+  y: Uint8Array,
+  rows: number[],
+  opts: TrainOptions,
+  seed: number,
+): Fitted & { complexity: Complexity | null } {
+  try {
+    const complexity = opts.complexity === 'inner-cv' ? tuneComplexity(prepared, y, rows, opts, seed) : null;
+    const tuned = complexity
+      ? { ...opts, binning: { ...opts.binning, maxBins: complexity.maxBins }, l2: complexity.l2 }
+      : opts;
+    return { ...fitScorecard(prepared, y, rows, tuned), complexity };
+  } catch (err) {
+    if (err instanceof RangeError) throw new TrainInputError(err.message);
+    throw err;
   }
 }
 
@@ -243,58 +209,29 @@ function scoreDistribution(scores: number[], good: boolean[]): ScoreDistribution
   };
 }
 
-/** Scores each fold with a model fitted on the others: honest discrimination and out-of-fold scores. */
-function crossValidate(
-  features: Column[],
-  y: Uint8Array,
-  rows: number[],
-  good: boolean[],
-  opts: TrainOptions,
-): { cv: ScorecardModel['metrics']['cv']; outOfFold: TrainResult['outOfFold'] } {
-  const progress = opts.onProgress ?? (() => {});
-  let folds: Int32Array;
-  try {
-    folds = stratifiedFolds(
-      rows.map((r) => y[r]!),
-      opts.folds,
-      opts.seed,
-    );
-  } catch (err) {
-    throw new TrainInputError((err as Error).message);
-  }
-  const oofScores = new Array<number>(rows.length).fill(0);
-  const foldMetrics: FoldMetrics[] = [];
-  for (let k = 0; k < opts.folds; k++) {
-    progress(`fold ${k + 1}/${opts.folds}: binning and fitting`);
-    const fitIdx = rows.filter((_, i) => folds[i] !== k);
-    const testPos = rows.map((_, i) => i).filter((i) => folds[i] === k);
-    const { card } = fitOnce(features, y, fitIdx, opts);
-    const scores = testPos.map((i) => scoreRow(card, rowObject(features, rows[i]!), 0).score);
-    testPos.forEach((i, t) => {
-      oofScores[i] = scores[t]!;
-    });
-    const testGood = testPos.map((i) => good[i]!);
-    foldMetrics.push({
-      fold: k + 1,
-      rows: testPos.length,
-      bads: testGood.filter((g) => !g).length,
-      ...discrimination(scores, testGood),
-    });
-  }
-  const mean = (key: keyof Discrimination): number =>
-    foldMetrics.reduce((s, f) => s + f[key], 0) / foldMetrics.length;
-  return {
-    cv: { folds: foldMetrics, mean: { auc: mean('auc'), gini: mean('gini'), ks: mean('ks') } },
-    outOfFold: { scores: oofScores, good },
-  };
+/** What every fold and the final fit share: prepared columns, outcomes, rows and fold numbers. */
+export interface Prepared {
+  opts: TrainOptions;
+  features: PreparedColumn[];
+  y: Uint8Array;
+  rows: number[];
+  good: boolean[];
+  /** Fold of each training row (position in `rows`); null without cross-validation. */
+  folds: Int32Array | null;
 }
 
-export function train(
+/** One fold's held-out scores, by position in Prepared.rows. */
+export interface FoldOutcome {
+  metrics: FoldMetrics;
+  testPos: number[];
+  scores: number[];
+}
+
+export function prepareTraining(
   data: Dataset,
   options: Partial<TrainOptions> & Pick<TrainOptions, 'target' | 'badValue'>,
-): TrainResult {
+): Prepared {
   const opts: TrainOptions = { ...DEFAULT_TRAIN, ...options };
-  const progress = opts.onProgress ?? (() => {});
   const names = new Set(data.columns.map((c) => c.name));
   for (const name of opts.exclude) {
     if (!names.has(name)) throw new TrainInputError(`--exclude names unknown column "${name}"`);
@@ -304,16 +241,86 @@ export function train(
   }
   const { y, rows } = targetOf(data, opts.target, opts.badValue);
   const excluded = new Set([opts.target, ...opts.exclude]);
-  const features = data.columns.filter((c) => !excluded.has(c.name));
-  if (features.length === 0) throw new TrainInputError('no feature columns left to train on');
-  const good = rows.map((r) => y[r] === 0);
+  const columns = data.columns.filter((c) => !excluded.has(c.name));
+  if (columns.length === 0) throw new TrainInputError('no feature columns left to train on');
+  let folds: Int32Array | null = null;
+  if (opts.folds >= 2) {
+    try {
+      folds = stratifiedFolds(
+        rows.map((r) => y[r]!),
+        opts.folds,
+        opts.seed,
+      );
+    } catch (err) {
+      throw new TrainInputError((err as Error).message);
+    }
+  }
+  const features = prepareColumns(columns, opts.binning, rows);
+  return { opts, features, y, rows, good: rows.map((r) => y[r] === 0), folds };
+}
 
-  const { cv, outOfFold } =
-    opts.folds >= 2 ? crossValidate(features, y, rows, good, opts) : { cv: null, outOfFold: null };
+/** Fits on every fold but k and scores fold k: the unit of work a worker thread takes. */
+export function runFold(prep: Prepared, k: number): FoldOutcome {
+  const { features, y, rows, good, opts } = prep;
+  const folds = prep.folds!;
+  const fitIdx = rows.filter((_, i) => folds[i] !== k);
+  const testPos = rows.map((_, i) => i).filter((i) => folds[i] === k);
+  const { card, complexity } = fitOnce(features, y, fitIdx, opts, opts.seed + k + 1);
+  const scores = Array.from(
+    scoreRows(
+      card,
+      features,
+      testPos.map((i) => rows[i]!),
+    ),
+  );
+  const testGood = testPos.map((i) => good[i]!);
+  const metrics: FoldMetrics = {
+    fold: k + 1,
+    rows: testPos.length,
+    bads: testGood.filter((g) => !g).length,
+    ...discrimination(scores, testGood),
+    ...(complexity ? { maxBins: complexity.maxBins, l2: complexity.l2 } : {}),
+  };
+  return { metrics, testPos, scores };
+}
 
-  progress('final model on all rows');
-  const { card, screening } = fitOnce(features, y, rows, opts);
-  const trainingScores = rows.map((r) => scoreRow(card, rowObject(features, r), 0).score);
+/** Fold outcomes (in any order) into per-fold metrics, their mean and out-of-fold scores. */
+function collectFolds(
+  prep: Prepared,
+  outcomes: FoldOutcome[],
+): { cv: ScorecardModel['metrics']['cv']; outOfFold: TrainResult['outOfFold'] } {
+  const oofScores = new Array<number>(prep.rows.length).fill(0);
+  for (const o of outcomes) {
+    o.testPos.forEach((i, t) => {
+      oofScores[i] = o.scores[t]!;
+    });
+  }
+  const foldMetrics = outcomes.map((o) => o.metrics).sort((a, b) => a.fold - b.fold);
+  const mean = (key: keyof Discrimination): number =>
+    foldMetrics.reduce((s, f) => s + f[key], 0) / foldMetrics.length;
+  return {
+    cv: { folds: foldMetrics, mean: { auc: mean('auc'), gini: mean('gini'), ks: mean('ks') } },
+    outOfFold: { scores: oofScores, good: prep.good },
+  };
+}
+
+/** The final fit on all rows: independent of the folds, so it can run while they do. */
+export function fitFinal(prep: Prepared): Fitted & { complexity: Complexity | null } {
+  const fitted = fitOnce(prep.features, prep.y, prep.rows, prep.opts, prep.opts.seed);
+  fitted.card.naTokens = [...prep.opts.naTokens];
+  return fitted;
+}
+
+/** The model file and result from the final fit and the fold outcomes (all folds, any order). */
+export function finishTraining(
+  prep: Prepared,
+  outcomes: FoldOutcome[],
+  final: Fitted & { complexity: Complexity | null } = fitFinal(prep),
+): TrainResult {
+  const { opts, features, rows, good } = prep;
+  const { cv, outOfFold } = prep.folds ? collectFolds(prep, outcomes) : { cv: null, outOfFold: null };
+  const { card, screening, complexity } = final;
+  const trainingScores = Array.from(scoreRows(card, features, rows));
   const model: ScorecardModel = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
@@ -328,13 +335,33 @@ export function train(
       minIv: opts.minIv,
       l2: opts.l2,
       smoothing: opts.smoothing,
+      selection: opts.selection,
+      missingPolicy: opts.missingPolicy,
+      complexity: opts.complexity,
     },
+    complexity,
     ...card,
     screening: screening.sort((a, b) => b.iv - a.iv),
     metrics: { training: discrimination(trainingScores, good), cv },
     scoreDistribution: scoreDistribution(trainingScores, good),
   };
   return { model, outOfFold, training: { scores: trainingScores, good } };
+}
+
+/** Trains on one thread: every fold, then the final model (src/risk/train runs folds in parallel). */
+export function train(
+  data: Dataset,
+  options: Partial<TrainOptions> & Pick<TrainOptions, 'target' | 'badValue'>,
+): TrainResult {
+  const prep = prepareTraining(data, options);
+  const progress = prep.opts.onProgress ?? (() => {});
+  const outcomes: FoldOutcome[] = [];
+  for (let k = 0; k < (prep.folds ? prep.opts.folds : 0); k++) {
+    progress(`fold ${k + 1}/${prep.opts.folds}: binning and fitting`);
+    outcomes.push(runFold(prep, k));
+  }
+  progress('final model on all rows');
+  return finishTraining(prep, outcomes);
 }
 
 /** Checks that parsed JSON looks like a model this code can score with. */

@@ -122,6 +122,8 @@ export interface DecisionDeps {
   /** The database pool size: batches in flight are a share of it. */
   poolMax: number;
   providers: RiskProviders;
+  /** Today's business date (the platform's business clock), for the history's days past due. */
+  today: () => Promise<string>;
 }
 
 export interface Decision extends Evaluation {
@@ -175,7 +177,7 @@ export class DecisionService {
     );
     this.histories = new MicroBatcher(
       async (ids) => {
-        const facts = await readHistoryFacts(sql, ids);
+        const facts = await readHistoryFacts(sql, ids, await deps.today());
         return ids.map((id) => facts.get(id));
       },
       { maxBatch: HISTORY_BATCH_MAX, maxInFlight },

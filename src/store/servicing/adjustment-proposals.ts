@@ -3,7 +3,7 @@
  * (migrations/0117_adjustment_proposals.sql; the seam is src/servicing/approval.ts).
  */
 import type { WaivableComponent } from '../../domain/adjustments.ts';
-import type { TransactionSql } from '../db.ts';
+import type { Queryable, TransactionSql } from '../db.ts';
 import { Refusal } from '../refusal.ts';
 
 export interface AdjustmentProposal {
@@ -70,7 +70,14 @@ export async function lockOpenProposal(
   id: bigint,
   checker: bigint,
 ): Promise<AdjustmentProposal> {
-  const [row] = await tx<Row[]>`select * from adjustment_proposals where id = ${id} for update`;
+  const [found] = await tx<
+    { customer_id: bigint }[]
+  >`select customer_id from adjustment_proposals where id = ${id}`;
+  // a row is locked through its customer: on a sharded database a lock is taken on one shard only
+  const [row] = found
+    ? await tx<Row[]>`
+        select * from adjustment_proposals where customer_id = ${found.customer_id} and id = ${id} for update`
+    : [];
   if (!row) throw new Refusal('PROPOSAL_NOT_FOUND', 'no such adjustment proposal');
   const p = fromRow(row);
   if (p.status !== 'open')
@@ -81,11 +88,41 @@ export async function lockOpenProposal(
 
 export async function decideProposal(
   tx: TransactionSql,
-  id: bigint,
+  open: Pick<AdjustmentProposal, 'customerId' | 'id'>,
   status: 'approved' | 'rejected',
   checker: bigint,
 ): Promise<void> {
   await tx`
     update adjustment_proposals set status = ${status}, decided_by = ${checker}, decided_at = now()
-    where id = ${id} and status = 'open'`;
+    where customer_id = ${open.customerId} and id = ${open.id} and status = 'open'`;
+}
+
+/** Largest page of GET /v1/adjustment-proposals. */
+export const ADJUSTMENT_PROPOSAL_PAGE_MAX = 100;
+
+export interface ListedAdjustmentProposal extends AdjustmentProposal {
+  createdAt: Date;
+  /** Seconds since it was proposed, by the database's clock. */
+  ageS: number;
+  proposerName: string;
+}
+
+/** Proposals in a status, newest first, a page of at most ADJUSTMENT_PROPOSAL_PAGE_MAX before a cursor. */
+export async function listAdjustmentProposals(
+  sql: Queryable,
+  status: AdjustmentProposal['status'],
+  limit: number,
+  beforeId: bigint | null,
+): Promise<ListedAdjustmentProposal[]> {
+  const rows = await sql<(Row & { created_at: Date; age_s: number; proposer_name: string })[]>`
+    select p.*, floor(extract(epoch from now() - p.created_at))::int as age_s, s.username as proposer_name
+    from adjustment_proposals p join staff s on s.id = p.proposed_by
+    where p.status = ${status} and ${beforeId === null ? sql`true` : sql`p.id < ${beforeId.toString()}::bigint`}
+    order by p.id desc limit ${Math.min(limit, ADJUSTMENT_PROPOSAL_PAGE_MAX)}`;
+  return rows.map((r) => ({
+    ...fromRow(r),
+    createdAt: r.created_at,
+    ageS: Math.max(0, r.age_s),
+    proposerName: r.proposer_name,
+  }));
 }

@@ -12,7 +12,7 @@ import {
 import { chargePostings, waiverPostings } from '../../domain/servicing-postings.ts';
 import type { TransactionSql } from '../db.ts';
 import { type EntryInput, postEntries } from '../ledger.ts';
-import { getInstallments, getLoan, type Loan, nextIds } from '../loans.ts';
+import { getInstallments, type Loan, lockLoan, nextIds } from '../loans.ts';
 import { Refusal } from '../refusal.ts';
 import { closePaidOffLoan, refreshStanding } from '../repayments.ts';
 
@@ -44,7 +44,7 @@ function refused(code: AdjustmentRefusal): never {
 }
 
 export async function lockActiveLoan(tx: TransactionSql, loanId: bigint): Promise<Loan> {
-  const loan = await getLoan(tx, loanId, true);
+  const loan = await lockLoan(tx, loanId);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'no such loan');
   if (loan.status !== 'active')
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
@@ -96,7 +96,7 @@ async function settle(
 /** A fee charged on one installment (a returned-payment fee, say). */
 export async function applyCharge(tx: TransactionSql, input: AdjustmentInput): Promise<AppliedAdjustment> {
   const loan = await lockActiveLoan(tx, input.loanId);
-  const target = chargeTarget(await getInstallments(tx, loan.id), input.installment);
+  const target = chargeTarget(await getInstallments(tx, loan.id, loan.customerId), input.installment);
   if (typeof target !== 'number') refused(target.refused);
   const parts = [{ number: target, amountMinor: input.amountMinor }];
   const [id] = (await record(tx, loan, input, 'charge', 'fee', parts)) as [bigint];
@@ -123,7 +123,9 @@ export async function applyWaiver(
   input: AdjustmentInput & { component: WaivableComponent },
 ): Promise<AppliedAdjustment> {
   const loan = await lockActiveLoan(tx, input.loanId);
-  const installments = (await getInstallments(tx, loan.id)).filter((i) => i.status !== 'written_off');
+  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter(
+    (i) => i.status !== 'written_off',
+  );
   const parts = planWaiver(installments, input.component, input.amountMinor, input.installment);
   if (!Array.isArray(parts)) refused(parts.refused);
   const ids = await record(tx, loan, input, 'waiver', input.component, parts);

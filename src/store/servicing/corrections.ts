@@ -10,9 +10,29 @@ import { repaymentPostings } from '../../domain/postings.ts';
 import { reversalOf } from '../../domain/servicing-postings.ts';
 import type { Queryable, TransactionSql } from '../db.ts';
 import { postEntries } from '../ledger.ts';
-import { getLoan, type Loan, nextIds } from '../loans.ts';
+import { type Loan, lockLoan, nextIds } from '../loans.ts';
 import { Refusal } from '../refusal.ts';
+import { lastScheduleChange } from './hardship.ts';
 import { reprocessLoan } from './reprocess.ts';
+
+/**
+ * A re-age or reschedule made the schedule the loan is replayed from: history before it cannot be
+ * replayed against it, so a correction dated before it (or a reversal of a payment it took into
+ * account) is refused.
+ */
+async function refuseBeforeScheduleChange(
+  tx: TransactionSql,
+  loan: Loan,
+  valueDate: string,
+  inclusive: boolean,
+) {
+  const changed = await lastScheduleChange(tx, loan);
+  if (changed !== null && (valueDate < changed || (inclusive && valueDate === changed))) {
+    throw new Refusal('SCHEDULE_CHANGED', 'the schedule was re-aged or rescheduled after this date', {
+      schedule_changed_on: changed,
+    });
+  }
+}
 
 export interface CorrectedRepayment {
   id: bigint;
@@ -71,7 +91,7 @@ function view(row: Row, after: { loan: Loan; waivedInterestMinor: bigint }): Cor
 }
 
 async function lockActive(tx: TransactionSql, loanId: bigint, allowPaidOff: boolean): Promise<Loan> {
-  const loan = await getLoan(tx, loanId, true);
+  const loan = await lockLoan(tx, loanId);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'no such loan');
   if (loan.status !== 'active' && !(allowPaidOff && loan.status === 'paid_off')) {
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
@@ -85,6 +105,7 @@ export async function applyDatedRepayment(
   input: { loanId: bigint; amountMinor: bigint; valueDate: string; businessDate: string },
 ): Promise<CorrectedRepayment> {
   const loan = await lockActive(tx, input.loanId, false);
+  await refuseBeforeScheduleChange(tx, loan, input.valueDate, false);
   const [row] = await tx<{ id: bigint }[]>`
     insert into repayments (loan_id, customer_id, amount_minor, excess_minor, business_date, value_date)
     values (${loan.id}, ${loan.customerId}, ${input.amountMinor}, ${input.amountMinor}, ${input.businessDate},
@@ -117,6 +138,7 @@ export async function reverseRepayment(
     throw new Refusal('REPAYMENT_NOT_FOUND', 'no such repayment on this loan');
   if (row.status === 'reversed')
     throw new Refusal('REPAYMENT_ALREADY_REVERSED', 'the repayment is already reversed');
+  await refuseBeforeScheduleChange(tx, loan, row.value_date, true);
   await tx`
     update repayments set status = 'reversed', reversed_on = ${input.businessDate}, reversal_reason = ${input.reason}
     where customer_id = ${loan.customerId} and id = ${row.id}`;

@@ -76,7 +76,7 @@ export async function transferCreditBalance(
   tx: TransactionSql,
   m: { customerId: bigint; loanId: bigint; amountMinor: bigint; requestedBy: string; businessDate: string },
 ): Promise<Repayment> {
-  const loan = await getLoan(tx, m.loanId);
+  const loan = await getLoan(tx, m.loanId, false, m.customerId);
   if (!loan || loan.customerId !== m.customerId)
     throw new Refusal('LOAN_NOT_FOUND', 'no such loan of this customer');
   await take(tx, m.customerId, m.amountMinor);

@@ -12,17 +12,25 @@
 import type { Components } from '../../domain/allocation.ts';
 import { addDays } from '../../domain/dates.ts';
 import { invariant } from '../../domain/index.ts';
-import type { ACCOUNTS } from '../../domain/postings.ts';
+import { ACCOUNTS } from '../../domain/postings.ts';
+
+const RECEIVABLE_INTEREST = ACCOUNTS.receivableInterest;
+
 import {
   type ReplayPayment,
   type ReplayResult,
   replayLoan,
   type ScheduledInstallment,
 } from '../../domain/replay.ts';
-import { netted, penaltyAdjustmentPostings, reallocationPostings } from '../../domain/servicing-postings.ts';
+import {
+  interestRecalculationPostings,
+  netted,
+  penaltyAdjustmentPostings,
+  reallocationPostings,
+} from '../../domain/servicing-postings.ts';
 import type { TransactionSql } from '../db.ts';
 import { type EntryInput, postEntries } from '../ledger.ts';
-import { getLoan, type Loan } from '../loans.ts';
+import { type Loan, lockLoan } from '../loans.ts';
 import { getProduct } from '../products.ts';
 import { Refusal } from '../refusal.ts';
 import { closePaidOffLoan, refreshStanding } from '../repayments.ts';
@@ -225,6 +233,62 @@ async function adjustCredit(tx: TransactionSql, loan: Loan, facts: Facts, result
   }
 }
 
+/** Each installment's interest as stored, before a reopen puts the scheduled interest back. */
+async function storedInterest(tx: TransactionSql, loan: Loan): Promise<Map<number, bigint>> {
+  const rows = await tx<{ number: number; interest_minor: bigint }[]>`
+    select number, interest_minor from installments
+    where customer_id = ${loan.customerId} and loan_id = ${loan.id}`;
+  return new Map(rows.map((r) => [r.number, r.interest_minor]));
+}
+
+/** Interest earlier recalculations took off the loan's receivable (net of any put back). */
+async function recalculatedBefore(tx: TransactionSql, loan: Loan): Promise<bigint> {
+  const [row] = await tx<{ minor: bigint }[]>`
+    select coalesce(sum(jl.credit_minor - jl.debit_minor), 0)::bigint as minor
+    from journal_entries je join journal_lines jl on jl.entry_id = je.id
+    where je.customer_id = ${loan.customerId} and je.loan_id = ${loan.id} and je.kind = 'interest_recalculation'
+      and jl.account_code = ${RECEIVABLE_INTEREST}`;
+  return row?.minor ?? 0n;
+}
+
+/**
+ * Interest recalculation moved interest off (or back onto) the installments: the receivable the
+ * ledger holds is the scheduled interest less what earlier recalculations took off; it must become
+ * what the replay holds plus what its payoff waives (the closing books that part). Interest of
+ * installments due by the last closed date was earned, so that part comes back out of income.
+ */
+async function bookRecalculation(
+  tx: TransactionSql,
+  loan: Loan,
+  before: ReadonlyMap<number, bigint>,
+  facts: Facts,
+  result: ReplayResult,
+  eventId: bigint,
+  date: string,
+): Promise<void> {
+  const earlierMinor = await recalculatedBefore(tx, loan);
+  const scheduledMinor = facts.installments.reduce((s, i) => s + i.scheduled_interest_minor, 0n);
+  const replayedMinor = result.installments.reduce((s, i) => s + i.scheduled.interest, 0n);
+  const totalMinor = scheduledMinor - earlierMinor - replayedMinor - result.waivedInterestMinor;
+  let earnedMinor = 0n;
+  for (const i of result.installments) {
+    if (facts.closedThrough === null || i.dueDate > facts.closedThrough) continue;
+    earnedMinor += (before.get(i.number) ?? i.scheduled.interest) - i.scheduled.interest;
+  }
+  const lo = totalMinor < 0n ? totalMinor : 0n;
+  const hi = totalMinor > 0n ? totalMinor : 0n;
+  earnedMinor = earnedMinor < lo ? lo : earnedMinor > hi ? hi : earnedMinor;
+  const ref = { customerId: loan.customerId, loanId: loan.id };
+  const posting = interestRecalculationPostings(ref, {
+    unearnedMinor: totalMinor - earnedMinor,
+    earnedMinor,
+  });
+  if (posting) {
+    const eventKey = `loan:${loan.id}:recalculation:${eventId}`;
+    await postEntries(tx, [{ eventKey, businessDate: date, ...ref, posting }]);
+  }
+}
+
 /**
  * Replays the loan (locked by the caller) and books the difference; `eventId` names the servicing
  * event in every entry key, `date` is the business date the entries carry.
@@ -235,11 +299,14 @@ export async function reprocessLoan(
   eventId: bigint,
   date: string,
 ): Promise<{ loan: Loan; waivedInterestMinor: bigint }> {
-  let loan = await getLoan(tx, loanId, true);
+  let loan = await lockLoan(tx, loanId);
   invariant(loan !== null, 'the loan to reprocess exists');
   if (loan.status !== 'active' && loan.status !== 'paid_off') {
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
   }
+  const stored = await getProduct(tx, loan.productId);
+  const recalculates = stored?.product.interestRecalculation === 'progressive';
+  const interestBefore = recalculates ? await storedInterest(tx, loan) : null;
   if (loan.status === 'paid_off') {
     await reopen(tx, loan, `loan:${loan.id}:reopen:${eventId}`, date);
     loan = { ...loan, status: 'active' };
@@ -247,6 +314,7 @@ export async function reprocessLoan(
   const facts = await readFacts(tx, loan);
   const result = await replayStoredLoan(tx, loan, facts);
   await reallocate(tx, loan, facts, result, eventId, date);
+  if (interestBefore) await bookRecalculation(tx, loan, interestBefore, facts, result, eventId, date);
   await writeInstallments(tx, loan, result, facts.closedThrough);
   await adjustCredit(tx, loan, facts, result);
   if (result.paidOffOn !== null) {

@@ -32,7 +32,8 @@ export async function returnWindowDays(sql: Queryable, merchantId: bigint): Prom
 export async function setReturnWindowDays(sql: Queryable, merchantId: bigint, days: number): Promise<void> {
   await sql`
     insert into merchant_return_policies (merchant_id, return_window_days) values (${merchantId}, ${days})
-    on conflict (merchant_id) do update set return_window_days = excluded.return_window_days, updated_at = now()`;
+    on conflict (merchant_id) do update set return_window_days = excluded.return_window_days,
+      updated_at = excluded.updated_at`;
 }
 
 export interface ReturnInput {
@@ -58,7 +59,9 @@ async function facts(tx: TransactionSql, order: Order, loan: Loan) {
     where customer_id = ${order.customerId} and order_id = ${order.id}`;
   const [mark] = await tx<{ d: string }[]>`
     select last_closed_date::text as d from loan_cob_marks where customer_id = ${loan.customerId} and loan_id = ${loan.id}`;
-  const installments = (await getInstallments(tx, loan.id)).filter((i) => i.status !== 'written_off');
+  const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter(
+    (i) => i.status !== 'written_off',
+  );
   return { alreadyReturnedMinor: returned?.minor ?? 0n, accruedThrough: mark?.d ?? null, installments };
 }
 
@@ -66,7 +69,7 @@ async function lockedLoan(tx: TransactionSql, order: Order): Promise<Loan> {
   if (order.status !== 'settled' || order.loanId === null) {
     throw new Refusal('ORDER_NOT_RETURNABLE', `the order is ${order.status}`, { status: order.status });
   }
-  const loan = await getLoan(tx, order.loanId, true);
+  const loan = await getLoan(tx, order.loanId, true, order.customerId);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'the order has no loan');
   if (loan.status !== 'active')
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });

@@ -8,7 +8,7 @@
 import { planWriteOffs } from '../../domain/cob.ts';
 import { closeWrittenOff, postPlanned, readWriteOffFacts } from '../cob.ts';
 import type { TransactionSql } from '../db.ts';
-import { getLoan } from '../loans.ts';
+import { lockLoan } from '../loans.ts';
 import { Refusal } from '../refusal.ts';
 
 export async function writeOffLoan(
@@ -16,7 +16,7 @@ export async function writeOffLoan(
   loanId: bigint,
   date: string,
 ): Promise<{ lossMinor: bigint; customerId: bigint }> {
-  const loan = await getLoan(tx, loanId, true);
+  const loan = await lockLoan(tx, loanId);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'no such loan');
   if (loan.status !== 'active')
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });

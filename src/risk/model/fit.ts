@@ -1,0 +1,390 @@
+/**
+ * One fit of the scorecard on a set of rows: bin every candidate (integer codes read as codes when
+ * the data says so), compute WoE, choose features on the multivariate model, fit, scale to points.
+ *
+ * Selection is on the multivariate model, never by univariate IV: by default ('l2') every feature
+ * with any signal enters and the L2 penalty (tuned by inner cross-validation, complexity.ts) shrinks
+ * the weak ones; 'stepwise' also drops the least significant feature while that lowers AIC
+ * (-2 ln L + 2k). A feature whose weight comes out reversed (risk rewarded given the others) is a
+ * suppressor: it is kept, since the likelihood says it earns its place, and listed with the feature
+ * it leans on as a candidate for a ratio (balance at a given limit is utilisation). On german_credit
+ * (5 folds, seed 42) AIC elimination cost 0.002 AUC against 'l2'. The rule before v2 (IV threshold,
+ * then drop wrong signs) stays as selection 'iv'.
+ */
+import {
+  assignBin,
+  type BinningOptions,
+  binCategorical,
+  binNumeric,
+  type FeatureBinning,
+} from './binning.ts';
+import type { Column } from './csv.ts';
+import { fitLogisticFlat, type LogisticFit } from './logistic.ts';
+import { buildScorecard, gradeCuts, type MissingPolicy, type Scaling, type Scorecard } from './scorecard.ts';
+import { woeTable } from './woe.ts';
+
+/** Integer columns with at most this many distinct values are also tried as categories (codes). */
+export const MAX_CODE_LEVELS = 12;
+/** Codes win when their held-out IV beats the numeric binning's by this share. */
+export const CODED_MIN_IV_GAIN = 0.05;
+/** A feature under this IV carries nothing a fit could use; it is not offered to selection. */
+export const MIN_CANDIDATE_IV = 0.001;
+
+/** Penalty per parameter in AIC = -2 ln L + 2k. */
+export const AIC_PENALTY_PER_PARAMETER = 2;
+
+/**
+ * 'l2': every feature with any signal, shrunk by the L2 penalty (chosen by inner CV when the
+ * complexity is tuned); 'stepwise': backward elimination by AIC; 'iv': IV screen then sign checks.
+ */
+export type Selection = 'l2' | 'stepwise' | 'iv';
+export const SELECTIONS: readonly Selection[] = ['l2', 'stepwise', 'iv'];
+
+export interface FitOptions {
+  binning: BinningOptions;
+  selection: Selection;
+  minIv: number;
+  l2: number;
+  smoothing: number;
+  scaling: Scaling;
+  missingPolicy: MissingPolicy;
+}
+
+export interface FeatureScreen {
+  feature: string;
+  type: 'numeric' | 'categorical';
+  iv: number;
+  selected: boolean;
+  /** Why a feature is out ("iv below 0.02", "wrong sign", "BIC"), or what it is ("suppressor ..."). */
+  note: string;
+  /** Integer codes binned as categories. */
+  coded?: boolean;
+  /** For a suppressor: the selected feature its WoE correlates with most (a ratio candidate). */
+  partner?: string;
+}
+
+/** A column with what can be computed once for all fits: its sort order and its codes view. */
+export interface PreparedColumn {
+  column: Column;
+  /** Numeric: rows with a present, non-special value, sorted by value (all dataset rows). */
+  sorted: Int32Array | null;
+  /** Integer columns of few levels: the values as text, for binning as categories. */
+  codes: (string | null)[] | null;
+}
+
+export interface Candidate {
+  prepared: PreparedColumn;
+  binning: FeatureBinning;
+  woe: number[];
+  iv: number;
+  /** Bin of each fit row (same order as the fit's rows). */
+  binOfRow: Int32Array;
+}
+
+export interface Fitted {
+  card: Scorecard;
+  screening: FeatureScreen[];
+  fit: LogisticFit;
+  chosen: Candidate[];
+}
+
+/** The codes view of a column when it is integers of at most MAX_CODE_LEVELS distinct values. */
+export function codesOf(column: Column): (string | null)[] | null {
+  if (column.kind !== 'numeric') return null;
+  const levels = new Set<number>();
+  for (const v of column.values) {
+    if (v === null) continue;
+    if (!Number.isInteger(v)) return null;
+    levels.add(v);
+    if (levels.size > MAX_CODE_LEVELS) return null;
+  }
+  if (levels.size < 3) return null;
+  // One string per level, shared by every row holding it.
+  const text = new Map([...levels].map((v) => [v, String(v)]));
+  return column.values.map((v) => (v === null ? null : text.get(v)!));
+}
+
+/** The rows of `sorted` that are in `rows` (marked in a mask), order kept: no second sort. */
+function restrict(sorted: Int32Array, mask: Uint8Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) if (mask[sorted[i]!] === 1) n++;
+  const out = new Int32Array(n);
+  let k = 0;
+  for (let i = 0; i < sorted.length; i++) if (mask[sorted[i]!] === 1) out[k++] = sorted[i]!;
+  return out;
+}
+
+/**
+ * IV of `rows` scored with WoE learnt on other rows: bins and WoE from one half, shares from the
+ * other, both ways round. In-sample IV always favours the more flexible binning; this does not.
+ */
+function heldOutIv(
+  binOn: (rows: number[], half: Uint8Array) => FeatureBinning,
+  valueAt: (r: number) => number | string | null,
+  y: Uint8Array,
+  rows: readonly number[],
+  smoothing: number,
+): number {
+  const halves = [rows.filter((_, i) => i % 2 === 0), rows.filter((_, i) => i % 2 === 1)];
+  let total = 0;
+  for (const [learn, test] of [
+    [halves[0]!, halves[1]!],
+    [halves[1]!, halves[0]!],
+  ] as const) {
+    const mask = new Uint8Array(y.length);
+    for (const r of learn) mask[r] = 1;
+    const f = binOn(learn, mask);
+    const { woe } = woeTable(f.bins, smoothing);
+    const counts = f.bins.map(() => ({ good: 0, bad: 0 }));
+    for (const r of test) {
+      const c = counts[assignBin(f, valueAt(r))]!;
+      if (y[r] === 1) c.bad++;
+      else c.good++;
+    }
+    const goods = counts.reduce((s, c) => s + c.good, 0) || 1;
+    const bads = counts.reduce((s, c) => s + c.bad, 0) || 1;
+    counts.forEach((c, b) => {
+      total += (c.good / goods - c.bad / bads) * woe[b]!;
+    });
+  }
+  return total / 2;
+}
+
+/** Bins one column on the fit rows; integer codes become categories when their held-out IV wins. */
+function binCandidate(
+  p: PreparedColumn,
+  y: Uint8Array,
+  rows: number[],
+  mask: Uint8Array,
+  opts: FitOptions,
+): FeatureBinning {
+  const c = p.column;
+  if (c.kind === 'categorical') return binCategorical(c.name, c.values, y, rows, opts.binning);
+  const numeric = (r: number[], m: Uint8Array) =>
+    binNumeric(c.name, c.values, y, r, opts.binning, p.sorted ? restrict(p.sorted, m) : undefined);
+  const asNumeric = numeric(rows, mask);
+  const codes = p.codes;
+  if (!codes) return asNumeric;
+  const coded = (r: number[]) => ({ ...binCategorical(c.name, codes, y, r, opts.binning), coded: true });
+  const numericIv = heldOutIv(numeric, (r) => c.values[r] ?? null, y, rows, opts.smoothing);
+  const codedIv = heldOutIv(coded, (r) => codes[r] ?? null, y, rows, opts.smoothing);
+  return codedIv > numericIv * (1 + CODED_MIN_IV_GAIN) ? coded(rows) : asNumeric;
+}
+
+export function candidatesOf(
+  prepared: PreparedColumn[],
+  y: Uint8Array,
+  rows: number[],
+  opts: FitOptions,
+): Candidate[] {
+  const mask = new Uint8Array(y.length);
+  for (const r of rows) mask[r] = 1;
+  return prepared.map((p) => {
+    const binning = binCandidate(p, y, rows, mask, opts);
+    const { woe, iv } = woeTable(binning.bins, opts.smoothing);
+    const values = binning.coded ? p.codes! : p.column.values;
+    const binOfRow = Int32Array.from(rows, (r) => assignBin(binning, values[r] ?? null));
+    return { prepared: p, binning, woe, iv, binOfRow };
+  });
+}
+
+/** Fits the logistic regression on the chosen features' WoE, the design built flat. */
+function fitWoe(chosen: readonly Candidate[], yRows: Uint8Array, l2: number): LogisticFit {
+  const n = yRows.length;
+  const p = chosen.length + 1;
+  const x = new Float64Array(n * p);
+  for (let i = 0; i < n; i++) x[i * p] = 1;
+  chosen.forEach((c, j) => {
+    for (let i = 0; i < n; i++) x[i * p + j + 1] = c.woe[c.binOfRow[i]!]!;
+  });
+  return fitLogisticFlat(x, p, yRows, { l2 });
+}
+
+/** Akaike's information criterion of a fit with this many slopes. */
+function aic(fit: LogisticFit, slopes: number): number {
+  return -2 * fit.logLikelihood + (slopes + 1) * AIC_PENALTY_PER_PARAMETER;
+}
+
+/** Backward elimination by AIC, dropping the least significant feature each step. */
+function backward(
+  start: Candidate[],
+  yRows: Uint8Array,
+  l2: number,
+): { chosen: Candidate[]; fit: LogisticFit; dropped: Candidate[] } {
+  let chosen = start;
+  let fit = fitWoe(chosen, yRows, l2);
+  const dropped: Candidate[] = [];
+  while (chosen.length > 1) {
+    let weakest = 0;
+    const z = (j: number): number => Math.abs(fit.coefficients[j]! / fit.stdErrors[j]!);
+    for (let j = 1; j < chosen.length; j++) if (z(j) < z(weakest)) weakest = j;
+    const trial = chosen.filter((_, j) => j !== weakest);
+    const trialFit = fitWoe(trial, yRows, l2);
+    if (aic(trialFit, trial.length) >= aic(fit, chosen.length)) break;
+    dropped.push(chosen[weakest]!);
+    chosen = trial;
+    fit = trialFit;
+  }
+  return { chosen, fit, dropped };
+}
+
+function keepAll(
+  start: Candidate[],
+  yRows: Uint8Array,
+  l2: number,
+): { chosen: Candidate[]; fit: LogisticFit; dropped: Candidate[] } {
+  return { chosen: start, fit: fitWoe(start, yRows, l2), dropped: [] };
+}
+
+/** The IV screen then wrong-sign drops: the selection before v2, kept as selection 'iv'. */
+function screenBySign(
+  start: Candidate[],
+  yRows: Uint8Array,
+  l2: number,
+): { chosen: Candidate[]; fit: LogisticFit; dropped: Candidate[] } {
+  let chosen = start;
+  const dropped: Candidate[] = [];
+  for (;;) {
+    if (chosen.length === 0) throw new RangeError('no feature left after the sign checks');
+    const fit = fitWoe(chosen, yRows, l2);
+    // WoE grows with safety, so a weight on P(bad) should be negative; here a positive one is
+    // taken for collinearity and the most significant offender is dropped.
+    let worst = -1;
+    let worstZ = 0;
+    fit.coefficients.forEach((b, j) => {
+      const z = b / fit.stdErrors[j]!;
+      if (b > 0 && z > worstZ) {
+        worst = j;
+        worstZ = z;
+      }
+    });
+    if (worst < 0) return { chosen, fit, dropped };
+    dropped.push(chosen[worst]!);
+    chosen = chosen.filter((_, j) => j !== worst);
+  }
+}
+
+function correlation(a: Candidate, b: Candidate): number {
+  const n = a.binOfRow.length;
+  let sa = 0;
+  let sb = 0;
+  let saa = 0;
+  let sbb = 0;
+  let sab = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a.woe[a.binOfRow[i]!]!;
+    const y = b.woe[b.binOfRow[i]!]!;
+    sa += x;
+    sb += y;
+    saa += x * x;
+    sbb += y * y;
+    sab += x * y;
+  }
+  const cov = sab - (sa * sb) / n;
+  const denominator = Math.sqrt((saa - (sa * sa) / n) * (sbb - (sb * sb) / n));
+  return denominator > 0 ? cov / denominator : 0;
+}
+
+/**
+ * Selected features with a reversed weight, each with the normally signed feature it correlates
+ * with most: the one it is read "at a given" value of (a balance at a given limit).
+ */
+function suppressors(chosen: Candidate[], fit: LogisticFit): Map<string, string> {
+  const out = new Map<string, string>();
+  chosen.forEach((c, j) => {
+    if (fit.coefficients[j]! <= 0) return;
+    let partner = '';
+    let best = 0;
+    for (const [k, other] of chosen.entries()) {
+      if (fit.coefficients[k]! > 0) continue;
+      const r = Math.abs(correlation(c, other));
+      if (r > best) {
+        best = r;
+        partner = other.prepared.column.name;
+      }
+    }
+    out.set(c.prepared.column.name, partner);
+  });
+  return out;
+}
+
+function screeningOf(
+  candidates: Candidate[],
+  chosen: Candidate[],
+  dropped: Candidate[],
+  suppressed: Map<string, string>,
+  opts: FitOptions,
+): FeatureScreen[] {
+  return candidates.map((c) => {
+    const name = c.prepared.column.name;
+    const selected = chosen.includes(c);
+    const partner = suppressed.get(name);
+    let note = '';
+    if (partner !== undefined) note = `suppressor: reversed given ${partner} (ratio candidate)`;
+    else if (!selected && dropped.includes(c))
+      note = opts.selection === 'iv' ? 'wrong sign' : 'dropped by AIC';
+    else if (!selected) note = `iv below ${opts.selection === 'iv' ? opts.minIv : MIN_CANDIDATE_IV}`;
+    return {
+      feature: name,
+      type: c.prepared.column.kind,
+      iv: c.iv,
+      selected,
+      note,
+      ...(c.binning.coded ? { coded: true } : {}),
+      ...(partner ? { partner } : {}),
+    };
+  });
+}
+
+/** Selects, fits and scales: the whole model on these rows. */
+export function fitScorecard(
+  prepared: PreparedColumn[],
+  y: Uint8Array,
+  rows: number[],
+  opts: FitOptions,
+): Fitted {
+  const candidates = candidatesOf(prepared, y, rows, opts);
+  const threshold = opts.selection === 'iv' ? opts.minIv : MIN_CANDIDATE_IV;
+  const start = candidates.filter((c) => c.iv >= threshold);
+  if (start.length === 0) throw new RangeError(`no feature reaches the IV threshold ${threshold}`);
+  const yRows = Uint8Array.from(rows, (r) => y[r]!);
+  const select = opts.selection === 'iv' ? screenBySign : opts.selection === 'stepwise' ? backward : keepAll;
+  const { chosen, fit, dropped } = select(start, yRows, opts.l2);
+  const suppressed = opts.selection === 'iv' ? new Map<string, string>() : suppressors(chosen, fit);
+  const card = buildScorecard(
+    chosen.map((c, j) => ({
+      binning: c.binning,
+      woe: c.woe,
+      iv: c.iv,
+      coefficient: fit.coefficients[j]!,
+      stdError: fit.stdErrors[j]!,
+    })),
+    fit.intercept,
+    fit.interceptStdError,
+    opts.scaling,
+    opts.missingPolicy,
+  );
+  const scores = new Float64Array(rows.length).fill(card.basePoints);
+  card.features.forEach((f, j) => {
+    const binOfRow = chosen[j]!.binOfRow;
+    for (let i = 0; i < rows.length; i++) scores[i]! += f.bins[binOfRow[i]!]!.points;
+  });
+  card.grades = gradeCuts(Array.from(scores));
+  return { card, screening: screeningOf(candidates, chosen, dropped, suppressed, opts), fit, chosen };
+}
+
+/** Scores rows straight from the columns (no row objects): the same points scoreRow gives. */
+export function scoreRows(
+  card: Scorecard,
+  prepared: PreparedColumn[],
+  rows: readonly number[],
+): Float64Array {
+  const scores = new Float64Array(rows.length).fill(card.basePoints);
+  for (const f of card.features) {
+    const p = prepared.find((c) => c.column.name === f.name)!;
+    const values = f.coded ? p.codes! : p.column.values;
+    for (let i = 0; i < rows.length; i++)
+      scores[i]! += f.bins[assignBin(f, values[rows[i]!] ?? null)]!.points;
+  }
+  return scores;
+}
