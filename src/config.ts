@@ -19,6 +19,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { DEBIT_SAME_DAY_RETRY_MS } from './domain/auto-debit.ts';
 import { dateInZone } from './domain/dates.ts';
+import { QUIET_HOURS_END_HOUR, QUIET_HOURS_START_HOUR } from './domain/notifications.ts';
 import { DEFAULT_STATEMENT_CYCLE_DAY, MAX_STATEMENT_CYCLE_DAY } from './domain/statements.ts';
 import type { TlsFiles } from './link/tls.ts';
 
@@ -116,6 +117,9 @@ export interface Config {
   eventsEnabled: boolean;
   /** Workers debit cards on file on due dates (workers/auto-debit.ts). */
   autoDebitEnabled: boolean;
+  /** Quiet hours in business time (domain/notifications.ts); equal hours mean no quiet window. */
+  notifyQuietStartHour: number;
+  notifyQuietEndHour: number;
   /** Delay before a failed debit's same-day retry (domain/auto-debit.ts DEBIT_SAME_DAY_RETRY_MS). */
   debitSameDayRetryMs: number;
   /**
@@ -484,6 +488,8 @@ export function loadConfig(env: Env = process.env): Config {
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
     eventsEnabled: boolVar(env, 'FENQI_EVENTS', true),
     autoDebitEnabled: boolVar(env, 'FENQI_AUTO_DEBIT', true),
+    notifyQuietStartHour: intVar(env, 'FENQI_NOTIFY_QUIET_START_HOUR', QUIET_HOURS_START_HOUR, 0, 23),
+    notifyQuietEndHour: intVar(env, 'FENQI_NOTIFY_QUIET_END_HOUR', QUIET_HOURS_END_HOUR, 0, 23),
     debitSameDayRetryMs: intVar(env, 'FENQI_DEBIT_SAME_DAY_RETRY_MS', DEBIT_SAME_DAY_RETRY_MS, 0, 86_400_000),
     businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),
     ...settlementVars(env, dataDir),

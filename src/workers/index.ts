@@ -6,6 +6,7 @@ import type { Platform } from '../platform.ts';
 import { startAutoDebit } from './auto-debit.ts';
 import { startCobScheduler } from './cob-scheduler.ts';
 import { startEventRelay } from './event-relay.ts';
+import { startNotifier } from './notifier.ts';
 import { startOrderSettler } from './order-settler.ts';
 import type { Worker, WorkerFactory } from './worker.ts';
 
