@@ -64,6 +64,14 @@ export const CUSTOMER_TABLES = [
   // hardship (issue 15): each loan's schedule versions and the re-age/reschedule proposals
   'schedule_versions',
   'schedule_change_proposals',
+  // events (issue 16): the outbox and consumers' marks, cards and auto-debit, notifications
+  'outbox_events',
+  'processed_events',
+  'payment_cards',
+  'auto_debit_settings',
+  'debit_attempts',
+  'notification_preferences',
+  'notifications',
 ] as const;
 export const CUSTOMER_COLUMN = 'customer_id';
 

@@ -18,6 +18,7 @@ export const WORKER_FACTORIES: WorkerFactory[] = [
   startCobScheduler,
   startEventRelay,
   startAutoDebit,
+  startNotifier,
 ];
 
 export interface RunningWorkers {

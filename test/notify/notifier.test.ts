@@ -184,5 +184,9 @@ test('quiet hours defer messages and the daily cap holds the rest for tomorrow',
       count(*) filter (where status = 'pending' and send_after > now())::int as waiting
     from notifications where customer_id = ${customer}`;
   assert.equal(counts!.sent, DAILY_MESSAGE_CAP_PER_CUSTOMER, 'the cap holds for today');
-  assert.equal(counts!.waiting, fresh - (DAILY_MESSAGE_CAP_PER_CUSTOMER - sentBefore), 'the rest wait for tomorrow');
+  assert.equal(
+    counts!.waiting,
+    fresh - (DAILY_MESSAGE_CAP_PER_CUSTOMER - sentBefore),
+    'the rest wait for tomorrow',
+  );
 });
