@@ -31,6 +31,8 @@ create table debit_attempts (
   loan_id bigint not null,
   -- the installment due date this debit collects for; attempts 2.. are its retries
   due_date date not null,
+  -- bounded by its check, far below int's range; the code reads it as a number
+  -- squawk-ignore prefer-bigint-over-int
   attempt_number int not null check (attempt_number between 1 and 4),
   card_id bigint not null,
   amount_minor bigint check (amount_minor > 0),

@@ -10,6 +10,7 @@
  * dates and codes only: never a personal field, so an event may be logged and kept.
  */
 import { invariant } from './errors.ts';
+import { PLATFORM_CUSTOMER_ID } from './settlement.ts';
 
 /** A payload's JSON may not exceed this (the outbox column checks the same bound). */
 export const EVENT_PAYLOAD_MAX_BYTES = 4_096;
@@ -47,6 +48,20 @@ export interface EventPayloads {
     reason: string;
     final: boolean;
   };
+  /** A merchant's settlement paid out (the platform's fact: customer PLATFORM_CUSTOMER_ID). */
+  'settlement.paid': {
+    settlement_id: Decimal;
+    merchant_id: Decimal;
+    net_minor: Decimal;
+    paid_on: string;
+  };
+  'statement.ready': {
+    statement_id: Decimal;
+    cycle_start: string;
+    cycle_end: string;
+    due_date: string;
+    total_due_minor: Decimal;
+  };
 }
 
 export interface InstallmentFacts {
@@ -70,7 +85,12 @@ export const EVENT_TYPES: readonly EventType[] = [
   'installment.due_today',
   'installment.overdue',
   'debit.failed',
+  'settlement.paid',
+  'statement.ready',
 ];
+
+/** Facts of the platform itself, not of one customer: written under PLATFORM_CUSTOMER_ID. */
+export const PLATFORM_EVENT_TYPES: readonly EventType[] = ['settlement.paid'];
 
 export interface DomainEvent<T extends EventType = EventType> {
   type: T;
@@ -93,7 +113,11 @@ export function domainEvent<T extends EventType>(
 ): DomainEvent<T> {
   invariant(isEventType(type), `unknown event type ${type}`);
   invariant(key.length > 0 && key.length <= EVENT_KEY_MAX_CHARS, 'an event key is 1..200 characters');
-  invariant(customerId > 0n, 'an event belongs to a customer');
+  if (PLATFORM_EVENT_TYPES.includes(type)) {
+    invariant(customerId === PLATFORM_CUSTOMER_ID, `a ${type} event is the platform's`);
+  } else {
+    invariant(customerId > 0n, 'an event belongs to a customer');
+  }
   invariant(
     JSON.stringify(payload).length <= EVENT_PAYLOAD_MAX_BYTES,
     `an event payload is at most ${EVENT_PAYLOAD_MAX_BYTES} bytes`,

@@ -30,7 +30,8 @@ export type TemplateName =
   | 'payment_received'
   | 'order_settled'
   | 'order_refused'
-  | 'return_processed';
+  | 'return_processed'
+  | 'statement_ready';
 
 export interface TemplateSpec {
   name: TemplateName;
@@ -52,6 +53,7 @@ export const TEMPLATE_OF: Partial<Record<EventType, TemplateSpec>> = {
   'order.settled': plain('order_settled'),
   'order.refused': plain('order_refused'),
   'goods.returned': plain('return_processed'),
+  'statement.ready': plain('statement_ready'),
 };
 
 type Vars = Readonly<Record<string, unknown>>;
@@ -95,6 +97,10 @@ const TEMPLATES: Record<TemplateName, Record<Language, (p: Vars) => string>> = {
   return_processed: {
     'zh-CN': (p) => `【分期】您的退货已处理，退回¥${yuan(p.returned_minor)}。`,
     en: (p) => `[fenqi] Your return was processed: CNY ${yuan(p.returned_minor)}.`,
+  },
+  statement_ready: {
+    'zh-CN': (p) => `【分期】您的本期账单已出，应还¥${yuan(p.total_due_minor)}，还款日${text(p.due_date)}。`,
+    en: (p) => `[fenqi] Your bill is ready: CNY ${yuan(p.total_due_minor)} due on ${text(p.due_date)}.`,
   },
 };
 
