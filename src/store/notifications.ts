@@ -22,9 +22,12 @@ export async function recordEventMessages(
   event: { eventId: string; customerId: bigint; payload: unknown },
   template: TemplateName | null,
   sendAfter: Date,
+  marketing = false,
 ): Promise<number> {
   if (!(await claimProcessed(tx, NOTIFIER_CONSUMER, event.customerId, event.eventId))) return 0;
   if (template === null) return 0;
+  // a marketing message to a customer who unsubscribed is not made at all
+  if (marketing && (await getPreferences(tx, event.customerId)).marketingOptOut) return 0;
   const rows = await tx`
     insert into notifications (customer_id, event_id, channel, template, payload, status, send_after)
     select ${event.customerId}, ${event.eventId}::uuid, c, ${template}, ${JSON.stringify(event.payload)}::jsonb,
@@ -119,4 +122,14 @@ export async function setPreferences(
       updated_at = now()
     returning language, marketing_opt_out`;
   return { language: row!.language, marketingOptOut: row!.marketing_opt_out };
+}
+
+export async function getPreferences(
+  sql: Sql | TransactionSql,
+  customerId: bigint,
+): Promise<{ language: Language; marketingOptOut: boolean }> {
+  const [row] = await sql<{ language: string; marketing_opt_out: boolean }[]>`
+    select language, marketing_opt_out from notification_preferences where customer_id = ${customerId}`;
+  const language = row && isLanguage(row.language) ? row.language : DEFAULT_LANGUAGE;
+  return { language, marketingOptOut: row?.marketing_opt_out ?? false };
 }

@@ -98,7 +98,7 @@ export class Notifier implements Worker {
       const now = new Date();
       const delay = spec?.security ? 0 : this.quietDelayMs(now);
       const queued = await db.sql.begin((tx) =>
-        recordEventMessages(tx, e, spec?.name ?? null, new Date(now.getTime() + delay)),
+        recordEventMessages(tx, e, spec?.name ?? null, new Date(now.getTime() + delay), spec?.marketing),
       );
       m.ack();
       this.stats.events++;
