@@ -29,6 +29,12 @@ export interface CardView {
   last4: string;
 }
 
+/** A token may name a customer that is gone (or never was): a clear 404, not a key violation. */
+export async function requireCustomer(sql: Sql | TransactionSql, customerId: bigint): Promise<void> {
+  const [row] = await sql`select 1 from customers where id = ${customerId}`;
+  if (!row) throw new Refusal('CUSTOMER_NOT_FOUND', 'no such customer');
+}
+
 /** Adds a card (tokenised by the gateway; only the token, encrypted, and BIN/last four are kept). */
 export async function addCard(
   tx: TransactionSql,
@@ -37,6 +43,7 @@ export async function addCard(
   cardNumber: string,
   token: string,
 ): Promise<CardView> {
+  await requireCustomer(tx, customerId);
   const bidx = blindIndex(crypto.blindIndexKey, 'bank_card', cardNumber);
   const [existing] = await tx<CardView[]>`
     select id, bin, last4 from payment_cards where customer_id = ${customerId} and card_bidx = ${bidx}`;
@@ -72,6 +79,7 @@ export async function setAutoDebit(
   customerId: bigint,
   change: { enabled?: boolean; cardId?: bigint },
 ): Promise<AutoDebitSetting> {
+  await requireCustomer(tx, customerId);
   if (change.cardId !== undefined) {
     const [card] =
       await tx`select 1 from payment_cards where customer_id = ${customerId} and id = ${change.cardId}`;

@@ -10,6 +10,7 @@ import {
   type Language,
   type TemplateName,
 } from '../domain/notifications.ts';
+import { requireCustomer } from './auto-debit.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { claimProcessed } from './outbox.ts';
 
@@ -113,6 +114,7 @@ export async function setPreferences(
   customerId: bigint,
   prefs: { language?: Language; marketingOptOut?: boolean },
 ): Promise<{ language: Language; marketingOptOut: boolean }> {
+  await requireCustomer(sql, customerId);
   const [row] = await sql<{ language: Language; marketing_opt_out: boolean }[]>`
     insert into notification_preferences (customer_id, language, marketing_opt_out)
     values (${customerId}, ${prefs.language ?? DEFAULT_LANGUAGE}, ${prefs.marketingOptOut ?? false})
