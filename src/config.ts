@@ -3,6 +3,7 @@
  * Every variable has an embedded-mode default; a malformed value stops the process with one line
  * naming the variable (ConfigError), never a stack trace.
  */
+
 import { randomBytes } from 'node:crypto';
 import {
   accessSync,
@@ -16,7 +17,9 @@ import {
 } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { DEBIT_SAME_DAY_RETRY_MS } from './domain/auto-debit.ts';
 import { dateInZone } from './domain/dates.ts';
+import { QUIET_HOURS_END_HOUR, QUIET_HOURS_START_HOUR } from './domain/notifications.ts';
 import { DEFAULT_STATEMENT_CYCLE_DAY, MAX_STATEMENT_CYCLE_DAY } from './domain/statements.ts';
 import type { TlsFiles } from './link/tls.ts';
 
@@ -110,6 +113,15 @@ export interface Config {
   businessTimeZone: string;
   /** Workers close each ended business day by themselves (src/workers/cob-scheduler.ts). */
   cobAuto: boolean;
+  /** Workers relay the outbox and run the event consumers (docs/events.md). */
+  eventsEnabled: boolean;
+  /** Workers debit cards on file on due dates (workers/auto-debit.ts). */
+  autoDebitEnabled: boolean;
+  /** Quiet hours in business time (domain/notifications.ts); equal hours mean no quiet window. */
+  notifyQuietStartHour: number;
+  notifyQuietEndHour: number;
+  /** Delay before a failed debit's same-day retry (domain/auto-debit.ts DEBIT_SAME_DAY_RETRY_MS). */
+  debitSameDayRetryMs: number;
   /**
    * Where "today" comes from (src/clock.ts): `zone`, the calendar day in businessTimeZone; or
    * `manual`, a stored date set by ops and advanced by close of business (test deployments, drills).
@@ -474,6 +486,11 @@ export function loadConfig(env: Env = process.env): Config {
     trustedProxies: trustedProxiesVar(env, 'FENQI_TRUSTED_PROXIES'),
     businessTimeZone: timeZoneVar(env, 'FENQI_BUSINESS_TIMEZONE', 'Asia/Shanghai'),
     cobAuto: boolVar(env, 'FENQI_COB_AUTO', true),
+    eventsEnabled: boolVar(env, 'FENQI_EVENTS', true),
+    autoDebitEnabled: boolVar(env, 'FENQI_AUTO_DEBIT', true),
+    notifyQuietStartHour: intVar(env, 'FENQI_NOTIFY_QUIET_START_HOUR', QUIET_HOURS_START_HOUR, 0, 23),
+    notifyQuietEndHour: intVar(env, 'FENQI_NOTIFY_QUIET_END_HOUR', QUIET_HOURS_END_HOUR, 0, 23),
+    debitSameDayRetryMs: intVar(env, 'FENQI_DEBIT_SAME_DAY_RETRY_MS', DEBIT_SAME_DAY_RETRY_MS, 0, 86_400_000),
     businessClock: businessClockVar(env, 'FENQI_BUSINESS_CLOCK'),
     ...settlementVars(env, dataDir),
     // maker-checker (docs/security.md): a line or approval above this needs a second staff member

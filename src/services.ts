@@ -9,7 +9,10 @@ import type { Cache } from './cache/cache.ts';
 import { type CacheIntegrity, createCacheIntegrity } from './cache/integrity.ts';
 import { type BusinessClock, createBusinessClock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { Channel } from './domain/notifications.ts';
 import type { Logger } from './logger.ts';
+import { type MessageProvider, messageProvidersFromEnv } from './notify/providers.ts';
+import { type CollectionGateway, collectionSimulatorFromEnv } from './payments/collection.ts';
 import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
 import { HttpPayoutRail, type PayoutRail, SimulatedPayouts } from './payments/payouts.ts';
 import { ProductReads } from './products/reads.ts';
@@ -35,6 +38,10 @@ export interface Services {
   products: ProductReads;
   /** Where disbursements are paid; read at each use, so a test may replace it. */
   gateway: PaymentGateway;
+  /** Where automatic debits are charged (payments/collection.ts); a test may replace it. */
+  collection: CollectionGateway;
+  /** Where the notifier sends SMS and app push (notify/providers.ts); a test may replace them. */
+  messaging: Record<Channel, MessageProvider>;
   /** What "today" is for every business date the process stamps (src/clock.ts). */
   clock: BusinessClock;
   /** Where merchants' settlements are paid (src/payments/payouts.ts); a test may replace it. */
@@ -77,6 +84,8 @@ export function buildServices(parts: ServiceParts): Services {
     }),
     products: new ProductReads(db.sql, cache),
     gateway: new SimulatedGateway({ seed: DEFAULT_GATEWAY_SEED, latencyMs: DEFAULT_GATEWAY_LATENCY_MS }),
+    collection: collectionSimulatorFromEnv(process.env),
+    messaging: messageProvidersFromEnv(process.env),
     clock,
     payouts: createPayoutRail(config),
   };

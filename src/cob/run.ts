@@ -52,6 +52,7 @@ import {
   updateStandings,
 } from '../store/cob.ts';
 import type { Sql, TransactionSql } from '../store/db.ts';
+import { emitReminders } from '../store/reminders.ts';
 import type { CobStep, CobStepResult } from './steps.ts';
 
 export interface CobProgress {
@@ -193,6 +194,12 @@ async function closeLoans(tx: TransactionSql, date: string, batch: CobBatch): Pr
     date,
     todo.filter((l) => delinquency.writeOffs.has(l.id)),
   );
+  // 6. reminders and overdue notices for the day that opens (outbox events)
+  await emitReminders(
+    tx,
+    date,
+    todo.filter((l) => !delinquency.writeOffs.has(l.id)),
+  );
   return {
     installmentsOverdue,
     accrualEntries: accrued.length,
@@ -215,6 +222,7 @@ async function writeOff(
   await closeWrittenOff(
     tx,
     loans.map((l) => l.id),
+    date,
   );
   return { loans: loans.length, minor: posted.reduce((sum, p) => sum + p.lossMinor, 0n) };
 }

@@ -12,7 +12,7 @@ const MAC_FIELD = 'mac';
 const MAC_PATTERN = /^(\d{1,5}):([0-9a-f]{64})$/;
 
 /** What kind of message a MAC is for, mixed into the input, so one kind can never pass for another. */
-type MacPurpose = 'order';
+type MacPurpose = 'order' | 'event';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 

@@ -5,7 +5,15 @@
  * replies (pulled messages among them) meant for another. The test harness and `fenqi ops up`
  * write these into nats-server's configuration; docs/security.md shows them for production.
  */
-import { DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECT_PREFIX, ORDER_SETTLER, ORDERS_STREAM } from './streams.ts';
+import {
+  DEAD_LETTER_STREAM,
+  DEAD_LETTER_SUBJECT_PREFIX,
+  EVENTS_STREAM,
+  EVENTS_SUBJECT_PREFIX,
+  NOTIFIER,
+  ORDER_SETTLER,
+  ORDERS_STREAM,
+} from './streams.ts';
 
 export type NatsService = 'api' | 'worker' | 'platform';
 
@@ -36,6 +44,9 @@ function apiSubjects(): string[] {
     `${API}.STREAM.INFO.${ORDERS_STREAM}`,
     `${API}.STREAM.INFO.${DEAD_LETTER_STREAM}`,
     `${API}.CONSUMER.INFO.${ORDERS_STREAM}.${ORDER_SETTLER}`,
+    // every process ensures the streams at start: the API reads the events stream's settings
+    `${API}.STREAM.INFO.${EVENTS_STREAM}`,
+    `${API}.CONSUMER.INFO.${EVENTS_STREAM}.${NOTIFIER}`,
     `${API}.DIRECT.GET.${DEAD_LETTER_STREAM}`,
     `${API}.DIRECT.GET.${DEAD_LETTER_STREAM}.>`,
     `${API}.STREAM.MSG.GET.${DEAD_LETTER_STREAM}`,
@@ -66,6 +77,25 @@ function workerSubjects(): string[] {
     `${API}.CONSUMER.DURABLE.CREATE.${ORDERS_STREAM}.${ORDER_SETTLER}`,
     `${API}.CONSUMER.MSG.NEXT.${ORDERS_STREAM}.${ORDER_SETTLER}`,
     `$JS.ACK.${ORDERS_STREAM}.${ORDER_SETTLER}.>`,
+    ...eventSubjects(),
+  ];
+}
+
+/** The event relay publishes events; the notifier pulls and acks them. */
+function eventSubjects(): string[] {
+  return [
+    `${EVENTS_SUBJECT_PREFIX}.>`,
+    `${API}.STREAM.INFO.${EVENTS_STREAM}`,
+    `${API}.STREAM.CREATE.${EVENTS_STREAM}`,
+    `${API}.STREAM.UPDATE.${EVENTS_STREAM}`,
+    `${API}.STREAM.MSG.GET.${EVENTS_STREAM}`,
+    `${API}.STREAM.PURGE.${EVENTS_STREAM}`,
+    `${API}.CONSUMER.INFO.${EVENTS_STREAM}.${NOTIFIER}`,
+    `${API}.CONSUMER.CREATE.${EVENTS_STREAM}.${NOTIFIER}`,
+    `${API}.CONSUMER.CREATE.${EVENTS_STREAM}.${NOTIFIER}.>`,
+    `${API}.CONSUMER.DURABLE.CREATE.${EVENTS_STREAM}.${NOTIFIER}`,
+    `${API}.CONSUMER.MSG.NEXT.${EVENTS_STREAM}.${NOTIFIER}`,
+    `$JS.ACK.${EVENTS_STREAM}.${NOTIFIER}.>`,
   ];
 }
 

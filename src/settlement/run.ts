@@ -11,14 +11,20 @@
  * refuses to pay twice. A refused payout is retried up to SETTLEMENT_PAYOUT_ATTEMPTS_PER_RUN times a
  * run, and again at every later run until paid.
  *
- * Event seam: where `settlement paid` would be written to the outbox (issue 16 item 1, branch
- * `events`) is marked SETTLEMENT_PAID_EVENT_SEAM below, inside the transaction that records it.
+ * Event: `settlement.paid` is written to the outbox at SETTLEMENT_PAID_EVENT_SEAM below, inside
+ * the transaction that records the payment, so the fact and its event commit together.
  */
 import { addDays, isDate } from '../domain/dates.ts';
+import { domainEvent } from '../domain/events.ts';
 import { CNY } from '../domain/money.ts';
-import { SETTLEMENT_LAG_DAYS, SETTLEMENT_PAYOUT_ATTEMPTS_PER_RUN } from '../domain/settlement.ts';
+import {
+  PLATFORM_CUSTOMER_ID,
+  SETTLEMENT_LAG_DAYS,
+  SETTLEMENT_PAYOUT_ATTEMPTS_PER_RUN,
+} from '../domain/settlement.ts';
 import { type PayoutRail, PayoutTimeout } from '../payments/payouts.ts';
 import type { Sql } from '../store/db.ts';
+import { emitEvents } from '../store/outbox.ts';
 import {
   type BuiltSettlement,
   buildSettlements,
@@ -144,8 +150,17 @@ async function paySettlement(
 async function markPaid(sql: Sql, id: bigint, reference: string, paidOn: string): Promise<boolean> {
   return sql.begin(async (tx) => {
     const recorded = await recordPaid(tx, id, reference, paidOn);
-    // SETTLEMENT_PAID_EVENT_SEAM: when the outbox lands (issue 16 item 1), write the
-    // `merchant_settlement_paid` event here, in this transaction, when `recorded`.
-    return recorded;
+    // SETTLEMENT_PAID_EVENT_SEAM: the event commits with the payment it reports, or not at all
+    if (recorded) {
+      await emitEvents(tx, [
+        domainEvent('settlement.paid', PLATFORM_CUSTOMER_ID, `settlement:${id}:paid`, {
+          settlement_id: id.toString(),
+          merchant_id: recorded.merchantId.toString(),
+          net_minor: recorded.netMinor.toString(),
+          paid_on: paidOn,
+        }),
+      ]);
+    }
+    return recorded !== null;
   });
 }

@@ -6,12 +6,14 @@
  * killed run resumes where it stopped; the unique (customer_id, cycle_start) key means a rerun
  * makes no second statement.
  *
- * Event seam: where `statement ready` would be written to the outbox (issue 16 item 1, branch
- * `events`) is marked STATEMENT_READY_EVENT_SEAM below, in the transaction that writes the bills.
+ * Event: one `statement.ready` per bill is written to the outbox at STATEMENT_READY_EVENT_SEAM below,
+ * in the transaction that writes the bills (a rerun makes no bill, so no second event).
  */
 import { addDays } from '../domain/dates.ts';
+import { type DomainEvent, domainEvent } from '../domain/events.ts';
 import { buildStatement, type Cycle, cycleBilledAfterClose, type Statement } from '../domain/statements.ts';
 import type { Sql, TransactionSql } from '../store/db.ts';
+import { emitEvents } from '../store/outbox.ts';
 import {
   advanceStatementRun,
   insertStatements,
@@ -79,8 +81,26 @@ async function statementBatch(
     if (statement) bills.push({ customerId, statement });
   }
   const made = await insertStatements(tx, bills);
-  // STATEMENT_READY_EVENT_SEAM: when the outbox lands (issue 16 item 1), write one
-  // `statement_ready` event per id in `made` here, in this transaction.
+  // STATEMENT_READY_EVENT_SEAM: one event per bill made, committed with the bills
+  await emitEvents(tx, readyEvents(bills, made));
   await advanceStatementRun(tx, cycle, customers[customers.length - 1]!, made.length, false);
   return { written: made.length, done: false, total: Number(run.statements) + made.length };
+}
+
+function readyEvents(
+  bills: readonly { customerId: bigint; statement: Statement }[],
+  made: readonly { customerId: bigint; id: bigint }[],
+): DomainEvent[] {
+  const billOf = new Map(bills.map((b) => [b.customerId, b.statement]));
+  return made.map(({ customerId, id }) => {
+    const s = billOf.get(customerId);
+    if (!s) throw new Error(`statement ${id} has no bill in its batch`);
+    return domainEvent('statement.ready', customerId, `statement:${id}:ready`, {
+      statement_id: id.toString(),
+      cycle_start: s.cycle.start,
+      cycle_end: s.cycle.end,
+      due_date: s.dueDate,
+      total_due_minor: s.totalDueMinor.toString(),
+    });
+  });
 }

@@ -66,6 +66,14 @@ export const CUSTOMER_TABLES = [
   'schedule_change_proposals',
   // the console's review queue (issue 17): who works each open review
   'review_assignments',
+  // events (issue 16): the outbox and consumers' marks, cards and auto-debit, notifications
+  'outbox_events',
+  'processed_events',
+  'payment_cards',
+  'auto_debit_settings',
+  'debit_attempts',
+  'notification_preferences',
+  'notifications',
 ] as const;
 export const CUSTOMER_COLUMN = 'customer_id';
 

@@ -21,12 +21,14 @@ import {
   standingDateAfterClose,
   writeOffDpdOf,
 } from '../domain/delinquency.ts';
+import { loanClosedEvent } from '../domain/events.ts';
 import { addDays, invariant } from '../domain/index.ts';
 import { ACCOUNTS, RECEIVABLE_ACCOUNTS } from '../domain/postings.ts';
 import { advanceAfterClose } from './business-clock.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { postEntries } from './ledger.ts';
 import type { InstallmentAmountColumns } from './loans.ts';
+import { emitEvents } from './outbox.ts';
 import { type ProductRow, productFromRow } from './products.ts';
 
 /** What a write-off clears of a loan: its receivables, and the interest it had not yet earned. */
@@ -375,7 +377,11 @@ export async function readWriteOffFacts(
  * The loans and their unpaid installments become written_off; the principal they held on the
  * customer's line is released and the line frozen (docs/cob.md).
  */
-export async function closeWrittenOff(tx: TransactionSql, loanIds: readonly bigint[]): Promise<void> {
+export async function closeWrittenOff(
+  tx: TransactionSql,
+  loanIds: readonly bigint[],
+  date: string,
+): Promise<void> {
   const loanText = ids(loanIds);
   await tx`
     with held as (
@@ -389,9 +395,14 @@ export async function closeWrittenOff(tx: TransactionSql, loanIds: readonly bigi
   await tx`
     update installments set status = 'written_off'
     where loan_id = any(${loanText}::bigint[]) and status in ('due', 'overdue')`;
-  await tx`
+  const closed = await tx<{ id: bigint; customer_id: bigint }[]>`
     update loans set status = 'written_off', closed_at = now()
-    where id = any(${loanText}::bigint[]) and status = 'active'`;
+    where id = any(${loanText}::bigint[]) and status = 'active'
+    returning id, customer_id`;
+  await emitEvents(
+    tx,
+    closed.map((l) => loanClosedEvent('loan.written_off', l.customer_id, l.id, date, 'write-off')),
+  );
 }
 
 /** Stamps the closed loans for the date (a rerun skips them). */

@@ -101,7 +101,7 @@ export function createFieldCipher(dataKeys: ReadonlyMap<number, Buffer>): FieldC
 }
 
 /** Fields with a blind index; the name is mixed into the HMAC input. */
-export type IndexedField = 'phone' | 'national_id';
+export type IndexedField = 'phone' | 'national_id' | 'bank_card';
 
 /**
  * Digits only: "+86 138-0013-8000", "13800138000" and the full-width "１３８…" a phone keyboard may

@@ -4,6 +4,7 @@
  * applied in a second transaction. A failure cancels the loan, reverses its booking and releases
  * the credit; a timeout leaves it pending until a retry or `reconcile` asks the gateway.
  */
+import { domainEvent } from '../domain/events.ts';
 import { quote } from '../domain/index.ts';
 import { balanced, disbursementSettledPostings, type Posting, type PostingLine } from '../domain/postings.ts';
 import { type GatewayOutcome, GatewayTimeout, type PaymentGateway } from '../payments/gateway.ts';
@@ -11,6 +12,7 @@ import { releaseCredit, reserveCredit } from './credit-lines.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { postEntries } from './ledger.ts';
 import { insertLoans, loanBookingEntry, type NewLoan, nextIds } from './loans.ts';
+import { emitEvents } from './outbox.ts';
 import { getProduct } from './products.ts';
 import { Refusal } from './refusal.ts';
 
@@ -142,6 +144,13 @@ async function applyOutcome(
           ...ref,
           posting: disbursementSettledPostings(ref, d.amount_minor),
         },
+      ]);
+      await emitEvents(tx, [
+        domainEvent('loan.disbursed', d.customer_id, `disbursement:${d.id}`, {
+          loan_id: d.loan_id.toString(),
+          disbursement_id: d.id.toString(),
+          amount_minor: d.amount_minor.toString(),
+        }),
       ]);
       return 'succeeded';
     }

@@ -7,6 +7,8 @@
  * The same rule (domain/orders.ts `checkOrder`), loan writer (`insertLoans`) and journal writer
  * (`postEntries`) as `settleOrder` (orders.ts), which the synchronous path uses.
  */
+
+import { orderDecidedEvent } from '../domain/events.ts';
 import { DomainError, type LoanProduct, type Schedule } from '../domain/index.ts';
 import { type CreditLineFacts, checkOrder, type OrderProductFacts } from '../domain/orders.ts';
 import { type LockedLine, lockCreditLines, takeCredit } from './credit-lines.ts';
@@ -22,6 +24,7 @@ import {
   orderFromRow,
   quoteOrRefusal,
 } from './orders.ts';
+import { emitEvents } from './outbox.ts';
 import { type ProductRow, productFromRow } from './products.ts';
 import type { RefusalCode } from './refusal.ts';
 
@@ -271,6 +274,17 @@ function decide(input: QueuedOrder, facts: BatchFacts, ids: IdGenerator): Decisi
   return { input, goods: g, status: 'settled', reason: null, loan };
 }
 
+function decisionEvent(d: Decision) {
+  return orderDecidedEvent({
+    id: d.input.orderId,
+    customerId: d.input.customerId,
+    merchantId: d.goods.merchant_id,
+    priceMinor: d.goods.price_minor,
+    loanId: d.loan?.id ?? null,
+    rejectReason: d.reason,
+  });
+}
+
 async function insertOrderRows(
   tx: TransactionSql,
   decisions: readonly Decision[],
@@ -310,6 +324,7 @@ async function writeDecisions(tx: TransactionSql, decisions: Decision[], ids: Id
     takeCredit(tx, taken),
     insertLoans(tx, loans),
     postEntries(tx, loans.flatMap(orderEntries), ids),
+    emitEvents(tx, decisions.map(decisionEvent)),
   ]);
   if (inserted.length !== decisions.length) {
     // Another delivery stored one of these between our look-up and our insert (possible only for

@@ -5,6 +5,8 @@
  * credit, book the loan (receivable against payable to the merchant) and settle the merchant. A
  * business refusal is an outcome (`rejected` with a reason), not an exception.
  */
+
+import { orderDecidedEvent } from '../domain/events.ts';
 import { DomainError, type LoanProduct, type QuoteRequest, quote, type Schedule } from '../domain/index.ts';
 import { checkOrder, type OrderRefusal } from '../domain/orders.ts';
 import { downPaymentPostings } from '../domain/servicing-postings.ts';
@@ -12,6 +14,7 @@ import { lockCreditLines, takeCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { type EntryInput, postEntries } from './ledger.ts';
 import { insertLoans, loanBookingEntry, type NewLoan, nextIds } from './loans.ts';
+import { emitEvents } from './outbox.ts';
 import { getProduct } from './products.ts';
 import type { RefusalCode } from './refusal.ts';
 
@@ -192,7 +195,11 @@ export async function settleOrder(tx: TransactionSql, input: OrderInput): Promis
     if (!winner) throw new Error('order key conflict without a committed order');
     return outcomeOf(winner, true);
   }
-  if (!check.ok) return rejected(check, orderFromRow(inserted));
+  if (!check.ok) {
+    const order = orderFromRow(inserted);
+    await emitEvents(tx, [orderDecidedEvent(order)]);
+    return rejected(check, order);
+  }
 
   const schedule = check.schedule as Schedule;
   const loan: NewLoan = {
@@ -209,6 +216,7 @@ export async function settleOrder(tx: TransactionSql, input: OrderInput): Promis
     takeCredit(tx, new Map([[input.customerId, schedule.amountFinancedMinor]])),
     insertLoans(tx, [loan]),
     postEntries(tx, orderEntries(loan)),
+    emitEvents(tx, [orderDecidedEvent(orderFromRow(inserted))]),
   ]);
   return { status: 'settled', order: orderFromRow(inserted), replay: false };
 }

@@ -19,6 +19,9 @@ export type RefusalCode =
   | 'PRODUCT_NOT_ZERO_DOWN'
   | 'BANK_CARD_REQUIRED'
   | 'LOAN_NOT_FOUND'
+  // automatic debit (issue 16)
+  | 'CARD_NOT_FOUND'
+  | 'CARD_REQUIRED'
   | 'LOAN_NOT_ACTIVE'
   | 'OVERPAYMENT'
   | 'OVERPAYMENT_TOO_LARGE'

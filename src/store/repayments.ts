@@ -15,6 +15,7 @@ import {
   type RepaymentPlan,
 } from '../domain/allocation.ts';
 import { standingOn } from '../domain/delinquency.ts';
+import { repaymentEvents } from '../domain/events.ts';
 import { invariant } from '../domain/index.ts';
 import { ACCOUNTS, loanClosingInterestPostings, repaymentPostings } from '../domain/postings.ts';
 import { planProgressiveRepayment, progressivePayoffQuote } from '../domain/recalculation.ts';
@@ -23,6 +24,7 @@ import { releaseCredit } from './credit-lines.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { loanAccountBalance, postEntries } from './ledger.ts';
 import { getInstallments, getLoan, type Loan } from './loans.ts';
+import { emitEvents } from './outbox.ts';
 import { getProduct } from './products.ts';
 import { Refusal } from './refusal.ts';
 import { readRecalculationBasis } from './servicing/recalculation.ts';
@@ -202,6 +204,17 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
   await releaseCredit(tx, loan.customerId, split.principal);
   if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate, repaymentId);
   else await refreshStanding(tx, loan, input.businessDate);
+  await emitEvents(
+    tx,
+    repaymentEvents({
+      id: repaymentId,
+      customerId: loan.customerId,
+      loanId: loan.id,
+      amountMinor: input.amountMinor,
+      businessDate: input.businessDate,
+      paysOff: plan.paysOff,
+    }),
+  );
   return {
     id: repaymentId,
     loanId: loan.id,

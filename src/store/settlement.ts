@@ -245,13 +245,13 @@ export async function recordPaid(
   id: bigint,
   reference: string,
   paidOn: string,
-): Promise<boolean> {
-  const [row] = await tx<{ net_minor: bigint }[]>`
+): Promise<{ merchantId: bigint; netMinor: bigint } | null> {
+  const [row] = await tx<{ net_minor: bigint; merchant_id: bigint }[]>`
     update merchant_settlements set status = 'paid', payout_reference = ${reference}, paid_on = ${paidOn}::date,
       failure_reason = null, updated_at = now()
     where customer_id = ${P} and id = ${id} and status in ('pending', 'paying', 'failed')
-    returning net_minor`;
-  if (!row) return false;
+    returning net_minor, merchant_id`;
+  if (!row) return null;
   await postEntries(tx, [
     {
       eventKey: `settlement:${id}:paid`,
@@ -261,7 +261,7 @@ export async function recordPaid(
       posting: payoutPostings(row.net_minor),
     },
   ]);
-  return true;
+  return { merchantId: row.merchant_id, netMinor: row.net_minor };
 }
 
 export async function recordFailed(sql: Queryable, id: bigint, reason: string): Promise<void> {

@@ -127,7 +127,7 @@ export async function advanceStatementRun(
 export async function insertStatements(
   tx: TransactionSql,
   bills: readonly { customerId: bigint; statement: Statement }[],
-): Promise<bigint[]> {
+): Promise<{ customerId: bigint; id: bigint }[]> {
   if (bills.length === 0) return [];
   const col = <T>(f: (s: Statement) => T) => bills.map((b) => f(b.statement));
   const made = await tx<{ customer_id: bigint; id: bigint }[]>`
@@ -158,7 +158,7 @@ export async function insertStatements(
         ${lc((x) => x.l.feeMinor.toString())}::bigint[], ${lc((x) => x.l.penaltyMinor.toString())}::bigint[],
         ${lc((x) => x.l.amountMinor.toString())}::bigint[])`;
   }
-  return made.map((m) => m.id);
+  return made.map((m) => ({ customerId: m.customer_id, id: m.id }));
 }
 
 export interface StatementRow {

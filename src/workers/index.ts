@@ -3,14 +3,23 @@
  * them beside the API, `fenqi worker` alone. Workers register here as the features land.
  */
 import type { Platform } from '../platform.ts';
+import { startAutoDebit } from './auto-debit.ts';
 import { startCobScheduler } from './cob-scheduler.ts';
+import { startEventRelay } from './event-relay.ts';
+import { startNotifier } from './notifier.ts';
 import { startOrderSettler } from './order-settler.ts';
 import type { Worker, WorkerFactory } from './worker.ts';
 
 export type { Worker, WorkerFactory } from './worker.ts';
 
 /** Factories of every worker; each decides from the platform's config whether it runs. */
-export const WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler, startCobScheduler];
+export const WORKER_FACTORIES: WorkerFactory[] = [
+  startOrderSettler,
+  startCobScheduler,
+  startEventRelay,
+  startAutoDebit,
+  startNotifier,
+];
 
 export interface RunningWorkers {
   names: string[];

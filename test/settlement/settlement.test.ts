@@ -263,4 +263,21 @@ describe('merchant settlement', () => {
     );
     await assertLedgerChecks(s);
   });
+
+  test('every paid settlement writes one settlement.paid event in its transaction, and a rerun writes none', async () => {
+    const sql = s.lab.platform.db.sql;
+    const events = async () =>
+      sql<{ settlement_id: string; net_minor: string }[]>`
+        select payload->>'settlement_id' as settlement_id, payload->>'net_minor' as net_minor
+        from outbox_events where customer_id = 0 and type = 'settlement.paid' order by 1`;
+    const paid = async () =>
+      sql<{ settlement_id: string; net_minor: string }[]>`
+        select id::text as settlement_id, net_minor::text as net_minor
+        from merchant_settlements where status = 'paid' order by 1`;
+    const before = await paid();
+    assert.ok(before.length > 0, 'earlier tests paid settlements');
+    assert.deepEqual(await events(), before, 'one event per paid settlement, with its net amount');
+    await runSettlement(sql, new SimulatedPayouts({ seed: 5 }), { date: '2025-03-01' });
+    assert.deepEqual(await events(), await paid(), 'a rerun pays nothing again and writes no event');
+  });
 });

@@ -6,6 +6,7 @@ import { adjustmentRoutes } from './adjustments.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { backOfficeRoutes } from './back-office.ts';
+import { autoDebitRoutes } from './auto-debit.ts';
 import { businessDateRoutes } from './business-date.ts';
 import { cobRoutes } from './cob.ts';
 import { collectionRoutes } from './collections.ts';
@@ -38,6 +39,7 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(healthRoutes(platform, metrics));
   await app.register(authRoutes(platform));
   await app.register(customerRoutes(platform));
+  await app.register(autoDebitRoutes(platform));
   await app.register(staffRoutes(platform));
   await app.register(auditRoutes(platform));
   await app.register(merchantRoutes(platform));

@@ -5,6 +5,8 @@
  * cancelled, the customer refunded, the credit line released and the merchant payable reversed,
  * in one balanced entry; a return that leaves nothing owed closes the loan.
  */
+
+import { domainEvent } from '../../domain/events.ts';
 import {
   DEFAULT_RETURN_WINDOW_DAYS,
   planReturn,
@@ -17,6 +19,7 @@ import type { Queryable, TransactionSql } from '../db.ts';
 import { postEntries } from '../ledger.ts';
 import { getInstallments, getLoan, type Loan, nextIds } from '../loans.ts';
 import type { Order } from '../orders.ts';
+import { emitEvents } from '../outbox.ts';
 import { Refusal } from '../refusal.ts';
 import { closePaidOffLoan } from '../repayments.ts';
 
@@ -141,5 +144,13 @@ export async function applyReturn(tx: TransactionSql, input: ReturnInput): Promi
     loanStatus = plan.kind === 'full' ? 'cancelled' : 'paid_off';
     await tx`update loans set status = ${loanStatus} where customer_id = ${loan.customerId} and id = ${loan.id}`;
   }
+  await emitEvents(tx, [
+    domainEvent('goods.returned', loan.customerId, `return:${id}`, {
+      return_id: id.toString(),
+      order_id: input.order.id.toString(),
+      loan_id: loan.id.toString(),
+      returned_minor: plan.returnedMinor.toString(),
+    }),
+  ]);
   return { id, plan, refundTo: input.refundTo, loanStatus, businessDate: input.businessDate };
 }

@@ -22,6 +22,6 @@ export async function writeOffLoan(
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
   const facts = await readWriteOffFacts(tx, [{ id: loan.id, customerId: loan.customerId }]);
   const posted = await postPlanned(tx, date, planWriteOffs(date, facts));
-  await closeWrittenOff(tx, [loan.id]);
+  await closeWrittenOff(tx, [loan.id], date);
   return { lossMinor: posted.reduce((s, p) => s + p.lossMinor, 0n), customerId: loan.customerId };
 }

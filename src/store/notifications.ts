@@ -1,0 +1,137 @@
+/**
+ * The notifier's SQL: turning an event into messages (once per event: processed_events), claiming
+ * messages due to send (FOR UPDATE SKIP LOCKED, bounded) and recording each outcome. A message
+ * over the customer's daily cap, or inside quiet hours, waits (send_after); nothing is dropped.
+ */
+import {
+  CHANNELS,
+  DEFAULT_LANGUAGE,
+  isLanguage,
+  type Language,
+  type TemplateName,
+} from '../domain/notifications.ts';
+import { requireCustomer } from './auto-debit.ts';
+import type { Sql, TransactionSql } from './db.ts';
+import { claimProcessed } from './outbox.ts';
+
+export const NOTIFIER_CONSUMER = 'notifier';
+export const NOTIFICATION_CLAIM_MAX = 500;
+
+/** Records the messages of one event (every channel), unless the notifier already took it. */
+export async function recordEventMessages(
+  tx: TransactionSql,
+  event: { eventId: string; customerId: bigint; payload: unknown },
+  template: TemplateName | null,
+  sendAfter: Date,
+  marketing = false,
+): Promise<number> {
+  if (!(await claimProcessed(tx, NOTIFIER_CONSUMER, event.customerId, event.eventId))) return 0;
+  if (template === null) return 0;
+  // a marketing message to a customer who unsubscribed is not made at all
+  if (marketing && (await getPreferences(tx, event.customerId)).marketingOptOut) return 0;
+  const rows = await tx`
+    insert into notifications (customer_id, event_id, channel, template, payload, status, send_after)
+    select ${event.customerId}, ${event.eventId}::uuid, c, ${template}, ${JSON.stringify(event.payload)}::jsonb,
+      'pending', ${sendAfter}
+    from unnest(${[...CHANNELS]}::text[]) as c
+    on conflict do nothing returning id`;
+  return rows.length;
+}
+
+export interface DueMessage {
+  customerId: bigint;
+  id: bigint;
+  channel: 'sms' | 'push';
+  template: TemplateName;
+  payload: Record<string, unknown>;
+  attempts: number;
+  language: Language;
+  sentToday: number;
+}
+
+/** Messages due now, locked for the caller's transaction, with the customer's language and count today. */
+export async function claimDueMessages(
+  tx: TransactionSql,
+  dayStart: Date,
+  limit: number,
+): Promise<DueMessage[]> {
+  const rows = await tx<
+    {
+      customer_id: bigint;
+      id: bigint;
+      channel: 'sms' | 'push';
+      template: TemplateName;
+      payload: unknown;
+      attempts: number;
+      language: string | null;
+      sent_today: number;
+    }[]
+  >`
+    select n.customer_id, n.id, n.channel, n.template, n.payload, n.attempts, p.language,
+      (select count(*)::int from notifications s where s.customer_id = n.customer_id and s.status = 'sent'
+        and s.sent_at >= ${dayStart}) as sent_today
+    from notifications n left join notification_preferences p on p.customer_id = n.customer_id
+    where n.status = 'pending' and n.send_after <= now()
+    order by n.send_after limit ${Math.min(limit, NOTIFICATION_CLAIM_MAX)}
+    for update of n skip locked`;
+  return rows.map((r) => ({
+    customerId: r.customer_id,
+    id: r.id,
+    channel: r.channel,
+    template: r.template,
+    payload: (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as Record<string, unknown>,
+    attempts: r.attempts,
+    language: r.language && isLanguage(r.language) ? r.language : DEFAULT_LANGUAGE,
+    sentToday: r.sent_today,
+  }));
+}
+
+export async function markSent(tx: TransactionSql, m: DueMessage): Promise<void> {
+  await tx`update notifications set status = 'sent', sent_at = now(), attempts = attempts + 1, updated_at = now()
+    where customer_id = ${m.customerId} and id = ${m.id}`;
+}
+
+/** A failed send: tried again at `retryAt`, or `failed` for good past the attempt limit. */
+export async function markSendFailed(
+  tx: TransactionSql,
+  m: DueMessage,
+  reason: string,
+  retryAt: Date | null,
+): Promise<void> {
+  await tx`update notifications set attempts = attempts + 1, last_error = ${reason.slice(0, 64)},
+      status = ${retryAt ? 'pending' : 'failed'}, send_after = coalesce(${retryAt}, send_after), updated_at = now()
+    where customer_id = ${m.customerId} and id = ${m.id}`;
+}
+
+/** Moves a message to later (quiet hours, daily cap) without counting an attempt. */
+export async function deferMessage(tx: TransactionSql, m: DueMessage, until: Date): Promise<void> {
+  await tx`update notifications set send_after = ${until}, updated_at = now()
+    where customer_id = ${m.customerId} and id = ${m.id}`;
+}
+
+export async function setPreferences(
+  sql: Sql | TransactionSql,
+  customerId: bigint,
+  prefs: { language?: Language; marketingOptOut?: boolean },
+): Promise<{ language: Language; marketingOptOut: boolean }> {
+  await requireCustomer(sql, customerId);
+  const [row] = await sql<{ language: Language; marketing_opt_out: boolean }[]>`
+    insert into notification_preferences (customer_id, language, marketing_opt_out)
+    values (${customerId}, ${prefs.language ?? DEFAULT_LANGUAGE}, ${prefs.marketingOptOut ?? false})
+    on conflict (customer_id) do update set
+      language = coalesce(${prefs.language ?? null}, notification_preferences.language),
+      marketing_opt_out = coalesce(${prefs.marketingOptOut ?? null}, notification_preferences.marketing_opt_out),
+      updated_at = now()
+    returning language, marketing_opt_out`;
+  return { language: row!.language, marketingOptOut: row!.marketing_opt_out };
+}
+
+export async function getPreferences(
+  sql: Sql | TransactionSql,
+  customerId: bigint,
+): Promise<{ language: Language; marketingOptOut: boolean }> {
+  const [row] = await sql<{ language: string; marketing_opt_out: boolean }[]>`
+    select language, marketing_opt_out from notification_preferences where customer_id = ${customerId}`;
+  const language = row && isLanguage(row.language) ? row.language : DEFAULT_LANGUAGE;
+  return { language, marketingOptOut: row?.marketing_opt_out ?? false };
+}

@@ -1,0 +1,191 @@
+/**
+ * The notifier: one loop takes events from FENQI_EVENTS (durable consumer `notifier`), turns each
+ * into its messages once (processed_events, in the same transaction as the messages) and acks
+ * after commit; another sends messages that are due through the SMS and push providers, in bounded
+ * batches under row locks (FOR UPDATE SKIP LOCKED), and records each outcome. Quiet hours and the
+ * daily cap move a message later; a failed send is retried up to SEND_MAX_ATTEMPTS. A send is
+ * idempotent at the provider by message id, so a notifier killed between sending and recording
+ * sends nothing twice. Logs carry ids and codes only, never a text or a recipient.
+ */
+import {
+  DAILY_MESSAGE_CAP_PER_CUSTOMER,
+  quietDelayMinutes,
+  renderMessage,
+  SEND_MAX_ATTEMPTS,
+  SEND_RETRY_DELAY_MS,
+  TEMPLATE_OF,
+} from '../domain/notifications.ts';
+import { decodeEvent } from '../events/message.ts';
+import type { Platform } from '../platform.ts';
+import { EVENTS_STREAM, NOTIFIER } from '../queue/index.ts';
+import {
+  claimDueMessages,
+  type DueMessage,
+  deferMessage,
+  markSendFailed,
+  markSent,
+  recordEventMessages,
+} from '../store/notifications.ts';
+import type { Worker } from './worker.ts';
+
+export const NOTIFIER_FETCH_MAX = 200;
+export const NOTIFIER_FETCH_EXPIRES_MS = 1_000;
+export const NOTIFIER_SEND_BATCH = 100;
+export const NOTIFIER_IDLE_POLL_MS = 500;
+const MINUTE_MS = 60_000;
+
+export interface NotifierStats {
+  events: number;
+  queued: number;
+  sent: number;
+  failed: number;
+  deferred: number;
+  rejected: number;
+}
+
+/** Minutes since midnight in the business time zone. */
+function minuteOfDay(zone: string, now: Date): number {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  return get('hour') * 60 + get('minute');
+}
+
+export class Notifier implements Worker {
+  readonly name = 'notifier';
+  readonly stats: NotifierStats = { events: 0, queued: 0, sent: 0, failed: 0, deferred: 0, rejected: 0 };
+  private stopping = false;
+  private readonly loops: Promise<void>[];
+
+  constructor(
+    private readonly platform: Platform,
+    autoStart = true,
+  ) {
+    this.loops = autoStart ? [this.run(() => this.intakeOnce()), this.run(() => this.sendOnce())] : [];
+  }
+
+  private quietDelayMs(now: Date): number {
+    const { config } = this.platform;
+    const minute = minuteOfDay(config.businessTimeZone, now);
+    return quietDelayMinutes(minute, config.notifyQuietStartHour, config.notifyQuietEndHour) * MINUTE_MS;
+  }
+
+  /** Takes one batch of events; answers how many it took. */
+  async intakeOnce(): Promise<number> {
+    const { queue, config, db } = this.platform;
+    const messages = await queue.fetch(EVENTS_STREAM, NOTIFIER, {
+      max: NOTIFIER_FETCH_MAX,
+      expiresMs: NOTIFIER_FETCH_EXPIRES_MS,
+    });
+    for (const m of messages) {
+      const decoded = decodeEvent(config.queueMacKeys, m.data);
+      if (!decoded.ok) {
+        // never acted on: an unsigned or altered message is not ours
+        this.platform.logger.warn(
+          { problem: decoded.problem, msgId: m.msgId },
+          'event refused by the notifier',
+        );
+        this.stats.rejected++;
+        m.term();
+        continue;
+      }
+      const e = decoded.event;
+      const spec = TEMPLATE_OF[e.type];
+      const now = new Date();
+      const delay = spec?.security ? 0 : this.quietDelayMs(now);
+      const queued = await db.sql.begin((tx) =>
+        recordEventMessages(tx, e, spec?.name ?? null, new Date(now.getTime() + delay), spec?.marketing),
+      );
+      m.ack();
+      this.stats.events++;
+      this.stats.queued += queued;
+    }
+    return messages.length;
+  }
+
+  /** Sends one batch of due messages; answers how many it handled. */
+  async sendOnce(): Promise<number> {
+    const now = new Date();
+    const dayStart = new Date(
+      now.getTime() - minuteOfDay(this.platform.config.businessTimeZone, now) * MINUTE_MS,
+    );
+    return this.platform.db.sql.begin(async (tx) => {
+      const due = await claimDueMessages(tx, dayStart, NOTIFIER_SEND_BATCH);
+      const sentNow = new Map<bigint, number>();
+      for (const m of due) {
+        const count = m.sentToday + (sentNow.get(m.customerId) ?? 0);
+        const later = this.laterFor(m, count, now, dayStart);
+        if (later) {
+          await deferMessage(tx, m, later);
+          this.stats.deferred++;
+          continue;
+        }
+        if (await this.deliver(tx, m)) sentNow.set(m.customerId, (sentNow.get(m.customerId) ?? 0) + 1);
+      }
+      return due.length;
+    });
+  }
+
+  /** When a message must wait: inside quiet hours, or the customer's cap for today is reached. */
+  private laterFor(m: DueMessage, sentToday: number, now: Date, dayStart: Date): Date | null {
+    const spec = Object.values(TEMPLATE_OF).find((t) => t?.name === m.template);
+    if (spec?.security) return null;
+    const quiet = this.quietDelayMs(now);
+    if (quiet > 0) return new Date(now.getTime() + quiet);
+    if (sentToday < DAILY_MESSAGE_CAP_PER_CUSTOMER) return null;
+    // tomorrow, once quiet hours are over
+    const tomorrow = new Date(dayStart.getTime() + 24 * 60 * MINUTE_MS);
+    return new Date(tomorrow.getTime() + this.quietDelayMs(tomorrow));
+  }
+
+  private async deliver(tx: Parameters<typeof markSent>[0], m: DueMessage): Promise<boolean> {
+    const provider = this.platform.services.messaging[m.channel];
+    const outcome = await provider
+      .send({
+        messageId: m.id,
+        customerId: m.customerId,
+        channel: m.channel,
+        text: renderMessage(m.template, m.language, m.payload),
+      })
+      .catch((err: Error) => ({ status: 'failed' as const, reason: err.name || 'send_error' }));
+    if (outcome.status === 'sent') {
+      await markSent(tx, m);
+      this.stats.sent++;
+      return true;
+    }
+    const retry = m.attempts + 1 < SEND_MAX_ATTEMPTS ? new Date(Date.now() + SEND_RETRY_DELAY_MS) : null;
+    await markSendFailed(tx, m, outcome.reason, retry);
+    this.stats.failed++;
+    this.platform.logger.warn(
+      { notification: m.id.toString(), reason: outcome.reason },
+      'message send failed',
+    );
+    return false;
+  }
+
+  private async run(once: () => Promise<number>): Promise<void> {
+    while (!this.stopping) {
+      let n = 0;
+      try {
+        n = await once();
+      } catch (err) {
+        this.platform.logger.warn({ err: (err as Error).message }, 'notifier pass failed; will retry');
+      }
+      if (n === 0 && !this.stopping) await new Promise((r) => setTimeout(r, NOTIFIER_IDLE_POLL_MS));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled(this.loops);
+  }
+}
+
+export async function startNotifier(platform: Platform): Promise<Worker | undefined> {
+  if (!platform.config.eventsEnabled) return undefined;
+  return new Notifier(platform);
+}
