@@ -5,8 +5,8 @@ import { adjustmentProposalListRoute, adjustmentProposalRoutes } from './adjustm
 import { adjustmentRoutes } from './adjustments.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
-import { backOfficeRoutes } from './back-office.ts';
 import { autoDebitRoutes } from './auto-debit.ts';
+import { backOfficeRoutes } from './back-office.ts';
 import { businessDateRoutes } from './business-date.ts';
 import { cobRoutes } from './cob.ts';
 import { collectionRoutes } from './collections.ts';
