@@ -6,6 +6,6 @@ create table rehearsals (
   opened_at timestamptz not null default now(),
   closes_at timestamptz not null,
   closed_at timestamptz,
-  target_orders_per_s integer not null check (target_orders_per_s > 0),
+  target_orders_per_s bigint not null check (target_orders_per_s > 0),
   check (closes_at > opened_at)
 );
