@@ -21,7 +21,8 @@ async function serve(role: 'start' | 'api'): Promise<void> {
   const app = await buildApi(platform, rehearsal.options);
   const workers = role === 'start' ? await startWorkers(platform) : undefined;
   // the shadow side's own settler: it pulls from the shadow account's streams only
-  const shadowWorkers = role === 'start' && rehearsal.shadow ? await startWorkers(rehearsal.shadow) : undefined;
+  const shadowWorkers =
+    role === 'start' && rehearsal.shadow ? await startWorkers(rehearsal.shadow) : undefined;
   const address = await app.listen({ host: config.host, port: config.port });
   platform.db.hold?.describe({ url: address });
 
