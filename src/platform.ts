@@ -24,11 +24,20 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export async function openPlatform(config: Config, logger: Logger): Promise<Platform> {
+export interface PlatformOptions {
+  /** Redis key prefix (the rehearsal's shadow side: SHADOW_CACHE_PREFIX). */
+  cachePrefix?: string;
+}
+
+export async function openPlatform(
+  config: Config,
+  logger: Logger,
+  options: PlatformOptions = {},
+): Promise<Platform> {
   const db = await openDatabase(config);
   const result = await migrateAsOwner(config, db.sql, { log: (line) => logger.info(line) });
   logger.info({ database: db.describe, applied: result.applied.length }, 'database ready');
-  const cache = openCache(config);
+  const cache = openCache(config, options.cachePrefix);
   const queue = openQueue(config);
   // NATS may be down at start: the process still starts, /ready says so, queued routes answer
   // 503, and the streams are ensured in the background as soon as NATS answers.

@@ -164,6 +164,15 @@ const SERVICING = {
   PROMISE_INCOMPLETE: 422,
 } as const;
 
+/** Rehearsal traffic (issue 21, docs/rehearsal.md): refused, never passed on to production. */
+const REHEARSAL = {
+  REHEARSAL_TAG_INVALID: 403,
+  REHEARSAL_TAG_EXPIRED: 403,
+  REHEARSAL_TAG_REPLAYED: 409,
+  REHEARSAL_NOT_OPEN: 409,
+  REHEARSAL_NOT_AWARE: 403,
+} as const;
+
 const THROTTLED = {
   RATE_LIMITED: 429,
   TOO_MANY_ATTEMPTS: 429,
@@ -189,6 +198,7 @@ export const ERROR_STATUS = {
   ...CONFLICTS,
   ...RULES,
   ...SERVICING,
+  ...REHEARSAL,
   ...THROTTLED,
   ...OUTAGES,
 };

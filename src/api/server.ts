@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import type { Platform } from '../platform.ts';
+import { type RehearsalGateParts, registerRehearsalGate, registerShadowGuard } from '../rehearsal/gate.ts';
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from './errors.ts';
 import { registerDocsPage, registerInputChecks, registerPersonalDataHeaders } from './hygiene.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -26,6 +27,10 @@ export type { Api } from './types.ts';
 
 export interface ApiOptions {
   metrics?: Metrics;
+  /** Where verified rehearsal traffic goes (docs/rehearsal.md); without it tagged requests are refused. */
+  rehearsal?: RehearsalGateParts;
+  /** Builds the shadow side's routes: only rehearsal-aware routes answer, and only tagged work reaches them. */
+  shadow?: boolean;
 }
 
 /**
@@ -67,6 +72,9 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // before every other hook: no production hook or route sees a tagged request
+  if (options.shadow) registerShadowGuard(app);
+  else registerRehearsalGate(app, options.rehearsal);
   registerInputChecks(app);
   registerPersonalDataHeaders(app);
   app.addHook('onResponse', async (request, reply) => {

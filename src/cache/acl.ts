@@ -5,9 +5,11 @@
  * Redis. The harness and `fenqi ops up` write it into redis.conf; docs/security.md shows it.
  */
 import { createHash } from 'node:crypto';
-import { CACHE_PREFIX } from './cache.ts';
+import { CACHE_PREFIX, SHADOW_CACHE_PREFIX } from './cache.ts';
 
 export const REDIS_APP_USER = 'fenqi_app';
+/** The rehearsal's user: the same commands, on the shadow prefix only (docs/rehearsal.md). */
+export const REDIS_SHADOW_USER = 'fenqi_shadow';
 
 /**
  * GET/SET/DEL and the scripts' INCR, INCRBY and PEXPIRE; EVAL/EVALSHA for the scripts; PING for
@@ -30,8 +32,13 @@ export const REDIS_APP_COMMANDS = [
 ] as const;
 
 /** An ACL rule line for redis.conf (`user ...`); the password goes in as its SHA-256 only. */
-export function redisAppAclRule(password: string, user = REDIS_APP_USER): string {
+export function redisAppAclRule(password: string, user = REDIS_APP_USER, prefix = CACHE_PREFIX): string {
   const hash = createHash('sha256').update(password).digest('hex');
   const commands = REDIS_APP_COMMANDS.map((c) => `+${c}`).join(' ');
-  return `user ${user} reset on #${hash} ~${CACHE_PREFIX}* resetchannels -@all ${commands}`;
+  return `user ${user} reset on #${hash} ~${prefix}* resetchannels -@all ${commands}`;
+}
+
+/** The shadow user's rule: neither it can read a production key nor fenqi_app a shadow one. */
+export function redisShadowAclRule(password: string, user = REDIS_SHADOW_USER): string {
+  return redisAppAclRule(password, user, SHADOW_CACHE_PREFIX);
 }

@@ -44,3 +44,5 @@ export interface CacheEntry {
 
 /** Every cache key is namespaced so several deployments can share one Redis. */
 export const CACHE_PREFIX = 'fenqi:';
+/** The rehearsal's shadow keys (docs/rehearsal.md): a separate ACL user may touch only these. */
+export const SHADOW_CACHE_PREFIX = 'fenqi-shadow:';

@@ -36,6 +36,8 @@ export interface RedisCacheOptions {
    * client, `url` is one more seed and gives the scheme (TLS), the ACL user and the password.
    */
   clusterNodes?: readonly RedisNode[];
+  /** Every key's prefix; the rehearsal's shadow cache uses SHADOW_CACHE_PREFIX under its own ACL user. */
+  keyPrefix?: string;
 }
 
 /** Options both client kinds share: fail fast, pipeline, bounded waits. */
@@ -56,11 +58,17 @@ const NODE_OPTIONS = {
 
 const reconnectDelayMs = (attempt: number) => Math.min(attempt * 100, REDIS_MAX_RECONNECT_DELAY_MS);
 
-function clusterClient(url: string, nodes: readonly RedisNode[], tls: object | undefined): Cluster {
+function clusterClient(
+  url: string,
+  nodes: readonly RedisNode[],
+  tls: object | undefined,
+  keyPrefix: string,
+): Cluster {
   const link = new URL(url);
   const seeds = [{ host: link.hostname, port: Number(link.port || 6379) }, ...nodes];
   return new Cluster(seeds, {
     ...LINK_OPTIONS,
+    keyPrefix,
     clusterRetryStrategy: reconnectDelayMs,
     slotsRefreshTimeout: REDIS_CONNECT_TIMEOUT_MS,
     slotsRefreshInterval: REDIS_CLUSTER_SLOTS_REFRESH_MS,
@@ -94,9 +102,10 @@ export class RedisCache implements Cache {
     const tls = url.startsWith('rediss:') ? (options.tls ? readTls(options.tls) : {}) : undefined;
     this.clustered = options.clusterNodes !== undefined;
     this.client = options.clusterNodes
-      ? clusterClient(url, options.clusterNodes, tls)
+      ? clusterClient(url, options.clusterNodes, tls, options.keyPrefix ?? CACHE_PREFIX)
       : new Redis(url, {
           ...LINK_OPTIONS,
+          keyPrefix: options.keyPrefix ?? CACHE_PREFIX,
           ...NODE_OPTIONS,
           ...(tls ? { tls } : {}),
           lazyConnect: false,

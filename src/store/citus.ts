@@ -11,6 +11,7 @@ import type { ReservedSql } from 'postgres';
 
 /** Catalogue and configuration: small, read everywhere, joined with any shard. In FK order. */
 export const REFERENCE_TABLES = [
+  'rehearsals',
   'ledger_accounts',
   'loan_products',
   'staff',

@@ -2,12 +2,14 @@
  * Goods on installment: a customer orders goods with a goods product and a tenor, zero down. The
  * order settles in one transaction (credit, order, loan, schedule, ledger, merchant settlement).
  */
+
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { MAX_TENOR } from '../../domain/index.ts';
 import { HELD_REASON, orderStatusView } from '../../orders/status.ts';
 import type { Platform } from '../../platform.ts';
+import { AWARE } from '../../rehearsal/gate.ts';
 import type { Sql } from '../../store/db.ts';
 import { settleOrder } from '../../store/orders.ts';
 import { requireRole } from '../auth.ts';
@@ -90,6 +92,8 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
     app.post(
       '/v1/orders',
       {
+        // rehearsal traffic (docs/rehearsal.md) reaches this route's shadow twin only
+        config: { rehearsal: AWARE },
         preHandler: requireRole('customer'),
         schema: {
           tags: ['orders'],
@@ -119,6 +123,7 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
     app.get(
       '/v1/orders/:id',
       {
+        config: { rehearsal: AWARE },
         preHandler: requireRole('customer', 'merchant', 'risk', 'ops'),
         schema: {
           tags: ['orders'],

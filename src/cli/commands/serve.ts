@@ -16,8 +16,13 @@ async function serve(role: 'start' | 'api'): Promise<void> {
     // A decision needs a champion scorecard; the demo bootstraps one until the platform has its own history.
     await platform.services.risk.ensureChampion();
   }
-  const app = await buildApi(platform);
+  const { openRehearsalSide } = await import('../../rehearsal/serve.ts');
+  const rehearsal = await openRehearsalSide(config, logger);
+  const app = await buildApi(platform, rehearsal.options);
   const workers = role === 'start' ? await startWorkers(platform) : undefined;
+  // the shadow side's own settler: it pulls from the shadow account's streams only
+  const shadowWorkers =
+    role === 'start' && rehearsal.shadow ? await startWorkers(rehearsal.shadow) : undefined;
   const address = await app.listen({ host: config.host, port: config.port });
   platform.db.hold?.describe({ url: address });
 
@@ -30,6 +35,8 @@ async function serve(role: 'start' | 'api'): Promise<void> {
   stopOnSignal(logger, SHUTDOWN_GRACE_MS, [
     () => app.close(),
     async () => workers?.stop(),
+    async () => shadowWorkers?.stop(),
+    () => rehearsal.close(),
     () => platform.close(),
   ]);
 }

@@ -1,0 +1,272 @@
+/**
+ * Rehearsal traffic against real PostgreSQL and Redis (TLS + passwords + ACL): the servers keep the
+ * shadow role and user off production objects and the production ones off shadow objects; the API
+ * settles tagged orders in the shadow schema only, leaving every production table and Redis key
+ * byte-identical, while untagged orders at the same time settle in production; forged, expired,
+ * replayed and not-open tags are refused, and so is a tagged request to a route that has not
+ * declared itself rehearsal-aware.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { type Cluster, Redis } from 'ioredis';
+import pino from 'pino';
+import { type Api, buildApi } from '../../src/api/server.ts';
+import { REDIS_SHADOW_USER, redisShadowAclRule } from '../../src/cache/acl.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { Logger } from '../../src/logger.ts';
+import { openPlatform, type Platform } from '../../src/platform.ts';
+import {
+  createShadowRoleSql,
+  SHADOW_DATABASE_ROLE,
+  shadowMigrationUrl,
+  shadowSchemaGrantsSql,
+} from '../../src/rehearsal/roles.ts';
+import { openShadowPlatform } from '../../src/rehearsal/shadow.ts';
+import { mintTag, newNonce, REHEARSAL_TAG_HEADER, signTag } from '../../src/rehearsal/tag.ts';
+import { openPostgres, type Sql } from '../../src/store/db.ts';
+import { DEFAULT_DATABASE_ROLES } from '../../src/store/roles.ts';
+import { SECRETS, type Seed, type Servers, seed, startServers, TENOR, tokenFor } from '../flash/lab.ts';
+import { tempDir } from '../harness/process.ts';
+
+const REHEARSAL_ID = 'spring-2027';
+const TAG_LIFETIME_MS = 60_000;
+/** Orders of each kind placed at the same time in the concurrent phase. */
+const ORDERS_EACH = 12;
+
+/** Every production table's rows, hashed in a stable order: equal hashes, equal contents. */
+async function tableChecksums(sql: Sql): Promise<Map<string, string>> {
+  const tables = await sql<{ name: string }[]>`
+    select tablename as name from pg_tables where schemaname = 'public' order by tablename`;
+  const sums = new Map<string, string>();
+  for (const { name } of tables) {
+    const [row] = await sql.unsafe<{ sum: string | null }[]>(
+      `select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as sum from public."${name}" t`,
+    );
+    sums.set(name, row?.sum ?? '');
+  }
+  return sums;
+}
+
+/** Every production Redis key with its type and value dump (admin: the only user who sees all). */
+async function redisChecksums(admin: Redis | Cluster): Promise<Map<string, string>> {
+  const sums = new Map<string, string>();
+  for (const key of (await admin.keys('fenqi:*')).sort()) {
+    const dump = await admin.dumpBuffer(key);
+    sums.set(key, dump ? dump.toString('hex') : '');
+  }
+  return sums;
+}
+
+function shadowUrl(appUrl: string, password: string): string {
+  const url = new URL(appUrl);
+  url.username = SHADOW_DATABASE_ROLE;
+  url.password = password;
+  return url.toString();
+}
+
+describe('rehearsal traffic is isolated by the servers and refused when not properly tagged', () => {
+  let servers: Servers;
+  let platform: Platform;
+  let shadow: Platform;
+  let app: Api;
+  let bare: Api;
+  let shadowApi: Api;
+  let prodSeed: Seed;
+  let shadowSeed: Seed;
+  let shadowDbUrl: string;
+  let shadowRedisUrl: string;
+  const key = randomBytes(32);
+
+  before(async () => {
+    servers = await startServers();
+    const dbPassword = randomBytes(16).toString('hex');
+    const admin = openPostgres(servers.pg.urlFor('admin'));
+    for (const s of createShadowRoleSql(dbPassword)) await admin.unsafe(s);
+    await admin.end();
+    const adminDb = openPostgres(servers.pg.urlFor('admin', 'fenqi'));
+    for (const s of shadowSchemaGrantsSql('fenqi', DEFAULT_DATABASE_ROLES)) await adminDb.unsafe(s);
+    await adminDb.end();
+    const redisPassword = randomBytes(16).toString('hex');
+    const rule = redisShadowAclRule(redisPassword).split(' ').slice(2);
+    const redisAdmin = servers.redis.client('admin');
+    await redisAdmin.call('ACL', 'SETUSER', REDIS_SHADOW_USER, ...rule);
+    redisAdmin.disconnect();
+    shadowDbUrl = shadowUrl(servers.pg.env().DATABASE_URL, dbPassword);
+    const redisUrl = new URL(servers.redis.env().REDIS_URL);
+    redisUrl.username = REDIS_SHADOW_USER;
+    redisUrl.password = redisPassword;
+    shadowRedisUrl = redisUrl.toString();
+
+    const config = loadConfig({
+      ...servers.pg.env(),
+      ...servers.redis.env(),
+      ...servers.nats.env(),
+      FENQI_DATA_DIR: tempDir('rehearsal'),
+      LOG_LEVEL: 'warn',
+      ...SECRETS,
+    });
+    const logger = pino({ level: 'warn' }) as Logger;
+    platform = await openPlatform(config, logger);
+    prodSeed = await seed(platform.db.sql, 4);
+    // the shadow side in this test has no NATS account (its orders settle inline, not queued)
+    shadow = await openShadowPlatform(
+      { ...config, natsUrl: undefined },
+      {
+        key,
+        databaseUrl: shadowDbUrl,
+        migrationDatabaseUrl: shadowMigrationUrl(servers.pg.urlFor('owner')),
+        redisUrl: shadowRedisUrl,
+        natsUser: undefined,
+        natsPassword: undefined,
+      },
+      logger,
+    );
+    shadowSeed = await seed(shadow.db.sql, 4);
+    await shadow.db.sql`
+      insert into rehearsals (id, closes_at, target_orders_per_s)
+      values (${REHEARSAL_ID}, now() + interval '1 hour', 100)`;
+    shadowApi = await buildApi(shadow, { shadow: true });
+    await shadowApi.ready();
+    const parts = { key, shadowSql: shadow.db.sql, shadowCache: shadow.cache, shadowApi };
+    app = await buildApi(platform, { rehearsal: parts });
+    // a route that never declared itself rehearsal-aware
+    app.get('/v1/rehearsal-probe', async () => ({ ok: true }));
+    await app.ready();
+    bare = await buildApi(platform);
+    await bare.ready();
+  });
+
+  after(async () => {
+    await Promise.allSettled([app?.close(), bare?.close(), shadowApi?.close()]);
+    await Promise.allSettled([platform?.close(), shadow?.close()]);
+    await servers?.destroy();
+  });
+
+  const order = (target: Api, data: Seed, customerId: bigint, tag?: string) =>
+    target.inject({
+      method: 'POST',
+      url: '/v1/orders',
+      headers: {
+        authorization: `Bearer ${tokenFor(customerId)}`,
+        'idempotency-key': `k-${customerId}-${newNonce()}`,
+        'content-type': 'application/json',
+        ...(tag ? { [REHEARSAL_TAG_HEADER]: tag } : {}),
+      },
+      payload: { goods_id: data.goodsId.toString(), product_id: data.productId.toString(), tenor: TENOR },
+    });
+  const tag = () => mintTag(key, REHEARSAL_ID, Date.now(), TAG_LIFETIME_MS);
+
+  test('PostgreSQL refuses the shadow role production tables and the app role the shadow schema', async () => {
+    const asShadow = openPostgres(shadowDbUrl);
+    const asApp = openPostgres(servers.pg.env().DATABASE_URL);
+    try {
+      await assert.rejects(asShadow`select count(*) from public.customers`, { code: '42501' });
+      await assert.rejects(
+        asShadow`insert into public.rehearsals (id, closes_at, target_orders_per_s)
+        values ('x', now() + interval '1 hour', 1)`,
+        { code: '42501' },
+      );
+      await assert.rejects(asApp`select count(*) from fenqi_shadow.customers`, { code: '42501' });
+      const [own] = await asShadow<{ n: number }[]>`select count(*)::int as n from customers`;
+      assert.equal(own?.n, 4);
+    } finally {
+      await Promise.allSettled([asShadow.end(), asApp.end()]);
+    }
+  });
+
+  test('Redis refuses the shadow user production keys and the app user shadow keys', async () => {
+    const tls = { ca: readFileSync(servers.redis.tls.caFile) };
+    const shadowClient = new Redis(shadowRedisUrl, { tls, lazyConnect: true, maxRetriesPerRequest: 0 });
+    const appClient = servers.redis.client('app');
+    try {
+      await assert.rejects(shadowClient.get('fenqi:probe'), /NOPERM/);
+      await assert.rejects(appClient.get('fenqi-shadow:probe'), /NOPERM/);
+      assert.equal(await shadowClient.get('fenqi-shadow:probe'), null);
+    } finally {
+      shadowClient.disconnect();
+      appClient.disconnect();
+    }
+  });
+
+  test('tagged orders settle in the shadow schema and leave every production table and key byte-identical', async (t) => {
+    const admin = servers.redis.client('admin');
+    t.after(() => admin.disconnect());
+    const tablesBefore = await tableChecksums(platform.db.sql);
+    const keysBefore = await redisChecksums(admin);
+    const [shadowBefore] = await shadow.db.sql<{ n: number }[]>`select count(*)::int as n from orders`;
+    for (const customerId of shadowSeed.customers) {
+      const res = await order(app, shadowSeed, customerId, tag());
+      assert.equal(res.statusCode, 201, res.body);
+    }
+    const [shadowAfter] = await shadow.db.sql<{ n: number }[]>`select count(*)::int as n from orders`;
+    assert.equal((shadowAfter?.n ?? 0) - (shadowBefore?.n ?? 0), shadowSeed.customers.length);
+    assert.deepEqual(await tableChecksums(platform.db.sql), tablesBefore);
+    assert.deepEqual(await redisChecksums(admin), keysBefore);
+  });
+
+  test('untagged orders placed at the same time as tagged ones settle in production, each on its side', async () => {
+    const count = async (sql: Sql) =>
+      (await sql<{ n: number }[]>`select count(*)::int as n from orders`)[0]?.n ?? 0;
+    const [prodBefore, shadowBefore] = [await count(platform.db.sql), await count(shadow.db.sql)];
+    const pick = (data: Seed, i: number) => data.customers[i % data.customers.length] as bigint;
+    const replies = await Promise.all(
+      Array.from({ length: ORDERS_EACH }, (_, i) => [
+        order(app, prodSeed, pick(prodSeed, i)),
+        order(app, shadowSeed, pick(shadowSeed, i), tag()),
+      ]).flat(),
+    );
+    const created = replies.filter((r) => r.statusCode === 201).length;
+    assert.equal(created, 2 * ORDERS_EACH, replies.map((r) => r.body).join('\n'));
+    assert.equal((await count(platform.db.sql)) - prodBefore, ORDERS_EACH);
+    assert.equal((await count(shadow.db.sql)) - shadowBefore, ORDERS_EACH);
+  });
+
+  test('forged, expired, replayed and not-open tags are refused with their codes', async () => {
+    const customerId = shadowSeed.customers[0] as bigint;
+    const good = tag();
+    const forged = `${good.slice(0, -2)}${good.endsWith('AA') ? 'BB' : 'AA'}`;
+    const wrongKey = mintTag(randomBytes(32), REHEARSAL_ID, Date.now(), TAG_LIFETIME_MS);
+    const expired = signTag(key, {
+      rehearsalId: REHEARSAL_ID,
+      expiresAtMs: Date.now() - 1,
+      nonce: newNonce(),
+    });
+    const notOpen = mintTag(key, 'autumn-2027', Date.now(), TAG_LIFETIME_MS);
+    const cases: [string, number, string][] = [
+      [forged, 403, 'REHEARSAL_TAG_INVALID'],
+      [wrongKey, 403, 'REHEARSAL_TAG_INVALID'],
+      ['v1.garbage', 403, 'REHEARSAL_TAG_INVALID'],
+      [expired, 403, 'REHEARSAL_TAG_EXPIRED'],
+      [notOpen, 409, 'REHEARSAL_NOT_OPEN'],
+    ];
+    for (const [text, status, code] of cases) {
+      const res = await order(app, shadowSeed, customerId, text);
+      assert.equal(res.statusCode, status, text);
+      assert.equal(res.json().error.code, code);
+    }
+    assert.equal((await order(app, shadowSeed, customerId, good)).statusCode, 201);
+    const replay = await order(app, shadowSeed, customerId, good);
+    assert.equal(replay.statusCode, 409);
+    assert.equal(replay.json().error.code, 'REHEARSAL_TAG_REPLAYED');
+  });
+
+  test('a deployment with no rehearsal configured refuses tagged traffic', async () => {
+    const res = await order(bare, shadowSeed, shadowSeed.customers[0] as bigint, tag());
+    assert.equal(res.statusCode, 409);
+    assert.equal(res.json().error.code, 'REHEARSAL_NOT_OPEN');
+  });
+
+  test('a route that has not declared itself rehearsal-aware refuses tagged traffic and serves untagged', async () => {
+    const tagged = await app.inject({
+      method: 'GET',
+      url: '/v1/rehearsal-probe',
+      headers: { [REHEARSAL_TAG_HEADER]: tag() },
+    });
+    assert.equal(tagged.statusCode, 403);
+    assert.equal(tagged.json().error.code, 'REHEARSAL_NOT_AWARE');
+    const plain = await app.inject({ method: 'GET', url: '/v1/rehearsal-probe' });
+    assert.equal(plain.statusCode, 200);
+  });
+});
