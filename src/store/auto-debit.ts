@@ -12,7 +12,7 @@ import { domainEvent } from '../domain/events.ts';
 import type { DebitOutcome } from '../payments/collection.ts';
 import { blindIndex, type FieldCrypto } from './crypto.ts';
 import type { Sql, TransactionSql } from './db.ts';
-import { nextIds } from './loans.ts';
+import { INSTALLMENT_OWED_SQL, nextIds } from './loans.ts';
 import { emitEvents } from './outbox.ts';
 import { Refusal } from './refusal.ts';
 import { applyRepayment } from './repayments.ts';
@@ -141,8 +141,7 @@ export async function claimDueAttempts(sql: Sql, today: string, limit: number): 
         order by run_date, not_before limit ${Math.min(limit, DEBIT_CLAIM_MAX)}
         for update skip locked)
       select p.customer_id, p.id, p.loan_id,
-        (select sum(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor - i.paid_principal_minor
-            - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor)::bigint
+        (select sum(${tx.unsafe(INSTALLMENT_OWED_SQL)})::bigint
          from installments i join loans l on l.customer_id = i.customer_id and l.id = i.loan_id and l.status = 'active'
          where i.customer_id = p.customer_id and i.loan_id = p.loan_id and i.status in ('due', 'overdue')
            and i.due_date <= ${today}::date) as due_minor

@@ -7,6 +7,7 @@
  */
 
 import type { Queryable, Sql } from './db.ts';
+import { INSTALLMENT_OWED_SQL } from './loans.ts';
 
 export const DECISION_LIST_MAX = 100;
 export const BUCKET_LOANS_MAX = 100;
@@ -14,10 +15,6 @@ export const BUCKET_LOANS_MAX = 100;
 export const CUSTOMER_PAGE_ROWS = 50;
 /** A back-office list must read within this; past it the caller gets a retryable refusal. */
 export const BACK_OFFICE_STATEMENT_TIMEOUT_MS = 3_000;
-
-/** What an unpaid installment still owes, every component, as SQL over alias `i`. */
-const OWED_SQL = `(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor
-  - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor)`;
 
 /** Runs a read with the back-office statement timeout (read-only transaction). */
 export async function boundedRead<T>(sql: Sql, read: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -152,7 +149,7 @@ export async function customerLoans(sql: Queryable, customerId: bigint): Promise
   const rows = await sql<LoanSqlRow[]>`
     select l.id, l.customer_id, l.kind, l.status, l.principal_minor, l.days_past_due, l.bucket,
            l.start_date::text as start_date,
-           coalesce(sum(${sql.unsafe(OWED_SQL)}) filter (where i.status in ('due', 'overdue')), 0)::bigint as owed
+           coalesce(sum(${sql.unsafe(INSTALLMENT_OWED_SQL)}) filter (where i.status in ('due', 'overdue')), 0)::bigint as owed
     from loans l
     left join installments i on i.customer_id = l.customer_id and i.loan_id = l.id
     where l.customer_id = ${customerId.toString()}::bigint
@@ -171,7 +168,7 @@ export async function bucketLoans(
   const rows = await sql<LoanSqlRow[]>`
     select l.id, l.customer_id, l.kind, l.status, l.principal_minor, l.days_past_due, l.bucket,
            l.start_date::text as start_date,
-           coalesce(sum(${sql.unsafe(OWED_SQL)}) filter (where i.status in ('due', 'overdue')), 0)::bigint as owed
+           coalesce(sum(${sql.unsafe(INSTALLMENT_OWED_SQL)}) filter (where i.status in ('due', 'overdue')), 0)::bigint as owed
     from loans l
     left join installments i on i.customer_id = l.customer_id and i.loan_id = l.id
     where l.status = 'active' and l.bucket = ${bucket} and l.id > ${(afterId ?? 0n).toString()}::bigint
@@ -183,7 +180,7 @@ export async function bucketLoans(
 /** What the active loans of each bucket still owe (every unpaid component). */
 export async function owedByBucket(sql: Queryable): Promise<Map<string, bigint>> {
   const rows = await sql<{ bucket: string; owed: bigint }[]>`
-    select l.bucket, coalesce(sum(${sql.unsafe(OWED_SQL)}), 0)::bigint as owed
+    select l.bucket, coalesce(sum(${sql.unsafe(INSTALLMENT_OWED_SQL)}), 0)::bigint as owed
     from loans l
     join installments i on i.customer_id = l.customer_id and i.loan_id = l.id
     where l.status = 'active' and i.status in ('due', 'overdue')

@@ -6,7 +6,7 @@
 import { MAX_QUEUE_ITEMS } from '../domain/collections.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import type { Loan } from './loans.ts';
-import { nextIds } from './loans.ts';
+import { INSTALLMENT_OWED_SQL, nextIds } from './loans.ts';
 
 export interface QueueItem {
   loan_id: bigint;
@@ -34,8 +34,7 @@ export async function collectionsQueue(
 ): Promise<QueueItem[]> {
   return sql<QueueItem[]>`
     select l.id as loan_id, l.customer_id, l.days_past_due, l.bucket,
-      (select coalesce(sum(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor
-        - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor), 0)
+      (select coalesce(sum(${sql.unsafe(INSTALLMENT_OWED_SQL)}), 0)
        from installments i where i.customer_id = l.customer_id and i.loan_id = l.id and i.status = 'overdue')::bigint
         as overdue_minor,
       c.assigned_to, s.username as assignee_username, c.promise_date::text as promise_date, c.promise_amount_minor,

@@ -10,6 +10,13 @@ import { bookingOf, loanBookingPostings } from '../domain/postings.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import type { EntryInput } from './ledger.ts';
 
+/**
+ * What an installment still owes, every component, as SQL over the alias `i` (installments i).
+ * A constant with no input in it, so stores splice it with sql.unsafe().
+ */
+export const INSTALLMENT_OWED_SQL = `(i.principal_minor + i.interest_minor + i.fee_minor + i.penalty_minor
+  - i.paid_principal_minor - i.paid_interest_minor - i.paid_fee_minor - i.paid_penalty_minor)`;
+
 export type LoanStatus = 'pending_disbursement' | 'active' | 'paid_off' | 'written_off' | 'cancelled';
 export const MAX_LOANS_LISTED = 200;
 

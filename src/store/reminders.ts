@@ -12,6 +12,7 @@ import {
   reminderOn,
 } from '../domain/events.ts';
 import type { TransactionSql } from './db.ts';
+import { INSTALLMENT_OWED_SQL } from './loans.ts';
 import { emitEvents } from './outbox.ts';
 
 export async function emitReminders(
@@ -33,15 +34,14 @@ export async function emitReminders(
       due_minor: bigint;
     }[]
   >`
-    select customer_id, loan_id, number, due_date::text as due_date,
-      (${day}::date - due_date)::int as offset_days,
-      (principal_minor + interest_minor + fee_minor + penalty_minor
-        - paid_principal_minor - paid_interest_minor - paid_fee_minor - paid_penalty_minor)::bigint as due_minor
-    from installments
-    where customer_id = any(${loans.map((l) => l.customerId.toString())}::bigint[])
-      and loan_id = any(${loans.map((l) => l.id.toString())}::bigint[])
-      and status in ('due', 'overdue')
-      and (${day}::date - due_date) = any(${offsets}::int[])`;
+    select i.customer_id, i.loan_id, i.number, i.due_date::text as due_date,
+      (${day}::date - i.due_date)::int as offset_days,
+      ${tx.unsafe(INSTALLMENT_OWED_SQL)}::bigint as due_minor
+    from installments i
+    where i.customer_id = any(${loans.map((l) => l.customerId.toString())}::bigint[])
+      and i.loan_id = any(${loans.map((l) => l.id.toString())}::bigint[])
+      and i.status in ('due', 'overdue')
+      and (${day}::date - i.due_date) = any(${offsets}::int[])`;
   const events = rows.flatMap((r) => {
     const reminder = reminderOn(r.due_date, r.offset_days);
     if (!reminder || r.due_minor <= 0n) return [];
