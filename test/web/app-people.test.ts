@@ -15,6 +15,7 @@ import { nationalIdCheckChar } from '../../src/store/customers.ts';
 import {
   APP_PHONE_VIEWPORT,
   bearer,
+  controlsOffOrSmall,
   customerWithLine,
   lineForEveryGrade,
   openPage,
@@ -27,8 +28,6 @@ import {
 
 const SHOTS_DIR = 'artifacts/screenshots/app';
 const DESKTOP = { width: 1280, height: 900 };
-/** Smallest target a finger can hit (WCAG 2.5.5). */
-const TARGET_MIN_PX = 44;
 /** What must never reach a borrower: an UPPER_SNAKE code or a snake_case internal name. */
 const RAW_CODE = /[A-Z]{3,}_[A-Z_]+/;
 const INTERNAL_NAME = /\b[a-z]+_[a-z_]+\b/;
@@ -50,26 +49,8 @@ async function assertNoRawText(page: Page, where: string): Promise<void> {
   assert.doesNotMatch(text, INTERNAL_NAME, `${where} shows an internal name:\n${text}`);
 }
 
-/**
- * Every visible control (links, buttons, fields; a radio or checkbox by its label) lies within the
- * screen's width and is at least 44x44 px.
- */
 async function assertTargets(page: Page, where: string): Promise<void> {
-  const bad = await page.evaluate<string[]>(`(() => {
-    const out = [];
-    const all = document.querySelectorAll('a[href], button, input, select, textarea, [tabindex="0"]');
-    for (const el of all) {
-      if (el.closest('.skip-link') || el.classList.contains('skip-link')) continue;
-      const target = (el.type === 'radio' || el.type === 'checkbox') && el.closest('label') ? el.closest('label') : el;
-      const r = target.getBoundingClientRect();
-      if (r.width === 0 && r.height === 0) continue; // not displayed
-      const name = (el.textContent || el.name || el.outerHTML).trim().slice(0, 40);
-      if (r.left < 0 || r.right > window.innerWidth + 0.5) out.push(name + ' off-screen at x=' + Math.round(r.left) + '..' + Math.round(r.right));
-      if (r.width < ${TARGET_MIN_PX} - 0.5 || r.height < ${TARGET_MIN_PX} - 0.5) out.push(name + ' is ' + Math.round(r.width) + 'x' + Math.round(r.height));
-    }
-    return out;
-  })()`);
-  assert.deepEqual(bad, [], `${where}: controls too small or off-screen`);
+  assert.deepEqual(await controlsOffOrSmall(page), [], `${where}: controls too small or off-screen`);
 }
 
 /** Presses Tab until `selector` has focus (the keyboard's only way around the page). */

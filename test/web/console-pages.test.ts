@@ -16,8 +16,10 @@ import { signAccessToken } from '../../src/api/auth.ts';
 import { mask } from '../../src/privacy/masking.ts';
 import { getCustomer } from '../../src/store/customers.ts';
 import {
+  APP_PHONE_VIEWPORT,
   assertCleanText,
   bearer,
+  controlsOffOrSmall,
   customerWithLine,
   lineForEveryGrade,
   openPage,
@@ -28,9 +30,7 @@ import {
   type WebLab,
 } from './support.ts';
 
-const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1366, height: 900 };
-const TARGET_MIN_PX = 44;
 /** Tab presses a keyboard journey may take to reach one control before the test gives up. */
 const TAB_LIMIT = 80;
 const SHOTS = join(process.cwd(), 'artifacts', 'screenshots', 'console');
@@ -116,7 +116,11 @@ describe('operations console pages', () => {
 
   test('the console is Chinese by default, and the English switch sticks across a reload', async () => {
     // a browser set to Chinese, as the issue's walk-through had it
-    const context = await lab.browser.newContext({ baseURL: lab.baseUrl, viewport: PHONE, locale: 'zh-CN' });
+    const context = await lab.browser.newContext({
+      baseURL: lab.baseUrl,
+      viewport: APP_PHONE_VIEWPORT,
+      locale: 'zh-CN',
+    });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
@@ -428,33 +432,15 @@ describe('operations console pages', () => {
     { name: 'proposals', role: 'risk', hash: () => '#/proposals' },
   ];
 
-  /** Interactive elements outside the viewport's width or smaller than 44x44 px. */
-  const badTargets = (page: Page) =>
-    page.evaluate<string[]>(`(() => {
-      const out = [];
-      const els = document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])');
-      for (const el of els) {
-        if (el.closest('[hidden]') || el.type === 'hidden') continue;
-        const r = el.getBoundingClientRect();
-        if (r.width === 0 && r.height === 0) continue;
-        if (el.classList.contains('skip-link')) continue;
-        const name = (el.getAttribute('aria-label') || el.textContent || el.name || el.tagName).trim().slice(0, 40);
-        if (r.left < 0 || r.right > window.innerWidth + 0.5) out.push(name + ' is outside the screen (' + Math.round(r.left) + '..' + Math.round(r.right) + ')');
-        if (r.width < ${TARGET_MIN_PX} - 0.5 || r.height < ${TARGET_MIN_PX} - 0.5) out.push(name + ' is ' + Math.round(r.width) + 'x' + Math.round(r.height));
-      }
-      if (document.documentElement.scrollWidth > window.innerWidth) out.push('the page scrolls sideways');
-      return out;
-    })()`);
-
   for (const locale of ['zh-CN', 'en'] as const) {
     test(`every console page at 390x844 keeps each control on screen and at least 44x44 px, and is photographed (${locale})`, async () => {
       for (const role of ['ops', 'risk'] as const) {
-        const phone = await staffPage(role, locale, PHONE);
+        const phone = await staffPage(role, locale, APP_PHONE_VIEWPORT);
         const desk = await staffPage(role, locale, DESKTOP);
         try {
           for (const p of PAGES.filter((x) => x.role === role)) {
             await show(phone.page, p.hash());
-            assert.deepEqual(await badTargets(phone.page), [], `${p.name} (${locale}) on a phone`);
+            assert.deepEqual(await controlsOffOrSmall(phone.page), [], `${p.name} (${locale}) on a phone`);
             if (p.name !== 'policy') {
               // the policy page lists its rules by code on purpose; every other page speaks in words
               const text = (await phone.page.locator('main').textContent()) ?? '';

@@ -31,8 +31,10 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** How long a page may take to show what a test waits for: generous for a loaded 2-core machine. */
 export const UI_TIMEOUT_MS = 10_000;
 export const PHONE_VIEWPORT = { width: 375, height: 740 };
-/** The borrower app's phone (issue 17): every page must fit it with 44x44 px targets. */
+/** The phone both apps are sized for (issue 17): every page must fit it with 44x44 px targets. */
 export const APP_PHONE_VIEWPORT = { width: 390, height: 844 };
+/** Smallest target a finger can hit (WCAG 2.5.5). */
+export const TARGET_MIN_PX = 44;
 
 export interface WebLab {
   platform: Platform;
@@ -242,6 +244,31 @@ export async function logInToConsole(page: Page, username: string, password: str
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.locator('#who').filter({ hasText: 'staff' }).waitFor();
+}
+
+/**
+ * What on the page a finger cannot use: every visible control (links, buttons, fields, summaries,
+ * anything tabbable; a radio or checkbox inside a label is measured by its label, which is what
+ * the finger presses) must lie within the screen's width and be at least TARGET_MIN_PX square,
+ * and the page must not scroll sideways. Returns one line per problem; [] when there is none.
+ */
+export function controlsOffOrSmall(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(`(() => {
+    const out = [];
+    const els = document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])');
+    for (const el of els) {
+      if (el.closest('[hidden]') || el.type === 'hidden') continue;
+      if (el.closest('.skip-link')) continue;
+      const target = (el.type === 'radio' || el.type === 'checkbox') && el.closest('label') ? el.closest('label') : el;
+      const r = target.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue; // not displayed
+      const name = (el.getAttribute('aria-label') || el.textContent || el.name || el.tagName).trim().slice(0, 40);
+      if (r.left < 0 || r.right > window.innerWidth + 0.5) out.push(name + ' is outside the screen (' + Math.round(r.left) + '..' + Math.round(r.right) + ')');
+      if (r.width < ${TARGET_MIN_PX} - 0.5 || r.height < ${TARGET_MIN_PX} - 0.5) out.push(name + ' is ' + Math.round(r.width) + 'x' + Math.round(r.height));
+    }
+    if (document.documentElement.scrollWidth > window.innerWidth) out.push('the page scrolls sideways');
+    return out;
+  })()`);
 }
 
 /** What a page must never show: values that leaked from a bug instead of data. */
