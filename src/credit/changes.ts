@@ -16,6 +16,7 @@ import {
   setCreditLine,
 } from '../store/credit-lines.ts';
 import { closeProposal, getProposal, insertProposal, type Proposal } from '../store/credit-proposals.ts';
+import { requireCustomer } from '../store/customers.ts';
 import type { Queryable, TransactionSql } from '../store/db.ts';
 import { latestGrade } from '../store/decisions.ts';
 import { activePolicy } from '../store/policies.ts';
@@ -89,8 +90,7 @@ export async function changeCreditLine(
   if (reason === undefined || change.limitMinor === undefined) {
     return { applied: await applyLine(tx, actor, customerId, change) };
   }
-  const [customer] = await tx`select 1 from customers where id = ${customerId.toString()}::bigint`;
-  if (!customer) throw new Refusal('CUSTOMER_NOT_FOUND', 'no such customer');
+  await requireCustomer(tx, customerId);
   const proposal = await insertProposal(tx, {
     customerId,
     kind: 'line_change',

@@ -11,6 +11,7 @@ import { DEBIT_SAME_DAY_RETRY_MS, nextDebitAttempt } from '../domain/auto-debit.
 import { domainEvent } from '../domain/events.ts';
 import type { DebitOutcome } from '../payments/collection.ts';
 import { blindIndex, type FieldCrypto } from './crypto.ts';
+import { requireCustomer } from './customers.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { INSTALLMENT_OWED_SQL, nextIds } from './loans.ts';
 import { emitEvents } from './outbox.ts';
@@ -27,12 +28,6 @@ export interface CardView {
   id: bigint;
   bin: string;
   last4: string;
-}
-
-/** A token may name a customer that is gone (or never was): a clear 404, not a key violation. */
-export async function requireCustomer(sql: Sql | TransactionSql, customerId: bigint): Promise<void> {
-  const [row] = await sql`select 1 from customers where id = ${customerId}`;
-  if (!row) throw new Refusal('CUSTOMER_NOT_FOUND', 'no such customer');
 }
 
 /** Adds a card (tokenised by the gateway; only the token, encrypted, and BIN/last four are kept). */

@@ -4,6 +4,7 @@
  * guard should any code path forget.
  */
 import { CREDIT_LINE_MAX_MINOR } from '../domain/credit-approval.ts';
+import { requireCustomer } from './customers.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { Refusal } from './refusal.ts';
 
@@ -57,8 +58,7 @@ export async function setCreditLine(
   customerId: bigint,
   change: { limitMinor?: bigint; status?: CreditLineStatus },
 ): Promise<CreditLine> {
-  const [customer] = await tx`select 1 from customers where id = ${customerId}`;
-  if (!customer) throw new Refusal('CUSTOMER_NOT_FOUND', 'no such customer');
+  await requireCustomer(tx, customerId);
   await tx`
     insert into credit_lines (customer_id, limit_minor, status)
     values (${customerId}, 0, 'active') on conflict (customer_id) do nothing`;

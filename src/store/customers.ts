@@ -12,6 +12,7 @@ import {
   normalisePhone,
 } from './crypto.ts';
 import type { Queryable } from './db.ts';
+import { Refusal } from './refusal.ts';
 
 /** Encrypted columns of `customers`, each holding one personal field. */
 export const CUSTOMER_ENCRYPTED_COLUMNS = [
@@ -186,6 +187,12 @@ interface CustomerRow {
   bank_card_enc: Buffer | null;
   status: string;
   created_at: Date;
+}
+
+/** Refuses with CUSTOMER_NOT_FOUND when no customer has this id (a token may outlive its customer). */
+export async function requireCustomer(sql: Queryable, customerId: bigint): Promise<void> {
+  const [row] = await sql`select 1 from customers where id = ${customerId.toString()}::bigint`;
+  if (!row) throw new Refusal('CUSTOMER_NOT_FOUND', 'no such customer');
 }
 
 export async function getCustomer(

@@ -10,7 +10,7 @@ import {
   type Language,
   type TemplateName,
 } from '../domain/notifications.ts';
-import { requireCustomer } from './auto-debit.ts';
+import { requireCustomer } from './customers.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { claimProcessed } from './outbox.ts';
 
