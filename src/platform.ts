@@ -9,6 +9,8 @@ import { openCache } from './cache/index.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { openQueue, platformConsumers, platformStreams, type Queue } from './queue/index.ts';
+import { PropagatingQueue } from './queue/propagating-queue.ts';
+import { PRODUCTION_SIDE, type WorkerSide } from './rehearsal/admit.ts';
 import { buildServices, type Services } from './services.ts';
 import { type Database, openDatabase } from './store/db.ts';
 import { migrateAsOwner } from './store/migrate.ts';
@@ -19,6 +21,8 @@ export interface Platform {
   db: Database;
   cache: Cache;
   queue: Queue;
+  /** Production, or the rehearsal's shadow side (docs/rehearsal.md): what its workers take. */
+  side: WorkerSide;
   /** Built once here (services.ts), never looked up by key. */
   services: Services;
   close(): Promise<void>;
@@ -27,6 +31,8 @@ export interface Platform {
 export interface PlatformOptions {
   /** Redis key prefix (the rehearsal's shadow side: SHADOW_CACHE_PREFIX). */
   cachePrefix?: string;
+  /** The shadow side (shadow.ts): its workers take tagged messages, verified with this key. */
+  rehearsalKey?: Buffer;
 }
 
 export async function openPlatform(
@@ -38,7 +44,10 @@ export async function openPlatform(
   const result = await migrateAsOwner(config, db.sql, { log: (line) => logger.info(line) });
   logger.info({ database: db.describe, applied: result.applied.length }, 'database ready');
   const cache = openCache(config, options.cachePrefix);
-  const queue = openQueue(config);
+  const side: WorkerSide = options.rehearsalKey
+    ? { kind: 'shadow', rehearsalKey: options.rehearsalKey }
+    : PRODUCTION_SIDE;
+  const queue = new PropagatingQueue(openQueue(config), side.kind);
   // NATS may be down at start: the process still starts, /ready says so, queued routes answer
   // 503, and the streams are ensured in the background as soon as NATS answers.
   const ensureTimer = await ensureStreams(queue, logger, config.natsStreamReplicas);
@@ -48,6 +57,7 @@ export async function openPlatform(
     db,
     cache,
     queue,
+    side,
     services: buildServices({ config, logger, db, cache }),
     async close() {
       if (ensureTimer) clearTimeout(ensureTimer);

@@ -11,7 +11,7 @@ import {
   StorageType,
   type StreamInfo,
 } from '@nats-io/jetstream';
-import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
+import { connect, type MsgHdrs, type NatsConnection, nanos } from '@nats-io/transport-node';
 import type { Config } from '../config.ts';
 import { readTls, type TlsFiles } from '../link/tls.ts';
 import { withTimeout } from '../timeout.ts';
@@ -21,6 +21,8 @@ import {
   type ConsumerSpec,
   checkListMax,
   checkLiteralSubject,
+  type MessageHeaders,
+  type PublishOptions,
   type PublishResult,
   type Queue,
   type QueueMessage,
@@ -71,6 +73,14 @@ function sameSettings(current: object, wanted: object): boolean {
 function unavailableError(what: string, err: unknown): QueueUnavailableError {
   if (err instanceof QueueUnavailableError) return err;
   return new QueueUnavailableError(`${what} failed: ${(err as Error).message ?? String(err)}`);
+}
+
+/** The headers fenqi set on a message (NATS's own, `Nats-*`, left out), first value of each. */
+function ownHeaders(h: MsgHdrs | undefined): MessageHeaders {
+  if (!h) return {};
+  const out: Record<string, string> = {};
+  for (const key of h.keys()) if (!/^nats-/i.test(key)) out[key] = h.get(key);
+  return out;
 }
 
 /** How this process proves who it is to NATS, and which CA it trusts for TLS. */
@@ -220,13 +230,13 @@ export class JetStreamQueue implements Queue {
     }
   }
 
-  async publish(
-    subject: string,
-    data: Uint8Array,
-    options: { msgId?: string; timeoutMs?: number } = {},
-  ): Promise<PublishResult> {
+  async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PublishResult> {
     if (!this.nc || this.closed) await this.ready();
-    return this.window!.publish(subject, data, options.msgId, options.timeoutMs ?? NATS_PUBLISH_TIMEOUT_MS);
+    return this.window!.publish(subject, data, {
+      msgId: options.msgId,
+      timeoutMs: options.timeoutMs ?? NATS_PUBLISH_TIMEOUT_MS,
+      headers: options.headers,
+    });
   }
 
   async fetch(
@@ -250,6 +260,7 @@ export class JetStreamQueue implements Queue {
           subject: m.subject,
           data: m.data,
           msgId: m.headers?.get('Nats-Msg-Id') || undefined,
+          headers: ownHeaders(m.headers),
           deliveryCount: m.info.deliveryCount,
           ack: () => m.ack(),
           nak: (delayMs?: number) => m.nak(delayMs),

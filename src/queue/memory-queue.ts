@@ -2,6 +2,8 @@ import {
   type ConsumerSpec,
   checkListMax,
   checkLiteralSubject,
+  type MessageHeaders,
+  type PublishOptions,
   type PublishResult,
   type Queue,
   QueueFullError,
@@ -16,6 +18,7 @@ interface Stored {
   subject: string;
   data: Uint8Array;
   msgId: string | undefined;
+  headers: MessageHeaders;
   atMs: number;
 }
 
@@ -88,7 +91,7 @@ export class MemoryQueue implements Queue {
     return stream;
   }
 
-  async publish(subject: string, data: Uint8Array, options: { msgId?: string } = {}): Promise<PublishResult> {
+  async publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PublishResult> {
     const stream = [...this.streams.values()].find((s) =>
       s.spec.subjects.some((p) => subjectMatches(p, subject)),
     );
@@ -102,7 +105,8 @@ export class MemoryQueue implements Queue {
     if (stream.messages.size >= stream.spec.maxMessages)
       throw new QueueFullError(`stream ${stream.spec.name} is full`);
     const seq = ++stream.lastSeq;
-    stream.messages.set(seq, { seq, subject, data, msgId: options.msgId, atMs: nowMs });
+    const headers = { ...options.headers };
+    stream.messages.set(seq, { seq, subject, data, msgId: options.msgId, headers, atMs: nowMs });
     if (options.msgId) stream.recentIds.set(options.msgId, { seq, atMs: nowMs });
     for (const wake of stream.waiters) wake();
     return { seq, duplicate: false };
@@ -175,6 +179,7 @@ export class MemoryQueue implements Queue {
       subject: stored.subject,
       data: stored.data,
       msgId: stored.msgId,
+      headers: stored.headers,
       deliveryCount: deliveries,
       ack: settle,
       term: settle,

@@ -18,7 +18,7 @@ import {
   PermissionViolationError,
   type Subscription,
 } from '@nats-io/transport-node';
-import { type PublishResult, QueueFullError, QueueUnavailableError } from './queue.ts';
+import { type MessageHeaders, type PublishResult, QueueFullError, QueueUnavailableError } from './queue.ts';
 
 /** Publishes waiting for their acks at once, per connection. */
 export const PUBLISH_IN_FLIGHT_MAX = 8_192;
@@ -108,16 +108,18 @@ export class PublishWindow {
   publish(
     subject: string,
     data: Uint8Array,
-    msgId: string | undefined,
-    timeoutMs: number,
+    options: { msgId: string | undefined; timeoutMs: number; headers?: MessageHeaders | undefined },
   ): Promise<PublishResult> {
+    const { msgId, timeoutMs } = options;
     if (this.waiting.size >= PUBLISH_IN_FLIGHT_MAX)
       return Promise.reject(
         new QueueFullError(`${PUBLISH_IN_FLIGHT_MAX} publishes already wait for their acks`),
       );
     const token = (this.nextToken++).toString(36);
-    const h = msgId === undefined ? undefined : headers();
+    const own = options.headers ? Object.entries(options.headers) : [];
+    const h = msgId === undefined && own.length === 0 ? undefined : headers();
     if (h && msgId !== undefined) h.set('Nats-Msg-Id', msgId);
+    for (const [name, value] of own) h?.set(name, value);
     return new Promise<PublishResult>((resolve, reject) => {
       this.waiting.set(token, { subject, deadlineMs: Date.now() + timeoutMs, resolve, reject });
       try {

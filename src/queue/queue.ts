@@ -33,6 +33,18 @@ export interface ConsumerSpec {
   maxDeliver?: number;
 }
 
+/**
+ * Headers a message carries beside its body: the rehearsal tag and the trace context
+ * (docs/rehearsal.md). NATS headers on JetStream; kept alongside the message in memory.
+ */
+export type MessageHeaders = Readonly<Record<string, string>>;
+
+export interface PublishOptions {
+  msgId?: string;
+  timeoutMs?: number;
+  headers?: MessageHeaders;
+}
+
 export interface PublishResult {
   seq: number;
   duplicate: boolean;
@@ -42,6 +54,8 @@ export interface QueueMessage {
   subject: string;
   data: Uint8Array;
   msgId: string | undefined;
+  /** The headers it was published with (none: an empty record). */
+  headers: MessageHeaders;
   /** 1 on first delivery. */
   deliveryCount: number;
   ack(): void;
@@ -90,11 +104,7 @@ export interface Queue {
   /** Creates or updates streams and consumers; safe to call on every start. */
   ensure(streams: StreamSpec[], consumers: ConsumerSpec[]): Promise<void>;
   /** Resolves only once the stream has stored the message. */
-  publish(
-    subject: string,
-    data: Uint8Array,
-    options?: { msgId?: string; timeoutMs?: number },
-  ): Promise<PublishResult>;
+  publish(subject: string, data: Uint8Array, options?: PublishOptions): Promise<PublishResult>;
   /** Up to `max` messages, waiting at most `expiresMs` for the first. */
   fetch(
     stream: string,

@@ -14,6 +14,9 @@ export interface RehearsalContext {
 
 const storage = new AsyncLocalStorage<RehearsalContext>();
 
+/** What a route or a worker declares to take rehearsal traffic; without it, tagged work is refused. */
+export const AWARE = 'aware';
+
 export function currentRehearsal(): RehearsalContext | undefined {
   return storage.getStore();
 }

@@ -10,12 +10,12 @@ import { refuse } from '../api/errors.ts';
 import type { Api } from '../api/types.ts';
 import type { Cache } from '../cache/cache.ts';
 import type { Sql } from '../store/db.ts';
-import { runAsRehearsal } from './context.ts';
+import { AWARE, runAsRehearsal } from './context.ts';
 import { REHEARSAL_TAG_HEADER, type RehearsalTag, verifyTag } from './tag.ts';
 
 /** How long the gate trusts its last look at which rehearsals are open. */
 export const OPEN_REHEARSALS_MEMO_MS = 1_000;
-export const AWARE = 'aware';
+export { AWARE };
 
 export interface RehearsalRouteConfig {
   rehearsal?: typeof AWARE;

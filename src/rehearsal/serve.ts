@@ -34,3 +34,10 @@ export async function openRehearsalSide(config: Config, logger: Logger): Promise
     },
   };
 }
+
+/** `fenqi worker`'s shadow side: the shadow parts alone (no routes), when rehearsals are configured. */
+export async function openShadowWorkerSide(config: Config, logger: Logger): Promise<Platform | undefined> {
+  const rehearsal = loadRehearsalConfig();
+  if (!rehearsal) return undefined;
+  return openShadowPlatform(config, rehearsal, logger);
+}

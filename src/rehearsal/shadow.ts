@@ -49,5 +49,6 @@ export async function openShadowPlatform(
   const shadowLogger = logger.child({ side: 'shadow' });
   return openPlatform(shadowConfig(config, rehearsal), shadowLogger as Logger, {
     cachePrefix: SHADOW_CACHE_PREFIX,
+    rehearsalKey: rehearsal.key,
   });
 }

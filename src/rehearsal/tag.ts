@@ -61,11 +61,14 @@ function macMatches(key: Buffer, body: string, given: string): boolean {
   return want.length === got.length && timingSafeEqual(want, got);
 }
 
-/** Checks the MAC first, so nothing about an unsigned tag's fields is told back. */
-export function verifyTag(key: Buffer, text: string, nowMs: number): TagCheck {
-  if (text.length > MAX_TAG_LENGTH_CHARS) return { ok: false, code: 'REHEARSAL_TAG_INVALID' };
+/**
+ * The tag's form and MAC only, not its expiry: a worker taking a message the API accepted while the
+ * tag was live (the expiry and the nonce were checked there, at the entry) believes it on its MAC.
+ */
+export function verifyTagSignature(key: Buffer, text: string): RehearsalTag | undefined {
+  if (text.length > MAX_TAG_LENGTH_CHARS) return undefined;
   const parts = text.split('.');
-  if (parts.length !== 5) return { ok: false, code: 'REHEARSAL_TAG_INVALID' };
+  if (parts.length !== 5) return undefined;
   const [version, rehearsalId, expires, nonce, mac] = parts as [string, string, string, string, string];
   const wellFormed =
     version === TAG_VERSION &&
@@ -73,13 +76,17 @@ export function verifyTag(key: Buffer, text: string, nowMs: number): TagCheck {
     DIGITS.test(expires) &&
     NONCE.test(nonce) &&
     MAC.test(mac);
-  if (!wellFormed) return { ok: false, code: 'REHEARSAL_TAG_INVALID' };
-  if (!macMatches(key, `${version}.${rehearsalId}.${expires}.${nonce}`, mac)) {
-    return { ok: false, code: 'REHEARSAL_TAG_INVALID' };
-  }
-  const expiresAtMs = Number(expires);
-  if (expiresAtMs <= nowMs) return { ok: false, code: 'REHEARSAL_TAG_EXPIRED' };
+  if (!wellFormed) return undefined;
+  if (!macMatches(key, `${version}.${rehearsalId}.${expires}.${nonce}`, mac)) return undefined;
+  return { rehearsalId, expiresAtMs: Number(expires), nonce };
+}
+
+/** Checks the MAC first, so nothing about an unsigned tag's fields is told back. */
+export function verifyTag(key: Buffer, text: string, nowMs: number): TagCheck {
+  const tag = verifyTagSignature(key, text);
+  if (!tag) return { ok: false, code: 'REHEARSAL_TAG_INVALID' };
+  if (tag.expiresAtMs <= nowMs) return { ok: false, code: 'REHEARSAL_TAG_EXPIRED' };
   // a correctly signed tag that claims a longer life than any minted one is refused as forged
-  if (expiresAtMs - nowMs > MAX_TAG_LIFETIME_MS) return { ok: false, code: 'REHEARSAL_TAG_INVALID' };
-  return { ok: true, tag: { rehearsalId, expiresAtMs, nonce } };
+  if (tag.expiresAtMs - nowMs > MAX_TAG_LIFETIME_MS) return { ok: false, code: 'REHEARSAL_TAG_INVALID' };
+  return { ok: true, tag };
 }

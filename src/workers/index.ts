@@ -21,6 +21,12 @@ export const WORKER_FACTORIES: WorkerFactory[] = [
   startNotifier,
 ];
 
+/**
+ * The workers the rehearsal's shadow side runs (docs/rehearsal.md): each declares itself
+ * rehearsal-aware, and one that did not would refuse every message it took there.
+ */
+export const SHADOW_WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler];
+
 export interface RunningWorkers {
   names: string[];
   stop(): Promise<void>;
@@ -28,11 +34,16 @@ export interface RunningWorkers {
 
 export async function startWorkers(platform: Platform): Promise<RunningWorkers> {
   const workers: Worker[] = [];
-  for (const factory of WORKER_FACTORIES) {
+  const factories = platform.side.kind === 'shadow' ? SHADOW_WORKER_FACTORIES : WORKER_FACTORIES;
+  for (const factory of factories) {
     const worker = await factory(platform);
     if (worker) workers.push(worker);
   }
-  if (workers.length > 0) platform.logger.info({ workers: workers.map((w) => w.name) }, 'workers started');
+  if (workers.length > 0)
+    platform.logger.info(
+      { workers: workers.map((w) => w.name), side: platform.side.kind },
+      'workers started',
+    );
   return {
     names: workers.map((w) => w.name),
     async stop() {

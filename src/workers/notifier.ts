@@ -17,7 +17,8 @@ import {
 } from '../domain/notifications.ts';
 import { decodeEvent } from '../events/message.ts';
 import type { Platform } from '../platform.ts';
-import { EVENTS_STREAM, NOTIFIER } from '../queue/index.ts';
+import { EVENTS_STREAM, NOTIFIER, type QueueMessage } from '../queue/index.ts';
+import { admitMessage, refusalLetter } from '../rehearsal/admit.ts';
 import {
   claimDueMessages,
   type DueMessage,
@@ -32,6 +33,8 @@ export const NOTIFIER_FETCH_MAX = 200;
 export const NOTIFIER_FETCH_EXPIRES_MS = 1_000;
 export const NOTIFIER_SEND_BATCH = 100;
 export const NOTIFIER_IDLE_POLL_MS = 500;
+/** A refused event whose dead letter could not be stored comes back after this. */
+export const NOTIFIER_REFUSAL_RETRY_MS = 1_000;
 const MINUTE_MS = 60_000;
 
 export interface NotifierStats {
@@ -82,6 +85,12 @@ export class Notifier implements Worker {
       expiresMs: NOTIFIER_FETCH_EXPIRES_MS,
     });
     for (const m of messages) {
+      // not rehearsal-aware: a tagged event is dead-lettered, never notified about
+      const admission = admitMessage(this, this.platform.side, m.headers);
+      if (!admission.ok) {
+        await this.refuse(m, admission.reason);
+        continue;
+      }
       const decoded = decodeEvent(config.queueMacKeys, m.data);
       if (!decoded.ok) {
         // never acted on: an unsigned or altered message is not ours
@@ -105,6 +114,21 @@ export class Notifier implements Worker {
       this.stats.queued += queued;
     }
     return messages.length;
+  }
+
+  /** Dead-letters a refused message; if that publish fails it comes back later instead. */
+  private async refuse(m: QueueMessage, reason: string): Promise<void> {
+    const letter = refusalLetter(this.name, m, reason);
+    try {
+      await this.platform.queue.publish(letter.subject, letter.data, { msgId: letter.msgId });
+    } catch (err) {
+      m.nak(NOTIFIER_REFUSAL_RETRY_MS);
+      this.platform.logger.warn({ err: (err as Error).message }, 'refused event not dead-lettered yet');
+      return;
+    }
+    m.term();
+    this.stats.rejected++;
+    this.platform.logger.warn({ reason, msgId: m.msgId }, 'event refused by the notifier');
   }
 
   /** Sends one batch of due messages; answers how many it handled. */

@@ -13,6 +13,8 @@ import { orderMessageProblem, parseOrderMessage } from '../orders/message.ts';
 import { putHeld, putSettledBatch } from '../orders/status.ts';
 import type { Platform } from '../platform.ts';
 import { ORDER_MAX_DELIVER, ORDER_SETTLER, ORDERS_STREAM, type QueueMessage } from '../queue/index.ts';
+import { admitMessage, inMessageContext } from '../rehearsal/admit.ts';
+import { AWARE, type RehearsalContext } from '../rehearsal/context.ts';
 import { isTransientDatabaseError } from '../store/db-errors.ts';
 import { claimIdGenerator, type IdGenerator } from '../store/id-generator.ts';
 import {
@@ -44,6 +46,8 @@ export const retryDelayMs = (deliveryCount: number) =>
 interface Parsed {
   message: QueueMessage;
   order: QueuedOrder;
+  /** The rehearsal the order belongs to (a shadow settler's), else undefined. */
+  context: RehearsalContext | undefined;
 }
 
 export interface SettlerStats {
@@ -59,6 +63,8 @@ export interface SettlerStats {
 
 export class OrderSettler implements Worker {
   readonly name = 'order-settler';
+  /** Settles tagged orders on the shadow side (docs/rehearsal.md): the same code, shadow credentials. */
+  readonly rehearsal = AWARE;
   readonly stats: SettlerStats = {
     batches: 0,
     settled: 0,
@@ -140,6 +146,11 @@ export class OrderSettler implements Worker {
   async handle(messages: QueueMessage[]): Promise<void> {
     const parsed: Parsed[] = [];
     for (const message of messages) {
+      const admission = admitMessage(this, this.platform.side, message.headers);
+      if (!admission.ok) {
+        await this.deadLetter(message, admission.reason, true);
+        continue;
+      }
       // Nothing read from the queue is believed before its MAC is checked: a forged or altered
       // message books nothing, whatever customer it names (docs/security.md).
       const problem = orderMessageProblem(this.platform.config.queueMacKeys, message.data);
@@ -155,9 +166,17 @@ export class OrderSettler implements Worker {
       }
       const order = parseOrderMessage(message.data);
       if (typeof order === 'string') await this.deadLetter(message, order);
-      else parsed.push({ message, order });
+      else parsed.push({ message, order, context: admission.context });
     }
-    if (parsed.length > 0) await this.settle(parsed);
+    // One transaction per rehearsal (production: the one group without one), each in its context.
+    const groups = new Map<string, Parsed[]>();
+    for (const p of parsed) {
+      const id = p.context?.tag.rehearsalId ?? '';
+      groups.set(id, [...(groups.get(id) ?? []), p]);
+    }
+    for (const group of groups.values()) {
+      await inMessageContext(group[0]!.context, () => this.settle(group));
+    }
   }
 
   private async settle(batch: Parsed[]): Promise<void> {

@@ -6,6 +6,8 @@ import type { Platform } from '../platform.ts';
 
 export interface Worker {
   name: string;
+  /** Declares the worker rehearsal-aware (rehearsal/admit.ts): without it, tagged messages are refused. */
+  readonly rehearsal?: 'aware';
   stop(): Promise<void>;
 }
 

@@ -558,6 +558,7 @@ describe('dead-lettered orders: listed with their reason, replayed exactly once'
       subject: ORDERS_SUBJECT,
       data: signed({ v: 1, order_id: orderId }),
       msgId: `order:1:stranded`,
+      headers: {},
       deliveryCount: ORDER_MAX_DELIVER + 1,
       ack: () => assert.fail('a message past the limit is not settled'),
       nak: () => assert.fail('a message past the limit is not retried'),

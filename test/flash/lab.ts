@@ -15,7 +15,7 @@ import { connectPostgres, type Sql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { ensureDefaultProducts } from '../../src/store/products.ts';
 import { type CacheKind, type CacheServer, startCache } from '../harness/cache.ts';
-import { type NatsServer, startNats } from '../harness/nats.ts';
+import { type NatsOptions, type NatsServer, startNats } from '../harness/nats.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 import { freePort, tempDir, waitFor } from '../harness/process.ts';
 
@@ -32,8 +32,16 @@ export interface Servers {
   destroy(): Promise<void>;
 }
 
-export async function startServers(settings?: Record<string, string>, cache?: CacheKind): Promise<Servers> {
-  const [pg, redis, nats] = await Promise.all([startPostgres({ settings }), startCache(cache), startNats()]);
+export async function startServers(
+  settings?: Record<string, string>,
+  cache?: CacheKind,
+  natsOptions?: NatsOptions,
+): Promise<Servers> {
+  const [pg, redis, nats] = await Promise.all([
+    startPostgres({ settings }),
+    startCache(cache),
+    startNats(natsOptions),
+  ]);
   return {
     pg,
     redis,

@@ -14,6 +14,7 @@ import {
   natsInboxPrefix,
   natsPermissions,
 } from '../../src/queue/permissions.ts';
+import { NATS_SHADOW_USER, natsAccounts } from '../../src/rehearsal/nats.ts';
 import { harnessTls, testCerts, testPassword } from './certs.ts';
 import {
   findBinary,
@@ -27,7 +28,17 @@ import {
 } from './process.ts';
 
 export const NATS_ADMIN_USER = 'fenqi-admin';
-export type NatsUser = NatsService | 'admin';
+/** `shadow`: the rehearsal's user, in its own account (a server started with `shadowAccount`). */
+export type NatsUser = NatsService | 'admin' | 'shadow';
+
+export interface NatsOptions {
+  /**
+   * Production users in account FENQI and the rehearsal's shadow user alone in FENQI_SHADOW, the
+   * accounts block src/rehearsal/nats.ts makes (as `fenqi ops up` writes it), instead of one
+   * global user list.
+   */
+  shadowAccount?: boolean;
+}
 
 export interface NatsServer {
   /** tls:// URL (credentials are given apart: NATS_USER, NATS_PASSWORD). */
@@ -37,7 +48,12 @@ export interface NatsServer {
   /** User, password and CA for a service (default: admin, who may do anything). */
   link(as?: NatsUser): NatsLink;
   /** NATS_URL, NATS_CA_FILE, NATS_USER and NATS_PASSWORD of a fenqi process (default: API and workers in one). */
-  env(as?: NatsService): { NATS_URL: string; NATS_CA_FILE: string; NATS_USER: string; NATS_PASSWORD: string };
+  env(as?: NatsService | 'shadow'): {
+    NATS_URL: string;
+    NATS_CA_FILE: string;
+    NATS_USER: string;
+    NATS_PASSWORD: string;
+  };
   /** The server's process id while it runs (benchmarks read its CPU time). */
   pid(): number | undefined;
   /** Graceful stop (SIGTERM). */
@@ -49,12 +65,50 @@ export interface NatsServer {
 }
 
 function userName(as: NatsUser): string {
+  if (as === 'shadow') return NATS_SHADOW_USER;
   return as === 'admin' ? NATS_ADMIN_USER : NATS_USERS[as];
 }
 
-function writeConfig(dir: string, port: number, passwords: Record<NatsUser, string>): string {
+const SERVICES: NatsService[] = ['api', 'worker', 'platform'];
+
+function adminEntry(password: string) {
+  return {
+    user: NATS_ADMIN_USER,
+    password,
+    permissions: {
+      publish: { allow: ['>'] },
+      subscribe: { allow: [`${natsInboxPrefix(NATS_ADMIN_USER)}.>`, '>'] },
+    },
+  };
+}
+
+/** Who may connect: one user list, or (shadowAccount) the production and shadow accounts. */
+function authBlock(passwords: Record<NatsUser, string>, options: NatsOptions): object {
+  if (options.shadowAccount) {
+    const { api, worker, platform, shadow, admin } = passwords;
+    return { accounts: natsAccounts({ api, worker, platform }, shadow, [adminEntry(admin)]) };
+  }
+  return {
+    authorization: {
+      users: [
+        adminEntry(passwords.admin),
+        ...SERVICES.map((s) => ({
+          user: NATS_USERS[s],
+          password: passwords[s],
+          permissions: natsPermissions(s),
+        })),
+      ],
+    },
+  };
+}
+
+function writeConfig(
+  dir: string,
+  port: number,
+  passwords: Record<NatsUser, string>,
+  options: NatsOptions,
+): string {
   const certs = testCerts();
-  const services: NatsService[] = ['api', 'worker', 'platform'];
   const config = {
     listen: `127.0.0.1:${port}`,
     jetstream: { store_dir: path.join(dir, 'jetstream') },
@@ -69,23 +123,7 @@ function writeConfig(dir: string, port: number, passwords: Record<NatsUser, stri
           },
         }
       : {}),
-    authorization: {
-      users: [
-        {
-          user: NATS_ADMIN_USER,
-          password: passwords.admin,
-          permissions: {
-            publish: { allow: ['>'] },
-            subscribe: { allow: [`${natsInboxPrefix(NATS_ADMIN_USER)}.>`, '>'] },
-          },
-        },
-        ...services.map((s) => ({
-          user: NATS_USERS[s],
-          password: passwords[s],
-          permissions: natsPermissions(s),
-        })),
-      ],
-    },
+    ...authBlock(passwords, options),
   };
   const file = path.join(dir, 'nats.conf');
   // NATS's configuration parser reads JSON
@@ -93,7 +131,7 @@ function writeConfig(dir: string, port: number, passwords: Record<NatsUser, stri
   return file;
 }
 
-export async function startNats(): Promise<NatsServer> {
+export async function startNats(options: NatsOptions = {}): Promise<NatsServer> {
   const binary = findBinary(['nats-server', '/usr/sbin/nats-server', '/usr/bin/nats-server'], 'nats-server');
   const dir = tempDir('nats');
   const port = await freePort();
@@ -102,8 +140,9 @@ export async function startNats(): Promise<NatsServer> {
     api: testPassword(),
     worker: testPassword(),
     platform: testPassword(),
+    shadow: testPassword(),
   };
-  const config = writeConfig(dir, port, passwords);
+  const config = writeConfig(dir, port, passwords, options);
   const tls: TlsFiles | undefined = harnessTls() ? { caFile: testCerts().caFile } : undefined;
   const url = `${tls ? 'tls' : 'nats'}://127.0.0.1:${port}`;
   let server: SpawnedServer | undefined;

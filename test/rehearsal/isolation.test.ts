@@ -1,8 +1,10 @@
 /**
- * Rehearsal traffic against real PostgreSQL and Redis (TLS + passwords + ACL): the servers keep the
- * shadow role and user off production objects and the production ones off shadow objects; the API
- * settles tagged orders in the shadow schema only, leaving every production table and Redis key
- * byte-identical, while untagged orders at the same time settle in production; forged, expired,
+ * Rehearsal traffic against real PostgreSQL, Redis and NATS (TLS + passwords + ACL + accounts): the
+ * servers keep the shadow role and user off production objects and the production ones off shadow
+ * objects; tagged orders go through the shadow NATS account with their tag in the message headers
+ * and are settled by the real settler consuming there, in the shadow schema only, leaving every
+ * production table, Redis key and stream byte-identical; a worker that has not declared itself
+ * rehearsal-aware dead-letters a tagged message; while untagged orders at the same time settle in production; forged, expired,
  * replayed and not-open tags are refused, and so is a tagged request to a route that has not
  * declared itself rehearsal-aware.
  */
@@ -10,6 +12,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { type Cluster, Redis } from 'ioredis';
 import pino from 'pino';
 import { type Api, buildApi } from '../../src/api/server.ts';
@@ -17,6 +21,9 @@ import { REDIS_SHADOW_USER, redisShadowAclRule } from '../../src/cache/acl.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Logger } from '../../src/logger.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
+import { DEAD_LETTER_STREAM, EVENTS_STREAM, ORDERS_STREAM } from '../../src/queue/index.ts';
+import { REFUSED_SUBJECT } from '../../src/rehearsal/admit.ts';
+import { runAsRehearsal } from '../../src/rehearsal/context.ts';
 import {
   createShadowRoleSql,
   SHADOW_DATABASE_ROLE,
@@ -24,9 +31,11 @@ import {
   shadowSchemaGrantsSql,
 } from '../../src/rehearsal/roles.ts';
 import { openShadowPlatform } from '../../src/rehearsal/shadow.ts';
-import { mintTag, newNonce, REHEARSAL_TAG_HEADER, signTag } from '../../src/rehearsal/tag.ts';
+import { mintTag, newNonce, REHEARSAL_TAG_HEADER, signTag, verifyTag } from '../../src/rehearsal/tag.ts';
 import { openPostgres, type Sql } from '../../src/store/db.ts';
 import { DEFAULT_DATABASE_ROLES } from '../../src/store/roles.ts';
+import { Notifier } from '../../src/workers/notifier.ts';
+import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
 import { SECRETS, type Seed, type Servers, seed, startServers, TENOR, tokenFor } from '../flash/lab.ts';
 import { tempDir } from '../harness/process.ts';
 
@@ -34,6 +43,42 @@ const REHEARSAL_ID = 'spring-2027';
 const TAG_LIFETIME_MS = 60_000;
 /** Orders of each kind placed at the same time in the concurrent phase. */
 const ORDERS_EACH = 12;
+/** How long the shadow settler may take to settle what was queued before the test gives up. */
+const SETTLE_WAIT_MAX_MS = 30_000;
+const SETTLE_POLL_MS = 50;
+const PRODUCTION_STREAMS = [ORDERS_STREAM, DEAD_LETTER_STREAM, EVENTS_STREAM];
+
+/** Messages, bytes and first and last sequence of every production stream (admin, production account). */
+async function streamStates(nats: Servers['nats']): Promise<Map<string, string>> {
+  const link = nats.link('admin');
+  const nc = await connect({
+    servers: nats.url,
+    user: link.user,
+    pass: link.pass,
+    ...(link.tls ? { tls: { ca: readFileSync(link.tls.caFile, 'utf8') } } : {}),
+  });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const states = new Map<string, string>();
+    for (const name of PRODUCTION_STREAMS) {
+      const { messages, bytes, first_seq, last_seq } = (await jsm.streams.info(name)).state;
+      states.set(name, JSON.stringify({ messages, bytes, first_seq, last_seq }));
+    }
+    return states;
+  } finally {
+    await nc.close();
+  }
+}
+
+async function countUntil(sql: Sql, table: 'orders', want: number): Promise<number> {
+  const deadline = Date.now() + SETTLE_WAIT_MAX_MS;
+  for (;;) {
+    const [row] = await sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`);
+    const n = row?.n ?? 0;
+    if (n >= want || Date.now() > deadline) return n;
+    await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+  }
+}
 
 /** Every production table's rows, hashed in a stable order: equal hashes, equal contents. */
 async function tableChecksums(sql: Sql): Promise<Map<string, string>> {
@@ -75,12 +120,13 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
   let shadowApi: Api;
   let prodSeed: Seed;
   let shadowSeed: Seed;
+  let shadowSettler: OrderSettler;
   let shadowDbUrl: string;
   let shadowRedisUrl: string;
   const key = randomBytes(32);
 
   before(async () => {
-    servers = await startServers();
+    servers = await startServers(undefined, undefined, { shadowAccount: true });
     const dbPassword = randomBytes(16).toString('hex');
     const admin = openPostgres(servers.pg.urlFor('admin'));
     for (const s of createShadowRoleSql(dbPassword)) await admin.unsafe(s);
@@ -110,20 +156,22 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
     const logger = pino({ level: 'warn' }) as Logger;
     platform = await openPlatform(config, logger);
     prodSeed = await seed(platform.db.sql, 4);
-    // the shadow side in this test has no NATS account (its orders settle inline, not queued)
+    const shadowNats = servers.nats.env('shadow');
     shadow = await openShadowPlatform(
-      { ...config, natsUrl: undefined },
+      config,
       {
         key,
         databaseUrl: shadowDbUrl,
         migrationDatabaseUrl: shadowMigrationUrl(servers.pg.urlFor('owner')),
         redisUrl: shadowRedisUrl,
-        natsUser: undefined,
-        natsPassword: undefined,
+        natsUser: shadowNats.NATS_USER,
+        natsPassword: shadowNats.NATS_PASSWORD,
       },
       logger,
     );
     shadowSeed = await seed(shadow.db.sql, 4);
+    // the real settler, on the shadow side: it pulls from the shadow account's stream only
+    shadowSettler = await startOrderSettler(shadow);
     await shadow.db.sql`
       insert into rehearsals (id, closes_at, target_orders_per_s)
       values (${REHEARSAL_ID}, now() + interval '1 hour', 100)`;
@@ -139,15 +187,15 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
   });
 
   after(async () => {
-    await Promise.allSettled([app?.close(), bare?.close(), shadowApi?.close()]);
+    await Promise.allSettled([app?.close(), bare?.close(), shadowApi?.close(), shadowSettler?.stop()]);
     await Promise.allSettled([platform?.close(), shadow?.close()]);
     await servers?.destroy();
   });
 
-  const order = (target: Api, data: Seed, customerId: bigint, tag?: string) =>
+  const order = (target: Api, data: Seed, customerId: bigint, tag?: string, mode?: 'queued') =>
     target.inject({
       method: 'POST',
-      url: '/v1/orders',
+      url: mode ? `/v1/orders?mode=${mode}` : '/v1/orders',
       headers: {
         authorization: `Bearer ${tokenFor(customerId)}`,
         'idempotency-key': `k-${customerId}-${newNonce()}`,
@@ -190,20 +238,52 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
     }
   });
 
-  test('tagged orders settle in the shadow schema and leave every production table and key byte-identical', async (t) => {
+  test('tagged orders queued through the shadow account are settled by the shadow settler and leave every production table, key and stream byte-identical', async (t) => {
     const admin = servers.redis.client('admin');
     t.after(() => admin.disconnect());
     const tablesBefore = await tableChecksums(platform.db.sql);
     const keysBefore = await redisChecksums(admin);
+    const streamsBefore = await streamStates(servers.nats);
     const [shadowBefore] = await shadow.db.sql<{ n: number }[]>`select count(*)::int as n from orders`;
+    const settledBefore = shadowSettler.stats.settled + shadowSettler.stats.rejected;
     for (const customerId of shadowSeed.customers) {
-      const res = await order(app, shadowSeed, customerId, tag());
-      assert.equal(res.statusCode, 201, res.body);
+      const res = await order(app, shadowSeed, customerId, tag(), 'queued');
+      assert.equal(res.statusCode, 202, res.body);
     }
-    const [shadowAfter] = await shadow.db.sql<{ n: number }[]>`select count(*)::int as n from orders`;
-    assert.equal((shadowAfter?.n ?? 0) - (shadowBefore?.n ?? 0), shadowSeed.customers.length);
+    const want = (shadowBefore?.n ?? 0) + shadowSeed.customers.length;
+    assert.equal(await countUntil(shadow.db.sql, 'orders', want), want);
+    assert.equal(
+      shadowSettler.stats.settled + shadowSettler.stats.rejected - settledBefore,
+      shadowSeed.customers.length,
+    );
+    assert.equal(shadowSettler.stats.deadLettered, 0);
+    assert.equal((await shadow.queue.state(ORDERS_STREAM)).lastSeq >= shadowSeed.customers.length, true);
     assert.deepEqual(await tableChecksums(platform.db.sql), tablesBefore);
     assert.deepEqual(await redisChecksums(admin), keysBefore);
+    assert.deepEqual(await streamStates(servers.nats), streamsBefore);
+  });
+
+  test('a worker that has not declared itself rehearsal-aware dead-letters a tagged message and works nothing', async () => {
+    const notifier = new Notifier(shadow, false);
+    const header = tag();
+    const check = verifyTag(key, header, Date.now());
+    assert.ok(check.ok);
+    const msgId = `probe-${newNonce()}`;
+    await runAsRehearsal({ tag: check.tag, header }, () =>
+      shadow.queue.publish('fenqi.events.probe', Buffer.from('{}'), { msgId }),
+    );
+    const streamsBefore = await streamStates(servers.nats);
+    let taken = 0;
+    for (let i = 0; i < 5 && taken === 0; i++) taken += await notifier.intakeOnce();
+    assert.equal(taken, 1);
+    assert.equal(notifier.stats.events, 0);
+    assert.equal(notifier.stats.rejected, 1);
+    const dead = await shadow.queue.lastBySubject(DEAD_LETTER_STREAM, `${REFUSED_SUBJECT}.notifier`);
+    assert.ok(dead, 'the refused message is dead-lettered on the shadow side');
+    const record = JSON.parse(Buffer.from(dead.data).toString('utf8'));
+    assert.match(record.reason, /^REHEARSAL_NOT_AWARE: notifier has not declared itself rehearsal-aware/);
+    assert.equal(record.msg_id, msgId);
+    assert.deepEqual(await streamStates(servers.nats), streamsBefore);
   });
 
   test('untagged orders placed at the same time as tagged ones settle in production, each on its side', async () => {

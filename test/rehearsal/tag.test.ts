@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MemoryQueue } from '../../src/queue/memory-queue.ts';
+import { PropagatingQueue, REHEARSAL_MESSAGE_HEADER } from '../../src/queue/propagating-queue.ts';
+import { admitMessage, PRODUCTION_SIDE, type WorkerSide } from '../../src/rehearsal/admit.ts';
 import {
+  AWARE,
   assertProduction,
   assertShadow,
   currentRehearsal,
@@ -77,5 +81,59 @@ describe('rehearsal context', () => {
     assert.equal(currentRehearsal(), undefined);
     assertProduction('database');
     assert.throws(() => assertShadow('database'), RehearsalLeak);
+  });
+});
+
+describe('rehearsal tag through the queue', () => {
+  const shadowSide: WorkerSide = { kind: 'shadow', rehearsalKey: key };
+  const aware = { name: 'aware-worker', rehearsal: AWARE } as const;
+  const undeclared = { name: 'plain-worker' };
+  const live = () => {
+    const header = mintTag(key, 'spring-2027', Date.now(), 60_000);
+    const check = verifyTag(key, header, Date.now());
+    assert.ok(check.ok);
+    return { tag: check.tag, header };
+  };
+  const tagged = (header: string) => ({ [REHEARSAL_MESSAGE_HEADER]: header });
+
+  test('a tagged publish carries the tag in its headers and the consumer restores the same context', async () => {
+    const queue = new PropagatingQueue(new MemoryQueue(), 'shadow');
+    await queue.ensure(
+      [{ name: 'S', subjects: ['s.>'], duplicateWindowMs: 1_000, maxMessages: 10 }],
+      [{ stream: 'S', durable: 'd', ackWaitMs: 1_000 }],
+    );
+    const context = live();
+    await runAsRehearsal(context, () => queue.publish('s.x', Buffer.from('a')));
+    await queue.publish('s.y', Buffer.from('b'));
+    const [first, second] = await queue.fetch('S', 'd', { max: 2, expiresMs: 10 });
+    assert.equal(first?.headers[REHEARSAL_MESSAGE_HEADER], context.header);
+    assert.equal(second?.headers[REHEARSAL_MESSAGE_HEADER], undefined);
+    const admitted = admitMessage(aware, shadowSide, first!.headers);
+    assert.ok(admitted.ok);
+    assert.deepEqual(admitted.context, context);
+  });
+
+  test('a production queue refuses a publish from tagged work before it leaves the process', async () => {
+    const queue = new PropagatingQueue(new MemoryQueue(), 'production');
+    await assert.rejects(
+      runAsRehearsal(live(), () => queue.publish('s.x', Buffer.from('a'))),
+      RehearsalLeak,
+    );
+  });
+
+  test('workers refuse with stable codes: tagged on production, untagged on shadow, undeclared, forged', () => {
+    const refusal = (worker: typeof undeclared, side: WorkerSide, headers: Record<string, string>) => {
+      const a = admitMessage(worker, side, headers);
+      return a.ok ? 'admitted' : a.code;
+    };
+    const header = live().header;
+    assert.equal(refusal(aware, PRODUCTION_SIDE, tagged(header)), 'REHEARSAL_ON_PRODUCTION');
+    assert.equal(refusal(aware, PRODUCTION_SIDE, {}), 'admitted');
+    assert.equal(refusal(aware, shadowSide, {}), 'REHEARSAL_UNTAGGED');
+    assert.equal(refusal(undeclared, shadowSide, tagged(header)), 'REHEARSAL_NOT_AWARE');
+    assert.equal(refusal(aware, shadowSide, tagged(`${header.slice(0, -1)}x`)), 'REHEARSAL_TAG_INVALID');
+    const otherKey = mintTag(randomBytes(32), 'spring-2027', Date.now(), 60_000);
+    assert.equal(refusal(aware, shadowSide, tagged(otherKey)), 'REHEARSAL_TAG_INVALID');
+    assert.equal(refusal(aware, shadowSide, tagged(header)), 'admitted');
   });
 });
