@@ -15,6 +15,7 @@ import { registerAuthentication } from './plugins/authenticate.ts';
 import { registerQueueMetrics } from './queue-metrics.ts';
 import { lazyRequestLogger } from './request-logger.ts';
 import { registerRoutes } from './routes/index.ts';
+import { registerTracing } from './tracing.ts';
 import type { Api } from './types.ts';
 import { validatorCompiler } from './validation.ts';
 
@@ -69,6 +70,8 @@ export async function buildApi(platform: Platform, options: ApiOptions = {}): Pr
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
 
+  // first: the whole request, the rehearsal gate included, runs inside its span (when tracing is on)
+  registerTracing(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

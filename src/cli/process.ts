@@ -19,6 +19,9 @@ export async function openProcess(): Promise<RunningProcess> {
   const { openPlatform } = await import('../platform.ts');
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  const { startTracing } = await import('../telemetry/tracing.ts');
+  // OTLP export only when FENQI_OTEL_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/rehearsal.md)
+  if (startTracing()) logger.info('tracing on: spans exported over OTLP/HTTP');
   const platform = await openPlatform(config, logger);
   return { config, logger, platform };
 }
@@ -36,6 +39,9 @@ export function stopOnSignal(logger: Logger, graceMs: number, closers: (() => Pr
     const force = setTimeout(() => process.exit(1), graceMs);
     force.unref();
     for (const close of closers) await close();
+    // the last spans (the stop's own batches) still go out
+    const { stopTracing } = await import('../telemetry/tracing.ts');
+    await stopTracing().catch(() => {});
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

@@ -8,6 +8,7 @@
 import { encodeEvent } from '../events/message.ts';
 import type { Platform } from '../platform.ts';
 import { claimUnrelayed, markRelayed, RELAY_BATCH_MAX } from '../store/outbox.ts';
+import { inSpan, SPAN_NAMES, SpanKind } from '../telemetry/tracing.ts';
 import type { Worker } from './worker.ts';
 
 /** Events per claim. */
@@ -47,11 +48,14 @@ export class EventRelay implements Worker {
     return this.platform.db.sql.begin(async (tx) => {
       const rows = await claimUnrelayed(tx, this.batchSize);
       if (rows.length === 0) return 0;
-      const results = await Promise.all(
-        rows.map((row) => {
-          const m = encodeEvent(config.queueMacKeys, row);
-          return queue.publish(m.subject, m.data, { msgId: m.msgId, timeoutMs: RELAY_PUBLISH_TIMEOUT_MS });
-        }),
+      const attributes = { 'messaging.batch.message_count': rows.length };
+      const results = await inSpan(SPAN_NAMES.relayPublish, { kind: SpanKind.PRODUCER, attributes }, () =>
+        Promise.all(
+          rows.map((row) => {
+            const m = encodeEvent(config.queueMacKeys, row);
+            return queue.publish(m.subject, m.data, { msgId: m.msgId, timeoutMs: RELAY_PUBLISH_TIMEOUT_MS });
+          }),
+        ),
       );
       await markRelayed(tx, rows);
       this.stats.batches++;

@@ -8,6 +8,7 @@
  * becomes `held`. After commit each order's final status goes to the cache and the customer's
  * credit summary is rewritten.
  */
+import { trace } from '@opentelemetry/api';
 import { deadLetterOf } from '../orders/dead-letters.ts';
 import { orderMessageProblem, parseOrderMessage } from '../orders/message.ts';
 import { putHeld, putSettledBatch } from '../orders/status.ts';
@@ -24,6 +25,7 @@ import {
   settleOrderBatch,
 } from '../store/order-batch.ts';
 import type { Order } from '../store/orders.ts';
+import { inSpan, messageContext, SPAN_NAMES, SpanKind, tracingEnabled } from '../telemetry/tracing.ts';
 import type { Worker } from './worker.ts';
 
 /** How long one pull waits for its first message. */
@@ -175,17 +177,35 @@ export class OrderSettler implements Worker {
       groups.set(id, [...(groups.get(id) ?? []), p]);
     }
     for (const group of groups.values()) {
-      await inMessageContext(group[0]!.context, () => this.settle(group));
+      await inMessageContext(group[0]!.context, () => this.tracedSettle(group));
     }
+  }
+
+  /** The batch's span continues its first order's trace and links every other order's. */
+  private tracedSettle(batch: Parsed[]): Promise<void> {
+    if (!tracingEnabled()) return this.settle(batch);
+    const contexts = batch.map((p) => messageContext(p.message.headers));
+    const links = contexts.slice(1).flatMap((c) => {
+      const span = trace.getSpanContext(c);
+      return span ? [{ context: span }] : [];
+    });
+    const attributes = { 'messaging.batch.message_count': batch.length };
+    return inSpan(
+      SPAN_NAMES.settleBatch,
+      { kind: SpanKind.CONSUMER, parent: contexts[0], links, attributes },
+      () => this.settle(batch),
+    );
   }
 
   private async settle(batch: Parsed[]): Promise<void> {
     let result: BatchResult;
     try {
-      result = await settleOrderBatch(
-        this.platform.db.sql,
-        batch.map((p) => p.order),
-        this.ids,
+      result = await inSpan(SPAN_NAMES.settleTransaction, { attributes: { 'db.system': 'postgresql' } }, () =>
+        settleOrderBatch(
+          this.platform.db.sql,
+          batch.map((p) => p.order),
+          this.ids,
+        ),
       );
     } catch (err) {
       await this.failed(batch, err as Error);

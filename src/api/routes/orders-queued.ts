@@ -40,6 +40,7 @@ import { ORDERS_STREAM, ORDERS_SUBJECT, QueueFullError } from '../../queue/index
 import type { SaleGoods } from '../../store/goods.ts';
 import { claimIdGenerator, type IdGenerator } from '../../store/id-generator.ts';
 import { orderByKey } from '../../store/orders.ts';
+import { inSpan, SPAN_NAMES, SpanKind } from '../../telemetry/tracing.ts';
 import { Admission } from '../admission.ts';
 import { requireRole } from '../auth.ts';
 import { type ApiError, conflict, notFound, refuse, unavailable } from '../errors.ts';
@@ -250,7 +251,9 @@ export class QueuedOrders {
     }
     const [goods, product, line] = await this.gather(customerId, goodsRead, productRead, door.creditText);
     // A cheap pre-check on cached figures; the worker decides with the line locked.
-    const check = checkOrder(intakeFacts(body.tenor, goods, product, line));
+    const check = inSpan(SPAN_NAMES.decision, {}, () =>
+      checkOrder(intakeFacts(body.tenor, goods, product, line)),
+    );
     if (!check.ok) throw refusalError(check);
 
     const message = orderMessage({
@@ -282,12 +285,13 @@ export class QueuedOrders {
   /** Stored by the stream (answered only then), or a 503 saying why not. */
   private async publish(message: OrderMessage): Promise<{ seq: number; duplicate: boolean }> {
     try {
-      return await this.platform.queue.publish(
-        ORDERS_SUBJECT,
-        encodeOrderMessage(this.platform.config.queueMacKeys, message),
-        {
-          msgId: orderMessageId(message.customer_id, message.key),
-        },
+      // the message's headers carry this span's context: the settler's span continues the trace
+      return await inSpan(SPAN_NAMES.intakePublish, { kind: SpanKind.PRODUCER }, () =>
+        this.platform.queue.publish(
+          ORDERS_SUBJECT,
+          encodeOrderMessage(this.platform.config.queueMacKeys, message),
+          { msgId: orderMessageId(message.customer_id, message.key) },
+        ),
       );
     } catch (err) {
       if (err instanceof QueueFullError) throw unavailable('OVERLOADED', 'the order stream is full', 1);
