@@ -11,6 +11,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -24,6 +26,7 @@ import { openPlatform, type Platform } from '../../src/platform.ts';
 import { DEAD_LETTER_STREAM, EVENTS_STREAM, ORDERS_STREAM } from '../../src/queue/index.ts';
 import { REFUSED_SUBJECT } from '../../src/rehearsal/admit.ts';
 import { runAsRehearsal } from '../../src/rehearsal/context.ts';
+import { hopSummary, spansFromOtlpJson } from '../../src/rehearsal/hops.ts';
 import {
   createShadowRoleSql,
   SHADOW_DATABASE_ROLE,
@@ -34,6 +37,7 @@ import { openShadowPlatform } from '../../src/rehearsal/shadow.ts';
 import { mintTag, newNonce, REHEARSAL_TAG_HEADER, signTag, verifyTag } from '../../src/rehearsal/tag.ts';
 import { openPostgres, type Sql } from '../../src/store/db.ts';
 import { DEFAULT_DATABASE_ROLES } from '../../src/store/roles.ts';
+import { flushTracing, REHEARSAL_ATTRIBUTE, SPAN_NAMES, startTracing } from '../../src/telemetry/tracing.ts';
 import { Notifier } from '../../src/workers/notifier.ts';
 import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
 import { SECRETS, type Seed, type Servers, seed, startServers, TENOR, tokenFor } from '../flash/lab.ts';
@@ -46,7 +50,48 @@ const ORDERS_EACH = 12;
 /** How long the shadow settler may take to settle what was queued before the test gives up. */
 const SETTLE_WAIT_MAX_MS = 30_000;
 const SETTLE_POLL_MS = 50;
+/** A 503 (load shed) is retried this many times at most, after the retry-after it names. */
+const OVERLOADED_RETRIES = 5;
 const PRODUCTION_STREAMS = [ORDERS_STREAM, DEAD_LETTER_STREAM, EVENTS_STREAM];
+
+interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string; intValue?: string | number };
+}
+interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes?: OtlpAttribute[];
+}
+
+/** A tiny OTLP/HTTP (JSON) receiver on loopback: what the platform exports, kept as it came. */
+async function startOtlpReceiver(): Promise<{ url: string; bodies: unknown[]; close(): Promise<void> }> {
+  const bodies: unknown[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url === '/v1/traces') bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    bodies,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function receivedSpans(bodies: unknown[]): ReceivedSpan[] {
+  type Body = { resourceSpans?: { scopeSpans?: { spans?: ReceivedSpan[] }[] }[] };
+  return (bodies as Body[]).flatMap((b) =>
+    (b.resourceSpans ?? []).flatMap((r) => (r.scopeSpans ?? []).flatMap((sc) => sc.spans ?? [])),
+  );
+}
 
 /** Messages, bytes and first and last sequence of every production stream (admin, production account). */
 async function streamStates(nats: Servers['nats']): Promise<Map<string, string>> {
@@ -121,11 +166,15 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
   let prodSeed: Seed;
   let shadowSeed: Seed;
   let shadowSettler: OrderSettler;
+  let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let shadowDbUrl: string;
   let shadowRedisUrl: string;
   const key = randomBytes(32);
 
   before(async () => {
+    otlp = await startOtlpReceiver();
+    // on before any part is built: the API registers its span hook only when tracing is on
+    assert.ok(startTracing({ FENQI_OTEL_ENDPOINT: otlp.url }));
     servers = await startServers(undefined, undefined, { shadowAccount: true });
     const dbPassword = randomBytes(16).toString('hex');
     const admin = openPostgres(servers.pg.urlFor('admin'));
@@ -190,6 +239,7 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
     await Promise.allSettled([app?.close(), bare?.close(), shadowApi?.close(), shadowSettler?.stop()]);
     await Promise.allSettled([platform?.close(), shadow?.close()]);
     await servers?.destroy();
+    await otlp?.close();
   });
 
   const order = (target: Api, data: Seed, customerId: bigint, tag?: string, mode?: 'queued') =>
@@ -205,6 +255,17 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
       payload: { goods_id: data.goodsId.toString(), product_id: data.productId.toString(), tenor: TENOR },
     });
   const tag = () => mintTag(key, REHEARSAL_ID, Date.now(), TAG_LIFETIME_MS);
+  /**
+   * A tagged order on the queued path, retried as a client does while the API answers 503 with a
+   * retry-after (its admission control sheds load when this shared machine's event loop lags).
+   */
+  const queuedOrder = async (customerId: bigint, header = tag()) => {
+    for (let attempt = 1; ; attempt++) {
+      const res = await order(app, shadowSeed, customerId, attempt === 1 ? header : tag(), 'queued');
+      if (res.statusCode !== 503 || attempt >= OVERLOADED_RETRIES) return res;
+      await new Promise((r) => setTimeout(r, Number(res.headers['retry-after'] ?? 1) * 1_000));
+    }
+  };
 
   test('PostgreSQL refuses the shadow role production tables and the app role the shadow schema', async () => {
     const asShadow = openPostgres(shadowDbUrl);
@@ -247,7 +308,7 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
     const [shadowBefore] = await shadow.db.sql<{ n: number }[]>`select count(*)::int as n from orders`;
     const settledBefore = shadowSettler.stats.settled + shadowSettler.stats.rejected;
     for (const customerId of shadowSeed.customers) {
-      const res = await order(app, shadowSeed, customerId, tag(), 'queued');
+      const res = await queuedOrder(customerId);
       assert.equal(res.statusCode, 202, res.body);
     }
     const want = (shadowBefore?.n ?? 0) + shadowSeed.customers.length;
@@ -284,6 +345,47 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
     assert.match(record.reason, /^REHEARSAL_NOT_AWARE: notifier has not declared itself rehearsal-aware/);
     assert.equal(record.msg_id, msgId);
     assert.deepEqual(await streamStates(servers.nats), streamsBefore);
+  });
+
+  test('one tagged order has one trace: API, intake publish, shadow settler and its transaction, each span under the one before', async () => {
+    const wantOrders =
+      ((await shadow.db.sql<{ n: number }[]>`select count(*)::int as n from orders`)[0]?.n ?? 0) + 1;
+    const header = tag();
+    const res = await queuedOrder(shadowSeed.customers[0] as bigint, header);
+    assert.equal(res.statusCode, 202, res.body);
+    assert.equal(await countUntil(shadow.db.sql, 'orders', wantOrders), wantOrders);
+    await shadowSettler.flushed();
+    await flushTracing();
+    const spans = receivedSpans(otlp.bodies);
+    const batch = spans.filter((s) => s.name === SPAN_NAMES.settleBatch).at(-1);
+    assert.ok(batch, 'the settle batch span was exported');
+    const trace = spans.filter((s) => s.traceId === batch.traceId);
+    const byId = new Map(trace.map((s) => [s.spanId, s]));
+    const parentOf = (s: ReceivedSpan | undefined) =>
+      s?.parentSpanId ? byId.get(s.parentSpanId) : undefined;
+    const tx = trace.find((s) => s.name === SPAN_NAMES.settleTransaction);
+    assert.equal(parentOf(tx)?.spanId, batch.spanId, 'the transaction runs in the batch');
+    const publish = parentOf(batch);
+    assert.equal(publish?.name, SPAN_NAMES.intakePublish, 'the batch continues the publish, through NATS');
+    const shadowHttp = parentOf(publish);
+    assert.equal(shadowHttp?.name, SPAN_NAMES.http, 'the publish happens in the shadow routes request');
+    const apiHttp = parentOf(shadowHttp);
+    assert.equal(apiHttp?.name, SPAN_NAMES.http, 'inside the API request that took the tagged order');
+    assert.equal(apiHttp?.parentSpanId, undefined, 'which starts the trace');
+    assert.ok(trace.some((s) => s.name === SPAN_NAMES.decision && s.parentSpanId === shadowHttp?.spanId));
+    const attribute = (s: ReceivedSpan, key: string) =>
+      s.attributes?.find((a) => a.key === key)?.value.stringValue;
+    assert.equal(attribute(batch, REHEARSAL_ATTRIBUTE), REHEARSAL_ID);
+    // no secret and no personal data: not the tag, not the token, not the customer
+    const exported = JSON.stringify(otlp.bodies);
+    assert.ok(!exported.includes(header.split('.')[4] as string), 'the tag MAC is not exported');
+    assert.ok(!exported.includes(tokenFor(shadowSeed.customers[0] as bigint)), 'the token is not exported');
+    const hops = hopSummary(
+      spansFromOtlpJson({ resourceSpans: [{ scopeSpans: [{ spans: trace as never }] }] }),
+    );
+    for (const hop of ['api', 'queueWait', 'worker', 'database'] as const)
+      assert.equal(hops[hop].count, 1, hop);
+    assert.ok(hops.api.maxMs >= hops.api.p50Ms && hops.worker.maxMs >= hops.database.maxMs);
   });
 
   test('untagged orders placed at the same time as tagged ones settle in production, each on its side', async () => {
