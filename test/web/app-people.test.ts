@@ -153,7 +153,8 @@ describe('borrower app for people: languages, phone, keyboard, late loans, plain
       );
       assert.match(
         (await page.getByTestId('next-payment').textContent()) ?? '',
-        /Smartphone 15, 256 GB 第1期/,
+        /Smartphone 15, 256 GB · Demo Electronics 第1期/,
+        'the loan is named by its goods and merchant, as the API gives it',
       );
       await page.goto(`/app/#/loans/${loanId}`);
       await page.getByTestId('loan-schedule').waitFor();

@@ -158,6 +158,11 @@ describe('operations console pages', () => {
         const row = page.getByTestId('reviews').locator('tbody tr', { hasText: referredId });
         const text = (await row.textContent()) ?? '';
         assert.ok(text.includes(maskedName), text);
+        assert.equal(
+          (await row.locator('th, td').first().textContent())?.trim(),
+          maskedName,
+          'the first column is the person, not the application number',
+        );
         assert.ok(!text.includes(borrower.id.toString()), 'customers are named, not numbered');
         assert.ok(text.includes(words.reason), text);
         assert.doesNotMatch(text, /SCORE_REVIEW|[A-Z]{3,}_[A-Z]/);

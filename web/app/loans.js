@@ -16,7 +16,7 @@ import {
   installmentBadge,
   installmentState,
   loanBadge,
-  loanNames,
+  loanName,
   minorOf,
 } from './client.js';
 
@@ -41,7 +41,6 @@ function loanCard(loan, name) {
 
 export async function loansView() {
   const { loans } = await api.get('/v1/loans');
-  const names = await loanNames(loans);
   return h(
     'section',
     {},
@@ -50,7 +49,7 @@ export async function loansView() {
       ? h(
           'div',
           { class: 'loan-list', dataset: { testid: 'loans' } },
-          loans.map((l) => loanCard(l, names.get(l.id))),
+          loans.map((l) => loanCard(l, loanName(l))),
         )
       : h('p', {}, t('loans.empty'), ' ', h('a', { class: 'button', href: '#/shop' }, t('home.shop'))),
   );
@@ -210,10 +209,7 @@ export async function loanView({ id }, query) {
       api.get(`/v1/loans/${loanId}/schedule`),
       businessToday(),
     ]);
-    const [names, payoffQuote] = await Promise.all([
-      loanNames([loan]),
-      loan.status === 'active' ? api.get(`/v1/loans/${loanId}/payoff`) : null,
-    ]);
+    const payoffQuote = loan.status === 'active' ? await api.get(`/v1/loans/${loanId}/payoff`) : null;
     const rows = installmentRows(schedule.installments, today);
     const next = rows.find((r) => r.left > 0n && r.state !== 'closed');
     const card =
@@ -228,7 +224,7 @@ export async function loanView({ id }, query) {
     const where = card ? card.result : outlet;
     fill(
       outlet,
-      h('h1', {}, names.get(loan.id)),
+      h('h1', {}, loanName(loan)),
       card ? null : message,
       lateBlock(loan),
       loanFacts(loan),

@@ -11,7 +11,7 @@ import { Type } from 'typebox';
 import { MAX_TENOR } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { type DisbursementState, openCashLoan, settleDisbursement } from '../../store/disbursements.ts';
-import { getInstallments, getLoan, listLoans } from '../../store/loans.ts';
+import { getInstallments, getLoan, listLoans, loanDisplayNames } from '../../store/loans.ts';
 import { recordStaffActionNow } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { notFound, refuse, toApiError } from '../errors.ts';
@@ -189,7 +189,8 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const loan = await visibleLoan(request, request.params.id);
-        return loanView(loan, await getInstallments(sql, loan.id));
+        const names = await loanDisplayNames(sql, loan.customerId, [loan.id]);
+        return loanView(loan, await getInstallments(sql, loan.id), names.get(loan.id));
       },
     );
 
@@ -214,8 +215,14 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const customerId = given === undefined ? p.id : pathId(given, 'customer');
         assertOwnerOrStaff(request, customerId, 'customer');
         const loans = await listLoans(sql, customerId);
+        const names = await loanDisplayNames(
+          sql,
+          customerId,
+          loans.map((l) => l.id),
+        );
         const views = [];
-        for (const loan of loans) views.push(loanView(loan, await getInstallments(sql, loan.id)));
+        for (const loan of loans)
+          views.push(loanView(loan, await getInstallments(sql, loan.id), names.get(loan.id)));
         return { loans: views };
       },
     );
