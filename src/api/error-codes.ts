@@ -71,6 +71,11 @@ const STORE: Record<RefusalCode, 403 | 404 | 409 | 422> = {
   WAIVER_EXCEEDS_OUTSTANDING: 422,
   NOTHING_TO_CHARGE: 409,
   CREDIT_BALANCE_TOO_LOW: 422,
+  AGREEMENT_REQUIRED: 422,
+  AGREEMENT_NOT_FOUND: 404,
+  AGREEMENT_OUTDATED: 409,
+  AGREEMENT_MISMATCH: 422,
+  AGREEMENT_ALREADY_USED: 409,
 };
 
 /** Close of business refusals: the book's state forbids this close now. */

@@ -5,15 +5,18 @@
  * artifacts/screenshots/app/ (page.locale.size.png) to be looked at.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { signAccessToken } from '../../src/api/auth.ts';
+import { CURRENT_AGREEMENT_VERSION } from '../../src/domain/agreement.ts';
 import { cycleBilledAfterClose } from '../../src/domain/statements.ts';
 import { generateStatements } from '../../src/statements/run.ts';
 import { nationalIdCheckChar } from '../../src/store/customers.ts';
 import {
   APP_PHONE_VIEWPORT,
+  acceptAgreement,
   bearer,
   controlsOffOrSmall,
   customerWithLine,
@@ -233,6 +236,76 @@ describe('borrower app for people: languages, phone, keyboard, late loans, plain
     } finally {
       await close();
     }
+  });
+
+  test('an order or a cash draw must name an acceptance of the current agreement for its own terms, used once; staff see it on the customer page', async () => {
+    const c = await customerWithLine(lab, '20000.00');
+    const other = await customerWithLine(lab, '20000.00');
+    const productId = lab.demo.products.find((p) => p.code === 'GOODS-0DOWN')!.id.toString();
+    const terms = { goods_id: lab.demo.goodsIds[3]!.toString(), product_id: productId, tenor: 3 };
+    const send = async (url: string, payload: object, who = c) => {
+      const res = await lab.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...bearer(who.token), 'idempotency-key': `agreement-${randomBytes(6).toString('hex')}` },
+        payload,
+      });
+      return { status: res.statusCode, body: res.json() };
+    };
+    const order = (payload: object) => send('/v1/orders', payload);
+    const refused = async (p: Promise<{ status: number; body: { error?: { code: string } } }>) => {
+      const { status, body } = await p;
+      return `${status} ${body.error?.code}`;
+    };
+    assert.equal(await refused(order(terms)), '422 AGREEMENT_REQUIRED');
+    const cash = lab.demo.products.find((p) => p.code === 'CASH-STD')!;
+    assert.equal(
+      await refused(send('/v1/loans', { product_id: cash.id.toString(), amount: '1000.00', tenor: 3 })),
+      '422 AGREEMENT_REQUIRED',
+    );
+    const hash = createHash('sha256').update('the text as shown').digest('hex');
+    const accept = (body: object) => send('/v1/me/agreement-acceptances', { text_sha256: hash, ...body });
+    assert.equal(
+      await refused(accept({ ...terms, version: '2020-01' })),
+      '409 AGREEMENT_OUTDATED',
+      'an old version is not accepted',
+    );
+    assert.equal(
+      await refused(accept({ ...terms, version: CURRENT_AGREEMENT_VERSION, amount: '100.00' })),
+      '400 QUOTE_FORM_CONFLICT',
+    );
+    const forTenor3 = (await accept({ ...terms, version: CURRENT_AGREEMENT_VERSION })).body;
+    assert.equal(forTenor3.version, CURRENT_AGREEMENT_VERSION);
+    assert.equal(
+      await refused(order({ ...terms, tenor: 6, agreement_acceptance_id: forTenor3.id })),
+      '422 AGREEMENT_MISMATCH',
+    );
+    const othersAcceptance = await acceptAgreement(lab, other, terms);
+    assert.equal(
+      await refused(order({ ...terms, agreement_acceptance_id: othersAcceptance.id })),
+      '404 AGREEMENT_NOT_FOUND',
+      "another customer's acceptance does not exist for this one",
+    );
+    const placed = await order({ ...terms, agreement_acceptance_id: forTenor3.id });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    assert.equal(
+      await refused(order({ ...terms, agreement_acceptance_id: forTenor3.id })),
+      '409 AGREEMENT_ALREADY_USED',
+    );
+    const [stored] = await lab.platform.db.sql<{ order_id: bigint; version: string; hash: string }[]>`
+      select order_id, version, encode(text_sha256, 'hex') as hash from agreement_acceptances
+      where customer_id = ${c.id} and id = ${BigInt(forTenor3.id)}`;
+    assert.deepEqual(stored, { order_id: BigInt(placed.body.id), version: CURRENT_AGREEMENT_VERSION, hash });
+    const staff = signAccessToken(
+      lab.platform.config.tokenSecret,
+      { role: 'risk', id: lab.demo.staff.risk.id },
+      900,
+    );
+    const overview = await lab.app.inject({ url: `/v1/customers/${c.id}/overview`, headers: bearer(staff) });
+    assert.equal(overview.statusCode, 200, overview.body);
+    const seen = overview.json().agreements.find((a: { id: string }) => a.id === forTenor3.id);
+    assert.equal(seen?.order_id, placed.body.id);
+    assert.equal(seen?.text_sha256, hash);
   });
 
   test('every error path the app can drive shows a plain sentence in both languages, never a code or internal name', async () => {

@@ -3,6 +3,7 @@ import type { Metrics } from '../metrics.ts';
 import type { Api } from '../types.ts';
 import { adjustmentProposalListRoute, adjustmentProposalRoutes } from './adjustment-proposals.ts';
 import { adjustmentRoutes } from './adjustments.ts';
+import { agreementRoutes } from './agreements.ts';
 import { auditRoutes } from './audit.ts';
 import { authRoutes } from './auth.ts';
 import { autoDebitRoutes } from './auto-debit.ts';
@@ -48,6 +49,7 @@ export async function registerRoutes(app: Api, platform: Platform, metrics: Metr
   await app.register(quoteRoutes(platform));
   await app.register(creditLineRoutes(platform));
   await app.register(creditProposalRoutes(platform));
+  await app.register(agreementRoutes(platform));
   await app.register(orderRoutes(platform));
   await app.register(deadLetterRoutes(platform));
   await app.register(loanRoutes(platform));
