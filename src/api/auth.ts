@@ -6,7 +6,7 @@
  *
  * Tokens are short-lived and signed with HMAC-SHA256 under FENQI_TOKEN_SECRET:
  *   base64url(JSON payload) "." base64url(HMAC(payload))
- * They carry no personal data: role, subject id, expiry.
+ * They carry no personal data: role, subject id, expiry, issue time.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -19,6 +19,8 @@ export interface Principal {
   role: Role;
   /** customers.id, merchants.id or staff.id, by role. */
   id: bigint;
+  /** When its access token was issued (ms since the epoch): a password reset ends older sessions. */
+  issuedAtMs?: number;
 }
 
 declare module 'fastify' {
@@ -32,6 +34,8 @@ interface TokenPayload {
   s: string;
   /** expiry, seconds since the epoch */
   e: number;
+  /** issued at, milliseconds since the epoch (auth/revocations.ts compares it) */
+  i?: number;
 }
 
 /** Token text is bounded before any parsing work is done on it. */
@@ -47,6 +51,7 @@ export function signAccessToken(
     r: principal.role,
     s: principal.id.toString(),
     e: Math.floor(nowMs / 1000) + ttlS,
+    i: nowMs,
   };
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const mac = createHmac('sha256', secret).update(body).digest('base64url');
@@ -70,7 +75,8 @@ export function verifyAccessToken(secret: Buffer, token: string, nowMs = Date.no
   if (!ROLES.includes(payload.r) || !/^\d{1,19}$/.test(payload.s) || typeof payload.e !== 'number')
     return undefined;
   if (payload.e * 1000 <= nowMs) return undefined;
-  return { role: payload.r, id: BigInt(payload.s) };
+  const issuedAtMs = typeof payload.i === 'number' && Number.isFinite(payload.i) ? payload.i : 0;
+  return { role: payload.r, id: BigInt(payload.s), issuedAtMs };
 }
 
 /** Verified tokens remembered per process at most (then the memo starts over). */

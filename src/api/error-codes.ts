@@ -138,6 +138,8 @@ const CONFLICTS = {
 /** Route rules: the body is well-formed but a field's value is refused. */
 const RULES = {
   INVALID_PHONE: 422,
+  /** Forgot-password: the code is wrong, expired, spent or unknown (one answer for all). */
+  INVALID_CODE: 422,
   INVALID_NATIONAL_ID: 422,
   INVALID_LEGAL_NAME: 422,
   INVALID_BANK_CARD: 422,

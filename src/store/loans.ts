@@ -146,7 +146,7 @@ export async function loanDisplayNames(
 ): Promise<Map<bigint, string>> {
   if (loanIds.length === 0) return new Map();
   const rows = await sql<{ id: bigint; goods: string | null; merchant: string | null; product: string }[]>`
-    select l.id, g.name as goods, m.name as merchant, p.name as product
+    select l.id, g.name as goods, m.name as merchant, coalesce(p.terms->>'name', p.code) as product
     from loans l
     join loan_products p on p.id = l.product_id
     left join orders o on o.customer_id = l.customer_id and o.id = l.order_id

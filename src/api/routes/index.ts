@@ -24,6 +24,7 @@ import { loanRoutes } from './loans.ts';
 import { merchantRoutes } from './merchants.ts';
 import { opsSummaryRoutes } from './ops-summary.ts';
 import { orderRoutes } from './orders.ts';
+import { passwordResetRoutes } from './password-reset.ts';
 import { productRoutes } from './products.ts';
 import { quoteRoutes } from './quotes.ts';
 import { repaymentRoutes } from './repayments.ts';
@@ -39,6 +40,7 @@ import { webRoutes } from './web.ts';
 export async function registerRoutes(app: Api, platform: Platform, metrics: Metrics): Promise<void> {
   await app.register(healthRoutes(platform, metrics));
   await app.register(authRoutes(platform));
+  await app.register(passwordResetRoutes(platform));
   await app.register(customerRoutes(platform));
   await app.register(autoDebitRoutes(platform));
   await app.register(staffRoutes(platform));
