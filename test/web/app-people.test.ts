@@ -12,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { signAccessToken } from '../../src/api/auth.ts';
 import { CURRENT_AGREEMENT_VERSION } from '../../src/domain/agreement.ts';
 import { cycleBilledAfterClose } from '../../src/domain/statements.ts';
+import { SimulatedMessageProvider } from '../../src/notify/providers.ts';
 import { generateStatements } from '../../src/statements/run.ts';
 import { nationalIdCheckChar } from '../../src/store/customers.ts';
 import {
@@ -34,6 +35,13 @@ const DESKTOP = { width: 1280, height: 900 };
 /** What must never reach a borrower: an UPPER_SNAKE code or a snake_case internal name. */
 const RAW_CODE = /[A-Z]{3,}_[A-Z_]+/;
 const INTERNAL_NAME = /\b[a-z]+_[a-z_]+\b/;
+/**
+ * A new mainland mobile number no test registers (forgot-password answers it as any other): each
+ * use its own, so the per-phone limit on asking for codes is never what a test meets.
+ */
+let unregistered = 0;
+const unregisteredPhone = () =>
+  `199${String(process.pid % 1000).padStart(3, '0')}${String(++unregistered).padStart(5, '0')}`;
 /** Presses of Tab before a keyboard journey gives up finding a control. */
 const TABS_MAX = 80;
 
@@ -102,6 +110,7 @@ describe('borrower app for people: languages, phone, keyboard, late loans, plain
     const pages: [string, string][] = [
       ['login', '#/login'],
       ['signup', '#/signup'],
+      ['forgot', '#/forgot'],
       ['home', '#/'],
       ['shop', '#/shop'],
       ['goods', `#/shop/${lab.demo.goodsIds[1]}`],
@@ -123,16 +132,23 @@ describe('borrower app for people: languages, phone, keyboard, late loans, plain
           assert.equal(await page.evaluate<string>('document.documentElement.lang'), locale);
           await logIn(page, walker);
           for (const [name, hash] of pages) {
-            if (name === 'login' || name === 'signup') await page.evaluate(`sessionStorage.clear()`);
+            const loggedOut = name === 'login' || name === 'signup' || name === 'forgot';
+            if (loggedOut) await page.evaluate(`sessionStorage.clear()`);
             await page.goto(`/app/${hash}`);
             await page.locator('main h1').waitFor();
             await page.locator('#view:not([aria-busy])').waitFor();
             if (name === 'goods') await page.getByTestId('quote-schedule').waitFor();
+            if (name === 'forgot') {
+              // the second step as well (a number with no account gets the same answer)
+              await page.locator('input[name=phone]').fill(unregisteredPhone());
+              await page.locator('form button[type=submit]').first().click();
+              await page.getByTestId('forgot-code').waitFor();
+            }
             const where = `${name} (${locale}, ${size})`;
             await assertNoRawText(page, where);
             if (size === 'phone') await assertTargets(page, where);
             await page.screenshot({ path: `${SHOTS_DIR}/${name}.${locale}.${size}.png`, fullPage: true });
-            if (name === 'signup') await logIn(page, walker);
+            if (loggedOut) await logIn(page, walker);
           }
           assert.deepEqual(errors, []);
         } finally {
@@ -220,15 +236,17 @@ describe('borrower app for people: languages, phone, keyboard, late loans, plain
       await page.goto(`/app/#/shop/${lab.demo.goodsIds[2]}`);
       await page.getByTestId('past-due-block').waitFor();
       await assertNoRawText(page, 'goods page of a late customer');
+      const terms = {
+        goods_id: lab.demo.goodsIds[2]!.toString(),
+        product_id: lab.demo.products.find((p) => p.code === 'GOODS-0DOWN')!.id.toString(),
+        tenor: 3,
+      };
+      const accepted = await acceptAgreement(lab, c, terms);
       const res = await lab.app.inject({
         method: 'POST',
         url: '/v1/orders',
         headers: { ...bearer(c.token), 'idempotency-key': `late-${randomBytes(6).toString('hex')}` },
-        payload: {
-          goods_id: lab.demo.goodsIds[2]!.toString(),
-          product_id: lab.demo.products.find((p) => p.code === 'GOODS-0DOWN')!.id.toString(),
-          tenor: 3,
-        },
+        payload: { ...terms, agreement_acceptance_id: accepted.id },
       });
       assert.equal(res.statusCode, 422, res.body);
       assert.equal(res.json().error.code, 'CUSTOMER_PAST_DUE');
@@ -288,6 +306,12 @@ describe('borrower app for people: languages, phone, keyboard, late loans, plain
     );
     const placed = await order({ ...terms, agreement_acceptance_id: forTenor3.id });
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const listed = await lab.app.inject({ url: '/v1/loans', headers: bearer(c.token) });
+    assert.match(
+      listed.json().loans[0].display_name,
+      / · Demo (Electronics|Home Appliances)$/,
+      'a goods loan is named by its goods and merchant',
+    );
     assert.equal(
       await refused(order({ ...terms, agreement_acceptance_id: forTenor3.id })),
       '409 AGREEMENT_ALREADY_USED',
@@ -306,6 +330,58 @@ describe('borrower app for people: languages, phone, keyboard, late loans, plain
     const seen = overview.json().agreements.find((a: { id: string }) => a.id === forTenor3.id);
     assert.equal(seen?.order_id, placed.body.id);
     assert.equal(seen?.text_sha256, hash);
+  });
+
+  test('after a re-age the loan page keeps the original schedule, folded, in both languages, and names the change', async () => {
+    const c = await customerWithLine(lab, '20000.00');
+    const placed = await placeOrder(lab, c, 2, 3);
+    await makeLate(lab, placed.loan_id, 16, 0n);
+    const ops = signAccessToken(
+      lab.platform.config.tokenSecret,
+      { role: 'ops', id: lab.demo.staff.ops.id },
+      900,
+    );
+    const { clock } = lab.platform.services;
+    const today = await clock.today();
+    // the first installment (due a month after the order) is past due on this day
+    await clock.set('2027-02-20');
+    try {
+      const reAged = await lab.app.inject({
+        method: 'POST',
+        url: `/v1/loans/${placed.loan_id}/hardship/re-age`,
+        headers: { ...bearer(ops), 'idempotency-key': `re-age-${randomBytes(6).toString('hex')}` },
+        payload: { consent_ref: 'WEB-HS-1' },
+      });
+      assert.equal(reAged.statusCode, 201, reAged.body);
+    } finally {
+      await clock.set(today);
+    }
+    for (const [locale, words] of [
+      ['zh-CN', { summary: '原始还款计划', change: '逾期期数顺延' }],
+      ['en', { summary: 'Original schedule', change: 'late installments moved later' }],
+    ] as const) {
+      const { page, errors, close } = await openPage(lab, { viewport: APP_PHONE_VIEWPORT, locale });
+      try {
+        await logIn(page, c);
+        await page.goto(`/app/#/loans/${placed.loan_id}`);
+        const original = page.getByTestId('original-schedule');
+        await original.waitFor();
+        assert.equal(await original.getAttribute('open'), null, 'folded until asked for');
+        assert.equal((await original.locator('summary').textContent())?.trim(), words.summary);
+        await original.locator('summary').click();
+        const rows = original.getByTestId('original-schedule-table').locator('tbody tr');
+        assert.equal(await rows.count(), 3, 'the three installments the loan started with');
+        assert.equal(await page.getByTestId('loan-schedule').locator('tbody tr').count(), 4);
+        assert.ok(((await original.textContent()) ?? '').includes(words.change));
+        await assertNoRawText(page, `loan with its original schedule (${locale})`);
+        await assertTargets(page, `loan with its original schedule (${locale})`);
+        if (locale === 'zh-CN')
+          await page.screenshot({ path: `${SHOTS_DIR}/loan-original.${locale}.phone.png`, fullPage: true });
+        assert.deepEqual(errors, []);
+      } finally {
+        await close();
+      }
+    }
   });
 
   test('every error path the app can drive shows a plain sentence in both languages, never a code or internal name', async () => {
@@ -373,6 +449,61 @@ describe('borrower app for people: languages, phone, keyboard, late loans, plain
           'INVALID_AMOUNT',
         ]);
         assert.ok(['PHONE_TAKEN', 'INVALID_NATIONAL_ID', 'NATIONAL_ID_TAKEN'].includes(seen[1]!), seen[1]);
+        assert.deepEqual(errors, []);
+      } finally {
+        await close();
+      }
+    }
+  });
+
+  test('with the keyboard alone, in Chinese, a borrower who forgot the password gets a code by SMS, sets a new one and is logged out elsewhere; a wrong code is a plain sentence in both languages', async () => {
+    const c = await customerWithLine(lab, '1000.00');
+    const sms = new SimulatedMessageProvider();
+    lab.platform.services.messaging.sms = sms;
+    const { page, errors, close } = await openPage(lab, { viewport: APP_PHONE_VIEWPORT, locale: 'zh-CN' });
+    try {
+      await page.goto('/app/#/login');
+      await page.getByRole('heading', { level: 1, name: '登录' }).waitFor();
+      await tabTo(page, 'a[href="#/forgot"]');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: '找回密码' }).waitFor();
+      await tabTo(page, 'input[name=phone]');
+      await page.keyboard.type(c.phone);
+      await page.keyboard.press('Enter');
+      await page.getByTestId('forgot-code').waitFor();
+      assert.equal(
+        await page.evaluate<string>(`document.activeElement?.name ?? ''`),
+        'code',
+        'focus moves to the code',
+      );
+      await lab.platform.services.passwordResets.settled();
+      const [text] = sms.deliveries().map((d) => d.text);
+      const code = /\d{6}/.exec(text ?? '')?.[0];
+      assert.ok(code, `the SMS carries a code: ${text}`);
+      await page.keyboard.type(code);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('forgot-then-reset-1');
+      await page.keyboard.press('Enter');
+      await page.getByText('密码已重置，请用新密码登录。').waitFor();
+      await assertNoRawText(page, 'log-in after a reset');
+      const before = await lab.app.inject({ url: '/v1/customers/me', headers: bearer(c.token) });
+      assert.equal(before.statusCode, 401, 'the session from before the reset is over');
+      await logIn(page, { phone: c.phone, password: 'forgot-then-reset-1' });
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+    for (const locale of ['zh-CN', 'en']) {
+      const { page, errors, close } = await openPage(lab, { viewport: APP_PHONE_VIEWPORT, locale });
+      try {
+        await page.goto('/app/#/forgot');
+        await page.locator('input[name=phone]').fill(unregisteredPhone());
+        await page.locator('form button[type=submit]').first().click();
+        await page.locator('input[name=code]').fill('123456');
+        await page.locator('input[name=new_password]').fill('long-enough-pw');
+        await page.getByTestId('forgot-code').locator('button[type=submit]').click();
+        await page.locator('[role=alert][data-code="INVALID_CODE"]').waitFor();
+        await assertNoRawText(page, `a wrong reset code (${locale})`);
         assert.deepEqual(errors, []);
       } finally {
         await close();
