@@ -19,8 +19,6 @@ export interface Principal {
   role: Role;
   /** customers.id, merchants.id or staff.id, by role. */
   id: bigint;
-  /** When its access token was issued (ms since the epoch): a password reset ends older sessions. */
-  issuedAtMs?: number;
 }
 
 declare module 'fastify' {
@@ -75,8 +73,7 @@ export function verifyAccessToken(secret: Buffer, token: string, nowMs = Date.no
   if (!ROLES.includes(payload.r) || !/^\d{1,19}$/.test(payload.s) || typeof payload.e !== 'number')
     return undefined;
   if (payload.e * 1000 <= nowMs) return undefined;
-  const issuedAtMs = typeof payload.i === 'number' && Number.isFinite(payload.i) ? payload.i : 0;
-  return { role: payload.r, id: BigInt(payload.s), issuedAtMs };
+  return { role: payload.r, id: BigInt(payload.s) };
 }
 
 /** Verified tokens remembered per process at most (then the memo starts over). */
@@ -89,25 +86,39 @@ export const VERIFIED_TOKENS_MAX = 20_000;
  * secret hit it; expiry is still checked on every use. Bounded by VERIFIED_TOKENS_MAX.
  */
 export class TokenVerifier {
-  private readonly verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
+  private readonly verified = new Map<string, Session>();
 
   constructor(private readonly secret: Buffer) {}
 
   verify(token: string, nowMs = Date.now()): Principal | undefined {
+    return this.session(token, nowMs)?.principal;
+  }
+
+  /** The principal and when its token was issued (a password reset ends older ones). */
+  session(token: string, nowMs = Date.now()): Session | undefined {
     const known = this.verified.get(token);
-    if (known) return known.expiresAtMs > nowMs ? known.principal : undefined;
+    if (known) return known.expiresAtMs > nowMs ? known : undefined;
     const principal = verifyAccessToken(this.secret, token, nowMs);
     if (!principal) return undefined;
     if (this.verified.size >= VERIFIED_TOKENS_MAX) this.verified.clear();
-    this.verified.set(token, { principal, expiresAtMs: tokenExpiryMs(token) });
-    return principal;
+    const session = { principal, ...tokenTimes(token) };
+    this.verified.set(token, session);
+    return session;
   }
 }
 
-/** The expiry of a token verifyAccessToken has accepted (so its payload is well formed). */
-function tokenExpiryMs(token: string): number {
+export interface Session {
+  principal: Principal;
+  expiresAtMs: number;
+  /** 0 for a token from before tokens carried it: older than any revocation. */
+  issuedAtMs: number;
+}
+
+/** The expiry and issue time of a token verifyAccessToken has accepted (so its payload is well formed). */
+function tokenTimes(token: string): { expiresAtMs: number; issuedAtMs: number } {
   const payload = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as TokenPayload;
-  return payload.e * 1000;
+  const issuedAtMs = typeof payload.i === 'number' && Number.isFinite(payload.i) ? payload.i : 0;
+  return { expiresAtMs: payload.e * 1000, issuedAtMs };
 }
 
 /** preHandler admitting only the given roles: 401 without a principal, 403 with the wrong one. */
