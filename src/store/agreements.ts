@@ -21,6 +21,9 @@ export interface Acceptance extends AgreementTerms {
   acceptedAt: Date;
   orderId: bigint | null;
   loanId: bigint | null;
+  /** What the terms name, for people (lists only): the product's and the goods' names. */
+  productName?: string;
+  goodsName?: string | null;
 }
 
 interface Row {
@@ -35,6 +38,8 @@ interface Row {
   accepted_at: Date;
   order_id: bigint | null;
   loan_id: bigint | null;
+  product_name?: string;
+  goods_name?: string | null;
 }
 
 const COLUMNS = `id, customer_id, version, text_sha256, product_id, tenor, goods_id, amount_minor, accepted_at,
@@ -52,6 +57,7 @@ const fromRow = (r: Row): Acceptance => ({
   acceptedAt: r.accepted_at,
   orderId: r.order_id === null ? null : BigInt(r.order_id),
   loanId: r.loan_id === null ? null : BigInt(r.loan_id),
+  ...(r.product_name === undefined ? {} : { productName: r.product_name, goodsName: r.goods_name ?? null }),
 });
 
 export interface NewAcceptance extends AgreementTerms {
@@ -131,9 +137,14 @@ export async function markUsed(
 
 /** A customer's acceptances, newest first (the back office's customer page). */
 export async function listAcceptances(sql: Queryable, customerId: bigint): Promise<Acceptance[]> {
+  const columns = COLUMNS.split(',').map((c) => `a.${c.trim()}`);
   const rows = await sql.unsafe<Row[]>(
-    `select ${COLUMNS} from agreement_acceptances where customer_id = $1
-     order by accepted_at desc, id desc limit ${AGREEMENT_ACCEPTANCES_LISTED}`,
+    `select ${columns.join(', ')}, coalesce(p.terms->>'name', p.code) as product_name, g.name as goods_name
+     from agreement_acceptances a
+     join loan_products p on p.id = a.product_id
+     left join goods g on g.id = a.goods_id
+     where a.customer_id = $1
+     order by a.accepted_at desc, a.id desc limit ${AGREEMENT_ACCEPTANCES_LISTED}`,
     [customerId.toString()],
   );
   return rows.map(fromRow);

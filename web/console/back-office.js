@@ -117,8 +117,8 @@ function agreementsTable(items) {
       when(a.accepted_at),
       a.version,
       a.amount
-        ? t('agreements.cash', { amount: display(a.amount), n: a.tenor })
-        : t('agreements.goods', { id: a.goods_id, n: a.tenor }),
+        ? t('agreements.cash', { product: a.product_name, amount: display(a.amount), n: a.tenor })
+        : t('agreements.goods', { product: a.product_name, goods: a.goods_name ?? a.goods_id, n: a.tenor }),
       covers(a),
       h('code', { title: a.text_sha256 }, a.text_sha256.slice(0, HASH_SHOWN_CHARS)),
     ]),

@@ -46,6 +46,8 @@ export const AcceptanceView = Type.Object({
   accepted_at: Type.String(),
   order_id: Type.Union([Type.String(), Type.Null()]),
   loan_id: Type.Union([Type.String(), Type.Null()]),
+  product_name: Type.Optional(Type.String({ description: 'in lists: the product accepted' })),
+  goods_name: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'in lists: the goods' })),
 });
 
 export const acceptanceView = (a: Acceptance) => ({
@@ -59,6 +61,7 @@ export const acceptanceView = (a: Acceptance) => ({
   accepted_at: a.acceptedAt.toISOString(),
   order_id: a.orderId?.toString() ?? null,
   loan_id: a.loanId?.toString() ?? null,
+  ...(a.productName === undefined ? {} : { product_name: a.productName, goods_name: a.goodsName ?? null }),
 });
 
 export function agreementRoutes(platform: Platform): FastifyPluginAsyncTypebox {
