@@ -16,13 +16,12 @@ export const WEB_AREAS = ['app', 'console', 'shared'] as const;
 /** Where the pages find the CJK font (both index.html files link its CSS from here). */
 export const FONT_PREFIX = '/fonts/noto-sans-sc/';
 /**
- * The font weights served: the pages use 400, 600 and 700 (600 is drawn with 700), so the other
- * seven weights of the package are never offered. Only the weight's CSS and its woff2/woff slices.
+ * What is served of the package: its CSS (`index.css`, one @font-face per slice, weights 100-900)
+ * and the slices themselves; nothing else (no README, metadata or package.json).
  */
-export const FONT_WEIGHTS = [400, 700] as const;
-const FONT_FILE = new RegExp(
-  `^/(?:(?:${FONT_WEIGHTS.join('|')})\\.css|files/noto-sans-sc-(?:\\d+|latin|latin-ext|cyrillic|vietnamese)-(?:${FONT_WEIGHTS.join('|')})-normal\\.woff2?)$`,
-);
+export const FONT_CSS = 'index.css';
+const FONT_FILE =
+  /^\/(?:index\.css|files\/noto-sans-sc-(?:\d+|latin|latin-ext|cyrillic|vietnamese)-wght-normal\.woff2)$/;
 /** Font slices never change under one package version: a browser may keep them a year. */
 const FONT_MAX_AGE_S = 365 * 24 * 3600;
 
