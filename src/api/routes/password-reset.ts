@@ -32,6 +32,14 @@ const ConfirmBody = Type.Object(
   { additionalProperties: false },
 );
 
+const RequestAnswer = Type.Object({
+  status: Type.Literal('code_sent_if_registered'),
+  code_digits: Type.Integer(),
+  expires_in_s: Type.Integer(),
+});
+const ConfirmAnswer = Type.Object({ status: Type.Literal('password_changed') });
+const REFUSALS = { 400: ErrorBody, 422: ErrorBody, 429: ErrorBody };
+
 const tooMany = (refused: Admission & { allowed: false }) =>
   refuse(
     'TOO_MANY_ATTEMPTS',
@@ -59,16 +67,7 @@ export function passwordResetRoutes(platform: Platform): FastifyPluginAsyncTypeb
           tags: ['auth'],
           summary: 'Forgot password: send a one-time code by SMS (the same answer for every phone)',
           body: RequestBody,
-          response: {
-            202: Type.Object({
-              status: Type.Literal('code_sent_if_registered'),
-              code_digits: Type.Integer(),
-              expires_in_s: Type.Integer(),
-            }),
-            400: ErrorBody,
-            422: ErrorBody,
-            429: ErrorBody,
-          },
+          response: { 202: RequestAnswer, ...REFUSALS },
         },
       },
       async (request, reply) => {
@@ -96,12 +95,7 @@ export function passwordResetRoutes(platform: Platform): FastifyPluginAsyncTypeb
           tags: ['auth'],
           summary: 'Forgot password: set a new password with the code; every earlier session ends',
           body: ConfirmBody,
-          response: {
-            200: Type.Object({ status: Type.Literal('password_changed') }),
-            400: ErrorBody,
-            422: ErrorBody,
-            429: ErrorBody,
-          },
+          response: { 200: ConfirmAnswer, ...REFUSALS },
         },
       },
       async (request) => {
