@@ -12,6 +12,9 @@ import type { ReservedSql } from 'postgres';
 /** Catalogue and configuration: small, read everywhere, joined with any shard. In FK order. */
 export const REFERENCE_TABLES = [
   'rehearsals',
+  'rehearsal_runs',
+  'rehearsal_samples',
+  'rehearsal_schedules',
   'ledger_accounts',
   'loan_products',
   'staff',

@@ -10,6 +10,7 @@ import { register as registerMigrate } from './migrate.ts';
 import { register as registerOps } from './ops.ts';
 import { register as registerOrders } from './orders.ts';
 import { register as registerQuote } from './quote.ts';
+import { register as registerRehearse } from './rehearse.ts';
 import { register as registerRisk } from './risk.ts';
 import { register as registerSeed } from './seed.ts';
 import { register as registerServe } from './serve.ts';
@@ -34,4 +35,5 @@ export function registerCommands(program: Command): void {
   registerAudit(program);
   registerOrders(program);
   registerOps(program);
+  registerRehearse(program);
 }

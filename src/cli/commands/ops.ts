@@ -189,6 +189,17 @@ export function register(program: Command): void {
     .option('--pgbench-clients <n>', 'restore drill: add a pgbench load with n clients', '0')
     .option('--async-delay-ms <ms>', 'region drill: hold back WAL to region 2 this long before the loss', '0')
     .action(runDrill);
+
+  ops
+    .command('reports')
+    .description('every drill and rehearsal report kept, newest first, as JSON lines')
+    .option('--drills-dir <dir>', 'where drills write their reports', DEFAULT_REPORT_DIR)
+    .option('--rehearsals-dir <dir>', 'where `fenqi rehearse report` writes', '.fenqi/rehearsals')
+    .action(async (opts: { drillsDir: string; rehearsalsDir: string }) => {
+      const { listReports } = await import('../../ops/reports.ts');
+      const reports = await listReports({ drill: opts.drillsDir, rehearsal: opts.rehearsalsDir });
+      for (const r of reports) process.stdout.write(`${JSON.stringify(r)}\n`);
+    });
 }
 
 interface DrillFlags {

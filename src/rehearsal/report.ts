@@ -1,0 +1,211 @@
+/**
+ * `fenqi rehearse report`: one self-contained HTML page per run (charts inline, nothing fetched),
+ * from the samples the run stored. The figures are computed here once (summarize) and the page and
+ * the command's JSON both print them, so the report and what the test checks cannot disagree.
+ */
+import type { RunRecord, SampleRow } from '../store/rehearsals.ts';
+import { escapeHtml, lineChart } from './svg-chart.ts';
+
+/** Where time went per hop, from traces when the run had them (an empty list otherwise). */
+export interface HopTime {
+  hop: string;
+  meanMs: number;
+  p99Ms: number;
+}
+
+/**
+ * The rule for "first to saturate", in the order checked each second:
+ *  - intake: answers fall behind sends by more than INTAKE_LAG_SHARE, or the second's p99 is above
+ *    P99_JUMP_FACTOR times the run's best second and above P99_FLOOR_MS;
+ *  - settlement: the backlog grew BACKLOG_GROWTH_SECONDS seconds in a row;
+ *  - PostgreSQL: active backends at or above PG_ACTIVE_LINE (work queued inside the database).
+ */
+export const INTAKE_LAG_SHARE = 0.1;
+export const P99_JUMP_FACTOR = 4;
+export const P99_FLOOR_MS = 50;
+export const BACKLOG_GROWTH_SECONDS = 3;
+export const PG_ACTIVE_LINE = 32;
+
+export interface Saturation {
+  component: 'intake' | 'settlement' | 'PostgreSQL';
+  second: number;
+  why: string;
+}
+
+export interface RunSummary {
+  seconds: number;
+  sent: number;
+  accepted: number;
+  refused: number;
+  failed: number;
+  peakAcceptedPerS: number;
+  /** The median accepted rate of the hold phase (or of every second, without one). */
+  sustainedAcceptedPerS: number;
+  medianP99Ms: number | null;
+  worstP99Ms: number | null;
+  targetPerS: number;
+  /** Sustained rate over the sale's target: above 1 there is room, below 1 there is not. */
+  headroom: number;
+  firstSaturated: Saturation | null;
+  stopReason: string | null;
+}
+
+function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+}
+
+export function firstSaturated(samples: readonly SampleRow[]): Saturation | null {
+  const p99s = samples.map((s) => s.p99Us).filter((v): v is number => v !== null);
+  const bestP99Ms = p99s.length > 0 ? Math.min(...p99s) / 1000 : null;
+  let growth = 0;
+  for (const [i, s] of samples.entries()) {
+    const answered = s.accepted + s.refused + s.failed;
+    if (s.sent > 0 && answered < s.sent * (1 - INTAKE_LAG_SHARE)) {
+      return {
+        component: 'intake',
+        second: s.secondIndex,
+        why: `answered ${answered} of ${s.sent} sent that second`,
+      };
+    }
+    const p99Ms = s.p99Us === null ? null : s.p99Us / 1000;
+    if (p99Ms !== null && bestP99Ms !== null && p99Ms > P99_JUMP_FACTOR * bestP99Ms && p99Ms > P99_FLOOR_MS) {
+      return {
+        component: 'intake',
+        second: s.secondIndex,
+        why: `p99 ${p99Ms.toFixed(1)} ms, ${P99_JUMP_FACTOR}x the best second's`,
+      };
+    }
+    const previous = samples[i - 1]?.backlog;
+    growth = s.backlog !== null && previous != null && s.backlog > previous ? growth + 1 : 0;
+    if (growth >= BACKLOG_GROWTH_SECONDS) {
+      return {
+        component: 'settlement',
+        second: s.secondIndex,
+        why: `backlog grew ${growth} s in a row to ${s.backlog}`,
+      };
+    }
+    if (s.pgActive !== null && s.pgActive >= PG_ACTIVE_LINE) {
+      return { component: 'PostgreSQL', second: s.secondIndex, why: `${s.pgActive} active backends` };
+    }
+  }
+  return null;
+}
+
+export function summarize(run: RunRecord): RunSummary {
+  const s = run.samples;
+  const sum = (f: (x: SampleRow) => number) => s.reduce((a, x) => a + f(x), 0);
+  const hold = s.filter((x) => x.phase === 'hold');
+  const sustained = median((hold.length > 0 ? hold : s).map((x) => x.accepted)) ?? 0;
+  const p99s = s
+    .map((x) => x.p99Us)
+    .filter((v): v is number => v !== null)
+    .map((v) => v / 1000);
+  const target = run.rehearsal.targetOrdersPerS;
+  return {
+    seconds: s.length,
+    sent: sum((x) => x.sent),
+    accepted: sum((x) => x.accepted),
+    refused: sum((x) => x.refused),
+    failed: sum((x) => x.failed),
+    peakAcceptedPerS: Math.max(0, ...s.map((x) => x.accepted)),
+    sustainedAcceptedPerS: sustained,
+    medianP99Ms: median(p99s),
+    worstP99Ms: p99s.length > 0 ? Math.max(...p99s) : null,
+    targetPerS: target,
+    headroom: target > 0 ? sustained / target : 0,
+    firstSaturated: firstSaturated(s),
+    stopReason: run.stopReason,
+  };
+}
+
+const ms = (us: number | null) => (us === null ? null : us / 1000);
+
+function charts(s: readonly SampleRow[]): string[] {
+  return [
+    lineChart('Orders per second', 'orders/s', [
+      { name: 'target', color: '#999', values: s.map((x) => x.targetPerS) },
+      { name: 'accepted', color: '#1a7f37', values: s.map((x) => x.accepted) },
+      { name: 'refused', color: '#bf8700', values: s.map((x) => x.refused) },
+      { name: 'failed', color: '#cf222e', values: s.map((x) => x.failed) },
+    ]),
+    lineChart('Latency per second', 'ms', [
+      { name: 'p50', color: '#0969da', values: s.map((x) => ms(x.p50Us)) },
+      { name: 'p99', color: '#8250df', values: s.map((x) => ms(x.p99Us)) },
+    ]),
+    lineChart('Settlement backlog', 'orders waiting', [
+      { name: 'backlog', color: '#cf222e', values: s.map((x) => x.backlog) },
+    ]),
+    lineChart('PostgreSQL', 'per second / backends', [
+      { name: 'commits per second', color: '#0969da', values: s.map((x) => x.pgCommitsPerS) },
+      { name: 'active backends', color: '#bf8700', values: s.map((x) => x.pgActive) },
+    ]),
+    lineChart('Redis', 'operations/s', [
+      { name: 'operations per second', color: '#1a7f37', values: s.map((x) => x.redisOpsPerS) },
+    ]),
+  ];
+}
+
+function figuresTable(sum: RunSummary): string {
+  const f = (v: number | null, digits = 0) =>
+    v === null ? '—' : v.toLocaleString('en', { maximumFractionDigits: digits });
+  const rows: [string, string][] = [
+    ['Seconds run', f(sum.seconds)],
+    ['Orders sent', f(sum.sent)],
+    ['Accepted / refused / failed', `${f(sum.accepted)} / ${f(sum.refused)} / ${f(sum.failed)}`],
+    ['Peak accepted per second', f(sum.peakAcceptedPerS)],
+    ['Sustained accepted per second (median of the hold)', f(sum.sustainedAcceptedPerS)],
+    ["Sale's target per second", f(sum.targetPerS)],
+    ['Capacity headroom (sustained ÷ target)', `${sum.headroom.toFixed(2)}x`],
+    ['p99 latency, median second / worst second', `${f(sum.medianP99Ms, 1)} ms / ${f(sum.worstP99Ms, 1)} ms`],
+    [
+      'First to saturate',
+      sum.firstSaturated
+        ? `${sum.firstSaturated.component} at ${sum.firstSaturated.second}s (${sum.firstSaturated.why})`
+        : 'nothing saturated',
+    ],
+    ['Stopped by a guard rail', sum.stopReason ?? 'no: the profile ran to its end'],
+  ];
+  return `<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
+}
+
+function hopsSection(hops: readonly HopTime[]): string {
+  if (hops.length === 0) {
+    return '<p>No traces were collected for this run, so time per hop is not shown (configure tracing, docs/rehearsal.md).</p>';
+  }
+  const rows = hops
+    .map(
+      (h) =>
+        `<tr><td>${escapeHtml(h.hop)}</td><td>${h.meanMs.toFixed(2)}</td><td>${h.p99Ms.toFixed(2)}</td></tr>`,
+    )
+    .join('');
+  return `<table><tr><th>hop</th><th>mean ms</th><th>p99 ms</th></tr>${rows}</table>`;
+}
+
+export function renderReport(run: RunRecord, hops: readonly HopTime[] = []): string {
+  const sum = summarize(run);
+  const title = `Rehearsal ${run.rehearsal.id}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>body{font:14px/1.5 system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:760px;margin:24px auto;padding:0 12px;color:#1f2328}
+table{border-collapse:collapse;margin:8px 0 16px}th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}svg{width:100%;height:auto;margin:8px 0 16px}</style>
+</head><body>
+<h1>${escapeHtml(title)}</h1>
+<p>Profile <code>${escapeHtml(run.profile)}</code>, started ${escapeHtml(run.startedAt.toISOString())}${
+    run.finishedAt ? `, finished ${escapeHtml(run.finishedAt.toISOString())}` : ', not finished'
+  }. Rehearsal traffic only: every order below was tagged and settled on the shadow side.</p>
+<h2>Figures</h2>
+${figuresTable(sum)}
+<h2>Charts</h2>
+${charts(run.samples).join('\n')}
+<h2>Where time goes per hop</h2>
+${hopsSection(hops)}
+<h2>How "first to saturate" is decided</h2>
+<p>Each second in order: intake, when answers fall behind sends by more than ${INTAKE_LAG_SHARE * 100}% or p99 is above
+${P99_JUMP_FACTOR}x the best second's and above ${P99_FLOOR_MS} ms; settlement, when the backlog grows ${BACKLOG_GROWTH_SECONDS} seconds
+in a row; PostgreSQL, at ${PG_ACTIVE_LINE} or more active backends.</p>
+</body></html>
+`;
+}

@@ -1,0 +1,248 @@
+/**
+ * `fenqi rehearse` on real PostgreSQL, Redis and NATS (TLS, passwords, ACL): plan builds made-up
+ * shadow customers, a short run sends tagged orders through the listening API and stores a sample a
+ * second, the report's figures are the stored samples', a guard rail stops a run, clean empties the
+ * shadow schema, and production's tables and keys are byte-identical throughout.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Api } from '../../src/api/server.ts';
+import { cleanRehearsal } from '../../src/rehearsal/clean.ts';
+import { planRehearsal } from '../../src/rehearsal/plan.ts';
+import { DEFAULT_GUARD_RAILS, parseProfile } from '../../src/rehearsal/profile.ts';
+import { reportOnShadow, runOnSides } from '../../src/rehearsal/run.ts';
+import { connectPostgres, openPostgres, type Sql } from '../../src/store/db.ts';
+import { readRun } from '../../src/store/rehearsals.ts';
+import { SECRETS, type Seed, type Servers, seed, startServers } from '../flash/lab.ts';
+import { tempDir } from '../harness/process.ts';
+import {
+  openShadowDeployment,
+  redisChecksums,
+  rehearsalApi,
+  type ShadowDeployment,
+  tableChecksums,
+} from './support.ts';
+
+const PLAN_SIZE = 12;
+const PROFILE = 'ramp:2s:4-12,hold:3s:12';
+
+describe('fenqi rehearse: plan, run, report, clean on the shadow side', () => {
+  let servers: Servers;
+  let d: ShadowDeployment;
+  let app: Api;
+  let shadowApi: Api;
+  let apiUrl: string;
+  let prodSeed: Seed;
+  let tablesBefore: Map<string, string>;
+  let keysBefore: Map<string, string>;
+
+  const sides = () => ({
+    shadow: d.shadow,
+    rehearsal: { ...emptyRehearsalConfig(), key: d.key },
+    tokenSecret: Buffer.from(SECRETS.FENQI_TOKEN_SECRET, 'hex'),
+  });
+  const emptyRehearsalConfig = () => ({
+    key: d.key,
+    databaseUrl: d.shadowDbUrl,
+    migrationDatabaseUrl: d.shadowOwnerUrl,
+    redisUrl: d.shadowRedisUrl,
+    natsUser: undefined,
+    natsPassword: undefined,
+  });
+  const count = async (sql: Sql, table: string) =>
+    (await sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`))[0]?.n ?? 0;
+  const assertProductionUnchanged = async () => {
+    const admin = servers.redis.client('admin');
+    try {
+      assert.deepEqual(await tableChecksums(d.platform.db.sql), tablesBefore);
+      assert.deepEqual(await redisChecksums(admin), keysBefore);
+    } finally {
+      admin.disconnect();
+    }
+  };
+
+  before(async () => {
+    servers = await startServers();
+    d = await openShadowDeployment(servers);
+    prodSeed = await seed(d.platform.db.sql, 3);
+    ({ app, shadowApi } = await rehearsalApi(d));
+    apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    const admin = servers.redis.client('admin');
+    tablesBefore = await tableChecksums(d.platform.db.sql);
+    keysBefore = await redisChecksums(admin);
+    admin.disconnect();
+  });
+  after(async () => {
+    await Promise.allSettled([app?.close(), shadowApi?.close()]);
+    await d?.close();
+    await servers?.destroy();
+  });
+
+  test('plan makes shadow customers with made-up identities and production credit line sizes', async () => {
+    const summary = await planRehearsal(
+      d.platform.db.sql,
+      { sql: d.shadow.db.sql, crypto: d.shadow.services.crypto },
+      {
+        id: 'spring-2027',
+        size: PLAN_SIZE,
+        targetOrdersPerS: 10,
+        closesAt: new Date(Date.now() + 3_600_000),
+      },
+    );
+    assert.equal(summary.customers, PLAN_SIZE);
+    assert.equal(summary.limitsFromProduction, prodSeed.customers.length);
+    assert.equal(await count(d.shadow.db.sql, 'customers'), PLAN_SIZE);
+    const prodLimits = new Set(
+      (await d.platform.db.sql<{ l: string }[]>`select limit_minor::text as l from credit_lines`).map(
+        (r) => r.l,
+      ),
+    );
+    const shadowLimits = await d.shadow.db.sql<
+      { l: string }[]
+    >`select limit_minor::text as l from credit_lines`;
+    assert.ok(
+      shadowLimits.every((r) => prodLimits.has(r.l)),
+      'every shadow line takes a production size',
+    );
+    // no production identity is copied: the blind indexes of the two sides never meet
+    const admin = openPostgres(servers.pg.urlFor('admin', 'fenqi'));
+    try {
+      const [shared] = await admin<{ n: number }[]>`
+        select count(*)::int as n from fenqi_shadow.customer_identities s
+        join public.customer_identities p using (bidx)`;
+      assert.equal(shared?.n, 0);
+    } finally {
+      await admin.end();
+    }
+    await assertProductionUnchanged();
+  });
+
+  test('a run sends the orders of its profile tagged, stores a sample a second, and the report shows those figures', async () => {
+    const phases = parseProfile(PROFILE);
+    const lines: string[] = [];
+    const outcome = await runOnSides(
+      sides(),
+      { id: 'spring-2027', profile: PROFILE, phases, rails: DEFAULT_GUARD_RAILS, apiUrl },
+      (line) => lines.push(line),
+    );
+    const expectedSent = [4, 12, 12, 12, 12].reduce((a, b) => a + b, 0);
+    assert.equal(outcome.stopReason, undefined);
+    assert.equal(outcome.seconds, 5);
+    assert.equal(outcome.sent, expectedSent);
+    assert.equal(outcome.skipped, 0);
+    assert.equal(lines.length, 5, 'a progress line a second');
+    const run = await readRun(d.shadow.db.sql, 'spring-2027');
+    assert.ok(run?.finishedAt);
+    assert.deepEqual(
+      run.samples.map((s) => [s.phase, s.targetPerS, s.sent]),
+      [
+        ['ramp', 4, 4],
+        ['ramp', 12, 12],
+        ['hold', 12, 12],
+        ['hold', 12, 12],
+        ['hold', 12, 12],
+      ],
+    );
+    const answered = run.samples.reduce((a, s) => a + s.accepted + s.refused + s.failed, 0);
+    const accepted = run.samples.reduce((a, s) => a + s.accepted, 0);
+    assert.equal(
+      run.samples.reduce((a, s) => a + s.failed, 0),
+      0,
+    );
+    assert.ok(
+      answered <= expectedSent && answered >= expectedSent - 12,
+      `${answered} answered of ${expectedSent}`,
+    );
+    assert.ok(
+      run.samples.every((s) => s.pgCommitsPerS !== null && s.redisOpsPerS !== null),
+      'signals read',
+    );
+    // every accepted order settled on the shadow side (inline here); none in production
+    assert.ok((await count(d.shadow.db.sql, 'orders')) >= accepted);
+    await assertProductionUnchanged();
+
+    const file = path.join(tempDir('rehearsal-report'), 'spring-2027.html');
+    const { summary } = await reportOnShadow(d.shadow.db.sql, 'spring-2027', file);
+    assert.equal(summary.sent, expectedSent);
+    assert.equal(summary.accepted, accepted);
+    assert.equal(summary.targetPerS, 10);
+    assert.equal(
+      summary.sustainedAcceptedPerS,
+      [...run.samples.slice(2).map((s) => s.accepted)].sort((a, b) => a - b)[1],
+    );
+    const html = readFileSync(file, 'utf8');
+    for (const section of [
+      'Figures',
+      'Orders per second',
+      'Latency per second',
+      'Settlement backlog',
+      'PostgreSQL',
+      'Redis',
+      'Where time goes per hop',
+      'First to saturate',
+      'Capacity headroom',
+    ]) {
+      assert.ok(html.includes(section), `report has "${section}"`);
+    }
+    assert.ok(
+      html.includes(`<td>${summary.accepted.toLocaleString('en')} / `),
+      'report prints the stored accepted count',
+    );
+    assert.ok(
+      !/<script|https?:\/\/(?!www\.w3\.org)/.test(html),
+      'self-contained: no script, nothing fetched',
+    );
+  });
+
+  test('a guard rail stops a run early and says why', async () => {
+    await planRehearsal(
+      d.platform.db.sql,
+      { sql: d.shadow.db.sql, crypto: d.shadow.services.crypto },
+      { id: 'guard-rail', size: 2, targetOrdersPerS: 5, closesAt: new Date(Date.now() + 3_600_000) },
+    );
+    const rails = { ...DEFAULT_GUARD_RAILS, maxP99Ms: 0, windowSeconds: 2 };
+    const profile = 'hold:30s:3';
+    const outcome = await runOnSides(
+      sides(),
+      { id: 'guard-rail', profile, phases: parseProfile(profile), rails, apiUrl },
+      () => {},
+    );
+    assert.equal(outcome.seconds, 2);
+    assert.match(outcome.stopReason ?? '', /p99 above 0 ms for 2 s/);
+    const run = await readRun(d.shadow.db.sql, 'guard-rail');
+    assert.equal(run?.stopReason, outcome.stopReason);
+    await assert.rejects(
+      runOnSides(
+        sides(),
+        { id: 'guard-rail', profile, phases: parseProfile(profile), rails, apiUrl },
+        () => {},
+      ),
+      /has run already/,
+    );
+  });
+
+  test('clean empties the shadow schema and closes the rehearsal, keeps its record, and can run twice', async () => {
+    const owner = connectPostgres(d.shadowOwnerUrl, 1);
+    try {
+      const first = await cleanRehearsal(owner, d.shadow.queue, 'spring-2027');
+      assert.ok(first.tables > 10);
+      for (const table of ['customers', 'orders', 'loans', 'journal_entries', 'credit_lines', 'goods']) {
+        assert.equal(await count(d.shadow.db.sql, table), 0, table);
+      }
+      assert.equal(await count(d.shadow.db.sql, 'rehearsal_samples'), 7, 'the record stays for its report');
+      const [r] = await d.shadow.db.sql<{ closed: boolean }[]>`
+        select closed_at is not null as closed from rehearsals where id = 'spring-2027'`;
+      assert.equal(r?.closed, true);
+      await cleanRehearsal(owner, d.shadow.queue, 'spring-2027');
+      await assert.rejects(
+        cleanRehearsal(connectPostgres(servers.pg.urlFor('owner'), 1), undefined, 'x'),
+        /only on the shadow schema/,
+      );
+    } finally {
+      await owner.end();
+    }
+    await assertProductionUnchanged();
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * What the rehearsal tests share: production's checksums (every table's rows hashed in a stable
+ * order, every Redis key dumped), and a deployment with the shadow side set up on the harness's
+ * servers as docs/rehearsal.md says (role, schema grants, Redis ACL user), its API listening.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import pino from 'pino';
+import { type Api, buildApi } from '../../src/api/server.ts';
+import { REDIS_SHADOW_USER, redisShadowAclRule } from '../../src/cache/acl.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import type { Logger } from '../../src/logger.ts';
+import { openPlatform, type Platform } from '../../src/platform.ts';
+import {
+  createShadowRoleSql,
+  SHADOW_DATABASE_ROLE,
+  shadowMigrationUrl,
+  shadowSchemaGrantsSql,
+} from '../../src/rehearsal/roles.ts';
+import { openShadowPlatform } from '../../src/rehearsal/shadow.ts';
+import { openPostgres, type Sql } from '../../src/store/db.ts';
+import { DEFAULT_DATABASE_ROLES } from '../../src/store/roles.ts';
+import { SECRETS, type Servers } from '../flash/lab.ts';
+import { tempDir } from '../harness/process.ts';
+
+/** Every production table's rows, hashed in a stable order: equal hashes, equal contents. */
+export async function tableChecksums(sql: Sql): Promise<Map<string, string>> {
+  const tables = await sql<{ name: string }[]>`
+    select tablename as name from pg_tables where schemaname = 'public' order by tablename`;
+  const sums = new Map<string, string>();
+  for (const { name } of tables) {
+    const [row] = await sql.unsafe<{ sum: string | null }[]>(
+      `select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as sum from public."${name}" t`,
+    );
+    sums.set(name, row?.sum ?? '');
+  }
+  return sums;
+}
+
+/** Every production Redis key with its type and value dump (admin: the only user who sees all). */
+export async function redisChecksums(admin: Redis | Cluster): Promise<Map<string, string>> {
+  const sums = new Map<string, string>();
+  for (const key of (await admin.keys('fenqi:*')).sort()) {
+    const dump = await admin.dumpBuffer(key);
+    sums.set(key, dump ? dump.toString('hex') : '');
+  }
+  return sums;
+}
+
+export interface ShadowDeployment {
+  config: Config;
+  key: Buffer;
+  platform: Platform;
+  shadow: Platform;
+  shadowDbUrl: string;
+  shadowRedisUrl: string;
+  /** The owner on the shadow schema (migrations, clean). */
+  shadowOwnerUrl: string;
+  close(): Promise<void>;
+}
+
+/** The shadow role, schema grants and Redis ACL user on the servers, then both sides opened. */
+export async function openShadowDeployment(servers: Servers): Promise<ShadowDeployment> {
+  const dbPassword = randomBytes(16).toString('hex');
+  const admin = openPostgres(servers.pg.urlFor('admin'));
+  for (const s of createShadowRoleSql(dbPassword)) await admin.unsafe(s);
+  await admin.end();
+  const adminDb = openPostgres(servers.pg.urlFor('admin', 'fenqi'));
+  for (const s of shadowSchemaGrantsSql('fenqi', DEFAULT_DATABASE_ROLES)) await adminDb.unsafe(s);
+  await adminDb.end();
+  const redisPassword = randomBytes(16).toString('hex');
+  const redisAdmin = servers.redis.client('admin');
+  await redisAdmin.call(
+    'ACL',
+    'SETUSER',
+    REDIS_SHADOW_USER,
+    ...redisShadowAclRule(redisPassword).split(' ').slice(2),
+  );
+  redisAdmin.disconnect();
+  const dbUrl = new URL(servers.pg.env().DATABASE_URL);
+  dbUrl.username = SHADOW_DATABASE_ROLE;
+  dbUrl.password = dbPassword;
+  const redisUrl = new URL(servers.redis.env().REDIS_URL);
+  redisUrl.username = REDIS_SHADOW_USER;
+  redisUrl.password = redisPassword;
+
+  const config = loadConfig({
+    ...servers.pg.env(),
+    ...servers.redis.env(),
+    ...servers.nats.env(),
+    FENQI_DATA_DIR: tempDir('rehearsal'),
+    LOG_LEVEL: 'warn',
+    ...SECRETS,
+  });
+  const logger = pino({ level: 'warn' }) as Logger;
+  const key = randomBytes(32);
+  const platform = await openPlatform(config, logger);
+  const shadowOwnerUrl = shadowMigrationUrl(servers.pg.urlFor('owner'));
+  // the shadow side here has no NATS account: its orders settle inline, not queued
+  const shadow = await openShadowPlatform(
+    { ...config, natsUrl: undefined },
+    {
+      key,
+      databaseUrl: dbUrl.toString(),
+      migrationDatabaseUrl: shadowOwnerUrl,
+      redisUrl: redisUrl.toString(),
+      natsUser: undefined,
+      natsPassword: undefined,
+    },
+    logger,
+  );
+  return {
+    config,
+    key,
+    platform,
+    shadow,
+    shadowDbUrl: dbUrl.toString(),
+    shadowRedisUrl: redisUrl.toString(),
+    shadowOwnerUrl,
+    async close() {
+      await Promise.allSettled([platform.close(), shadow.close()]);
+    },
+  };
+}
+
+/** The production API with the shadow side behind its gate. */
+export async function rehearsalApi(d: ShadowDeployment): Promise<{ app: Api; shadowApi: Api }> {
+  const shadowApi = await buildApi(d.shadow, { shadow: true });
+  await shadowApi.ready();
+  const parts = { key: d.key, shadowSql: d.shadow.db.sql, shadowCache: d.shadow.cache, shadowApi };
+  const app = await buildApi(d.platform, { rehearsal: parts });
+  return { app, shadowApi };
+}
