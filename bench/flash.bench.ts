@@ -37,6 +37,7 @@ import { writeChart } from './lib/chart.ts';
 import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
+import { relayAgainstSettlement } from './lib/relay-figures.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -80,6 +81,8 @@ export const PGBENCH_CLIENTS = 8;
 export const PGBENCH_SECONDS = 10;
 export const PACED_SECONDS = 5;
 export const SAMPLE_MS = 1_000;
+/** The relay keeps up when it relays at least this share of the rate settlement writes events. */
+export const RELAY_KEEP_UP_SHARE = 0.9;
 export const INTAKE_ONLY = args['intake-only'];
 /** With --intake-only, this many orders warm the API (JIT, connections) before the measured run. */
 export const INTAKE_WARMUP_ORDERS = 2_000;
@@ -493,6 +496,20 @@ rehearsal: try {
   log(
     `settlement: ${settlementsPerS.toFixed(0)}/s over ${settleSeconds.toFixed(1)} s (peak ${peakSettle.toFixed(0)}/s)`,
   );
+  // The outbox relay (in the same worker processes) against settlement, which wrote the events.
+  const relay = await relayAgainstSettlement(
+    sql,
+    new Date(burstStartMs),
+    MAX_PHASE_SECONDS * 1000,
+    DRAIN_POLL_MS,
+  );
+  const relayVsSettled = relay.relay_events_per_s / Math.max(1, settlementsPerS);
+  log(
+    `relay: ${relay.relay_events} events at ${relay.relay_events_per_s}/s (written ${relay.relay_events_written_per_s}/s) ` +
+      `vs ${settlementsPerS.toFixed(0)} orders/s settled (x${relayVsSettled.toFixed(2)}); backlog ` +
+      `${relay.relay_backlog_at_settled} when the last order settled, ${relay.relay_backlog_at_end} after ` +
+      `${relay.relay_catch_up_after_settled_s} s; lag p50 ${relay.relay_lag_p50_ms} ms, p99 ${relay.relay_lag_p99_ms} ms, max ${relay.relay_lag_max_ms} ms`,
+  );
 
   // Settlement alone: workers stopped, the stream filled through the API (which then has the machine
   // to itself too: intake alone), then the workers started and the drain timed from their start.
@@ -644,6 +661,9 @@ rehearsal: try {
     settlement_drain_only_ratio: ratio(drainOnlyPerS, pgbenchTps),
     drain_after_intake_s: Number(drainSeconds.toFixed(1)),
     burst_to_drained_s: Number(((drainedMs - burstStartMs) / 1000).toFixed(1)),
+    // The outbox relay in the same run: events relayed per second against orders settled per second.
+    ...relay,
+    relay_vs_settled_ratio: Number(relayVsSettled.toFixed(2)),
     intake_seconds: Number(intakeSeconds.toFixed(1)),
     accepted: acceptedIds.length + fillIds.length,
     // Burst and settlement-only phase together (the paced and synchronous runs come after).
@@ -681,6 +701,10 @@ rehearsal: try {
       paced_half_bare_p99_lt_25ms: paced.p99_ms < 25,
       paced_half_own_intake_p99_lt_25ms: pacedOwn.p99_ms < 25,
       nothing_lost_or_duplicated: allLost === 0 && allDuplicated === 0,
+      // issue 16: the relay empties the outbox and relays as fast as settlement writes events
+      relay_keeps_up_with_settlement:
+        relay.relay_backlog_at_end === 0 &&
+        relay.relay_events_per_s >= RELAY_KEEP_UP_SHARE * relay.relay_events_written_per_s,
     },
     chart: 'bench/out/flash.html',
   };
