@@ -4,10 +4,11 @@
  * (FENQI_BUSINESS_CLOCK=manual), merchants paid by a simulated bank over HTTP that refuses 10% of
  * payout attempts and leaves 5% unanswered. Every customer buys once during the month, one order in
  * ten comes back three days later (after it was settled: clawed back), one customer in seven pays
- * 50.00 early. Half the customers also bought in February (the back book), so their first
- * installment falls due in the month; a quarter have a card on file with automatic debit on (one in
- * sixteen turned it off again), charged by a collection simulator that refuses 20% for insufficient
- * funds and 10% as card blocked and loses the answer to 15% (resolved by a status query). Each
+ * 50.00 early. A back book of half as many customers again bought in February, so their first
+ * installment falls due in the month; half of them have a card on file with automatic debit on (one
+ * in four of those turned it off again), charged by a collection simulator that refuses 20% for
+ * insufficient funds and 10% as card blocked and loses the answer to 15% (resolved by a status
+ * query). Each
  * morning the debit worker runs, each evening the outbox relay and the notifier (SMS and push
  * simulators that fail 3% of sends) on a simulated wall clock, some evenings before quiet hours and
  * some inside them. At the end: every merchant has been paid exactly what it is owed (each
