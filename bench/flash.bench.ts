@@ -37,7 +37,7 @@ import { writeChart } from './lib/chart.ts';
 import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
-import { relayAgainstSettlement } from './lib/relay-figures.ts';
+import { outboxBacklog, relayAgainstSettlement } from './lib/relay-figures.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -424,14 +424,15 @@ rehearsal: try {
     break rehearsal;
   }
   const queue = new JetStreamQueue(servers.nats.url, 'flash-bench', servers.nats.link());
-  const timeline: { t: number; stored: number; backlog: number }[] = [];
+  const timeline: { t: number; stored: number; backlog: number; outbox: number }[] = [];
   const burstStartMs = Date.now();
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
       const [row] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`;
       const backlog = await queue.pending(ORDERS_STREAM, ORDER_SETTLER).catch(() => -1);
-      timeline.push({ t: Date.now() - burstStartMs, stored: Number(row?.n ?? 0n), backlog });
+      const outbox = await outboxBacklog(sql);
+      timeline.push({ t: Date.now() - burstStartMs, stored: Number(row?.n ?? 0n), backlog, outbox });
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
     }
   })();
@@ -504,11 +505,13 @@ rehearsal: try {
     DRAIN_POLL_MS,
   );
   const relayVsSettled = relay.relay_events_per_s / Math.max(1, settlementsPerS);
+  const relayBacklogMax = Math.max(0, ...timeline.map((s) => s.outbox));
   log(
     `relay: ${relay.relay_events} events at ${relay.relay_events_per_s}/s (written ${relay.relay_events_written_per_s}/s) ` +
-      `vs ${settlementsPerS.toFixed(0)} orders/s settled (x${relayVsSettled.toFixed(2)}); backlog ` +
+      `vs ${settlementsPerS.toFixed(0)} orders/s settled (x${relayVsSettled.toFixed(2)}); backlog at most ${relayBacklogMax} in the burst, ` +
       `${relay.relay_backlog_at_settled} when the last order settled, ${relay.relay_backlog_at_end} after ` +
-      `${relay.relay_catch_up_after_settled_s} s; lag p50 ${relay.relay_lag_p50_ms} ms, p99 ${relay.relay_lag_p99_ms} ms, max ${relay.relay_lag_max_ms} ms`,
+      `${relay.relay_catch_up_after_settled_s} s; lag from the writing transaction's start p50 ${relay.relay_lag_from_tx_start_p50_ms} ms, ` +
+      `p99 ${relay.relay_lag_from_tx_start_p99_ms} ms, max ${relay.relay_lag_from_tx_start_max_ms} ms`,
   );
 
   // Settlement alone: workers stopped, the stream filled through the API (which then has the machine
@@ -663,6 +666,7 @@ rehearsal: try {
     burst_to_drained_s: Number(((drainedMs - burstStartMs) / 1000).toFixed(1)),
     // The outbox relay in the same run: events relayed per second against orders settled per second.
     ...relay,
+    relay_backlog_max_in_burst: relayBacklogMax,
     relay_vs_settled_ratio: Number(relayVsSettled.toFixed(2)),
     intake_seconds: Number(intakeSeconds.toFixed(1)),
     accepted: acceptedIds.length + fillIds.length,
@@ -727,6 +731,7 @@ rehearsal: try {
             values: timeline.map((s) => Math.max(0, s.backlog)),
             right: true,
           },
+          { name: 'outbox backlog', color: '#9467bd', values: timeline.map((s) => s.outbox), right: true },
         ],
       },
       {
