@@ -5,11 +5,15 @@
  * against the events and the scenario, and quiet hours against the send times.
  */
 import assert from 'node:assert/strict';
-import { DEBIT_MAX_ATTEMPTS, DEBIT_RETRY_DAY_OFFSETS } from '../../src/domain/auto-debit.ts';
+import {
+  DEBIT_MAX_ATTEMPTS,
+  DEBIT_RETRY_DAY_OFFSETS,
+  DEBIT_SAME_DAY_RETRY_MS,
+} from '../../src/domain/auto-debit.ts';
 import { addDays } from '../../src/domain/dates.ts';
 import { QUIET_HOURS_END_HOUR, QUIET_HOURS_START_HOUR, TEMPLATE_OF } from '../../src/domain/notifications.ts';
 import type { Platform } from '../../src/platform.ts';
-import { BUSINESS_ZONE, expectedReminders, type InstallmentFact, type MoneyDesk } from './month-money.ts';
+import { at, BUSINESS_ZONE, expectedReminders, type InstallmentFact, type MoneyDesk } from './month-money.ts';
 
 type Sql = Platform['db']['sql'];
 
@@ -44,6 +48,8 @@ export interface MoneyFigures {
 
 /** Business days from the due date on which attempt n runs: 1 and 2 on it, then the retry days. */
 const RUN_OFFSETS = [0, 0, ...DEBIT_RETRY_DAY_OFFSETS];
+/** When the month's debit passes run (month.test.ts): attempt 1 fails at 09:00, attempt 2 is due 4 h on. */
+const MORNING_PASS = '09:00';
 
 interface AttemptRow {
   customer_id: bigint;
@@ -52,6 +58,7 @@ interface AttemptRow {
   due_date: string;
   attempt_number: number;
   run_date: string;
+  not_before: Date;
   status: string;
   failure_reason: string | null;
   amount_minor: bigint | null;
@@ -63,7 +70,7 @@ interface AttemptRow {
 async function checkDebits(sql: Sql, desk: MoneyDesk, facts: MonthFacts) {
   const rows = await sql<AttemptRow[]>`
     select a.customer_id, a.loan_id, a.id, a.due_date::text as due_date, a.attempt_number, a.run_date::text as run_date,
-      a.status, a.failure_reason, a.amount_minor, r.amount_minor as repaid,
+      a.not_before, a.status, a.failure_reason, a.amount_minor, r.amount_minor as repaid,
       (select i.principal_minor + i.interest_minor + i.fee_minor from installments i
         where i.customer_id = a.customer_id and i.loan_id = a.loan_id and i.due_date = a.due_date) as installment_minor
     from debit_attempts a left join repayments r on r.customer_id = a.customer_id and r.id = a.repayment_id
@@ -84,6 +91,12 @@ async function checkDebits(sql: Sql, desk: MoneyDesk, facts: MonthFacts) {
     chain.forEach((a, n) => {
       assert.equal(a.attempt_number, n + 1, `${key}: attempts numbered in order`);
       assert.equal(a.run_date, addDays(a.due_date, RUN_OFFSETS[n]!), `${key}: attempt ${n + 1} on schedule`);
+      if (n === 1)
+        assert.equal(
+          a.not_before.getTime(),
+          at(a.due_date, MORNING_PASS).getTime() + DEBIT_SAME_DAY_RETRY_MS,
+          `${key}: the same-day retry waits ${DEBIT_SAME_DAY_RETRY_MS} ms`,
+        );
       const late = a.run_date > a.due_date ? facts.lateFeeMinor : 0n;
       assert.equal(a.amount_minor, a.installment_minor + late, `${key}: charged what was due that day`);
       const last = n === chain.length - 1;

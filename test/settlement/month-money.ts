@@ -40,7 +40,7 @@ export class MoneyDesk {
   readonly debits: AutoDebitWorker;
   readonly relay: EventRelay;
   readonly notifier: Notifier;
-  /** What the notifier believes the time is. */
+  /** What the debit worker and the notifier believe the time is. */
   now = new Date(0);
   relayed = 0;
   /** Sends the notifier held (quiet hours) in passes run inside quiet hours. */
@@ -50,13 +50,14 @@ export class MoneyDesk {
     assert.equal(platform.config.businessTimeZone, BUSINESS_ZONE);
     platform.services.collection = this.gateway;
     platform.services.messaging = { sms: this.sms, push: this.push };
-    this.debits = new AutoDebitWorker(platform, false);
+    this.debits = new AutoDebitWorker(platform, false, () => this.now);
     this.relay = new EventRelay(platform, RELAY_BATCH_SIZE, false);
     this.notifier = new Notifier(platform, false, () => this.now);
   }
 
-  /** Automatic debit for today until nothing is left to charge or resolve. */
-  async debit(): Promise<void> {
+  /** Automatic debit at `when` until nothing is left to charge or resolve. */
+  async debit(when: Date): Promise<void> {
+    this.now = when;
     for (let i = 0; (await this.debits.tick()) > 0; i++) assert.ok(i < DRAIN_PASSES_MAX);
   }
 

@@ -49,6 +49,8 @@ const withCard = (j: number) => j % 2 === 0;
 /** Back-book customers who added a card and then turned automatic debit off. */
 const debitTurnedOff = (j: number) => j % 8 === 4;
 const speaksEnglish = (i: number) => i % 5 === 1;
+/** Mornings after the month in which what still waits (quiet hours, the daily cap) is sent. */
+const MORNINGS_AFTER_MAX = 3;
 /** Concurrent API calls while placing a day's orders. */
 const CLIENTS = 8;
 
@@ -90,9 +92,7 @@ describe('a 30-day month on the manual business clock', () => {
 
   before(async () => {
     nats = await startNats();
-    // the same-day retry runs on the wall clock (not_before), which the month does not move: it is
-    // due at once, so each due date's attempts 1 and 2 run in its morning pass
-    s = await startWith(ROUND_PRODUCT, { ...nats.env(), FENQI_DEBIT_SAME_DAY_RETRY_MS: '0' });
+    s = await startWith(ROUND_PRODUCT, nats.env());
     desk = new MoneyDesk(s.lab.platform);
     bank = new SimulatedPayouts({ seed: 30, failureRate: 0.1, timeoutRate: 0.05 });
     served = await servePayoutSimulator(bank);
@@ -169,11 +169,12 @@ describe('a 30-day month on the manual business clock', () => {
       if (day === 0) await setBusinessDate(s, date);
       const [clock] = await sql<{ d: string }[]>`select business_date::text as d from business_clock`;
       assert.equal(clock!.d, date, 'the close of the day before moved the clock on');
-      // before 08:00 nothing goes out; at 09:00 the debits run and the waiting messages are sent
+      // before 08:00 nothing goes out; at 09:00 the debits run and the waiting messages are sent;
+      // at 13:00 (four hours on) the same-day retries
       await desk.send(at(date, '07:30'), true);
-      desk.now = at(date, '09:00');
-      await desk.debit();
+      await desk.debit(at(date, '09:00'));
       await desk.send(at(date, '09:00'), false);
+      await desk.debit(at(date, '13:00'));
       const buyers = customers.map((c, i) => ({ c, i })).filter(({ i }) => i % DAYS === day);
       await inParallel(buyers, async ({ c, i }) => {
         const token = s.lab.token('customer', c);
@@ -231,9 +232,10 @@ describe('a 30-day month on the manual business clock', () => {
       settleRuns++;
     }
     // the mornings after the month: what is still waiting (quiet hours, the daily cap) goes out
-    let after = 0;
-    for (; after < 3; after++) {
-      const morning = addDays(last, after + 1);
+    let morningsAfter = 0;
+    while (morningsAfter < MORNINGS_AFTER_MAX) {
+      morningsAfter++;
+      const morning = addDays(last, morningsAfter);
       await desk.takeEvents(at(morning, '09:00'));
       await desk.send(at(morning, '09:00'), false);
       const [pending] = await sql<{ n: number }[]>`
@@ -340,7 +342,7 @@ describe('a 30-day month on the manual business clock', () => {
         `${money.finalFailures} chains failed after the last retry, ${money.unknownResolved} unknown outcomes resolved by status query, ` +
         `${desk.gateway.charges} charges = attempts); reminders ${reminders}; ${desk.relayed} events relayed; ` +
         `${money.messages} messages sent (SMS + push, ${money.sendFailures} failed sends retried, ` +
-        `${money.heldInQuietHours} held in quiet hours, none sent 21:00-08:00; +${after} mornings after the month)`,
+        `${money.heldInQuietHours} held in quiet hours, none sent 21:00-08:00; all out by the morning of ${addDays(last, morningsAfter)})`,
     );
   });
 });
