@@ -79,11 +79,14 @@ export class Notifier implements Worker {
     return quietDelayMinutes(minute, config.notifyQuietStartHour, config.notifyQuietEndHour) * MINUTE_MS;
   }
 
-  /** Takes one batch of events; answers how many it took. */
-  async intakeOnce(): Promise<number> {
+  /**
+   * Takes one batch of events (at most `max`: a pull returns once it has that many, else when it
+   * expires); answers how many it took.
+   */
+  async intakeOnce(max = NOTIFIER_FETCH_MAX): Promise<number> {
     const { queue, config, db } = this.platform;
     const messages = await queue.fetch(EVENTS_STREAM, NOTIFIER, {
-      max: NOTIFIER_FETCH_MAX,
+      max: Math.min(max, NOTIFIER_FETCH_MAX),
       expiresMs: NOTIFIER_FETCH_EXPIRES_MS,
     });
     for (const m of messages) {
