@@ -37,6 +37,7 @@ import { writeChart } from './lib/chart.ts';
 import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
+import { outboxBacklog, relayAgainstSettlement } from './lib/relay-figures.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -80,6 +81,8 @@ export const PGBENCH_CLIENTS = 8;
 export const PGBENCH_SECONDS = 10;
 export const PACED_SECONDS = 5;
 export const SAMPLE_MS = 1_000;
+/** The relay keeps up when it relays at least this share of the rate settlement writes events. */
+export const RELAY_KEEP_UP_SHARE = 0.9;
 export const INTAKE_ONLY = args['intake-only'];
 /** With --intake-only, this many orders warm the API (JIT, connections) before the measured run. */
 export const INTAKE_WARMUP_ORDERS = 2_000;
@@ -421,14 +424,15 @@ rehearsal: try {
     break rehearsal;
   }
   const queue = new JetStreamQueue(servers.nats.url, 'flash-bench', servers.nats.link());
-  const timeline: { t: number; stored: number; backlog: number }[] = [];
+  const timeline: { t: number; stored: number; backlog: number; outbox: number }[] = [];
   const burstStartMs = Date.now();
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
       const [row] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`;
       const backlog = await queue.pending(ORDERS_STREAM, ORDER_SETTLER).catch(() => -1);
-      timeline.push({ t: Date.now() - burstStartMs, stored: Number(row?.n ?? 0n), backlog });
+      const outbox = await outboxBacklog(sql);
+      timeline.push({ t: Date.now() - burstStartMs, stored: Number(row?.n ?? 0n), backlog, outbox });
       await new Promise((r) => setTimeout(r, SAMPLE_MS));
     }
   })();
@@ -492,6 +496,22 @@ rehearsal: try {
   log(`settled ${counts!.settled}, rejected ${counts!.rejected}, lost ${lost}, duplicated ${duplicated}`);
   log(
     `settlement: ${settlementsPerS.toFixed(0)}/s over ${settleSeconds.toFixed(1)} s (peak ${peakSettle.toFixed(0)}/s)`,
+  );
+  // The outbox relay (in the same worker processes) against settlement, which wrote the events.
+  const relay = await relayAgainstSettlement(
+    sql,
+    new Date(burstStartMs),
+    MAX_PHASE_SECONDS * 1000,
+    DRAIN_POLL_MS,
+  );
+  const relayVsSettled = relay.relay_events_per_s / Math.max(1, settlementsPerS);
+  const relayBacklogMax = Math.max(0, ...timeline.map((s) => s.outbox));
+  log(
+    `relay: ${relay.relay_events} events at ${relay.relay_events_per_s}/s (written ${relay.relay_events_written_per_s}/s) ` +
+      `vs ${settlementsPerS.toFixed(0)} orders/s settled (x${relayVsSettled.toFixed(2)}); backlog at most ${relayBacklogMax} in the burst, ` +
+      `${relay.relay_backlog_at_settled} when the last order settled, ${relay.relay_backlog_at_end} after ` +
+      `${relay.relay_catch_up_after_settled_s} s; lag from the writing transaction's start p50 ${relay.relay_lag_from_tx_start_p50_ms} ms, ` +
+      `p99 ${relay.relay_lag_from_tx_start_p99_ms} ms, max ${relay.relay_lag_from_tx_start_max_ms} ms`,
   );
 
   // Settlement alone: workers stopped, the stream filled through the API (which then has the machine
@@ -644,6 +664,10 @@ rehearsal: try {
     settlement_drain_only_ratio: ratio(drainOnlyPerS, pgbenchTps),
     drain_after_intake_s: Number(drainSeconds.toFixed(1)),
     burst_to_drained_s: Number(((drainedMs - burstStartMs) / 1000).toFixed(1)),
+    // The outbox relay in the same run: events relayed per second against orders settled per second.
+    ...relay,
+    relay_backlog_max_in_burst: relayBacklogMax,
+    relay_vs_settled_ratio: Number(relayVsSettled.toFixed(2)),
     intake_seconds: Number(intakeSeconds.toFixed(1)),
     accepted: acceptedIds.length + fillIds.length,
     // Burst and settlement-only phase together (the paced and synchronous runs come after).
@@ -681,6 +705,10 @@ rehearsal: try {
       paced_half_bare_p99_lt_25ms: paced.p99_ms < 25,
       paced_half_own_intake_p99_lt_25ms: pacedOwn.p99_ms < 25,
       nothing_lost_or_duplicated: allLost === 0 && allDuplicated === 0,
+      // issue 16: the relay empties the outbox and relays as fast as settlement writes events
+      relay_keeps_up_with_settlement:
+        relay.relay_backlog_at_end === 0 &&
+        relay.relay_events_per_s >= RELAY_KEEP_UP_SHARE * relay.relay_events_written_per_s,
     },
     chart: 'bench/out/flash.html',
   };
@@ -703,6 +731,7 @@ rehearsal: try {
             values: timeline.map((s) => Math.max(0, s.backlog)),
             right: true,
           },
+          { name: 'outbox backlog', color: '#9467bd', values: timeline.map((s) => s.outbox), right: true },
         ],
       },
       {

@@ -63,6 +63,8 @@ export class SimulatedCollectionGateway implements CollectionGateway {
   private readonly decided = new Map<string, Decision>();
   /** Charge calls received, including repeats of an id (a repeat takes no money). */
   charges = 0;
+  /** Charges whose answer was lost (the bank decided; only `status` tells the caller). */
+  timeouts = 0;
 
   constructor(private readonly options: SimulatedCollectionOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -99,8 +101,10 @@ export class SimulatedCollectionGateway implements CollectionGateway {
     const decision: Decision = { id, amountMinor: request.amountMinor.toString(), outcome };
     this.decided.set(id, decision);
     if (this.options.journalFile) appendFileSync(this.options.journalFile, `${JSON.stringify(decision)}\n`);
-    if (this.draw(request.attemptId, 'timeout') < this.rates.timeout)
+    if (this.draw(request.attemptId, 'timeout') < this.rates.timeout) {
+      this.timeouts++;
       throw new GatewayTimeout(`collection gateway did not answer for attempt ${id}`);
+    }
     return outcome;
   }
 
@@ -117,6 +121,13 @@ export class SimulatedCollectionGateway implements CollectionGateway {
     const out = new Map<string, bigint>();
     for (const d of this.decided.values())
       if (d.outcome.status === 'succeeded') out.set(d.id, BigInt(d.amountMinor));
+    return out;
+  }
+
+  /** Attempts refused, by attempt id, with the reason the bank gave. */
+  refusals(): Map<string, DebitFailureReason> {
+    const out = new Map<string, DebitFailureReason>();
+    for (const d of this.decided.values()) if (d.outcome.status === 'failed') out.set(d.id, d.outcome.reason);
     return out;
   }
 }

@@ -96,11 +96,11 @@ export async function listCards(sql: Sql, customerId: bigint): Promise<CardView[
   >`select id, bin, last4 from payment_cards where customer_id = ${customerId} order by id`;
 }
 
-/** First attempts for installments due up to `today` (within the catch-up) not yet debited. */
-export async function scheduleDueDebits(sql: Sql, today: string): Promise<number> {
+/** First attempts for installments due up to `today` (within the catch-up) not yet debited, runnable from `now`. */
+export async function scheduleDueDebits(sql: Sql, today: string, now: Date): Promise<number> {
   const rows = await sql`
     insert into debit_attempts (customer_id, loan_id, due_date, attempt_number, card_id, status, run_date, not_before)
-    select distinct i.customer_id, i.loan_id, i.due_date, 1, s.card_id, 'scheduled', ${today}::date, now()
+    select distinct i.customer_id, i.loan_id, i.due_date, 1, s.card_id, 'scheduled', ${today}::date, ${now}::timestamptz
     from installments i
       join loans l on l.customer_id = i.customer_id and l.id = i.loan_id and l.status = 'active'
       join auto_debit_settings s on s.customer_id = i.customer_id and s.enabled and s.card_id is not null
@@ -127,12 +127,17 @@ export interface ClaimedAttempt {
  * Claims attempts due now: each gets the amount due on its loan today (what is unpaid of every
  * installment due by today) and becomes `sending`; one with nothing left due is `cancelled`.
  */
-export async function claimDueAttempts(sql: Sql, today: string, limit: number): Promise<ClaimedAttempt[]> {
+export async function claimDueAttempts(
+  sql: Sql,
+  today: string,
+  now: Date,
+  limit: number,
+): Promise<ClaimedAttempt[]> {
   return sql.begin(async (tx) => {
     const rows = await tx<{ customer_id: bigint; id: bigint; loan_id: bigint; due_minor: bigint | null }[]>`
       with picked as (
         select customer_id, id, loan_id from debit_attempts
-        where status = 'scheduled' and run_date <= ${today}::date and not_before <= now()
+        where status = 'scheduled' and run_date <= ${today}::date and not_before <= ${now}
         order by run_date, not_before limit ${Math.min(limit, DEBIT_CLAIM_MAX)}
         for update skip locked)
       select p.customer_id, p.id, p.loan_id,
@@ -196,12 +201,13 @@ export async function markUnknown(sql: Sql, a: ClaimedAttempt): Promise<void> {
 
 export type AppliedDebit = 'succeeded' | 'failed' | 'already';
 
-/** Applies the bank's decision once (row lock + status), posting the repayment or the retry. */
+/** Applies the bank's decision once (row lock + status), posting the repayment or the retry (from `now`). */
 export async function applyDebitOutcome(
   sql: Sql,
   a: ClaimedAttempt,
   outcome: DebitOutcome,
   today: string,
+  now: Date,
   sameDayRetryMs = DEBIT_SAME_DAY_RETRY_MS,
 ): Promise<AppliedDebit> {
   return sql.begin(async (tx) => {
@@ -222,7 +228,7 @@ export async function applyDebitOutcome(
       await tx`
         insert into debit_attempts (customer_id, loan_id, due_date, attempt_number, card_id, status, run_date, not_before)
         values (${a.customerId}, ${a.loanId}, ${a.dueDate}, ${next.attemptNumber}, ${a.cardId}, 'scheduled',
-          ${next.runDate}, now() + ${`${next.delayMs} milliseconds`}::interval)
+          ${next.runDate}, ${new Date(now.getTime() + next.delayMs)})
         on conflict do nothing`;
     }
     await emitEvents(tx, [

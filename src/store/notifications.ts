@@ -49,9 +49,10 @@ export interface DueMessage {
   sentToday: number;
 }
 
-/** Messages due now, locked for the caller's transaction, with the customer's language and count today. */
+/** Messages due at `now`, locked for the caller's transaction, with the customer's language and count today. */
 export async function claimDueMessages(
   tx: TransactionSql,
+  now: Date,
   dayStart: Date,
   limit: number,
 ): Promise<DueMessage[]> {
@@ -71,7 +72,7 @@ export async function claimDueMessages(
       (select count(*)::int from notifications s where s.customer_id = n.customer_id and s.status = 'sent'
         and s.sent_at >= ${dayStart}) as sent_today
     from notifications n left join notification_preferences p on p.customer_id = n.customer_id
-    where n.status = 'pending' and n.send_after <= now()
+    where n.status = 'pending' and n.send_after <= ${now}
     order by n.send_after limit ${Math.min(limit, NOTIFICATION_CLAIM_MAX)}
     for update of n skip locked`;
   return rows.map((r) => ({
@@ -86,8 +87,8 @@ export async function claimDueMessages(
   }));
 }
 
-export async function markSent(tx: TransactionSql, m: DueMessage): Promise<void> {
-  await tx`update notifications set status = 'sent', sent_at = now(), attempts = attempts + 1, updated_at = now()
+export async function markSent(tx: TransactionSql, m: DueMessage, now: Date): Promise<void> {
+  await tx`update notifications set status = 'sent', sent_at = ${now}, attempts = attempts + 1, updated_at = now()
     where customer_id = ${m.customerId} and id = ${m.id}`;
 }
 

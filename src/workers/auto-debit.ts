@@ -35,9 +35,11 @@ export class AutoDebitWorker implements Worker {
   private stopping = false;
   private readonly running: Promise<void>;
 
+  /** `now` is the wall clock of the same-day retry; a simulation (the month test) drives it. */
   constructor(
     private readonly platform: Platform,
     autoStart = true,
+    private readonly now: () => Date = () => new Date(),
   ) {
     this.running = autoStart ? this.loop() : Promise.resolve();
   }
@@ -46,7 +48,7 @@ export class AutoDebitWorker implements Worker {
   async tick(): Promise<number> {
     const { sql } = this.platform.db;
     const today = await this.platform.services.clock.today();
-    await scheduleDueDebits(sql, today);
+    await scheduleDueDebits(sql, today, this.now());
     let done = 0;
     for (const a of await unresolvedAttempts(sql, DEBIT_BATCH_SIZE)) {
       const known = await this.platform.services.collection.status(a.id);
@@ -60,7 +62,7 @@ export class AutoDebitWorker implements Worker {
       this.stats.resolved++;
       done++;
     }
-    for (const a of await claimDueAttempts(sql, today, DEBIT_BATCH_SIZE)) {
+    for (const a of await claimDueAttempts(sql, today, this.now(), DEBIT_BATCH_SIZE)) {
       if (this.stopping) break;
       await this.charge(a, today);
       done++;
@@ -98,6 +100,7 @@ export class AutoDebitWorker implements Worker {
       a,
       outcome,
       today,
+      this.now(),
       this.platform.config.debitSameDayRetryMs,
     );
     if (applied === 'succeeded') this.stats.succeeded++;

@@ -36,10 +36,11 @@ export class EventRelay implements Worker {
   constructor(
     private readonly platform: Platform,
     private readonly batchSize = RELAY_BATCH_SIZE,
+    autoStart = true,
   ) {
     if (batchSize < 1 || batchSize > RELAY_BATCH_MAX)
       throw new RangeError(`relay batch 1..${RELAY_BATCH_MAX}`);
-    this.running = this.loop();
+    this.running = autoStart ? this.loop() : Promise.resolve();
   }
 
   /** Relays one batch; answers how many events it relayed (0: nothing was waiting). */

@@ -64,9 +64,14 @@ export class Notifier implements Worker {
   private stopping = false;
   private readonly loops: Promise<void>[];
 
+  /**
+   * `now` is the wall clock the notifier reads for quiet hours, the daily cap and what is due; a
+   * simulation (the month test) drives it through business days.
+   */
   constructor(
     private readonly platform: Platform,
     autoStart = true,
+    private readonly now: () => Date = () => new Date(),
   ) {
     this.loops = autoStart ? [this.run(() => this.intakeOnce()), this.run(() => this.sendOnce())] : [];
   }
@@ -77,11 +82,14 @@ export class Notifier implements Worker {
     return quietDelayMinutes(minute, config.notifyQuietStartHour, config.notifyQuietEndHour) * MINUTE_MS;
   }
 
-  /** Takes one batch of events; answers how many it took. */
-  async intakeOnce(): Promise<number> {
+  /**
+   * Takes one batch of events (at most `max`: a pull returns once it has that many, else when it
+   * expires); answers how many it took.
+   */
+  async intakeOnce(max = NOTIFIER_FETCH_MAX): Promise<number> {
     const { queue, config, db } = this.platform;
     const messages = await queue.fetch(EVENTS_STREAM, NOTIFIER, {
-      max: NOTIFIER_FETCH_MAX,
+      max: Math.min(max, NOTIFIER_FETCH_MAX),
       expiresMs: NOTIFIER_FETCH_EXPIRES_MS,
     });
     for (const m of messages) {
@@ -104,7 +112,7 @@ export class Notifier implements Worker {
       }
       const e = decoded.event;
       const spec = TEMPLATE_OF[e.type];
-      const now = new Date();
+      const now = this.now();
       const delay = spec?.security ? 0 : this.quietDelayMs(now);
       const queued = await db.sql.begin((tx) =>
         recordEventMessages(tx, e, spec?.name ?? null, new Date(now.getTime() + delay), spec?.marketing),
@@ -133,12 +141,12 @@ export class Notifier implements Worker {
 
   /** Sends one batch of due messages; answers how many it handled. */
   async sendOnce(): Promise<number> {
-    const now = new Date();
+    const now = this.now();
     const dayStart = new Date(
       now.getTime() - minuteOfDay(this.platform.config.businessTimeZone, now) * MINUTE_MS,
     );
     return this.platform.db.sql.begin(async (tx) => {
-      const due = await claimDueMessages(tx, dayStart, NOTIFIER_SEND_BATCH);
+      const due = await claimDueMessages(tx, now, dayStart, NOTIFIER_SEND_BATCH);
       const sentNow = new Map<bigint, number>();
       for (const m of due) {
         const count = m.sentToday + (sentNow.get(m.customerId) ?? 0);
@@ -148,7 +156,7 @@ export class Notifier implements Worker {
           this.stats.deferred++;
           continue;
         }
-        if (await this.deliver(tx, m)) sentNow.set(m.customerId, (sentNow.get(m.customerId) ?? 0) + 1);
+        if (await this.deliver(tx, m, now)) sentNow.set(m.customerId, (sentNow.get(m.customerId) ?? 0) + 1);
       }
       return due.length;
     });
@@ -166,7 +174,7 @@ export class Notifier implements Worker {
     return new Date(tomorrow.getTime() + this.quietDelayMs(tomorrow));
   }
 
-  private async deliver(tx: Parameters<typeof markSent>[0], m: DueMessage): Promise<boolean> {
+  private async deliver(tx: Parameters<typeof markSent>[0], m: DueMessage, now: Date): Promise<boolean> {
     const provider = this.platform.services.messaging[m.channel];
     const outcome = await provider
       .send({
@@ -177,11 +185,11 @@ export class Notifier implements Worker {
       })
       .catch((err: Error) => ({ status: 'failed' as const, reason: err.name || 'send_error' }));
     if (outcome.status === 'sent') {
-      await markSent(tx, m);
+      await markSent(tx, m, now);
       this.stats.sent++;
       return true;
     }
-    const retry = m.attempts + 1 < SEND_MAX_ATTEMPTS ? new Date(Date.now() + SEND_RETRY_DELAY_MS) : null;
+    const retry = m.attempts + 1 < SEND_MAX_ATTEMPTS ? new Date(now.getTime() + SEND_RETRY_DELAY_MS) : null;
     await markSendFailed(tx, m, outcome.reason, retry);
     this.stats.failed++;
     this.platform.logger.warn(

@@ -13,7 +13,6 @@ import { loadConfig } from '../../src/config.ts';
 import { addDays, addMonths } from '../../src/domain/dates.ts';
 import { SimulatedCollectionGateway } from '../../src/payments/collection.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
-import { addCard } from '../../src/store/auto-debit.ts';
 import { settleOrder } from '../../src/store/orders.ts';
 import { AutoDebitWorker } from '../../src/workers/auto-debit.ts';
 import {
@@ -29,6 +28,7 @@ import {
   until,
 } from '../flash/lab.ts';
 import { tempDir } from '../harness/process.ts';
+import { giveCards } from './cards.ts';
 
 const TIMEOUT_CUSTOMERS = 5;
 const KILL_CUSTOMERS = 150;
@@ -79,20 +79,11 @@ after(async () => {
   await servers?.destroy();
 });
 
-async function giveCards(customers: readonly bigint[], gateway: SimulatedCollectionGateway) {
-  for (const [i, customerId] of customers.entries()) {
-    const number = `622202${String(100000000 + i).padStart(9, '0')}${String(customerId % 10000n).padStart(4, '0')}`;
-    await platform.db.sql.begin(async (tx) =>
-      addCard(tx, platform.services.crypto, customerId, number, await gateway.tokenize(number)),
-    );
-  }
-}
-
 test('a timed-out debit is resolved by a status query, never charged twice, and posts one repayment', async () => {
   const gateway = new SimulatedCollectionGateway({ seed: 7, timeoutRate: 1 });
   platform.services.collection = gateway;
   const customers = data.customers.slice(0, TIMEOUT_CUSTOMERS);
-  await giveCards(customers, gateway);
+  await giveCards(platform, customers, gateway);
   const worker = new AutoDebitWorker(platform, false);
   await worker.tick();
   assert.equal(worker.stats.unknown, TIMEOUT_CUSTOMERS, 'every charge timed out');
@@ -125,7 +116,7 @@ test('a worker SIGKILLed mid-batch charges no debit twice and loses none', async
     FENQI_COLLECTION_SIM_JOURNAL: journal,
   };
   const customers = data.customers.slice(TIMEOUT_CUSTOMERS);
-  await giveCards(customers, new SimulatedCollectionGateway({ seed: 11 }));
+  await giveCards(platform, customers, new SimulatedCollectionGateway({ seed: 11 }));
   const env = serviceEnv(servers, {
     FENQI_SALE_MODE: 'false',
     FENQI_DEBIT_SAME_DAY_RETRY_MS: '0',
