@@ -10,6 +10,10 @@
  * PostgreSQL runs with production durability (fsync, synchronous_commit, full_page_writes on) for
  * pgbench and settlement alike, unless `--fsync-off` (the test harness's tuning) is given.
  * `--compare-tls` runs it twice, on servers without TLS and with it, and reports the ratios.
+ * `--compare-citus` runs it twice, on one PostgreSQL and on Citus (a coordinator and two workers,
+ * started as the test harness starts them), and reports the ratios, the statements each node ran
+ * per order and the share Citus routed to one shard (`--statements` alone adds those counts to one
+ * run; see bench/lib/statement-stats.ts).
  * Progress on stderr, a chart in bench/out/flash.html, and the last stdout line is one JSON object.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -31,12 +35,20 @@ import {
   startWorker,
   TENOR,
 } from '../test/flash/lab.ts';
+import { testDatabase } from '../test/harness/citus.ts';
 import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/process.ts';
 import { phaseLoopAndGc, scrapeLoopAndGc } from './lib/api-metrics.ts';
 import { writeChart } from './lib/chart.ts';
+import { ratios, runBenchOnce } from './lib/compare.ts';
 import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
+import {
+  openStatementStats,
+  postgresServers,
+  type StatementFigures,
+  statementStatsSettings,
+} from './lib/statement-stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -62,6 +74,10 @@ const { values: args } = parseArgs({
      * it (credentials and permissions alike in both), and the ratios of intake and settlement.
      */
     'compare-tls': { type: 'boolean', default: false },
+    /** The same rehearsal on one PostgreSQL and on Citus (1 coordinator + 2 workers), same run. */
+    'compare-citus': { type: 'boolean', default: false },
+    /** Count the platform's statements on every database node (pg_stat_statements). */
+    statements: { type: 'boolean', default: false },
   },
 });
 
@@ -86,41 +102,41 @@ export const INTAKE_WARMUP_ORDERS = 2_000;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** The figures both comparisons put side by side. */
+const COMPARED = [
+  'intake_per_s',
+  'intake_p99_ms',
+  'intake_alone_per_s',
+  'settlement_during_burst_per_s',
+  'settlement_drain_only_per_s',
+  'sync_per_s',
+];
+
 /** Runs this rehearsal once without TLS and once with it, then prints both and their ratios. */
 async function compareTls(): Promise<never> {
   const rest = process.argv.slice(2).filter((a) => a !== '--compare-tls');
-  const once = (tls: boolean) =>
-    new Promise<Record<string, number>>((resolve, reject) => {
-      log(`--- links ${tls ? 'with' : 'without'} TLS ---`);
-      const child = spawn(process.execPath, ['--import', 'tsx', process.argv[1]!, ...rest], {
-        env: { ...process.env, FENQI_TEST_TLS: tls ? 'on' : 'off' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-      });
-      child.on('exit', (code) =>
-        code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`exited ${code}`)),
-      );
-    });
-  const plain = await once(false);
-  const tls = await once(true);
-  const keys = [
-    'intake_per_s',
-    'intake_p99_ms',
-    'intake_alone_per_s',
-    'settlement_during_burst_per_s',
-    'settlement_drain_only_per_s',
-    'sync_per_s',
-  ].filter((k) => typeof tls[k] === 'number' && typeof plain[k] === 'number');
-  const ratios = Object.fromEntries(
-    keys.map((k) => [`${k}_tls_over_plain`, Number((tls[k]! / Math.max(1e-9, plain[k]!)).toFixed(3))]),
-  );
-  process.stdout.write(`${JSON.stringify({ bench: 'flash-tls-cost', plain, tls, ...ratios })}\n`);
+  log('--- links without TLS ---');
+  const plain = await runBenchOnce(process.argv[1]!, rest, { FENQI_TEST_TLS: 'off' });
+  log('--- links with TLS ---');
+  const tls = await runBenchOnce(process.argv[1]!, rest, { FENQI_TEST_TLS: 'on' });
+  const r = ratios(tls, plain, COMPARED, 'tls_over_plain');
+  process.stdout.write(`${JSON.stringify({ bench: 'flash-tls-cost', plain, tls, ...r })}\n`);
+  process.exit(0);
+}
+
+/** Runs this rehearsal on one PostgreSQL and on Citus, with statement counts, and their ratios. */
+async function compareCitus(): Promise<never> {
+  const rest = [...process.argv.slice(2).filter((a) => a !== '--compare-citus'), '--statements'];
+  log('--- one PostgreSQL ---');
+  const postgres = await runBenchOnce(process.argv[1]!, rest, { FENQI_TEST_DB: 'postgres' });
+  log('--- Citus: a coordinator and two workers ---');
+  const citus = await runBenchOnce(process.argv[1]!, rest, { FENQI_TEST_DB: 'citus' });
+  const r = ratios(citus, postgres, [...COMPARED, 'pgbench_tps'], 'citus_over_postgres');
+  process.stdout.write(`${JSON.stringify({ bench: 'flash-citus', postgres, citus, ...r })}\n`);
   process.exit(0);
 }
 if (args['compare-tls']) await compareTls();
+if (args['compare-citus']) await compareCitus();
 
 const outDir = path.join(ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
@@ -184,6 +200,20 @@ function orderMessageBytes(customer: string, goodsId: string, productId: string)
   return encodeOrderMessage(keys, message).length;
 }
 
+/** The statement counts of a run, with each node's statements per order stored. */
+function statementFigures(statements: StatementFigures, orders: number) {
+  const perOrder = (n: number) => Number((n / Math.max(1, orders)).toFixed(2));
+  return {
+    database: testDatabase(),
+    statements,
+    statements_per_order: perOrder(statements.statements),
+    statements_per_order_by_node: Object.fromEntries(
+      Object.entries(statements.per_node).map(([node, s]) => [node, perOrder(s.statements)]),
+    ),
+    db_exec_ms_per_order: perOrder(Object.values(statements.per_node).reduce((sum, s) => sum + s.execMs, 0)),
+  };
+}
+
 type RawRuns = Record<RawMode, { result: RawResult; cpu_ms_per_order: Record<string, number> }>;
 
 /** The physical-limit baselines and intake alone against each. */
@@ -218,6 +248,7 @@ const servers = await startServers({
   checkpoint_timeout: '30min',
   // Both pgbench and settlement commit durably, as a deployment does; the harness turns these off.
   ...(DURABLE ? { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' } : {}),
+  ...(args.statements ? statementStatsSettings(testDatabase() === 'citus') : {}),
 });
 const procs: Proc[] = [];
 // Interrupted (Ctrl-C): still stop every child and server, so nothing outlives the rehearsal.
@@ -288,8 +319,9 @@ rehearsal: try {
   log(`bare Fastify: ${bareRun.rate_per_s}/s, p99 ${bareRun.p99_ms} ms`);
 
   // What every part costs per order, read from /proc around each measured run.
-  const postmasterPid = Number(
-    readFileSync(path.join(servers.pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+  // every node of a Citus cluster counts as postgres
+  const postmasterPids = postgresServers(servers.pg).map((node) =>
+    Number(readFileSync(path.join(node.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
   );
   let redisPid: number | undefined;
   if (servers.redis.kind === 'single') {
@@ -302,7 +334,7 @@ rehearsal: try {
   const parts: Parts = {
     api: () => treesOf(apiPids),
     worker: () => treesOf(workerPids),
-    postgres: () => treesOf([postmasterPid]),
+    postgres: () => treesOf(postmasterPids),
     nats: () => treesOf([servers.nats.pid()]),
     redis: () => treesOf([redisPid]),
   };
@@ -420,6 +452,9 @@ rehearsal: try {
     process.stdout.write(`${JSON.stringify(figures)}\n`);
     break rehearsal;
   }
+  // the platform's statements during the burst and the settlement-only phase, per node
+  const statementStats = args.statements ? await openStatementStats(servers.pg) : undefined;
+  await statementStats?.reset();
   const queue = new JetStreamQueue(servers.nats.url, 'flash-bench', servers.nats.link());
   const timeline: { t: number; stored: number; backlog: number }[] = [];
   const burstStartMs = Date.now();
@@ -554,6 +589,9 @@ rehearsal: try {
       count(*) filter (where status = 'settled')::bigint as settled,
       count(*) filter (where status = 'rejected')::bigint as rejected
     from orders`;
+  const statements = await statementStats?.read();
+  await statementStats?.close();
+  if (statements) log(`statements (burst and settlement-only phase): ${JSON.stringify(statements)}`);
   log('fenqi ledger check');
   const ledger = ledgerCheck(servers.pg.url);
   log(`ledger: ${ledger.ok ? 'balanced' : 'DISCREPANCIES'}`);
@@ -682,6 +720,7 @@ rehearsal: try {
       paced_half_own_intake_p99_lt_25ms: pacedOwn.p99_ms < 25,
       nothing_lost_or_duplicated: allLost === 0 && allDuplicated === 0,
     },
+    ...(statements ? statementFigures(statements, stored + fillStored) : {}),
     chart: 'bench/out/flash.html',
   };
   const seconds = timeline.length;
