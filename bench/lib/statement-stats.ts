@@ -53,8 +53,8 @@ export async function openStatementStats(pg: PostgresServer): Promise<StatementS
   const labels = cluster ? ['coordinator', ...cluster.workers.map((_, i) => `worker${i + 1}`)] : ['postgres'];
   const nodes: Sql[] = servers.map((s) => connectPostgres(s.urlFor('admin'), 1));
   const [first] = nodes as [Sql, ...Sql[]];
-  // on Citus the coordinator propagates the extension to the workers; each node checks anyway
-  for (const node of nodes) await node`create extension if not exists pg_stat_statements`;
+  // on Citus the coordinator creates it on the workers too (a worker refuses it directly)
+  await first`create extension if not exists pg_stat_statements`;
 
   const perNode = async (node: Sql): Promise<NodeStatements> => {
     const [row] = await node<{ calls: bigint; ms: number }[]>`
