@@ -77,6 +77,11 @@ export interface Config {
   logLevel: LogLevel;
   /** Orders go through the queue (202) instead of settling inline. */
   saleMode: boolean;
+  /**
+   * Orders and cash draws on the synchronous path must name an acceptance of the current loan
+   * agreement (FENQI_AGREEMENT_REQUIRED; docs/api.md, "Loan agreement").
+   */
+  agreementRequired: boolean;
   /** Secret for signing access tokens (32+ bytes, hex or base64). */
   tokenSecret: Buffer;
   accessTokenTtlS: number;
@@ -472,6 +477,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     logLevel: logLevelRaw as LogLevel,
     saleMode: boolVar(env, 'FENQI_SALE_MODE', false),
+    agreementRequired: boolVar(env, 'FENQI_AGREEMENT_REQUIRED', false),
     tokenSecret: parseKey(KEY_VARIABLES.tokenSecret, keys.tokenSecret),
     accessTokenTtlS: intVar(env, 'FENQI_ACCESS_TOKEN_TTL_S', 900, 30, 86_400),
     dataKeys: parseDataKeys(KEY_VARIABLES.dataKeys, keys.dataKeys),

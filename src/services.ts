@@ -4,6 +4,8 @@
  * instead of each keeping a registry of its own, so one process has exactly one of each and a test
  * can swap one (a payment gateway with faults, risk providers that answer slowly) in one place.
  */
+import { PasswordResets } from './auth/password-reset.ts';
+import { CredentialRevocations } from './auth/revocations.ts';
 import { AuthThrottle } from './auth/throttle.ts';
 import type { Cache } from './cache/cache.ts';
 import { type CacheIntegrity, createCacheIntegrity } from './cache/integrity.ts';
@@ -32,6 +34,10 @@ export interface Services {
   cacheIntegrity: CacheIntegrity;
   /** Log-in and registration limits, counted in PostgreSQL (auth/throttle.ts). */
   authThrottle: AuthThrottle;
+  /** Customers' sessions ended by a password reset (auth/revocations.ts). */
+  revocations: CredentialRevocations;
+  /** Forgot-password codes by SMS (auth/password-reset.ts). */
+  passwordResets: PasswordResets;
   /** Credit decisions: identity cache, active models and policy, batched reads and writes. */
   risk: DecisionService;
   /** Cache-aside catalogue reads shared by the products and quotes routes. */
@@ -69,10 +75,19 @@ export function buildServices(parts: ServiceParts): Services {
   const { config, logger, db, cache } = parts;
   const crypto = createFieldCrypto(config);
   const clock = createBusinessClock(config, db.sql);
-  return {
+  const revocations = new CredentialRevocations(db.sql, config.accessTokenTtlS * 1000, logger);
+  const services: Services = {
     crypto,
     cacheIntegrity: createCacheIntegrity(config.tokenSecret),
     authThrottle: new AuthThrottle(db.sql, config.blindIndexKey),
+    revocations,
+    passwordResets: new PasswordResets({
+      sql: db.sql,
+      crypto,
+      sms: () => services.messaging.sms,
+      revocations,
+      logger,
+    }),
     risk: new DecisionService({
       sql: db.sql,
       cache,
@@ -89,4 +104,5 @@ export function buildServices(parts: ServiceParts): Services {
     clock,
     payouts: createPayoutRail(config),
   };
+  return services;
 }

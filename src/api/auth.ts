@@ -6,7 +6,7 @@
  *
  * Tokens are short-lived and signed with HMAC-SHA256 under FENQI_TOKEN_SECRET:
  *   base64url(JSON payload) "." base64url(HMAC(payload))
- * They carry no personal data: role, subject id, expiry.
+ * They carry no personal data: role, subject id, expiry, issue time.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -32,6 +32,8 @@ interface TokenPayload {
   s: string;
   /** expiry, seconds since the epoch */
   e: number;
+  /** issued at, milliseconds since the epoch (auth/revocations.ts compares it) */
+  i?: number;
 }
 
 /** Token text is bounded before any parsing work is done on it. */
@@ -47,6 +49,7 @@ export function signAccessToken(
     r: principal.role,
     s: principal.id.toString(),
     e: Math.floor(nowMs / 1000) + ttlS,
+    i: nowMs,
   };
   const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
   const mac = createHmac('sha256', secret).update(body).digest('base64url');
@@ -83,25 +86,39 @@ export const VERIFIED_TOKENS_MAX = 20_000;
  * secret hit it; expiry is still checked on every use. Bounded by VERIFIED_TOKENS_MAX.
  */
 export class TokenVerifier {
-  private readonly verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
+  private readonly verified = new Map<string, Session>();
 
   constructor(private readonly secret: Buffer) {}
 
   verify(token: string, nowMs = Date.now()): Principal | undefined {
+    return this.session(token, nowMs)?.principal;
+  }
+
+  /** The principal and when its token was issued (a password reset ends older ones). */
+  session(token: string, nowMs = Date.now()): Session | undefined {
     const known = this.verified.get(token);
-    if (known) return known.expiresAtMs > nowMs ? known.principal : undefined;
+    if (known) return known.expiresAtMs > nowMs ? known : undefined;
     const principal = verifyAccessToken(this.secret, token, nowMs);
     if (!principal) return undefined;
     if (this.verified.size >= VERIFIED_TOKENS_MAX) this.verified.clear();
-    this.verified.set(token, { principal, expiresAtMs: tokenExpiryMs(token) });
-    return principal;
+    const session = { principal, ...tokenTimes(token) };
+    this.verified.set(token, session);
+    return session;
   }
 }
 
-/** The expiry of a token verifyAccessToken has accepted (so its payload is well formed). */
-function tokenExpiryMs(token: string): number {
+export interface Session {
+  principal: Principal;
+  expiresAtMs: number;
+  /** 0 for a token from before tokens carried it: older than any revocation. */
+  issuedAtMs: number;
+}
+
+/** The expiry and issue time of a token verifyAccessToken has accepted (so its payload is well formed). */
+function tokenTimes(token: string): { expiresAtMs: number; issuedAtMs: number } {
   const payload = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as TokenPayload;
-  return payload.e * 1000;
+  const issuedAtMs = typeof payload.i === 'number' && Number.isFinite(payload.i) ? payload.i : 0;
+  return { expiresAtMs: payload.e * 1000, issuedAtMs };
 }
 
 /** preHandler admitting only the given roles: 401 without a principal, 403 with the wrong one. */

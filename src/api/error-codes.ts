@@ -71,6 +71,11 @@ const STORE: Record<RefusalCode, 403 | 404 | 409 | 422> = {
   WAIVER_EXCEEDS_OUTSTANDING: 422,
   NOTHING_TO_CHARGE: 409,
   CREDIT_BALANCE_TOO_LOW: 422,
+  AGREEMENT_REQUIRED: 422,
+  AGREEMENT_NOT_FOUND: 404,
+  AGREEMENT_OUTDATED: 409,
+  AGREEMENT_MISMATCH: 422,
+  AGREEMENT_ALREADY_USED: 409,
 };
 
 /** Close of business refusals: the book's state forbids this close now. */
@@ -133,6 +138,8 @@ const CONFLICTS = {
 /** Route rules: the body is well-formed but a field's value is refused. */
 const RULES = {
   INVALID_PHONE: 422,
+  /** Forgot-password: the code is wrong, expired, spent or unknown (one answer for all). */
+  INVALID_CODE: 422,
   INVALID_NATIONAL_ID: 422,
   INVALID_LEGAL_NAME: 422,
   INVALID_BANK_CARD: 422,

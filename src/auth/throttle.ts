@@ -11,7 +11,8 @@
  *   - client address alone: LOGIN_ADDRESS_MAX_ATTEMPTS per window across identifiers (spraying).
  *
  * A success gives its attempts back. Registration is limited per address the same way
- * (REGISTRATION_ADDRESS_MAX_ATTEMPTS), so the `PHONE_TAKEN` answers cannot be harvested in bulk.
+ * (REGISTRATION_ADDRESS_MAX_ATTEMPTS), so the `PHONE_TAKEN` answers cannot be harvested in bulk,
+ * and so are forgot-password codes, asked for and tried (RESET_*).
  * Subjects and the logged identifier are HMACs under a key derived from the blind-index key.
  */
 import { createHmac, hkdfSync } from 'node:crypto';
@@ -42,12 +43,25 @@ export const LOGIN_IDENTIFIER_BACKOFF: BackoffRule = {
 export const KNOWN_SOURCE_REMEMBER_MS = 30 * 24 * 60 * 60_000;
 export const REGISTRATION_ADDRESS_MAX_ATTEMPTS = 10;
 export const REGISTRATION_ADDRESS_WINDOW_MS = 60 * 60_000;
+/**
+ * Forgot-password (auth/password-reset.ts): codes asked for per phone and per address, and codes
+ * tried per phone+address and per address. Counted whether or not the phone has an account, so the
+ * limits say nothing about who is registered.
+ */
+export const RESET_REQUEST_PHONE_MAX = 5;
+export const RESET_REQUEST_ADDRESS_MAX = 20;
+export const RESET_REQUEST_WINDOW_MS = 60 * 60_000;
+export const RESET_CONFIRM_PAIR_MAX = 10;
+export const RESET_CONFIRM_ADDRESS_MAX = 50;
+export const RESET_CONFIRM_WINDOW_MS = 15 * 60_000;
 /** Past the longest window no counter means anything: its next attempt starts a fresh window. */
 export const THROTTLE_LONGEST_WINDOW_MS = Math.max(
   LOGIN_PAIR_WINDOW_MS,
   LOGIN_ADDRESS_WINDOW_MS,
   LOGIN_IDENTIFIER_BACKOFF.windowMs,
   REGISTRATION_ADDRESS_WINDOW_MS,
+  RESET_REQUEST_WINDOW_MS,
+  RESET_CONFIRM_WINDOW_MS,
 );
 /** Rows one purge statement deletes (short locks, short statements). */
 export const THROTTLE_PURGE_BATCH_ROWS = 1_000;
@@ -169,6 +183,53 @@ export class AuthThrottle {
     );
     if (count.attempts > REGISTRATION_ADDRESS_MAX_ATTEMPTS)
       return { allowed: false, limit: 'address', retryAfterS: secondsUntil(count.windowEndsAt) };
+    return { allowed: true };
+  }
+
+  /** Counts a request for a reset code, per phone then per address; refused past either cap. */
+  async admitResetRequest(identifier: LoginIdentifier, address: string): Promise<Admission> {
+    return this.admitEach([
+      [
+        'identifier',
+        this.subject('reset-request', identifier),
+        RESET_REQUEST_PHONE_MAX,
+        RESET_REQUEST_WINDOW_MS,
+      ],
+      [
+        'address',
+        this.subject('reset-request-address', address),
+        RESET_REQUEST_ADDRESS_MAX,
+        RESET_REQUEST_WINDOW_MS,
+      ],
+    ]);
+  }
+
+  /** Counts a code tried, per phone+address then per address; refused past either cap. */
+  async admitResetConfirm(identifier: LoginIdentifier, address: string): Promise<Admission> {
+    return this.admitEach([
+      [
+        'identifier+address',
+        this.subject('reset-confirm', identifier, address),
+        RESET_CONFIRM_PAIR_MAX,
+        RESET_CONFIRM_WINDOW_MS,
+      ],
+      [
+        'address',
+        this.subject('reset-confirm-address', address),
+        RESET_CONFIRM_ADDRESS_MAX,
+        RESET_CONFIRM_WINDOW_MS,
+      ],
+    ]);
+  }
+
+  private async admitEach(
+    rules: readonly [Exclude<Admission, { allowed: true }>['limit'], Buffer, number, number][],
+  ): Promise<Admission> {
+    for (const [limit, subject, max, windowMs] of rules) {
+      const count = await countInWindow(this.sql, subject, windowMs);
+      if (count.attempts > max)
+        return { allowed: false, limit, retryAfterS: secondsUntil(count.windowEndsAt) };
+    }
     return { allowed: true };
   }
 

@@ -31,13 +31,15 @@ export type TemplateName =
   | 'order_settled'
   | 'order_refused'
   | 'return_processed'
-  | 'statement_ready';
+  | 'statement_ready'
+  // sent straight through the SMS provider by the forgot-password flow (auth/password-reset.ts)
+  | 'password_reset_code';
 
 export interface TemplateSpec {
   name: TemplateName;
-  /** Security messages ignore quiet hours (none of today's are). */
+  /** Security messages ignore quiet hours (the password-reset code is one). */
   security: boolean;
-  /** Marketing messages honour the unsubscribe flag (none is sent now). */
+  /** Marketing messages honour the unsubscribe flag (none is sent now; security ones never do). */
   marketing: boolean;
 }
 
@@ -54,6 +56,17 @@ export const TEMPLATE_OF: Partial<Record<EventType, TemplateSpec>> = {
   'order.refused': plain('order_refused'),
   'goods.returned': plain('return_processed'),
   'statement.ready': plain('statement_ready'),
+};
+
+/**
+ * The forgot-password code: a security message, so it goes out at once (quiet hours do not hold it,
+ * the daily cap does not count it) and the marketing opt-out does not apply. It is not an event's
+ * message: the code must never be stored in the clear, so it is not queued in `notifications`.
+ */
+export const PASSWORD_RESET_MESSAGE: TemplateSpec = {
+  name: 'password_reset_code',
+  security: true,
+  marketing: false,
 };
 
 type Vars = Readonly<Record<string, unknown>>;
@@ -97,6 +110,12 @@ const TEMPLATES: Record<TemplateName, Record<Language, (p: Vars) => string>> = {
   return_processed: {
     'zh-CN': (p) => `【分期】您的退货已处理，退回¥${yuan(p.returned_minor)}。`,
     en: (p) => `[fenqi] Your return was processed: CNY ${yuan(p.returned_minor)}.`,
+  },
+  password_reset_code: {
+    'zh-CN': (p) =>
+      `【分期】您正在重置密码，验证码${text(p.code)}，${text(p.minutes)}分钟内有效。如非本人操作，请忽略并勿告知他人。`,
+    en: (p) =>
+      `[fenqi] Your password reset code is ${text(p.code)}, valid for ${text(p.minutes)} minutes. If you did not ask for it, ignore this and tell no one.`,
   },
   statement_ready: {
     'zh-CN': (p) => `【分期】您的本期账单已出，应还¥${yuan(p.total_due_minor)}，还款日${text(p.due_date)}。`,

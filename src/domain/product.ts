@@ -171,37 +171,32 @@ function shortestPeriodDays(every: number, unit: FrequencyUnit): number {
   return unit === 'month' ? 28 * every : unit === 'week' ? 7 * every : every;
 }
 
-export function validateProduct(input: unknown): LoanProduct {
-  if (!isRecord(input)) throw new DomainError('INVALID_PRODUCT', 'a product must be an object');
-  const p = new Problems();
-  const f = input;
-
+function readCurrency(f: Fields, p: Problems): Currency {
   const currencyInput = isRecord(f.currency) ? f.currency : {};
-  const currency: Currency = {
+  return {
     code: readString(currencyInput, 'code', p, 'CNY'),
     decimals: readInt(currencyInput, 'decimals', p, 0, MAX_DECIMALS, 2),
   };
-  const major = 10n ** BigInt(currency.decimals);
+}
 
-  const kind = readEnum(f, 'kind', PRODUCT_KINDS, p);
-  const every = readInt(f, 'every', p, 1, MAX_EVERY, 1);
-  const unit = readEnum(f, 'unit', FREQUENCY_UNITS, p, 'month');
-
-  let tenors: number[] = [];
-  if (Array.isArray(f.tenors) && f.tenors.length > 0) {
-    tenors = f.tenors.filter((t): t is number => typeof t === 'number');
-    if (
-      tenors.length !== f.tenors.length ||
-      tenors.some((t) => !Number.isInteger(t) || t < 1 || t > MAX_TENOR)
-    ) {
-      p.add(`tenors must be whole numbers from 1 to ${MAX_TENOR}`);
-    }
-    if (new Set(tenors).size !== tenors.length) p.add('tenors must not repeat');
-    tenors = [...tenors].sort((a, b) => a - b);
-  } else {
+/** The installment counts offered, ascending. */
+function readTenors(f: Fields, p: Problems): number[] {
+  if (!Array.isArray(f.tenors) || f.tenors.length === 0) {
     p.add('tenors must be a non-empty list of installment counts');
+    return [];
   }
+  const tenors = f.tenors.filter((t): t is number => typeof t === 'number');
+  if (
+    tenors.length !== f.tenors.length ||
+    tenors.some((t) => !Number.isInteger(t) || t < 1 || t > MAX_TENOR)
+  ) {
+    p.add(`tenors must be whole numbers from 1 to ${MAX_TENOR}`);
+  }
+  if (new Set(tenors).size !== tenors.length) p.add('tenors must not repeat');
+  return [...tenors].sort((a, b) => a - b);
+}
 
+function readLateFee(f: Fields, p: Problems): LateFeeRule {
   const lateInput = isRecord(f.lateFee) ? f.lateFee : {};
   const lateFee: LateFeeRule = {
     fixedMinor: readMinor(lateInput, 'fixedMinor', p, 0n),
@@ -215,29 +210,36 @@ export function validateProduct(input: unknown): LoanProduct {
   if (lateFee.capMinor !== null && lateFee.capMinor < lateFee.fixedMinor) {
     p.add('lateFee.capMinor is below lateFee.fixedMinor, so the fixed late fee could never be charged');
   }
+  return lateFee;
+}
 
-  let allocationOrder: AllocationTarget[] = [...DEFAULT_ALLOCATION_ORDER];
-  if (f.allocationOrder !== undefined) {
-    const order = Array.isArray(f.allocationOrder) ? f.allocationOrder : [];
-    const valid =
-      order.length === DEFAULT_ALLOCATION_ORDER.length &&
-      DEFAULT_ALLOCATION_ORDER.every((t) => order.includes(t)) &&
-      new Set(order).size === order.length;
-    if (valid) allocationOrder = order as AllocationTarget[];
-    else p.add(`allocationOrder must list each of ${DEFAULT_ALLOCATION_ORDER.join(', ')} once`);
-  }
+function readAllocationOrder(f: Fields, p: Problems): AllocationTarget[] {
+  if (f.allocationOrder === undefined) return [...DEFAULT_ALLOCATION_ORDER];
+  const order = Array.isArray(f.allocationOrder) ? f.allocationOrder : [];
+  const valid =
+    order.length === DEFAULT_ALLOCATION_ORDER.length &&
+    DEFAULT_ALLOCATION_ORDER.every((t) => order.includes(t)) &&
+    new Set(order).size === order.length;
+  if (valid) return order as AllocationTarget[];
+  p.add(`allocationOrder must list each of ${DEFAULT_ALLOCATION_ORDER.join(', ')} once`);
+  return [...DEFAULT_ALLOCATION_ORDER];
+}
 
-  const product: LoanProduct = {
+/** Every field read with its own bounds; problems are collected, not thrown, so all are reported. */
+function readProductFields(f: Fields, p: Problems): LoanProduct {
+  const currency = readCurrency(f, p);
+  const major = 10n ** BigInt(currency.decimals);
+  return {
     code: readString(f, 'code', p),
     name: readString(f, 'name', p),
-    kind,
+    kind: readEnum(f, 'kind', PRODUCT_KINDS, p),
     currency,
-    tenors,
+    tenors: readTenors(f, p),
     rateBp: readInt(f, 'rateBp', p, 0, MAX_RATE_BP),
     ratePer: readEnum(f, 'ratePer', RATE_PERS, p, 'year'),
     method: readEnum(f, 'method', METHODS, p, 'annuity'),
-    every,
-    unit,
+    every: readInt(f, 'every', p, 1, MAX_EVERY, 1),
+    unit: readEnum(f, 'unit', FREQUENCY_UNITS, p, 'month'),
     basis: readEnum(f, 'basis', BASES, p, '30/360'),
     roundingMode: readEnum(f, 'roundingMode', ROUNDING_MODES, p, 'half-up'),
     multipleMinor: readMinor(f, 'multipleMinor', p, 1n),
@@ -248,8 +250,8 @@ export function validateProduct(input: unknown): LoanProduct {
     installmentFeeMinor: readMinor(f, 'installmentFeeMinor', p, 0n),
     installmentFeeBp: readInt(f, 'installmentFeeBp', p, 0, 10000, 0),
     graceDays: readInt(f, 'graceDays', p, 0, 365, 0),
-    lateFee,
-    allocationOrder,
+    lateFee: readLateFee(f, p),
+    allocationOrder: readAllocationOrder(f, p),
     writeOffDpd:
       f.writeOffDpd === undefined || f.writeOffDpd === null
         ? null
@@ -261,7 +263,10 @@ export function validateProduct(input: unknown): LoanProduct {
     maxPrincipalMinor: readMinor(f, 'maxPrincipalMinor', p, 1_000_000n * major),
     active: readBool(f, 'active', p, true),
   };
+}
 
+/** Rules across fields, once each field is valid on its own. */
+function checkProductRules(product: LoanProduct, p: Problems): void {
   if (product.multipleMinor < 1n) p.add('multipleMinor must be at least 1');
   if (product.interestRecalculation === 'progressive' && product.method === 'flat') {
     p.add(
@@ -275,18 +280,16 @@ export function validateProduct(input: unknown): LoanProduct {
   if (product.minPrincipalMinor > product.maxPrincipalMinor) {
     p.add('minPrincipalMinor is above maxPrincipalMinor');
   }
-  if (product.graceDays >= shortestPeriodDays(every, unit)) {
+  if (product.graceDays >= shortestPeriodDays(product.every, product.unit)) {
     p.add('graceDays must be shorter than one period, or an installment falls due before the last is late');
   }
+}
 
-  if (p.list.length > 0) {
-    throw new DomainError('INVALID_PRODUCT', `invalid product: ${p.list.join('; ')}`, {
-      problems: p.list.join('; '),
-    });
-  }
-
-  // A product must be quotable under its own cap at every tenor it offers. Fixed fees weigh most on
-  // the smallest principal and rounding on the extremes, so both ends are checked.
+/**
+ * A product must be quotable under its own cap at every tenor it offers. Fixed fees weigh most on
+ * the smallest principal and rounding on the extremes, so both ends are checked.
+ */
+function checkQuotableUnderCap(product: LoanProduct): void {
   for (const tenor of product.tenors) {
     for (const principalMinor of [product.minPrincipalMinor, product.maxPrincipalMinor]) {
       let schedule: Schedule;
@@ -306,6 +309,19 @@ export function validateProduct(input: unknown): LoanProduct {
       checkAprCap(schedule, fromBp(product.aprCapBp));
     }
   }
+}
+
+export function validateProduct(input: unknown): LoanProduct {
+  if (!isRecord(input)) throw new DomainError('INVALID_PRODUCT', 'a product must be an object');
+  const p = new Problems();
+  const product = readProductFields(input, p);
+  checkProductRules(product, p);
+  if (p.list.length > 0) {
+    throw new DomainError('INVALID_PRODUCT', `invalid product: ${p.list.join('; ')}`, {
+      problems: p.list.join('; '),
+    });
+  }
+  checkQuotableUnderCap(product);
   return product;
 }
 

@@ -279,12 +279,19 @@ function tooCoarse(terms: ScheduleTerms, what: string): DomainError {
   );
 }
 
-export function buildSchedule(input: ScheduleTermsInput): Schedule {
-  const terms = resolveTerms(input);
-  const { mode, multipleMinor: unit } = terms.rounding;
-  const round = (num: bigint, den: bigint): bigint => roundToUnit(num, den, unit, mode);
-  const n = terms.tenor;
+type RoundFn = (num: bigint, den: bigint) => bigint;
 
+/** What is lent and what is charged once: down payment, upfront fee, the fee on each installment. */
+interface Amounts {
+  readonly downPaymentMinor: bigint;
+  readonly upfrontFeeMinor: bigint;
+  readonly financed: boolean;
+  readonly amountFinancedMinor: bigint;
+  readonly disbursedMinor: bigint;
+  readonly installmentFeeMinor: bigint;
+}
+
+function scheduleAmounts(terms: ScheduleTerms, round: RoundFn): Amounts {
   const downPaymentMinor = round(terms.principalMinor * terms.downPayment.num, terms.downPayment.den);
   const baseMinor = terms.principalMinor - downPaymentMinor;
   if (baseMinor <= 0n) throw tooCoarse(terms, 'nothing to finance after the down payment');
@@ -301,73 +308,83 @@ export function buildSchedule(input: ScheduleTermsInput): Schedule {
   }
   const installmentFeeMinor =
     fees.installmentMinor + round(amountFinancedMinor * fees.installmentRate.num, fees.installmentRate.den);
+  return {
+    downPaymentMinor,
+    upfrontFeeMinor,
+    financed,
+    amountFinancedMinor,
+    disbursedMinor,
+    installmentFeeMinor,
+  };
+}
 
-  const dates = dueDates(terms);
-  const rates = periodRates(terms, dates);
-  const d = rates.denominator;
-  const interestOn = (balanceMinor: bigint, k: number): bigint =>
-    round(balanceMinor * rates.numerators[k]!, d);
-
-  // The level part of each installment, before the last one settles the rest.
-  let levelPrincipalMinor = 0n;
-  let levelPaymentMinor = 0n;
-  let flatInterestMinor = 0n;
-  let annuityInterestMinor: bigint[] = [];
+/** Installment k's interest and level principal by method; the last installment settles the rest. */
+function installmentParts(
+  terms: ScheduleTerms,
+  amountFinancedMinor: bigint,
+  rates: PeriodRates,
+  round: RoundFn,
+): (k: number, balanceMinor: bigint) => { interestMinor: bigint; levelPrincipalMinor: bigint } {
+  const n = BigInt(terms.tenor);
   switch (terms.method) {
     case 'annuity': {
       const exact = exactAnnuity(amountFinancedMinor, rates);
-      levelPaymentMinor = round(exact.num, exact.den);
-      annuityInterestMinor = exactAnnuityInterest(amountFinancedMinor, rates, exact, round);
-      break;
+      const levelPaymentMinor = round(exact.num, exact.den);
+      const interests = exactAnnuityInterest(amountFinancedMinor, rates, exact, round);
+      return (k) => ({
+        interestMinor: interests[k]!,
+        levelPrincipalMinor: levelPaymentMinor - interests[k]!,
+      });
     }
-    case 'equal-principal':
-      levelPrincipalMinor = round(amountFinancedMinor, BigInt(n));
-      break;
+    case 'equal-principal': {
+      const levelPrincipalMinor = round(amountFinancedMinor, n);
+      return (k, balanceMinor) => ({
+        interestMinor: round(balanceMinor * rates.numerators[k]!, rates.denominator),
+        levelPrincipalMinor,
+      });
+    }
     case 'flat': {
       // Interest on the original amount for the whole term, spread evenly; each share rounded.
-      const rateSum = sumMinor(rates.numerators);
-      levelPrincipalMinor = round(amountFinancedMinor, BigInt(n));
-      flatInterestMinor = round(amountFinancedMinor * rateSum, d * BigInt(n));
-      break;
+      const levelPrincipalMinor = round(amountFinancedMinor, n);
+      const interestMinor = round(amountFinancedMinor * sumMinor(rates.numerators), rates.denominator * n);
+      return () => ({ interestMinor, levelPrincipalMinor });
     }
   }
+}
 
+function buildInstallments(terms: ScheduleTerms, amounts: Amounts, round: RoundFn): Installment[] {
+  const dates = dueDates(terms);
+  const partsOf = installmentParts(terms, amounts.amountFinancedMinor, periodRates(terms, dates), round);
   const installments: Installment[] = [];
-  let balanceMinor = amountFinancedMinor;
-  for (let k = 0; k < n; k++) {
-    const last = k === n - 1;
-    const interestMinor =
-      terms.method === 'flat'
-        ? flatInterestMinor
-        : terms.method === 'annuity'
-          ? annuityInterestMinor[k]!
-          : interestOn(balanceMinor, k);
-    let principalMinor: bigint;
-    if (last) principalMinor = balanceMinor;
-    else if (terms.method === 'annuity') principalMinor = levelPaymentMinor - interestMinor;
-    else principalMinor = levelPrincipalMinor;
+  let balanceMinor = amounts.amountFinancedMinor;
+  for (let k = 0; k < terms.tenor; k++) {
+    const last = k === terms.tenor - 1;
+    const { interestMinor, levelPrincipalMinor } = partsOf(k, balanceMinor);
+    const principalMinor = last ? balanceMinor : levelPrincipalMinor;
     if (principalMinor < 0n || principalMinor > balanceMinor) {
       throw tooCoarse(terms, last ? 'a negative last installment' : 'an installment that does not fit');
     }
     balanceMinor -= principalMinor;
+    const feeMinor = amounts.installmentFeeMinor;
     installments.push({
       number: k + 1,
       dueDate: dates[k]!,
       principalMinor,
       interestMinor,
-      feeMinor: installmentFeeMinor,
-      totalMinor: principalMinor + interestMinor + installmentFeeMinor,
+      feeMinor,
+      totalMinor: principalMinor + interestMinor + feeMinor,
       balanceMinor,
     });
   }
-
-  const totalPrincipalMinor = sumMinor(installments.map((i) => i.principalMinor));
-  const totalInterestMinor = sumMinor(installments.map((i) => i.interestMinor));
-  const installmentFeesMinor = installmentFeeMinor * BigInt(n);
-  const totalInstallmentsMinor = sumMinor(installments.map((i) => i.totalMinor));
-
-  invariant(totalPrincipalMinor === amountFinancedMinor, 'principal parts sum to the amount financed');
   invariant(balanceMinor === 0n, 'the last installment clears the balance');
+  return installments;
+}
+
+function assertInstallments(terms: ScheduleTerms, installments: Installment[], amountFinancedMinor: bigint) {
+  invariant(
+    sumMinor(installments.map((i) => i.principalMinor)) === amountFinancedMinor,
+    'principal parts sum to the amount financed',
+  );
   invariant(
     installments.every((i) => i.principalMinor >= 0n && i.interestMinor >= 0n && i.feeMinor >= 0n),
     'no part of an installment is negative',
@@ -378,26 +395,36 @@ export function buildSchedule(input: ScheduleTermsInput): Schedule {
       'annuity installments are equal except the last',
     );
   }
+}
+
+export function buildSchedule(input: ScheduleTermsInput): Schedule {
+  const terms = resolveTerms(input);
+  const { mode, multipleMinor: unit } = terms.rounding;
+  const round: RoundFn = (num, den) => roundToUnit(num, den, unit, mode);
+  const amounts = scheduleAmounts(terms, round);
+  const installments = buildInstallments(terms, amounts, round);
+  assertInstallments(terms, installments, amounts.amountFinancedMinor);
 
   // The lender's cash flow: money out on the start date (price less down payment and deducted
   // fee), then every installment back.
-  const flows: CashFlow[] = [{ amountMinor: -disbursedMinor, years: 0 }];
+  const flows: CashFlow[] = [{ amountMinor: -amounts.disbursedMinor, years: 0 }];
   installments.forEach((inst, k) => {
     flows.push({ amountMinor: inst.totalMinor, years: yearsFromStart(terms, k + 1, inst.dueDate) });
   });
-
+  const { downPaymentMinor, upfrontFeeMinor, financed } = amounts;
   return {
     terms,
     downPaymentMinor,
     downPaymentDate: terms.startDate,
     upfrontFeeMinor,
-    amountFinancedMinor,
-    disbursedMinor,
+    amountFinancedMinor: amounts.amountFinancedMinor,
+    disbursedMinor: amounts.disbursedMinor,
     installments,
-    totalPrincipalMinor,
-    totalInterestMinor,
-    totalFeesMinor: upfrontFeeMinor + installmentFeesMinor,
-    totalPayableMinor: downPaymentMinor + (financed ? 0n : upfrontFeeMinor) + totalInstallmentsMinor,
+    totalPrincipalMinor: sumMinor(installments.map((i) => i.principalMinor)),
+    totalInterestMinor: sumMinor(installments.map((i) => i.interestMinor)),
+    totalFeesMinor: upfrontFeeMinor + amounts.installmentFeeMinor * BigInt(terms.tenor),
+    totalPayableMinor:
+      downPaymentMinor + (financed ? 0n : upfrontFeeMinor) + sumMinor(installments.map((i) => i.totalMinor)),
     apr: aprOf(flows),
   };
 }

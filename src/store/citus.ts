@@ -75,6 +75,10 @@ export const CUSTOMER_TABLES = [
   'debit_attempts',
   'notification_preferences',
   'notifications',
+  // the borrower app (issue 17): agreement acceptances, forgot-password codes, ended sessions
+  'agreement_acceptances',
+  'password_reset_codes',
+  'credential_revocations',
 ] as const;
 export const CUSTOMER_COLUMN = 'customer_id';
 

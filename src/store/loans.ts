@@ -135,6 +135,29 @@ export async function listLoans(sql: Queryable, customerId: bigint): Promise<Loa
   return rows.map(loanFromRow);
 }
 
+/**
+ * What each of a customer's loans is called for people, in one read: the goods and their merchant
+ * for a goods loan ("iPhone 16 · Apple Store"), the product's name for a cash loan. Keyed by loan id.
+ */
+export async function loanDisplayNames(
+  sql: Queryable,
+  customerId: bigint,
+  loanIds: readonly bigint[],
+): Promise<Map<bigint, string>> {
+  if (loanIds.length === 0) return new Map();
+  const rows = await sql<{ id: bigint; goods: string | null; merchant: string | null; product: string }[]>`
+    select l.id, g.name as goods, m.name as merchant, coalesce(p.terms->>'name', p.code) as product
+    from loans l
+    join loan_products p on p.id = l.product_id
+    left join orders o on o.customer_id = l.customer_id and o.id = l.order_id
+    left join goods g on g.id = o.goods_id
+    left join merchants m on m.id = o.merchant_id
+    where l.customer_id = ${customerId} and l.id = any(${loanIds.map(String)}::bigint[])`;
+  return new Map(
+    rows.map((r) => [BigInt(r.id), r.goods ? [r.goods, r.merchant].filter(Boolean).join(' · ') : r.product]),
+  );
+}
+
 /** A loan's installments; given the loan's customer, from one shard. */
 export async function getInstallments(
   sql: Queryable,

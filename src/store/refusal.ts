@@ -43,7 +43,13 @@ export type RefusalCode =
   | 'NOTHING_TO_CHARGE'
   | 'CREDIT_BALANCE_TOO_LOW'
   | 'SCHEDULE_CHANGED'
-  | 'SCHEDULE_CHANGE_NOT_SUPPORTED';
+  | 'SCHEDULE_CHANGE_NOT_SUPPORTED'
+  // the loan agreement (issue 17): accepted, current, these terms, once
+  | 'AGREEMENT_REQUIRED'
+  | 'AGREEMENT_NOT_FOUND'
+  | 'AGREEMENT_OUTDATED'
+  | 'AGREEMENT_MISMATCH'
+  | 'AGREEMENT_ALREADY_USED';
 
 export class Refusal extends Error {
   override name = 'Refusal';

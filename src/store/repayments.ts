@@ -135,13 +135,23 @@ export async function closePaidOffLoan(
   }
 }
 
-export async function applyRepayment(tx: TransactionSql, input: RepaymentInput): Promise<Repayment> {
+/** The loan to repay, locked through its customer; only an active loan takes a repayment. */
+async function lockActiveLoan(tx: TransactionSql, input: RepaymentInput): Promise<Loan> {
   const customerId = input.customerId ?? (await getLoan(tx, input.loanId))?.customerId;
   const loan = customerId === undefined ? null : await getLoan(tx, input.loanId, true, customerId);
   if (!loan) throw new Refusal('LOAN_NOT_FOUND', 'no such loan');
   if (loan.status !== 'active') {
     throw new Refusal('LOAN_NOT_ACTIVE', `the loan is ${loan.status}`, { status: loan.status });
   }
+  return loan;
+}
+
+/** How the amount splits over the installments, by the product's allocation and interest rules. */
+async function planFor(
+  tx: TransactionSql,
+  loan: Loan,
+  input: RepaymentInput,
+): Promise<RepaymentPlan & { recalculatedInterestMinor?: bigint }> {
   const stored = await getProduct(tx, loan.productId);
   invariant(stored !== null, 'a loan has its product');
   const installments = (await getInstallments(tx, loan.id, loan.customerId)).filter(
@@ -163,9 +173,17 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
         )
       : planRepayment({ ...facts, payoff: payoffQuote(loan.startDate, installments, input.businessDate) });
   if (!plan.ok) throw new Refusal(plan.code, plan.message, { ...plan.details });
-  const { split, excessMinor } = plan;
-  await payInstallments(tx, loan, plan.updates);
+  return plan;
+}
 
+/** The repayment row and its journal entries (and the recalculation's, when interest was taken off). */
+async function recordRepayment(
+  tx: TransactionSql,
+  loan: Loan,
+  input: RepaymentInput,
+  plan: RepaymentPlan & { recalculatedInterestMinor?: bigint },
+): Promise<bigint> {
+  const { split, excessMinor } = plan;
   const [row] = await tx<{ id: bigint }[]>`
     insert into repayments (loan_id, customer_id, amount_minor, principal_minor, interest_minor, fee_minor,
       penalty_minor, excess_minor, waived_interest_minor, business_date)
@@ -174,6 +192,7 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
     returning id`;
   const repaymentId = (row as { id: bigint }).id;
   const ref = { customerId: loan.customerId, loanId: loan.id };
+  const entry = { businessDate: input.businessDate, ...ref };
   const posting = repaymentPostings(ref, {
     principalMinor: split.principal,
     interestMinor: split.interest,
@@ -182,25 +201,25 @@ export async function applyRepayment(tx: TransactionSql, input: RepaymentInput):
     excessMinor,
   });
   // interest taken off installments not yet due, so never earned yet (see domain/recalculation.ts)
-  const recalculatedMinor =
-    'recalculatedInterestMinor' in plan ? (plan.recalculatedInterestMinor as bigint) : 0n;
   const recalculation = interestRecalculationPostings(ref, {
-    unearnedMinor: recalculatedMinor,
+    unearnedMinor: plan.recalculatedInterestMinor ?? 0n,
     earnedMinor: 0n,
   });
   await postEntries(tx, [
-    { eventKey: `repayment:${repaymentId}`, businessDate: input.businessDate, ...ref, posting },
+    { eventKey: `repayment:${repaymentId}`, ...entry, posting },
     ...(recalculation
-      ? [
-          {
-            eventKey: `repayment:${repaymentId}:recalculation`,
-            businessDate: input.businessDate,
-            ...ref,
-            posting: recalculation,
-          },
-        ]
+      ? [{ eventKey: `repayment:${repaymentId}:recalculation`, ...entry, posting: recalculation }]
       : []),
   ]);
+  return repaymentId;
+}
+
+export async function applyRepayment(tx: TransactionSql, input: RepaymentInput): Promise<Repayment> {
+  const loan = await lockActiveLoan(tx, input);
+  const plan = await planFor(tx, loan, input);
+  const { split, excessMinor } = plan;
+  await payInstallments(tx, loan, plan.updates);
+  const repaymentId = await recordRepayment(tx, loan, input, plan);
   await releaseCredit(tx, loan.customerId, split.principal);
   if (plan.paysOff) await closePaidOffLoan(tx, loan, plan, input.businessDate, repaymentId);
   else await refreshStanding(tx, loan, input.businessDate);

@@ -7,12 +7,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
+import { CURRENT_AGREEMENT_VERSION } from '../../src/domain/agreement.ts';
+import { listAcceptances, markUsed, recordAcceptance, takeAcceptance } from '../../src/store/agreements.ts';
 import { customerCollectionNotes, customerDecisions, customerLoans } from '../../src/store/back-office.ts';
 import { getCreditLine } from '../../src/store/credit-lines.ts';
 import { openPostgres, type Sql } from '../../src/store/db.ts';
-import { getInstallments, getLoan, listLoans } from '../../src/store/loans.ts';
+import { getInstallments, getLoan, listLoans, loanDisplayNames } from '../../src/store/loans.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { settleOrder } from '../../src/store/orders.ts';
+import { checkResetCode, revokeCredentials, storeResetCode } from '../../src/store/password-resets.ts';
 import { ensureDefaultProducts } from '../../src/store/products.ts';
 import { applyRepayment } from '../../src/store/repayments.ts';
 import { type CitusCluster, citusUnavailableReason, startCitusCluster } from '../harness/citus.ts';
@@ -134,6 +137,12 @@ describe('customer-scoped hot paths are single-shard on Citus', { skip }, () => 
       assert.equal(loans.length, 1);
       await getLoan(sql, loans[0]!.id, false, customerId);
       await getInstallments(sql, loans[0]!.id, customerId);
+      const names = await loanDisplayNames(
+        sql,
+        customerId,
+        loans.map((l) => l.id),
+      );
+      assert.equal(names.get(loans[0]!.id), 'Phone · Shop');
     });
     assert.deepEqual(bad, []);
   });
@@ -144,6 +153,7 @@ describe('customer-scoped hot paths are single-shard on Citus', { skip }, () => 
       assert.equal((await customerLoans(sql, customerId)).length, 1);
       await customerDecisions(sql, customerId);
       await customerCollectionNotes(sql, customerId);
+      await listAcceptances(sql, customerId);
     });
     assert.deepEqual(bad, []);
   });
@@ -161,6 +171,36 @@ describe('customer-scoped hot paths are single-shard on Citus', { skip }, () => 
         }),
       ),
     );
+    assert.deepEqual(bad, []);
+  });
+
+  test('an order under an agreement acceptance, and a password reset code, are single-shard', async () => {
+    const terms = { productId: goodsProductId, tenor: 3, goodsId, amountMinor: null };
+    const bad = await fanOuts(async () => {
+      const accepted = await recordAcceptance(sql, {
+        customerId,
+        version: CURRENT_AGREEMENT_VERSION,
+        textSha256: 'ab'.repeat(32),
+        ...terms,
+      });
+      await sql.begin(async (tx) => {
+        const taken = await takeAcceptance(tx, customerId, accepted.id, terms);
+        const outcome = await settleOrder(tx, {
+          customerId,
+          goodsId,
+          productId: goodsProductId,
+          tenor: 3,
+          idempotencyKey: 'routing-agreement',
+          businessDate: BUSINESS_DATE,
+        });
+        assert.equal(outcome.status, 'settled');
+        if (outcome.status === 'settled') await markUsed(tx, taken, { orderId: outcome.order.id });
+      });
+      const code = Buffer.alloc(32, 7);
+      await sql.begin((tx) => storeResetCode(tx, customerId, code, 60_000));
+      assert.equal(await sql.begin((tx) => checkResetCode(tx, customerId, code, 5)), 'accepted');
+      await sql.begin((tx) => revokeCredentials(tx, customerId, new Date(), 'password_reset'));
+    });
     assert.deepEqual(bad, []);
   });
 

@@ -1,7 +1,7 @@
 /**
  * The test cache, single Redis or Redis Cluster, chosen by FENQI_TEST_CACHE (`single`, the default,
  * or `cluster`), so the cache contract tests and the flash Redis fault test run as a matrix on both
- * without copies (scripts/test.sh runs those files a second time with FENQI_TEST_CACHE=cluster).
+ * without copies (test/redis-cluster/*.cluster.test.ts run those files a second time with FENQI_TEST_CACHE=cluster).
  */
 import { RedisCache } from '../../src/cache/redis-cache.ts';
 import { type RedisServer, startRedis } from './redis.ts';

@@ -13,10 +13,16 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { type Api, buildApi } from '../../src/api/server.ts';
-import { LOGIN_PAIR_MAX_ATTEMPTS, REGISTRATION_ADDRESS_MAX_ATTEMPTS } from '../../src/auth/throttle.ts';
+import {
+  LOGIN_PAIR_MAX_ATTEMPTS,
+  REGISTRATION_ADDRESS_MAX_ATTEMPTS,
+  RESET_REQUEST_PHONE_MAX,
+} from '../../src/auth/throttle.ts';
 import { CACHE_PREFIX } from '../../src/cache/cache.ts';
 import { loadConfig } from '../../src/config.ts';
+import { RESET_CODE_DIGITS, RESET_CODE_MAX_ATTEMPTS } from '../../src/domain/password-reset.ts';
 import { REDACT_PATHS } from '../../src/logger.ts';
+import { SimulatedMessageProvider } from '../../src/notify/providers.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import { type DemoCredentials, seedDemo } from '../../src/store/seed.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
@@ -263,5 +269,115 @@ describe('log-in and registration limits', () => {
       failed.map((l) => l.address),
       ['10.93.0.1', '10.93.0.2'],
     );
+  });
+
+  /** Asks for a reset code from `address` and answers the SMS text the simulator delivered, if any. */
+  const askCode = async (sms: SimulatedMessageProvider, phone: string, address = '10.60.0.1') => {
+    const before = sms.deliveries().length;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/password-reset',
+      payload: { phone },
+      remoteAddress: address,
+    });
+    await platform.services.passwordResets.settled();
+    const sent = sms.deliveries().slice(before);
+    return { status: res.statusCode, body: res.json(), sent, code: /\d{6}/.exec(sent[0]?.text ?? '')?.[0] };
+  };
+  const confirmCode = (phone: string, code: string, newPassword: string, address = '10.60.0.1') =>
+    post('/v1/auth/password-reset/confirm', { phone, code, new_password: newPassword }, address);
+  const tokenFor = async (phone: string, password: string) => {
+    const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { phone, password } });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json().access_token as string;
+  };
+  const me = async (token: string) =>
+    (await app.inject({ url: '/v1/customers/me', headers: { authorization: `Bearer ${token}` } })).statusCode;
+  const otherCode = (code: string) =>
+    String((Number(code) + 1) % 10 ** RESET_CODE_DIGITS).padStart(RESET_CODE_DIGITS, '0');
+
+  test('forgot password: one answer for a registered and an unknown phone; the SMS code, kept only as an HMAC, sets a new password once and ends earlier sessions; neither phone nor code is logged', async () => {
+    const sms = new SimulatedMessageProvider();
+    platform.services.messaging.sms = sms;
+    const person = await registered();
+    const unknown = personFor(nextPerson++).phone;
+    const oldToken = await tokenFor(person.phone, person.password);
+    assert.equal(await me(oldToken), 200);
+    logLines.length = 0;
+
+    const known = await askCode(sms, person.phone);
+    const stranger = await askCode(sms, unknown);
+    assert.equal(known.status, 202);
+    assert.deepEqual(
+      { status: stranger.status, body: stranger.body },
+      { status: known.status, body: known.body },
+      'the answer does not say whether the phone has an account',
+    );
+    assert.equal(stranger.sent.length, 0, 'nothing is sent to a phone with no account');
+    assert.equal(known.sent.length, 1);
+    assert.equal(known.sent[0]!.channel, 'sms');
+    assert.match(known.sent[0]!.text, /验证码\d{6}，10分钟内有效/, 'a Chinese SMS by default');
+    const code = known.code!;
+    const rows = await platform.db.sql<{ hmac: Buffer }[]>`
+      select code_hmac as hmac from password_reset_codes where used_at is null`;
+    assert.equal(rows.length, 1, 'one live code: the one just sent');
+    assert.ok(rows.every((r) => r.hmac.length === 32 && !r.hmac.includes(Buffer.from(code))));
+
+    assert.equal((await confirmCode(unknown, code, 'new-password-1')).code, 'INVALID_CODE');
+    assert.equal((await confirmCode(person.phone, otherCode(code), 'new-password-1')).code, 'INVALID_CODE');
+    assert.deepEqual(await confirmCode(person.phone, code, 'new-password-1'), {
+      status: 200,
+      code: undefined,
+    });
+    assert.equal(await me(oldToken), 401, 'the session from before the reset is over');
+    assert.equal(
+      (await logIn({ phone: person.phone, password: person.password })).code,
+      'INVALID_CREDENTIALS',
+    );
+    assert.equal(await me(await tokenFor(person.phone, 'new-password-1')), 200);
+    assert.equal(
+      (await confirmCode(person.phone, code, 'new-password-2')).code,
+      'INVALID_CODE',
+      'a code is used once',
+    );
+    const logged = JSON.stringify(logLines);
+    assert.ok(
+      logLines.some((l) => l.msg === 'password reset'),
+      logged,
+    );
+    for (const secret of [person.phone, unknown, code, person.phone.slice(-8)])
+      assert.ok(!logged.includes(secret), `the logs carry ${secret}`);
+  });
+
+  test('a reset code dies after its tries or its time, and asking is limited per phone alike for registered and unknown phones', async () => {
+    const sms = new SimulatedMessageProvider();
+    platform.services.messaging.sms = sms;
+    const person = await registered();
+    const first = await askCode(sms, person.phone, '10.61.0.1');
+    for (let i = 0; i < RESET_CODE_MAX_ATTEMPTS; i++)
+      assert.equal(
+        (await confirmCode(person.phone, otherCode(first.code!), 'new-password-3')).code,
+        'INVALID_CODE',
+      );
+    assert.equal(
+      (await confirmCode(person.phone, first.code!, 'new-password-3')).code,
+      'INVALID_CODE',
+      'the right code is refused once the tries are spent',
+    );
+    const second = await askCode(sms, person.phone, '10.61.0.2');
+    await platform.db.sql`update password_reset_codes set expires_at = now() - interval '1 second'
+      where used_at is null and created_at > now() - interval '1 minute'`;
+    assert.equal((await confirmCode(person.phone, second.code!, 'new-password-3')).code, 'INVALID_CODE');
+
+    const unknown = personFor(nextPerson++).phone;
+    await askCode(sms, unknown, '10.61.0.1');
+    await askCode(sms, unknown, '10.61.0.2');
+    // two asked for each so far, from two addresses: the limit is the phone's, wherever it asks from
+    for (const phone of [person.phone, unknown]) {
+      const statuses: number[] = [];
+      for (let i = 0; i < RESET_REQUEST_PHONE_MAX; i++)
+        statuses.push((await askCode(sms, phone, `10.62.${i}.1`)).status);
+      assert.deepEqual(statuses, [...Array(RESET_REQUEST_PHONE_MAX - 2).fill(202), 429, 429]);
+    }
   });
 });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { CURRENT_AGREEMENT_VERSION } from '../../src/domain/agreement.ts';
 import { mask } from '../../src/privacy/masking.ts';
 import { getCustomer } from '../../src/store/customers.ts';
 import {
@@ -43,6 +44,7 @@ describe('operations console pages', () => {
   let lab: WebLab;
   let borrower: WebCustomer;
   let loanId: string;
+  let orderId: string;
   let referredId: string;
   let maskedName: string;
 
@@ -85,7 +87,9 @@ describe('operations console pages', () => {
   before(async () => {
     lab = await openWebLab('web-console-pages', { nats: true });
     borrower = await customerWithLine(lab, '10000.00');
-    loanId = (await placeOrder(lab, borrower, 2, 3)).loan_id;
+    const placed = await placeOrder(lab, borrower, 2, 3);
+    loanId = placed.loan_id;
+    orderId = placed.id;
     // the loan is 12 days late: bucket M1
     await lab.platform.db.sql`
       update loans set days_past_due = 12, bucket = 'M1' where customer_id = ${borrower.id} and id = ${BigInt(loanId)}`;
@@ -158,6 +162,11 @@ describe('operations console pages', () => {
         const row = page.getByTestId('reviews').locator('tbody tr', { hasText: referredId });
         const text = (await row.textContent()) ?? '';
         assert.ok(text.includes(maskedName), text);
+        assert.equal(
+          (await row.locator('th, td').first().textContent())?.trim(),
+          maskedName,
+          'the first column is the person, not the application number',
+        );
         assert.ok(!text.includes(borrower.id.toString()), 'customers are named, not numbered');
         assert.ok(text.includes(words.reason), text);
         assert.doesNotMatch(text, /SCORE_REVIEW|[A-Z]{3,}_[A-Z]/);
@@ -255,7 +264,7 @@ describe('operations console pages', () => {
     }
   });
 
-  test("a customer's page shows the identity masked, the line, loans with days past due, decisions and notes", async () => {
+  test("a customer's page shows the identity masked, the line, loans with days past due, decisions, notes and the loan agreement accepted", async () => {
     for (const locale of ['zh-CN', 'en'] as const) {
       const { page, errors, close } = await staffPage('ops', locale);
       try {
@@ -266,6 +275,14 @@ describe('operations console pages', () => {
         assert.ok(text.includes(loanId));
         assert.match((await page.getByTestId('customer-dpd').textContent()) ?? '', /^12/);
         assert.ok((await page.getByTestId('customer-decisions').locator('tbody tr').count()) >= 1);
+        // the order was placed under an acceptance of the current agreement (placeOrder records it)
+        const accepted = page.getByTestId('agreements').locator('tbody tr').first();
+        const acceptedText = (await accepted.textContent()) ?? '';
+        assert.ok(acceptedText.includes(CURRENT_AGREEMENT_VERSION), acceptedText);
+        assert.ok(
+          acceptedText.includes(orderId),
+          `the acceptance names the order it covered: ${acceptedText}`,
+        );
         await assertCleanText(page);
         assert.deepEqual(errors, []);
       } finally {

@@ -5,12 +5,13 @@
  * sessionStorage (the token) starts empty.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { signAccessToken } from '../../src/api/auth.ts';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { loadConfig } from '../../src/config.ts';
+import { CURRENT_AGREEMENT_VERSION } from '../../src/domain/agreement.ts';
 import { parseAmount } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
@@ -78,6 +79,8 @@ export async function openWebLab(
       FENQI_BLIND_INDEX_KEY: hexKey(),
       FENQI_DATA_DIR: tempDir(name),
       FENQI_COB_AUTO: 'false',
+      // the apps as deployed: an order or a cash draw names the borrower's agreement acceptance
+      FENQI_AGREEMENT_REQUIRED: 'true',
       LOG_LEVEL: 'silent',
       ...options.env,
     });
@@ -218,11 +221,31 @@ export async function placeOrder(
 ): Promise<{ id: string; loan_id: string }> {
   const goodsId = lab.demo.goodsIds[goodsIndex]!.toString();
   const productId = lab.demo.products.find((p) => p.code === 'GOODS-0DOWN')!.id.toString();
+  const terms = { goods_id: goodsId, product_id: productId, tenor };
+  const accepted = await acceptAgreement(lab, customer, terms);
   const res = await lab.app.inject({
     method: 'POST',
     url: '/v1/orders',
     headers: { ...bearer(customer.token), 'idempotency-key': `web-test-${randomBytes(8).toString('hex')}` },
-    payload: { goods_id: goodsId, product_id: productId, tenor },
+    payload: { ...terms, agreement_acceptance_id: accepted.id },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json();
+}
+
+/** What the app records before an order or a draw: the current agreement, accepted for these terms. */
+export async function acceptAgreement(
+  lab: WebLab,
+  customer: WebCustomer,
+  terms: Record<string, string | number>,
+  version = CURRENT_AGREEMENT_VERSION,
+): Promise<{ id: string; text_sha256: string }> {
+  const text_sha256 = createHash('sha256').update(`agreement ${version} as shown`).digest('hex');
+  const res = await lab.app.inject({
+    method: 'POST',
+    url: '/v1/me/agreement-acceptances',
+    headers: bearer(customer.token),
+    payload: { version, text_sha256, ...terms },
   });
   assert.equal(res.statusCode, 201, res.body);
   return res.json();

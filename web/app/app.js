@@ -1,5 +1,5 @@
 /**
- * The borrower app, Chinese first and phone first: log in or sign up by phone, see what is due
+ * The borrower app, Chinese first and phone first: log in, sign up or reset a password by phone, see what is due
  * (next payment, this month's bill, anything late), apply for credit, buy on installments or borrow
  * cash, and repay. Every sentence comes from ./messages.js (error codes: ../shared/messages.js);
  * every number shown is the API's, sums on BigInt minor units (../shared/money.js).
@@ -16,6 +16,7 @@ import {
   go,
   h,
   markCurrent,
+  notice,
   startShell,
   statusArea,
   table,
@@ -24,6 +25,7 @@ import { formatDate, LOCALE_EVENT, LOCALES, locale, setLocale, t } from '../shar
 import { loginPage } from '../shared/login.js';
 import { display } from '../shared/money.js';
 import { amountInput, api } from './client.js';
+import { forgotView } from './forgot.js';
 import { homeView } from './home.js';
 import { loansView, loanView } from './loans.js';
 import { cashView, goodsView, shopView } from './shop.js';
@@ -57,8 +59,14 @@ const loginView = (params, query) => {
     accepts: (role) => role === 'customer',
     refusal: () => new ApiError(403, 'NOT_A_CUSTOMER', 'staff log in at the operations console (/console/)'),
   })(params, query);
+  if (query.get('reset') === 'done') view.querySelector('h1')?.after(notice(t('login.reset_done')));
   view.append(
-    h('p', { class: 'actions' }, h('a', { class: 'button secondary', href: '#/signup' }, t('login.signup'))),
+    h(
+      'p',
+      { class: 'actions' },
+      h('a', { class: 'button secondary', href: '#/signup' }, t('login.signup')),
+      h('a', { class: 'button secondary', href: '#/forgot' }, t('login.forgot')),
+    ),
   );
   return view;
 };
@@ -309,6 +317,7 @@ const router = startShell({
   routes: [
     ['/login', loginView],
     ['/signup', signupView],
+    ['/forgot', forgotView],
     ['/', loggedIn(homeView)],
     ['/apply', loggedIn(applyView)],
     ['/shop', loggedIn(shopView)],

@@ -47,31 +47,8 @@ export const loanBadge = (loan) => {
   return stateBadge(LOAN_TONE[s] ?? 'closed', t(`loan.status.${s}`));
 };
 
-/**
- * Each loan's name for people: the goods bought (through its order), else its product's name,
- * else its kind. A name that cannot be read falls back quietly: the loan is still shown.
- */
-export async function loanNames(loans) {
-  const products = await api.get('/v1/products').catch(() => ({ items: [] }));
-  const productName = new Map(products.items.map((p) => [p.id, p.name]));
-  const names = new Map();
-  await Promise.all(
-    loans.map(async (loan) => {
-      let name = productName.get(loan.product_id) ?? t(loan.kind === 'cash' ? 'loans.cash' : 'loans.goods');
-      if (loan.order_id) {
-        try {
-          const order = await api.get(`/v1/orders/${encodeURIComponent(loan.order_id)}`);
-          const goods = await api.get(`/v1/goods/${encodeURIComponent(order.goods_id)}`);
-          name = goods.name;
-        } catch {
-          // goods taken off sale: the product's name still says what the loan is
-        }
-      }
-      names.set(loan.id, name);
-    }),
-  );
-  return names;
-}
+/** A loan's name for people, as the API gives it (goods and merchant, or the cash product). */
+export const loanName = (loan) => loan.display_name ?? t(loan.kind === 'cash' ? 'loans.cash' : 'loans.goods');
 
 /** Paid / due today / upcoming / overdue, from what is left to pay and the business date. */
 export function installmentState(row, today) {

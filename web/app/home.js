@@ -5,7 +5,7 @@
 import { facts, h } from '../shared/dom.js';
 import { formatDate, t } from '../shared/i18n.js';
 import { display, percentOf } from '../shared/money.js';
-import { api, creditLineOrNull, loanNames, stateBadge } from './client.js';
+import { api, creditLineOrNull, loanName, stateBadge } from './client.js';
 
 function lateBanner(loans) {
   const late = loans.filter((l) => l.status === 'active' && l.days_past_due > 0);
@@ -143,9 +143,7 @@ export async function homeView() {
     api.get('/v1/me/statements?limit=1'),
     api.get('/v1/loans'),
   ]);
-  const names = await loanNames(
-    loans.filter((l) => next.next_payment?.items.some((i) => i.loan_id === l.id)),
-  );
+  const names = new Map(loans.map((l) => [l.id, loanName(l)]));
   return h(
     'section',
     {},

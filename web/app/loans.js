@@ -1,7 +1,8 @@
 /**
  * My loans and one loan: each named by what was bought (or its product), its state in words (late
  * is its own state), installments as paid / due today / upcoming / overdue with late fees in their
- * own column, and repay / pay-off that ask first and answer where the person is looking.
+ * own column, the original schedule kept (folded) after a change, and repay / pay-off that ask first
+ * and answer where the person is looking.
  */
 import { moneyAction } from '../shared/api.js';
 import { busy, facts, field, fill, h, notice, statusArea, table } from '../shared/dom.js';
@@ -16,7 +17,7 @@ import {
   installmentBadge,
   installmentState,
   loanBadge,
-  loanNames,
+  loanName,
   minorOf,
 } from './client.js';
 
@@ -41,7 +42,6 @@ function loanCard(loan, name) {
 
 export async function loansView() {
   const { loans } = await api.get('/v1/loans');
-  const names = await loanNames(loans);
   return h(
     'section',
     {},
@@ -50,7 +50,7 @@ export async function loansView() {
       ? h(
           'div',
           { class: 'loan-list', dataset: { testid: 'loans' } },
-          loans.map((l) => loanCard(l, names.get(l.id))),
+          loans.map((l) => loanCard(l, loanName(l))),
         )
       : h('p', {}, t('loans.empty'), ' ', h('a', { class: 'button', href: '#/shop' }, t('home.shop'))),
   );
@@ -92,6 +92,40 @@ function scheduleTable(rows) {
       installmentBadge(r.state),
     ]),
     { dataset: { testid: 'loan-schedule' } },
+  );
+}
+
+/**
+ * The schedule the loan started with, kept after a re-age or a reschedule (the platform's
+ * schedule versions), folded away under the current one, with what changed and when.
+ */
+function originalSchedule(history) {
+  const [original] = history.versions;
+  if (!original) return null;
+  const changes = history.versions.map((v) =>
+    t('loan.change', { date: formatDate(v.business_date), what: t(`loan.change.${v.kind}`) }),
+  );
+  return h(
+    'details',
+    { class: 'card original', dataset: { testid: 'original-schedule' } },
+    h('summary', {}, t('loan.original')),
+    h('p', {}, t('loan.original_note')),
+    h(
+      'ul',
+      { class: 'plain' },
+      changes.map((c) => h('li', {}, c)),
+    ),
+    table(
+      t('loan.original_caption'),
+      [t('loan.col.number'), t('loan.col.due'), t('loan.col.amount'), t('loan.col.paid')],
+      original.installments.map((i) => [
+        String(i.number),
+        formatDate(i.due_date),
+        display(minorOf(i.principal, i.interest, i.fee)),
+        display(i.paid),
+      ]),
+      { dataset: { testid: 'original-schedule-table' } },
+    ),
   );
 }
 
@@ -205,15 +239,13 @@ export async function loanView({ id }, query) {
   let message = query.get('placed') ? notice(t('loan.placed')) : null;
   let justPaid = false;
   const render = async () => {
-    const [loan, schedule, today] = await Promise.all([
+    const [loan, schedule, today, history] = await Promise.all([
       api.get(`/v1/loans/${loanId}`),
       api.get(`/v1/loans/${loanId}/schedule`),
       businessToday(),
+      api.get(`/v1/loans/${loanId}/schedule-history`),
     ]);
-    const [names, payoffQuote] = await Promise.all([
-      loanNames([loan]),
-      loan.status === 'active' ? api.get(`/v1/loans/${loanId}/payoff`) : null,
-    ]);
+    const payoffQuote = loan.status === 'active' ? await api.get(`/v1/loans/${loanId}/payoff`) : null;
     const rows = installmentRows(schedule.installments, today);
     const next = rows.find((r) => r.left > 0n && r.state !== 'closed');
     const card =
@@ -228,12 +260,13 @@ export async function loanView({ id }, query) {
     const where = card ? card.result : outlet;
     fill(
       outlet,
-      h('h1', {}, names.get(loan.id)),
+      h('h1', {}, loanName(loan)),
       card ? null : message,
       lateBlock(loan),
       loanFacts(loan),
       card?.el,
       scheduleTable(rows),
+      originalSchedule(history),
       h('p', {}, h('a', { class: 'button secondary', href: '#/loans' }, t('loan.all'))),
     );
     if (card && message) fill(card.result, message);

@@ -13,7 +13,10 @@ const GOODS_PAGE = 24;
 /** A queued order (sale day) is polled this often, this many times, before the page gives up waiting. */
 const ORDER_POLL_MS = 1000;
 const ORDER_POLLS_MAX = 30;
-/** The agreement text's version; shown with it so what was accepted can be named. */
+/**
+ * The version of the agreement text this app shows (messages.js 'agreement.*'); the platform says
+ * which version it requires (src/domain/agreement.ts) and refuses an acceptance of another one.
+ */
 export const AGREEMENT_VERSION = '2026-12';
 
 function goodsCard(g) {
@@ -117,7 +120,24 @@ export function agreementBlock(productOf) {
     text,
     h('label', { class: 'check' }, box, ' ', t('agreement.accept')),
   );
-  return { el, box, draw };
+  // one acceptance per set of terms: a retried order carries the same one (and the same key)
+  const accepted = new Map();
+  /** Records the acceptance of the text as shown (its SHA-256) for these terms; answers its id. */
+  const accept = async (terms) => {
+    const wanted = JSON.stringify(terms);
+    if (!accepted.has(wanted)) {
+      const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text.textContent));
+      const text_sha256 = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      const answer = await api.post('/v1/me/agreement-acceptances', {
+        version: AGREEMENT_VERSION,
+        text_sha256,
+        ...terms,
+      });
+      accepted.set(wanted, answer.id);
+    }
+    return accepted.get(wanted);
+  };
+  return { el, box, draw, accept };
 }
 
 /** Late customers are told before they try: the order would be refused (CUSTOMER_PAST_DUE). */
@@ -229,11 +249,15 @@ export async function goodsView({ id }) {
         status.clear();
         if (!agreement.box.checked) return status.error({ code: 'AGREEMENT_REQUIRED' });
         const { product: p, tenor } = chosen();
-        await busy(place, () =>
-          placeOrder(order, { goods_id: goods.id, product_id: p.id, tenor }, status).catch((err) =>
-            status.error(err),
-          ),
-        );
+        const terms = { goods_id: goods.id, product_id: p.id, tenor };
+        await busy(place, async () => {
+          try {
+            const agreement_acceptance_id = await agreement.accept(terms);
+            await placeOrder(order, { ...terms, agreement_acceptance_id }, status);
+          } catch (err) {
+            status.error(err);
+          }
+        });
       },
     },
     field(t('goods.plan'), product),
@@ -310,7 +334,9 @@ export async function cashView() {
     if (!agreement.box.checked) return status.error({ code: 'AGREEMENT_REQUIRED' });
     await busy(borrow, async () => {
       try {
-        const { body: loan } = await draw.send('POST', '/v1/loans', body());
+        const { product_id, amount: drawn, tenor } = body();
+        const agreement_acceptance_id = await agreement.accept({ product_id, amount: drawn, tenor });
+        const { body: loan } = await draw.send('POST', '/v1/loans', { ...body(), agreement_acceptance_id });
         go(`#/loans/${loan.id}`);
       } catch (err) {
         status.error(err);

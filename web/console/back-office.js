@@ -1,6 +1,6 @@
 /**
  * Back-office pages (issue 17 item 4): a customer's page (identity masked, credit line, loans with
- * what they owe and days past due, decisions, collections notes), the loans of one delinquency
+ * what they owe and days past due, decisions, collections notes, loan agreements accepted), the loans of one delinquency
  * bucket (reached from the overview, refreshed by itself) and a loan with its schedule.
  */
 import { facts, fill, go, h } from '../shared/dom.js';
@@ -94,6 +94,38 @@ function notesTable(notes) {
   );
 }
 
+/** Hex characters of the text's SHA-256 shown: enough to match it against a version's text. */
+const HASH_SHOWN_CHARS = 12;
+
+/** The loan agreements the customer accepted: when, which version and text, what each covers. */
+function agreementsTable(items) {
+  const covers = (a) => {
+    if (a.order_id) return t('agreements.order', { id: a.order_id });
+    if (a.loan_id) return loanLink(a.loan_id);
+    return t('agreements.unused');
+  };
+  return table(
+    t('agreements.caption'),
+    [
+      t('agreements.when'),
+      t('agreements.version'),
+      t('agreements.terms'),
+      t('agreements.covers'),
+      t('agreements.hash'),
+    ],
+    items.map((a) => [
+      when(a.accepted_at),
+      a.version,
+      a.amount
+        ? t('agreements.cash', { product: a.product_name, amount: display(a.amount), n: a.tenor })
+        : t('agreements.goods', { product: a.product_name, goods: a.goods_name ?? a.goods_id, n: a.tenor }),
+      covers(a),
+      h('code', { title: a.text_sha256 }, a.text_sha256.slice(0, HASH_SHOWN_CHARS)),
+    ]),
+    { dataset: { testid: 'agreements' } },
+  );
+}
+
 /** The API client the views use: one per console page, set by the factory below. */
 let api;
 
@@ -145,6 +177,8 @@ async function customerView({ id }) {
       : h('p', {}, t('customer.noDecisions')),
     h('h2', {}, t('customer.notes')),
     o.collection_notes.length ? notesTable(o.collection_notes) : h('p', {}, t('customer.noNotes')),
+    h('h2', {}, t('agreements.title')),
+    o.agreements.length ? agreementsTable(o.agreements) : h('p', {}, t('agreements.none')),
   );
 }
 

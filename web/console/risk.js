@@ -70,9 +70,10 @@ function reviewRow(r, take) {
   } else if (r.status !== 'open') {
     who = r.reviewer ?? r.assignee ?? t('common.dash');
   }
+  // people first: a reviewer looks for a person, the application number is the link to the file
   return [
-    open,
     customerLink(r.customer_id, r.customer_name),
+    open,
     r.grade ?? t('common.dash'),
     r.score === null ? t('common.dash') : String(r.score),
     h(
@@ -107,7 +108,7 @@ async function reviewsView(_params, query) {
     const page = await api.get(`/v1/reviews?${qs}`);
     const picker = select('review-status', REVIEW_STATES, state, (v) => word('status', v));
     picker.addEventListener('change', (e) => go(`#/reviews?status=${e.target.value}`));
-    const heads = ['application', 'customer', 'grade', 'score', 'reasons', 'line', 'waiting'].map((k) =>
+    const heads = ['customer', 'application', 'grade', 'score', 'reasons', 'line', 'waiting'].map((k) =>
       t(`reviews.${k}`),
     );
     fill(

@@ -130,6 +130,22 @@ const SENTENCES = {
   ],
   PASSWORD_TOO_SHORT: ['密码至少8位。', 'Use at least 8 characters for the password.'],
   AGREEMENT_REQUIRED: ['请先阅读并同意借款协议。', 'Please read and accept the loan agreement first.'],
+  AGREEMENT_NOT_FOUND: [
+    '没有找到您同意的借款协议，请重新阅读并同意。',
+    'We could not find your acceptance of the agreement; please read and accept it again.',
+  ],
+  AGREEMENT_OUTDATED: [
+    '借款协议已更新，请刷新页面，阅读新版协议后再同意。',
+    'The loan agreement has changed; please reload the page, read the new one and accept it.',
+  ],
+  AGREEMENT_MISMATCH: [
+    '您同意的协议对应的是另一个分期方案，请重新同意。',
+    'The agreement you accepted was for another plan; please accept it again.',
+  ],
+  AGREEMENT_ALREADY_USED: [
+    '这份协议已用于另一笔订单，请重新同意。',
+    'That acceptance already covers another order; please accept the agreement again.',
+  ],
   AMOUNT_TOO_LARGE: ['金额太大了。', 'That amount is too large.'],
   TERM_TOO_LONG: ['期限太长了。', 'That term is too long.'],
   INCOME_OUT_OF_RANGE: ['请填写合理的月收入。', 'Please enter a realistic monthly income.'],

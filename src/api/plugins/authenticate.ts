@@ -78,7 +78,14 @@ async function principalOf(
   const authorization = request.headers.authorization;
   if (typeof authorization === 'string') {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-    return match ? tokens.verify(match[1]!) : undefined;
+    const session = match ? tokens.session(match[1]!) : undefined;
+    // a customer's sessions end when their password is reset (auth/revocations.ts)
+    if (
+      session?.principal.role === 'customer' &&
+      (await platform.services.revocations.isRevoked(session.principal.id, session.issuedAtMs))
+    )
+      return undefined;
+    return session?.principal;
   }
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey === 'string') return merchantFor(platform, apiKey);

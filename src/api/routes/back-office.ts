@@ -11,6 +11,7 @@ import { addDays, isDate } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
 import { mask } from '../../privacy/masking.ts';
 import { PURPOSES } from '../../risk/model/features.ts';
+import { listAcceptances } from '../../store/agreements.ts';
 import {
   BUCKET_LOANS_MAX,
   boundedRead,
@@ -31,6 +32,7 @@ import { BUCKETS } from '../../store/ops-summary.ts';
 import { assignReview } from '../../store/reviews.ts';
 import { requireRole } from '../auth.ts';
 import { badQuery, notFound, unavailable } from '../errors.ts';
+import { AcceptanceView, acceptanceView } from './agreements.ts';
 import { IdString, idFromPath, MAX_BIGINT_ID } from './ids.ts';
 import { ErrorBody, IdParams, money, pathId } from './lending-schemas.ts';
 import { nextCursor, Page } from './page.ts';
@@ -108,6 +110,9 @@ const CustomerOverview = Type.Object({
       business_date: Type.String(),
     }),
   ),
+  agreements: Type.Array(AcceptanceView, {
+    description: 'loan agreement acceptances, newest first: version, hash of the text shown, terms, use',
+  }),
 });
 
 const tooSlow = (err: unknown): never => {
@@ -240,12 +245,13 @@ export function backOfficeRoutes(platform: Platform): FastifyPluginAsyncTypebox 
         const id = pathId(request.params.id, 'customer');
         const c = await getCustomer(sql, platform.services.crypto, id);
         if (!c) throw notFound('customer');
-        const [line, loans, decisions, notes] = await boundedRead(sql, (tx) =>
+        const [line, loans, decisions, notes, agreements] = await boundedRead(sql, (tx) =>
           Promise.all([
             getCreditLine(tx, id),
             customerLoans(tx, id),
             customerDecisions(tx, id),
             customerCollectionNotes(tx, id),
+            listAcceptances(tx, id),
           ]),
         ).catch(tooSlow);
         const name = mask('legal_name', c.legalName, 'staff');
@@ -278,6 +284,7 @@ export function backOfficeRoutes(platform: Platform): FastifyPluginAsyncTypebox 
             promise_amount: n.promiseAmountMinor === null ? null : money(n.promiseAmountMinor),
             business_date: n.businessDate,
           })),
+          agreements: agreements.map(acceptanceView),
         };
       },
     );

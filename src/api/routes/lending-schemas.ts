@@ -91,9 +91,15 @@ export const LoanView = Type.Object({
   outstanding: Components,
   created_at: Type.String(),
   closed_at: Type.Union([Type.String(), Type.Null()]),
+  display_name: Type.Optional(
+    Type.String({
+      description:
+        'what the loan is called for people: goods and merchant, or the product for cash (loan reads and lists)',
+    }),
+  ),
 });
 
-export function loanView(loan: Loan, installments: readonly StoredInstallment[]) {
+export function loanView(loan: Loan, installments: readonly StoredInstallment[], displayName?: string) {
   const live = loan.status === 'cancelled' ? [] : installments;
   const out = outstandingTotals(live);
   return {
@@ -119,5 +125,6 @@ export function loanView(loan: Loan, installments: readonly StoredInstallment[])
     },
     created_at: loan.createdAt.toISOString(),
     closed_at: loan.closedAt ? loan.closedAt.toISOString() : null,
+    ...(displayName === undefined ? {} : { display_name: displayName }),
   };
 }

@@ -10,8 +10,9 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { MAX_TENOR } from '../../domain/index.ts';
 import type { Platform } from '../../platform.ts';
+import { markUsed, takeAcceptance } from '../../store/agreements.ts';
 import { type DisbursementState, openCashLoan, settleDisbursement } from '../../store/disbursements.ts';
-import { getInstallments, getLoan, listLoans } from '../../store/loans.ts';
+import { getInstallments, getLoan, listLoans, loanDisplayNames } from '../../store/loans.ts';
 import { recordStaffActionNow } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { notFound, refuse, toApiError } from '../errors.ts';
@@ -30,7 +31,13 @@ import {
 } from './lending-schemas.ts';
 
 const CashLoanBody = Type.Object(
-  { product_id: IdString, amount: Money, tenor: Type.Integer({ minimum: 1, maximum: MAX_TENOR }) },
+  {
+    product_id: IdString,
+    amount: Money,
+    tenor: Type.Integer({ minimum: 1, maximum: MAX_TENOR }),
+    // as on POST /v1/orders: the agreement acceptance covering this draw (docs/api.md)
+    agreement_acceptance_id: Type.Optional(IdString),
+  },
   { additionalProperties: false },
 );
 const InstallmentView = Type.Object({
@@ -110,8 +117,19 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const productId = pathId(request.body.product_id, 'product');
         const amountMinor = positiveAmount(request.body.amount);
         const gateway = platform.services.gateway;
+        const given = request.body.agreement_acceptance_id;
+        const acceptanceId = given === undefined ? undefined : pathId(given, 'agreement acceptance');
+        const checkAgreement = acceptanceId !== undefined || platform.config.agreementRequired;
         return idempotent<{ loan_id: string }>(sql, request, reply, {
           effect: async (tx) => {
+            const acceptance = checkAgreement
+              ? await takeAcceptance(tx, customerId, acceptanceId, {
+                  productId,
+                  tenor: request.body.tenor,
+                  goodsId: null,
+                  amountMinor,
+                })
+              : undefined;
             const pending = await openCashLoan(tx, {
               customerId,
               productId,
@@ -119,6 +137,7 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
               tenor: request.body.tenor,
               businessDate: await platform.services.clock.today(),
             });
+            if (acceptance) await markUsed(tx, acceptance, { loanId: pending.loanId });
             return { deferred: { loan_id: pending.loanId.toString() } };
           },
           finish: async (deferred, resumed) => {
@@ -189,7 +208,8 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const loan = await visibleLoan(request, request.params.id);
-        return loanView(loan, await getInstallments(sql, loan.id));
+        const names = await loanDisplayNames(sql, loan.customerId, [loan.id]);
+        return loanView(loan, await getInstallments(sql, loan.id), names.get(loan.id));
       },
     );
 
@@ -214,8 +234,14 @@ export function loanRoutes(platform: Platform): FastifyPluginAsyncTypebox {
         const customerId = given === undefined ? p.id : pathId(given, 'customer');
         assertOwnerOrStaff(request, customerId, 'customer');
         const loans = await listLoans(sql, customerId);
+        const names = await loanDisplayNames(
+          sql,
+          customerId,
+          loans.map((l) => l.id),
+        );
         const views = [];
-        for (const loan of loans) views.push(loanView(loan, await getInstallments(sql, loan.id)));
+        for (const loan of loans)
+          views.push(loanView(loan, await getInstallments(sql, loan.id), names.get(loan.id)));
         return { loans: views };
       },
     );

@@ -87,8 +87,10 @@ const answerFor = (orderId: string): QueuedAnswer => ({
 const CACHED_NOT_FOUND = '{"$none":true}';
 
 /**
- * `requestHash('POST', '/v1/orders', body)` in hex, without its generic canonicalisation: the body
- * schema admits exactly these three fields, and this literal lists them in sorted order.
+ * `requestHash('POST', '/v1/orders', body)` in hex, without its generic canonicalisation: of the
+ * fields the body schema admits, these three are what the queued path acts on (it does not carry
+ * `agreement_acceptance_id` yet: docs/api.md, "Loan agreement"), and this literal lists them in
+ * sorted order.
  */
 export function queuedOrderHash(body: QueuedOrderBody): string {
   const canonical = JSON.stringify({

@@ -10,7 +10,7 @@ import { MAX_TENOR } from '../../domain/index.ts';
 import { HELD_REASON, orderStatusView } from '../../orders/status.ts';
 import type { Platform } from '../../platform.ts';
 import { AWARE } from '../../rehearsal/gate.ts';
-import type { Sql } from '../../store/db.ts';
+import { markUsed, takeAcceptance } from '../../store/agreements.ts';
 import { settleOrder } from '../../store/orders.ts';
 import { requireRole } from '../auth.ts';
 import { refuse } from '../errors.ts';
@@ -20,7 +20,14 @@ import { ErrorBody, IdParams, pathId } from './lending-schemas.ts';
 import { QueuedAnswer, registerQueuedOrders } from './orders-queued.ts';
 
 const OrderBody = Type.Object(
-  { goods_id: IdString, product_id: IdString, tenor: Type.Integer({ minimum: 1, maximum: MAX_TENOR }) },
+  {
+    goods_id: IdString,
+    product_id: IdString,
+    tenor: Type.Integer({ minimum: 1, maximum: MAX_TENOR }),
+    // the loan agreement acceptance covering these terms (POST /v1/me/agreement-acceptances);
+    // required on the synchronous path when FENQI_AGREEMENT_REQUIRED is on (docs/api.md)
+    agreement_acceptance_id: Type.Optional(IdString),
+  },
   { additionalProperties: false },
 );
 const OrderView = Type.Object({
@@ -56,7 +63,7 @@ const OrderQuery = Type.Object(
 
 /** The synchronous path: the order settles in the request's transaction (201), or is refused. */
 function settleNow(
-  sql: Sql,
+  platform: Platform,
   today: string,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -65,8 +72,22 @@ function settleNow(
   const customerId = request.principal!.id;
   const goodsId = pathId(body.goods_id, 'goods');
   const productId = pathId(body.product_id, 'product');
-  return idempotent(sql, request, reply, {
+  const acceptanceId =
+    body.agreement_acceptance_id === undefined
+      ? undefined
+      : pathId(body.agreement_acceptance_id, 'agreement acceptance');
+  // an order naming an acceptance is always held to it; without one it is refused only where required
+  const checkAgreement = acceptanceId !== undefined || platform.config.agreementRequired;
+  return idempotent(platform.db.sql, request, reply, {
     effect: async (tx, key) => {
+      const acceptance = checkAgreement
+        ? await takeAcceptance(tx, customerId, acceptanceId, {
+            productId,
+            tenor: body.tenor,
+            goodsId,
+            amountMinor: null,
+          })
+        : undefined;
       const outcome = await settleOrder(tx, {
         customerId,
         goodsId,
@@ -79,13 +100,13 @@ function settleNow(
         // Thrown so the savepoint rolls the rejected order back: a synchronous refusal changes nothing.
         throw refuse(outcome.code, outcome.message, outcome.details);
       }
+      if (acceptance) await markUsed(tx, acceptance, { orderId: outcome.order.id });
       return { statusCode: 201, body: orderStatusView(outcome.order) };
     },
   });
 }
 
 export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
-  const sql = platform.db.sql;
   return async (app) => {
     // Sale day (docs/flash.md): the queued path, the status read and its events stream.
     const queued = await registerQueuedOrders(app, platform);
@@ -116,7 +137,7 @@ export function orderRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         if (queued.applies(request)) return queued.accept(request, reply, request.body);
-        return settleNow(sql, await platform.services.clock.today(), request, reply, request.body);
+        return settleNow(platform, await platform.services.clock.today(), request, reply, request.body);
       },
     );
 

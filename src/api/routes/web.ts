@@ -9,16 +9,28 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 
-import { WEB_ROOT } from '../../paths.ts';
+import { CJK_FONT_DIR, WEB_ROOT } from '../../paths.ts';
 
 export { WEB_ROOT };
 export const WEB_AREAS = ['app', 'console', 'shared'] as const;
+/** Where the pages find the CJK font (both index.html files link its CSS from here). */
+export const FONT_PREFIX = '/fonts/noto-sans-sc/';
+/**
+ * What is served of the package: its CSS (`index.css`, one @font-face per slice, weights 100-900)
+ * and the slices themselves; nothing else (no README, metadata or package.json).
+ */
+export const FONT_CSS = 'index.css';
+const FONT_FILE =
+  /^\/(?:index\.css|files\/noto-sans-sc-(?:\d+|latin|latin-ext|cyrillic|vietnamese)-wght-normal\.woff2)$/;
+/** Font slices never change under one package version: a browser may keep them a year. */
+const FONT_MAX_AGE_S = 365 * 24 * 3600;
 
 const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
+  "font-src 'self'",
   "connect-src 'self'",
   "base-uri 'none'",
   "form-action 'self'",
@@ -45,6 +57,18 @@ export function webRoutes(): FastifyPluginAsyncTypebox {
         setHeaders: securityHeaders,
       });
     }
+    await app.register(fastifyStatic, {
+      root: CJK_FONT_DIR,
+      prefix: FONT_PREFIX,
+      decorateReply: false,
+      dotfiles: 'ignore',
+      cacheControl: false,
+      allowedPath: (pathName) => FONT_FILE.test(pathName),
+      setHeaders: (reply: FastifyReply) => {
+        securityHeaders(reply);
+        reply.header('cache-control', `public, max-age=${FONT_MAX_AGE_S}, immutable`);
+      },
+    });
     app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/app/', 302));
     // `/app` and `/console` as typed in an address bar: the pages' relative links need the slash.
     for (const area of ['app', 'console'] as const) {
