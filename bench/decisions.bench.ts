@@ -21,7 +21,13 @@
  * Prints progress, then one JSON line. FENQI_BENCH_CPU_PROFILE=DIR also writes a CPU profile of
  * the server process during the full-load run and prints its top self-time functions.
  *
- *   npm run bench -- decisions   (FENQI_BENCH_DECISION_SECONDS, FENQI_BENCH_CONNECTIONS to change)
+ *   npm run bench -- decisions   (FENQI_BENCH_DECISION_SECONDS, FENQI_BENCH_CONNECTIONS,
+ *   FENQI_BENCH_MAX_LOAD_AVG to change)
+ *
+ * `--compare-citus` runs it twice, on one PostgreSQL and on Citus (a coordinator and two workers,
+ * started as the test harness starts them), and reports the ratios, the statements each node ran
+ * per decision at full load and the share Citus routed to one shard (`--statements` alone adds
+ * those counts to one run; see bench/lib/statement-stats.ts).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +41,7 @@ import {
   PerformanceObserver,
 } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
 import { signAccessToken } from '../src/api/auth.ts';
 import { buildApi } from '../src/api/server.ts';
@@ -46,18 +53,26 @@ import type { PhaseTimings } from '../src/risk/service/decide.ts';
 import { simulatedProviders } from '../src/risk/service/providers.ts';
 import { createCustomer, nationalIdCheckChar } from '../src/store/customers.ts';
 import { publishPolicy } from '../src/store/policies.ts';
+import { testDatabase } from '../test/harness/citus.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
 import { tempDir } from '../test/harness/process.ts';
 import { startRedis } from '../test/harness/redis.ts';
+import { ratios, runBenchOnce } from './lib/compare.ts';
 import { processTree, snapshot, usedBetween } from './lib/cpu-usage.ts';
 import { percentile } from './lib/load.ts';
 import type { LoadJob, LoadResult } from './lib/load-worker.ts';
+import {
+  openStatementStats,
+  postgresServers,
+  type StatementFigures,
+  statementStatsSettings,
+} from './lib/statement-stats.ts';
 
 export const SECONDS = Number(process.env.FENQI_BENCH_DECISION_SECONDS ?? 10);
 export const CONNECTIONS = Number(process.env.FENQI_BENCH_CONNECTIONS ?? 32);
 export const WARMUP_SECONDS = 5;
 /** Measure only on a quiet machine: wait for the 1-minute load average to drop below this. */
-export const MAX_LOAD_AVG = 2.5;
+export const MAX_LOAD_AVG = Number(process.env.FENQI_BENCH_MAX_LOAD_AVG ?? 2.5);
 export const LOAD_WAIT_MAX_S = 600;
 export const LOAD_POLL_S = 5;
 export const PROFILE_TOP = 25;
@@ -225,11 +240,55 @@ function load(job: LoadJob): Promise<LoadResult> {
   });
 }
 
+const { values: flags } = parseArgs({
+  options: {
+    /** The same bench on one PostgreSQL and on Citus (1 coordinator + 2 workers), same run. */
+    'compare-citus': { type: 'boolean', default: false },
+    /** Count the platform's statements on every database node (pg_stat_statements). */
+    statements: { type: 'boolean', default: false },
+  },
+});
+
+/** Runs this bench on one PostgreSQL and on Citus, with statement counts, and their ratios. */
+async function compareCitus(): Promise<never> {
+  const script = fileURLToPath(import.meta.url);
+  log('--- one PostgreSQL ---');
+  const postgres = await runBenchOnce(script, ['--statements'], { FENQI_TEST_DB: 'postgres' });
+  log(`one PostgreSQL: ${JSON.stringify(postgres)}`);
+  log('--- Citus: a coordinator and two workers ---');
+  const citus = await runBenchOnce(script, ['--statements'], { FENQI_TEST_DB: 'citus' });
+  const compared = ['decisions_rps', 'full_p50_ms', 'full_p99_ms', 'half_bare_p99_ms', 'bare_rps'];
+  const r = ratios(citus, postgres, compared, 'citus_over_postgres');
+  process.stdout.write(`${JSON.stringify({ bench: 'decisions-citus', postgres, citus, ...r })}\n`);
+  process.exit(0);
+}
+if (flags['compare-citus']) await compareCitus();
+
+/** The statement counts of the full-load run, with each node's statements per decision. */
+function statementFigures(statements: StatementFigures, decisionCount: number) {
+  const perDecision = (n: number) => round3(n / Math.max(1, decisionCount));
+  const byNode = (f: (s: StatementFigures['per_node'][string]) => number) =>
+    Object.fromEntries(Object.entries(statements.per_node).map(([node, s]) => [node, perDecision(f(s))]));
+  return {
+    database: testDatabase(),
+    statements,
+    statements_per_decision: perDecision(statements.statements),
+    statements_per_decision_by_node: byNode((s) => s.statements),
+    // a coordinator's time includes waiting for its workers: per node, not summed
+    exec_ms_per_decision_by_node: byNode((s) => s.execMs),
+  };
+}
+
 // Production durability: a decision is answered only once its log row is on disk (group commit
 // through the decision-log batches is what makes that affordable).
 const DURABLE_SETTINGS = { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' };
 const [pg, redis] = await Promise.all([
-  startPostgres({ settings: DURABLE ? DURABLE_SETTINGS : {} }),
+  startPostgres({
+    settings: {
+      ...(DURABLE ? DURABLE_SETTINGS : {}),
+      ...(flags.statements ? statementStatsSettings(testDatabase() === 'citus') : {}),
+    },
+  }),
   startRedis(),
 ]);
 try {
@@ -308,13 +367,16 @@ try {
   await decisions(WARMUP_SECONDS, 0);
 
   // CPU per request in each part of the system, so the cores a rate needs can be worked out
-  const postmasterPid = Number(readFileSync(path.join(pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  // every node of a Citus cluster counts as postgres
+  const postmasterPids = postgresServers(pg).map((node) =>
+    Number(readFileSync(path.join(node.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
+  );
   const probe = redis.client();
   const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
   probe.disconnect();
   const parts = () => ({
     api: [process.pid],
-    postgres: processTree(postmasterPid),
+    postgres: postmasterPids.flatMap((pid) => processTree(pid)),
     redis: Number.isInteger(redisPid) ? [redisPid] : [],
   });
   const measured = async (run: () => Promise<LoadResult>) => {
@@ -348,7 +410,13 @@ try {
     await session.post('Profiler.start');
   }
   const fullPhases = platform.services.risk.collectPhaseTimings()!;
+  // the platform's statements at full load, per node
+  const statementStats = flags.statements ? await openStatementStats(pg) : undefined;
+  await statementStats?.reset();
   const { result: full, cpu_ms_per_request: decision_cpu_ms } = await measured(() => decisions(SECONDS, 0));
+  const statements = await statementStats?.read();
+  await statementStats?.close();
+  if (statements) log(`statements at full load: ${JSON.stringify(statements)}`);
   platform.services.risk.collectPhaseTimings(false);
   let profile: string[] | undefined;
   if (session && profileDir) {
@@ -468,6 +536,7 @@ try {
       goal_p99_ms: GOAL_P99_MS,
       goal_met: reached && paced.p99 < GOAL_P99_MS,
       ratio: Number((full.rps / bareRun.rps).toFixed(4)),
+      ...(statements ? statementFigures(statements, full.requests) : {}),
       ...(profile ? { profile_top: profile.slice(0, 10) } : {}),
     })}\n`,
   );

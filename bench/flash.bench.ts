@@ -10,6 +10,10 @@
  * PostgreSQL runs with production durability (fsync, synchronous_commit, full_page_writes on) for
  * pgbench and settlement alike, unless `--fsync-off` (the test harness's tuning) is given.
  * `--compare-tls` runs it twice, on servers without TLS and with it, and reports the ratios.
+ * `--compare-citus` runs it twice, on one PostgreSQL and on Citus (a coordinator and two workers,
+ * started as the test harness starts them), and reports the ratios, the statements each node ran
+ * per order and the share Citus routed to one shard (`--statements` alone adds those counts to one
+ * run; see bench/lib/statement-stats.ts).
  * Progress on stderr, a chart in bench/out/flash.html, and the last stdout line is one JSON object.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -18,6 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodeOrderMessage, orderMessage } from '../src/orders/message.ts';
 import { JetStreamQueue, ORDER_SETTLER, ORDERS_STREAM } from '../src/queue/index.ts';
+import type { Sql } from '../src/store/db.ts';
 import {
   connect,
   ledgerCheck,
@@ -31,13 +36,21 @@ import {
   startWorker,
   TENOR,
 } from '../test/flash/lab.ts';
+import { testDatabase } from '../test/harness/citus.ts';
 import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/process.ts';
 import { phaseLoopAndGc, scrapeLoopAndGc } from './lib/api-metrics.ts';
 import { writeChart } from './lib/chart.ts';
+import { ratios, runBenchOnce } from './lib/compare.ts';
 import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
 import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
 import { outboxBacklog, relayAgainstSettlement } from './lib/relay-figures.ts';
+import {
+  openStatementStats,
+  postgresServers,
+  type StatementFigures,
+  statementStatsSettings,
+} from './lib/statement-stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,6 +76,10 @@ const { values: args } = parseArgs({
      * it (credentials and permissions alike in both), and the ratios of intake and settlement.
      */
     'compare-tls': { type: 'boolean', default: false },
+    /** The same rehearsal on one PostgreSQL and on Citus (1 coordinator + 2 workers), same run. */
+    'compare-citus': { type: 'boolean', default: false },
+    /** Count the platform's statements on every database node (pg_stat_statements). */
+    statements: { type: 'boolean', default: false },
   },
 });
 
@@ -89,41 +106,42 @@ export const INTAKE_WARMUP_ORDERS = 2_000;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** The figures both comparisons put side by side. */
+const COMPARED = [
+  'intake_per_s',
+  'intake_p99_ms',
+  'intake_alone_per_s',
+  'settlement_during_burst_per_s',
+  'settlement_drain_only_per_s',
+  'sync_per_s',
+];
+
 /** Runs this rehearsal once without TLS and once with it, then prints both and their ratios. */
 async function compareTls(): Promise<never> {
   const rest = process.argv.slice(2).filter((a) => a !== '--compare-tls');
-  const once = (tls: boolean) =>
-    new Promise<Record<string, number>>((resolve, reject) => {
-      log(`--- links ${tls ? 'with' : 'without'} TLS ---`);
-      const child = spawn(process.execPath, ['--import', 'tsx', process.argv[1]!, ...rest], {
-        env: { ...process.env, FENQI_TEST_TLS: tls ? 'on' : 'off' },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-      });
-      child.on('exit', (code) =>
-        code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`exited ${code}`)),
-      );
-    });
-  const plain = await once(false);
-  const tls = await once(true);
-  const keys = [
-    'intake_per_s',
-    'intake_p99_ms',
-    'intake_alone_per_s',
-    'settlement_during_burst_per_s',
-    'settlement_drain_only_per_s',
-    'sync_per_s',
-  ].filter((k) => typeof tls[k] === 'number' && typeof plain[k] === 'number');
-  const ratios = Object.fromEntries(
-    keys.map((k) => [`${k}_tls_over_plain`, Number((tls[k]! / Math.max(1e-9, plain[k]!)).toFixed(3))]),
-  );
-  process.stdout.write(`${JSON.stringify({ bench: 'flash-tls-cost', plain, tls, ...ratios })}\n`);
+  log('--- links without TLS ---');
+  const plain = await runBenchOnce(process.argv[1]!, rest, { FENQI_TEST_TLS: 'off' });
+  log('--- links with TLS ---');
+  const tls = await runBenchOnce(process.argv[1]!, rest, { FENQI_TEST_TLS: 'on' });
+  const r = ratios(tls, plain, COMPARED, 'tls_over_plain');
+  process.stdout.write(`${JSON.stringify({ bench: 'flash-tls-cost', plain, tls, ...r })}\n`);
+  process.exit(0);
+}
+
+/** Runs this rehearsal on one PostgreSQL and on Citus, with statement counts, and their ratios. */
+async function compareCitus(): Promise<never> {
+  const rest = [...process.argv.slice(2).filter((a) => a !== '--compare-citus'), '--statements'];
+  log('--- one PostgreSQL ---');
+  const postgres = await runBenchOnce(process.argv[1]!, rest, { FENQI_TEST_DB: 'postgres' });
+  log(`one PostgreSQL: ${JSON.stringify(postgres)}`);
+  log('--- Citus: a coordinator and two workers ---');
+  const citus = await runBenchOnce(process.argv[1]!, rest, { FENQI_TEST_DB: 'citus' });
+  const r = ratios(citus, postgres, [...COMPARED, 'pgbench_tps'], 'citus_over_postgres');
+  process.stdout.write(`${JSON.stringify({ bench: 'flash-citus', postgres, citus, ...r })}\n`);
   process.exit(0);
 }
 if (args['compare-tls']) await compareTls();
+if (args['compare-citus']) await compareCitus();
 
 const outDir = path.join(ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
@@ -187,6 +205,33 @@ function orderMessageBytes(customer: string, goodsId: string, productId: string)
   return encodeOrderMessage(keys, message).length;
 }
 
+/**
+ * Idempotency keys stored more than once (a separate statement: Citus cannot push a subquery in a
+ * select list down next to an aggregate).
+ */
+function duplicateKeys(sql: Sql) {
+  return sql<{ dup: bigint }[]>`
+    select count(*)::bigint as dup from (
+      select customer_id, idempotency_key from orders group by 1, 2 having count(*) > 1) d`;
+}
+
+/** The statement counts of a run, with each node's statements per order stored. */
+function statementFigures(statements: StatementFigures, orders: number) {
+  const perOrder = (n: number) => Number((n / Math.max(1, orders)).toFixed(2));
+  return {
+    database: testDatabase(),
+    statements,
+    statements_per_order: perOrder(statements.statements),
+    statements_per_order_by_node: Object.fromEntries(
+      Object.entries(statements.per_node).map(([node, s]) => [node, perOrder(s.statements)]),
+    ),
+    // a coordinator's time includes waiting for its workers: per node, not summed
+    exec_ms_per_order_by_node: Object.fromEntries(
+      Object.entries(statements.per_node).map(([node, s]) => [node, perOrder(s.execMs)]),
+    ),
+  };
+}
+
 type RawRuns = Record<RawMode, { result: RawResult; cpu_ms_per_order: Record<string, number> }>;
 
 /** The physical-limit baselines and intake alone against each. */
@@ -221,6 +266,7 @@ const servers = await startServers({
   checkpoint_timeout: '30min',
   // Both pgbench and settlement commit durably, as a deployment does; the harness turns these off.
   ...(DURABLE ? { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' } : {}),
+  ...(args.statements ? statementStatsSettings(testDatabase() === 'citus') : {}),
 });
 const procs: Proc[] = [];
 // Interrupted (Ctrl-C): still stop every child and server, so nothing outlives the rehearsal.
@@ -291,8 +337,9 @@ rehearsal: try {
   log(`bare Fastify: ${bareRun.rate_per_s}/s, p99 ${bareRun.p99_ms} ms`);
 
   // What every part costs per order, read from /proc around each measured run.
-  const postmasterPid = Number(
-    readFileSync(path.join(servers.pg.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+  // every node of a Citus cluster counts as postgres
+  const postmasterPids = postgresServers(servers.pg).map((node) =>
+    Number(readFileSync(path.join(node.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
   );
   let redisPid: number | undefined;
   if (servers.redis.kind === 'single') {
@@ -305,7 +352,7 @@ rehearsal: try {
   const parts: Parts = {
     api: () => treesOf(apiPids),
     worker: () => treesOf(workerPids),
-    postgres: () => treesOf([postmasterPid]),
+    postgres: () => treesOf(postmasterPids),
     nats: () => treesOf([servers.nats.pid()]),
     redis: () => treesOf([redisPid]),
   };
@@ -423,6 +470,9 @@ rehearsal: try {
     process.stdout.write(`${JSON.stringify(figures)}\n`);
     break rehearsal;
   }
+  // the platform's statements during the burst and the settlement-only phase, per node
+  const statementStats = args.statements ? await openStatementStats(servers.pg) : undefined;
+  await statementStats?.reset();
   const queue = new JetStreamQueue(servers.nats.url, 'flash-bench', servers.nats.link());
   const timeline: { t: number; stored: number; backlog: number; outbox: number }[] = [];
   const burstStartMs = Date.now();
@@ -477,15 +527,15 @@ rehearsal: try {
   const settleSeconds = firstSample
     ? (drainedMs - burstStartMs - firstSample.t) / 1000 + SAMPLE_MS / 1000
     : 0;
-  const [counts] = await sql<{ settled: bigint; rejected: bigint; total: bigint; dup: bigint }[]>`
+  const [counts] = await sql<{ settled: bigint; rejected: bigint; total: bigint }[]>`
     select count(*) filter (where status = 'settled')::bigint as settled,
-      count(*) filter (where status = 'rejected')::bigint as rejected, count(*)::bigint as total,
-      (select count(*) from (select customer_id, idempotency_key from orders group by 1, 2 having count(*) > 1) d)::bigint as dup
+      count(*) filter (where status = 'rejected')::bigint as rejected, count(*)::bigint as total
     from orders`;
+  const [dupBurst] = await duplicateKeys(sql);
   const uniqueAccepted = new Set(acceptedIds).size;
   const lost = acceptedIds.length - stored;
   const duplicated =
-    acceptedIds.length - uniqueAccepted + Number(counts!.dup) + (Number(counts!.total) - stored);
+    acceptedIds.length - uniqueAccepted + Number(dupBurst!.dup) + (Number(counts!.total) - stored);
   const settlementsPerS = settleSeconds > 0 ? stored / settleSeconds : 0;
   // Once intake stops, settlement has the machine to itself: the rate the database can take.
   const afterIntakePerS = (stored - storedAtIntakeEnd) / Math.max(0.001, (drainedMs - intakeEndMs) / 1000);
@@ -568,12 +618,14 @@ rehearsal: try {
   log(
     `settlement alone: ${fillStored} orders (backlog ${backlogBefore}) in ${(drainOnlyMs / 1000).toFixed(1)} s = ${drainOnlyPerS.toFixed(0)}/s`,
   );
-  const [dupAfter] = await sql<{ dup: bigint; settled: bigint; rejected: bigint }[]>`
-    select (select count(*) from (
-        select customer_id, idempotency_key from orders group by 1, 2 having count(*) > 1) d)::bigint as dup,
-      count(*) filter (where status = 'settled')::bigint as settled,
+  const [dupAfter] = await sql<{ settled: bigint; rejected: bigint }[]>`
+    select count(*) filter (where status = 'settled')::bigint as settled,
       count(*) filter (where status = 'rejected')::bigint as rejected
     from orders`;
+  const [dupFill] = await duplicateKeys(sql);
+  const statements = await statementStats?.read();
+  await statementStats?.close();
+  if (statements) log(`statements (burst and settlement-only phase): ${JSON.stringify(statements)}`);
   log('fenqi ledger check');
   const ledger = ledgerCheck(servers.pg.url);
   log(`ledger: ${ledger.ok ? 'balanced' : 'DISCREPANCIES'}`);
@@ -619,7 +671,7 @@ rehearsal: try {
   const drainSeconds = (drainedMs - intakeEndMs) / 1000;
   const allLost = lost + fillLost;
   const allDuplicated =
-    duplicated + Number(dupAfter!.dup) - Number(counts!.dup) + (fillIds.length - new Set(fillIds).size);
+    duplicated + Number(dupFill!.dup) - Number(dupBurst!.dup) + (fillIds.length - new Set(fillIds).size);
   const ratio = (a: number, b: number) => Number((a / Math.max(1, b)).toFixed(3));
   const figures = {
     bench: 'flash',
@@ -710,6 +762,7 @@ rehearsal: try {
         relay.relay_backlog_at_end === 0 &&
         relay.relay_events_per_s >= RELAY_KEEP_UP_SHARE * relay.relay_events_written_per_s,
     },
+    ...(statements ? statementFigures(statements, stored + fillStored) : {}),
     chart: 'bench/out/flash.html',
   };
   const seconds = timeline.length;

@@ -99,11 +99,14 @@ async function insertActive(
   publishedBy: bigint | null,
 ): Promise<StoredPolicy> {
   await tx`update risk_policy_versions set active = false where active`;
+  // read first, then insert: Citus cannot run an insert ... select from the same reference table
+  // (the caller's exclusive lock keeps max + 1 unique)
+  const [last] = await tx<{ version: number }[]>`
+    select coalesce(max(version), 0)::int as version from risk_policy_versions`;
   const [row] = await tx<Row[]>`
     insert into risk_policy_versions (version, policy, active, note, published_by)
-    select coalesce(max(version), 0) + 1, ${tx.json(policy as never)}, true, ${note},
-           ${publishedBy === null ? null : publishedBy.toString()}::bigint
-    from risk_policy_versions
+    values (${last!.version + 1}, ${tx.json(policy as never)}, true, ${note},
+            ${publishedBy === null ? null : publishedBy.toString()}::bigint)
     returning version, active, note, published_by, created_at, policy`;
   return stored(row!);
 }

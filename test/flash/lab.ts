@@ -549,6 +549,8 @@ export async function saleRun(
       retries: () => number;
     }) => Promise<void>;
     settleTimeoutMs?: number;
+    /** How long the burst may take (default SALE_BURST_DEADLINE_MS; bigger sales give more). */
+    burstTimeoutMs?: number;
   },
 ): Promise<SaleRun> {
   const env = serviceEnv(servers);
@@ -561,7 +563,7 @@ export async function saleRun(
   const orders = ordersFor(data.customers, options.perCustomer, 'sale');
   const result = await burst(() => [...alive], data, orders, {
     concurrency: 64,
-    deadlineMs: Date.now() + SALE_BURST_DEADLINE_MS,
+    deadlineMs: Date.now() + (options.burstTimeoutMs ?? SALE_BURST_DEADLINE_MS),
     onAnswer: () => {
       if (++answered === options.faultAt)
         faultDone = options.fault({ apis, workers, alive, env, retries: () => retries });

@@ -1,18 +1,21 @@
 /**
  * `fenqi ops` from the command line: usage errors exit 2, and a drill with no topology configured
  * stands one up, prints progress on stderr, writes its reports, prints the JSON report as its
- * last stdout line and exits 0 on a pass.
+ * last stdout line and exits 0 on a pass; `ops up --citus` stands up a coordinator and two workers
+ * the platform reaches through DATABASE_URL over verified TLS, and `ops down` stops them.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BINARIES_POSTGRES } from '../../src/ops/cluster.ts';
-import { missingBinaries } from '../../src/ops/proc.ts';
+import { isAlive, missingBinaries, postmasterPid } from '../../src/ops/proc.ts';
+import { openPostgres } from '../../src/store/db.ts';
+import { citusUnavailableReason } from '../harness/citus.ts';
 
 const FENQI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/fenqi');
 const DRILL_LIMIT_MS = 180_000;
@@ -82,5 +85,45 @@ describe('fenqi ops', () => {
     assert.match(result.stderr, /failover drill: .*writes acked/);
     assert.match(result.stderr, /tearing down the drill topology/);
     assert.ok(existsSync(report.files.json) && existsSync(report.files.markdown));
+  });
+
+  test('ops up --citus serves DATABASE_URL from a coordinator with two workers; ops down stops every node', {
+    skip: citusUnavailableReason() ?? false,
+  }, async () => {
+    // PostgreSQL runs as the postgres user, which must reach its directory through this one
+    await chmod(scratch, 0o755);
+    const dir = path.join(scratch, 'citus');
+    const up = await run(['ops', 'up', '--citus', '--dir', dir]);
+    assert.equal(up.code, 0, up.stderr.slice(-2000));
+    const url = /DATABASE_URL='([^']+)'/.exec(up.stdout)?.[1];
+    assert.ok(url?.includes('sslmode=verify-full'), up.stdout);
+    const state = JSON.parse(await readFile(path.join(dir, 'citus.json'), 'utf8')) as {
+      nodes: { name: string; port: number; dataDir: string }[];
+    };
+    const sql = openPostgres(url!, { max: 1, onnotice: () => {} });
+    const pids = state.nodes.map((n) => postmasterPid(n.dataDir));
+    let down: Awaited<ReturnType<typeof run>> | undefined;
+    try {
+      const workers = await sql<
+        { node_port: number }[]
+      >`select node_port from citus_get_active_worker_nodes()`;
+      assert.deepEqual(
+        workers.map((w) => Number(w.node_port)).sort(),
+        state.nodes
+          .filter((n) => n.name !== 'coordinator')
+          .map((n) => n.port)
+          .sort(),
+      );
+      const [tls] = await sql<{ ssl: boolean }[]>`select ssl from pg_stat_ssl where pid = pg_backend_pid()`;
+      assert.equal(tls?.ssl, true);
+      assert.ok(pids.every(isAlive), 'every node runs');
+    } finally {
+      await sql.end({ timeout: 2 });
+      // stopped even when an assertion above failed
+      down = await run(['ops', 'down', '--dir', dir]);
+    }
+    assert.equal(down?.code, 0, down?.stderr);
+    assert.ok(!existsSync(dir), 'the topology directory is removed');
+    assert.ok(!pids.some(isAlive), 'no node runs any more');
   });
 });

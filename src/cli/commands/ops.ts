@@ -29,6 +29,20 @@ async function requireTopology(dir: string) {
   return state;
 }
 
+/** `fenqi ops up --citus`: the coordinator and workers, and the URLs the platform connects with. */
+async function citusUpCommand(dir: string): Promise<void> {
+  const { citusAppUrl, citusUp } = await import('../../ops/citus-topology.ts');
+  const state = await citusUp(dir);
+  const lines = [
+    `citus topology up under ${state.baseDir} (every link TLS from the CA in ${state.tlsDir}, with passwords)`,
+    ...state.nodes.map((n) => `  ${n.name} postgres 127.0.0.1:${n.port}`),
+    `  DATABASE_URL='${citusAppUrl(state)}'`,
+    `  MIGRATION_DATABASE_URL='${citusAppUrl(state, 'owner')}'`,
+    '  fenqi migrate distributes the tables; fenqi db nodes lists the workers (DATABASE_ADMIN_URL: a superuser on the coordinator)',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
 export function register(program: Command): void {
   const ops = program.command('ops').description('disaster recovery: topology, backups, restore, drills');
 
@@ -66,7 +80,12 @@ export function register(program: Command): void {
     .description('stand up the one-machine topology: 3 PostgreSQL members under Patroni, etcd, 3 NATS nodes')
     .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
     .option('--no-nats', 'PostgreSQL only')
-    .action(async (opts: { dir: string; nats: boolean }) => {
+    .option(
+      '--citus',
+      'instead: a Citus coordinator and two workers (TLS, passwords); DATABASE_URL is the coordinator',
+    )
+    .action(async (opts: { dir: string; nats: boolean; citus?: boolean }) => {
+      if (opts.citus) return await citusUpCommand(opts.dir);
       const { up } = await import('../../ops/cluster.ts');
       const { APP_DATABASE, appDatabaseUrl, natsEnv } = await import('../../ops/topology.ts');
       const state = await up(opts.dir, { parts: { postgres: true, nats: opts.nats } });
@@ -99,6 +118,13 @@ export function register(program: Command): void {
     .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
     .option('--keep', 'keep data directories and repositories')
     .action(async (opts: { dir: string; keep?: boolean }) => {
+      const { citusDown, loadCitusState } = await import('../../ops/citus-topology.ts');
+      const citus = await loadCitusState(opts.dir);
+      if (citus) {
+        await citusDown(citus, { keepFiles: opts.keep === true });
+        process.stdout.write(`citus topology under ${citus.baseDir} stopped\n`);
+        return;
+      }
       const { down, loadState } = await import('../../ops/cluster.ts');
       const state = await loadState(opts.dir);
       if (!state) throw new UsageError(`no topology under ${opts.dir}`);

@@ -1,0 +1,267 @@
+/**
+ * `fenqi ops up --citus`: fenqi's scale-out topology on one machine, a Citus coordinator and two
+ * workers (issue 20 item 1), set up as the test harness sets up its cluster: every node accepts
+ * only TLS with a scram password from loopback, the nodes reach each other over verified TLS
+ * (citus.node_conninfo) with the same role passwords (pg_dist_authinfo for Citus's own links,
+ * ~/.pgpass for the logical-replication subscriptions of online shard moves). The application
+ * connects to the coordinator exactly as to one PostgreSQL: DATABASE_URL, nothing else changes.
+ * The state lives in <dir>/citus.json; `fenqi ops down` stops the nodes and removes the directory.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type CertSet, generateDevCerts } from '../link/certs.ts';
+import { openPostgres } from '../store/db.ts';
+import {
+  createRolesSql,
+  type DatabaseRoles,
+  DEFAULT_DATABASE_ROLES,
+  databaseGrantsSql,
+} from '../store/roles.ts';
+import {
+  chownToPostgres,
+  isAlive,
+  killTree,
+  missingBinaries,
+  mkdirOwned,
+  postmasterPid,
+  progress,
+  runAsPostgres,
+  sleep,
+  spawnDaemon,
+  waitFor,
+} from './proc.ts';
+import { APP_DATABASE, freePort, LOOPBACK, PG_BIN_DIR } from './topology.ts';
+
+export const CITUS_STATE_FILE = 'citus.json';
+export const CITUS_WORKER_COUNT = 2;
+export const CITUS_LIBRARY = path.join(path.dirname(PG_BIN_DIR), 'lib', 'citus.so');
+/** Two-phase commit (multi-shard writes) needs prepared transactions on every node. */
+export const CITUS_MAX_PREPARED_TRANSACTIONS = 200;
+const NODE_READY_LIMIT_MS = 60_000;
+const GRACEFUL_STOP_LIMIT_MS = 20_000;
+const PASSWORD_BYTES = 18;
+
+export type CitusNodeName = 'coordinator' | `worker${number}`;
+
+export interface CitusNode {
+  name: CitusNodeName;
+  port: number;
+  dir: string;
+  dataDir: string;
+  logPath: string;
+}
+
+export interface CitusTopology {
+  version: 1;
+  kind: 'citus';
+  baseDir: string;
+  tlsDir: string;
+  caFile: string;
+  nodes: CitusNode[];
+  passwords: { superuser: string; roles: DatabaseRoles };
+  startedAt: string;
+}
+
+const secret = () => randomBytes(PASSWORD_BYTES).toString('base64url');
+
+export async function loadCitusState(baseDir: string): Promise<CitusTopology | undefined> {
+  const file = path.join(path.resolve(baseDir), CITUS_STATE_FILE);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(await readFile(file, 'utf8')) as CitusTopology;
+}
+
+/** A node's URL over verified TLS, as `role` (superuser by default). */
+export function citusNodeUrl(
+  state: CitusTopology,
+  node: CitusNode,
+  role: keyof DatabaseRoles | 'superuser' = 'superuser',
+  database = APP_DATABASE,
+): string {
+  const user = role === 'superuser' ? 'postgres' : DEFAULT_DATABASE_ROLES[role];
+  const password = role === 'superuser' ? state.passwords.superuser : state.passwords.roles[role];
+  const tls = `sslmode=verify-full&sslrootcert=${encodeURIComponent(state.caFile)}`;
+  return `postgres://${user}:${encodeURIComponent(password)}@${LOOPBACK}:${node.port}/${database}?${tls}`;
+}
+
+/** The application's DATABASE_URL (and, as owner, MIGRATION_DATABASE_URL): the coordinator. */
+export function citusAppUrl(state: CitusTopology, role: keyof DatabaseRoles = 'app'): string {
+  return citusNodeUrl(state, state.nodes[0]!, role);
+}
+
+async function planCitus(baseDir: string): Promise<CitusTopology> {
+  const names: CitusNodeName[] = [
+    'coordinator',
+    ...Array.from({ length: CITUS_WORKER_COUNT }, (_, i) => `worker${i + 1}` as const),
+  ];
+  const nodes: CitusNode[] = [];
+  for (const name of names) {
+    const dir = path.join(baseDir, name);
+    nodes.push({
+      name,
+      port: await freePort(),
+      dir,
+      dataDir: path.join(dir, 'data'),
+      logPath: path.join(dir, 'postgres.log'),
+    });
+  }
+  const tlsDir = path.join(baseDir, 'tls');
+  return {
+    version: 1,
+    kind: 'citus',
+    baseDir,
+    tlsDir,
+    caFile: path.join(tlsDir, 'ca.crt'),
+    nodes,
+    passwords: { superuser: secret(), roles: { owner: secret(), app: secret(), report: secret() } },
+    startedAt: new Date().toISOString(),
+  };
+}
+
+/** Every login role with its password: the same on every node. */
+function loginRoles(state: CitusTopology): [string, string][] {
+  return [
+    ['postgres', state.passwords.superuser],
+    ...(['owner', 'app', 'report'] as const).map(
+      (r) => [DEFAULT_DATABASE_ROLES[r], state.passwords.roles[r]] as [string, string],
+    ),
+  ];
+}
+
+function serverSettings(node: CitusNode, certs: CertSet): Record<string, string> {
+  return {
+    port: String(node.port),
+    listen_addresses: LOOPBACK,
+    unix_socket_directories: node.dir,
+    hba_file: path.join(node.dir, 'pg_hba.conf'),
+    ssl: 'on',
+    ssl_cert_file: certs.serverCertFile,
+    ssl_key_file: certs.serverKeyFile,
+    ssl_ca_file: certs.caFile,
+    password_encryption: 'scram-sha-256',
+    shared_preload_libraries: 'citus',
+    max_prepared_transactions: String(CITUS_MAX_PREPARED_TRANSACTIONS),
+    // logical replication for online shard moves (fenqi db rebalance)
+    wal_level: 'logical',
+    'citus.node_conninfo': `sslmode=verify-full sslrootcert=${certs.caFile}`,
+  };
+}
+
+async function writeOwned(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+  chownToPostgres(file);
+}
+
+async function sqlOn(url: string, statements: string[]): Promise<void> {
+  const sql = openPostgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    for (const statement of statements) await sql.unsafe(statement);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** initdb with scram, TLS-only pg_hba, ~/.pgpass; starts the node and waits until it answers. */
+async function startNode(state: CitusTopology, node: CitusNode, certs: CertSet): Promise<void> {
+  await mkdirOwned(node.dir);
+  const pwfile = path.join(node.dir, 'pwfile');
+  await writeOwned(pwfile, `${state.passwords.superuser}\n`);
+  await runAsPostgres(path.join(PG_BIN_DIR, 'initdb'), [
+    '-D',
+    node.dataDir,
+    '-U',
+    'postgres',
+    '-A',
+    'scram-sha-256',
+    `--pwfile=${pwfile}`,
+    '-E',
+    'UTF8',
+    '--no-instructions',
+  ]);
+  await rm(pwfile);
+  await writeOwned(
+    path.join(node.dir, 'pg_hba.conf'),
+    'hostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n',
+  );
+  const pgpass = loginRoles(state).flatMap(([role, password]) =>
+    [LOOPBACK, 'localhost'].map((host) => `${host}:*:*:${role}:${password}`),
+  );
+  await writeOwned(path.join(node.dir, '.pgpass'), `${pgpass.join('\n')}\n`);
+  const args = [
+    '-D',
+    node.dataDir,
+    ...Object.entries(serverSettings(node, certs)).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+  ];
+  // libpq inside the server (Citus's links, shard-move subscriptions) reads $HOME/.pgpass
+  spawnDaemon(path.join(PG_BIN_DIR, 'postgres'), args, node.logPath, { env: { HOME: node.dir } });
+  await waitFor(
+    `${node.name} on port ${node.port}`,
+    () =>
+      sqlOn(citusNodeUrl(state, node, 'superuser', 'postgres'), ['select 1']).then(
+        () => true,
+        () => undefined,
+      ),
+    NODE_READY_LIMIT_MS,
+    300,
+  );
+  await sqlOn(citusNodeUrl(state, node, 'superuser', 'postgres'), [
+    ...createRolesSql(DEFAULT_DATABASE_ROLES, state.passwords.roles),
+    `create database ${APP_DATABASE}`,
+  ]);
+  await sqlOn(citusNodeUrl(state, node), [
+    'create extension if not exists citus',
+    ...databaseGrantsSql(APP_DATABASE, DEFAULT_DATABASE_ROLES),
+  ]);
+  progress(`citus ${node.name} on ${LOOPBACK}:${node.port}`);
+}
+
+export async function citusUp(baseDir: string): Promise<CitusTopology> {
+  const missing = missingBinaries([path.join(PG_BIN_DIR, 'postgres')]);
+  if (!existsSync(CITUS_LIBRARY)) missing.push(`${CITUS_LIBRARY} missing: run scripts/install-citus.sh`);
+  if (missing.length > 0) throw new Error(missing.join('; '));
+  const base = path.resolve(baseDir);
+  const existing = await loadCitusState(base);
+  if (existing?.nodes.some((n) => isAlive(postmasterPid(n.dataDir)))) {
+    throw new Error(`a Citus topology already runs under ${base} (fenqi ops down first)`);
+  }
+  if (existsSync(base) && readdirSync(base).length > 0 && !existing) {
+    throw new Error(`${base} is not empty and holds no topology: choose another --dir`);
+  }
+  await rm(base, { recursive: true, force: true });
+  await mkdirOwned(base);
+  const state = await planCitus(base);
+  await writeFile(path.join(base, CITUS_STATE_FILE), JSON.stringify(state, null, 2), { mode: 0o600 });
+  const certs = generateDevCerts(state.tlsDir);
+  chownToPostgres(state.tlsDir);
+  for (const file of readdirSync(state.tlsDir)) chownToPostgres(path.join(state.tlsDir, file));
+  try {
+    await Promise.all(state.nodes.map((node) => startNode(state, node, certs)));
+    const [coordinator, ...workers] = state.nodes as [CitusNode, ...CitusNode[]];
+    await sqlOn(citusNodeUrl(state, coordinator), [
+      ...loginRoles(state).map(
+        ([role, password]) =>
+          `insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, '${role}', 'password=${password}')
+           on conflict (nodeid, rolename) do update set authinfo = excluded.authinfo`,
+      ),
+      `select citus_set_coordinator_host('${LOOPBACK}', ${coordinator.port})`,
+      ...workers.map((w) => `select citus_add_node('${LOOPBACK}', ${w.port})`),
+    ]);
+  } catch (err) {
+    progress(`citus topology failed to come up: ${(err as Error).message}; stopping it`);
+    await citusDown(state, { keepFiles: true });
+    throw new Error(`citus topology failed to come up (logs under ${base}): ${(err as Error).message}`);
+  }
+  progress(`citus topology up: coordinator and ${CITUS_WORKER_COUNT} workers`);
+  return state;
+}
+
+/** Fast shutdown (SIGINT) of every node, SIGKILL after a while; then the directory goes. */
+export async function citusDown(state: CitusTopology, options: { keepFiles?: boolean } = {}): Promise<void> {
+  const pids = state.nodes.map((n) => postmasterPid(n.dataDir));
+  for (const pid of pids) if (isAlive(pid)) process.kill(pid!, 'SIGINT');
+  const deadline = Date.now() + GRACEFUL_STOP_LIMIT_MS;
+  while (Date.now() < deadline && pids.some(isAlive)) await sleep(200);
+  for (const pid of pids) killTree(pid);
+  if (!options.keepFiles) await rm(state.baseDir, { recursive: true, force: true });
+}
