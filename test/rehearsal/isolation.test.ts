@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { type Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import { REDIS_SHADOW_USER, redisShadowAclRule } from '../../src/cache/acl.ts';
@@ -42,6 +42,7 @@ import { Notifier } from '../../src/workers/notifier.ts';
 import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
 import { SECRETS, type Seed, type Servers, seed, startServers, TENOR, tokenFor } from '../flash/lab.ts';
 import { tempDir } from '../harness/process.ts';
+import { redisChecksums, tableChecksums } from './support.ts';
 
 const REHEARSAL_ID = 'spring-2027';
 const TAG_LIFETIME_MS = 60_000;
@@ -123,30 +124,6 @@ async function countUntil(sql: Sql, table: 'orders', want: number): Promise<numb
     if (n >= want || Date.now() > deadline) return n;
     await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
   }
-}
-
-/** Every production table's rows, hashed in a stable order: equal hashes, equal contents. */
-async function tableChecksums(sql: Sql): Promise<Map<string, string>> {
-  const tables = await sql<{ name: string }[]>`
-    select tablename as name from pg_tables where schemaname = 'public' order by tablename`;
-  const sums = new Map<string, string>();
-  for (const { name } of tables) {
-    const [row] = await sql.unsafe<{ sum: string | null }[]>(
-      `select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as sum from public."${name}" t`,
-    );
-    sums.set(name, row?.sum ?? '');
-  }
-  return sums;
-}
-
-/** Every production Redis key with its type and value dump (admin: the only user who sees all). */
-async function redisChecksums(admin: Redis | Cluster): Promise<Map<string, string>> {
-  const sums = new Map<string, string>();
-  for (const key of (await admin.keys('fenqi:*')).sort()) {
-    const dump = await admin.dumpBuffer(key);
-    sums.set(key, dump ? dump.toString('hex') : '');
-  }
-  return sums;
 }
 
 function shadowUrl(appUrl: string, password: string): string {
