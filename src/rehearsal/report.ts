@@ -14,16 +14,17 @@ export interface HopTime {
 }
 
 /**
- * The rule for "first to saturate", in the order checked each second:
- *  - intake: answers fall behind sends by more than INTAKE_LAG_SHARE, or the second's p99 is above
+ * The rule for "first to saturate", in the order checked each second (a one-second blip, such as
+ * the first second's warm-up, is not saturation: a signal must hold SUSTAINED_SECONDS in a row):
+ *  - intake: answers fall behind sends by more than INTAKE_LAG_SHARE, or p99 is above
  *    P99_JUMP_FACTOR times the run's best second and above P99_FLOOR_MS;
- *  - settlement: the backlog grew BACKLOG_GROWTH_SECONDS seconds in a row;
+ *  - settlement: the backlog grows;
  *  - PostgreSQL: active backends at or above PG_ACTIVE_LINE (work queued inside the database).
  */
 export const INTAKE_LAG_SHARE = 0.1;
 export const P99_JUMP_FACTOR = 4;
 export const P99_FLOOR_MS = 50;
-export const BACKLOG_GROWTH_SECONDS = 3;
+export const SUSTAINED_SECONDS = 3;
 export const PG_ACTIVE_LINE = 32;
 
 export interface Saturation {
@@ -59,36 +60,34 @@ function median(values: readonly number[]): number | null {
 export function firstSaturated(samples: readonly SampleRow[]): Saturation | null {
   const p99s = samples.map((s) => s.p99Us).filter((v): v is number => v !== null);
   const bestP99Ms = p99s.length > 0 ? Math.min(...p99s) / 1000 : null;
-  let growth = 0;
+  let lagging = 0;
+  let slow = 0;
+  let growing = 0;
   for (const [i, s] of samples.entries()) {
     const answered = s.accepted + s.refused + s.failed;
-    if (s.sent > 0 && answered < s.sent * (1 - INTAKE_LAG_SHARE)) {
-      return {
-        component: 'intake',
-        second: s.secondIndex,
-        why: `answered ${answered} of ${s.sent} sent that second`,
-      };
-    }
+    lagging = s.sent > 0 && answered < s.sent * (1 - INTAKE_LAG_SHARE) ? lagging + 1 : 0;
     const p99Ms = s.p99Us === null ? null : s.p99Us / 1000;
-    if (p99Ms !== null && bestP99Ms !== null && p99Ms > P99_JUMP_FACTOR * bestP99Ms && p99Ms > P99_FLOOR_MS) {
-      return {
-        component: 'intake',
-        second: s.secondIndex,
-        why: `p99 ${p99Ms.toFixed(1)} ms, ${P99_JUMP_FACTOR}x the best second's`,
-      };
-    }
+    const jumped =
+      p99Ms !== null && bestP99Ms !== null && p99Ms > P99_JUMP_FACTOR * bestP99Ms && p99Ms > P99_FLOOR_MS;
+    slow = jumped ? slow + 1 : 0;
     const previous = samples[i - 1]?.backlog;
-    growth = s.backlog !== null && previous != null && s.backlog > previous ? growth + 1 : 0;
-    if (growth >= BACKLOG_GROWTH_SECONDS) {
-      return {
-        component: 'settlement',
-        second: s.secondIndex,
-        why: `backlog grew ${growth} s in a row to ${s.backlog}`,
-      };
-    }
-    if (s.pgActive !== null && s.pgActive >= PG_ACTIVE_LINE) {
-      return { component: 'PostgreSQL', second: s.secondIndex, why: `${s.pgActive} active backends` };
-    }
+    growing = s.backlog !== null && previous != null && s.backlog > previous ? growing + 1 : 0;
+    const at = (component: Saturation['component'], why: string) => ({
+      component,
+      second: s.secondIndex,
+      why,
+    });
+    if (lagging >= SUSTAINED_SECONDS)
+      return at('intake', `answers behind sends ${lagging} s in a row (${answered} of ${s.sent})`);
+    if (slow >= SUSTAINED_SECONDS)
+      return at(
+        'intake',
+        `p99 above ${P99_JUMP_FACTOR}x the best second's ${slow} s in a row (${p99Ms?.toFixed(1)} ms)`,
+      );
+    if (growing >= SUSTAINED_SECONDS)
+      return at('settlement', `backlog grew ${growing} s in a row to ${s.backlog}`);
+    if (s.pgActive !== null && s.pgActive >= PG_ACTIVE_LINE)
+      return at('PostgreSQL', `${s.pgActive} active backends`);
   }
   return null;
 }
@@ -203,9 +202,9 @@ ${charts(run.samples).join('\n')}
 <h2>Where time goes per hop</h2>
 ${hopsSection(hops)}
 <h2>How "first to saturate" is decided</h2>
-<p>Each second in order: intake, when answers fall behind sends by more than ${INTAKE_LAG_SHARE * 100}% or p99 is above
-${P99_JUMP_FACTOR}x the best second's and above ${P99_FLOOR_MS} ms; settlement, when the backlog grows ${BACKLOG_GROWTH_SECONDS} seconds
-in a row; PostgreSQL, at ${PG_ACTIVE_LINE} or more active backends.</p>
+<p>Each second in order, a signal counting once it has held ${SUSTAINED_SECONDS} seconds in a row: intake, when answers
+fall behind sends by more than ${INTAKE_LAG_SHARE * 100}% or p99 is above ${P99_JUMP_FACTOR}x the best second's and above
+${P99_FLOOR_MS} ms; settlement, when the backlog grows; PostgreSQL, at ${PG_ACTIVE_LINE} or more active backends.</p>
 </body></html>
 `;
 }

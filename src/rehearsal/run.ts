@@ -8,7 +8,7 @@ import path from 'node:path';
 import { connectPostgres, type Queryable } from '../store/db.ts';
 import { finishRun, getRehearsal, readRun, recordSample, startRun } from '../store/rehearsals.ts';
 import { cleanRehearsal } from './clean.ts';
-import { assertTargetAllowed, type RunOutcome, runLoad } from './load.ts';
+import { assertTargetAllowed, type RunOutcome, runLoad, type SecondSample } from './load.ts';
 import { shadowTargets } from './plan.ts';
 import type { GuardRails, Phase } from './profile.ts';
 import { type RunSummary, renderReport, summarize } from './report.ts';
@@ -28,6 +28,14 @@ export async function runRehearsal(req: RunRequest, progress: (line: string) => 
   return withSides((sides) => runOnSides(sides, req, progress));
 }
 
+function progressLine(s: SecondSample): string {
+  const p99 = s.p99Us === null ? '-' : (s.p99Us / 1000).toFixed(1);
+  return (
+    `${s.secondIndex}s ${s.phase} target ${s.targetPerS}/s: accepted ${s.accepted} refused ${s.refused} ` +
+    `failed ${s.failed} p99 ${p99} ms backlog ${s.backlog ?? '-'}`
+  );
+}
+
 export async function runOnSides(
   { shadow, rehearsal, tokenSecret }: Pick<Sides, 'shadow' | 'rehearsal' | 'tokenSecret'>,
   req: RunRequest,
@@ -44,21 +52,25 @@ export async function runOnSides(
   if (!(await startRun(shadow.db.sql, req.id, req.profile))) {
     throw new Error(`rehearsal ${req.id} has run already; plan a new one for another run`);
   }
-  const sampler = new SignalSampler(shadow);
-  await sampler.sample(); // a first reading, so the first second has rates
-  const outcome = await runLoad(
-    { apiUrl: req.apiUrl, rehearsalId: req.id, rehearsalKey: rehearsal.key, tokenSecret, ...targets },
-    req.phases,
-    req.rails,
-    () => sampler.sample(),
-    async (s) => {
-      await recordSample(shadow.db.sql, req.id, s);
-      progress(
-        `${s.secondIndex}s ${s.phase} target ${s.targetPerS}/s: accepted ${s.accepted} refused ${s.refused} failed ${s.failed}` +
-          ` p99 ${s.p99Us === null ? '-' : (s.p99Us / 1000).toFixed(1)} ms backlog ${s.backlog ?? '-'}`,
-      );
-    },
-  );
+  // the statistics views get a connection of their own: a reading must not queue behind the load
+  const statsSql = rehearsal.databaseUrl ? connectPostgres(rehearsal.databaseUrl, 1) : undefined;
+  let outcome: RunOutcome;
+  try {
+    const sampler = new SignalSampler(shadow, statsSql);
+    await sampler.sample(); // a first reading, so the first second has rates
+    outcome = await runLoad(
+      { apiUrl: req.apiUrl, rehearsalId: req.id, rehearsalKey: rehearsal.key, tokenSecret, ...targets },
+      req.phases,
+      req.rails,
+      () => sampler.sample(),
+      async (s) => {
+        await recordSample(shadow.db.sql, req.id, s);
+        progress(progressLine(s));
+      },
+    );
+  } finally {
+    await statsSql?.end({ timeout: 5 });
+  }
   await finishRun(shadow.db.sql, req.id, outcome.stopReason);
   if (outcome.stopReason) progress(`stopped early: ${outcome.stopReason}`);
   return outcome;

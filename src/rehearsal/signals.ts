@@ -8,6 +8,7 @@
 import { RedisCache } from '../cache/redis-cache.ts';
 import type { Platform } from '../platform.ts';
 import { ORDER_SETTLER, ORDERS_STREAM } from '../queue/index.ts';
+import type { Queryable } from '../store/db.ts';
 import { withTimeout } from '../timeout.ts';
 
 export const SIGNAL_TIMEOUT_MS = 500;
@@ -32,7 +33,14 @@ export function infoField(info: string, field: string): number | null {
 export class SignalSampler {
   private lastCommits: { count: number; atMs: number } | undefined;
 
-  constructor(private readonly shadow: Platform) {}
+  /**
+   * `statsSql`: a connection of its own for the statistics views, so a reading never queues behind
+   * the shadow side's busy pool (the shadow pool's is used when none is given).
+   */
+  constructor(
+    private readonly shadow: Platform,
+    private readonly statsSql: Queryable = shadow.db.sql,
+  ) {}
 
   async sample(nowMs = Date.now()): Promise<Signals> {
     const [backlog, pg, redis] = await Promise.all([
@@ -59,7 +67,7 @@ export class SignalSampler {
   }
 
   private async postgres(): Promise<{ active: number; commits: number }> {
-    const [row] = await this.shadow.db.sql<{ active: number; commits: string }[]>`
+    const [row] = await this.statsSql<{ active: number; commits: string }[]>`
       select (select count(*)::int from pg_stat_activity
                 where datname = current_database() and state = 'active') as active,
              (select xact_commit::text from pg_stat_database where datname = current_database()) as commits`;

@@ -78,10 +78,15 @@ describe('rehearsal profiles, guard rails, report figures and schedules', () => 
 
   test('the first component to saturate follows the stated rule', () => {
     assert.equal(firstSaturated([sample(0), sample(1)]), null);
-    const lag = firstSaturated([sample(0), sample(1, { accepted: 80 })]);
-    assert.deepEqual([lag?.component, lag?.second], ['intake', 1]);
-    const slow = firstSaturated([sample(0), sample(1, { p99Us: 60_000 })]);
-    assert.equal(slow?.component, 'intake');
+    assert.equal(
+      firstSaturated([sample(0, { p99Us: 900_000 }), sample(1)]),
+      null,
+      'a warm-up second is not saturation',
+    );
+    const lag = firstSaturated([0, 1, 2, 3].map((i) => sample(i, i > 0 ? { accepted: 80 } : {})));
+    assert.deepEqual([lag?.component, lag?.second], ['intake', 3]);
+    const slow = firstSaturated([0, 1, 2, 3].map((i) => sample(i, i > 0 ? { p99Us: 60_000 } : {})));
+    assert.deepEqual([slow?.component, slow?.second], ['intake', 3]);
     const backlog = firstSaturated([0, 10, 20, 30].map((b, i) => sample(i, { backlog: b })));
     assert.deepEqual([backlog?.component, backlog?.second], ['settlement', 3]);
     assert.equal(firstSaturated([sample(0, { pgActive: 40 })])?.component, 'PostgreSQL');
