@@ -6,7 +6,7 @@
  * other outcome is a refusal: tagged traffic never falls through to production.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { refuse } from '../api/errors.ts';
+import { refuse, unavailable } from '../api/errors.ts';
 import type { Api } from '../api/types.ts';
 import type { Cache } from '../cache/cache.ts';
 import type { Sql } from '../store/db.ts';
@@ -56,10 +56,24 @@ function openRehearsals(sql: Sql, now: () => number): (id: string) => Promise<bo
   };
 }
 
-/** The nonce is kept until the tag expires: a replay within its life is refused. */
+/** Retry-After when the shadow cache cannot say whether a nonce was seen. */
+const NONCE_RETRY_AFTER_S = 1;
+
+/**
+ * The nonce is kept until the tag expires: a replay within its life is refused. When the shadow
+ * cache cannot answer, the tag is refused too (fail closed), as a 503 the load generator retries.
+ */
 async function claimNonce(cache: Cache, tag: RehearsalTag, nowMs: number): Promise<boolean> {
   const ttlMs = Math.max(1, tag.expiresAtMs - nowMs);
-  return cache.setIfAbsent(`rehearsal:nonce:${tag.rehearsalId}:${tag.nonce}`, '1', ttlMs);
+  try {
+    return await cache.setIfAbsent(`rehearsal:nonce:${tag.rehearsalId}:${tag.nonce}`, '1', ttlMs);
+  } catch {
+    throw unavailable(
+      'REHEARSAL_UNAVAILABLE',
+      'the rehearsal tag cannot be checked right now',
+      NONCE_RETRY_AFTER_S,
+    );
+  }
 }
 
 /** Verifies a tag header; throws the refusal, or answers the verified tag. */

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MemoryCache } from '../../src/cache/memory-cache.ts';
 import { MemoryQueue } from '../../src/queue/memory-queue.ts';
 import { PropagatingQueue, REHEARSAL_MESSAGE_HEADER } from '../../src/queue/propagating-queue.ts';
 import { admitMessage, PRODUCTION_SIDE, type WorkerSide } from '../../src/rehearsal/admit.ts';
@@ -17,6 +18,7 @@ import {
   runAsRehearsal,
   runUntagged,
 } from '../../src/rehearsal/context.ts';
+import { checkTagged } from '../../src/rehearsal/gate.ts';
 import {
   MAX_TAG_LENGTH_CHARS,
   MAX_TAG_LIFETIME_MS,
@@ -135,5 +137,25 @@ describe('rehearsal tag through the queue', () => {
     const otherKey = mintTag(randomBytes(32), 'spring-2027', Date.now(), 60_000);
     assert.equal(refusal(aware, shadowSide, tagged(otherKey)), 'REHEARSAL_TAG_INVALID');
     assert.equal(refusal(aware, shadowSide, tagged(header)), 'admitted');
+  });
+});
+
+describe('rehearsal gate', () => {
+  test('a tag whose nonce the shadow cache cannot check is refused with 503 REHEARSAL_UNAVAILABLE, not a 500', async () => {
+    const key = randomBytes(32);
+    const cache = new MemoryCache();
+    cache.setIfAbsent = async () => {
+      throw new Error('Command timed out');
+    };
+    const parts = { key, shadowCache: cache } as unknown as Parameters<typeof checkTagged>[0];
+    const tag = mintTag(key, 'spring-2027', Date.now(), 60_000);
+    await assert.rejects(
+      checkTagged(parts, tag, async () => true),
+      (err: { statusCode?: number; code?: string }) => {
+        assert.equal(err.statusCode, 503);
+        assert.equal(err.code, 'REHEARSAL_UNAVAILABLE');
+        return true;
+      },
+    );
   });
 });

@@ -169,6 +169,7 @@ const SENTENCES = {
   QUEUE_UNAVAILABLE: ['系统繁忙，请稍后再试。', 'We are busy right now; please try again shortly.'],
   DATABASE_UNAVAILABLE: ['系统繁忙，请稍后再试。', 'We are busy right now; please try again shortly.'],
   AUTH_UNAVAILABLE: ['系统繁忙，请稍后再试。', 'We are busy right now; please try again shortly.'],
+  REHEARSAL_UNAVAILABLE: ['系统繁忙，请稍后再试。', 'We are busy right now; please try again shortly.'],
   OVERLOADED: ['系统繁忙，请稍后再试。', 'We are busy right now; please try again shortly.'],
   ORDER_STATUS_UNKNOWN: [
     '订单结果暂时未知，请勿重复下单，稍后在“我的借款”查看。',
