@@ -72,6 +72,10 @@ describe('fenqi risk train', () => {
       'Calibration (out of fold)',
       'Expected calibration error',
       'Missing-value policy: <b>trained-else-worst</b>',
+      'Data description',
+      'Grades (out of fold)',
+      '<th>VIF</th>',
+      'No out-of-time sample given',
     ]) {
       assert.ok(html.includes(part), part);
     }

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Dataset } from '../../src/risk/model/csv.ts';
 import { calibration, gainsTable } from '../../src/risk/model/metrics.ts';
+import type { ScorecardFeature } from '../../src/risk/model/scorecard.ts';
+import {
+  characteristic,
+  gradeTable,
+  parseOotSplit,
+  splitOutOfTime,
+  twoSidedP,
+  vif,
+} from '../../src/risk/model/validation.ts';
 
 const close = (actual: number, expected: number): void =>
   assert.ok(Math.abs(actual - expected) < 1e-12, `${actual} is not ${expected}`);
@@ -37,5 +47,93 @@ describe('calibration error', () => {
     close(buckets[1]!.predicted, 0.6);
     close(buckets[1]!.observed, 1);
     close(error, 0.5 * 0.2 + 0.5 * 0.4);
+  });
+});
+
+describe('variance inflation factor', () => {
+  it('is 1 / (1 - r²) of each column on the others: r = 0.8 gives 1 / 0.36', () => {
+    // Deviations from 2.5: (-1.5, -0.5, 0.5, 1.5) and (-1.5, 0.5, -0.5, 1.5): covariance 4, variances 5.
+    const [a, b] = vif([
+      [1, 2, 3, 4],
+      [1, 3, 2, 4],
+    ]);
+    close(a!, 1 / 0.36);
+    close(b!, 1 / 0.36);
+  });
+
+  it('is infinite for a column that copies another', () => {
+    const [a] = vif([
+      [1, 2, 3, 4],
+      [2, 4, 6, 8],
+    ]);
+    assert.equal(a, Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('coefficient significance', () => {
+  it('gives the two-sided normal p of a Wald z', () => {
+    assert.ok(Math.abs(twoSidedP(1.959964) - 0.05) < 1e-6);
+    assert.ok(Math.abs(twoSidedP(-2.575829) - 0.01) < 1e-6);
+    assert.ok(Math.abs(twoSidedP(0) - 1) < 1e-6);
+  });
+});
+
+describe('grade table', () => {
+  it('puts each score in the first grade whose lower bound it reaches and counts bads', () => {
+    const cuts = [
+      { grade: 'A' as const, minScore: 700 },
+      { grade: 'B' as const, minScore: 650 },
+      { grade: 'C' as const, minScore: null },
+    ];
+    const table = gradeTable([720, 700, 690, 650, 600, 500], [true, false, true, true, false, false], cuts);
+    assert.deepEqual(
+      table.map((g) => [g.grade, g.rows, g.bads]),
+      [
+        ['A', 2, 1],
+        ['B', 2, 0],
+        ['C', 2, 2],
+      ],
+    );
+    close(table[0]!.badRate, 0.5);
+  });
+});
+
+describe('characteristic analysis', () => {
+  it('gives the share shift per bin, the average score shift and the PSI', () => {
+    const feature = {
+      name: 'x',
+      bins: [
+        { label: 'low', points: 10 },
+        { label: 'high', points: -5 },
+      ],
+    } as unknown as ScorecardFeature;
+    // Development 3:1, out of time 1:1.
+    const c = characteristic(feature, Int32Array.from([0, 0, 0, 1]), Int32Array.from([0, 1]));
+    close(c.rows[0]!.scoreShift, (0.5 - 0.75) * 10);
+    close(c.rows[1]!.scoreShift, (0.5 - 0.25) * -5);
+    close(c.scoreShift, -3.75);
+    close(c.psi, 0.25 * Math.log(3));
+  });
+});
+
+describe('out-of-time split', () => {
+  const data: Dataset = {
+    rowCount: 4,
+    columns: [
+      { name: 'month', kind: 'categorical', values: ['2024-05', '2024-07', null, '2024-08'] },
+      { name: 'n', kind: 'numeric', values: [1, 2, 3, 4] },
+    ],
+  };
+
+  it('sends rows at or after the period to the out-of-time sample and blanks to development', () => {
+    const { development, outOfTime } = splitOutOfTime(data, parseOotSplit('month>=2024-07')!);
+    assert.deepEqual(development.columns[1]!.values, [1, 3]);
+    assert.deepEqual(outOfTime.columns[1]!.values, [2, 4]);
+  });
+
+  it('refuses a split that leaves one side empty or names no column', () => {
+    assert.throws(() => splitOutOfTime(data, { column: 'n', from: '9' }), /leaves 4 development and 0/);
+    assert.throws(() => splitOutOfTime(data, { column: 'nope', from: '1' }), /unknown out-of-time column/);
+    assert.equal(parseOotSplit('month=2024'), null);
   });
 });

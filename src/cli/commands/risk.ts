@@ -4,6 +4,7 @@
  * stderr, and any problem with the input is a one-line usage error (exit 2).
  */
 import type { Command } from 'commander';
+import type { Dataset, TypingOptions } from '../../risk/model/csv.ts';
 import { DEFAULT_BAD_DPD, DEFAULT_WINDOW_DAYS } from '../../risk/model/monitor.ts';
 import type { ScorecardModel } from '../../risk/model/train.ts';
 import { readJsonFile } from '../json-file.ts';
@@ -28,6 +29,8 @@ interface TrainFlags {
   out?: string;
   json?: boolean;
   report?: string;
+  oot?: string;
+  ootSplit?: string;
   minIv?: string;
   maxBins?: string;
   monotonic?: string;
@@ -187,8 +190,9 @@ async function trainFromFile(flags: TrainFlags, folds: number, seed: number, pro
       : integerFlag('--workers', flags.workers, 0, MAX_TRAIN_WORKERS);
   return asUsage(async () => {
     progress(`reading ${flags.data}`);
-    const data = readCsvDataset(flags.data, { naTokens: modelOptions.naTokens });
-    progress(`read ${data.rowCount} rows, ${data.columns.length} columns`);
+    const read = readCsvDataset(flags.data, { naTokens: modelOptions.naTokens });
+    progress(`read ${read.rowCount} rows, ${read.columns.length} columns`);
+    const { data, oot, exclude } = await outOfTimeSample(flags, read, { naTokens: modelOptions.naTokens });
     if (!data.columns.some((c) => c.name === flags.target)) {
       throw new UsageError(
         `unknown target column "${flags.target}" (columns: ${data.columns.map((c) => c.name).join(', ')})`,
@@ -197,7 +201,7 @@ async function trainFromFile(flags: TrainFlags, folds: number, seed: number, pro
     const options = {
       target: flags.target,
       badValue: flags.badValue,
-      exclude: list(flags.exclude),
+      exclude,
       folds,
       seed,
       binning,
@@ -205,8 +209,32 @@ async function trainFromFile(flags: TrainFlags, folds: number, seed: number, pro
       ...(minIv === undefined ? {} : { minIv }),
       onProgress: progress,
     };
-    return trainParallel(data, options, workers);
+    return { result: await trainParallel(data, options, workers), data, oot, exclude };
   });
+}
+
+/**
+ * The development data and the out-of-time sample for the report: a second file (--oot), or the
+ * rows of the data file at or after a period (--oot-split column>=value; that column is then not a feature).
+ */
+async function outOfTimeSample(flags: TrainFlags, read: Dataset, typing: TypingOptions) {
+  const { parseOotSplit, splitOutOfTime } = await import('../../risk/model/validation.ts');
+  const exclude = list(flags.exclude);
+  if (flags.oot && flags.ootSplit) throw new UsageError('give --oot <file> or --oot-split, not both');
+  if (flags.oot) {
+    const { readCsvDataset } = await import('../../risk/service/csv-file.ts');
+    const data = readCsvDataset(flags.oot, typing);
+    return { data: read, oot: { label: flags.oot, data }, exclude };
+  }
+  if (flags.ootSplit) {
+    const split = parseOotSplit(flags.ootSplit);
+    if (!split) throw new UsageError(`--oot-split takes column>=value, not "${flags.ootSplit}"`);
+    const { development, outOfTime } = splitOutOfTime(read, split);
+    const label = `${flags.data} rows with ${split.column} >= ${split.from}`;
+    const rest = exclude.includes(split.column) ? exclude : [...exclude, split.column];
+    return { data: development, oot: { label, data: outOfTime }, exclude: rest };
+  }
+  return { data: read, oot: undefined, exclude };
 }
 
 async function trainCommand(flags: TrainFlags): Promise<void> {
@@ -224,7 +252,7 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
   const seed = integerFlag('--seed', flags.seed, 0, 2 ** 32 - 1);
   const progress = progressReporter();
   const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
-  const result = await trainFromFile(flags, folds, seed, progress);
+  const { result, data, oot, exclude } = await trainFromFile(flags, folds, seed, progress);
   const { model } = result;
 
   out(
@@ -244,7 +272,8 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
     const { writeFileSync } = await import('node:fs');
     const { basename } = await import('node:path');
     const { renderReport } = await import('../../risk/model/report.ts');
-    writeFile(writeFileSync, flags.report, renderReport(result, `Scorecard: ${basename(flags.data)}`));
+    const pack = { data, source: flags.data, exclude, oot };
+    writeFile(writeFileSync, flags.report, renderReport(result, `Scorecard: ${basename(flags.data)}`, pack));
     out(`report written to ${flags.report}`);
   }
   if (flags.json) out(JSON.stringify(trainingSummary(model)));
@@ -337,7 +366,15 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the fold assignment', '42')
     .option('--out <file>', 'write the model JSON here')
     .option('--json', 'print a JSON summary (auc, gini, ks, folds, iv) as the last line')
-    .option('--report <file>', 'write an HTML report for analysts here')
+    .option('--report <file>', 'write an HTML validation report for analysts here')
+    .option(
+      '--oot <file>',
+      'with --report: out-of-time sample (same columns) for PSI and characteristic analysis',
+    )
+    .option(
+      '--oot-split <column>=<value>',
+      'with --report: rows with column >= value are the out-of-time sample, not trained on',
+    )
     .option('--min-iv <value>', 'drop features with a lower information value (default 0.02)')
     .option('--max-bins <n>', 'most bins per feature, missing-value bin not counted (default 6)')
     .option(

@@ -7,6 +7,13 @@
 import { calibration, gainsTable, rocCurve } from './metrics.ts';
 import { GRADES, gradeOf } from './scorecard.ts';
 import type { TrainResult } from './train.ts';
+import {
+  characteristicHtml,
+  coefficientHtml,
+  dataDescriptionHtml,
+  gradeTableHtml,
+  type ValidationInputs,
+} from './validation-report.ts';
 
 /** Points drawn per ROC curve; more adds bytes, not information, at the size it is drawn. */
 const MAX_ROC_POINTS = 400;
@@ -253,7 +260,25 @@ function policyHtml(model: TrainResult['model']): string {
 ${rows}</table>`;
 }
 
-export function renderReport(result: TrainResult, title = 'Scorecard report'): string {
+/** The validation pack's own sections, when the training data is at hand. */
+function validationHtml(result: TrainResult, pack: ValidationInputs): string {
+  return `<h2>Data description</h2>
+${dataDescriptionHtml(result.model, pack)}
+<h2>Grades${result.outOfFold ? ' (out of fold)' : ''}</h2>
+<p>Rows and bad rate per grade, each row scored by the fold model that did not see it; grades cut by the final model.</p>
+${gradeTableHtml(result)}
+<h2>Coefficients</h2>
+<p>Weights on each feature's WoE in the logistic regression for P(bad) (WoE is ln(goods/bads), so a weight near −1 is expected; a positive one marks a suppressor), Wald z and two-sided p, and the variance inflation factor of the WoE columns (above 5 the features share their signal).</p>
+${coefficientHtml(result.model, pack)}
+<h2>Characteristic analysis and PSI (out of time)</h2>
+${characteristicHtml(result.model, pack)}`;
+}
+
+export function renderReport(
+  result: TrainResult,
+  title = 'Scorecard report',
+  pack?: ValidationInputs,
+): string {
   const { model } = result;
   const cv = model.metrics.cv;
   const curves = [{ name: 'training', colour: '#888', ...result.training }];
@@ -303,6 +328,7 @@ ${gradeBars}
 ${gainsHtml(result)}
 <h2>Calibration${result.outOfFold ? ' (out of fold)' : ''}</h2>
 ${calibrationHtml(result)}
+${pack ? validationHtml(result, pack) : ''}
 <h2>Missing values, codes and suppressors</h2>
 <p>A suppressor's weight is reversed given another feature (its partner): it is kept because the model needs it, and is a candidate for a ratio with that partner.</p>
 ${policyHtml(model)}
