@@ -3,8 +3,10 @@
  * from the samples the run stored. The figures are computed here once (summarize) and the page and
  * the command's JSON both print them, so the report and what the test checks cannot disagree.
  */
+
+import { escapeHtml } from '../domain/html.ts';
 import type { RunRecord, SampleRow } from '../store/rehearsals.ts';
-import { escapeHtml, lineChart } from './svg-chart.ts';
+import { lineChart } from './svg-chart.ts';
 
 /** Where time went per hop, from traces when the run had them (an empty list otherwise). */
 export interface HopTime {

@@ -3,6 +3,7 @@
  * seconds along x, one or more series on a shared y axis with its unit, a legend, and gaps where a
  * second has no value.
  */
+import { escapeHtml } from '../domain/html.ts';
 
 export interface Series {
   name: string;
@@ -14,10 +15,6 @@ const WIDTH_PX = 720;
 const HEIGHT_PX = 240;
 const PAD = { left: 64, right: 16, top: 28, bottom: 40 };
 const Y_TICKS = 4;
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** 1, 2 or 5 times a power of ten at or above `x`: ticks people read at a glance. */
 export function niceCeiling(x: number): number {

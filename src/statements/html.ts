@@ -3,6 +3,7 @@
  * ¥1,293.94, dates as 2027年1月4日 (and 4 Jan 2027). Self-contained (inline CSS, no script, no
  * external resource), so it prints and saves as it is. Everything interpolated is escaped.
  */
+import { escapeHtml } from '../domain/html.ts';
 import type { StatementLineRow, StatementRow } from '../store/statements.ts';
 
 const EN_MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -25,10 +26,6 @@ export function dateZh(date: string): string {
 export function dateEn(date: string): string {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   return `${d} ${EN_MONTHS[m - 1]} ${y}`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const KIND_LABEL: Record<StatementLineRow['kind'], string> = {

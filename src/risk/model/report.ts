@@ -4,6 +4,8 @@
  * feature) and exactly how it scores (the points table). Charts are inline SVG and styles inline,
  * so the file opens anywhere, offline, and can be archived next to the model it describes.
  */
+import { escapeHtml } from '../../domain/html.ts';
+import { fixed, pct } from './format.ts';
 import { calibration, gainsTable, rocCurve } from './metrics.ts';
 import { GRADES, gradeOf } from './scorecard.ts';
 import type { TrainResult } from './train.ts';
@@ -21,18 +23,6 @@ const HISTOGRAM_BUCKETS = 24;
 const GOOD_COLOUR = '#2b7a3d';
 const BAD_COLOUR = '#b8332a';
 const ACCENT = '#2f5597';
-
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function fixed(x: number, digits = 3): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : '–';
-}
-
-function pct(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–';
-}
 
 function thin<T>(points: T[]): T[] {
   if (points.length <= MAX_ROC_POINTS) return points;
@@ -55,7 +45,7 @@ function rocSvg(curves: { name: string; colour: string; scores: number[]; good: 
     const d = pts.map((p) => `${x(p.fpr)},${y(p.tpr)}`).join(' ');
     return (
       `<polyline fill="none" stroke="${c.colour}" stroke-width="2" points="${d}"/>` +
-      `<text x="${pad + inner - 4}" y="${size - pad - 10 - 16 * i}" text-anchor="end" fill="${c.colour}">${esc(c.name)}</text>`
+      `<text x="${pad + inner - 4}" y="${size - pad - 10 - 16 * i}" text-anchor="end" fill="${c.colour}">${escapeHtml(c.name)}</text>`
     );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" role="img" aria-label="ROC curve">
@@ -118,9 +108,9 @@ function barsSvg(
     const w = maxValue > 0 ? (Math.max(0, r.value) / maxValue) * barWidth : 0;
     const yTop = 4 + i * rowHeight;
     return (
-      `<text x="${labelWidth - 6}" y="${yTop + 15}" text-anchor="end">${esc(r.label)}</text>` +
+      `<text x="${labelWidth - 6}" y="${yTop + 15}" text-anchor="end">${escapeHtml(r.label)}</text>` +
       `<rect x="${labelWidth}" y="${yTop + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${r.colour}"/>` +
-      `<text x="${labelWidth + w + 6}" y="${yTop + 15}">${esc(r.text)}</text>`
+      `<text x="${labelWidth + w + 6}" y="${yTop + 15}">${escapeHtml(r.text)}</text>`
     );
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + barWidth + 130}" height="${height}" role="img">\n${body.join('\n')}\n</svg>`;
@@ -173,10 +163,10 @@ function pointsTableHtml(model: TrainResult['model']): string {
       const rows = f.bins
         .map(
           (b) =>
-            `<tr><td>${esc(b.label)}</td><td>${b.count}</td><td>${pct(b.count / model.rows)}</td><td>${pct(b.count ? b.bad / b.count : Number.NaN)}</td><td>${fixed(b.woe)}</td><td class="pts">${b.points}</td></tr>`,
+            `<tr><td>${escapeHtml(b.label)}</td><td>${b.count}</td><td>${pct(b.count / model.rows)}</td><td>${pct(b.count ? b.bad / b.count : Number.NaN)}</td><td>${fixed(b.woe)}</td><td class="pts">${b.points}</td></tr>`,
         )
         .join('\n');
-      return `<h3>${esc(f.name)} <small>IV ${fixed(f.iv)} · weight ${fixed(f.coefficient)} ± ${fixed(f.stdError)} (${f.type})</small></h3>
+      return `<h3>${escapeHtml(f.name)} <small>IV ${fixed(f.iv)} · weight ${fixed(f.coefficient)} ± ${fixed(f.stdError)} (${f.type})</small></h3>
 <table><tr><th>bin</th><th>rows</th><th>share</th><th>bad rate</th><th>WoE</th><th>points</th></tr>
 ${rows}
 </table>`;
@@ -249,13 +239,13 @@ function policyHtml(model: TrainResult['model']): string {
       ]
         .filter((n) => n !== '')
         .join('; ');
-      return `<tr><td>${esc(f.name)}</td><td>${bin.count}</td><td>${pct(bin.count / model.rows)}</td><td>${esc(f.missingScoredAs ?? 'neutral')}</td><td class="pts">${bin.points}</td><td>${esc(notes)}</td></tr>`;
+      return `<tr><td>${escapeHtml(f.name)}</td><td>${bin.count}</td><td>${pct(bin.count / model.rows)}</td><td>${escapeHtml(f.missingScoredAs ?? 'neutral')}</td><td class="pts">${bin.points}</td><td>${escapeHtml(notes)}</td></tr>`;
     })
     .join('\n');
   const complexity = model.complexity
     ? `Complexity: ${model.complexity.maxBins} bins at most, L2 ${model.complexity.l2}${model.complexity.innerAuc === null ? ' (given; inner search skipped above 20,000 rows)' : ` (inner cross-validated AUC ${fixed(model.complexity.innerAuc)})`}.`
     : '';
-  return `<p>Missing-value policy: <b>${esc(model.missingPolicy ?? 'neutral')}</b>; cells read as missing: ${(model.naTokens ?? ['']).map((t) => `<code>${esc(t || '(empty)')}</code>`).join(' ')}. Selection: ${esc(model.options.selection ?? 'iv')}. ${esc(complexity)}</p>
+  return `<p>Missing-value policy: <b>${escapeHtml(model.missingPolicy ?? 'neutral')}</b>; cells read as missing: ${(model.naTokens ?? ['']).map((t) => `<code>${escapeHtml(t || '(empty)')}</code>`).join(' ')}. Selection: ${escapeHtml(model.options.selection ?? 'iv')}. ${escapeHtml(complexity)}</p>
 <table><tr><th>feature</th><th>missing rows</th><th>share</th><th>blank scored as</th><th>points</th><th>notes</th></tr>
 ${rows}</table>`;
 }
@@ -301,7 +291,7 @@ export function renderReport(
   const pointsTable = pointsTableHtml(model);
 
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222;padding:0 1em}
 h1{margin-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ddd} h3 small{font-weight:normal;color:#666}
@@ -310,8 +300,8 @@ td:first-child,th:first-child{text-align:left;max-width:480px} tr.total td{font-
 td.pts{font-weight:bold} .kpi{display:inline-block;margin-right:2em;font-size:20px} .kpi b{display:block;font-size:12px;color:#666}
 svg text{font:12px system-ui,sans-serif}
 </style></head><body>
-<h1>${esc(title)}</h1>
-<p>Target <code>${esc(model.target.column)}</code>, bad when <code>${esc(model.target.badValue)}</code>: ${model.bads} bads in ${model.rows} rows (${pct(model.bads / model.rows)}). Trained ${esc(model.trainedAt)}; ${model.features.length} of ${model.screening.length} features in the model.</p>
+<h1>${escapeHtml(title)}</h1>
+<p>Target <code>${escapeHtml(model.target.column)}</code>, bad when <code>${escapeHtml(model.target.badValue)}</code>: ${model.bads} bads in ${model.rows} rows (${pct(model.bads / model.rows)}). Trained ${escapeHtml(model.trainedAt)}; ${model.features.length} of ${model.screening.length} features in the model.</p>
 <div><span class="kpi"><b>AUC${cv ? ' (cv mean)' : ''}</b>${fixed(headline.auc)}</span><span class="kpi"><b>Gini</b>${fixed(headline.gini)}</span><span class="kpi"><b>KS</b>${fixed(headline.ks)}</span></div>
 <h2>Discrimination</h2>
 ${metricsTable}

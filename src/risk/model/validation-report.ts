@@ -3,7 +3,9 @@
  * coefficient table with significance and VIF, and the characteristic analysis with PSI against
  * an out-of-time sample. Numbers come from validation.ts; this file only lays them out.
  */
+import { escapeHtml } from '../../domain/html.ts';
 import type { Dataset } from './csv.ts';
+import { fixed, pct } from './format.ts';
 import { flagOf } from './monitor.ts';
 import type { ScorecardModel, TrainResult } from './train.ts';
 import { targetOf } from './train.ts';
@@ -17,36 +19,24 @@ export interface ValidationInputs {
   oot?: { label: string; data: Dataset } | undefined;
 }
 
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function fixed(x: number, digits = 3): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : '–';
-}
-
-function pct(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–';
-}
-
 export function dataDescriptionHtml(model: ScorecardModel, v: ValidationInputs): string {
   const { rows } = targetOf(v.data, model.target.column, model.target.badValue);
   const missing = v.data.columns
     .map((c) => {
       let n = 0;
       for (let r = 0; r < v.data.rowCount; r++) if (c.values[r] === null || c.values[r] === undefined) n++;
-      return `<tr><td>${esc(c.name)}</td><td>${c.kind}</td><td>${n}</td><td>${pct(n / v.data.rowCount)}</td></tr>`;
+      return `<tr><td>${escapeHtml(c.name)}</td><td>${c.kind}</td><td>${n}</td><td>${pct(n / v.data.rowCount)}</td></tr>`;
     })
     .join('\n');
   return `<table>
-<tr><td>source</td><td>${esc(v.source)}</td></tr>
+<tr><td>source</td><td>${escapeHtml(v.source)}</td></tr>
 <tr><td>rows read</td><td>${v.data.rowCount}</td></tr>
 <tr><td>rows without a target (excluded)</td><td>${v.data.rowCount - rows.length}</td></tr>
 <tr><td>rows trained on</td><td>${model.rows}</td></tr>
-<tr><td>bad definition</td><td><code>${esc(model.target.column)} = ${esc(model.target.badValue)}</code>; every other value is good</td></tr>
+<tr><td>bad definition</td><td><code>${escapeHtml(model.target.column)} = ${escapeHtml(model.target.badValue)}</code>; every other value is good</td></tr>
 <tr><td>bads</td><td>${model.bads} (${pct(model.bads / model.rows)})</td></tr>
-<tr><td>columns excluded by the analyst</td><td>${v.exclude.length ? v.exclude.map(esc).join(', ') : 'none'}</td></tr>
-<tr><td>period</td><td>${v.oot ? `development: ${esc(v.source)}; out of time: ${esc(v.oot.label)}` : 'one sample (no out-of-time sample given)'}</td></tr>
+<tr><td>columns excluded by the analyst</td><td>${v.exclude.length ? v.exclude.map(escapeHtml).join(', ') : 'none'}</td></tr>
+<tr><td>period</td><td>${v.oot ? `development: ${escapeHtml(v.source)}; out of time: ${escapeHtml(v.oot.label)}` : 'one sample (no out-of-time sample given)'}</td></tr>
 </table>
 <table><tr><th>column</th><th>read as</th><th>missing rows</th><th>missing rate</th></tr>
 ${missing}</table>`;
@@ -66,7 +56,7 @@ export function coefficientHtml(model: ScorecardModel, v: ValidationInputs): str
   const table = coefficientTable(model, v.data, rows)
     .map(
       (c) =>
-        `<tr><td>${esc(c.name)}</td><td>${fixed(c.coefficient, 4)}</td><td>${fixed(c.stdError, 4)}</td><td>${fixed(c.z, 2)}</td><td>${c.p < 1e-4 ? '&lt;0.0001' : fixed(c.p, 4)}</td><td>${c.vif === null ? '' : fixed(c.vif, 2)}</td></tr>`,
+        `<tr><td>${escapeHtml(c.name)}</td><td>${fixed(c.coefficient, 4)}</td><td>${fixed(c.stdError, 4)}</td><td>${fixed(c.z, 2)}</td><td>${c.p < 1e-4 ? '&lt;0.0001' : fixed(c.p, 4)}</td><td>${c.vif === null ? '' : fixed(c.vif, 2)}</td></tr>`,
     )
     .join('\n');
   return `<table><tr><th>term</th><th>weight</th><th>std. error</th><th>z</th><th>p</th><th>VIF</th></tr>
@@ -84,12 +74,12 @@ export function characteristicHtml(model: ScorecardModel, v: ValidationInputs): 
     const body = c.rows
       .map(
         (r) =>
-          `<tr><td>${esc(r.bin)}</td><td>${r.points}</td><td>${pct(r.expectedShare)}</td><td>${pct(r.actualShare)}</td><td>${fixed(r.scoreShift, 2)}</td></tr>`,
+          `<tr><td>${escapeHtml(r.bin)}</td><td>${r.points}</td><td>${pct(r.expectedShare)}</td><td>${pct(r.actualShare)}</td><td>${fixed(r.scoreShift, 2)}</td></tr>`,
       )
       .join('\n');
     return {
       c,
-      html: `<h3>${esc(f.name)} <small>PSI ${fixed(c.psi, 4)} (${flagOf(c.psi)}) · average score shift ${fixed(c.scoreShift, 2)} points</small></h3>
+      html: `<h3>${escapeHtml(f.name)} <small>PSI ${fixed(c.psi, 4)} (${flagOf(c.psi)}) · average score shift ${fixed(c.scoreShift, 2)} points</small></h3>
 <table><tr><th>bin</th><th>points</th><th>development</th><th>out of time</th><th>score shift</th></tr>
 ${body}</table>`,
     };
@@ -97,10 +87,10 @@ ${body}</table>`,
   const summary = parts
     .map(
       ({ c }) =>
-        `<tr><td>${esc(c.feature)}</td><td>${fixed(c.psi, 4)}</td><td>${flagOf(c.psi)}</td><td>${fixed(c.scoreShift, 2)}</td></tr>`,
+        `<tr><td>${escapeHtml(c.feature)}</td><td>${fixed(c.psi, 4)}</td><td>${flagOf(c.psi)}</td><td>${fixed(c.scoreShift, 2)}</td></tr>`,
     )
     .join('\n');
-  return `<p>Out-of-time sample: <b>${esc(v.oot.label)}</b>, ${v.oot.data.rowCount} rows. PSI under 0.1 is stable, 0.1–0.25 worth watching, above 0.25 a shift to act on.</p>
+  return `<p>Out-of-time sample: <b>${escapeHtml(v.oot.label)}</b>, ${v.oot.data.rowCount} rows. PSI under 0.1 is stable, 0.1–0.25 worth watching, above 0.25 a shift to act on.</p>
 <table><tr><th>feature</th><th>PSI</th><th>flag</th><th>score shift</th></tr>
 ${summary}</table>
 ${parts.map((p) => p.html).join('\n')}`;
