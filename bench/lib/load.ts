@@ -11,6 +11,10 @@
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { signAccessToken } from '../../src/api/auth.ts';
+import { percentile } from '../../src/rehearsal/percentile.ts';
+
+/** The benches' percentile is the rehearsal's, so their figures compare. */
+export { percentile };
 
 export interface LoadSpec {
   ports: number[];
@@ -45,12 +49,6 @@ export interface LoadResult {
   ids_file: string | null;
   /** CPU seconds the generator itself used (so its cost per order can be reported). */
   cpuS: number;
-}
-
-export function percentile(sorted: Float64Array | number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, i)]!;
 }
 
 async function main(spec: LoadSpec): Promise<LoadResult> {

@@ -5,6 +5,7 @@
  * rehearsal report reads it from the spans the OTLP endpoint received (docs/rehearsal.md).
  */
 import { SPAN_NAMES } from '../telemetry/tracing.ts';
+import { percentile } from './percentile.ts';
 
 /** A finished span, as far as the summary needs it. */
 export interface SpanRecord {
@@ -29,12 +30,6 @@ export interface HopFigures {
 }
 
 export type HopSummary = Record<Hop, HopFigures>;
-
-/** Nearest-rank percentile of ascending values. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 function figures(values: number[]): HopFigures {
   const sorted = [...values].sort((a, b) => a - b);

@@ -5,6 +5,7 @@
  * second is summed up, the guard rails are checked, and the caller records the second.
  */
 import { signAccessToken } from '../api/auth.ts';
+import { percentile } from './percentile.ts';
 import {
   type GuardRails,
   guardRailCrossed,
@@ -62,11 +63,6 @@ interface Bucket {
 }
 
 const emptyBucket = (): Bucket => ({ sent: 0, accepted: 0, refused: 0, failed: 0, latenciesUs: [] });
-
-function percentileUs(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** Loopback only unless the operator says otherwise: a rehearsal is aimed, never sprayed. */
 export function assertTargetAllowed(apiUrl: string, allowRemote: boolean): void {
@@ -190,8 +186,8 @@ export async function runLoad(
       accepted: bucket.accepted,
       refused: bucket.refused,
       failed: bucket.failed,
-      p50Us: percentileUs(sorted, 50),
-      p99Us: percentileUs(sorted, 99),
+      p50Us: sorted.length === 0 ? null : percentile(sorted, 50),
+      p99Us: sorted.length === 0 ? null : percentile(sorted, 99),
       ...signals,
     };
     await onSecond(sample);
