@@ -5,15 +5,9 @@
  * second is summed up, the guard rails are checked, and the caller records the second.
  */
 import { signAccessToken } from '../api/auth.ts';
+import type { SampleRow } from '../store/rehearsals.ts';
 import { percentile } from './percentile.ts';
-import {
-  type GuardRails,
-  guardRailCrossed,
-  type Phase,
-  type PhaseKind,
-  rateAt,
-  type SecondFigures,
-} from './profile.ts';
+import { type GuardRails, guardRailCrossed, type Phase, rateAt, type SecondFigures } from './profile.ts';
 import type { Signals } from './signals.ts';
 import { mintTag, newNonce, REHEARSAL_TAG_HEADER } from './tag.ts';
 
@@ -35,17 +29,8 @@ export interface LoadTarget {
   goods: readonly { goodsId: bigint; productId: bigint; tenor: number }[];
 }
 
-export interface SecondSample extends Signals {
-  secondIndex: number;
-  phase: PhaseKind;
-  targetPerS: number;
-  sent: number;
-  accepted: number;
-  refused: number;
-  failed: number;
-  p50Us: number | null;
-  p99Us: number | null;
-}
+/** A finished second, as it is stored (rehearsal_samples). */
+export type SecondSample = SampleRow;
 
 export interface RunOutcome {
   seconds: number;

@@ -4,8 +4,10 @@
  * written `ramp:60s:0-200,hold:120s:200,burst:15s:1000` (rates in requests per second). Guard rails
  * stop a run early with the reason a person reads in the report.
  */
+import type { SampleRow } from '../store/rehearsals.ts';
 
-export type PhaseKind = 'ramp' | 'hold' | 'burst';
+/** The phases a profile is made of, as rehearsal_samples stores them. */
+export type PhaseKind = SampleRow['phase'];
 
 export interface Phase {
   kind: PhaseKind;

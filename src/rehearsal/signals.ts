@@ -9,17 +9,16 @@ import { RedisCache } from '../cache/redis-cache.ts';
 import type { Platform } from '../platform.ts';
 import { ORDER_SETTLER, ORDERS_STREAM } from '../queue/index.ts';
 import type { Queryable } from '../store/db.ts';
+import type { SampleRow } from '../store/rehearsals.ts';
 import { withTimeout } from '../timeout.ts';
 
 export const SIGNAL_TIMEOUT_MS = 500;
 
-export interface Signals {
-  backlog: number | null;
-  pgActive: number | null;
-  pgCommitsPerS: number | null;
-  redisOpsPerS: number | null;
-  redisMemoryBytes: number | null;
-}
+/** The part of a stored second (SampleRow) that the sampler reads. */
+export type Signals = Pick<
+  SampleRow,
+  'backlog' | 'pgActive' | 'pgCommitsPerS' | 'redisOpsPerS' | 'redisMemoryBytes'
+>;
 
 const bounded = <T>(work: Promise<T>): Promise<T | null> =>
   withTimeout(work, SIGNAL_TIMEOUT_MS, () => new Error('signal timed out')).catch(() => null);
