@@ -17,32 +17,19 @@ import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { type Api, buildApi } from '../../src/api/server.ts';
-import { REDIS_SHADOW_USER, redisShadowAclRule } from '../../src/cache/acl.ts';
-import { loadConfig } from '../../src/config.ts';
-import type { Logger } from '../../src/logger.ts';
-import { openPlatform, type Platform } from '../../src/platform.ts';
+import type { Platform } from '../../src/platform.ts';
 import { DEAD_LETTER_STREAM, EVENTS_STREAM, ORDERS_STREAM } from '../../src/queue/index.ts';
 import { REFUSED_SUBJECT } from '../../src/rehearsal/admit.ts';
 import { runAsRehearsal } from '../../src/rehearsal/context.ts';
 import { hopSummary, spansFromOtlpJson } from '../../src/rehearsal/hops.ts';
-import {
-  createShadowRoleSql,
-  SHADOW_DATABASE_ROLE,
-  shadowMigrationUrl,
-  shadowSchemaGrantsSql,
-} from '../../src/rehearsal/roles.ts';
-import { openShadowPlatform } from '../../src/rehearsal/shadow.ts';
 import { mintTag, newNonce, REHEARSAL_TAG_HEADER, signTag, verifyTag } from '../../src/rehearsal/tag.ts';
 import { openPostgres, type Sql } from '../../src/store/db.ts';
-import { DEFAULT_DATABASE_ROLES } from '../../src/store/roles.ts';
 import { flushTracing, REHEARSAL_ATTRIBUTE, SPAN_NAMES, startTracing } from '../../src/telemetry/tracing.ts';
 import { Notifier } from '../../src/workers/notifier.ts';
 import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
-import { SECRETS, type Seed, type Servers, seed, startServers, TENOR, tokenFor } from '../flash/lab.ts';
-import { tempDir } from '../harness/process.ts';
-import { redisChecksums, tableChecksums } from './support.ts';
+import { type Seed, type Servers, seed, startServers, TENOR, tokenFor } from '../flash/lab.ts';
+import { openShadowDeployment, redisChecksums, tableChecksums } from './support.ts';
 
 const REHEARSAL_ID = 'spring-2027';
 const TAG_LIFETIME_MS = 60_000;
@@ -126,13 +113,6 @@ async function countUntil(sql: Sql, table: 'orders', want: number): Promise<numb
   }
 }
 
-function shadowUrl(appUrl: string, password: string): string {
-  const url = new URL(appUrl);
-  url.username = SHADOW_DATABASE_ROLE;
-  url.password = password;
-  return url.toString();
-}
-
 describe('rehearsal traffic is isolated by the servers and refused when not properly tagged', () => {
   let servers: Servers;
   let platform: Platform;
@@ -153,48 +133,12 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
     // on before any part is built: the API registers its span hook only when tracing is on
     assert.ok(startTracing({ FENQI_OTEL_ENDPOINT: otlp.url }));
     servers = await startServers(undefined, undefined, { shadowAccount: true });
-    const dbPassword = randomBytes(16).toString('hex');
-    const admin = openPostgres(servers.pg.urlFor('admin'));
-    for (const s of createShadowRoleSql(dbPassword)) await admin.unsafe(s);
-    await admin.end();
-    const adminDb = openPostgres(servers.pg.urlFor('admin', 'fenqi'));
-    for (const s of shadowSchemaGrantsSql('fenqi', DEFAULT_DATABASE_ROLES)) await adminDb.unsafe(s);
-    await adminDb.end();
-    const redisPassword = randomBytes(16).toString('hex');
-    const rule = redisShadowAclRule(redisPassword).split(' ').slice(2);
-    const redisAdmin = servers.redis.client('admin');
-    await redisAdmin.call('ACL', 'SETUSER', REDIS_SHADOW_USER, ...rule);
-    redisAdmin.disconnect();
-    shadowDbUrl = shadowUrl(servers.pg.env().DATABASE_URL, dbPassword);
-    const redisUrl = new URL(servers.redis.env().REDIS_URL);
-    redisUrl.username = REDIS_SHADOW_USER;
-    redisUrl.password = redisPassword;
-    shadowRedisUrl = redisUrl.toString();
-
-    const config = loadConfig({
-      ...servers.pg.env(),
-      ...servers.redis.env(),
-      ...servers.nats.env(),
-      FENQI_DATA_DIR: tempDir('rehearsal'),
-      LOG_LEVEL: 'warn',
-      ...SECRETS,
-    });
-    const logger = pino({ level: 'warn' }) as Logger;
-    platform = await openPlatform(config, logger);
+    // the shadow side queues through the shadow NATS account (a stream of the same name, its own)
+    ({ platform, shadow, shadowDbUrl, shadowRedisUrl } = await openShadowDeployment(servers, {
+      key,
+      shadowNats: true,
+    }));
     prodSeed = await seed(platform.db.sql, 4);
-    const shadowNats = servers.nats.env('shadow');
-    shadow = await openShadowPlatform(
-      config,
-      {
-        key,
-        databaseUrl: shadowDbUrl,
-        migrationDatabaseUrl: shadowMigrationUrl(servers.pg.urlFor('owner')),
-        redisUrl: shadowRedisUrl,
-        natsUser: shadowNats.NATS_USER,
-        natsPassword: shadowNats.NATS_PASSWORD,
-      },
-      logger,
-    );
     shadowSeed = await seed(shadow.db.sql, 4);
     // the real settler, on the shadow side: it pulls from the shadow account's stream only
     shadowSettler = await startOrderSettler(shadow);

@@ -59,8 +59,15 @@ export interface ShadowDeployment {
   close(): Promise<void>;
 }
 
-/** The shadow role, schema grants and Redis ACL user on the servers, then both sides opened. */
-export async function openShadowDeployment(servers: Servers): Promise<ShadowDeployment> {
+/**
+ * The shadow role, schema grants and Redis ACL user on the servers, then both sides opened. With
+ * `shadowNats` the shadow side queues through the shadow NATS account (the servers must have been
+ * started with it); without, it has no queue and its orders settle inline.
+ */
+export async function openShadowDeployment(
+  servers: Servers,
+  options: { key?: Buffer; shadowNats?: boolean } = {},
+): Promise<ShadowDeployment> {
   const dbPassword = randomBytes(16).toString('hex');
   const admin = openPostgres(servers.pg.urlFor('admin'));
   for (const s of createShadowRoleSql(dbPassword)) await admin.unsafe(s);
@@ -93,19 +100,19 @@ export async function openShadowDeployment(servers: Servers): Promise<ShadowDepl
     ...SECRETS,
   });
   const logger = pino({ level: 'warn' }) as Logger;
-  const key = randomBytes(32);
+  const key = options.key ?? randomBytes(32);
   const platform = await openPlatform(config, logger);
   const shadowOwnerUrl = shadowMigrationUrl(servers.pg.urlFor('owner'));
-  // the shadow side here has no NATS account: its orders settle inline, not queued
+  const shadowNats = options.shadowNats ? servers.nats.env('shadow') : undefined;
   const shadow = await openShadowPlatform(
-    { ...config, natsUrl: undefined },
+    shadowNats ? config : { ...config, natsUrl: undefined },
     {
       key,
       databaseUrl: dbUrl.toString(),
       migrationDatabaseUrl: shadowOwnerUrl,
       redisUrl: redisUrl.toString(),
-      natsUser: undefined,
-      natsPassword: undefined,
+      natsUser: shadowNats?.NATS_USER,
+      natsPassword: shadowNats?.NATS_PASSWORD,
     },
     logger,
   );
