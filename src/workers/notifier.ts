@@ -18,7 +18,9 @@ import {
 import { decodeEvent } from '../events/message.ts';
 import type { Platform } from '../platform.ts';
 import { EVENTS_STREAM, NOTIFIER, type QueueMessage } from '../queue/index.ts';
-import { admitMessage, refusalLetter } from '../rehearsal/admit.ts';
+import { admitMessage, inMessageContext, refusalLetter } from '../rehearsal/admit.ts';
+import { AWARE } from '../rehearsal/context.ts';
+import { onWorkerSide } from '../rehearsal/worker-context.ts';
 import {
   claimDueMessages,
   type DueMessage,
@@ -60,6 +62,11 @@ function minuteOfDay(zone: string, now: Date): number {
 
 export class Notifier implements Worker {
   readonly name = 'notifier';
+  /**
+   * On the shadow side it takes the rehearsal's tagged events and sends through the shadow side's
+   * SMS and push simulators only (services.ts); a worker without this refuses tagged events.
+   */
+  readonly rehearsal: typeof AWARE | undefined = AWARE;
   readonly stats: NotifierStats = { events: 0, queued: 0, sent: 0, failed: 0, deferred: 0, rejected: 0 };
   private stopping = false;
   private readonly loops: Promise<void>[];
@@ -87,41 +94,48 @@ export class Notifier implements Worker {
    * expires); answers how many it took.
    */
   async intakeOnce(max = NOTIFIER_FETCH_MAX): Promise<number> {
-    const { queue, config, db } = this.platform;
+    const { queue } = this.platform;
     const messages = await queue.fetch(EVENTS_STREAM, NOTIFIER, {
       max: Math.min(max, NOTIFIER_FETCH_MAX),
       expiresMs: NOTIFIER_FETCH_EXPIRES_MS,
     });
     for (const m of messages) {
-      // not rehearsal-aware: a tagged event is dead-lettered, never notified about
+      // a tagged event on production, an untagged one on the shadow side, or any tagged event
+      // reaching a notifier not declared aware: dead-lettered, never notified about
       const admission = admitMessage(this, this.platform.side, m.headers);
       if (!admission.ok) {
         await this.refuse(m, admission.reason);
         continue;
       }
-      const decoded = decodeEvent(config.queueMacKeys, m.data);
-      if (!decoded.ok) {
-        // never acted on: an unsigned or altered message is not ours
-        this.platform.logger.warn(
-          { problem: decoded.problem, msgId: m.msgId },
-          'event refused by the notifier',
-        );
-        this.stats.rejected++;
-        m.term();
-        continue;
-      }
-      const e = decoded.event;
-      const spec = TEMPLATE_OF[e.type];
-      const now = this.now();
-      const delay = spec?.security ? 0 : this.quietDelayMs(now);
-      const queued = await db.sql.begin((tx) =>
-        recordEventMessages(tx, e, spec?.name ?? null, new Date(now.getTime() + delay), spec?.marketing),
-      );
-      m.ack();
-      this.stats.events++;
-      this.stats.queued += queued;
+      await inMessageContext(admission.context, () => this.take(m));
     }
     return messages.length;
+  }
+
+  /** Turns one admitted event into its messages, once (processed_events), then acks it. */
+  private async take(m: QueueMessage): Promise<void> {
+    const { config, db } = this.platform;
+    const decoded = decodeEvent(config.queueMacKeys, m.data);
+    if (!decoded.ok) {
+      // never acted on: an unsigned or altered message is not ours
+      this.platform.logger.warn(
+        { problem: decoded.problem, msgId: m.msgId },
+        'event refused by the notifier',
+      );
+      this.stats.rejected++;
+      m.term();
+      return;
+    }
+    const e = decoded.event;
+    const spec = TEMPLATE_OF[e.type];
+    const now = this.now();
+    const delay = spec?.security ? 0 : this.quietDelayMs(now);
+    const queued = await db.sql.begin((tx) =>
+      recordEventMessages(tx, e, spec?.name ?? null, new Date(now.getTime() + delay), spec?.marketing),
+    );
+    m.ack();
+    this.stats.events++;
+    this.stats.queued += queued;
   }
 
   /** Dead-letters a refused message; if that publish fails it comes back later instead. */
@@ -140,7 +154,11 @@ export class Notifier implements Worker {
   }
 
   /** Sends one batch of due messages; answers how many it handled. */
-  async sendOnce(): Promise<number> {
+  sendOnce(): Promise<number> {
+    return onWorkerSide(this.platform, 0, () => this.sendBatch());
+  }
+
+  private async sendBatch(): Promise<number> {
     const now = this.now();
     const dayStart = new Date(
       now.getTime() - minuteOfDay(this.platform.config.businessTimeZone, now) * MINUTE_MS,
