@@ -171,16 +171,125 @@ export function fitLogisticFlat(
   const opts = { ...DEFAULT_LOGISTIC, ...options };
   const n = y.length;
   if (n === 0 || x.length !== n * p) throw new RangeError('x must hold n rows of p values');
+  const problem: Problem = { x, n, y, p, l2: opts.l2 };
+  return newton(
+    y,
+    p,
+    (b) => penalisedLogLikelihood(problem, b),
+    (b) => gradientAndHessian(problem, b),
+    opts,
+  );
+}
+
+/**
+ * A design of indicators: every row has exactly `k` columns equal to 1 (their indexes in `active`,
+ * row-major, n x k, 0..columns-1) and all others 0. Per-bin coding is this shape (one bin per
+ * feature per row), and stored this way a row costs k entries instead of `columns` and its
+ * Hessian update k² instead of columns².
+ */
+export interface IndicatorDesign {
+  active: Int32Array;
+  k: number;
+  columns: number;
+}
+
+/** The linear predictor of every row under b (b[0] the intercept, b[1 + c] column c's weight). */
+function indicatorEta({ active, k }: IndicatorDesign, n: number, b: Float64Array): Float64Array {
+  const eta = new Float64Array(n).fill(b[0]!);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) eta[i]! += b[1 + active[i * k + j]!]!;
+  return eta;
+}
+
+function indicatorObjective(d: IndicatorDesign, y: ArrayLike<number>, l2: number, b: Float64Array): number {
+  const eta = indicatorEta(d, y.length, b);
+  let ll = 0;
+  for (let i = 0; i < y.length; i++) {
+    const e = eta[i]!;
+    ll += y[i]! * e - (e > 0 ? e + Math.log1p(Math.exp(-e)) : Math.log1p(Math.exp(e)));
+  }
+  let penalty = 0;
+  for (let j = 1; j < b.length; j++) penalty += b[j]! * b[j]!;
+  return ll - (l2 / 2) * penalty;
+}
+
+function indicatorHessian(
+  d: IndicatorDesign,
+  y: ArrayLike<number>,
+  l2: number,
+  b: Float64Array,
+): { h: Float64Array; g: Float64Array } {
+  const { active, k } = d;
+  const p = d.columns + 1;
+  const h = new Float64Array(p * p);
+  const g = new Float64Array(p);
+  const eta = indicatorEta(d, y.length, b);
+  for (let i = 0; i < y.length; i++) {
+    const mu = sigmoid(eta[i]!);
+    const w = mu * (1 - mu);
+    const r = y[i]! - mu;
+    g[0]! += r;
+    h[0]! += w;
+    for (let j = 0; j < k; j++) {
+      const a = 1 + active[i * k + j]!;
+      g[a]! += r;
+      h[a * p]! += w;
+      for (let m = 0; m <= j; m++) {
+        const c = 1 + active[i * k + m]!;
+        // a row's active columns are distinct (one per feature); keep the lower triangle
+        if (c <= a) h[a * p + c]! += w;
+        else h[c * p + a]! += w;
+      }
+    }
+  }
+  for (let j = 0; j < p; j++) for (let m = 0; m < j; m++) h[m * p + j] = h[j * p + m]!;
+  for (let j = 1; j < p; j++) {
+    h[j * p + j]! += l2;
+    g[j]! -= l2 * b[j]!;
+  }
+  return { h, g };
+}
+
+/**
+ * Logistic regression on an indicator design (per-bin coding): the same Newton iterations, penalty
+ * and standard errors as fitLogisticFlat, one coefficient per column. The L2 penalty makes the
+ * weights identifiable without a reference column per feature.
+ */
+export function fitLogisticIndicators(
+  design: IndicatorDesign,
+  y: ArrayLike<number>,
+  options: Partial<LogisticOptions> = {},
+): LogisticFit {
+  const opts = { ...DEFAULT_LOGISTIC, ...options };
+  const n = y.length;
+  if (n === 0 || design.active.length !== n * design.k) throw new RangeError('active must hold n rows of k');
+  if (!(opts.l2 > 0)) throw new RangeError('an indicator design needs an L2 penalty > 0');
+  for (const c of design.active) {
+    if (!(c >= 0 && c < design.columns)) throw new RangeError(`indicator column ${c} out of range`);
+  }
+  return newton(
+    y,
+    design.columns + 1,
+    (b) => indicatorObjective(design, y, opts.l2, b),
+    (b) => indicatorHessian(design, y, opts.l2, b),
+    opts,
+  );
+}
+
+/** Newton's method with step halving on a penalised log-likelihood, then standard errors. */
+function newton(
+  y: ArrayLike<number>,
+  p: number,
+  objective: (b: Float64Array) => number,
+  hessianAt: (b: Float64Array) => { h: Float64Array; g: Float64Array },
+  opts: LogisticOptions,
+): LogisticFit {
+  const n = y.length;
   const beta = new Float64Array(p);
   // Start the intercept at the base rate so the first step is already in the right region.
   let positives = 0;
   for (let i = 0; i < n; i++) positives += y[i]!;
   const base = Math.min(Math.max(positives / n, 1e-6), 1 - 1e-6);
   beta[0] = Math.log(base / (1 - base));
-
-  const problem: Problem = { x, n, y, p, l2: opts.l2 };
-  const objective = (b: Float64Array) => penalisedLogLikelihood(problem, b);
-  const hessianAt = (b: Float64Array) => gradientAndHessian(problem, b);
 
   let current = objective(beta);
   let iterations = 0;
