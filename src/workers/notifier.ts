@@ -19,10 +19,12 @@ import { decodeEvent } from '../events/message.ts';
 import type { Platform } from '../platform.ts';
 import { EVENTS_STREAM, NOTIFIER, type QueueMessage } from '../queue/index.ts';
 import { admitMessage, refusalLetter } from '../rehearsal/admit.ts';
+import type { TransactionSql } from '../store/db.ts';
 import {
   claimDueMessages,
   type DueMessage,
   deferMessage,
+  type EventToNotify,
   markSendFailed,
   markSent,
   recordEventMessages,
@@ -46,14 +48,22 @@ export interface NotifierStats {
   rejected: number;
 }
 
+/** One formatter per time zone: making an Intl.DateTimeFormat costs far more than using one. */
+const clockFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** Minutes since midnight in the business time zone. */
 function minuteOfDay(zone: string, now: Date): number {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: zone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(now);
+  let format = clockFormats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone: zone,
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    clockFormats.set(zone, format);
+  }
+  const parts = format.formatToParts(now);
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
   return get('hour') * 60 + get('minute');
 }
@@ -92,6 +102,10 @@ export class Notifier implements Worker {
       max: Math.min(max, NOTIFIER_FETCH_MAX),
       expiresMs: NOTIFIER_FETCH_EXPIRES_MS,
     });
+    const now = this.now();
+    const quietDelay = this.quietDelayMs(now);
+    const taken: QueueMessage[] = [];
+    const events: EventToNotify[] = [];
     for (const m of messages) {
       // not rehearsal-aware: a tagged event is dead-lettered, never notified about
       const admission = admitMessage(this, this.platform.side, m.headers);
@@ -112,15 +126,22 @@ export class Notifier implements Worker {
       }
       const e = decoded.event;
       const spec = TEMPLATE_OF[e.type];
-      const now = this.now();
-      const delay = spec?.security ? 0 : this.quietDelayMs(now);
-      const queued = await db.sql.begin((tx) =>
-        recordEventMessages(tx, e, spec?.name ?? null, new Date(now.getTime() + delay), spec?.marketing),
-      );
-      m.ack();
-      this.stats.events++;
-      this.stats.queued += queued;
+      const delay = spec?.security ? 0 : quietDelay;
+      taken.push(m);
+      events.push({
+        eventId: e.eventId,
+        customerId: e.customerId,
+        payload: e.payload,
+        template: spec?.name ?? null,
+        sendAfter: new Date(now.getTime() + delay),
+        marketing: spec?.marketing ?? false,
+      });
     }
+    // the whole batch in one transaction: a commit per event would cost more than the event
+    const queued = events.length > 0 ? await db.sql.begin((tx) => recordEventMessages(tx, events)) : 0;
+    for (const m of taken) m.ack();
+    this.stats.events += taken.length;
+    this.stats.queued += queued;
     return messages.length;
   }
 
@@ -148,6 +169,7 @@ export class Notifier implements Worker {
     return this.platform.db.sql.begin(async (tx) => {
       const due = await claimDueMessages(tx, now, dayStart, NOTIFIER_SEND_BATCH);
       const sentNow = new Map<bigint, number>();
+      const sent: DueMessage[] = [];
       for (const m of due) {
         const count = m.sentToday + (sentNow.get(m.customerId) ?? 0);
         const later = this.laterFor(m, count, now, dayStart);
@@ -156,8 +178,13 @@ export class Notifier implements Worker {
           this.stats.deferred++;
           continue;
         }
-        if (await this.deliver(tx, m, now)) sentNow.set(m.customerId, (sentNow.get(m.customerId) ?? 0) + 1);
+        if (await this.deliver(tx, m, now)) {
+          sent.push(m);
+          sentNow.set(m.customerId, (sentNow.get(m.customerId) ?? 0) + 1);
+        }
       }
+      await markSent(tx, sent, now);
+      this.stats.sent += sent.length;
       return due.length;
     });
   }
@@ -174,7 +201,8 @@ export class Notifier implements Worker {
     return new Date(tomorrow.getTime() + this.quietDelayMs(tomorrow));
   }
 
-  private async deliver(tx: Parameters<typeof markSent>[0], m: DueMessage, now: Date): Promise<boolean> {
+  /** Sends one message; a failure is recorded here, a success by the caller with the batch's others. */
+  private async deliver(tx: TransactionSql, m: DueMessage, now: Date): Promise<boolean> {
     const provider = this.platform.services.messaging[m.channel];
     const outcome = await provider
       .send({
@@ -184,11 +212,7 @@ export class Notifier implements Worker {
         text: renderMessage(m.template, m.language, m.payload),
       })
       .catch((err: Error) => ({ status: 'failed' as const, reason: err.name || 'send_error' }));
-    if (outcome.status === 'sent') {
-      await markSent(tx, m, now);
-      this.stats.sent++;
-      return true;
-    }
+    if (outcome.status === 'sent') return true;
     const retry = m.attempts + 1 < SEND_MAX_ATTEMPTS ? new Date(now.getTime() + SEND_RETRY_DELAY_MS) : null;
     await markSendFailed(tx, m, outcome.reason, retry);
     this.stats.failed++;
