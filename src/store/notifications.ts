@@ -134,9 +134,17 @@ export async function markSendFailed(
 }
 
 /** Moves a message to later (quiet hours, daily cap) without counting an attempt. */
-export async function deferMessage(tx: TransactionSql, m: DueMessage, until: Date): Promise<void> {
-  await tx`update notifications set send_after = ${until}, updated_at = now()
-    where customer_id = ${m.customerId} and id = ${m.id}`;
+/** Messages that must wait (quiet hours, the daily cap), each moved to its own time, in one statement. */
+export async function deferMessages(
+  tx: TransactionSql,
+  deferred: readonly { message: DueMessage; until: Date }[],
+): Promise<void> {
+  if (deferred.length === 0) return;
+  await tx`update notifications n set send_after = x.until, updated_at = now()
+    from unnest(${deferred.map((d) => d.message.customerId.toString())}::bigint[],
+      ${deferred.map((d) => d.message.id.toString())}::bigint[],
+      ${deferred.map((d) => d.until.toISOString())}::timestamptz[]) as x(customer_id, id, until)
+    where n.customer_id = x.customer_id and n.id = x.id`;
 }
 
 export async function setPreferences(

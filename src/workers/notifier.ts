@@ -23,7 +23,7 @@ import type { TransactionSql } from '../store/db.ts';
 import {
   claimDueMessages,
   type DueMessage,
-  deferMessage,
+  deferMessages,
   type EventToNotify,
   markSendFailed,
   markSent,
@@ -170,12 +170,12 @@ export class Notifier implements Worker {
       const due = await claimDueMessages(tx, now, dayStart, NOTIFIER_SEND_BATCH);
       const sentNow = new Map<bigint, number>();
       const sent: DueMessage[] = [];
+      const deferred: { message: DueMessage; until: Date }[] = [];
       for (const m of due) {
         const count = m.sentToday + (sentNow.get(m.customerId) ?? 0);
         const later = this.laterFor(m, count, now, dayStart);
         if (later) {
-          await deferMessage(tx, m, later);
-          this.stats.deferred++;
+          deferred.push({ message: m, until: later });
           continue;
         }
         if (await this.deliver(tx, m, now)) {
@@ -183,7 +183,8 @@ export class Notifier implements Worker {
           sentNow.set(m.customerId, (sentNow.get(m.customerId) ?? 0) + 1);
         }
       }
-      await markSent(tx, sent, now);
+      await Promise.all([markSent(tx, sent, now), deferMessages(tx, deferred)]);
+      this.stats.deferred += deferred.length;
       this.stats.sent += sent.length;
       return due.length;
     });
