@@ -18,7 +18,9 @@ import {
 import { decodeEvent } from '../events/message.ts';
 import type { Platform } from '../platform.ts';
 import { EVENTS_STREAM, NOTIFIER, type QueueMessage } from '../queue/index.ts';
-import { admitMessage, refusalLetter } from '../rehearsal/admit.ts';
+import { admitMessage, inMessageContext, refusalLetter } from '../rehearsal/admit.ts';
+import { AWARE, type RehearsalContext } from '../rehearsal/context.ts';
+import { onWorkerSide } from '../rehearsal/worker-context.ts';
 import type { TransactionSql } from '../store/db.ts';
 import {
   claimDueMessages,
@@ -68,8 +70,19 @@ function minuteOfDay(zone: string, now: Date): number {
   return get('hour') * 60 + get('minute');
 }
 
+/** An admitted event and the message it came in (acked once its messages are recorded). */
+interface Taken {
+  message: QueueMessage;
+  event: EventToNotify;
+}
+
 export class Notifier implements Worker {
   readonly name = 'notifier';
+  /**
+   * On the shadow side it takes the rehearsal's tagged events and sends through the shadow side's
+   * SMS and push simulators only (services.ts); a worker without this refuses tagged events.
+   */
+  readonly rehearsal: typeof AWARE | undefined = AWARE;
   readonly stats: NotifierStats = { events: 0, queued: 0, sent: 0, failed: 0, deferred: 0, rejected: 0 };
   private stopping = false;
   private readonly loops: Promise<void>[];
@@ -97,52 +110,75 @@ export class Notifier implements Worker {
    * expires); answers how many it took.
    */
   async intakeOnce(max = NOTIFIER_FETCH_MAX): Promise<number> {
-    const { queue, config, db } = this.platform;
+    const { queue } = this.platform;
     const messages = await queue.fetch(EVENTS_STREAM, NOTIFIER, {
       max: Math.min(max, NOTIFIER_FETCH_MAX),
       expiresMs: NOTIFIER_FETCH_EXPIRES_MS,
     });
-    const now = this.now();
-    const quietDelay = this.quietDelayMs(now);
-    const taken: QueueMessage[] = [];
-    const events: EventToNotify[] = [];
+    // admitted events grouped by the rehearsal they belong to (none on production)
+    const groups = new Map<string, { context: RehearsalContext | undefined; taken: Taken[] }>();
     for (const m of messages) {
-      // not rehearsal-aware: a tagged event is dead-lettered, never notified about
+      // a tagged event on production, an untagged one on the shadow side, or any tagged event
+      // reaching a notifier not declared aware: dead-lettered, never notified about
       const admission = admitMessage(this, this.platform.side, m.headers);
       if (!admission.ok) {
         await this.refuse(m, admission.reason);
         continue;
       }
-      const decoded = decodeEvent(config.queueMacKeys, m.data);
-      if (!decoded.ok) {
-        // never acted on: an unsigned or altered message is not ours
-        this.platform.logger.warn(
-          { problem: decoded.problem, msgId: m.msgId },
-          'event refused by the notifier',
-        );
-        this.stats.rejected++;
-        m.term();
-        continue;
-      }
-      const e = decoded.event;
-      const spec = TEMPLATE_OF[e.type];
-      const delay = spec?.security ? 0 : quietDelay;
-      taken.push(m);
-      events.push({
-        eventId: e.eventId,
-        customerId: e.customerId,
-        payload: e.payload,
-        template: spec?.name ?? null,
-        sendAfter: new Date(now.getTime() + delay),
-        marketing: spec?.marketing ?? false,
-      });
+      const taken = this.decode(m);
+      if (!taken) continue;
+      const key = admission.context?.header ?? '';
+      const group = groups.get(key) ?? { context: admission.context, taken: [] };
+      group.taken.push(taken);
+      groups.set(key, group);
     }
-    // the whole batch in one transaction: a commit per event would cost more than the event
-    const queued = events.length > 0 ? await db.sql.begin((tx) => recordEventMessages(tx, events)) : 0;
-    for (const m of taken) m.ack();
+    for (const { context, taken } of groups.values())
+      await inMessageContext(context, () => this.record(taken));
+    return messages.length;
+  }
+
+  /** An admitted event ready to record, or null when it is refused (unsigned or altered). */
+  private decode(m: QueueMessage): Taken | null {
+    const decoded = decodeEvent(this.platform.config.queueMacKeys, m.data);
+    if (!decoded.ok) {
+      // never acted on: an unsigned or altered message is not ours
+      this.platform.logger.warn(
+        { problem: decoded.problem, msgId: m.msgId },
+        'event refused by the notifier',
+      );
+      this.stats.rejected++;
+      m.term();
+      return null;
+    }
+    const e = decoded.event;
+    const spec = TEMPLATE_OF[e.type];
+    const now = this.now();
+    const delay = spec?.security ? 0 : this.quietDelayMs(now);
+    const event: EventToNotify = {
+      eventId: e.eventId,
+      customerId: e.customerId,
+      payload: e.payload,
+      template: spec?.name ?? null,
+      sendAfter: new Date(now.getTime() + delay),
+      marketing: spec?.marketing ?? false,
+    };
+    return { message: m, event };
+  }
+
+  /**
+   * Turns admitted events into their messages, once each (processed_events), in one transaction
+   * (a commit per event would cost more than the event), then acks them.
+   */
+  private async record(taken: readonly Taken[]): Promise<void> {
+    const queued = await this.platform.db.sql.begin((tx) =>
+      recordEventMessages(
+        tx,
+        taken.map((t) => t.event),
+      ),
+    );
+    for (const t of taken) t.message.ack();
     this.stats.events += taken.length;
     this.stats.queued += queued;
-    return messages.length;
   }
 
   /** Dead-letters a refused message; if that publish fails it comes back later instead. */
@@ -161,7 +197,11 @@ export class Notifier implements Worker {
   }
 
   /** Sends one batch of due messages; answers how many it handled. */
-  async sendOnce(): Promise<number> {
+  sendOnce(): Promise<number> {
+    return onWorkerSide(this.platform, 0, () => this.sendBatch());
+  }
+
+  private async sendBatch(): Promise<number> {
     const now = this.now();
     const dayStart = new Date(
       now.getTime() - minuteOfDay(this.platform.config.businessTimeZone, now) * MINUTE_MS,
