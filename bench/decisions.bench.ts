@@ -15,7 +15,9 @@
  *      20 ms there); when the service cannot reach that rate the result says so;
  *   4. a sweep of open-loop rates at 25, 50, 75 and 90% of the ceiling: p50, p99 at each, drawn as
  *      a console bar chart, with the API process's event-loop delay and GC pauses at each, and the
- *      highest rate that keeps p99 under the goal.
+ *      highest rate that keeps p99 under the goal;
+ *   5. pgbench's TPC-B on the same PostgreSQL (a database of its own, as many clients as the API's
+ *      pool): decisions/s over its tps, and the API's CPU per decision over the bare route's.
  * The load generator runs in a child process (bench/lib/load-worker.ts): autocannon for the closed
  * loops, a true open loop for paced runs, whose latencies count from when each request was due.
  * Prints progress, then one JSON line. FENQI_BENCH_CPU_PROFILE=DIR also writes a CPU profile of
@@ -61,6 +63,7 @@ import { ratios, runBenchOnce } from './lib/compare.ts';
 import { processTree, snapshot, usedBetween } from './lib/cpu-usage.ts';
 import { percentile } from './lib/load.ts';
 import type { LoadJob, LoadResult } from './lib/load-worker.ts';
+import { runPgbench } from './lib/pgbench.ts';
 import {
   openStatementStats,
   postgresServers,
@@ -83,6 +86,8 @@ export const GOAL_P99_MS = 20;
 export const DURABLE = process.env.FENQI_BENCH_FSYNC_OFF !== '1';
 /** Open-loop rates of the latency sweep, as shares of the measured full-load ceiling. */
 export const SWEEP_SHARES = [0.25, 0.5, 0.75, 0.9];
+/** pgbench's TPC-B clients: as many connections as the API's pool, on a scale of one branch each. */
+export const PGBENCH_CLIENTS = POOL_MAX;
 /** Pause after an overloaded run so its backlog does not spill into the next measurement. */
 export const SETTLE_PAUSE_S = 3;
 const BAR_WIDTH = 50;
@@ -491,6 +496,22 @@ try {
       : `no swept rate kept p99 under ${GOAL_P99_MS} ms`,
   );
 
+  // The yardstick on the same server in the same run: TPC-B transactions per second (issue 18
+  // item 7 wants decisions/s at least twice that).
+  loadAt.pgbench = loadAvg1();
+  log(`pgbench TPC-B: ${PGBENCH_CLIENTS} clients, scale ${PGBENCH_CLIENTS}, ${SECONDS}s`);
+  const pgbench = await runPgbench(pg, {
+    scale: PGBENCH_CLIENTS,
+    clients: PGBENCH_CLIENTS,
+    seconds: SECONDS,
+    database: 'pgbench',
+  });
+  log(`pgbench: ${pgbench.tps} tps (latency average ${pgbench.latency_avg_ms} ms)`);
+  const apiCpuOverBare = round2(decision_cpu_ms.api! / Math.max(1e-9, bare_cpu_ms.api!));
+  log(
+    `decisions/s over pgbench tps: ${round2(full.rps / pgbench.tps)}; API CPU per decision over the bare route's: ${apiCpuOverBare}`,
+  );
+
   const outcomes = await platform.db.sql<{ outcome: string; n: bigint }[]>`
     select outcome, count(*) as n from credit_decisions group by outcome order by outcome`;
   const mix = Object.fromEntries(outcomes.map((o) => [o.outcome, Number(o.n)]));
@@ -517,6 +538,9 @@ try {
       full_p50_ms: full.p50,
       full_p99_ms: full.p99,
       decision_cpu_ms_per_request: decision_cpu_ms,
+      api_cpu_over_bare: apiCpuOverBare,
+      pgbench,
+      decisions_over_pgbench_tps: round2(full.rps / pgbench.tps),
       cores_for_half_bare_rate: coresForHalfBare,
       full_phases_ms,
       half_bare_rate: half,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCsv, toDataset } from '../../src/risk/model/csv.ts';
 import { train } from '../../src/risk/model/train.ts';
-import { trainParallel } from '../../src/risk/train/parallel.ts';
+import { foldsOfThread, trainParallel } from '../../src/risk/train/parallel.ts';
 import { creditDefaultCsv } from './credit-default-synthetic.ts';
 
 describe('folds on worker threads', () => {
@@ -14,5 +14,12 @@ describe('folds on worker threads', () => {
     assert.deepEqual(spread.model.metrics, alone.model.metrics);
     assert.deepEqual(spread.outOfFold, alone.outOfFold);
     assert.deepEqual(spread.model.features, alone.model.features);
+  });
+
+  it('deals the final model and the folds evenly: three fits each for five folds on two threads', () => {
+    assert.deepEqual(foldsOfThread(0, 2, 5), [1, 3]);
+    assert.deepEqual(foldsOfThread(1, 2, 5), [0, 2, 4]);
+    const dealt = [0, 1, 2].flatMap((t) => foldsOfThread(t, 3, 10)).sort((a, b) => a - b);
+    assert.deepEqual(dealt, [...Array(10).keys()]);
   });
 });

@@ -528,6 +528,11 @@ export function assignBin(f: FeatureBinning, value: number | string | null): num
     return lo;
   }
   if (f.coded && typeof value === 'number') value = String(value);
+  return categoriesOf(f).get(String(value)) ?? f.unseenBin;
+}
+
+/** Bin of each category the feature was trained on, built once per feature. */
+function categoriesOf(f: FeatureBinning): Map<string, number> {
   let index = categoryIndex.get(f);
   if (!index) {
     index = new Map();
@@ -536,5 +541,50 @@ export function assignBin(f: FeatureBinning, value: number | string | null): num
     });
     categoryIndex.set(f, index);
   }
-  return index.get(String(value)) ?? f.unseenBin;
+  return index;
+}
+
+/**
+ * assignBin for many rows at once: bins of values[rows[i]], the same bins assignBin gives, with
+ * the feature's lookups (specials, categories) built once instead of once per row.
+ */
+export function assignBins(
+  f: FeatureBinning,
+  values: ArrayLike<number | string | null | undefined>,
+  rows: ArrayLike<number>,
+): Int32Array {
+  const out = new Int32Array(rows.length);
+  if (f.type !== 'numeric') {
+    const index = categoriesOf(f);
+    for (let i = 0; i < rows.length; i++) {
+      const value = values[rows[i]!];
+      out[i] =
+        value === null || value === undefined ? f.missingBin : (index.get(String(value)) ?? f.unseenBin);
+    }
+    return out;
+  }
+  const special = new Map((f.specials ?? []).map((s) => [s.value, s.bin]));
+  const asMissing = new Set(f.specialsMissing ?? []);
+  const cuts = Float64Array.from(f.cuts);
+  for (let i = 0; i < rows.length; i++) {
+    const value = values[rows[i]!];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      out[i] = f.missingBin;
+      continue;
+    }
+    const bin = special.size > 0 ? special.get(value) : undefined;
+    if (bin !== undefined || asMissing.has(value)) {
+      out[i] = bin ?? f.missingBin;
+      continue;
+    }
+    let lo = 0;
+    let hi = cuts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (value >= cuts[mid]!) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = lo;
+  }
+  return out;
 }
