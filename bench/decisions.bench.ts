@@ -110,6 +110,8 @@ interface SweepPoint {
   gc_pause_total_ms: number;
   gc_major_pause_max_ms: number;
   gc_pauses: number;
+  /** Wall time per phase of decide() at this point: which phase the tail is in. */
+  phases_ms: ReturnType<typeof phaseSummary>;
 }
 
 /** Event-loop delay and GC pauses of this (the API's) process while `run` runs. */
@@ -461,9 +463,10 @@ try {
   // the overloaded run above leaves a backlog behind: let it drain before measuring latencies
   await new Promise((r) => setTimeout(r, SETTLE_PAUSE_S * 1000));
   const sweep: SweepPoint[] = [];
-  const sweepPhases = platform.services.risk.collectPhaseTimings()!;
+  const sweepPhases: PhaseTimings = new Map();
   for (const share of SWEEP_SHARES) {
     const rate = Math.max(1, Math.round(full.rps * share));
+    const pointPhases = platform.services.risk.collectPhaseTimings()!;
     loadAt[`sweep_${share}`] = loadAvg1();
     log(`sweep: ${rate} decisions/s (${Math.round(share * 100)}% of the ceiling), ${SECONDS}s`);
     const { result: r, stalls } = await withStallWatch(() => decisions(SECONDS, rate));
@@ -479,7 +482,14 @@ try {
       non2xx: r.non2xx,
       load_generator_cpu_ms_per_request: round3((1000 * r.cpuS) / Math.max(1, r.requests)),
       ...stalls,
+      phases_ms: phaseSummary(pointPhases),
     });
+    for (const [phase, samples] of pointPhases)
+      sweepPhases.set(phase, [...(sweepPhases.get(phase) ?? []), ...samples]);
+    const slow = Object.entries(sweep.at(-1)!.phases_ms)
+      .map(([phase, f]) => `${phase} ${f.p99}`)
+      .join(', ');
+    log(`  p99 per phase (ms): ${slow}`);
     log(
       `  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms; API event-loop delay p99 ${stalls.event_loop_delay_p99_ms} ms (max ${stalls.event_loop_delay_max_ms}), longest GC pause ${stalls.gc_pause_max_ms} ms (major ${stalls.gc_major_pause_max_ms}, ${stalls.gc_pauses} pauses)`,
     );

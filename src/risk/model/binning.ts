@@ -8,6 +8,7 @@
  * Missing values always get a bin of their own, and so does each special value (a code such as
  * -999 "not reported" that must not be read as a measurement), unless it is treated as missing.
  */
+import { isPresent } from './csv.ts';
 import { optimalSegments, type Shape } from './optimal-binning.ts';
 import { DEFAULT_WOE_SMOOTHING } from './woe.ts';
 
@@ -276,19 +277,19 @@ function checkOptions(opts: BinningOptions): void {
 
 /** Rows (of `rows`) with a present, non-special value, sorted by value: the one sort per feature. */
 export function sortedPresentRows(
-  values: readonly (number | null)[],
+  values: ArrayLike<number | null>,
   rows: readonly number[],
   specialValues: readonly number[] = [],
 ): Int32Array {
   const specials = new Set(specialValues);
-  const present = rows.filter((r) => values[r] !== null && !specials.has(values[r]!));
+  const present = rows.filter((r) => isPresent(values[r]) && !specials.has(values[r]!));
   const sorted = Int32Array.from(present);
   return sorted.sort((a, b) => values[a]! - values[b]! || a - b);
 }
 
 /** Quantile atoms over sorted rows, never splitting a run of equal values. */
 function numericAtoms(
-  values: readonly (number | null)[],
+  values: ArrayLike<number | null>,
   y: Uint8Array,
   present: ArrayLike<number>,
   atomCount: number,
@@ -354,7 +355,7 @@ function numericBins(atoms: Atom[], segments: [number, number][]): { bins: Bin[]
 
 /** One bin per special value that occurs in training (policy 'bin'). */
 function specialBins(
-  values: readonly (number | null)[],
+  values: ArrayLike<number | null>,
   y: Uint8Array,
   rows: readonly number[],
   opts: BinningOptions,
@@ -380,7 +381,7 @@ function specialBins(
  */
 export function binNumeric(
   name: string,
-  values: readonly (number | null)[],
+  values: ArrayLike<number | null>,
   y: Uint8Array,
   rows: readonly number[],
   opts: BinningOptions = DEFAULT_BINNING,
@@ -412,7 +413,9 @@ export function binNumeric(
       rows,
       y,
       (r) =>
-        values[r] === null || asMissing.has(values[r]!) || isUnbinnedSpecial(values[r]!, opts, seenSpecial),
+        !isPresent(values[r]) ||
+        asMissing.has(values[r]!) ||
+        isUnbinnedSpecial(values[r]!, opts, seenSpecial),
     ),
   );
   const missingIndex = bins.length - 1;

@@ -18,7 +18,7 @@ import {
   binNumeric,
   type FeatureBinning,
 } from './binning.ts';
-import type { Column } from './csv.ts';
+import { type Column, isPresent } from './csv.ts';
 import { fitLogisticBinned, type LogisticFit } from './logistic.ts';
 import { buildScorecard, gradeCuts, type MissingPolicy, type Scaling, type Scorecard } from './scorecard.ts';
 import { woeTable } from './woe.ts';
@@ -93,7 +93,7 @@ export function codesOf(column: Column): (string | null)[] | null {
   if (column.kind !== 'numeric') return null;
   const levels = new Set<number>();
   for (const v of column.values) {
-    if (v === null) continue;
+    if (!isPresent(v)) continue;
     if (!Number.isInteger(v)) return null;
     levels.add(v);
     if (levels.size > MAX_CODE_LEVELS) return null;
@@ -101,7 +101,7 @@ export function codesOf(column: Column): (string | null)[] | null {
   if (levels.size < 3) return null;
   // One string per level, shared by every row holding it.
   const text = new Map([...levels].map((v) => [v, String(v)]));
-  return column.values.map((v) => (v === null ? null : text.get(v)!));
+  return Array.from(column.values, (v) => (isPresent(v) ? text.get(v)! : null));
 }
 
 /** The rows of `sorted` that are in `rows` (marked in a mask), order kept: no second sort. */
