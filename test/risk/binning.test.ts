@@ -6,6 +6,7 @@ import {
   binCategorical,
   binNumeric,
   DEFAULT_BINNING,
+  sortedPresentRows,
 } from '../../src/risk/model/binning.ts';
 import { mulberry32 } from '../../src/risk/model/cv.ts';
 
@@ -119,6 +120,32 @@ describe('bins of many rows at once', () => {
     assert.deepEqual(
       Array.from(assignBins(g, cats, all6)),
       all6.map((r) => assignBin(g, cats[r]!)),
+    );
+  });
+});
+
+describe('the one sort per feature', () => {
+  it('orders rows as a comparator sort on (value, row) does: ties, -0, specials, missing, rows in any order', () => {
+    const random = mulberry32(9);
+    const values: (number | null)[] = Array.from({ length: 3000 }, (_, i) =>
+      i % 50 === 0 ? null : i % 97 === 0 ? -0 : Math.round(random() * 40) / 4 - 3,
+    );
+    values[5] = -999;
+    const rows = all(values.length).filter((r) => r % 7 !== 0);
+    const expected = rows
+      .filter((r) => values[r] !== null && values[r] !== -999)
+      .sort((a, b) => values[a]! - values[b]! || a - b);
+    assert.deepEqual(Array.from(sortedPresentRows(values, rows, [-999])), expected);
+    const shuffled = [...rows].reverse();
+    assert.deepEqual(
+      Array.from(
+        sortedPresentRows(
+          Float64Array.from(values, (v) => v ?? Number.NaN),
+          shuffled,
+          [-999],
+        ),
+      ),
+      expected,
     );
   });
 });

@@ -275,17 +275,59 @@ function checkOptions(opts: BinningOptions): void {
     throw new RangeError(`at most ${MAX_SPECIAL_VALUES} special values`);
 }
 
-/** Rows (of `rows`) with a present, non-special value, sorted by value: the one sort per feature. */
+/**
+ * Rows (of `rows`) with a present, non-special value, sorted by value, equal values in row order:
+ * the one sort per feature. A stable radix sort on the bits of each value (made to order as the
+ * numbers do, -0 as 0) over rows taken in ascending order: the order of a comparator sort on
+ * (value, row) at a fraction of its cost (a million rows: half a second a column with the
+ * comparator, most of the time the columns took to prepare).
+ */
 export function sortedPresentRows(
   values: ArrayLike<number | null>,
   rows: readonly number[],
   specialValues: readonly number[] = [],
 ): Int32Array {
   const specials = new Set(specialValues);
-  const present = rows.filter((r) => isPresent(values[r]) && !specials.has(values[r]!));
-  const sorted = Int32Array.from(present);
-  return sorted.sort((a, b) => values[a]! - values[b]! || a - b);
+  let order = Int32Array.from(rows.filter((r) => isPresent(values[r]) && !specials.has(values[r]!)));
+  // equal values go in row order, whatever order the rows were given in
+  if (order.some((r, i) => i > 0 && r < order[i - 1]!)) order.sort();
+  const n = order.length;
+  const bits = new Float64Array(n);
+  for (let i = 0; i < n; i++) bits[i] = values[order[i]!]! + 0;
+  const words = new Uint32Array(bits.buffer);
+  for (let i = 0; i < n; i++) {
+    const hi = words[2 * i + 1]!;
+    // negative numbers order by their inverted bits, positive ones above them
+    if (hi & 0x80000000) {
+      words[2 * i] = ~words[2 * i]!;
+      words[2 * i + 1] = ~hi;
+    } else words[2 * i + 1] = hi | 0x80000000;
+  }
+  let keys = words;
+  let nextKeys = new Uint32Array(2 * n);
+  let nextOrder = new Int32Array(n);
+  const count = new Int32Array(RADIX + 1);
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass >> 1;
+    const shift = (pass & 1) * 16;
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[((keys[2 * i + word]! >>> shift) & (RADIX - 1)) + 1]!++;
+    if (count[((keys[word]! >>> shift) & (RADIX - 1)) + 1] === n) continue; // one digit: nothing moves
+    for (let d = 1; d <= RADIX; d++) count[d]! += count[d - 1]!;
+    for (let i = 0; i < n; i++) {
+      const at = count[(keys[2 * i + word]! >>> shift) & (RADIX - 1)]!++;
+      nextKeys[2 * at] = keys[2 * i]!;
+      nextKeys[2 * at + 1] = keys[2 * i + 1]!;
+      nextOrder[at] = order[i]!;
+    }
+    [keys, nextKeys] = [nextKeys, keys];
+    [order, nextOrder] = [nextOrder, order];
+  }
+  return order;
 }
+
+/** Digits of the radix sort: 16 bits, four passes over a 64-bit value. */
+const RADIX = 1 << 16;
 
 /** Quantile atoms over sorted rows, never splitting a run of equal values. */
 function numericAtoms(

@@ -249,7 +249,8 @@ export function parseCsvDataset(
     for (let c = 0; c < fields.length; c++) {
       const cell = fields[c]!.trim();
       const column = columns[c]!;
-      if (column.kind === 'numeric') column.values[r] = na.has(cell) ? Number.NaN : parseNumber(cell)!;
+      // the first scan found every present cell of a numeric column a finite decimal: no second test
+      if (column.kind === 'numeric') column.values[r] = na.has(cell) ? Number.NaN : Number(cell);
       else column.values[r] = na.has(cell) ? null : cell;
     }
   });
