@@ -25,7 +25,7 @@ export interface CsvTable {
  * (parseCsvDataset: 8 bytes a row in one SharedArrayBuffer, which the training's worker threads
  * read without a copy). Read them with isPresent, which knows both.
  */
-export type NumericValues = (number | null)[] | Float64Array;
+type NumericValues = (number | null)[] | Float64Array;
 
 export interface NumericColumn {
   name: string;
