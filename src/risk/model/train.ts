@@ -8,7 +8,7 @@
 import { type BinningOptions, DEFAULT_BINNING, sortedPresentRows } from './binning.ts';
 import { type Complexity, tuneComplexity } from './complexity.ts';
 import type { Column, Dataset } from './csv.ts';
-import { DEFAULT_NA_TOKENS, parseNumber } from './csv.ts';
+import { DEFAULT_NA_TOKENS, isPresent, parseNumber } from './csv.ts';
 import { stratifiedFolds } from './cv.ts';
 import type { FeatureScreen } from './fit.ts';
 import { codesOf, type Fitted, fitScorecard, type PreparedColumn, type Selection, scoreRows } from './fit.ts';
@@ -136,7 +136,7 @@ export function targetOf(data: Dataset, column: string, badValue: string): { y: 
   let bads = 0;
   for (let r = 0; r < data.rowCount; r++) {
     const v = target.values[r];
-    if (v === null || v === undefined) continue;
+    if (!isPresent(v)) continue;
     const bad = target.kind === 'numeric' ? badNumber !== null && v === badNumber : v === badValue.trim();
     y[r] = bad ? 1 : 0;
     if (bad) bads++;
