@@ -58,7 +58,7 @@ export async function openPlatform(
     cache,
     queue,
     side,
-    services: buildServices({ config, logger, db, cache }),
+    services: buildServices({ config, logger, db, cache, shadow: side.kind === 'shadow' }),
     async close() {
       if (ensureTimer) clearTimeout(ensureTimer);
       await Promise.allSettled([queue.close(), cache.close()]);

@@ -13,8 +13,16 @@ import { type BusinessClock, createBusinessClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Channel } from './domain/notifications.ts';
 import type { Logger } from './logger.ts';
-import { type MessageProvider, messageProvidersFromEnv } from './notify/providers.ts';
-import { type CollectionGateway, collectionSimulatorFromEnv } from './payments/collection.ts';
+import {
+  type MessageProvider,
+  messageProvidersFromEnv,
+  SimulatedMessageProvider,
+} from './notify/providers.ts';
+import {
+  type CollectionGateway,
+  collectionSimulatorFromEnv,
+  SimulatedCollectionGateway,
+} from './payments/collection.ts';
 import { type PaymentGateway, SimulatedGateway } from './payments/gateway.ts';
 import { HttpPayoutRail, type PayoutRail, SimulatedPayouts } from './payments/payouts.ts';
 import { ProductReads } from './products/reads.ts';
@@ -69,6 +77,30 @@ export interface ServiceParts {
   logger: Logger;
   db: Database;
   cache: Cache;
+  /**
+   * The rehearsal's shadow side (docs/rehearsal.md): its SMS, push and payment gateway are fresh
+   * in-process simulators, never a provider or a journal file production's are configured with.
+   */
+  shadow?: boolean;
+}
+
+/** The shadow side's simulators' seed (their draws need not match production's). */
+export const SHADOW_SIMULATOR_SEED = 21;
+
+function providers(parts: ServiceParts): Pick<Services, 'collection' | 'messaging'> {
+  if (parts.shadow) {
+    return {
+      collection: new SimulatedCollectionGateway({ seed: SHADOW_SIMULATOR_SEED }),
+      messaging: {
+        sms: new SimulatedMessageProvider({ seed: SHADOW_SIMULATOR_SEED }),
+        push: new SimulatedMessageProvider({ seed: SHADOW_SIMULATOR_SEED }),
+      },
+    };
+  }
+  return {
+    collection: collectionSimulatorFromEnv(process.env),
+    messaging: messageProvidersFromEnv(process.env),
+  };
 }
 
 export function buildServices(parts: ServiceParts): Services {
@@ -99,8 +131,7 @@ export function buildServices(parts: ServiceParts): Services {
     }),
     products: new ProductReads(db.sql, cache),
     gateway: new SimulatedGateway({ seed: DEFAULT_GATEWAY_SEED, latencyMs: DEFAULT_GATEWAY_LATENCY_MS }),
-    collection: collectionSimulatorFromEnv(process.env),
-    messaging: messageProvidersFromEnv(process.env),
+    ...providers(parts),
     clock,
     payouts: createPayoutRail(config),
   };

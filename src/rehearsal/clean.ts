@@ -2,7 +2,7 @@
  * `fenqi rehearse clean`: closes the rehearsal and empties the shadow schema of what plans and runs
  * put there (customers, orders, loans, the ledger's shadow entries, the catalogue copy), as the
  * schema's owner, because the shadow role may not truncate and the ledger is append-only for it.
- * The rehearsal's own record (its runs and samples) stays for its report. Settled shadow messages
+ * The rehearsal's own record (its runs, samples and per-hop times) stays for its report. Settled shadow messages
  * are trimmed from the shadow stream; shadow cache keys expire on their own (every entry has a TTL,
  * and the shadow ACL user may not list keys). Running it twice changes nothing more.
  */
@@ -18,6 +18,7 @@ export const KEPT_SHADOW_TABLES = [
   'rehearsals',
   'rehearsal_runs',
   'rehearsal_samples',
+  'rehearsal_hops',
   'rehearsal_schedules',
   'schema_migrations',
   'staff',

@@ -10,6 +10,7 @@ import { refuse, unavailable } from '../api/errors.ts';
 import type { Api } from '../api/types.ts';
 import type { Cache } from '../cache/cache.ts';
 import type { Sql } from '../store/db.ts';
+import { markRehearsalSpan } from '../telemetry/tracing.ts';
 import { AWARE, runAsRehearsal } from './context.ts';
 import { REHEARSAL_TAG_HEADER, type RehearsalTag, verifyTag } from './tag.ts';
 
@@ -106,6 +107,7 @@ export function registerRehearsalGate(app: Api, parts: RehearsalGateParts | unde
     if (!parts || !isOpen) throw refuse('REHEARSAL_NOT_OPEN', 'this deployment takes no rehearsal traffic');
     if (typeof header !== 'string') throw refuse('REHEARSAL_TAG_INVALID', 'one rehearsal tag is expected');
     const tag = await checkTagged(parts, header, isOpen);
+    markRehearsalSpan(tag.rehearsalId);
     if (!isRehearsalAware(request)) {
       throw refuse('REHEARSAL_NOT_AWARE', 'this route does not take rehearsal traffic');
     }

@@ -20,8 +20,13 @@ const TOKEN_TTL_S = 3_600;
 /** Tags live a little longer than a request may take. */
 const TAG_LIFETIME_MS = REQUEST_TIMEOUT_MS + 5_000;
 
+/** How the API takes an order (`?mode=`): queued through NATS, or settled in the request. */
+export type OrderMode = 'queued' | 'sync';
+
 export interface LoadTarget {
   apiUrl: string;
+  /** Without it the deployment's FENQI_SALE_MODE decides, as for its customers. */
+  orderMode?: OrderMode;
   rehearsalId: string;
   rehearsalKey: Buffer;
   tokenSecret: Buffer;
@@ -90,7 +95,7 @@ class Sender {
     this.sent += 1;
     this.bucket.sent += 1;
     const started = performance.now();
-    fetch(`${t.apiUrl}/v1/orders`, {
+    fetch(`${t.apiUrl}/v1/orders${t.orderMode ? `?mode=${t.orderMode}` : ''}`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${token}`,

@@ -5,15 +5,9 @@
  */
 
 import { escapeHtml } from '../domain/html.ts';
-import type { RunRecord, SampleRow } from '../store/rehearsals.ts';
-import { lineChart } from './svg-chart.ts';
-
-/** Where time went per hop, from traces when the run had them (an empty list otherwise). */
-export interface HopTime {
-  hop: string;
-  meanMs: number;
-  p99Ms: number;
-}
+import type { RunRecord, RunTraces, SampleRow } from '../store/rehearsals.ts';
+import { HOP_LABELS, HOPS, type Hop } from './hops.ts';
+import { barChart, lineChart } from './svg-chart.ts';
 
 /**
  * The rule for "first to saturate", in the order checked each second (a one-second blip, such as
@@ -94,7 +88,7 @@ export function firstSaturated(samples: readonly SampleRow[]): Saturation | null
   return null;
 }
 
-export function summarize(run: RunRecord): RunSummary {
+export function summarize(run: Omit<RunRecord, 'traces'>): RunSummary {
   const s = run.samples;
   const sum = (f: (x: SampleRow) => number) => s.reduce((a, x) => a + f(x), 0);
   const hold = s.filter((x) => x.phase === 'hold');
@@ -171,20 +165,49 @@ function figuresTable(sum: RunSummary): string {
   return `<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
 }
 
-function hopsSection(hops: readonly HopTime[]): string {
-  if (hops.length === 0) {
-    return '<p>No traces were collected for this run, so time per hop is not shown (configure tracing, docs/rehearsal.md).</p>';
+const PPM = 1_000_000;
+const usToMs = (us: number) => us / 1000;
+
+/** The hops in their order along an order's path, each once, as stored. */
+function storedHops(traces: RunTraces) {
+  return HOPS.flatMap((hop) => {
+    const row = traces.hops.find((h) => h.hop === hop);
+    return row ? [{ ...row, label: HOP_LABELS[hop as Hop] }] : [];
+  });
+}
+
+function hopsSection(traces: RunTraces | null): string {
+  if (!traces || traces.hops.length === 0) {
+    return '<p>No traces were collected for this run, so time per hop is not shown (run with <code>--traces-listen</code> and point the exporters at it, docs/rehearsal.md).</p>';
   }
+  const hops = storedHops(traces);
+  const cell = (us: number) => `<td>${usToMs(us).toFixed(2)}</td>`;
   const rows = hops
     .map(
       (h) =>
-        `<tr><td>${escapeHtml(h.hop)}</td><td>${h.meanMs.toFixed(2)}</td><td>${h.p99Ms.toFixed(2)}</td></tr>`,
+        `<tr><td>${escapeHtml(h.label)}</td><td>${h.traces}</td>${cell(h.p50Us)}${cell(h.p99Us)}${cell(h.meanUs)}${cell(h.maxUs)}<td>${((h.sharePpm / PPM) * 100).toFixed(1)}%</td></tr>`,
     )
     .join('');
-  return `<table><tr><th>hop</th><th>mean ms</th><th>p99 ms</th></tr>${rows}</table>`;
+  const labels = hops.map((h) => h.label);
+  return [
+    `<p>From ${traces.spansHeld.toLocaleString('en')} spans of this rehearsal's traces${
+      traces.spansDropped > 0
+        ? ` (${traces.spansDropped.toLocaleString('en')} more left out: sampled out or past the receiver's bound)`
+        : ''
+    }. The API's time includes the publish it waits for and the settler's its transaction; the share counts
+each hop's own time only, so no time is counted twice. Under batching the settler and transaction are the batch's.</p>`,
+    `<table><tr><th>hop</th><th>traces</th><th>p50 ms</th><th>p99 ms</th><th>mean ms</th><th>max ms</th><th>share of time</th></tr>${rows}</table>`,
+    barChart('Time per hop', 'ms', labels, [
+      { name: 'p50', color: '#0969da', values: hops.map((h) => usToMs(h.p50Us)) },
+      { name: 'p99', color: '#8250df', values: hops.map((h) => usToMs(h.p99Us)) },
+    ]),
+    barChart('Share of the time, per hop', '%', labels, [
+      { name: 'share of time', color: '#bf8700', values: hops.map((h) => (h.sharePpm / PPM) * 100) },
+    ]),
+  ].join('\n');
 }
 
-export function renderReport(run: RunRecord, hops: readonly HopTime[] = []): string {
+export function renderReport(run: RunRecord): string {
   const sum = summarize(run);
   const title = `Rehearsal ${run.rehearsal.id}`;
   return `<!doctype html>
@@ -202,7 +225,7 @@ ${figuresTable(sum)}
 <h2>Charts</h2>
 ${charts(run.samples).join('\n')}
 <h2>Where time goes per hop</h2>
-${hopsSection(hops)}
+${hopsSection(run.traces)}
 <h2>How "first to saturate" is decided</h2>
 <p>Each second in order, a signal counting once it has held ${SUSTAINED_SECONDS} seconds in a row: intake, when answers
 fall behind sends by more than ${INTAKE_LAG_SHARE * 100}% or p99 is above ${P99_JUMP_FACTOR}x the best second's and above

@@ -5,11 +5,15 @@
  * API hands tagged requests to routes built on this side only (gate.ts), so tagged work never holds
  * a production connection, and the servers refuse it if some path ever tried.
  */
+import path from 'node:path';
 import { SHADOW_CACHE_PREFIX } from '../cache/cache.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { openPlatform, type Platform } from '../platform.ts';
 import type { RehearsalConfig } from './config.ts';
+
+/** The subdirectory of production's file directories the shadow side writes in. */
+export const SHADOW_FILES_DIR = 'shadow';
 
 export class ShadowNotConfigured extends Error {
   constructor(what: string) {
@@ -37,6 +41,8 @@ export function shadowConfig(config: Config, rehearsal: RehearsalConfig): Config
     natsPassword: rehearsal.natsPassword,
     // simulators only: no real payout rail for rehearsal money
     payoutUrl: undefined,
+    // the shadow side's close of business writes its reconciliation files apart from production's
+    settlementDir: path.join(config.settlementDir, SHADOW_FILES_DIR),
   };
 }
 

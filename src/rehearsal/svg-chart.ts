@@ -86,3 +86,61 @@ export function lineChart(title: string, unit: string, series: readonly Series[]
   parts.push('</svg>');
   return parts.join('');
 }
+
+const BAR_ROW_PX = 16;
+const BAR_GROUP_GAP_PX = 12;
+const BAR_LABEL_PX = 190;
+
+/**
+ * Horizontal bars as inline SVG: one group per category (e.g. a hop), one bar per series in it,
+ * each with its value printed at its end, on a shared axis with its unit.
+ */
+export function barChart(
+  title: string,
+  unit: string,
+  categories: readonly string[],
+  series: readonly Series[],
+): string {
+  const groupH = series.length * BAR_ROW_PX + BAR_GROUP_GAP_PX;
+  const top = PAD.top;
+  const height = top + categories.length * groupH + PAD.bottom;
+  const left = BAR_LABEL_PX;
+  const plotW = WIDTH_PX - left - PAD.right - 56;
+  const max = niceCeiling(
+    Math.max(0, ...series.flatMap((s) => s.values.filter((v): v is number => v !== null))),
+  );
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH_PX} ${height}" role="img" aria-label="${escapeHtml(title)}">`,
+    `<text x="${PAD.left}" y="16" font-size="13" font-weight="600">${escapeHtml(title)}</text>`,
+  ];
+  categories.forEach((name, c) => {
+    const y0 = top + c * groupH;
+    parts.push(
+      `<text x="${left - 8}" y="${y0 + (series.length * BAR_ROW_PX) / 2 + 4}" font-size="11" text-anchor="end">${escapeHtml(name)}</text>`,
+    );
+    series.forEach((s, k) => {
+      const v = s.values[c] ?? null;
+      if (v === null) return;
+      const w = (v / max) * plotW;
+      const y = y0 + k * BAR_ROW_PX;
+      parts.push(
+        `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${BAR_ROW_PX - 3}" fill="${s.color}"/>`,
+        `<text x="${(left + w + 4).toFixed(1)}" y="${y + BAR_ROW_PX - 5}" font-size="10">${formatTick(v)}</text>`,
+      );
+    });
+  });
+  const axisY = top + categories.length * groupH;
+  parts.push(
+    `<line x1="${left}" x2="${left + plotW}" y1="${axisY}" y2="${axisY}" stroke="#999"/>`,
+    `<text x="${left + plotW}" y="${axisY + 14}" font-size="11" text-anchor="end">${formatTick(max)} ${escapeHtml(unit)}</text>`,
+  );
+  series.forEach((s, k) => {
+    const lx = PAD.left + k * 170;
+    parts.push(
+      `<rect x="${lx}" y="${height - 12}" width="12" height="4" fill="${s.color}"/>`,
+      `<text x="${lx + 16}" y="${height - 7}" font-size="11">${escapeHtml(s.name)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('');
+}

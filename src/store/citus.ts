@@ -14,6 +14,7 @@ export const REFERENCE_TABLES = [
   'rehearsals',
   'rehearsal_runs',
   'rehearsal_samples',
+  'rehearsal_hops',
   'rehearsal_schedules',
   'ledger_accounts',
   'loan_products',

@@ -37,8 +37,16 @@ export async function getRehearsal(sql: Queryable, id: string): Promise<Rehearsa
   };
 }
 
+/** The most recently opened rehearsal still open at `now`, if any. */
+export async function latestOpenRehearsal(sql: Queryable, now: Date): Promise<string | undefined> {
+  const [row] = await sql<{ id: string }[]>`
+    select id from rehearsals where closed_at is null and closes_at > ${now}
+    order by opened_at desc, id limit 1`;
+  return row?.id;
+}
+
 export async function closeRehearsal(sql: Queryable, id: string): Promise<void> {
-  await sql`update rehearsals set closed_at = coalesce(closed_at, now()) where id = ${id}`;
+  await sql`update rehearsals set closed_at = coalesce(closed_at, ${new Date()}) where id = ${id}`;
 }
 
 /** A run starts once per rehearsal; a second run of the same id is refused (false). */
@@ -81,6 +89,64 @@ export async function recordSample(sql: Queryable, rehearsalId: string, s: Sampl
       ${s.redisOpsPerS}, ${s.redisMemoryBytes})`;
 }
 
+/** One hop's times over the run's traces (rehearsal/hops.ts), as stored (rehearsal_hops). */
+export interface HopRow {
+  hop: string;
+  traces: number;
+  meanUs: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  /** Share of the time summed over every hop, parts per million. */
+  sharePpm: number;
+}
+
+/** What the run's trace receiver held and left out (spans), with the per-hop rows. */
+export interface RunTraces {
+  spansHeld: number;
+  spansDropped: number;
+  hops: HopRow[];
+}
+
+/** Stores the run's per-hop times once; a second call for the same run replaces them. */
+export async function recordHops(sql: Queryable, rehearsalId: string, traces: RunTraces): Promise<void> {
+  await sql`
+    update rehearsal_runs set trace_spans_held = ${traces.spansHeld}, trace_spans_dropped = ${traces.spansDropped}
+    where rehearsal_id = ${rehearsalId}`;
+  for (const h of traces.hops) {
+    await sql`
+      insert into rehearsal_hops (rehearsal_id, hop, traces, mean_us, p50_us, p99_us, max_us, share_ppm)
+      values (${rehearsalId}, ${h.hop}, ${h.traces}, ${h.meanUs}, ${h.p50Us}, ${h.p99Us}, ${h.maxUs}, ${h.sharePpm})
+      on conflict (rehearsal_id, hop) do update set traces = excluded.traces, mean_us = excluded.mean_us,
+        p50_us = excluded.p50_us, p99_us = excluded.p99_us, max_us = excluded.max_us,
+        share_ppm = excluded.share_ppm`;
+  }
+}
+
+async function readTraces(
+  sql: Queryable,
+  rehearsalId: string,
+  counts: { held: string | null; dropped: string | null },
+): Promise<RunTraces | null> {
+  if (counts.held === null) return null;
+  const rows = await sql<Record<string, string>[]>`
+    select hop, traces::text, mean_us::text, p50_us::text, p99_us::text, max_us::text, share_ppm::text
+    from rehearsal_hops where rehearsal_id = ${rehearsalId}`;
+  return {
+    spansHeld: Number(counts.held),
+    spansDropped: Number(counts.dropped ?? 0),
+    hops: rows.map((r) => ({
+      hop: r.hop as string,
+      traces: Number(r.traces),
+      meanUs: Number(r.mean_us),
+      p50Us: Number(r.p50_us),
+      p99Us: Number(r.p99_us),
+      maxUs: Number(r.max_us),
+      sharePpm: Number(r.share_ppm),
+    })),
+  };
+}
+
 export interface RunRecord {
   rehearsal: RehearsalRow;
   startedAt: Date;
@@ -88,14 +154,25 @@ export interface RunRecord {
   profile: string;
   stopReason: string | null;
   samples: SampleRow[];
+  /** Null when the run collected no traces (no trace receiver). */
+  traces: RunTraces | null;
 }
 
 export async function readRun(sql: Queryable, rehearsalId: string): Promise<RunRecord | undefined> {
   const rehearsal = await getRehearsal(sql, rehearsalId);
   const [run] = await sql<
-    { started_at: Date; finished_at: Date | null; profile: string; stop_reason: string | null }[]
+    {
+      started_at: Date;
+      finished_at: Date | null;
+      profile: string;
+      stop_reason: string | null;
+      held: string | null;
+      dropped: string | null;
+    }[]
   >`
-    select started_at, finished_at, profile, stop_reason from rehearsal_runs where rehearsal_id = ${rehearsalId}`;
+    select started_at, finished_at, profile, stop_reason, trace_spans_held::text as held,
+      trace_spans_dropped::text as dropped
+    from rehearsal_runs where rehearsal_id = ${rehearsalId}`;
   if (!rehearsal || !run) return undefined;
   const rows = await sql<Record<string, unknown>[]>`
     select second_index, phase, target_per_s, sent, accepted, refused, failed, p50_us, p99_us, backlog,
@@ -125,6 +202,7 @@ export async function readRun(sql: Queryable, rehearsalId: string): Promise<RunR
     profile: run.profile,
     stopReason: run.stop_reason,
     samples,
+    traces: await readTraces(sql, rehearsalId, run),
   };
 }
 

@@ -92,6 +92,16 @@ export async function stopTracing(): Promise<void> {
   await provider?.shutdown();
 }
 
+/**
+ * Names the rehearsal on the active span: the API's request span starts before the gate has read
+ * the tag, so the gate marks it once verified, and every span of a rehearsal's trace carries it
+ * (what the run's trace receiver keeps).
+ */
+export function markRehearsalSpan(rehearsalId: string): void {
+  if (!provider) return;
+  trace.getActiveSpan()?.setAttribute(REHEARSAL_ATTRIBUTE, rehearsalId);
+}
+
 /** The W3C headers of the active span (and the rehearsal id as baggage), for a message. */
 export function traceHeaders(): MessageHeaders {
   const carrier: Record<string, string> = {};

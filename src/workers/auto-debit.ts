@@ -7,6 +7,8 @@
  */
 import { GatewayTimeout } from '../payments/gateway.ts';
 import type { Platform } from '../platform.ts';
+import { AWARE } from '../rehearsal/context.ts';
+import { onWorkerSide } from '../rehearsal/worker-context.ts';
 import {
   applyDebitOutcome,
   type ClaimedAttempt,
@@ -31,6 +33,11 @@ export interface DebitStats {
 
 export class AutoDebitWorker implements Worker {
   readonly name = 'auto-debit';
+  /**
+   * On the shadow side it charges the shadow schema's installments through the shadow side's
+   * payment gateway simulator only (services.ts), as the open rehearsal's work; with none open it waits.
+   */
+  readonly rehearsal = AWARE;
   readonly stats: DebitStats = { charged: 0, succeeded: 0, failed: 0, unknown: 0, resolved: 0 };
   private stopping = false;
   private readonly running: Promise<void>;
@@ -45,7 +52,11 @@ export class AutoDebitWorker implements Worker {
   }
 
   /** One pass: schedule, resolve, charge. Answers how many attempts it charged or resolved. */
-  async tick(): Promise<number> {
+  tick(): Promise<number> {
+    return onWorkerSide(this.platform, 0, () => this.pass());
+  }
+
+  private async pass(): Promise<number> {
     const { sql } = this.platform.db;
     const today = await this.platform.services.clock.today();
     await scheduleDueDebits(sql, today, this.now());

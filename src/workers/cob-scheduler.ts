@@ -9,14 +9,20 @@ import { runCob } from '../cob/run.ts';
 import { platformCobSteps } from '../cob/steps.ts';
 import { addDays } from '../domain/dates.ts';
 import type { Platform } from '../platform.ts';
+import { AWARE } from '../rehearsal/context.ts';
+import { onWorkerSide } from '../rehearsal/worker-context.ts';
 import { nextDateToClose } from '../store/cob.ts';
 import type { Worker } from './worker.ts';
 
 export const COB_CHECK_INTERVAL_MS = 60_000;
 /** A scheduler that finds many missed days closes at most this many per wake-up, then yields. */
 export const COB_MAX_DATES_PER_WAKE = 31;
-/** "cob!" — shared by every fenqi process. */
+/**
+ * "cob!" — shared by every fenqi process. Advisory locks are per database, not per schema: the
+ * shadow side's close takes its own key ("cob~"), so a rehearsal's close never holds production's.
+ */
 const COB_LOCK_KEY = 0x636f6221n;
+const SHADOW_COB_LOCK_KEY = 0x636f627en;
 
 /** Dates to close now: from the day after the last closed one through yesterday. */
 export function datesToClose(
@@ -38,11 +44,10 @@ export async function closePendingDates(platform: Platform, today: string): Prom
   // Embedded mode is one process with one connection: no one to race, and a reserved connection
   // would starve the API.
   const lock = platform.db.embedded ? undefined : await sql.reserve();
+  const lockKey = (platform.side.kind === 'shadow' ? SHADOW_COB_LOCK_KEY : COB_LOCK_KEY).toString();
   try {
     if (lock) {
-      const [row] = await lock<
-        { ok: boolean }[]
-      >`select pg_try_advisory_lock(${COB_LOCK_KEY.toString()}::bigint) as ok`;
+      const [row] = await lock<{ ok: boolean }[]>`select pg_try_advisory_lock(${lockKey}::bigint) as ok`;
       if (!row?.ok) return closed;
     }
     for (const date of datesToClose(await nextDateToClose(sql), today)) {
@@ -56,7 +61,7 @@ export async function closePendingDates(platform: Platform, today: string): Prom
     return closed;
   } finally {
     if (lock) {
-      await lock`select pg_advisory_unlock(${COB_LOCK_KEY.toString()}::bigint)`.catch(() => {});
+      await lock`select pg_advisory_unlock(${lockKey}::bigint)`.catch(() => {});
       lock.release();
     }
   }
@@ -68,9 +73,10 @@ export async function startCobScheduler(platform: Platform): Promise<Worker | un
   const { clock } = platform.services;
   let running: Promise<unknown> = Promise.resolve();
   const wake = () => {
+    // on the shadow side, the shadow schema's close as the open rehearsal's work (none open: none)
     running = clock
       .today()
-      .then((today) => closePendingDates(platform, today))
+      .then((today) => onWorkerSide(platform, [], () => closePendingDates(platform, today)))
       .catch((err: Error) => {
         platform.logger.error({ err: err.message }, 'scheduled close of business failed; will retry');
       });
@@ -80,6 +86,7 @@ export async function startCobScheduler(platform: Platform): Promise<Worker | un
   wake();
   return {
     name: 'cob-scheduler',
+    rehearsal: AWARE,
     async stop() {
       clearInterval(timer);
       await running;

@@ -7,6 +7,8 @@
  */
 import { encodeEvent } from '../events/message.ts';
 import type { Platform } from '../platform.ts';
+import { AWARE } from '../rehearsal/context.ts';
+import { onWorkerSide } from '../rehearsal/worker-context.ts';
 import { claimUnrelayed, markRelayed, RELAY_BATCH_MAX } from '../store/outbox.ts';
 import { inSpan, SPAN_NAMES, SpanKind } from '../telemetry/tracing.ts';
 import type { Worker } from './worker.ts';
@@ -29,6 +31,11 @@ export interface RelayStats {
 
 export class EventRelay implements Worker {
   readonly name = 'event-relay';
+  /**
+   * On the shadow side it relays the shadow outbox to the shadow account's stream, each batch
+   * tagged as the open rehearsal's (docs/rehearsal.md); with none open it waits.
+   */
+  readonly rehearsal = AWARE;
   readonly stats: RelayStats = { batches: 0, relayed: 0, duplicates: 0, failures: 0 };
   private stopping = false;
   private readonly running: Promise<void>;
@@ -44,7 +51,11 @@ export class EventRelay implements Worker {
   }
 
   /** Relays one batch; answers how many events it relayed (0: nothing was waiting). */
-  async relayOnce(): Promise<number> {
+  relayOnce(): Promise<number> {
+    return onWorkerSide(this.platform, 0, () => this.relayBatch());
+  }
+
+  private async relayBatch(): Promise<number> {
     const { queue, config } = this.platform;
     return this.platform.db.sql.begin(async (tx) => {
       const rows = await claimUnrelayed(tx, this.batchSize);

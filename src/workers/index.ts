@@ -3,6 +3,7 @@
  * them beside the API, `fenqi worker` alone. Workers register here as the features land.
  */
 import type { Platform } from '../platform.ts';
+import { AWARE } from '../rehearsal/context.ts';
 import { startAutoDebit } from './auto-debit.ts';
 import { startCobScheduler } from './cob-scheduler.ts';
 import { startEventRelay } from './event-relay.ts';
@@ -12,7 +13,10 @@ import type { Worker, WorkerFactory } from './worker.ts';
 
 export type { Worker, WorkerFactory } from './worker.ts';
 
-/** Factories of every worker; each decides from the platform's config whether it runs. */
+/**
+ * Factories of every worker; each decides from the platform's config whether it runs. The same
+ * list runs on the rehearsal's shadow side, where each must be rehearsal-aware (startWorkers).
+ */
 export const WORKER_FACTORIES: WorkerFactory[] = [
   startOrderSettler,
   startCobScheduler,
@@ -21,23 +25,37 @@ export const WORKER_FACTORIES: WorkerFactory[] = [
   startNotifier,
 ];
 
-/**
- * The workers the rehearsal's shadow side runs (docs/rehearsal.md): each declares itself
- * rehearsal-aware, and one that did not would refuse every message it took there.
- */
-export const SHADOW_WORKER_FACTORIES: WorkerFactory[] = [startOrderSettler];
-
 export interface RunningWorkers {
   names: string[];
+  /** Workers refused on the shadow side: they did not declare themselves rehearsal-aware. */
+  refused: string[];
   stop(): Promise<void>;
 }
 
-export async function startWorkers(platform: Platform): Promise<RunningWorkers> {
+/**
+ * Starts the workers on the platform's side. On the rehearsal's shadow side (docs/rehearsal.md) a
+ * worker must have declared itself rehearsal-aware: one that did not is stopped at once and named
+ * in `refused` (it would refuse every tagged message anyway; this way it never runs there at all).
+ */
+export async function startWorkers(
+  platform: Platform,
+  factories: readonly WorkerFactory[] = WORKER_FACTORIES,
+): Promise<RunningWorkers> {
   const workers: Worker[] = [];
-  const factories = platform.side.kind === 'shadow' ? SHADOW_WORKER_FACTORIES : WORKER_FACTORIES;
+  const refused: string[] = [];
   for (const factory of factories) {
     const worker = await factory(platform);
-    if (worker) workers.push(worker);
+    if (!worker) continue;
+    if (platform.side.kind === 'shadow' && worker.rehearsal !== AWARE) {
+      await worker.stop();
+      refused.push(worker.name);
+      platform.logger.error(
+        { worker: worker.name },
+        'worker not declared rehearsal-aware: not run on the shadow side',
+      );
+      continue;
+    }
+    workers.push(worker);
   }
   if (workers.length > 0)
     platform.logger.info(
@@ -46,6 +64,7 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
     );
   return {
     names: workers.map((w) => w.name),
+    refused,
     async stop() {
       await Promise.allSettled(workers.map((w) => w.stop()));
     },

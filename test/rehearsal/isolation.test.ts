@@ -13,25 +13,39 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { type Api, buildApi } from '../../src/api/server.ts';
+import type { SimulatedMessageProvider } from '../../src/notify/providers.ts';
 import type { Platform } from '../../src/platform.ts';
 import { DEAD_LETTER_STREAM, EVENTS_STREAM, ORDERS_STREAM } from '../../src/queue/index.ts';
 import { REFUSED_SUBJECT } from '../../src/rehearsal/admit.ts';
 import { runAsRehearsal } from '../../src/rehearsal/context.ts';
-import { hopSummary, spansFromOtlpJson } from '../../src/rehearsal/hops.ts';
+import { HOP_LABELS, hopSummary, spansFromOtlpJson } from '../../src/rehearsal/hops.ts';
+import { planRehearsal } from '../../src/rehearsal/plan.ts';
+import { DEFAULT_GUARD_RAILS, parseProfile } from '../../src/rehearsal/profile.ts';
+import { reportOnShadow, runOnSides } from '../../src/rehearsal/run.ts';
 import { mintTag, newNonce, REHEARSAL_TAG_HEADER, signTag, verifyTag } from '../../src/rehearsal/tag.ts';
+import { TraceReceiver } from '../../src/rehearsal/trace-receiver.ts';
 import { openPostgres, type Sql } from '../../src/store/db.ts';
+import { readRun } from '../../src/store/rehearsals.ts';
 import { flushTracing, REHEARSAL_ATTRIBUTE, SPAN_NAMES, startTracing } from '../../src/telemetry/tracing.ts';
+import { AutoDebitWorker } from '../../src/workers/auto-debit.ts';
+import { EventRelay, RELAY_BATCH_SIZE } from '../../src/workers/event-relay.ts';
+import { startWorkers } from '../../src/workers/index.ts';
 import { Notifier } from '../../src/workers/notifier.ts';
 import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
-import { type Seed, type Servers, seed, startServers, TENOR, tokenFor } from '../flash/lab.ts';
+import { SECRETS, type Seed, type Servers, seed, startServers, TENOR, tokenFor } from '../flash/lab.ts';
+import { tempDir } from '../harness/process.ts';
 import { openShadowDeployment, redisChecksums, tableChecksums } from './support.ts';
 
 const REHEARSAL_ID = 'spring-2027';
+/** The rehearsal planned and run through `runOnSides` (its spans kept by the run's receiver). */
+const RUN_ID = 'summer-2027';
+const RUN_PROFILE = 'hold:2s:4';
 const TAG_LIFETIME_MS = 60_000;
 /** Orders of each kind placed at the same time in the concurrent phase. */
 const ORDERS_EACH = 12;
@@ -41,6 +55,13 @@ const SETTLE_POLL_MS = 50;
 /** A 503 (load shed) is retried this many times at most, after the retry-after it names. */
 const OVERLOADED_RETRIES = 5;
 const PRODUCTION_STREAMS = [ORDERS_STREAM, DEAD_LETTER_STREAM, EVENTS_STREAM];
+/** Outside quiet hours in the business time zone (Asia/Shanghai): the notifier sends at once. */
+const NOON_IN_SHANGHAI = new Date('2027-03-01T04:00:00Z');
+
+/** The real notifier with its rehearsal declaration taken away. */
+class UndeclaredNotifier extends Notifier {
+  override readonly rehearsal = undefined;
+}
 
 interface OtlpAttribute {
   key: string;
@@ -54,14 +75,37 @@ interface ReceivedSpan {
   attributes?: OtlpAttribute[];
 }
 
-/** A tiny OTLP/HTTP (JSON) receiver on loopback: what the platform exports, kept as it came. */
-async function startOtlpReceiver(): Promise<{ url: string; bodies: unknown[]; close(): Promise<void> }> {
+/**
+ * A tiny OTLP/HTTP (JSON) receiver on loopback: what the platform exports, kept as it came, and
+ * sent on to every URL in `fanOut`, as a deployment's collector does to a rehearsal run's receiver.
+ */
+async function startOtlpReceiver(): Promise<{
+  url: string;
+  bodies: unknown[];
+  fanOut: string[];
+  /** What each fanned-out export was answered (0: not reached). */
+  fanOutStatuses: number[];
+  close(): Promise<void>;
+}> {
   const bodies: unknown[] = [];
+  const fanOut: string[] = [];
+  const fanOutStatuses: number[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.url === '/v1/traces') bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      if (req.url === '/v1/traces') {
+        bodies.push(JSON.parse(body.toString('utf8')));
+        for (const url of fanOut) {
+          const sent = await fetch(`${url}/v1/traces`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          }).catch(() => undefined);
+          fanOutStatuses.push(sent?.status ?? 0);
+        }
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -70,6 +114,8 @@ async function startOtlpReceiver(): Promise<{ url: string; bodies: unknown[]; cl
   return {
     url: `http://127.0.0.1:${port}`,
     bodies,
+    fanOut,
+    fanOutStatuses,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -220,6 +266,82 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
     }
   });
 
+  test("a rehearsal run keeps its spans' time per hop with the run, and its report shows every hop with non-zero times", async (t) => {
+    const admin = servers.redis.client('admin');
+    t.after(() => admin.disconnect());
+    const runTraces = await TraceReceiver.listen('127.0.0.1:0', RUN_ID);
+    t.after(() => runTraces.close());
+    // the collector (the test's receiver) sends what it gets on to the run's receiver
+    otlp.fanOut.push(runTraces.url);
+    t.after(() => otlp.fanOut.splice(otlp.fanOut.indexOf(runTraces.url), 1));
+    await planRehearsal(
+      platform.db.sql,
+      { sql: shadow.db.sql, crypto: shadow.services.crypto },
+      { id: RUN_ID, size: 4, targetOrdersPerS: 10, closesAt: new Date(Date.now() + 3_600_000) },
+    );
+    // production traffic before the run: its spans reach the run's receiver and are left out
+    const untagged = await order(app, prodSeed, prodSeed.customers[0] as bigint);
+    assert.equal(untagged.statusCode, 201, untagged.body);
+    const tablesBefore = await tableChecksums(platform.db.sql);
+    const keysBefore = await redisChecksums(admin);
+    const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    const rehearsal = {
+      key,
+      databaseUrl: shadowDbUrl,
+      migrationDatabaseUrl: undefined,
+      redisUrl: shadowRedisUrl,
+      natsUser: undefined,
+      natsPassword: undefined,
+    };
+    const outcome = await runOnSides(
+      { shadow, rehearsal, tokenSecret: Buffer.from(SECRETS.FENQI_TOKEN_SECRET, 'hex') },
+      {
+        id: RUN_ID,
+        profile: RUN_PROFILE,
+        phases: parseProfile(RUN_PROFILE),
+        rails: DEFAULT_GUARD_RAILS,
+        apiUrl,
+        orderMode: 'queued',
+        traces: runTraces,
+      },
+      () => {},
+    );
+    assert.equal(outcome.stopReason, undefined);
+    assert.ok(otlp.fanOutStatuses.length > 0 && otlp.fanOutStatuses.every((s) => s === 200));
+    assert.ok(runTraces.counts.ignored > 0, "production's spans were received and left out");
+    assert.ok(runTraces.spans().every((span) => span.rehearsalId === RUN_ID));
+    const run = await readRun(shadow.db.sql, RUN_ID);
+    assert.ok(run?.traces, 'the run stored its traces');
+    const accepted = run.samples.reduce((a, x) => a + x.accepted, 0);
+    assert.ok(accepted > 0, 'orders of the run were accepted');
+    assert.equal(run.traces.spansHeld, runTraces.counts.held);
+    const hops = new Map(run.traces.hops.map((h) => [h.hop, h]));
+    assert.deepEqual([...hops.keys()], ['api', 'publish', 'queueWait', 'worker', 'database']);
+    // every accepted order has its API and publish spans (the samples leave out the orders that
+    // answered after the last second); a refused one its API span only; the settler's are per batch
+    const [apiTraces, publishTraces] = [hops.get('api')?.traces ?? 0, hops.get('publish')?.traces ?? 0];
+    assert.ok(publishTraces >= accepted && apiTraces >= publishTraces && apiTraces <= outcome.sent);
+    for (const hop of ['api', 'publish', 'worker', 'database']) {
+      const h = hops.get(hop);
+      assert.ok(h && h.traces > 0 && h.p50Us > 0 && h.p99Us >= h.p50Us && h.maxUs >= h.p99Us, hop);
+    }
+    const shares = run.traces.hops.reduce((a, h) => a + h.sharePpm, 0);
+    assert.ok(Math.abs(shares - 1_000_000) <= run.traces.hops.length, `shares sum to 1: ${shares}`);
+    const file = path.join(tempDir('rehearsal-report'), `${RUN_ID}.html`);
+    await reportOnShadow(shadow.db.sql, RUN_ID, file);
+    const html = readFileSync(file, 'utf8');
+    for (const h of run.traces.hops) {
+      const label = HOP_LABELS[h.hop as keyof typeof HOP_LABELS];
+      assert.ok(
+        html.includes(`<tr><td>${label}</td><td>${h.traces}</td><td>${(h.p50Us / 1000).toFixed(2)}</td>`),
+        `the report's row for ${h.hop}`,
+      );
+    }
+    assert.ok(html.includes('Time per hop') && html.includes('Share of the time, per hop'), 'hop charts');
+    assert.deepEqual(await tableChecksums(platform.db.sql), tablesBefore);
+    assert.deepEqual(await redisChecksums(admin), keysBefore);
+  });
+
   test('tagged orders queued through the shadow account are settled by the shadow settler and leave every production table, key and stream byte-identical', async (t) => {
     const admin = servers.redis.client('admin');
     t.after(() => admin.disconnect());
@@ -245,8 +367,8 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
     assert.deepEqual(await streamStates(servers.nats), streamsBefore);
   });
 
-  test('a worker that has not declared itself rehearsal-aware dead-letters a tagged message and works nothing', async () => {
-    const notifier = new Notifier(shadow, false);
+  test('a worker that has not declared itself rehearsal-aware dead-letters a tagged message, works nothing, and is not run on the shadow side', async () => {
+    const notifier = new UndeclaredNotifier(shadow, false);
     const header = tag();
     const check = verifyTag(key, header, Date.now());
     assert.ok(check.ok);
@@ -265,6 +387,58 @@ describe('rehearsal traffic is isolated by the servers and refused when not prop
     const record = JSON.parse(Buffer.from(dead.data).toString('utf8'));
     assert.match(record.reason, /^REHEARSAL_NOT_AWARE: notifier has not declared itself rehearsal-aware/);
     assert.equal(record.msg_id, msgId);
+    assert.deepEqual(await streamStates(servers.nats), streamsBefore);
+    const started = await startWorkers(shadow, [async () => new UndeclaredNotifier(shadow, false)]);
+    assert.deepEqual([started.names, started.refused], [[], ['notifier']]);
+  });
+
+  test('the shadow event relay and notifier work the rehearsal events on the shadow side only: sent through the shadow SMS simulator, production unchanged', async (t) => {
+    const admin = servers.redis.client('admin');
+    t.after(() => admin.disconnect());
+    const tablesBefore = await tableChecksums(platform.db.sql);
+    const keysBefore = await redisChecksums(admin);
+    const streamsBefore = await streamStates(servers.nats);
+    const unrelayed = async () =>
+      (
+        await shadow.db.sql<{ n: number }[]>`
+        select count(*)::int as n from outbox_events where relayed_at is null`
+      )[0]?.n ?? 0;
+    const pending = await unrelayed();
+    assert.ok(pending > 0, 'the settled tagged orders left events in the shadow outbox');
+    const relay = new EventRelay(shadow, RELAY_BATCH_SIZE, false);
+    assert.equal(relay.rehearsal, 'aware');
+    assert.equal(new AutoDebitWorker(shadow, false).rehearsal, 'aware');
+    // with no rehearsal open, a shadow worker's own passes do not run
+    const open = await shadow.db.sql<{ id: string }[]>`
+      update rehearsals set closed_at = now() where closed_at is null returning id`;
+    assert.equal(await relay.relayOnce(), 0);
+    assert.equal(await unrelayed(), pending);
+    await shadow.db
+      .sql`update rehearsals set closed_at = null where id = any(${open.map((r) => r.id)}::text[])`;
+    for (let n = await relay.relayOnce(); n > 0; n = await relay.relayOnce()) {}
+    assert.equal(relay.stats.relayed, pending);
+    assert.equal(await unrelayed(), 0);
+    const notifier = new Notifier(shadow, false, () => NOON_IN_SHANGHAI);
+    for (let i = 0; i < 20 && notifier.stats.events < pending; i++) await notifier.intakeOnce();
+    assert.deepEqual([notifier.stats.events, notifier.stats.rejected], [pending, 0]);
+    for (let n = await notifier.sendOnce(); n > 0; n = await notifier.sendOnce()) {}
+    assert.ok(notifier.stats.sent > 0, JSON.stringify(notifier.stats));
+    const delivered = (p: Platform, channel: 'sms' | 'push') =>
+      (p.services.messaging[channel] as SimulatedMessageProvider).deliveries().length;
+    const [sentRows] = await shadow.db.sql<{ sms: number; push: number }[]>`
+      select count(*) filter (where channel = 'sms')::int as sms,
+        count(*) filter (where channel = 'push')::int as push
+      from notifications where status = 'sent'`;
+    assert.ok((sentRows?.sms ?? 0) > 0, 'messages went out by SMS');
+    assert.deepEqual([delivered(shadow, 'sms'), delivered(shadow, 'push')], [sentRows?.sms, sentRows?.push]);
+    assert.equal(delivered(shadow, 'sms') + delivered(shadow, 'push'), notifier.stats.sent);
+    assert.deepEqual(
+      [delivered(platform, 'sms'), delivered(platform, 'push')],
+      [0, 0],
+      'nothing went through production providers',
+    );
+    assert.deepEqual(await tableChecksums(platform.db.sql), tablesBefore);
+    assert.deepEqual(await redisChecksums(admin), keysBefore);
     assert.deepEqual(await streamStates(servers.nats), streamsBefore);
   });
 

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fitLogistic, fitLogisticIndicators } from '../../src/risk/model/logistic.ts';
+import { mulberry32 } from '../../src/risk/model/cv.ts';
+import {
+  DESIGN_BLOCK_ROWS,
+  fitLogistic,
+  fitLogisticBinned,
+  fitLogisticIndicators,
+} from '../../src/risk/model/logistic.ts';
 
 const close = (actual: number, expected: number, eps: number): void =>
   assert.ok(Math.abs(actual - expected) <= eps, `${actual} is not within ${eps} of ${expected}`);
@@ -48,6 +54,19 @@ describe('logistic regression by IRLS', () => {
     const fit = fitLogistic(x, [0, 0, 1, 1], { l2: 1 });
     assert.ok(Number.isFinite(fit.coefficients[0]!) && fit.coefficients[0]! > 0);
     assert.ok(fit.converged);
+  });
+
+  it('fits binned features to the same bits as the same design written out in full', () => {
+    // More rows than one block, three features of a few bins each, a WoE-like value per bin.
+    const random = mulberry32(3);
+    const n = DESIGN_BLOCK_ROWS * 2 + 37;
+    const valueOfBin = [3, 5, 2].map((k) => Float64Array.from({ length: k }, () => random() * 2 - 1));
+    const binOfRow = valueOfBin.map((v) =>
+      Int32Array.from({ length: n }, () => Math.floor(random() * v.length)),
+    );
+    const y = Array.from({ length: n }, (_, i) => (random() < 0.2 + 0.1 * binOfRow[0]![i]! ? 1 : 0));
+    const x = Array.from({ length: n }, (_, i) => valueOfBin.map((v, j) => v[binOfRow[j]![i]!]!));
+    assert.deepEqual(fitLogisticBinned(binOfRow, valueOfBin, y, { l2: 3 }), fitLogistic(x, y, { l2: 3 }));
   });
 });
 

@@ -85,8 +85,22 @@ export function register(program: Command): void {
     .option('--max-error-rate <share>', 'stop when more than this share fails over the window', '0.01')
     .option('--max-p99-ms <ms>', 'stop when p99 stays above this', '1000')
     .option('--max-backlog <orders>', 'stop when the settlement backlog stays above this', '100000')
-    .action(async (idText: string, f: Record<string, string>) => {
+    .option(
+      '--traces-listen <host:port>',
+      "receive the rehearsal's spans here (OTLP/HTTP JSON) and keep time per hop with the run",
+    )
+    .option('--order-mode <mode>', "queued or sync (default: the deployment's FENQI_SALE_MODE)")
+    .action(async (idText: string, f: Record<string, string | undefined>) => {
       const id = rehearsalId(idText);
+      if (f.orderMode !== undefined && f.orderMode !== 'queued' && f.orderMode !== 'sync') {
+        throw new UsageError('--order-mode is queued or sync');
+      }
+      if (
+        f.tracesListen !== undefined &&
+        !/^(\[[0-9a-f:]+\]|[a-z0-9.-]+):[0-9]{1,5}$/i.test(f.tracesListen)
+      ) {
+        throw new UsageError('--traces-listen is host:port, e.g. 0.0.0.0:4319');
+      }
       const { parseProfile, ProfileError, DEFAULT_GUARD_RAILS } = await import('../../rehearsal/profile.ts');
       let phases: ReturnType<typeof parseProfile>;
       try {
@@ -103,7 +117,15 @@ export function register(program: Command): void {
       };
       const { runRehearsal } = await import('../../rehearsal/run.ts');
       const outcome = await runRehearsal(
-        { id, profile: f.profile!, phases, rails, apiUrl: f.api! },
+        {
+          id,
+          profile: f.profile!,
+          phases,
+          rails,
+          apiUrl: f.api!,
+          orderMode: f.orderMode as 'queued' | 'sync' | undefined,
+          tracesListen: f.tracesListen,
+        },
         progress,
       );
       out(JSON.stringify(outcome));

@@ -12,14 +12,14 @@
  * then drop wrong signs) stays as selection 'iv'.
  */
 import {
-  assignBin,
+  assignBins,
   type BinningOptions,
   binCategorical,
   binNumeric,
   type FeatureBinning,
 } from './binning.ts';
-import type { Column } from './csv.ts';
-import { fitLogisticFlat, fitLogisticIndicators, type LogisticFit } from './logistic.ts';
+import { type Column, isPresent } from './csv.ts';
+import { fitLogisticBinned, fitLogisticIndicators, type LogisticFit } from './logistic.ts';
 import {
   buildScorecard,
   gradeCuts,
@@ -114,7 +114,7 @@ export function codesOf(column: Column): (string | null)[] | null {
   if (column.kind !== 'numeric') return null;
   const levels = new Set<number>();
   for (const v of column.values) {
-    if (v === null) continue;
+    if (!isPresent(v)) continue;
     if (!Number.isInteger(v)) return null;
     levels.add(v);
     if (levels.size > MAX_CODE_LEVELS) return null;
@@ -122,7 +122,7 @@ export function codesOf(column: Column): (string | null)[] | null {
   if (levels.size < 3) return null;
   // One string per level, shared by every row holding it.
   const text = new Map([...levels].map((v) => [v, String(v)]));
-  return column.values.map((v) => (v === null ? null : text.get(v)!));
+  return Array.from(column.values, (v) => (isPresent(v) ? text.get(v)! : null));
 }
 
 /** The rows of `sorted` that are in `rows` (marked in a mask), order kept: no second sort. */
@@ -141,7 +141,7 @@ function restrict(sorted: Int32Array, mask: Uint8Array): Int32Array {
  */
 function heldOutIv(
   binOn: (rows: number[], half: Uint8Array) => FeatureBinning,
-  valueAt: (r: number) => number | string | null,
+  values: ArrayLike<number | string | null>,
   y: Uint8Array,
   rows: readonly number[],
   smoothing: number,
@@ -157,11 +157,12 @@ function heldOutIv(
     const f = binOn(learn, mask);
     const { woe } = woeTable(f.bins, smoothing);
     const counts = f.bins.map(() => ({ good: 0, bad: 0 }));
-    for (const r of test) {
-      const c = counts[assignBin(f, valueAt(r))]!;
+    const bins = assignBins(f, values, test);
+    test.forEach((r, i) => {
+      const c = counts[bins[i]!]!;
       if (y[r] === 1) c.bad++;
       else c.good++;
-    }
+    });
     const goods = counts.reduce((s, c) => s + c.good, 0) || 1;
     const bads = counts.reduce((s, c) => s + c.bad, 0) || 1;
     counts.forEach((c, b) => {
@@ -187,8 +188,8 @@ function binCandidate(
   const codes = p.codes;
   if (!codes) return asNumeric;
   const coded = (r: number[]) => ({ ...binCategorical(c.name, codes, y, r, opts.binning), coded: true });
-  const numericIv = heldOutIv(numeric, (r) => c.values[r] ?? null, y, rows, opts.smoothing);
-  const codedIv = heldOutIv(coded, (r) => codes[r] ?? null, y, rows, opts.smoothing);
+  const numericIv = heldOutIv(numeric, c.values, y, rows, opts.smoothing);
+  const codedIv = heldOutIv(coded, codes, y, rows, opts.smoothing);
   return codedIv > numericIv * (1 + CODED_MIN_IV_GAIN) ? coded(rows) : asNumeric;
 }
 
@@ -204,21 +205,19 @@ export function candidatesOf(
     const binning = binCandidate(p, y, rows, mask, opts);
     const { woe, iv } = woeTable(binning.bins, opts.smoothing);
     const values = binning.coded ? p.codes! : p.column.values;
-    const binOfRow = Int32Array.from(rows, (r) => assignBin(binning, values[r] ?? null));
+    const binOfRow = assignBins(binning, values, rows);
     return { prepared: p, binning, woe, iv, binOfRow };
   });
 }
 
-/** Fits the logistic regression on the chosen features' WoE, the design built flat. */
+/** Fits the logistic regression on the chosen features' WoE, read through each row's bin (no n x p design). */
 function fitWoe(chosen: readonly Candidate[], yRows: Uint8Array, l2: number): LogisticFit {
-  const n = yRows.length;
-  const p = chosen.length + 1;
-  const x = new Float64Array(n * p);
-  for (let i = 0; i < n; i++) x[i * p] = 1;
-  chosen.forEach((c, j) => {
-    for (let i = 0; i < n; i++) x[i * p + j + 1] = c.woe[c.binOfRow[i]!]!;
-  });
-  return fitLogisticFlat(x, p, yRows, { l2 });
+  return fitLogisticBinned(
+    chosen.map((c) => c.binOfRow),
+    chosen.map((c) => Float64Array.from(c.woe)),
+    yRows,
+    { l2 },
+  );
 }
 
 /** Akaike's information criterion of a fit with this many slopes. */
@@ -468,9 +467,8 @@ export function scoreRows(
   const scores = new Float64Array(rows.length).fill(card.basePoints);
   for (const f of card.features) {
     const p = prepared.find((c) => c.column.name === f.name)!;
-    const values = f.coded ? p.codes! : p.column.values;
-    for (let i = 0; i < rows.length; i++)
-      scores[i]! += f.bins[assignBin(f, values[rows[i]!] ?? null)]!.points;
+    const bins = assignBins(f, f.coded ? p.codes! : p.column.values, rows);
+    for (let i = 0; i < rows.length; i++) scores[i]! += f.bins[bins[i]!]!.points;
   }
   return scores;
 }

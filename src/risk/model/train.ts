@@ -10,7 +10,7 @@ import { type BinningOptions, DEFAULT_BINNING, FINE_PREBINS, sortedPresentRows }
 import { type BoostOptions, DEFAULT_BOOST, fitBoosted } from './boost.ts';
 import { type Complexity, tuneComplexity } from './complexity.ts';
 import type { Column, Dataset } from './csv.ts';
-import { DEFAULT_NA_TOKENS, parseNumber } from './csv.ts';
+import { DEFAULT_NA_TOKENS, isPresent, parseNumber } from './csv.ts';
 import { stratifiedFolds } from './cv.ts';
 import type { FeatureScreen } from './fit.ts';
 import { type Coding, codesOf, fitScorecard, type PreparedColumn, type Selection, scoreRows } from './fit.ts';
@@ -157,7 +157,7 @@ export function targetOf(data: Dataset, column: string, badValue: string): { y: 
   let bads = 0;
   for (let r = 0; r < data.rowCount; r++) {
     const v = target.values[r];
-    if (v === null || v === undefined) continue;
+    if (!isPresent(v)) continue;
     const bad = target.kind === 'numeric' ? badNumber !== null && v === badNumber : v === badValue.trim();
     y[r] = bad ? 1 : 0;
     if (bad) bads++;

@@ -4,7 +4,7 @@
  * an out-of-time sample. Numbers come from validation.ts; this file only lays them out.
  */
 import { escapeHtml } from '../../domain/html.ts';
-import type { Dataset } from './csv.ts';
+import { type Dataset, isPresent } from './csv.ts';
 import { fixed, pct } from './format.ts';
 import { flagOf } from './monitor.ts';
 import type { ScorecardModel, TrainResult } from './train.ts';
@@ -24,7 +24,7 @@ export function dataDescriptionHtml(model: ScorecardModel, v: ValidationInputs):
   const missing = v.data.columns
     .map((c) => {
       let n = 0;
-      for (let r = 0; r < v.data.rowCount; r++) if (c.values[r] === null || c.values[r] === undefined) n++;
+      for (let r = 0; r < v.data.rowCount; r++) if (!isPresent(c.values[r])) n++;
       return `<tr><td>${escapeHtml(c.name)}</td><td>${c.kind}</td><td>${n}</td><td>${pct(n / v.data.rowCount)}</td></tr>`;
     })
     .join('\n');

@@ -237,7 +237,16 @@ export function parseOotSplit(text: string): OotSplit | null {
 function pick(data: Dataset, rows: readonly number[]): Dataset {
   return {
     rowCount: rows.length,
-    columns: data.columns.map((c) => ({ ...c, values: rows.map((r) => c.values[r]!) }) as Column),
+    columns: data.columns.map(
+      (c) =>
+        ({
+          ...c,
+          values:
+            c.values instanceof Float64Array
+              ? Float64Array.from(rows, (r) => c.values[r] as number)
+              : rows.map((r) => c.values[r]!),
+        }) as Column,
+    ),
   };
 }
 
