@@ -418,7 +418,7 @@ export function register(program: Command): void {
     )
     .option(
       '--coding <how>',
-      'with --complexity fixed: woe (default, one weight per feature) or bins (per bin)',
+      'woe (default, one weight per feature) or bins (per bin; with inner-cv: offered to the search)',
     )
     .option('--model <kind>', 'scorecard (default) or boosted (stumps on fine bins: still a points table)')
     .option('--boost-monotone <how>', 'with --model boosted: auto (trends kept, default) or none')

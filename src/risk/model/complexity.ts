@@ -88,7 +88,9 @@ export function tuneComplexity(
     const binning: BinningOptions = { ...opts.binning, maxBins };
     // Binning depends on the rows and the bins allowed, not on the penalty or coding: once per fold.
     const candidates = folds.map((f) => candidatesOf(prepared, y, f.learn, { ...opts, binning }));
-    for (const coding of CODING_GRID) {
+    // Per-bin weights are offered to the search only when asked (--coding bins): on german_credit
+    // (5 folds, seed 42) offering them cost 0.003 AUC (0.7935 -> 0.7908), one fold choosing them.
+    for (const coding of opts.coding === 'bins' ? CODING_GRID : CODING_GRID.slice(0, 1)) {
       for (const l2 of L2_GRID) {
         const fitOpts = { ...opts, binning, l2, coding };
         const value =

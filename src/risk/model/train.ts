@@ -62,7 +62,7 @@ export interface TrainOptions {
   scaling: Scaling;
   /** How features are chosen on the multivariate fit (see fit.ts). */
   selection: Selection;
-  /** How bins are weighted when complexity is fixed (inner CV chooses it otherwise); see fit.ts. */
+  /** How bins are weighted when complexity is fixed; with inner CV, 'bins' lets the search pick either (fit.ts). */
   coding: Coding;
   /** 'inner-cv': bins, L2 penalty and coding chosen by cross-validation inside each fit; 'fixed': as given. */
   complexity: 'inner-cv' | 'fixed';
