@@ -52,8 +52,12 @@ export interface BinningOptions {
    * AUC, as the minimum bin share, the IV screen and the L2 penalty already keep noise in check.
    */
   minSplitChiSquare: number;
-  /** 'optimal': exact IV-maximising grouping of fine groups; 'tree': greedy splits (before v2). */
-  method: 'optimal' | 'tree';
+  /**
+   * 'optimal': exact IV-maximising grouping of fine groups; 'tree': greedy splits (before v2);
+   * 'fine': no grouping, each of maxBins quantile groups (each category) a bin of its own, no shape
+   * (the boosted model's bins, boost.ts: its stumps do the grouping).
+   */
+  method: 'optimal' | 'tree' | 'fine';
   /** Numeric codes that are not measurements (e.g. -999): each gets its own bin, or counts as missing. */
   specialValues: number[];
   specialPolicy: 'bin' | 'missing';
@@ -439,6 +443,9 @@ export function binNumeric(
     atoms = numericAtoms(values, y, present, MAX_PREBINS);
     segments = atoms.length > 0 ? splitAtoms(atoms, opts.maxBins, minCount, opts.minSplitChiSquare) : [];
     segments = enforceMonotonic(atoms, segments, opts.monotonic);
+  } else if (opts.method === 'fine') {
+    atoms = numericAtoms(values, y, present, opts.maxBins);
+    segments = atoms.map((_, a) => [a, a + 1]);
   } else {
     atoms = numericAtoms(values, y, present, FINE_PREBINS);
     if (atoms.length > 0) ({ segments, shape } = optimalShape(atoms, opts.maxBins, minCount, opts.monotonic));
@@ -521,10 +528,12 @@ export function binCategorical(
   );
   const minCount = Math.max(1, Math.ceil(opts.minBinShare * rows.length));
   // Atoms sorted by bad rate: the best grouping is a run of neighbours, found exactly (ascending).
-  const segments =
+  const segments: [number, number][] =
     opts.method === 'tree'
       ? splitAtoms(atoms, opts.maxBins, minCount, opts.minSplitChiSquare)
-      : optimalSegments(atoms, opts.maxBins, minCount, 'ascending').segments;
+      : opts.method === 'fine'
+        ? atoms.map((_, a) => [a, a + 1])
+        : optimalSegments(atoms, opts.maxBins, minCount, 'ascending').segments;
   const bins: Bin[] = segments.map(([start, end]) => {
     const members = atoms.slice(start, end);
     const categories = members.flatMap((a) => a.categories);
