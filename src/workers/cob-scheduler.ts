@@ -43,8 +43,9 @@ export async function closePendingDates(platform: Platform, today: string): Prom
   const closed: string[] = [];
   // Embedded mode is one process with one connection: no one to race, and a reserved connection
   // would starve the API.
-  const lock = platform.db.embedded ? undefined : await sql.reserve();
   const lockKey = (platform.side.kind === 'shadow' ? SHADOW_COB_LOCK_KEY : COB_LOCK_KEY).toString();
+  // nothing may throw between reserving the connection and the try that releases it
+  const lock = platform.db.embedded ? undefined : await sql.reserve();
   try {
     if (lock) {
       const [row] = await lock<{ ok: boolean }[]>`select pg_try_advisory_lock(${lockKey}::bigint) as ok`;

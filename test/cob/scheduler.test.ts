@@ -5,6 +5,7 @@ import { businessDate, loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { SimulatedPayouts } from '../../src/payments/payouts.ts';
 import type { Platform } from '../../src/platform.ts';
+import { PRODUCTION_SIDE } from '../../src/rehearsal/admit.ts';
 import { connectPostgres, type Sql } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { closePendingDates, datesToClose } from '../../src/workers/cob-scheduler.ts';
@@ -48,6 +49,7 @@ describe('the scheduler on real PostgreSQL', () => {
       config,
       logger: createLogger('silent'),
       db: { sql, describe: 'test', embedded: false, close: async () => {} },
+      side: PRODUCTION_SIDE,
       // close of business pays merchants after the loans (src/cob/steps.ts)
       services: { payouts: new SimulatedPayouts() },
     } as unknown as Platform;
