@@ -9,14 +9,13 @@
  *
  *   npm run bench -- cob      (FENQI_BENCH_COB_LOANS, FENQI_BENCH_PGBENCH_SECONDS to change sizes)
  */
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { runCob } from '../src/cob/run.ts';
 import { DEFAULT_COB_BATCH_SIZE } from '../src/domain/cob.ts';
 import { connectPostgres } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { checkBooks, insertTestProduct, seedLoans, testProductInput } from '../test/cob/fixtures.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
+import { runPgbench } from './lib/pgbench.ts';
 
 const LOANS = Number(process.env.FENQI_BENCH_COB_LOANS ?? 100_000);
 const PGBENCH_SECONDS = Number(process.env.FENQI_BENCH_PGBENCH_SECONDS ?? 10);
@@ -89,17 +88,13 @@ try {
   );
   await sql.end();
 
-  const pgbench = path.join(pg.binDir, 'pgbench');
-  const pgbenchUrl = await pg.createDatabase('pgbench');
   log(`pgbench TPC-B: scale ${PGBENCH_SCALE}, ${PGBENCH_CLIENTS} clients, ${PGBENCH_SECONDS}s...`);
-  execFileSync(pgbench, ['-i', '-q', '-s', String(PGBENCH_SCALE), pgbenchUrl], { stdio: 'pipe' });
-  const out = execFileSync(
-    pgbench,
-    ['-c', String(PGBENCH_CLIENTS), '-j', String(PGBENCH_CLIENTS), '-T', String(PGBENCH_SECONDS), pgbenchUrl],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const tps = Number(/tps = ([\d.]+)/.exec(out)?.[1]);
-  if (!Number.isFinite(tps) || tps <= 0) throw new Error(`no tps in pgbench output:\n${out}`);
+  const { tps } = await runPgbench(pg, {
+    scale: PGBENCH_SCALE,
+    clients: PGBENCH_CLIENTS,
+    seconds: PGBENCH_SECONDS,
+    database: 'pgbench',
+  });
   log(`pgbench: ${tps.toFixed(0)} tps`);
 
   const loansPerS = LOANS / seconds;

@@ -15,7 +15,9 @@
  *      20 ms there); when the service cannot reach that rate the result says so;
  *   4. a sweep of open-loop rates at 25, 50, 75 and 90% of the ceiling: p50, p99 at each, drawn as
  *      a console bar chart, with the API process's event-loop delay and GC pauses at each, and the
- *      highest rate that keeps p99 under the goal.
+ *      highest rate that keeps p99 under the goal;
+ *   5. pgbench's TPC-B on the same PostgreSQL (a database of its own, as many clients as the API's
+ *      pool): decisions/s over its tps, and the API's CPU per decision over the bare route's.
  * The load generator runs in a child process (bench/lib/load-worker.ts): autocannon for the closed
  * loops, a true open loop for paced runs, whose latencies count from when each request was due.
  * Prints progress, then one JSON line. FENQI_BENCH_CPU_PROFILE=DIR also writes a CPU profile of
@@ -61,6 +63,7 @@ import { ratios, runBenchOnce } from './lib/compare.ts';
 import { processTree, snapshot, usedBetween } from './lib/cpu-usage.ts';
 import { percentile } from './lib/load.ts';
 import type { LoadJob, LoadResult } from './lib/load-worker.ts';
+import { runPgbench } from './lib/pgbench.ts';
 import {
   openStatementStats,
   postgresServers,
@@ -83,6 +86,8 @@ export const GOAL_P99_MS = 20;
 export const DURABLE = process.env.FENQI_BENCH_FSYNC_OFF !== '1';
 /** Open-loop rates of the latency sweep, as shares of the measured full-load ceiling. */
 export const SWEEP_SHARES = [0.25, 0.5, 0.75, 0.9];
+/** pgbench's TPC-B clients: as many connections as the API's pool, on a scale of one branch each. */
+export const PGBENCH_CLIENTS = POOL_MAX;
 /** Pause after an overloaded run so its backlog does not spill into the next measurement. */
 export const SETTLE_PAUSE_S = 3;
 const BAR_WIDTH = 50;
@@ -105,6 +110,8 @@ interface SweepPoint {
   gc_pause_total_ms: number;
   gc_major_pause_max_ms: number;
   gc_pauses: number;
+  /** Wall time per phase of decide() at this point: which phase the tail is in. */
+  phases_ms: ReturnType<typeof phaseSummary>;
 }
 
 /** Event-loop delay and GC pauses of this (the API's) process while `run` runs. */
@@ -456,9 +463,10 @@ try {
   // the overloaded run above leaves a backlog behind: let it drain before measuring latencies
   await new Promise((r) => setTimeout(r, SETTLE_PAUSE_S * 1000));
   const sweep: SweepPoint[] = [];
-  const sweepPhases = platform.services.risk.collectPhaseTimings()!;
+  const sweepPhases: PhaseTimings = new Map();
   for (const share of SWEEP_SHARES) {
     const rate = Math.max(1, Math.round(full.rps * share));
+    const pointPhases = platform.services.risk.collectPhaseTimings()!;
     loadAt[`sweep_${share}`] = loadAvg1();
     log(`sweep: ${rate} decisions/s (${Math.round(share * 100)}% of the ceiling), ${SECONDS}s`);
     const { result: r, stalls } = await withStallWatch(() => decisions(SECONDS, rate));
@@ -474,7 +482,14 @@ try {
       non2xx: r.non2xx,
       load_generator_cpu_ms_per_request: round3((1000 * r.cpuS) / Math.max(1, r.requests)),
       ...stalls,
+      phases_ms: phaseSummary(pointPhases),
     });
+    for (const [phase, samples] of pointPhases)
+      sweepPhases.set(phase, [...(sweepPhases.get(phase) ?? []), ...samples]);
+    const slow = Object.entries(sweep.at(-1)!.phases_ms)
+      .map(([phase, f]) => `${phase} ${f.p99}`)
+      .join(', ');
+    log(`  p99 per phase (ms): ${slow}`);
     log(
       `  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms; API event-loop delay p99 ${stalls.event_loop_delay_p99_ms} ms (max ${stalls.event_loop_delay_max_ms}), longest GC pause ${stalls.gc_pause_max_ms} ms (major ${stalls.gc_major_pause_max_ms}, ${stalls.gc_pauses} pauses)`,
     );
@@ -489,6 +504,22 @@ try {
     best
       ? `highest swept rate with p99 under ${GOAL_P99_MS} ms: ${best.achieved_rps}/s (p99 ${best.p99_ms} ms)`
       : `no swept rate kept p99 under ${GOAL_P99_MS} ms`,
+  );
+
+  // The yardstick on the same server in the same run: TPC-B transactions per second (issue 18
+  // item 7 wants decisions/s at least twice that).
+  loadAt.pgbench = loadAvg1();
+  log(`pgbench TPC-B: ${PGBENCH_CLIENTS} clients, scale ${PGBENCH_CLIENTS}, ${SECONDS}s`);
+  const pgbench = await runPgbench(pg, {
+    scale: PGBENCH_CLIENTS,
+    clients: PGBENCH_CLIENTS,
+    seconds: SECONDS,
+    database: 'pgbench',
+  });
+  log(`pgbench: ${pgbench.tps} tps (latency average ${pgbench.latency_avg_ms} ms)`);
+  const apiCpuOverBare = round2(decision_cpu_ms.api! / Math.max(1e-9, bare_cpu_ms.api!));
+  log(
+    `decisions/s over pgbench tps: ${round2(full.rps / pgbench.tps)}; API CPU per decision over the bare route's: ${apiCpuOverBare}`,
   );
 
   const outcomes = await platform.db.sql<{ outcome: string; n: bigint }[]>`
@@ -517,6 +548,9 @@ try {
       full_p50_ms: full.p50,
       full_p99_ms: full.p99,
       decision_cpu_ms_per_request: decision_cpu_ms,
+      api_cpu_over_bare: apiCpuOverBare,
+      pgbench,
+      decisions_over_pgbench_tps: round2(full.rps / pgbench.tps),
       cores_for_half_bare_rate: coresForHalfBare,
       full_phases_ms,
       half_bare_rate: half,

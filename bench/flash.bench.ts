@@ -22,7 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { encodeOrderMessage, orderMessage } from '../src/orders/message.ts';
 import { JetStreamQueue, ORDER_SETTLER, ORDERS_STREAM } from '../src/queue/index.ts';
-import type { Sql } from '../src/store/db.ts';
+import { connectPostgres, type Sql } from '../src/store/db.ts';
 import {
   connect,
   ledgerCheck,
@@ -43,6 +43,7 @@ import { writeChart } from './lib/chart.ts';
 import { ratios, runBenchOnce } from './lib/compare.ts';
 import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
 import type { LoadResult, LoadSpec } from './lib/load.ts';
+import { sampleWaits } from './lib/pg-waits.ts';
 import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
 import { outboxBacklog, relayAgainstSettlement } from './lib/relay-figures.ts';
 import {
@@ -587,9 +588,11 @@ rehearsal: try {
   const backlogBefore = await drainQueue.pending(ORDERS_STREAM, ORDER_SETTLER);
   const [beforeRow] = await sql<{ n: bigint }[]>`select count(*)::bigint as n from orders`;
   const storedBefore = Number(beforeRow?.n ?? 0n);
+  const waitsSql = connectPostgres(servers.pg.urlFor('admin'), 1);
   workers = await Promise.all(Array.from({ length: WORKER_PROCESSES }, () => startWorker(env)));
   procs.push(...workers);
   workerPids.splice(0, workerPids.length, ...workers.map((w) => w.child.pid!));
+  const drainWaits = sampleWaits(waitsSql, new URL(servers.pg.url).pathname.slice(1));
   const drainStartMs = Date.now();
   const drainTimeline: { t: number; stored: number; backlog: number }[] = [];
   const drainOnlyDeadline = drainStartMs + MAX_PHASE_SECONDS * 1000;
@@ -609,6 +612,9 @@ rehearsal: try {
     await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
   }
   const drainOnlyMs = Date.now() - drainStartMs;
+  const drainOnlyWaits = await drainWaits.stop();
+  await waitsSql.end();
+  log(`settlement alone, PostgreSQL backends by what they were doing: ${JSON.stringify(drainOnlyWaits)}`);
   await drainQueue.close();
   const [fillRow] = await sql<{ n: bigint }[]>`
     select count(*)::bigint as n from orders where id = any(${fillIds}::bigint[])`;
@@ -714,6 +720,7 @@ rehearsal: try {
     settlement_drain_only_s: Number((drainOnlyMs / 1000).toFixed(2)),
     settlement_drain_only_per_s: Math.round(drainOnlyPerS),
     settlement_drain_only_ratio: ratio(drainOnlyPerS, pgbenchTps),
+    settlement_drain_only_waits: drainOnlyWaits,
     drain_after_intake_s: Number(drainSeconds.toFixed(1)),
     burst_to_drained_s: Number(((drainedMs - burstStartMs) / 1000).toFixed(1)),
     // The outbox relay in the same run: events relayed per second against orders settled per second.

@@ -24,9 +24,17 @@ export function lazyRequestLogger(
   };
   const enabled = (level: string) =>
     (parent as FastifyBaseLogger & { isLevelEnabled?(l: string): boolean }).isLevelEnabled?.(level) ?? true;
+  const call =
+    (method: string) =>
+    (...args: unknown[]): unknown =>
+      (real() as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!(...args);
   return new Proxy({} as FastifyBaseLogger, {
     get(_target, prop) {
-      if (typeof prop === 'string' && LEVELS.has(prop) && !child && !enabled(prop)) return noop;
+      // Fastify checks every request's logger by reading each method, `child` included: reading
+      // one must not make the child (that undid this laziness: 4 % of a decision's API CPU), so
+      // until something logs, the methods are noops or make the child when called.
+      if (typeof prop === 'string' && LEVELS.has(prop) && !child) return enabled(prop) ? call(prop) : noop;
+      if (prop === 'child' && !child) return call('child');
       if (prop === 'level' && !child) return parent.level;
       const logger = real() as unknown as Record<string | symbol, unknown>;
       const value = logger[prop];

@@ -17,23 +17,48 @@ import { claimProcessed } from './outbox.ts';
 export const NOTIFIER_CONSUMER = 'notifier';
 export const NOTIFICATION_CLAIM_MAX = 500;
 
-/** Records the messages of one event (every channel), unless the notifier already took it. */
+/** An event the notifier turns into messages: `template` null when it makes none. */
+export interface EventToNotify {
+  eventId: string;
+  customerId: bigint;
+  payload: unknown;
+  template: TemplateName | null;
+  sendAfter: Date;
+  marketing: boolean;
+}
+
+/**
+ * Records the messages of a batch of events (every channel) in three statements, leaving out each
+ * event the notifier already took (a redelivery) and each marketing message to a customer who
+ * unsubscribed (never made at all). Answers how many messages were queued.
+ */
 export async function recordEventMessages(
   tx: TransactionSql,
-  event: { eventId: string; customerId: bigint; payload: unknown },
-  template: TemplateName | null,
-  sendAfter: Date,
-  marketing = false,
+  events: readonly EventToNotify[],
 ): Promise<number> {
-  if (!(await claimProcessed(tx, NOTIFIER_CONSUMER, event.customerId, event.eventId))) return 0;
-  if (template === null) return 0;
-  // a marketing message to a customer who unsubscribed is not made at all
-  if (marketing && (await getPreferences(tx, event.customerId)).marketingOptOut) return 0;
+  // the same event twice in one batch (a redelivery racing its first delivery) is recorded once
+  const unique = [...new Map(events.map((e) => [e.eventId.toLowerCase(), e])).values()];
+  const fresh = await claimProcessed(tx, NOTIFIER_CONSUMER, unique);
+  let wanted = unique.filter((e) => e.template !== null && fresh.has(e.eventId.toLowerCase()));
+  const marketingCustomers = [
+    ...new Set(wanted.filter((e) => e.marketing).map((e) => e.customerId.toString())),
+  ];
+  if (marketingCustomers.length > 0) {
+    const optedOut = await tx<{ customer_id: bigint }[]>`
+      select customer_id from notification_preferences
+      where customer_id = any(${marketingCustomers}::bigint[]) and marketing_opt_out`;
+    const out = new Set(optedOut.map((r) => r.customer_id));
+    wanted = wanted.filter((e) => !(e.marketing && out.has(e.customerId)));
+  }
+  if (wanted.length === 0) return 0;
   const rows = await tx`
     insert into notifications (customer_id, event_id, channel, template, payload, status, send_after)
-    select ${event.customerId}, ${event.eventId}::uuid, c, ${template}, ${JSON.stringify(event.payload)}::jsonb,
-      'pending', ${sendAfter}
-    from unnest(${[...CHANNELS]}::text[]) as c
+    select x.customer_id, x.event_id, c, x.template, x.payload, 'pending', x.send_after
+    from unnest(${wanted.map((e) => e.customerId.toString())}::bigint[], ${wanted.map((e) => e.eventId)}::uuid[],
+      ${wanted.map((e) => e.template as string)}::text[], ${wanted.map((e) => JSON.stringify(e.payload))}::jsonb[],
+      ${wanted.map((e) => e.sendAfter.toISOString())}::timestamptz[])
+      as x(customer_id, event_id, template, payload, send_after)
+    cross join unnest(${[...CHANNELS]}::text[]) as c
     on conflict do nothing returning id`;
   return rows.length;
 }
@@ -87,9 +112,13 @@ export async function claimDueMessages(
   }));
 }
 
-export async function markSent(tx: TransactionSql, m: DueMessage, now: Date): Promise<void> {
-  await tx`update notifications set status = 'sent', sent_at = ${now}, attempts = attempts + 1, updated_at = now()
-    where customer_id = ${m.customerId} and id = ${m.id}`;
+/** Messages the provider accepted, recorded as sent in one statement. */
+export async function markSent(tx: TransactionSql, sent: readonly DueMessage[], now: Date): Promise<void> {
+  if (sent.length === 0) return;
+  await tx`update notifications n set status = 'sent', sent_at = ${now}, attempts = n.attempts + 1, updated_at = now()
+    from unnest(${sent.map((m) => m.customerId.toString())}::bigint[], ${sent.map((m) => m.id.toString())}::bigint[])
+      as x(customer_id, id)
+    where n.customer_id = x.customer_id and n.id = x.id`;
 }
 
 /** A failed send: tried again at `retryAt`, or `failed` for good past the attempt limit. */
@@ -105,9 +134,17 @@ export async function markSendFailed(
 }
 
 /** Moves a message to later (quiet hours, daily cap) without counting an attempt. */
-export async function deferMessage(tx: TransactionSql, m: DueMessage, until: Date): Promise<void> {
-  await tx`update notifications set send_after = ${until}, updated_at = now()
-    where customer_id = ${m.customerId} and id = ${m.id}`;
+/** Messages that must wait (quiet hours, the daily cap), each moved to its own time, in one statement. */
+export async function deferMessages(
+  tx: TransactionSql,
+  deferred: readonly { message: DueMessage; until: Date }[],
+): Promise<void> {
+  if (deferred.length === 0) return;
+  await tx`update notifications n set send_after = x.until, updated_at = now()
+    from unnest(${deferred.map((d) => d.message.customerId.toString())}::bigint[],
+      ${deferred.map((d) => d.message.id.toString())}::bigint[],
+      ${deferred.map((d) => d.until.toISOString())}::timestamptz[]) as x(customer_id, id, until)
+    where n.customer_id = x.customer_id and n.id = x.id`;
 }
 
 export async function setPreferences(

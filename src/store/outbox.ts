@@ -88,19 +88,22 @@ export async function unrelayedCount(sql: Queryable): Promise<number> {
 }
 
 /**
- * Records that `consumer` processed an event, in the consumer's own transaction; false when it
- * already had (a redelivery), in which case the caller does nothing more.
+ * Records that `consumer` processed a batch of events, in one statement of the consumer's own
+ * transaction; answers the ids of those it had not processed before (a redelivered one is left
+ * out, and the caller does nothing more for it).
  */
 export async function claimProcessed(
   tx: TransactionSql,
   consumer: string,
-  customerId: bigint,
-  eventId: string,
-): Promise<boolean> {
-  const rows = await tx`
+  events: readonly { customerId: bigint; eventId: string }[],
+): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const rows = await tx<{ event_id: string }[]>`
     insert into processed_events (customer_id, consumer, event_id)
-    values (${customerId}, ${consumer}, ${eventId}::uuid)
+    select customer_id, ${consumer}, event_id
+    from unnest(${events.map((e) => e.customerId.toString())}::bigint[], ${events.map((e) => e.eventId)}::uuid[])
+      as x(customer_id, event_id)
     on conflict do nothing
-    returning event_id`;
-  return rows.length === 1;
+    returning event_id::text`;
+  return new Set(rows.map((r) => r.event_id));
 }

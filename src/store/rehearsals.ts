@@ -46,7 +46,7 @@ export async function latestOpenRehearsal(sql: Queryable, now: Date): Promise<st
 }
 
 export async function closeRehearsal(sql: Queryable, id: string): Promise<void> {
-  await sql`update rehearsals set closed_at = coalesce(closed_at, now()) where id = ${id}`;
+  await sql`update rehearsals set closed_at = coalesce(closed_at, ${new Date()}) where id = ${id}`;
 }
 
 /** A run starts once per rehearsal; a second run of the same id is refused (false). */

@@ -56,32 +56,40 @@ interface Candidate {
  * paid at checkout), else at the merchant's rate.
  */
 async function candidates(tx: TransactionSql, salesDate: string): Promise<Candidate[]> {
+  // What was settled before lives on the platform's own shard; it is read once into `settled`
+  // (materialised), because on Citus a query may join customers' shards with another shard's rows
+  // only through such an intermediate result, and the legacy checkout entries are looked up on
+  // the order's own shard (its customer_id), where they were posted.
   return tx<Candidate[]>`
     with terms as (
       select m.id as merchant_id, coalesce(t.discount_bp, ${DEFAULT_MERCHANT_DISCOUNT_BP})::integer as bp
       from merchants m left join merchant_settlement_terms t on t.merchant_id = m.id
+    ), settled as materialized (
+      select kind, source_id, discount_bp::integer as bp from merchant_settlement_lines
+      where customer_id = ${P} and kind in ('order', 'return')
     )
     select 'order' as kind, o.id as source_id, o.id as order_id, o.customer_id as order_customer_id,
       o.merchant_id, o.price_minor as amount_minor, terms.bp,
       null::bigint as carried_gross, null::bigint as carried_discount
-    from orders o join loans l on l.id = o.loan_id join terms on terms.merchant_id = o.merchant_id
-    where o.status = 'settled' and l.start_date <= ${salesDate}::date
-      and not exists (select 1 from merchant_settlement_lines s
-        where s.customer_id = ${P} and s.kind = 'order' and s.source_id = o.id)
-      and not exists (select 1 from journal_entries j where j.event_key = 'order:' || o.id || ':merchant_settlement')
+    from orders o join loans l on l.customer_id = o.customer_id and l.id = o.loan_id
+      join terms on terms.merchant_id = o.merchant_id
+      left join settled s on s.kind = 'order' and s.source_id = o.id
+    where o.status = 'settled' and l.start_date <= ${salesDate}::date and s.source_id is null
+      and not exists (select 1 from journal_entries j
+        where j.customer_id = o.customer_id and j.event_key = 'order:' || o.id || ':merchant_settlement')
     union all
     select 'return', r.id, r.order_id, r.customer_id, r.merchant_id, r.returned_minor,
       coalesce(
-        (select s.discount_bp::integer from merchant_settlement_lines s
-          where s.customer_id = ${P} and s.kind = 'order' and s.source_id = r.order_id),
+        so.bp,
         case when exists (select 1 from journal_entries j
-          where j.event_key = 'order:' || r.order_id || ':merchant_settlement') then 0 end,
+          where j.customer_id = r.customer_id and j.event_key = 'order:' || r.order_id || ':merchant_settlement')
+          then 0 end,
         terms.bp),
       null, null
     from order_returns r join terms on terms.merchant_id = r.merchant_id
-    where r.business_date <= ${salesDate}::date
-      and not exists (select 1 from merchant_settlement_lines s
-        where s.customer_id = ${P} and s.kind = 'return' and s.source_id = r.id)
+      left join settled so on so.kind = 'order' and so.source_id = r.order_id
+      left join settled sr on sr.kind = 'return' and sr.source_id = r.id
+    where r.business_date <= ${salesDate}::date and sr.source_id is null
     union all
     select 'carry', s.id, null, null, s.merchant_id, s.net_minor, s_bp.discount_bp, s.gross_minor, s.discount_minor
     from merchant_settlements s cross join lateral (
@@ -230,13 +238,18 @@ export async function openSettlements(
     order by id limit ${limit}`;
 }
 
-/** Marks a payout attempt as sent (committed before the rail is called); null if another took it. */
+/**
+ * Marks a payout attempt as sent (committed before the rail is called); null if another took it.
+ * The row is read after the update, not returned by it: Citus refuses the columns' text casts
+ * (not immutable) in a RETURNING clause.
+ */
 export async function claimPayout(tx: TransactionSql, id: bigint): Promise<SettlementRow | null> {
-  const [row] = await tx<SettlementRow[]>`
+  const claimed = await tx`
     update merchant_settlements set status = 'paying', attempts = attempts + 1, updated_at = now()
     where customer_id = ${P} and id = ${id} and status in ('pending', 'failed')
-    returning ${tx.unsafe(COLUMNS)}`;
-  return row ?? null;
+    returning id`;
+  if (claimed.length === 0) return null;
+  return (await getSettlement(tx, id)) ?? null;
 }
 
 /** The rail paid it: mark it paid and post the cash leaving (`settlement:<id>:paid`), once. */

@@ -29,7 +29,7 @@ export async function owedInstallments(
     select i.customer_id, i.loan_id, i.number, i.due_date::text,
       i.principal_minor - i.paid_principal_minor as p, i.interest_minor - i.paid_interest_minor as i,
       i.fee_minor - i.paid_fee_minor as f, i.penalty_minor - i.paid_penalty_minor as pen
-    from installments i join loans l on l.id = i.loan_id
+    from installments i join loans l on l.customer_id = i.customer_id and l.id = i.loan_id
     where i.customer_id = any(${ids(customerIds)}::bigint[]) and l.status = 'active'
       and i.status in ('due', 'overdue') and (${through}::date is null or i.due_date <= ${through}::date)
     order by i.customer_id, i.due_date, i.loan_id, i.number`;

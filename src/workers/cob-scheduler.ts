@@ -43,8 +43,8 @@ export async function closePendingDates(platform: Platform, today: string): Prom
   const closed: string[] = [];
   // Embedded mode is one process with one connection: no one to race, and a reserved connection
   // would starve the API.
-  // chosen before a connection is reserved, so nothing between the two can leak it
   const lockKey = (platform.side.kind === 'shadow' ? SHADOW_COB_LOCK_KEY : COB_LOCK_KEY).toString();
+  // nothing may throw between reserving the connection and the try that releases it
   const lock = platform.db.embedded ? undefined : await sql.reserve();
   try {
     if (lock) {

@@ -19,12 +19,14 @@ import { decodeEvent } from '../events/message.ts';
 import type { Platform } from '../platform.ts';
 import { EVENTS_STREAM, NOTIFIER, type QueueMessage } from '../queue/index.ts';
 import { admitMessage, inMessageContext, refusalLetter } from '../rehearsal/admit.ts';
-import { AWARE } from '../rehearsal/context.ts';
+import { AWARE, type RehearsalContext } from '../rehearsal/context.ts';
 import { onWorkerSide } from '../rehearsal/worker-context.ts';
+import type { TransactionSql } from '../store/db.ts';
 import {
   claimDueMessages,
   type DueMessage,
-  deferMessage,
+  deferMessages,
+  type EventToNotify,
   markSendFailed,
   markSent,
   recordEventMessages,
@@ -48,16 +50,30 @@ export interface NotifierStats {
   rejected: number;
 }
 
+/** One formatter per time zone: making an Intl.DateTimeFormat costs far more than using one. */
+const clockFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** Minutes since midnight in the business time zone. */
 function minuteOfDay(zone: string, now: Date): number {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: zone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(now);
+  let format = clockFormats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone: zone,
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    clockFormats.set(zone, format);
+  }
+  const parts = format.formatToParts(now);
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
   return get('hour') * 60 + get('minute');
+}
+
+/** An admitted event and the message it came in (acked once its messages are recorded). */
+interface Taken {
+  message: QueueMessage;
+  event: EventToNotify;
 }
 
 export class Notifier implements Worker {
@@ -99,6 +115,8 @@ export class Notifier implements Worker {
       max: Math.min(max, NOTIFIER_FETCH_MAX),
       expiresMs: NOTIFIER_FETCH_EXPIRES_MS,
     });
+    // admitted events grouped by the rehearsal they belong to (none on production)
+    const groups = new Map<string, { context: RehearsalContext | undefined; taken: Taken[] }>();
     for (const m of messages) {
       // a tagged event on production, an untagged one on the shadow side, or any tagged event
       // reaching a notifier not declared aware: dead-lettered, never notified about
@@ -107,15 +125,21 @@ export class Notifier implements Worker {
         await this.refuse(m, admission.reason);
         continue;
       }
-      await inMessageContext(admission.context, () => this.take(m));
+      const taken = this.decode(m);
+      if (!taken) continue;
+      const key = admission.context?.header ?? '';
+      const group = groups.get(key) ?? { context: admission.context, taken: [] };
+      group.taken.push(taken);
+      groups.set(key, group);
     }
+    for (const { context, taken } of groups.values())
+      await inMessageContext(context, () => this.record(taken));
     return messages.length;
   }
 
-  /** Turns one admitted event into its messages, once (processed_events), then acks it. */
-  private async take(m: QueueMessage): Promise<void> {
-    const { config, db } = this.platform;
-    const decoded = decodeEvent(config.queueMacKeys, m.data);
+  /** An admitted event ready to record, or null when it is refused (unsigned or altered). */
+  private decode(m: QueueMessage): Taken | null {
+    const decoded = decodeEvent(this.platform.config.queueMacKeys, m.data);
     if (!decoded.ok) {
       // never acted on: an unsigned or altered message is not ours
       this.platform.logger.warn(
@@ -124,17 +148,36 @@ export class Notifier implements Worker {
       );
       this.stats.rejected++;
       m.term();
-      return;
+      return null;
     }
     const e = decoded.event;
     const spec = TEMPLATE_OF[e.type];
     const now = this.now();
     const delay = spec?.security ? 0 : this.quietDelayMs(now);
-    const queued = await db.sql.begin((tx) =>
-      recordEventMessages(tx, e, spec?.name ?? null, new Date(now.getTime() + delay), spec?.marketing),
+    const event: EventToNotify = {
+      eventId: e.eventId,
+      customerId: e.customerId,
+      payload: e.payload,
+      template: spec?.name ?? null,
+      sendAfter: new Date(now.getTime() + delay),
+      marketing: spec?.marketing ?? false,
+    };
+    return { message: m, event };
+  }
+
+  /**
+   * Turns admitted events into their messages, once each (processed_events), in one transaction
+   * (a commit per event would cost more than the event), then acks them.
+   */
+  private async record(taken: readonly Taken[]): Promise<void> {
+    const queued = await this.platform.db.sql.begin((tx) =>
+      recordEventMessages(
+        tx,
+        taken.map((t) => t.event),
+      ),
     );
-    m.ack();
-    this.stats.events++;
+    for (const t of taken) t.message.ack();
+    this.stats.events += taken.length;
     this.stats.queued += queued;
   }
 
@@ -166,16 +209,23 @@ export class Notifier implements Worker {
     return this.platform.db.sql.begin(async (tx) => {
       const due = await claimDueMessages(tx, now, dayStart, NOTIFIER_SEND_BATCH);
       const sentNow = new Map<bigint, number>();
+      const sent: DueMessage[] = [];
+      const deferred: { message: DueMessage; until: Date }[] = [];
       for (const m of due) {
         const count = m.sentToday + (sentNow.get(m.customerId) ?? 0);
         const later = this.laterFor(m, count, now, dayStart);
         if (later) {
-          await deferMessage(tx, m, later);
-          this.stats.deferred++;
+          deferred.push({ message: m, until: later });
           continue;
         }
-        if (await this.deliver(tx, m, now)) sentNow.set(m.customerId, (sentNow.get(m.customerId) ?? 0) + 1);
+        if (await this.deliver(tx, m, now)) {
+          sent.push(m);
+          sentNow.set(m.customerId, (sentNow.get(m.customerId) ?? 0) + 1);
+        }
       }
+      await Promise.all([markSent(tx, sent, now), deferMessages(tx, deferred)]);
+      this.stats.deferred += deferred.length;
+      this.stats.sent += sent.length;
       return due.length;
     });
   }
@@ -192,7 +242,8 @@ export class Notifier implements Worker {
     return new Date(tomorrow.getTime() + this.quietDelayMs(tomorrow));
   }
 
-  private async deliver(tx: Parameters<typeof markSent>[0], m: DueMessage, now: Date): Promise<boolean> {
+  /** Sends one message; a failure is recorded here, a success by the caller with the batch's others. */
+  private async deliver(tx: TransactionSql, m: DueMessage, now: Date): Promise<boolean> {
     const provider = this.platform.services.messaging[m.channel];
     const outcome = await provider
       .send({
@@ -202,11 +253,7 @@ export class Notifier implements Worker {
         text: renderMessage(m.template, m.language, m.payload),
       })
       .catch((err: Error) => ({ status: 'failed' as const, reason: err.name || 'send_error' }));
-    if (outcome.status === 'sent') {
-      await markSent(tx, m, now);
-      this.stats.sent++;
-      return true;
-    }
+    if (outcome.status === 'sent') return true;
     const retry = m.attempts + 1 < SEND_MAX_ATTEMPTS ? new Date(now.getTime() + SEND_RETRY_DELAY_MS) : null;
     await markSendFailed(tx, m, outcome.reason, retry);
     this.stats.failed++;

@@ -48,3 +48,11 @@ test('a request that logs at an enabled level writes its line with its request i
     ],
   );
 });
+
+test('reading the methods (as Fastify checks every request logger) makes no child logger', () => {
+  const { parent, children } = capture('info');
+  const log = lazyRequestLogger(parent, { reqId: 'r-3' }, {}) as unknown as Record<string, unknown>;
+  for (const method of ['info', 'error', 'debug', 'fatal', 'warn', 'trace', 'child'])
+    assert.equal(typeof log[method], 'function');
+  assert.equal(children(), 0);
+});

@@ -5,16 +5,17 @@
  * the daily cap holds the rest for tomorrow, without dropping any.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { type DomainEvent, domainEvent } from '../../src/domain/events.ts';
-import { DAILY_MESSAGE_CAP_PER_CUSTOMER } from '../../src/domain/notifications.ts';
+import { CHANNELS, DAILY_MESSAGE_CAP_PER_CUSTOMER, TEMPLATE_OF } from '../../src/domain/notifications.ts';
 import type { Delivery } from '../../src/notify/providers.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
-import { setPreferences } from '../../src/store/notifications.ts';
+import { type EventToNotify, recordEventMessages, setPreferences } from '../../src/store/notifications.ts';
 import { emitEvents } from '../../src/store/outbox.ts';
 import { SECRETS, type Servers, seed, serviceEnv, startServers, startWorker, until } from '../flash/lab.ts';
 import { tempDir } from '../harness/process.ts';
@@ -189,4 +190,42 @@ test('quiet hours defer messages and the daily cap holds the rest for tomorrow',
     fresh - (DAILY_MESSAGE_CAP_PER_CUSTOMER - sentBefore),
     'the rest wait for tomorrow',
   );
+});
+
+test('a batch of events makes each message once: a redelivered event, one without a template and marketing to an unsubscribed customer make none', async () => {
+  const [subscribed, unsubscribed] = [customers[CUSTOMERS - 1]!, customers[CUSTOMERS - 2]!];
+  await setPreferences(platform.db.sql, unsubscribed, { marketingOptOut: true });
+  const template = TEMPLATE_OF['order.settled']!.name;
+  const sendAfter = new Date();
+  const event = (customerId: bigint, marketing: boolean, withTemplate = true): EventToNotify => ({
+    eventId: randomUUID(),
+    customerId,
+    payload: { order_id: '1', loan_id: '9', merchant_id: '1', price_minor: '99900' },
+    template: withTemplate ? template : null,
+    sendAfter,
+    marketing,
+  });
+  const plain = event(subscribed, false);
+  const batch = [
+    plain,
+    { ...plain }, // the same event again in the batch
+    event(subscribed, true),
+    event(unsubscribed, true), // never made
+    event(unsubscribed, false), // service messages still go to the unsubscribed
+    event(subscribed, false, false), // no template
+  ];
+  const queued = await platform.db.sql.begin((tx) => recordEventMessages(tx, batch));
+  const perChannel = CHANNELS.length;
+  assert.equal(queued, 3 * perChannel, 'three events make messages, on every channel');
+  const again = await platform.db.sql.begin((tx) => recordEventMessages(tx, batch));
+  assert.equal(again, 0, 'a redelivered batch makes nothing');
+  const rows = await platform.db.sql<{ event_id: string; n: number }[]>`
+    select event_id::text, count(*)::int as n from notifications
+    where event_id = any(${batch.map((e) => e.eventId)}::uuid[]) group by event_id`;
+  const made = new Map(rows.map((r) => [r.event_id, r.n]));
+  assert.equal(made.get(plain.eventId), perChannel);
+  assert.equal(made.get(batch[2]!.eventId), perChannel, 'marketing to the subscribed');
+  assert.equal(made.has(batch[3]!.eventId), false, 'no marketing to the unsubscribed');
+  assert.equal(made.get(batch[4]!.eventId), perChannel);
+  assert.equal(made.has(batch[5]!.eventId), false, 'no template, no message');
 });

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { signAccessToken } from '../../src/api/auth.ts';
-import type { BureauReport } from '../../src/risk/model/features.ts';
+import { GERMAN_CREDIT_CSV } from '../../src/paths.ts';
+import { parseCsv, toDataset } from '../../src/risk/model/csv.ts';
+import { type BureauReport, type DecisionInputs, featuresOf } from '../../src/risk/model/features.ts';
 import { DEFAULT_POLICY, type Policy } from '../../src/risk/model/policy.ts';
+import { scoreRow } from '../../src/risk/model/scorecard.ts';
+import { train } from '../../src/risk/model/train.ts';
+import { germanToPlatform } from '../../src/risk/service/bootstrap.ts';
 import { simulatedScoreProvider } from '../../src/risk/service/providers.ts';
 import { getModelByVersion, registerModel } from '../../src/store/models.ts';
 import { publishPolicy } from '../../src/store/policies.ts';
@@ -424,6 +429,48 @@ describe('risk administration: policy, deny list and models through the API and 
 
     const restored = await call('POST', `/v1/risk/models/${champion!.version}/promote`);
     assert.equal(restored.body.role, 'champion');
+  });
+
+  test('a boosted model registered as a challenger is scored in shadow by its own points table, until retired', async () => {
+    const sql = t.platform.db.sql;
+    const german = germanToPlatform(toDataset(parseCsv(readFileSync(GERMAN_CREDIT_CSV, 'utf8'))));
+    const { model } = train(german, {
+      target: 'bad',
+      badValue: '0',
+      folds: 0,
+      model: 'boosted',
+      missingPolicy: 'neutral',
+    });
+    assert.equal(model.modelType, 'boosted');
+    const challenger = (await registerModel(sql, model, {
+      role: 'challenger',
+      source: 'file',
+      note: 'boosted',
+    }))!;
+    t.platform.services.risk.refresh();
+
+    const decision = await apply(await customer(t.platform, 35));
+    const [stored] = await sql<
+      {
+        inputs: DecisionInputs;
+        result: { challengers: { version: number; score: number; points: Record<string, number> }[] };
+      }[]
+    >`
+      select inputs, result from credit_decisions where id = ${BigInt(decision.id)}`;
+    const shadow = stored!.result.challengers.find((c) => c.version === challenger.version);
+    assert.ok(shadow, 'the boosted challenger was scored');
+    const expected = scoreRow(model, featuresOf(stored!.inputs));
+    assert.equal(shadow.score, expected.score);
+    assert.deepEqual(shadow.points, expected.points);
+    assert.notEqual(decision.model_version, challenger.version, 'the champion still decides');
+
+    const retired = await call('POST', `/v1/risk/models/${challenger.version}/role`, { role: 'retired' });
+    assert.equal(retired.body.role, 'retired');
+    t.platform.services.risk.refresh();
+    const later = await apply(await customer(t.platform, 36));
+    const [afterRetire] = await sql<{ result: { challengers: { version: number }[] } }[]>`
+      select result from credit_decisions where id = ${BigInt(later.id)}`;
+    assert.ok(!afterRetire!.result.challengers.some((c) => c.version === challenger.version));
   });
 
   test('challengers promoted at the same moment leave exactly one champion and no 500', async () => {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assignBin, binCategorical, binNumeric, DEFAULT_BINNING } from '../../src/risk/model/binning.ts';
+import {
+  assignBin,
+  assignBins,
+  binCategorical,
+  binNumeric,
+  DEFAULT_BINNING,
+  sortedPresentRows,
+} from '../../src/risk/model/binning.ts';
 import { mulberry32 } from '../../src/risk/model/cv.ts';
 
 const all = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -91,5 +98,54 @@ describe('categorical binning', () => {
     const f = binCategorical('k', values, labels, all(values.length), DEFAULT_BINNING);
     assert.equal(assignBin(f, 'never seen'), assignBin(f, 'rare1'));
     assert.ok(f.bins[f.unseenBin]!.other);
+  });
+});
+
+describe('bins of many rows at once', () => {
+  it('gives every row the bin assignBin gives it, specials, unseen specials and stray types included', () => {
+    const values: (number | null)[] = [1, 5, 50, 99, null, -999, -888, 7.5, 30, 70, 1e9, -1e9];
+    const y = Uint8Array.from(values, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const rows = values.map((_, i) => i);
+    const opts = { ...DEFAULT_BINNING, specialValues: [-999, -888, -777], minBinShare: 0.1 };
+    const f = binNumeric('x', values, y, rows, opts);
+    const odd: (number | string | null)[] = [...values, Number.NaN, 'text', -777];
+    const oddRows = odd.map((_, i) => i);
+    assert.deepEqual(
+      Array.from(assignBins(f, odd, oddRows)),
+      oddRows.map((r) => assignBin(f, odd[r]!)),
+    );
+    const cats = ['a', 'b', null, 'c', 'a', 'zz'];
+    const g = binCategorical('c', cats, Uint8Array.from([1, 0, 0, 1, 0, 1]), [0, 1, 2, 3, 4]);
+    const all6 = cats.map((_, i) => i);
+    assert.deepEqual(
+      Array.from(assignBins(g, cats, all6)),
+      all6.map((r) => assignBin(g, cats[r]!)),
+    );
+  });
+});
+
+describe('the one sort per feature', () => {
+  it('orders rows as a comparator sort on (value, row) does: ties, -0, specials, missing, rows in any order', () => {
+    const random = mulberry32(9);
+    const values: (number | null)[] = Array.from({ length: 3000 }, (_, i) =>
+      i % 50 === 0 ? null : i % 97 === 0 ? -0 : Math.round(random() * 40) / 4 - 3,
+    );
+    values[5] = -999;
+    const rows = all(values.length).filter((r) => r % 7 !== 0);
+    const expected = rows
+      .filter((r) => values[r] !== null && values[r] !== -999)
+      .sort((a, b) => values[a]! - values[b]! || a - b);
+    assert.deepEqual(Array.from(sortedPresentRows(values, rows, [-999])), expected);
+    const shuffled = [...rows].reverse();
+    assert.deepEqual(
+      Array.from(
+        sortedPresentRows(
+          Float64Array.from(values, (v) => v ?? Number.NaN),
+          shuffled,
+          [-999],
+        ),
+      ),
+      expected,
+    );
   });
 });

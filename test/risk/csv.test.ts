@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CsvError, formatCsv, parseCsv, toDataset } from '../../src/risk/model/csv.ts';
+import { CsvError, formatCsv, isPresent, parseCsv, toDataset } from '../../src/risk/model/csv.ts';
 
 describe('CSV reading', () => {
   it('reads quoted fields with commas, doubled quotes and line breaks', () => {
@@ -53,7 +53,17 @@ describe('reading straight into columns', () => {
       creditDefaultCsv(2000, 3),
       'a,b\n" x ",1\n"multi\nline"z,NA\n',
     ]) {
-      assert.deepEqual(parseCsvDataset(text), toDataset(parseCsv(text)));
+      const typed = parseCsvDataset(text);
+      // numbers in one shared Float64Array each, NaN where toDataset has null; otherwise the same
+      for (const c of typed.columns) {
+        if (c.kind === 'numeric')
+          assert.ok(c.values instanceof Float64Array && c.values.buffer instanceof SharedArrayBuffer);
+      }
+      const asArrays = typed.columns.map((c) => ({
+        ...c,
+        values: Array.from(c.values as ArrayLike<number | string | null>, (v) => (isPresent(v) ? v : null)),
+      }));
+      assert.deepEqual({ ...typed, columns: asArrays }, toDataset(parseCsv(text)));
     }
     assert.throws(() => parseCsvDataset('a,b\n1\n'), CsvError);
     assert.throws(() => parseCsvDataset('a\n1\n2\n3\n', undefined, 2), CsvError);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GERMAN_CREDIT_CSV } from '../../src/paths.ts';
-import { toDataset } from '../../src/risk/model/csv.ts';
+import { parseCsv, toDataset } from '../../src/risk/model/csv.ts';
 import {
   buildScorecard,
   gradeCuts,
@@ -98,5 +98,71 @@ describe('scoring with a trained scorecard', () => {
       model.grades.map((g) => g.grade),
       ['A', 'B', 'C', 'D', 'E'],
     );
+  });
+});
+
+describe('per-bin coding', () => {
+  /** One categorical feature: A 40 good / 10 bad, B 30 / 20, C 20 / 30; target "bad" 1. */
+  function threeCategories(): string {
+    const lines = ['grade,bad'];
+    for (const [cat, goods, bads] of [
+      ['A', 40, 10],
+      ['B', 30, 20],
+      ['C', 20, 30],
+    ] as const) {
+      for (let i = 0; i < goods; i++) lines.push(`${cat},0`);
+      for (let i = 0; i < bads; i++) lines.push(`${cat},1`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  it('weights each bin by its own log-odds, centred, and reads as a WoE weight of -1 (hand-computed)', () => {
+    const data = toDataset(parseCsv(threeCategories()));
+    const { model } = train(data, {
+      target: 'bad',
+      badValue: '1',
+      folds: 0,
+      complexity: 'fixed',
+      coding: 'bins',
+      l2: 1e-6,
+      smoothing: 0,
+    });
+    const f = model.features[0]!;
+    assert.equal(f.coding, 'bins');
+    // ln(bads/goods) per bin: ln(10/40), ln(20/30), ln(30/20); centred on their mean -0.46210
+    const expected: Record<string, number> = { A: -0.924196, B: 0.056633, C: 0.867563 };
+    const expectedPoints: Record<string, number> = { A: 27, B: -2, C: -25 };
+    f.bins.forEach((bin, b) => {
+      if (bin.count === 0) return;
+      // the empty pool of rare categories may share a bin: name it by its one real category
+      const category = bin.categories![0]!;
+      close(f.binWeights![b]!, expected[category]!, 1e-4);
+      assert.equal(bin.points, expectedPoints[category]);
+    });
+    close(f.coefficient, -1, 1e-4);
+    // odds of good 4:1, 3:2, 2:3 -> 487.12 + 28.854 ln(odds): 527.12, 498.82, 475.42
+    assert.deepEqual(
+      ['A', 'B', 'C'].map((grade) => scoreRow(model, { grade }).score),
+      [527, 498, 475],
+    );
+  });
+
+  it('scores like WoE coding when one feature is all there is (the bins only move by a constant)', () => {
+    const data = toDataset(parseCsv(threeCategories()));
+    const scores = (coding: 'woe' | 'bins') => {
+      const { model } = train(data, {
+        target: 'bad',
+        badValue: '1',
+        folds: 0,
+        complexity: 'fixed',
+        coding,
+        l2: 1e-6,
+        smoothing: 0,
+      });
+      return ['A', 'B', 'C'].map((grade) => scoreRow(model, { grade }).score);
+    };
+    const woe = scores('woe');
+    // each line and the base are rounded on their own: one point apart at most
+    for (const [i, s] of scores('bins').entries()) assert.ok(Math.abs(s - woe[i]!) <= 1, `${s} vs ${woe[i]}`);
   });
 });

@@ -4,6 +4,7 @@ import type { Dataset } from '../../src/risk/model/csv.ts';
 import { calibration, gainsTable } from '../../src/risk/model/metrics.ts';
 import type { ScorecardFeature } from '../../src/risk/model/scorecard.ts';
 import {
+  binStability,
   characteristic,
   gradeTable,
   parseOotSplit,
@@ -135,5 +136,66 @@ describe('out-of-time split', () => {
     assert.throws(() => splitOutOfTime(data, { column: 'n', from: '9' }), /leaves 4 development and 0/);
     assert.throws(() => splitOutOfTime(data, { column: 'nope', from: '1' }), /unknown out-of-time column/);
     assert.equal(parseOotSplit('month=2024'), null);
+  });
+});
+
+describe('bin stability', () => {
+  const f = (
+    feature: string,
+    bins: number,
+    iv: number,
+    coefficient: number,
+    cuts: number[] | null = null,
+  ) => ({
+    feature,
+    bins,
+    cuts,
+    iv,
+    coefficient,
+  });
+
+  it('counts the folds that kept a feature, its bin and IV ranges and the folds whose weight flips sign', () => {
+    const folds = [
+      [f('a', 3, 0.2, -1, [1, 5]), f('b', 2, 0.05, -0.5)],
+      [f('a', 4, 0.3, -0.9, [1, 3, 5])],
+      [f('a', 3, 0.25, 0.1, [2, 5]), f('b', 2, 0.04, -0.4)],
+    ];
+    const [a, b] = binStability(['a'], folds);
+    assert.deepEqual(
+      [
+        a!.feature,
+        a!.inFinal,
+        a!.selectedIn,
+        a!.folds,
+        a!.binsMin,
+        a!.binsMax,
+        a!.ivMin,
+        a!.ivMax,
+        a!.signFlips,
+      ],
+      ['a', true, 3, 3, 3, 4, 0.2, 0.3, 1],
+    );
+    assert.deepEqual(a!.cuts, [
+      [1, 5],
+      [1, 3, 5],
+      [2, 5],
+    ]);
+    assert.deepEqual(
+      [b!.feature, b!.inFinal, b!.selectedIn, b!.binsMin, b!.binsMax, b!.ivMin, b!.ivMax, b!.signFlips],
+      ['b', false, 2, 2, 2, 0.04, 0.05, 0],
+    );
+    assert.deepEqual(b!.cuts, [null, null, null]);
+  });
+
+  it('gives a final-model feature no fold kept no range rather than an infinite one', () => {
+    const [c] = binStability(['c'], [[f('a', 3, 0.2, -1)], [f('a', 3, 0.2, -1)]]);
+    assert.equal(c!.selectedIn, 0);
+    assert.equal(c!.signFlips, 0);
+    for (const v of [c!.binsMin, c!.binsMax, c!.ivMin, c!.ivMax]) assert.ok(Number.isNaN(v));
+  });
+
+  it('counts a flip against the majority sign: two positive weights among five folds are two flips', () => {
+    const folds = [-1, -0.8, 0.2, -0.5, 0.1].map((b) => [f('x', 3, 0.1, b)]);
+    assert.equal(binStability(['x'], folds)[0]!.signFlips, 2);
   });
 });

@@ -38,7 +38,7 @@ describe('monthly statements', () => {
       select st.customer_id, st.total_due_minor as total,
         (select sum(i.principal_minor - i.paid_principal_minor + i.interest_minor - i.paid_interest_minor
             + i.fee_minor - i.paid_fee_minor + i.penalty_minor - i.paid_penalty_minor)::bigint
-          from installments i join loans l on l.id = i.loan_id
+          from installments i join loans l on l.customer_id = i.customer_id and l.id = i.loan_id
           where i.customer_id = st.customer_id and l.status = 'active' and i.status in ('due', 'overdue')
             and i.due_date <= st.cycle_end) as owed
       from statements st where st.cycle_start = ${cycleStart}::date`;

@@ -40,6 +40,9 @@ interface TrainFlags {
   missingPolicy?: string;
   selection?: string;
   complexity?: string;
+  coding?: string;
+  model?: string;
+  boostMonotone?: string;
   workers?: string;
 }
 
@@ -156,11 +159,13 @@ async function binningFlags(flags: TrainFlags) {
   return { binning, minIv };
 }
 
-/** --na-tokens, --missing-policy, --selection and --complexity. */
+/** --na-tokens, --missing-policy, --selection, --complexity, --coding, --model and --boost-monotone. */
 async function modelFlags(flags: TrainFlags) {
   const { DEFAULT_NA_TOKENS, MAX_NA_TOKENS } = await import('../../risk/model/csv.ts');
   const { MISSING_POLICIES } = await import('../../risk/model/scorecard.ts');
-  const { SELECTIONS } = await import('../../risk/model/fit.ts');
+  const { SELECTIONS, CODINGS } = await import('../../risk/model/fit.ts');
+  const { MODEL_KINDS } = await import('../../risk/model/train.ts');
+  const { BOOST_MONOTONE, DEFAULT_BOOST } = await import('../../risk/model/boost.ts');
   // "--na-tokens ''" means empty cells only; a list replaces the defaults.
   const naTokens =
     flags.naTokens === undefined ? DEFAULT_NA_TOKENS : flags.naTokens.split(',').map((t) => t.trim());
@@ -168,8 +173,14 @@ async function modelFlags(flags: TrainFlags) {
   const missingPolicy = choice('--missing-policy', flags.missingPolicy, MISSING_POLICIES);
   const selection = choice('--selection', flags.selection, SELECTIONS);
   const complexity = choice('--complexity', flags.complexity, ['inner-cv', 'fixed'] as const);
+  const coding = choice('--coding', flags.coding, CODINGS);
+  const model = choice('--model', flags.model, MODEL_KINDS);
+  const monotone = choice('--boost-monotone', flags.boostMonotone, BOOST_MONOTONE);
   return {
     naTokens,
+    ...(coding ? { coding } : {}),
+    ...(model ? { model } : {}),
+    ...(monotone ? { boost: { ...DEFAULT_BOOST, monotone } } : {}),
     ...(missingPolicy ? { missingPolicy } : {}),
     ...(selection ? { selection } : {}),
     ...(complexity ? { complexity } : {}),
@@ -273,7 +284,15 @@ async function trainCommand(flags: TrainFlags): Promise<void> {
     const { basename } = await import('node:path');
     const { renderReport } = await import('../../risk/model/report.ts');
     const pack = { data, source: flags.data, exclude, oot };
-    writeFile(writeFileSync, flags.report, renderReport(result, `Scorecard: ${basename(flags.data)}`, pack));
+    writeFile(
+      writeFileSync,
+      flags.report,
+      renderReport(
+        result,
+        `${model.modelType === 'boosted' ? 'Boosted points table' : 'Scorecard'}: ${basename(flags.data)}`,
+        pack,
+      ),
+    );
     out(`report written to ${flags.report}`);
   }
   if (flags.json) out(JSON.stringify(trainingSummary(model)));
@@ -393,7 +412,16 @@ export function register(program: Command): void {
     )
     .option('--selection <rule>', 'feature selection: l2 (default), stepwise (AIC), iv (IV screen + signs)')
     .option('--workers <n>', 'worker threads for the cross-validation folds, 0 for none (default 1)')
-    .option('--complexity <how>', 'bins and L2 penalty: inner-cv (default, up to 20,000 rows) or fixed')
+    .option(
+      '--complexity <how>',
+      'bins, L2 penalty and coding: inner-cv (default, up to 20,000 rows) or fixed',
+    )
+    .option(
+      '--coding <how>',
+      'woe (default, one weight per feature) or bins (per bin; with inner-cv: offered to the search)',
+    )
+    .option('--model <kind>', 'scorecard (default) or boosted (stumps on fine bins: still a points table)')
+    .option('--boost-monotone <how>', 'with --model boosted: auto (trends kept, default) or none')
     .action(trainCommand);
   risk
     .command('score')

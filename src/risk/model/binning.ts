@@ -8,6 +8,7 @@
  * Missing values always get a bin of their own, and so does each special value (a code such as
  * -999 "not reported" that must not be read as a measurement), unless it is treated as missing.
  */
+import { isPresent } from './csv.ts';
 import { optimalSegments, type Shape } from './optimal-binning.ts';
 import { DEFAULT_WOE_SMOOTHING } from './woe.ts';
 
@@ -51,8 +52,12 @@ export interface BinningOptions {
    * AUC, as the minimum bin share, the IV screen and the L2 penalty already keep noise in check.
    */
   minSplitChiSquare: number;
-  /** 'optimal': exact IV-maximising grouping of fine groups; 'tree': greedy splits (before v2). */
-  method: 'optimal' | 'tree';
+  /**
+   * 'optimal': exact IV-maximising grouping of fine groups; 'tree': greedy splits (before v2);
+   * 'fine': no grouping, each of maxBins quantile groups (each category) a bin of its own, no shape
+   * (the boosted model's bins, boost.ts: its stumps do the grouping).
+   */
+  method: 'optimal' | 'tree' | 'fine';
   /** Numeric codes that are not measurements (e.g. -999): each gets its own bin, or counts as missing. */
   specialValues: number[];
   specialPolicy: 'bin' | 'missing';
@@ -274,21 +279,63 @@ function checkOptions(opts: BinningOptions): void {
     throw new RangeError(`at most ${MAX_SPECIAL_VALUES} special values`);
 }
 
-/** Rows (of `rows`) with a present, non-special value, sorted by value: the one sort per feature. */
+/**
+ * Rows (of `rows`) with a present, non-special value, sorted by value, equal values in row order:
+ * the one sort per feature. A stable radix sort on the bits of each value (made to order as the
+ * numbers do, -0 as 0) over rows taken in ascending order: the order of a comparator sort on
+ * (value, row) at a fraction of its cost (a million rows: half a second a column with the
+ * comparator, most of the time the columns took to prepare).
+ */
 export function sortedPresentRows(
-  values: readonly (number | null)[],
+  values: ArrayLike<number | null>,
   rows: readonly number[],
   specialValues: readonly number[] = [],
 ): Int32Array {
   const specials = new Set(specialValues);
-  const present = rows.filter((r) => values[r] !== null && !specials.has(values[r]!));
-  const sorted = Int32Array.from(present);
-  return sorted.sort((a, b) => values[a]! - values[b]! || a - b);
+  let order = Int32Array.from(rows.filter((r) => isPresent(values[r]) && !specials.has(values[r]!)));
+  // equal values go in row order, whatever order the rows were given in
+  if (order.some((r, i) => i > 0 && r < order[i - 1]!)) order.sort();
+  const n = order.length;
+  const bits = new Float64Array(n);
+  for (let i = 0; i < n; i++) bits[i] = values[order[i]!]! + 0;
+  const words = new Uint32Array(bits.buffer);
+  for (let i = 0; i < n; i++) {
+    const hi = words[2 * i + 1]!;
+    // negative numbers order by their inverted bits, positive ones above them
+    if (hi & 0x80000000) {
+      words[2 * i] = ~words[2 * i]!;
+      words[2 * i + 1] = ~hi;
+    } else words[2 * i + 1] = hi | 0x80000000;
+  }
+  let keys = words;
+  let nextKeys = new Uint32Array(2 * n);
+  let nextOrder = new Int32Array(n);
+  const count = new Int32Array(RADIX + 1);
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass >> 1;
+    const shift = (pass & 1) * 16;
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[((keys[2 * i + word]! >>> shift) & (RADIX - 1)) + 1]!++;
+    if (count[((keys[word]! >>> shift) & (RADIX - 1)) + 1] === n) continue; // one digit: nothing moves
+    for (let d = 1; d <= RADIX; d++) count[d]! += count[d - 1]!;
+    for (let i = 0; i < n; i++) {
+      const at = count[(keys[2 * i + word]! >>> shift) & (RADIX - 1)]!++;
+      nextKeys[2 * at] = keys[2 * i]!;
+      nextKeys[2 * at + 1] = keys[2 * i + 1]!;
+      nextOrder[at] = order[i]!;
+    }
+    [keys, nextKeys] = [nextKeys, keys];
+    [order, nextOrder] = [nextOrder, order];
+  }
+  return order;
 }
+
+/** Digits of the radix sort: 16 bits, four passes over a 64-bit value. */
+const RADIX = 1 << 16;
 
 /** Quantile atoms over sorted rows, never splitting a run of equal values. */
 function numericAtoms(
-  values: readonly (number | null)[],
+  values: ArrayLike<number | null>,
   y: Uint8Array,
   present: ArrayLike<number>,
   atomCount: number,
@@ -354,7 +401,7 @@ function numericBins(atoms: Atom[], segments: [number, number][]): { bins: Bin[]
 
 /** One bin per special value that occurs in training (policy 'bin'). */
 function specialBins(
-  values: readonly (number | null)[],
+  values: ArrayLike<number | null>,
   y: Uint8Array,
   rows: readonly number[],
   opts: BinningOptions,
@@ -380,7 +427,7 @@ function specialBins(
  */
 export function binNumeric(
   name: string,
-  values: readonly (number | null)[],
+  values: ArrayLike<number | null>,
   y: Uint8Array,
   rows: readonly number[],
   opts: BinningOptions = DEFAULT_BINNING,
@@ -396,6 +443,9 @@ export function binNumeric(
     atoms = numericAtoms(values, y, present, MAX_PREBINS);
     segments = atoms.length > 0 ? splitAtoms(atoms, opts.maxBins, minCount, opts.minSplitChiSquare) : [];
     segments = enforceMonotonic(atoms, segments, opts.monotonic);
+  } else if (opts.method === 'fine') {
+    atoms = numericAtoms(values, y, present, opts.maxBins);
+    segments = atoms.map((_, a) => [a, a + 1]);
   } else {
     atoms = numericAtoms(values, y, present, FINE_PREBINS);
     if (atoms.length > 0) ({ segments, shape } = optimalShape(atoms, opts.maxBins, minCount, opts.monotonic));
@@ -412,7 +462,9 @@ export function binNumeric(
       rows,
       y,
       (r) =>
-        values[r] === null || asMissing.has(values[r]!) || isUnbinnedSpecial(values[r]!, opts, seenSpecial),
+        !isPresent(values[r]) ||
+        asMissing.has(values[r]!) ||
+        isUnbinnedSpecial(values[r]!, opts, seenSpecial),
     ),
   );
   const missingIndex = bins.length - 1;
@@ -476,10 +528,12 @@ export function binCategorical(
   );
   const minCount = Math.max(1, Math.ceil(opts.minBinShare * rows.length));
   // Atoms sorted by bad rate: the best grouping is a run of neighbours, found exactly (ascending).
-  const segments =
+  const segments: [number, number][] =
     opts.method === 'tree'
       ? splitAtoms(atoms, opts.maxBins, minCount, opts.minSplitChiSquare)
-      : optimalSegments(atoms, opts.maxBins, minCount, 'ascending').segments;
+      : opts.method === 'fine'
+        ? atoms.map((_, a) => [a, a + 1])
+        : optimalSegments(atoms, opts.maxBins, minCount, 'ascending').segments;
   const bins: Bin[] = segments.map(([start, end]) => {
     const members = atoms.slice(start, end);
     const categories = members.flatMap((a) => a.categories);
@@ -528,6 +582,11 @@ export function assignBin(f: FeatureBinning, value: number | string | null): num
     return lo;
   }
   if (f.coded && typeof value === 'number') value = String(value);
+  return categoriesOf(f).get(String(value)) ?? f.unseenBin;
+}
+
+/** Bin of each category the feature was trained on, built once per feature. */
+function categoriesOf(f: FeatureBinning): Map<string, number> {
   let index = categoryIndex.get(f);
   if (!index) {
     index = new Map();
@@ -536,5 +595,50 @@ export function assignBin(f: FeatureBinning, value: number | string | null): num
     });
     categoryIndex.set(f, index);
   }
-  return index.get(String(value)) ?? f.unseenBin;
+  return index;
+}
+
+/**
+ * assignBin for many rows at once: bins of values[rows[i]], the same bins assignBin gives, with
+ * the feature's lookups (specials, categories) built once instead of once per row.
+ */
+export function assignBins(
+  f: FeatureBinning,
+  values: ArrayLike<number | string | null | undefined>,
+  rows: ArrayLike<number>,
+): Int32Array {
+  const out = new Int32Array(rows.length);
+  if (f.type !== 'numeric') {
+    const index = categoriesOf(f);
+    for (let i = 0; i < rows.length; i++) {
+      const value = values[rows[i]!];
+      out[i] =
+        value === null || value === undefined ? f.missingBin : (index.get(String(value)) ?? f.unseenBin);
+    }
+    return out;
+  }
+  const special = new Map((f.specials ?? []).map((s) => [s.value, s.bin]));
+  const asMissing = new Set(f.specialsMissing ?? []);
+  const cuts = Float64Array.from(f.cuts);
+  for (let i = 0; i < rows.length; i++) {
+    const value = values[rows[i]!];
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      out[i] = f.missingBin;
+      continue;
+    }
+    const bin = special.size > 0 ? special.get(value) : undefined;
+    if (bin !== undefined || asMissing.has(value)) {
+      out[i] = bin ?? f.missingBin;
+      continue;
+    }
+    let lo = 0;
+    let hi = cuts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (value >= cuts[mid]!) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = lo;
+  }
+  return out;
 }

@@ -12,15 +12,23 @@
  * then drop wrong signs) stays as selection 'iv'.
  */
 import {
-  assignBin,
+  assignBins,
   type BinningOptions,
   binCategorical,
   binNumeric,
   type FeatureBinning,
 } from './binning.ts';
-import type { Column } from './csv.ts';
-import { fitLogisticFlat, type LogisticFit } from './logistic.ts';
-import { buildScorecard, gradeCuts, type MissingPolicy, type Scaling, type Scorecard } from './scorecard.ts';
+import { type Column, isPresent } from './csv.ts';
+import { fitLogisticBinned, fitLogisticIndicators, type LogisticFit } from './logistic.ts';
+import {
+  buildScorecard,
+  gradeCuts,
+  type MissingPolicy,
+  type Scaling,
+  type Scorecard,
+  type ScorecardInput,
+  slopeOnWoe,
+} from './scorecard.ts';
 import { woeTable } from './woe.ts';
 
 /** Integer columns with at most this many distinct values are also tried as categories (codes). */
@@ -40,9 +48,21 @@ export const AIC_PENALTY_PER_PARAMETER = 2;
 export type Selection = 'l2' | 'stepwise' | 'iv';
 export const SELECTIONS: readonly Selection[] = ['l2', 'stepwise', 'iv'];
 
+/**
+ * How the chosen features' bins become weights. 'woe': one weight per feature on its bins' WoE (the
+ * classic card: points proportional to WoE). 'bins': one weight per bin (per-bin or "grouped"
+ * coding, as in SAS Credit Scoring), fitted by the same penalised regression on bin indicators;
+ * it can say what WoE cannot once the other features are in (a bin whose risk the others already
+ * explain), at the price of more weights, so the L2 penalty and inner CV decide whether it pays.
+ * Selection and suppressor checks run on the WoE fit either way.
+ */
+export type Coding = 'woe' | 'bins';
+export const CODINGS: readonly Coding[] = ['woe', 'bins'];
+
 export interface FitOptions {
   binning: BinningOptions;
   selection: Selection;
+  coding: Coding;
   minIv: number;
   l2: number;
   smoothing: number;
@@ -84,6 +104,7 @@ export interface Candidate {
 export interface Fitted {
   card: Scorecard;
   screening: FeatureScreen[];
+  /** The WoE fit that chose the features (per-bin coding then refits their weights by bin). */
   fit: LogisticFit;
   chosen: Candidate[];
 }
@@ -93,7 +114,7 @@ export function codesOf(column: Column): (string | null)[] | null {
   if (column.kind !== 'numeric') return null;
   const levels = new Set<number>();
   for (const v of column.values) {
-    if (v === null) continue;
+    if (!isPresent(v)) continue;
     if (!Number.isInteger(v)) return null;
     levels.add(v);
     if (levels.size > MAX_CODE_LEVELS) return null;
@@ -101,7 +122,7 @@ export function codesOf(column: Column): (string | null)[] | null {
   if (levels.size < 3) return null;
   // One string per level, shared by every row holding it.
   const text = new Map([...levels].map((v) => [v, String(v)]));
-  return column.values.map((v) => (v === null ? null : text.get(v)!));
+  return Array.from(column.values, (v) => (isPresent(v) ? text.get(v)! : null));
 }
 
 /** The rows of `sorted` that are in `rows` (marked in a mask), order kept: no second sort. */
@@ -120,7 +141,7 @@ function restrict(sorted: Int32Array, mask: Uint8Array): Int32Array {
  */
 function heldOutIv(
   binOn: (rows: number[], half: Uint8Array) => FeatureBinning,
-  valueAt: (r: number) => number | string | null,
+  values: ArrayLike<number | string | null>,
   y: Uint8Array,
   rows: readonly number[],
   smoothing: number,
@@ -136,11 +157,12 @@ function heldOutIv(
     const f = binOn(learn, mask);
     const { woe } = woeTable(f.bins, smoothing);
     const counts = f.bins.map(() => ({ good: 0, bad: 0 }));
-    for (const r of test) {
-      const c = counts[assignBin(f, valueAt(r))]!;
+    const bins = assignBins(f, values, test);
+    test.forEach((r, i) => {
+      const c = counts[bins[i]!]!;
       if (y[r] === 1) c.bad++;
       else c.good++;
-    }
+    });
     const goods = counts.reduce((s, c) => s + c.good, 0) || 1;
     const bads = counts.reduce((s, c) => s + c.bad, 0) || 1;
     counts.forEach((c, b) => {
@@ -166,8 +188,8 @@ function binCandidate(
   const codes = p.codes;
   if (!codes) return asNumeric;
   const coded = (r: number[]) => ({ ...binCategorical(c.name, codes, y, r, opts.binning), coded: true });
-  const numericIv = heldOutIv(numeric, (r) => c.values[r] ?? null, y, rows, opts.smoothing);
-  const codedIv = heldOutIv(coded, (r) => codes[r] ?? null, y, rows, opts.smoothing);
+  const numericIv = heldOutIv(numeric, c.values, y, rows, opts.smoothing);
+  const codedIv = heldOutIv(coded, codes, y, rows, opts.smoothing);
   return codedIv > numericIv * (1 + CODED_MIN_IV_GAIN) ? coded(rows) : asNumeric;
 }
 
@@ -183,21 +205,19 @@ export function candidatesOf(
     const binning = binCandidate(p, y, rows, mask, opts);
     const { woe, iv } = woeTable(binning.bins, opts.smoothing);
     const values = binning.coded ? p.codes! : p.column.values;
-    const binOfRow = Int32Array.from(rows, (r) => assignBin(binning, values[r] ?? null));
+    const binOfRow = assignBins(binning, values, rows);
     return { prepared: p, binning, woe, iv, binOfRow };
   });
 }
 
-/** Fits the logistic regression on the chosen features' WoE, the design built flat. */
+/** Fits the logistic regression on the chosen features' WoE, read through each row's bin (no n x p design). */
 function fitWoe(chosen: readonly Candidate[], yRows: Uint8Array, l2: number): LogisticFit {
-  const n = yRows.length;
-  const p = chosen.length + 1;
-  const x = new Float64Array(n * p);
-  for (let i = 0; i < n; i++) x[i * p] = 1;
-  chosen.forEach((c, j) => {
-    for (let i = 0; i < n; i++) x[i * p + j + 1] = c.woe[c.binOfRow[i]!]!;
-  });
-  return fitLogisticFlat(x, p, yRows, { l2 });
+  return fitLogisticBinned(
+    chosen.map((c) => c.binOfRow),
+    chosen.map((c) => Float64Array.from(c.woe)),
+    yRows,
+    { l2 },
+  );
 }
 
 /** Akaike's information criterion of a fit with this many slopes. */
@@ -343,7 +363,64 @@ export function fitScorecard(
   rows: number[],
   opts: FitOptions,
 ): Fitted {
-  const candidates = candidatesOf(prepared, y, rows, opts);
+  return fitCandidates(candidatesOf(prepared, y, rows, opts), y, rows, opts);
+}
+
+/**
+ * Per-bin weights of the chosen features on bin indicators, each feature's weights centred on the
+ * fit rows (the centre moves into the intercept, so scores are unchanged and an average bin is
+ * worth 0 points, as with WoE).
+ */
+function fitPerBin(
+  chosen: readonly Candidate[],
+  yRows: Uint8Array,
+  l2: number,
+): { inputs: ScorecardInput[]; intercept: number; interceptStdError: number } {
+  const n = yRows.length;
+  const k = chosen.length;
+  const offsets: number[] = [];
+  let columns = 0;
+  for (const c of chosen) {
+    offsets.push(columns);
+    columns += c.binning.bins.length;
+  }
+  const active = new Int32Array(n * k);
+  chosen.forEach((c, j) => {
+    for (let i = 0; i < n; i++) active[i * k + j] = offsets[j]! + c.binOfRow[i]!;
+  });
+  const fit = fitLogisticIndicators({ active, k, columns }, yRows, { l2 });
+  let intercept = fit.intercept;
+  const inputs = chosen.map((c, j): ScorecardInput => {
+    const bins = c.binning.bins;
+    const raw = bins.map((_, b) => fit.coefficients[offsets[j]! + b]!);
+    const rowsIn = bins.reduce((s, bin) => s + bin.count, 0);
+    const centre = rowsIn > 0 ? bins.reduce((s, bin, b) => s + bin.count * raw[b]!, 0) / rowsIn : 0;
+    intercept += centre;
+    // A bin no fit row fell into has no evidence: weight 0 like its WoE (the missing policy decides).
+    const weights = bins.map((bin, b) => (bin.count > 0 ? raw[b]! - centre : 0));
+    return {
+      binning: c.binning,
+      woe: c.woe,
+      iv: c.iv,
+      coefficient: slopeOnWoe(bins, c.woe, weights),
+      stdError: 0,
+      perBin: {
+        coding: 'bins',
+        weights,
+        stdErrors: bins.map((_, b) => fit.stdErrors[offsets[j]! + b]!),
+      },
+    };
+  });
+  return { inputs, intercept, interceptStdError: fit.interceptStdError };
+}
+
+/** fitScorecard on candidates already binned on these rows (inner CV reuses them across penalties). */
+export function fitCandidates(
+  candidates: Candidate[],
+  y: Uint8Array,
+  rows: number[],
+  opts: FitOptions,
+): Fitted {
   const threshold = opts.selection === 'iv' ? opts.minIv : MIN_CANDIDATE_IV;
   const start = candidates.filter((c) => c.iv >= threshold);
   if (start.length === 0) throw new RangeError(`no feature reaches the IV threshold ${threshold}`);
@@ -351,16 +428,24 @@ export function fitScorecard(
   const select = opts.selection === 'iv' ? screenBySign : opts.selection === 'stepwise' ? backward : keepAll;
   const { chosen, fit, dropped } = select(start, yRows, opts.l2);
   const suppressed = opts.selection === 'iv' ? new Map<string, string>() : suppressors(chosen, fit);
+  const weighted =
+    opts.coding === 'bins'
+      ? fitPerBin(chosen, yRows, opts.l2)
+      : {
+          inputs: chosen.map((c, j) => ({
+            binning: c.binning,
+            woe: c.woe,
+            iv: c.iv,
+            coefficient: fit.coefficients[j]!,
+            stdError: fit.stdErrors[j]!,
+          })),
+          intercept: fit.intercept,
+          interceptStdError: fit.interceptStdError,
+        };
   const card = buildScorecard(
-    chosen.map((c, j) => ({
-      binning: c.binning,
-      woe: c.woe,
-      iv: c.iv,
-      coefficient: fit.coefficients[j]!,
-      stdError: fit.stdErrors[j]!,
-    })),
-    fit.intercept,
-    fit.interceptStdError,
+    weighted.inputs,
+    weighted.intercept,
+    weighted.interceptStdError,
     opts.scaling,
     opts.missingPolicy,
   );
@@ -382,9 +467,8 @@ export function scoreRows(
   const scores = new Float64Array(rows.length).fill(card.basePoints);
   for (const f of card.features) {
     const p = prepared.find((c) => c.column.name === f.name)!;
-    const values = f.coded ? p.codes! : p.column.values;
-    for (let i = 0; i < rows.length; i++)
-      scores[i]! += f.bins[assignBin(f, values[rows[i]!] ?? null)]!.points;
+    const bins = assignBins(f, f.coded ? p.codes! : p.column.values, rows);
+    for (let i = 0; i < rows.length; i++) scores[i]! += f.bins[bins[i]!]!.points;
   }
   return scores;
 }

@@ -10,6 +10,7 @@ import { calibration, gainsTable, rocCurve } from './metrics.ts';
 import { GRADES, gradeOf } from './scorecard.ts';
 import type { TrainResult } from './train.ts';
 import {
+  binStabilityHtml,
   characteristicHtml,
   coefficientHtml,
   dataDescriptionHtml,
@@ -166,7 +167,10 @@ function pointsTableHtml(model: TrainResult['model']): string {
             `<tr><td>${escapeHtml(b.label)}</td><td>${b.count}</td><td>${pct(b.count / model.rows)}</td><td>${pct(b.count ? b.bad / b.count : Number.NaN)}</td><td>${fixed(b.woe)}</td><td class="pts">${b.points}</td></tr>`,
         )
         .join('\n');
-      return `<h3>${escapeHtml(f.name)} <small>IV ${fixed(f.iv)} · weight ${fixed(f.coefficient)} ± ${fixed(f.stdError)} (${f.type})</small></h3>
+      const weight = f.binWeights
+        ? `${f.coding === 'boosted' ? 'boosted stumps' : 'one weight per bin'}, slope on WoE ${fixed(f.coefficient)}`
+        : `weight ${fixed(f.coefficient)} ± ${fixed(f.stdError)}`;
+      return `<h3>${escapeHtml(f.name)} <small>IV ${fixed(f.iv)} · ${weight} (${f.type})</small></h3>
 <table><tr><th>bin</th><th>rows</th><th>share</th><th>bad rate</th><th>WoE</th><th>points</th></tr>
 ${rows}
 </table>`;
@@ -243,7 +247,7 @@ function policyHtml(model: TrainResult['model']): string {
     })
     .join('\n');
   const complexity = model.complexity
-    ? `Complexity: ${model.complexity.maxBins} bins at most, L2 ${model.complexity.l2}${model.complexity.innerAuc === null ? ' (given; inner search skipped above 20,000 rows)' : ` (inner cross-validated AUC ${fixed(model.complexity.innerAuc)})`}.`
+    ? `Complexity: ${model.complexity.maxBins} bins at most, L2 ${model.complexity.l2}, ${model.complexity.coding === 'bins' ? 'one weight per bin' : 'WoE coding'}${model.complexity.innerAuc === null ? ' (given; inner search skipped above 20,000 rows)' : ` (inner cross-validated AUC ${fixed(model.complexity.innerAuc)})`}.`
     : '';
   return `<p>Missing-value policy: <b>${escapeHtml(model.missingPolicy ?? 'neutral')}</b>; cells read as missing: ${(model.naTokens ?? ['']).map((t) => `<code>${escapeHtml(t || '(empty)')}</code>`).join(' ')}. Selection: ${escapeHtml(model.options.selection ?? 'iv')}. ${escapeHtml(complexity)}</p>
 <table><tr><th>feature</th><th>missing rows</th><th>share</th><th>blank scored as</th><th>points</th><th>notes</th></tr>
@@ -258,8 +262,11 @@ ${dataDescriptionHtml(result.model, pack)}
 <p>Rows and bad rate per grade, each row scored by the fold model that did not see it; grades cut by the final model.</p>
 ${gradeTableHtml(result)}
 <h2>Coefficients</h2>
-<p>Weights on each feature's WoE in the logistic regression for P(bad) (WoE is ln(goods/bads), so a weight near −1 is expected; a positive one marks a suppressor), Wald z and two-sided p, and the variance inflation factor of the WoE columns (above 5 the features share their signal).</p>
+<p>Weights on each feature's WoE in the logistic regression for P(bad) (WoE is ln(goods/bads), so a weight near −1 is expected; a positive one marks a suppressor), Wald z and two-sided p, and the variance inflation factor of each feature's column (above 5 the features share their signal). Under per-bin coding each bin has its own weight (centred on the training rows; z approximate), and boosted weights carry no standard errors.</p>
 ${coefficientHtml(result.model, pack)}
+<h2>Bin stability across folds</h2>
+<p>Each fold refits binning and weights on four fifths of the rows. A feature kept in every fold with the same bins, a narrow IV range and no sign flips is stable; one that comes and goes is fitted to noise.</p>
+${binStabilityHtml(result)}
 <h2>Characteristic analysis and PSI (out of time)</h2>
 ${characteristicHtml(result.model, pack)}`;
 }

@@ -40,10 +40,27 @@ export interface ScoredBin extends Bin {
   points: number;
 }
 
+/**
+ * How a feature's points were weighted: 'woe' (one weight times each bin's WoE, the classic card;
+ * absent in older models), 'bins' (one logistic weight per bin), 'boosted' (the sum of the boosted
+ * stumps' values per bin, boost.ts). Either way a bin's points are -factor times its weight.
+ */
+export type FeatureCoding = 'woe' | 'bins' | 'boosted';
+
 export interface ScorecardFeature extends Omit<FeatureBinning, 'bins'> {
   iv: number;
+  /**
+   * 'woe': the weight on WoE. Otherwise the count-weighted slope of the bin weights on WoE, which
+   * reads the same way (about -1 when the bins follow their WoE; positive for a suppressor).
+   */
   coefficient: number;
+  /** Standard error of the WoE weight; 0 for per-bin and boosted coding (see binStdErrors). */
   stdError: number;
+  coding?: FeatureCoding;
+  /** 'bins' and 'boosted': each bin's weight on ln(odds of bad), centred on the training rows. */
+  binWeights?: number[];
+  /** 'bins': each bin weight's standard error. */
+  binStdErrors?: number[];
   bins: ScoredBin[];
   /** How the missing bin got its points (absent in models before v2: 'neutral'). */
   missingScoredAs?: 'trained' | 'worst' | 'neutral';
@@ -100,16 +117,42 @@ export interface ScorecardInput {
   iv: number;
   coefficient: number;
   stdError: number;
+  /** Per-bin coding: the bins' own weights replace coefficient x WoE. */
+  perBin?: { coding: Exclude<FeatureCoding, 'woe'>; weights: number[]; stdErrors?: number[] };
+}
+
+/**
+ * The count-weighted least-squares slope of per-bin weights on the bins' WoE: one number that
+ * says how a per-bin feature leans (about -1 when it follows its WoE), for sign checks and reading.
+ */
+export function slopeOnWoe(bins: readonly Bin[], woe: readonly number[], weights: readonly number[]): number {
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  bins.forEach((bin, b) => {
+    n += bin.count;
+    sx += bin.count * woe[b]!;
+    sy += bin.count * weights[b]!;
+  });
+  if (n === 0) return 0;
+  let sxx = 0;
+  let sxy = 0;
+  bins.forEach((bin, b) => {
+    sxx += bin.count * (woe[b]! - sx / n) ** 2;
+    sxy += bin.count * (woe[b]! - sx / n) * (weights[b]! - sy / n);
+  });
+  return sxx > 0 ? sxy / sxx : 0;
 }
 
 /** One feature's scored bins, the missing bin set by the policy. */
 function scoredFeature(input: ScorecardInput, factor: number, policy: MissingPolicy): ScorecardFeature {
-  const { binning, woe, iv, coefficient, stdError } = input;
+  const { binning, woe, iv, coefficient, stdError, perBin } = input;
+  const weight = (b: number): number => (perBin ? perBin.weights[b]! : coefficient * woe[b]!);
   const bins: ScoredBin[] = binning.bins.map((bin, b) => ({
     ...bin,
     woe: woe[b]!,
     // + 0 turns -0 into 0 so the table never shows "-0"
-    points: Math.round(-factor * coefficient * woe[b]!) + 0,
+    points: Math.round(-factor * weight(b)) + 0,
   }));
   const missing = bins[binning.missingBin]!;
   const trained = missing.count > 0;
@@ -122,7 +165,14 @@ function scoredFeature(input: ScorecardInput, factor: number, policy: MissingPol
     missing.woe = worst.woe;
     missingScoredAs = 'worst';
   }
-  return { ...binning, iv, coefficient, stdError, bins, missingScoredAs };
+  const coded = perBin
+    ? {
+        coding: perBin.coding,
+        binWeights: [...perBin.weights],
+        ...(perBin.stdErrors ? { binStdErrors: [...perBin.stdErrors] } : {}),
+      }
+    : {};
+  return { ...binning, iv, coefficient, stdError, ...coded, bins, missingScoredAs };
 }
 
 export function buildScorecard(

@@ -2,16 +2,18 @@
  * The training pipeline: prepare the columns once (one sort per numeric feature, a codes view of
  * low-cardinality integer columns), then per fit (fit.ts): bin, WoE, select on the multivariate
  * model, fit a penalized logistic regression and scale to points, its complexity chosen by inner
- * cross-validation (complexity.ts). Cross-validation repeats the whole pipeline, binning included,
+ * cross-validation (complexity.ts); or the boosted challenger's stumps on fine bins (boost.ts), also a
+ * points table. Cross-validation repeats the whole pipeline, binning included,
  * inside each fold, because bins cut with the held-out rows in view would flatter the score.
  */
-import { type BinningOptions, DEFAULT_BINNING, sortedPresentRows } from './binning.ts';
+import { type BinningOptions, DEFAULT_BINNING, FINE_PREBINS, sortedPresentRows } from './binning.ts';
+import { type BoostOptions, DEFAULT_BOOST, fitBoosted } from './boost.ts';
 import { type Complexity, tuneComplexity } from './complexity.ts';
 import type { Column, Dataset } from './csv.ts';
-import { DEFAULT_NA_TOKENS, parseNumber } from './csv.ts';
+import { DEFAULT_NA_TOKENS, isPresent, parseNumber } from './csv.ts';
 import { stratifiedFolds } from './cv.ts';
 import type { FeatureScreen } from './fit.ts';
-import { codesOf, type Fitted, fitScorecard, type PreparedColumn, type Selection, scoreRows } from './fit.ts';
+import { type Coding, codesOf, fitScorecard, type PreparedColumn, type Selection, scoreRows } from './fit.ts';
 import { DEFAULT_LOGISTIC } from './logistic.ts';
 import { auc, gini, histogram, ks } from './metrics.ts';
 import {
@@ -40,6 +42,10 @@ export class TrainInputError extends Error {
   override name = 'TrainInputError';
 }
 
+/** 'scorecard': WoE (or per-bin) logistic regression; 'boosted': the stump ensemble (boost.ts). */
+export type ModelKind = 'scorecard' | 'boosted';
+export const MODEL_KINDS: readonly ModelKind[] = ['scorecard', 'boosted'];
+
 export interface TrainOptions {
   target: string;
   /** Target value that marks a bad outcome; every other non-missing value is good. */
@@ -56,8 +62,13 @@ export interface TrainOptions {
   scaling: Scaling;
   /** How features are chosen on the multivariate fit (see fit.ts). */
   selection: Selection;
-  /** 'inner-cv': bins and L2 penalty chosen by cross-validation inside each fit; 'fixed': as given. */
+  /** How bins are weighted when complexity is fixed; with inner CV, 'bins' lets the search pick either (fit.ts). */
+  coding: Coding;
+  /** 'inner-cv': bins, L2 penalty and coding chosen by cross-validation inside each fit; 'fixed': as given. */
   complexity: 'inner-cv' | 'fixed';
+  /** Which trainer; the boosted model always chooses its rounds by inner CV (boost.ts). */
+  model: ModelKind;
+  boost: BoostOptions;
   missingPolicy: MissingPolicy;
   /** The cells the data was read with as missing; stored so scoring reads cells the same way. */
   naTokens: readonly string[];
@@ -65,6 +76,8 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, 'target' | 'badValue'> = {
+  model: 'scorecard',
+  boost: DEFAULT_BOOST,
   exclude: [],
   folds: 5,
   seed: 42,
@@ -74,6 +87,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, 'target' | 'badValue'> = {
   smoothing: DEFAULT_WOE_SMOOTHING,
   scaling: DEFAULT_SCALING,
   selection: 'l2',
+  coding: 'woe',
   complexity: 'inner-cv',
   missingPolicy: DEFAULT_MISSING_POLICY,
   naTokens: DEFAULT_NA_TOKENS,
@@ -92,6 +106,9 @@ export interface FoldMetrics extends Discrimination {
   /** The complexity inner cross-validation chose for this fold. */
   maxBins?: number;
   l2?: number;
+  coding?: Coding;
+  /** The boosted model: rounds inner cross-validation chose for this fold. */
+  rounds?: number;
 }
 
 export interface ScoreDistribution {
@@ -105,13 +122,15 @@ export interface ScoreDistribution {
 export interface ScorecardModel extends Scorecard {
   format: typeof MODEL_FORMAT;
   formatVersion: typeof MODEL_FORMAT_VERSION;
+  /** Which trainer wrote the points table (absent before the boosted model: 'scorecard'). */
+  modelType?: ModelKind;
   trainedAt: string;
   target: { column: string; badValue: string };
   rows: number;
   bads: number;
   /** The training options that shape the model (not the target, exclusions or scaling). */
   options: Pick<TrainOptions, 'folds' | 'seed' | 'binning' | 'minIv' | 'l2' | 'smoothing'> &
-    Partial<Pick<TrainOptions, 'selection' | 'missingPolicy' | 'complexity'>>;
+    Partial<Pick<TrainOptions, 'selection' | 'missingPolicy' | 'complexity' | 'coding' | 'boost'>>;
   /** What inner cross-validation chose for the final model (null when complexity is fixed). */
   complexity?: Complexity | null;
   screening: FeatureScreen[];
@@ -123,6 +142,8 @@ export interface TrainResult {
   model: ScorecardModel;
   /** Held-out scores from cross-validation, one per training row (null without CV). */
   outOfFold: { scores: number[]; good: boolean[] } | null;
+  /** Each fold's model features, in fold order (null without CV). */
+  foldFeatures?: FoldFeature[][] | null;
   training: { scores: number[]; good: boolean[] };
 }
 
@@ -136,7 +157,7 @@ export function targetOf(data: Dataset, column: string, badValue: string): { y: 
   let bads = 0;
   for (let r = 0; r < data.rowCount; r++) {
     const v = target.values[r];
-    if (v === null || v === undefined) continue;
+    if (!isPresent(v)) continue;
     const bad = target.kind === 'numeric' ? badNumber !== null && v === badNumber : v === badValue.trim();
     y[r] = bad ? 1 : 0;
     if (bad) bads++;
@@ -163,20 +184,41 @@ export function prepareColumns(
   }));
 }
 
-/** One fit, its complexity (bins, penalty) first chosen by inner cross-validation when asked. */
+/** What one fit gives the folds and the final model, whichever trainer made it. */
+export interface FitOutcome {
+  card: Scorecard;
+  screening: FeatureScreen[];
+  complexity: Complexity | null;
+}
+
+/** One fit, its complexity (bins, penalty, coding; or boosting rounds) chosen by inner CV when asked. */
 function fitOnce(
   prepared: PreparedColumn[],
   y: Uint8Array,
   rows: number[],
   opts: TrainOptions,
   seed: number,
-): Fitted & { complexity: Complexity | null } {
+): FitOutcome {
   try {
+    if (opts.model === 'boosted') {
+      const { card, screening, rounds, innerAuc } = fitBoosted(prepared, y, rows, opts, seed);
+      return {
+        card,
+        screening,
+        complexity: { maxBins: FINE_PREBINS, l2: opts.boost.leafL2, rounds, innerAuc },
+      };
+    }
     const complexity = opts.complexity === 'inner-cv' ? tuneComplexity(prepared, y, rows, opts, seed) : null;
     const tuned = complexity
-      ? { ...opts, binning: { ...opts.binning, maxBins: complexity.maxBins }, l2: complexity.l2 }
+      ? {
+          ...opts,
+          binning: { ...opts.binning, maxBins: complexity.maxBins },
+          l2: complexity.l2,
+          coding: complexity.coding ?? opts.coding,
+        }
       : opts;
-    return { ...fitScorecard(prepared, y, rows, tuned), complexity };
+    const { card, screening } = fitScorecard(prepared, y, rows, tuned);
+    return { card, screening, complexity };
   } catch (err) {
     if (err instanceof RangeError) throw new TrainInputError(err.message);
     throw err;
@@ -220,11 +262,23 @@ export interface Prepared {
   folds: Int32Array | null;
 }
 
-/** One fold's held-out scores, by position in Prepared.rows. */
+/** One feature of one fold's model: what the report's bin-stability table compares across folds. */
+export interface FoldFeature {
+  feature: string;
+  /** Bins besides the missing-value bin (every feature has one). */
+  bins: number;
+  /** Cut points of a numeric feature (null for categorical). */
+  cuts: number[] | null;
+  iv: number;
+  coefficient: number;
+}
+
+/** One fold's held-out scores, by position in Prepared.rows, and the features of its model. */
 export interface FoldOutcome {
   metrics: FoldMetrics;
   testPos: number[];
   scores: number[];
+  features: FoldFeature[];
 }
 
 export function prepareTraining(
@@ -279,9 +333,23 @@ export function runFold(prep: Prepared, k: number): FoldOutcome {
     rows: testPos.length,
     bads: testGood.filter((g) => !g).length,
     ...discrimination(scores, testGood),
-    ...(complexity ? { maxBins: complexity.maxBins, l2: complexity.l2 } : {}),
+    ...(complexity
+      ? {
+          maxBins: complexity.maxBins,
+          l2: complexity.l2,
+          ...(complexity.coding ? { coding: complexity.coding } : {}),
+          ...(complexity.rounds ? { rounds: complexity.rounds } : {}),
+        }
+      : {}),
   };
-  return { metrics, testPos, scores };
+  const foldFeatures = card.features.map((f) => ({
+    feature: f.name,
+    bins: f.bins.length - 1,
+    cuts: f.type === 'numeric' ? [...f.cuts] : null,
+    iv: f.iv,
+    coefficient: f.coefficient,
+  }));
+  return { metrics, testPos, scores, features: foldFeatures };
 }
 
 /** Fold outcomes (in any order) into per-fold metrics, their mean and out-of-fold scores. */
@@ -305,7 +373,7 @@ function collectFolds(
 }
 
 /** The final fit on all rows: independent of the folds, so it can run while they do. */
-export function fitFinal(prep: Prepared): Fitted & { complexity: Complexity | null } {
+export function fitFinal(prep: Prepared): FitOutcome {
   const fitted = fitOnce(prep.features, prep.y, prep.rows, prep.opts, prep.opts.seed);
   fitted.card.naTokens = [...prep.opts.naTokens];
   return fitted;
@@ -315,7 +383,7 @@ export function fitFinal(prep: Prepared): Fitted & { complexity: Complexity | nu
 export function finishTraining(
   prep: Prepared,
   outcomes: FoldOutcome[],
-  final: Fitted & { complexity: Complexity | null } = fitFinal(prep),
+  final: FitOutcome = fitFinal(prep),
 ): TrainResult {
   const { opts, features, rows, good } = prep;
   const { cv, outOfFold } = prep.folds ? collectFolds(prep, outcomes) : { cv: null, outOfFold: null };
@@ -324,6 +392,7 @@ export function finishTraining(
   const model: ScorecardModel = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
+    modelType: opts.model,
     trainedAt: new Date().toISOString(),
     target: { column: opts.target, badValue: opts.badValue },
     rows: rows.length,
@@ -338,6 +407,8 @@ export function finishTraining(
       selection: opts.selection,
       missingPolicy: opts.missingPolicy,
       complexity: opts.complexity,
+      coding: opts.coding,
+      ...(opts.model === 'boosted' ? { boost: opts.boost } : {}),
     },
     complexity,
     ...card,
@@ -345,7 +416,10 @@ export function finishTraining(
     metrics: { training: discrimination(trainingScores, good), cv },
     scoreDistribution: scoreDistribution(trainingScores, good),
   };
-  return { model, outOfFold, training: { scores: trainingScores, good } };
+  const foldFeatures = prep.folds
+    ? [...outcomes].sort((a, b) => a.metrics.fold - b.metrics.fold).map((o) => o.features)
+    : null;
+  return { model, outOfFold, foldFeatures, training: { scores: trainingScores, good } };
 }
 
 /** Trains on one thread: every fold, then the final model (src/risk/train runs folds in parallel). */

@@ -4,12 +4,12 @@
  * an out-of-time sample. Numbers come from validation.ts; this file only lays them out.
  */
 import { escapeHtml } from '../../domain/html.ts';
-import type { Dataset } from './csv.ts';
+import { type Dataset, isPresent } from './csv.ts';
 import { fixed, pct } from './format.ts';
 import { flagOf } from './monitor.ts';
 import type { ScorecardModel, TrainResult } from './train.ts';
 import { targetOf } from './train.ts';
-import { binIndexes, characteristic, coefficientTable, gradeTable } from './validation.ts';
+import { binIndexes, binStability, characteristic, coefficientTable, gradeTable } from './validation.ts';
 
 /** What the report needs besides the training result: the data it was trained on, and an out-of-time sample. */
 export interface ValidationInputs {
@@ -24,7 +24,7 @@ export function dataDescriptionHtml(model: ScorecardModel, v: ValidationInputs):
   const missing = v.data.columns
     .map((c) => {
       let n = 0;
-      for (let r = 0; r < v.data.rowCount; r++) if (c.values[r] === null || c.values[r] === undefined) n++;
+      for (let r = 0; r < v.data.rowCount; r++) if (!isPresent(c.values[r])) n++;
       return `<tr><td>${escapeHtml(c.name)}</td><td>${c.kind}</td><td>${n}</td><td>${pct(n / v.data.rowCount)}</td></tr>`;
     })
     .join('\n');
@@ -94,4 +94,21 @@ ${body}</table>`,
 <table><tr><th>feature</th><th>PSI</th><th>flag</th><th>score shift</th></tr>
 ${summary}</table>
 ${parts.map((p) => p.html).join('\n')}`;
+}
+
+export function binStabilityHtml(result: TrainResult): string {
+  if (!result.foldFeatures) return '<p>No cross-validation: no fold models to compare.</p>';
+  const rows = binStability(
+    result.model.features.map((f) => f.name),
+    result.foldFeatures,
+  )
+    .map((b) => {
+      const cuts = b.cuts.some((c) => c !== null)
+        ? b.cuts.map((c) => (c ? c.map((x) => Number(x.toPrecision(4))).join(' ') : '–')).join('<br>')
+        : '';
+      return `<tr><td>${escapeHtml(b.feature)}${b.inFinal ? '' : ' <small>(not in final)</small>'}</td><td>${b.selectedIn}/${b.folds}</td><td>${b.selectedIn ? (b.binsMin === b.binsMax ? b.binsMin : `${b.binsMin}–${b.binsMax}`) : '–'}</td><td>${b.selectedIn ? `${fixed(b.ivMin)}–${fixed(b.ivMax)}` : '–'}</td><td>${b.signFlips}</td><td style="text-align:left;font-size:12px">${cuts}</td></tr>`;
+    })
+    .join('\n');
+  return `<table><tr><th>feature</th><th>kept in folds</th><th>bins</th><th>IV range</th><th>sign flips</th><th>numeric cuts per fold (– read as codes, or not kept)</th></tr>
+${rows}</table>`;
 }

@@ -7,6 +7,7 @@ import { assignBin } from './binning.ts';
 import type { Column, Dataset } from './csv.ts';
 import { PSI_FLOOR, psi } from './metrics.ts';
 import type { GradeCut, ScorecardFeature } from './scorecard.ts';
+import type { FoldFeature } from './train.ts';
 
 /** Pivot below which an OLS system is treated as singular (a feature copies the others): VIF is infinite. */
 const SINGULAR_PIVOT = 1e-12;
@@ -104,24 +105,44 @@ export function binIndexes(f: ScorecardFeature, data: Dataset, rows: readonly nu
   return out;
 }
 
-/** The coefficient table: weight, standard error, Wald z, two-sided p and the VIF of the WoE columns. */
+/**
+ * The coefficient table: weight, standard error, Wald z, two-sided p and the VIF of each feature's
+ * column (its WoE, or its bin weights under per-bin or boosted coding: the feature's contribution).
+ * A per-bin feature gives one row per bin that held training rows, its centred weight beside the
+ * standard error of the fitted one (so z is approximate); a boosted feature's weights have none.
+ */
 export function coefficientTable(
   card: { intercept: number; interceptStdError: number; features: ScorecardFeature[] },
   data: Dataset,
   rows: readonly number[],
 ): CoefficientRow[] {
-  const woeColumns = card.features.map((f) => {
+  const columns = card.features.map((f) => {
     const bins = binIndexes(f, data, rows);
-    return Float64Array.from(bins, (b) => f.bins[b]!.woe);
+    return Float64Array.from(bins, (b) => (f.binWeights ? f.binWeights[b]! : f.bins[b]!.woe));
   });
-  const vifs = vif(woeColumns);
+  const vifs = vif(columns);
   const row = (name: string, coefficient: number, stdError: number, v: number | null): CoefficientRow => {
     const z = stdError > 0 ? coefficient / stdError : Number.NaN;
     return { name, coefficient, stdError, z, p: Number.isFinite(z) ? twoSidedP(z) : Number.NaN, vif: v };
   };
   return [
     row('(intercept)', card.intercept, card.interceptStdError, null),
-    ...card.features.map((f, j) => row(f.name, f.coefficient, f.stdError, vifs[j]!)),
+    ...card.features.flatMap((f, j) => {
+      const weights = f.binWeights;
+      if (!weights) return [row(f.name, f.coefficient, f.stdError, vifs[j]!)];
+      return f.bins.flatMap((bin, b) =>
+        bin.count > 0
+          ? [
+              row(
+                `${f.name}: ${bin.label}`,
+                weights[b]!,
+                f.binStdErrors?.[b] ?? Number.NaN,
+                b === 0 ? vifs[j]! : null,
+              ),
+            ]
+          : [],
+      );
+    }),
   ];
 }
 
@@ -216,7 +237,16 @@ export function parseOotSplit(text: string): OotSplit | null {
 function pick(data: Dataset, rows: readonly number[]): Dataset {
   return {
     rowCount: rows.length,
-    columns: data.columns.map((c) => ({ ...c, values: rows.map((r) => c.values[r]!) }) as Column),
+    columns: data.columns.map(
+      (c) =>
+        ({
+          ...c,
+          values:
+            c.values instanceof Float64Array
+              ? Float64Array.from(rows, (r) => c.values[r] as number)
+              : rows.map((r) => c.values[r]!),
+        }) as Column,
+    ),
   };
 }
 
@@ -244,4 +274,51 @@ export function splitOutOfTime(data: Dataset, split: OotSplit): { development: D
     );
   }
   return { development: pick(data, dev), outOfTime: pick(data, oot) };
+}
+
+export interface BinStability {
+  feature: string;
+  inFinal: boolean;
+  /** Folds whose model kept the feature. */
+  selectedIn: number;
+  folds: number;
+  /** Ranges over the folds that kept the feature (NaN when none did). */
+  binsMin: number;
+  binsMax: number;
+  ivMin: number;
+  ivMax: number;
+  /** Folds whose weight has the other sign than most folds' (a weight that flips is not estimated). */
+  signFlips: number;
+  /** Each fold's numeric cuts (null when categorical or not selected in that fold). */
+  cuts: (number[] | null)[];
+}
+
+/** How much each feature's binning and weight move from fold to fold: an unstable one is overfit. */
+export function binStability(
+  finalFeatures: readonly string[],
+  folds: readonly FoldFeature[][],
+): BinStability[] {
+  const names = [...new Set([...finalFeatures, ...folds.flatMap((f) => f.map((x) => x.feature))])];
+  return names.map((feature) => {
+    const seen = folds.map((fold) => fold.find((x) => x.feature === feature) ?? null);
+    const kept = seen.filter((x): x is FoldFeature => x !== null);
+    const negative = kept.filter((x) => x.coefficient < 0).length;
+    // Math.min() of nothing is Infinity, which would read as a range; no fold, no range.
+    const range = (values: number[]): [number, number] =>
+      values.length > 0 ? [Math.min(...values), Math.max(...values)] : [Number.NaN, Number.NaN];
+    const [binsMin, binsMax] = range(kept.map((x) => x.bins));
+    const [ivMin, ivMax] = range(kept.map((x) => x.iv));
+    return {
+      feature,
+      inFinal: finalFeatures.includes(feature),
+      selectedIn: kept.length,
+      folds: folds.length,
+      binsMin,
+      binsMax,
+      ivMin,
+      ivMax,
+      signFlips: Math.min(negative, kept.length - negative),
+      cuts: seen.map((x) => x?.cuts ?? null),
+    };
+  });
 }

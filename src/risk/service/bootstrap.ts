@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GERMAN_CREDIT_CSV, GERMAN_CREDIT_SHA256 } from '../../paths.ts';
 import type { Column, Dataset } from '../model/csv.ts';
-import { parseCsv, toDataset } from '../model/csv.ts';
+import { isPresent, parseCsv, toDataset } from '../model/csv.ts';
 import type { Purpose, RepaymentHistory } from '../model/features.ts';
 import { type ScorecardModel, train } from '../model/train.ts';
 
@@ -51,12 +51,16 @@ export function germanToPlatform(data: Dataset): Dataset {
   const mapped = (name: string, from: Column, table: Record<string, string>): Column => ({
     name,
     kind: 'categorical',
-    values: from.values.map((v) => (v === null ? null : (table[String(v)] ?? 'other'))),
+    values: Array.from(from.values, (v: string | number | null) =>
+      isPresent(v) ? (table[String(v)] ?? 'other') : null,
+    ),
   });
   const numeric = (name: string, from: Column): Column => ({
     name,
     kind: 'numeric',
-    values: from.values.map((v) => (typeof v === 'number' ? v : null)),
+    values: Array.from(from.values, (v: string | number | null) =>
+      typeof v === 'number' && isPresent(v) ? v : null,
+    ),
   });
   const plans = col('other_installment_plans');
   const target = col('credit_risk');
@@ -71,7 +75,9 @@ export function germanToPlatform(data: Dataset): Dataset {
       {
         name: 'other_credit',
         kind: 'categorical',
-        values: plans.values.map((v) => (v === null ? null : v === 'none' ? 'none' : 'other_lenders')),
+        values: Array.from(plans.values, (v: string | number | null) =>
+          isPresent(v) ? (v === 'none' ? 'none' : 'other_lenders') : null,
+        ),
       },
       numeric('open_credits', col('number_credits')),
       { ...target, name: 'bad' } as Column,

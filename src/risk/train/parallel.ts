@@ -1,16 +1,19 @@
 /**
  * Training with the cross-validation folds spread over worker threads. The model code is pure and
  * single-threaded (risk/model/train.ts); this module only decides which thread fits which fold.
- * Fold j runs on thread j mod (workers + 1), thread 0 being this one, which also fits the final
- * model meanwhile; each worker prepares its own copy of the columns from the dataset it is sent.
- * The result is the same as train()'s: each fold's fit depends only on the data, options and k.
+ * The final model and the folds are jobs dealt round-robin over the threads (foldsOfThread), thread
+ * 0 being this one; the workers start first and prepare their own columns while this thread
+ * prepares its own. The result is the same as train()'s: each fit depends only on the data,
+ * options and fold.
  */
 import { Worker } from 'node:worker_threads';
 import type { Dataset } from '../model/csv.ts';
 import {
+  DEFAULT_TRAIN,
   type FoldOutcome,
   finishTraining,
   fitFinal,
+  MAX_FOLDS,
   prepareTraining,
   runFold,
   type TrainOptions,
@@ -43,9 +46,16 @@ function startWorker(job: FoldJob): Worker {
   return new Worker(bootstrap, { eval: true, workerData: job });
 }
 
-function runInWorker(job: FoldJob, progress: (message: string) => void): Promise<FoldOutcome[]> {
-  return new Promise((resolve, reject) => {
-    const worker = startWorker(job);
+interface RunningWorker {
+  outcomes: Promise<FoldOutcome[]>;
+  /** Ends the thread (after its outcomes, or when this thread failed first). */
+  stop: () => void;
+}
+
+function runInWorker(job: FoldJob, progress: (message: string) => void): RunningWorker {
+  const worker = startWorker(job);
+  let stopped = false;
+  const outcomes = new Promise<FoldOutcome[]>((resolve, reject) => {
     worker.on('message', (message: FoldMessage) => {
       if ('progress' in message) progress(message.progress);
       else if ('outcomes' in message) resolve(message.outcomes);
@@ -53,9 +63,26 @@ function runInWorker(job: FoldJob, progress: (message: string) => void): Promise
     });
     worker.on('error', reject);
     worker.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`fold worker exited with code ${code}`));
+      if (code !== 0 && !stopped) reject(new Error(`fold worker exited with code ${code}`));
     });
   });
+  // A rejected worker must not go unobserved while this thread is busy fitting.
+  outcomes.catch(() => {});
+  return {
+    outcomes,
+    stop: () => {
+      stopped = true;
+      void worker.terminate();
+    },
+  };
+}
+
+/**
+ * The folds a thread fits: job 0 is the final model (always this thread's), job k+1 fold k, and
+ * job j runs on thread j mod threads. Five folds and the final model on two threads: three each.
+ */
+export function foldsOfThread(thread: number, threads: number, foldCount: number): number[] {
+  return Array.from({ length: foldCount }, (_, k) => k).filter((k) => (k + 1) % threads === thread);
 }
 
 export async function trainParallel(
@@ -68,23 +95,25 @@ export async function trainParallel(
   }
   const { onProgress, ...plain } = options;
   const progress = onProgress ?? (() => {});
-  const prep = prepareTraining(data, options);
-  const foldCount = prep.folds ? prep.opts.folds : 0;
-  const threads = Math.min(workers + 1, Math.max(1, foldCount));
-  const share = (t: number): number[] =>
-    Array.from({ length: foldCount }, (_, k) => k).filter((k) => k % threads === t);
-  const pending = Array.from({ length: threads - 1 }, (_, w) =>
-    runInWorker({ data, options: plain, folds: share(w + 1) }, progress),
+  const asked = options.folds ?? DEFAULT_TRAIN.folds;
+  // prepareTraining refuses a bad fold count; until it has, no worker is started for one
+  const foldCount = Number.isInteger(asked) && asked >= 2 && asked <= MAX_FOLDS ? asked : 0;
+  const threads = Math.max(1, Math.min(workers + 1, foldCount));
+  const running = Array.from({ length: threads - 1 }, (_, w) =>
+    runInWorker({ data, options: plain, folds: foldsOfThread(w + 1, threads, foldCount) }, progress),
   );
-  // A rejected worker must not go unobserved while this thread is busy fitting.
-  for (const p of pending) p.catch(() => {});
-  const outcomes: FoldOutcome[] = [];
-  for (const k of share(0)) {
-    progress(`fold ${k + 1}/${foldCount}: binning and fitting`);
-    outcomes.push(runFold(prep, k));
+  try {
+    const prep = prepareTraining(data, options);
+    const outcomes: FoldOutcome[] = [];
+    for (const k of foldsOfThread(0, threads, prep.folds ? foldCount : 0)) {
+      progress(`fold ${k + 1}/${foldCount}: binning and fitting`);
+      outcomes.push(runFold(prep, k));
+    }
+    progress('final model on all rows');
+    const final = fitFinal(prep);
+    for (const w of running) outcomes.push(...(await w.outcomes));
+    return finishTraining(prep, outcomes, final);
+  } finally {
+    for (const w of running) w.stop();
   }
-  progress('final model on all rows');
-  const final = fitFinal(prep);
-  for (const p of pending) outcomes.push(...(await p));
-  return finishTraining(prep, outcomes, final);
 }

@@ -78,7 +78,7 @@ async function settle(
   eventId: bigint,
 ): Promise<Loan> {
   await tx`
-    update installments set status = 'paid', paid_at = coalesce(paid_at, now())
+    update installments set status = 'paid', paid_at = coalesce(paid_at, ${new Date()})
     where customer_id = ${loan.customerId} and loan_id = ${loan.id} and status in ('due', 'overdue')
       and principal_minor = paid_principal_minor and interest_minor = paid_interest_minor
       and fee_minor = paid_fee_minor and penalty_minor = paid_penalty_minor`;

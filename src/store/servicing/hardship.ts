@@ -97,7 +97,7 @@ async function applyChange(
   const cuts = change.cuts;
   await tx`
     update installments i set principal_minor = u.p, interest_minor = u.i, scheduled_interest_minor = u.i,
-      fee_minor = u.f, penalty_minor = u.pen, status = 'paid', paid_at = coalesce(i.paid_at, now())
+      fee_minor = u.f, penalty_minor = u.pen, status = 'paid', paid_at = coalesce(i.paid_at, ${new Date()})
     from unnest(${cuts.map((c) => c.number)}::int[], ${cuts.map((c) => c.scheduled.principal.toString())}::bigint[],
       ${cuts.map((c) => c.scheduled.interest.toString())}::bigint[], ${cuts.map((c) => c.scheduled.fee.toString())}::bigint[],
       ${cuts.map((c) => c.scheduled.penalty.toString())}::bigint[]) as u(number, p, i, f, pen)

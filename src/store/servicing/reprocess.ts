@@ -117,7 +117,7 @@ export async function replayStoredLoan(tx: TransactionSql, loan: Loan, facts: Fa
 async function reopen(tx: TransactionSql, loan: Loan, eventKey: string, date: string): Promise<void> {
   const lines = await tx<{ account_code: string; debit_minor: bigint; credit_minor: bigint }[]>`
     select jl.account_code, jl.debit_minor, jl.credit_minor
-    from journal_entries je join journal_lines jl on jl.entry_id = je.id
+    from journal_entries je join journal_lines jl on jl.customer_id = je.customer_id and jl.entry_id = je.id
     where je.customer_id = ${loan.customerId} and je.loan_id = ${loan.id}
       and je.kind in ('interest_closing', 'interest_closing_reversal')`;
   const ref = { customerId: loan.customerId, loanId: loan.id };
@@ -203,7 +203,7 @@ async function writeInstallments(
       status = case when u.pp = i.principal_minor and u.pi = u.interest and u.pf = i.fee_minor and u.ppen = u.penalty
                     then 'paid' when i.due_date < ${overdueBefore}::date then 'overdue' else 'due' end,
       paid_at = case when u.pp = i.principal_minor and u.pi = u.interest and u.pf = i.fee_minor
-                      and u.ppen = u.penalty then coalesce(i.paid_at, now()) end
+                      and u.ppen = u.penalty then coalesce(i.paid_at, ${new Date()}) end
     from unnest(${list.map((i) => i.number)}::int[], ${list.map((i) => i.scheduled.interest.toString())}::bigint[],
       ${list.map((i) => i.scheduled.penalty.toString())}::bigint[], ${list.map((i) => i.paid.principal.toString())}::bigint[],
       ${list.map((i) => i.paid.interest.toString())}::bigint[], ${list.map((i) => i.paid.fee.toString())}::bigint[],
@@ -245,7 +245,7 @@ async function storedInterest(tx: TransactionSql, loan: Loan): Promise<Map<numbe
 async function recalculatedBefore(tx: TransactionSql, loan: Loan): Promise<bigint> {
   const [row] = await tx<{ minor: bigint }[]>`
     select coalesce(sum(jl.credit_minor - jl.debit_minor), 0)::bigint as minor
-    from journal_entries je join journal_lines jl on jl.entry_id = je.id
+    from journal_entries je join journal_lines jl on jl.customer_id = je.customer_id and jl.entry_id = je.id
     where je.customer_id = ${loan.customerId} and je.loan_id = ${loan.id} and je.kind = 'interest_recalculation'
       and jl.account_code = ${RECEIVABLE_INTEREST}`;
   return row?.minor ?? 0n;

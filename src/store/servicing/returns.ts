@@ -87,7 +87,7 @@ async function writeCuts(tx: TransactionSql, loan: Loan, plan: ReturnPlan): Prom
                      and c.fee = i.paid_fee_minor and c.penalty = i.paid_penalty_minor then 'paid' else i.status end,
       paid_at = case when c.principal = i.paid_principal_minor and c.interest = i.paid_interest_minor
                       and c.fee = i.paid_fee_minor and c.penalty = i.paid_penalty_minor
-                 then coalesce(i.paid_at, now()) else i.paid_at end
+                 then coalesce(i.paid_at, ${new Date()}) else i.paid_at end
     from unnest(${cuts.map((c) => c.number)}::int[], ${cuts.map((c) => c.scheduled.principal.toString())}::bigint[],
       ${cuts.map((c) => c.scheduled.interest.toString())}::bigint[], ${cuts.map((c) => c.scheduled.fee.toString())}::bigint[],
       ${cuts.map((c) => c.scheduled.penalty.toString())}::bigint[]) as c(number, principal, interest, fee, penalty)

@@ -1,0 +1,4 @@
+// ../servicing/adjustments.test.ts on Citus (test/citus/matrix.ts).
+import { runOnCitus } from './matrix.ts';
+
+await runOnCitus(new URL('../servicing/adjustments.test.ts', import.meta.url));
