@@ -8,7 +8,8 @@
 import { invariant } from '../domain/errors.ts';
 import type { Outcome } from '../risk/model/evaluate.ts';
 import type { DecisionInputs } from '../risk/model/features.ts';
-import type { Queryable } from './db.ts';
+import type { Queryable, Sql } from './db.ts';
+import type { IdGenerator } from './id-generator.ts';
 
 export interface NewDecision {
   customerId: bigint;
@@ -43,58 +44,67 @@ export function isUnknownCustomer(err: unknown): boolean {
 export const DECISION_BATCH_MAX = 64;
 
 /**
- * Records decisions in one statement (one round trip and one commit for all), each with its line
- * (approve) or review (refer), answering their ids in the same order. When a batch holds two
- * approvals for one customer, the later one sets the line, as two statements in order would.
+ * Records decisions in one transaction of at most three multi-row inserts, sent together (one
+ * round trip and one commit for all): the decisions, the lines of the approvals, the reviews of the
+ * referrals. Answers their ids in the same order. When a batch holds two approvals for one
+ * customer, the later one sets the line, as two transactions in order would.
+ *
+ * Every statement is an INSERT ... VALUES naming each row's customer, so on Citus a batch of
+ * customers who share a shard (the decision service groups batches by src/store/customer-routing.ts)
+ * runs on that shard alone, with no two-phase commit; an INSERT ... SELECT or an insert inside a
+ * CTE would go through the coordinator instead.
  */
 export async function recordDecisions(
-  sql: Queryable,
+  sql: Sql,
   ds: readonly NewDecision[],
+  ids: IdGenerator,
 ): Promise<{ id: bigint; createdAt: Date }[]> {
   invariant(ds.length >= 1 && ds.length <= DECISION_BATCH_MAX, 'decision batch size out of bounds');
-  const items = ds.map((d) => ({
-    customer_id: d.customerId.toString(),
-    outcome: d.outcome,
-    grade: d.grade,
-    score: d.score,
-    line_minor: d.lineMinor === null ? null : d.lineMinor.toString(),
-    model_id: d.modelId === null ? null : d.modelId.toString(),
-    policy_version: d.policyVersion,
-    inputs: d.inputs,
-    result: d.result,
-    reasons: d.reasons,
-    latency_ms: d.latencyMs,
-  }));
-  const rows = await sql<{ ord: number; id: bigint; created_at: Date }[]>`
-    with src as (
-      select fenqi_next_id() as id, e.ord::int as ord, e.v
-      from jsonb_array_elements(${sql.json(items as never)}::jsonb) with ordinality as e(v, ord)
-    ), d as (
+  const rows = ds.map((d) => ({ id: ids.next(), d }));
+  const decisionValues = rows
+    .map(
+      ({ id, d }) => sql`(${id}::bigint, ${d.customerId}::bigint, ${d.outcome}, ${d.grade}, ${d.score}::int,
+        ${d.lineMinor}::bigint, ${d.modelId}::bigint, ${d.policyVersion}::int, ${sql.json(d.inputs as never)}::jsonb,
+        ${sql.json(d.result as never)}::jsonb, ${d.reasons}::text[], ${d.latencyMs}::int)`,
+    )
+    .reduce((list, row) => sql`${list}, ${row}`);
+  // the later approval of a customer wins, as it would had each been its own transaction
+  const lines = new Map<bigint, bigint>();
+  for (const { d } of rows)
+    if (d.outcome === 'approve' && d.lineMinor !== null) lines.set(d.customerId, d.lineMinor);
+  const lineValues = [...lines].map(
+    ([customerId, lineMinor]) => sql`(${customerId}::bigint, ${lineMinor}::bigint)`,
+  );
+  const reviewValues = rows
+    .filter(({ d }) => d.outcome === 'refer')
+    .map(({ id, d }) => sql`(${id}::bigint, ${d.customerId}::bigint)`);
+  const stored = await sql.begin((tx) => [
+    tx<{ id: bigint; created_at: Date }[]>`
       insert into credit_decisions (id, customer_id, outcome, grade, score, line_minor, model_id, policy_version,
                                     inputs, result, reasons, latency_ms)
-      select id, (v->>'customer_id')::bigint, v->>'outcome', v->>'grade', (v->>'score')::int,
-             (v->>'line_minor')::bigint, (v->>'model_id')::bigint, (v->>'policy_version')::int,
-             v->'inputs', v->'result', array(select jsonb_array_elements_text(v->'reasons')),
-             (v->>'latency_ms')::int
-      from src order by ord
-      returning id, customer_id, outcome, line_minor, created_at
-    ), line as (
-      insert into credit_lines (customer_id, limit_minor)
-      select distinct on (d.customer_id) d.customer_id, d.line_minor
-      from d join src using (id)
-      where d.outcome = 'approve' and d.line_minor is not null
-      order by d.customer_id, src.ord desc
-      on conflict (customer_id) do update
-        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = excluded.updated_at
-      returning customer_id
-    ), review as (
-      insert into risk_reviews (decision_id, customer_id)
-      select id, customer_id from d where outcome = 'refer'
-      returning decision_id
-    )
-    select src.ord, d.id, d.created_at from d join src using (id) order by src.ord`;
-  invariant(rows.length === ds.length, 'a decision batch stored a different number of rows');
-  return rows.map((r) => ({ id: r.id, createdAt: r.created_at }));
+      values ${decisionValues}
+      returning id, created_at`,
+    ...(lineValues.length === 0
+      ? []
+      : [
+          tx`insert into credit_lines (customer_id, limit_minor)
+             values ${lineValues.reduce((list, row) => sql`${list}, ${row}`)}
+             on conflict (customer_id) do update
+               set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor),
+                   updated_at = excluded.updated_at`,
+        ]),
+    ...(reviewValues.length === 0
+      ? []
+      : [
+          tx`insert into risk_reviews (decision_id, customer_id)
+             values ${reviewValues.reduce((list, row) => sql`${list}, ${row}`)}`,
+        ]),
+  ]);
+  const createdAt = new Map(
+    (stored[0] as { id: bigint; created_at: Date }[]).map((r) => [r.id, r.created_at]),
+  );
+  invariant(createdAt.size === ds.length, 'a decision batch stored a different number of rows');
+  return rows.map(({ id }) => ({ id, createdAt: createdAt.get(id)! }));
 }
 
 interface Row {
