@@ -2,13 +2,13 @@
  * The decision log: every credit decision with everything it read (inputs), what it concluded
  * (result: points per feature, bins, reasons, rule hits, degradations, challenger scores) and the
  * model and policy version it used, so that it can be replayed exactly. Writing a decision also
- * sets the credit line (approve) or opens a review (refer) in the same statement: one round trip,
- * and never a line without its decision.
+ * sets the credit line (approve) or opens a review (refer) in the same statement (the decision
+ * log's trigger, migration 0230): one round trip, and never a line without its decision.
  */
 import { invariant } from '../domain/errors.ts';
 import type { Outcome } from '../risk/model/evaluate.ts';
 import type { DecisionInputs } from '../risk/model/features.ts';
-import type { Queryable, Sql } from './db.ts';
+import type { Queryable } from './db.ts';
 import type { IdGenerator } from './id-generator.ts';
 
 export interface NewDecision {
@@ -44,68 +44,58 @@ export function isUnknownCustomer(err: unknown): boolean {
 export const DECISION_BATCH_MAX = 64;
 
 /**
- * Records decisions in one transaction of at most three multi-row inserts, sent together (one
- * round trip and one commit for all): the decisions, the lines of the approvals, the reviews of the
- * referrals. Answers their ids in the same order. When a batch holds two approvals for one
- * customer, the later one sets the line, as two transactions in order would.
+ * Records decisions in one statement (one round trip and one commit for all), answering their ids
+ * in the same order. Each decision's effect on its customer (an approval's line, a referral's
+ * review) is written by the same statement, through the decision log's trigger (migration 0230);
+ * of two approvals for one customer in one batch, the later sets the line.
  *
- * Every statement is an INSERT ... VALUES naming each row's customer, so on Citus a batch of
- * customers who share a shard (the decision service groups batches by src/store/customer-routing.ts)
- * runs on that shard alone, with no two-phase commit; an INSERT ... SELECT or an insert inside a
- * CTE would go through the coordinator instead.
+ * An INSERT ... VALUES naming each row's customer, so on Citus a batch of customers who share a
+ * shard (the decision service groups batches by src/store/customer-routing.ts) runs on that shard
+ * alone; an INSERT ... SELECT would go through the coordinator. The ids are made here
+ * (IdGenerator), so no read-back is needed to answer them in order.
  */
 export async function recordDecisions(
-  sql: Sql,
+  sql: Queryable,
   ds: readonly NewDecision[],
   ids: IdGenerator,
 ): Promise<{ id: bigint; createdAt: Date }[]> {
   invariant(ds.length >= 1 && ds.length <= DECISION_BATCH_MAX, 'decision batch size out of bounds');
-  const rows = ds.map((d) => ({ id: ids.next(), d }));
-  const decisionValues = rows
-    .map(
-      ({ id, d }) => sql`(${id}::bigint, ${d.customerId}::bigint, ${d.outcome}, ${d.grade}, ${d.score}::int,
-        ${d.lineMinor}::bigint, ${d.modelId}::bigint, ${d.policyVersion}::int, ${sql.json(d.inputs as never)}::jsonb,
-        ${sql.json(d.result as never)}::jsonb, ${d.reasons}::text[], ${d.latencyMs}::int)`,
-    )
-    .reduce((list, row) => sql`${list}, ${row}`);
-  // the later approval of a customer wins, as it would had each been its own transaction
-  const lines = new Map<bigint, bigint>();
-  for (const { d } of rows)
-    if (d.outcome === 'approve' && d.lineMinor !== null) lines.set(d.customerId, d.lineMinor);
-  const lineValues = [...lines].map(
-    ([customerId, lineMinor]) => sql`(${customerId}::bigint, ${lineMinor}::bigint)`,
-  );
-  const reviewValues = rows
-    .filter(({ d }) => d.outcome === 'refer')
-    .map(({ id, d }) => sql`(${id}::bigint, ${d.customerId}::bigint)`);
-  const stored = await sql.begin((tx) => [
-    tx<{ id: bigint; created_at: Date }[]>`
-      insert into credit_decisions (id, customer_id, outcome, grade, score, line_minor, model_id, policy_version,
-                                    inputs, result, reasons, latency_ms)
-      values ${decisionValues}
-      returning id, created_at`,
-    ...(lineValues.length === 0
-      ? []
-      : [
-          tx`insert into credit_lines (customer_id, limit_minor)
-             values ${lineValues.reduce((list, row) => sql`${list}, ${row}`)}
-             on conflict (customer_id) do update
-               set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor),
-                   updated_at = excluded.updated_at`,
-        ]),
-    ...(reviewValues.length === 0
-      ? []
-      : [
-          tx`insert into risk_reviews (decision_id, customer_id)
-             values ${reviewValues.reduce((list, row) => sql`${list}, ${row}`)}`,
-        ]),
-  ]);
-  const createdAt = new Map(
-    (stored[0] as { id: bigint; created_at: Date }[]).map((r) => [r.id, r.created_at]),
-  );
+  const rows = ds.map((d) => ({
+    id: ids.next(),
+    customer_id: d.customerId,
+    outcome: d.outcome,
+    grade: d.grade,
+    score: d.score,
+    line_minor: d.lineMinor,
+    model_id: d.modelId,
+    policy_version: d.policyVersion,
+    inputs: d.inputs,
+    result: d.result,
+    reasons: d.reasons,
+    latency_ms: d.latencyMs,
+  }));
+  const stored = await sql<{ id: bigint; created_at: Date }[]>`
+    insert into credit_decisions ${sql(rows as never, DECISION_COLUMNS)}
+    returning id, created_at`;
+  const createdAt = new Map(stored.map((r) => [r.id, r.created_at]));
   invariant(createdAt.size === ds.length, 'a decision batch stored a different number of rows');
   return rows.map(({ id }) => ({ id, createdAt: createdAt.get(id)! }));
 }
+
+const DECISION_COLUMNS = [
+  'id',
+  'customer_id',
+  'outcome',
+  'grade',
+  'score',
+  'line_minor',
+  'model_id',
+  'policy_version',
+  'inputs',
+  'result',
+  'reasons',
+  'latency_ms',
+] as const;
 
 interface Row {
   id: bigint;

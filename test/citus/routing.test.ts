@@ -26,6 +26,8 @@ import {
   updateCustomerPasswordHash,
 } from '../../src/store/customers.ts';
 import { openPostgres, type Sql } from '../../src/store/db.ts';
+import { type NewDecision, recordDecisions } from '../../src/store/decisions.ts';
+import { claimIdGenerator } from '../../src/store/id-generator.ts';
 import { getInstallments, getLoan, listLoans, loanDisplayNames } from '../../src/store/loans.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { settleOrder } from '../../src/store/orders.ts';
@@ -300,6 +302,55 @@ describe('customer-scoped hot paths are single-shard on Citus', { skip }, () => 
     // the pair's identities were read in one statement, the third applicant's in another
     assert.equal(risk.identityRows.stats.items - identities.items, 3);
     assert.equal(risk.identityRows.stats.batches - identities.batches, 2);
+  });
+
+  test("the decision log's statement writes each decision's line or review on the customers' shard", async () => {
+    const crypto = createFieldCrypto({
+      dataKeys: new Map([[1, randomBytes(32)]]),
+      blindIndexKey: randomBytes(32),
+    });
+    const applicants: bigint[] = [];
+    for (let i = 0; i < APPLICANTS; i++) applicants.push(await register(crypto, `1370000000${i}`, 30 + i));
+    const keys = await new CustomerRouting(sql).keysOf(applicants);
+    const shared = applicants.find((id) => applicants.some((o) => o !== id && keys.get(o) === keys.get(id)))!;
+    const [approved, referred] = applicants.filter((id) => keys.get(id) === keys.get(shared));
+    assert.ok(approved !== undefined && referred !== undefined, 'two applicants on one shard');
+    const [policy] = await sql<
+      { version: number }[]
+    >`select max(version) as version from risk_policy_versions`;
+    const decision = (customerId: bigint, outcome: NewDecision['outcome'], lineMinor: bigint | null) => ({
+      customerId,
+      outcome,
+      grade: 'B',
+      score: 600,
+      lineMinor,
+      modelId: null,
+      policyVersion: policy!.version,
+      inputs: {} as NewDecision['inputs'],
+      result: {},
+      reasons: [],
+      latencyMs: 1,
+    });
+    const ids = await claimIdGenerator(sql);
+    const bad = await fanOuts(
+      () =>
+        recordDecisions(
+          sql,
+          [
+            decision(approved, 'approve', 400_000n),
+            decision(referred, 'refer', null),
+            decision(approved, 'approve', 500_000n),
+          ],
+          ids,
+        ),
+      { throughCoordinator: 'refused' },
+    );
+    assert.deepEqual(bad, []);
+    const [line] = await sql<{ limit_minor: bigint }[]>`
+      select limit_minor from credit_lines where customer_id = ${approved}`;
+    assert.equal(line?.limit_minor, 500_000n, 'the later approval set the line');
+    const reviews = await sql`select 1 from risk_reviews where customer_id = ${referred} and status = 'open'`;
+    assert.equal(reviews.length, 1, 'the referral opened a review');
   });
 
   /** Registers a customer with a made-up (valid) national id; answers the id. */
