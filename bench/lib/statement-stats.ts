@@ -4,6 +4,12 @@
  * pg_stat_statements on every node and, on Citus, citus_stat_statements on the coordinator (a
  * statement Citus routed to one shard names its distribution key, `partition_key`). Only the
  * platform's own role (fenqi_app) is counted: the bench's samplers and checks run as the owner.
+ *
+ * `partition_key` is set only when a statement names ONE distribution key value; a statement about
+ * several customers of one shard (a micro-batch of the decision path) runs on one shard without one.
+ * So the coordinator's `citus_stat_counters` (Citus 13.1+, `citus.enable_stat_counters`) are read
+ * too: every distributed execution counted as single-shard (one task) or multi-shard, whatever
+ * its key; a CTE or subquery planned apart counts as an execution of its own.
  */
 import { connectPostgres, type Sql } from '../../src/store/db.ts';
 import { DEFAULT_DATABASE_ROLES } from '../../src/store/roles.ts';
@@ -17,7 +23,11 @@ const QUERY_TEXT_CHARS = 90;
 /** Server settings that load the statistics modules (merge into the bench's own settings). */
 export function statementStatsSettings(citus: boolean): Record<string, string> {
   return citus
-    ? { shared_preload_libraries: 'citus,pg_stat_statements', 'citus.stat_statements_track': 'all' }
+    ? {
+        shared_preload_libraries: 'citus,pg_stat_statements',
+        'citus.stat_statements_track': 'all',
+        'citus.enable_stat_counters': 'on',
+      }
     : { shared_preload_libraries: 'pg_stat_statements' };
 }
 
@@ -31,9 +41,16 @@ export interface StatementFigures {
   per_node: Record<string, NodeStatements>;
   /** Statements the platform sent to the coordinator (Citus) or the server (PostgreSQL). */
   statements: number;
-  /** Citus only: how many of them were routed to a single shard, and the share. */
+  /** Citus only: how many of them were routed to a single shard by one key, and the share. */
   single_shard?: number;
   single_shard_share?: number;
+  /**
+   * Citus only, all roles (citus_stat_counters counts per database): distributed executions that
+   * ran as one task and as several, and the one-task share.
+   */
+  executions_single_shard?: number;
+  executions_multi_shard?: number;
+  executions_single_shard_share?: number;
   by_executor?: Record<string, number>;
   not_routed_top?: Record<string, number>;
 }
@@ -77,6 +94,12 @@ export async function openStatementStats(pg: PostgresServer): Promise<StatementS
       select regexp_replace(left(query, 200), '[[:space:]]+', ' ', 'g') as query, sum(calls)::bigint as calls
       from citus_stat_statements where ${scope} and partition_key is null
       group by 1 order by 2 desc limit ${NOT_ROUTED_TOP}`;
+    const [counters] = await first<{ single: bigint; multi: bigint }[]>`
+      select query_execution_single_shard as single, query_execution_multi_shard as multi
+      from citus_stat_counters where name = current_database()`;
+    const executionsSingle = Number(counters?.single ?? 0n);
+    const executionsMulti = Number(counters?.multi ?? 0n);
+    const executions = executionsSingle + executionsMulti;
     const by_executor: Record<string, number> = {};
     let statements = 0;
     let single = 0;
@@ -89,6 +112,9 @@ export async function openStatementStats(pg: PostgresServer): Promise<StatementS
     return {
       single_shard: single,
       single_shard_share: statements ? round3(single / statements) : 0,
+      executions_single_shard: executionsSingle,
+      executions_multi_shard: executionsMulti,
+      executions_single_shard_share: executions ? round3(executionsSingle / executions) : 0,
       by_executor,
       not_routed_top: Object.fromEntries(
         unrouted.map((r) => [r.query.slice(0, QUERY_TEXT_CHARS), Number(r.calls)]),
@@ -99,7 +125,10 @@ export async function openStatementStats(pg: PostgresServer): Promise<StatementS
   return {
     async reset() {
       await Promise.all(nodes.map((n) => n`select pg_stat_statements_reset()`));
-      if (cluster) await first`select citus_stat_statements_reset()`;
+      if (cluster) {
+        await first`select citus_stat_statements_reset()`;
+        await first`select citus_stat_counters_reset()`;
+      }
     },
     async read() {
       const counted = await Promise.all(nodes.map(perNode));

@@ -2,13 +2,14 @@
  * The decision log: every credit decision with everything it read (inputs), what it concluded
  * (result: points per feature, bins, reasons, rule hits, degradations, challenger scores) and the
  * model and policy version it used, so that it can be replayed exactly. Writing a decision also
- * sets the credit line (approve) or opens a review (refer) in the same statement: one round trip,
- * and never a line without its decision.
+ * sets the credit line (approve) or opens a review (refer) in the same statement (the decision
+ * log's trigger, migration 0230): one round trip, and never a line without its decision.
  */
 import { invariant } from '../domain/errors.ts';
 import type { Outcome } from '../risk/model/evaluate.ts';
 import type { DecisionInputs } from '../risk/model/features.ts';
 import type { Queryable } from './db.ts';
+import type { IdGenerator } from './id-generator.ts';
 
 export interface NewDecision {
   customerId: bigint;
@@ -43,59 +44,58 @@ export function isUnknownCustomer(err: unknown): boolean {
 export const DECISION_BATCH_MAX = 64;
 
 /**
- * Records decisions in one statement (one round trip and one commit for all), each with its line
- * (approve) or review (refer), answering their ids in the same order. When a batch holds two
- * approvals for one customer, the later one sets the line, as two statements in order would.
+ * Records decisions in one statement (one round trip and one commit for all), answering their ids
+ * in the same order. Each decision's effect on its customer (an approval's line, a referral's
+ * review) is written by the same statement, through the decision log's trigger (migration 0230);
+ * of two approvals for one customer in one batch, the later sets the line.
+ *
+ * An INSERT ... VALUES naming each row's customer, so on Citus a batch of customers who share a
+ * shard (the decision service groups batches by src/store/customer-routing.ts) runs on that shard
+ * alone; an INSERT ... SELECT would go through the coordinator. The ids are made here
+ * (IdGenerator), so no read-back is needed to answer them in order.
  */
 export async function recordDecisions(
   sql: Queryable,
   ds: readonly NewDecision[],
+  ids: IdGenerator,
 ): Promise<{ id: bigint; createdAt: Date }[]> {
   invariant(ds.length >= 1 && ds.length <= DECISION_BATCH_MAX, 'decision batch size out of bounds');
-  const items = ds.map((d) => ({
-    customer_id: d.customerId.toString(),
+  const rows = ds.map((d) => ({
+    id: ids.next(),
+    customer_id: d.customerId,
     outcome: d.outcome,
     grade: d.grade,
     score: d.score,
-    line_minor: d.lineMinor === null ? null : d.lineMinor.toString(),
-    model_id: d.modelId === null ? null : d.modelId.toString(),
+    line_minor: d.lineMinor,
+    model_id: d.modelId,
     policy_version: d.policyVersion,
     inputs: d.inputs,
     result: d.result,
     reasons: d.reasons,
     latency_ms: d.latencyMs,
   }));
-  const rows = await sql<{ ord: number; id: bigint; created_at: Date }[]>`
-    with src as (
-      select fenqi_next_id() as id, e.ord::int as ord, e.v
-      from jsonb_array_elements(${sql.json(items as never)}::jsonb) with ordinality as e(v, ord)
-    ), d as (
-      insert into credit_decisions (id, customer_id, outcome, grade, score, line_minor, model_id, policy_version,
-                                    inputs, result, reasons, latency_ms)
-      select id, (v->>'customer_id')::bigint, v->>'outcome', v->>'grade', (v->>'score')::int,
-             (v->>'line_minor')::bigint, (v->>'model_id')::bigint, (v->>'policy_version')::int,
-             v->'inputs', v->'result', array(select jsonb_array_elements_text(v->'reasons')),
-             (v->>'latency_ms')::int
-      from src order by ord
-      returning id, customer_id, outcome, line_minor, created_at
-    ), line as (
-      insert into credit_lines (customer_id, limit_minor)
-      select distinct on (d.customer_id) d.customer_id, d.line_minor
-      from d join src using (id)
-      where d.outcome = 'approve' and d.line_minor is not null
-      order by d.customer_id, src.ord desc
-      on conflict (customer_id) do update
-        set limit_minor = greatest(excluded.limit_minor, credit_lines.used_minor), updated_at = excluded.updated_at
-      returning customer_id
-    ), review as (
-      insert into risk_reviews (decision_id, customer_id)
-      select id, customer_id from d where outcome = 'refer'
-      returning decision_id
-    )
-    select src.ord, d.id, d.created_at from d join src using (id) order by src.ord`;
-  invariant(rows.length === ds.length, 'a decision batch stored a different number of rows');
-  return rows.map((r) => ({ id: r.id, createdAt: r.created_at }));
+  const stored = await sql<{ id: bigint; created_at: Date }[]>`
+    insert into credit_decisions ${sql(rows as never, DECISION_COLUMNS)}
+    returning id, created_at`;
+  const createdAt = new Map(stored.map((r) => [r.id, r.created_at]));
+  invariant(createdAt.size === ds.length, 'a decision batch stored a different number of rows');
+  return rows.map(({ id }) => ({ id, createdAt: createdAt.get(id)! }));
 }
+
+const DECISION_COLUMNS = [
+  'id',
+  'customer_id',
+  'outcome',
+  'grade',
+  'score',
+  'line_minor',
+  'model_id',
+  'policy_version',
+  'inputs',
+  'result',
+  'reasons',
+  'latency_ms',
+] as const;
 
 interface Row {
   id: bigint;

@@ -6,6 +6,10 @@
  * database sees one round trip, one plan and one commit per batch instead of per request. That is
  * what loopback syscalls and per-statement overhead cost most of a decision's CPU.
  *
+ * A call may name a group (e.g. the node its rows live on, src/store/customer-routing.ts): a batch
+ * holds calls of one group only, so a statement about several customers still runs on one node.
+ * The oldest call picks the group of the next batch, so no group waits behind a busier one.
+ *
  * A batch that fails is retried item by item, so one bad item (an unknown customer, say) fails
  * only its own caller. Those retries go back to the head of the queue as batches of one, so they
  * too keep to `maxInFlight`: a failing batch never floods the pool with one statement per item.
@@ -35,9 +39,14 @@ interface Pending<I, O> {
   item: I;
   resolve: (value: O) => void;
   reject: (err: unknown) => void;
+  /** Only calls of one group share a batch. */
+  group: string;
   /** Retried alone after its batch failed (such items are always at the head of the queue). */
   alone?: boolean;
 }
+
+/** The group of calls that name none: they all share batches. */
+export const ANY_GROUP = '';
 
 export class MicroBatcher<I, O> {
   private queue: Pending<I, O>[] = [];
@@ -57,12 +66,13 @@ export class MicroBatcher<I, O> {
     );
   }
 
-  submit(item: I): Promise<O> {
+  /** Queues `item`; it shares a statement only with items of the same `group`. */
+  submit(item: I, group: string = ANY_GROUP): Promise<O> {
     if (this.queue.length >= (this.options.maxWaiting ?? MICRO_BATCH_WAITING_MAX)) {
       return Promise.reject(new MicroBatchOverloadedError(`${this.queue.length} items already waiting`));
     }
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, resolve, reject, group });
       this.schedule();
     });
   }
@@ -84,7 +94,7 @@ export class MicroBatcher<I, O> {
 
   private flush(): void {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.queue[0]!.alone ? 1 : this.options.maxBatch);
+      const batch = this.take();
       this.inFlight++;
       this.stats.batches++;
       this.stats.items += batch.length;
@@ -93,6 +103,22 @@ export class MicroBatcher<I, O> {
         this.schedule();
       });
     }
+  }
+
+  /** The oldest call and, up to maxBatch, the calls of its group behind it; the rest keep their order. */
+  private take(): Pending<I, O>[] {
+    const head = this.queue[0]!;
+    if (head.alone) return this.queue.splice(0, 1);
+    const { maxBatch } = this.options;
+    if (this.queue.every((p) => p.group === head.group)) return this.queue.splice(0, maxBatch);
+    const batch: Pending<I, O>[] = [];
+    const rest: Pending<I, O>[] = [];
+    for (const p of this.queue) {
+      if (batch.length < maxBatch && !p.alone && p.group === head.group) batch.push(p);
+      else rest.push(p);
+    }
+    this.queue = rest;
+    return batch;
   }
 
   private async execute(batch: Pending<I, O>[]): Promise<void> {

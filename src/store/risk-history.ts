@@ -4,6 +4,8 @@
  * a deny-list hit on phone or national id, loans and their worst and current days past due, the
  * on-time ratio of installments due so far, and the largest principal an active product lends.
  * "So far" is the business date, so a decision and close of business agree on what is past due.
+ * Callers on Citus batch customers of one shard together (src/store/customer-routing.ts), so each
+ * statement here runs on one shard.
  */
 import type { Queryable } from './db.ts';
 
@@ -88,12 +90,14 @@ export async function readHistoryFacts(
       (select max((p.terms->>'maxPrincipalMinor')::bigint)::text from loan_products p
        where p.active and p.terms->>'maxPrincipalMinor' ~ '^[0-9]{1,18}$') as product_cap
     from customers c
-    -- one pass over the customer's loans (loans_customer_id_idx) for all three figures
+    -- one pass over the customer's loans (loans_customer_id_idx) for all three figures; the list of
+    -- customers again in each lateral so that Citus prunes every table to the customers' shard
+    -- (a batch of customers who share a shard is then one task: src/store/customer-routing.ts)
     left join lateral (
       select count(*) filter (where status <> 'cancelled') as loans,
              count(*) filter (where status = 'active') as open_loans,
              coalesce(max(days_past_due) filter (where status = 'active'), 0) as active_dpd
-      from loans where customer_id = c.id) l on true
+      from loans where customer_id = c.id and customer_id = any(${ids}::bigint[])) l on true
     left join lateral (
       select count(*) filter (where due_date < ${today}::date) as due_count,
              count(*) filter (where due_date < ${today}::date and paid_at is not null
@@ -103,7 +107,7 @@ export async function readHistoryFacts(
              coalesce(max(${today}::date - due_date)
                       filter (where paid_at is null and status in ('due', 'overdue') and due_date < ${today}::date),
                       0)::int as current_dpd
-      from installments where customer_id = c.id) i on true
+      from installments where customer_id = c.id and customer_id = any(${ids}::bigint[])) i on true
     where c.id = any(${ids}::bigint[])`;
   const out = new Map<bigint, HistoryFacts>();
   for (const r of rows) {

@@ -113,4 +113,29 @@ describe('micro-batching of per-request statements', () => {
     );
     assert.ok((settled[3] as PromiseRejectedResult).reason instanceof MicroBatchOverloadedError);
   });
+
+  test('calls of different groups never share a batch, and the oldest call picks the next group', async () => {
+    const { batches, run } = doubler();
+    const batcher = new MicroBatcher(run, { maxBatch: 4, maxInFlight: 1 });
+    const group = (i: number) => `g${i % 3}`;
+    const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => batcher.submit(i, group(i))));
+    assert.deepEqual(
+      answers,
+      Array.from({ length: 30 }, (_, i) => i * 2),
+    );
+    for (const batch of batches) {
+      assert.ok(batch.length <= 4, `batch ${batch.join(',')} is larger than maxBatch`);
+      assert.equal(new Set(batch.map(group)).size, 1, `batch ${batch.join(',')} mixes groups`);
+    }
+    assert.ok(
+      batches.some((b) => b.length > 1),
+      'calls of one group still shared batches',
+    );
+    // after the first (lone) batch, each batch starts with the oldest call still waiting
+    const firsts = batches.slice(1).map((b) => b[0]!);
+    assert.deepEqual(
+      firsts,
+      [...firsts].sort((a, b) => a - b),
+    );
+  });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { simulatedProviders } from '../../src/risk/service/providers.ts';
 import { type NewDecision, recordDecisions } from '../../src/store/decisions.ts';
+import { claimIdGenerator } from '../../src/store/id-generator.ts';
 import { activePolicy } from '../../src/store/policies.ts';
 import { UNHURRIED_BUDGETS } from '../harness/risk.ts';
 import { application, bearer, customer, type DecisionTestApi, openDecisionApi } from './decision-support.ts';
@@ -89,7 +90,11 @@ describe('decisions that arrive together share statements without changing any a
       reasons: [],
       latencyMs: 1,
     });
-    const stored = await recordDecisions(t.platform.db.sql, [approval(900_000n), approval(300_000n)]);
+    const stored = await recordDecisions(
+      t.platform.db.sql,
+      [approval(900_000n), approval(300_000n)],
+      await claimIdGenerator(t.platform.db.sql),
+    );
     assert.equal(stored.length, 2);
     assert.ok(stored[0]!.id < stored[1]!.id, 'ids follow the order of the batch');
     const [line] = await t.platform.db.sql<{ limit_minor: bigint }[]>`

@@ -1,6 +1,8 @@
 /**
  * The decision service. For one application it
  *   1. looks up the applicant's identity keys (cached in process, expiry jittered; misses share reads),
+ *      with the applicant's routing key: only applicants with one key share a statement, so on
+ *      Citus every statement of a decision runs on the applicant's shard,
  *   2. gathers IN PARALLEL, each within its own time budget: platform history and deny-list hit
  *      (PostgreSQL), the external credit score, the bureau report, and velocity counters (cache),
  *   3. evaluates — a pure function of what was gathered, the champion model and the policy —
@@ -15,9 +17,11 @@ import type { Cache } from '../../cache/cache.ts';
 import { velocityKey } from '../../cache/keys.ts';
 import type { Logger } from '../../logger.ts';
 import type { FieldCrypto } from '../../store/crypto.ts';
+import { CustomerRouting, ROUTING_BATCH_MAX } from '../../store/customer-routing.ts';
 import type { Sql } from '../../store/db.ts';
 import { DECISION_BATCH_MAX, type NewDecision, recordDecisions } from '../../store/decisions.ts';
-import { MicroBatcher } from '../../store/micro-batch.ts';
+import { claimIdGenerator, type IdGenerator } from '../../store/id-generator.ts';
+import { ANY_GROUP, MicroBatcher } from '../../store/micro-batch.ts';
 import {
   activeModels,
   activeStamp,
@@ -101,6 +105,8 @@ interface Identity {
   providerSubject: string;
   birthId: string;
   createdAt: Date;
+  /** Which applicants' statements may be batched together (src/store/customer-routing.ts). */
+  routingKey: string;
   expiresAt: number;
 }
 
@@ -152,6 +158,8 @@ export class DecisionService {
   providers: RiskProviders;
   budgets: Budgets = { ...DEFAULT_BUDGETS };
   timings?: PhaseTimings;
+  /** Routing keys of applicants not in the identity cache (on Citus, a look-up in its metadata). */
+  readonly routingKeys: MicroBatcher<bigint, string>;
   /** Identity reads of applicants not in the identity cache, one statement per batch. */
   readonly identityRows: MicroBatcher<bigint, IdentityRow | undefined>;
   /** History reads of decisions that arrive together, one statement per batch. */
@@ -159,6 +167,8 @@ export class DecisionService {
   /** Decision-log writes of decisions that finish together, one statement (and commit) per batch. */
   readonly records: MicroBatcher<NewDecision, { id: bigint; createdAt: Date }>;
   private readonly identities = new Map<bigint, Identity>();
+  /** Names the decisions of this process before they are stored, so a batch needs no read-back. */
+  private ids?: Promise<IdGenerator>;
   private current?: ActiveSet;
   private loading?: Promise<ActiveSet>;
   /** Bumped by refresh/configure so a load started before them never installs its result. */
@@ -168,6 +178,14 @@ export class DecisionService {
     this.providers = deps.providers;
     const { sql } = deps;
     const maxInFlight = Math.max(1, Math.floor(deps.poolMax * BATCHES_IN_FLIGHT_POOL_SHARE));
+    const routing = new CustomerRouting(sql);
+    this.routingKeys = new MicroBatcher(
+      async (ids) => {
+        const keys = await routing.keysOf(ids);
+        return ids.map((id) => keys.get(id) ?? ANY_GROUP);
+      },
+      { maxBatch: ROUTING_BATCH_MAX, maxInFlight },
+    );
     this.identityRows = new MicroBatcher(
       async (ids) => {
         const rows = await readIdentityRows(sql, ids);
@@ -182,10 +200,24 @@ export class DecisionService {
       },
       { maxBatch: HISTORY_BATCH_MAX, maxInFlight },
     );
-    this.records = new MicroBatcher((ds) => recordDecisions(sql, ds), {
+    this.records = new MicroBatcher(async (ds) => recordDecisions(sql, ds, await this.idGenerator()), {
       maxBatch: DECISION_BATCH_MAX,
       maxInFlight,
     });
+  }
+
+  private idGenerator(): Promise<IdGenerator> {
+    this.ids ??= claimIdGenerator(this.deps.sql);
+    // a failed claim is tried again by the next batch rather than remembered
+    this.ids.catch(() => {
+      this.ids = undefined;
+    });
+    return this.ids;
+  }
+
+  /** The applicant's routing key: from the identity cache, else from the database. */
+  private async routingKeyOf(customerId: bigint): Promise<string> {
+    return this.cachedIdentity(customerId)?.routingKey ?? (await this.routingKeys.submit(customerId));
   }
 
   private recordPhase(phase: string, ms: number): void {
@@ -303,7 +335,8 @@ export class DecisionService {
   private async identityOf(customerId: bigint): Promise<Identity> {
     const cached = this.cachedIdentity(customerId);
     if (cached) return cached;
-    const row = await this.identityRows.submit(customerId);
+    const routingKey = await this.routingKeys.submit(customerId);
+    const row = await this.identityRows.submit(customerId, routingKey);
     if (!row) throw new CustomerNotFoundError(`customer ${customerId} not found`);
     const nationalId = this.deps.crypto.cipher.decrypt(row.nationalIdEnc, {
       table: 'customers',
@@ -320,6 +353,7 @@ export class DecisionService {
       // only the birth date digits are kept in memory, not the number
       birthId: `000000${nationalId.slice(6, 14)}`,
       createdAt: row.createdAt,
+      routingKey,
       expiresAt: Date.now() + ttlMs,
     };
     if (this.identities.size >= IDENTITY_CACHE_MAX)
@@ -329,7 +363,7 @@ export class DecisionService {
   }
 
   private async history(customerId: bigint, identity: Identity, at: Date): Promise<PlatformHistory> {
-    const facts = await this.histories.submit(customerId);
+    const facts = await this.histories.submit(customerId, identity.routingKey);
     if (!facts) throw new CustomerNotFoundError(`customer ${customerId} not found`);
     const due = facts.dueCount;
     return {
@@ -424,20 +458,25 @@ export class DecisionService {
     const persisting = performance.now();
     this.recordPhase('evaluate', persisting - evaluated);
     const latencyMs = Math.round(persisting - started);
+    // after gather the identity is cached, unless its read failed: then the key is asked for
+    const routingKey = await this.routingKeyOf(customerId).catch(() => ANY_GROUP);
     const stored = await this.timed('persist', () =>
-      this.records.submit({
-        customerId,
-        outcome: e.outcome,
-        grade: e.grade,
-        score: e.score,
-        lineMinor: e.lineMinor,
-        modelId: act.champion.id,
-        policyVersion: act.policy.version,
-        inputs,
-        result: resultJson(e, challengers, act.champion.version),
-        reasons: e.reasons,
-        latencyMs,
-      }),
+      this.records.submit(
+        {
+          customerId,
+          outcome: e.outcome,
+          grade: e.grade,
+          score: e.score,
+          lineMinor: e.lineMinor,
+          modelId: act.champion.id,
+          policyVersion: act.policy.version,
+          inputs,
+          result: resultJson(e, challengers, act.champion.version),
+          reasons: e.reasons,
+          latencyMs,
+        },
+        routingKey,
+      ),
     );
     this.recordPhase('decide', performance.now() - started);
     return {
