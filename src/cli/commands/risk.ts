@@ -43,6 +43,7 @@ interface TrainFlags {
   coding?: string;
   model?: string;
   boostMonotone?: string;
+  ratios?: string;
   workers?: string;
 }
 
@@ -159,7 +160,7 @@ async function binningFlags(flags: TrainFlags) {
   return { binning, minIv };
 }
 
-/** --na-tokens, --missing-policy, --selection, --complexity, --coding, --model and --boost-monotone. */
+/** --na-tokens, --missing-policy, --selection, --complexity, --coding, --ratios, --model and --boost-monotone. */
 async function modelFlags(flags: TrainFlags) {
   const { DEFAULT_NA_TOKENS, MAX_NA_TOKENS } = await import('../../risk/model/csv.ts');
   const { MISSING_POLICIES } = await import('../../risk/model/scorecard.ts');
@@ -176,9 +177,11 @@ async function modelFlags(flags: TrainFlags) {
   const coding = choice('--coding', flags.coding, CODINGS);
   const model = choice('--model', flags.model, MODEL_KINDS);
   const monotone = choice('--boost-monotone', flags.boostMonotone, BOOST_MONOTONE);
+  const ratios = choice('--ratios', flags.ratios, ['on', 'off'] as const);
   return {
     naTokens,
     ...(coding ? { coding } : {}),
+    ...(ratios ? { ratios: ratios === 'on' } : {}),
     ...(model ? { model } : {}),
     ...(monotone ? { boost: { ...DEFAULT_BOOST, monotone } } : {}),
     ...(missingPolicy ? { missingPolicy } : {}),
@@ -332,7 +335,11 @@ async function scoreCommand(flags: ScoreFlags): Promise<void> {
   const model = await asUsage(() => parseModel(parsed));
   const table = await asUsage(() => readCsvFile(flags.data));
   const keep = list(flags.keep);
-  const missing = [...model.features.map((f) => f.name), ...keep].filter((n) => !table.header.includes(n));
+  // A ratio feature is computed from its two columns, which the file must hold instead.
+  const needed = model.features.flatMap((f) =>
+    f.ratio ? [f.ratio.numerator, f.ratio.denominator] : [f.name],
+  );
+  const missing = [...new Set([...needed, ...keep])].filter((n) => !table.header.includes(n));
   if (missing.length > 0) throw new UsageError(`${flags.data} lacks column(s): ${missing.join(', ')}`);
   const keepAt = keep.map((k) => table.header.indexOf(k));
 
@@ -421,6 +428,7 @@ export function register(program: Command): void {
       'woe (default, one weight per feature) or bins (per bin; with inner-cv: offered to the search)',
     )
     .option('--model <kind>', 'scorecard (default) or boosted (stumps on fine bins: still a points table)')
+    .option('--ratios <on|off>', 'offer suppressor / partner ratios as candidate features (default on)')
     .option('--boost-monotone <how>', 'with --model boosted: auto (trends kept, default) or none')
     .action(trainCommand);
   risk

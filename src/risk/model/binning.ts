@@ -10,6 +10,7 @@
  */
 import { isPresent } from './csv.ts';
 import { optimalSegments, type Shape } from './optimal-binning.ts';
+import type { RatioOf } from './ratios.ts';
 import { DEFAULT_WOE_SMOOTHING } from './woe.ts';
 
 /** Hard ceiling on bins per feature: beyond it a scorecard is no longer readable. */
@@ -111,6 +112,8 @@ export interface FeatureBinning {
   coded?: boolean;
   /** The bad-rate shape the bins follow ('none' for categories, which are sorted by bad rate). */
   shape?: Shape;
+  /** A derived feature: the ratio of two columns (ratios.ts), computed from each row's cells. */
+  ratio?: RatioOf;
 }
 
 interface Atom {

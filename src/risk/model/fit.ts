@@ -17,15 +17,26 @@ import {
   binCategorical,
   binNumeric,
   type FeatureBinning,
+  sortedPresentRows,
 } from './binning.ts';
-import { type Column, isPresent } from './csv.ts';
+import { type Column, isPresent, type NumericColumn } from './csv.ts';
 import { fitLogisticBinned, fitLogisticIndicators, type LogisticFit } from './logistic.ts';
+import {
+  MAX_RATIO_CANDIDATES,
+  MAX_RATIO_PAIRS,
+  RATIO_PARTNERS,
+  type RatioOf,
+  ratioColumn,
+  ratioColumnOf,
+  ratioName,
+} from './ratios.ts';
 import {
   buildScorecard,
   gradeCuts,
   type MissingPolicy,
   type Scaling,
   type Scorecard,
+  type ScorecardFeature,
   type ScorecardInput,
   slopeOnWoe,
 } from './scorecard.ts';
@@ -68,6 +79,8 @@ export interface FitOptions {
   smoothing: number;
   scaling: Scaling;
   missingPolicy: MissingPolicy;
+  /** Offer suppressor / partner ratios as candidates (ratios.ts); inner CV decides when tuned. */
+  ratios: boolean;
 }
 
 export interface FeatureScreen {
@@ -81,6 +94,8 @@ export interface FeatureScreen {
   coded?: boolean;
   /** For a suppressor: the selected feature its WoE correlates with most (a ratio candidate). */
   partner?: string;
+  /** A ratio feature offered for a suppressor pair: its two columns. */
+  ratio?: { numerator: string; denominator: string };
 }
 
 /** A column with what can be computed once for all fits: its sort order and its codes view. */
@@ -107,6 +122,8 @@ export interface Fitted {
   /** The WoE fit that chose the features (per-bin coding then refits their weights by bin). */
   fit: LogisticFit;
   chosen: Candidate[];
+  /** Ratio candidates offered to selection (0 without suppressor pairs or with ratios off). */
+  ratiosOffered: number;
 }
 
 /** The codes view of a column when it is integers of at most MAX_CODE_LEVELS distinct values. */
@@ -339,11 +356,13 @@ function screeningOf(
     const name = c.prepared.column.name;
     const selected = chosen.includes(c);
     const partner = suppressed.get(name);
-    let note = '';
+    const ratio = c.binning.ratio;
+    let note = ratio ? `ratio of ${ratio.numerator} to ${ratio.denominator}` : '';
     if (partner !== undefined) note = `suppressor: reversed given ${partner} (ratio candidate)`;
     else if (!selected && dropped.includes(c))
       note = opts.selection === 'iv' ? 'wrong sign' : 'dropped by AIC';
-    else if (!selected) note = `iv below ${opts.selection === 'iv' ? opts.minIv : MIN_CANDIDATE_IV}`;
+    else if (!selected && !ratio)
+      note = `iv below ${opts.selection === 'iv' ? opts.minIv : MIN_CANDIDATE_IV}`;
     return {
       feature: name,
       type: c.prepared.column.kind,
@@ -352,6 +371,7 @@ function screeningOf(
       note,
       ...(c.binning.coded ? { coded: true } : {}),
       ...(partner ? { partner } : {}),
+      ...(ratio ? { ratio: { numerator: ratio.numerator, denominator: ratio.denominator } } : {}),
     };
   });
 }
@@ -414,6 +434,108 @@ function fitPerBin(
   return { inputs, intercept, interceptStdError: fit.interceptStdError };
 }
 
+/** A column read as a measurement: numeric, not integer codes (whatever this fit's binning), not a ratio. */
+function measured(c: Candidate): boolean {
+  return c.prepared.column.kind === 'numeric' && c.prepared.codes === null && !c.binning.ratio;
+}
+
+/**
+ * Suppressor pairs worth a ratio: each reversed measured feature (largest weight first) with the
+ * RATIO_PARTNERS normally signed measured features its WoE correlates with most. More than the one
+ * partner the screening names, because which of several correlated features a suppressor leans on
+ * most can change with the rows (a bill leans on the next month's bill or on the limit).
+ */
+function ratioPairs(chosen: readonly Candidate[], fit: LogisticFit): [Candidate, Candidate][] {
+  const reversed = chosen
+    .map((c, j) => ({ c, weight: fit.coefficients[j]! }))
+    .filter(({ c, weight }) => weight > 0 && measured(c))
+    .sort((a, b) => b.weight - a.weight);
+  const normal = chosen.filter((c, j) => fit.coefficients[j]! <= 0 && measured(c));
+  const pairs: [Candidate, Candidate][] = [];
+  for (const { c } of reversed) {
+    const partners = normal
+      .map((p, i) => ({ p, i, r: Math.abs(correlation(c, p)) }))
+      .sort((a, b) => b.r - a.r || a.i - b.i)
+      .slice(0, RATIO_PARTNERS);
+    for (const { p } of partners) pairs.push([c, p]);
+  }
+  return pairs.slice(0, MAX_RATIO_PAIRS);
+}
+
+/**
+ * Ratio candidates for the suppressor pairs of a fit, binned and weighted on the fit rows like any
+ * candidate; the MAX_RATIO_CANDIDATES of highest information value are offered.
+ */
+function ratioCandidates(
+  chosen: readonly Candidate[],
+  fit: LogisticFit,
+  y: Uint8Array,
+  rows: number[],
+  opts: FitOptions,
+): Candidate[] {
+  const pairs = ratioPairs(chosen, fit).map(([s, p]) => ({ s: { c: s }, p }));
+  // Ratios are their own measurements: the declared special codes belong to the parts.
+  const binning: BinningOptions = { ...opts.binning, specialValues: [] };
+  const ratios = pairs.map(({ s, p }): Candidate => {
+    const def: RatioOf = {
+      numerator: s!.c.prepared.column.name,
+      denominator: p!.prepared.column.name,
+      specialValues: [...opts.binning.specialValues],
+    };
+    const column = ratioColumn(
+      s!.c.prepared.column as NumericColumn,
+      p!.prepared.column as NumericColumn,
+      def,
+    );
+    const sorted = sortedPresentRows(column.values, rows);
+    const bins = { ...binNumeric(column.name, column.values, y, rows, binning, sorted), ratio: def };
+    const { woe, iv } = woeTable(bins.bins, opts.smoothing);
+    const binOfRow = assignBins(bins, column.values, rows);
+    return { prepared: { column, sorted, codes: null }, binning: bins, woe, iv, binOfRow };
+  });
+  // The ratio is offered for its own signal: the strongest ones, the earlier pair on a tie.
+  return ratios
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => b.c.iv - a.c.iv || a.i - b.i)
+    .slice(0, MAX_RATIO_CANDIDATES)
+    .map(({ c }) => c);
+}
+
+interface Selected {
+  /** Every candidate, ratios offered included (the screening table lists them all). */
+  all: Candidate[];
+  chosen: Candidate[];
+  fit: LogisticFit;
+  dropped: Candidate[];
+  suppressed: Map<string, string>;
+}
+
+/**
+ * Selection on the multivariate fit; when ratios are offered and it finds suppressors, their ratio
+ * candidates join the pool and selection runs again on it.
+ */
+function selectFeatures(
+  candidates: Candidate[],
+  start: Candidate[],
+  y: Uint8Array,
+  rows: number[],
+  yRows: Uint8Array,
+  opts: FitOptions,
+): Selected {
+  const select = opts.selection === 'iv' ? screenBySign : opts.selection === 'stepwise' ? backward : keepAll;
+  const first = select(start, yRows, opts.l2);
+  // The 'iv' selection drops reversed weights instead of reading them: no suppressors to pair.
+  if (opts.selection === 'iv') return { all: candidates, ...first, suppressed: new Map() };
+  const suppressed = suppressors(first.chosen, first.fit);
+  const ratios = opts.ratios ? ratioCandidates(first.chosen, first.fit, y, rows, opts) : [];
+  if (ratios.length === 0) return { all: candidates, ...first, suppressed };
+  const threshold = MIN_CANDIDATE_IV;
+  const again = select([...start, ...ratios.filter((c) => c.iv >= threshold)], yRows, opts.l2);
+  // Suppressors of either fit are listed; the first fit's partner is the pair the ratios came from.
+  const listed = new Map([...suppressors(again.chosen, again.fit), ...suppressed]);
+  return { all: [...candidates, ...ratios], ...again, suppressed: listed };
+}
+
 /** fitScorecard on candidates already binned on these rows (inner CV reuses them across penalties). */
 export function fitCandidates(
   candidates: Candidate[],
@@ -425,9 +547,7 @@ export function fitCandidates(
   const start = candidates.filter((c) => c.iv >= threshold);
   if (start.length === 0) throw new RangeError(`no feature reaches the IV threshold ${threshold}`);
   const yRows = Uint8Array.from(rows, (r) => y[r]!);
-  const select = opts.selection === 'iv' ? screenBySign : opts.selection === 'stepwise' ? backward : keepAll;
-  const { chosen, fit, dropped } = select(start, yRows, opts.l2);
-  const suppressed = opts.selection === 'iv' ? new Map<string, string>() : suppressors(chosen, fit);
+  const { all, chosen, fit, dropped, suppressed } = selectFeatures(candidates, start, y, rows, yRows, opts);
   const weighted =
     opts.coding === 'bins'
       ? fitPerBin(chosen, yRows, opts.l2)
@@ -455,7 +575,13 @@ export function fitCandidates(
     for (let i = 0; i < rows.length; i++) scores[i]! += f.bins[binOfRow[i]!]!.points;
   });
   card.grades = gradeCuts(Array.from(scores));
-  return { card, screening: screeningOf(candidates, chosen, dropped, suppressed, opts), fit, chosen };
+  return {
+    card,
+    screening: screeningOf(all, chosen, dropped, suppressed, opts),
+    fit,
+    chosen,
+    ratiosOffered: all.length - candidates.length,
+  };
 }
 
 /** Scores rows straight from the columns (no row objects): the same points scoreRow gives. */
@@ -466,9 +592,25 @@ export function scoreRows(
 ): Float64Array {
   const scores = new Float64Array(rows.length).fill(card.basePoints);
   for (const f of card.features) {
-    const p = prepared.find((c) => c.column.name === f.name)!;
-    const bins = assignBins(f, f.coded ? p.codes! : p.column.values, rows);
+    const bins = assignBins(f, valuesOf(f, prepared), rows);
     for (let i = 0; i < rows.length; i++) scores[i]! += f.bins[bins[i]!]!.points;
   }
   return scores;
+}
+
+/** The values a model feature bins: its column (or codes view), or its ratio computed per row. */
+function valuesOf(
+  f: ScorecardFeature,
+  prepared: readonly PreparedColumn[],
+): ArrayLike<number | string | null> {
+  if (f.ratio) {
+    const column = ratioColumnOf(
+      prepared.map((p) => p.column),
+      f.ratio,
+    );
+    if (!column) throw new RangeError(`ratio feature ${ratioName(f.ratio)}: a part is not a numeric column`);
+    return column.values;
+  }
+  const p = prepared.find((c) => c.column.name === f.name)!;
+  return f.coded ? p.codes! : p.column.values;
 }

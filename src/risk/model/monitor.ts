@@ -10,7 +10,7 @@ import { assignBin } from './binning.ts';
 import type { Column, Dataset } from './csv.ts';
 import { type DecisionInputs, FEATURE_NAMES, featuresOf } from './features.ts';
 import { auc, histogram, psi } from './metrics.ts';
-import { featureValue, scoreRow } from './scorecard.ts';
+import { rowFeatureValue, scoreRow } from './scorecard.ts';
 import type { ScorecardModel } from './train.ts';
 
 export const DEFAULT_BAD_DPD = 30;
@@ -102,7 +102,7 @@ export function monitor(
     score = drift('score', labels, dist.counts, histogram(scores, dist.cuts));
     for (const f of model.features) {
       const current = new Array<number>(f.bins.length).fill(0);
-      for (const r of rows) current[assignBin(f, featureValue(f, r[f.name]))]!++;
+      for (const r of rows) current[assignBin(f, rowFeatureValue(f, r))]!++;
       features.push(
         drift(
           f.name,

@@ -9,6 +9,7 @@
  */
 import { assignBin, type Bin, type FeatureBinning } from './binning.ts';
 import { isMissing, parseNumber } from './csv.ts';
+import { ratioOfRow } from './ratios.ts';
 
 /** Reason codes returned per decision; four is what adverse-action notices customarily carry. */
 export const MAX_REASONS = 4;
@@ -230,6 +231,15 @@ export function featureValue(
   return isMissing(text, naTokens) ? null : text.trim();
 }
 
+/** A feature's value in a row of raw cells: its own cell, or a ratio feature's two cells' ratio. */
+export function rowFeatureValue(
+  feature: Pick<FeatureBinning, 'name' | 'type' | 'coded' | 'ratio'>,
+  row: Readonly<Record<string, unknown>>,
+  naTokens: readonly string[] = [],
+): number | string | null {
+  return feature.ratio ? ratioOfRow(feature.ratio, row) : featureValue(feature, row[feature.name], naTokens);
+}
+
 /** Best points a feature can give, among bins that held training rows. */
 function bestPoints(feature: ScorecardFeature): number {
   let best = Number.NEGATIVE_INFINITY;
@@ -251,7 +261,7 @@ export function scoreRow(
   const bins: Record<string, string> = {};
   const reasons: Reason[] = [];
   for (const feature of card.features) {
-    const bin = feature.bins[assignBin(feature, featureValue(feature, row[feature.name], card.naTokens))]!;
+    const bin = feature.bins[assignBin(feature, rowFeatureValue(feature, row, card.naTokens))]!;
     score += bin.points;
     points[feature.name] = bin.points;
     bins[feature.name] = bin.label;

@@ -66,6 +66,8 @@ export interface TrainOptions {
   coding: Coding;
   /** 'inner-cv': bins, L2 penalty and coding chosen by cross-validation inside each fit; 'fixed': as given. */
   complexity: 'inner-cv' | 'fixed';
+  /** Offer suppressor / partner ratios as candidates (ratios.ts); with inner CV it chooses whether. */
+  ratios: boolean;
   /** Which trainer; the boosted model always chooses its rounds by inner CV (boost.ts). */
   model: ModelKind;
   boost: BoostOptions;
@@ -89,6 +91,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, 'target' | 'badValue'> = {
   selection: 'l2',
   coding: 'woe',
   complexity: 'inner-cv',
+  ratios: true,
   missingPolicy: DEFAULT_MISSING_POLICY,
   naTokens: DEFAULT_NA_TOKENS,
 };
@@ -107,6 +110,8 @@ export interface FoldMetrics extends Discrimination {
   maxBins?: number;
   l2?: number;
   coding?: Coding;
+  /** Whether ratio candidates were offered, as inner cross-validation chose. */
+  ratios?: boolean;
   /** The boosted model: rounds inner cross-validation chose for this fold. */
   rounds?: number;
 }
@@ -130,7 +135,7 @@ export interface ScorecardModel extends Scorecard {
   bads: number;
   /** The training options that shape the model (not the target, exclusions or scaling). */
   options: Pick<TrainOptions, 'folds' | 'seed' | 'binning' | 'minIv' | 'l2' | 'smoothing'> &
-    Partial<Pick<TrainOptions, 'selection' | 'missingPolicy' | 'complexity' | 'coding' | 'boost'>>;
+    Partial<Pick<TrainOptions, 'selection' | 'missingPolicy' | 'complexity' | 'coding' | 'ratios' | 'boost'>>;
   /** What inner cross-validation chose for the final model (null when complexity is fixed). */
   complexity?: Complexity | null;
   screening: FeatureScreen[];
@@ -215,6 +220,7 @@ function fitOnce(
           binning: { ...opts.binning, maxBins: complexity.maxBins },
           l2: complexity.l2,
           coding: complexity.coding ?? opts.coding,
+          ratios: complexity.ratios ?? opts.ratios,
         }
       : opts;
     const { card, screening } = fitScorecard(prepared, y, rows, tuned);
@@ -338,6 +344,7 @@ export function runFold(prep: Prepared, k: number): FoldOutcome {
           maxBins: complexity.maxBins,
           l2: complexity.l2,
           ...(complexity.coding ? { coding: complexity.coding } : {}),
+          ...(complexity.ratios !== undefined ? { ratios: complexity.ratios } : {}),
           ...(complexity.rounds ? { rounds: complexity.rounds } : {}),
         }
       : {}),
@@ -408,6 +415,7 @@ export function finishTraining(
       missingPolicy: opts.missingPolicy,
       complexity: opts.complexity,
       coding: opts.coding,
+      ratios: opts.ratios,
       ...(opts.model === 'boosted' ? { boost: opts.boost } : {}),
     },
     complexity,

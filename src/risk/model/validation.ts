@@ -6,6 +6,7 @@
 import { assignBin } from './binning.ts';
 import type { Column, Dataset } from './csv.ts';
 import { PSI_FLOOR, psi } from './metrics.ts';
+import { ratioColumnOf } from './ratios.ts';
 import type { GradeCut, ScorecardFeature } from './scorecard.ts';
 import type { FoldFeature } from './train.ts';
 
@@ -97,7 +98,9 @@ export function vif(columns: readonly ArrayLike<number>[]): number[] {
 
 /** Each feature's bin per row of `rows` (indices into the dataset). */
 export function binIndexes(f: ScorecardFeature, data: Dataset, rows: readonly number[]): Int32Array {
-  const column = data.columns.find((c: Column) => c.name === f.name);
+  const column = f.ratio
+    ? ratioColumnOf(data.columns, f.ratio)
+    : data.columns.find((c: Column) => c.name === f.name);
   const out = new Int32Array(rows.length);
   rows.forEach((r, i) => {
     out[i] = assignBin(f, column ? (column.values[r] ?? null) : null);
