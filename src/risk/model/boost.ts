@@ -61,6 +61,8 @@ export const DEFAULT_BOOST: BoostOptions = {
 /** Rounds between the inner held-out AUC checks that choose the number of rounds. */
 export const BOOST_CHECKPOINT_ROUNDS = 10;
 export const BOOST_INNER_FOLDS = 3;
+/** Checkpoints without a new best inner AUC after which boosting stops growing (200 rounds). */
+export const BOOST_PATIENCE_CHECKPOINTS = 20;
 /** A stump must reduce the loss by at least this much (second-order gain) to be taken. */
 const MIN_SPLIT_GAIN = 1e-9;
 
@@ -229,8 +231,10 @@ function restrictTo(features: BoostFeature[], positions: Int32Array): BoostFeatu
 }
 
 /**
- * Mean held-out AUC per checkpoint (every BOOST_CHECKPOINT_ROUNDS rounds) over inner folds, then
- * the number of rounds with the best of them (the fewest on a tie).
+ * Mean held-out AUC per checkpoint (every BOOST_CHECKPOINT_ROUNDS rounds) over inner folds grown
+ * side by side, then the number of rounds with the best of them (the fewest on a tie). Growing stops
+ * once BOOST_PATIENCE_CHECKPOINTS checkpoints in a row have not beaten the best (early stopping):
+ * the rounds past a peak that long are not chosen, and their cost was most of the training time.
  */
 function innerRounds(
   features: BoostFeature[],
@@ -240,28 +244,38 @@ function innerRounds(
 ): { rounds: number; innerAuc: number } {
   const folds = stratifiedFolds(yRows, BOOST_INNER_FOLDS, seed);
   const checkpoints = Math.max(1, Math.floor(opts.maxRounds / BOOST_CHECKPOINT_ROUNDS));
-  const total = new Float64Array(checkpoints);
-  for (let k = 0; k < BOOST_INNER_FOLDS; k++) {
+  const inner = Array.from({ length: BOOST_INNER_FOLDS }, (_, k) => {
     const positions = Array.from(yRows, (_, i) => i);
     const learn = Int32Array.from(positions.filter((i) => folds[i] !== k));
     const test = positions.filter((i) => folds[i] === k);
-    const testGood = test.map((i) => yRows[i] === 0);
-    const learning = restrictTo(features, learn);
-    const state = startBooster(features, yRows);
-    let live = true;
-    for (let c = 0; c < checkpoints; c++) {
-      for (let r = 0; r < BOOST_CHECKPOINT_ROUNDS && live; r++)
-        live = boostRound(features, learning, state, learn, yRows, opts);
+    return {
+      learn,
+      test,
+      testGood: test.map((i) => yRows[i] === 0),
+      learning: restrictTo(features, learn),
+      state: startBooster(features, yRows),
+      live: true,
+    };
+  });
+  let best = 0;
+  let bestTotal = Number.NEGATIVE_INFINITY;
+  for (let c = 0; c < checkpoints && c - best <= BOOST_PATIENCE_CHECKPOINTS; c++) {
+    let total = 0;
+    for (const f of inner) {
+      for (let r = 0; r < BOOST_CHECKPOINT_ROUNDS && f.live; r++)
+        f.live = boostRound(features, f.learning, f.state, f.learn, yRows, opts);
       // scores rise with safety, as points do: the negative log-odds of bad
-      total[c]! += auc(
-        test.map((i) => -state.eta[i]!),
-        testGood,
+      total += auc(
+        f.test.map((i) => -f.state.eta[i]!),
+        f.testGood,
       );
     }
+    if (total > bestTotal + 1e-12) {
+      best = c;
+      bestTotal = total;
+    }
   }
-  let best = 0;
-  for (let c = 1; c < checkpoints; c++) if (total[c]! > total[best]! + 1e-12) best = c;
-  return { rounds: (best + 1) * BOOST_CHECKPOINT_ROUNDS, innerAuc: total[best]! / BOOST_INNER_FOLDS };
+  return { rounds: (best + 1) * BOOST_CHECKPOINT_ROUNDS, innerAuc: bestTotal / BOOST_INNER_FOLDS };
 }
 
 export interface BoostedFit {
