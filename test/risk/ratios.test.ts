@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEFAULT_BOOST, fitBoosted } from '../../src/risk/model/boost.ts';
 import type { Dataset } from '../../src/risk/model/csv.ts';
 import { mulberry32 } from '../../src/risk/model/cv.ts';
 import { fitScorecard } from '../../src/risk/model/fit.ts';
@@ -93,5 +94,29 @@ describe('ratio features for suppressor pairs', () => {
     const feature = card.features.find((f) => f.ratio)!;
     const missing = scoreRow(card, { balance: '100', limit: '0', noise: 0 });
     assert.equal(missing.bins[feature.name], feature.bins[feature.missingBin]!.label);
+  });
+});
+
+describe('the boosted model guided by the WoE fit', () => {
+  const { data, y } = utilisationData(2000, 5);
+  const rows = Array.from({ length: 2000 }, (_, i) => i);
+  const prepared = prepareColumns(data.columns, DEFAULT_TRAIN.binning, rows);
+  const opts = { ...DEFAULT_TRAIN, boost: { ...DEFAULT_BOOST, maxRounds: 300 } };
+  const boosted = fitBoosted(prepared, y, rows, opts, 1);
+
+  it('splits on the ratio the WoE fit offered, and leaves the suppressor free of its univariate trend', () => {
+    const ratio = boosted.card.features.find((f) => f.name === 'balance/limit');
+    assert.ok(ratio?.ratio, 'the boosted model uses balance / limit');
+    assert.match(boosted.screening.find((s) => s.feature === 'balance')!.note, /stumps$|no stump/);
+    const withoutRatios = fitBoosted(prepared, y, rows, { ...opts, ratios: false }, 1);
+    assert.equal(
+      withoutRatios.card.features.find((f) => f.name === 'balance/limit'),
+      undefined,
+    );
+    // Alone a bigger balance looks safer; given the limit it is riskier, and the booster may say so.
+    const balance = withoutRatios.card.features.find((f) => f.name === 'balance');
+    assert.ok(balance, 'the suppressor takes stumps');
+    const values = balance.bins.filter((b) => !b.missing && b.special === undefined);
+    assert.ok(values[0]!.points > values.at(-1)!.points, JSON.stringify(values.map((b) => b.points)));
   });
 });

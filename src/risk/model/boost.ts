@@ -23,17 +23,10 @@ import {
   FINE_PREBINS,
 } from './binning.ts';
 import { stratifiedFolds } from './cv.ts';
-import type { FeatureScreen, PreparedColumn } from './fit.ts';
+import { type FeatureScreen, type FitOptions, fitScorecard, type PreparedColumn } from './fit.ts';
 import { sigmoid } from './logistic.ts';
 import { auc } from './metrics.ts';
-import {
-  buildScorecard,
-  gradeCuts,
-  type MissingPolicy,
-  type Scaling,
-  type Scorecard,
-  slopeOnWoe,
-} from './scorecard.ts';
+import { buildScorecard, gradeCuts, type Scorecard, slopeOnWoe } from './scorecard.ts';
 import { woeTable } from './woe.ts';
 
 export type BoostMonotone = 'auto' | 'none';
@@ -78,16 +71,21 @@ interface BoostFeature {
   direction: number;
 }
 
-export interface BoostFitOptions {
-  binning: BinningOptions;
+export interface BoostFitOptions extends FitOptions {
   boost: BoostOptions;
-  scaling: Scaling;
-  missingPolicy: MissingPolicy;
 }
 
 /** The trend the optimal scorecard binning finds, as a constraint direction (0: none). */
-function trendOf(p: PreparedColumn, y: Uint8Array, rows: number[], opts: BoostFitOptions): number {
+function trendOf(
+  p: PreparedColumn,
+  y: Uint8Array,
+  rows: number[],
+  opts: BoostFitOptions,
+  reversed: ReadonlySet<string>,
+): number {
   if (opts.boost.monotone === 'none' || p.column.kind !== 'numeric' || p.codes) return 0;
+  // A suppressor's trend on its own is the opposite of its effect given the others: no constraint.
+  if (reversed.has(p.column.name)) return 0;
   const { shape } = binNumeric(p.column.name, p.column.values, y, rows, {
     ...opts.binning,
     method: 'optimal',
@@ -95,18 +93,26 @@ function trendOf(p: PreparedColumn, y: Uint8Array, rows: number[], opts: BoostFi
   return shape === 'ascending' ? 1 : shape === 'descending' ? -1 : 0;
 }
 
-function boostFeatures(prepared: PreparedColumn[], y: Uint8Array, rows: number[], opts: BoostFitOptions) {
+function boostFeatures(
+  prepared: PreparedColumn[],
+  y: Uint8Array,
+  rows: number[],
+  opts: BoostFitOptions,
+  reversed: ReadonlySet<string>,
+) {
   const fine: BinningOptions = { ...opts.binning, method: 'fine', maxBins: FINE_PREBINS };
   return prepared.map((p): BoostFeature => {
     const c = p.column;
     const binning =
       c.kind === 'categorical'
         ? binCategorical(c.name, c.values, y, rows, fine)
-        : binNumeric(c.name, c.values, y, rows, fine);
+        : p.ratio
+          ? { ...binNumeric(c.name, c.values, y, rows, { ...fine, specialValues: [] }), ratio: p.ratio }
+          : binNumeric(c.name, c.values, y, rows, fine);
     const numericValueBins = binning.bins.length - (binning.specials?.length ?? 0) - 1;
     const valueBins = c.kind === 'categorical' ? binning.bins.length - 1 : numericValueBins;
     const binOfRow = Int32Array.from(rows, (r) => assignBin(binning, c.values[r] ?? null));
-    return { prepared: p, binning, binOfRow, valueBins, direction: trendOf(p, y, rows, opts) };
+    return { prepared: p, binning, binOfRow, valueBins, direction: trendOf(p, y, rows, opts, reversed) };
   });
 }
 
@@ -286,6 +292,33 @@ export interface BoostedFit {
   innerAuc: number;
 }
 
+/**
+ * What the WoE scorecard fit on the same rows tells the booster: which features are suppressors
+ * (their univariate trend is no constraint) and the ratio features it offered for them (extra
+ * features the stumps may split on, when ratios are on).
+ */
+function scorecardGuide(
+  prepared: PreparedColumn[],
+  y: Uint8Array,
+  rows: number[],
+  opts: BoostFitOptions,
+): { reversed: Set<string>; ratios: PreparedColumn[] } {
+  const needed = opts.ratios || opts.boost.monotone === 'auto';
+  if (!needed) return { reversed: new Set(), ratios: [] };
+  let fitted: ReturnType<typeof fitScorecard>;
+  try {
+    fitted = fitScorecard(prepared, y, rows, { ...opts, selection: 'l2', coding: 'woe' });
+  } catch (err) {
+    // No feature the scorecard could use: the booster goes unguided (and finds no stump either).
+    if (err instanceof RangeError) return { reversed: new Set(), ratios: [] };
+    throw err;
+  }
+  return {
+    reversed: new Set(fitted.screening.filter((s) => s.partner !== undefined).map((s) => s.feature)),
+    ratios: fitted.chosen.filter((c) => c.prepared.ratio).map((c) => c.prepared),
+  };
+}
+
 /** Boosts on `rows`, the rounds chosen by inner cross-validation, and writes the points table. */
 export function fitBoosted(
   prepared: PreparedColumn[],
@@ -294,7 +327,8 @@ export function fitBoosted(
   opts: BoostFitOptions,
   seed: number,
 ): BoostedFit {
-  const features = boostFeatures(prepared, y, rows, opts);
+  const guide = scorecardGuide(prepared, y, rows, opts);
+  const features = boostFeatures([...prepared, ...guide.ratios], y, rows, opts, guide.reversed);
   const yRows = Uint8Array.from(rows, (r) => y[r]!);
   const { rounds, innerAuc } = innerRounds(features, yRows, opts.boost, seed);
   const state = startBooster(features, yRows);

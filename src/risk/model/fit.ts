@@ -105,6 +105,8 @@ export interface PreparedColumn {
   sorted: Int32Array | null;
   /** Integer columns of few levels: the values as text, for binning as categories. */
   codes: (string | null)[] | null;
+  /** A ratio feature's definition (its column is computed from two others, ratios.ts). */
+  ratio?: RatioOf;
 }
 
 export interface Candidate {
@@ -491,7 +493,7 @@ function ratioCandidates(
     const bins = { ...binNumeric(column.name, column.values, y, rows, binning, sorted), ratio: def };
     const { woe, iv } = woeTable(bins.bins, opts.smoothing);
     const binOfRow = assignBins(bins, column.values, rows);
-    return { prepared: { column, sorted, codes: null }, binning: bins, woe, iv, binOfRow };
+    return { prepared: { column, sorted, codes: null, ratio: def }, binning: bins, woe, iv, binOfRow };
   });
   // The ratio is offered for its own signal: the strongest ones, the earlier pair on a tie.
   return ratios
