@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_BOOST, fitBoosted } from '../../src/risk/model/boost.ts';
 import type { Dataset } from '../../src/risk/model/csv.ts';
 import { mulberry32 } from '../../src/risk/model/cv.ts';
-import { fitScorecard } from '../../src/risk/model/fit.ts';
+import { fitScorecard, SUPPRESSOR_PROBE_MAX_ROWS } from '../../src/risk/model/fit.ts';
 import { auc } from '../../src/risk/model/metrics.ts';
 import { ratioOfRow, ratioValue } from '../../src/risk/model/ratios.ts';
 import { scoreRow } from '../../src/risk/model/scorecard.ts';
@@ -82,6 +82,16 @@ describe('ratio features for suppressor pairs', () => {
     assert.ok(ratio.coefficient < 0, 'utilisation is read the normal way round');
     assert.match(withRatios.fitted.screening.find((s) => s.feature === 'balance/limit')!.note, /ratio of/);
     assert.ok(withRatios.auc > without.auc + 0.01, `${withRatios.auc} vs ${without.auc}`);
+  });
+
+  it('looks for suppressors on a sample above SUPPRESSOR_PROBE_MAX_ROWS and still offers the ratio', () => {
+    const rowCount = SUPPRESSOR_PROBE_MAX_ROWS + 10_000;
+    const big = utilisationData(rowCount, 3);
+    const all = Array.from({ length: rowCount }, (_, i) => i);
+    const columns = prepareColumns(big.data.columns, DEFAULT_TRAIN.binning, all);
+    const fitted = fitScorecard(columns, big.y, all, { ...opts, ratios: true });
+    assert.ok(fitted.card.features.some((f) => f.name === 'balance/limit'));
+    assert.equal(fitted.screening.find((s) => s.feature === 'balance')!.partner, 'limit');
   });
 
   it('scores a row from its raw cells as the training columns do, a zero limit as missing', () => {

@@ -46,6 +46,8 @@ import { woeTable } from './woe.ts';
 export const MAX_CODE_LEVELS = 12;
 /** Codes win when their held-out IV beats the numeric binning's by this share. */
 export const CODED_MIN_IV_GAIN = 0.05;
+/** Above this many fit rows, suppressors are looked for on a systematic sample of this many. */
+export const SUPPRESSOR_PROBE_MAX_ROWS = 50_000;
 /** A feature under this IV carries nothing a fit could use; it is not offered to selection. */
 export const MIN_CANDIDATE_IV = 0.001;
 
@@ -512,9 +514,23 @@ interface Selected {
   suppressed: Map<string, string>;
 }
 
+/** The candidates on every `step`-th fit row: a systematic sample for the suppressor probe. */
+function sampled(candidates: readonly Candidate[], yRows: Uint8Array, step: number) {
+  const positions = Int32Array.from({ length: Math.ceil(yRows.length / step) }, (_, i) => i * step);
+  return {
+    candidates: candidates.map((c) => ({
+      ...c,
+      binOfRow: Int32Array.from(positions, (i) => c.binOfRow[i]!),
+    })),
+    yRows: Uint8Array.from(positions, (i) => yRows[i]!),
+  };
+}
+
 /**
  * Selection on the multivariate fit; when ratios are offered and it finds suppressors, their ratio
- * candidates join the pool and selection runs again on it.
+ * candidates join the pool and selection runs again on it. On a large fit the suppressors are looked
+ * for on a systematic sample of SUPPRESSOR_PROBE_MAX_ROWS rows (their signs are settled long before
+ * that), so the full rows are fitted once, ratios included, instead of twice.
  */
 function selectFeatures(
   candidates: Candidate[],
@@ -525,17 +541,26 @@ function selectFeatures(
   opts: FitOptions,
 ): Selected {
   const select = opts.selection === 'iv' ? screenBySign : opts.selection === 'stepwise' ? backward : keepAll;
-  const first = select(start, yRows, opts.l2);
   // The 'iv' selection drops reversed weights instead of reading them: no suppressors to pair.
-  if (opts.selection === 'iv') return { all: candidates, ...first, suppressed: new Map() };
-  const suppressed = suppressors(first.chosen, first.fit);
-  const ratios = opts.ratios ? ratioCandidates(first.chosen, first.fit, y, rows, opts) : [];
-  if (ratios.length === 0) return { all: candidates, ...first, suppressed };
-  const threshold = MIN_CANDIDATE_IV;
-  const again = select([...start, ...ratios.filter((c) => c.iv >= threshold)], yRows, opts.l2);
+  if (opts.selection === 'iv')
+    return { all: candidates, ...select(start, yRows, opts.l2), suppressed: new Map() };
+  const full =
+    rows.length <= SUPPRESSOR_PROBE_MAX_ROWS || !opts.ratios ? select(start, yRows, opts.l2) : null;
+  if (full && !opts.ratios)
+    return { all: candidates, ...full, suppressed: suppressors(full.chosen, full.fit) };
+  const probe =
+    full ??
+    (() => {
+      const sample = sampled(start, yRows, Math.ceil(rows.length / SUPPRESSOR_PROBE_MAX_ROWS));
+      return select(sample.candidates, sample.yRows, opts.l2);
+    })();
+  const suppressed = suppressors(probe.chosen, probe.fit);
+  const ratios = opts.ratios ? ratioCandidates(probe.chosen, probe.fit, y, rows, opts) : [];
+  if (full && ratios.length === 0) return { all: candidates, ...full, suppressed };
+  const final = select([...start, ...ratios.filter((c) => c.iv >= MIN_CANDIDATE_IV)], yRows, opts.l2);
   // Suppressors of either fit are listed; the first fit's partner is the pair the ratios came from.
-  const listed = new Map([...suppressors(again.chosen, again.fit), ...suppressed]);
-  return { all: [...candidates, ...ratios], ...again, suppressed: listed };
+  const listed = new Map([...suppressors(final.chosen, final.fit), ...suppressed]);
+  return { all: [...candidates, ...ratios], ...final, suppressed: listed };
 }
 
 /** fitScorecard on candidates already binned on these rows (inner CV reuses them across penalties). */

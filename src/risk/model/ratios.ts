@@ -24,9 +24,9 @@ export interface RatioOf {
 /** Partners tried per suppressor: the normally signed features its WoE correlates with most. */
 export const RATIO_PARTNERS = 3;
 /** Most suppressor pairs one fit computes a ratio for (the largest reversed weights first). */
-export const MAX_RATIO_PAIRS = 12;
+export const MAX_RATIO_PAIRS = 8;
 /** Most ratio candidates one fit offers: those of the highest information value. */
-export const MAX_RATIO_CANDIDATES = 6;
+export const MAX_RATIO_CANDIDATES = 4;
 
 export function ratioName(r: Pick<RatioOf, 'numerator' | 'denominator'>): string {
   return `${r.numerator}/${r.denominator}`;
