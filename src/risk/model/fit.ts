@@ -466,43 +466,48 @@ function ratioPairs(chosen: readonly Candidate[], fit: LogisticFit): [Candidate,
   return pairs.slice(0, MAX_RATIO_PAIRS);
 }
 
+/** A ratio's column, binned and weighted on `rows` like any candidate. */
+function ratioCandidate(
+  s: Candidate,
+  p: Candidate,
+  y: Uint8Array,
+  rows: number[],
+  opts: FitOptions,
+): Candidate {
+  const def: RatioOf = {
+    numerator: s.prepared.column.name,
+    denominator: p.prepared.column.name,
+    specialValues: [...opts.binning.specialValues],
+  };
+  const column = ratioColumn(s.prepared.column as NumericColumn, p.prepared.column as NumericColumn, def);
+  // Ratios are their own measurements: the declared special codes belong to the parts.
+  const binning: BinningOptions = { ...opts.binning, specialValues: [] };
+  const sorted = sortedPresentRows(column.values, rows);
+  const bins = { ...binNumeric(column.name, column.values, y, rows, binning, sorted), ratio: def };
+  const { woe, iv } = woeTable(bins.bins, opts.smoothing);
+  const binOfRow = assignBins(bins, column.values, rows);
+  return { prepared: { column, sorted, codes: null, ratio: def }, binning: bins, woe, iv, binOfRow };
+}
+
 /**
- * Ratio candidates for the suppressor pairs of a fit, binned and weighted on the fit rows like any
- * candidate; the MAX_RATIO_CANDIDATES of highest information value are offered.
+ * Ratio candidates for the suppressor pairs of a fit: every pair's ratio is binned on `rankRows`
+ * (the probe's rows) and the MAX_RATIO_CANDIDATES of highest information value, the earlier pair
+ * on a tie, are offered, binned on the fit rows when those are more.
  */
 function ratioCandidates(
   chosen: readonly Candidate[],
   fit: LogisticFit,
   y: Uint8Array,
+  rankRows: number[],
   rows: number[],
   opts: FitOptions,
 ): Candidate[] {
-  const pairs = ratioPairs(chosen, fit).map(([s, p]) => ({ s: { c: s }, p }));
-  // Ratios are their own measurements: the declared special codes belong to the parts.
-  const binning: BinningOptions = { ...opts.binning, specialValues: [] };
-  const ratios = pairs.map(({ s, p }): Candidate => {
-    const def: RatioOf = {
-      numerator: s!.c.prepared.column.name,
-      denominator: p!.prepared.column.name,
-      specialValues: [...opts.binning.specialValues],
-    };
-    const column = ratioColumn(
-      s!.c.prepared.column as NumericColumn,
-      p!.prepared.column as NumericColumn,
-      def,
-    );
-    const sorted = sortedPresentRows(column.values, rows);
-    const bins = { ...binNumeric(column.name, column.values, y, rows, binning, sorted), ratio: def };
-    const { woe, iv } = woeTable(bins.bins, opts.smoothing);
-    const binOfRow = assignBins(bins, column.values, rows);
-    return { prepared: { column, sorted, codes: null, ratio: def }, binning: bins, woe, iv, binOfRow };
-  });
-  // The ratio is offered for its own signal: the strongest ones, the earlier pair on a tie.
-  return ratios
-    .map((c, i) => ({ c, i }))
+  const pairs = ratioPairs(chosen, fit);
+  const ranked = pairs
+    .map(([s, p], i) => ({ s, p, i, c: ratioCandidate(s, p, y, rankRows, opts) }))
     .sort((a, b) => b.c.iv - a.c.iv || a.i - b.i)
-    .slice(0, MAX_RATIO_CANDIDATES)
-    .map(({ c }) => c);
+    .slice(0, MAX_RATIO_CANDIDATES);
+  return ranked.map(({ s, p, c }) => (rankRows === rows ? c : ratioCandidate(s, p, y, rows, opts)));
 }
 
 interface Selected {
@@ -515,9 +520,10 @@ interface Selected {
 }
 
 /** The candidates on every `step`-th fit row: a systematic sample for the suppressor probe. */
-function sampled(candidates: readonly Candidate[], yRows: Uint8Array, step: number) {
+function sampled(candidates: readonly Candidate[], rows: number[], yRows: Uint8Array, step: number) {
   const positions = Int32Array.from({ length: Math.ceil(yRows.length / step) }, (_, i) => i * step);
   return {
+    rows: Array.from(positions, (i) => rows[i]!),
     candidates: candidates.map((c) => ({
       ...c,
       binOfRow: Int32Array.from(positions, (i) => c.binOfRow[i]!),
@@ -548,14 +554,12 @@ function selectFeatures(
     rows.length <= SUPPRESSOR_PROBE_MAX_ROWS || !opts.ratios ? select(start, yRows, opts.l2) : null;
   if (full && !opts.ratios)
     return { all: candidates, ...full, suppressed: suppressors(full.chosen, full.fit) };
-  const probe =
-    full ??
-    (() => {
-      const sample = sampled(start, yRows, Math.ceil(rows.length / SUPPRESSOR_PROBE_MAX_ROWS));
-      return select(sample.candidates, sample.yRows, opts.l2);
-    })();
+  const sample = full
+    ? null
+    : sampled(start, rows, yRows, Math.ceil(rows.length / SUPPRESSOR_PROBE_MAX_ROWS));
+  const probe = full ?? select(sample!.candidates, sample!.yRows, opts.l2);
   const suppressed = suppressors(probe.chosen, probe.fit);
-  const ratios = opts.ratios ? ratioCandidates(probe.chosen, probe.fit, y, rows, opts) : [];
+  const ratios = ratioCandidates(probe.chosen, probe.fit, y, sample?.rows ?? rows, rows, opts);
   if (full && ratios.length === 0) return { all: candidates, ...full, suppressed };
   const final = select([...start, ...ratios.filter((c) => c.iv >= MIN_CANDIDATE_IV)], yRows, opts.l2);
   // Suppressors of either fit are listed; the first fit's partner is the pair the ratios came from.

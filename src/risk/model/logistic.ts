@@ -285,11 +285,13 @@ function fitProblem(
   let current = objective(beta);
   let iterations = 0;
   let converged = false;
+  let lastFactor: Float64Array | null = null;
   while (iterations < opts.maxIterations) {
     iterations++;
     const { h, g } = hessianAt(beta);
     const l = cholesky(h, p);
     if (!l) throw new Error('logistic regression: Hessian is singular (use an L2 penalty > 0)');
+    lastFactor = l;
     const step = choleskySolve(l, p, g);
     let scale = 1;
     let next = beta.map((b, j) => b + step[j]!);
@@ -309,8 +311,9 @@ function fitProblem(
     }
   }
 
-  const { h } = hessianAt(beta);
-  const l = cholesky(h, p);
+  // Converged, the last step's Hessian was taken where no coefficient is more than the tolerance
+  // away: its standard errors are the solution's, without another pass over the rows.
+  const l = converged ? lastFactor : cholesky(hessianAt(beta).h, p);
   if (!l) throw new Error('logistic regression: Hessian is singular at the solution');
   const se = standardErrors(l, p);
   let penalty = 0;
