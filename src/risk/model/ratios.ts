@@ -26,7 +26,7 @@ export const RATIO_PARTNERS = 3;
 /** Most suppressor pairs one fit computes a ratio for (the largest reversed weights first). */
 export const MAX_RATIO_PAIRS = 8;
 /** Most ratio candidates one fit offers: those of the highest information value. */
-export const MAX_RATIO_CANDIDATES = 4;
+export const MAX_RATIO_CANDIDATES = 3;
 
 export function ratioName(r: Pick<RatioOf, 'numerator' | 'denominator'>): string {
   return `${r.numerator}/${r.denominator}`;
