@@ -83,11 +83,6 @@ export interface FitOptions {
   missingPolicy: MissingPolicy;
   /** Offer suppressor / partner ratios as candidates (ratios.ts); inner CV decides when tuned. */
   ratios: boolean;
-  /**
-   * Ratio candidates already binned on this fit's rows with these binning options, by name: inner
-   * CV fits every penalty on the same rows and bins, and reuses them.
-   */
-  ratioCache?: Map<string, Candidate>;
 }
 
 export interface FeatureScreen {
@@ -508,25 +503,16 @@ function ratioCandidates(
   opts: FitOptions,
 ): Candidate[] {
   const pairs = ratioPairs(chosen, fit);
-  const cache = opts.ratioCache;
-  const onFitRows = (s: Candidate, p: Candidate): Candidate => {
-    const name = ratioName({ numerator: s.prepared.column.name, denominator: p.prepared.column.name });
-    const known = cache?.get(name);
-    if (known) return known;
-    const built = ratioCandidate(s, p, y, rows, opts);
-    cache?.set(name, built);
-    return built;
-  };
   const ranked = pairs
     .map(([s, p], i) => ({
       s,
       p,
       i,
-      c: rankRows === rows ? onFitRows(s, p) : ratioCandidate(s, p, y, rankRows, opts),
+      c: ratioCandidate(s, p, y, rankRows, opts),
     }))
     .sort((a, b) => b.c.iv - a.c.iv || a.i - b.i)
     .slice(0, MAX_RATIO_CANDIDATES);
-  return ranked.map(({ s, p, c }) => (rankRows === rows ? c : onFitRows(s, p)));
+  return ranked.map(({ s, p, c }) => (rankRows === rows ? c : ratioCandidate(s, p, y, rows, opts)));
 }
 
 interface Selected {
