@@ -87,36 +87,22 @@ interface Problem {
   l2: number;
   /** Rows start .. start+count-1 of the design, row-major (valid until the next call). */
   block: (start: number, count: number) => Float64Array;
-  /** x . b of rows start .. start+count-1 into eta, each summed in column order as block's rows would be. */
-  linear: (b: Float64Array, start: number, count: number, eta: Float64Array) => void;
 }
 
 /** Rows per block of a binned design: 1024 rows of 24 doubles are 192 KB. */
 export const DESIGN_BLOCK_ROWS = 1024;
 
-function flatDesign(x: Float64Array, p: number): Pick<Problem, 'block' | 'linear'> {
+function flatDesign(x: Float64Array, p: number): Pick<Problem, 'block'> {
   return {
     block: (start, count) => x.subarray(start * p, (start + count) * p),
-    linear: (b, start, count, eta) => {
-      for (let i = 0; i < count; i++) {
-        const at = (start + i) * p;
-        let sum = 0;
-        for (let j = 0; j < p; j++) sum += x[at + j]! * b[j]!;
-        eta[i] = sum;
-      }
-    },
   };
 }
 
-/**
- * A binned design: feature j of row i is valueOfBin[j][binOfRow[j][i]]. x . b is summed from
- * per-bin products (valueOfBin[j][a] * b[j], the very product a row would compute), a column at a
- * time but in the same order per row, so it is the same number as the row-major sum.
- */
+/** A binned design: feature j of row i is valueOfBin[j][binOfRow[j][i]], filled a block at a time. */
 function binnedDesign(
   binOfRow: readonly Int32Array[],
   valueOfBin: readonly Float64Array[],
-): Pick<Problem, 'block' | 'linear'> {
+): Pick<Problem, 'block'> {
   const p = binOfRow.length + 1;
   const scratch = new Float64Array(DESIGN_BLOCK_ROWS * p);
   return {
@@ -128,37 +114,13 @@ function binnedDesign(
       });
       return scratch;
     },
-    linear: (b, start, count, eta) => {
-      // 0 + 1 * b0, as the row-major sum starts
-      eta.fill(0 + 1 * b[0]!, 0, count);
-      binOfRow.forEach((bins, j) => {
-        const product = valueOfBin[j]!.map((v) => v * b[j + 1]!);
-        for (let i = 0; i < count; i++) eta[i]! += product[bins[start + i]!]!;
-      });
-    },
   };
 }
 
-/** The log-likelihood less the L2 penalty (the intercept is not penalised). */
-function penalisedLogLikelihood({ n, y, p, l2, linear }: Problem, b: Float64Array): number {
-  let ll = 0;
-  const etas = new Float64Array(DESIGN_BLOCK_ROWS);
-  for (let start = 0; start < n; start += DESIGN_BLOCK_ROWS) {
-    const count = Math.min(DESIGN_BLOCK_ROWS, n - start);
-    linear(b, start, count, etas);
-    for (let i = 0; i < count; i++) {
-      const eta = etas[i]!;
-      // log(1 + e^eta) computed without overflow
-      const softplus = eta > 0 ? eta + Math.log1p(Math.exp(-eta)) : Math.log1p(Math.exp(eta));
-      ll += y[start + i]! * eta - softplus;
-    }
-  }
-  let penalty = 0;
-  for (let j = 1; j < p; j++) penalty += b[j]! * b[j]!;
-  return ll - (l2 / 2) * penalty;
-}
-
-/** Adds one block's rows to the gradient and the (lower half of the) negative Hessian. */
+/**
+ * Adds one block's rows to the gradient, the (lower half of the) negative Hessian and the
+ * log-likelihood.
+ */
 function accumulate(
   x: Float64Array,
   y: ArrayLike<number>,
@@ -166,13 +128,15 @@ function accumulate(
   count: number,
   p: number,
   b: Float64Array,
-  out: { h: Float64Array; g: Float64Array },
+  out: { h: Float64Array; g: Float64Array; ll: number },
 ): void {
   const { h, g } = out;
   for (let i = 0; i < count; i++) {
     const at = i * p;
     let eta = 0;
     for (let j = 0; j < p; j++) eta += x[at + j]! * b[j]!;
+    const softplus = eta > 0 ? eta + Math.log1p(Math.exp(-eta)) : Math.log1p(Math.exp(eta));
+    out.ll += y[offset + i]! * eta - softplus;
     const mu = sigmoid(eta);
     const w = mu * (1 - mu);
     const r = y[offset + i]! - mu;
@@ -185,23 +149,25 @@ function accumulate(
   }
 }
 
-/** The gradient and the negative Hessian of the penalised log-likelihood at b. */
+/** The penalised log-likelihood, its gradient and its negative Hessian at b: one pass over the rows. */
 function gradientAndHessian(
   { n, y, p, l2, block }: Problem,
   b: Float64Array,
-): { h: Float64Array; g: Float64Array } {
-  const out = { h: new Float64Array(p * p), g: new Float64Array(p) };
+): { h: Float64Array; g: Float64Array; value: number } {
+  const out = { h: new Float64Array(p * p), g: new Float64Array(p), ll: 0 };
   const { h, g } = out;
   for (let start = 0; start < n; start += DESIGN_BLOCK_ROWS) {
     const count = Math.min(DESIGN_BLOCK_ROWS, n - start);
     accumulate(block(start, count), y, start, count, p, b, out);
   }
   for (let j = 0; j < p; j++) for (let k = 0; k < j; k++) h[k * p + j] = h[j * p + k]!;
+  let penalty = 0;
   for (let j = 1; j < p; j++) {
     h[j * p + j]! += l2;
     g[j]! -= l2 * b[j]!;
+    penalty += b[j]! * b[j]!;
   }
-  return { h, g };
+  return { h, g, value: out.ll - (l2 / 2) * penalty };
 }
 
 /** Standard errors: square roots of the diagonal of the inverse Hessian, from its Cholesky factor. */
@@ -267,7 +233,7 @@ function fitProblem(
   n: number,
   p: number,
   y: ArrayLike<number>,
-  design: Pick<Problem, 'block' | 'linear'>,
+  design: Pick<Problem, 'block'>,
   options: Partial<LogisticOptions>,
 ): LogisticFit {
   const opts = { ...DEFAULT_LOGISTIC, ...options };
@@ -279,41 +245,38 @@ function fitProblem(
   beta[0] = Math.log(base / (1 - base));
 
   const problem: Problem = { n, y, p, l2: opts.l2, ...design };
-  const objective = (b: Float64Array) => penalisedLogLikelihood(problem, b);
-  const hessianAt = (b: Float64Array) => gradientAndHessian(problem, b);
+  // One pass over the rows gives the objective, gradient and Hessian at a point, so a trial step's
+  // objective (is it an ascent?) comes with the next step's Hessian, and the converged point's
+  // Hessian gives the standard errors: one pass per Newton step.
+  const evaluate = (b: Float64Array) => gradientAndHessian(problem, b);
 
-  let current = objective(beta);
+  let state = evaluate(beta);
   let iterations = 0;
   let converged = false;
-  let lastFactor: Float64Array | null = null;
   while (iterations < opts.maxIterations) {
     iterations++;
-    const { h, g } = hessianAt(beta);
-    const l = cholesky(h, p);
+    const l = cholesky(state.h, p);
     if (!l) throw new Error('logistic regression: Hessian is singular (use an L2 penalty > 0)');
-    lastFactor = l;
-    const step = choleskySolve(l, p, g);
+    const step = choleskySolve(l, p, state.g);
     let scale = 1;
     let next = beta.map((b, j) => b + step[j]!);
-    let value = objective(next);
-    for (let halving = 0; value < current - 1e-12 && halving < MAX_STEP_HALVINGS; halving++) {
+    let trial = evaluate(next);
+    for (let halving = 0; trial.value < state.value - 1e-12 && halving < MAX_STEP_HALVINGS; halving++) {
       scale /= 2;
       next = beta.map((b, j) => b + scale * step[j]!);
-      value = objective(next);
+      trial = evaluate(next);
     }
     let moved = 0;
     for (let j = 0; j < p; j++) moved = Math.max(moved, Math.abs(next[j]! - beta[j]!));
     beta.set(next);
-    current = value;
+    state = trial;
     if (moved < opts.tolerance) {
       converged = true;
       break;
     }
   }
 
-  // Converged, the last step's Hessian was taken where no coefficient is more than the tolerance
-  // away: its standard errors are the solution's, without another pass over the rows.
-  const l = converged ? lastFactor : cholesky(hessianAt(beta).h, p);
+  const l = cholesky(state.h, p);
   if (!l) throw new Error('logistic regression: Hessian is singular at the solution');
   const se = standardErrors(l, p);
   let penalty = 0;
@@ -325,7 +288,7 @@ function fitProblem(
     stdErrors: Array.from(se.subarray(1)),
     iterations,
     converged,
-    logLikelihood: current + (opts.l2 / 2) * penalty,
+    logLikelihood: state.value + (opts.l2 / 2) * penalty,
   };
 }
 
@@ -340,7 +303,7 @@ export interface IndicatorDesign {
   columns: number;
 }
 
-function indicatorDesign({ active, k, columns }: IndicatorDesign): Pick<Problem, 'block' | 'linear'> {
+function indicatorDesign({ active, k, columns }: IndicatorDesign): Pick<Problem, 'block'> {
   const p = columns + 1;
   const scratch = new Float64Array(DESIGN_BLOCK_ROWS * p);
   return {
@@ -351,13 +314,6 @@ function indicatorDesign({ active, k, columns }: IndicatorDesign): Pick<Problem,
         for (let j = 0; j < k; j++) scratch[i * p + 1 + active[(start + i) * k + j]!] = 1;
       }
       return scratch;
-    },
-    linear: (b, start, count, eta) => {
-      for (let i = 0; i < count; i++) {
-        let sum = b[0]!;
-        for (let j = 0; j < k; j++) sum += b[1 + active[(start + i) * k + j]!]!;
-        eta[i] = sum;
-      }
     },
   };
 }
