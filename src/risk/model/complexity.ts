@@ -3,7 +3,8 @@
  * weight per bin) that give the best AUC under an inner cross-validation of the rows a fit is given
  * (inside each outer fold, so the outer AUC stays honest). Small data sets get fewer bins and more
  * shrinkage; large ones are not overfit by the defaults and skip the search (INNER_CV_MAX_ROWS),
- * which would only cost time there.
+ * which would only cost time there. Whether suppressor ratios are offered (ratios.ts) is tried once,
+ * at the best setting of the grid.
  */
 import type { BinningOptions } from './binning.ts';
 import { stratifiedFolds } from './cv.ts';
