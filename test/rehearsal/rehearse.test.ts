@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Api } from '../../src/api/server.ts';
+import { listReports } from '../../src/ops/reports.ts';
 import { cleanRehearsal } from '../../src/rehearsal/clean.ts';
 import { planRehearsal } from '../../src/rehearsal/plan.ts';
 import { DEFAULT_GUARD_RAILS, parseProfile } from '../../src/rehearsal/profile.ts';
@@ -37,6 +38,7 @@ describe('fenqi rehearse: plan, run, report, clean on the shadow side', () => {
   let prodSeed: Seed;
   let tablesBefore: Map<string, string>;
   let keysBefore: Map<string, string>;
+  let reportDir: string;
 
   const sides = () => ({
     shadow: d.shadow,
@@ -69,6 +71,7 @@ describe('fenqi rehearse: plan, run, report, clean on the shadow side', () => {
     prodSeed = await seed(d.platform.db.sql, 3);
     ({ app, shadowApi } = await rehearsalApi(d));
     apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    reportDir = tempDir('rehearsal-report');
     const admin = servers.redis.client('admin');
     tablesBefore = await tableChecksums(d.platform.db.sql);
     keysBefore = await redisChecksums(admin);
@@ -163,7 +166,7 @@ describe('fenqi rehearse: plan, run, report, clean on the shadow side', () => {
     assert.ok((await count(d.shadow.db.sql, 'orders')) >= accepted);
     await assertProductionUnchanged();
 
-    const file = path.join(tempDir('rehearsal-report'), 'spring-2027.html');
+    const file = path.join(reportDir, 'spring-2027.html');
     const { summary } = await reportOnShadow(d.shadow.db.sql, 'spring-2027', file);
     assert.equal(summary.sent, expectedSent);
     assert.equal(summary.accepted, accepted);
@@ -213,6 +216,18 @@ describe('fenqi rehearse: plan, run, report, clean on the shadow side', () => {
     assert.match(outcome.stopReason ?? '', /p99 above 0 ms for 2 s/);
     const run = await readRun(d.shadow.db.sql, 'guard-rail');
     assert.equal(run?.stopReason, outcome.stopReason);
+    await reportOnShadow(d.shadow.db.sql, 'guard-rail', path.join(reportDir, 'guard-rail.html'));
+    const listed = await listReports({ drill: path.join(reportDir, 'no-drills'), rehearsal: reportDir });
+    const spring = await readRun(d.shadow.db.sql, 'spring-2027');
+    assert.deepEqual(
+      listed.map((r) => [r.kind, r.date, r.outcome, r.files.map((f) => path.basename(f))]),
+      [
+        ['rehearsal', run?.startedAt.toISOString(), 'stopped', ['guard-rail.html', 'guard-rail.json']],
+        ['rehearsal', spring?.startedAt.toISOString(), 'completed', ['spring-2027.html', 'spring-2027.json']],
+      ],
+      'ops reports lists each rehearsal once, newest first, with its date and outcome',
+    );
+    assert.ok(listed[0]?.summary.startsWith(`stopped: ${outcome.stopReason}`), listed[0]?.summary);
     await assert.rejects(
       runOnSides(
         sides(),

@@ -221,7 +221,9 @@ export function register(program: Command): void {
 
   ops
     .command('reports')
-    .description('every drill and rehearsal report kept, newest first, as JSON lines')
+    .description(
+      'every drill and rehearsal run whose report is kept, newest first, as JSON lines: kind, date, outcome, summary, files',
+    )
     .option('--drills-dir <dir>', 'where drills write their reports', DEFAULT_REPORT_DIR)
     .option('--rehearsals-dir <dir>', 'where `fenqi rehearse report` writes', '.fenqi/rehearsals')
     .action(async (opts: { drillsDir: string; rehearsalsDir: string }) => {
