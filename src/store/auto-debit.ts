@@ -53,7 +53,7 @@ export async function addCard(
   await tx`
     insert into auto_debit_settings (customer_id, enabled, card_id) values (${customerId}, true, ${id})
     on conflict (customer_id) do update set card_id = coalesce(auto_debit_settings.card_id, excluded.card_id),
-      updated_at = now()`;
+      updated_at = excluded.updated_at`;
   return card;
 }
 
@@ -86,7 +86,8 @@ export async function setAutoDebit(
     throw new Refusal('CARD_REQUIRED', 'add a card before turning auto-debit on');
   await tx`
     insert into auto_debit_settings (customer_id, enabled, card_id) values (${customerId}, ${next.enabled}, ${next.cardId})
-    on conflict (customer_id) do update set enabled = excluded.enabled, card_id = excluded.card_id, updated_at = now()`;
+    on conflict (customer_id) do update set enabled = excluded.enabled, card_id = excluded.card_id,
+      updated_at = excluded.updated_at`;
   return next;
 }
 

@@ -159,7 +159,7 @@ export async function setPreferences(
     on conflict (customer_id) do update set
       language = coalesce(${prefs.language ?? null}, notification_preferences.language),
       marketing_opt_out = coalesce(${prefs.marketingOptOut ?? null}, notification_preferences.marketing_opt_out),
-      updated_at = now()
+      updated_at = excluded.updated_at
     returning language, marketing_opt_out`;
   return { language: row!.language, marketingOptOut: row!.marketing_opt_out };
 }
