@@ -15,7 +15,14 @@ import type { SimulatedCollectionGateway } from '../../src/payments/collection.t
 import { cleanRehearsal } from '../../src/rehearsal/clean.ts';
 import { planRehearsal, shadowTargets } from '../../src/rehearsal/plan.ts';
 import { DEFAULT_GUARD_RAILS, parseProfile } from '../../src/rehearsal/profile.ts';
+import { SHADOW_SCHEMA } from '../../src/rehearsal/roles.ts';
 import { reportOnShadow, runOnSides } from '../../src/rehearsal/run.ts';
+import {
+  CUSTOMER_ANCHOR,
+  CUSTOMER_COLUMN,
+  CUSTOMER_TABLES,
+  REFERENCE_TABLES,
+} from '../../src/store/citus.ts';
 import { connectPostgres, openPostgres, type Sql } from '../../src/store/db.ts';
 import { checkLedger } from '../../src/store/ledger.ts';
 import { settleOrder } from '../../src/store/orders.ts';
@@ -141,6 +148,39 @@ describe('fenqi rehearse: plan, run, report, clean on the shadow side', () => {
       await admin.end();
     }
     await assertProductionUnchanged();
+  });
+
+  test("on Citus, the shadow schema's customer tables are sharded by customer and co-located with the shadow customers, its catalogue tables are reference tables", async (t) => {
+    const admin = openPostgres(servers.pg.urlFor('admin', 'fenqi'));
+    try {
+      if ((await admin`select 1 from pg_extension where extname = 'citus'`).length === 0) {
+        t.skip(
+          'plain PostgreSQL: nothing is distributed (test/citus/rehearse.citus.test.ts runs this on Citus)',
+        );
+        return;
+      }
+      const rows = await admin<{ name: string; method: string; col: string | null; colocation: number }[]>`
+        select logicalrelid::regclass::text as name, partmethod as method,
+          column_to_column_name(logicalrelid, partkey) as col, colocationid as colocation
+        from pg_dist_partition where logicalrelid::regclass::text like ${`${SHADOW_SCHEMA}.%`}`;
+      const placed = new Map(rows.map((r) => [r.name.slice(SHADOW_SCHEMA.length + 1), r]));
+      const anchor = placed.get(CUSTOMER_ANCHOR.table);
+      assert.deepEqual([anchor?.method, anchor?.col], ['h', CUSTOMER_ANCHOR.column]);
+      for (const table of CUSTOMER_TABLES) {
+        const r = placed.get(table);
+        assert.deepEqual(
+          [r?.method, r?.col, r?.colocation],
+          ['h', CUSTOMER_COLUMN, anchor?.colocation],
+          `${SHADOW_SCHEMA}.${table}`,
+        );
+      }
+      for (const table of REFERENCE_TABLES) assert.equal(placed.get(table)?.method, 'n', table);
+      const [production] = await admin<{ colocation: number }[]>`
+        select colocationid as colocation from pg_dist_partition where logicalrelid = 'public.customers'::regclass`;
+      assert.notEqual(production?.colocation, anchor?.colocation, "the shadow shards are not production's");
+    } finally {
+      await admin.end();
+    }
   });
 
   test('a run sends the orders of its profile tagged, stores a sample a second, and the report shows those figures', async () => {
