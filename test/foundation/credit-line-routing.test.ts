@@ -27,5 +27,9 @@ test('a customer without a routing key is locked by a statement of its own', () 
   const keys = new Map([[1n, 'shard:1']]);
   assert.deepEqual(routingGroups([5n, 1n, 4n]), [[1n], [4n], [5n]]);
   assert.deepEqual(routingGroups([5n, 1n, 4n], keys), [[1n], [4n], [5n]]);
-  assert.deepEqual(routingGroups([4n, 6n, 1n, 5n], new Map([...keys, [6n, 'shard:1']])), [[1n, 6n], [4n], [5n]]);
+  assert.deepEqual(routingGroups([4n, 6n, 1n, 5n], new Map([...keys, [6n, 'shard:1']])), [
+    [1n, 6n],
+    [4n],
+    [5n],
+  ]);
 });
