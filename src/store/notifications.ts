@@ -1,6 +1,7 @@
 /**
  * The notifier's SQL: turning an event into messages (once per event: processed_events), claiming
- * messages due to send (FOR UPDATE SKIP LOCKED, bounded) and recording each outcome. A message
+ * messages due to send (one sender per schema at a time, sole-work.ts; bounded) and recording each
+ * outcome. A message
  * over the customer's daily cap, or inside quiet hours, waits (send_after); nothing is dropped.
  */
 import {
@@ -13,6 +14,7 @@ import {
 import { requireCustomer } from './customers.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { claimProcessed } from './outbox.ts';
+import { takeSoleWork } from './sole-work.ts';
 
 export const NOTIFIER_CONSUMER = 'notifier';
 export const NOTIFICATION_CLAIM_MAX = 500;
@@ -74,13 +76,18 @@ export interface DueMessage {
   sentToday: number;
 }
 
-/** Messages due at `now`, locked for the caller's transaction, with the customer's language and count today. */
+/**
+ * Messages due at `now`, with the customer's language and count today, for this transaction's send
+ * pass; none when another sender's pass holds the send lock (sole-work.ts), which this transaction
+ * keeps until it ends. No row locks (Citus refuses them over several shards).
+ */
 export async function claimDueMessages(
   tx: TransactionSql,
   now: Date,
   dayStart: Date,
   limit: number,
 ): Promise<DueMessage[]> {
+  if (!(await takeSoleWork(tx, 'notifierSend'))) return [];
   const rows = await tx<
     {
       customer_id: bigint;
@@ -98,8 +105,7 @@ export async function claimDueMessages(
         and s.sent_at >= ${dayStart}) as sent_today
     from notifications n left join notification_preferences p on p.customer_id = n.customer_id
     where n.status = 'pending' and n.send_after <= ${now}
-    order by n.send_after limit ${Math.min(limit, NOTIFICATION_CLAIM_MAX)}
-    for update of n skip locked`;
+    order by n.send_after limit ${Math.min(limit, NOTIFICATION_CLAIM_MAX)}`;
   return rows.map((r) => ({
     customerId: r.customer_id,
     id: r.id,

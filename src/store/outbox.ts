@@ -2,12 +2,14 @@
  * The transactional outbox (docs/events.md). `emitEvents(tx, events)` is the one way to record a
  * domain event: call it inside the transaction that makes the fact, so the event exists exactly
  * when the fact does. The relay (workers/event-relay.ts) claims unrelayed rows with
- * `claimUnrelayed` and marks them with `markRelayed` in the same transaction, after publishing.
+ * `claimUnrelayed` and marks them with `markRelayed` in the same transaction, after publishing;
+ * one relay per schema works at a time (sole-work.ts).
  * Consumers make themselves idempotent with `claimProcessed` (processed_events).
  */
 import { createHash } from 'node:crypto';
 import type { DomainEvent, EventType } from '../domain/events.ts';
 import type { Queryable, TransactionSql } from './db.ts';
+import { takeSoleWork } from './sole-work.ts';
 
 /** At most this many events per relay claim (one transaction, one publish burst). */
 export const RELAY_BATCH_MAX = 1_000;
@@ -48,19 +50,20 @@ export interface OutboxRow {
 }
 
 /**
- * Up to `limit` unrelayed events, oldest first, locked for this transaction; rows another relay
- * holds are skipped (FOR UPDATE SKIP LOCKED), so several relays share the work without waiting.
+ * Up to `limit` unrelayed events, oldest first, for this transaction's relay pass; none when
+ * another relay's pass holds the relay lock (sole-work.ts), which this transaction keeps until it
+ * ends. No row locks: the lock makes this pass the only one, on one PostgreSQL as on Citus.
  */
 export async function claimUnrelayed(tx: TransactionSql, limit: number): Promise<OutboxRow[]> {
   const bounded = Math.min(Math.max(1, limit), RELAY_BATCH_MAX);
+  if (!(await takeSoleWork(tx, 'eventRelay'))) return [];
   const rows = await tx<
     { customer_id: bigint; id: bigint; event_id: string; type: string; payload: unknown; occurred_at: Date }[]
   >`
     select customer_id, id, event_id::text, type, payload, occurred_at from outbox_events
     where relayed_at is null
     order by id
-    limit ${bounded}
-    for update skip locked`;
+    limit ${bounded}`;
   return rows.map((r) => ({
     customerId: r.customer_id,
     id: r.id,
@@ -71,10 +74,11 @@ export async function claimUnrelayed(tx: TransactionSql, limit: number): Promise
   }));
 }
 
-export async function markRelayed(tx: TransactionSql, rows: readonly OutboxRow[]): Promise<void> {
+/** Marks the pass's events relayed at `now` (a parameter: Citus runs the update on every shard). */
+export async function markRelayed(tx: TransactionSql, rows: readonly OutboxRow[], now: Date): Promise<void> {
   if (rows.length === 0) return;
   await tx`
-    update outbox_events o set relayed_at = now()
+    update outbox_events o set relayed_at = ${now}
     from unnest(${rows.map((r) => r.customerId.toString())}::bigint[], ${rows.map((r) => r.id.toString())}::bigint[])
       as x(customer_id, id)
     where o.customer_id = x.customer_id and o.id = x.id`;

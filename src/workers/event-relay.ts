@@ -1,7 +1,8 @@
 /**
- * The outbox relay: claims unrelayed events in bounded batches (FOR UPDATE SKIP LOCKED, so several
- * relays share the work), publishes each to FENQI_EVENTS with its event id as the message id, and
- * only after every publish was stored marks the batch relayed, in the same transaction. A crash
+ * The outbox relay: claims unrelayed events in bounded batches (one relay per schema at a time,
+ * under a transaction-scoped advisory lock, store/sole-work.ts; the others stand by), publishes
+ * each to FENQI_EVENTS with its event id as the message id, and only after every publish was
+ * stored marks the batch relayed, in the same transaction. A crash
  * between publishing and the commit leaves the rows unrelayed; the next claim publishes them again
  * and JetStream drops the copies (EVENT_DUPLICATE_WINDOW_MS), so each event is in the stream once.
  */
@@ -69,7 +70,7 @@ export class EventRelay implements Worker {
           }),
         ),
       );
-      await markRelayed(tx, rows);
+      await markRelayed(tx, rows, new Date());
       this.stats.batches++;
       this.stats.relayed += rows.length;
       this.stats.duplicates += results.filter((r) => r.duplicate).length;
