@@ -74,11 +74,18 @@ export async function claimUnrelayed(tx: TransactionSql, limit: number): Promise
   }));
 }
 
-/** Marks the pass's events relayed at `now` (a parameter: Citus runs the update on every shard). */
-export async function markRelayed(tx: TransactionSql, rows: readonly OutboxRow[], now: Date): Promise<void> {
+/**
+ * Marks the pass's events relayed at `relayedAt` (a parameter, not now(): the statement runs on
+ * every shard under Citus).
+ */
+export async function markRelayed(
+  tx: TransactionSql,
+  rows: readonly OutboxRow[],
+  relayedAt: Date,
+): Promise<void> {
   if (rows.length === 0) return;
   await tx`
-    update outbox_events o set relayed_at = ${now}
+    update outbox_events o set relayed_at = ${relayedAt}
     from unnest(${rows.map((r) => r.customerId.toString())}::bigint[], ${rows.map((r) => r.id.toString())}::bigint[])
       as x(customer_id, id)
     where o.customer_id = x.customer_id and o.id = x.id`;

@@ -58,6 +58,8 @@ export class EventRelay implements Worker {
 
   private async relayBatch(): Promise<number> {
     const { queue, config } = this.platform;
+    // relayed_at is the pass's start, as the transaction's now() was (bench lags stay comparable)
+    const passStartedAt = new Date();
     return this.platform.db.sql.begin(async (tx) => {
       const rows = await claimUnrelayed(tx, this.batchSize);
       if (rows.length === 0) return 0;
@@ -70,7 +72,7 @@ export class EventRelay implements Worker {
           }),
         ),
       );
-      await markRelayed(tx, rows, new Date());
+      await markRelayed(tx, rows, passStartedAt);
       this.stats.batches++;
       this.stats.relayed += rows.length;
       this.stats.duplicates += results.filter((r) => r.duplicate).length;
