@@ -105,15 +105,18 @@ test('a worker group’s primary killed mid-sale: its synchronous standby takes 
   await waitFor(
     'no prepared transaction left on any live node',
     async () => {
+      const held: string[] = [];
       for (const m of live) {
         const node = openPostgres(cluster.memberUrl(m), { max: 1, onnotice: () => {} });
         try {
-          const [row] = await node<{ n: bigint }[]>`select count(*)::bigint as n from pg_prepared_xacts`;
-          if (row!.n !== 0n) return undefined;
+          const rows = await node<{ gid: string }[]>`select gid from pg_prepared_xacts order by gid`;
+          if (rows.length > 0) held.push(`${m.name}: ${rows.map((r) => r.gid).join(', ')}`);
         } finally {
           await node.end({ timeout: 2 });
         }
       }
+      // thrown, so a timeout names the nodes and transactions still prepared
+      if (held.length > 0) throw new Error(`still prepared on ${held.join('; ')}`);
       return true;
     },
     PREPARED_CLEARED_LIMIT_MS,

@@ -10,9 +10,10 @@
  * unchanged.
  */
 
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { type CertSet, certSetIn } from '../../src/link/certs.ts';
+import { isRunning, type PatroniMemberView, tlsCall } from '../../src/ops/cluster.ts';
 import {
   chownToPostgres,
   killTree,
@@ -23,10 +24,25 @@ import {
   treePids,
   waitFor,
 } from '../../src/ops/proc.ts';
+import {
+  etcdArgs,
+  LOOPBACK,
+  PATRONI_LOOP_WAIT_S,
+  PATRONI_REST_USER,
+  PATRONI_RETRY_TIMEOUT_S,
+  PATRONI_TTL_S,
+} from '../../src/ops/topology.ts';
 import { openPostgres } from '../../src/store/db.ts';
 import { createRolesSql, DEFAULT_DATABASE_ROLES, databaseGrantsSql } from '../../src/store/roles.ts';
 import { testCerts, testPassword } from './certs.ts';
-import type { CitusCluster } from './citus.ts';
+import {
+  authinfoSql,
+  type CitusCluster,
+  MAX_PREPARED_TRANSACTIONS,
+  nodeConninfo,
+  runSql,
+  TEST_SHARD_COUNT,
+} from './citus.ts';
 import { platformKeysEnv } from './keys.ts';
 import {
   newRolePasswords,
@@ -44,18 +60,10 @@ const GROUP_MEMBERS = [1, 2, 1] as const;
 const MEMBER_LETTERS = ['a', 'b'] as const;
 /** A standby further behind than this is not promoted (the synchronous one never is). */
 const MAXIMUM_LAG_ON_FAILOVER_BYTES = 1048576;
-const SHARD_COUNT = 4;
-const MAX_PREPARED_TRANSACTIONS = 200;
-const LOOPBACK = '127.0.0.1';
-/** Patroni timings as the single-database topology's (src/ops/topology.ts). */
-const TTL_S = 10;
-const LOOP_WAIT_S = 2;
-const RETRY_TIMEOUT_S = 4;
 /** How often the coordinator finishes or rolls back two-phase commits a lost node left prepared. */
 const RECOVER_2PC_INTERVAL = '2s';
 const BOOT_LIMIT_MS = 180_000;
 const REST_TIMEOUT_MS = 2_000;
-const REST_USER = 'fenqi-ops';
 
 export interface PatroniMember {
   name: string;
@@ -82,27 +90,16 @@ export interface PatroniCitusCluster extends CitusCluster {
   registeredPrimary(group: number): Promise<string | undefined>;
 }
 
-interface MemberView {
-  name: string;
-  role: string;
-  state: string;
-}
-
-interface Tls {
-  ca: string;
-  cert: string;
-  key: string;
-  clientCert: string;
-  clientKey: string;
-}
-
+/** What the DCS links and the etcd launcher of src/ops need: the same shape as a topology's. */
 interface Plan {
   root: string;
-  tls: Tls;
+  tls: CertSet;
   passwords: ReturnType<typeof newRolePasswords>;
   internal: { replication: string; rest: string };
   scope: string;
-  etcd: { clientPort: number; peerPort: number; dataDir: string; pid?: number };
+  /** etcd key prefix, as the ops topology's. */
+  namespace: string;
+  etcd: { clientPort: number; peerPort: number; dataDir: string; logPath: string; pid?: number };
   members: PatroniMember[];
 }
 
@@ -134,24 +131,19 @@ export async function startPatroniCitusCluster(): Promise<PatroniCitusCluster> {
 async function planCluster(): Promise<Plan> {
   const root = tempDir('citus-patroni');
   await mkdirOwned(root);
+  // the test process's CA (testCerts), copied where the servers, running as postgres, own their keys
   const certs = testCerts();
-  // PostgreSQL and Patroni run as postgres and insist on owning their keys
-  const tls: Tls = {
-    ca: path.join(root, 'ca.crt'),
-    cert: path.join(root, 'server.crt'),
-    key: path.join(root, 'server.key'),
-    clientCert: path.join(root, 'client.crt'),
-    clientKey: path.join(root, 'client.key'),
-  };
-  for (const [from, to] of [
-    [certs.caFile, tls.ca],
-    [certs.serverCertFile, tls.cert],
-    [certs.serverKeyFile, tls.key],
-    [certs.clientCertFile, tls.clientCert],
-    [certs.clientKeyFile, tls.clientKey],
+  const tls = certSetIn(path.join(root, 'tls'));
+  await mkdirOwned(tls.dir);
+  for (const file of [
+    'caFile',
+    'serverCertFile',
+    'serverKeyFile',
+    'clientCertFile',
+    'clientKeyFile',
   ] as const) {
-    copyFileSync(from, to);
-    chownToPostgres(to);
+    copyFileSync(certs[file], tls[file]);
+    chownToPostgres(tls[file]);
   }
   const members: PatroniMember[] = [];
   for (const [group, count] of GROUP_MEMBERS.entries()) {
@@ -174,7 +166,13 @@ async function planCluster(): Promise<Plan> {
     passwords: newRolePasswords(),
     internal: { replication: testPassword(), rest: testPassword() },
     scope: `fenqi-citus-${path.basename(root).slice(-6).toLowerCase()}`,
-    etcd: { clientPort: await freePort(), peerPort: await freePort(), dataDir: path.join(root, 'etcd') },
+    namespace: '/fenqi/',
+    etcd: {
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+      dataDir: path.join(root, 'etcd'),
+      logPath: path.join(root, 'etcd.log'),
+    },
     members,
   };
 }
@@ -188,10 +186,11 @@ interface GroupProbe {
 /** Who leads each group, as its members' Patroni REST APIs say (the first that answers). */
 function groupProbe(plan: Plan): GroupProbe {
   const { members, tls } = plan;
-  const view = async (group: number): Promise<MemberView[]> => {
+  const view = async (group: number): Promise<PatroniMemberView[]> => {
     for (const m of members.filter((x) => x.group === group)) {
       try {
-        const body = (await restGet(m.restPort, '/cluster', tls.ca)) as { members?: MemberView[] };
+        const { status, text } = await tlsCall(plan, m.restPort, '/cluster', { timeoutMs: REST_TIMEOUT_MS });
+        const body = status === 200 ? (JSON.parse(text) as { members?: PatroniMemberView[] }) : {};
         if (body.members) return body.members;
       } catch {
         // that member is down: ask the next
@@ -199,15 +198,14 @@ function groupProbe(plan: Plan): GroupProbe {
     }
     return [];
   };
-  const running = (v: MemberView) => v.state === 'running' || v.state === 'streaming';
   const named = (name: string | undefined) => members.find((m) => m.name === name);
   return {
     leaderOf: async (group) =>
-      named((await view(group)).find((v) => v.role === 'leader' && running(v))?.name),
+      named((await view(group)).find((v) => v.role === 'leader' && isRunning(v))?.name),
     syncStandbyOf: async (group) =>
-      named((await view(group)).find((v) => v.role === 'sync_standby' && running(v))?.name),
+      named((await view(group)).find((v) => v.role === 'sync_standby' && isRunning(v))?.name),
     adminUrl: (port, database = TEST_DATABASE) =>
-      `postgres://postgres:${plan.passwords.admin}@${LOOPBACK}:${port}/${database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.ca)}`,
+      `postgres://postgres:${plan.passwords.admin}@${LOOPBACK}:${port}/${database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`,
   };
 }
 
@@ -217,17 +215,19 @@ function groupProbe(plan: Plan): GroupProbe {
  * group's primary in pg_dist_node.
  */
 async function bootGroups(plan: Plan, probe: GroupProbe): Promise<void> {
-  const { members, tls, etcd } = plan;
+  const { members, etcd } = plan;
   for (const m of members) {
     writeFileSync(m.configPath, JSON.stringify(patroniConfig(plan, m), null, 2), { mode: 0o600 });
     chownToPostgres(m.configPath);
     await mkdirOwned(path.dirname(m.dataDir));
   }
   await mkdirOwned(etcd.dataDir);
-  etcd.pid = spawnDaemon('/usr/bin/etcd', etcdArgs(plan), path.join(plan.root, 'etcd.log'));
+  etcd.pid = spawnDaemon('/usr/bin/etcd', etcdArgs(plan), etcd.logPath);
   await waitFor(
     'etcd',
-    () => restGet(etcd.clientPort, '/health', tls.ca, tls).then(() => true),
+    async () =>
+      (await tlsCall(plan, etcd.clientPort, '/health', { clientCert: true, timeoutMs: REST_TIMEOUT_MS }))
+        .status === 200 || undefined,
     BOOT_LIMIT_MS,
   );
   const start = (m: PatroniMember) => {
@@ -262,24 +262,21 @@ async function bootGroups(plan: Plan, probe: GroupProbe): Promise<void> {
 
 /**
  * fenqi's roles on every group's primary (the standby gets them by replication), each node on its
- * own with propagation off, so no node is asked twice; and their passwords for Citus's own links.
+ * own with propagation off, so no node is asked twice; and every role's password for Citus's own
+ * links, as the plain harness gives them (Patroni wrote the superuser's at bootstrap).
  */
 async function createFenqiRoles(plan: Plan, probe: GroupProbe): Promise<void> {
   const { passwords } = plan;
-  const roleAuth = (['owner', 'app', 'report'] as const).map(
-    (r) =>
-      `insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, '${DEFAULT_DATABASE_ROLES[r]}', 'password=${passwords[r]}')`,
-  );
   for (const [group] of GROUP_MEMBERS.entries()) {
     const leader = (await probe.leaderOf(group))!;
-    await run(probe.adminUrl(leader.pgPort, 'postgres'), [
+    await runSql(probe.adminUrl(leader.pgPort, 'postgres'), [
       'set citus.enable_ddl_propagation = off',
       ...createRolesSql(DEFAULT_DATABASE_ROLES, passwords),
     ]);
-    await run(probe.adminUrl(leader.pgPort), [
+    await runSql(probe.adminUrl(leader.pgPort), [
       'set citus.enable_ddl_propagation = off',
       ...databaseGrantsSql(TEST_DATABASE, DEFAULT_DATABASE_ROLES),
-      ...roleAuth,
+      ...authinfoSql(passwords),
     ]);
   }
 }
@@ -290,7 +287,7 @@ function clusterHandle(plan: Plan, probe: GroupProbe, destroy: () => Promise<voi
   const coordinator = members[0]!;
   const roleNames = { admin: 'postgres', ...DEFAULT_DATABASE_ROLES };
   const urlFor = (role: PostgresRole, database = TEST_DATABASE) =>
-    `postgres://${roleNames[role]}:${passwords[role]}@${LOOPBACK}:${coordinator.pgPort}/${database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.ca)}`;
+    `postgres://${roleNames[role]}:${passwords[role]}@${LOOPBACK}:${coordinator.pgPort}/${database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(tls.caFile)}`;
   const keys = platformKeysEnv();
   const unsupported = async (): Promise<never> => {
     throw new Error('the Patroni-managed Citus cluster is started and stopped as a whole');
@@ -299,7 +296,7 @@ function clusterHandle(plan: Plan, probe: GroupProbe, destroy: () => Promise<voi
     url: probe.adminUrl(m.pgPort),
     adminUrl: probe.adminUrl(m.pgPort),
     appUrl: probe.adminUrl(m.pgPort),
-    caFile: tls.ca,
+    caFile: tls.caFile,
     port: m.pgPort,
     dataDir: m.dataDir,
     binDir: postgresBinDir(),
@@ -318,7 +315,7 @@ function clusterHandle(plan: Plan, probe: GroupProbe, destroy: () => Promise<voi
     url: urlFor('owner'),
     adminUrl: urlFor('admin'),
     appUrl: urlFor('app'),
-    caFile: tls.ca,
+    caFile: tls.caFile,
     port: coordinator.pgPort,
     dataDir: coordinator.dataDir,
     binDir: postgresBinDir(),
@@ -355,34 +352,8 @@ function clusterHandle(plan: Plan, probe: GroupProbe, destroy: () => Promise<voi
   };
 }
 
-/** etcd over TLS, for holders of a certificate from the CA only. */
-function etcdArgs(plan: Plan): string[] {
-  const { tls, etcd } = plan;
-  const url = (port: number) => `https://${LOOPBACK}:${port}`;
-  return [
-    `--cert-file=${tls.cert}`,
-    `--key-file=${tls.key}`,
-    `--trusted-ca-file=${tls.ca}`,
-    '--client-cert-auth=true',
-    `--peer-cert-file=${tls.cert}`,
-    `--peer-key-file=${tls.key}`,
-    `--peer-trusted-ca-file=${tls.ca}`,
-    '--peer-client-cert-auth=true',
-    '--name=etcd1',
-    `--data-dir=${etcd.dataDir}`,
-    `--listen-client-urls=${url(etcd.clientPort)}`,
-    `--advertise-client-urls=${url(etcd.clientPort)}`,
-    `--listen-peer-urls=${url(etcd.peerPort)}`,
-    `--initial-advertise-peer-urls=${url(etcd.peerPort)}`,
-    `--initial-cluster=etcd1=${url(etcd.peerPort)}`,
-    '--initial-cluster-state=new',
-    '--log-level=warn',
-    '--logger=zap',
-  ];
-}
-
 /** PostgreSQL settings every node shares (the group's DCS configuration, written at bootstrap). */
-function sharedParameters(tls: Tls): Record<string, string | number> {
+function sharedParameters(tls: CertSet): Record<string, string | number> {
   return {
     max_connections: 200,
     max_prepared_transactions: MAX_PREPARED_TRANSACTIONS,
@@ -397,45 +368,45 @@ function sharedParameters(tls: Tls): Record<string, string | number> {
     fsync: 'off',
     full_page_writes: 'off',
     ssl: 'on',
-    ssl_cert_file: tls.cert,
-    ssl_key_file: tls.key,
-    ssl_ca_file: tls.ca,
+    ssl_cert_file: tls.serverCertFile,
+    ssl_key_file: tls.serverKeyFile,
+    ssl_ca_file: tls.caFile,
     password_encryption: 'scram-sha-256',
-    'citus.shard_count': SHARD_COUNT,
-    'citus.node_conninfo': `sslmode=verify-full sslrootcert=${tls.ca}`,
+    'citus.shard_count': TEST_SHARD_COUNT,
+    'citus.node_conninfo': nodeConninfo(tls.caFile),
     'citus.recover_2pc_interval': RECOVER_2PC_INTERVAL,
   };
 }
 
 function patroniConfig(plan: Plan, m: PatroniMember): Record<string, unknown> {
   const { tls, passwords, internal } = plan;
-  const verifyFull = { sslmode: 'verify-full', sslrootcert: tls.ca };
+  const verifyFull = { sslmode: 'verify-full', sslrootcert: tls.caFile };
   return {
     scope: plan.scope,
-    namespace: '/fenqi/',
+    namespace: plan.namespace,
     name: m.name,
     citus: { group: m.group, database: TEST_DATABASE },
     log: { level: 'INFO' },
     restapi: {
       listen: `${LOOPBACK}:${m.restPort}`,
       connect_address: `${LOOPBACK}:${m.restPort}`,
-      certfile: tls.cert,
-      keyfile: tls.key,
-      cafile: tls.ca,
-      authentication: { username: REST_USER, password: internal.rest },
+      certfile: tls.serverCertFile,
+      keyfile: tls.serverKeyFile,
+      cafile: tls.caFile,
+      authentication: { username: PATRONI_REST_USER, password: internal.rest },
     },
     etcd3: {
       hosts: [`${LOOPBACK}:${plan.etcd.clientPort}`],
       protocol: 'https',
-      cacert: tls.ca,
-      cert: tls.clientCert,
-      key: tls.clientKey,
+      cacert: tls.caFile,
+      cert: tls.clientCertFile,
+      key: tls.clientKeyFile,
     },
     bootstrap: {
       dcs: {
-        ttl: TTL_S,
-        loop_wait: LOOP_WAIT_S,
-        retry_timeout: RETRY_TIMEOUT_S,
+        ttl: PATRONI_TTL_S,
+        loop_wait: PATRONI_LOOP_WAIT_S,
+        retry_timeout: PATRONI_RETRY_TIMEOUT_S,
         maximum_lag_on_failover: MAXIMUM_LAG_ON_FAILOVER_BYTES,
         // a commit is acknowledged once the synchronous standby has it: a promoted standby has
         // every order the old primary acknowledged
@@ -468,55 +439,11 @@ function patroniConfig(plan: Plan, m: PatroniMember): Record<string, unknown> {
   };
 }
 
-/** A GET over verified TLS (Patroni's REST API; etcd's with the client certificate). */
-function restGet(
-  port: number,
-  route: string,
-  caFile: string,
-  client?: { clientCert: string; clientKey: string },
-): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const request = https.request(
-      {
-        host: LOOPBACK,
-        port,
-        path: route,
-        ca: readFileSync(caFile),
-        ...(client ? { cert: readFileSync(client.clientCert), key: readFileSync(client.clientKey) } : {}),
-        timeout: REST_TIMEOUT_MS,
-      },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk) => (text += chunk));
-        response.on('end', () => {
-          if ((response.statusCode ?? 0) >= 500) reject(new Error(`${route}: ${response.statusCode}`));
-          else resolve(text ? JSON.parse(text) : {});
-        });
-        response.on('error', reject);
-      },
-    );
-    request.on('timeout', () =>
-      request.destroy(new Error(`no answer from ${port} in ${REST_TIMEOUT_MS} ms`)),
-    );
-    request.on('error', reject);
-    request.end();
-  });
-}
-
 async function query(url: string, text: string): Promise<Record<string, unknown>[]> {
   const sql = openPostgres(url, { max: 1, onnotice: () => {} });
   try {
     return [...(await sql.unsafe(text))];
   } finally {
     await sql.end({ timeout: 2 });
-  }
-}
-
-async function run(url: string, statements: string[]): Promise<void> {
-  const sql = openPostgres(url, { max: 1, onnotice: () => {} });
-  try {
-    for (const statement of statements) await sql.unsafe(statement);
-  } finally {
-    await sql.end({ timeout: 5 });
   }
 }
