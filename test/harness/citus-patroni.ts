@@ -10,7 +10,7 @@
  * unchanged.
  */
 
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CertSet, certSetIn } from '../../src/link/certs.ts';
 import { isRunning, type PatroniMemberView, tlsCall } from '../../src/ops/cluster.ts';
@@ -123,7 +123,21 @@ export async function startPatroniCitusCluster(): Promise<PatroniCitusCluster> {
   }
   return clusterHandle(plan, probe, async () => {
     stopAll();
+    keepLogs(plan.root);
     removeTempDir(plan.root);
+  });
+}
+
+/**
+ * FENQI_TEST_CITUS_LOGS=<dir>: every member's Patroni and PostgreSQL log and etcd's are copied
+ * there when the cluster is destroyed (the cluster's own directory goes), to read a failed run.
+ */
+function keepLogs(root: string): void {
+  const into = process.env.FENQI_TEST_CITUS_LOGS;
+  if (!into) return;
+  cpSync(root, into, {
+    recursive: true,
+    filter: (from) => from === root || (path.dirname(from) === root && from.endsWith('.log')),
   });
 }
 
