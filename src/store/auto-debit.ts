@@ -51,9 +51,9 @@ export async function addCard(
     values (${customerId}, ${id}, ${tokenEnc}, ${card.bin}, ${card.last4}, ${bidx})`;
   // the first card becomes the debit card; a later one only when the customer chooses it
   await tx`
-    insert into auto_debit_settings (customer_id, enabled, card_id) values (${customerId}, true, ${id})
+    insert into auto_debit_settings (customer_id, enabled, card_id, updated_at) values (${customerId}, true, ${id}, now())
     on conflict (customer_id) do update set card_id = coalesce(auto_debit_settings.card_id, excluded.card_id),
-      updated_at = now()`;
+      updated_at = excluded.updated_at`;
   return card;
 }
 
@@ -85,8 +85,10 @@ export async function setAutoDebit(
   if (next.enabled && next.cardId === null)
     throw new Refusal('CARD_REQUIRED', 'add a card before turning auto-debit on');
   await tx`
-    insert into auto_debit_settings (customer_id, enabled, card_id) values (${customerId}, ${next.enabled}, ${next.cardId})
-    on conflict (customer_id) do update set enabled = excluded.enabled, card_id = excluded.card_id, updated_at = now()`;
+    insert into auto_debit_settings (customer_id, enabled, card_id, updated_at)
+    values (${customerId}, ${next.enabled}, ${next.cardId}, now())
+    on conflict (customer_id) do update set enabled = excluded.enabled, card_id = excluded.card_id,
+      updated_at = excluded.updated_at`;
   return next;
 }
 
