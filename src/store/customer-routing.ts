@@ -35,23 +35,6 @@ export class CustomerRouting {
     return keys;
   }
 
-  /**
-   * `customerIds` (no repeats) grouped by key, groups in the order of their first customer: each
-   * group's rows one statement can lock (Citus locks rows, FOR UPDATE, only on one shard); on one
-   * database a single group.
-   */
-  async groupsOf(customerIds: readonly bigint[]): Promise<bigint[][]> {
-    const keys = await this.keysOf(customerIds);
-    const groups = new Map<string, bigint[]>();
-    for (const id of new Set(customerIds)) {
-      const key = keys.get(id) ?? ONE_DATABASE_KEY;
-      const group = groups.get(key);
-      if (group) group.push(id);
-      else groups.set(key, [id]);
-    }
-    return [...groups.values()];
-  }
-
   private onCitus(): Promise<boolean> {
     this.citus ??= this.sql<{ present: boolean }[]>`
       select exists (select 1 from pg_extension where extname = 'citus') as present`.then(

@@ -10,6 +10,7 @@ import {
   type Language,
   type TemplateName,
 } from '../domain/notifications.ts';
+import { routingGroups } from './credit-lines.ts';
 import { CustomerRouting } from './customer-routing.ts';
 import { requireCustomer } from './customers.ts';
 import type { Sql, TransactionSql } from './db.ts';
@@ -94,7 +95,8 @@ export async function claimDueMessages(
     order by send_after limit ${Math.min(limit, NOTIFICATION_CLAIM_MAX)}`;
   if (due.length === 0) return [];
   const ids = due.map((r) => r.id.toString());
-  const groups = await routing.groupsOf(due.map((r) => r.customer_id));
+  const customerIds = due.map((r) => r.customer_id);
+  const groups = routingGroups(customerIds, await routing.keysOf(customerIds));
   const locked = (await Promise.all(groups.map((customers) => lockDue(tx, customers, ids, now)))).flat();
   if (locked.length === 0) return [];
   const customers = [...new Set(locked.map((r) => r.customer_id.toString()))];
@@ -192,8 +194,8 @@ export async function setPreferences(
 ): Promise<{ language: Language; marketingOptOut: boolean }> {
   await requireCustomer(sql, customerId);
   const [row] = await sql<{ language: Language; marketing_opt_out: boolean }[]>`
-    insert into notification_preferences (customer_id, language, marketing_opt_out, updated_at)
-    values (${customerId}, ${prefs.language ?? DEFAULT_LANGUAGE}, ${prefs.marketingOptOut ?? false}, now())
+    insert into notification_preferences (customer_id, language, marketing_opt_out)
+    values (${customerId}, ${prefs.language ?? DEFAULT_LANGUAGE}, ${prefs.marketingOptOut ?? false})
     on conflict (customer_id) do update set
       language = coalesce(${prefs.language ?? null}, notification_preferences.language),
       marketing_opt_out = coalesce(${prefs.marketingOptOut ?? null}, notification_preferences.marketing_opt_out),

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DomainEvent, EventType } from '../domain/events.ts';
+import { routingGroups } from './credit-lines.ts';
 import { CustomerRouting } from './customer-routing.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 
@@ -65,7 +66,8 @@ export async function claimUnrelayed(
     select customer_id, id from outbox_events where relayed_at is null order by id limit ${bounded}`;
   if (waiting.length === 0) return [];
   const ids = waiting.map((r) => r.id.toString());
-  const groups = await routing.groupsOf(waiting.map((r) => r.customer_id));
+  const customerIds = waiting.map((r) => r.customer_id);
+  const groups = routingGroups(customerIds, await routing.keysOf(customerIds));
   const locked = await Promise.all(
     groups.map(
       (customers) => tx<
