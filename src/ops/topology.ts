@@ -322,7 +322,7 @@ function verifyFull(spec: TopologySpec): { sslmode: string; sslrootcert: string 
 }
 
 /** etcd serves clients and peers over TLS and accepts only certificates from the CA. */
-export function etcdArgs(spec: TopologySpec): string[] {
+export function etcdArgs(spec: Pick<TopologySpec, 'tls' | 'etcd' | 'namespace'>): string[] {
   const peer = `https://${LOOPBACK}:${spec.etcd.peerPort}`;
   const client = `https://${LOOPBACK}:${spec.etcd.clientPort}`;
   const t = spec.tls;

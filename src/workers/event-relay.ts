@@ -1,8 +1,7 @@
 /**
- * The outbox relay: claims unrelayed events in bounded batches (one relay per schema at a time,
- * under a transaction-scoped advisory lock, store/sole-work.ts; the others stand by), publishes
- * each to FENQI_EVENTS with its event id as the message id, and only after every publish was
- * stored marks the batch relayed, in the same transaction. A crash
+ * The outbox relay: claims unrelayed events in bounded batches (FOR UPDATE SKIP LOCKED, so several
+ * relays share the work), publishes each to FENQI_EVENTS with its event id as the message id, and
+ * only after every publish was stored marks the batch relayed, in the same transaction. A crash
  * between publishing and the commit leaves the rows unrelayed; the next claim publishes them again
  * and JetStream drops the copies (EVENT_DUPLICATE_WINDOW_MS), so each event is in the stream once.
  */
@@ -58,8 +57,6 @@ export class EventRelay implements Worker {
 
   private async relayBatch(): Promise<number> {
     const { queue, config } = this.platform;
-    // relayed_at is the pass's start, as the transaction's now() was (bench lags stay comparable)
-    const passStartedAt = new Date();
     return this.platform.db.sql.begin(async (tx) => {
       const rows = await claimUnrelayed(tx, this.batchSize);
       if (rows.length === 0) return 0;
@@ -72,7 +69,7 @@ export class EventRelay implements Worker {
           }),
         ),
       );
-      await markRelayed(tx, rows, passStartedAt);
+      await markRelayed(tx, rows);
       this.stats.batches++;
       this.stats.relayed += rows.length;
       this.stats.duplicates += results.filter((r) => r.duplicate).length;

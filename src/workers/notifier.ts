@@ -2,8 +2,8 @@
  * The notifier: one loop takes events from FENQI_EVENTS (durable consumer `notifier`), turns each
  * into its messages once (processed_events, in the same transaction as the messages) and acks
  * after commit; another sends messages that are due through the SMS and push providers, in bounded
- * batches, one sender per schema at a time (store/sole-work.ts), and records each outcome. Quiet
- * hours and the daily cap move a message later; a failed send is retried up to SEND_MAX_ATTEMPTS. A send is
+ * batches under row locks (FOR UPDATE SKIP LOCKED), and records each outcome. Quiet hours and the
+ * daily cap move a message later; a failed send is retried up to SEND_MAX_ATTEMPTS. A send is
  * idempotent at the provider by message id, so a notifier killed between sending and recording
  * sends nothing twice. Logs carry ids and codes only, never a text or a recipient.
  */
