@@ -129,7 +129,7 @@ export interface TlsCall {
 
 /** An HTTPS call to a topology service on loopback, verifying its certificate against the CA. */
 export function tlsCall(
-  spec: TopologySpec,
+  spec: Pick<TopologySpec, 'tls'>,
   port: number,
   route: string,
   call: TlsCall,

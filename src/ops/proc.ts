@@ -176,7 +176,21 @@ export function treePids(pid: number | undefined): number[] {
   return pid ? [pid, ...descendants(pid)] : [];
 }
 
+/**
+ * Sends `signal` to every pid. A SIGKILL is a machine lost, so every process is frozen (SIGSTOP)
+ * before any is killed: otherwise one that is killed late can run after the others died. A
+ * PostgreSQL backend that sees its postmaster gone aborts its transaction on the way out, and on a
+ * Citus coordinator that abort sends ROLLBACK PREPARED for a two-phase commit in flight: a
+ * coordinator "killed" before its commit record then rolled back halves itself, which a lost
+ * machine never does (the killing process only has to lose the CPU between two kills, as it does
+ * on a loaded machine).
+ */
 export function signalAll(pids: number[], signal: NodeJS.Signals = 'SIGKILL'): void {
+  if (signal === 'SIGKILL') sendEach(pids, 'SIGSTOP');
+  sendEach(pids, signal);
+}
+
+function sendEach(pids: number[], signal: NodeJS.Signals): void {
   for (const p of pids) {
     try {
       process.kill(p, signal);

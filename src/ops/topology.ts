@@ -14,7 +14,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { type CertSet, type ClientCert, certSetIn } from '../link/certs.ts';
 import type { NatsLink } from '../queue/jetstream-queue.ts';
-import { NATS_USERS, type NatsService, natsInboxPrefix, natsPermissions } from '../queue/permissions.ts';
+import { NATS_USERS, type NatsService, natsInboxPrefix } from '../queue/permissions.ts';
+import { NATS_SHADOW_USER, type NatsAccounts, natsAccounts } from '../rehearsal/nats.ts';
 import { type DatabaseRoles, DEFAULT_DATABASE_ROLES } from '../store/roles.ts';
 
 export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin';
@@ -101,7 +102,8 @@ export interface TopologySpec {
   };
 }
 
-export type NatsTopologyUser = NatsService | 'admin';
+/** `shadow`: the rehearsal's user, alone in its own account (docs/rehearsal.md). */
+export type NatsTopologyUser = NatsService | 'admin' | 'shadow';
 export const NATS_TOPOLOGY_ADMIN = 'fenqi-admin';
 export const PATRONI_REST_USER = 'fenqi-ops';
 
@@ -191,7 +193,7 @@ export async function planTopology(baseDir: string): Promise<TopologySpec> {
       repo2Cipher: secret() + secret(),
       roles: { owner: secret(), app: secret(), report: secret() },
       rest: secret(),
-      nats: { admin: secret(), api: secret(), worker: secret(), platform: secret() },
+      nats: { admin: secret(), api: secret(), worker: secret(), platform: secret(), shadow: secret() },
     },
   };
 }
@@ -320,7 +322,7 @@ function verifyFull(spec: TopologySpec): { sslmode: string; sslrootcert: string 
 }
 
 /** etcd serves clients and peers over TLS and accepts only certificates from the CA. */
-export function etcdArgs(spec: TopologySpec): string[] {
+export function etcdArgs(spec: Pick<TopologySpec, 'tls' | 'etcd' | 'namespace'>): string[] {
   const peer = `https://${LOOPBACK}:${spec.etcd.peerPort}`;
   const client = `https://${LOOPBACK}:${spec.etcd.clientPort}`;
   const t = spec.tls;
@@ -467,24 +469,24 @@ export function pgbackrestRepoConf(spec: TopologySpec): string {
 }
 
 export function natsUserName(as: NatsTopologyUser): string {
+  if (as === 'shadow') return NATS_SHADOW_USER;
   return as === 'admin' ? NATS_TOPOLOGY_ADMIN : NATS_USERS[as];
 }
 
-/** A user per fenqi service with its permissions (src/queue/permissions.ts), and an admin for ops. */
-function natsUsers(spec: TopologySpec): Record<string, unknown>[] {
-  const services: NatsService[] = ['api', 'worker', 'platform'];
-  return [
-    {
-      user: NATS_TOPOLOGY_ADMIN,
-      password: spec.passwords.nats.admin,
-      permissions: { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } },
-    },
-    ...services.map((s) => ({
-      user: NATS_USERS[s],
-      password: spec.passwords.nats[s],
-      permissions: natsPermissions(s),
-    })),
-  ];
+/**
+ * Who may connect, as two accounts (src/rehearsal/nats.ts): a user per fenqi service with its
+ * permissions (src/queue/permissions.ts) and an admin for ops in FENQI, the rehearsal's shadow user
+ * alone in FENQI_SHADOW. Accounts are separate subject namespaces with their own JetStream, so the
+ * server itself keeps rehearsal traffic off production's subjects and streams, and back.
+ */
+export function natsTopologyAccounts(spec: TopologySpec): NatsAccounts {
+  const { admin, api, worker, platform, shadow } = spec.passwords.nats;
+  const adminEntry = {
+    user: NATS_TOPOLOGY_ADMIN,
+    password: admin,
+    permissions: { publish: { allow: ['>'] }, subscribe: { allow: ['>'] } },
+  };
+  return natsAccounts({ api, worker, platform }, shadow, [adminEntry]);
 }
 
 export function natsConfig(spec: TopologySpec, node: NatsNode): Record<string, unknown> {
@@ -494,7 +496,7 @@ export function natsConfig(spec: TopologySpec, node: NatsNode): Record<string, u
     listen: `${LOOPBACK}:${node.clientPort}`,
     jetstream: { store_dir: node.storeDir, max_memory_store: 64 * 1024 * 1024, max_file_store: 1024 ** 3 },
     tls: { cert_file: t.serverCertFile, key_file: t.serverKeyFile, ca_file: t.caFile, timeout: 5 },
-    authorization: { users: natsUsers(spec) },
+    accounts: natsTopologyAccounts(spec),
     cluster: {
       name: 'fenqi',
       listen: `${LOOPBACK}:${node.clusterPort}`,
@@ -540,6 +542,14 @@ export function natsEnv(spec: TopologySpec, as: NatsService = 'platform'): Recor
     NATS_CA_FILE: spec.tls.caFile,
     NATS_USER: natsUserName(as),
     NATS_PASSWORD: spec.passwords.nats[as],
+  };
+}
+
+/** The shadow side's NATS credentials for a process that runs rehearsals (src/rehearsal/config.ts). */
+export function shadowNatsEnv(spec: TopologySpec): Record<string, string> {
+  return {
+    FENQI_SHADOW_NATS_USER: natsUserName('shadow'),
+    FENQI_SHADOW_NATS_PASSWORD: spec.passwords.nats.shadow,
   };
 }
 

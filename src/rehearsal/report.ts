@@ -5,6 +5,7 @@
  */
 
 import { escapeHtml } from '../domain/html.ts';
+import type { RehearsalRecord } from '../ops/reports.ts';
 import type { RunRecord, RunTraces, SampleRow } from '../store/rehearsals.ts';
 import { HOP_LABELS, HOPS, type Hop } from './hops.ts';
 import { barChart, lineChart } from './svg-chart.ts';
@@ -112,6 +113,21 @@ export function summarize(run: Omit<RunRecord, 'traces'>): RunSummary {
     headroom: target > 0 ? sustained / target : 0,
     firstSaturated: firstSaturated(s),
     stopReason: run.stopReason,
+  };
+}
+
+/** The run's record kept beside its page, for `fenqi ops reports` (one line of figures). */
+export function runRecord(run: Omit<RunRecord, 'traces'>, summary: RunSummary): RehearsalRecord {
+  const figures =
+    `${summary.accepted} of ${summary.sent} orders accepted in ${summary.seconds} s, sustained ` +
+    `${summary.sustainedAcceptedPerS}/s against a target of ${summary.targetPerS}/s ` +
+    `(headroom ${summary.headroom.toFixed(2)}), worst p99 ${summary.worstP99Ms ?? '—'} ms`;
+  return {
+    rehearsal: run.rehearsal.id,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    outcome: run.stopReason ? 'stopped' : run.finishedAt ? 'completed' : 'unfinished',
+    summary: run.stopReason ? `stopped: ${run.stopReason}; ${figures}` : figures,
   };
 }
 

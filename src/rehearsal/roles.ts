@@ -52,3 +52,14 @@ export function shadowMigrationUrl(ownerUrl: string): string {
   const joiner = ownerUrl.includes('?') ? '&' : '?';
   return `${ownerUrl}${joiner}search_path=${SHADOW_SCHEMA}`;
 }
+
+/**
+ * On a Citus coordinator, as a superuser in the application's database: the shadow role's password
+ * for Citus's own links to the workers (where the role was propagated when it was created in this
+ * database), as every fenqi role has one.
+ */
+export function shadowCitusAuthinfoSql(password: string, role = SHADOW_DATABASE_ROLE): string {
+  if (/'/.test(password)) throw new Error('a password with a quote cannot go into pg_dist_authinfo');
+  return `insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, '${ident(role)}', 'password=${password}')
+    on conflict (nodeid, rolename) do update set authinfo = excluded.authinfo`;
+}

@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { rehearsalRecordFile } from '../ops/reports.ts';
 import { connectPostgres, type Queryable } from '../store/db.ts';
 import {
   finishRun,
@@ -20,7 +21,7 @@ import { HOPS, hopSummary } from './hops.ts';
 import { assertTargetAllowed, type OrderMode, type RunOutcome, runLoad, type SecondSample } from './load.ts';
 import { shadowTargets } from './plan.ts';
 import { type GuardRails, type Phase, rateAt } from './profile.ts';
-import { type RunSummary, renderReport, summarize } from './report.ts';
+import { type RunSummary, renderReport, runRecord, summarize } from './report.ts';
 import { type Sides, withSides } from './sides.ts';
 import { SignalSampler } from './signals.ts';
 import { sampleShareFor, TraceReceiver } from './trace-receiver.ts';
@@ -181,8 +182,12 @@ export async function reportOnShadow(
   if (!run) throw new Error(`rehearsal ${id} has no run to report`);
   const target = path.resolve(file);
   await mkdir(path.dirname(target), { recursive: true });
+  const summary = summarize(run);
   await writeFile(target, renderReport(run), { mode: 0o640 });
-  return { file: target, summary: summarize(run) };
+  await writeFile(rehearsalRecordFile(target), `${JSON.stringify(runRecord(run, summary), null, 2)}\n`, {
+    mode: 0o640,
+  });
+  return { file: target, summary };
 }
 
 export async function cleanWithSides(id: string) {

@@ -53,7 +53,7 @@ export async function addCard(
   await tx`
     insert into auto_debit_settings (customer_id, enabled, card_id) values (${customerId}, true, ${id})
     on conflict (customer_id) do update set card_id = coalesce(auto_debit_settings.card_id, excluded.card_id),
-      updated_at = now()`;
+      updated_at = excluded.updated_at`;
   return card;
 }
 
@@ -86,7 +86,8 @@ export async function setAutoDebit(
     throw new Refusal('CARD_REQUIRED', 'add a card before turning auto-debit on');
   await tx`
     insert into auto_debit_settings (customer_id, enabled, card_id) values (${customerId}, ${next.enabled}, ${next.cardId})
-    on conflict (customer_id) do update set enabled = excluded.enabled, card_id = excluded.card_id, updated_at = now()`;
+    on conflict (customer_id) do update set enabled = excluded.enabled, card_id = excluded.card_id,
+      updated_at = excluded.updated_at`;
   return next;
 }
 
@@ -96,19 +97,37 @@ export async function listCards(sql: Sql, customerId: bigint): Promise<CardView[
   >`select id, bin, last4 from payment_cards where customer_id = ${customerId} order by id`;
 }
 
-/** First attempts for installments due up to `today` (within the catch-up) not yet debited, runnable from `now`. */
+/**
+ * First attempts for installments due up to `today` (within the catch-up) not yet debited, runnable
+ * from `now`. Read first, then inserted with ids drawn here: on Citus an INSERT ... SELECT between
+ * co-located tables runs on the workers, where the id default's sequence does not exist.
+ */
 export async function scheduleDueDebits(sql: Sql, today: string, now: Date): Promise<number> {
-  const rows = await sql`
-    insert into debit_attempts (customer_id, loan_id, due_date, attempt_number, card_id, status, run_date, not_before)
-    select distinct i.customer_id, i.loan_id, i.due_date, 1, s.card_id, 'scheduled', ${today}::date, ${now}::timestamptz
-    from installments i
-      join loans l on l.customer_id = i.customer_id and l.id = i.loan_id and l.status = 'active'
-      join auto_debit_settings s on s.customer_id = i.customer_id and s.enabled and s.card_id is not null
-    where i.status in ('due', 'overdue')
-      and i.due_date between ${today}::date - ${DEBIT_CATCH_UP_DAYS}::int and ${today}::date
-    on conflict (customer_id, loan_id, due_date, attempt_number) do nothing
-    returning id`;
-  return rows.length;
+  return sql.begin(async (tx) => {
+    const due = await tx<{ customer_id: bigint; loan_id: bigint; due_date: string; card_id: bigint }[]>`
+      select distinct i.customer_id, i.loan_id, i.due_date::text as due_date, s.card_id
+      from installments i
+        join loans l on l.customer_id = i.customer_id and l.id = i.loan_id and l.status = 'active'
+        join auto_debit_settings s on s.customer_id = i.customer_id and s.enabled and s.card_id is not null
+      where i.status in ('due', 'overdue')
+        and i.due_date between ${today}::date - ${DEBIT_CATCH_UP_DAYS}::int and ${today}::date
+        and not exists (
+          select 1 from debit_attempts a
+          where a.customer_id = i.customer_id and a.loan_id = i.loan_id and a.due_date = i.due_date
+            and a.attempt_number = 1)`;
+    if (due.length === 0) return 0;
+    const ids = await nextIds(tx, due.length);
+    const column = (f: (d: (typeof due)[number]) => bigint | string) => due.map((d) => String(f(d)));
+    const rows = await tx`
+      insert into debit_attempts (id, customer_id, loan_id, due_date, attempt_number, card_id, status, run_date, not_before)
+      select x.id, x.customer_id, x.loan_id, x.due_date, 1, x.card_id, 'scheduled', ${today}::date, ${now}::timestamptz
+      from unnest(${ids.map(String)}::bigint[], ${column((d) => d.customer_id)}::bigint[],
+        ${column((d) => d.loan_id)}::bigint[], ${column((d) => d.due_date)}::date[],
+        ${column((d) => d.card_id)}::bigint[]) as x(id, customer_id, loan_id, due_date, card_id)
+      on conflict (customer_id, loan_id, due_date, attempt_number) do nothing
+      returning id`;
+    return rows.length;
+  });
 }
 
 export interface ClaimedAttempt {
@@ -124,6 +143,40 @@ export interface ClaimedAttempt {
 }
 
 /**
+ * The attempts due now, each locked (skipping those another worker holds) with the amount due on
+ * its loan today. Read, then locked one by one through its customer: Citus runs no FOR UPDATE
+ * across shards, and each row's lock and amount are single-shard statements.
+ */
+async function lockDueAttempts(
+  tx: TransactionSql,
+  today: string,
+  now: Date,
+  limit: number,
+): Promise<
+  { customer_id: bigint; id: bigint; loan_id: bigint; due_date: string; due_minor: bigint | null }[]
+> {
+  const candidates = await tx<{ customer_id: bigint; id: bigint; loan_id: bigint; due_date: string }[]>`
+    select customer_id, id, loan_id, due_date::text as due_date from debit_attempts
+    where status = 'scheduled' and run_date <= ${today}::date and not_before <= ${now}
+    order by run_date, not_before limit ${limit}`;
+  const locked = [];
+  for (const c of candidates) {
+    const [held] = await tx`
+      select 1 from debit_attempts
+      where customer_id = ${c.customer_id} and id = ${c.id} and status = 'scheduled'
+      for update skip locked`;
+    if (!held) continue;
+    const [owed] = await tx<{ due_minor: bigint | null }[]>`
+      select sum(${tx.unsafe(INSTALLMENT_OWED_SQL)})::bigint as due_minor
+      from installments i join loans l on l.customer_id = i.customer_id and l.id = i.loan_id and l.status = 'active'
+      where i.customer_id = ${c.customer_id} and i.loan_id = ${c.loan_id} and i.status in ('due', 'overdue')
+        and i.due_date <= ${today}::date`;
+    locked.push({ ...c, due_minor: owed?.due_minor ?? null });
+  }
+  return locked;
+}
+
+/**
  * Claims attempts due now: each gets the amount due on its loan today (what is unpaid of every
  * installment due by today) and becomes `sending`; one with nothing left due is `cancelled`.
  */
@@ -134,18 +187,7 @@ export async function claimDueAttempts(
   limit: number,
 ): Promise<ClaimedAttempt[]> {
   return sql.begin(async (tx) => {
-    const rows = await tx<{ customer_id: bigint; id: bigint; loan_id: bigint; due_minor: bigint | null }[]>`
-      with picked as (
-        select customer_id, id, loan_id from debit_attempts
-        where status = 'scheduled' and run_date <= ${today}::date and not_before <= ${now}
-        order by run_date, not_before limit ${Math.min(limit, DEBIT_CLAIM_MAX)}
-        for update skip locked)
-      select p.customer_id, p.id, p.loan_id,
-        (select sum(${tx.unsafe(INSTALLMENT_OWED_SQL)})::bigint
-         from installments i join loans l on l.customer_id = i.customer_id and l.id = i.loan_id and l.status = 'active'
-         where i.customer_id = p.customer_id and i.loan_id = p.loan_id and i.status in ('due', 'overdue')
-           and i.due_date <= ${today}::date) as due_minor
-      from picked p`;
+    const rows = await lockDueAttempts(tx, today, now, Math.min(limit, DEBIT_CLAIM_MAX));
     const due = rows.filter((r) => (r.due_minor ?? 0n) > 0n);
     const none = rows.filter((r) => (r.due_minor ?? 0n) <= 0n);
     if (none.length > 0)
@@ -153,16 +195,16 @@ export async function claimDueAttempts(
         where (customer_id, id) in (select * from unnest(${none.map((r) => r.customer_id.toString())}::bigint[],
           ${none.map((r) => r.id.toString())}::bigint[]))`;
     if (due.length === 0) return [];
-    return claimedRows(
-      await tx`
-        update debit_attempts a set status = 'sending', amount_minor = x.due_minor, updated_at = now()
-        from unnest(${due.map((r) => r.customer_id.toString())}::bigint[], ${due.map((r) => r.id.toString())}::bigint[],
-          ${due.map((r) => (r.due_minor as bigint).toString())}::bigint[]) as x(customer_id, id, due_minor),
-          payment_cards c
-        where a.customer_id = x.customer_id and a.id = x.id and c.customer_id = a.customer_id and c.id = a.card_id
-        returning a.customer_id, a.id, a.loan_id, a.due_date::text as due_date, a.attempt_number, a.amount_minor,
-          c.token_enc, a.card_id, a.status`,
-    );
+    // the due date as text from the read: Citus allows no cast that depends on settings in RETURNING
+    const dueDateOf = new Map(due.map((r) => [`${r.customer_id}:${r.id}`, r.due_date]));
+    const sending = await tx<Record<string, unknown>[]>`
+      update debit_attempts a set status = 'sending', amount_minor = x.due_minor, updated_at = now()
+      from unnest(${due.map((r) => r.customer_id.toString())}::bigint[], ${due.map((r) => r.id.toString())}::bigint[],
+        ${due.map((r) => (r.due_minor as bigint).toString())}::bigint[]) as x(customer_id, id, due_minor),
+        payment_cards c
+      where a.customer_id = x.customer_id and a.id = x.id and c.customer_id = a.customer_id and c.id = a.card_id
+      returning a.customer_id, a.id, a.loan_id, a.attempt_number, a.amount_minor, c.token_enc, a.card_id, a.status`;
+    return claimedRows(sending.map((r) => ({ ...r, due_date: dueDateOf.get(`${r.customer_id}:${r.id}`) })));
   });
 }
 

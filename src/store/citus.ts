@@ -127,7 +127,12 @@ export async function distributeTables(
 ): Promise<string[]> {
   if (!(await citusPresent(conn))) return [];
   const plan = distributionPlan();
-  const rows = await conn<{ name: string }[]>`select table_name::text as name from citus_tables`;
+  // pg_dist_partition, not the citus_tables view: the view lives in public, which a migration into
+  // the rehearsal's shadow schema (search_path=fenqi_shadow) does not see; a table's regclass text
+  // is qualified only when its schema is not on the search_path, so each schema sees its own
+  const rows = await conn<
+    { name: string }[]
+  >`select logicalrelid::regclass::text as name from pg_dist_partition`;
   const done = new Set(rows.map((r) => r.name));
   const pending = plan.filter((p) => !done.has(p.table));
   if (pending.length === 0) return [];

@@ -118,21 +118,42 @@ export interface LockedLine {
 }
 
 /**
- * Locks the customers' lines, in customer order so concurrent batches cannot deadlock. Under the
- * lock the order rule's running total is the authority until commit (`takeCredit` writes it). One
- * pipelined statement per customer: each locks rows of one shard on a sharded database (Citus locks
- * no rows across shards in one statement), and the locks are still taken in customer order.
+ * Customers in the fixed order every batch locks them in: by routing key, then by id. A customer
+ * without a key is a group of its own, so a caller that knows nothing of routing still writes one
+ * customer per statement (single-shard on a sharded database).
+ */
+export function routingGroups(
+  customerIds: readonly bigint[],
+  keyOf: ReadonlyMap<bigint, string> = new Map(),
+): bigint[][] {
+  const byKey = new Map<string, bigint[]>();
+  for (const id of new Set(customerIds)) {
+    const key = keyOf.get(id);
+    const group = key === undefined ? `~${id}` : `=${key}`;
+    byKey.set(group, [...(byKey.get(group) ?? []), id]);
+  }
+  const sortedKeys = [...byKey.keys()].sort();
+  return sortedKeys.map((k) => byKey.get(k)!.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Locks the customers' lines, in the order of `routingGroups` so concurrent batches cannot
+ * deadlock. Under the lock the order rule's running total is the authority until commit
+ * (`takeCredit` writes it). One pipelined statement per routing group: customers with one key live
+ * on one node (store/customer-routing.ts), and Citus locks rows only within one shard's statement;
+ * on one PostgreSQL the whole batch is one statement instead of one per customer. Rows are locked
+ * in the ORDER BY's order (PostgreSQL locks above the sort).
  */
 export async function lockCreditLines(
   tx: TransactionSql,
   customerIds: readonly bigint[],
+  keyOf?: ReadonlyMap<bigint, string>,
 ): Promise<LockedLine[]> {
-  const sorted = [...new Set(customerIds)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
   const sets = await Promise.all(
-    sorted.map(
-      (customerId) => tx<{ customer_id: bigint; limit_minor: bigint; used_minor: bigint; status: string }[]>`
+    routingGroups(customerIds, keyOf).map(
+      (group) => tx<{ customer_id: bigint; limit_minor: bigint; used_minor: bigint; status: string }[]>`
         select customer_id, limit_minor, used_minor, status from credit_lines
-        where customer_id = ${customerId}::bigint for update`,
+        where customer_id = any(${group.map(String)}::bigint[]) order by customer_id for update`,
     ),
   );
   return sets.flat().map((r) => ({
@@ -145,15 +166,23 @@ export async function lockCreditLines(
 
 /**
  * Adds what each customer's new loans take to their locked lines: one pipelined statement per
- * customer, so each is a single-shard write on a sharded database.
+ * routing group (as `lockCreditLines`), each customer's amount picked from the group's arrays.
  */
-export async function takeCredit(tx: TransactionSql, takenMinor: ReadonlyMap<bigint, bigint>): Promise<void> {
+export async function takeCredit(
+  tx: TransactionSql,
+  takenMinor: ReadonlyMap<bigint, bigint>,
+  keyOf?: ReadonlyMap<bigint, string>,
+): Promise<void> {
   await Promise.all(
-    [...takenMinor].map(
-      ([customerId, amountMinor]) => tx`
-        update credit_lines set used_minor = used_minor + ${amountMinor}, updated_at = now()
-        where customer_id = ${customerId}`,
-    ),
+    routingGroups([...takenMinor.keys()], keyOf).map((group) => {
+      const amountsMinor = group.map((id) => takenMinor.get(id)!.toString());
+      return tx`
+        update credit_lines
+        set used_minor = used_minor
+            + (${amountsMinor}::bigint[])[array_position(${group.map(String)}::bigint[], customer_id)],
+          updated_at = now()
+        where customer_id = any(${group.map(String)}::bigint[])`;
+    }),
   );
 }
 

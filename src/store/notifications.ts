@@ -10,6 +10,8 @@ import {
   type Language,
   type TemplateName,
 } from '../domain/notifications.ts';
+import { routingGroups } from './credit-lines.ts';
+import { CustomerRouting } from './customer-routing.ts';
 import { requireCustomer } from './customers.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { claimProcessed } from './outbox.ts';
@@ -74,14 +76,63 @@ export interface DueMessage {
   sentToday: number;
 }
 
-/** Messages due at `now`, locked for the caller's transaction, with the customer's language and count today. */
+/**
+ * Messages due at `now`, locked for the caller's transaction, with the customer's language and
+ * count today, in the order they fell due. As the relay's claim (store/outbox.ts): the due messages
+ * are read first without a lock, then locked by one statement per group of customers that live
+ * together (Citus locks rows only in a statement on one shard, and not with a join or a subquery
+ * beside them; on one PostgreSQL a single statement); languages and counts are read after, unlocked.
+ */
 export async function claimDueMessages(
   tx: TransactionSql,
   now: Date,
   dayStart: Date,
   limit: number,
+  routing = new CustomerRouting(tx),
 ): Promise<DueMessage[]> {
-  const rows = await tx<
+  const due = await tx<{ customer_id: bigint; id: bigint }[]>`
+    select customer_id, id from notifications where status = 'pending' and send_after <= ${now}
+    order by send_after limit ${Math.min(limit, NOTIFICATION_CLAIM_MAX)}`;
+  if (due.length === 0) return [];
+  const ids = due.map((r) => r.id.toString());
+  const customerIds = due.map((r) => r.customer_id);
+  const groups = routingGroups(customerIds, await routing.keysOf(customerIds));
+  const locked = (await Promise.all(groups.map((customers) => lockDue(tx, customers, ids, now)))).flat();
+  if (locked.length === 0) return [];
+  const customers = [...new Set(locked.map((r) => r.customer_id.toString()))];
+  const [languages, counts] = await Promise.all([
+    tx<{ customer_id: bigint; language: string }[]>`
+      select customer_id, language from notification_preferences where customer_id = any(${customers}::bigint[])`,
+    tx<{ customer_id: bigint; n: number }[]>`
+      select customer_id, count(*)::int as n from notifications
+      where customer_id = any(${customers}::bigint[]) and status = 'sent' and sent_at >= ${dayStart}
+      group by customer_id`,
+  ]);
+  const languageOf = new Map(languages.map((r) => [r.customer_id, r.language]));
+  const sentToday = new Map(counts.map((r) => [r.customer_id, r.n]));
+  return locked
+    .sort((a, b) => a.send_after.getTime() - b.send_after.getTime())
+    .map((r) => {
+      const language = languageOf.get(r.customer_id);
+      return {
+        customerId: r.customer_id,
+        id: r.id,
+        channel: r.channel,
+        template: r.template,
+        payload: (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as Record<
+          string,
+          unknown
+        >,
+        attempts: r.attempts,
+        language: language && isLanguage(language) ? language : DEFAULT_LANGUAGE,
+        sentToday: sentToday.get(r.customer_id) ?? 0,
+      };
+    });
+}
+
+/** The due messages among `ids` of customers who live together, locked (one shard on Citus). */
+function lockDue(tx: TransactionSql, customers: bigint[], ids: string[], now: Date) {
+  return tx<
     {
       customer_id: bigint;
       id: bigint;
@@ -89,36 +140,24 @@ export async function claimDueMessages(
       template: TemplateName;
       payload: unknown;
       attempts: number;
-      language: string | null;
-      sent_today: number;
+      send_after: Date;
     }[]
   >`
-    select n.customer_id, n.id, n.channel, n.template, n.payload, n.attempts, p.language,
-      (select count(*)::int from notifications s where s.customer_id = n.customer_id and s.status = 'sent'
-        and s.sent_at >= ${dayStart}) as sent_today
-    from notifications n left join notification_preferences p on p.customer_id = n.customer_id
-    where n.status = 'pending' and n.send_after <= ${now}
-    order by n.send_after limit ${Math.min(limit, NOTIFICATION_CLAIM_MAX)}
-    for update of n skip locked`;
-  return rows.map((r) => ({
-    customerId: r.customer_id,
-    id: r.id,
-    channel: r.channel,
-    template: r.template,
-    payload: (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as Record<string, unknown>,
-    attempts: r.attempts,
-    language: r.language && isLanguage(r.language) ? r.language : DEFAULT_LANGUAGE,
-    sentToday: r.sent_today,
-  }));
+    select customer_id, id, channel, template, payload, attempts, send_after from notifications
+    where customer_id = any(${customers.map(String)}::bigint[]) and id = any(${ids}::bigint[])
+      and status = 'pending' and send_after <= ${now}
+    for update skip locked`;
 }
 
 /** Messages the provider accepted, recorded as sent in one statement. */
 export async function markSent(tx: TransactionSql, sent: readonly DueMessage[], now: Date): Promise<void> {
   if (sent.length === 0) return;
+  const customers = sent.map((m) => m.customerId.toString());
+  // the customers' own filter keeps the statement on their shard (Citus)
   await tx`update notifications n set status = 'sent', sent_at = ${now}, attempts = n.attempts + 1, updated_at = now()
-    from unnest(${sent.map((m) => m.customerId.toString())}::bigint[], ${sent.map((m) => m.id.toString())}::bigint[])
+    from unnest(${customers}::bigint[], ${sent.map((m) => m.id.toString())}::bigint[])
       as x(customer_id, id)
-    where n.customer_id = x.customer_id and n.id = x.id`;
+    where n.customer_id = x.customer_id and n.id = x.id and n.customer_id = any(${customers}::bigint[])`;
 }
 
 /** A failed send: tried again at `retryAt`, or `failed` for good past the attempt limit. */
@@ -140,11 +179,12 @@ export async function deferMessages(
   deferred: readonly { message: DueMessage; until: Date }[],
 ): Promise<void> {
   if (deferred.length === 0) return;
+  const customers = deferred.map((d) => d.message.customerId.toString());
   await tx`update notifications n set send_after = x.until, updated_at = now()
-    from unnest(${deferred.map((d) => d.message.customerId.toString())}::bigint[],
+    from unnest(${customers}::bigint[],
       ${deferred.map((d) => d.message.id.toString())}::bigint[],
       ${deferred.map((d) => d.until.toISOString())}::timestamptz[]) as x(customer_id, id, until)
-    where n.customer_id = x.customer_id and n.id = x.id`;
+    where n.customer_id = x.customer_id and n.id = x.id and n.customer_id = any(${customers}::bigint[])`;
 }
 
 export async function setPreferences(
@@ -159,7 +199,7 @@ export async function setPreferences(
     on conflict (customer_id) do update set
       language = coalesce(${prefs.language ?? null}, notification_preferences.language),
       marketing_opt_out = coalesce(${prefs.marketingOptOut ?? null}, notification_preferences.marketing_opt_out),
-      updated_at = now()
+      updated_at = excluded.updated_at
     returning language, marketing_opt_out`;
   return { language: row!.language, marketingOptOut: row!.marketing_opt_out };
 }

@@ -124,20 +124,29 @@ interface BatchFacts {
   byKey: Map<string, KeyedOrderRow>;
 }
 
-/** Settles `orders` (stream order) in one transaction; outcomes in input order. */
+/**
+ * Settles `orders` (stream order) in one transaction; outcomes in input order. `routing` holds the
+ * customers' routing keys (store/customer-routing.ts): the lines of customers with one key are
+ * locked and updated by one statement; a customer without a key gets statements of its own.
+ */
 export async function settleOrderBatch(
   sql: Sql,
   orders: readonly QueuedOrder[],
   ids: IdGenerator,
+  routing?: ReadonlyMap<bigint, string>,
 ): Promise<BatchResult> {
-  return sql.begin((tx) => settleInTransaction(tx, orders, ids)) as Promise<BatchResult>;
+  return sql.begin((tx) => settleInTransaction(tx, orders, ids, routing)) as Promise<BatchResult>;
 }
 
 /**
  * One round trip: the lock comes first, so the look-up of existing orders after it sees whatever
  * a concurrent delivery of the same order committed.
  */
-async function readBatchFacts(tx: TransactionSql, orders: readonly QueuedOrder[]): Promise<BatchFacts> {
+async function readBatchFacts(
+  tx: TransactionSql,
+  orders: readonly QueuedOrder[],
+  routing: ReadonlyMap<bigint, string> | undefined,
+): Promise<BatchFacts> {
   const goodsIds = [...new Set(orders.map((o) => o.goodsId.toString()))];
   const productIds = [...new Set(orders.map((o) => o.productId.toString()))];
   const customerText = [...new Set(orders.map((o) => o.customerId.toString()))];
@@ -145,6 +154,7 @@ async function readBatchFacts(tx: TransactionSql, orders: readonly QueuedOrder[]
     lockCreditLines(
       tx,
       orders.map((o) => o.customerId),
+      routing,
     ),
     tx<KeyedOrderRow[]>`
       select o.* from orders o where o.id = any(${orders.map((o) => o.orderId.toString())}::bigint[])
@@ -179,8 +189,9 @@ async function settleInTransaction(
   tx: TransactionSql,
   orders: readonly QueuedOrder[],
   ids: IdGenerator,
+  routing: ReadonlyMap<bigint, string> | undefined,
 ): Promise<BatchResult> {
-  const facts = await readBatchFacts(tx, orders);
+  const facts = await readBatchFacts(tx, orders, routing);
   const outcomes: (BatchOutcome | Decision)[] = [];
   const seenIds = new Map<bigint, number>();
   const seenKeys = new Map<string, number>();
@@ -208,7 +219,7 @@ async function settleInTransaction(
   }
 
   const decisions = [...new Set(outcomes.filter((o): o is Decision => 'input' in o))];
-  if (decisions.length > 0) await writeDecisions(tx, decisions, ids);
+  if (decisions.length > 0) await writeDecisions(tx, decisions, ids, routing);
   const committed: CommittedLine[] = [...facts.lineOf.values()];
   const nowIso = new Date();
   return { outcomes: outcomes.map((o) => ('input' in o ? storedOutcome(o, nowIso) : o)), lines: committed };
@@ -314,14 +325,19 @@ async function insertOrderRows(
  * Writes the batch's decisions, one statement per table, pipelined in this order (orders before
  * the loans that refer to them): the orders, the credit taken, the loans, their journal entries.
  */
-async function writeDecisions(tx: TransactionSql, decisions: Decision[], ids: IdGenerator): Promise<void> {
+async function writeDecisions(
+  tx: TransactionSql,
+  decisions: Decision[],
+  ids: IdGenerator,
+  routing: ReadonlyMap<bigint, string> | undefined,
+): Promise<void> {
   const loans = decisions.flatMap((d) => (d.loan ? [d.loan] : []));
   const taken = new Map<bigint, bigint>();
   for (const l of loans)
     taken.set(l.customerId, (taken.get(l.customerId) ?? 0n) + l.schedule.amountFinancedMinor);
   const [inserted] = await Promise.all([
     insertOrderRows(tx, decisions),
-    takeCredit(tx, taken),
+    takeCredit(tx, taken, routing),
     insertLoans(tx, loans),
     postEntries(tx, loans.flatMap(orderEntries), ids),
     emitEvents(tx, decisions.map(decisionEvent)),

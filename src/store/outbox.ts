@@ -7,6 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { DomainEvent, EventType } from '../domain/events.ts';
+import { routingGroups } from './credit-lines.ts';
+import { CustomerRouting } from './customer-routing.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 
 /** At most this many events per relay claim (one transaction, one publish burst). */
@@ -50,34 +52,62 @@ export interface OutboxRow {
 /**
  * Up to `limit` unrelayed events, oldest first, locked for this transaction; rows another relay
  * holds are skipped (FOR UPDATE SKIP LOCKED), so several relays share the work without waiting.
+ * Citus locks rows only in a statement that runs on one shard, so the oldest waiting events are
+ * read first without a lock, then locked by one statement per group of customers that live
+ * together (src/store/customer-routing.ts; on one PostgreSQL a single statement), sent at once.
  */
-export async function claimUnrelayed(tx: TransactionSql, limit: number): Promise<OutboxRow[]> {
+export async function claimUnrelayed(
+  tx: TransactionSql,
+  limit: number,
+  routing = new CustomerRouting(tx),
+): Promise<OutboxRow[]> {
   const bounded = Math.min(Math.max(1, limit), RELAY_BATCH_MAX);
-  const rows = await tx<
-    { customer_id: bigint; id: bigint; event_id: string; type: string; payload: unknown; occurred_at: Date }[]
-  >`
-    select customer_id, id, event_id::text, type, payload, occurred_at from outbox_events
-    where relayed_at is null
-    order by id
-    limit ${bounded}
-    for update skip locked`;
-  return rows.map((r) => ({
-    customerId: r.customer_id,
-    id: r.id,
-    eventId: r.event_id,
-    type: r.type,
-    payload: (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as Record<string, unknown>,
-    occurredAt: r.occurred_at,
-  }));
+  const waiting = await tx<{ customer_id: bigint; id: bigint }[]>`
+    select customer_id, id from outbox_events where relayed_at is null order by id limit ${bounded}`;
+  if (waiting.length === 0) return [];
+  const ids = waiting.map((r) => r.id.toString());
+  const customerIds = waiting.map((r) => r.customer_id);
+  const groups = routingGroups(customerIds, await routing.keysOf(customerIds));
+  const locked = await Promise.all(
+    groups.map(
+      (customers) => tx<
+        {
+          customer_id: bigint;
+          id: bigint;
+          event_id: string;
+          type: string;
+          payload: unknown;
+          occurred_at: Date;
+        }[]
+      >`
+        select customer_id, id, event_id::text, type, payload, occurred_at from outbox_events
+        where customer_id = any(${customers.map(String)}::bigint[]) and id = any(${ids}::bigint[])
+          and relayed_at is null
+        for update skip locked`,
+    ),
+  );
+  return locked
+    .flat()
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((r) => ({
+      customerId: r.customer_id,
+      id: r.id,
+      eventId: r.event_id,
+      type: r.type,
+      payload: (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as Record<string, unknown>,
+      occurredAt: r.occurred_at,
+    }));
 }
 
+/** Marks claimed rows relayed; the customers' own filter keeps it on their shard. */
 export async function markRelayed(tx: TransactionSql, rows: readonly OutboxRow[]): Promise<void> {
   if (rows.length === 0) return;
+  const customers = rows.map((r) => r.customerId.toString());
   await tx`
     update outbox_events o set relayed_at = now()
-    from unnest(${rows.map((r) => r.customerId.toString())}::bigint[], ${rows.map((r) => r.id.toString())}::bigint[])
+    from unnest(${customers}::bigint[], ${rows.map((r) => r.id.toString())}::bigint[])
       as x(customer_id, id)
-    where o.customer_id = x.customer_id and o.id = x.id`;
+    where o.customer_id = x.customer_id and o.id = x.id and o.customer_id = any(${customers}::bigint[])`;
 }
 
 /** Events not yet relayed (the relay's backlog, for metrics and tests). */

@@ -16,6 +16,7 @@ import type { Platform } from '../platform.ts';
 import { ORDER_MAX_DELIVER, ORDER_SETTLER, ORDERS_STREAM, type QueueMessage } from '../queue/index.ts';
 import { admitMessage, inMessageContext } from '../rehearsal/admit.ts';
 import { AWARE, type RehearsalContext } from '../rehearsal/context.ts';
+import { CustomerRouting } from '../store/customer-routing.ts';
 import { isTransientDatabaseError } from '../store/db-errors.ts';
 import { claimIdGenerator, type IdGenerator } from '../store/id-generator.ts';
 import {
@@ -81,6 +82,8 @@ export class OrderSettler implements Worker {
   /** Post-commit cache writes still on their way (a loop does not wait for them to pull again). */
   private readonly cacheWrites = new Set<Promise<unknown>>();
   private readonly trimTimer: NodeJS.Timeout;
+  /** Which customers' lines one statement may lock and update together. */
+  private readonly routing: CustomerRouting;
 
   constructor(
     private readonly platform: Platform,
@@ -88,6 +91,7 @@ export class OrderSettler implements Worker {
     private readonly batchSize = platform.config.workerBatchSize,
     concurrency = platform.config.workerConcurrency,
   ) {
+    this.routing = new CustomerRouting(platform.db.sql);
     for (let i = 0; i < concurrency; i++) this.loops.push(this.loop());
     this.trimTimer = setInterval(() => void this.trim(), ORDER_STREAM_TRIM_INTERVAL_MS);
     this.trimTimer.unref();
@@ -200,12 +204,10 @@ export class OrderSettler implements Worker {
   private async settle(batch: Parsed[]): Promise<void> {
     let result: BatchResult;
     try {
+      const orders = batch.map((p) => p.order);
+      const routing = await this.routing.keysOf(orders.map((o) => o.customerId));
       result = await inSpan(SPAN_NAMES.settleTransaction, { attributes: { 'db.system': 'postgresql' } }, () =>
-        settleOrderBatch(
-          this.platform.db.sql,
-          batch.map((p) => p.order),
-          this.ids,
-        ),
+        settleOrderBatch(this.platform.db.sql, orders, this.ids, routing),
       );
     } catch (err) {
       await this.failed(batch, err as Error);

@@ -187,51 +187,40 @@ describe('two-phase commit on Citus: a node killed mid-commit leaves no half-app
     assert.ok(check.ok, JSON.stringify(check.report));
   });
 
-  // Under heavy load this case once found the other worker's prepared half already rolled back
-  // before the coordinator restarted (fresh-clone CI, 2026-12-05), cause not yet known: it runs on
-  // request until that is understood, the worker-kill case above always.
-  const coordinatorCase =
-    process.env.FENQI_TEST_2PC_COORDINATOR === '1'
-      ? {}
-      : { skip: 'set FENQI_TEST_2PC_COORDINATOR=1 (under investigation: see the comment above)' };
-  test(
-    'the coordinator killed before its commit record: recovery rolls both halves back',
-    coordinatorCase,
-    async () => {
-      const batch = await batchFor('abort');
-      const keys = batch.map((o) => o.idempotencyKey);
-      const { held, other, settling, release } = await settleUntilHalfPrepared(batch);
-      // the machine lost: postmaster and backends at once (a backend that outlived its postmaster
-      // would still roll its prepared halves back on the way out)
-      signalAll(treePids(postmasterPid(cluster.coordinator.dataDir)));
-      await cluster.coordinator.kill();
-      await release();
-      const outcome = await settling;
-      assert.ok(!outcome.ok, 'the settler sees its transaction fail');
-      // the held worker's PREPARE ends one way or the other once its client is gone
-      await waitFor('the held PREPARE to end', () =>
-        onNode(held, async (sql) => {
-          const [row] = await sql<{ n: bigint }[]>`
+  test('the coordinator killed before its commit record: recovery rolls both halves back', async () => {
+    const batch = await batchFor('abort');
+    const keys = batch.map((o) => o.idempotencyKey);
+    const { held, other, settling, release } = await settleUntilHalfPrepared(batch);
+    // the machine lost: postmaster and backends frozen, then killed (signalAll). A backend that
+    // outlived its postmaster even briefly would roll the prepared halves back on the way out.
+    signalAll(treePids(postmasterPid(cluster.coordinator.dataDir)));
+    await cluster.coordinator.kill();
+    await release();
+    const outcome = await settling;
+    assert.ok(!outcome.ok, 'the settler sees its transaction fail');
+    // the held worker's PREPARE ends one way or the other once its client is gone
+    await waitFor('the held PREPARE to end', () =>
+      onNode(held, async (sql) => {
+        const [row] = await sql<{ n: bigint }[]>`
           select count(*)::bigint as n from pg_stat_activity
           where state = 'active' and query ilike 'prepare transaction%'`;
-          return Number(row!.n) === 0;
-        }),
-      );
-      assert.equal(await preparedOn(other), 1, 'the other worker still holds its prepared half');
-      await cluster.coordinator.start();
-      assert.ok((await recover()) >= 1, 'recovery rolled back the prepared halves');
-      for (const w of cluster.workers) assert.equal(await preparedOn(w), 0, 'no prepared half left');
-      assert.equal((await stored(keys)).size, 0, 'nothing of the batch is stored');
-      // the settler's redelivery: the same batch again stores each order once
-      const ids = await claimIdGenerator(app);
-      await settleOrderBatch(app, batch, ids);
-      const again = await stored(keys);
-      assert.deepEqual(
-        keys.map((k) => again.get(k)),
-        [1, 1],
-      );
-      const check = ledgerCheck(cluster.url);
-      assert.ok(check.ok, JSON.stringify(check.report));
-    },
-  );
+        return Number(row!.n) === 0;
+      }),
+    );
+    assert.equal(await preparedOn(other), 1, 'the other worker still holds its prepared half');
+    await cluster.coordinator.start();
+    assert.ok((await recover()) >= 1, 'recovery rolled back the prepared halves');
+    for (const w of cluster.workers) assert.equal(await preparedOn(w), 0, 'no prepared half left');
+    assert.equal((await stored(keys)).size, 0, 'nothing of the batch is stored');
+    // the settler's redelivery: the same batch again stores each order once
+    const ids = await claimIdGenerator(app);
+    await settleOrderBatch(app, batch, ids);
+    const again = await stored(keys);
+    assert.deepEqual(
+      keys.map((k) => again.get(k)),
+      [1, 1],
+    );
+    const check = ledgerCheck(cluster.url);
+    assert.ok(check.ok, JSON.stringify(check.report));
+  });
 });

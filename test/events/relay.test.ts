@@ -2,7 +2,8 @@
  * The outbox and its relay on real PostgreSQL and NATS JetStream: an event is written in the same
  * transaction as its fact (a rolled-back fact leaves no event, a fact written twice is one event);
  * the relay publishes each event to FENQI_EVENTS exactly once, also when it dies between publishing
- * and marking (in process, deterministically) and when a `fenqi worker` is SIGKILLed mid-batch.
+ * and marking (in process, deterministically) and when a `fenqi worker` is SIGKILLed mid-batch;
+ * events one relay's pass holds are skipped by another, which takes them over if the pass dies.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -119,6 +120,34 @@ test('a relay that dies between publishing and marking republishes, and the stre
   assert.equal(new Set(ids).size, ids.length, 'no event is in the stream twice');
   assert.deepEqual([...ids].sort(), (await outboxIds()).sort(), 'every outbox event is in the stream');
   assert.equal(eventSubject('repayment.received'), 'fenqi.events.repayment.received');
+});
+
+test('events a relay pass holds are skipped by another relay, which takes them over when that pass dies', async () => {
+  await platform.db.sql.begin((tx) =>
+    emitEvents(
+      tx,
+      Array.from({ length: 10 }, (_, i) => repaymentEvent(customers[i % customers.length]!, 200 + i)),
+    ),
+  );
+  const other = new EventRelay(platform, 100, false);
+  await assert.rejects(
+    platform.db.sql.begin(async (tx) => {
+      const rows = await claimUnrelayed(tx, 100);
+      assert.equal(rows.length, 10, 'the first pass claims every waiting event');
+      assert.equal(await other.relayOnce(), 0, 'the other relay skips them while the pass runs');
+      assert.deepEqual(await claimUnrelayed(tx, 100), rows, 'the pass keeps its claim');
+      throw new Error('the pass dies before publishing');
+    }),
+  );
+  assert.equal(await unrelayedCount(platform.db.sql), 10, 'the dead pass marked nothing');
+  assert.equal(
+    await other.relayOnce(),
+    10,
+    'the locks ended with the pass: the other relay takes the events',
+  );
+  assert.equal(await unrelayedCount(platform.db.sql), 0);
+  assert.equal(other.stats.duplicates, 0, 'nothing was published twice');
+  await other.stop();
 });
 
 test('a fenqi worker SIGKILLed mid-relay loses no event and publishes none twice', async () => {

@@ -37,7 +37,7 @@ export const CITUS_WORKER_COUNT = 2;
  */
 export const TEST_SHARD_COUNT = 4;
 /** Two-phase commit needs prepared transactions on every node. */
-const MAX_PREPARED_TRANSACTIONS = 200;
+export const MAX_PREPARED_TRANSACTIONS = 200;
 const LOOPBACK = '127.0.0.1';
 
 export function testDatabase(): TestDatabase {
@@ -70,7 +70,7 @@ export interface CitusCluster extends PostgresServer {
 }
 
 /** How a node reaches the others: TLS that checks the peer's certificate, like every client. */
-function nodeConninfo(caFile: string): string {
+export function nodeConninfo(caFile: string): string {
   return harnessTls() ? `sslmode=verify-full sslrootcert=${caFile}` : 'sslmode=disable';
 }
 
@@ -100,7 +100,7 @@ function writePgpass(node: PostgresServer, passwords: RolePasswords): void {
 }
 
 /** Each login role's password for node-to-node connections (nodeid 0: to every node). */
-function authinfoSql(passwords: RolePasswords): string[] {
+export function authinfoSql(passwords: RolePasswords): string[] {
   return Object.entries(loginRoles(passwords)).map(
     ([role, password]) =>
       `insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, '${role}', 'password=${password}')
@@ -125,13 +125,13 @@ export async function startCitusCluster(
   const startNode = async (databases: readonly string[]) => {
     const node = await startSinglePostgres({ settings, passwords });
     writePgpass(node, passwords);
-    await run(node.adminUrl, [
+    await runSql(node.adminUrl, [
       `alter system set citus.node_conninfo = '${nodeConninfo(node.caFile)}'`,
       'select pg_reload_conf()',
     ]);
     for (const database of databases.filter((d) => d !== TEST_DATABASE)) await node.createDatabase(database);
     await Promise.all(
-      databases.map((d) => run(node.urlFor('admin', d), ['create extension if not exists citus'])),
+      databases.map((d) => runSql(node.urlFor('admin', d), ['create extension if not exists citus'])),
     );
     return node;
   };
@@ -140,7 +140,7 @@ export async function startCitusCluster(
   const [coordinator, ...workers] = nodes as [PostgresServer, ...PostgresServer[]];
 
   const addWorkers = (database: string, toAdd: readonly PostgresServer[]) =>
-    run(coordinator.urlFor('admin', database), [
+    runSql(coordinator.urlFor('admin', database), [
       ...authinfoSql(passwords),
       `select citus_set_coordinator_host('${LOOPBACK}', ${coordinator.port})`,
       ...toAdd.map((w) => `select citus_add_node('${LOOPBACK}', ${w.port})`),
@@ -157,7 +157,7 @@ export async function startCitusCluster(
       await Promise.all(
         [coordinator, ...workers].map(async (node) => {
           await node.createDatabase(name);
-          await run(node.urlFor('admin', name), ['create extension if not exists citus']);
+          await runSql(node.urlFor('admin', name), ['create extension if not exists citus']);
         }),
       );
       databases.push(name);
@@ -180,7 +180,7 @@ export async function startCitusCluster(
   };
 }
 
-async function run(url: string, statements: string[]): Promise<void> {
+export async function runSql(url: string, statements: string[]): Promise<void> {
   const sql = openPostgres(url, { max: 1, onnotice: () => {} });
   try {
     for (const statement of statements) await sql.unsafe(statement);

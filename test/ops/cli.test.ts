@@ -1,7 +1,8 @@
 /**
  * `fenqi ops` from the command line: usage errors exit 2, and a drill with no topology configured
  * stands one up, prints progress on stderr, writes its reports, prints the JSON report as its
- * last stdout line and exits 0 on a pass; `ops up --citus` stands up a coordinator and two workers
+ * last stdout line and exits 0 on a pass, and `ops reports` lists that run with its kind, date and
+ * outcome; `ops up --citus` stands up a coordinator and two workers
  * the platform reaches through DATABASE_URL over verified TLS, and `ops down` stops them.
  */
 import assert from 'node:assert/strict';
@@ -85,6 +86,29 @@ describe('fenqi ops', () => {
     assert.match(result.stderr, /failover drill: .*writes acked/);
     assert.match(result.stderr, /tearing down the drill topology/);
     assert.ok(existsSync(report.files.json) && existsSync(report.files.markdown));
+    // the run is kept where `fenqi ops reports` lists it: once, with its kind, date and outcome
+    const listed = await run([
+      'ops',
+      'reports',
+      '--drills-dir',
+      reportDir,
+      '--rehearsals-dir',
+      path.join(scratch, 'no-rehearsals'),
+    ]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const entries = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(entries, [
+      {
+        kind: 'failover',
+        date: report.startedAt,
+        outcome: 'pass',
+        summary: report.summary,
+        files: [report.files.json, report.files.markdown],
+      },
+    ]);
   });
 
   test('ops up --citus serves DATABASE_URL from a coordinator with two workers; ops down stops every node', {

@@ -15,17 +15,26 @@ import { connect, type NatsConnection, nanos } from '@nats-io/transport-node';
 import { loadConfig } from '../../src/config.ts';
 import { BINARIES_NATS, down, killNatsNode, type TopologyState, up } from '../../src/ops/cluster.ts';
 import { chownToPostgres, missingBinaries, progress, sleep, waitFor } from '../../src/ops/proc.ts';
-import { type DcName, natsConnectOptions, natsTopologyLink, natsUrl } from '../../src/ops/topology.ts';
+import {
+  type DcName,
+  type NatsTopologyUser,
+  natsConnectOptions,
+  natsTopologyLink,
+  natsUrl,
+} from '../../src/ops/topology.ts';
 import { JetStreamQueue } from '../../src/queue/jetstream-queue.ts';
 import {
   DEAD_LETTER_STREAM,
   ORDERS_STREAM,
+  ORDERS_SUBJECT,
   platformConsumers,
   platformStreams,
 } from '../../src/queue/streams.ts';
 import { platformKeysEnv } from '../harness/keys.ts';
 
 const ORDERS = 400;
+/** Messages each side publishes in the accounts test. */
+const SIDE_MESSAGES = 3;
 const KILL_AFTER_ORDERS = 120;
 const PUBLISH_TIMEOUT_MS = 2_000;
 const RETRY_PAUSE_MS = 100;
@@ -33,6 +42,8 @@ const STREAM_READY_LIMIT_MS = 30_000;
 const CONSUME_LIMIT_MS = 30_000;
 /** How long a refusing node may take to hang up (a bound on waiting, not a timing claim). */
 const HANG_UP_WITHIN_MS = 5_000;
+/** How long the client may take to surface the server's -ERR (a bound on waiting). */
+const VIOLATION_REPORTED_LIMIT_MS = 5_000;
 
 /** A plaintext CONNECT + PING after the node's INFO; what it answered before it hung up. */
 function plaintextConnect(port: number, user: string, pass: string): Promise<string> {
@@ -146,6 +157,122 @@ describe('NATS cluster, R3 stream', () => {
       assert.equal(settler.config.max_deliver, -1, 'the settler, not the queue, gives up on a message');
     } finally {
       await probe.close();
+    }
+  });
+
+  test('the shadow user lives in its own account: production credentials never reach shadow subjects or streams, nor the shadow credential production ones', async () => {
+    const spec = state!.spec;
+    // every connection on one node, so a message the server routed would be queued before a PONG
+    const node = `tls://127.0.0.1:${spec.nats[0]!.clientPort}`;
+    const conns: NatsConnection[] = [];
+    const queues: JetStreamQueue[] = [];
+    const open = async (as: NatsTopologyUser) => {
+      const c = await connect({ servers: [node], timeout: 5_000, ...natsConnectOptions(spec, as) });
+      conns.push(c);
+      return c;
+    };
+    const queue = (as: NatsTopologyUser) => {
+      const q = new JetStreamQueue(node, `accounts-${as}`, natsTopologyLink(spec, as));
+      queues.push(q);
+      return q;
+    };
+    try {
+      // the passwords are per account: neither side's user logs in with the other's
+      const refused = (as: NatsTopologyUser, pass: string) =>
+        connect({
+          servers: [node],
+          timeout: 5_000,
+          ...natsConnectOptions(spec, as),
+          pass,
+          reconnect: false,
+        }).then(
+          async (c) => {
+            await c.close();
+            return 'connected';
+          },
+          (err: Error) => err.message,
+        );
+      assert.match(await refused('shadow', spec.passwords.nats.platform), /Authorization Violation/);
+      assert.match(await refused('platform', spec.passwords.nats.shadow), /Authorization Violation/);
+
+      // core subjects: production's admin hears everything in FENQI and nothing the shadow user sends
+      const admin = await open('admin');
+      const shadow = await open('shadow');
+      const platform = await open('platform');
+      const heard: string[] = [];
+      admin.subscribe('>', {
+        callback: (_err, m) => {
+          heard.push(m.string());
+        },
+      });
+      const shadowInbox: string[] = [];
+      shadow.subscribe(`${natsConnectOptions(spec, 'shadow').inboxPrefix}.probe`, {
+        callback: (_err, m) => {
+          shadowInbox.push(m.string());
+        },
+      });
+      await Promise.all([admin.flush(), shadow.flush()]);
+      shadow.publish(ORDERS_SUBJECT, 'from-shadow');
+      platform.publish(ORDERS_SUBJECT, 'from-production');
+      admin.publish(`${natsConnectOptions(spec, 'shadow').inboxPrefix}.probe`, 'into-shadow-inbox');
+      await Promise.all([shadow.flush(), platform.flush(), admin.flush()]);
+      await Promise.all([admin.flush(), shadow.flush()]);
+      assert.deepEqual(
+        heard.filter((m) => m.startsWith('from-')),
+        ['from-production'],
+        'the admin hears production and not the shadow side',
+      );
+      assert.deepEqual(shadowInbox, [], 'a production publish never reaches the shadow inbox');
+
+      // the shadow user is held to the platform's subjects inside its own account
+      const violations: string[] = [];
+      const limited = await connect({
+        servers: [node],
+        timeout: 5_000,
+        ...natsConnectOptions(spec, 'shadow'),
+      });
+      conns.push(limited);
+      void (async () => {
+        for await (const s of limited.status()) {
+          const e = s.type === 'error' ? (s.error as { operation?: string; subject?: string }) : undefined;
+          if (e?.operation) violations.push(`${e.operation} ${e.subject}`);
+        }
+      })();
+      limited.subscribe('>');
+      limited.publish('fenqi.admin.anything', 'x');
+      await limited.flush();
+      const expected = ['publish fenqi.admin.anything', 'subscription >'];
+      await waitFor(
+        'the permission violations reported',
+        async () => expected.every((v) => violations.includes(v)) || undefined,
+        VIOLATION_REPORTED_LIMIT_MS,
+        50,
+      );
+      assert.deepEqual([...violations].sort(), expected);
+
+      // JetStream: the same stream names are two streams, each side's publishes stay in its own
+      const production = queue('platform');
+      const shadowQueue = queue('shadow');
+      await shadowQueue.ensure(platformStreams(), platformConsumers());
+      const body = (n: number) => new TextEncoder().encode(JSON.stringify({ n }));
+      const productionBefore = await production.state(ORDERS_STREAM);
+      for (let n = 0; n < SIDE_MESSAGES; n++) {
+        await shadowQueue.publish(ORDERS_SUBJECT, body(n), { msgId: `shadow-${n}` });
+      }
+      assert.deepEqual(await production.state(ORDERS_STREAM), productionBefore);
+      const shadowBefore = await shadowQueue.state(ORDERS_STREAM);
+      assert.equal(shadowBefore.messages, SIDE_MESSAGES);
+      for (let n = 0; n < SIDE_MESSAGES; n++) {
+        await production.publish(ORDERS_SUBJECT, body(n), { msgId: `production-${n}` });
+      }
+      assert.deepEqual(await shadowQueue.state(ORDERS_STREAM), shadowBefore);
+      assert.equal(
+        (await production.state(ORDERS_STREAM)).messages,
+        productionBefore.messages + SIDE_MESSAGES,
+      );
+    } finally {
+      await Promise.allSettled(queues.map((q) => q.close()));
+      await Promise.allSettled(conns.map((c) => c.close()));
     }
   });
 

@@ -14,6 +14,7 @@ import { openPlatform, type Platform } from '../../src/platform.ts';
 import {
   createShadowRoleSql,
   SHADOW_DATABASE_ROLE,
+  shadowCitusAuthinfoSql,
   shadowMigrationUrl,
   shadowSchemaGrantsSql,
 } from '../../src/rehearsal/roles.ts';
@@ -69,10 +70,12 @@ export async function openShadowDeployment(
   options: { key?: Buffer; shadowNats?: boolean } = {},
 ): Promise<ShadowDeployment> {
   const dbPassword = randomBytes(16).toString('hex');
-  const admin = openPostgres(servers.pg.urlFor('admin'));
-  for (const s of createShadowRoleSql(dbPassword)) await admin.unsafe(s);
-  await admin.end();
+  // in the application's database: on a Citus coordinator the role is propagated to the workers
   const adminDb = openPostgres(servers.pg.urlFor('admin', 'fenqi'));
+  for (const s of createShadowRoleSql(dbPassword)) await adminDb.unsafe(s);
+  if ((await adminDb`select 1 from pg_extension where extname = 'citus'`).length > 0) {
+    await adminDb.unsafe(shadowCitusAuthinfoSql(dbPassword));
+  }
   for (const s of shadowSchemaGrantsSql('fenqi', DEFAULT_DATABASE_ROLES)) await adminDb.unsafe(s);
   await adminDb.end();
   const redisPassword = randomBytes(16).toString('hex');

@@ -87,10 +87,14 @@ export function register(program: Command): void {
     .action(async (opts: { dir: string; nats: boolean; citus?: boolean }) => {
       if (opts.citus) return await citusUpCommand(opts.dir);
       const { up } = await import('../../ops/cluster.ts');
-      const { APP_DATABASE, appDatabaseUrl, natsEnv } = await import('../../ops/topology.ts');
+      const { APP_DATABASE, appDatabaseUrl, natsEnv, shadowNatsEnv } = await import('../../ops/topology.ts');
       const state = await up(opts.dir, { parts: { postgres: true, nats: opts.nats } });
       const { spec } = state;
       const nats = natsEnv(spec, 'platform');
+      const envLine = (env: Record<string, string>) =>
+        Object.entries(env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join('  ');
       const lines = [
         `topology up under ${spec.baseDir} (every link TLS from the CA in ${spec.tls.dir}, with passwords)`,
         ...spec.members.map(
@@ -100,9 +104,8 @@ export function register(program: Command): void {
         `  etcd https://127.0.0.1:${spec.etcd.clientPort} (client certificate ${spec.tls.clientCertFile})`,
         ...(opts.nats
           ? [
-              `  ${Object.entries(nats)
-                .map(([k, v]) => `${k}=${v}`)
-                .join('  ')}  NATS_STREAM_REPLICAS=3`,
+              `  ${envLine(nats)}  NATS_STREAM_REPLICAS=3`,
+              `  ${envLine(shadowNatsEnv(spec))}  (rehearsals: the shadow user, alone in account FENQI_SHADOW)`,
             ]
           : []),
         `  DATABASE_URL='${appDatabaseUrl(spec)}'  (postgres.js; libpq: target_session_attrs=read-write)`,
@@ -218,7 +221,9 @@ export function register(program: Command): void {
 
   ops
     .command('reports')
-    .description('every drill and rehearsal report kept, newest first, as JSON lines')
+    .description(
+      'every drill and rehearsal run whose report is kept, newest first, as JSON lines: kind, date, outcome, summary, files',
+    )
     .option('--drills-dir <dir>', 'where drills write their reports', DEFAULT_REPORT_DIR)
     .option('--rehearsals-dir <dir>', 'where `fenqi rehearse report` writes', '.fenqi/rehearsals')
     .action(async (opts: { drillsDir: string; rehearsalsDir: string }) => {

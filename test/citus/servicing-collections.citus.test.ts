@@ -1,0 +1,4 @@
+// ../servicing/collections.test.ts on Citus (test/citus/matrix.ts).
+import { runOnCitus } from './matrix.ts';
+
+await runOnCitus(new URL('../servicing/collections.test.ts', import.meta.url));
