@@ -4,6 +4,7 @@
  * guard should any code path forget.
  */
 import { CREDIT_LINE_MAX_MINOR } from '../domain/credit-approval.ts';
+import { routingGroups } from './customer-routing.ts';
 import { requireCustomer } from './customers.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 import { Refusal } from './refusal.ts';
@@ -115,25 +116,6 @@ export interface LockedLine {
   limitMinor: bigint;
   usedMinor: bigint;
   status: string;
-}
-
-/**
- * Customers in the fixed order every batch locks them in: by routing key, then by id. A customer
- * without a key is a group of its own, so a caller that knows nothing of routing still writes one
- * customer per statement (single-shard on a sharded database).
- */
-export function routingGroups(
-  customerIds: readonly bigint[],
-  keyOf: ReadonlyMap<bigint, string> = new Map(),
-): bigint[][] {
-  const byKey = new Map<string, bigint[]>();
-  for (const id of new Set(customerIds)) {
-    const key = keyOf.get(id);
-    const group = key === undefined ? `~${id}` : `=${key}`;
-    byKey.set(group, [...(byKey.get(group) ?? []), id]);
-  }
-  const sortedKeys = [...byKey.keys()].sort();
-  return sortedKeys.map((k) => byKey.get(k)!.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**

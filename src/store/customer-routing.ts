@@ -47,3 +47,22 @@ export class CustomerRouting {
     return this.citus;
   }
 }
+
+/**
+ * Customers in the fixed order every batch locks them in: by routing key, then by id. A customer
+ * without a key is a group of its own, so a caller that knows nothing of routing still writes one
+ * customer per statement (single-shard on a sharded database).
+ */
+export function routingGroups(
+  customerIds: readonly bigint[],
+  keyOf: ReadonlyMap<bigint, string> = new Map(),
+): bigint[][] {
+  const byKey = new Map<string, bigint[]>();
+  for (const id of new Set(customerIds)) {
+    const key = keyOf.get(id);
+    const group = key === undefined ? `~${id}` : `=${key}`;
+    byKey.set(group, [...(byKey.get(group) ?? []), id]);
+  }
+  const sortedKeys = [...byKey.keys()].sort();
+  return sortedKeys.map((k) => byKey.get(k)!.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+}

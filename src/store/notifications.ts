@@ -10,8 +10,7 @@ import {
   type Language,
   type TemplateName,
 } from '../domain/notifications.ts';
-import { routingGroups } from './credit-lines.ts';
-import { CustomerRouting } from './customer-routing.ts';
+import { CustomerRouting, routingGroups } from './customer-routing.ts';
 import { requireCustomer } from './customers.ts';
 import type { Sql, TransactionSql } from './db.ts';
 import { claimProcessed } from './outbox.ts';

@@ -7,8 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DomainEvent, EventType } from '../domain/events.ts';
-import { routingGroups } from './credit-lines.ts';
-import { CustomerRouting } from './customer-routing.ts';
+import { CustomerRouting, routingGroups } from './customer-routing.ts';
 import type { Queryable, TransactionSql } from './db.ts';
 
 /** At most this many events per relay claim (one transaction, one publish burst). */

@@ -9,6 +9,7 @@ import { encodeEvent } from '../events/message.ts';
 import type { Platform } from '../platform.ts';
 import { AWARE } from '../rehearsal/context.ts';
 import { onWorkerSide } from '../rehearsal/worker-context.ts';
+import { CustomerRouting } from '../store/customer-routing.ts';
 import { claimUnrelayed, markRelayed, RELAY_BATCH_MAX } from '../store/outbox.ts';
 import { inSpan, SPAN_NAMES, SpanKind } from '../telemetry/tracing.ts';
 import type { Worker } from './worker.ts';
@@ -39,6 +40,8 @@ export class EventRelay implements Worker {
   readonly stats: RelayStats = { batches: 0, relayed: 0, duplicates: 0, failures: 0 };
   private stopping = false;
   private readonly running: Promise<void>;
+  /** One per relay: it asks once whether the database is Citus, not on every pass. */
+  private readonly routing: CustomerRouting;
 
   constructor(
     private readonly platform: Platform,
@@ -47,6 +50,7 @@ export class EventRelay implements Worker {
   ) {
     if (batchSize < 1 || batchSize > RELAY_BATCH_MAX)
       throw new RangeError(`relay batch 1..${RELAY_BATCH_MAX}`);
+    this.routing = new CustomerRouting(platform.db.sql);
     this.running = autoStart ? this.loop() : Promise.resolve();
   }
 
@@ -58,7 +62,7 @@ export class EventRelay implements Worker {
   private async relayBatch(): Promise<number> {
     const { queue, config } = this.platform;
     return this.platform.db.sql.begin(async (tx) => {
-      const rows = await claimUnrelayed(tx, this.batchSize);
+      const rows = await claimUnrelayed(tx, this.batchSize, this.routing);
       if (rows.length === 0) return 0;
       const attributes = { 'messaging.batch.message_count': rows.length };
       const results = await inSpan(SPAN_NAMES.relayPublish, { kind: SpanKind.PRODUCER, attributes }, () =>

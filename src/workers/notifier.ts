@@ -21,6 +21,7 @@ import { EVENTS_STREAM, NOTIFIER, type QueueMessage } from '../queue/index.ts';
 import { admitMessage, inMessageContext, refusalLetter } from '../rehearsal/admit.ts';
 import { AWARE, type RehearsalContext } from '../rehearsal/context.ts';
 import { onWorkerSide } from '../rehearsal/worker-context.ts';
+import { CustomerRouting } from '../store/customer-routing.ts';
 import type { TransactionSql } from '../store/db.ts';
 import {
   claimDueMessages,
@@ -86,6 +87,8 @@ export class Notifier implements Worker {
   readonly stats: NotifierStats = { events: 0, queued: 0, sent: 0, failed: 0, deferred: 0, rejected: 0 };
   private stopping = false;
   private readonly loops: Promise<void>[];
+  /** One per notifier: it asks once whether the database is Citus, not on every pass. */
+  private readonly routing: CustomerRouting;
 
   /**
    * `now` is the wall clock the notifier reads for quiet hours, the daily cap and what is due; a
@@ -96,6 +99,7 @@ export class Notifier implements Worker {
     autoStart = true,
     private readonly now: () => Date = () => new Date(),
   ) {
+    this.routing = new CustomerRouting(platform.db.sql);
     this.loops = autoStart ? [this.run(() => this.intakeOnce()), this.run(() => this.sendOnce())] : [];
   }
 
@@ -207,7 +211,7 @@ export class Notifier implements Worker {
       now.getTime() - minuteOfDay(this.platform.config.businessTimeZone, now) * MINUTE_MS,
     );
     return this.platform.db.sql.begin(async (tx) => {
-      const due = await claimDueMessages(tx, now, dayStart, NOTIFIER_SEND_BATCH);
+      const due = await claimDueMessages(tx, now, dayStart, NOTIFIER_SEND_BATCH, this.routing);
       const sentNow = new Map<bigint, number>();
       const sent: DueMessage[] = [];
       const deferred: { message: DueMessage; until: Date }[] = [];

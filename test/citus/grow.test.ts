@@ -24,6 +24,7 @@ import {
   SALE_SETTLE_DEADLINE_MS,
   type SaleStage,
   saleRun,
+  saleSummary,
 } from '../flash/lab.ts';
 import { type CitusCluster, citusUnavailableReason } from '../harness/citus.ts';
 
@@ -92,22 +93,10 @@ test(`a worker added, rebalanced onto and drained mid-sale (${PER_CUSTOMER * SAL
       drained = JSON.parse(await fenqi('db', 'nodes', '--json')) as { port: number; shards: number }[];
     },
   });
-  const { audit } = sale;
   // the figures of this run in the log (what FENQI_GROW_ORDERS=20000 reports)
   process.stderr.write(
     `grow sale: ${JSON.stringify({
-      orders: PER_CUSTOMER * SALE_CUSTOMERS,
-      accepted: sale.result.accepted.size,
-      refusedAtIntake: [...sale.result.refused.values()].reduce((a, b) => a + b, 0),
-      unanswered: sale.result.unanswered,
-      lost: audit.lost,
-      duplicateKeys: audit.duplicateKeys,
-      strangers: audit.strangers,
-      settled: audit.settled,
-      rejected: audit.rejected,
-      overdrawn: audit.overdrawn,
-      linesOutOfStep: audit.usedMismatch,
-      ledgerBalanced: sale.ledgerOk,
+      ...saleSummary(sale, PER_CUSTOMER * SALE_CUSTOMERS),
       saleSeconds: Math.round((Date.now() - saleStartedMs) / 1000),
     })}\n`,
   );

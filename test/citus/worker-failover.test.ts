@@ -20,6 +20,7 @@ import {
   SALE_CUSTOMERS,
   type Servers,
   saleRun,
+  saleSummary,
   seed,
 } from '../flash/lab.ts';
 import { startCache } from '../harness/cache.ts';
@@ -99,24 +100,12 @@ test('a worker group’s primary killed mid-sale: its synchronous standby takes 
     },
   });
   await sql.end({ timeout: 2 });
-  const { audit } = sale;
   // the figures of this run in the log before the last wait, so a failure there still shows them
   // (docs/scaling.md keeps one run)
   process.stderr.write(
     `worker failover: ${JSON.stringify({
       ...failover,
-      orders: PER_CUSTOMER * SALE_CUSTOMERS,
-      accepted: sale.result.accepted.size,
-      refusedAtIntake: [...sale.result.refused.values()].reduce((a, b) => a + b, 0),
-      unanswered: sale.result.unanswered,
-      lost: audit.lost,
-      duplicateKeys: audit.duplicateKeys,
-      strangers: audit.strangers,
-      settled: audit.settled,
-      rejected: audit.rejected,
-      overdrawn: audit.overdrawn,
-      linesOutOfStep: audit.usedMismatch,
-      ledgerBalanced: sale.ledgerOk,
+      ...saleSummary(sale, PER_CUSTOMER * SALE_CUSTOMERS),
       clusterUpSeconds: Math.round(upMs / 1000),
       saleSeconds: Math.round((Date.now() - saleStartedMs) / 1000),
     })}\n`,

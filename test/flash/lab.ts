@@ -527,6 +527,25 @@ export interface SaleRun {
   workers: Proc[];
 }
 
+/** A sale's figures for a test's log: what was sent, accepted, settled, lost, and whether the books balance. */
+export function saleSummary(sale: Pick<SaleRun, 'result' | 'audit' | 'ledgerOk'>, orders: number) {
+  const { result, audit: a } = sale;
+  return {
+    orders,
+    accepted: result.accepted.size,
+    refusedAtIntake: [...result.refused.values()].reduce((x, y) => x + y, 0),
+    unanswered: result.unanswered,
+    lost: a.lost,
+    duplicateKeys: a.duplicateKeys,
+    strangers: a.strangers,
+    settled: a.settled,
+    rejected: a.rejected,
+    overdrawn: a.overdrawn,
+    linesOutOfStep: a.usedMismatch,
+    ledgerBalanced: sale.ledgerOk,
+  };
+}
+
 /**
  * One fault scenario: `apis` API and `workers` worker processes, a burst of orders, `fault` run once
  * `faultAt` answers are in (it may change the live API ports), then wait for settlement and audit.

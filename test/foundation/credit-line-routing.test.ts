@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { routingGroups } from '../../src/store/credit-lines.ts';
-import { ONE_DATABASE_KEY } from '../../src/store/customer-routing.ts';
+import { ONE_DATABASE_KEY, routingGroups } from '../../src/store/customer-routing.ts';
 
 test('customers of one routing key share one lock statement, in id order', () => {
   const keys = new Map([3n, 1n, 2n].map((id) => [id, ONE_DATABASE_KEY]));
