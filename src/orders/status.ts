@@ -18,7 +18,7 @@ import { creditSummaryKey, orderStatusKey } from '../cache/keys.ts';
 import { CNY, formatAmount } from '../domain/index.ts';
 import type { Sql } from '../store/db.ts';
 import { IdGenerator } from '../store/id-generator.ts';
-import { getOrder, type Order } from '../store/orders.ts';
+import { getCustomerOrder, getOrder, type Order } from '../store/orders.ts';
 
 /** An accepted order not settled within this is looked up in the database too (a lost cache write). */
 export const ACCEPTED_RECHECK_AFTER_MS = 5_000;
@@ -246,7 +246,12 @@ export async function lookupOrderStatus(
   reads: CacheAside,
   sql: Sql,
   orderId: bigint,
-  options: { held?: HeldLookup; nowMs?: number } = {},
+  options: {
+    held?: HeldLookup;
+    nowMs?: number;
+    /** The reader is this customer: read the order among theirs only (one shard on Citus). */
+    customerId?: bigint;
+  } = {},
 ): Promise<StatusLookup> {
   const nowMs = options.nowMs ?? Date.now();
   let cached: OrderStatusView | undefined;
@@ -264,7 +269,15 @@ export async function lookupOrderStatus(
   ) {
     return { kind: 'found', view: cached };
   }
-  const stored = await reads.direct(`order:${orderId}`, () => getOrder(sql, orderId));
+  const { customerId } = options;
+  // Concurrent reads of one order share one query; a customer's own read has a key of its own, since
+  // it answers nothing for another customer's order where a staff read would find it.
+  const stored =
+    customerId === undefined
+      ? await reads.direct(`order:${orderId}`, () => getOrder(sql, orderId))
+      : await reads.direct(`order:${customerId}:${orderId}`, () =>
+          getCustomerOrder(sql, customerId, orderId),
+        );
   if (stored) {
     const view = orderStatusView(stored);
     if (cacheUp) await putFinal(cache, view);

@@ -93,6 +93,19 @@ export async function getOrder(sql: Queryable, id: bigint): Promise<Order | null
   return row ? orderFromRow(row) : null;
 }
 
+/**
+ * One customer's order by id: with the customer in the key the read touches that customer's rows
+ * only (one shard on Citus), where `getOrder` by id alone asks every shard.
+ */
+export async function getCustomerOrder(
+  sql: Queryable,
+  customerId: bigint,
+  id: bigint,
+): Promise<Order | null> {
+  const [row] = await sql<OrderRow[]>`select * from orders where customer_id = ${customerId} and id = ${id}`;
+  return row ? orderFromRow(row) : null;
+}
+
 /** The order a customer placed under an Idempotency-Key, if it is recorded. */
 export async function orderByKey(sql: Queryable, customerId: bigint, key: string): Promise<Order | null> {
   const [row] = await sql<OrderRow[]>`

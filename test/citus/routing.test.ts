@@ -9,9 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { AuthThrottle } from '../../src/auth/throttle.ts';
+import { CacheAside } from '../../src/cache/cache-aside.ts';
 import { MemoryCache } from '../../src/cache/memory-cache.ts';
 import { CURRENT_AGREEMENT_VERSION } from '../../src/domain/agreement.ts';
 import { createLogger } from '../../src/logger.ts';
+import { lookupOrderStatus } from '../../src/orders/status.ts';
 import { DecisionService, deviceKeyOf } from '../../src/risk/service/decide.ts';
 import { simulatedProviders } from '../../src/risk/service/providers.ts';
 import { listAcceptances, markUsed, recordAcceptance, takeAcceptance } from '../../src/store/agreements.ts';
@@ -175,6 +177,21 @@ describe('customer-scoped hot paths are single-shard on Citus', { skip }, () => 
       assert.equal(names.get(loans[0]!.id), 'Phone · Shop');
     });
     assert.deepEqual(bad, []);
+  });
+
+  test("a customer's read of their order's status (cache missed) is single-shard", async () => {
+    const [order] = await sql<
+      { id: bigint }[]
+    >`select id from orders where customer_id = ${customerId} limit 1`;
+    const cache = new MemoryCache();
+    const bad = await fanOuts(async () => {
+      const found = await lookupOrderStatus(cache, new CacheAside(cache), sql, order!.id, { customerId });
+      assert.equal(found.kind, 'found');
+    });
+    assert.deepEqual(bad, []);
+    const fresh = new MemoryCache();
+    const staff = await fanOuts(() => lookupOrderStatus(fresh, new CacheAside(fresh), sql, order!.id));
+    assert.equal(staff.length, 1, 'a read by id alone (merchant, staff) asks every shard');
   });
 
   test("a customer's back-office page (line, loans with what they owe, decisions, notes) is single-shard", async () => {

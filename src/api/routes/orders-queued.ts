@@ -339,8 +339,10 @@ export class QueuedOrders {
 
   /** The order's status for its customer, merchant or staff; 404 for anyone else. */
   async status(request: FastifyRequest, orderId: bigint): Promise<OrderStatusView> {
+    const p = request.principal!;
     const found = await lookupOrderStatus(this.platform.cache, this.reads, this.platform.db.sql, orderId, {
       held: this.held,
+      customerId: p.role === 'customer' ? p.id : undefined,
     }).catch((err) => {
       if (err instanceof CacheOverloadedError)
         throw unavailable('OVERLOADED', 'order statuses are shielded right now; retry shortly', 1);
@@ -353,7 +355,6 @@ export class QueuedOrders {
         1,
       );
     }
-    const p = request.principal!;
     const view = found.kind === 'found' ? found.view : undefined;
     const allowed =
       view &&
