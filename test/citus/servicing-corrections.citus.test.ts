@@ -1,0 +1,4 @@
+// ../servicing/corrections.test.ts on Citus (test/citus/matrix.ts).
+import { runOnCitus } from './matrix.ts';
+
+await runOnCitus(new URL('../servicing/corrections.test.ts', import.meta.url));
