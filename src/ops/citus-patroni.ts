@@ -390,8 +390,11 @@ export async function stopCitusGroups(plan: CitusPatroniPlan, options: { gracefu
   const gone = (pids: number[]) => !pids.some(isAlive);
   if (options.graceful) {
     for (const m of plan.members) if (isAlive(m.patroniPid)) process.kill(m.patroniPid!, 'SIGTERM');
+    // etcd is not asked to stop: Patroni needs it to release its keys, and it goes last anyway
+    const etcd = new Set(treePids(plan.etcd.pid));
+    const servers = before.filter((pid) => !etcd.has(pid));
     const deadline = Date.now() + GRACEFUL_STOP_LIMIT_MS;
-    while (Date.now() < deadline && !gone(before)) await sleep(200);
+    while (Date.now() < deadline && !gone(servers)) await sleep(200);
   }
   // collected at once and killed in one burst, so no Patroni restarts a PostgreSQL meanwhile
   const killed = citusPatroniPids(plan);

@@ -27,6 +27,7 @@ import {
 import {
   bootCitusGroups,
   type CitusPatroniPlan,
+  citusAuthinfoSql,
   citusPatroniPids,
   citusSharedParameters,
   createFenqiRolesOnGroups,
@@ -57,8 +58,9 @@ const NODE_READY_LIMIT_MS = 60_000;
 /** Members per group with standbys: a primary and its synchronous standby. */
 export const CITUS_GROUP_MEMBERS = 2;
 /**
- * `ops up --citus` with standbys gives up after this long in total (seven servers on one etcd; it
- * took TODO s on a loaded two-core machine), stopping what it started and keeping the logs.
+ * `ops up --citus` with standbys gives up after this long in total (six PostgreSQL, six Patroni and
+ * an etcd; 18 to 30 s on a shared two-core machine at load 11 to 20, docs/scaling.md), stopping
+ * what it started and keeping the logs.
  */
 export const CITUS_PATRONI_UP_LIMIT_MS = 300_000;
 const GRACEFUL_STOP_LIMIT_MS = 20_000;
@@ -300,11 +302,7 @@ export async function citusUp(baseDir: string): Promise<CitusTopology> {
     await Promise.all(state.nodes.map((node) => startNode(state, node, certs)));
     const [coordinator, ...workers] = state.nodes as [CitusNode, ...CitusNode[]];
     await sqlOn(citusNodeUrl(state, coordinator), [
-      ...loginRoles(state).map(
-        ([role, password]) =>
-          `insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, '${role}', 'password=${password}')
-           on conflict (nodeid, rolename) do update set authinfo = excluded.authinfo`,
-      ),
+      ...citusAuthinfoSql(loginRoles(state)),
       `select citus_set_coordinator_host('${LOOPBACK}', ${coordinator.port})`,
       ...workers.map((w) => `select citus_add_node('${LOOPBACK}', ${w.port})`),
     ]);

@@ -182,7 +182,7 @@ export function register(program: Command): void {
   ops
     .command('status')
     .description(
-      'primary, replication lag per standby, last archived WAL and its age, last backup per repository',
+      "primary, replication lag per standby, last archived WAL and its age, last backup per repository; on a Citus topology each group's leader and synchronous standby",
     )
     .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
     .option('--json', 'print JSON')
