@@ -252,6 +252,7 @@ export async function bootCitusGroups(
     });
     chownToPostgres(m.configPath);
     await mkdirOwned(path.dirname(m.dataDir));
+    writeMemberPgpass(plan, m);
   }
   await mkdirOwned(etcd.dataDir);
   etcd.pid = spawnDaemon('/usr/bin/etcd', etcdArgs(plan), etcd.logPath);
@@ -261,7 +262,9 @@ export async function bootCitusGroups(
   await waitFor('etcd', etcdHealthy, leftUntil(deadline));
   progress(`etcd on ${LOOPBACK}:${etcd.clientPort}`);
   const start = (m: CitusPatroniMember) => {
-    m.patroniPid = spawnDaemon('/usr/bin/patroni', [m.configPath], m.logPath, { cwd: plan.root });
+    // PostgreSQL inherits Patroni's environment: HOME names the member's ~/.pgpass
+    const env = { HOME: path.dirname(m.dataDir) };
+    m.patroniPid = spawnDaemon('/usr/bin/patroni', [m.configPath], m.logPath, { cwd: plan.root, env });
   };
   const first = members.filter((m) => m.name.endsWith(MEMBER_LETTERS[0]));
   for (const m of first) start(m);
@@ -303,6 +306,20 @@ async function waitWorkersRegistered(plan: CitusPatroniPlan, probe: CitusGroupPr
     leftUntil(deadline),
     POLL_INTERVAL_MS,
   );
+}
+
+/**
+ * The role passwords in the member's own ~/.pgpass: the logical-replication subscriptions of an
+ * online shard move log in to the source worker through libpq inside the server, which reads no
+ * pg_dist_authinfo. (Patroni's own connections use its `pgpass` file through PGPASSFILE.)
+ */
+function writeMemberPgpass(plan: CitusPatroniPlan, m: CitusPatroniMember): void {
+  const file = path.join(path.dirname(m.dataDir), '.pgpass');
+  const lines = citusLogins(plan).flatMap(([role, password]) =>
+    [LOOPBACK, 'localhost'].map((host) => `${host}:*:*:${role}:${password}`),
+  );
+  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  chownToPostgres(file);
 }
 
 /** Each login role's password for Citus's node-to-node connections (nodeid 0: to every node). */

@@ -4,7 +4,8 @@
  * that streams synchronously (Patroni's /cluster through `ops status`, and the leader's
  * pg_stat_replication); DATABASE_URL (the coordinator) migrates with `fenqi migrate` and takes a
  * write to a distributed table that lands on the worker holding the customer's shard (and on that
- * worker group's standby); `fenqi ops down` leaves no process of the topology and no directory.
+ * worker group's standby) and moves online with its shard to the other worker group; `fenqi ops
+ * down` leaves no process of the topology and no directory.
  *
  * Six PostgreSQL, six Patroni and an etcd on two cores: a few minutes, so one topology per file.
  */
@@ -65,7 +66,7 @@ after(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-test('ops up --citus gives every group a streaming synchronous standby, serves a distributed write from DATABASE_URL, and ops down leaves no process', {
+test('ops up --citus gives every group a streaming synchronous standby, serves a distributed write from DATABASE_URL that moves online with its shard, and ops down leaves no process', {
   skip,
 }, async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), 'fenqi-citus-ha-'));
@@ -94,7 +95,8 @@ test('ops up --citus gives every group a streaming synchronous standby, serves a
   });
   assert.equal(migrate.code, 0, migrate.stderr.slice(-3000));
 
-  await assertWriteLandsOnWorker(state, status, appUrl!);
+  const placement = await assertWriteLandsOnWorker(state, status, appUrl!);
+  await assertShardMovesOnline(state, status, appUrl!, placement);
 
   const pidsBefore = citusPatroniPids(state.plan);
   assert.ok(pidsBefore.length >= 13, `six Patroni, six PostgreSQL and etcd run (${pidsBefore.length} pids)`);
@@ -143,19 +145,19 @@ async function assertWriteLandsOnWorker(
   state: CitusPatroniTopology,
   status: CitusStatus,
   appUrl: string,
-): Promise<void> {
+): Promise<Placement> {
   const sql = openPostgres(appUrl, { max: 1, onnotice: () => {} });
-  let placement: { shard: string; port: number };
+  let placement: Placement;
   try {
     await sql`insert into idempotency_keys (customer_id, scope, key, request_hash)
               values (${CUSTOMER_ID}, ${`customer:${CUSTOMER_ID}`}, 'ops-citus-ha', '\\x00'::bytea)`;
-    const [row] = await sql<{ shard: string; port: number }[]>`
-      select s.shard_name as shard, s.nodeport as port
+    const [row] = await sql<{ id: string; shard: string; port: number }[]>`
+      select s.shardid::text as id, s.shard_name as shard, s.nodeport as port
       from citus_shards s
       where s.table_name = 'idempotency_keys'::regclass
         and s.shardid = get_shard_id_for_distribution_column('idempotency_keys', ${CUSTOMER_ID}::bigint)`;
     assert.ok(row, 'the coordinator names a placement');
-    placement = { shard: row.shard, port: Number(row.port) };
+    placement = { shardId: BigInt(row.id), shard: row.shard, port: Number(row.port) };
   } finally {
     await sql.end({ timeout: 2 });
   }
@@ -164,13 +166,11 @@ async function assertWriteLandsOnWorker(
     worker && worker.role === 'worker',
     `the shard is on a worker group's leader (${placement.port})`,
   );
-  const superuser = (port: number) =>
-    `postgres://postgres:${encodeURIComponent(state.plan.passwords.superuser)}@127.0.0.1:${port}/${state.plan.database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(state.caFile)}`;
   const count = async (port: number) =>
     Number(
       (
         await queryRows(
-          superuser(port),
+          superuser(state, port),
           `select count(*) as n from ${placement.shard} where key = 'ops-citus-ha'`,
         )
       )[0]?.n,
@@ -183,4 +183,46 @@ async function assertWriteLandsOnWorker(
     REPLAY_LIMIT_MS,
     500,
   );
+  return placement;
+}
+
+interface Placement {
+  shardId: bigint;
+  shard: string;
+  port: number;
+}
+
+function superuser(state: CitusPatroniTopology, port: number): string {
+  return `postgres://postgres:${encodeURIComponent(state.plan.passwords.superuser)}@127.0.0.1:${port}/${state.plan.database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(state.caFile)}`;
+}
+
+/**
+ * An online shard move (logical replication, as `fenqi db rebalance` does) of the row's shard group
+ * to the other worker group: the subscription logs in to the source worker with the role passwords
+ * in the member's ~/.pgpass. Afterwards the coordinator places the shard on the other group's
+ * leader and DATABASE_URL still reads the row.
+ */
+async function assertShardMovesOnline(
+  state: CitusPatroniTopology,
+  status: CitusStatus,
+  appUrl: string,
+  placement: Placement,
+): Promise<void> {
+  const coordinator = status.groups.find((g) => g.role === 'coordinator')!.leader!;
+  const target = status.groups.find((g) => g.role === 'worker' && g.leader?.port !== placement.port)!.leader!;
+  await queryRows(
+    superuser(state, coordinator.port),
+    `select citus_move_shard_placement(${placement.shardId}, '127.0.0.1', ${placement.port},
+       '127.0.0.1', ${target.port}, shard_transfer_mode => 'force_logical')`,
+  );
+  const sql = openPostgres(appUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql<{ port: number; n: string }[]>`
+      select (select nodeport from citus_shards where shardid = ${placement.shardId.toString()}::bigint) as port,
+             (select count(*) from idempotency_keys where customer_id = ${CUSTOMER_ID} and key = 'ops-citus-ha')::text as n`;
+    assert.equal(Number(row?.port), target.port, 'the shard is on the other worker group');
+    assert.equal(row?.n, '1', 'the row reads through DATABASE_URL after the move');
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
 }
