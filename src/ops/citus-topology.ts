@@ -85,6 +85,8 @@ export interface CitusTopology {
   nodes: CitusNode[];
   passwords: { superuser: string; roles: DatabaseRoles };
   startedAt: string;
+  /** citus.shard_count on every node, when given (`--shard-count`). */
+  shardCount?: number;
 }
 
 /** The topology with standbys: every group a Patroni cluster (src/ops/citus-patroni.ts). */
@@ -186,8 +188,9 @@ function loginRoles(state: CitusTopology): [string, string][] {
   ];
 }
 
-function serverSettings(node: CitusNode, certs: CertSet): Record<string, string> {
+function serverSettings(state: CitusTopology, node: CitusNode, certs: CertSet): Record<string, string> {
   return {
+    ...(state.shardCount ? { 'citus.shard_count': String(state.shardCount) } : {}),
     port: String(node.port),
     listen_addresses: LOOPBACK,
     unix_socket_directories: node.dir,
@@ -248,7 +251,7 @@ async function startNode(state: CitusTopology, node: CitusNode, certs: CertSet):
   const args = [
     '-D',
     node.dataDir,
-    ...Object.entries(serverSettings(node, certs)).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    ...Object.entries(serverSettings(state, node, certs)).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
   ];
   // libpq inside the server (Citus's links, shard-move subscriptions) reads $HOME/.pgpass
   spawnDaemon(path.join(PG_BIN_DIR, 'postgres'), args, node.logPath, { env: { HOME: node.dir } });
@@ -287,13 +290,19 @@ async function prepareDir(base: string): Promise<void> {
 }
 
 /** The plain topology: a coordinator and two workers, no standbys (`ops up --citus --no-standbys`). */
-export async function citusUp(baseDir: string): Promise<CitusTopology> {
+export async function citusUp(
+  baseDir: string,
+  options: { shardCount?: number } = {},
+): Promise<CitusTopology> {
   const missing = missingBinaries([path.join(PG_BIN_DIR, 'postgres')]);
   if (!existsSync(CITUS_LIBRARY)) missing.push(`${CITUS_LIBRARY} missing: run scripts/install-citus.sh`);
   if (missing.length > 0) throw new Error(missing.join('; '));
   const base = path.resolve(baseDir);
   await prepareDir(base);
-  const state = await planCitus(base);
+  const state = {
+    ...(await planCitus(base)),
+    ...(options.shardCount ? { shardCount: options.shardCount } : {}),
+  };
   await writeFile(path.join(base, CITUS_STATE_FILE), JSON.stringify(state, null, 2), { mode: 0o600 });
   const certs = generateDevCerts(state.tlsDir);
   chownToPostgres(state.tlsDir);

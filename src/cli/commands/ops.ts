@@ -38,7 +38,7 @@ async function citusUpCommand(dir: string, standbys: boolean, shardCount: number
   const started = Date.now();
   const state = standbys
     ? await topology.citusUpWithStandbys(dir, shardCount ? { shardCount } : {})
-    : await topology.citusUp(dir);
+    : await topology.citusUp(dir, shardCount ? { shardCount } : {});
   const nodes =
     state.kind === 'citus'
       ? state.nodes.map((n) => `  ${n.name} postgres 127.0.0.1:${n.port}`)
