@@ -196,6 +196,19 @@ function businessClockVar(env: Env, name: string): 'zone' | 'manual' {
   return raw;
 }
 
+/**
+ * A PostgreSQL URL, possibly with several hosts (`postgres://u:p@h1:5432,h2:5432/db`, libpq's
+ * multi-host form that follows a failover): checked as a URL with its first host, since the
+ * WHATWG URL parser takes no host list. Commas elsewhere (a password) are URL-encoded.
+ */
+function postgresUrlVar(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const firstHost = raw.replace(/^([a-z]+:\/\/[^/?#]*?)(,[^/?#]*)/i, '$1');
+  urlVar({ [name]: firstHost }, name, ['postgres:', 'postgresql:']);
+  return raw;
+}
+
 function urlVar(env: Env, name: string, protocols: readonly string[]): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -429,7 +442,7 @@ export function businessDate(config: Pick<Config, 'businessTimeZone'>, now: Date
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const databaseUrl = urlVar(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseUrl = postgresUrlVar(env, 'DATABASE_URL');
   // postgres.js's read-write check only reads default_transaction_read_only, which a standby
   // reports as off: the pool would settle on a standby and fail every write after a failover.
   if (databaseUrl && /target_session_attrs=read-write/.test(databaseUrl)) {
@@ -438,8 +451,8 @@ export function loadConfig(env: Env = process.env): Config {
       'must use target_session_attrs=primary (read-write can pick a standby)',
     );
   }
-  const migrationDatabaseUrl = urlVar(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']);
-  const adminDatabaseUrl = urlVar(env, 'DATABASE_ADMIN_URL', ['postgres:', 'postgresql:']);
+  const migrationDatabaseUrl = postgresUrlVar(env, 'MIGRATION_DATABASE_URL');
+  const adminDatabaseUrl = postgresUrlVar(env, 'DATABASE_ADMIN_URL');
   const natsUrl = urlVar(env, 'NATS_URL', ['nats:', 'tls:']);
   const natsUser = env.NATS_USER || undefined;
   if (natsUser && !env.NATS_PASSWORD) throw new ConfigError('NATS_PASSWORD', 'is required with NATS_USER');

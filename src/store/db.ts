@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type ConnectionOptions, createSecureContext } from 'node:tls';
 import postgres from 'postgres';
 import type { Config } from '../config.ts';
+import { commitRefusals } from './commit-refusal.ts';
 import { type DataDirHold, holdDataDir, makePrivateTree, PRIVATE_UMASK } from './data-dir.ts';
 
 export type Sql = postgres.Sql<{ bigint: bigint }>;
@@ -140,17 +141,28 @@ export function openPostgres(
   return postgres(link.url, { ...options, ...link.options } as postgres.Options<Record<string, never>>);
 }
 
+/**
+ * The application's pool. A transaction whose commit a Citus worker refused fails with the
+ * worker's code and reason, as on one PostgreSQL (src/store/commit-refusal.ts).
+ */
 export function connectPostgres(url: string, poolMax: number, applicationName = 'fenqi'): Sql {
   const link = linkOptions(url);
-  return postgres(link.url, {
+  const refusals = commitRefusals();
+  const sql = postgres(link.url, {
     ...(link.options as object),
     max: poolMax,
     connect_timeout: DB_CONNECT_TIMEOUT_S,
     idle_timeout: DB_IDLE_TIMEOUT_S,
-    onnotice: () => {},
+    onnotice: (notice) => refusals.onNotice(notice),
     types: BIGINT_TYPES,
     connection: { application_name: applicationName, statement_timeout: DB_STATEMENT_TIMEOUT_MS },
   });
+  const begin = sql.begin.bind(sql) as (...args: unknown[]) => Promise<unknown>;
+  const restoringBegin = (...args: unknown[]) =>
+    begin(...args).catch((err: unknown) => {
+      throw refusals.restore(err);
+    });
+  return Object.assign(sql, { begin: restoringBegin as Sql['begin'] });
 }
 
 function redactUrl(url: string): string {

@@ -46,6 +46,12 @@ describe('configuration', () => {
     assert.deepEqual([...config.queueMacKeys.keys()], [1, 2]);
   });
 
+  test('a DATABASE_URL with several hosts (libpq multi-host, as ops up prints it) is accepted as given', () => {
+    const url = 'postgres://u:p@127.0.0.1:5432,127.0.0.1:5433/fenqi?target_session_attrs=primary';
+    const config = loadConfig({ FENQI_MODE: 'embedded', DATABASE_URL: url, MIGRATION_DATABASE_URL: url });
+    assert.equal(config.databaseUrl, url);
+  });
+
   test('REDIS_CLUSTER_NODES gives the seeds of a Redis Cluster and needs REDIS_URL for user and TLS', () => {
     const config = loadConfig({
       FENQI_DATA_DIR: dataDir,

@@ -14,6 +14,7 @@
  */
 import { chownSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { citusAuthinfoSql } from '../../src/ops/citus-patroni.ts';
 import { openPostgres } from '../../src/store/db.ts';
 import { DEFAULT_DATABASE_ROLES } from '../../src/store/roles.ts';
 import { harnessTls } from './certs.ts';
@@ -101,11 +102,7 @@ function writePgpass(node: PostgresServer, passwords: RolePasswords): void {
 
 /** Each login role's password for node-to-node connections (nodeid 0: to every node). */
 export function authinfoSql(passwords: RolePasswords): string[] {
-  return Object.entries(loginRoles(passwords)).map(
-    ([role, password]) =>
-      `insert into pg_dist_authinfo (nodeid, rolename, authinfo) values (0, '${role}', 'password=${password}')
-       on conflict (nodeid, rolename) do update set authinfo = excluded.authinfo`,
-  );
+  return citusAuthinfoSql(Object.entries(loginRoles(passwords)));
 }
 
 export async function startCitusCluster(

@@ -4,7 +4,23 @@ import { connectPostgres, type Sql, type TransactionSql } from '../../src/store/
 import { migrate } from '../../src/store/migrate.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
 
-/** The database itself refuses books that do not balance, whatever code writes them. */
+/**
+ * A refusal with a stable SQLSTATE and reason, the same on one PostgreSQL and on Citus (where a
+ * refusal at commit is reported by the coordinator, src/store/commit-refusal.ts).
+ */
+function refused(code: string, reason: RegExp) {
+  return (err: unknown) => {
+    const e = err as { code?: string; message?: string };
+    assert.equal(e.code, code, e.message);
+    assert.match(e.message ?? '', reason);
+    return true;
+  };
+}
+
+/**
+ * The database itself refuses books that do not balance, whatever code writes them. Also on Citus
+ * (test/citus/ledger-invariants.citus.test.ts).
+ */
 describe('ledger invariants enforced by PostgreSQL', () => {
   let pg: PostgresServer;
   let sql: Sql;
@@ -57,7 +73,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
           ['3000', 0n, 499n],
         ]);
       }),
-      /does not balance/,
+      refused('23514', /does not balance/),
     );
   });
 
@@ -67,7 +83,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
         const id = await entry(tx);
         await writeLines(tx, id, [['1000', 0n, 0n]]);
       }),
-      /journal_line_one_side|does not balance/,
+      refused('23514', /journal_line_one_side|does not balance/),
     );
   });
 
@@ -76,7 +92,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
       sql.begin(async (tx) => {
         await entry(tx);
       }),
-      /has no lines/,
+      refused('23514', /has no lines/),
     );
   });
 
@@ -93,7 +109,7 @@ describe('ledger invariants enforced by PostgreSQL', () => {
           ['3000', 0n, 7n],
         ]);
       }),
-      /not written whole/,
+      refused('23514', /not written whole/),
     );
   });
 

@@ -2,7 +2,7 @@
  * `fenqi ops` from the command line: usage errors exit 2, and a drill with no topology configured
  * stands one up, prints progress on stderr, writes its reports, prints the JSON report as its
  * last stdout line and exits 0 on a pass, and `ops reports` lists that run with its kind, date and
- * outcome; `ops up --citus` stands up a coordinator and two workers
+ * outcome; `ops up --citus --no-standbys` stands up a coordinator and two workers
  * the platform reaches through DATABASE_URL over verified TLS, and `ops down` stops them.
  */
 import assert from 'node:assert/strict';
@@ -111,13 +111,13 @@ describe('fenqi ops', () => {
     ]);
   });
 
-  test('ops up --citus serves DATABASE_URL from a coordinator with two workers; ops down stops every node', {
+  test('ops up --citus --no-standbys serves DATABASE_URL from a coordinator with two workers; ops down stops every node', {
     skip: citusUnavailableReason() ?? false,
   }, async () => {
     // PostgreSQL runs as the postgres user, which must reach its directory through this one
     await chmod(scratch, 0o755);
     const dir = path.join(scratch, 'citus');
-    const up = await run(['ops', 'up', '--citus', '--dir', dir]);
+    const up = await run(['ops', 'up', '--citus', '--no-standbys', '--dir', dir]);
     assert.equal(up.code, 0, up.stderr.slice(-2000));
     const url = /DATABASE_URL='([^']+)'/.exec(up.stdout)?.[1];
     assert.ok(url?.includes('sslmode=verify-full'), up.stdout);

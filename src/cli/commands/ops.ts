@@ -29,18 +29,44 @@ async function requireTopology(dir: string) {
   return state;
 }
 
-/** `fenqi ops up --citus`: the coordinator and workers, and the URLs the platform connects with. */
-async function citusUpCommand(dir: string): Promise<void> {
-  const { citusAppUrl, citusUp } = await import('../../ops/citus-topology.ts');
-  const state = await citusUp(dir);
+/**
+ * `fenqi ops up --citus`: the coordinator and workers, and the URLs the platform connects with.
+ * With standbys (the default) every group is a Patroni cluster with a synchronous standby.
+ */
+async function citusUpCommand(dir: string, standbys: boolean, shardCount: number | undefined): Promise<void> {
+  const topology = await import('../../ops/citus-topology.ts');
+  const started = Date.now();
+  const state = standbys
+    ? await topology.citusUpWithStandbys(dir, shardCount ? { shardCount } : {})
+    : await topology.citusUp(dir, shardCount ? { shardCount } : {});
+  const nodes =
+    state.kind === 'citus'
+      ? state.nodes.map((n) => `  ${n.name} postgres 127.0.0.1:${n.port}`)
+      : state.plan.members.map(
+          (m) =>
+            `  group ${m.group} ${m.name} postgres 127.0.0.1:${m.pgPort}  patroni REST https://127.0.0.1:${m.restPort}`,
+        );
   const lines = [
-    `citus topology up under ${state.baseDir} (every link TLS from the CA in ${state.tlsDir}, with passwords)`,
-    ...state.nodes.map((n) => `  ${n.name} postgres 127.0.0.1:${n.port}`),
-    `  DATABASE_URL='${citusAppUrl(state)}'`,
-    `  MIGRATION_DATABASE_URL='${citusAppUrl(state, 'owner')}'`,
+    `citus topology up under ${state.baseDir} in ${((Date.now() - started) / 1000).toFixed(1)} s (every link TLS from the CA in ${state.tlsDir}, with passwords)`,
+    ...nodes,
+    ...(state.kind === 'citus-patroni'
+      ? [
+          `  etcd https://127.0.0.1:${state.plan.etcd.clientPort}; group 0 is the coordinator, each group a primary and a synchronous standby`,
+        ]
+      : []),
+    `  DATABASE_URL='${topology.citusAppUrl(state)}'`,
+    `  MIGRATION_DATABASE_URL='${topology.citusAppUrl(state, 'owner')}'`,
     '  fenqi migrate distributes the tables; fenqi db nodes lists the workers (DATABASE_ADMIN_URL: a superuser on the coordinator)',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function shardCountOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024)
+    throw new UsageError(`--shard-count must be 1..1024 (got ${value})`);
+  return n;
 }
 
 export function register(program: Command): void {
@@ -82,38 +108,56 @@ export function register(program: Command): void {
     .option('--no-nats', 'PostgreSQL only')
     .option(
       '--citus',
-      'instead: a Citus coordinator and two workers (TLS, passwords); DATABASE_URL is the coordinator',
+      'instead: a Citus coordinator and two workers (TLS, passwords), each group a Patroni cluster with a synchronous standby; DATABASE_URL is the coordinator',
     )
-    .action(async (opts: { dir: string; nats: boolean; citus?: boolean }) => {
-      if (opts.citus) return await citusUpCommand(opts.dir);
-      const { up } = await import('../../ops/cluster.ts');
-      const { APP_DATABASE, appDatabaseUrl, natsEnv, shadowNatsEnv } = await import('../../ops/topology.ts');
-      const state = await up(opts.dir, { parts: { postgres: true, nats: opts.nats } });
-      const { spec } = state;
-      const nats = natsEnv(spec, 'platform');
-      const envLine = (env: Record<string, string>) =>
-        Object.entries(env)
-          .map(([k, v]) => `${k}=${v}`)
-          .join('  ');
-      const lines = [
-        `topology up under ${spec.baseDir} (every link TLS from the CA in ${spec.tls.dir}, with passwords)`,
-        ...spec.members.map(
-          (m) =>
-            `  ${m.name} (${m.region}) postgres 127.0.0.1:${m.pgPort}  patroni REST https://127.0.0.1:${m.restPort}`,
-        ),
-        `  etcd https://127.0.0.1:${spec.etcd.clientPort} (client certificate ${spec.tls.clientCertFile})`,
-        ...(opts.nats
-          ? [
-              `  ${envLine(nats)}  NATS_STREAM_REPLICAS=3`,
-              `  ${envLine(shadowNatsEnv(spec))}  (rehearsals: the shadow user, alone in account FENQI_SHADOW)`,
-            ]
-          : []),
-        `  DATABASE_URL='${appDatabaseUrl(spec)}'  (postgres.js; libpq: target_session_attrs=read-write)`,
-        `  MIGRATION_DATABASE_URL='${appDatabaseUrl(spec, APP_DATABASE, 'primary', 'owner')}'`,
-        '  keys: FENQI_TOKEN_SECRET, FENQI_DATA_KEYS, FENQI_BLIND_INDEX_KEY, FENQI_QUEUE_MAC_KEYS (or *_FILE, mode 0600); real mode refuses to start without them (docs/security.md#keys)',
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
-    });
+    .option('--no-standbys', 'with --citus: one PostgreSQL per group, no Patroni (quicker, for development)')
+    .option(
+      '--shard-count <n>',
+      "with --citus: citus.shard_count for the tables fenqi migrate distributes (Citus's default: 32)",
+    )
+    .action(
+      async (opts: {
+        dir: string;
+        nats: boolean;
+        citus?: boolean;
+        standbys: boolean;
+        shardCount?: string;
+      }) => {
+        if (!opts.citus && (!opts.standbys || opts.shardCount !== undefined)) {
+          throw new UsageError('--no-standbys and --shard-count go with --citus');
+        }
+        if (opts.citus) return await citusUpCommand(opts.dir, opts.standbys, shardCountOf(opts.shardCount));
+        const { up } = await import('../../ops/cluster.ts');
+        const { APP_DATABASE, appDatabaseUrl, natsEnv, shadowNatsEnv } = await import(
+          '../../ops/topology.ts'
+        );
+        const state = await up(opts.dir, { parts: { postgres: true, nats: opts.nats } });
+        const { spec } = state;
+        const nats = natsEnv(spec, 'platform');
+        const envLine = (env: Record<string, string>) =>
+          Object.entries(env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join('  ');
+        const lines = [
+          `topology up under ${spec.baseDir} (every link TLS from the CA in ${spec.tls.dir}, with passwords)`,
+          ...spec.members.map(
+            (m) =>
+              `  ${m.name} (${m.region}) postgres 127.0.0.1:${m.pgPort}  patroni REST https://127.0.0.1:${m.restPort}`,
+          ),
+          `  etcd https://127.0.0.1:${spec.etcd.clientPort} (client certificate ${spec.tls.clientCertFile})`,
+          ...(opts.nats
+            ? [
+                `  ${envLine(nats)}  NATS_STREAM_REPLICAS=3`,
+                `  ${envLine(shadowNatsEnv(spec))}  (rehearsals: the shadow user, alone in account FENQI_SHADOW)`,
+              ]
+            : []),
+          `  DATABASE_URL='${appDatabaseUrl(spec)}'  (postgres.js; libpq: target_session_attrs=read-write)`,
+          `  MIGRATION_DATABASE_URL='${appDatabaseUrl(spec, APP_DATABASE, 'primary', 'owner')}'`,
+          '  keys: FENQI_TOKEN_SECRET, FENQI_DATA_KEYS, FENQI_BLIND_INDEX_KEY, FENQI_QUEUE_MAC_KEYS (or *_FILE, mode 0600); real mode refuses to start without them (docs/security.md#keys)',
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      },
+    );
 
   ops
     .command('down')
@@ -138,11 +182,19 @@ export function register(program: Command): void {
   ops
     .command('status')
     .description(
-      'primary, replication lag per standby, last archived WAL and its age, last backup per repository',
+      "primary, replication lag per standby, last archived WAL and its age, last backup per repository; on a Citus topology each group's leader and synchronous standby",
     )
     .option('--dir <dir>', 'topology directory', DEFAULT_DIR)
     .option('--json', 'print JSON')
     .action(async (opts: { dir: string; json?: boolean }) => {
+      const { citusRunning, loadCitusState } = await import('../../ops/citus-topology.ts');
+      const citus = await loadCitusState(opts.dir);
+      if (citus && citusRunning(citus)) {
+        const { citusStatus, formatCitusStatus } = await import('../../ops/citus-status.ts');
+        const status = await citusStatus(citus);
+        process.stdout.write(opts.json ? `${JSON.stringify(status)}\n` : `${formatCitusStatus(status)}\n`);
+        return;
+      }
       const state = await requireTopology(opts.dir);
       const { formatStatus, topologyStatus } = await import('../../ops/status.ts');
       const status = await topologyStatus(state);
