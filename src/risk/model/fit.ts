@@ -176,6 +176,22 @@ function restrict(sorted: Int32Array, mask: Uint8Array): Int32Array {
   return out;
 }
 
+/** A fit's rows in two halves (alternate rows), each also as a mask: made once per fit. */
+interface Halves {
+  rows: [number[], number[]];
+  masks: [Uint8Array, Uint8Array];
+}
+
+function halvesOf(rows: readonly number[], datasetRows: number): Halves {
+  const split: Halves['rows'] = [rows.filter((_, i) => i % 2 === 0), rows.filter((_, i) => i % 2 === 1)];
+  const masks = split.map((half) => {
+    const mask = new Uint8Array(datasetRows);
+    for (const r of half) mask[r] = 1;
+    return mask;
+  });
+  return { rows: split, masks: [masks[0]!, masks[1]!] };
+}
+
 /**
  * IV of `rows` scored with WoE learnt on other rows: bins and WoE from one half, shares from the
  * other, both ways round. In-sample IV always favours the more flexible binning; this does not.
@@ -184,17 +200,14 @@ function heldOutIv(
   binOn: (rows: number[], half: Uint8Array) => FeatureBinning,
   assign: (f: FeatureBinning, rows: number[]) => BinIndexes,
   y: Uint8Array,
-  rows: readonly number[],
+  halves: Halves,
   smoothing: number,
 ): number {
-  const halves = [rows.filter((_, i) => i % 2 === 0), rows.filter((_, i) => i % 2 === 1)];
   let total = 0;
-  for (const [learn, test] of [
-    [halves[0]!, halves[1]!],
-    [halves[1]!, halves[0]!],
+  for (const [learn, test, mask] of [
+    [halves.rows[0], halves.rows[1], halves.masks[0]],
+    [halves.rows[1], halves.rows[0], halves.masks[1]],
   ] as const) {
-    const mask = new Uint8Array(y.length);
-    for (const r of learn) mask[r] = 1;
     const f = binOn(learn, mask);
     const { woe } = woeTable(f.bins, smoothing);
     const counts = f.bins.map(() => ({ good: 0, bad: 0 }));
@@ -219,6 +232,7 @@ function binCandidate(
   y: Uint8Array,
   rows: number[],
   mask: Uint8Array,
+  halves: () => Halves,
   opts: FitOptions,
 ): FeatureBinning {
   const c = p.column;
@@ -229,8 +243,8 @@ function binCandidate(
   const codes = p.codes;
   if (!codes) return asNumeric;
   const coded = (r: number[]) => binCoded(c.name, codes, y, r, opts.binning);
-  const numericIv = heldOutIv(numeric, (f, r) => assignBins(f, c.values, r), y, rows, opts.smoothing);
-  const codedIv = heldOutIv(coded, (f, r) => assignCodedBins(f, codes, r), y, rows, opts.smoothing);
+  const numericIv = heldOutIv(numeric, (f, r) => assignBins(f, c.values, r), y, halves(), opts.smoothing);
+  const codedIv = heldOutIv(coded, (f, r) => assignCodedBins(f, codes, r), y, halves(), opts.smoothing);
   return codedIv > numericIv * (1 + CODED_MIN_IV_GAIN) ? coded(rows) : asNumeric;
 }
 
@@ -242,8 +256,13 @@ export function candidatesOf(
 ): Candidate[] {
   const mask = new Uint8Array(y.length);
   for (const r of rows) mask[r] = 1;
+  let halves: Halves | null = null;
+  const halvesOnce = (): Halves => {
+    halves ??= halvesOf(rows, y.length);
+    return halves;
+  };
   return prepared.map((p) => {
-    const binning = binCandidate(p, y, rows, mask, opts);
+    const binning = binCandidate(p, y, rows, mask, halvesOnce, opts);
     const { woe, iv } = woeTable(binning.bins, opts.smoothing);
     const binOfRow = binsOfRows(binning, p, rows);
     return { prepared: p, binning, woe, iv, binOfRow };
@@ -538,7 +557,8 @@ function ratioCandidate(
   const bins = { ...binNumeric(column.name, column.values, y, rows, binning, sorted), ratio: def };
   const { woe, iv } = woeTable(bins.bins, opts.smoothing);
   const binOfRow = assignBins(bins, column.values, rows);
-  return { prepared: { column, sorted, codes: null, ratio: def }, binning: bins, woe, iv, binOfRow };
+  // The sort order served the binning only: nothing bins this column again.
+  return { prepared: { column, sorted: null, codes: null, ratio: def }, binning: bins, woe, iv, binOfRow };
 }
 
 /**

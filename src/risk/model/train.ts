@@ -354,7 +354,8 @@ export function runFold(prep: Prepared, k: number): FoldOutcome {
   const { features, y, rows, good, opts } = prep;
   const folds = prep.folds!;
   const fitIdx = rows.filter((_, i) => folds[i] !== k);
-  const testPos = rows.map((_, i) => i).filter((i) => folds[i] === k);
+  const testPos: number[] = [];
+  for (let i = 0; i < rows.length; i++) if (folds[i] === k) testPos.push(i);
   const { card, complexity } = fitOnce(features, y, fitIdx, opts, opts.seed + k + 1);
   const scores = Array.from(
     scoreRows(
