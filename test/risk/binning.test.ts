@@ -3,12 +3,15 @@ import { describe, it } from 'node:test';
 import {
   assignBin,
   assignBins,
+  assignCodedBins,
   binCategorical,
+  binCoded,
   binNumeric,
   DEFAULT_BINNING,
   sortedPresentRows,
 } from '../../src/risk/model/binning.ts';
 import { mulberry32 } from '../../src/risk/model/cv.ts';
+import { codesOf } from '../../src/risk/model/fit.ts';
 
 const all = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -121,6 +124,38 @@ describe('bins of many rows at once', () => {
       Array.from(assignBins(g, cats, all6)),
       all6.map((r) => assignBin(g, cats[r]!)),
     );
+  });
+});
+
+describe('integer codes read as codes', () => {
+  it('a one-byte codes view bins and assigns exactly as the codes as text do, missing and rare codes included', () => {
+    const random = mulberry32(3);
+    const values = Float64Array.from({ length: 3000 }, (_, i) =>
+      i % 41 === 0 ? Number.NaN : i % 199 === 0 ? 8 : Math.floor(random() * 5) - 2,
+    );
+    const y = Uint8Array.from(values, (v) => (random() < (v === -2 ? 0.4 : v === 0 ? 0.1 : 0.25) ? 1 : 0));
+    const codes = codesOf({ name: 'PAY_0', kind: 'numeric', values })!;
+    assert.ok(codes.level instanceof Uint8Array && codes.level.buffer instanceof SharedArrayBuffer);
+    const text = Array.from(values, (v) => (Number.isNaN(v) ? null : String(v)));
+    const rows = all(values.length).filter((r) => r % 5 !== 0);
+    const opts = { ...DEFAULT_BINNING, minCategoryShare: 0.01 };
+    const byText = { ...binCategorical('PAY_0', text, y, rows, opts), coded: true };
+    const byLevel = binCoded('PAY_0', codes, y, rows, opts);
+    assert.deepEqual(byLevel, byText);
+    const every = all(values.length);
+    assert.deepEqual(
+      Array.from(assignCodedBins(byLevel, codes, every)),
+      Array.from(assignBins(byText, text, every)),
+    );
+  });
+
+  it('gives a scorecard feature one byte per row for its bins', () => {
+    const values = [1, 2, 3, null, 5, 6, 7, 8];
+    const f = binNumeric('x', values, Uint8Array.from([0, 1, 0, 1, 0, 1, 1, 0]), all(8), {
+      ...DEFAULT_BINNING,
+      minBinShare: 0.1,
+    });
+    assert.ok(assignBins(f, values, all(8)) instanceof Uint8Array);
   });
 });
 

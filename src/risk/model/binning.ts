@@ -295,7 +295,13 @@ export function sortedPresentRows(
   specialValues: readonly number[] = [],
 ): Int32Array {
   const specials = new Set(specialValues);
-  let order = Int32Array.from(rows.filter((r) => isPresent(values[r]) && !specials.has(values[r]!)));
+  // counted, then filled: no array of numbers in between (8 bytes a row, freed only by a full GC)
+  const kept = (r: number): boolean => isPresent(values[r]) && !specials.has(values[r]!);
+  let present = 0;
+  for (const r of rows) if (kept(r)) present++;
+  let order = new Int32Array(present);
+  let at = 0;
+  for (const r of rows) if (kept(r)) order[at++] = r;
   // equal values go in row order, whatever order the rows were given in
   if (order.some((r, i) => i > 0 && r < order[i - 1]!)) order.sort();
   const n = order.length;
@@ -509,10 +515,65 @@ export function binCategorical(
     if (y[r] === 1) atom.bad++;
     else atom.good++;
   }
-  const rareLimit = opts.minCategoryShare * rows.length;
+  const missing = missingBin(rows, y, (r) => values[r] === null || values[r] === undefined);
+  return groupCategories(name, [...byCategory.values()], missing, rows.length, opts);
+}
+
+/**
+ * A numeric column of few integer levels read as codes: each row's level (0 for missing, i + 1 for
+ * levels[i], the level as text), one byte a row. Built once per training on shared memory, so
+ * every worker thread reads the same bytes (a string per row was 8 bytes a row in each thread).
+ */
+export interface CodedValues {
+  levels: string[];
+  level: Uint8Array;
+}
+
+/** binCategorical of a codes view: the same bins, counted by level instead of by string. */
+export function binCoded(
+  name: string,
+  codes: CodedValues,
+  y: Uint8Array,
+  rows: readonly number[],
+  opts: BinningOptions = DEFAULT_BINNING,
+): FeatureBinning {
+  checkOptions(opts);
+  const good = new Float64Array(codes.levels.length + 1);
+  const bad = new Float64Array(codes.levels.length + 1);
+  const level = codes.level;
+  for (const r of rows) {
+    if (y[r] === 1) bad[level[r]!]!++;
+    else good[level[r]!]!++;
+  }
+  const atoms: Atom[] = [];
+  codes.levels.forEach((category, i) => {
+    if (good[i + 1]! + bad[i + 1]! > 0)
+      atoms.push({
+        good: good[i + 1]!,
+        bad: bad[i + 1]!,
+        min: 0,
+        max: 0,
+        categories: [category],
+        other: false,
+      });
+  });
+  const missing = makeBin({ label: 'missing', missing: true, good: good[0]!, bad: bad[0]! });
+  missing.count = missing.good + missing.bad;
+  return { ...groupCategories(name, atoms, missing, rows.length, opts), coded: true };
+}
+
+/** Categories' atoms grouped into bins: rare ones pooled, sorted by bad rate, then the optimal runs. */
+function groupCategories(
+  name: string,
+  categoryAtoms: Atom[],
+  missing: Bin,
+  rowCount: number,
+  opts: BinningOptions,
+): FeatureBinning {
+  const rareLimit = opts.minCategoryShare * rowCount;
   const atoms: Atom[] = [];
   const pooled: Atom = { good: 0, bad: 0, min: 0, max: 0, categories: [], other: true };
-  for (const atom of [...byCategory.values()].sort((a, b) => cmp(a.categories[0]!, b.categories[0]!))) {
+  for (const atom of categoryAtoms.sort((a, b) => cmp(a.categories[0]!, b.categories[0]!))) {
     if (atom.good + atom.bad < rareLimit) {
       pooled.good += atom.good;
       pooled.bad += atom.bad;
@@ -529,7 +590,7 @@ export function binCategorical(
       Number(a.other) - Number(b.other) ||
       cmp(a.categories[0] ?? '', b.categories[0] ?? ''),
   );
-  const minCount = Math.max(1, Math.ceil(opts.minBinShare * rows.length));
+  const minCount = Math.max(1, Math.ceil(opts.minBinShare * rowCount));
   // Atoms sorted by bad rate: the best grouping is a run of neighbours, found exactly (ascending).
   const segments: [number, number][] =
     opts.method === 'tree'
@@ -548,7 +609,7 @@ export function binCategorical(
     return makeBin({ label, categories, other, good, bad, count: good + bad });
   });
   const otherIndex = bins.findIndex((b) => b.other);
-  bins.push(missingBin(rows, y, (r) => values[r] === null || values[r] === undefined));
+  bins.push(missing);
   let unseenBin = otherIndex;
   if (bins[otherIndex]!.count === 0 && bins[otherIndex]!.categories!.length === 0) {
     // No rare categories in training: an unseen one is scored like the most common group.
@@ -602,6 +663,32 @@ function categoriesOf(f: FeatureBinning): Map<string, number> {
 }
 
 /**
+ * Each row's bin, in the narrowest array that holds the feature's bin indexes: one byte a row for
+ * any scorecard (at most MAX_BINS bins, the special values and the missing bin), where 4 bytes a
+ * row per feature per fit was most of a fit's memory at a million rows.
+ */
+export type BinIndexes = Uint8Array | Uint16Array | Int32Array;
+
+const UINT8_VALUES = 1 << 8;
+const UINT16_VALUES = 1 << 16;
+
+/** An array for `length` bin indexes of a feature with `bins` bins. */
+export function binIndexes(bins: number, length: number): BinIndexes {
+  if (bins <= UINT8_VALUES) return new Uint8Array(length);
+  return bins <= UINT16_VALUES ? new Uint16Array(length) : new Int32Array(length);
+}
+
+/** The bins of `rows` of a codes view binned as categories (binCoded): a lookup per level. */
+export function assignCodedBins(f: FeatureBinning, codes: CodedValues, rows: ArrayLike<number>): BinIndexes {
+  const index = categoriesOf(f);
+  const binOfLevel = [f.missingBin, ...codes.levels.map((c) => index.get(c) ?? f.unseenBin)];
+  const out = binIndexes(f.bins.length, rows.length);
+  const level = codes.level;
+  for (let i = 0; i < rows.length; i++) out[i] = binOfLevel[level[rows[i]!]!]!;
+  return out;
+}
+
+/**
  * assignBin for many rows at once: bins of values[rows[i]], the same bins assignBin gives, with
  * the feature's lookups (specials, categories) built once instead of once per row.
  */
@@ -609,8 +696,8 @@ export function assignBins(
   f: FeatureBinning,
   values: ArrayLike<number | string | null | undefined>,
   rows: ArrayLike<number>,
-): Int32Array {
-  const out = new Int32Array(rows.length);
+): BinIndexes {
+  const out = binIndexes(f.bins.length, rows.length);
   if (f.type !== 'numeric') {
     const index = categoriesOf(f);
     for (let i = 0; i < rows.length; i++) {

@@ -14,9 +14,14 @@
  */
 import {
   assignBins,
+  assignCodedBins,
+  type BinIndexes,
   type BinningOptions,
   binCategorical,
+  binCoded,
+  binIndexes,
   binNumeric,
+  type CodedValues,
   type FeatureBinning,
   sortedPresentRows,
 } from './binning.ts';
@@ -28,8 +33,9 @@ import {
   RATIO_PARTNERS,
   type RatioOf,
   ratioColumn,
-  ratioColumnOf,
   ratioName,
+  ratioOnRows,
+  ratioOnRowsOf,
 } from './ratios.ts';
 import {
   buildScorecard,
@@ -106,8 +112,8 @@ export interface PreparedColumn {
   column: Column;
   /** Numeric: rows with a present, non-special value, sorted by value (all dataset rows). */
   sorted: Int32Array | null;
-  /** Integer columns of few levels: the values as text, for binning as categories. */
-  codes: (string | null)[] | null;
+  /** Integer columns of few levels: each row's level, for binning as categories. */
+  codes: CodedValues | null;
   /** A ratio feature's definition (its column is computed from two others, ratios.ts). */
   ratio?: RatioOf;
 }
@@ -118,7 +124,7 @@ export interface Candidate {
   woe: number[];
   iv: number;
   /** Bin of each fit row (same order as the fit's rows). */
-  binOfRow: Int32Array;
+  binOfRow: BinIndexes;
 }
 
 export interface Fitted {
@@ -131,8 +137,11 @@ export interface Fitted {
   ratiosOffered: number;
 }
 
-/** The codes view of a column when it is integers of at most MAX_CODE_LEVELS distinct values. */
-export function codesOf(column: Column): (string | null)[] | null {
+/**
+ * The codes view of a column when it is integers of at most MAX_CODE_LEVELS distinct values: one
+ * byte a row on shared memory (worker threads read it without a copy), levels as text.
+ */
+export function codesOf(column: Column): CodedValues | null {
   if (column.kind !== 'numeric') return null;
   const levels = new Set<number>();
   for (const v of column.values) {
@@ -142,9 +151,19 @@ export function codesOf(column: Column): (string | null)[] | null {
     if (levels.size > MAX_CODE_LEVELS) return null;
   }
   if (levels.size < 3) return null;
-  // One string per level, shared by every row holding it.
-  const text = new Map([...levels].map((v) => [v, String(v)]));
-  return Array.from(column.values, (v) => (isPresent(v) ? text.get(v)! : null));
+  const ordered = [...levels];
+  const levelOf = new Map(ordered.map((v, i) => [v, i + 1]));
+  const level = new Uint8Array(new SharedArrayBuffer(column.values.length));
+  for (let r = 0; r < column.values.length; r++) {
+    const v = column.values[r];
+    level[r] = isPresent(v) ? levelOf.get(v)! : 0;
+  }
+  return { levels: ordered.map((v) => String(v)), level };
+}
+
+/** Each row's bin of a feature binned on a prepared column (its codes view when coded). */
+function binsOfRows(f: FeatureBinning, p: PreparedColumn, rows: ArrayLike<number>): BinIndexes {
+  return f.coded && p.codes ? assignCodedBins(f, p.codes, rows) : assignBins(f, p.column.values, rows);
 }
 
 /** The rows of `sorted` that are in `rows` (marked in a mask), order kept: no second sort. */
@@ -157,29 +176,42 @@ function restrict(sorted: Int32Array, mask: Uint8Array): Int32Array {
   return out;
 }
 
+/** A fit's rows in two halves (alternate rows), each also as a mask: made once per fit. */
+interface Halves {
+  rows: [number[], number[]];
+  masks: [Uint8Array, Uint8Array];
+}
+
+function halvesOf(rows: readonly number[], datasetRows: number): Halves {
+  const split: Halves['rows'] = [rows.filter((_, i) => i % 2 === 0), rows.filter((_, i) => i % 2 === 1)];
+  const masks = split.map((half) => {
+    const mask = new Uint8Array(datasetRows);
+    for (const r of half) mask[r] = 1;
+    return mask;
+  });
+  return { rows: split, masks: [masks[0]!, masks[1]!] };
+}
+
 /**
  * IV of `rows` scored with WoE learnt on other rows: bins and WoE from one half, shares from the
  * other, both ways round. In-sample IV always favours the more flexible binning; this does not.
  */
 function heldOutIv(
   binOn: (rows: number[], half: Uint8Array) => FeatureBinning,
-  values: ArrayLike<number | string | null>,
+  assign: (f: FeatureBinning, rows: number[]) => BinIndexes,
   y: Uint8Array,
-  rows: readonly number[],
+  halves: Halves,
   smoothing: number,
 ): number {
-  const halves = [rows.filter((_, i) => i % 2 === 0), rows.filter((_, i) => i % 2 === 1)];
   let total = 0;
-  for (const [learn, test] of [
-    [halves[0]!, halves[1]!],
-    [halves[1]!, halves[0]!],
+  for (const [learn, test, mask] of [
+    [halves.rows[0], halves.rows[1], halves.masks[0]],
+    [halves.rows[1], halves.rows[0], halves.masks[1]],
   ] as const) {
-    const mask = new Uint8Array(y.length);
-    for (const r of learn) mask[r] = 1;
     const f = binOn(learn, mask);
     const { woe } = woeTable(f.bins, smoothing);
     const counts = f.bins.map(() => ({ good: 0, bad: 0 }));
-    const bins = assignBins(f, values, test);
+    const bins = assign(f, test);
     test.forEach((r, i) => {
       const c = counts[bins[i]!]!;
       if (y[r] === 1) c.bad++;
@@ -200,6 +232,7 @@ function binCandidate(
   y: Uint8Array,
   rows: number[],
   mask: Uint8Array,
+  halves: () => Halves,
   opts: FitOptions,
 ): FeatureBinning {
   const c = p.column;
@@ -209,9 +242,9 @@ function binCandidate(
   const asNumeric = numeric(rows, mask);
   const codes = p.codes;
   if (!codes) return asNumeric;
-  const coded = (r: number[]) => ({ ...binCategorical(c.name, codes, y, r, opts.binning), coded: true });
-  const numericIv = heldOutIv(numeric, c.values, y, rows, opts.smoothing);
-  const codedIv = heldOutIv(coded, codes, y, rows, opts.smoothing);
+  const coded = (r: number[]) => binCoded(c.name, codes, y, r, opts.binning);
+  const numericIv = heldOutIv(numeric, (f, r) => assignBins(f, c.values, r), y, halves(), opts.smoothing);
+  const codedIv = heldOutIv(coded, (f, r) => assignCodedBins(f, codes, r), y, halves(), opts.smoothing);
   return codedIv > numericIv * (1 + CODED_MIN_IV_GAIN) ? coded(rows) : asNumeric;
 }
 
@@ -223,11 +256,15 @@ export function candidatesOf(
 ): Candidate[] {
   const mask = new Uint8Array(y.length);
   for (const r of rows) mask[r] = 1;
+  let halves: Halves | null = null;
+  const halvesOnce = (): Halves => {
+    halves ??= halvesOf(rows, y.length);
+    return halves;
+  };
   return prepared.map((p) => {
-    const binning = binCandidate(p, y, rows, mask, opts);
+    const binning = binCandidate(p, y, rows, mask, halvesOnce, opts);
     const { woe, iv } = woeTable(binning.bins, opts.smoothing);
-    const values = binning.coded ? p.codes! : p.column.values;
-    const binOfRow = assignBins(binning, values, rows);
+    const binOfRow = binsOfRows(binning, p, rows);
     return { prepared: p, binning, woe, iv, binOfRow };
   });
 }
@@ -467,6 +504,44 @@ function ratioPairs(chosen: readonly Candidate[], fit: LogisticFit): [Candidate,
   return pairs.slice(0, MAX_RATIO_PAIRS);
 }
 
+function ratioOf(s: Candidate, p: Candidate, opts: FitOptions): RatioOf {
+  return {
+    numerator: s.prepared.column.name,
+    denominator: p.prepared.column.name,
+    specialValues: [...opts.binning.specialValues],
+  };
+}
+
+/** Ratios are their own measurements: the declared special codes belong to the parts. */
+function ratioBinning(opts: FitOptions): BinningOptions {
+  return { ...opts.binning, specialValues: [] };
+}
+
+/**
+ * A ratio's information value on `rows`, binned on a column of those rows only: what ranking the
+ * pairs on the probe's sample needs, without a column as long as the data set per pair. The same
+ * bins as ratioCandidate's on those rows (binning reads only the rows' values and outcomes).
+ */
+function ratioIv(
+  s: Candidate,
+  p: Candidate,
+  y: Uint8Array,
+  rows: readonly number[],
+  opts: FitOptions,
+): number {
+  const def = ratioOf(s, p, opts);
+  const local = ratioOnRows(
+    s.prepared.column as NumericColumn,
+    p.prepared.column as NumericColumn,
+    def,
+    rows,
+  );
+  const yLocal = Uint8Array.from(rows, (r) => y[r]!);
+  const localRows = Array.from(local.rows);
+  const bins = binNumeric(ratioName(def), local.values, yLocal, localRows, ratioBinning(opts));
+  return woeTable(bins.bins, opts.smoothing).iv;
+}
+
 /** A ratio's column, binned and weighted on `rows` like any candidate. */
 function ratioCandidate(
   s: Candidate,
@@ -475,19 +550,15 @@ function ratioCandidate(
   rows: number[],
   opts: FitOptions,
 ): Candidate {
-  const def: RatioOf = {
-    numerator: s.prepared.column.name,
-    denominator: p.prepared.column.name,
-    specialValues: [...opts.binning.specialValues],
-  };
+  const def = ratioOf(s, p, opts);
   const column = ratioColumn(s.prepared.column as NumericColumn, p.prepared.column as NumericColumn, def);
-  // Ratios are their own measurements: the declared special codes belong to the parts.
-  const binning: BinningOptions = { ...opts.binning, specialValues: [] };
+  const binning = ratioBinning(opts);
   const sorted = sortedPresentRows(column.values, rows);
   const bins = { ...binNumeric(column.name, column.values, y, rows, binning, sorted), ratio: def };
   const { woe, iv } = woeTable(bins.bins, opts.smoothing);
   const binOfRow = assignBins(bins, column.values, rows);
-  return { prepared: { column, sorted, codes: null, ratio: def }, binning: bins, woe, iv, binOfRow };
+  // The sort order served the binning only: nothing bins this column again.
+  return { prepared: { column, sorted: null, codes: null, ratio: def }, binning: bins, woe, iv, binOfRow };
 }
 
 /**
@@ -504,16 +575,19 @@ function ratioCandidates(
   opts: FitOptions,
 ): Candidate[] {
   const pairs = ratioPairs(chosen, fit);
-  const ranked = pairs
-    .map(([s, p], i) => ({
-      s,
-      p,
-      i,
-      c: ratioCandidate(s, p, y, rankRows, opts),
-    }))
-    .sort((a, b) => b.c.iv - a.c.iv || a.i - b.i)
-    .slice(0, MAX_RATIO_CANDIDATES);
-  return ranked.map(({ s, p, c }) => (rankRows === rows ? c : ratioCandidate(s, p, y, rows, opts)));
+  if (rankRows === rows) {
+    return pairs
+      .map(([s, p], i) => ({ i, c: ratioCandidate(s, p, y, rows, opts) }))
+      .sort((a, b) => b.c.iv - a.c.iv || a.i - b.i)
+      .slice(0, MAX_RATIO_CANDIDATES)
+      .map(({ c }) => c);
+  }
+  // Ranked on the sample, and only the offered ones binned on the fit rows.
+  return pairs
+    .map(([s, p], i) => ({ s, p, i, iv: ratioIv(s, p, y, rankRows, opts) }))
+    .sort((a, b) => b.iv - a.iv || a.i - b.i)
+    .slice(0, MAX_RATIO_CANDIDATES)
+    .map(({ s, p }) => ratioCandidate(s, p, y, rows, opts));
 }
 
 interface Selected {
@@ -525,6 +599,13 @@ interface Selected {
   suppressed: Map<string, string>;
 }
 
+/** The bins at some positions, in an array as narrow as the feature's. */
+function pick(binOfRow: BinIndexes, positions: Int32Array, bins: number): BinIndexes {
+  const out = binIndexes(bins, positions.length);
+  for (let i = 0; i < positions.length; i++) out[i] = binOfRow[positions[i]!]!;
+  return out;
+}
+
 /** The candidates on every `step`-th fit row: a systematic sample for the suppressor probe. */
 function sampled(candidates: readonly Candidate[], rows: number[], yRows: Uint8Array, step: number) {
   const positions = Int32Array.from({ length: Math.ceil(yRows.length / step) }, (_, i) => i * step);
@@ -532,7 +613,7 @@ function sampled(candidates: readonly Candidate[], rows: number[], yRows: Uint8A
     rows: Array.from(positions, (i) => rows[i]!),
     candidates: candidates.map((c) => ({
       ...c,
-      binOfRow: Int32Array.from(positions, (i) => c.binOfRow[i]!),
+      binOfRow: pick(c.binOfRow, positions, c.binning.bins.length),
     })),
     yRows: Uint8Array.from(positions, (i) => yRows[i]!),
   };
@@ -629,25 +710,29 @@ export function scoreRows(
 ): Float64Array {
   const scores = new Float64Array(rows.length).fill(card.basePoints);
   for (const f of card.features) {
-    const bins = assignBins(f, valuesOf(f, prepared), rows);
+    const bins = featureBins(f, prepared, rows);
     for (let i = 0; i < rows.length; i++) scores[i]! += f.bins[bins[i]!]!.points;
   }
   return scores;
 }
 
-/** The values a model feature bins: its column (or codes view), or its ratio computed per row. */
-function valuesOf(
+/** A model feature's bin of each row: from its column (or codes view), or its ratio computed per row. */
+function featureBins(
   f: ScorecardFeature,
   prepared: readonly PreparedColumn[],
-): ArrayLike<number | string | null> {
+  rows: readonly number[],
+): BinIndexes {
   if (f.ratio) {
-    const column = ratioColumnOf(
+    const column = ratioOnRowsOf(
       prepared.map((p) => p.column),
       f.ratio,
+      rows,
     );
     if (!column) throw new RangeError(`ratio feature ${ratioName(f.ratio)}: a part is not a numeric column`);
-    return column.values;
+    return assignBins(f, column.values, column.rows);
   }
   const p = prepared.find((c) => c.column.name === f.name)!;
-  return f.coded ? p.codes! : p.column.values;
+  if (f.coded && !p.codes)
+    throw new RangeError(`feature ${f.name} is coded but its column is not integer codes`);
+  return binsOfRows(f, p, rows);
 }

@@ -100,7 +100,7 @@ function flatDesign(x: Float64Array, p: number): Pick<Problem, 'block'> {
 
 /** A binned design: feature j of row i is valueOfBin[j][binOfRow[j][i]], filled a block at a time. */
 function binnedDesign(
-  binOfRow: readonly Int32Array[],
+  binOfRow: readonly ArrayLike<number>[],
   valueOfBin: readonly Float64Array[],
 ): Pick<Problem, 'block'> {
   const p = binOfRow.length + 1;
@@ -217,7 +217,7 @@ export function fitLogisticFlat(
  * valueOfBin[j][binOfRow[j][i]] (a WoE table and each row's bin). Same arithmetic, same result.
  */
 export function fitLogisticBinned(
-  binOfRow: readonly Int32Array[],
+  binOfRow: readonly ArrayLike<number>[],
   valueOfBin: readonly Float64Array[],
   y: ArrayLike<number>,
   options: Partial<LogisticOptions> = {},

@@ -2,8 +2,9 @@
  * Training with the cross-validation folds spread over worker threads. The model code is pure and
  * single-threaded (risk/model/train.ts); this module only decides which thread fits which fold.
  * The final model and the folds are jobs dealt round-robin over the threads (foldsOfThread), thread
- * 0 being this one; the workers start first and prepare their own columns while this thread
- * prepares its own. The result is the same as train()'s: each fit depends only on the data,
+ * 0 being this one. The workers start first (loading the code takes them a while) while this
+ * thread prepares the columns (sort orders, codes views) once, on shared memory, then sends them
+ * the preparation: the data, sort orders and codes are the same bytes in every thread. The result is the same as train()'s: each fit depends only on the data,
  * options and fold.
  */
 import { Worker } from 'node:worker_threads';
@@ -16,6 +17,8 @@ import {
   MAX_FOLDS,
   prepareTraining,
   runFold,
+  type SharedPreparation,
+  sharedPreparation,
   type TrainOptions,
   type TrainResult,
 } from '../model/train.ts';
@@ -26,11 +29,17 @@ export const MAX_TRAIN_WORKERS = 8;
 
 export type TrainRequest = Partial<TrainOptions> & Pick<TrainOptions, 'target' | 'badValue'>;
 
-/** What a fold worker is sent (onProgress cannot cross threads; progress comes back as messages). */
+/**
+ * What a fold worker is started with (onProgress cannot cross threads; progress comes back as
+ * messages); its one message from this thread is then the preparation (PrepareMessage).
+ */
 export interface FoldJob {
-  data: Dataset;
   options: Omit<TrainRequest, 'onProgress'>;
   folds: number[];
+}
+
+export interface PrepareMessage {
+  prepared: SharedPreparation;
 }
 
 export type FoldMessage = { progress: string } | { outcomes: FoldOutcome[] } | { error: string };
@@ -48,6 +57,8 @@ function startWorker(job: FoldJob): Worker {
 
 interface RunningWorker {
   outcomes: Promise<FoldOutcome[]>;
+  /** Sends the preparation the worker waits for. */
+  prepared: (prepared: SharedPreparation) => void;
   /** Ends the thread (after its outcomes, or when this thread failed first). */
   stop: () => void;
 }
@@ -70,6 +81,7 @@ function runInWorker(job: FoldJob, progress: (message: string) => void): Running
   outcomes.catch(() => {});
   return {
     outcomes,
+    prepared: (prepared) => worker.postMessage({ prepared } satisfies PrepareMessage),
     stop: () => {
       stopped = true;
       void worker.terminate();
@@ -100,10 +112,11 @@ export async function trainParallel(
   const foldCount = Number.isInteger(asked) && asked >= 2 && asked <= MAX_FOLDS ? asked : 0;
   const threads = Math.max(1, Math.min(workers + 1, foldCount));
   const running = Array.from({ length: threads - 1 }, (_, w) =>
-    runInWorker({ data, options: plain, folds: foldsOfThread(w + 1, threads, foldCount) }, progress),
+    runInWorker({ options: plain, folds: foldsOfThread(w + 1, threads, foldCount) }, progress),
   );
   try {
     const prep = prepareTraining(data, options);
+    for (const w of running) w.prepared(sharedPreparation(prep));
     const outcomes: FoldOutcome[] = [];
     for (const k of foldsOfThread(0, threads, prep.folds ? foldCount : 0)) {
       progress(`fold ${k + 1}/${foldCount}: binning and fitting`);
