@@ -103,6 +103,8 @@ interface SweepPoint {
   unsent: number;
   non2xx: number;
   load_generator_cpu_ms_per_request: number;
+  /** The API process's CPU per decision at this point (a fixed offered rate compares better across runs). */
+  api_cpu_ms_per_decision: number;
   /** The API process's own stalls during the point: event-loop delay and garbage collection. */
   event_loop_delay_p99_ms: number;
   event_loop_delay_max_ms: number;
@@ -380,7 +382,11 @@ try {
   );
   const probe = redis.client();
   const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
-  probe.disconnect();
+  /** Commands Redis has run so far (INFO commandstats, all commands): round trips per decision. */
+  const redisCommands = async () =>
+    [...(await probe.info('commandstats')).matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
+      .filter((m) => m[1] !== 'info')
+      .reduce((n, m) => n + Number(m[2]), 0);
   const parts = () => ({
     api: [process.pid],
     postgres: postmasterPids.flatMap((pid) => processTree(pid)),
@@ -420,7 +426,9 @@ try {
   // the platform's statements at full load, per node
   const statementStats = flags.statements ? await openStatementStats(pg) : undefined;
   await statementStats?.reset();
+  const redisBefore = await redisCommands();
   const { result: full, cpu_ms_per_request: decision_cpu_ms } = await measured(() => decisions(SECONDS, 0));
+  const redisCommandsPerDecision = ((await redisCommands()) - redisBefore) / Math.max(1, full.requests);
   const statements = await statementStats?.read();
   await statementStats?.close();
   if (statements) log(`statements at full load: ${JSON.stringify(statements)}`);
@@ -439,6 +447,7 @@ try {
     `full: ${full.rps.toFixed(0)} decisions/s, p50 ${full.p50} ms, p99 ${full.p99} ms, non-2xx ${full.non2xx}, errors ${full.errors}`,
   );
   log(`full: CPU ms per decision ${JSON.stringify(decision_cpu_ms)}`);
+  log(`full: Redis commands per decision ${round3(redisCommandsPerDecision)}`);
   log(`in-service phases at full load (ms): ${JSON.stringify(full_phases_ms)}`);
 
   // What the goal's rate would take: the service side (API, PostgreSQL, Redis) per decision at
@@ -469,7 +478,11 @@ try {
     const pointPhases = platform.services.risk.collectPhaseTimings()!;
     loadAt[`sweep_${share}`] = loadAvg1();
     log(`sweep: ${rate} decisions/s (${Math.round(share * 100)}% of the ceiling), ${SECONDS}s`);
+    const apiBefore = snapshot([process.pid]);
     const { result: r, stalls } = await withStallWatch(() => decisions(SECONDS, rate));
+    const apiCpuMs = round3(
+      (1000 * usedBetween(apiBefore, snapshot([process.pid]))) / Math.max(1, r.requests),
+    );
     sweep.push({
       share,
       offered_rps: rate,
@@ -481,6 +494,7 @@ try {
       unsent: r.unsent,
       non2xx: r.non2xx,
       load_generator_cpu_ms_per_request: round3((1000 * r.cpuS) / Math.max(1, r.requests)),
+      api_cpu_ms_per_decision: apiCpuMs,
       ...stalls,
       phases_ms: phaseSummary(pointPhases),
     });
@@ -491,7 +505,7 @@ try {
       .join(', ');
     log(`  p99 per phase (ms): ${slow}`);
     log(
-      `  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms; API event-loop delay p99 ${stalls.event_loop_delay_p99_ms} ms (max ${stalls.event_loop_delay_max_ms}), longest GC pause ${stalls.gc_pause_max_ms} ms (major ${stalls.gc_major_pause_max_ms}, ${stalls.gc_pauses} pauses)`,
+      `  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, API CPU ${apiCpuMs} ms per decision; API event-loop delay p99 ${stalls.event_loop_delay_p99_ms} ms (max ${stalls.event_loop_delay_max_ms}), longest GC pause ${stalls.gc_pause_max_ms} ms (major ${stalls.gc_major_pause_max_ms}, ${stalls.gc_pauses} pauses)`,
     );
   }
   platform.services.risk.collectPhaseTimings(false);
@@ -548,6 +562,7 @@ try {
       full_p50_ms: full.p50,
       full_p99_ms: full.p99,
       decision_cpu_ms_per_request: decision_cpu_ms,
+      redis_commands_per_decision: round3(redisCommandsPerDecision),
       api_cpu_over_bare: apiCpuOverBare,
       pgbench,
       decisions_over_pgbench_tps: round2(full.rps / pgbench.tps),
@@ -574,6 +589,7 @@ try {
       ...(profile ? { profile_top: profile.slice(0, 10) } : {}),
     })}\n`,
   );
+  probe.disconnect();
   await bare.close();
   await app.close();
   await platform.close();
