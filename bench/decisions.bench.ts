@@ -382,11 +382,19 @@ try {
   );
   const probe = redis.client();
   const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
-  /** Commands Redis has run so far (INFO commandstats, all commands): round trips per decision. */
-  const redisCommands = async () =>
-    [...(await probe.info('commandstats')).matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
-      .filter((m) => m[1] !== 'info')
-      .reduce((n, m) => n + Number(m[2]), 0);
+  /**
+   * What Redis has done so far: scripts run (EVALSHA/EVAL; the commands a script calls are counted
+   * apart, so they are left out) and socket reads it processed (one per client write: the round
+   * trips, however many commands each carried).
+   */
+  const redisWork = async () => {
+    const text = await probe.info('all');
+    const scripts = [...text.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)].reduce(
+      (n, m) => n + Number(m[2]),
+      0,
+    );
+    return { scripts, reads: Number(/^total_reads_processed:(\d+)/m.exec(text)?.[1] ?? Number.NaN) };
+  };
   const parts = () => ({
     api: [process.pid],
     postgres: postmasterPids.flatMap((pid) => processTree(pid)),
@@ -426,9 +434,13 @@ try {
   // the platform's statements at full load, per node
   const statementStats = flags.statements ? await openStatementStats(pg) : undefined;
   await statementStats?.reset();
-  const redisBefore = await redisCommands();
+  const redisBefore = await redisWork();
   const { result: full, cpu_ms_per_request: decision_cpu_ms } = await measured(() => decisions(SECONDS, 0));
-  const redisCommandsPerDecision = ((await redisCommands()) - redisBefore) / Math.max(1, full.requests);
+  const redisAfter = await redisWork();
+  const redisPerDecision = {
+    scripts: round3((redisAfter.scripts - redisBefore.scripts) / Math.max(1, full.requests)),
+    reads: round3((redisAfter.reads - redisBefore.reads) / Math.max(1, full.requests)),
+  };
   const statements = await statementStats?.read();
   await statementStats?.close();
   if (statements) log(`statements at full load: ${JSON.stringify(statements)}`);
@@ -447,7 +459,7 @@ try {
     `full: ${full.rps.toFixed(0)} decisions/s, p50 ${full.p50} ms, p99 ${full.p99} ms, non-2xx ${full.non2xx}, errors ${full.errors}`,
   );
   log(`full: CPU ms per decision ${JSON.stringify(decision_cpu_ms)}`);
-  log(`full: Redis commands per decision ${round3(redisCommandsPerDecision)}`);
+  log(`full: Redis per decision: ${JSON.stringify(redisPerDecision)} (scripts run, socket reads)`);
   log(`in-service phases at full load (ms): ${JSON.stringify(full_phases_ms)}`);
 
   // What the goal's rate would take: the service side (API, PostgreSQL, Redis) per decision at
@@ -562,7 +574,7 @@ try {
       full_p50_ms: full.p50,
       full_p99_ms: full.p99,
       decision_cpu_ms_per_request: decision_cpu_ms,
-      redis_commands_per_decision: round3(redisCommandsPerDecision),
+      redis_per_decision: redisPerDecision,
       api_cpu_over_bare: apiCpuOverBare,
       pgbench,
       decisions_over_pgbench_tps: round2(full.rps / pgbench.tps),
