@@ -74,9 +74,10 @@ export const IDENTITY_CACHE_TTL_JITTER = 0.2;
 export const BATCHES_IN_FLIGHT_POOL_SHARE = 0.25;
 /**
  * Velocity scripts running at once: decisions arriving meanwhile wait and share the next script
- * (one command, one write to Redis and one reply for all of them, instead of one each).
+ * (one command and one reply for all of them, instead of one each). One, as ioredis runs one
+ * auto-pipeline at a time anyway: the wait is the one it already had.
  */
-export const VELOCITY_BATCHES_IN_FLIGHT = 2;
+export const VELOCITY_BATCHES_IN_FLIGHT = 1;
 /** Decisions whose counters one velocity script carries at most (six counters each). */
 export const VELOCITY_BATCH_MAX = 64;
 /** Samples kept per phase when timings are on (bench, profiling); older ones are dropped. */
@@ -225,7 +226,8 @@ export class DecisionService {
           return mine;
         });
       },
-      { maxBatch: VELOCITY_BATCH_MAX, maxInFlight: VELOCITY_BATCHES_IN_FLIGHT },
+      // this turn: the cache client defers its write to the next turn itself (auto-pipelining)
+      { maxBatch: VELOCITY_BATCH_MAX, maxInFlight: VELOCITY_BATCHES_IN_FLIGHT, flush: 'this-turn' },
     );
     this.records = new MicroBatcher(async (ds) => recordDecisions(sql, ds, await this.idGenerator()), {
       maxBatch: DECISION_BATCH_MAX,
