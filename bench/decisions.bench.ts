@@ -86,6 +86,14 @@ export const GOAL_P99_MS = 20;
 export const DURABLE = process.env.FENQI_BENCH_FSYNC_OFF !== '1';
 /** Open-loop rates of the latency sweep, as shares of the measured full-load ceiling. */
 export const SWEEP_SHARES = [0.25, 0.5, 0.75, 0.9];
+/**
+ * FENQI_BENCH_SWEEP_RATES=300,600 sweeps these absolute rates instead: the same offered rates in
+ * two runs (main and a branch, say) compare CPU per decision better than shares of two ceilings.
+ */
+export const SWEEP_RATES = (process.env.FENQI_BENCH_SWEEP_RATES ?? '')
+  .split(',')
+  .filter((r) => r.trim() !== '')
+  .map(Number);
 /** pgbench's TPC-B clients: as many connections as the API's pool, on a scale of one branch each. */
 export const PGBENCH_CLIENTS = POOL_MAX;
 /** Pause after an overloaded run so its backlog does not spill into the next measurement. */
@@ -485,8 +493,11 @@ try {
   await new Promise((r) => setTimeout(r, SETTLE_PAUSE_S * 1000));
   const sweep: SweepPoint[] = [];
   const sweepPhases: PhaseTimings = new Map();
-  for (const share of SWEEP_SHARES) {
-    const rate = Math.max(1, Math.round(full.rps * share));
+  const sweepPoints =
+    SWEEP_RATES.length > 0
+      ? SWEEP_RATES.map((rate) => ({ share: round2(rate / full.rps), rate }))
+      : SWEEP_SHARES.map((share) => ({ share, rate: Math.max(1, Math.round(full.rps * share)) }));
+  for (const { share, rate } of sweepPoints) {
     const pointPhases = platform.services.risk.collectPhaseTimings()!;
     loadAt[`sweep_${share}`] = loadAvg1();
     log(`sweep: ${rate} decisions/s (${Math.round(share * 100)}% of the ceiling), ${SECONDS}s`);
