@@ -33,6 +33,12 @@ export interface MicroBatchOptions {
    * next turn (ioredis auto-pipelining): two deferrals would cost a decision two turns.
    */
   flush?: 'next-turn' | 'this-turn';
+  /**
+   * Whether a failed batch is retried item by item (default true: one bad item fails only its
+   * caller). False for work that is not idempotent and cannot fail for one item (counters: a
+   * script that ran but answered late would count twice): every caller gets the batch's error.
+   */
+  retryAlone?: boolean;
 }
 
 export const MICRO_BATCH_WAITING_MAX = 10_000;
@@ -135,8 +141,8 @@ export class MicroBatcher<I, O> {
     try {
       outputs = await this.run(batch.map((p) => p.item));
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      if (batch.length === 1 || this.options.retryAlone === false) {
+        for (const p of batch) p.reject(err);
       } else {
         // each item alone, so only the bad one fails; first in line, as they have waited longest
         for (const p of batch) p.alone = true;

@@ -226,8 +226,15 @@ export class DecisionService {
           return mine;
         });
       },
-      // this turn: the cache client defers its write to the next turn itself (auto-pipelining)
-      { maxBatch: VELOCITY_BATCH_MAX, maxInFlight: VELOCITY_BATCHES_IN_FLIGHT, flush: 'this-turn' },
+      {
+        maxBatch: VELOCITY_BATCH_MAX,
+        maxInFlight: VELOCITY_BATCHES_IN_FLIGHT,
+        // this turn: the cache client defers its write to the next turn itself (auto-pipelining)
+        flush: 'this-turn',
+        // a script that timed out may still have counted: retrying would count twice (a false
+        // decline); the decisions degrade by the velocity rule instead, as one script each did
+        retryAlone: false,
+      },
     );
     this.records = new MicroBatcher(async (ds) => recordDecisions(sql, ds, await this.idGenerator()), {
       maxBatch: DECISION_BATCH_MAX,
