@@ -86,6 +86,14 @@ export const GOAL_P99_MS = 20;
 export const DURABLE = process.env.FENQI_BENCH_FSYNC_OFF !== '1';
 /** Open-loop rates of the latency sweep, as shares of the measured full-load ceiling. */
 export const SWEEP_SHARES = [0.25, 0.5, 0.75, 0.9];
+/**
+ * FENQI_BENCH_SWEEP_RATES=300,600 sweeps these absolute rates instead: the same offered rates in
+ * two runs (main and a branch, say) compare CPU per decision better than shares of two ceilings.
+ */
+export const SWEEP_RATES = (process.env.FENQI_BENCH_SWEEP_RATES ?? '')
+  .split(',')
+  .filter((r) => r.trim() !== '')
+  .map(Number);
 /** pgbench's TPC-B clients: as many connections as the API's pool, on a scale of one branch each. */
 export const PGBENCH_CLIENTS = POOL_MAX;
 /** Pause after an overloaded run so its backlog does not spill into the next measurement. */
@@ -103,6 +111,8 @@ interface SweepPoint {
   unsent: number;
   non2xx: number;
   load_generator_cpu_ms_per_request: number;
+  /** The API process's CPU per decision at this point (a fixed offered rate compares better across runs). */
+  api_cpu_ms_per_decision: number;
   /** The API process's own stalls during the point: event-loop delay and garbage collection. */
   event_loop_delay_p99_ms: number;
   event_loop_delay_max_ms: number;
@@ -380,7 +390,19 @@ try {
   );
   const probe = redis.client();
   const redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
-  probe.disconnect();
+  /**
+   * What Redis has done so far: scripts run (EVALSHA/EVAL; the commands a script calls are counted
+   * apart, so they are left out) and socket reads it processed (one per client write: the round
+   * trips, however many commands each carried).
+   */
+  const redisWork = async () => {
+    const text = await probe.info('all');
+    const scripts = [...text.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)].reduce(
+      (n, m) => n + Number(m[2]),
+      0,
+    );
+    return { scripts, reads: Number(/^total_reads_processed:(\d+)/m.exec(text)?.[1] ?? Number.NaN) };
+  };
   const parts = () => ({
     api: [process.pid],
     postgres: postmasterPids.flatMap((pid) => processTree(pid)),
@@ -420,7 +442,13 @@ try {
   // the platform's statements at full load, per node
   const statementStats = flags.statements ? await openStatementStats(pg) : undefined;
   await statementStats?.reset();
+  const redisBefore = await redisWork();
   const { result: full, cpu_ms_per_request: decision_cpu_ms } = await measured(() => decisions(SECONDS, 0));
+  const redisAfter = await redisWork();
+  const redisPerDecision = {
+    scripts: round3((redisAfter.scripts - redisBefore.scripts) / Math.max(1, full.requests)),
+    reads: round3((redisAfter.reads - redisBefore.reads) / Math.max(1, full.requests)),
+  };
   const statements = await statementStats?.read();
   await statementStats?.close();
   if (statements) log(`statements at full load: ${JSON.stringify(statements)}`);
@@ -439,6 +467,7 @@ try {
     `full: ${full.rps.toFixed(0)} decisions/s, p50 ${full.p50} ms, p99 ${full.p99} ms, non-2xx ${full.non2xx}, errors ${full.errors}`,
   );
   log(`full: CPU ms per decision ${JSON.stringify(decision_cpu_ms)}`);
+  log(`full: Redis per decision: ${JSON.stringify(redisPerDecision)} (scripts run, socket reads)`);
   log(`in-service phases at full load (ms): ${JSON.stringify(full_phases_ms)}`);
 
   // What the goal's rate would take: the service side (API, PostgreSQL, Redis) per decision at
@@ -464,12 +493,19 @@ try {
   await new Promise((r) => setTimeout(r, SETTLE_PAUSE_S * 1000));
   const sweep: SweepPoint[] = [];
   const sweepPhases: PhaseTimings = new Map();
-  for (const share of SWEEP_SHARES) {
-    const rate = Math.max(1, Math.round(full.rps * share));
+  const sweepPoints =
+    SWEEP_RATES.length > 0
+      ? SWEEP_RATES.map((rate) => ({ share: round2(rate / full.rps), rate }))
+      : SWEEP_SHARES.map((share) => ({ share, rate: Math.max(1, Math.round(full.rps * share)) }));
+  for (const { share, rate } of sweepPoints) {
     const pointPhases = platform.services.risk.collectPhaseTimings()!;
     loadAt[`sweep_${share}`] = loadAvg1();
     log(`sweep: ${rate} decisions/s (${Math.round(share * 100)}% of the ceiling), ${SECONDS}s`);
+    const apiBefore = snapshot([process.pid]);
     const { result: r, stalls } = await withStallWatch(() => decisions(SECONDS, rate));
+    const apiCpuMs = round3(
+      (1000 * usedBetween(apiBefore, snapshot([process.pid]))) / Math.max(1, r.requests),
+    );
     sweep.push({
       share,
       offered_rps: rate,
@@ -481,6 +517,7 @@ try {
       unsent: r.unsent,
       non2xx: r.non2xx,
       load_generator_cpu_ms_per_request: round3((1000 * r.cpuS) / Math.max(1, r.requests)),
+      api_cpu_ms_per_decision: apiCpuMs,
       ...stalls,
       phases_ms: phaseSummary(pointPhases),
     });
@@ -491,7 +528,7 @@ try {
       .join(', ');
     log(`  p99 per phase (ms): ${slow}`);
     log(
-      `  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms; API event-loop delay p99 ${stalls.event_loop_delay_p99_ms} ms (max ${stalls.event_loop_delay_max_ms}), longest GC pause ${stalls.gc_pause_max_ms} ms (major ${stalls.gc_major_pause_max_ms}, ${stalls.gc_pauses} pauses)`,
+      `  achieved ${Math.round(r.rps)}/s, p50 ${r.p50} ms, p99 ${r.p99} ms, API CPU ${apiCpuMs} ms per decision; API event-loop delay p99 ${stalls.event_loop_delay_p99_ms} ms (max ${stalls.event_loop_delay_max_ms}), longest GC pause ${stalls.gc_pause_max_ms} ms (major ${stalls.gc_major_pause_max_ms}, ${stalls.gc_pauses} pauses)`,
     );
   }
   platform.services.risk.collectPhaseTimings(false);
@@ -548,6 +585,7 @@ try {
       full_p50_ms: full.p50,
       full_p99_ms: full.p99,
       decision_cpu_ms_per_request: decision_cpu_ms,
+      redis_per_decision: redisPerDecision,
       api_cpu_over_bare: apiCpuOverBare,
       pgbench,
       decisions_over_pgbench_tps: round2(full.rps / pgbench.tps),
@@ -574,6 +612,7 @@ try {
       ...(profile ? { profile_top: profile.slice(0, 10) } : {}),
     })}\n`,
   );
+  probe.disconnect();
   await bare.close();
   await app.close();
   await platform.close();

@@ -50,19 +50,24 @@ export function registerInputChecks(app: Api): void {
     }
   });
   // Path and query text is checked like body text: a NUL or unpaired surrogate never reaches SQL.
-  app.addHook('preValidation', async (request) => {
-    for (const part of [request.params, request.query]) {
-      if (part && typeof part === 'object' && hasUnstorableText(part as Record<string, unknown>)) {
-        throw refuse('UNSTORABLE_TEXT', 'the URL holds a NUL character or an unpaired surrogate');
-      }
-    }
+  // callback-style hooks here and below: every request runs them, and an async hook costs a
+  // promise and a microtask turn each time
+  app.addHook('preValidation', (request, _reply, done) => {
+    const unstorable = [request.params, request.query].some(
+      (part) => part && typeof part === 'object' && hasUnstorableText(part as Record<string, unknown>),
+    );
+    done(
+      unstorable
+        ? refuse('UNSTORABLE_TEXT', 'the URL holds a NUL character or an unpaired surrogate')
+        : undefined,
+    );
   });
 }
 
 export function registerPersonalDataHeaders(app: Api): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (carriesPersonalData(request)) reply.header('cache-control', PERSONAL_DATA_CACHE_CONTROL);
-    return payload;
+    done(null, payload);
   });
 }
 

@@ -12,37 +12,60 @@ type Bindings = Record<string, unknown>;
 const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 const noop = () => {};
 
+/**
+ * One request's logger state. The proxy's handler is shared by every request (one object per
+ * request, not a set of closures: this runs for every request whether it logs or not).
+ */
+class LazyChild {
+  child: FastifyBaseLogger | undefined;
+
+  constructor(
+    readonly parent: FastifyBaseLogger,
+    readonly bindings: Bindings,
+    readonly options: ChildOptions,
+  ) {}
+
+  real(): FastifyBaseLogger {
+    this.child ??= this.parent.child(this.bindings, this.options);
+    return this.child;
+  }
+
+  enabled(level: string): boolean {
+    const parent = this.parent as FastifyBaseLogger & { isLevelEnabled?(l: string): boolean };
+    return parent.isLevelEnabled?.(level) ?? true;
+  }
+
+  call(method: string) {
+    return (...args: unknown[]): unknown =>
+      (this.real() as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!(...args);
+  }
+}
+
+const handler: ProxyHandler<LazyChild> = {
+  get(lazy, prop) {
+    // Fastify checks every request's logger by reading each method, `child` included: reading
+    // one must not make the child (that undid this laziness: 4 % of a decision's API CPU), so
+    // until something logs, the methods are noops or make the child when called.
+    if (!lazy.child) {
+      if (typeof prop === 'string' && LEVELS.has(prop)) return lazy.enabled(prop) ? lazy.call(prop) : noop;
+      if (prop === 'child') return lazy.call('child');
+      if (prop === 'level') return lazy.parent.level;
+    }
+    const logger = lazy.real() as unknown as Record<string | symbol, unknown>;
+    const value = logger[prop];
+    return typeof value === 'function' ? value.bind(logger) : value;
+  },
+  set(lazy, prop, value) {
+    (lazy.real() as unknown as Record<string | symbol, unknown>)[prop] = value;
+    return true;
+  },
+};
+
 export function lazyRequestLogger(
   parent: FastifyBaseLogger,
   bindings: Bindings,
   options: ChildOptions,
 ): FastifyBaseLogger {
-  let child: FastifyBaseLogger | undefined;
-  const real = () => {
-    child ??= parent.child(bindings, options);
-    return child;
-  };
-  const enabled = (level: string) =>
-    (parent as FastifyBaseLogger & { isLevelEnabled?(l: string): boolean }).isLevelEnabled?.(level) ?? true;
-  const call =
-    (method: string) =>
-    (...args: unknown[]): unknown =>
-      (real() as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!(...args);
-  return new Proxy({} as FastifyBaseLogger, {
-    get(_target, prop) {
-      // Fastify checks every request's logger by reading each method, `child` included: reading
-      // one must not make the child (that undid this laziness: 4 % of a decision's API CPU), so
-      // until something logs, the methods are noops or make the child when called.
-      if (typeof prop === 'string' && LEVELS.has(prop) && !child) return enabled(prop) ? call(prop) : noop;
-      if (prop === 'child' && !child) return call('child');
-      if (prop === 'level' && !child) return parent.level;
-      const logger = real() as unknown as Record<string | symbol, unknown>;
-      const value = logger[prop];
-      return typeof value === 'function' ? value.bind(logger) : value;
-    },
-    set(_target, prop, value) {
-      (real() as unknown as Record<string | symbol, unknown>)[prop] = value;
-      return true;
-    },
-  });
+  // the state is the proxy's target; every property read goes through the handler
+  return new Proxy(new LazyChild(parent, bindings, options), handler) as unknown as FastifyBaseLogger;
 }

@@ -65,7 +65,10 @@ function scan(text: string): void {
     const top = stack[stack.length - 1];
     if (c === '"') {
       const end = stringEnd(text, i);
-      checkString(JSON.parse(text.slice(i, end)) as string, top, stack[stack.length - 2]);
+      // a literal without escapes is its own text (JSON.parse has already accepted the whole body)
+      const literal = text.slice(i + 1, end - 1);
+      const value = literal.includes('\\') ? (JSON.parse(text.slice(i, end)) as string) : literal;
+      checkString(value, top, stack[stack.length - 2]);
       i = end;
       continue;
     }

@@ -121,8 +121,19 @@ export function daysBetween(from: string, to: string): number {
  * I/O: the answer depends only on the arguments.
  */
 export function dateInZone(timeZone: string, at: Date): string {
-  return zoneFormatter(timeZone).format(at);
+  // Every zone's offset is a whole number of seconds, so the date changes only on a second's
+  // boundary: the last answer holds for the rest of its second (formatting showed in the profile
+  // of the decision path, which asks for today's date on every history read).
+  const second = Math.floor(at.getTime() / 1000);
+  const last = lastZoneDate;
+  if (last && last.second === second && last.timeZone === timeZone) return last.date;
+  const date = zoneFormatter(timeZone).format(at);
+  lastZoneDate = { timeZone, second, date };
+  return date;
 }
+
+/** The last date formatted: one zone and one second (see dateInZone). */
+let lastZoneDate: { timeZone: string; second: number; date: string } | undefined;
 
 /**
  * Formatters by zone, made once: building an Intl.DateTimeFormat costs about half a millisecond,

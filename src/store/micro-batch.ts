@@ -26,6 +26,19 @@ export interface MicroBatchOptions {
    * the database is not keeping up, and a longer queue would only answer callers who gave up.
    */
   maxWaiting?: number;
+  /**
+   * When an idle batcher sends: 'next-turn' (default) after the current event-loop turn's I/O
+   * callbacks, so everything parsed in that turn joins; 'this-turn' once the current task and its
+   * microtasks are done (process.nextTick), for a client that already defers its own write to the
+   * next turn (ioredis auto-pipelining): two deferrals would cost a decision two turns.
+   */
+  flush?: 'next-turn' | 'this-turn';
+  /**
+   * Whether a failed batch is retried item by item (default true: one bad item fails only its
+   * caller). False for work that is not idempotent and cannot fail for one item (counters: a
+   * script that ran but answered late would count twice): every caller gets the batch's error.
+   */
+  retryAlone?: boolean;
 }
 
 export const MICRO_BATCH_WAITING_MAX = 10_000;
@@ -85,11 +98,13 @@ export class MicroBatcher<I, O> {
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.options.maxInFlight || this.queue.length === 0) return;
     this.scheduled = true;
-    // after this turn's I/O callbacks: everything parsed in the same turn joins the batch
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       this.flush();
-    });
+    };
+    // next turn: after this turn's I/O callbacks, so everything parsed in the same turn joins the batch
+    if (this.options.flush === 'this-turn') process.nextTick(run);
+    else setImmediate(run);
   }
 
   private flush(): void {
@@ -126,8 +141,8 @@ export class MicroBatcher<I, O> {
     try {
       outputs = await this.run(batch.map((p) => p.item));
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
+      if (batch.length === 1 || this.options.retryAlone === false) {
+        for (const p of batch) p.reject(err);
       } else {
         // each item alone, so only the bad one fails; first in line, as they have waited longest
         for (const p of batch) p.alone = true;

@@ -37,6 +37,19 @@ describe('micro-batching of per-request statements', () => {
     );
   });
 
+  test('without retryAlone a failed batch runs once and every caller in it gets its error', async () => {
+    const { batches, run } = doubler(new Set([3]));
+    const batcher = new MicroBatcher(run, { maxBatch: 100, maxInFlight: 1, retryAlone: false });
+    const first = batcher.submit(1);
+    await new Promise((r) => setImmediate(r)); // [1] is in flight: the rest wait and share a batch
+    const rest = [2, 3, 4].map((i) => batcher.submit(i));
+    assert.equal(await first, 2);
+    const settled = await Promise.allSettled(rest);
+    assert.ok(settled.every((s) => s.status === 'rejected' && /bad item/.test(String(s.reason))));
+    assert.deepEqual(batches, [[1], [2, 3, 4]], 'no item ran again on its own');
+    assert.equal(batcher.waiting, 0);
+  });
+
   test('no batch is larger than maxBatch and no more than maxInFlight run at once', async () => {
     let running = 0;
     let peak = 0;

@@ -1,6 +1,7 @@
 /**
  * Decisions that arrive together share their history read and their decision-log write (one
- * statement each per batch, src/store/micro-batch.ts). These tests prove that sharing changes
+ * statement each per batch, src/store/micro-batch.ts), and their velocity counters (one cache
+ * script per batch). These tests prove that sharing changes
  * nothing a caller or an auditor can see.
  */
 import assert from 'node:assert/strict';
@@ -13,6 +14,14 @@ import { UNHURRIED_BUDGETS } from '../harness/risk.ts';
 import { application, bearer, customer, type DecisionTestApi, openDecisionApi } from './decision-support.ts';
 
 const CONCURRENT_APPLICATIONS = 60;
+/** One customer and one device applying this many times at once (velocity rules raised out of the way). */
+const SAME_CUSTOMER_APPLICATIONS = 12;
+
+interface Velocity {
+  phoneHour: number;
+  idDay: number;
+  deviceHour: number;
+}
 
 describe('decisions that arrive together share statements without changing any answer', () => {
   let t: DecisionTestApi;
@@ -72,6 +81,49 @@ describe('decisions that arrive together share statements without changing any a
     assert.ok(records < CONCURRENT_APPLICATIONS, `decision-log statements: ${records}`);
     assert.equal(rt.histories.waiting, 0);
     assert.equal(rt.records.waiting, 0);
+  });
+
+  test('applications arriving together share velocity scripts and still count each application once', async () => {
+    const c = await customer(t.platform);
+    const rt = t.platform.services.risk;
+    const scriptsBefore = rt.velocities.stats.batches;
+    const sameDevice = application();
+    const answers = await Promise.all(
+      Array.from({ length: SAME_CUSTOMER_APPLICATIONS }, () =>
+        t.app.inject({
+          method: 'POST',
+          url: '/v1/credit-applications',
+          headers: bearer(c.token),
+          payload: sameDevice,
+        }),
+      ),
+    );
+    const ids = answers.map((res) => {
+      assert.equal(res.statusCode, 200, res.body);
+      return (res.json() as { id: string }).id;
+    });
+    const rows = await t.platform.db.sql<{ inputs: { velocity: { status: string; value: Velocity } } }[]>`
+      select inputs from credit_decisions where id = any(${ids}::bigint[])`;
+    const counted = (pick: (v: Velocity) => number) =>
+      rows.map((r) => pick(r.inputs.velocity.value)).sort((a, b) => a - b);
+    const oneToN = Array.from({ length: SAME_CUSTOMER_APPLICATIONS }, (_, i) => i + 1);
+    assert.ok(rows.every((r) => r.inputs.velocity.status === 'ok'));
+    // as one script per application would: the customer's n-th application saw n, for every counter
+    assert.deepEqual(
+      counted((v) => v.phoneHour),
+      oneToN,
+    );
+    assert.deepEqual(
+      counted((v) => v.idDay),
+      oneToN,
+    );
+    assert.deepEqual(
+      counted((v) => v.deviceHour),
+      oneToN,
+    );
+    const scripts = rt.velocities.stats.batches - scriptsBefore;
+    assert.ok(scripts < SAME_CUSTOMER_APPLICATIONS, `velocity scripts: ${scripts}`);
+    assert.equal(rt.velocities.waiting, 0);
   });
 
   test('two approvals for one customer in one batch leave the later line, as two statements would', async () => {

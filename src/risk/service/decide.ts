@@ -13,7 +13,7 @@
  * the rule the policy writes down for it.
  */
 import { createHash } from 'node:crypto';
-import type { Cache } from '../../cache/cache.ts';
+import type { Cache, CounterHit } from '../../cache/cache.ts';
 import { velocityKey } from '../../cache/keys.ts';
 import type { Logger } from '../../logger.ts';
 import type { FieldCrypto } from '../../store/crypto.ts';
@@ -72,6 +72,14 @@ export const IDENTITY_CACHE_TTL_JITTER = 0.2;
  * connection pool: decisions arriving meanwhile wait and share the next statement.
  */
 export const BATCHES_IN_FLIGHT_POOL_SHARE = 0.25;
+/**
+ * Velocity scripts running at once: decisions arriving meanwhile wait and share the next script
+ * (one command and one reply for all of them, instead of one each). One, as ioredis runs one
+ * auto-pipeline at a time anyway: the wait is the one it already had.
+ */
+export const VELOCITY_BATCHES_IN_FLIGHT = 1;
+/** Decisions whose counters one velocity script carries at most (six counters each). */
+export const VELOCITY_BATCH_MAX = 64;
 /** Samples kept per phase when timings are on (bench, profiling); older ones are dropped. */
 export const PHASE_SAMPLES_MAX = 200_000;
 
@@ -107,6 +115,8 @@ interface Identity {
   createdAt: Date;
   /** Which applicants' statements may be batched together (src/store/customer-routing.ts). */
   routingKey: string;
+  /** The phone's and national id's velocity counters (hour, day): the same for every application. */
+  counters: readonly CounterHit[];
   expiresAt: number;
 }
 
@@ -148,7 +158,11 @@ export class CustomerNotFoundError extends Error {
 
 const unavailable = <T>(): Sourced<T> => ({ status: 'error', value: null, ms: 0 });
 
-const VELOCITY_WINDOWS_MS = { h: VELOCITY_HOUR_MS, d: VELOCITY_DAY_MS } as const;
+/** A subject's hour and day counters; keys hold the first 32 hex digits of its key or hash. */
+const velocityCounters = (kind: 'phone' | 'id' | 'device', subject: string): CounterHit[] => [
+  { key: velocityKey(kind, subject.slice(0, 32), 'h'), windowMs: VELOCITY_HOUR_MS },
+  { key: velocityKey(kind, subject.slice(0, 32), 'd'), windowMs: VELOCITY_DAY_MS },
+];
 
 /**
  * One per process (built by services.ts): the identity cache, the active models and policy, and the
@@ -164,6 +178,8 @@ export class DecisionService {
   readonly identityRows: MicroBatcher<bigint, IdentityRow | undefined>;
   /** History reads of decisions that arrive together, one statement per batch. */
   readonly histories: MicroBatcher<bigint, HistoryFacts | undefined>;
+  /** Velocity counters of decisions that arrive together, one cache script per batch. */
+  readonly velocities: MicroBatcher<readonly CounterHit[], number[]>;
   /** Decision-log writes of decisions that finish together, one statement (and commit) per batch. */
   readonly records: MicroBatcher<NewDecision, { id: bigint; createdAt: Date }>;
   private readonly identities = new Map<bigint, Identity>();
@@ -200,6 +216,26 @@ export class DecisionService {
       },
       { maxBatch: HISTORY_BATCH_MAX, maxInFlight },
     );
+    this.velocities = new MicroBatcher(
+      async (hits) => {
+        const { counts } = await deps.cache.incrAndGet(hits.flat(), []);
+        let at = 0;
+        return hits.map((h) => {
+          const mine = counts.slice(at, at + h.length);
+          at += h.length;
+          return mine;
+        });
+      },
+      {
+        maxBatch: VELOCITY_BATCH_MAX,
+        maxInFlight: VELOCITY_BATCHES_IN_FLIGHT,
+        // this turn: the cache client defers its write to the next turn itself (auto-pipelining)
+        flush: 'this-turn',
+        // a script that timed out may still have counted: retrying would count twice (a false
+        // decline); the decisions degrade by the velocity rule instead, as one script each did
+        retryAlone: false,
+      },
+    );
     this.records = new MicroBatcher(async (ds) => recordDecisions(sql, ds, await this.idGenerator()), {
       maxBatch: DECISION_BATCH_MAX,
       maxInFlight,
@@ -229,8 +265,12 @@ export class DecisionService {
   }
 
   /** Runs work and records its wall time under a phase name when timings are on. */
-  private async timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
-    if (!this.timings) return work();
+  private timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
+    // not async itself: with timings off (production) it adds no promise of its own
+    return this.timings ? this.timedAlways(phase, work) : work();
+  }
+
+  private async timedAlways<T>(phase: string, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
       return await work();
@@ -346,14 +386,17 @@ export class DecisionService {
     // spread over ±IDENTITY_CACHE_TTL_JITTER so identities cached together do not all expire together
     const ttlMs =
       IDENTITY_CACHE_TTL_MS * (1 - IDENTITY_CACHE_TTL_JITTER + 2 * IDENTITY_CACHE_TTL_JITTER * Math.random());
+    const phoneKey = row.phoneBidx.toString('hex');
+    const idKey = row.nationalIdBidx.toString('hex');
     const identity: Identity = {
-      phoneKey: row.phoneBidx.toString('hex'),
-      idKey: row.nationalIdBidx.toString('hex'),
+      phoneKey,
+      idKey,
       providerSubject: createHash('sha256').update(`fenqi-provider-subject:${nationalId}`).digest('hex'),
       // only the birth date digits are kept in memory, not the number
       birthId: `000000${nationalId.slice(6, 14)}`,
       createdAt: row.createdAt,
       routingKey,
+      counters: [...velocityCounters('phone', phoneKey), ...velocityCounters('id', idKey)],
       expiresAt: Date.now() + ttlMs,
     };
     if (this.identities.size >= IDENTITY_CACHE_MAX)
@@ -380,16 +423,15 @@ export class DecisionService {
     };
   }
 
-  /** Six windowed counters (phone, national id, device; hour and day) in one cache round trip. */
+  /**
+   * Six windowed counters (phone, national id, device; hour and day). Decisions arriving together
+   * share one cache script (this.velocities); counters named twice in it count in order.
+   */
   private async velocity(identity: Identity, deviceKey: string): Promise<VelocityCounts> {
-    const subjects = { phone: identity.phoneKey, id: identity.idKey, device: deviceKey };
-    const counters = (['phone', 'id', 'device'] as const).flatMap((kind) =>
-      (['h', 'd'] as const).map((window) => ({
-        key: velocityKey(kind, subjects[kind].slice(0, 32), window),
-        windowMs: VELOCITY_WINDOWS_MS[window],
-      })),
-    );
-    const { counts } = await this.deps.cache.incrAndGet(counters, []);
+    const counts = await this.velocities.submit([
+      ...identity.counters,
+      ...velocityCounters('device', deviceKey),
+    ]);
     const [phoneHour, phoneDay, idHour, idDay, deviceHour, deviceDay] = counts as [
       number,
       number,
@@ -420,19 +462,49 @@ export class DecisionService {
       return { at: at.toISOString(), application, ...none, ...rest };
     }
     const { score, bureau } = this.providers;
-    const [hist, scored, report, vel] = await Promise.all([
-      withBudget(b.historyMs, () => this.timed('history', () => this.history(customerId, identity, at))),
-      withBudget(b.scoreMs, (signal) =>
-        this.timed('score', () => score.fetchScore(identity.providerSubject, signal)),
-      ),
-      withBudget(b.bureauMs, (signal) =>
-        this.timed('bureau', () => bureau.fetchReport(identity.providerSubject, signal)),
-      ),
-      withBudget(b.velocityMs, () =>
-        this.timed('velocity', () => this.velocity(identity, application.deviceKey)),
-      ),
-    ]);
-    return { at: at.toISOString(), application, history: hist, score: scored, bureau: report, velocity: vel };
+    // sources with the same budget share one deadline: one timer (and one abort signal) for them all
+    const deadlines = new Map<number, Deadline>();
+    const deadline = (budgetMs: number): Deadline => {
+      const known = deadlines.get(budgetMs);
+      if (known) return known;
+      const d = new Deadline(budgetMs);
+      deadlines.set(budgetMs, d);
+      return d;
+    };
+    try {
+      const [hist, scored, report, vel] = await Promise.all([
+        withBudget(
+          b.historyMs,
+          () => this.timed('history', () => this.history(customerId, identity, at)),
+          deadline(b.historyMs),
+        ),
+        withBudget(
+          b.scoreMs,
+          (signal) => this.timed('score', () => score.fetchScore(identity.providerSubject, signal)),
+          deadline(b.scoreMs),
+        ),
+        withBudget(
+          b.bureauMs,
+          (signal) => this.timed('bureau', () => bureau.fetchReport(identity.providerSubject, signal)),
+          deadline(b.bureauMs),
+        ),
+        withBudget(
+          b.velocityMs,
+          () => this.timed('velocity', () => this.velocity(identity, application.deviceKey)),
+          deadline(b.velocityMs),
+        ),
+      ]);
+      return {
+        at: at.toISOString(),
+        application,
+        history: hist,
+        score: scored,
+        bureau: report,
+        velocity: vel,
+      };
+    } finally {
+      for (const d of deadlines.values()) d.clear();
+    }
   }
 
   /** Decides one application and records it. */
@@ -493,35 +565,64 @@ export class DecisionService {
 }
 
 /**
+ * A point in time `budgetMs` from now: one timer, and an abort signal made only when some work
+ * asks for one. Sources of one decision with the same budget share it (making a timer and a
+ * controller per source per decision showed up in the profile). The owner calls clear().
+ */
+export class Deadline {
+  readonly reached: Promise<'timeout'>;
+  private timer: NodeJS.Timeout | undefined;
+  private controller: AbortController | undefined;
+
+  constructor(budgetMs: number) {
+    this.reached = new Promise<'timeout'>((resolve) => {
+      this.timer = setTimeout(() => resolve('timeout'), budgetMs);
+    });
+  }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    return this.controller.signal;
+  }
+
+  /** Abandons the work that took the signal (it fires once; later calls do nothing). */
+  abort(): void {
+    this.controller?.abort();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/**
  * Runs work with a deadline; never rejects. Work that declares a signal parameter gets an abort
- * signal that fires when the deadline passes; work that takes none gets no controller (making one
- * per source per decision showed up in the profile).
+ * signal that fires when the deadline passes; work that takes none gets no controller. `shared`
+ * is a deadline of the same budget that its owner clears (gather's sources share one); without
+ * it, this call makes and clears its own.
  */
 export async function withBudget<T>(
   budgetMs: number,
   work: (signal: AbortSignal) => Promise<T>,
+  shared?: Deadline,
 ): Promise<Sourced<T>> {
   const started = performance.now();
-  const controller = work.length > 0 ? new AbortController() : undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), budgetMs);
-  });
+  const deadline = shared ?? new Deadline(budgetMs);
   try {
     const outcome = await Promise.race([
-      work(controller?.signal as AbortSignal).then((value) => ({ value })),
-      deadline,
+      work((work.length > 0 ? deadline.signal : undefined) as AbortSignal).then((value) => ({ value })),
+      deadline.reached,
     ]);
     const ms = Math.round(performance.now() - started);
     if (outcome === 'timeout') {
-      controller?.abort();
+      deadline.abort();
       return { status: 'timeout', value: null, ms };
     }
     return { status: 'ok', value: outcome.value, ms };
   } catch {
     return { status: 'error', value: null, ms: Math.round(performance.now() - started) };
   } finally {
-    clearTimeout(timer);
+    if (!shared) deadline.clear();
   }
 }
 
