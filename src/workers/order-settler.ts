@@ -27,6 +27,7 @@ import {
 } from '../store/order-batch.ts';
 import type { Order } from '../store/orders.ts';
 import { inSpan, messageContext, SPAN_NAMES, SpanKind, tracingEnabled } from '../telemetry/tracing.ts';
+import { nextPullSize } from './pull-sizing.ts';
 import type { Worker } from './worker.ts';
 
 /** How long one pull waits for its first message. */
@@ -84,6 +85,8 @@ export class OrderSettler implements Worker {
   private readonly trimTimer: NodeJS.Timeout;
   /** Which customers' lines one statement may lock and update together. */
   private readonly routing: CustomerRouting;
+  /** The next pull's request: follows the stream (src/workers/pull-sizing.ts). */
+  private pullSize: number;
 
   constructor(
     private readonly platform: Platform,
@@ -92,6 +95,7 @@ export class OrderSettler implements Worker {
     concurrency = platform.config.workerConcurrency,
   ) {
     this.routing = new CustomerRouting(platform.db.sql);
+    this.pullSize = batchSize;
     for (let i = 0; i < concurrency; i++) this.loops.push(this.loop());
     this.trimTimer = setInterval(() => void this.trim(), ORDER_STREAM_TRIM_INTERVAL_MS);
     this.trimTimer.unref();
@@ -115,11 +119,16 @@ export class OrderSettler implements Worker {
   }
 
   private async pull(): Promise<QueueMessage[]> {
+    const asked = this.pullSize;
+    const startedMs = performance.now();
     try {
-      return await this.platform.queue.fetch(ORDERS_STREAM, ORDER_SETTLER, {
-        max: this.batchSize,
+      const got = await this.platform.queue.fetch(ORDERS_STREAM, ORDER_SETTLER, {
+        max: asked,
         expiresMs: FETCH_EXPIRES_MS,
       });
+      const elapsedMs = performance.now() - startedMs;
+      this.pullSize = nextPullSize({ asked, got: got.length, elapsedMs }, this.batchSize);
+      return got;
     } catch (err) {
       this.platform.logger.warn({ err: (err as Error).message }, 'order fetch failed; pausing');
       await new Promise((r) => setTimeout(r, QUEUE_ERROR_PAUSE_MS));
