@@ -4,7 +4,7 @@ import { connectPostgres, type Sql, type TransactionSql } from '../../src/store/
 import { migrate } from '../../src/store/migrate.ts';
 import { ensureDefaultProducts } from '../../src/store/products.ts';
 import { type PostgresServer, startPostgres } from '../harness/postgres.ts';
-import { createCustomer } from './fixtures.ts';
+import { createCustomer, createGoods } from './fixtures.ts';
 
 /** The database itself refuses books that do not balance, whatever code writes them. */
 describe('ledger invariants enforced by PostgreSQL', () => {
@@ -208,5 +208,44 @@ describe('loans and their installments enforced by PostgreSQL', () => {
     // what servicing updates is unaffected
     await sql`update installments set paid_principal_minor = 100 where number = 1`;
     await sql`update loans set days_past_due = 1`;
+  });
+
+  test('orders, loans and journal lines name catalogue rows that exist; the catalogue is never deleted', async () => {
+    const { merchantId, goodsId } = await createGoods(sql, 1000n);
+    const [product] = await sql<{ id: bigint }[]>`select id from loan_products limit 1`;
+    const order = (goods: bigint, productId: bigint) => sql`
+      insert into orders (customer_id, merchant_id, goods_id, product_id, tenor, price_minor, status, idempotency_key)
+      values (${customerId}, ${merchantId}, ${goods}, ${productId}, 3, 1000, 'rejected', ${`k-${goods}-${productId}`})`;
+    await order(goodsId, product!.id);
+    await assert.rejects(
+      order(goodsId + 1_000_000n, product!.id),
+      /goods_id .* in goods, which does not exist/,
+    );
+    await assert.rejects(order(goodsId, product!.id + 1_000_000n), /product_id .* which does not exist/);
+    await assert.rejects(
+      sql`update orders set goods_id = goods_id + 1`,
+      /keeps its merchant, goods and product/,
+    );
+    await assert.rejects(
+      sql`insert into loans (customer_id, product_id, kind, principal_minor, tenor, start_date, apr_percent, status)
+        values (${customerId}, ${product!.id + 1_000_000n}, 'cash', 1000, 2, '2026-01-01', '10', 'active')`,
+      /product_id .* which does not exist/,
+    );
+    await assert.rejects(
+      sql.begin(async (tx) => {
+        const [e] = await tx<{ id: bigint }[]>`
+          insert into journal_entries (kind, business_date, event_key) values ('test', '2026-01-01', 'acct') returning id`;
+        await tx`insert into journal_lines ${tx([
+          { entry_id: e!.id, account_code: '1000', debit_minor: 5n, credit_minor: 0n },
+          { entry_id: e!.id, account_code: '9999', debit_minor: 0n, credit_minor: 5n },
+        ])}`;
+      }),
+      /account_code 9999 in ledger_accounts, which does not exist/,
+    );
+    await assert.rejects(sql`delete from goods where id = ${goodsId}`, /never deleted/);
+    await assert.rejects(sql`delete from merchants where id = ${merchantId}`, /never deleted/);
+    await assert.rejects(sql`delete from loan_products where id = ${product!.id}`, /never deleted/);
+    await assert.rejects(sql`delete from ledger_accounts where code = '9000'`, /never deleted/);
+    await assert.rejects(sql`update ledger_accounts set code = code || 'x'`, /keeps its code/);
   });
 });
