@@ -248,4 +248,28 @@ describe('loans and their installments enforced by PostgreSQL', () => {
     await assert.rejects(sql`delete from ledger_accounts where code = '9000'`, /never deleted/);
     await assert.rejects(sql`update ledger_accounts set code = code || 'x'`, /keeps its code/);
   });
+
+  test('orders and loans name a customer and an order that exist; customers and orders are never deleted', async () => {
+    const { merchantId, goodsId } = await createGoods(sql, 1000n);
+    const [product] = await sql<{ id: bigint }[]>`select id from loan_products limit 1`;
+    const order = (customer: bigint, key: string) => sql<{ id: bigint }[]>`
+      insert into orders (customer_id, merchant_id, goods_id, product_id, tenor, price_minor, status, idempotency_key)
+      values (${customer}, ${merchantId}, ${goodsId}, ${product!.id}, 3, 1000, 'settled', ${key}) returning id`;
+    const [stored] = await order(customerId, 'customer-ref');
+    await assert.rejects(
+      order(customerId + 1_000_000n, 'nobody'),
+      /customer_id .* in customers, which does not exist/,
+    );
+    const loan = (customer: bigint, orderId: bigint) => sql`
+      insert into loans (customer_id, product_id, kind, order_id, principal_minor, tenor, start_date, apr_percent, status)
+      values (${customer}, ${product!.id}, 'goods', ${orderId}, 1000, 2, '2026-01-01', '10', 'active')`;
+    await loan(customerId, stored!.id);
+    await assert.rejects(loan(customerId, stored!.id + 1_000_000n), /customer_id,order_id .* in orders/);
+    const other = await createCustomer(sql);
+    await assert.rejects(loan(other, stored!.id), /in orders, which does not exist/);
+    await assert.rejects(sql`delete from orders`, /never deleted/);
+    await assert.rejects(sql`delete from customers where id = ${other}`, /never deleted/);
+    await assert.rejects(sql`update orders set customer_id = ${other}`, /keeps its customer and id/);
+    await assert.rejects(sql`update loans set order_id = null`, /keeps its order/);
+  });
 });
