@@ -10,6 +10,8 @@
  *
  *   node --import tsx bench/lib/settle-profile.ts --orders 20000 --batch 1000 --concurrency 2 [--durable] [--explain] [--statements]
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { postgresLink } from '../../src/store/db.ts';
@@ -43,6 +45,8 @@ const servers = await startServers({
 });
 /** Statements named in the per-statement report (the rest are summed in the total). */
 const STATEMENTS_TOP = 12;
+/** Linux reports process CPU in clock ticks of 1/100 s. */
+const CLOCK_TICKS_PER_S = 100;
 const STATEMENT_TEXT_CHARS = 100;
 try {
   const sql = connect(servers, CONCURRENCY + 1);
@@ -92,6 +96,7 @@ try {
     await admin`select pg_stat_statements_reset()`;
   }
   const [walBefore] = await admin<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
+  const cpuBefore = serverCpuMs(servers.pg.dataDir);
   const t0 = performance.now();
   const loop = async () => {
     while (next < orders.length) {
@@ -108,7 +113,8 @@ try {
   process.stdout.write(
     `${JSON.stringify({ orders: Number(c!.n), seconds: Number(seconds.toFixed(2)), per_s: Math.round(Number(c!.n) / seconds), batch: BATCH, concurrency: CONCURRENCY, durable: args.durable })}\n`,
   );
-  if (args.statements) await reportStatements(admin, Number(c!.n), walBefore!.lsn);
+  const cpuMs = serverCpuMs(servers.pg.dataDir) - cpuBefore;
+  if (args.statements) await reportStatements(admin, Number(c!.n), walBefore!.lsn, cpuMs);
   await admin.end();
   await sql.end();
 } finally {
@@ -116,7 +122,34 @@ try {
 }
 
 /** Per settled order: each statement's execution time (ms) and calls, the total, and the WAL bytes. */
-async function reportStatements(admin: postgres.Sql, settled: number, walFrom: string): Promise<void> {
+/**
+ * CPU time (user + system, ms) of the server's postmaster and its children so far: unlike
+ * execution time it does not grow while a backend waits for a core, so it compares runs on a
+ * shared machine. Backends that have exited are not counted (the pool keeps its connections).
+ */
+function serverCpuMs(dataDir: string): number {
+  const postmaster = readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]?.trim();
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // fields after the command name (which may hold spaces): state is field 3, ppid 4, utime 14, stime 15
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (pid === postmaster || f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return (ticks * 1000) / CLOCK_TICKS_PER_S;
+}
+
+async function reportStatements(
+  admin: postgres.Sql,
+  settled: number,
+  walFrom: string,
+  cpuMs: number,
+): Promise<void> {
   // nested statements (trigger and foreign-key queries) count in their top-level statement too
   const rows = await admin<{ query: string; calls: number; ms: number; toplevel: boolean }[]>`
     select regexp_replace(left(query, 300), '[[:space:]]+', ' ', 'g') as query, calls::float8 as calls,
@@ -136,6 +169,6 @@ async function reportStatements(admin: postgres.Sql, settled: number, walFrom: s
     query: r.query.slice(0, STATEMENT_TEXT_CHARS),
   }));
   process.stdout.write(
-    `${JSON.stringify({ exec_ms_per_order: per(totalMs), wal_bytes_per_order: Math.round((wal?.bytes ?? 0) / settled), top }, null, 1)}\n`,
+    `${JSON.stringify({ postgres_cpu_ms_per_order: per(cpuMs), exec_ms_per_order: per(totalMs), wal_bytes_per_order: Math.round((wal?.bytes ?? 0) / settled), top }, null, 1)}\n`,
   );
 }
