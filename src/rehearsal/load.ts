@@ -42,6 +42,12 @@ export interface RunOutcome {
   sent: number;
   skipped: number;
   stopReason: string | undefined;
+  /** Wall-clock seconds of the load (more than `seconds` when reading signals held the clock). */
+  wallSeconds: number;
+  /** CPU seconds this process spent generating the load: near one core, it is the limit. */
+  generatorCpuS: number;
+  /** The most requests in flight at once (MAX_IN_FLIGHT: due requests were skipped). */
+  peakInFlight: number;
 }
 
 interface Bucket {
@@ -65,6 +71,7 @@ export function assertTargetAllowed(apiUrl: string, allowRemote: boolean): void 
 
 class Sender {
   private inFlight = 0;
+  peakInFlight = 0;
   private next = 0;
   private readonly tokens = new Map<bigint, string>();
   bucket = emptyBucket();
@@ -92,6 +99,7 @@ class Sender {
       this.tokens.set(customerId, token);
     }
     this.inFlight += 1;
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
     this.sent += 1;
     this.bucket.sent += 1;
     const started = performance.now();
@@ -145,6 +153,8 @@ export async function runLoad(
   onSecond: (sample: SecondSample) => Promise<void>,
 ): Promise<RunOutcome> {
   const sender = new Sender(target);
+  const cpuBefore = process.cpuUsage();
+  const wallStartMs = performance.now();
   const recent: SecondFigures[] = [];
   let stopReason: string | undefined;
   let second = 0;
@@ -196,5 +206,14 @@ export async function runLoad(
   // let what is in flight answer, so its orders are counted, up to one request's timeout
   const drainUntil = performance.now() + REQUEST_TIMEOUT_MS;
   while (!sender.idle && performance.now() < drainUntil) await sleep(TICK_MS * 4);
-  return { seconds: second, sent: sender.sent, skipped: sender.skipped, stopReason };
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    seconds: second,
+    sent: sender.sent,
+    skipped: sender.skipped,
+    stopReason,
+    wallSeconds: Number(((performance.now() - wallStartMs) / 1000).toFixed(3)),
+    generatorCpuS: Number(((cpu.user + cpu.system) / 1e6).toFixed(3)),
+    peakInFlight: sender.peakInFlight,
+  };
 }
