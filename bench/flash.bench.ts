@@ -42,7 +42,7 @@ import { phaseLoopAndGc, scrapeLoopAndGc } from './lib/api-metrics.ts';
 import { writeChart } from './lib/chart.ts';
 import { ratios, runBenchOnce } from './lib/compare.ts';
 import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
-import type { LoadResult, LoadSpec } from './lib/load.ts';
+import { spawnLoad } from './lib/load.ts';
 import { sampleWaits } from './lib/pg-waits.ts';
 import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
 import { outboxBacklog, relayAgainstSettlement } from './lib/relay-figures.ts';
@@ -150,26 +150,7 @@ if (args['compare-citus']) await compareCitus();
 const outDir = path.join(ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
 
-function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'bench/lib/load.ts'), JSON.stringify(spec)],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => process.stderr.write(c));
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
-    });
-  });
-}
+const runLoad = spawnLoad;
 
 /** One physical-limit baseline (bench/lib/raw-baselines.ts) in its own process. */
 function runRaw(spec: RawSpec): Promise<RawResult> {
