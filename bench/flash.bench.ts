@@ -41,7 +41,7 @@ import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/pr
 import { phaseLoopAndGc, scrapeLoopAndGc } from './lib/api-metrics.ts';
 import { writeChart } from './lib/chart.ts';
 import { ratios, runBenchOnce } from './lib/compare.ts';
-import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
+import { measureCpu, serverParts } from './lib/cpu-parts.ts';
 import { spawnLoad } from './lib/load.ts';
 import { sampleWaits } from './lib/pg-waits.ts';
 import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
@@ -322,25 +322,13 @@ rehearsal: try {
   log(`bare Fastify: ${bareRun.rate_per_s}/s, p99 ${bareRun.p99_ms} ms`);
 
   // What every part costs per order, read from /proc around each measured run.
-  // every node of a Citus cluster counts as postgres
-  const postmasterPids = postgresServers(servers.pg).map((node) =>
-    Number(readFileSync(path.join(node.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
-  );
-  let redisPid: number | undefined;
-  if (servers.redis.kind === 'single') {
-    const probe = servers.redis.client('admin');
-    redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]) || undefined;
-    probe.disconnect();
-  }
   const apiPids: number[] = [];
   const workerPids: number[] = [];
-  const parts: Parts = {
-    api: () => treesOf(apiPids),
-    worker: () => treesOf(workerPids),
-    postgres: () => treesOf(postmasterPids),
-    nats: () => treesOf([servers.nats.pid()]),
-    redis: () => treesOf([redisPid]),
-  };
+  const parts = await serverParts(
+    servers,
+    () => apiPids,
+    () => workerPids,
+  );
 
   // The physical limits of accepting an order durably, same run, same in-flight count.
   const rawSpec = (mode: RawMode): RawSpec => ({

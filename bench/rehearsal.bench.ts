@@ -48,6 +48,7 @@ import {
   rehearsalEnv,
   type ShadowCredentials,
 } from '../test/rehearsal/support.ts';
+import { measureCpu, type Parts, serverParts } from './lib/cpu-parts.ts';
 import { type LoadResult, type LoadSpec, spawnLoad } from './lib/load.ts';
 
 const { values: args } = parseArgs({
@@ -162,6 +163,8 @@ interface Deployment {
   keyHex: string;
   env: NodeJS.ProcessEnv;
   procs: Proc[];
+  /** CPU of each part (API, workers, servers), read from /proc around a measured phase. */
+  parts: Parts;
 }
 
 /** Servers as bench:flash starts them, the shadow side as an operator prepares it, customers seeded. */
@@ -189,7 +192,17 @@ async function deploy(): Promise<Deployment> {
     FENQI_DATA_DIR: tempDir('rehearsal-bench'),
     ...rehearsalEnv(credentials, keyFile),
   });
-  return { servers, sql, data, credentials, keyHex, env, procs: [] };
+  const procs: Proc[] = [];
+  const pids = (command: string) =>
+    procs
+      .filter((p) => p.child.spawnargs.at(-1) === command && p.child.exitCode === null)
+      .map((p) => p.child.pid!);
+  const parts = await serverParts(
+    servers,
+    () => pids('api'),
+    () => pids('worker'),
+  );
+  return { servers, sql, data, credentials, keyHex, env, procs, parts };
 }
 
 function loadSpec(d: Deployment, api: Proc, keyPrefix: string, orders: number, rate?: number): LoadSpec {
@@ -209,12 +222,23 @@ function loadSpec(d: Deployment, api: Proc, keyPrefix: string, orders: number, r
   };
 }
 
+type CpuPerOrder = Record<string, number>;
+
 interface Baseline {
   during: LoadResult;
   alone: LoadResult;
   paced: LoadResult;
   pacedRate: number;
+  cpu: { during: CpuPerOrder; alone: CpuPerOrder };
 }
+
+/** A load run with each part's CPU per answered order (accepted or refused at intake). */
+const measured = (d: Deployment, spec: LoadSpec) =>
+  measureCpu(
+    d.parts,
+    (r: LoadResult) => r.accepted + Object.values(r.refused).reduce((a, n) => a + n, 0),
+    () => spawnLoad(spec),
+  );
 
 /**
  * bench:flash's intake, untagged, on these servers: a burst with the workers settling, then (workers
@@ -225,13 +249,13 @@ async function baseline(d: Deployment, api: Proc): Promise<{ figures: Baseline; 
   let worker = await startWorker(d.env);
   d.procs.push(worker);
   log(`baseline: intake during the burst, ${ORDERS} orders, ${CONNECTIONS} connections`);
-  const during = await spawnLoad(loadSpec(d, api, 'sale', ORDERS));
+  const { result: during, cpu_ms_per_order: duringCpu } = await measured(d, loadSpec(d, api, 'sale', ORDERS));
   log(`intake during the burst: ${during.rate_per_s}/s, p50 ${during.p50_ms} ms, p99 ${during.p99_ms} ms`);
   const settled = await ordersStored(d.sql);
   await waitCount(() => ordersStored(d.sql), settled + during.accepted);
   await worker.kill('SIGTERM');
   log(`baseline: intake alone (workers stopped), ${ORDERS} orders`);
-  const alone = await spawnLoad(loadSpec(d, api, 'fill', ORDERS));
+  const { result: alone, cpu_ms_per_order: aloneCpu } = await measured(d, loadSpec(d, api, 'fill', ORDERS));
   log(`intake alone: ${alone.rate_per_s}/s, p50 ${alone.p50_ms} ms, p99 ${alone.p99_ms} ms`);
   worker = await startWorker(d.env);
   d.procs.push(worker);
@@ -243,7 +267,10 @@ async function baseline(d: Deployment, api: Proc): Promise<{ figures: Baseline; 
   log(`paced: ${paced.rate_per_s}/s, p50 ${paced.p50_ms} ms, p99 ${paced.p99_ms} ms`);
   const pacedBefore = await ordersStored(d.sql);
   await waitCount(() => ordersStored(d.sql), pacedBefore + paced.accepted);
-  return { figures: { during, alone, paced, pacedRate }, worker };
+  return {
+    figures: { during, alone, paced, pacedRate, cpu: { during: duringCpu, alone: aloneCpu } },
+    worker,
+  };
 }
 
 /** The shadow settler's backlog, read as the shadow user (its account's stream). */
@@ -265,7 +292,7 @@ async function waitShadowDrained(servers: Servers): Promise<number> {
  * bench:flash's generator again, closed loop, each request tagged for the open rehearsal and sent
  * to the planned shadow customers: the tagged path's cost with the generator held the same.
  */
-async function taggedIntake(d: Deployment, api: Proc): Promise<LoadResult> {
+async function taggedIntake(d: Deployment, api: Proc): Promise<{ tagged: LoadResult; cpu: CpuPerOrder }> {
   const shadowSql = connectPostgres(d.credentials.dbUrl, 1);
   const targets = await shadowTargets(shadowSql);
   await shadowSql.end({ timeout: 2 });
@@ -281,15 +308,16 @@ async function taggedIntake(d: Deployment, api: Proc): Promise<LoadResult> {
   // warmed as production's side was: the shadow routes' code, pools and cached figures are cold
   await spawnLoad(spec('tagged-warm', Math.min(WARMUP_ORDERS, ORDERS)));
   log(`tagged intake (bench generator, closed loop): ${ORDERS} orders`);
-  const tagged = await spawnLoad(spec('tagged', ORDERS));
+  const { result: tagged, cpu_ms_per_order: cpu } = await measured(d, spec('tagged', ORDERS));
   log(`tagged intake: ${tagged.rate_per_s}/s, p50 ${tagged.p50_ms} ms, p99 ${tagged.p99_ms} ms`);
   const left = await waitShadowDrained(d.servers);
   log(`shadow settlement backlog after the tagged intake: ${left}`);
-  return tagged;
+  return { tagged, cpu };
 }
 
 interface Rehearsal {
   tagged: LoadResult;
+  cpu: { tagged: CpuPerOrder; run: CpuPerOrder };
   profile: string;
   run: Record<string, number | string | null>;
   report: Record<string, unknown>;
@@ -298,50 +326,58 @@ interface Rehearsal {
   shadowBacklogLeft: number;
 }
 
+async function readSamples(d: Deployment): Promise<SampleRow[]> {
+  const shadowSql = connectPostgres(d.credentials.dbUrl, 1);
+  try {
+    return (await readRun(shadowSql, REHEARSAL_ID))?.samples ?? [];
+  } finally {
+    await shadowSql.end({ timeout: 2 });
+  }
+}
+
+/** `fenqi rehearse run`, with each part's CPU per order the API answered in its seconds. */
+async function runThroughCli(d: Deployment, api: Proc, profile: string, env: NodeJS.ProcessEnv) {
+  const runArgs = ['rehearse', 'run', REHEARSAL_ID, '--profile', profile];
+  runArgs.push('--api', `http://127.0.0.1:${api.port}`);
+  runArgs.push('--max-p99-ms', String(RUN_MAX_P99_MS), '--max-error-rate', String(RUN_MAX_ERROR_RATE));
+  const { result, cpu_ms_per_order } = await measureCpu(
+    d.parts,
+    (r) => r.samples.reduce((a, s) => a + s.accepted + s.refused, 0),
+    async () => {
+      const run = await fenqi(runArgs, env);
+      assert.equal(run.code, 0, `rehearse run: ${JSON.stringify(run.json)}`);
+      const json = run.json as Rehearsal['run'];
+      return { json, samples: await readSamples(d), cpuS: Number(json.generatorCpuS) };
+    },
+    'rehearse_run',
+  );
+  return { ...result, cpu: cpu_ms_per_order };
+}
+
 /** plan, run, report and clean through the CLI, as an operator runs them. */
 async function rehearse(d: Deployment, api: Proc, intakePerS: number): Promise<Rehearsal> {
   const hold = Math.max(1, Math.round(intakePerS / 2));
   const burst = Math.max(hold + 1, Math.round(intakePerS * BURST_FACTOR));
   const profile = `ramp:${RAMP_S}s:0-${hold},hold:${HOLD_S}s:${hold},burst:${BURST_S}s:${burst}`;
   const env = { ...d.env, LOG_LEVEL: 'warn' };
-  const plan = await fenqi(
-    ['rehearse', 'plan', '--id', REHEARSAL_ID, '--size', String(PLAN_SIZE), '--target-rate', String(hold)],
-    env,
-  );
+  const planArgs = ['rehearse', 'plan', '--id', REHEARSAL_ID, '--size', String(PLAN_SIZE)];
+  const plan = await fenqi([...planArgs, '--target-rate', String(hold)], env);
   assert.equal(plan.code, 0, JSON.stringify(plan.json));
   const tagged = await taggedIntake(d, api);
-  const run = await fenqi(
-    [
-      'rehearse',
-      'run',
-      REHEARSAL_ID,
-      '--profile',
-      profile,
-      '--api',
-      `http://127.0.0.1:${api.port}`,
-      '--max-p99-ms',
-      String(RUN_MAX_P99_MS),
-      '--max-error-rate',
-      String(RUN_MAX_ERROR_RATE),
-    ],
-    env,
-  );
-  assert.equal(run.code, 0, `rehearse run: ${JSON.stringify(run.json)}`);
+  const run = await runThroughCli(d, api, profile, env);
   const shadowBacklogLeft = await waitShadowDrained(d.servers);
   const html = path.join(outDir, 'rehearsal.html');
   const report = await fenqi(['rehearse', 'report', REHEARSAL_ID, '--out', html], env);
   assert.equal(report.code, 0);
-  const shadowSql = connectPostgres(d.credentials.dbUrl, 1);
-  const samples = (await readRun(shadowSql, REHEARSAL_ID))?.samples ?? [];
-  await shadowSql.end({ timeout: 2 });
   const clean = await fenqi(['rehearse', 'clean', REHEARSAL_ID], env);
   assert.equal(clean.code, 0);
   return {
-    tagged,
+    tagged: tagged.tagged,
+    cpu: { tagged: tagged.cpu, run: run.cpu },
     profile,
-    run: run.json as Rehearsal['run'],
+    run: run.json,
     report: report.json as Record<string, unknown>,
-    samples,
+    samples: run.samples,
     clean: clean.json,
     shadowBacklogLeft,
   };
@@ -413,6 +449,12 @@ async function main(): Promise<void> {
       report_peak_accepted_per_s: r.report.peakAcceptedPerS,
       run: r.run,
       generator_cpu_share_of_core: ratio(Number(r.run.generatorCpuS), Number(r.run.wallSeconds)),
+      cpu_ms_per_order: {
+        intake: base.cpu.during,
+        intake_alone: base.cpu.alone,
+        tagged_intake: r.cpu.tagged,
+        rehearse_run: r.cpu.run,
+      },
       generator_cpu_ms_per_request: {
         rehearse_run: ratio(1000 * Number(r.run.generatorCpuS), Number(r.run.sent)),
         bench_intake: ratio(1000 * base.during.cpuS, base.during.sent),
@@ -421,6 +463,8 @@ async function main(): Promise<void> {
       shadow_backlog_left: r.shadowBacklogLeft,
       ratios: {
         tagged_intake_over_intake: ratio(r.tagged.rate_per_s, base.during.rate_per_s),
+        api_cpu_per_order_tagged_over_untagged: ratio(r.cpu.tagged.api!, base.cpu.during.api!),
+        api_cpu_per_order_run_over_tagged: ratio(r.cpu.run.api!, r.cpu.tagged.api!),
         burst_sustained_over_tagged_intake: ratio(f.burst_sustained_accepted_per_s, r.tagged.rate_per_s),
         burst_sustained_over_intake: ratio(f.burst_sustained_accepted_per_s, base.during.rate_per_s),
         burst_sustained_over_intake_alone: ratio(f.burst_sustained_accepted_per_s, base.alone.rate_per_s),
