@@ -83,19 +83,60 @@ export interface ProductionState {
   tables: Map<string, string>;
   keys: Map<string, string>;
   streams: Map<string, string>;
+  /** Each key's remaining life in ms when read (-1: none), so a key that expired can be told apart. */
+  keyTtlsMs: Map<string, number>;
+  readAtMs: number;
+}
+
+/** Remaining life of each key in ms (PTTL; -1 for none), one pipeline per chunk of keys. */
+async function redisTtls(admin: Redis | Cluster, keys: readonly string[]): Promise<Map<string, number>> {
+  const chunk = 1_000;
+  const ttls = new Map<string, number>();
+  for (let i = 0; i < keys.length; i += chunk) {
+    const part = keys.slice(i, i + chunk);
+    const replies = (await part.reduce((p, k) => p.pttl(k), admin.pipeline()).exec()) ?? [];
+    for (const [n, k] of part.entries()) ttls.set(k, Number(replies[n]?.[1] ?? -2));
+  }
+  return ttls;
 }
 
 export async function productionState(sql: Sql, servers: Servers): Promise<ProductionState> {
   const admin = servers.redis.client('admin');
   try {
+    const readAtMs = Date.now();
+    const keys = await redisChecksums(admin);
     return {
       tables: await tableChecksums(sql),
-      keys: await redisChecksums(admin),
+      keys,
       streams: await streamStates(servers.nats),
+      keyTtlsMs: await redisTtls(admin, [...keys.keys()]),
+      readAtMs,
     };
   } finally {
     admin.disconnect();
   }
+}
+
+/**
+ * What differs between two readings of production (`part:name`), apart from keys gone by their own
+ * TTL in between (production's cache expiring, not something written): those are `expired`.
+ */
+export function productionChanges(
+  before: ProductionState,
+  after: ProductionState,
+): { changed: string[]; expired: string[] } {
+  const changed: string[] = [];
+  const expired: string[] = [];
+  const elapsedMs = after.readAtMs - before.readAtMs;
+  for (const part of ['tables', 'keys', 'streams'] as const) {
+    for (const name of new Set([...before[part].keys(), ...after[part].keys()])) {
+      if (before[part].get(name) === after[part].get(name)) continue;
+      const ttlMs = before.keyTtlsMs.get(name) ?? -1;
+      const ranOut = part === 'keys' && !after.keys.has(name) && ttlMs >= 0 && ttlMs <= elapsedMs;
+      (ranOut ? expired : changed).push(`${part}:${name}`);
+    }
+  }
+  return { changed, expired };
 }
 
 export interface ShadowDeployment {
