@@ -404,6 +404,91 @@ function burstFigures(samples: readonly SampleRow[]) {
   };
 }
 
+/** Every figure of the run and the ratios between them: the bench's JSON. */
+function comparison(
+  base: Baseline,
+  r: Rehearsal,
+  again: LoadResult,
+  before: ProductionState,
+  after: ProductionState,
+  load1: number,
+) {
+  const { changed, expired } = productionChanges(before, after);
+  const f = burstFigures(r.samples);
+  const noise = Math.max(NOISE_FLOOR, Math.abs(again.rate_per_s / Math.max(1, base.during.rate_per_s) - 1));
+  const intakeMean = (base.during.rate_per_s + again.rate_per_s) / 2;
+  const agreement = f.burst_mean_accepted_per_s / Math.max(1, intakeMean);
+  return {
+    bench: 'rehearsal',
+    rehearsal: REHEARSAL_ID,
+    profile: r.profile,
+    customers: CUSTOMERS,
+    plan_size: PLAN_SIZE,
+    baseline_orders: ORDERS,
+    connections: CONNECTIONS,
+    postgres_durable: DURABLE,
+    cores: os.cpus().length,
+    load_average_1m: { at_start: Number(load1.toFixed(2)), at_end: Number(os.loadavg()[0]!.toFixed(2)) },
+    intake_per_s: base.during.rate_per_s,
+    intake_p50_ms: base.during.p50_ms,
+    intake_p99_ms: base.during.p99_ms,
+    intake_again_per_s: again.rate_per_s,
+    intake_again_p99_ms: again.p99_ms,
+    intake_alone_per_s: base.alone.rate_per_s,
+    intake_alone_p99_ms: base.alone.p99_ms,
+    paced_rate_per_s: base.pacedRate,
+    paced_p50_ms: base.paced.p50_ms,
+    paced_p99_ms: base.paced.p99_ms,
+    tagged_intake_per_s: r.tagged.rate_per_s,
+    tagged_intake_p50_ms: r.tagged.p50_ms,
+    tagged_intake_p99_ms: r.tagged.p99_ms,
+    tagged_intake_refused: r.tagged.refused,
+    ...f,
+    report_sustained_accepted_per_s: r.report.sustainedAcceptedPerS,
+    report_peak_accepted_per_s: r.report.peakAcceptedPerS,
+    run: r.run,
+    generator_cpu_share_of_core: ratio(Number(r.run.generatorCpuS), Number(r.run.wallSeconds)),
+    cpu_ms_per_order: {
+      intake: base.cpu.during,
+      intake_alone: base.cpu.alone,
+      tagged_intake: r.cpu.tagged,
+      rehearse_run: r.cpu.run,
+    },
+    generator_cpu_ms_per_request: {
+      rehearse_run: ratio(1000 * Number(r.run.generatorCpuS), Number(r.run.sent)),
+      bench_intake: ratio(1000 * base.during.cpuS, base.during.sent),
+      bench_tagged: ratio(1000 * r.tagged.cpuS, r.tagged.sent),
+    },
+    shadow_backlog_left: r.shadowBacklogLeft,
+    ratios: {
+      burst_mean_over_intake_mean: ratio(f.burst_mean_accepted_per_s, intakeMean),
+      intake_again_over_intake: ratio(again.rate_per_s, base.during.rate_per_s),
+      burst_mean_over_tagged_intake: ratio(f.burst_mean_accepted_per_s, r.tagged.rate_per_s),
+      tagged_intake_over_intake: ratio(r.tagged.rate_per_s, base.during.rate_per_s),
+      api_cpu_per_order_tagged_over_untagged: ratio(r.cpu.tagged.api!, base.cpu.during.api!),
+      api_cpu_per_order_run_over_tagged: ratio(r.cpu.run.api!, r.cpu.tagged.api!),
+      burst_sustained_over_tagged_intake: ratio(f.burst_sustained_accepted_per_s, r.tagged.rate_per_s),
+      burst_sustained_over_intake: ratio(f.burst_sustained_accepted_per_s, base.during.rate_per_s),
+      burst_sustained_over_intake_alone: ratio(f.burst_sustained_accepted_per_s, base.alone.rate_per_s),
+      peak_over_intake: ratio(f.peak_accepted_per_s, base.during.rate_per_s),
+      hold_p50_over_paced_p50: f.hold_p50_ms === null ? null : ratio(f.hold_p50_ms, base.paced.p50_ms),
+      hold_p99_over_paced_p99: f.hold_p99_ms === null ? null : ratio(f.hold_p99_ms, base.paced.p99_ms),
+    },
+    noise: Number(noise.toFixed(3)),
+    agrees_within_noise: Math.abs(agreement - 1) <= noise,
+    production_tables: before.tables.size,
+    production_keys: before.keys.size,
+    production_streams: [...before.streams.keys()],
+    production_unchanged: changed.length === 0,
+    production_changed: changed,
+    /** Production keys gone by their own TTL during the rehearsal (order status read models). */
+    production_keys_expired: expired.length,
+    report_html: 'bench/out/rehearsal.html',
+    /** `fenqi rehearse report` keeps the run's record beside the page (for `fenqi ops reports`). */
+    report_record: 'bench/out/rehearsal.json',
+  };
+}
+
 async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const d = await deploy();
@@ -422,87 +507,14 @@ async function main(): Promise<void> {
     const r = await rehearse(d, api, base.during.rate_per_s);
     log('production after the rehearsal');
     const after = await quietProductionState(d.sql, d.servers);
-    const { changed, expired } = productionChanges(before, after);
-    const f = burstFigures(r.samples);
     // the noise of this machine in this run: the same untagged intake once more
     log(`intake again (untagged, workers running), ${ORDERS} orders`);
     const again = await spawnLoad(loadSpec(d, api, 'again', ORDERS));
     log(`intake again: ${again.rate_per_s}/s, p99 ${again.p99_ms} ms`);
-    const noise = Math.max(NOISE_FLOOR, Math.abs(again.rate_per_s / Math.max(1, base.during.rate_per_s) - 1));
-    const intakeMean = (base.during.rate_per_s + again.rate_per_s) / 2;
-    const agreement = f.burst_mean_accepted_per_s / Math.max(1, intakeMean);
-    const result = {
-      bench: 'rehearsal',
-      rehearsal: REHEARSAL_ID,
-      profile: r.profile,
-      customers: CUSTOMERS,
-      plan_size: PLAN_SIZE,
-      baseline_orders: ORDERS,
-      connections: CONNECTIONS,
-      postgres_durable: DURABLE,
-      cores: os.cpus().length,
-      load_average_1m: { at_start: Number(load1.toFixed(2)), at_end: Number(os.loadavg()[0]!.toFixed(2)) },
-      intake_per_s: base.during.rate_per_s,
-      intake_p50_ms: base.during.p50_ms,
-      intake_p99_ms: base.during.p99_ms,
-      intake_again_per_s: again.rate_per_s,
-      intake_again_p99_ms: again.p99_ms,
-      intake_alone_per_s: base.alone.rate_per_s,
-      intake_alone_p99_ms: base.alone.p99_ms,
-      paced_rate_per_s: base.pacedRate,
-      paced_p50_ms: base.paced.p50_ms,
-      paced_p99_ms: base.paced.p99_ms,
-      tagged_intake_per_s: r.tagged.rate_per_s,
-      tagged_intake_p50_ms: r.tagged.p50_ms,
-      tagged_intake_p99_ms: r.tagged.p99_ms,
-      tagged_intake_refused: r.tagged.refused,
-      ...f,
-      report_sustained_accepted_per_s: r.report.sustainedAcceptedPerS,
-      report_peak_accepted_per_s: r.report.peakAcceptedPerS,
-      run: r.run,
-      generator_cpu_share_of_core: ratio(Number(r.run.generatorCpuS), Number(r.run.wallSeconds)),
-      cpu_ms_per_order: {
-        intake: base.cpu.during,
-        intake_alone: base.cpu.alone,
-        tagged_intake: r.cpu.tagged,
-        rehearse_run: r.cpu.run,
-      },
-      generator_cpu_ms_per_request: {
-        rehearse_run: ratio(1000 * Number(r.run.generatorCpuS), Number(r.run.sent)),
-        bench_intake: ratio(1000 * base.during.cpuS, base.during.sent),
-        bench_tagged: ratio(1000 * r.tagged.cpuS, r.tagged.sent),
-      },
-      shadow_backlog_left: r.shadowBacklogLeft,
-      ratios: {
-        burst_mean_over_intake_mean: ratio(f.burst_mean_accepted_per_s, intakeMean),
-        intake_again_over_intake: ratio(again.rate_per_s, base.during.rate_per_s),
-        burst_mean_over_tagged_intake: ratio(f.burst_mean_accepted_per_s, r.tagged.rate_per_s),
-        tagged_intake_over_intake: ratio(r.tagged.rate_per_s, base.during.rate_per_s),
-        api_cpu_per_order_tagged_over_untagged: ratio(r.cpu.tagged.api!, base.cpu.during.api!),
-        api_cpu_per_order_run_over_tagged: ratio(r.cpu.run.api!, r.cpu.tagged.api!),
-        burst_sustained_over_tagged_intake: ratio(f.burst_sustained_accepted_per_s, r.tagged.rate_per_s),
-        burst_sustained_over_intake: ratio(f.burst_sustained_accepted_per_s, base.during.rate_per_s),
-        burst_sustained_over_intake_alone: ratio(f.burst_sustained_accepted_per_s, base.alone.rate_per_s),
-        peak_over_intake: ratio(f.peak_accepted_per_s, base.during.rate_per_s),
-        hold_p50_over_paced_p50: f.hold_p50_ms === null ? null : ratio(f.hold_p50_ms, base.paced.p50_ms),
-        hold_p99_over_paced_p99: f.hold_p99_ms === null ? null : ratio(f.hold_p99_ms, base.paced.p99_ms),
-      },
-      noise: Number(noise.toFixed(3)),
-      agrees_within_noise: Math.abs(agreement - 1) <= noise,
-      production_tables: before.tables.size,
-      production_keys: before.keys.size,
-      production_streams: [...before.streams.keys()],
-      production_unchanged: changed.length === 0,
-      production_changed: changed,
-      /** Production keys gone by their own TTL during the rehearsal (order status read models). */
-      production_keys_expired: expired.length,
-      report_html: 'bench/out/rehearsal.html',
-      /** `fenqi rehearse report` keeps the run's record beside the page (for `fenqi ops reports`). */
-      report_record: 'bench/out/rehearsal.json',
-    };
+    const result = comparison(base, r, again, before, after, load1);
     writeFileSync(path.join(outDir, 'rehearsal-bench.json'), `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
-    if (changed.length > 0) process.exitCode = 1;
+    if (!result.production_unchanged) process.exitCode = 1;
   } finally {
     await Promise.allSettled(d.procs.map((p) => p.kill('SIGTERM')));
     await d.sql.end({ timeout: 2 });
