@@ -41,8 +41,8 @@ import { freePort, tempDir, unprivilegedUser, waitFor } from '../test/harness/pr
 import { phaseLoopAndGc, scrapeLoopAndGc } from './lib/api-metrics.ts';
 import { writeChart } from './lib/chart.ts';
 import { ratios, runBenchOnce } from './lib/compare.ts';
-import { measureCpu, type Parts, treesOf } from './lib/cpu-parts.ts';
-import type { LoadResult, LoadSpec } from './lib/load.ts';
+import { measureCpu, serverParts } from './lib/cpu-parts.ts';
+import { spawnLoad } from './lib/load.ts';
 import { sampleWaits } from './lib/pg-waits.ts';
 import type { RawMode, RawResult, RawSpec } from './lib/raw-baselines.ts';
 import { outboxBacklog, relayAgainstSettlement } from './lib/relay-figures.ts';
@@ -150,26 +150,7 @@ if (args['compare-citus']) await compareCitus();
 const outDir = path.join(ROOT, 'bench', 'out');
 mkdirSync(outDir, { recursive: true });
 
-function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'bench/lib/load.ts'), JSON.stringify(spec)],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => process.stderr.write(c));
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited ${code}`));
-      else resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
-    });
-  });
-}
+const runLoad = spawnLoad;
 
 /** One physical-limit baseline (bench/lib/raw-baselines.ts) in its own process. */
 function runRaw(spec: RawSpec): Promise<RawResult> {
@@ -341,25 +322,13 @@ rehearsal: try {
   log(`bare Fastify: ${bareRun.rate_per_s}/s, p99 ${bareRun.p99_ms} ms`);
 
   // What every part costs per order, read from /proc around each measured run.
-  // every node of a Citus cluster counts as postgres
-  const postmasterPids = postgresServers(servers.pg).map((node) =>
-    Number(readFileSync(path.join(node.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
-  );
-  let redisPid: number | undefined;
-  if (servers.redis.kind === 'single') {
-    const probe = servers.redis.client('admin');
-    redisPid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]) || undefined;
-    probe.disconnect();
-  }
   const apiPids: number[] = [];
   const workerPids: number[] = [];
-  const parts: Parts = {
-    api: () => treesOf(apiPids),
-    worker: () => treesOf(workerPids),
-    postgres: () => treesOf(postmasterPids),
-    nats: () => treesOf([servers.nats.pid()]),
-    redis: () => treesOf([redisPid]),
-  };
+  const parts = await serverParts(
+    servers,
+    () => apiPids,
+    () => workerPids,
+  );
 
   // The physical limits of accepting an order durably, same run, same in-flight count.
   const rawSpec = (mode: RawMode): RawSpec => ({

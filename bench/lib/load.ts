@@ -8,10 +8,13 @@
  *
  *   node --import tsx bench/lib/load.ts '<json LoadSpec>'
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { signAccessToken } from '../../src/api/auth.ts';
 import { percentile } from '../../src/rehearsal/percentile.ts';
+import { mintTag, REHEARSAL_TAG_HEADER } from '../../src/rehearsal/tag.ts';
 
 /** The benches' percentile is the rehearsal's, so their figures compare. */
 export { percentile };
@@ -31,6 +34,11 @@ export interface LoadSpec {
   tokenSecretHex: string;
   keyPrefix: string;
   idsFile?: string;
+  /**
+   * Tagged for this open rehearsal (each request a fresh tag minted with the key, as `fenqi
+   * rehearse run` sends them): the same generator through the shadow side.
+   */
+  rehearsal?: { keyHex: string; id: string };
 }
 
 export interface LoadResult {
@@ -51,6 +59,29 @@ export interface LoadResult {
   cpuS: number;
 }
 
+/** Runs the generator in a process of its own; its progress lines go to this process's stderr. */
+export function spawnLoad(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify(spec)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => process.stderr.write(c));
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`load generator exited ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult);
+    });
+  });
+}
+
+/** A tag outlives a request's timeout and its retries. */
+const TAG_LIFETIME_MS = 60_000;
+
 async function main(spec: LoadSpec): Promise<LoadResult> {
   const agent = new http.Agent({
     keepAlive: true,
@@ -63,6 +94,11 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
   );
   const body = JSON.stringify({ goods_id: spec.goodsId, product_id: spec.productId, tenor: spec.tenor });
   const bodyLength = String(Buffer.byteLength(body));
+  const rehearsalKey = spec.rehearsal ? Buffer.from(spec.rehearsal.keyHex, 'hex') : undefined;
+  const tag = (): Record<string, string> =>
+    spec.rehearsal && rehearsalKey
+      ? { [REHEARSAL_TAG_HEADER]: mintTag(rehearsalKey, spec.rehearsal.id, Date.now(), TAG_LIFETIME_MS) }
+      : {};
   const latencies = new Float64Array(spec.orders);
   let latencyCount = 0;
   const ids: string[] = [];
@@ -94,6 +130,7 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
             'idempotency-key': `${spec.keyPrefix}-${n}`,
             'content-type': 'application/json',
             'content-length': bodyLength,
+            ...tag(),
           },
         },
         (res) => {

@@ -48,7 +48,8 @@ export interface RunSummary {
   stopReason: string | null;
 }
 
-function median(values: readonly number[]): number | null {
+/** The lower median (an observed value), as the report takes it. */
+export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
   const s = [...values].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)]!;

@@ -15,13 +15,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { type Api, buildApi } from '../../src/api/server.ts';
 import type { SimulatedMessageProvider } from '../../src/notify/providers.ts';
 import type { Platform } from '../../src/platform.ts';
-import { DEAD_LETTER_STREAM, EVENTS_STREAM, ORDERS_STREAM } from '../../src/queue/index.ts';
+import { DEAD_LETTER_STREAM, ORDERS_STREAM } from '../../src/queue/index.ts';
 import { REFUSED_SUBJECT } from '../../src/rehearsal/admit.ts';
 import { runAsRehearsal } from '../../src/rehearsal/context.ts';
 import { HOP_LABELS, hopSummary, spansFromOtlpJson } from '../../src/rehearsal/hops.ts';
@@ -40,7 +38,7 @@ import { Notifier } from '../../src/workers/notifier.ts';
 import { type OrderSettler, startOrderSettler } from '../../src/workers/order-settler.ts';
 import { SECRETS, type Seed, type Servers, seed, startServers, TENOR, tokenFor } from '../flash/lab.ts';
 import { tempDir } from '../harness/process.ts';
-import { openShadowDeployment, redisChecksums, tableChecksums } from './support.ts';
+import { openShadowDeployment, redisChecksums, streamStates, tableChecksums } from './support.ts';
 
 const REHEARSAL_ID = 'spring-2027';
 /** The rehearsal planned and run through `runOnSides` (its spans kept by the run's receiver). */
@@ -54,7 +52,6 @@ const SETTLE_WAIT_MAX_MS = 30_000;
 const SETTLE_POLL_MS = 50;
 /** A 503 (load shed) is retried this many times at most, after the retry-after it names. */
 const OVERLOADED_RETRIES = 5;
-const PRODUCTION_STREAMS = [ORDERS_STREAM, DEAD_LETTER_STREAM, EVENTS_STREAM];
 /** Outside quiet hours in the business time zone (Asia/Shanghai): the notifier sends at once. */
 const NOON_IN_SHANGHAI = new Date('2027-03-01T04:00:00Z');
 
@@ -125,28 +122,6 @@ function receivedSpans(bodies: unknown[]): ReceivedSpan[] {
   return (bodies as Body[]).flatMap((b) =>
     (b.resourceSpans ?? []).flatMap((r) => (r.scopeSpans ?? []).flatMap((sc) => sc.spans ?? [])),
   );
-}
-
-/** Messages, bytes and first and last sequence of every production stream (admin, production account). */
-async function streamStates(nats: Servers['nats']): Promise<Map<string, string>> {
-  const link = nats.link('admin');
-  const nc = await connect({
-    servers: nats.url,
-    user: link.user,
-    pass: link.pass,
-    ...(link.tls ? { tls: { ca: readFileSync(link.tls.caFile, 'utf8') } } : {}),
-  });
-  try {
-    const jsm = await jetstreamManager(nc);
-    const states = new Map<string, string>();
-    for (const name of PRODUCTION_STREAMS) {
-      const { messages, bytes, first_seq, last_seq } = (await jsm.streams.info(name)).state;
-      states.set(name, JSON.stringify({ messages, bytes, first_seq, last_seq }));
-    }
-    return states;
-  } finally {
-    await nc.close();
-  }
 }
 
 async function countUntil(sql: Sql, table: 'orders', want: number): Promise<number> {
