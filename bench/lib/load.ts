@@ -54,6 +54,8 @@ export interface LoadResult {
   p99_ms: number;
   max_ms: number;
   timeline: number[];
+  /** Each second's p99 of the answers that came in it (ms). */
+  timeline_p99_ms: number[];
   ids_file: string | null;
   /** CPU seconds the generator itself used (so its cost per order can be reported). */
   cpuS: number;
@@ -106,13 +108,22 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
   let retries = 0;
   let unanswered = 0;
   let answeredThisSecond = 0;
+  /** Where this second's latencies start in `latencies`: each progress line says the second's p99. */
+  let secondStartsAt = 0;
   const timeline: number[] = [];
+  const timelineP99Ms: number[] = [];
   const cpuBefore = process.cpuUsage();
   const startedMs = performance.now();
   const deadlineMs = startedMs + spec.maxSeconds * 1000;
   const tick = setInterval(() => {
     timeline.push(answeredThisSecond);
-    process.stderr.write(`load ${spec.keyPrefix}: ${ids.length} accepted, ${answeredThisSecond}/s\n`);
+    const second = latencies.slice(secondStartsAt, latencyCount).sort();
+    secondStartsAt = latencyCount;
+    const p99Ms = Number(percentile(second, 99).toFixed(1));
+    timelineP99Ms.push(p99Ms);
+    process.stderr.write(
+      `load ${spec.keyPrefix}: ${ids.length} accepted, ${answeredThisSecond}/s, p99 ${p99Ms} ms\n`,
+    );
     answeredThisSecond = 0;
   }, 1000);
 
@@ -221,6 +232,7 @@ async function main(spec: LoadSpec): Promise<LoadResult> {
     p99_ms: Number(percentile(sorted, 99).toFixed(2)),
     max_ms: Number(percentile(sorted, 100).toFixed(2)),
     timeline,
+    timeline_p99_ms: timelineP99Ms,
     ids_file: spec.idsFile ?? null,
     cpuS: (cpu.user + cpu.system) / 1e6,
   };
