@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { SimulatedPayouts, servePayoutSimulator } from '../../src/payments/payouts.ts';
-import { tempDir } from '../harness/process.ts';
+import { tempDir, waitFor } from '../harness/process.ts';
 import { assertLedgerChecks, type Scenario, setBusinessDate, startScenarios } from '../servicing/support.ts';
 import { goodsOf, merchantWithKey, order } from './support.ts';
 
@@ -105,6 +105,12 @@ describe('settlement survives SIGKILL', () => {
     assert.equal(mid!.paid, KILL_AT_SEND - 1, 'killed mid-batch: the first payouts were recorded');
     assert.equal(mid!.paying, 1, 'one payout was in flight: the bank paid it, the process never heard');
     assert.equal(mid!.open, MERCHANTS - KILL_AT_SEND, 'the rest were never sent');
+    // The bank decides a send after its latency; the killed process's exit can be seen sooner (on a
+    // quiet machine it was), so wait for the bank to finish the one in flight before counting.
+    await waitFor(
+      'the bank to decide the payout in flight',
+      async () => bank.totals().payouts >= KILL_AT_SEND,
+    );
     assert.equal(bank.totals().payouts, KILL_AT_SEND, 'the bank paid the one in flight');
 
     const rerun = await settle();
