@@ -38,6 +38,7 @@ import {
   etcdArgs,
   freePort,
   LOOPBACK,
+  MAXIMUM_LAG_ON_FAILOVER_BYTES,
   PATRONI_LOOP_WAIT_S,
   PATRONI_REST_USER,
   PATRONI_RETRY_TIMEOUT_S,
@@ -45,8 +46,6 @@ import {
   PG_BIN_DIR,
 } from './topology.ts';
 
-/** A standby further behind than this is not promoted (the synchronous one never is). */
-const MAXIMUM_LAG_ON_FAILOVER_BYTES = 1048576;
 const REST_TIMEOUT_MS = 2_000;
 const POLL_INTERVAL_MS = 500;
 const GRACEFUL_STOP_LIMIT_MS = 20_000;

@@ -16,13 +16,12 @@ import {
   waitHealthy,
 } from './cluster.ts';
 import { isAlive, progress, sleep, waitFor } from './proc.ts';
-import type { DcName, PgMember } from './topology.ts';
+import { type DcName, MAXIMUM_LAG_ON_FAILOVER_BYTES, type PgMember } from './topology.ts';
 
 const REJOIN_LIMIT_MS = 180_000;
 const SYNC_LIMIT_MS = 60_000;
 const SWITCHOVER_LIMIT_MS = 60_000;
 const HEALTHY_LIMIT_MS = 60_000;
-const DEFAULT_MAX_LAG_BYTES = 1048576;
 const SWITCHOVER_RETRIES = 5;
 
 export interface FailbackResult {
@@ -71,7 +70,7 @@ export async function failback(state: TopologyState): Promise<FailbackResult> {
   progress('synchronous mode back on');
   const patched = await restSend(spec, leader.restPort, 'PATCH', '/config', {
     synchronous_mode: true,
-    maximum_lag_on_failover: DEFAULT_MAX_LAG_BYTES,
+    maximum_lag_on_failover: MAXIMUM_LAG_ON_FAILOVER_BYTES,
   });
   if (patched !== 200) throw new Error(`PATCH /config answered ${patched}`);
   const sync = await waitFor(

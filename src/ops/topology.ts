@@ -25,6 +25,8 @@ export const APP_DATABASE = 'fenqi';
 
 /** Patroni timings tuned for drills on a small machine; ttl >= loop_wait + 2 * retry_timeout. */
 export const PATRONI_TTL_S = 10;
+/** A standby further behind than this is not promoted (the synchronous one never is). */
+export const MAXIMUM_LAG_ON_FAILOVER_BYTES = 1_048_576;
 export const PATRONI_LOOP_WAIT_S = 2;
 export const PATRONI_RETRY_TIMEOUT_S = 4;
 /** A forced WAL switch at least this often keeps the off-site copy under a minute old. */
@@ -241,7 +243,7 @@ export function patroniConfig(spec: TopologySpec, member: PgMember): Record<stri
         ttl: PATRONI_TTL_S,
         loop_wait: PATRONI_LOOP_WAIT_S,
         retry_timeout: PATRONI_RETRY_TIMEOUT_S,
-        maximum_lag_on_failover: 1048576,
+        maximum_lag_on_failover: MAXIMUM_LAG_ON_FAILOVER_BYTES,
         // A commit is acknowledged only once the synchronous standby has flushed it (RPO 0 in
         // region). Not strict: after a failover the survivor keeps taking writes while the old
         // primary is rebuilt, rather than stopping the business until it is back.
