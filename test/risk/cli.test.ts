@@ -44,7 +44,7 @@ describe('fenqi risk train', () => {
   const model = path.join(work, 'german.json');
   const report = path.join(work, 'german.html');
 
-  it('reaches a mean AUC of at least 0.79 over 5 folds (seed 42) on german_credit', () => {
+  it('reaches a mean AUC of at least 0.795 over 5 folds (seed 42) on german_credit', () => {
     const r = run(
       ...['risk', 'train', '--data', GERMAN_CREDIT_CSV, '--target', 'credit_risk', '--bad-value', '0'],
       ...['--cv', '5', '--seed', '42', '--json', '--out', model, '--report', report],
@@ -54,7 +54,7 @@ describe('fenqi risk train', () => {
     assert.equal(summary.folds.length, 5);
     const mean = summary.folds.reduce((s, f) => s + f.auc, 0) / 5;
     assert.ok(Math.abs(mean - summary.auc) < 1e-12);
-    assert.ok(summary.auc >= 0.79, `mean AUC ${summary.auc}`);
+    assert.ok(summary.auc >= 0.795, `mean AUC ${summary.auc}`);
     assert.ok(Math.abs(summary.gini - (2 * summary.auc - 1)) < 1e-12);
     assert.ok(summary.ks > 0.3 && summary.ks < 1);
     // status (checking account) is the strongest single predictor in this data set.

@@ -44,6 +44,7 @@ interface TrainFlags {
   model?: string;
   boostMonotone?: string;
   ratios?: string;
+  bagCards?: string;
   workers?: string;
 }
 
@@ -160,7 +161,10 @@ async function binningFlags(flags: TrainFlags) {
   return { binning, minIv };
 }
 
-/** --na-tokens, --missing-policy, --selection, --complexity, --coding, --ratios, --model and --boost-monotone. */
+/**
+ * --na-tokens, --missing-policy, --selection, --complexity, --coding, --ratios, --bag-cards, --model
+ * and --boost-monotone.
+ */
 async function modelFlags(flags: TrainFlags) {
   const { DEFAULT_NA_TOKENS, MAX_NA_TOKENS } = await import('../../risk/model/csv.ts');
   const { MISSING_POLICIES } = await import('../../risk/model/scorecard.ts');
@@ -178,10 +182,16 @@ async function modelFlags(flags: TrainFlags) {
   const model = choice('--model', flags.model, MODEL_KINDS);
   const monotone = choice('--boost-monotone', flags.boostMonotone, BOOST_MONOTONE);
   const ratios = choice('--ratios', flags.ratios, ['on', 'off'] as const);
+  const { MAX_BAG_CARDS } = await import('../../risk/model/bagging.ts');
+  const bagCards =
+    flags.bagCards === undefined ? undefined : integerFlag('--bag-cards', flags.bagCards, 0, MAX_BAG_CARDS);
+  if (bagCards !== undefined && bagCards % 2 !== 0)
+    throw new UsageError('--bag-cards must be even (pairs of halves)');
   return {
     naTokens,
     ...(coding ? { coding } : {}),
     ...(ratios ? { ratios: ratios === 'on' } : {}),
+    ...(bagCards !== undefined ? { bagCards } : {}),
     ...(model ? { model } : {}),
     ...(monotone ? { boost: { ...DEFAULT_BOOST, monotone } } : {}),
     ...(missingPolicy ? { missingPolicy } : {}),
@@ -429,6 +439,10 @@ export function register(program: Command): void {
     )
     .option('--model <kind>', 'scorecard (default) or boosted (stumps on fine bins: still a points table)')
     .option('--ratios <on|off>', 'offer suppressor / partner ratios as candidate features (default on)')
+    .option(
+      '--bag-cards <n>',
+      'with inner-cv, up to 20,000 rows: average this many cards fitted on halves of the rows (default 100, 0 for one card)',
+    )
     .option('--boost-monotone <how>', 'with --model boosted: auto (trends kept, default) or none')
     .action(trainCommand);
   risk

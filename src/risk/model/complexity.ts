@@ -32,6 +32,8 @@ export interface Complexity {
   ratios?: boolean;
   /** The boosted model: stumps kept (its bins are FINE_PREBINS quantile groups, l2 the leaf penalty). */
   rounds?: number;
+  /** Cards averaged on subsamples at this complexity (bagging.ts; absent when one card was fitted). */
+  bagCards?: number;
   /** Mean inner cross-validated AUC of the choice (null when the search was skipped). */
   innerAuc: number | null;
   /** Mean held-out log-likelihood per row of the choice, what chose it (absent when skipped, and before). */

@@ -43,7 +43,6 @@ import {
   type MissingPolicy,
   type Scaling,
   type Scorecard,
-  type ScorecardFeature,
   type ScorecardInput,
   slopeOnWoe,
 } from './scorecard.ts';
@@ -717,8 +716,8 @@ export function scoreRows(
 }
 
 /** A model feature's bin of each row: from its column (or codes view), or its ratio computed per row. */
-function featureBins(
-  f: ScorecardFeature,
+export function featureBins(
+  f: FeatureBinning,
   prepared: readonly PreparedColumn[],
   rows: readonly number[],
 ): BinIndexes {

@@ -168,7 +168,7 @@ function pointsTableHtml(model: TrainResult['model']): string {
         )
         .join('\n');
       const weight = f.binWeights
-        ? `${f.coding === 'boosted' ? 'boosted stumps' : 'one weight per bin'}, slope on WoE ${fixed(f.coefficient)}`
+        ? `${f.coding === 'boosted' ? 'boosted stumps' : f.coding === 'bagged' ? 'cards averaged on halves' : 'one weight per bin'}, slope on WoE ${fixed(f.coefficient)}`
         : `weight ${fixed(f.coefficient)} ± ${fixed(f.stdError)}`;
       return `<h3>${escapeHtml(f.name)} <small>IV ${fixed(f.iv)} · ${weight} (${f.type})</small></h3>
 <table><tr><th>bin</th><th>rows</th><th>share</th><th>bad rate</th><th>WoE</th><th>points</th></tr>

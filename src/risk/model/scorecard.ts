@@ -46,7 +46,7 @@ export interface ScoredBin extends Bin {
  * absent in older models), 'bins' (one logistic weight per bin), 'boosted' (the sum of the boosted
  * stumps' values per bin, boost.ts). Either way a bin's points are -factor times its weight.
  */
-export type FeatureCoding = 'woe' | 'bins' | 'boosted';
+export type FeatureCoding = 'woe' | 'bins' | 'boosted' | 'bagged';
 
 export interface ScorecardFeature extends Omit<FeatureBinning, 'bins'> {
   iv: number;

@@ -6,6 +6,7 @@
  * points table. Cross-validation repeats the whole pipeline, binning included,
  * inside each fold, because bins cut with the held-out rows in view would flatter the score.
  */
+import { BAG_CARDS, baggedCard, bags } from './bagging.ts';
 import { type BinningOptions, DEFAULT_BINNING, FINE_PREBINS, sortedPresentRows } from './binning.ts';
 import { type BoostOptions, DEFAULT_BOOST, fitBoosted } from './boost.ts';
 import { type Complexity, tuneComplexity } from './complexity.ts';
@@ -68,6 +69,11 @@ export interface TrainOptions {
   complexity: 'inner-cv' | 'fixed';
   /** Offer suppressor / partner ratios as candidates (ratios.ts); with inner CV it chooses whether. */
   ratios: boolean;
+  /**
+   * Cards averaged on subsamples (bagging.ts) when the complexity is tuned and the fit has at most
+   * BAG_MAX_ROWS rows; 0 fits one card on all rows.
+   */
+  bagCards: number;
   /** Which trainer; the boosted model always chooses its rounds by inner CV (boost.ts). */
   model: ModelKind;
   boost: BoostOptions;
@@ -92,6 +98,7 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, 'target' | 'badValue'> = {
   coding: 'woe',
   complexity: 'inner-cv',
   ratios: true,
+  bagCards: BAG_CARDS,
   missingPolicy: DEFAULT_MISSING_POLICY,
   naTokens: DEFAULT_NA_TOKENS,
 };
@@ -114,6 +121,8 @@ export interface FoldMetrics extends Discrimination {
   ratios?: boolean;
   /** The boosted model: rounds inner cross-validation chose for this fold. */
   rounds?: number;
+  /** Cards averaged on half-samples for this fold (bagging.ts; absent when one card was fitted). */
+  bagCards?: number;
 }
 
 export interface ScoreDistribution {
@@ -135,7 +144,12 @@ export interface ScorecardModel extends Scorecard {
   bads: number;
   /** The training options that shape the model (not the target, exclusions or scaling). */
   options: Pick<TrainOptions, 'folds' | 'seed' | 'binning' | 'minIv' | 'l2' | 'smoothing'> &
-    Partial<Pick<TrainOptions, 'selection' | 'missingPolicy' | 'complexity' | 'coding' | 'ratios' | 'boost'>>;
+    Partial<
+      Pick<
+        TrainOptions,
+        'selection' | 'missingPolicy' | 'complexity' | 'coding' | 'ratios' | 'bagCards' | 'boost'
+      >
+    >;
   /** What inner cross-validation chose for the final model (null when complexity is fixed). */
   complexity?: Complexity | null;
   screening: FeatureScreen[];
@@ -238,7 +252,10 @@ function fitOnce(
         }
       : opts;
     const { card, screening } = fitScorecard(prepared, y, rows, tuned);
-    return { card, screening, complexity };
+    // Bagged only where inner CV tuned the card: the small sets whose bins move with a few rows.
+    if (!complexity || !bags(y, rows, opts.bagCards)) return { card, screening, complexity };
+    const bagged = baggedCard(prepared, y, rows, tuned, seed, opts.bagCards);
+    return { card: bagged, screening, complexity: { ...complexity, bagCards: opts.bagCards } };
   } catch (err) {
     if (err instanceof RangeError) throw new TrainInputError(err.message);
     throw err;
@@ -377,6 +394,7 @@ export function runFold(prep: Prepared, k: number): FoldOutcome {
           ...(complexity.coding ? { coding: complexity.coding } : {}),
           ...(complexity.ratios !== undefined ? { ratios: complexity.ratios } : {}),
           ...(complexity.rounds ? { rounds: complexity.rounds } : {}),
+          ...(complexity.bagCards ? { bagCards: complexity.bagCards } : {}),
         }
       : {}),
   };
@@ -447,6 +465,7 @@ export function finishTraining(
       complexity: opts.complexity,
       coding: opts.coding,
       ratios: opts.ratios,
+      bagCards: opts.bagCards,
       ...(opts.model === 'boosted' ? { boost: opts.boost } : {}),
     },
     complexity,

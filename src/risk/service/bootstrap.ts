@@ -107,6 +107,10 @@ export function trainBootstrap(csvPath = GERMAN_CREDIT_CSV): BootstrapModel {
     folds: 5,
     seed: 42,
     missingPolicy: 'neutral',
+    // One card, not a bag of 100 (bagging.ts): the bootstrap is trained when a platform starts
+    // without a champion (every test database too), a stand-in on another population, and a bag
+    // would make that start 5x slower for a few thousandths of AUC.
+    bagCards: 0,
   });
   return { model, note: 'bootstrap: German credit mapped onto platform features' };
 }
