@@ -30,6 +30,8 @@ export interface LogisticFit {
   interceptStdError: number;
   stdErrors: number[];
   iterations: number;
+  /** Passes over the rows (one per objective evaluated: the first point, each trial step, each halving). */
+  passes: number;
   converged: boolean;
   /** Unpenalized log-likelihood at the solution. */
   logLikelihood: number;
@@ -248,7 +250,11 @@ function fitProblem(
   // One pass over the rows gives the objective, gradient and Hessian at a point, so a trial step's
   // objective (is it an ascent?) comes with the next step's Hessian, and the converged point's
   // Hessian gives the standard errors: one pass per Newton step.
-  const evaluate = (b: Float64Array) => gradientAndHessian(problem, b);
+  let passes = 0;
+  const evaluate = (b: Float64Array) => {
+    passes++;
+    return gradientAndHessian(problem, b);
+  };
 
   let state = evaluate(beta);
   let iterations = 0;
@@ -261,7 +267,16 @@ function fitProblem(
     let scale = 1;
     let next = beta.map((b, j) => b + step[j]!);
     let trial = evaluate(next);
-    for (let halving = 0; trial.value < state.value - 1e-12 && halving < MAX_STEP_HALVINGS; halving++) {
+    let longest = 0;
+    for (let j = 0; j < p; j++) longest = Math.max(longest, Math.abs(step[j]!));
+    // A step under the tolerance has converged: near the optimum the objective's change is the
+    // rounding of a sum over the rows, and halving for it cost up to 30 passes per fit for nothing
+    // (at 300,000 rows, a third of the regression's passes with 8 bins).
+    for (
+      let halving = 0;
+      trial.value < state.value - 1e-12 && scale * longest >= opts.tolerance && halving < MAX_STEP_HALVINGS;
+      halving++
+    ) {
       scale /= 2;
       next = beta.map((b, j) => b + scale * step[j]!);
       trial = evaluate(next);
@@ -287,6 +302,7 @@ function fitProblem(
     interceptStdError: se[0]!,
     stdErrors: Array.from(se.subarray(1)),
     iterations,
+    passes,
     converged,
     logLikelihood: state.value + (opts.l2 / 2) * penalty,
   };
