@@ -231,6 +231,38 @@ export function fitLogisticBinned(
   return fitProblem(n, binOfRow.length + 1, y, binnedDesign(binOfRow, valueOfBin), options);
 }
 
+type Evaluated = ReturnType<typeof gradientAndHessian>;
+
+/**
+ * The Newton step from `beta`, halved while it would lower the penalised likelihood. A step under
+ * the tolerance has converged and is not halved: near the optimum the objective's change is the
+ * rounding of a sum over the rows, and halving for it cost up to 30 passes per fit for nothing (at
+ * 300,000 rows, a third of the regression's passes with 8 bins).
+ */
+function ascend(
+  beta: Float64Array,
+  state: Evaluated,
+  step: Float64Array,
+  evaluate: (b: Float64Array) => Evaluated,
+  tolerance: number,
+): { next: Float64Array; trial: Evaluated } {
+  let longest = 0;
+  for (let j = 0; j < step.length; j++) longest = Math.max(longest, Math.abs(step[j]!));
+  let scale = 1;
+  let next = beta.map((b, j) => b + step[j]!);
+  let trial = evaluate(next);
+  for (
+    let halving = 0;
+    trial.value < state.value - 1e-12 && scale * longest >= tolerance && halving < MAX_STEP_HALVINGS;
+    halving++
+  ) {
+    scale /= 2;
+    next = beta.map((b, j) => b + scale * step[j]!);
+    trial = evaluate(next);
+  }
+  return { next, trial };
+}
+
 function fitProblem(
   n: number,
   p: number,
@@ -263,24 +295,7 @@ function fitProblem(
     iterations++;
     const l = cholesky(state.h, p);
     if (!l) throw new Error('logistic regression: Hessian is singular (use an L2 penalty > 0)');
-    const step = choleskySolve(l, p, state.g);
-    let scale = 1;
-    let next = beta.map((b, j) => b + step[j]!);
-    let trial = evaluate(next);
-    let longest = 0;
-    for (let j = 0; j < p; j++) longest = Math.max(longest, Math.abs(step[j]!));
-    // A step under the tolerance has converged: near the optimum the objective's change is the
-    // rounding of a sum over the rows, and halving for it cost up to 30 passes per fit for nothing
-    // (at 300,000 rows, a third of the regression's passes with 8 bins).
-    for (
-      let halving = 0;
-      trial.value < state.value - 1e-12 && scale * longest >= opts.tolerance && halving < MAX_STEP_HALVINGS;
-      halving++
-    ) {
-      scale /= 2;
-      next = beta.map((b, j) => b + scale * step[j]!);
-      trial = evaluate(next);
-    }
+    const { next, trial } = ascend(beta, state, choleskySolve(l, p, state.g), evaluate, opts.tolerance);
     let moved = 0;
     for (let j = 0; j < p; j++) moved = Math.max(moved, Math.abs(next[j]! - beta[j]!));
     beta.set(next);
