@@ -11,7 +11,7 @@ import {
   mergeCards,
   shapeOf,
 } from '../../src/risk/model/bagging.ts';
-import { MAX_BINS } from '../../src/risk/model/binning.ts';
+import { assignBin, MAX_BINS } from '../../src/risk/model/binning.ts';
 import { parseCsv, toDataset } from '../../src/risk/model/csv.ts';
 import { scoreRow } from '../../src/risk/model/scorecard.ts';
 import { DEFAULT_TRAIN, prepareColumns, scoreRows, targetOf, train } from '../../src/risk/model/train.ts';
@@ -45,6 +45,30 @@ describe('bagging the card on halves of the rows', () => {
       const mean = each.reduce((s, scores) => s + scores[i]!, 0) / cards.length;
       assert.ok(Math.abs(bagged[i]! - mean) <= slack, `row ${i}: ${bagged[i]} against ${mean}`);
     });
+  });
+
+  it("scores a value between two cards' cuts that no fit row had as the cards do, not as an average bin", () => {
+    const cards = halfCards(prepared, y, rows, opts, 1, 6);
+    const merged = mergeCards(cards, prepared, y, rows, opts);
+    const mean = (name: string, value: number): number =>
+      cards.reduce((s, c) => {
+        const f = c.features.find((g) => g.name === name);
+        return s + (f ? f.bins[assignBin(f, value)]!.points : 0);
+      }, 0) / cards.length;
+    let empty = 0;
+    for (const f of merged.features.filter((g) => g.type === 'numeric')) {
+      const values = f.bins.filter((b) => !b.missing && b.special === undefined);
+      values.forEach((bin, b) => {
+        if (bin.count > 0 || bin.lower === null) return;
+        empty++;
+        // against the neighbour below, which held rows: the feature's centring cancels out
+        const below = values[b - 1]!;
+        const probe = below.lower ?? bin.lower - 1;
+        const cardsStep = mean(f.name, bin.lower) - mean(f.name, probe);
+        assert.ok(Math.abs(bin.points - below.points - cardsStep) <= 2, `${f.name} ${bin.label}`);
+      });
+    }
+    assert.ok(empty > 0, 'german_credit has whole-number values, so some intervals hold no row');
   });
 
   it('is a points table: bounded bins, neighbours apart by whole points, scored by scoreRow alike', () => {

@@ -340,9 +340,11 @@ function mergeFeature(
   const merged = layoutBinning(first, bins, binning.type === 'numeric', binning.coded === true);
   // The shape the points show (neighbours differ by whole points once merged).
   if (merged.type === 'numeric') merged.shape = shapeOf(compressed.map((u) => Math.round(factor * u.weight)));
-  // A bin no fit row fell into (missing values, a category no card saw) has no evidence: weight 0,
-  // as under per-bin coding, and the missing policy decides the missing bin.
-  const weights = kept.map((u) => (u.count > 0 ? u.weight : 0));
+  // The missing bin and the bin of categories no card saw, when no fit row fell in them, have no
+  // evidence: weight 0, as under per-bin coding (the missing policy decides the missing bin). An
+  // interval no fit row fell in (between two cards' cuts, e.g. [6.5, 7) of whole months) keeps
+  // the cards' average: a value there is scored as the cards would score it.
+  const weights = kept.map((u) => (u.count > 0 || isValue(u) ? u.weight : 0));
   const { woe, iv } = woeTable(bins, smoothing);
   return {
     input: {
