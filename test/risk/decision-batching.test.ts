@@ -173,10 +173,22 @@ describe('decisions that arrive together share statements without changing any a
     });
     const modelId = (await listModels(t.platform.db.sql))[0]!.id;
     const mixes: [bigint | null, bigint | null][][] = [
-      [[100_000n, modelId], [null, null]],
-      [[null, modelId], [200_000n, null]],
-      [[null, null], [null, null]],
-      [[300_000n, modelId], [400_000n, modelId]],
+      [
+        [100_000n, modelId],
+        [null, null],
+      ],
+      [
+        [null, modelId],
+        [200_000n, null],
+      ],
+      [
+        [null, null],
+        [null, null],
+      ],
+      [
+        [300_000n, modelId],
+        [400_000n, modelId],
+      ],
     ];
     const ids = await claimIdGenerator(t.platform.db.sql);
     // one transaction pins one connection, whose prepared statements the session view lists
@@ -193,7 +205,7 @@ describe('decisions that arrive together share statements without changing any a
         );
       return (await count()) - before;
     });
-    assert.equal(prepared, 0, 'every batch of two reused the first batch of two\'s statement');
+    assert.equal(prepared, 0, "every batch of two reused the first batch of two's statement");
   });
 
   test('an unknown customer in a batch fails only its own write; the others are stored', async () => {
