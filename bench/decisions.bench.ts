@@ -54,7 +54,7 @@ import { DEFAULT_POLICY } from '../src/risk/model/policy.ts';
 import type { PhaseTimings } from '../src/risk/service/decide.ts';
 import { simulatedProviders } from '../src/risk/service/providers.ts';
 import { createCustomer, nationalIdCheckChar } from '../src/store/customers.ts';
-import { openPostgres } from '../src/store/db.ts';
+import { openPostgres, type Sql } from '../src/store/db.ts';
 import { publishPolicy } from '../src/store/policies.ts';
 import { testDatabase } from '../test/harness/citus.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
@@ -298,6 +298,19 @@ function statementFigures(statements: StatementFigures, decisionCount: number) {
   };
 }
 
+/** Where the server's write-ahead log is now (a count of bytes ever written). */
+async function walPosition(sql: Sql): Promise<string> {
+  const [row] = await sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
+  return row!.lsn;
+}
+
+/** WAL bytes written since `lsn`: what the durable work cost the disk, whatever the machine's load. */
+async function walBytesSince(sql: Sql, lsn: string): Promise<number> {
+  const [row] = await sql<{ bytes: string }[]>`
+    select pg_wal_lsn_diff(pg_current_wal_lsn(), ${lsn}::pg_lsn)::text as bytes`;
+  return Number(row!.bytes);
+}
+
 // Production durability: a decision is answered only once its log row is on disk (group commit
 // through the decision-log batches is what makes that affordable).
 const DURABLE_SETTINGS = { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' };
@@ -447,7 +460,11 @@ try {
   const statementStats = flags.statements ? await openStatementStats(pg) : undefined;
   await statementStats?.reset();
   const redisBefore = await redisWork();
+  const walBefore = await walPosition(platform.db.sql);
   const { result: full, cpu_ms_per_request: decision_cpu_ms } = await measured(() => decisions(SECONDS, 0));
+  const walBytesPerDecision = Math.round(
+    (await walBytesSince(platform.db.sql, walBefore)) / Math.max(1, full.requests),
+  );
   const redisAfter = await redisWork();
   const redisPerDecision = {
     scripts: round3((redisAfter.scripts - redisBefore.scripts) / Math.max(1, full.requests)),
@@ -472,6 +489,9 @@ try {
   );
   log(`full: CPU ms per decision ${JSON.stringify(decision_cpu_ms)}`);
   log(`full: Redis per decision: ${JSON.stringify(redisPerDecision)} (scripts run, socket reads)`);
+  log(
+    `full: WAL per decision: ${walBytesPerDecision} bytes (on one PostgreSQL: the coordinator's only on Citus)`,
+  );
   log(`in-service phases at full load (ms): ${JSON.stringify(full_phases_ms)}`);
 
   // The same round trips with none of the decision's own work: what the I/O alone costs.
@@ -626,6 +646,7 @@ try {
       full_p99_ms: full.p99,
       decision_cpu_ms_per_request: decision_cpu_ms,
       redis_per_decision: redisPerDecision,
+      wal_bytes_per_decision: walBytesPerDecision,
       api_cpu_over_bare: apiCpuOverBare,
       floor_rps: Math.round(floorRun.rps),
       floor_p99_ms: floorRun.p99,
