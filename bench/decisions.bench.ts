@@ -54,6 +54,7 @@ import { DEFAULT_POLICY } from '../src/risk/model/policy.ts';
 import type { PhaseTimings } from '../src/risk/service/decide.ts';
 import { simulatedProviders } from '../src/risk/service/providers.ts';
 import { createCustomer, nationalIdCheckChar } from '../src/store/customers.ts';
+import { openPostgres, type Sql } from '../src/store/db.ts';
 import { publishPolicy } from '../src/store/policies.ts';
 import { testDatabase } from '../test/harness/citus.ts';
 import { startPostgres } from '../test/harness/postgres.ts';
@@ -61,6 +62,7 @@ import { tempDir } from '../test/harness/process.ts';
 import { startRedis } from '../test/harness/redis.ts';
 import { ratios, runBenchOnce } from './lib/compare.ts';
 import { processTree, snapshot, usedBetween } from './lib/cpu-usage.ts';
+import { startIoFloor } from './lib/io-floor.ts';
 import { percentile } from './lib/load.ts';
 import type { LoadJob, LoadResult } from './lib/load-worker.ts';
 import { runPgbench } from './lib/pgbench.ts';
@@ -296,6 +298,19 @@ function statementFigures(statements: StatementFigures, decisionCount: number) {
   };
 }
 
+/** Where the server's write-ahead log is now (a count of bytes ever written). */
+async function walPosition(sql: Sql): Promise<string> {
+  const [row] = await sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
+  return row!.lsn;
+}
+
+/** WAL bytes written since `lsn`: what the durable work cost the disk, whatever the machine's load. */
+async function walBytesSince(sql: Sql, lsn: string): Promise<number> {
+  const [row] = await sql<{ bytes: string }[]>`
+    select pg_wal_lsn_diff(pg_current_wal_lsn(), ${lsn}::pg_lsn)::text as bytes`;
+  return Number(row!.bytes);
+}
+
 // Production durability: a decision is answered only once its log row is on disk (group commit
 // through the decision-log batches is what makes that affordable).
 const DURABLE_SETTINGS = { fsync: 'on', synchronous_commit: 'on', full_page_writes: 'on' };
@@ -334,6 +349,7 @@ try {
   log(`creating ${CUSTOMERS} customers`);
   const crypto = platform.services.crypto;
   const tokens: string[] = [];
+  const customerIds: bigint[] = [];
   for (let i = 0; i < CUSTOMERS; i++) {
     const birth = `19${String(60 + (i % 40)).padStart(2, '0')}0${1 + (i % 9)}1${i % 10}`;
     const first17 = `110101${birth}${String(i % 1000).padStart(3, '0')}`;
@@ -344,6 +360,7 @@ try {
       passwordHash: 'bench',
     });
     if (!created.ok) throw new Error('customer conflict');
+    customerIds.push(created.id);
     tokens.push(signAccessToken(config.tokenSecret, { role: 'customer', id: created.id }, 3600));
   }
 
@@ -443,7 +460,11 @@ try {
   const statementStats = flags.statements ? await openStatementStats(pg) : undefined;
   await statementStats?.reset();
   const redisBefore = await redisWork();
+  const walBefore = await walPosition(platform.db.sql);
   const { result: full, cpu_ms_per_request: decision_cpu_ms } = await measured(() => decisions(SECONDS, 0));
+  const walBytesPerDecision = Math.round(
+    (await walBytesSince(platform.db.sql, walBefore)) / Math.max(1, full.requests),
+  );
   const redisAfter = await redisWork();
   const redisPerDecision = {
     scripts: round3((redisAfter.scripts - redisBefore.scripts) / Math.max(1, full.requests)),
@@ -468,7 +489,46 @@ try {
   );
   log(`full: CPU ms per decision ${JSON.stringify(decision_cpu_ms)}`);
   log(`full: Redis per decision: ${JSON.stringify(redisPerDecision)} (scripts run, socket reads)`);
+  log(
+    `full: WAL per decision: ${walBytesPerDecision} bytes (on one PostgreSQL: the coordinator's only on Citus)`,
+  );
   log(`in-service phases at full load (ms): ${JSON.stringify(full_phases_ms)}`);
+
+  // The same round trips with none of the decision's own work: what the I/O alone costs.
+  const [stored] = await platform.db.sql<{ bytes: number }[]>`
+    select coalesce(avg(octet_length(inputs::text) + octet_length(result::text)), 0)::int as bytes
+    from credit_decisions`;
+  const owner = openPostgres(pg.url, { max: 1, onnotice: () => {} });
+  const floor = await startIoFloor({
+    sql: platform.db.sql,
+    owner,
+    cache: platform.cache,
+    poolMax: POOL_MAX,
+    customerIds,
+    recordBytes: stored!.bytes,
+  });
+  const floorLoad = (durationS: number) =>
+    load({
+      url: floor.url,
+      method: 'POST',
+      connections: CONNECTIONS,
+      durationS,
+      overallRate: 0,
+      tokens: [],
+      body,
+    });
+  await floorLoad(WARMUP_SECONDS);
+  loadAt.floor = loadAvg1();
+  log(
+    `I/O floor (a counter, a read, a ${stored!.bytes}-byte durable insert, batched): ${CONNECTIONS} connections, ${SECONDS}s`,
+  );
+  const { result: floorRun, cpu_ms_per_request: floor_cpu_ms } = await measured(() => floorLoad(SECONDS));
+  await floor.close();
+  await owner.end();
+  const floorOverBare = round2(floor_cpu_ms.api! / Math.max(1e-9, bare_cpu_ms.api!));
+  log(
+    `floor: ${floorRun.rps.toFixed(0)} req/s, p50 ${floorRun.p50} ms, p99 ${floorRun.p99} ms; CPU ms per request ${JSON.stringify(floor_cpu_ms)}; API ${floorOverBare}x the bare route's`,
+  );
 
   // What the goal's rate would take: the service side (API, PostgreSQL, Redis) per decision at
   // full load, times the rate, plus the load generator's share, against the cores this machine has.
@@ -556,7 +616,7 @@ try {
   log(`pgbench: ${pgbench.tps} tps (latency average ${pgbench.latency_avg_ms} ms)`);
   const apiCpuOverBare = round2(decision_cpu_ms.api! / Math.max(1e-9, bare_cpu_ms.api!));
   log(
-    `decisions/s over pgbench tps: ${round2(full.rps / pgbench.tps)}; API CPU per decision over the bare route's: ${apiCpuOverBare}`,
+    `decisions/s over pgbench tps: ${round2(full.rps / pgbench.tps)}; API CPU per decision over the bare route's: ${apiCpuOverBare}; the I/O floor's: ${floorOverBare}x bare, ${round2(floorRun.rps / pgbench.tps)}x pgbench`,
   );
 
   const outcomes = await platform.db.sql<{ outcome: string; n: bigint }[]>`
@@ -586,7 +646,13 @@ try {
       full_p99_ms: full.p99,
       decision_cpu_ms_per_request: decision_cpu_ms,
       redis_per_decision: redisPerDecision,
+      wal_bytes_per_decision: walBytesPerDecision,
       api_cpu_over_bare: apiCpuOverBare,
+      floor_rps: Math.round(floorRun.rps),
+      floor_p99_ms: floorRun.p99,
+      floor_cpu_ms_per_request: floor_cpu_ms,
+      floor_api_cpu_over_bare: floorOverBare,
+      floor_over_pgbench_tps: round2(floorRun.rps / pgbench.tps),
       pgbench,
       decisions_over_pgbench_tps: round2(full.rps / pgbench.tps),
       cores_for_half_bare_rate: coresForHalfBare,

@@ -33,6 +33,7 @@ import {
   spawnDaemon,
   treePids,
   waitFor,
+  waitForExit,
 } from './proc.ts';
 import {
   etcdArgs,
@@ -48,7 +49,6 @@ import {
 
 const REST_TIMEOUT_MS = 2_000;
 const POLL_INTERVAL_MS = 500;
-const GRACEFUL_STOP_LIMIT_MS = 20_000;
 const KILL_WAIT_LIMIT_MS = 10_000;
 const MEMBER_LETTERS = ['a', 'b', 'c'] as const;
 
@@ -409,8 +409,7 @@ export async function stopCitusGroups(plan: CitusPatroniPlan, options: { gracefu
     // etcd is not asked to stop: Patroni needs it to release its keys, and it goes last anyway
     const etcd = new Set(treePids(plan.etcd.pid));
     const servers = before.filter((pid) => !etcd.has(pid));
-    const deadline = Date.now() + GRACEFUL_STOP_LIMIT_MS;
-    while (Date.now() < deadline && !gone(servers)) await sleep(200);
+    await waitForExit(servers);
   }
   // collected at once and killed in one burst, so no Patroni restarts a PostgreSQL meanwhile
   const killed = citusPatroniPids(plan);

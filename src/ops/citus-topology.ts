@@ -43,9 +43,9 @@ import {
   postmasterPid,
   progress,
   runAsPostgres,
-  sleep,
   spawnDaemon,
   waitFor,
+  waitForExit,
 } from './proc.ts';
 import { APP_DATABASE, freePort, LOOPBACK, PG_BIN_DIR } from './topology.ts';
 
@@ -63,7 +63,6 @@ export const CITUS_GROUP_MEMBERS = 2;
  * what it started and keeping the logs.
  */
 export const CITUS_PATRONI_UP_LIMIT_MS = 300_000;
-const GRACEFUL_STOP_LIMIT_MS = 20_000;
 const PASSWORD_BYTES = 18;
 
 export type CitusNodeName = 'coordinator' | `worker${number}`;
@@ -333,8 +332,7 @@ export async function citusDown(state: CitusState, options: { keepFiles?: boolea
   }
   const pids = state.nodes.map((n) => postmasterPid(n.dataDir));
   for (const pid of pids) if (isAlive(pid)) process.kill(pid!, 'SIGINT');
-  const deadline = Date.now() + GRACEFUL_STOP_LIMIT_MS;
-  while (Date.now() < deadline && pids.some(isAlive)) await sleep(200);
+  await waitForExit(pids);
   for (const pid of pids) killTree(pid);
   if (!options.keepFiles) await rm(state.baseDir, { recursive: true, force: true });
 }

@@ -26,6 +26,7 @@ import {
   spawnDaemon,
   treePids,
   waitFor,
+  waitForExit,
 } from './proc.ts';
 import {
   APP_DATABASE,
@@ -57,7 +58,6 @@ const BOOTSTRAP_LIMIT_MS = 90_000;
 const REPLICAS_READY_LIMIT_MS = 120_000;
 const NATS_READY_LIMIT_MS = 30_000;
 const PGBACKREST_SERVER_READY_LIMIT_MS = 30_000;
-const GRACEFUL_STOP_LIMIT_MS = 20_000;
 const REST_TIMEOUT_MS = 1_500;
 
 export interface TopologyState {
@@ -473,8 +473,7 @@ export async function down(
     for (const pid of [...Object.values(state.pids.patroni), ...Object.values(state.pids.nats)]) {
       if (isAlive(pid)) process.kill(pid!, 'SIGTERM');
     }
-    const deadline = Date.now() + GRACEFUL_STOP_LIMIT_MS;
-    while (Date.now() < deadline && Object.values(state.pids.patroni).some(isAlive)) await sleep(200);
+    await waitForExit(Object.values(state.pids.patroni));
   }
   for (const pid of [...Object.values(state.pids.patroni), ...Object.values(state.pids.nats)]) killTree(pid);
   for (const m of spec.members) killTree(postmasterPid(m.dataDir));

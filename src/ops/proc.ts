@@ -127,6 +127,23 @@ export async function runAsPostgres(
   }
 }
 
+/** How long a server asked to stop (SIGTERM/SIGINT) gets to shut down before it is killed. */
+export const GRACEFUL_STOP_LIMIT_MS = 20_000;
+const EXIT_POLL_MS = 200;
+
+/** Waits until none of `pids` runs, or `limitMs` has passed; true when all have gone. */
+export async function waitForExit(
+  pids: readonly (number | undefined)[],
+  limitMs: number = GRACEFUL_STOP_LIMIT_MS,
+): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  while (pids.some(isAlive)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(EXIT_POLL_MS);
+  }
+  return true;
+}
+
 export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {

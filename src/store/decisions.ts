@@ -66,8 +66,12 @@ export async function recordDecisions(
     outcome: d.outcome,
     grade: d.grade,
     score: d.score,
-    line_minor: d.lineMinor,
-    model_id: d.modelId,
+    // nullable bigints as text: postgres.js names a prepared statement by its text and the types it
+    // infers from the values (a bigint is int8, a null or a string is "unknown"), so a bigint that is
+    // sometimes null would make a new statement for every mix of nulls in a batch: a Parse and an
+    // extra round trip per batch, and a prepared statement kept per connection for each mix
+    line_minor: d.lineMinor === null ? null : d.lineMinor.toString(),
+    model_id: d.modelId === null ? null : d.modelId.toString(),
     policy_version: d.policyVersion,
     inputs: d.inputs,
     result: d.result,

@@ -1,11 +1,12 @@
 /**
  * The pool gives a commit that a Citus worker refused the worker's SQLSTATE and reason
  * (src/store/commit-refusal.ts); the end-to-end proof is test/lending/ledger-invariants.test.ts on
- * one PostgreSQL and on Citus. Here: which warnings count, and that one is used at most once.
+ * one PostgreSQL and on Citus. Here: which warnings count, that one is used at most once, and that
+ * refusals are paired with commit errors in order.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { commitRefusals } from '../../src/store/commit-refusal.ts';
+import { commitRefusals, REFUSALS_KEPT_MAX } from '../../src/store/commit-refusal.ts';
 
 const WORKER_REFUSAL = {
   severity: 'WARNING',
@@ -57,4 +58,20 @@ test('errors other than Citus commit failures pass through untouched', () => {
   assert.equal(refusals.restore(other), other);
   assert.equal(other.code, '40P01');
   assert.equal(refusals.restore(commitFailed()).code, '23514', 'the refusal is still there for its commit');
+});
+
+test('two commits refused at once each get their own reason back, in the order they were warned of', () => {
+  const refusals = commitRefusals();
+  refusals.onNotice(WORKER_REFUSAL);
+  refusals.onNotice({ ...WORKER_REFUSAL, message: 'journal entry 8 has no lines' });
+  assert.match(refusals.restore(commitFailed()).message, /^journal entry 7 /);
+  assert.match(refusals.restore(commitFailed()).message, /^journal entry 8 /);
+  assert.equal(refusals.restore(commitFailed()).code, 'XX000');
+});
+
+test('refusals never answered by a commit error are kept only up to the bound', () => {
+  const refusals = commitRefusals();
+  for (let i = 0; i < REFUSALS_KEPT_MAX + 5; i++)
+    refusals.onNotice({ ...WORKER_REFUSAL, message: `journal entry ${i} has no lines` });
+  assert.match(refusals.restore(commitFailed()).message, /^journal entry 5 /, 'the oldest five were dropped');
 });

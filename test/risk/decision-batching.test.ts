@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { simulatedProviders } from '../../src/risk/service/providers.ts';
 import { type NewDecision, recordDecisions } from '../../src/store/decisions.ts';
 import { claimIdGenerator } from '../../src/store/id-generator.ts';
+import { listModels } from '../../src/store/models.ts';
 import { activePolicy } from '../../src/store/policies.ts';
 import { UNHURRIED_BUDGETS } from '../harness/risk.ts';
 import { application, bearer, customer, type DecisionTestApi, openDecisionApi } from './decision-support.ts';
@@ -152,6 +153,59 @@ describe('decisions that arrive together share statements without changing any a
     const [line] = await t.platform.db.sql<{ limit_minor: bigint }[]>`
       select limit_minor from credit_lines where customer_id = ${c.id.toString()}::bigint`;
     assert.equal(line!.limit_minor, 300_000n);
+  });
+
+  test('a decision batch of one size is one prepared statement, whatever mix of nulls it carries', async () => {
+    const c = await customer(t.platform);
+    const policy = (await activePolicy(t.platform.db.sql))!;
+    const decision = (lineMinor: bigint | null, modelId: bigint | null): NewDecision => ({
+      customerId: c.id,
+      outcome: lineMinor === null ? 'decline' : 'approve',
+      grade: lineMinor === null ? null : 'B',
+      score: lineMinor === null ? null : 600,
+      lineMinor,
+      modelId,
+      policyVersion: policy.version,
+      inputs: {} as NewDecision['inputs'],
+      result: {},
+      reasons: lineMinor === null ? ['SCORE_TOO_LOW'] : [],
+      latencyMs: 1,
+    });
+    const modelId = (await listModels(t.platform.db.sql))[0]!.id;
+    const mixes: [bigint | null, bigint | null][][] = [
+      [
+        [100_000n, modelId],
+        [null, null],
+      ],
+      [
+        [null, modelId],
+        [200_000n, null],
+      ],
+      [
+        [null, null],
+        [null, null],
+      ],
+      [
+        [300_000n, modelId],
+        [400_000n, modelId],
+      ],
+    ];
+    const ids = await claimIdGenerator(t.platform.db.sql);
+    // one transaction pins one connection, whose prepared statements the session view lists
+    const prepared = await t.platform.db.sql.begin(async (tx) => {
+      const count = async () =>
+        Number((await tx<{ n: string }[]>`select count(*)::text as n from pg_prepared_statements`)[0]!.n);
+      await recordDecisions(tx, [decision(1n, null), decision(null, null)], ids);
+      const before = await count();
+      for (const mix of mixes)
+        await recordDecisions(
+          tx,
+          mix.map(([line, model]) => decision(line, model)),
+          ids,
+        );
+      return (await count()) - before;
+    });
+    assert.equal(prepared, 0, "every batch of two reused the first batch of two's statement");
   });
 
   test('an unknown customer in a batch fails only its own write; the others are stored', async () => {

@@ -19,6 +19,14 @@ import { requireRole } from '../auth.ts';
 import { notFound } from '../errors.ts';
 import { IdempotencyHeaders, idempotent } from '../plugins/idempotency.ts';
 import { ErrorBody, IdParams, Money, money, pathId, positiveAmount } from './lending-schemas.ts';
+import { changeMerchantSetting, type MerchantSetting } from './merchant-settings.ts';
+
+const RETURN_WINDOW: MerchantSetting<number> = {
+  action: 'return_window_changed',
+  field: 'returnWindowDays',
+  read: returnWindowDays,
+  write: setReturnWindowDays,
+};
 
 const Amounts = Type.Object({
   principal: Type.String(),
@@ -146,24 +154,14 @@ export function returnRoutes(platform: Platform): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const merchantId = pathId(request.params.id, 'merchant');
-        const [m] = await sql`select 1 from merchants where id = ${merchantId}`;
-        if (!m) throw notFound('merchant');
-        await sql.begin(async (tx) => {
-          const before = await returnWindowDays(tx, merchantId);
-          await setReturnWindowDays(tx, merchantId, request.body.return_window_days);
-          await recordStaffAction(tx, {
-            actor: request.principal!,
-            action: 'return_window_changed',
-            recordType: 'merchant',
-            recordId: merchantId.toString(),
-            before: { returnWindowDays: before },
-            after: { returnWindowDays: request.body.return_window_days },
-          });
-        });
-        return {
-          merchant_id: merchantId.toString(),
-          return_window_days: await returnWindowDays(sql, merchantId),
-        };
+        const days = await changeMerchantSetting(
+          sql,
+          request,
+          merchantId,
+          RETURN_WINDOW,
+          request.body.return_window_days,
+        );
+        return { merchant_id: merchantId.toString(), return_window_days: days };
       },
     );
   };

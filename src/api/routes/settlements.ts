@@ -16,12 +16,19 @@ import {
   setMerchantDiscountBp,
   settlementLines,
 } from '../../store/settlement.ts';
-import { recordStaffAction } from '../../store/staff-audit.ts';
 import { requireRole } from '../auth.ts';
 import { notFound } from '../errors.ts';
 import { idFromPath } from './ids.ts';
 import { ErrorBody, IdParams, money, pathId } from './lending-schemas.ts';
+import { changeMerchantSetting, type MerchantSetting } from './merchant-settings.ts';
 import { nextCursor, Page } from './page.ts';
+
+const DISCOUNT: MerchantSetting<number> = {
+  action: 'merchant_discount_changed',
+  field: 'discountBp',
+  read: merchantDiscountBp,
+  write: setMerchantDiscountBp,
+};
 
 export const SETTLEMENT_PAGE_DEFAULT = 20;
 export const SETTLEMENT_PAGE_MAX = 100;
@@ -112,21 +119,8 @@ export function settlementRoutes(platform: Platform): FastifyPluginAsyncTypebox 
       },
       async (request) => {
         const merchantId = pathId(request.params.id, 'merchant');
-        const [m] = await sql`select 1 from merchants where id = ${merchantId}`;
-        if (!m) throw notFound('merchant');
-        await sql.begin(async (tx) => {
-          const before = await merchantDiscountBp(tx, merchantId);
-          await setMerchantDiscountBp(tx, merchantId, request.body.discount_bp);
-          await recordStaffAction(tx, {
-            actor: request.principal!,
-            action: 'merchant_discount_changed',
-            recordType: 'merchant',
-            recordId: merchantId.toString(),
-            before: { discountBp: before },
-            after: { discountBp: request.body.discount_bp },
-          });
-        });
-        return { merchant_id: merchantId.toString(), discount_bp: await merchantDiscountBp(sql, merchantId) };
+        const bp = await changeMerchantSetting(sql, request, merchantId, DISCOUNT, request.body.discount_bp);
+        return { merchant_id: merchantId.toString(), discount_bp: bp };
       },
     );
 
