@@ -85,6 +85,18 @@ describe('fenqi risk train', () => {
       assert.ok(html.includes(part), part);
     }
     assert.match(html, /<tr><td>status<\/td><td>5\/5<\/td>/, 'status is kept in every fold');
+    // the card is bagged here; its coefficient table is the one-card fit's, every term significant or not
+    const coefficients = html.slice(
+      html.indexOf('<th>VIF</th>'),
+      html.indexOf('</table>', html.indexOf('<th>VIF</th>')),
+    );
+    const terms = [...coefficients.matchAll(/<tr><td>([^<]+)<\/td><td>[^<]+<\/td><td>([^<]+)<\/td>/g)];
+    assert.ok(terms.length > 5, 'the coefficient table lists the terms');
+    for (const [, term, stdError] of terms)
+      assert.ok(Number(stdError) > 0, `${term} has a standard error (${stdError})`);
+    const trained = JSON.parse(readFileSync(model, 'utf8'));
+    assert.equal(trained.complexity.bagCards > 0, true, 'german_credit is small enough to be bagged');
+    assert.ok(trained.reference.features.length > 0, 'the bag keeps its one-card counterpart');
     assert.ok((html.match(/<svg /g) ?? []).length >= 5);
     assert.doesNotMatch(html, /<(script|link|img)\b|src=|href=/, 'no external assets');
   });

@@ -262,7 +262,7 @@ ${dataDescriptionHtml(result.model, pack)}
 <p>Rows and bad rate per grade, each row scored by the fold model that did not see it; grades cut by the final model.</p>
 ${gradeTableHtml(result)}
 <h2>Coefficients</h2>
-<p>Weights on each feature's WoE in the logistic regression for P(bad) (WoE is ln(goods/bads), so a weight near −1 is expected; a positive one marks a suppressor), Wald z and two-sided p, and the variance inflation factor of each feature's column (above 5 the features share their signal). Under per-bin coding each bin has its own weight (centred on the training rows; z approximate), and boosted weights carry no standard errors.</p>
+<p>Weights on each feature's WoE in the logistic regression for P(bad) (WoE is ln(goods/bads), so a weight near −1 is expected; a positive one marks a suppressor), Wald z and two-sided p, and the variance inflation factor of each feature's column (above 5 the features share their signal). Under per-bin coding each bin has its own weight (centred on the training rows; z approximate), and boosted weights carry no standard errors. A bagged card's points average cards fitted on halves of the rows, which have no standard errors as an average: its table is that of the one card fitted on all the rows with the same settings (its own features and bins).</p>
 ${coefficientHtml(result.model, pack)}
 <h2>Bin stability across folds</h2>
 <p>Each fold refits binning and weights on four fifths of the rows. A feature kept in every fold with the same bins, a narrow IV range and no sign flips is stable; one that comes and goes is fitted to noise.</p>

@@ -138,6 +138,8 @@ export interface ScorecardModel extends Scorecard {
   formatVersion: typeof MODEL_FORMAT_VERSION;
   /** Which trainer wrote the points table (absent before the boosted model: 'scorecard'). */
   modelType?: ModelKind;
+  /** A bagged card's one-card counterpart, for the coefficient table (ReferenceCard). */
+  reference?: ReferenceCard;
   trainedAt: string;
   target: { column: string; badValue: string };
   rows: number;
@@ -222,7 +224,16 @@ export interface FitOutcome {
   card: Scorecard;
   screening: FeatureScreen[];
   complexity: Complexity | null;
+  /** When `card` is a bag: the one card fitted on the same rows with the same settings. */
+  reference?: Scorecard;
 }
+
+/**
+ * A bagged card's points average cards fitted on halves, and an average of cards has no standard
+ * errors: the report's coefficient table (weights, standard errors, z, p, VIF) is that of the one
+ * card fitted on all the rows with the same settings, kept in the model for it.
+ */
+export type ReferenceCard = Pick<Scorecard, 'intercept' | 'interceptStdError' | 'features'>;
 
 /** One fit, its complexity (bins, penalty, coding; or boosting rounds) chosen by inner CV when asked. */
 function fitOnce(
@@ -255,7 +266,12 @@ function fitOnce(
     // Bagged only where inner CV tuned the card: the small sets whose bins move with a few rows.
     if (!complexity || !bags(y, rows, opts.bagCards)) return { card, screening, complexity };
     const bagged = baggedCard(prepared, y, rows, tuned, seed, opts.bagCards);
-    return { card: bagged, screening, complexity: { ...complexity, bagCards: opts.bagCards } };
+    return {
+      card: bagged,
+      reference: card,
+      screening,
+      complexity: { ...complexity, bagCards: opts.bagCards },
+    };
   } catch (err) {
     if (err instanceof RangeError) throw new TrainInputError(err.message);
     throw err;
@@ -443,7 +459,7 @@ export function finishTraining(
 ): TrainResult {
   const { opts, features, rows, good } = prep;
   const { cv, outOfFold } = prep.folds ? collectFolds(prep, outcomes) : { cv: null, outOfFold: null };
-  const { card, screening, complexity } = final;
+  const { card, screening, complexity, reference } = final;
   const trainingScores = Array.from(scoreRows(card, features, rows));
   const model: ScorecardModel = {
     format: MODEL_FORMAT,
@@ -470,6 +486,15 @@ export function finishTraining(
     },
     complexity,
     ...card,
+    ...(reference
+      ? {
+          reference: {
+            intercept: reference.intercept,
+            interceptStdError: reference.interceptStdError,
+            features: reference.features,
+          },
+        }
+      : {}),
     screening: screening.sort((a, b) => b.iv - a.iv),
     metrics: { training: discrimination(trainingScores, good), cv },
     scoreDistribution: scoreDistribution(trainingScores, good),

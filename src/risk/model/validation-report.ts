@@ -53,7 +53,7 @@ ${rows}</table>`;
 
 export function coefficientHtml(model: ScorecardModel, v: ValidationInputs): string {
   const { rows } = targetOf(v.data, model.target.column, model.target.badValue);
-  const table = coefficientTable(model, v.data, rows)
+  const table = coefficientTable(model.reference ?? model, v.data, rows)
     .map(
       (c) =>
         `<tr><td>${escapeHtml(c.name)}</td><td>${fixed(c.coefficient, 4)}</td><td>${fixed(c.stdError, 4)}</td><td>${fixed(c.z, 2)}</td><td>${c.p < 1e-4 ? '&lt;0.0001' : fixed(c.p, 4)}</td><td>${c.vif === null ? '' : fixed(c.vif, 2)}</td></tr>`,
