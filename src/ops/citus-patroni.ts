@@ -29,7 +29,6 @@ import {
   postmasterPid,
   progress,
   signalAll,
-  sleep,
   spawnDaemon,
   treePids,
   waitFor,
@@ -50,6 +49,7 @@ import {
 const REST_TIMEOUT_MS = 2_000;
 const POLL_INTERVAL_MS = 500;
 const KILL_WAIT_LIMIT_MS = 10_000;
+const KILL_POLL_MS = 100;
 const MEMBER_LETTERS = ['a', 'b', 'c'] as const;
 
 export interface CitusPatroniMember {
@@ -403,7 +403,6 @@ export function citusPatroniPids(plan: CitusPatroniPlan): number[] {
  */
 export async function stopCitusGroups(plan: CitusPatroniPlan, options: { graceful: boolean }): Promise<void> {
   const before = citusPatroniPids(plan);
-  const gone = (pids: number[]) => !pids.some(isAlive);
   if (options.graceful) {
     for (const m of plan.members) if (isAlive(m.patroniPid)) process.kill(m.patroniPid!, 'SIGTERM');
     // etcd is not asked to stop: Patroni needs it to release its keys, and it goes last anyway
@@ -415,8 +414,7 @@ export async function stopCitusGroups(plan: CitusPatroniPlan, options: { gracefu
   const killed = citusPatroniPids(plan);
   signalAll(killed);
   // a SIGKILL is delivered asynchronously: done only when every process has gone (backends too)
-  const deadline = Date.now() + KILL_WAIT_LIMIT_MS;
-  while (Date.now() < deadline && !gone([...before, ...killed])) await sleep(100);
+  await waitForExit([...before, ...killed], KILL_WAIT_LIMIT_MS, KILL_POLL_MS);
   const left = [...before, ...killed].filter(isAlive);
   if (left.length > 0) throw new Error(`processes ${left.join(', ')} still run after SIGKILL`);
 }

@@ -135,11 +135,12 @@ const EXIT_POLL_MS = 200;
 export async function waitForExit(
   pids: readonly (number | undefined)[],
   limitMs: number = GRACEFUL_STOP_LIMIT_MS,
+  pollMs: number = EXIT_POLL_MS,
 ): Promise<boolean> {
   const deadline = Date.now() + limitMs;
   while (pids.some(isAlive)) {
     if (Date.now() >= deadline) return false;
-    await sleep(EXIT_POLL_MS);
+    await sleep(pollMs);
   }
   return true;
 }
