@@ -12,7 +12,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type postgres from 'postgres';
 import type { Cache } from '../../src/cache/cache.ts';
-import { BATCHES_IN_FLIGHT_POOL_SHARE, VELOCITY_BATCHES_IN_FLIGHT } from '../../src/risk/service/decide.ts';
+import { batchesInFlight, VELOCITY_BATCHES_IN_FLIGHT } from '../../src/risk/service/decide.ts';
 import type { Sql } from '../../src/store/db.ts';
 import { MicroBatcher } from '../../src/store/micro-batch.ts';
 
@@ -43,7 +43,7 @@ export async function startIoFloor(options: {
   await options.owner`create table if not exists bench_io_floor (
     id bigint primary key, customer_id bigint not null, payload text not null)`;
   await options.owner`grant select, insert on bench_io_floor to public`;
-  const maxInFlight = Math.max(1, Math.floor(options.poolMax * BATCHES_IN_FLIGHT_POOL_SHARE));
+  const maxInFlight = batchesInFlight(options.poolMax);
   const payload = 'x'.repeat(options.recordBytes);
   let nextId = 0n;
 

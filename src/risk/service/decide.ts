@@ -72,6 +72,11 @@ export const IDENTITY_CACHE_TTL_JITTER = 0.2;
  * connection pool: decisions arriving meanwhile wait and share the next statement.
  */
 export const BATCHES_IN_FLIGHT_POOL_SHARE = 0.25;
+
+/** Batches of one statement kind running at once for a pool of `poolMax` connections (at least one). */
+export function batchesInFlight(poolMax: number): number {
+  return Math.max(1, Math.floor(poolMax * BATCHES_IN_FLIGHT_POOL_SHARE));
+}
 /**
  * Velocity scripts running at once: decisions arriving meanwhile wait and share the next script
  * (one command and one reply for all of them, instead of one each). One, as ioredis runs one
@@ -193,7 +198,7 @@ export class DecisionService {
   constructor(private readonly deps: DecisionDeps) {
     this.providers = deps.providers;
     const { sql } = deps;
-    const maxInFlight = Math.max(1, Math.floor(deps.poolMax * BATCHES_IN_FLIGHT_POOL_SHARE));
+    const maxInFlight = batchesInFlight(deps.poolMax);
     const routing = new CustomerRouting(sql);
     this.routingKeys = new MicroBatcher(
       async (ids) => {
