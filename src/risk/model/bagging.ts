@@ -15,7 +15,15 @@
  * WoE and IV are the fit rows', so the model file, scorer, reason codes and monitoring read it as
  * any per-bin-coded card (coding 'bagged').
  */
-import { assignBin, type Bin, type FeatureBinning, MAX_BINS } from './binning.ts';
+import {
+  assignBin,
+  type Bin,
+  type FeatureBinning,
+  formatNumber,
+  intervalLabel,
+  MAX_BINS,
+  makeBin,
+} from './binning.ts';
 import { mulberry32, shuffle } from './cv.ts';
 import { type FitOptions, featureBins, fitScorecard, type PreparedColumn, scoreRows } from './fit.ts';
 import type { Shape } from './optimal-binning.ts';
@@ -86,21 +94,6 @@ interface MergedBin {
   place: { interval: number | null } | { value: number | string } | { missing: true } | { unseen: true };
 }
 
-function emptyBin(label: string, extra: Partial<Bin> = {}): Bin {
-  return {
-    label,
-    lower: null,
-    upper: null,
-    categories: null,
-    missing: false,
-    other: false,
-    count: 0,
-    good: 0,
-    bad: 0,
-    ...extra,
-  };
-}
-
 /** The bin of a card's feature that a merged bin falls in. */
 function cardBin(f: ScorecardFeature, m: MergedBin): number {
   const at = m.place;
@@ -115,15 +108,6 @@ function cardBin(f: ScorecardFeature, m: MergedBin): number {
   return assignBin(f, value);
 }
 
-function formatNumber(x: number): string {
-  return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6)));
-}
-
-function intervalLabel(lower: number | null, upper: number | null): string {
-  if (lower === null) return upper === null ? 'all' : `< ${formatNumber(upper)}`;
-  return upper === null ? `>= ${formatNumber(lower)}` : `[${formatNumber(lower)}, ${formatNumber(upper)})`;
-}
-
 /** Numeric: intervals of the union of the cards' cuts, then the special values, then missing. */
 function numericLayout(fs: readonly ScorecardFeature[]): MergedBin[] {
   const cuts = [...new Set(fs.flatMap((f) => f.cuts))].sort((a, b) => a - b);
@@ -131,12 +115,18 @@ function numericLayout(fs: readonly ScorecardFeature[]): MergedBin[] {
   for (let i = 0; i <= cuts.length; i++) {
     const lower = i === 0 ? null : cuts[i - 1]!;
     const upper = i === cuts.length ? null : cuts[i]!;
-    merged.push({ bin: emptyBin(intervalLabel(lower, upper), { lower, upper }), place: { interval: lower } });
+    merged.push({
+      bin: makeBin({ label: intervalLabel(lower, upper), lower, upper }),
+      place: { interval: lower },
+    });
   }
   const specials = [...new Set(fs.flatMap((f) => (f.specials ?? []).map((s) => s.value)))];
   for (const value of specials.sort((a, b) => a - b))
-    merged.push({ bin: emptyBin(`special ${formatNumber(value)}`, { special: value }), place: { value } });
-  merged.push({ bin: emptyBin('missing', { missing: true }), place: { missing: true } });
+    merged.push({
+      bin: makeBin({ label: `special ${formatNumber(value)}`, special: value }),
+      place: { value },
+    });
+  merged.push({ bin: makeBin({ label: 'missing', missing: true }), place: { missing: true } });
   return merged;
 }
 
@@ -147,20 +137,20 @@ function numericLayout(fs: readonly ScorecardFeature[]): MergedBin[] {
 function categoricalLayout(fs: readonly ScorecardFeature[]): MergedBin[] {
   const seen = [...new Set(fs.flatMap((f) => f.bins.flatMap((b) => b.categories ?? [])))];
   const unseen: MergedBin = {
-    bin: emptyBin('other', { other: true, categories: [] }),
+    bin: makeBin({ label: 'other', other: true, categories: [] }),
     place: { unseen: true },
   };
   const keyOf = (m: MergedBin): string => fs.map((f) => cardBin(f, m)).join(',');
   const unseenKey = keyOf(unseen);
   const groups = new Map<string, MergedBin>();
   for (const category of seen) {
-    const probe: MergedBin = { bin: emptyBin(category), place: { value: category } };
+    const probe: MergedBin = { bin: makeBin({ label: category }), place: { value: category } };
     const key = keyOf(probe);
     const group = groups.get(key);
     if (group) group.bin.categories!.push(category);
     else
       groups.set(key, {
-        bin: emptyBin(category, { categories: [category], other: key === unseenKey }),
+        bin: makeBin({ label: category, categories: [category], other: key === unseenKey }),
         place: probe.place,
       });
   }
@@ -170,7 +160,7 @@ function categoricalLayout(fs: readonly ScorecardFeature[]): MergedBin[] {
     const shown = m.bin.categories!.join(' | ');
     m.bin.label = m.bin.other ? (shown ? `${shown} | other` : 'other') : shown;
   }
-  merged.push({ bin: emptyBin('missing', { missing: true }), place: { missing: true } });
+  merged.push({ bin: makeBin({ label: 'missing', missing: true }), place: { missing: true } });
   return merged;
 }
 
@@ -220,7 +210,7 @@ function unitBin(u: Unit): Bin {
   if (first.categories === null) {
     if (u.members.length === 1) return { ...first, ...counts };
     return {
-      ...emptyBin(intervalLabel(first.lower, last.upper), { lower: first.lower, upper: last.upper }),
+      ...makeBin({ label: intervalLabel(first.lower, last.upper), lower: first.lower, upper: last.upper }),
       ...counts,
     };
   }
@@ -228,7 +218,7 @@ function unitBin(u: Unit): Bin {
   const other = u.members.some((m) => m.bin.other);
   const shown = categories.join(' | ');
   const label = other ? (shown ? `${shown} | other` : 'other') : shown;
-  return { ...emptyBin(label, { categories, other }), ...counts };
+  return { ...makeBin({ label, categories, other }), ...counts };
 }
 
 /** Bins and weights of one feature laid out for the cards, with each bin's fit-row counts. */

@@ -244,11 +244,17 @@ function enforceMonotonic(atoms: Atom[], segments: [number, number][], mode: Mon
   }
 }
 
-function formatNumber(x: number): string {
+export function formatNumber(x: number): string {
   return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6)));
 }
 
-function makeBin(partial: Partial<Bin> & { label: string }): Bin {
+/** A numeric bin's label: `< u`, `[l, u)`, `>= l`, or `all` for a bin without bounds. */
+export function intervalLabel(lower: number | null, upper: number | null): string {
+  if (lower === null) return upper === null ? 'all' : `< ${formatNumber(upper)}`;
+  return upper === null ? `>= ${formatNumber(lower)}` : `[${formatNumber(lower)}, ${formatNumber(upper)})`;
+}
+
+export function makeBin(partial: Partial<Bin> & { label: string }): Bin {
   return {
     lower: null,
     upper: null,
@@ -389,15 +395,7 @@ function numericBins(atoms: Atom[], segments: [number, number][]): { bins: Bin[]
   const bins: Bin[] = segments.map(([start, end], s) => {
     const lower = s === 0 ? null : cuts[s - 1]!;
     const upper = s === segments.length - 1 ? null : cuts[s]!;
-    const label =
-      lower === null && upper === null
-        ? 'all'
-        : lower === null
-          ? `< ${formatNumber(upper!)}`
-          : upper === null
-            ? `>= ${formatNumber(lower)}`
-            : `[${formatNumber(lower)}, ${formatNumber(upper)})`;
-    const bin = makeBin({ label, lower, upper });
+    const bin = makeBin({ label: intervalLabel(lower, upper), lower, upper });
     for (let a = start; a < end; a++) {
       bin.good += atoms[a]!.good;
       bin.bad += atoms[a]!.bad;
