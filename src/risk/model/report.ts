@@ -25,6 +25,15 @@ const GOOD_COLOUR = '#2b7a3d';
 const BAD_COLOUR = '#b8332a';
 const ACCENT = '#2f5597';
 
+/**
+ * A chart's opening tag: its natural size on a wide screen, and a viewBox so that on a phone it
+ * shrinks to the screen's width (the stylesheet caps it) instead of widening the page.
+ */
+function svgOpen(widthPx: number, heightPx: number, label?: string): string {
+  const name = label ? ` aria-label="${escapeHtml(label)}"` : '';
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${widthPx}" height="${heightPx}" viewBox="0 0 ${widthPx} ${heightPx}" role="img"${name}>`;
+}
+
 function thin<T>(points: T[]): T[] {
   if (points.length <= MAX_ROC_POINTS) return points;
   const step = points.length / MAX_ROC_POINTS;
@@ -49,7 +58,7 @@ function rocSvg(curves: { name: string; colour: string; scores: number[]; good: 
       `<text x="${pad + inner - 4}" y="${size - pad - 10 - 16 * i}" text-anchor="end" fill="${c.colour}">${escapeHtml(c.name)}</text>`
     );
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" role="img" aria-label="ROC curve">
+  return `${svgOpen(size, size, 'ROC curve')}
 <rect x="${pad}" y="${pad}" width="${inner}" height="${inner}" fill="#fafafa" stroke="#999"/>
 <line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#bbb" stroke-dasharray="4 4"/>
 ${[0, 0.5, 1].map((t) => `<text x="${x(t)}" y="${size - pad + 14}" text-anchor="middle">${t}</text><text x="${pad - 4}" y="${Number(y(t)) + 4}" text-anchor="end">${t}</text>`).join('')}
@@ -86,7 +95,7 @@ function histogramSvg(scores: number[], good: boolean[]): string {
     return `<rect x="${(pad + i * slot + offset).toFixed(1)}" y="${(height - pad - h).toFixed(1)}" width="${(slot / 2 - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${colour}"/>`;
   };
   const bars = shareG.map((s, i) => bar(s, i, 0, GOOD_COLOUR) + bar(shareB[i]!, i, slot / 2, BAD_COLOUR));
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="score distribution">
+  return `${svgOpen(width, height, 'score distribution')}
 <line x1="${pad}" y1="${height - pad}" x2="${width - pad}" y2="${height - pad}" stroke="#999"/>
 ${bars.join('\n')}
 <text x="${pad}" y="${height - pad + 16}">${Math.round(lo)}</text>
@@ -114,7 +123,7 @@ function barsSvg(
       `<text x="${labelWidth + w + 6}" y="${yTop + 15}">${escapeHtml(r.text)}</text>`
     );
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + barWidth + 130}" height="${height}" role="img">\n${body.join('\n')}\n</svg>`;
+  return `${svgOpen(labelWidth + barWidth + 130, height)}\n${body.join('\n')}\n</svg>`;
 }
 
 /** Bad rate per grade on the training rows, as bars. */
@@ -217,7 +226,7 @@ function calibrationHtml(result: TrainResult): string {
         `<circle cx="${at(b.predicted).toFixed(1)}" cy="${(size - at(b.observed)).toFixed(1)}" r="4" fill="${ACCENT}"/>`,
     )
     .join('');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" role="img" aria-label="calibration">
+  const svg = `${svgOpen(size, size, 'calibration')}
 <rect x="${pad}" y="${pad}" width="${size - 2 * pad}" height="${size - 2 * pad}" fill="#fafafa" stroke="#999"/>
 <line x1="${pad}" y1="${size - pad}" x2="${size - pad}" y2="${pad}" stroke="#bbb" stroke-dasharray="4 4"/>${dots}
 <text x="${size / 2}" y="${size - 8}" text-anchor="middle">predicted PD (0–${pct(top)})</text>
@@ -298,14 +307,15 @@ export function renderReport(
   const pointsTable = pointsTableHtml(model);
 
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:980px;color:#222;padding:0 1em}
 h1{margin-bottom:.2em} h2{margin-top:2em;border-bottom:1px solid #ddd} h3 small{font-weight:normal;color:#666}
 table{border-collapse:collapse;margin:.5em 0} td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}
 td:first-child,th:first-child{text-align:left;max-width:480px} tr.total td{font-weight:bold}
 td.pts{font-weight:bold} .kpi{display:inline-block;margin-right:2em;font-size:20px} .kpi b{display:block;font-size:12px;color:#666}
-svg text{font:12px system-ui,sans-serif}
+svg text{font:12px system-ui,sans-serif} svg{max-width:100%;height:auto}
+table{display:block;max-width:100%;overflow-x:auto}
 </style></head><body>
 <h1>${escapeHtml(title)}</h1>
 <p>Target <code>${escapeHtml(model.target.column)}</code>, bad when <code>${escapeHtml(model.target.badValue)}</code>: ${model.bads} bads in ${model.rows} rows (${pct(model.bads / model.rows)}). Trained ${escapeHtml(model.trainedAt)}; ${model.features.length} of ${model.screening.length} features in the model.</p>
